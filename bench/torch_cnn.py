@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""PyTorch reference for bench/run-cnn: the flat-cnn model (Kim CNN, HFT-CNN paper sizes) timed
+on random data exactly as bench_cnn times hftc. Prints one JSON object.
+
+Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
+import argparse
+import json
+import resource
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class KimCNN(nn.Module):
+    def __init__(self, vocab, dim, windows, filters, hidden, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k) for k in windows)
+        self.fc1 = nn.Linear(filters * len(windows), hidden)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, tokens):
+        x = F.dropout(self.embedding(tokens), 0.25, self.training).transpose(1, 2)  # (B, E, T)
+        pooled = [F.relu(conv(x)).max(dim=2).values for conv in self.convs]
+        h = F.dropout(F.relu(self.fc1(torch.cat(pooled, 1))), 0.5, self.training)
+        return self.out(h)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--len", type=int, default=256)
+    ap.add_argument("--classes", type=int, default=20)
+    ap.add_argument("--vocab", type=int, default=20000)
+    ap.add_argument("--dim", type=int, default=300)
+    ap.add_argument("--filters", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=1024)
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    model = KimCNN(a.vocab, a.dim, (2, 3, 4), a.filters, a.hidden, a.classes)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.BCEWithLogitsLoss()
+    tokens = torch.randint(2, a.vocab, (a.batch, a.len))
+    targets = (torch.rand(a.batch, a.classes) < 0.1).float()
+
+    def train_step():
+        opt.zero_grad()
+        loss = loss_fn(model(tokens), targets)
+        loss.backward()
+        opt.step()
+
+    model.train()
+    train_step()  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(a.iters):
+        train_step()
+    train_s = time.perf_counter() - t0
+
+    model.eval()
+    with torch.no_grad():
+        model(tokens)
+        t0 = time.perf_counter()
+        for _ in range(a.iters):
+            torch.sigmoid(model(tokens))
+        infer_s = time.perf_counter() - t0
+        one = tokens[:1]
+        model(one)
+        n1 = 50
+        t0 = time.perf_counter()
+        for _ in range(n1):
+            torch.sigmoid(model(one))
+        latency_s = (time.perf_counter() - t0) / n1
+
+    print(json.dumps({
+        "system": "pytorch " + torch.__version__,
+        "train_docs_per_s": a.batch * a.iters / train_s,
+        "infer_docs_per_s": a.batch * a.iters / infer_s,
+        "latency_ms": latency_s * 1e3,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }))
+
+
+if __name__ == "__main__":
+    main()

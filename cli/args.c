@@ -1,0 +1,177 @@
+/* Option parsing with strict number checks: "--epochs 1x" or "--lr -1" is an error, not a guess. */
+#include "args.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+static bool parse_size(const char *s, size_t *out)
+{
+    if (!*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > SIZE_MAX)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static bool parse_value(const arg_spec *spec, const char *s)
+{
+    size_t v;
+    char *end;
+    switch (spec->type) {
+    case ARG_STRING:
+        *(const char **)spec->target = s;
+        return true;
+    case ARG_SIZE:
+        return parse_size(s, spec->target);
+    case ARG_INT:
+        if (!parse_size(s, &v) || v > INT_MAX)
+            return false;
+        *(int *)spec->target = (int)v;
+        return true;
+    case ARG_U64:
+        if (!parse_size(s, &v))
+            return false;
+        *(unsigned long long *)spec->target = v;
+        return true;
+    case ARG_FLOAT: {
+        errno = 0;
+        float f = strtof(s, &end);
+        if (errno || end == s || *end || !isfinite(f))
+            return false;
+        *(float *)spec->target = f;
+        return true;
+    }
+    case ARG_BOOL:
+        if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes"))
+            *(int *)spec->target = 1;
+        else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no"))
+            *(int *)spec->target = 0;
+        else
+            return false;
+        return true;
+    case ARG_CHARS:
+        if (strlen(s) >= spec->size)
+            return false;
+        memcpy(spec->target, s, strlen(s) + 1);
+        return true;
+    case ARG_SIZE_LIST: {
+        size_t *items = spec->target, n = 0;
+        char buf[256];
+        if (strlen(s) >= sizeof buf)
+            return false;
+        strcpy(buf, s);
+        for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (n == 8 || !parse_size(tok, &items[n]))
+                return false;
+            n++;
+        }
+        if (n == 0)
+            return false;
+        *spec->count = n;
+        return true;
+    }
+    case ARG_FLAG:
+        break;
+    }
+    return false;
+}
+
+static void format_value(const arg_spec *spec, char *buf, size_t size)
+{
+    switch (spec->type) {
+    case ARG_STRING: {
+        const char *s = *(const char **)spec->target;
+        snprintf(buf, size, "%s", s ? s : "none");
+        break;
+    }
+    case ARG_SIZE:
+        snprintf(buf, size, "%zu", *(size_t *)spec->target);
+        break;
+    case ARG_INT:
+    case ARG_BOOL:
+    case ARG_FLAG:
+        snprintf(buf, size, "%d", *(int *)spec->target);
+        break;
+    case ARG_U64:
+        snprintf(buf, size, "%llu", *(unsigned long long *)spec->target);
+        break;
+    case ARG_FLOAT:
+        snprintf(buf, size, "%g", (double)*(float *)spec->target);
+        break;
+    case ARG_CHARS:
+        snprintf(buf, size, "%s", (const char *)spec->target);
+        break;
+    case ARG_SIZE_LIST: {
+        const size_t *items = spec->target, n = *spec->count;
+        size_t used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n && used < size; i++)
+            used += (size_t)snprintf(buf + used, size - used, i ? ",%zu" : "%zu", items[i]);
+        break;
+    }
+    }
+}
+
+void args_usage(FILE *out, const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs)
+{
+    fprintf(out, "usage: hftc %s %s\n\noptions (default in brackets):\n", command, synopsis);
+    for (size_t i = 0; i < n_specs; i++) {
+        char value[128];
+        format_value(&specs[i], value, sizeof value);
+        bool has_value = specs[i].type != ARG_FLAG;
+        fprintf(out, "  %-22s %s", specs[i].name, specs[i].help);
+        if (has_value)
+            fprintf(out, " [%s]", value);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-22s %s\n", "--help", "show this help");
+}
+
+const char *args_find(int argc, char **argv, const char *name)
+{
+    const char *found = NULL;
+    for (int i = 0; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name))
+            found = argv[i + 1];
+    return found;
+}
+
+int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc,
+               char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            args_usage(stdout, command, synopsis, specs, n_specs);
+            return 2;
+        }
+        const arg_spec *spec = NULL;
+        for (size_t j = 0; j < n_specs && !spec; j++)
+            if (!strcmp(argv[i], specs[j].name))
+                spec = &specs[j];
+        if (!spec) {
+            fprintf(stderr, "hftc %s: unknown option '%s' (see hftc %s --help)\n", command, argv[i], command);
+            return 1;
+        }
+        if (spec->type == ARG_FLAG) {
+            *(int *)spec->target = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "hftc %s: option %s needs a value\n", command, spec->name);
+            return 1;
+        }
+        if (!parse_value(spec, argv[++i])) {
+            fprintf(stderr, "hftc %s: invalid value '%s' for %s (%s)\n", command, argv[i], spec->name, spec->help);
+            return 1;
+        }
+    }
+    return 0;
+}

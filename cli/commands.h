@@ -1,0 +1,15 @@
+/* The hftc subcommands; each returns the process exit status. */
+#ifndef HFTC_CLI_COMMANDS_H
+#define HFTC_CLI_COMMANDS_H
+
+int cmd_train(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Prints "hftc <command>: <library error message>" and returns 1. */
+int cli_fail(const char *command);
+/* Routes library messages to stderr, with info messages when verbose. */
+void cli_setup_log(int verbose);
+
+#endif

@@ -1,0 +1,88 @@
+/* hftc info: what a model file holds (JSON with --json, a summary otherwise). */
+#include "args.h"
+#include "commands.h"
+
+#include "hftc.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static void print_summary(const json_t *d)
+{
+    const json_t *cfg = json_object_get(d, "config");
+    printf("format           %s version %lld\n", json_string_value(json_object_get(d, "format")),
+           (long long)json_integer_value(json_object_get(d, "format_version")));
+    printf("preset           %s\n", json_string_value(json_object_get(d, "preset")));
+    char *config = json_dumps(cfg, JSON_COMPACT);
+    printf("configuration    %s\n", config);
+    free(config);
+    printf("vocabulary       %lld words\n", (long long)json_integer_value(json_object_get(d, "vocabulary")));
+    printf("labels           %lld:", (long long)json_integer_value(json_object_get(d, "labels_count")));
+    const json_t *labels = json_object_get(d, "labels");
+    for (size_t i = 0; i < json_array_size(labels) && i < 10; i++)
+        printf(" %s", json_string_value(json_array_get(labels, i)));
+    printf("%s\n", json_array_size(labels) > 10 ? " ..." : "");
+    printf("parameters       %lld\n", (long long)json_integer_value(json_object_get(d, "parameters")));
+    size_t i;
+    const json_t *t;
+    json_array_foreach(json_object_get(d, "tensors"), i, t)
+    {
+        char *shape = json_dumps(json_object_get(t, "shape"), JSON_COMPACT);
+        printf("  %-24s %-16s %lld\n", json_string_value(json_object_get(t, "name")), shape,
+               (long long)json_integer_value(json_object_get(t, "parameters")));
+        free(shape);
+    }
+    const json_t *tr = json_object_get(d, "training");
+    if (json_object_get(tr, "epochs_run"))
+        printf("training         %lld epochs (best %lld), %.1f s, %lld training documents\n",
+               (long long)json_integer_value(json_object_get(tr, "epochs_run")),
+               (long long)json_integer_value(json_object_get(tr, "best_epoch")),
+               json_real_value(json_object_get(tr, "train_seconds")),
+               (long long)json_integer_value(json_object_get(tr, "train_docs")));
+    const json_t *opts = json_object_get(tr, "options");
+    if (opts) {
+        char *text = json_dumps(opts, JSON_COMPACT);
+        printf("options          %s\n", text);
+        free(text);
+    }
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *model_path = NULL;
+    int json = 0, threads = 0;
+    unsigned long long seed = 1;
+    const arg_spec specs[] = {
+        {"--model", ARG_STRING, &model_path, 0, "model file"},
+        {"--json", ARG_FLAG, &json, 0, "print everything as JSON, including all labels"},
+        {"--threads", ARG_INT, &threads, 0, "accepted for symmetry"},
+        {"--seed", ARG_U64, &seed, 0, "accepted for symmetry"},
+    };
+    int rc = args_parse("info", "--model MODEL [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
+    if (rc)
+        return rc == 2 ? 0 : 2;
+    if (!model_path) {
+        fprintf(stderr, "hftc info: --model is required\n");
+        return 2;
+    }
+    cli_setup_log(0);
+    hftc_model *m;
+    if (hftc_model_load(&m, model_path) != HFTC_STATUS_OK)
+        return cli_fail("info");
+    char *text = hftc_model_describe(m);
+    hftc_model_free(m);
+    if (!text) {
+        fprintf(stderr, "hftc info: out of memory\n");
+        return 1;
+    }
+    if (json) {
+        puts(text);
+    } else {
+        json_error_t err;
+        json_t *d = json_loads(text, 0, &err);
+        print_summary(d);
+        json_decref(d);
+    }
+    free(text);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* hftc: the command line, a thin layer over libhftc. */
+#include "commands.h"
+
+#include "hftc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void log_to_stderr(hftc_log_level level, const char *message, void *user)
+{
+    (void)user;
+    static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+    fprintf(stderr, "%s%s\n", prefix[level], message);
+}
+
+void cli_setup_log(int verbose) { hftc_set_log(log_to_stderr, verbose ? HFTC_LOG_INFO : HFTC_LOG_WARN, NULL); }
+
+int cli_fail(const char *command)
+{
+    fprintf(stderr, "hftc %s: %s\n", command, hftc_last_error());
+    return 1;
+}
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: hftc <command> [options]\n\n"
+                 "commands:\n"
+                 "  train     train a classifier:    hftc train --train F [--valid F] --output MODEL [--preset NAME]\n"
+                 "  test      evaluate a model:      hftc test --model MODEL --input F [--json]\n"
+                 "  predict   label documents:       hftc predict --model MODEL [--input F | -] [--k K] [--probs]\n"
+                 "  info      describe a model file: hftc info --model MODEL\n\n"
+                 "'hftc <command> --help' lists every option with its default.\n");
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+        return usage(stdout);
+    if (!strcmp(cmd, "--version")) {
+        printf("hftc 0.1.0\n");
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"train", cmd_train}, {"test", cmd_test}, {"predict", cmd_predict}, {"info", cmd_info}};
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "hftc: unknown command '%s'\n", cmd);
+    return usage(stderr);
+}

@@ -1,0 +1,148 @@
+/* hftc train: options (preset defaults, then overrides), output path checked up front, progress. */
+#include "args.h"
+#include "commands.h"
+
+#include "hftc.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    bool tty;
+    size_t last_width;
+} progress_state;
+
+static void format_duration(char *buf, size_t size, double s)
+{
+    unsigned long t = s > 0 ? (unsigned long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, size, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, size, "%lu:%02lu", t / 60, t % 60);
+}
+
+/* On a terminal: a bar redrawn in place with docs/s and ETA; otherwise one line per epoch. */
+static void show_progress(const hftc_progress *p, void *user)
+{
+    progress_state *ps = user;
+    double rate = p->seconds > 0 ? (double)p->docs_done / p->seconds : 0.0;
+    if (p->epoch_end) {
+        if (ps->tty)
+            fprintf(stderr, "\r%*s\r", (int)ps->last_width, "");
+        fprintf(stderr, "epoch %zu/%zu  train_loss %.5f  valid_loss %.5f  valid_micro_f1 %.4f  %.1f s  %.0f docs/s%s\n",
+                p->epoch, p->epochs, (double)p->train_loss, (double)p->valid_loss, (double)p->valid_micro_f1,
+                p->seconds, rate, p->improved ? "  *" : "");
+        return;
+    }
+    if (!ps->tty)
+        return;
+    enum { BAR = 30 };
+    size_t filled = p->docs_total ? p->docs_done * BAR / p->docs_total : 0;
+    char bar[BAR + 1], eta[32];
+    for (size_t i = 0; i < BAR; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[BAR] = '\0';
+    format_duration(eta, sizeof eta, rate > 0 ? (double)(p->docs_total - p->docs_done) / rate : 0.0);
+    int n = fprintf(stderr, "\repoch %zu/%zu [%s] %3zu%%  %.0f docs/s  ETA %s  loss %.5f", p->epoch, p->epochs, bar,
+                    p->docs_total ? 100 * p->docs_done / p->docs_total : 0, rate, eta, (double)p->train_loss);
+    ps->last_width = n > 0 ? (size_t)n : 0;
+}
+
+/* Fails early, before training, if the model could not be written where asked. */
+static bool output_writable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "hftc train: --output %s is a directory\n", path);
+        return false;
+    }
+    char *copy = strdup(path);
+    const char *dir = copy ? dirname(copy) : ".";
+    bool ok = access(dir, W_OK) == 0;
+    if (!ok)
+        fprintf(stderr, "hftc train: cannot write to directory %s: %s\n", dir, strerror(errno));
+    free(copy);
+    return ok;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    hftc_train_options o;
+    const char *preset = args_find(argc, argv, "--preset");
+    if (hftc_train_options_init(&o, preset) != HFTC_STATUS_OK)
+        return cli_fail("train");
+    const char *output = NULL, *preset_arg = o.preset;
+    int verbose = 1, quiet = 0;
+    const arg_spec specs[] = {
+        {"--train", ARG_STRING, &o.train_path, 0, "training data (tsv, fasttext or jsonl; - for stdin)"},
+        {"--valid", ARG_STRING, &o.valid_path, 0, "validation data; none: hold out --valid-fraction of --train"},
+        {"--valid-fraction", ARG_FLOAT, &o.valid_fraction, 0, "fraction of --train held out when no --valid"},
+        {"--output", ARG_STRING, &output, 0, "model file to write"},
+        {"--preset", ARG_STRING, &preset_arg, 0, "defaults to start from: flat-cnn"},
+        {"--format", ARG_STRING, &o.format, 0, "data format: auto, tsv, fasttext, jsonl"},
+        {"--embeddings", ARG_STRING, &o.embeddings_path, 0, "word vectors (.vec, GloVe .txt, word2vec .bin)"},
+        {"--embeddings-format", ARG_STRING, &o.embeddings_format, 0, "auto, vec, glove, bin"},
+        {"--freeze-embeddings", ARG_BOOL, &o.freeze_embeddings, 0, "keep the embeddings fixed (static)"},
+        {"--lowercase", ARG_BOOL, &o.lowercase, 0, "lower-case the text"},
+        {"--split-punct", ARG_BOOL, &o.split_punct, 0, "make each punctuation mark a token"},
+        {"--max-len", ARG_SIZE, &o.max_len, 0, "tokens kept per document"},
+        {"--min-count", ARG_SIZE, &o.min_count, 0, "minimum count of a word in the vocabulary"},
+        {"--max-vocab", ARG_SIZE, &o.max_vocab, 0, "most frequent words kept (0 = all)"},
+        {"--skip-bad-lines", ARG_BOOL, &o.skip_bad_lines, 0, "skip malformed lines with a warning instead of failing"},
+        {"--encoder", ARG_CHARS, o.encoder, sizeof o.encoder, "encoder: cnn"},
+        {"--head", ARG_CHARS, o.head, sizeof o.head, "output: sigmoid (multi-label) or softmax (single-label)"},
+        {"--dim", ARG_SIZE, &o.dim, 0, "embedding size (from the vectors when --embeddings is given)"},
+        {"--windows", ARG_SIZE_LIST, o.windows, 0, "CNN window sizes", &o.n_windows},
+        {"--filters", ARG_SIZE, &o.filters, 0, "feature maps per window size"},
+        {"--hidden", ARG_SIZE, &o.hidden, 0, "hidden fully connected units (0 = none)"},
+        {"--embed-dropout", ARG_FLOAT, &o.embed_dropout, 0, "dropout after the embedding"},
+        {"--hidden-dropout", ARG_FLOAT, &o.hidden_dropout, 0, "dropout after the hidden layer"},
+        {"--epochs", ARG_SIZE, &o.epochs, 0, "most epochs (early stopping may end sooner)"},
+        {"--batch", ARG_SIZE, &o.batch, 0, "documents per mini-batch"},
+        {"--lr", ARG_FLOAT, &o.lr, 0, "Adam learning rate"},
+        {"--patience", ARG_SIZE, &o.patience, 0, "epochs without improvement before stopping"},
+        {"--early-stop", ARG_CHARS, o.early_stop, sizeof o.early_stop, "validation criterion: loss or micro-f1"},
+        {"--threshold", ARG_FLOAT, &o.threshold, 0, "decision threshold stored in the model"},
+        {"--seed", ARG_U64, &o.seed, 0, "random seed (runs repeat for a given seed and thread count)"},
+        {"--threads", ARG_INT, &o.threads, 0, "threads (0 = all cores)"},
+        {"--quiet", ARG_FLAG, &quiet, 0, "no progress or information messages"},
+    };
+    int rc = args_parse("train", "--train F [--valid F] --output MODEL [--preset NAME] [options]", specs,
+                        sizeof specs / sizeof *specs, argc, argv);
+    if (rc)
+        return rc == 2 ? 0 : 2;
+    if (!output) {
+        fprintf(stderr, "hftc train: --output MODEL is required\n");
+        return 2;
+    }
+    const char *problem = hftc_train_options_check(&o);
+    if (problem) {
+        fprintf(stderr, "hftc train: %s\n", problem);
+        return 2;
+    }
+    if (!output_writable(output))
+        return 1;
+    verbose = !quiet;
+    cli_setup_log(verbose);
+    progress_state ps = {.tty = isatty(STDERR_FILENO)};
+    if (verbose) {
+        o.progress = show_progress;
+        o.progress_user = &ps;
+    }
+    hftc_model *m;
+    if (hftc_train(&o, &m) != HFTC_STATUS_OK)
+        return cli_fail("train");
+    if (hftc_model_save(m, output) != HFTC_STATUS_OK) {
+        hftc_model_free(m);
+        return cli_fail("train");
+    }
+    if (verbose)
+        fprintf(stderr, "saved %s (%zu labels)\n", output, hftc_model_num_labels(m));
+    hftc_model_free(m);
+    return 0;
+}

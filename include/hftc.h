@@ -1,0 +1,149 @@
+/* hftc: hierarchical multi-label text classification (HFT-CNN, HTrans, HFT-ONLSTM).
+ * The public API. The library never exits and prints only through the log callback. */
+#ifndef HFTC_H
+#define HFTC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    HFTC_STATUS_OK = 0,
+    HFTC_STATUS_INVALID_ARGUMENT, /* an option or argument out of range */
+    HFTC_STATUS_IO,               /* a file could not be opened, read or written */
+    HFTC_STATUS_FORMAT,           /* malformed input: data, word vectors, taxonomy */
+    HFTC_STATUS_MODEL,            /* a model file that is truncated, corrupted or incompatible */
+    HFTC_STATUS_OUT_OF_MEMORY,
+} hftc_status;
+
+/* The message of the last error on this thread ("" if none). */
+const char *hftc_last_error(void);
+
+typedef enum { HFTC_LOG_ERROR, HFTC_LOG_WARN, HFTC_LOG_INFO, HFTC_LOG_DEBUG } hftc_log_level;
+typedef void (*hftc_log_fn)(hftc_log_level level, const char *message, void *user);
+/* Route library messages; NULL silences them. The default writes WARN and above to stderr. */
+void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
+
+/* Threads for OpenMP and OpenBLAS; 0 = all cores. */
+void hftc_set_threads(int n);
+
+/* ---- Training ---------------------------------------------------------------------------- */
+
+#define HFTC_MAX_WINDOWS 8
+
+typedef struct {
+    size_t epoch, epochs;       /* 1-based current epoch, upper bound */
+    size_t docs_done, docs_total; /* within the epoch */
+    double seconds;             /* since the epoch started */
+    float train_loss;           /* running mean over the epoch */
+    int epoch_end;              /* 1 when the validation results below are set */
+    float valid_loss, valid_micro_f1;
+    int improved;               /* the early-stopping criterion improved this epoch */
+} hftc_progress;
+
+typedef void (*hftc_progress_fn)(const hftc_progress *p, void *user);
+
+typedef struct {
+    /* data */
+    const char *train_path;      /* required */
+    const char *valid_path;      /* NULL: hold out valid_fraction of the training data */
+    float valid_fraction;
+    const char *format;          /* "auto", "tsv", "fasttext", "jsonl" */
+    const char *embeddings_path; /* word vectors, or NULL for uniform(-0.25, 0.25) */
+    const char *embeddings_format; /* "auto", "vec", "glove", "bin" */
+    int lowercase;
+    int split_punct;
+    size_t max_len;              /* tokens kept per document */
+    size_t min_count;            /* vocabulary minimum count */
+    size_t max_vocab;            /* 0 = no cap */
+    int skip_bad_lines;
+    /* model */
+    char preset[32];
+    char encoder[16];            /* "cnn" */
+    char head[16];               /* "sigmoid", "softmax" */
+    size_t dim;                  /* embedding size (taken from the vectors when given) */
+    size_t n_windows, windows[HFTC_MAX_WINDOWS];
+    size_t filters;
+    size_t hidden;               /* 0 = no hidden layer */
+    float embed_dropout, hidden_dropout;
+    int freeze_embeddings;       /* static embeddings */
+    /* optimisation */
+    size_t epochs, batch, patience;
+    float lr;
+    char early_stop[16];         /* "loss" or "micro-f1" on the validation split */
+    float threshold;             /* decision threshold stored in the model */
+    unsigned long long seed;
+    int threads;                 /* 0 = all cores */
+    hftc_progress_fn progress;
+    void *progress_user;
+} hftc_train_options;
+
+/* Names of the presets, NULL-terminated. */
+extern const char *const hftc_presets[];
+/* Fills o with the defaults of preset (NULL = "flat-cnn"); unknown preset -> INVALID_ARGUMENT. */
+hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset);
+/* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). */
+const char *hftc_train_options_check(const hftc_train_options *o);
+
+typedef struct hftc_model hftc_model;
+
+hftc_status hftc_train(const hftc_train_options *o, hftc_model **out);
+/* Written atomically: a temporary file in the same directory, then renamed. */
+hftc_status hftc_model_save(const hftc_model *m, const char *path);
+hftc_status hftc_model_load(hftc_model **out, const char *path);
+void hftc_model_free(hftc_model *m);
+
+size_t hftc_model_num_labels(const hftc_model *m);
+const char *hftc_model_label(const hftc_model *m, size_t i);
+float hftc_model_threshold(const hftc_model *m);
+/* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
+ * training record); the caller frees it with free(). */
+char *hftc_model_describe(const hftc_model *m);
+
+/* ---- Inference and evaluation -------------------------------------------------------------- */
+
+/* Probabilities (n x num_labels) for raw texts. */
+hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs);
+
+typedef struct {
+    const char *path;            /* "-" = stdin */
+    const char *format;          /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
+    float threshold;             /* < 0: the model's */
+    int skip_bad_lines;
+    size_t batch;                /* documents per inference batch; 0 = 256 */
+} hftc_input_options;
+
+#define HFTC_MAX_K 5
+
+typedef struct {
+    size_t docs, labels;         /* labels: occurring in the gold set */
+    size_t unknown_labels;       /* gold labels the model does not know (counted as misses) */
+    double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
+    double seconds, docs_per_second;
+} hftc_evaluation;
+
+hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);
+
+/* One predicted document: labels above the threshold (best first), and the k best overall. */
+typedef struct {
+    size_t index;                /* 0-based document number in the input */
+    size_t n_selected;
+    const size_t *selected;      /* label ids */
+    size_t n_ranked;
+    const size_t *ranked;        /* label ids, best first */
+    const float *probs;          /* num_labels probabilities */
+} hftc_prediction;
+
+typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
+
+/* Streams predictions for every document of the input, in input order, ranking k labels. */
+hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn,
+                              void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs everything hftc needs to build, test and run its demo, from Debian's packages.
+# Safe to run again: packages already installed are left alone.
+set -eu
+
+packages="build-essential cmake pkg-config libopenblas-openmp-dev libjansson-dev libutf8proc-dev wordnet-base python3"
+# Only for regenerating golden files and running the PyTorch side of the benchmarks: scripts/setup.sh --dev
+if [ "${1:-}" = "--dev" ]; then
+    packages="$packages python3-torch python3-numpy python3-sklearn clang-format"
+fi
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=sudo
+else
+    sudo=
+fi
+echo "setup: installing$missing"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

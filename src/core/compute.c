@@ -1,0 +1,26 @@
+/* OpenMP thread count, shared with OpenBLAS (the OpenMP build), and the row-major GEMM wrapper. */
+#include "core/compute.h"
+
+#include "hftc.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+void hftc_set_threads(int n)
+{
+    if (n <= 0)
+        n = omp_get_num_procs();
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+int compute_threads(void) { return omp_get_max_threads(); }
+
+void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+          const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    if (M == 0 || N == 0)
+        return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
+                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}

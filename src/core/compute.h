@@ -1,0 +1,14 @@
+/* Threading and BLAS: the one place that talks to OpenMP and OpenBLAS directly. */
+#ifndef HFTC_CORE_COMPUTE_H
+#define HFTC_CORE_COMPUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+int compute_threads(void);
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is (M, K), op(B) is (K, N), C is (M, N). */
+void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+          const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
+#endif

@@ -1,0 +1,190 @@
+/* Thresholding, ranking, and evaluation of a model on a labelled file. */
+#include "eval/evaluate.h"
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Keeps the k best (probability, id) of a row by insertion into a small sorted list; ties go to
+ * the lower id so rankings are deterministic. */
+static size_t top_k(const float *p, size_t C, size_t k, uint32_t *out)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < C; c++) {
+        if (n == k && !(p[c] > p[out[k - 1]]))
+            continue;
+        size_t pos = n < k ? n++ : k - 1;
+        while (pos > 0 && p[c] > p[out[pos - 1]]) {
+            out[pos] = out[pos - 1];
+            pos--;
+        }
+        out[pos] = (uint32_t)c;
+    }
+    return n;
+}
+
+typedef struct {
+    float score;
+    uint32_t id;
+} scored_label;
+
+static int scored_label_compare(const void *a, const void *b)
+{
+    const scored_label *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Orders ids best first (ties by id). */
+static void sort_by_score(uint32_t *ids, size_t m, const float *scores)
+{
+    if (m < 2)
+        return;
+    scored_label *tmp = malloc(m * sizeof *tmp);
+    if (!tmp)
+        return; /* still a valid set, just in id order */
+    for (size_t i = 0; i < m; i++)
+        tmp[i] = (scored_label){scores[ids[i]], ids[i]};
+    qsort(tmp, m, sizeof *tmp, scored_label_compare);
+    for (size_t i = 0; i < m; i++)
+        ids[i] = tmp[i].id;
+    free(tmp);
+}
+
+hftc_status decisions_build(const float *probs, size_t n, size_t C, float threshold, size_t k, size_t **pred_start,
+                            uint32_t **pred, uint32_t *ranked)
+{
+    size_t *start = mem_alloc(n + 1, sizeof *start);
+    if (!start)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    start[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        for (size_t c = 0; c < C; c++)
+            m += probs[i * C + c] >= threshold;
+        start[i + 1] = start[i] + m;
+    }
+    uint32_t *ids = mem_alloc(start[n], sizeof *ids);
+    if (!ids) {
+        free(start);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *p = probs + i * C;
+        uint32_t *sel = ids + start[i];
+        size_t m = 0;
+        for (size_t c = 0; c < C; c++)
+            if (p[c] >= threshold)
+                sel[m++] = (uint32_t)c;
+        sort_by_score(sel, m, p);
+        if (ranked) {
+            size_t got = top_k(p, C, k, ranked + i * k);
+            for (size_t j = got; j < k; j++)
+                ranked[i * k + j] = METRICS_NO_LABEL;
+        }
+    }
+    *pred_start = start;
+    *pred = ids;
+    return HFTC_STATUS_OK;
+}
+
+hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out)
+{
+    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = in->skip_bad_lines};
+    if (!data_format_parse(in->format ? in->format : "auto", &opt.format) || opt.format == DATA_FORMAT_TEXT)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
+    /* Labels the model does not know get ids past its outputs: never predicted, always missed. */
+    strmap labels;
+    strmap_init(&labels);
+    size_t C = m->net_config.n_classes;
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t i = 0; i < C && st == HFTC_STATUS_OK; i++) {
+        size_t id;
+        const char *s = strmap_string(&m->labels, i);
+        st = strmap_intern(&labels, s, strlen(s), &id);
+    }
+    dataset ds = {0};
+    if (st == HFTC_STATUS_OK)
+        st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &labels);
+    float *probs = NULL;
+    size_t *pred_start = NULL;
+    uint32_t *pred = NULL, *ranked = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (st == HFTC_STATUS_OK) {
+        probs = mem_alloc(ds.n_docs * C, sizeof *probs);
+        ranked = mem_alloc(ds.n_docs * METRICS_MAX_K, sizeof *ranked);
+        st = probs && ranked ? model_predict_dataset(m, &ds, probs, NULL) : HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
+    if (st == HFTC_STATUS_OK)
+        st = decisions_build(probs, ds.n_docs, C, threshold, METRICS_MAX_K, &pred_start, &pred, ranked);
+    metrics mt;
+    if (st == HFTC_STATUS_OK) {
+        metrics_input mi = {.n_docs = ds.n_docs, .n_labels = strmap_count(&labels), .gold_start = ds.label_start,
+                            .gold = ds.labels, .pred_start = pred_start, .pred = pred, .ranked = ranked};
+        st = metrics_compute(&mt, &mi);
+    }
+    if (st == HFTC_STATUS_OK) {
+        *out = (hftc_evaluation){.docs = mt.docs, .labels = mt.labels, .unknown_labels = strmap_count(&labels) - C,
+                                 .micro_precision = mt.micro_precision, .micro_recall = mt.micro_recall,
+                                 .micro_f1 = mt.micro_f1, .macro_f1 = mt.macro_f1, .exact_match = mt.exact_match};
+        for (size_t k = 1; k <= METRICS_MAX_K; k++) {
+            out->precision_at[k] = mt.precision_at[k];
+            out->ndcg_at[k] = mt.ndcg_at[k];
+        }
+        out->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        out->docs_per_second = out->seconds > 0 ? (double)ds.n_docs / out->seconds : 0.0;
+    }
+    free(probs), free(ranked), free(pred_start), free(pred);
+    dataset_free(&ds);
+    strmap_free(&labels);
+    return st;
+}
+
+hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn,
+                              void *user)
+{
+    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = false, .skip_bad_lines = in->skip_bad_lines};
+    if (!data_format_parse(in->format ? in->format : "auto", &opt.format))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown data format \"%s\"", in->format);
+    size_t C = m->net_config.n_classes;
+    if (k > C)
+        k = C;
+    strmap labels;
+    strmap_init(&labels);
+    dataset ds = {0};
+    hftc_status st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &labels);
+    float *probs = NULL;
+    size_t *pred_start = NULL, *selected = NULL, *ranked_ids = NULL;
+    uint32_t *pred = NULL, *ranked = NULL;
+    if (st == HFTC_STATUS_OK) {
+        probs = mem_alloc(ds.n_docs * C, sizeof *probs);
+        ranked = mem_alloc(ds.n_docs * (k ? k : 1), sizeof *ranked);
+        selected = mem_alloc(C, sizeof *selected);
+        ranked_ids = mem_alloc(k ? k : 1, sizeof *ranked_ids);
+        st = probs && ranked && selected && ranked_ids ? model_predict_dataset(m, &ds, probs, NULL)
+                                                       : HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
+    if (st == HFTC_STATUS_OK)
+        st = decisions_build(probs, ds.n_docs, C, threshold, k, &pred_start, &pred, k ? ranked : NULL);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < ds.n_docs; i++) {
+        hftc_prediction p = {.index = i, .probs = probs + i * C, .selected = selected, .ranked = ranked_ids};
+        for (size_t j = pred_start[i]; j < pred_start[i + 1]; j++)
+            selected[p.n_selected++] = pred[j];
+        for (size_t j = 0; j < k && ranked[i * k + j] != METRICS_NO_LABEL; j++)
+            ranked_ids[p.n_ranked++] = ranked[i * k + j];
+        st = fn(&p, user);
+    }
+    free(probs), free(ranked), free(pred_start), free(pred), free(selected), free(ranked_ids);
+    dataset_free(&ds);
+    strmap_free(&labels);
+    return st;
+}

@@ -1,0 +1,371 @@
+/* hftc_model: creation, batching, batched inference, and the model file (safetensors layout with
+ * vocabulary, labels, configuration and training record in __metadata__). */
+#include "model/model.h"
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "model/safetensors.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+hftc_status model_create(hftc_model **out, const network_config *cfg, size_t batch_capacity, size_t max_len)
+{
+    hftc_model *m = mem_calloc(1, sizeof *m);
+    if (!m)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    m->net_config = *cfg;
+    m->batch_capacity = batch_capacity;
+    m->tokenizer.max_len = max_len;
+    strmap_init(&m->labels);
+    hftc_status st = vocab_init(&m->vocab);
+    if (st == HFTC_STATUS_OK)
+        st = network_create(&m->net, cfg, batch_capacity, max_len);
+    if (st != HFTC_STATUS_OK) {
+        hftc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return HFTC_STATUS_OK;
+}
+
+void hftc_model_free(hftc_model *m)
+{
+    if (!m)
+        return;
+    network_free(m->net);
+    vocab_free(&m->vocab);
+    strmap_free(&m->labels);
+    free(m->training_json);
+    free(m);
+}
+
+size_t hftc_model_num_labels(const hftc_model *m) { return m->net_config.n_classes; }
+const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->labels, i); }
+float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
+
+size_t model_min_len(const network_config *cfg)
+{
+    size_t longest = 1;
+    for (size_t i = 0; i < cfg->n_windows; i++)
+        if (cfg->windows[i] > longest)
+            longest = cfg->windows[i];
+    return longest;
+}
+
+size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len, uint32_t *tokens,
+                  size_t *lengths)
+{
+    size_t T = min_len;
+    for (size_t b = 0; b < B; b++) {
+        size_t d = idx[b];
+        size_t len = ds->token_start[d + 1] - ds->token_start[d];
+        lengths[b] = len < max_len ? len : max_len;
+        if (lengths[b] > T)
+            T = lengths[b];
+    }
+    for (size_t b = 0; b < B; b++) {
+        const uint32_t *src = ds->tokens + ds->token_start[idx[b]];
+        memcpy(tokens + b * T, src, lengths[b] * sizeof *tokens);
+        memset(tokens + b * T + lengths[b], 0, (T - lengths[b]) * sizeof *tokens);
+    }
+    return T;
+}
+
+void batch_targets(const dataset *ds, const size_t *idx, size_t B, size_t C, float *targets)
+{
+    memset(targets, 0, B * C * sizeof *targets);
+    for (size_t b = 0; b < B; b++)
+        for (size_t j = ds->label_start[idx[b]]; j < ds->label_start[idx[b] + 1]; j++)
+            if (ds->labels[j] < C)
+                targets[b * C + ds->labels[j]] = 1.0f;
+}
+
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs, float *loss)
+{
+    size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len;
+    size_t *idx = mem_alloc(cap, sizeof *idx);
+    size_t *lengths = mem_alloc(cap, sizeof *lengths);
+    uint32_t *tokens = mem_alloc(cap * T_max, sizeof *tokens);
+    float *targets = loss ? mem_alloc(cap * C, sizeof *targets) : NULL;
+    if (!idx || !lengths || !tokens || (loss && !targets)) {
+        free(idx), free(lengths), free(tokens), free(targets);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    double loss_sum = 0;
+    size_t n_batches = 0;
+    for (size_t start = 0; start < ds->n_docs; start += cap) {
+        size_t B = ds->n_docs - start < cap ? ds->n_docs - start : cap;
+        for (size_t b = 0; b < B; b++)
+            idx[b] = start + b;
+        size_t T = batch_fill(ds, idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
+        if (targets)
+            batch_targets(ds, idx, B, C, targets);
+        loss_sum += network_predict(m->net, tokens, lengths, B, T, targets, NULL, probs + start * C) * (double)B;
+        n_batches += B;
+    }
+    if (loss)
+        *loss = n_batches ? (float)(loss_sum / (double)n_batches) : 0.0f;
+    free(idx), free(lengths), free(tokens), free(targets);
+    return HFTC_STATUS_OK;
+}
+
+hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs)
+{
+    dataset ds = {0};
+    token_list tl;
+    token_list_init(&tl);
+    hftc_status st = HFTC_STATUS_OK;
+    ds.n_docs = n;
+    ds.token_start = mem_calloc(n + 1, sizeof *ds.token_start);
+    ds.label_start = mem_calloc(n + 1, sizeof *ds.label_start);
+    size_t cap = 0;
+    if (!ds.token_start || !ds.label_start)
+        st = HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n && st == HFTC_STATUS_OK; i++) {
+        st = tokenize(&tl, texts[i], strlen(texts[i]), &m->tokenizer);
+        if (st != HFTC_STATUS_OK) {
+            st = error_wrap(st, "text %zu", i + 1);
+            break;
+        }
+        size_t base = ds.token_start[i];
+        st = mem_reserve((void **)&ds.tokens, &cap, base + tl.n_tokens, sizeof *ds.tokens);
+        for (size_t t = 0; t < tl.n_tokens && st == HFTC_STATUS_OK; t++) {
+            const char *w = token_list_get(&tl, t);
+            ds.tokens[base + t] = vocab_lookup(&m->vocab, w, strlen(w));
+        }
+        ds.token_start[i + 1] = base + tl.n_tokens;
+    }
+    if (st == HFTC_STATUS_OK)
+        st = model_predict_dataset(m, &ds, probs, NULL);
+    token_list_free(&tl);
+    dataset_free(&ds);
+    return st;
+}
+
+/* ---- model file ---------------------------------------------------------------------------- */
+
+static json_t *config_to_json(const hftc_model *m)
+{
+    const network_config *c = &m->net_config;
+    json_t *windows = json_array();
+    for (size_t i = 0; i < c->n_windows; i++)
+        json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
+    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:f}", "encoder", "cnn",
+                     "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
+                     "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                     (json_int_t)c->n_filters, "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes,
+                     "embed_dropout", (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout,
+                     "max_len", (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase,
+                     "split_punct", m->tokenizer.split_punct, "threshold", (double)m->threshold);
+}
+
+static char *strings_to_json(const strmap *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < strmap_count(s); i++)
+        json_array_append_new(a, json_string(strmap_string(s, i)));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+hftc_status hftc_model_save(const hftc_model *m, const char *path)
+{
+    param_set *ps = network_params(m->net);
+    st_tensor tensors[PARAMS_MAX_TENSORS];
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        const tensor *t = &ps->tensors[i];
+        tensors[i] = (st_tensor){.name = t->name, .ndim = t->ndim, .data = t->value};
+        memcpy(tensors[i].shape, t->shape, sizeof t->shape);
+    }
+    json_t *config = config_to_json(m);
+    char *config_text = json_dumps(config, JSON_COMPACT);
+    json_decref(config);
+    char *vocab_text = strings_to_json(&m->vocab.words);
+    char *labels_text = strings_to_json(&m->labels);
+    char version[16];
+    snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
+    st_metadata meta[] = {
+        {"format", MODEL_FORMAT_NAME}, {"format_version", version},  {"preset", m->preset},
+        {"config", config_text},       {"labels", labels_text},      {"vocab", vocab_text},
+        {"training", m->training_json ? m->training_json : "{}"},
+    };
+    hftc_status st = (config_text && vocab_text && labels_text)
+                         ? safetensors_write(path, tensors, ps->n_tensors, meta, sizeof meta / sizeof *meta)
+                         : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
+    free(config_text), free(vocab_text), free(labels_text);
+    return st;
+}
+
+/* Parses a JSON array of strings from metadata key into a NULL-free vector. */
+static hftc_status metadata_strings(const st_file *f, const char *path, const char *key, json_t **out)
+{
+    const char *text = safetensors_metadata(f, key);
+    json_error_t err;
+    json_t *a = text ? json_loads(text, 0, &err) : NULL;
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"%s\" missing or not a list", path, key);
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) if (!json_is_string(v))
+    {
+        json_decref(a);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"%s\" item %zu is not a string", path, key, i);
+    }
+    *out = a;
+    return HFTC_STATUS_OK;
+}
+
+static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
+                                    float *threshold)
+{
+    json_error_t err;
+    json_t *j = text ? json_loads(text, 0, &err) : NULL;
+    json_int_t V, E, F, H, C, max_len;
+    double embed_dropout, hidden_dropout, thr;
+    int lowercase, split_punct;
+    const char *encoder, *head;
+    json_t *windows;
+    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:F}", "encoder",
+                          &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows, "filters",
+                          &F, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout, "hidden_dropout",
+                          &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct",
+                          &split_punct, "threshold", &thr) != 0) {
+        json_decref(j);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
+    }
+    hftc_status st = HFTC_STATUS_OK;
+    *c = (network_config){.encoder = ENCODER_CNN, .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
+    if (strcmp(encoder, "cnn") || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
+        st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
+    else if (V < 2 || E < 1 || F < 1 || H < 0 || C < 1 || max_len < 1 || !json_is_array(windows) ||
+             json_array_size(windows) < 1 || json_array_size(windows) > NETWORK_MAX_WINDOWS)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
+        json_int_t k = json_integer_value(json_array_get(windows, i));
+        if (k < 1 || k > max_len)
+            st = error_set(HFTC_STATUS_MODEL, "%s: window size %lld out of range", path, (long long)k);
+        c->windows[c->n_windows++] = (size_t)k;
+    }
+    c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
+    c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
+    *tok = (tokenizer_options){.lowercase = lowercase, .split_punct = split_punct, .max_len = (size_t)max_len};
+    *threshold = (float)thr;
+    json_decref(j);
+    return st;
+}
+
+static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)
+{
+    param_set *ps = network_params(m->net);
+    if (safetensors_count(f) != ps->n_tensors)
+        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path,
+                         safetensors_count(f), ps->n_tensors);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        const st_tensor *s = safetensors_find(f, t->name);
+        if (!s)
+            return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, t->name);
+        bool same = s->ndim == t->ndim;
+        for (size_t d = 0; same && d < t->ndim; d++)
+            same = s->shape[d] == t->shape[d];
+        if (!same)
+            return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, t->name);
+        memcpy(t->value, s->data, t->size * sizeof(float));
+    }
+    return HFTC_STATUS_OK;
+}
+
+hftc_status hftc_model_load(hftc_model **out, const char *path)
+{
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    hftc_status st = HFTC_STATUS_OK;
+    const char *format = safetensors_metadata(f, "format");
+    const char *version = safetensors_metadata(f, "format_version");
+    hftc_model *m = NULL;
+    json_t *words = NULL, *labels = NULL;
+    network_config cfg = {0};
+    tokenizer_options tok = {0};
+    float threshold = 0.5f;
+    if (!format || strcmp(format, MODEL_FORMAT_NAME))
+        st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
+    else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
+                       version ? version : "(none)", MODEL_FORMAT_VERSION);
+    if (st == HFTC_STATUS_OK)
+        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold);
+    if (st == HFTC_STATUS_OK)
+        st = metadata_strings(f, path, "vocab", &words);
+    if (st == HFTC_STATUS_OK)
+        st = metadata_strings(f, path, "labels", &labels);
+    if (st == HFTC_STATUS_OK && (json_array_size(words) != cfg.vocab_size || json_array_size(labels) != cfg.n_classes))
+        st = error_set(HFTC_STATUS_MODEL, "%s: vocabulary or label count disagrees with the configuration", path);
+    if (st == HFTC_STATUS_OK)
+        st = model_create(&m, &cfg, 256, tok.max_len);
+    if (st == HFTC_STATUS_OK) {
+        m->tokenizer = tok;
+        m->threshold = threshold;
+        const char *preset = safetensors_metadata(f, "preset");
+        snprintf(m->preset, sizeof m->preset, "%s", preset ? preset : "");
+        const char *training = safetensors_metadata(f, "training");
+        m->training_json = training ? mem_strdup(training) : NULL;
+        const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
+        st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        for (size_t i = 0; w && i < cfg.vocab_size; i++)
+            w[i] = json_string_value(json_array_get(words, i));
+        vocab_free(&m->vocab);
+        if (st == HFTC_STATUS_OK)
+            st = vocab_from_words(&m->vocab, w, cfg.vocab_size);
+        free(w);
+    }
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < cfg.n_classes; i++) {
+        const char *s = json_string_value(json_array_get(labels, i));
+        size_t id;
+        st = strmap_intern(&m->labels, s, strlen(s), &id);
+        if (st == HFTC_STATUS_OK && id != i)
+            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" listed twice", path, s);
+    }
+    if (st == HFTC_STATUS_OK)
+        st = model_load_tensors(m, f, path);
+    json_decref(words);
+    json_decref(labels);
+    safetensors_close(f);
+    if (st != HFTC_STATUS_OK) {
+        hftc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return HFTC_STATUS_OK;
+}
+
+char *hftc_model_describe(const hftc_model *m)
+{
+    param_set *ps = network_params(m->net);
+    json_t *tensors = json_array();
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        const tensor *t = &ps->tensors[i];
+        json_t *shape = json_array();
+        for (size_t d = 0; d < t->ndim; d++)
+            json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
+        json_array_append_new(tensors, json_pack("{s:s, s:o, s:I}", "name", t->name, "shape", shape, "parameters",
+                                                 (json_int_t)t->size));
+    }
+    json_error_t err;
+    json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
+    json_t *labels = json_array();
+    for (size_t i = 0; i < strmap_count(&m->labels); i++)
+        json_array_append_new(labels, json_string(strmap_string(&m->labels, i)));
+    json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
+                          "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
+                          "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count",
+                          (json_int_t)strmap_count(&m->labels), "parameters", (json_int_t)ps->total, "tensors",
+                          tensors, "labels", labels, "training", training ? training : json_object());
+    char *text = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    return text;
+}

@@ -1,0 +1,58 @@
+/* A network: embedding -> encoder -> head, over a batch of padded token-id sequences.
+ * All memory (parameters, gradients, moments, activations) is sized at creation for
+ * max_batch x max_len; training and inference allocate nothing. */
+#ifndef HFTC_MODEL_NETWORK_H
+#define HFTC_MODEL_NETWORK_H
+
+#include "core/rng.h"
+#include "nn/params.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { ENCODER_CNN } encoder_kind;
+typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
+
+#define NETWORK_MAX_WINDOWS 8
+
+typedef struct {
+    encoder_kind encoder;
+    head_kind head;
+    size_t vocab_size;   /* V, including <pad> (id 0) and <unk> (id 1) */
+    size_t embed_dim;    /* E */
+    size_t n_windows;    /* CNN window sizes, e.g. 2, 3, 4 */
+    size_t windows[NETWORK_MAX_WINDOWS];
+    size_t n_filters;    /* F feature maps per window */
+    size_t hidden;       /* units of the hidden FC layer with ReLU; 0 = none */
+    size_t n_classes;    /* C */
+    float embed_dropout; /* after the embedding */
+    float hidden_dropout;/* after the hidden FC layer */
+} network_config;
+
+typedef struct network network;
+
+hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len);
+void network_free(network *net);
+const network_config *network_get_config(const network *net);
+param_set *network_params(network *net);
+/* PyTorch default initialisation for conv and dense layers; embedding uniform(-0.25, 0.25),
+ * row 0 (<pad>) zero. */
+void network_init(network *net, rng *r);
+
+/* tokens (B, T) row-major, padded with 0 past lengths[b]; 1 <= T <= max_len, B <= max_batch.
+ * Positions past a document's length never change its result.
+ * targets (B, C): 0/1 for the sigmoid head (multi-label), a one-hot row for softmax.
+ * pos_weight (C) or NULL: BCE weight of positive targets.
+ * Training pass: forward with dropout drawn from dropout_seed (one stream per document, so
+ * results do not depend on the thread count), loss (mean over B x C for sigmoid, over B for
+ * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
+ * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss. */
+float network_train_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
+                          const float *targets, const float *pos_weight, const bool *frozen, uint64_t dropout_seed);
+/* Inference (no dropout): probabilities (B, C) into probs. If targets is not NULL, returns the
+ * loss as network_train_batch would compute it without dropout; else 0. */
+float network_predict(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
+                      const float *targets, const float *pos_weight, float *probs);
+
+#endif

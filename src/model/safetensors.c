@@ -1,0 +1,429 @@
+/* safetensors files: an atomic writer (temporary file, fsync, rename) and a reader that validates
+ * the whole layout before handing out tensors, so a damaged model file fails with a clear message
+ * instead of feeding garbage to the network. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "model/safetensors.h"
+
+#include "core/arena.h"
+#include "core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors.c copies float32 data in host byte order, which must be little-endian"
+#endif
+
+/* A header larger than this is taken as a corrupt length field rather than a model. */
+#define ST_MAX_HEADER ((size_t)100 * 1000 * 1000)
+#define ST_METADATA_KEY "__metadata__"
+
+struct st_file {
+    json_t *header;     /* owns every name, key and value string handed out */
+    json_t *meta;       /* the __metadata__ object or NULL */
+    st_tensor *tensors; /* file order */
+    size_t n_tensors;
+    const st_tensor **by_name; /* for safetensors_find */
+    st_metadata *metadata;
+    size_t n_metadata;
+    float *data;
+};
+
+/* Number of elements of a shape, false if its byte size does not fit size_t and a JSON integer. */
+static bool shape_elements(const size_t *shape, size_t ndim, size_t *elements)
+{
+    size_t n = 1;
+    bool empty = false;
+    for (size_t i = 0; i < ndim; i++) {
+        if (shape[i] > (size_t)LLONG_MAX)
+            return false;
+        empty |= shape[i] == 0;
+    }
+    if (empty) {
+        *elements = 0;
+        return true;
+    }
+    for (size_t i = 0; i < ndim; i++) {
+        if (n > (size_t)LLONG_MAX / sizeof(float) / shape[i])
+            return false;
+        n *= shape[i];
+    }
+    *elements = n;
+    return true;
+}
+
+/* ---- writing ---- */
+
+/* The header object: __metadata__ first (readers that stream the header see it early), then the
+ * tensors with contiguous offsets in the given order. */
+static hftc_status header_build(json_t *root, const char *path, const st_tensor *tensors, size_t n_tensors,
+                                const st_metadata *metadata, size_t n_metadata)
+{
+    if (n_metadata) {
+        json_t *meta = json_object();
+        if (!meta || json_object_set_new(root, ST_METADATA_KEY, meta))
+            return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
+        for (size_t i = 0; i < n_metadata; i++) {
+            const char *key = metadata[i].key, *value = metadata[i].value;
+            if (!key || !value)
+                return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: metadata entry %zu is NULL", path, i);
+            if (json_object_get(meta, key))
+                return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: metadata key '%s' repeated", path,
+                                 key);
+            json_t *s = json_string(value);
+            if (!s || json_object_set_new(meta, key, s))
+                return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: metadata '%s' is not valid UTF-8",
+                                 path, key);
+        }
+    }
+    size_t offset = 0;
+    for (size_t i = 0; i < n_tensors; i++) {
+        const st_tensor *t = &tensors[i];
+        size_t elements;
+        if (!t->name)
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: tensor %zu has no name", path, i);
+        if (strcmp(t->name, ST_METADATA_KEY) == 0 || json_object_get(root, t->name))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: tensor name '%s' repeated or reserved",
+                             path, t->name);
+        if (t->ndim > SAFETENSORS_MAX_DIMS || !shape_elements(t->shape, t->ndim, &elements) ||
+            elements > ((size_t)LLONG_MAX - offset) / sizeof(float))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: tensor '%s' has a bad shape", path,
+                             t->name);
+        if (elements && !t->data)
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: tensor '%s' has no data", path, t->name);
+        json_t *shape = json_array();
+        bool built = shape != NULL;
+        for (size_t d = 0; built && d < t->ndim; d++)
+            built = json_array_append_new(shape, json_integer((json_int_t)t->shape[d])) == 0;
+        size_t end = offset + elements * sizeof(float);
+        // json_pack takes over shape ("o"), also when it fails.
+        json_t *entry = built ? json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
+                                          (json_int_t)offset, (json_int_t)end)
+                              : NULL;
+        if (!built)
+            json_decref(shape);
+        if (!entry)
+            return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
+        if (json_object_set_new(root, t->name, entry))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: tensor name '%s' is not valid UTF-8", path,
+                             t->name);
+        offset = end;
+    }
+    return HFTC_STATUS_OK;
+}
+
+/* Writes length, header padded with spaces to 8-byte data alignment, and data; false on an error
+ * (errno set). */
+static bool file_put(FILE *fp, const char *json, const st_tensor *tensors, size_t n_tensors)
+{
+    size_t len = strlen(json), padded = (len + 7) / 8 * 8;
+    unsigned char prefix[8];
+    for (size_t i = 0; i < 8; i++)
+        prefix[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    static const char spaces[8] = "        ";
+    if (fwrite(prefix, 1, 8, fp) != 8 || fwrite(json, 1, len, fp) != len ||
+        fwrite(spaces, 1, padded - len, fp) != padded - len)
+        return false;
+    for (size_t i = 0; i < n_tensors; i++) {
+        size_t elements;
+        shape_elements(tensors[i].shape, tensors[i].ndim, &elements);
+        if (elements && fwrite(tensors[i].data, sizeof(float), elements, fp) != elements)
+            return false;
+    }
+    return fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+}
+
+hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
+                              size_t n_metadata)
+{
+    json_t *root = json_object();
+    if (!root)
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
+    hftc_status status = header_build(root, path, tensors, n_tensors, metadata, n_metadata);
+    char *json = status == HFTC_STATUS_OK ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (status != HFTC_STATUS_OK)
+        return status;
+    if (!json)
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
+    size_t header_len = strlen(json);
+    if (header_len > ST_MAX_HEADER - 8) {
+        free(json);
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "cannot write %s: header of %zu bytes exceeds the %zu limit",
+                         path, header_len, ST_MAX_HEADER);
+    }
+
+    size_t tmp_size = strlen(path) + 32;
+    char *tmp = mem_alloc(tmp_size, 1);
+    if (!tmp) {
+        free(json);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    bool ok = fp && file_put(fp, json, tensors, n_tensors);
+    int saved = ok ? 0 : errno;
+    if (fp) {
+        if (fclose(fp) != 0 && ok) {
+            ok = false;
+            saved = errno;
+        }
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok) {
+        if (fd >= 0)
+            unlink(tmp);
+        status = error_set(HFTC_STATUS_IO, "cannot write %s: %s", path, strerror(saved ? saved : EIO));
+    }
+    free(tmp);
+    free(json);
+    return status;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+    size_t begin, end, order;
+    st_tensor tensor;
+} st_entry;
+
+static int entry_compare(const void *a, const void *b)
+{
+    const st_entry *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int name_compare(const void *a, const void *b)
+{
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+static hftc_status corrupt(const char *path)
+{
+    return error_set(HFTC_STATUS_MODEL, "%s: truncated or not a safetensors file", path);
+}
+
+/* A non-negative JSON integer, as a size_t. */
+static bool json_size(const json_t *v, size_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
+    *out = (size_t)json_integer_value(v);
+    return true;
+}
+
+static hftc_status entry_parse(st_entry *e, const char *path, const char *name, const json_t *v)
+{
+    e->tensor.name = name;
+    if (!json_is_object(v))
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' is not a JSON object", path, name);
+    const json_t *dtype = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape");
+    const json_t *offsets = json_object_get(v, "data_offsets");
+    if (!json_is_string(dtype) || !json_is_array(shape) || !json_is_array(offsets))
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' needs a dtype string, a shape and data_offsets", path,
+                         name);
+    if (strcmp(json_string_value(dtype), "F32") != 0)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has dtype %s; hftc reads only F32", path, name,
+                         json_string_value(dtype));
+    size_t ndim = json_array_size(shape);
+    if (ndim > SAFETENSORS_MAX_DIMS)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has %zu dimensions; at most %d are supported", path, name,
+                         ndim, SAFETENSORS_MAX_DIMS);
+    e->tensor.ndim = ndim;
+    for (size_t d = 0; d < ndim; d++)
+        if (!json_size(json_array_get(shape, d), &e->tensor.shape[d]))
+            return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has a shape that is not a list of sizes", path, name);
+    if (json_array_size(offsets) != 2 || !json_size(json_array_get(offsets, 0), &e->begin) ||
+        !json_size(json_array_get(offsets, 1), &e->end) || e->end < e->begin)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has bad data_offsets", path, name);
+    size_t elements;
+    if (!shape_elements(e->tensor.shape, ndim, &elements) || elements * sizeof(float) != e->end - e->begin)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s': its shape does not match its %zu data bytes", path, name,
+                         e->end - e->begin);
+    return HFTC_STATUS_OK;
+}
+
+static hftc_status metadata_parse(st_file *f, const char *path, json_t *meta)
+{
+    if (!json_is_object(meta))
+        return error_set(HFTC_STATUS_MODEL, "%s: %s is not a JSON object", path, ST_METADATA_KEY);
+    f->metadata = mem_calloc(json_object_size(meta), sizeof *f->metadata);
+    if (!f->metadata)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    const char *key;
+    json_t *value;
+    json_object_foreach (meta, key, value) {
+        if (!json_is_string(value))
+            return error_set(HFTC_STATUS_MODEL, "%s: %s value of '%s' is not a string", path, ST_METADATA_KEY, key);
+        f->metadata[f->n_metadata++] = (st_metadata){key, json_string_value(value)};
+    }
+    f->meta = meta;
+    return HFTC_STATUS_OK;
+}
+
+/* Parses and checks the header; fills f's tensors (names, shapes, sorted by offset, data not yet
+ * attached) and metadata; entries[i].begin are the data offsets. */
+static hftc_status header_parse(st_file *f, const char *path, const char *text, size_t len, size_t data_size,
+                                st_entry **entries_out)
+{
+    json_error_t jerr;
+    f->header = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!f->header)
+        return error_set(HFTC_STATUS_MODEL, "%s: header is not valid JSON: %s", path, jerr.text);
+    if (!json_is_object(f->header))
+        return error_set(HFTC_STATUS_MODEL, "%s: header is not a JSON object", path);
+
+    st_entry *entries = mem_calloc(json_object_size(f->header), sizeof *entries);
+    if (!entries)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    *entries_out = entries;
+    const char *key;
+    json_t *value;
+    json_object_foreach (f->header, key, value) {
+        if (strcmp(key, ST_METADATA_KEY) == 0) {
+            TRY(metadata_parse(f, path, value));
+            continue;
+        }
+        st_entry *e = &entries[f->n_tensors];
+        e->order = f->n_tensors++;
+        TRY(entry_parse(e, path, key, value));
+    }
+
+    qsort(entries, f->n_tensors, sizeof *entries, entry_compare);
+    size_t expected = 0;
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        if (entries[i].begin < expected)
+            return error_set(HFTC_STATUS_MODEL, "%s: tensors '%s' and '%s' overlap", path, entries[i - 1].tensor.name,
+                             entries[i].tensor.name);
+        if (entries[i].begin > expected)
+            return error_set(HFTC_STATUS_MODEL, "%s: %zu unused data bytes before tensor '%s'", path,
+                             entries[i].begin - expected, entries[i].tensor.name);
+        expected = entries[i].end;
+    }
+    if (expected > data_size)
+        return error_set(HFTC_STATUS_MODEL, "%s: truncated: the tensors need %zu data bytes, the file has %zu", path,
+                         expected, data_size);
+    if (expected < data_size)
+        return error_set(HFTC_STATUS_MODEL, "%s: %zu trailing bytes after the tensor data", path, data_size - expected);
+    return HFTC_STATUS_OK;
+}
+
+static hftc_status file_read(st_file *f, FILE *fp, const char *path)
+{
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) != 0)
+        return error_set(HFTC_STATUS_IO, "cannot read %s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return error_set(HFTC_STATUS_IO, "cannot read %s: not a regular file", path);
+    size_t size = (size_t)sb.st_size;
+    unsigned char prefix[8];
+    if (size < 8 || fread(prefix, 1, 8, fp) != 8)
+        return corrupt(path);
+    uint64_t header_len = 0;
+    for (size_t i = 0; i < 8; i++)
+        header_len |= (uint64_t)prefix[i] << (8 * i);
+    if (header_len > ST_MAX_HEADER || header_len > size - 8)
+        return corrupt(path);
+
+    size_t len = (size_t)header_len, data_size = size - 8 - len;
+    char *text = mem_alloc(len, 1);
+    if (!text)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    st_entry *entries = NULL;
+    hftc_status status =
+        fread(text, 1, len, fp) == len ? header_parse(f, path, text, len, data_size, &entries) : corrupt(path);
+    free(text);
+    if (status == HFTC_STATUS_OK) {
+        // A private aligned copy: the data offset in the file need not be a multiple of 4.
+        f->data = aligned_alloc(ARENA_ALIGN, (data_size + ARENA_ALIGN) / ARENA_ALIGN * ARENA_ALIGN);
+        f->tensors = mem_calloc(f->n_tensors, sizeof *f->tensors);
+        f->by_name = mem_calloc(f->n_tensors, sizeof *f->by_name);
+        if (!f->data || !f->tensors || !f->by_name)
+            status = error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, data_size);
+        else if (fread(f->data, 1, data_size, fp) != data_size)
+            status = corrupt(path);
+    }
+    if (status == HFTC_STATUS_OK) {
+        for (size_t i = 0; i < f->n_tensors; i++) {
+            f->tensors[i] = entries[i].tensor;
+            f->tensors[i].data = f->data + entries[i].begin / sizeof(float);
+            f->by_name[i] = &f->tensors[i];
+        }
+        qsort(f->by_name, f->n_tensors, sizeof *f->by_name, name_compare);
+    }
+    free(entries);
+    return status;
+}
+
+hftc_status safetensors_open(st_file **out, const char *path)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    st_file *f = mem_calloc(1, sizeof *f);
+    hftc_status status = f ? file_read(f, fp, path) : HFTC_STATUS_OUT_OF_MEMORY;
+    fclose(fp);
+    if (status != HFTC_STATUS_OK) {
+        safetensors_close(f);
+        return status;
+    }
+    *out = f;
+    return HFTC_STATUS_OK;
+}
+
+void safetensors_close(st_file *f)
+{
+    if (!f)
+        return;
+    json_decref(f->header);
+    free(f->tensors);
+    free(f->by_name);
+    free(f->metadata);
+    free(f->data);
+    free(f);
+}
+
+size_t safetensors_count(const st_file *f) { return f->n_tensors; }
+
+const st_tensor *safetensors_tensor(const st_file *f, size_t i) { return i < f->n_tensors ? &f->tensors[i] : NULL; }
+
+const st_tensor *safetensors_find(const st_file *f, const char *name)
+{
+    st_tensor key = {.name = name};
+    const st_tensor *key_ptr = &key;
+    const st_tensor *const *hit = bsearch(&key_ptr, f->by_name, f->n_tensors, sizeof *f->by_name, name_compare);
+    return hit ? *hit : NULL;
+}
+
+const char *safetensors_metadata(const st_file *f, const char *key)
+{
+    return f->meta ? json_string_value(json_object_get(f->meta, key)) : NULL;
+}
+
+size_t safetensors_metadata_count(const st_file *f) { return f->n_metadata; }
+
+const st_metadata *safetensors_metadata_at(const st_file *f, size_t i)
+{
+    return i < f->n_metadata ? &f->metadata[i] : NULL;
+}

@@ -1,0 +1,46 @@
+/* The safetensors file layout (https://huggingface.co/docs/safetensors): 8-byte little-endian
+ * header length N, N bytes of JSON header {"name": {"dtype": "F32", "shape": [...],
+ * "data_offsets": [begin, end]}, ..., "__metadata__": {string: string}}, then raw little-endian
+ * data. hftc writes only F32 tensors. Writing goes to a temporary file in the same directory,
+ * flushed and renamed over the target, so a crash never leaves a half-written model. Reading
+ * validates everything: header length within the file, JSON, dtypes, shapes x 4 bytes = extent,
+ * offsets in bounds, non-overlapping and covering the data exactly. */
+#ifndef HFTC_MODEL_SAFETENSORS_H
+#define HFTC_MODEL_SAFETENSORS_H
+
+#include "hftc.h"
+
+#include <stddef.h>
+
+#define SAFETENSORS_MAX_DIMS 4
+
+typedef struct {
+    const char *name;
+    size_t ndim;
+    size_t shape[SAFETENSORS_MAX_DIMS];
+    const float *data;
+} st_tensor;
+
+typedef struct {
+    const char *key;
+    const char *value;
+} st_metadata;
+
+hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors,
+                              const st_metadata *metadata, size_t n_metadata);
+
+typedef struct st_file st_file;
+
+hftc_status safetensors_open(st_file **out, const char *path);
+void safetensors_close(st_file *f);
+size_t safetensors_count(const st_file *f);
+/* The i-th tensor in file order (name, shape, data aligned for float access). */
+const st_tensor *safetensors_tensor(const st_file *f, size_t i);
+/* NULL if absent. */
+const st_tensor *safetensors_find(const st_file *f, const char *name);
+/* NULL if absent. */
+const char *safetensors_metadata(const st_file *f, const char *key);
+size_t safetensors_metadata_count(const st_file *f);
+const st_metadata *safetensors_metadata_at(const st_file *f, size_t i);
+
+#endif

@@ -1,0 +1,106 @@
+/* Convolution over word windows with masked (dynamic) max pooling: one GEMM forward, sparse backward. */
+#include "nn/conv1d.h"
+
+#include "core/compute.h"
+
+#include <math.h>
+
+#define CONV1D_BLOCK 64
+
+size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
+
+void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K,
+                    size_t p)
+{
+    size_t KF = K * F;
+    float *y = scratch, *wk = scratch + B * T * KF;
+    // wk is (K*F, E): row k*F + f is the slice of filter f that meets word k, so that for a fixed k
+    // the F products of a row are contiguous in y and the pooling pass vectorises over f.
+    for (size_t k = 0; k < K; k++)
+        for (size_t f = 0; f < F; f++)
+            for (size_t e = 0; e < E; e++)
+                wk[(k * F + f) * E + e] = weight[f * K * E + k * E + e];
+    gemm(false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
+
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < B; b++) {
+        size_t L = lengths[b] < T ? lengths[b] : T;
+        size_t n = L >= K ? L - K + 1 : 1;
+        const float *yb = y + b * T * KF;
+        for (size_t c = 0; c < p; c++) {
+            size_t begin = c * n / p, end = ((c + 1) * n + p - 1) / p;
+            // Filters in blocks that fit on the stack, so the sums and the running max vectorise.
+            for (size_t f0 = 0; f0 < F; f0 += CONV1D_BLOCK) {
+                size_t nf = F - f0 < CONV1D_BLOCK ? F - f0 : CONV1D_BLOCK;
+                float best[CONV1D_BLOCK], sum[CONV1D_BLOCK];
+                uint32_t arg[CONV1D_BLOCK];
+                for (size_t j = 0; j < nf; j++) {
+                    best[j] = -INFINITY;
+                    arg[j] = (uint32_t)begin;
+                }
+                for (size_t t = begin; t < end; t++) {
+                    // Window t of filter f is y[t + k, k*F + f] summed over k: stride KF + F from y[t, f].
+                    const float *yt = yb + t * KF + f0;
+#pragma omp simd
+                    for (size_t j = 0; j < nf; j++)
+                        sum[j] = yt[j];
+                    for (size_t k = 1; k < K; k++)
+#pragma omp simd
+                        for (size_t j = 0; j < nf; j++)
+                            sum[j] += yt[k * (KF + F) + j];
+#pragma omp simd
+                    for (size_t j = 0; j < nf; j++) {
+                        arg[j] = sum[j] > best[j] ? (uint32_t)t : arg[j];
+                        best[j] = sum[j] > best[j] ? sum[j] : best[j];
+                    }
+                }
+                for (size_t j = 0; j < nf; j++) {
+                    out[b * ld + (f0 + j) * p + c] = best[j] + bias[f0 + j];
+                    argmax[b * ld + (f0 + j) * p + c] = arg[j];
+                }
+            }
+        }
+    }
+}
+
+void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
+                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K,
+                     size_t p)
+{
+    size_t KE = K * E;
+    // Filters own their rows of dweight and documents their rows of dinp, so each loop is race-free
+    // and sums in a fixed order whatever the thread count.
+    if (dweight || dbias) {
+#pragma omp parallel for schedule(static)
+        for (size_t f = 0; f < F; f++)
+            for (size_t b = 0; b < B; b++)
+                for (size_t c = 0; c < p; c++) {
+                    float g = dout[b * ld + f * p + c];
+                    if (g == 0.0f)
+                        continue;
+                    if (dbias)
+                        dbias[f] += g;
+                    if (dweight) {
+                        const float *x = inp + (b * T + argmax[b * ld + f * p + c]) * E;
+                        float *dw = dweight + f * KE;
+                        for (size_t i = 0; i < KE; i++)
+                            dw[i] += g * x[i];
+                    }
+                }
+    }
+    if (dinp) {
+#pragma omp parallel for schedule(static)
+        for (size_t b = 0; b < B; b++)
+            for (size_t f = 0; f < F; f++)
+                for (size_t c = 0; c < p; c++) {
+                    float g = dout[b * ld + f * p + c];
+                    if (g == 0.0f)
+                        continue;
+                    float *dx = dinp + (b * T + argmax[b * ld + f * p + c]) * E;
+                    const float *w = weight + f * KE;
+                    for (size_t i = 0; i < KE; i++)
+                        dx[i] += g * w[i];
+                }
+    }
+}

@@ -1,0 +1,41 @@
+/* 1-D convolution over word windows fused with masked max-over-time pooling (Kim 2014), and its
+ * dynamic (chunked) variant from XML-CNN (Liu et al. 2017).
+ *
+ * The input is a (B*T, E) row-major matrix of word vectors, so the K-word window starting at row r
+ * is the contiguous span of K*E floats at row r. BLAS refuses a leading dimension (E) smaller than
+ * the row length (K*E), so the windows are not handed to sgemm as one overlapping matrix; instead the
+ * convolution is factored by the K shifts: one GEMM per window size computes, for every row r,
+ * y[r, k*F + f] = x[r] . W[f, k*E : (k+1)*E], and conv[r, f] = sum_k y[r + k, k*F + f] is formed on
+ * the fly by the pooling pass (same FLOPs, no copy of the input, one large well-shaped GEMM).
+ *
+ * Pooling for document b of length L (clamped to T) runs over the window starts
+ * t in [0, n), n = max(L - K + 1, 1): windows never reach past the document when L >= K, and a
+ * document shorter than K has its single window at t = 0 over its zero-padded rows. The n positions
+ * are split into p chunks as torch.nn.AdaptiveMaxPool1d(p) does (chunk c is
+ * [floor(c n / p), ceil((c + 1) n / p))), each max-pooled; p = 1 is 1-max pooling. The bias is added
+ * after pooling (max commutes with adding a constant). Ties keep the earliest window. */
+#ifndef HFTC_NN_CONV1D_H
+#define HFTC_NN_CONV1D_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// floats of scratch that conv1d_forward needs.
+size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
+
+// inp is (B,T,E) with T >= K, lengths is (B), weight is (F,K*E) (weight[f, k*E + e] multiplies word k
+// of the window, feature e), bias is (F).
+// out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
+// start t that won. Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
+void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K,
+                    size_t p);
+
+// dout and argmax are (B, F*p) at row stride ld. Adds into dinp (B,T,E), dweight (F,K*E), dbias (F);
+// any of them may be NULL to skip it. Only the winning windows receive gradient, so the cost is
+// B*F*p*K*E rather than a dense GEMM.
+void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
+                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K,
+                     size_t p);
+
+#endif

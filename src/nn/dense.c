@@ -1,0 +1,27 @@
+/* Fully connected layer through sgemm. */
+#include "nn/dense.h"
+
+#include "core/compute.h"
+
+#include <string.h>
+
+void dense_forward(float *out, const float *inp, const float *weight, const float *bias, size_t B, size_t I,
+                   size_t O)
+{
+    for (size_t b = 0; b < B; b++)
+        memcpy(out + b * O, bias, O * sizeof(float));
+    gemm(false, true, B, O, I, 1.0f, inp, I, weight, I, 1.0f, out, O);
+}
+
+void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                    const float *weight, size_t B, size_t I, size_t O)
+{
+    if (dinp)
+        gemm(false, false, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);
+    if (dweight)
+        gemm(true, false, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);
+    if (dbias)
+        for (size_t b = 0; b < B; b++)
+            for (size_t o = 0; o < O; o++)
+                dbias[o] += dout[b * O + o];
+}

@@ -1,0 +1,22 @@
+/* Output losses, each fused with its output non-linearity:
+ * - sigmoid + binary cross-entropy, exactly torch.nn.BCEWithLogitsLoss(pos_weight, reduction='mean'):
+ *   mean over B*C of (1 - y) x + (1 + (w - 1) y) softplus(-x), computed without overflow;
+ * - softmax + cross-entropy with target distributions: mean over B of -sum_c y_c log softmax(x)_c
+ *   (torch.nn.CrossEntropyLoss with one-hot or probability targets). */
+#ifndef HFTC_NN_LOSS_H
+#define HFTC_NN_LOSS_H
+
+#include <stddef.h>
+
+// logits, targets, probs, dlogits are (B,C); pos_weight is (C) or NULL (all 1).
+// Writes probs = sigmoid(logits) and, if dlogits is not NULL, d(loss)/d(logits). Returns the loss;
+// with targets NULL only probs are computed and 0 is returned.
+float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets,
+                       const float *pos_weight, size_t B, size_t C);
+
+// logits, targets, probs, dlogits are (B,C); each target row is a distribution (one-hot for
+// single-label data). Writes probs = softmax(logits) and, if dlogits is not NULL, d(loss)/d(logits).
+// Returns the loss; with targets NULL only probs are computed and 0 is returned.
+float loss_softmax_ce(float *probs, float *dlogits, const float *logits, const float *targets, size_t B, size_t C);
+
+#endif

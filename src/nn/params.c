@@ -1,0 +1,119 @@
+/* Named parameter tensors carved from three arenas: values, gradients (plus the touched-row lists
+ * of row-sparse tensors) and Adam moments. */
+#include "nn/params.h"
+
+#include "core/error.h"
+
+#include <string.h>
+
+tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_t *shape)
+{
+    if (ps->n_tensors == PARAMS_MAX_TENSORS || ndim == 0 || ndim > TENSOR_MAX_DIMS || strlen(name) >= TENSOR_NAME_MAX)
+        return NULL;
+    tensor *t = &ps->tensors[ps->n_tensors++];
+    *t = (tensor){0};
+    strcpy(t->name, name);
+    t->ndim = ndim;
+    t->size = 1;
+    for (size_t i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->size *= shape[i];
+    }
+    return t;
+}
+
+// Runs twice: on unsized arenas to count bytes, then on allocated ones to hand out the pointers.
+static void params_carve(param_set *ps, size_t max_touched_rows)
+{
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        t->value = arena_floats(&ps->values, t->size);
+        t->grad = arena_floats(&ps->grads, t->size);
+        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, max_touched_rows, sizeof(uint32_t)) : NULL;
+        t->n_touched = 0;
+    }
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        ps->tensors[i].adam_m = arena_floats(&ps->moments, ps->tensors[i].size);
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        ps->tensors[i].adam_v = arena_floats(&ps->moments, ps->tensors[i].size);
+}
+
+hftc_status params_allocate(param_set *ps, size_t max_touched_rows)
+{
+    ps->values = ps->grads = ps->moments = (arena){0};
+    ps->total = 0;
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        ps->total += ps->tensors[i].size;
+    params_carve(ps, max_touched_rows);
+    arena plan[3] = {ps->values, ps->grads, ps->moments};
+    hftc_status st = arena_init(&ps->values, plan[0].used);
+    if (st == HFTC_STATUS_OK)
+        st = arena_init(&ps->grads, plan[1].used);
+    if (st == HFTC_STATUS_OK)
+        st = arena_init(&ps->moments, plan[2].used);
+    if (st != HFTC_STATUS_OK) {
+        params_free(ps);
+        return st;
+    }
+    params_carve(ps, max_touched_rows);
+    return HFTC_STATUS_OK;
+}
+
+void params_free(param_set *ps)
+{
+    arena_free(&ps->values);
+    arena_free(&ps->grads);
+    arena_free(&ps->moments);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        t->value = t->grad = t->adam_m = t->adam_v = NULL;
+        t->touched_rows = NULL;
+        t->n_touched = 0;
+    }
+}
+
+tensor *params_find(param_set *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        if (strcmp(ps->tensors[i].name, name) == 0)
+            return &ps->tensors[i];
+    return NULL;
+}
+
+// A row-sparse gradient is non-zero only in its touched rows (the invariant kept by the embedding
+// backward and Adam), so only those are cleared: a 50000 x 300 table is not swept every batch.
+void params_zero_grad(param_set *ps)
+{
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        if (t->row_sparse) {
+            size_t row = t->size / t->shape[0];
+            for (size_t j = 0; j < t->n_touched; j++)
+                memset(t->grad + (size_t)t->touched_rows[j] * row, 0, row * sizeof(float));
+            t->n_touched = 0;
+        } else {
+            memset(t->grad, 0, t->size * sizeof(float));
+        }
+    }
+}
+
+size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name))
+{
+    size_t copied = 0;
+    for (size_t i = 0; i < dst->n_tensors; i++) {
+        tensor *d = &dst->tensors[i];
+        if (select && !select(d->name))
+            continue;
+        for (size_t j = 0; j < src->n_tensors; j++) {
+            const tensor *s = &src->tensors[j];
+            if (strcmp(s->name, d->name) != 0)
+                continue;
+            if (s->ndim == d->ndim && memcmp(s->shape, d->shape, d->ndim * sizeof(size_t)) == 0) {
+                memcpy(d->value, s->value, d->size * sizeof(float));
+                copied++;
+            }
+            break;
+        }
+    }
+    return copied;
+}

@@ -1,0 +1,45 @@
+/* Named parameter tensors. Values, gradients and Adam moments each live in one arena,
+ * carved into the tensors in registration order (llm.c style). */
+#ifndef HFTC_NN_PARAMS_H
+#define HFTC_NN_PARAMS_H
+
+#include "core/arena.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TENSOR_NAME_MAX 64
+#define TENSOR_MAX_DIMS 4
+
+typedef struct {
+    char name[TENSOR_NAME_MAX]; /* e.g. "embedding.weight", "conv.2.weight", "fc1.bias" */
+    size_t ndim, shape[TENSOR_MAX_DIMS], size;
+    float *value, *grad, *adam_m, *adam_v;
+    size_t group;     /* optimiser parameter group */
+    bool row_sparse;  /* gradient lives only in touched_rows (embeddings) */
+    uint32_t *touched_rows; /* row_sparse: the rows the last backward wrote, sorted, unique */
+    size_t n_touched;
+} tensor;
+
+#define PARAMS_MAX_TENSORS 64
+
+typedef struct {
+    tensor tensors[PARAMS_MAX_TENSORS];
+    size_t n_tensors;
+    size_t total;          /* elements over all tensors */
+    arena values, grads, moments; /* moments holds adam_m then adam_v */
+} param_set;
+
+/* Registration phase: declare every tensor (shape given as ndim sizes), then allocate. */
+tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_t *shape);
+/* Allocates values, gradients and moments (zeroed) and points every tensor into them.
+ * max_touched_rows: capacity of touched_rows for row_sparse tensors. */
+hftc_status params_allocate(param_set *ps, size_t max_touched_rows);
+void params_free(param_set *ps);
+tensor *params_find(param_set *ps, const char *name);
+void params_zero_grad(param_set *ps);
+/* Copies values of tensors with equal names and shapes from src (transfer between models). */
+size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name));
+
+#endif

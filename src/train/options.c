@@ -1,0 +1,82 @@
+/* Presets: each is a set of defaults over hftc_train_options (DESIGN section 1). */
+#include "core/error.h"
+#include "model/network.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const hftc_presets[] = {"flat-cnn", NULL};
+
+hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
+{
+    if (!preset)
+        preset = "flat-cnn";
+    if (strcmp(preset, "flat-cnn"))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: flat-cnn)", preset);
+    /* The HFT-CNN paper's Table 2 (Flat baseline): Kim CNN over short text. */
+    *o = (hftc_train_options){
+        .valid_fraction = 0.1f,
+        .format = "auto",
+        .embeddings_format = "auto",
+        .lowercase = 1,
+        .split_punct = 1,
+        .max_len = 13,
+        .min_count = 1,
+        .encoder = "cnn",
+        .head = "sigmoid",
+        .dim = 300,
+        .n_windows = 3,
+        .windows = {2, 3, 4},
+        .filters = 128,
+        .hidden = 1024,
+        .embed_dropout = 0.25f,
+        .hidden_dropout = 0.5f,
+        .epochs = 40,
+        .batch = 100,
+        .patience = 3,
+        .lr = 1e-3f,
+        .early_stop = "loss",
+        .threshold = 0.5f,
+        .seed = 1,
+    };
+    snprintf(o->preset, sizeof o->preset, "%s", preset);
+    return HFTC_STATUS_OK;
+}
+
+const char *hftc_train_options_check(const hftc_train_options *o)
+{
+    if (!o->train_path)
+        return "a training file is required (--train)";
+    if (strcmp(o->encoder, "cnn"))
+        return "unknown encoder (known: cnn)";
+    if (strcmp(o->head, "sigmoid") && strcmp(o->head, "softmax"))
+        return "unknown head (known: sigmoid, softmax)";
+    if (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS)
+        return "between 1 and 8 window sizes are needed";
+    for (size_t i = 0; i < o->n_windows; i++)
+        if (o->windows[i] < 1 || o->windows[i] > o->max_len)
+            return "window sizes must be between 1 and --max-len";
+    if (o->max_len < 1 || o->max_len > 100000)
+        return "--max-len must be between 1 and 100000";
+    if (o->dim < 1 || o->dim > 4096)
+        return "--dim must be between 1 and 4096";
+    if (o->filters < 1 || o->hidden > 65536)
+        return "--filters must be positive and --hidden at most 65536";
+    if (o->batch < 1 || o->batch > 65536)
+        return "--batch must be between 1 and 65536";
+    if (o->epochs < 1)
+        return "--epochs must be at least 1";
+    if (!(o->lr > 0.0f) || o->lr > 10.0f)
+        return "--lr must be in (0, 10]";
+    if (!(o->embed_dropout >= 0.0f && o->embed_dropout < 1.0f) || !(o->hidden_dropout >= 0.0f && o->hidden_dropout < 1.0f))
+        return "dropout rates must be in [0, 1)";
+    if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
+        return "--threshold must be in [0, 1]";
+    if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
+        return "--valid-fraction must be in (0, 1) when no --valid file is given";
+    if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1"))
+        return "--early-stop must be loss or micro-f1";
+    if (o->min_count < 1)
+        return "--min-count must be at least 1";
+    return NULL;
+}

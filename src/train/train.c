@@ -1,0 +1,375 @@
+/* hftc_train: reads the data, builds the vocabulary, creates the network, and runs mini-batch
+ * training with validation every epoch and early stopping that keeps the best weights. */
+#include "core/arena.h"
+#include "core/compute.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "eval/evaluate.h"
+#include "model/model.h"
+#include "nn/adam.h"
+#include "text/wordvec.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { GROUP_DEFAULT, GROUP_EMBEDDING };
+
+/* A view of documents idx[0..n) of ds: the training and validation splits. */
+typedef struct {
+    const dataset *ds;
+    size_t *idx;
+    size_t n;
+} split;
+
+/* Everything the epoch loop needs, allocated once before it starts. */
+typedef struct {
+    const hftc_train_options *o;
+    hftc_model *m;
+    adam opt;
+    bool frozen[ADAM_MAX_GROUPS];
+    uint32_t *tokens;
+    size_t *lengths;
+    float *targets;
+    float *valid_probs;
+    float *best_values; /* parameter values of the best epoch */
+    size_t n_labels;    /* labels including those only in validation data (for metrics) */
+} trainer;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m, dataset *train, dataset *valid)
+{
+    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = o->skip_bad_lines};
+    if (!data_format_parse(o->format, &opt.format) || opt.format == DATA_FORMAT_TEXT)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", o->format);
+    TRY(dataset_read(train, o->train_path, &opt, &m->vocab, true, &m->labels));
+    if (train->n_docs == 0)
+        return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->train_path);
+    /* The outputs are the training labels; labels first seen in validation data get ids past them. */
+    m->net_config.n_classes = strmap_count(&m->labels);
+    uint32_t *remap;
+    TRY(vocab_finalize(&m->vocab, o->min_count, o->max_vocab, &remap));
+    dataset_remap_tokens(train, remap);
+    free(remap);
+    log_info("%s: %zu documents, %zu labels, vocabulary %zu (min count %zu), %zu truncated to %zu tokens",
+             o->train_path, train->n_docs, strmap_count(&m->labels), vocab_size(&m->vocab), o->min_count,
+             train->n_truncated, o->max_len);
+    if (o->valid_path) {
+        TRY(dataset_read(valid, o->valid_path, &opt, &m->vocab, false, &m->labels));
+        if (valid->n_docs == 0)
+            return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->valid_path);
+    }
+    return HFTC_STATUS_OK;
+}
+
+/* The training split and the validation split (a seeded hold-out when no file is given). */
+static hftc_status make_splits(const hftc_train_options *o, const dataset *train, const dataset *valid, split *tr,
+                               split *va)
+{
+    tr->ds = train;
+    tr->idx = mem_alloc(train->n_docs, sizeof *tr->idx);
+    va->ds = valid->n_docs ? valid : train;
+    va->idx = mem_alloc(valid->n_docs ? valid->n_docs : train->n_docs, sizeof *va->idx);
+    if (!tr->idx || !va->idx)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < train->n_docs; i++)
+        tr->idx[i] = i;
+    tr->n = train->n_docs;
+    if (valid->n_docs) {
+        for (size_t i = 0; i < valid->n_docs; i++)
+            va->idx[i] = i;
+        va->n = valid->n_docs;
+        return HFTC_STATUS_OK;
+    }
+    rng r;
+    rng_seed(&r, o->seed, 0x5eed5917);
+    rng_shuffle(&r, tr->idx, tr->n);
+    va->n = (size_t)((double)train->n_docs * (double)o->valid_fraction);
+    if (va->n == 0 || va->n == train->n_docs)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: too few documents (%zu) to hold out a validation split",
+                         o->train_path, train->n_docs);
+    tr->n -= va->n;
+    memcpy(va->idx, tr->idx + tr->n, va->n * sizeof *va->idx);
+    /* keep file order inside each split, so batches do not depend on the hold-out shuffle */
+    return HFTC_STATUS_OK;
+}
+
+static hftc_status init_embeddings(const hftc_train_options *o, hftc_model *m, rng *r)
+{
+    if (!o->embeddings_path)
+        return HFTC_STATUS_OK;
+    wordvec_format fmt;
+    if (!wordvec_format_parse(o->embeddings_format, &fmt))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown word-vector format \"%s\"", o->embeddings_format);
+    tensor *emb = params_find(network_params(m->net), "embedding.weight");
+    size_t found;
+    TRY(wordvec_load(o->embeddings_path, fmt, &m->vocab, m->net_config.embed_dim, emb->value, r, &found));
+    log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, vocab_size(&m->vocab),
+             100.0 * (double)found / (double)vocab_size(&m->vocab));
+    return HFTC_STATUS_OK;
+}
+
+/* Validation loss and micro-F1 at the model's threshold. */
+static hftc_status validate(trainer *t, const split *va, float *loss, double *micro_f1)
+{
+    hftc_model *m = t->m;
+    size_t C = m->net_config.n_classes, cap = m->batch_capacity;
+    double loss_sum = 0;
+    for (size_t start = 0; start < va->n; start += cap) {
+        size_t B = va->n - start < cap ? va->n - start : cap;
+        size_t T = batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens,
+                              t->lengths);
+        batch_targets(va->ds, va->idx + start, B, C, t->targets);
+        loss_sum += (double)network_predict(m->net, t->tokens, t->lengths, B, T, t->targets, NULL,
+                                            t->valid_probs + start * C) *
+                    (double)B;
+    }
+    *loss = (float)(loss_sum / (double)va->n);
+    size_t *pred_start, *gold_start = mem_alloc(va->n + 1, sizeof *gold_start);
+    uint32_t *pred, *gold = NULL;
+    if (!gold_start)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t n_gold = 0;
+    gold_start[0] = 0;
+    for (size_t i = 0; i < va->n; i++) {
+        n_gold += va->ds->label_start[va->idx[i] + 1] - va->ds->label_start[va->idx[i]];
+        gold_start[i + 1] = n_gold;
+    }
+    gold = mem_alloc(n_gold, sizeof *gold);
+    hftc_status st = gold ? decisions_build(t->valid_probs, va->n, C, t->o->threshold, 0, &pred_start, &pred, NULL)
+                          : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK) {
+        for (size_t i = 0; i < va->n; i++)
+            memcpy(gold + gold_start[i], va->ds->labels + va->ds->label_start[va->idx[i]],
+                   (gold_start[i + 1] - gold_start[i]) * sizeof *gold);
+        metrics mt;
+        metrics_input mi = {.n_docs = va->n, .n_labels = t->n_labels, .gold_start = gold_start, .gold = gold,
+                            .pred_start = pred_start, .pred = pred};
+        st = metrics_compute(&mt, &mi);
+        *micro_f1 = mt.micro_f1;
+        free(pred_start), free(pred);
+    }
+    free(gold_start), free(gold);
+    return st;
+}
+
+static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
+{
+    hftc_model *m = t->m;
+    const hftc_train_options *o = t->o;
+    size_t C = m->net_config.n_classes;
+    param_set *ps = network_params(m->net);
+    rng_shuffle(order_rng, tr->idx, tr->n);
+    double loss_sum = 0, t0 = now_seconds();
+    size_t done = 0;
+    for (size_t start = 0; start < tr->n; start += o->batch) {
+        size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
+        size_t T = batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens,
+                              t->lengths);
+        batch_targets(tr->ds, tr->idx + start, B, C, t->targets);
+        uint64_t dropout_seed = o->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
+        float loss = network_train_batch(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
+        adam_step(&t->opt, ps);
+        loss_sum += (double)loss * (double)B;
+        done += B;
+        if (o->progress) {
+            hftc_progress p = {.epoch = epoch, .epochs = o->epochs, .docs_done = done, .docs_total = tr->n,
+                               .seconds = now_seconds() - t0, .train_loss = (float)(loss_sum / (double)done)};
+            o->progress(&p, o->progress_user);
+        }
+    }
+    return (float)(loss_sum / (double)tr->n);
+}
+
+static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, size_t valid_docs)
+{
+    *t = (trainer){.o = o, .m = m, .n_labels = strmap_count(&m->labels)};
+    size_t C = m->net_config.n_classes, cap = m->batch_capacity;
+    param_set *ps = network_params(m->net);
+    adam_init(&t->opt, o->lr);
+    t->opt.n_groups = 2;
+    t->opt.groups[GROUP_EMBEDDING] = (param_group){.lr = o->lr, .frozen = o->freeze_embeddings != 0};
+    t->frozen[GROUP_EMBEDDING] = t->opt.groups[GROUP_EMBEDDING].frozen;
+    params_find(ps, "embedding.weight")->group = GROUP_EMBEDDING;
+    t->tokens = mem_alloc(cap * o->max_len, sizeof *t->tokens);
+    t->lengths = mem_alloc(cap, sizeof *t->lengths);
+    t->targets = mem_alloc(cap * C, sizeof *t->targets);
+    t->valid_probs = mem_alloc(valid_docs * C, sizeof *t->valid_probs);
+    t->best_values = mem_alloc(ps->values.used, 1); /* the arena, alignment padding included */
+    if (!t->tokens || !t->lengths || !t->targets || !t->valid_probs || !t->best_values)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    return HFTC_STATUS_OK;
+}
+
+static void trainer_free(trainer *t)
+{
+    free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
+}
+
+/* Copies all parameter values (they are one contiguous arena) to or from the best-epoch backup. */
+static void params_backup(param_set *ps, float *backup, bool restore)
+{
+    float *values = (float *)ps->values.base;
+    size_t n = ps->values.used / sizeof(float);
+    if (restore)
+        memcpy(values, backup, n * sizeof(float));
+    else
+        memcpy(backup, values, n * sizeof(float));
+}
+
+static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
+{
+    const hftc_train_options *o = t->o;
+    param_set *ps = network_params(t->m->net);
+    bool by_loss = strcmp(o->early_stop, "loss") == 0;
+    double best = INFINITY, total_start = now_seconds();
+    size_t best_epoch = 0, since_best = 0, epoch;
+    rng order_rng;
+    rng_seed(&order_rng, o->seed, 0x0bdec);
+    json_t *epochs = json_array();
+    json_object_set_new(record, "epochs", epochs);
+    for (epoch = 1; epoch <= o->epochs; epoch++) {
+        double t0 = now_seconds();
+        float train_loss = train_epoch(t, tr, epoch, &order_rng);
+        float valid_loss;
+        double valid_f1;
+        TRY(validate(t, va, &valid_loss, &valid_f1));
+        double score = by_loss ? (double)valid_loss : -valid_f1;
+        bool improved = score < best;
+        if (improved) {
+            best = score, best_epoch = epoch, since_best = 0;
+            params_backup(ps, t->best_values, false);
+        } else {
+            since_best++;
+        }
+        double seconds = now_seconds() - t0;
+        json_array_append_new(epochs, json_pack("{s:I, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch,
+                                                "train_loss", (double)train_loss, "valid_loss", (double)valid_loss,
+                                                "valid_micro_f1", valid_f1, "seconds", seconds));
+        if (o->progress) {
+            hftc_progress p = {.epoch = epoch, .epochs = o->epochs, .docs_done = tr->n, .docs_total = tr->n,
+                               .seconds = seconds, .train_loss = train_loss, .epoch_end = 1,
+                               .valid_loss = valid_loss, .valid_micro_f1 = (float)valid_f1, .improved = improved};
+            o->progress(&p, o->progress_user);
+        }
+        if (!isfinite(train_loss))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "training diverged at epoch %zu (loss %g): lower --lr",
+                             epoch, (double)train_loss);
+        if (since_best >= o->patience)
+            break;
+    }
+    params_backup(ps, t->best_values, true);
+    double total = now_seconds() - total_start;
+    size_t epochs_run = epoch > o->epochs ? o->epochs : epoch;
+    json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
+    json_object_set_new(record, "best_epoch", json_integer((json_int_t)best_epoch));
+    json_object_set_new(record, "train_seconds", json_real(total));
+    json_object_set_new(record, "train_docs", json_integer((json_int_t)tr->n));
+    json_object_set_new(record, "valid_docs", json_integer((json_int_t)va->n));
+    log_info("trained %zu epochs in %.1f s; best epoch %zu", epochs_run, total, best_epoch);
+    return HFTC_STATUS_OK;
+}
+
+static json_t *options_to_json(const hftc_train_options *o)
+{
+    json_t *windows = json_array();
+    for (size_t i = 0; i < o->n_windows; i++)
+        json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
+    return json_pack("{s:s, s:s?, s:s?, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:f, s:f, s:b, s:I, s:I, s:I, "
+                     "s:f, s:s, s:f, s:I, s:i}",
+                     "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "valid_fraction",
+                     (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len,
+                     "min_count", (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim",
+                     (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters, "hidden",
+                     (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
+                     (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
+                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience,
+                     "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "seed",
+                     (json_int_t)o->seed, "threads", compute_threads());
+}
+
+hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
+{
+    const char *problem = hftc_train_options_check(o);
+    if (problem)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
+    hftc_set_threads(o->threads);
+    size_t dim = o->dim;
+    if (o->embeddings_path) {
+        wordvec_format fmt, detected;
+        if (!wordvec_format_parse(o->embeddings_format, &fmt))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown word-vector format \"%s\"", o->embeddings_format);
+        TRY(wordvec_probe(o->embeddings_path, fmt, &detected, &dim));
+    }
+    /* The vocabulary and labels are read first; the network is created once their sizes are known. */
+    hftc_model *m = mem_calloc(1, sizeof *m);
+    if (!m)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    strmap_init(&m->labels);
+    m->tokenizer = (tokenizer_options){.lowercase = o->lowercase, .split_punct = o->split_punct, .max_len = o->max_len};
+    dataset train = {0}, valid = {0};
+    split tr = {0}, va = {0};
+    trainer t = {0};
+    json_t *record = json_object();
+    hftc_status st = vocab_init(&m->vocab);
+    if (st == HFTC_STATUS_OK)
+        st = read_training_data(o, m, &train, &valid);
+    if (st == HFTC_STATUS_OK)
+        st = make_splits(o, &train, &valid, &tr, &va);
+    if (st == HFTC_STATUS_OK) {
+        size_t C = m->net_config.n_classes;
+        m->net_config = (network_config){.encoder = ENCODER_CNN,
+                                         .head = strcmp(o->head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX,
+                                         .vocab_size = vocab_size(&m->vocab), .embed_dim = dim,
+                                         .n_windows = o->n_windows, .n_filters = o->filters, .hidden = o->hidden,
+                                         .n_classes = C,
+                                         .embed_dropout = o->embed_dropout, .hidden_dropout = o->hidden_dropout};
+        memcpy(m->net_config.windows, o->windows, sizeof o->windows);
+        m->batch_capacity = o->batch > 256 ? o->batch : 256;
+        m->threshold = o->threshold;
+        snprintf(m->preset, sizeof m->preset, "%s", o->preset);
+        st = network_create(&m->net, &m->net_config, m->batch_capacity, o->max_len);
+    }
+    if (st == HFTC_STATUS_OK) {
+        rng r;
+        rng_seed(&r, o->seed, 0x1417);
+        network_init(m->net, &r);
+        st = init_embeddings(o, m, &r);
+    }
+    if (st == HFTC_STATUS_OK)
+        st = trainer_init(&t, o, m, va.n);
+    if (st == HFTC_STATUS_OK)
+        st = run_training(&t, &tr, &va, record);
+    if (st == HFTC_STATUS_OK) {
+        /* Drop label names that only the validation data used: the model has no output for them. */
+        strmap kept;
+        strmap_init(&kept);
+        for (size_t i = 0; i < m->net_config.n_classes && st == HFTC_STATUS_OK; i++) {
+            size_t id;
+            const char *s = strmap_string(&m->labels, i);
+            st = strmap_intern(&kept, s, strlen(s), &id);
+        }
+        strmap_free(&m->labels);
+        m->labels = kept;
+        json_object_set_new(record, "options", options_to_json(o));
+        m->training_json = json_dumps(record, JSON_COMPACT);
+    }
+    json_decref(record);
+    trainer_free(&t);
+    free(tr.idx), free(va.idx);
+    dataset_free(&train), dataset_free(&valid);
+    if (st != HFTC_STATUS_OK) {
+        hftc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return HFTC_STATUS_OK;
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""Writes tests/golden/cnn.golden, read by tests/test_golden_cnn.c: a PyTorch Kim CNN built to be
+identical to hftc's network (src/model/network.c), its inputs, weights, outputs, loss, every
+parameter gradient, and the parameters after three optimiser steps.
+
+Run from anywhere with Debian's /usr/bin/python3 (torch 1.13); the output is deterministic.
+The model runs in float64 from float32-representable weights, so the reference is exact to double
+precision and the C test measures only its own float32 rounding.
+
+Model (dropout 0): embedding (padding_idx 0) -> for each window K: Conv1d(E, F, K) over the
+document, max over the valid window starts t < max(L - K + 1, 1) only -> concat -> ReLU ->
+[fc1 -> ReLU] -> out -> loss. Variants:
+  sigmoid  windows 2,3,4, hidden 32, BCEWithLogitsLoss(pos_weight), plus optimiser steps;
+  softmax  windows 1,3, no hidden layer, CrossEntropyLoss on one-hot targets.
+Documents: full length, padded, one of length 2 (shorter than windows 3 and 4), one of length 1.
+
+Optimiser reference (sigmoid variant): 3 steps on the same batch. Dense tensors: torch.optim.Adam
+with two parameter groups (conv: lr 0.01, fc1/out: lr 0.005). The embedding is an
+nn.Embedding(sparse=True) stepped by torch.optim.SparseAdam (lr 0.01): hftc's lazy row-sparse Adam
+is defined to be exactly SparseAdam, so this checks the touched-row updates, the untouched rows
+staying put, and row 0 never moving.
+
+File format (all little-endian): the 8 bytes "HFTCGLD1", a uint32 record count, then per record a
+uint32 name length, the name (ASCII, no terminator), a uint32 ndim, ndim uint32 dims, and
+prod(dims) float64 values. Integers (tokens, lengths, sizes) are stored as exact float64.
+Conv weights are stored in hftc's layout (F, K*E) with [f, k*E + e] = torch weight[f, e, k]."""
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+V, E, FILTERS, C, B, T = 50, 16, 8, 6, 4, 10
+LENGTHS = [10, 7, 2, 1]
+
+
+class KimCNN(nn.Module):
+    def __init__(self, windows, hidden, sparse):
+        super().__init__()
+        self.windows = windows
+        self.embedding = nn.Embedding(V, E, padding_idx=0, sparse=sparse)
+        self.convs = nn.ModuleList(nn.Conv1d(E, FILTERS, k) for k in windows)
+        features = FILTERS * len(windows)
+        self.fc1 = nn.Linear(features, hidden) if hidden else None
+        self.out = nn.Linear(hidden or features, C)
+
+    def forward(self, tokens, lengths):
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, T)
+        pooled = []
+        for k, conv in zip(self.windows, self.convs):
+            y = conv(x)  # (B, F, T - k + 1)
+            n = torch.clamp(lengths - k + 1, min=1)
+            valid = torch.arange(y.shape[2])[None, :] < n[:, None]
+            pooled.append(y.masked_fill(~valid[:, None, :], float("-inf")).max(dim=2).values)
+        h = F.relu(torch.cat(pooled, 1))
+        if self.fc1 is not None:
+            h = F.relu(self.fc1(h))
+        return self.out(h)
+
+
+def f32(t):
+    """Rounds a tensor to float32 values (kept in float64)."""
+    return t.float().double()
+
+
+def make_model(windows, hidden, sparse, seed):
+    torch.manual_seed(seed)
+    m = KimCNN(windows, hidden, sparse)
+    with torch.no_grad():
+        m.embedding.weight.uniform_(-0.25, 0.25)
+        m.embedding.weight[0].zero_()
+        for p in m.parameters():
+            p.copy_(f32(p))
+    return m
+
+
+def hftc_tensors(m, grads=False):
+    """name -> tensor in hftc's names and layouts (values, or gradients with grads=True)."""
+    get = (lambda p: p.grad.to_dense() if p.grad.is_sparse else p.grad) if grads else (lambda p: p.detach())
+    out = {"embedding.weight": get(m.embedding.weight)}
+    for k, conv in zip(m.windows, m.convs):
+        out[f"conv.{k}.weight"] = get(conv.weight).permute(0, 2, 1).reshape(FILTERS, k * E)
+        out[f"conv.{k}.bias"] = get(conv.bias)
+    if m.fc1 is not None:
+        out["fc1.weight"], out["fc1.bias"] = get(m.fc1.weight), get(m.fc1.bias)
+    out["out.weight"], out["out.bias"] = get(m.out.weight), get(m.out.bias)
+    return out
+
+
+def batch(seed):
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(1, V, (B, T), generator=g)
+    tokens[1, 3] = 1  # <unk> inside a document
+    tokens[0, 5] = tokens[0, 1]  # a repeated word: its gradient rows are summed
+    for b, L in enumerate(LENGTHS):
+        tokens[b, L:] = 0
+    return tokens, torch.tensor(LENGTHS)
+
+
+records = []
+
+
+def add(name, value):
+    records.append((name, np.asarray(value, dtype=np.float64)))
+
+
+def variant(prefix, windows, hidden, head, seed):
+    m = make_model(windows, hidden, sparse=True, seed=seed)
+    tokens, lengths = batch(seed + 1)
+    g = torch.Generator().manual_seed(seed + 2)
+    if head == "sigmoid":
+        targets = (torch.rand(B, C, generator=g) < 0.35).double()
+        pos_weight = f32(torch.rand(C, generator=g) * 4 + 0.5)
+        loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        probs_of = torch.sigmoid
+    else:
+        labels = torch.randint(0, C, (B,), generator=g)
+        targets = F.one_hot(labels, C).double()
+        pos_weight = torch.ones(C)
+        loss_fn = lambda logits, t: F.cross_entropy(logits, t.argmax(1))  # noqa: E731
+        probs_of = lambda z: torch.softmax(z, 1)  # noqa: E731
+
+    add(prefix + "config", [V, E, FILTERS, hidden, C, B, T])
+    add(prefix + "windows", windows)
+    add(prefix + "tokens", tokens.numpy().reshape(B, T))
+    add(prefix + "lengths", lengths.numpy())
+    add(prefix + "targets", targets.numpy())
+    add(prefix + "pos_weight", pos_weight.numpy())
+    for name, t in hftc_tensors(m).items():
+        add(prefix + name, t.numpy())
+
+    logits = m(tokens, lengths)
+    loss = loss_fn(logits, targets)
+    loss.backward()
+    add(prefix + "logits", logits.detach().numpy())
+    add(prefix + "probs", probs_of(logits).detach().numpy())
+    add(prefix + "loss", [loss.item()])
+    for name, t in hftc_tensors(m, grads=True).items():
+        add(prefix + "grad." + name, t.numpy())
+
+    if head != "sigmoid":
+        return
+    m = make_model(windows, hidden, sparse=True, seed=seed)
+    conv_params = [p for c in m.convs for p in c.parameters()]
+    head_params = list(m.fc1.parameters()) + list(m.out.parameters())
+    dense = torch.optim.Adam([{"params": conv_params, "lr": 0.01}, {"params": head_params, "lr": 0.005}])
+    sparse = torch.optim.SparseAdam([m.embedding.weight], lr=0.01)
+    losses = []
+    for _ in range(3):
+        dense.zero_grad()
+        sparse.zero_grad()
+        loss = loss_fn(m(tokens, lengths), targets)
+        loss.backward()
+        dense.step()
+        sparse.step()
+        losses.append(loss.item())
+    add(prefix + "adam.lr", [0.01, 0.005])
+    add(prefix + "adam.loss", losses)
+    for name, t in hftc_tensors(m).items():
+        add(prefix + "adam." + name, t.numpy())
+
+
+variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1)
+variant("softmax.", [1, 3], 0, "softmax", seed=2)
+
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "cnn.golden")
+with open(path, "wb") as f:
+    f.write(b"HFTCGLD1")
+    f.write(struct.pack("<I", len(records)))
+    for name, a in records:
+        f.write(struct.pack("<I", len(name)) + name.encode("ascii"))
+        f.write(struct.pack("<I", a.ndim) + struct.pack(f"<{a.ndim}I", *a.shape))
+        f.write(a.astype("<f8").tobytes())
+print(f"wrote {os.path.normpath(path)}: {len(records)} records, {os.path.getsize(path)} bytes")

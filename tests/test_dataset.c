@@ -1,0 +1,580 @@
+/* Tests for the dataset readers: a table of malformed inputs for every format (status, file name and
+ * line in the message), line-ending and BOM handling, auto-detection, skip_bad_lines, truncation,
+ * labels, and a fuzz loop over random byte lines. Input files are written to a fresh temporary directory. */
+#define _POSIX_C_SOURCE 200809L
+#include "data/dataset.h"
+
+#include "core/rng.h"
+#include "test.h"
+
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/hftc-test-dataset-XXXXXX";
+static char *created[64];
+static size_t n_created;
+
+// Writes len bytes (strlen if 0) to tmp_dir/name; returns the path (valid until cleanup).
+static const char *write_file(const char *name, const char *content, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    fwrite(content, 1, len ? len : strlen(content), f);
+    fclose(f);
+    for (size_t i = 0; i < n_created; i++)
+        if (strcmp(created[i], path) == 0)
+            return created[i];
+    if (n_created == sizeof created / sizeof *created)
+        exit(1);
+    created[n_created] = strdup(path);
+    return created[n_created++];
+}
+
+static void cleanup(void)
+{
+    for (size_t i = 0; i < n_created; i++) {
+        remove(created[i]);
+        free(created[i]);
+    }
+    rmdir(tmp_dir);
+}
+
+typedef struct {
+    dataset ds;
+    vocab v;
+    strmap labels;
+} loaded;
+
+static hftc_status load(loaded *l, const char *path, const dataset_options *opt)
+{
+    if (vocab_init(&l->v) != HFTC_STATUS_OK)
+        exit(1);
+    strmap_init(&l->labels);
+    return dataset_read(&l->ds, path, opt, &l->v, true, &l->labels);
+}
+
+static void unload(loaded *l)
+{
+    dataset_free(&l->ds);
+    vocab_free(&l->v);
+    strmap_free(&l->labels);
+}
+
+// Words of document d joined by spaces.
+static const char *doc_words(const loaded *l, size_t d)
+{
+    static char buf[512];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = l->ds.token_start[d]; i < l->ds.token_start[d + 1]; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i > l->ds.token_start[d] ? " " : "",
+                                 vocab_word(&l->v, l->ds.tokens[i]));
+    return buf;
+}
+
+// Labels of document d in id order joined by commas.
+static const char *doc_labels(const loaded *l, size_t d)
+{
+    static char buf[512];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = l->ds.label_start[d]; i < l->ds.label_start[d + 1]; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i > l->ds.label_start[d] ? "," : "",
+                                 strmap_string(&l->labels, l->ds.labels[i]));
+    return buf;
+}
+
+typedef struct {
+    data_format format;
+    const char *name;
+    const char *content;
+    size_t len;          // 0: strlen(content)
+    bool labels_required;
+    size_t max_line_bytes;
+    size_t line;         // expected line in the message
+    const char *message; // expected part of the message
+} bad_case;
+
+#define J_OK "{\"label\": [\"A\"], \"text\": \"fine\"}\n"
+
+static const bad_case bad_cases[] = {
+    // TSV
+    {DATA_FORMAT_TSV, "data.tsv", "A\thello\nno tab here\n", 0, true, 0, 2, "missing tab between labels and text"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\thello\n\n  \t  world\n", 0, true, 0, 3, "no labels"},
+    {DATA_FORMAT_TSV, "data.tsv", "\tx\n", 0, true, 0, 1, "no labels"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\tx\r\nA,,B\tx\r\n", 0, true, 0, 2, "empty label"},
+    {DATA_FORMAT_TSV, "data.tsv", "A,B,\tx", 0, true, 0, 1, "empty label"},
+    {DATA_FORMAT_TSV, "data.tsv", " , \tx", 0, false, 0, 1, "empty label"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\tok\nB\tbad \xc0\xaf byte\n", 0, true, 0, 2, "invalid UTF-8 at byte 7"},
+    {DATA_FORMAT_TSV, "data.tsv", "\xef\xbb\xbf" "A\t\xff\n", 0, true, 0, 1, "invalid UTF-8 at byte 6"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\xff\tx\n", 0, true, 0, 1, "invalid UTF-8 at byte 2"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\tx\n\nA\tend \xe2\x82", 0, true, 0, 3, "invalid UTF-8 at byte 7"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\tend \xe2\x82\nB\tok\n", 0, true, 0, 1, "invalid UTF-8 at byte 7"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\0B\tx\n", 6, true, 0, 1, "NUL"},
+    {DATA_FORMAT_TSV, "data.tsv", "A\tshort\nA\tthis line is too long\n", 0, true, 10, 2, "line longer than 10 bytes"},
+    // fastText
+    {DATA_FORMAT_FASTTEXT, "data.ft", "__label__A hello\nhello world\n", 0, true, 0, 2, "no labels"},
+    {DATA_FORMAT_FASTTEXT, "data.ft", "__label__A hi\n__label__ x\n", 0, true, 0, 2, "empty label"},
+    {DATA_FORMAT_FASTTEXT, "data.ft", "__label__A hi\n__label__B \xe2\x82", 0, true, 0, 2, "invalid UTF-8 at byte 12"},
+    {DATA_FORMAT_FASTTEXT, "data.ft", "__label__A \x80\n", 0, false, 0, 1, "invalid UTF-8 at byte 12"},
+    {DATA_FORMAT_FASTTEXT, "data.ft", "__label__A a\n__label__A abcdefghijkl\n", 0, true, 14, 2, "line longer than 14"},
+    // JSON lines
+    {DATA_FORMAT_JSONL, "x.jsonl", J_OK "{\"label\": [\"A\"], \"text\": \"bad\",}\n", 0, true, 0, 2, "invalid JSON: "},
+    {DATA_FORMAT_JSONL, "x.jsonl", J_OK "{\"label\": [\"A\"], \"text\" \"bad\"}\n", 0, true, 0, 2, "(column 29)"},
+    {DATA_FORMAT_JSONL, "x.jsonl", J_OK "{\"label\": [\"A\"], \"text\": \"unfinished\n", 0, true, 0, 2,
+     "unterminated JSON line"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"],\n\"text\": \"x\"}\n", 0, true, 0, 1, "unterminated JSON line"},
+    {DATA_FORMAT_JSONL, "x.jsonl", J_OK J_OK J_OK "{\"doc_label\": \"A\", \"doc_token\": [\"x\"]}\n", 0, true, 0, 4,
+     "\"doc_label\" must be a list of strings"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"doc_label\": [\"A\", 3], \"doc_token\": [\"x\"]}\n", 0, true, 0, 1,
+     "\"doc_label\" must be a list of strings"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": {\"A\": 1}, \"text\": \"x\"}\n", 0, false, 0, 1,
+     "\"label\" must be a list of strings"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"doc_label\": [\"A\"], \"doc_token\": \"x y\"}\n", 0, true, 0, 1,
+     "\"doc_token\" must be a list of strings"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"doc_label\": [\"A\"], \"doc_token\": [\"x\", null]}\n", 0, true, 0, 1,
+     "\"doc_token\" must be a list of strings"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"text\": 5}\n", 0, true, 0, 1, "\"text\" must be a string"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"]}\n", 0, false, 0, 1, "missing \"doc_token\" or \"text\""},
+    {DATA_FORMAT_JSONL, "x.jsonl", J_OK "{\"text\": \"x\"}\n", 0, true, 0, 2, "missing \"doc_label\" or \"label\""},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [], \"text\": \"x\"}\n", 0, true, 0, 1, "no labels"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "[\"A\", \"x\"]\n", 0, false, 0, 1, "expected a JSON object"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"\"], \"text\": \"x\"}\n", 0, true, 0, 1, "empty label"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"text\": \"a\"} extra\n", 0, true, 0, 1, "invalid JSON"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"label\": [\"B\"], \"text\": \"x\"}\n", 0, true, 0, 1,
+     "duplicate"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"doc_label\": [\"B\"], \"text\": \"x\"}\n", 0, true, 0, 1,
+     "both \"doc_label\" and \"label\""},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"text\": \"x\", \"doc_token\": []}\n", 0, true, 0, 1,
+     "both \"doc_token\" and \"text\""},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"text\": \"\\u0000\"}\n", 0, true, 0, 1, "invalid JSON"},
+    {DATA_FORMAT_JSONL, "x.jsonl", "{\"label\": [\"A\"], \"text\": \"caf\xc3\"}\n", 0, true, 0, 1,
+     "invalid UTF-8 at byte 30"},
+    // Plain text (prediction input)
+    {DATA_FORMAT_TEXT, "input.txt", "fine\nnot \xed\xa0\x80 fine\n", 0, false, 0, 2, "invalid UTF-8 at byte 5"},
+    {DATA_FORMAT_TEXT, "input.txt", "fine\n\n\nway too long\n", 0, false, 5, 4, "line longer than 5 bytes"},
+    // Auto-detection: labels required and no tab -> read as TSV, so the error says what is missing.
+    {DATA_FORMAT_AUTO, "auto.tsv", "\n\njust text\n", 0, true, 0, 3, "missing tab between labels and text"},
+    {DATA_FORMAT_AUTO, "auto.jsonl", "\n  {\"label\": [\"A\"], \"text\": \"x\"}\n{\"label\": [\"A\"]", 0, true, 0, 3,
+     "unterminated JSON line"},
+};
+
+static void test_malformed_table(void)
+{
+    char want[128];
+    for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
+        const bad_case *c = &bad_cases[i];
+        const char *path = write_file(c->name, c->content, c->len);
+        dataset_options opt = {.format = c->format,
+                               .tokenizer = {.lowercase = true, .split_punct = true},
+                               .labels_required = c->labels_required,
+                               .max_line_bytes = c->max_line_bytes};
+        loaded l;
+        hftc_status st = load(&l, path, &opt);
+        CHECK_MSG(st == HFTC_STATUS_FORMAT, "case %zu: status %d", i, (int)st);
+        snprintf(want, sizeof want, "%s:%zu: ", path, c->line);
+        const char *msg = hftc_last_error();
+        CHECK_MSG(strncmp(msg, want, strlen(want)) == 0, "case %zu: \"%s\" does not start with \"%s\"", i, msg, want);
+        CHECK_MSG(strstr(msg, c->message) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, msg, c->message);
+        // On error the dataset is left empty (and freed).
+        CHECK(l.ds.n_docs == 0 && l.ds.tokens == NULL && l.ds.token_start == NULL);
+        unload(&l);
+
+        // The same file with skip_bad_lines reads and counts the bad line.
+        opt.skip_bad_lines = true;
+        hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
+        st = load(&l, path, &opt);
+        CHECK_MSG(st == HFTC_STATUS_OK && l.ds.n_skipped >= 1, "case %zu (skipping): status %d, skipped %zu", i,
+                  (int)st, l.ds.n_skipped);
+        unload(&l);
+    }
+}
+
+static void test_tsv_line_endings(void)
+{
+    const char *path = write_file("endings.tsv",
+                                  "\xef\xbb\xbf" "B, A ,B\tHello, World!\r\n" // 1: BOM, CRLF, repeated label
+                                  "\r\n"                                      // 2: empty
+                                  "   \n"                                     // 3: blank
+                                  "sci\t\xc3\x89" "COLE don't.\r\n"           // 4
+                                  "\t \n"                                     // 5: blank
+                                  "Sci\tsecond\ttab\n"                        // 6: text keeps later tabs
+                                  "A\tlast line",                             // 7: no final newline
+                                  0);
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .tokenizer = {.lowercase = true, .split_punct = true},
+                           .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 4);
+    if (l.ds.n_docs == 4) {
+        CHECK(strcmp(doc_labels(&l, 0), "B,A") == 0); // ids in first-seen order: B 0, A 1
+        CHECK(l.ds.label_start[1] == 2);
+        CHECK(strcmp(doc_words(&l, 0), "hello , world !") == 0);
+        CHECK(strcmp(doc_labels(&l, 1), "sci") == 0);
+        CHECK(strcmp(doc_words(&l, 1), "école don ' t .") == 0);
+        CHECK(strcmp(doc_labels(&l, 2), "Sci") == 0); // labels are case-sensitive, never lowercased
+        CHECK(strcmp(doc_words(&l, 2), "second tab") == 0);
+        CHECK(strcmp(doc_labels(&l, 3), "A") == 0);
+        CHECK(strcmp(doc_words(&l, 3), "last line") == 0);
+        CHECK(l.ds.line[0] == 1 && l.ds.line[1] == 4 && l.ds.line[2] == 6 && l.ds.line[3] == 7);
+    }
+    CHECK(strmap_count(&l.labels) == 4);
+    CHECK(l.ds.n_skipped == 0 && l.ds.n_empty == 0 && l.ds.n_truncated == 0);
+    CHECK(l.ds.format == DATA_FORMAT_TSV);
+    unload(&l);
+
+    // Without lowercase or split_punct the text stays as written.
+    opt.tokenizer = (tokenizer_options){0};
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 4 && strcmp(doc_words(&l, 1), "\xc3\x89" "COLE don't.") == 0);
+    unload(&l);
+}
+
+static void test_fasttext(void)
+{
+    const char *path = write_file("data.ft",
+                                  "__label__A __label__B Hello world __label__C\n"
+                                  "__label__B\t__label__A  \n"
+                                  "  __label__C text\r\n",
+                                  0);
+    dataset_options opt = {.format = DATA_FORMAT_FASTTEXT, .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 3);
+    if (l.ds.n_docs == 3) {
+        CHECK(strcmp(doc_labels(&l, 0), "A,B,C") == 0);
+        CHECK(strcmp(doc_words(&l, 0), "Hello world") == 0);
+        CHECK(strcmp(doc_labels(&l, 1), "A,B") == 0);
+        CHECK(l.ds.token_start[2] - l.ds.token_start[1] == 0);
+        CHECK(strcmp(doc_labels(&l, 2), "C") == 0);
+        CHECK(strcmp(doc_words(&l, 2), "text") == 0);
+    }
+    CHECK(l.ds.n_empty == 1);
+    unload(&l);
+    // Prediction input: labels may be absent.
+    path = write_file("predict.ft", "plain words\n__label__A more\n", 0);
+    opt.labels_required = false;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 2 && l.ds.label_start[1] == 0 && l.ds.label_start[2] == 1);
+    unload(&l);
+}
+
+static void test_jsonl(void)
+{
+    const char *path =
+        write_file("data.jsonl",
+                   "{\"doc_label\": [\"B\", \"A\", \"B\"], \"doc_token\": [\"Hello\", \"WORLD\", \"\", \"New York\"]}\n"
+                   "\n"
+                   "{\"label\": [\"C\"], \"text\": \"\\u00dcn\\u00efcode TEXT.\", \"id\": 7}\r\n"
+                   "{\"label\": [\"c\"], \"text\": \"\"}",
+                   0);
+    dataset_options opt = {.format = DATA_FORMAT_JSONL, .tokenizer = {.lowercase = true, .split_punct = true},
+                           .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 3);
+    if (l.ds.n_docs == 3) {
+        CHECK(strcmp(doc_labels(&l, 0), "B,A") == 0);
+        CHECK(strcmp(doc_words(&l, 0), "hello world new york") == 0); // doc_token: one token per string
+        CHECK(strcmp(doc_labels(&l, 1), "C") == 0);
+        CHECK(strcmp(doc_words(&l, 1), "ünïcode text .") == 0);
+        CHECK(strcmp(doc_labels(&l, 2), "c") == 0);
+        CHECK(l.ds.line[1] == 3 && l.ds.line[2] == 4);
+    }
+    CHECK(l.ds.n_empty == 1);
+    unload(&l);
+}
+
+static void test_text_and_optional_labels(void)
+{
+    const char *path = write_file("input.txt", "Hello world\nsecond\tline\n\n__label__A x\n", 0);
+    dataset_options opt = {.format = DATA_FORMAT_TEXT, .labels_required = false};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 3);
+    CHECK(l.ds.label_start[3] == 0); // the text format has no labels
+    if (l.ds.n_docs == 3) {
+        CHECK(strcmp(doc_words(&l, 1), "second line") == 0);
+        CHECK(strcmp(doc_words(&l, 2), "__label__A x") == 0);
+    }
+    unload(&l);
+    opt.labels_required = true;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_INVALID_ARGUMENT);
+    unload(&l);
+
+    // TSV prediction input: labels optional, a line without a tab is all text.
+    path = write_file("predict.tsv", "A\tx\nno tab line\n\ty\n", 0);
+    opt = (dataset_options){.format = DATA_FORMAT_TSV, .labels_required = false};
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 3);
+    if (l.ds.n_docs == 3) {
+        CHECK(strcmp(doc_labels(&l, 0), "A") == 0 && l.ds.label_start[3] == 1);
+        CHECK(strcmp(doc_words(&l, 1), "no tab line") == 0);
+        CHECK(strcmp(doc_words(&l, 2), "y") == 0);
+    }
+    unload(&l);
+}
+
+static void test_auto_detect(void)
+{
+    static const struct {
+        const char *content;
+        bool labels_required;
+        data_format expected;
+        size_t n_docs;
+    } cases[] = {
+        {"{\"label\": [\"A\"], \"text\": \"x\"}\n", true, DATA_FORMAT_JSONL, 1},
+        {"\n \n__label__A x\n__label__B y\n", true, DATA_FORMAT_FASTTEXT, 2},
+        {" __label__A x\n", true, DATA_FORMAT_FASTTEXT, 1},
+        {"A,B\tx y\n", true, DATA_FORMAT_TSV, 1},
+        {"\xef\xbb\xbf" "A\tx y\n", true, DATA_FORMAT_TSV, 1},
+        {"\xef\xbb\xbf{\"label\": [\"A\"], \"text\": \"x\"}\n", true, DATA_FORMAT_JSONL, 1},
+        {"just text\nmore text\n", false, DATA_FORMAT_TEXT, 2},
+        {"", false, DATA_FORMAT_TEXT, 0},
+        {"\n\n", true, DATA_FORMAT_TSV, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *path = write_file("auto.data", cases[i].content, 0);
+        dataset_options opt = {.format = DATA_FORMAT_AUTO, .labels_required = cases[i].labels_required};
+        loaded l;
+        CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+        CHECK_MSG(l.ds.format == cases[i].expected, "case %zu: format %s", i, data_format_name(l.ds.format));
+        CHECK_MSG(l.ds.n_docs == cases[i].n_docs, "case %zu: %zu docs", i, l.ds.n_docs);
+        CHECK(l.ds.token_start != NULL && l.ds.token_start[0] == 0 && l.ds.label_start != NULL);
+        unload(&l);
+    }
+}
+
+static char warning[1024];
+static int n_warnings;
+
+static void capture_log(hftc_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level == HFTC_LOG_WARN) {
+        snprintf(warning, sizeof warning, "%s", message);
+        n_warnings++;
+    }
+}
+
+static void test_skip_bad_lines(void)
+{
+    const char *path = write_file("train.tsv",
+                                  "A\tgood one\n"
+                                  "NEWLABEL no tab here\n"
+                                  "B\tgood two\n"
+                                  "BADLABEL\tunseen \xff word\n"
+                                  "A,,B\tmore unseen\n"
+                                  "B,A\tgood three\n",
+                                  0);
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true, .skip_bad_lines = true};
+    loaded l;
+    n_warnings = 0;
+    hftc_set_log(capture_log, HFTC_LOG_WARN, NULL);
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
+    CHECK(l.ds.n_docs == 3 && l.ds.n_skipped == 3);
+    CHECK(l.ds.line[0] == 1 && l.ds.line[1] == 3 && l.ds.line[2] == 6);
+    CHECK(n_warnings == 1);
+    CHECK_MSG(strstr(warning, "train.tsv: skipped 3 malformed lines (first: line 2: missing tab") != NULL, "%s",
+              warning);
+    // Skipped lines leave no labels or words behind.
+    CHECK(strmap_count(&l.labels) == 2);
+    CHECK(strmap_find(&l.labels, "BADLABEL", 8) == STRMAP_NONE);
+    CHECK(vocab_lookup(&l.v, "unseen", 6) == VOCAB_UNK);
+    CHECK(vocab_size(&l.v) == 2 + 4); // good, one, two, three
+    unload(&l);
+}
+
+static void test_truncation_and_empty(void)
+{
+    const char *path = write_file("trunc.tsv", "A\ta b c d\nA\ta b\nA\t\nA\t , \n", 0);
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .tokenizer = {.max_len = 2}, .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 4);
+    CHECK(l.ds.n_truncated == 1 && l.ds.n_empty == 1);
+    if (l.ds.n_docs == 4) {
+        CHECK(strcmp(doc_words(&l, 0), "a b") == 0);
+        CHECK(strcmp(doc_words(&l, 3), ",") == 0);
+    }
+    CHECK(l.v.counts[vocab_lookup(&l.v, "a", 1)] == 2); // dropped tokens are not counted
+    CHECK(vocab_lookup(&l.v, "c", 1) == VOCAB_UNK);
+    unload(&l);
+
+    path = write_file("trunc.jsonl",
+                      "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"b\", \"c\"]}\n"
+                      "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"\", \"b\"]}\n"
+                      "{\"label\": [\"A\"], \"doc_token\": []}\n",
+                      0);
+    opt.format = DATA_FORMAT_JSONL;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 3 && l.ds.n_truncated == 1 && l.ds.n_empty == 1);
+    CHECK(l.ds.token_start[1] == 2 && l.ds.token_start[2] == 4);
+    unload(&l);
+}
+
+static void test_fixed_vocab_and_remap(void)
+{
+    const char *path = write_file("vocab.tsv", "A\tthe cat the dog\nB\tthe bird\n", 0);
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    uint32_t *remap = NULL;
+    CHECK_STATUS(vocab_finalize(&l.v, 2, 0, &remap), HFTC_STATUS_OK);
+    dataset_remap_tokens(&l.ds, remap);
+    free(remap);
+    CHECK(vocab_size(&l.v) == 3);
+    CHECK(strcmp(doc_words(&l, 0), "the <unk> the <unk>") == 0);
+    CHECK(strcmp(doc_words(&l, 1), "the <unk>") == 0);
+
+    // A second file read with the finished vocabulary: words are looked up, not added.
+    const char *path2 = write_file("valid.tsv", "C\tthe fish\n", 0);
+    dataset ds2;
+    strmap labels2;
+    strmap_init(&labels2);
+    size_t id;
+    CHECK_STATUS(strmap_intern(&labels2, "B", 1, &id), HFTC_STATUS_OK);
+    CHECK_STATUS(dataset_read(&ds2, path2, &opt, &l.v, false, &labels2), HFTC_STATUS_OK);
+    CHECK(ds2.n_docs == 1 && ds2.tokens[0] == 2 && ds2.tokens[1] == VOCAB_UNK);
+    CHECK(ds2.labels[0] == 1); // a label new to the map gets the next id
+    CHECK(vocab_size(&l.v) == 3);
+    dataset_free(&ds2);
+    strmap_free(&labels2);
+    unload(&l);
+}
+
+static void test_io_errors_and_names(void)
+{
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, "/nonexistent/dir/train.tsv", &opt), HFTC_STATUS_IO);
+    CHECK(strstr(hftc_last_error(), "/nonexistent/dir/train.tsv") != NULL);
+    unload(&l);
+    CHECK_STATUS(load(&l, tmp_dir, &opt), HFTC_STATUS_IO); // a directory
+    unload(&l);
+
+    static const char *const names[] = {"auto", "tsv", "fasttext", "jsonl", "text"};
+    for (size_t i = 0; i < 5; i++) {
+        data_format f;
+        CHECK(data_format_parse(names[i], &f) && strcmp(data_format_name(f), names[i]) == 0);
+    }
+    data_format f;
+    CHECK(!data_format_parse("csv", &f));
+    CHECK(!data_format_parse("TSV", &f));
+}
+
+// Random lines built from pieces that matter to the parsers, plus random bytes.
+static size_t random_line(rng *r, char *out, size_t cap)
+{
+    static const char *const pieces[] = {"__label__", "{", "}", "\"", "[", "]", ":", ",", "\t", " ", "\r",
+                                         "\\", "\\u00e9", "label", "text", "doc_token", "doc_label", "\xc3\xa9",
+                                         "\xe6\x9d\xb1", "\xf0\x9f\x98\x80", "A", "word", "\"label\": [\"A\"]",
+                                         "\"text\": \"", "\xef\xbb\xbf"};
+    size_t n = 0, n_pieces = rng_below(r, 24);
+    for (size_t k = 0; k < n_pieces && n + 32 < cap; k++) {
+        if (rng_below(r, 4) == 0) {
+            out[n++] = (char)(rng_below(r, 255) + 1); // any byte but NUL, which comes rarely below
+        } else {
+            const char *p = pieces[rng_below(r, sizeof pieces / sizeof *pieces)];
+            size_t len = strlen(p);
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        if (rng_below(r, 50) == 0)
+            out[n++] = '\0';
+    }
+    return n;
+}
+
+static void test_fuzz(void)
+{
+    rng r;
+    rng_seed(&r, 1234, 0);
+    char *content = malloc(64 * 1024);
+    size_t n_lines = 0, n_ok = 0, n_format = 0, n_docs = 0, bad_status = 0, bad_invariant = 0, bad_message = 0;
+    hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
+    for (int file = 0; file < 150; file++) {
+        size_t len = 0;
+        size_t lines = 1 + rng_below(&r, 30);
+        for (size_t i = 0; i < lines; i++) {
+            len += random_line(&r, content + len, 1024);
+            if (i + 1 < lines || rng_below(&r, 2))
+                content[len++] = '\n';
+        }
+        n_lines += lines;
+        const char *path = write_file("fuzz.data", content, len ? len : 1);
+        for (int variant = 0; variant < 10; variant++) {
+            dataset_options opt = {.format = (data_format)(variant % 5),
+                                   .tokenizer = {.lowercase = variant & 1, .split_punct = variant < 5,
+                                                 .max_len = (size_t)(variant % 3) * 3},
+                                   .labels_required = variant % 5 != DATA_FORMAT_TEXT && (variant & 2),
+                                   .skip_bad_lines = variant >= 5,
+                                   .max_line_bytes = variant == 7 ? 64 : 0};
+            loaded l;
+            hftc_status st = load(&l, path, &opt);
+            if (st != HFTC_STATUS_OK && st != HFTC_STATUS_FORMAT)
+                bad_status++;
+            if (st == HFTC_STATUS_FORMAT) {
+                n_format++;
+                if (strncmp(hftc_last_error(), path, strlen(path)) != 0)
+                    bad_message++;
+            }
+            if (st == HFTC_STATUS_OK) {
+                n_ok++;
+                const dataset *ds = &l.ds;
+                n_docs += ds->n_docs;
+                for (size_t d = 0; d < ds->n_docs; d++) {
+                    if (ds->token_start[d] > ds->token_start[d + 1] || ds->label_start[d] > ds->label_start[d + 1])
+                        bad_invariant++;
+                    if (opt.tokenizer.max_len && ds->token_start[d + 1] - ds->token_start[d] > opt.tokenizer.max_len)
+                        bad_invariant++;
+                    if (opt.labels_required && ds->label_start[d] == ds->label_start[d + 1])
+                        bad_invariant++;
+                    for (size_t k = ds->label_start[d]; k < ds->label_start[d + 1]; k++)
+                        if (ds->labels[k] >= strmap_count(&l.labels) ||
+                            (k > ds->label_start[d] && ds->labels[k] <= ds->labels[k - 1]))
+                            bad_invariant++;
+                    for (size_t k = ds->token_start[d]; k < ds->token_start[d + 1]; k++)
+                        if (ds->tokens[k] >= vocab_size(&l.v) || ds->tokens[k] == VOCAB_PAD)
+                            bad_invariant++;
+                }
+            }
+            unload(&l);
+        }
+    }
+    free(content);
+    CHECK(n_lines > 2000);
+    // Both outcomes occur: skip_bad_lines runs always succeed, and some random lines are documents.
+    CHECK(n_ok > 100 && n_format > 100 && n_docs > 1000);
+    fprintf(stderr, "fuzz: %zu lines, %zu reads ok, %zu format errors, %zu documents\n", n_lines, n_ok, n_format,
+            n_docs);
+    CHECK(bad_status == 0);
+    CHECK(bad_message == 0);
+    CHECK(bad_invariant == 0);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN_TEST(test_malformed_table);
+    RUN_TEST(test_tsv_line_endings);
+    RUN_TEST(test_fasttext);
+    RUN_TEST(test_jsonl);
+    RUN_TEST(test_text_and_optional_labels);
+    RUN_TEST(test_auto_detect);
+    RUN_TEST(test_skip_bad_lines);
+    RUN_TEST(test_truncation_and_empty);
+    RUN_TEST(test_fixed_vocab_and_remap);
+    RUN_TEST(test_io_errors_and_names);
+    RUN_TEST(test_fuzz);
+    cleanup();
+    TEST_MAIN_END();
+}

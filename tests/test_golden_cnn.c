@@ -1,0 +1,330 @@
+/* The network against a PyTorch Kim CNN built to be identical (tests/ref/make_golden_cnn.py writes
+ * golden/cnn.golden): forward output, loss and every parameter gradient for a sigmoid/BCE variant
+ * (windows 2,3,4, hidden layer, pos_weight) and a softmax/CE variant (windows 1,3, no hidden layer),
+ * and the parameters after three Adam steps (SparseAdam for the embedding). PyTorch computed in
+ * float64 from float32 weights, so the differences are our float32 rounding; any real discrepancy
+ * fails the test. */
+#include "model/network.h"
+#include "nn/adam.h"
+#include "test.h"
+
+#include <stdint.h>
+
+#define GOLDEN_PATH "golden/cnn.golden"
+#define GOLDEN_MAX_RECORDS 128
+/* |ours - torch| <= GOLDEN_TOL * max(|torch|, 1e-2 * largest |torch| of the tensor) */
+#define GOLDEN_TOL 1e-5
+
+typedef struct {
+    char name[64];
+    size_t count;
+    double *data;
+} golden_record;
+
+typedef struct {
+    golden_record records[GOLDEN_MAX_RECORDS];
+    size_t n;
+} golden;
+
+static uint32_t read_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+// Format: see tests/ref/make_golden_cnn.py. Returns false (with a message) on any inconsistency.
+static bool golden_load(golden *g, const char *path)
+{
+    g->n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s (run from tests/)\n", path);
+        return false;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)size);
+    bool ok = buf && fread(buf, 1, (size_t)size, f) == (size_t)size && size >= 12 && memcmp(buf, "HFTCGLD1", 8) == 0;
+    fclose(f);
+    size_t pos = 12, end = (size_t)size;
+    uint32_t count = ok ? read_u32(buf + 8) : 0;
+    for (uint32_t r = 0; ok && r < count; r++) {
+        ok = r < GOLDEN_MAX_RECORDS && pos + 4 <= end;
+        size_t len = ok ? read_u32(buf + pos) : 0;
+        ok = ok && len < sizeof g->records[0].name && pos + 4 + len + 4 <= end;
+        if (!ok)
+            break;
+        golden_record *rec = &g->records[g->n++];
+        memcpy(rec->name, buf + pos + 4, len);
+        rec->name[len] = '\0';
+        pos += 4 + len;
+        size_t ndim = read_u32(buf + pos);
+        pos += 4;
+        ok = ndim <= 4 && pos + 4 * ndim <= end;
+        rec->count = 1;
+        for (size_t d = 0; ok && d < ndim; d++)
+            rec->count *= read_u32(buf + pos + 4 * d);
+        pos += 4 * ndim;
+        ok = ok && pos + 8 * rec->count <= end;
+        rec->data = ok ? malloc(rec->count * sizeof(double)) : NULL;
+        if (rec->data)
+            memcpy(rec->data, buf + pos, rec->count * sizeof(double)); // little-endian host assumed
+        pos += 8 * rec->count;
+    }
+    ok = ok && pos == end;
+    free(buf);
+    if (!ok)
+        fprintf(stderr, "%s: malformed golden file\n", path);
+    return ok;
+}
+
+static void golden_free(golden *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->records[i].data);
+    g->n = 0;
+}
+
+// The record prefix + name with count values, or NULL (and a failed check).
+static const double *golden_get(const golden *g, const char *prefix, const char *name, size_t count)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->records[i].name, full) == 0) {
+            CHECK_MSG(g->records[i].count == count, "%s: %zu values, expected %zu", full, g->records[i].count, count);
+            return g->records[i].count == count ? g->records[i].data : NULL;
+        }
+    CHECK_MSG(false, "%s missing from the golden file", full);
+    return NULL;
+}
+
+static void check_close(const char *what, const float *ours, const double *ref, size_t n)
+{
+    if (!ref)
+        return;
+    double scale = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++)
+        scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs(ours[i] - ref[i]) / fmax(fabs(ref[i]), 1e-2 * scale);
+        worst = err > worst ? err : worst;
+        if (!(err <= GOLDEN_TOL) && bad++ < 5)
+            fprintf(stderr, "  %s[%zu]: %.9g, torch %.9g\n", what, i, ours[i], ref[i]);
+    }
+    if (getenv("GOLDEN_VERBOSE"))
+        fprintf(stderr, "%s: worst %.3g\n", what, worst);
+    CHECK_MSG(bad == 0 && scale > 0.0, "%s: %zu of %zu values differ (worst %.3g relative)", what, bad, n, worst);
+}
+
+typedef struct {
+    network_config cfg;
+    size_t B, T;
+    uint32_t tokens[64];
+    size_t lengths[8];
+    float targets[64], pos_weight[8];
+    network *net;
+} golden_case;
+
+// Builds the network of a variant and loads its inputs and initial weights.
+static bool case_load(golden_case *gc, const golden *g, const char *prefix, head_kind head)
+{
+    const double *config = golden_get(g, prefix, "config", 7);
+    if (!config)
+        return false;
+    size_t V = (size_t)config[0], E = (size_t)config[1], F = (size_t)config[2], H = (size_t)config[3];
+    size_t C = (size_t)config[4];
+    gc->B = (size_t)config[5], gc->T = (size_t)config[6];
+    size_t n_windows = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (strncmp(g->records[i].name, prefix, strlen(prefix)) == 0 &&
+            strcmp(g->records[i].name + strlen(prefix), "windows") == 0)
+            n_windows = g->records[i].count;
+    const double *windows = golden_get(g, prefix, "windows", n_windows);
+    const double *tokens = golden_get(g, prefix, "tokens", gc->B * gc->T);
+    const double *lengths = golden_get(g, prefix, "lengths", gc->B);
+    const double *targets = golden_get(g, prefix, "targets", gc->B * C);
+    const double *pos_weight = golden_get(g, prefix, "pos_weight", C);
+    if (!windows || !tokens || !lengths || !targets || !pos_weight || n_windows > NETWORK_MAX_WINDOWS ||
+        gc->B * gc->T > 64 || gc->B > 8 || gc->B * C > 64 || C > 8)
+        return false;
+    gc->cfg = (network_config){.encoder = ENCODER_CNN, .head = head, .vocab_size = V, .embed_dim = E,
+                               .n_windows = n_windows, .n_filters = F, .hidden = H, .n_classes = C};
+    for (size_t w = 0; w < n_windows; w++)
+        gc->cfg.windows[w] = (size_t)windows[w];
+    for (size_t i = 0; i < gc->B * gc->T; i++)
+        gc->tokens[i] = (uint32_t)tokens[i];
+    for (size_t b = 0; b < gc->B; b++)
+        gc->lengths[b] = (size_t)lengths[b];
+    for (size_t i = 0; i < gc->B * C; i++)
+        gc->targets[i] = (float)targets[i];
+    for (size_t c = 0; c < C; c++)
+        gc->pos_weight[c] = (float)pos_weight[c];
+    CHECK_STATUS(network_create(&gc->net, &gc->cfg, gc->B, gc->T), HFTC_STATUS_OK);
+    if (!gc->net)
+        return false;
+    param_set *ps = network_params(gc->net);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        const double *v = golden_get(g, prefix, t->name, t->size);
+        if (!v)
+            return false;
+        for (size_t j = 0; j < t->size; j++)
+            t->value[j] = (float)v[j];
+    }
+    return true;
+}
+
+static void check_variant(const char *prefix, head_kind head)
+{
+    golden g;
+    CHECK(golden_load(&g, GOLDEN_PATH));
+    golden_case gc = {0};
+    if (!case_load(&gc, &g, prefix, head)) {
+        CHECK_MSG(false, "%s: could not load the variant", prefix);
+        network_free(gc.net);
+        golden_free(&g);
+        return;
+    }
+    size_t B = gc.B, C = gc.cfg.n_classes;
+    char what[128];
+    float probs[64];
+    const float *pw = head == HEAD_SIGMOID ? gc.pos_weight : NULL;
+    float loss = network_predict(gc.net, gc.tokens, gc.lengths, B, gc.T, gc.targets, pw, probs);
+    snprintf(what, sizeof what, "%sprobs", prefix);
+    check_close(what, probs, golden_get(&g, prefix, "probs", B * C), B * C);
+    const double *ref_loss = golden_get(&g, prefix, "loss", 1);
+    snprintf(what, sizeof what, "%sloss (predict)", prefix);
+    check_close(what, &loss, ref_loss, 1);
+
+    param_set *ps = network_params(gc.net);
+    params_zero_grad(ps);
+    loss = network_train_batch(gc.net, gc.tokens, gc.lengths, B, gc.T, gc.targets, pw, NULL, 1);
+    snprintf(what, sizeof what, "%sloss (train)", prefix);
+    check_close(what, &loss, ref_loss, 1);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        char name[96];
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        snprintf(what, sizeof what, "%s%s", prefix, name);
+        check_close(what, t->grad, golden_get(&g, prefix, name, t->size), t->size);
+    }
+    // The touched rows are the distinct non-pad ids at valid positions.
+    tensor *emb = params_find(ps, "embedding.weight");
+    bool seen[256] = {false};
+    size_t expected = 0;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < gc.lengths[b]; t++) {
+            uint32_t id = gc.tokens[b * gc.T + t];
+            expected += id != 0 && !seen[id];
+            seen[id] = true;
+        }
+    bool listed = emb->n_touched == expected;
+    for (size_t j = 0; listed && j < emb->n_touched; j++)
+        listed = seen[emb->touched_rows[j]] && emb->touched_rows[j] != 0 &&
+                 (j == 0 || emb->touched_rows[j] > emb->touched_rows[j - 1]);
+    CHECK_MSG(listed, "%s: touched rows: %zu listed, %zu expected", prefix, emb->n_touched, expected);
+    network_free(gc.net);
+    golden_free(&g);
+}
+
+static void test_sigmoid(void) { check_variant("sigmoid.", HEAD_SIGMOID); }
+
+static void test_softmax(void) { check_variant("softmax.", HEAD_SOFTMAX); }
+
+// Three steps of hftc's Adam against torch.optim.Adam (two groups) + SparseAdam (embedding).
+// Adam divides by the gradient's magnitude, so an element whose gradient is tiny next to the rest of
+// its tensor amplifies float32 rounding in that gradient; such elements (a gradient below
+// ADAM_TINY x the tensor's largest at some step) are compared 100 times more loosely, and counted.
+#define ADAM_TOL 1e-5
+#define ADAM_TINY 1e-3
+static void test_adam(void)
+{
+    golden g;
+    CHECK(golden_load(&g, GOLDEN_PATH));
+    golden_case gc = {0};
+    const double *lr = golden_get(&g, "sigmoid.", "adam.lr", 2), *losses = golden_get(&g, "sigmoid.", "adam.loss", 3);
+    if (!lr || !losses || !case_load(&gc, &g, "sigmoid.", HEAD_SIGMOID)) {
+        CHECK_MSG(false, "adam: could not load the golden data");
+        network_free(gc.net);
+        golden_free(&g);
+        return;
+    }
+    param_set *ps = network_params(gc.net);
+    adam opt;
+    adam_init(&opt, (float)lr[0]);
+    opt.n_groups = 2;
+    opt.groups[1] = (param_group){.lr = (float)lr[1], .frozen = false};
+    float *initial = malloc(ps->total * sizeof(float));
+    bool *tiny = calloc(ps->total, sizeof(bool));
+    for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
+        memcpy(initial + off, ps->tensors[i].value, ps->tensors[i].size * sizeof(float));
+        if (strncmp(ps->tensors[i].name, "fc1.", 4) == 0 || strncmp(ps->tensors[i].name, "out.", 4) == 0)
+            ps->tensors[i].group = 1;
+    }
+    for (size_t step = 0; step < 3; step++) {
+        float loss = network_train_batch(gc.net, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets, gc.pos_weight, NULL, 0);
+        char what[64];
+        snprintf(what, sizeof what, "adam loss at step %zu", step + 1);
+        check_close(what, &loss, losses + step, 1);
+        for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
+            const tensor *t = &ps->tensors[i];
+            float scale = 0.0f;
+            for (size_t j = 0; j < t->size; j++)
+                scale = fabsf(t->grad[j]) > scale ? fabsf(t->grad[j]) : scale;
+            for (size_t j = 0; j < t->size; j++)
+                tiny[off + j] = tiny[off + j] || (t->grad[j] != 0.0f && fabsf(t->grad[j]) < ADAM_TINY * scale);
+        }
+        adam_step(&opt, ps);
+    }
+    size_t n_tiny = 0;
+    for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
+        tensor *t = &ps->tensors[i];
+        char name[96];
+        snprintf(name, sizeof name, "adam.%s", t->name);
+        const double *ref = golden_get(&g, "sigmoid.", name, t->size);
+        if (!ref)
+            continue;
+        // The change of each value, against the largest possible change (3 steps of lr).
+        double reach = 3.0 * lr[t->group], worst = 0.0;
+        size_t bad = 0;
+        for (size_t j = 0; j < t->size; j++) {
+            double err = fabs(((double)t->value[j] - initial[off + j]) - (ref[j] - initial[off + j])) / reach;
+            n_tiny += tiny[off + j];
+            worst = err > worst && !tiny[off + j] ? err : worst;
+            if (err > (tiny[off + j] ? 100.0 : 1.0) * ADAM_TOL && bad++ < 5)
+                fprintf(stderr, "  %s[%zu]: %.9g, torch %.9g (from %.9g)\n", t->name, j, t->value[j], ref[j],
+                        initial[off + j]);
+        }
+        CHECK_MSG(bad == 0, "after 3 steps: %s: %zu values differ (worst %.3g of the step size)", t->name, bad, worst);
+        // Adam consumed every gradient.
+        bool zero = true;
+        for (size_t j = 0; j < t->size; j++)
+            zero = zero && t->grad[j] == 0.0f;
+        CHECK_MSG(zero && t->n_touched == 0, "%s: gradient not consumed by adam_step", t->name);
+    }
+    // Lazy rows: an embedding row no document used (and row 0) has not moved at all.
+    tensor *emb = params_find(ps, "embedding.weight");
+    bool used[64] = {false}, still = true;
+    for (size_t b = 0; b < gc.B; b++)
+        for (size_t t = 0; t < gc.lengths[b]; t++)
+            used[gc.tokens[b * gc.T + t]] = true;
+    used[0] = false;
+    for (size_t v = 0; v < gc.cfg.vocab_size && v < 64; v++)
+        for (size_t e = 0; !used[v] && e < gc.cfg.embed_dim; e++)
+            still = still && emb->value[v * gc.cfg.embed_dim + e] == initial[v * gc.cfg.embed_dim + e];
+    CHECK(still);
+    CHECK_MSG(n_tiny * 50 < ps->total, "%zu of %zu values had tiny gradients", n_tiny, ps->total);
+    free(initial), free(tiny);
+    network_free(gc.net);
+    golden_free(&g);
+}
+
+int main(void)
+{
+    RUN_TEST(test_sigmoid);
+    RUN_TEST(test_softmax);
+    RUN_TEST(test_adam);
+    TEST_MAIN_END();
+}

@@ -1,0 +1,778 @@
+/* Finite-difference gradient checks (ggml style) for every layer, both losses and the whole network.
+ * Each layer has a double-precision reference forward written here; central differences on that
+ * reference, for every input and parameter coordinate, are compared with the float32 analytic
+ * backward of the real implementation:
+ *   |a - n| / max(|a|, |n|, 1e-4 * scale) <= 1e-3,  scale = the largest |n| of the tensor.
+ * A coordinate sitting on a kink (ReLU at 0, a max-pooling tie) is detected by its one-sided
+ * differences disagreeing, skipped and counted; the test requires that almost none are skipped.
+ * Layers are reduced to a scalar by L = sum(out * R) with a fixed random R; each float forward is
+ * also compared with its double reference. */
+#include "core/rng.h"
+#include "model/network.h"
+#include "nn/activation.h"
+#include "nn/conv1d.h"
+#include "nn/dense.h"
+#include "nn/dropout.h"
+#include "nn/embedding.h"
+#include "nn/loss.h"
+#include "test.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GRAD_REL_TOL 1e-3
+#define GRAD_STEP 1e-6
+
+typedef double (*ref_loss)(const void *ctx);
+
+static size_t coords_checked, coords_skipped;
+
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs(x[i]) > m ? fabs(x[i]) : m;
+    return m;
+}
+
+// Central differences of f over every coordinate of x (n, perturbed in place and restored),
+// compared with the float analytic gradient.
+static void check_gradient(const char *name, double *x, size_t n, const float *analytic, ref_loss f, const void *ctx)
+{
+    double *num = malloc(n * sizeof *num), *jump = malloc(n * sizeof *jump);
+    double f0 = f(ctx);
+    for (size_t i = 0; i < n; i++) {
+        double xi = x[i], h = GRAD_STEP * (fabs(xi) > 1.0 ? fabs(xi) : 1.0);
+        x[i] = xi + h;
+        double fp = f(ctx);
+        x[i] = xi - h;
+        double fm = f(ctx);
+        x[i] = xi;
+        double fwd = (fp - f0) / h, bwd = (f0 - fm) / h;
+        num[i] = (fp - fm) / (2.0 * h);
+        jump[i] = fabs(fwd - bwd) - 1e-3 * fmax(fabs(fwd), fabs(bwd));
+    }
+    double scale = max_abs(num, n), worst = 0.0;
+    size_t failed = 0, skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jump[i] > 1e-5 * scale) {
+            skipped++;
+            continue;
+        }
+        double a = analytic[i], d = fabs(a - num[i]);
+        double rel = d / fmax(fmax(fabs(a), fabs(num[i])), 1e-4 * scale);
+        worst = rel > worst ? rel : worst;
+        if (rel > GRAD_REL_TOL && failed++ < 5)
+            fprintf(stderr, "  %s[%zu]: analytic %.9g, numeric %.9g (rel %.2g)\n", name, i, a, num[i], rel);
+    }
+    CHECK_MSG(failed == 0, "%s: %zu of %zu coordinates off (worst rel %.3g)", name, failed, n, worst);
+    CHECK_MSG(scale > 0.0, "%s: the gradient is identically zero, nothing was checked", name);
+    coords_checked += n - skipped;
+    coords_skipped += skipped;
+    free(num);
+    free(jump);
+}
+
+// Float forward against the double reference: |a - r| <= tol * (|r| + scale).
+static void check_forward(const char *name, const float *out, const double *ref, size_t n, double tol)
+{
+    double scale = max_abs(ref, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(out[i] - ref[i]) > tol * (fabs(ref[i]) + scale) && bad++ < 5)
+            fprintf(stderr, "  %s[%zu]: %.9g, reference %.9g\n", name, i, out[i], ref[i]);
+    CHECK_MSG(bad == 0, "%s: %zu of %zu outputs differ from the double reference", name, bad, n);
+}
+
+static float *random_floats(rng *r, size_t n, float lo, float hi)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = rng_uniform(r, lo, hi);
+    return x;
+}
+
+static double *to_double(const float *x, size_t n)
+{
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = x[i];
+    return d;
+}
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* ---- double references ---- */
+
+static void ref_embedding(double *out, const uint32_t *tokens, const size_t *lengths, const double *w, size_t B,
+                          size_t T, size_t E)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++)
+            for (size_t e = 0; e < E; e++)
+                out[(b * T + t) * E + e] = t < lengths[b] ? w[tokens[b * T + t] * E + e] : 0.0;
+}
+
+// out (B, F*p) at stride ld, as conv1d_forward.
+static void ref_conv(double *out, size_t ld, const double *x, const size_t *lengths, const double *w, const double *bias,
+                     size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+{
+    for (size_t b = 0; b < B; b++) {
+        size_t L = lengths[b] < T ? lengths[b] : T, n = L >= K ? L - K + 1 : 1;
+        for (size_t f = 0; f < F; f++)
+            for (size_t c = 0; c < p; c++) {
+                double best = -INFINITY;
+                for (size_t t = c * n / p; t < ((c + 1) * n + p - 1) / p; t++) {
+                    double s = bias[f];
+                    for (size_t i = 0; i < K * E; i++)
+                        s += x[(b * T + t) * E + i] * w[f * K * E + i];
+                    best = s > best ? s : best;
+                }
+                out[b * ld + f * p + c] = best;
+            }
+    }
+}
+
+static void ref_dense(double *out, const double *x, const double *w, const double *bias, size_t B, size_t I, size_t O)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t o = 0; o < O; o++)
+            out[b * O + o] = bias[o] + dot(x + b * I, w + o * I, I);
+}
+
+static void ref_relu(double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > 0.0 ? x[i] : 0.0;
+}
+
+static double ref_bce(double *probs, const double *x, const float *y, const float *pos_weight, size_t B, size_t C)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < B * C; i++) {
+        double w = pos_weight ? pos_weight[i % C] : 1.0;
+        double log_s = -log1p(exp(-x[i])), log_1ms = -log1p(exp(x[i]));
+        if (x[i] < -30.0)
+            log_s = x[i] - log1p(exp(x[i]));
+        if (x[i] > 30.0)
+            log_1ms = -x[i] - log1p(exp(-x[i]));
+        if (probs)
+            probs[i] = 1.0 / (1.0 + exp(-x[i]));
+        total -= w * y[i] * log_s + (1.0 - y[i]) * log_1ms;
+    }
+    return total / (double)(B * C);
+}
+
+static double ref_softmax_ce(double *probs, const double *x, const float *y, size_t B, size_t C)
+{
+    double total = 0.0;
+    for (size_t b = 0; b < B; b++) {
+        double m = x[b * C], s = 0.0;
+        for (size_t c = 1; c < C; c++)
+            m = fmax(m, x[b * C + c]);
+        for (size_t c = 0; c < C; c++)
+            s += exp(x[b * C + c] - m);
+        for (size_t c = 0; c < C; c++) {
+            if (probs)
+                probs[b * C + c] = exp(x[b * C + c] - m) / s;
+            total -= y[b * C + c] * (x[b * C + c] - m - log(s));
+        }
+    }
+    return total / (double)B;
+}
+
+/* ---- embedding ---- */
+
+typedef struct {
+    const uint32_t *tokens;
+    const size_t *lengths;
+    double *w, *out, *r;
+    size_t B, T, E;
+} emb_ctx;
+
+static double emb_loss(const void *p)
+{
+    const emb_ctx *c = p;
+    ref_embedding(c->out, c->tokens, c->lengths, c->w, c->B, c->T, c->E);
+    return dot(c->out, c->r, c->B * c->T * c->E);
+}
+
+static void test_embedding(void)
+{
+    enum { B = 3, T = 5, E = 4, V = 9 };
+    rng r;
+    rng_seed(&r, 11, 0);
+    // Token 0 inside a document, repeated tokens, and garbage ids past the lengths (never read).
+    uint32_t tokens[B * T] = {3, 5, 3, 0, 8, 2, 7, 7, 4, 4, 5, 1, 6, 6, 6};
+    size_t lengths[B] = {5, 3, 2};
+    float *w = random_floats(&r, V * E, -1, 1), *R = random_floats(&r, B * T * E, -1, 1);
+    float out[B * T * E], dw[V * E];
+    embedding_forward(out, tokens, lengths, w, B, T, E);
+    double ref[B * T * E];
+    emb_ctx c = {tokens, lengths, to_double(w, V * E), ref, to_double(R, B * T * E), B, T, E};
+    emb_loss(&c);
+    check_forward("embedding", out, ref, B * T * E, 0.0);
+
+    // Backward adds: start from 0.5 everywhere; untouched rows must keep it exactly.
+    uint32_t rows[V], scratch[(V + 1) + B * T + V];
+    CHECK(embedding_scratch_size(B, T, V) <= sizeof scratch / sizeof *scratch);
+    size_t n_rows = 0;
+    for (size_t i = 0; i < V * E; i++)
+        dw[i] = 0.5f;
+    embedding_backward(dw, rows, &n_rows, scratch, R, tokens, lengths, B, T, E, V);
+    uint32_t expected_rows[] = {1, 2, 3, 5, 7, 8};
+    CHECK(n_rows == 6 && memcmp(rows, expected_rows, sizeof expected_rows) == 0);
+    bool untouched_kept = true;
+    for (size_t v = 0; v < V; v++) {
+        bool touched = false;
+        for (size_t j = 0; j < n_rows; j++)
+            touched = touched || rows[j] == v;
+        for (size_t e = 0; e < E; e++) {
+            if (!touched)
+                untouched_kept = untouched_kept && dw[v * E + e] == 0.5f;
+            dw[v * E + e] -= 0.5f;
+        }
+    }
+    CHECK(untouched_kept);
+    // Row 0 appears at a valid position (t = 3 of document 0) but never receives a gradient, so the
+    // numeric check covers rows 1..V-1.
+    bool row0_zero = true;
+    for (size_t e = 0; e < E; e++)
+        row0_zero = row0_zero && dw[e] == 0.0f;
+    CHECK(row0_zero);
+    check_gradient("embedding.dweight", c.w + E, (V - 1) * E, dw + E, emb_loss, &c);
+    float dw_first[V * E];
+    memcpy(dw_first, dw, sizeof dw);
+
+    // A second batch merges its rows into the list and adds into the same gradient.
+    uint32_t tokens2[1 * T] = {4, 2, 0, 0, 0};
+    size_t lengths2[1] = {2};
+    embedding_backward(dw, rows, &n_rows, scratch, R, tokens2, lengths2, 1, T, E, V);
+    uint32_t merged_rows[] = {1, 2, 3, 4, 5, 7, 8};
+    CHECK(n_rows == 7 && memcmp(rows, merged_rows, sizeof merged_rows) == 0);
+    CHECK_NEAR(dw[4 * E + 1], dw_first[4 * E + 1] + R[0 * E + 1], 1e-6);
+    CHECK_NEAR(dw[2 * E + 3], dw_first[2 * E + 3] + R[1 * E + 3], 1e-6);
+    free(w), free(R), free(c.w), free(c.r);
+}
+
+/* ---- dropout ---- */
+
+typedef struct {
+    const uint8_t *mask;
+    const size_t *n_valid;
+    double *x, *r, scale;
+    size_t B, N;
+} drop_ctx;
+
+static double drop_loss(const void *p)
+{
+    const drop_ctx *c = p;
+    double s = 0.0;
+    for (size_t b = 0; b < c->B; b++)
+        for (size_t i = 0; i < c->n_valid[b]; i++)
+            s += c->mask[b * c->N + i] ? c->x[b * c->N + i] * c->scale * c->r[b * c->N + i] : 0.0;
+    return s;
+}
+
+static void test_dropout(void)
+{
+    enum { B = 3, N = 40 };
+    const float p = 0.4f;
+    rng r;
+    rng_seed(&r, 12, 0);
+    float *x = random_floats(&r, B * N, -1, 1), *R = random_floats(&r, B * N, -1, 1);
+    size_t n_valid[B] = {40, 25, 0};
+    float out[B * N], dx[B * N];
+    uint8_t mask[B * N];
+    dropout_forward(out, mask, x, n_valid, B, N, p, 99);
+    drop_ctx c = {mask, n_valid, to_double(x, B * N), to_double(R, B * N), 1.0 / (1.0 - p), B, N};
+    double ref[B * N];
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < N; i++)
+            ref[b * N + i] = i < n_valid[b] && mask[b * N + i] ? c.x[b * N + i] * c.scale : 0.0;
+    check_forward("dropout", out, ref, B * N, 1e-6);
+    dropout_backward(dx, R, mask, n_valid, B, N, p);
+    check_gradient("dropout.dx", c.x, B * N, dx, drop_loss, &c);
+
+    // Masks come from per-document streams: the same whatever follows the document (N, n_valid)
+    // or which other documents share the batch; different documents get different masks.
+    uint8_t mask_long[2 * 100];
+    float ones[2 * 100], out_long[2 * 100];
+    for (size_t i = 0; i < 2 * 100; i++)
+        ones[i] = 1.0f;
+    dropout_forward(out_long, mask_long, ones, NULL, 2, 100, p, 99);
+    CHECK(memcmp(mask_long, mask, 40) == 0);
+    CHECK(memcmp(mask_long + 100, mask + N, 25) == 0);
+    CHECK(memcmp(mask_long, mask_long + 100, 40) != 0);
+    // In-place run gives the same, and the keep rate is 1 - p.
+    float inplace[B * N];
+    memcpy(inplace, x, sizeof inplace);
+    dropout_forward(inplace, mask, inplace, n_valid, B, N, p, 99);
+    CHECK(memcmp(inplace, out, sizeof out) == 0);
+    size_t big = 200000, kept = 0;
+    float *ones_big = malloc(big * sizeof(float));
+    uint8_t *mask_big = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        ones_big[i] = 1.0f;
+    dropout_forward(ones_big, mask_big, ones_big, NULL, 4, big / 4, p, 5);
+    bool scaled = true;
+    for (size_t i = 0; i < big; i++) {
+        kept += mask_big[i];
+        scaled = scaled && ones_big[i] == (mask_big[i] ? 1.0f / (1.0f - p) : 0.0f);
+    }
+    CHECK(scaled);
+    CHECK_NEAR((double)kept / (double)big, 1.0 - p, 0.005);
+    // Zero past n_valid in both directions.
+    CHECK(out[2 * N + 5] == 0.0f && dx[1 * N + 30] == 0.0f);
+    free(ones_big), free(mask_big);
+    free(x), free(R), free(c.x), free(c.r);
+}
+
+/* ---- conv1d + pooling ---- */
+
+typedef struct {
+    const size_t *lengths;
+    double *x, *w, *bias, *out, *r;
+    size_t B, T, E, F, K, p;
+} conv_ctx;
+
+static double conv_loss(const void *p)
+{
+    const conv_ctx *c = p;
+    ref_conv(c->out, c->F * c->p, c->x, c->lengths, c->w, c->bias, c->B, c->T, c->E, c->F, c->K, c->p);
+    return dot(c->out, c->r, c->B * c->F * c->p);
+}
+
+static void check_conv(size_t K, size_t p)
+{
+    enum { B = 4, T = 8, E = 3, F = 5 };
+    // Full, padded, shorter than most windows, and empty documents; rows past a length are zero as
+    // the embedding leaves them.
+    size_t lengths[B] = {8, 5, 2, 0};
+    rng r;
+    rng_seed(&r, 100 + K * 10 + p, 0);
+    float *x = random_floats(&r, B * T * E, -1, 1), *w = random_floats(&r, F * K * E, -0.5f, 0.5f);
+    float *bias = random_floats(&r, F, -0.5f, 0.5f), *R = random_floats(&r, B * F * p, -1, 1);
+    for (size_t b = 0; b < B; b++)
+        memset(x + (b * T + lengths[b]) * E, 0, (T - lengths[b]) * E * sizeof(float));
+    // Output at a row stride wider than F*p, as inside a concatenation.
+    size_t ld = F * p + 3;
+    float *out = malloc(B * ld * sizeof *out), *scratch = malloc(conv1d_scratch_size(B, T, E, F, K) * sizeof(float));
+    uint32_t *argmax = malloc(B * ld * sizeof *argmax);
+    conv1d_forward(out, argmax, ld, scratch, x, lengths, w, bias, B, T, E, F, K, p);
+    double ref[B * F * 8];
+    conv_ctx c = {lengths, to_double(x, B * T * E), to_double(w, F * K * E), to_double(bias, F), ref,
+                  to_double(R, B * F * p), B, T, E, F, K, p};
+    conv_loss(&c);
+    float packed[B * F * 8], dout[B * F * 8 + 8 * 3];
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < F * p; i++) {
+            packed[b * F * p + i] = out[b * ld + i];
+            dout[b * ld + i] = R[b * F * p + i];
+        }
+    char name[64];
+    snprintf(name, sizeof name, "conv K=%zu p=%zu", K, p);
+    check_forward(name, packed, ref, B * F * p, 1e-5);
+
+    // Backward adds into non-zero buffers.
+    float *dx = calloc(B * T * E, sizeof(float)), *dw = malloc(F * K * E * sizeof(float)), db[F];
+    for (size_t i = 0; i < F * K * E; i++)
+        dw[i] = 1.0f;
+    for (size_t f = 0; f < F; f++)
+        db[f] = -2.0f;
+    conv1d_backward(dx, dw, db, dout, argmax, ld, x, w, B, T, E, F, K, p);
+    for (size_t i = 0; i < F * K * E; i++)
+        dw[i] -= 1.0f;
+    for (size_t f = 0; f < F; f++)
+        db[f] += 2.0f;
+    snprintf(name, sizeof name, "conv K=%zu p=%zu dx", K, p);
+    check_gradient(name, c.x, B * T * E, dx, conv_loss, &c);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu dw", K, p);
+    check_gradient(name, c.w, F * K * E, dw, conv_loss, &c);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu db", K, p);
+    check_gradient(name, c.bias, F, db, conv_loss, &c);
+    // Windows never start past the last full window (or 0 for a short document).
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < F * p; i++)
+            CHECK(argmax[b * ld + i] <= (lengths[b] >= K ? lengths[b] - K : 0));
+    free(x), free(w), free(bias), free(R), free(out), free(scratch), free(argmax), free(dx), free(dw);
+    free(c.x), free(c.w), free(c.bias), free(c.r);
+}
+
+static void test_conv1d(void)
+{
+    const size_t windows[] = {1, 2, 3, 5};
+    for (size_t i = 0; i < 4; i++) {
+        check_conv(windows[i], 1);
+        check_conv(windows[i], 3);
+    }
+}
+
+/* ---- relu and dense ---- */
+
+typedef struct {
+    double *x, *w, *bias, *out, *r;
+    size_t B, I, O;
+} dense_ctx;
+
+static double relu_loss(const void *p)
+{
+    const dense_ctx *c = p;
+    memcpy(c->out, c->x, c->I * sizeof(double));
+    ref_relu(c->out, c->I);
+    return dot(c->out, c->r, c->I);
+}
+
+static void test_relu(void)
+{
+    enum { N = 50 };
+    rng r;
+    rng_seed(&r, 13, 0);
+    float *x = random_floats(&r, N, -1, 1), *R = random_floats(&r, N, -1, 1), out[N], dx[N];
+    x[7] = 0.0f; // on the kink: must be detected and skipped, not failed
+    relu_forward(out, x, N);
+    double ref[N];
+    dense_ctx c = {.x = to_double(x, N), .out = ref, .r = to_double(R, N), .I = N};
+    relu_loss(&c);
+    check_forward("relu", out, ref, N, 0.0);
+    relu_backward(dx, R, out, N);
+    size_t skipped_before = coords_skipped;
+    check_gradient("relu.dx", c.x, N, dx, relu_loss, &c);
+    CHECK(coords_skipped == skipped_before + 1);
+    // In place, as the network runs it.
+    relu_forward(x, x, N);
+    CHECK(memcmp(x, out, sizeof out) == 0);
+    free(x), free(R), free(c.x), free(c.r);
+}
+
+static double dense_loss(const void *p)
+{
+    const dense_ctx *c = p;
+    ref_dense(c->out, c->x, c->w, c->bias, c->B, c->I, c->O);
+    return dot(c->out, c->r, c->B * c->O);
+}
+
+static void test_dense(void)
+{
+    enum { B = 3, I = 7, O = 5 };
+    rng r;
+    rng_seed(&r, 14, 0);
+    float *x = random_floats(&r, B * I, -1, 1), *w = random_floats(&r, O * I, -1, 1);
+    float *bias = random_floats(&r, O, -1, 1), *R = random_floats(&r, B * O, -1, 1), out[B * O];
+    dense_forward(out, x, w, bias, B, I, O);
+    double ref[B * O];
+    dense_ctx c = {to_double(x, B * I), to_double(w, O * I), to_double(bias, O), ref, to_double(R, B * O), B, I, O};
+    dense_loss(&c);
+    check_forward("dense", out, ref, B * O, 1e-6);
+    float dx[B * I], dw[O * I], db[O];
+    for (size_t i = 0; i < B * I; i++)
+        dx[i] = 3.0f;
+    memset(dw, 0, sizeof dw);
+    memset(db, 0, sizeof db);
+    dense_backward(dx, dw, db, R, x, w, B, I, O);
+    for (size_t i = 0; i < B * I; i++)
+        dx[i] -= 3.0f;
+    check_gradient("dense.dx", c.x, B * I, dx, dense_loss, &c);
+    check_gradient("dense.dw", c.w, O * I, dw, dense_loss, &c);
+    check_gradient("dense.db", c.bias, O, db, dense_loss, &c);
+    free(x), free(w), free(bias), free(R), free(c.x), free(c.w), free(c.bias), free(c.r);
+}
+
+/* ---- losses ---- */
+
+typedef struct {
+    double *x;
+    const float *y, *pos_weight;
+    size_t B, C;
+} loss_ctx;
+
+static double bce_loss(const void *p)
+{
+    const loss_ctx *c = p;
+    return ref_bce(NULL, c->x, c->y, c->pos_weight, c->B, c->C);
+}
+
+static double softmax_loss(const void *p)
+{
+    const loss_ctx *c = p;
+    return ref_softmax_ce(NULL, c->x, c->y, c->B, c->C);
+}
+
+static void test_sigmoid_bce(void)
+{
+    enum { B = 4, C = 5 };
+    rng r;
+    rng_seed(&r, 15, 0);
+    float *x = random_floats(&r, B * C, -4, 4), y[B * C], pw[C] = {1.0f, 2.0f, 0.5f, 10.0f, 3.0f};
+    // Saturated logits on both sides, with both targets: must stay finite and exact.
+    x[0] = 40.0f, x[1] = -40.0f, x[2] = 90.0f, x[3] = -90.0f;
+    for (size_t i = 0; i < B * C; i++)
+        y[i] = rng_float(&r) < 0.4f ? 1.0f : 0.0f;
+    y[0] = 0.0f, y[1] = 1.0f, y[2] = 1.0f, y[3] = 0.0f;
+    y[7] = 0.3f; // soft targets are allowed by the formula
+    for (int weighted = 0; weighted < 2; weighted++) {
+        const float *w = weighted ? pw : NULL;
+        float probs[B * C], dx[B * C];
+        float loss = loss_sigmoid_bce(probs, dx, x, y, w, B, C);
+        loss_ctx c = {to_double(x, B * C), y, w, B, C};
+        double ref_probs[B * C], ref = ref_bce(ref_probs, c.x, y, w, B, C);
+        CHECK(isfinite(loss));
+        CHECK_NEAR(loss, ref, 1e-6);
+        check_forward("sigmoid", probs, ref_probs, B * C, 1e-6);
+        check_gradient(weighted ? "bce(pos_weight).dlogits" : "bce.dlogits", c.x, B * C, dx, bce_loss, &c);
+        // Probabilities alone when there are no targets.
+        float probs_only[B * C];
+        CHECK(loss_sigmoid_bce(probs_only, NULL, x, NULL, w, B, C) == 0.0f);
+        CHECK(memcmp(probs_only, probs, sizeof probs) == 0);
+        free(c.x);
+    }
+    // A hand-computed value: x = 0, y = 1, pos_weight 3 -> 3 log 2; x = 0, y = 0 -> log 2.
+    float z[2] = {0.0f, 0.0f}, t[2] = {1.0f, 0.0f}, w3[2] = {3.0f, 3.0f}, pr[2], d[2];
+    CHECK_NEAR(loss_sigmoid_bce(pr, d, z, t, w3, 1, 2), (3.0 * log(2.0) + log(2.0)) / 2.0, 1e-6);
+    CHECK_NEAR(d[0], -1.5 / 2.0, 1e-7);
+    CHECK_NEAR(d[1], 0.5 / 2.0, 1e-7);
+    free(x);
+}
+
+static void test_softmax_ce(void)
+{
+    enum { B = 4, C = 5 };
+    rng r;
+    rng_seed(&r, 16, 0);
+    float *x = random_floats(&r, B * C, -3, 3), y[B * C] = {0};
+    x[0] = 80.0f, x[1] = -80.0f; // large logits must not overflow
+    y[0 * C + 1] = 1.0f;         // one-hot rows
+    y[1 * C + 3] = 1.0f;
+    y[2 * C + 0] = 0.25f, y[2 * C + 2] = 0.75f;       // a distribution
+    y[3 * C + 4] = 0.5f, y[3 * C + 1] = 0.2f;         // a row not summing to 1: the general gradient
+    float probs[B * C], dx[B * C];
+    float loss = loss_softmax_ce(probs, dx, x, y, B, C);
+    loss_ctx c = {to_double(x, B * C), y, NULL, B, C};
+    double ref_probs[B * C], ref = ref_softmax_ce(ref_probs, c.x, y, B, C);
+    CHECK(isfinite(loss));
+    CHECK_NEAR(loss, ref, 1e-6);
+    check_forward("softmax", probs, ref_probs, B * C, 1e-6);
+    check_gradient("softmax_ce.dlogits", c.x, B * C, dx, softmax_loss, &c);
+    for (size_t b = 0; b < B; b++) {
+        double s = 0.0;
+        for (size_t k = 0; k < C; k++)
+            s += probs[b * C + k];
+        CHECK_NEAR(s, 1.0, 1e-6);
+    }
+    // Uniform logits, one-hot target: log C.
+    float z[3] = {0}, t[3] = {0, 0, 1}, pr[3];
+    CHECK_NEAR(loss_softmax_ce(pr, NULL, z, t, 1, 3), log(3.0), 1e-6);
+    free(x), free(c.x);
+}
+
+/* ---- the whole network ---- */
+
+typedef struct {
+    const network_config *cfg;
+    const uint32_t *tokens;
+    const size_t *lengths;
+    const float *targets, *pos_weight;
+    const uint8_t *emb_mask, *head_mask; /* NULL: no dropout */
+    size_t B, T;
+    double *emb, *conv_w[NETWORK_MAX_WINDOWS], *conv_b[NETWORK_MAX_WINDOWS], *fc1_w, *fc1_b, *out_w, *out_b;
+    double *probs;
+} net_ctx;
+
+static double net_loss(const void *p)
+{
+    const net_ctx *c = p;
+    const network_config *cfg = c->cfg;
+    size_t B = c->B, T = c->T, E = cfg->embed_dim, F = cfg->n_filters, H = cfg->hidden, C = cfg->n_classes;
+    size_t D = cfg->n_windows * F, head_dim = H ? H : D;
+    double *x = malloc(B * T * E * sizeof *x), *pooled = malloc(B * D * sizeof *pooled);
+    double *hidden = malloc(B * (H + 1) * sizeof *hidden), *logits = malloc(B * C * sizeof *logits);
+    ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
+    if (c->emb_mask)
+        for (size_t i = 0; i < B * T * E; i++)
+            x[i] *= c->emb_mask[i] ? 1.0 / (1.0 - cfg->embed_dropout) : 0.0;
+    for (size_t w = 0; w < cfg->n_windows; w++)
+        ref_conv(pooled + w * F, D, x, c->lengths, c->conv_w[w], c->conv_b[w], B, T, E, F, cfg->windows[w], 1);
+    ref_relu(pooled, B * D);
+    double *head_in = pooled;
+    if (H) {
+        ref_dense(hidden, pooled, c->fc1_w, c->fc1_b, B, D, H);
+        ref_relu(hidden, B * H);
+        head_in = hidden;
+    }
+    if (c->head_mask)
+        for (size_t i = 0; i < B * head_dim; i++)
+            head_in[i] *= c->head_mask[i] ? 1.0 / (1.0 - cfg->hidden_dropout) : 0.0;
+    ref_dense(logits, head_in, c->out_w, c->out_b, B, head_dim, C);
+    double loss = cfg->head == HEAD_SOFTMAX ? ref_softmax_ce(c->probs, logits, c->targets, B, C)
+                                            : ref_bce(c->probs, logits, c->targets, c->pos_weight, B, C);
+    free(x), free(pooled), free(hidden), free(logits);
+    return loss;
+}
+
+// The masks the network draws for seed: dropout_forward on ones with the network's layer seeds and
+// extents (the embedding draws only the first length * E elements of each document).
+static uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *lengths, size_t B, size_t N, size_t E,
+                             float p)
+{
+    float *ones = malloc(B * N * sizeof *ones);
+    uint8_t *mask = malloc(B * N);
+    size_t valid[8];
+    for (size_t b = 0; b < B; b++)
+        valid[b] = lengths ? lengths[b] * E : N;
+    for (size_t i = 0; i < B * N; i++)
+        ones[i] = 1.0f;
+    dropout_forward(ones, mask, ones, valid, B, N, p, dropout_layer_seed(seed, layer));
+    for (size_t b = 0; b < B; b++)
+        memset(mask + b * N + valid[b], 0, N - valid[b]);
+    free(ones);
+    return mask;
+}
+
+static void check_network(const network_config *cfg, const char *label)
+{
+    enum { B = 4, T = 7 };
+    const uint64_t seed = 77;
+    // Lengths: full, padded, one word (shorter than every window >= 2); garbage past the lengths and an
+    // id outside the vocabulary.
+    uint32_t tokens[B * T] = {2, 5, 7, 3, 9, 11, 4, 6, 1, 8, 2, 3, 99, 99, 10, 0, 0, 0, 0, 0, 0, 3, 3, 5, 3, 0, 99, 8};
+    size_t lengths[B] = {7, 4, 1, 7};
+    float targets[B * 3] = {1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0}, pos_weight[3] = {2.0f, 0.5f, 4.0f};
+    if (cfg->head == HEAD_SOFTMAX) {
+        float one_hot[B * 3] = {0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+        memcpy(targets, one_hot, sizeof one_hot);
+    }
+    network *net;
+    CHECK_STATUS(network_create(&net, cfg, B, T), HFTC_STATUS_OK);
+    rng r;
+    rng_seed(&r, 3, 0);
+    network_init(net, &r);
+    param_set *ps = network_params(net);
+    // Larger weights than PyTorch's default so that every layer carries a visible gradient.
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        for (size_t j = 0; j < ps->tensors[i].size; j++)
+            ps->tensors[i].value[j] *= 3.0f;
+    memset(params_find(ps, "embedding.weight")->value, 0, cfg->embed_dim * sizeof(float));
+
+    net_ctx c = {.cfg = cfg, .tokens = tokens, .lengths = lengths, .targets = targets, .pos_weight = pos_weight,
+                 .B = B, .T = T};
+    c.emb = to_double(params_find(ps, "embedding.weight")->value, cfg->vocab_size * cfg->embed_dim);
+    // The double reference keeps ids < V; the network reads larger ids as <unk> (1).
+    uint32_t ref_tokens[B * T];
+    for (size_t i = 0; i < B * T; i++)
+        ref_tokens[i] = tokens[i] < cfg->vocab_size ? tokens[i] : 1;
+    c.tokens = ref_tokens;
+    char name[64];
+    for (size_t w = 0; w < cfg->n_windows; w++) {
+        snprintf(name, sizeof name, "conv.%zu.weight", cfg->windows[w]);
+        tensor *t = params_find(ps, name);
+        c.conv_w[w] = to_double(t->value, t->size);
+        snprintf(name, sizeof name, "conv.%zu.bias", cfg->windows[w]);
+        t = params_find(ps, name);
+        c.conv_b[w] = to_double(t->value, t->size);
+    }
+    if (cfg->hidden) {
+        c.fc1_w = to_double(params_find(ps, "fc1.weight")->value, params_find(ps, "fc1.weight")->size);
+        c.fc1_b = to_double(params_find(ps, "fc1.bias")->value, params_find(ps, "fc1.bias")->size);
+    }
+    c.out_w = to_double(params_find(ps, "out.weight")->value, params_find(ps, "out.weight")->size);
+    c.out_b = to_double(params_find(ps, "out.bias")->value, params_find(ps, "out.bias")->size);
+
+    // Inference: no dropout.
+    float probs[B * 3];
+    double ref_probs[B * 3];
+    c.probs = ref_probs;
+    float loss = network_predict(net, tokens, lengths, B, T, targets, pos_weight, probs);
+    double ref = net_loss(&c);
+    snprintf(name, sizeof name, "%s predict", label);
+    CHECK_NEAR(loss, ref, 1e-5);
+    check_forward(name, probs, ref_probs, B * 3, 1e-5);
+
+    // Training pass with dropout drawn from seed; the reference uses the same masks.
+    size_t D = cfg->n_windows * cfg->n_filters, head_dim = cfg->hidden ? cfg->hidden : D;
+    c.emb_mask = cfg->embed_dropout > 0.0f
+                     ? network_mask(0, seed, lengths, B, T * cfg->embed_dim, cfg->embed_dim, cfg->embed_dropout)
+                     : NULL;
+    c.head_mask = cfg->hidden_dropout > 0.0f ? network_mask(1, seed, NULL, B, head_dim, 1, cfg->hidden_dropout) : NULL;
+    c.probs = NULL;
+    params_zero_grad(ps);
+    loss = network_train_batch(net, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
+    CHECK_NEAR(loss, net_loss(&c), 1e-5);
+    // Row 0 (<pad>, here also at a valid position of document 3) never learns: its gradient stays zero
+    // while the reference's is not, so the numeric check covers rows 1..V-1.
+    tensor *emb = params_find(ps, "embedding.weight");
+    bool row0_zero = true;
+    for (size_t e = 0; e < cfg->embed_dim; e++)
+        row0_zero = row0_zero && emb->grad[e] == 0.0f;
+    CHECK(row0_zero);
+    snprintf(name, sizeof name, "%s embedding", label);
+    check_gradient(name, c.emb + cfg->embed_dim, (cfg->vocab_size - 1) * cfg->embed_dim,
+                   emb->grad + cfg->embed_dim, net_loss, &c);
+    for (size_t w = 0; w < cfg->n_windows; w++) {
+        snprintf(name, sizeof name, "conv.%zu.weight", cfg->windows[w]);
+        tensor *t = params_find(ps, name);
+        check_gradient(name, c.conv_w[w], t->size, t->grad, net_loss, &c);
+        snprintf(name, sizeof name, "conv.%zu.bias", cfg->windows[w]);
+        t = params_find(ps, name);
+        check_gradient(name, c.conv_b[w], t->size, t->grad, net_loss, &c);
+    }
+    if (cfg->hidden) {
+        check_gradient("fc1.weight", c.fc1_w, params_find(ps, "fc1.weight")->size, params_find(ps, "fc1.weight")->grad,
+                       net_loss, &c);
+        check_gradient("fc1.bias", c.fc1_b, params_find(ps, "fc1.bias")->size, params_find(ps, "fc1.bias")->grad,
+                       net_loss, &c);
+    }
+    check_gradient("out.weight", c.out_w, params_find(ps, "out.weight")->size, params_find(ps, "out.weight")->grad,
+                   net_loss, &c);
+    check_gradient("out.bias", c.out_b, params_find(ps, "out.bias")->size, params_find(ps, "out.bias")->grad, net_loss,
+                   &c);
+
+    free(c.emb), free(c.fc1_w), free(c.fc1_b), free(c.out_w), free(c.out_b);
+    free((void *)c.emb_mask), free((void *)c.head_mask);
+    for (size_t w = 0; w < cfg->n_windows; w++)
+        free(c.conv_w[w]), free(c.conv_b[w]);
+    network_free(net);
+}
+
+static void test_network_sigmoid(void)
+{
+    network_config cfg = {.encoder = ENCODER_CNN, .head = HEAD_SIGMOID, .vocab_size = 12, .embed_dim = 4,
+                          .n_windows = 2, .windows = {2, 3}, .n_filters = 3, .hidden = 5, .n_classes = 3,
+                          .embed_dropout = 0.3f, .hidden_dropout = 0.4f};
+    check_network(&cfg, "network(sigmoid)");
+}
+
+static void test_network_softmax(void)
+{
+    network_config cfg = {.encoder = ENCODER_CNN, .head = HEAD_SOFTMAX, .vocab_size = 12, .embed_dim = 4,
+                          .n_windows = 3, .windows = {1, 2, 4}, .n_filters = 2, .hidden = 0, .n_classes = 3,
+                          .embed_dropout = 0.25f, .hidden_dropout = 0.5f};
+    check_network(&cfg, "network(softmax)");
+}
+
+static void test_few_skipped(void)
+{
+    printf("gradcheck: %zu coordinates checked, %zu skipped at kinks\n", coords_checked, coords_skipped);
+    CHECK(coords_checked > 1500);
+    CHECK(coords_skipped * 200 <= coords_checked);
+}
+
+int main(void)
+{
+    RUN_TEST(test_embedding);
+    RUN_TEST(test_dropout);
+    RUN_TEST(test_conv1d);
+    RUN_TEST(test_relu);
+    RUN_TEST(test_dense);
+    RUN_TEST(test_sigmoid_bce);
+    RUN_TEST(test_softmax_ce);
+    RUN_TEST(test_network_sigmoid);
+    RUN_TEST(test_network_softmax);
+    RUN_TEST(test_few_skipped);
+    TEST_MAIN_END();
+}

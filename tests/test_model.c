@@ -1,0 +1,252 @@
+/* End to end: train a small flat-cnn on generated data, save, load, and check that predictions
+ * survive the round trip bit for bit, that training is repeatable, that damaged model files are
+ * rejected, and that the hftc command keeps its contract (DESIGN section 3). */
+#include "hftc.h"
+#include "test.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[64];
+static char path_train[128], path_valid[128], path_test[128], path_model[128];
+
+/* Topic words decide the labels: "sport" documents use sport words, "science" ones science words,
+ * some use both (multi-label); filler words are noise. */
+static void write_data(const char *path, size_t n, uint64_t seed)
+{
+    static const char *const sport[] = {"match", "goal", "team", "score", "coach", "league"};
+    static const char *const science[] = {"atom", "cell", "theory", "energy", "lab", "gene"};
+    static const char *const filler[] = {"the", "a", "of", "today", "said", "new", "big", "and"};
+    FILE *f = fopen(path, "w");
+    uint64_t x = seed;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned kind = (unsigned)(x >> 33) % 3; /* 0 sport, 1 science, 2 both */
+        fprintf(f, "%s\t", kind == 0 ? "sport" : kind == 1 ? "science" : "sport,science");
+        size_t len = 6 + (x >> 40) % 10;
+        for (size_t t = 0; t < len; t++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            const char *w = filler[r % 8];
+            if (r % 3 == 0)
+                w = (kind == 1 || (kind == 2 && r % 2)) ? science[r / 3 % 6] : sport[r / 3 % 6];
+            fprintf(f, "%s%s", t ? " " : "", w);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+static void small_options(hftc_train_options *o)
+{
+    hftc_train_options_init(o, "flat-cnn");
+    o->train_path = path_train;
+    o->valid_path = path_valid;
+    o->dim = 16;
+    o->filters = 8;
+    o->hidden = 32;
+    o->max_len = 20;
+    o->batch = 16;
+    o->epochs = 6;
+    o->lr = 5e-3f;
+    o->seed = 7;
+}
+
+static const char *const probe_texts[] = {"the team won the match", "a new theory of the cell",
+                                          "goal and gene and score", "", "unseen words only here"};
+#define N_PROBES 5
+
+static void test_train_save_load_round_trip(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    CHECK(hftc_model_num_labels(m) == 2);
+    hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK(e.docs == 150);
+    CHECK_MSG(e.micro_f1 > 0.9, "micro-F1 %.4f on a nearly separable problem", e.micro_f1);
+
+    size_t C = hftc_model_num_labels(m);
+    float before[N_PROBES * 2], after[N_PROBES * 2];
+    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    if (loaded) {
+        CHECK(hftc_model_num_labels(loaded) == C);
+        CHECK(strcmp(hftc_model_label(loaded, 0), hftc_model_label(m, 0)) == 0);
+        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "predictions differ after save + load");
+        hftc_evaluation e2;
+        CHECK_STATUS(hftc_evaluate(loaded, &in, &e2), HFTC_STATUS_OK);
+        CHECK(e2.micro_f1 == e.micro_f1 && e2.macro_f1 == e.macro_f1);
+        hftc_model_free(loaded);
+    }
+    hftc_model_free(m);
+}
+
+static void test_training_is_repeatable(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 2;
+    float p[2][N_PROBES * 2];
+    for (int run = 0; run < 2; run++) {
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        if (!m)
+            return;
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, p[run]), HFTC_STATUS_OK);
+        hftc_model_free(m);
+    }
+    CHECK_MSG(memcmp(p[0], p[1], sizeof p[0]) == 0, "two runs with one seed differ");
+    o.seed = 8;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    float q[N_PROBES * 2];
+    if (m && hftc_predict_texts(m, probe_texts, N_PROBES, q) == HFTC_STATUS_OK)
+        CHECK_MSG(memcmp(p[0], q, sizeof q) != 0, "another seed gave the same model");
+    hftc_model_free(m);
+}
+
+static void test_damaged_model_files(void)
+{
+    FILE *f = fopen(path_model, "rb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    char *bytes = malloc((size_t)size);
+    CHECK(fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    char damaged[160];
+    snprintf(damaged, sizeof damaged, "%s/damaged.hftc", dir);
+    /* truncated at several points, from inside the length prefix to the last byte */
+    const long cuts[] = {0, 4, 8, 100, size / 2, size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        f = fopen(damaged, "wb");
+        fwrite(bytes, 1, (size_t)cuts[i], f);
+        fclose(f);
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "damaged.hftc") != NULL, "message without the file: %s", hftc_last_error());
+        CHECK(m == NULL);
+    }
+    /* a well-formed safetensors file that is not an hftc model: metadata removed */
+    char *meta = strstr(bytes, "\"format\":\"hftc\"");
+    if (meta) {
+        meta[10] = 'X';
+        f = fopen(damaged, "wb");
+        fwrite(bytes, 1, (size_t)size, f);
+        fclose(f);
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
+    }
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_model_load(&m, "/nonexistent/model.hftc"), HFTC_STATUS_IO);
+    free(bytes);
+    remove(damaged);
+}
+
+/* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
+static int run(const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, size - 1, p) : 0;
+    out[n] = '\0';
+    int status = p ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_command_line(void)
+{
+    const char *bin = getenv("HFTC_BIN");
+    if (!bin) {
+        fprintf(stderr, "HFTC_BIN not set: run through ctest\n");
+        CHECK(bin != NULL);
+        return;
+    }
+    char cmd[1024], out[65536], model[160];
+    snprintf(model, sizeof model, "%s/cli.hftc", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset flat-cnn --train %s --valid %s --output %s --dim 16 --filters 8 --hidden 32 "
+             "--max-len 20 --batch 16 --epochs 3 --lr 0.005 --threads 2 2>&1",
+             bin, path_train, path_valid, model);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    CHECK_MSG(strstr(out, "valid_micro_f1") != NULL, "no per-epoch line: %s", out);
+
+    snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json", bin, model, path_test);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    CHECK_MSG(json_is_object(j), "test --json printed: %s", out);
+    static const char *const keys[] = {"docs", "labels", "micro_f1", "macro_f1", "exact_match", "p@1", "p@3",
+                                       "p@5", "ndcg@1", "ndcg@3", "ndcg@5", "levels"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        CHECK_MSG(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
+    CHECK(json_integer_value(json_object_get(j, "docs")) == 150);
+    json_t *level = json_array_get(json_object_get(j, "levels"), 0);
+    CHECK(json_object_get(level, "level") && json_object_get(level, "accuracy"));
+    json_decref(j);
+
+    snprintf(cmd, sizeof cmd, "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs",
+             bin, model);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
+
+    snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
+
+    /* errors: file and line for bad data, a clear message for a bad option, output checked first */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad.tsv", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("sport\tthe match\nno tab on this line\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s/x.hftc 2>&1", bin, bad, dir);
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "bad.tsv:2") != NULL, "train on bad data printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s/x.hftc --epochs 1x 2>&1", bin, path_train, dir);
+    CHECK(run(cmd, out, sizeof out) == 2);
+    CHECK(strstr(out, "--epochs") != NULL);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output /nonexistent/dir/x.hftc 2>&1", bin, path_train);
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(strstr(out, "/nonexistent/dir") != NULL);
+    snprintf(cmd, sizeof cmd, "%s train --help", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
+    remove(bad);
+    remove(model);
+}
+
+int main(void)
+{
+    strcpy(dir, "/tmp/hftc-test-model-XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path_train, sizeof path_train, "%s/train.tsv", dir);
+    snprintf(path_valid, sizeof path_valid, "%s/valid.tsv", dir);
+    snprintf(path_test, sizeof path_test, "%s/test.tsv", dir);
+    snprintf(path_model, sizeof path_model, "%s/model.hftc", dir);
+    write_data(path_train, 600, 1);
+    write_data(path_valid, 100, 2);
+    write_data(path_test, 150, 3);
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    RUN_TEST(test_train_save_load_round_trip);
+    RUN_TEST(test_training_is_repeatable);
+    RUN_TEST(test_damaged_model_files);
+    RUN_TEST(test_command_line);
+    remove(path_train), remove(path_valid), remove(path_test), remove(path_model);
+    rmdir(dir);
+    TEST_MAIN_END();
+}

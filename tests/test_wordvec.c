@@ -1,0 +1,297 @@
+/* Tests for the word vector readers: the three formats, auto-detection, and truncated or inconsistent
+ * files (status plus file and line, or byte offset, in the message). Files go to a temporary directory. */
+#define _POSIX_C_SOURCE 200809L
+#include "text/wordvec.h"
+
+#include "test.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/hftc-test-wordvec-XXXXXX";
+static char *created[32];
+static size_t n_created;
+
+static const char *write_file(const char *name, const void *content, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        exit(1);
+    fwrite(content, 1, len, f);
+    fclose(f);
+    for (size_t i = 0; i < n_created; i++)
+        if (strcmp(created[i], path) == 0)
+            return created[i];
+    if (n_created == sizeof created / sizeof *created)
+        exit(1);
+    created[n_created] = strdup(path);
+    return created[n_created++];
+}
+
+static const char *write_text(const char *name, const char *content)
+{
+    return write_file(name, content, strlen(content));
+}
+
+static void cleanup(void)
+{
+    for (size_t i = 0; i < n_created; i++) {
+        remove(created[i]);
+        free(created[i]);
+    }
+    rmdir(tmp_dir);
+}
+
+// Vocabulary ids: <pad> 0, <unk> 1, the 2, cat 3, école 4, missing 5, new york 6.
+#define V 7
+static void make_vocab(vocab *v)
+{
+    const char *words[V] = {"<pad>", "<unk>", "the", "cat", "école", "missing", "new york"};
+    if (vocab_from_words(v, words, V) != HFTC_STATUS_OK)
+        exit(1);
+}
+
+static const float the_vec[3] = {0.1f, 0.2f, 0.3f}, cat_vec[3] = {-1.0f, 0.25f, 0.5f}, ecole_vec[3] = {1, 2, 3};
+
+static void check_rows(const float *emb, bool with_new_york)
+{
+    for (int j = 0; j < 3; j++) {
+        CHECK(emb[0 * 3 + j] == 0.0f);
+        CHECK(emb[2 * 3 + j] == the_vec[j]);
+        CHECK(emb[3 * 3 + j] == cat_vec[j]);
+        CHECK(emb[4 * 3 + j] == ecole_vec[j]);
+        CHECK(emb[5 * 3 + j] >= -0.25f && emb[5 * 3 + j] < 0.25f); // random: not in the file
+        CHECK(emb[1 * 3 + j] >= -0.25f && emb[1 * 3 + j] < 0.25f);
+        if (with_new_york)
+            CHECK(emb[6 * 3 + j] == (float)(7 + j));
+    }
+}
+
+static const char vec_text[] = "5 3\n"
+                               "the 0.1 0.2 0.3 \n" // fastText writes a space before the newline
+                               "cat -1 2.5e-1 .5\n"
+                               "dog 9 9 9\n"
+                               "école 1 2 3\n"
+                               "the 5 5 5\n"; // a repeated word: the first one wins
+
+static const char glove_text[] = "the 0.1 0.2 0.3\r\n"
+                                 "cat -1 2.5e-1 .5\r\n"
+                                 "new york 7 8 9\r\n" // a word with a space, as in GloVe 840B
+                                 "école 1 2 3";
+
+// word2vec binary of the words with their vectors: "N D\n", then word, space, D float32 LE, "\n".
+static size_t make_binary(unsigned char *out, size_t n_header, const char *const *words, const float (*vecs)[3],
+                          size_t n)
+{
+    size_t len = (size_t)sprintf((char *)out, "%zu 3\n", n_header);
+    for (size_t w = 0; w < n; w++) {
+        len += (size_t)sprintf((char *)out + len, "%s ", words[w]);
+        for (int j = 0; j < 3; j++) {
+            uint32_t u;
+            memcpy(&u, &vecs[w][j], 4);
+            for (int b = 0; b < 4; b++)
+                out[len++] = (unsigned char)(u >> (8 * b));
+        }
+        out[len++] = '\n';
+    }
+    return len;
+}
+
+static const char *const bin_words[] = {"the", "cat", "dog", "école"};
+static const float bin_vecs[4][3] = {{0.1f, 0.2f, 0.3f}, {-1.0f, 0.25f, 0.5f}, {9, 9, 9}, {1, 2, 3}};
+
+static void test_three_formats(void)
+{
+    vocab v;
+    make_vocab(&v);
+    float emb[V * 3];
+    rng r;
+    size_t found = 0;
+    wordvec_format fmt;
+    size_t dim;
+
+    const char *path = write_text("vec.txt", vec_text);
+    CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+    CHECK(fmt == WORDVEC_TEXT && dim == 3);
+    rng_seed(&r, 1, 0);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_OK);
+    CHECK(found == 3);
+    check_rows(emb, false);
+    float missing_row[3];
+    memcpy(missing_row, emb + 5 * 3, sizeof missing_row);
+
+    path = write_text("glove.txt", glove_text);
+    CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+    CHECK(fmt == WORDVEC_GLOVE && dim == 3);
+    rng_seed(&r, 1, 0);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 0, emb, &r, &found), HFTC_STATUS_OK);
+    CHECK(found == 4);
+    check_rows(emb, true);
+    // Rows not in the file depend only on the seed.
+    CHECK(memcmp(missing_row, emb + 5 * 3, sizeof missing_row) == 0);
+
+    unsigned char bin[512];
+    size_t len = make_binary(bin, 4, bin_words, bin_vecs, 4);
+    path = write_file("vectors.bin", bin, len);
+    CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+    CHECK(fmt == WORDVEC_BINARY && dim == 3);
+    rng_seed(&r, 1, 0);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_OK);
+    CHECK(found == 3);
+    check_rows(emb, false);
+    vocab_free(&v);
+}
+
+static void test_binary_without_newlines(void)
+{
+    vocab v;
+    make_vocab(&v);
+    unsigned char bin[512];
+    size_t len = (size_t)sprintf((char *)bin, "2 3\n");
+    for (size_t w = 0; w < 2; w++) {
+        len += (size_t)sprintf((char *)bin + len, "%s ", bin_words[w]);
+        memcpy(bin + len, bin_vecs[w], 12); // the test machine is little-endian
+        len += 12;
+    }
+    const char *path = write_file("nonl.bin", bin, len);
+    float emb[V * 3];
+    rng r;
+    rng_seed(&r, 2, 0);
+    size_t found = 0;
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_OK);
+    CHECK(found == 2);
+    CHECK(emb[3 * 3 + 1] == 0.25f && emb[2 * 3 + 2] == 0.3f);
+    vocab_free(&v);
+}
+
+typedef struct {
+    const char *name;
+    wordvec_format format;
+    size_t dim;
+    const char *content;
+    hftc_status status;
+    const char *message; // expected part, after "path"
+} bad_vec;
+
+static const bad_vec bad_vecs[] = {
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 0.1 0.2 0.3\ncat 1 2\n", HFTC_STATUS_FORMAT,
+     ":3: expected 3 values, found 2"},
+    {"vec.txt", WORDVEC_TEXT, 3, "2 3\nthe 1 2 3 4\ncat 1 2 3\n", HFTC_STATUS_FORMAT, ":2: expected 3 values, found 4"},
+    {"vec.txt", WORDVEC_AUTO, 3, "3 3\nthe 1 2 3\ncat 1 2 3\n", HFTC_STATUS_FORMAT, ": truncated"},
+    {"vec.txt", WORDVEC_AUTO, 3, "1 3\nthe 1 2 3\ncat 1 2 3\n", HFTC_STATUS_FORMAT, ":3: more words than"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 2 3\ncat 1 x 3\n", HFTC_STATUS_FORMAT, ":3: value 2 is not a number"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 2 3\ndog 1 2 3.0.1\n", HFTC_STATUS_FORMAT, ":3: value 3 is not a number"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 2 3\ndog 1 2 1e\n", HFTC_STATUS_FORMAT, ":3: value 3 is not a number"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 nan 3\ncat 1 2 3\n", HFTC_STATUS_FORMAT, ":2: value 2 is not finite"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 2 3\ndog -Inf 2 3\n", HFTC_STATUS_FORMAT, ":3: value 1 is not finite"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 3\nthe 1 2 3\ncat 1 2 1e39\n", HFTC_STATUS_FORMAT, ":3: value 3 is not finite"},
+    {"vec.txt", WORDVEC_AUTO, 5, "1 3\nthe 1 2 3\n", HFTC_STATUS_INVALID_ARGUMENT,
+     ": the vectors have dimension 3, not 5"},
+    {"vec.txt", WORDVEC_TEXT, 3, "the 1 2 3\n", HFTC_STATUS_FORMAT, ":1: expected a header line"},
+    {"vec.txt", WORDVEC_AUTO, 3, "", HFTC_STATUS_FORMAT, ": empty file"},
+    {"vec.txt", WORDVEC_AUTO, 3, "2 0\n", HFTC_STATUS_FORMAT, ":1: dimension 0 out of range"},
+    {"glove.txt", WORDVEC_AUTO, 3, "the 1 2 3\ncat 1 2 3\n\ndog 1 2\n", HFTC_STATUS_FORMAT,
+     ":4: expected 3 values, found 2"},
+    {"glove.txt", WORDVEC_GLOVE, 3, "the 1 2 3\ncat 1 2 3 4 5\n", HFTC_STATUS_FORMAT, ":2: expected 3 values, found 5"},
+    {"glove.txt", WORDVEC_AUTO, 3, "the\n", HFTC_STATUS_FORMAT, ":1: expected a word followed by its values"},
+};
+
+static void test_bad_text_files(void)
+{
+    vocab v;
+    make_vocab(&v);
+    float emb[V * 5];
+    rng r;
+    rng_seed(&r, 3, 0);
+    char want[256];
+    for (size_t i = 0; i < sizeof bad_vecs / sizeof *bad_vecs; i++) {
+        const bad_vec *c = &bad_vecs[i];
+        const char *path = write_text(c->name, c->content);
+        size_t found;
+        hftc_status st = wordvec_load(path, c->format, &v, c->dim, emb, &r, &found);
+        CHECK_MSG(st == c->status, "case %zu: status %d (%s)", i, (int)st, hftc_last_error());
+        snprintf(want, sizeof want, "%s%s", path, c->message);
+        CHECK_MSG(strstr(hftc_last_error(), want) == hftc_last_error(), "case %zu: \"%s\", expected \"%s\"", i,
+                  hftc_last_error(), want);
+    }
+    size_t found;
+    CHECK_STATUS(wordvec_load("/nonexistent/vec.txt", WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_IO);
+    vocab_free(&v);
+}
+
+static void test_bad_binary_files(void)
+{
+    vocab v;
+    make_vocab(&v);
+    float emb[V * 3];
+    rng r;
+    rng_seed(&r, 4, 0);
+    unsigned char bin[512];
+    size_t found;
+    char want[256];
+
+    // Header announces 4 words, the file stops inside word 3's vector; each record here is 17 bytes.
+    size_t len = make_binary(bin, 4, bin_words, bin_vecs, 4);
+    const char *path = write_file("vectors.bin", bin, 4 + 17 + 17 + 4 + 6);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
+    snprintf(want, sizeof want, "%s: truncated at word 3 of 4 (byte offset 38)", path);
+    CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
+
+    // Stops inside a word.
+    path = write_file("vectors.bin", bin, 4 + 17 + 2);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
+    snprintf(want, sizeof want, "%s: truncated at word 2 of 4 (byte offset 21)", path);
+    CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
+
+    // More words than the header says.
+    len = make_binary(bin, 3, bin_words, bin_vecs, 4);
+    path = write_file("vectors.bin", bin, len);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
+    CHECK(strstr(hftc_last_error(), "unexpected data after the 3 words") != NULL);
+
+    // A non-finite value (in a word that is not even in the vocabulary).
+    float inf_vecs[4][3];
+    memcpy(inf_vecs, bin_vecs, sizeof inf_vecs);
+    inf_vecs[2][1] = INFINITY;
+    len = make_binary(bin, 4, bin_words, (const float(*)[3])inf_vecs, 4);
+    path = write_file("vectors.bin", bin, len);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
+    snprintf(want, sizeof want, "%s: word 3 of 4 has a non-finite value (byte offset 38)", path);
+    CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
+
+    // Dimension mismatch.
+    len = make_binary(bin, 4, bin_words, bin_vecs, 4);
+    path = write_file("vectors.bin", bin, len);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 300, emb, &r, &found), HFTC_STATUS_INVALID_ARGUMENT);
+    vocab_free(&v);
+}
+
+static void test_format_names(void)
+{
+    static const char *const names[] = {"auto", "text", "vec", "glove", "binary", "bin"};
+    static const wordvec_format formats[] = {WORDVEC_AUTO,  WORDVEC_TEXT,   WORDVEC_TEXT,
+                                             WORDVEC_GLOVE, WORDVEC_BINARY, WORDVEC_BINARY};
+    for (size_t i = 0; i < 6; i++) {
+        wordvec_format f;
+        CHECK(wordvec_format_parse(names[i], &f) && f == formats[i]);
+    }
+    wordvec_format f;
+    CHECK(!wordvec_format_parse("vec2", &f));
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN_TEST(test_three_formats);
+    RUN_TEST(test_binary_without_newlines);
+    RUN_TEST(test_bad_text_files);
+    RUN_TEST(test_bad_binary_files);
+    RUN_TEST(test_format_names);
+    cleanup();
+    TEST_MAIN_END();
+}
