@@ -1,7 +1,9 @@
 /* Micro-benchmark of the Kim CNN (HFT-CNN paper sizes by default) on random data, timed as
  * bench/torch_cnn.py times PyTorch: one warm-up step, then --iters steps of network_train_batch +
- * adam_step, then --iters calls of network_predict. Prints docs/s for training and inference, and
- * the GEMM-equivalent GFLOP/s of the forward convolution (the dominant cost). */
+ * adam_step, then --iters calls of network_predict. Prints docs/s for training and inference, the
+ * GFLOP/s of the forward convolution (the dominant cost) in each, and the machine's GEMM rate on
+ * the convolution's largest product, so the fraction of peak is visible. Prints one JSON object;
+ * bench/run-cnn runs it beside the PyTorch reference. Not a test: run on an idle machine. */
 #include "core/compute.h"
 #include "core/rng.h"
 #include "hftc.h"
@@ -9,6 +11,7 @@
 #include "nn/adam.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,14 +86,38 @@ int main(int argc, char **argv)
         network_predict(net, tokens, lengths, B, T, NULL, NULL, probs);
     }
     double infer_s = omp_get_wtime() - t0;
+    // Batch-1 latency: one document at a time, as a server would see it.
+    const size_t n_single = 50;
+    network_predict(net, tokens, lengths, 1, T, NULL, NULL, probs);
+    t0 = omp_get_wtime();
+    for (size_t it = 0; it < n_single; it++)
+        network_predict(net, tokens + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
+    double latency_s = (omp_get_wtime() - t0) / (double)n_single;
+
+    // The GEMM peak: the convolution's largest product (B*T, 4F, E) through the same wrapper.
+    size_t M = B * T, N = 4 * cfg.n_filters, K = cfg.embed_dim;
+    float *ga = calloc(M * K, sizeof(float)), *gb = calloc(N * K, sizeof(float)), *gc = malloc(M * N * sizeof(float));
+    double gemm_s = 1e30;
+    for (int rep = 0; ga && gb && gc && rep < 4; rep++) {
+        t0 = omp_get_wtime();
+        gemm(false, true, M, N, K, 1.0f, ga, K, gb, K, 0.0f, gc, N);
+        double s = omp_get_wtime() - t0;
+        gemm_s = rep > 0 && s < gemm_s ? s : gemm_s;
+    }
+    free(ga), free(gb), free(gc);
 
     double conv_flops = 0.0;
     for (size_t w = 0; w < cfg.n_windows; w++)
         conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
-    printf("threads %zu batch %zu len %zu classes %zu vocab %zu: last loss %.4f\n", threads, B, T, C, V, loss);
-    printf("train_docs_per_s %.1f\n", (double)(B * iters) / train_s);
-    printf("infer_docs_per_s %.1f\n", (double)(B * iters) / infer_s);
-    printf("infer_conv_gflops %.1f\n", conv_flops * (double)iters / infer_s / 1e9);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
+           "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+           "\"latency_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
+           "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+           threads, B, T, C, V, (double)loss, (double)(B * iters) / train_s, (double)(B * iters) / infer_s,
+           latency_s * 1e3, conv_flops * (double)iters / train_s / 1e9, conv_flops * (double)iters / infer_s / 1e9,
+           2.0 * (double)M * (double)N * (double)K / gemm_s / 1e9, (double)usage.ru_maxrss / 1024.0);
     free(tokens), free(lengths), free(targets), free(probs);
     network_free(net);
     return 0;

@@ -55,6 +55,7 @@ typedef struct {
     const char *embeddings_format; /* "auto", "vec", "glove", "bin" */
     int lowercase;
     int split_punct;
+    int drop_punct;              /* punctuation separates words but is not a token */
     size_t max_len;              /* tokens kept per document */
     size_t min_count;            /* vocabulary minimum count */
     size_t max_vocab;            /* 0 = no cap */
@@ -74,6 +75,7 @@ typedef struct {
     float lr;
     char early_stop[16];         /* "loss" or "micro-f1" on the validation split */
     float threshold;             /* decision threshold stored in the model */
+    int tune_threshold;          /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     unsigned long long seed;
     int threads;                 /* 0 = all cores */
     hftc_progress_fn progress;

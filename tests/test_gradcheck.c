@@ -120,8 +120,8 @@ static void ref_embedding(double *out, const uint32_t *tokens, const size_t *len
 }
 
 // out (B, F*p) at stride ld, as conv1d_forward.
-static void ref_conv(double *out, size_t ld, const double *x, const size_t *lengths, const double *w, const double *bias,
-                     size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+static void ref_conv(double *out, size_t ld, const double *x, const size_t *lengths, const double *w,
+                     const double *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
 {
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b] < T ? lengths[b] : T, n = L >= K ? L - K + 1 : 1;
@@ -549,8 +549,8 @@ static void test_softmax_ce(void)
     x[0] = 80.0f, x[1] = -80.0f; // large logits must not overflow
     y[0 * C + 1] = 1.0f;         // one-hot rows
     y[1 * C + 3] = 1.0f;
-    y[2 * C + 0] = 0.25f, y[2 * C + 2] = 0.75f;       // a distribution
-    y[3 * C + 4] = 0.5f, y[3 * C + 1] = 0.2f;         // a row not summing to 1: the general gradient
+    y[2 * C + 0] = 0.25f, y[2 * C + 2] = 0.75f; // a distribution
+    y[3 * C + 4] = 0.5f, y[3 * C + 1] = 0.2f;   // a row not summing to 1: the general gradient
     float probs[B * C], dx[B * C];
     float loss = loss_softmax_ce(probs, dx, x, y, B, C);
     loss_ctx c = {to_double(x, B * C), y, NULL, B, C};

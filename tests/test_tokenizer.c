@@ -18,6 +18,7 @@ typedef struct {
     bool lowercase, split_punct;
     size_t max_len;
     const char *expected;
+    bool drop_punct;
 } token_case;
 
 static const token_case token_cases[] = {
@@ -35,6 +36,11 @@ static const token_case token_cases[] = {
     {"$5.00, (ok)!", false, true, 0, "$|5|.|00|,|(|ok|)|!"},
     {"a--b", false, true, 0, "a|-|-|b"},
     {"e-mail", false, false, 0, "e-mail"},
+    // drop_punct: punctuation and symbols separate words and vanish, whatever split_punct says.
+    {"don't. $5.00, (ok)!", false, true, 0, "don|t|5|00|ok", true},
+    {"a--b \xe2\x82\xac \xf0\x9f\x98\x80" "x", false, false, 0, "a|b|x", true},
+    {"..., !", false, true, 0, "", true},
+    {"a, b, c", false, true, 2, "a|b", true},
     // Lowercasing is Unicode case folding; punctuation and digits untouched.
     {"ÉCOLE", true, false, 0, "école"},
     {"ÉCOLE", false, false, 0, "ÉCOLE"},
@@ -67,7 +73,8 @@ static void test_table(void)
     char got[512];
     for (size_t i = 0; i < sizeof token_cases / sizeof *token_cases; i++) {
         const token_case *c = &token_cases[i];
-        tokenizer_options opt = {.lowercase = c->lowercase, .split_punct = c->split_punct, .max_len = c->max_len};
+        tokenizer_options opt = {.lowercase = c->lowercase, .split_punct = c->split_punct,
+                                 .drop_punct = c->drop_punct, .max_len = c->max_len};
         hftc_status st = tokenize(&t, c->text, strlen(c->text), &opt);
         CHECK_MSG(st == HFTC_STATUS_OK, "case %zu: status %d (%s)", i, (int)st, hftc_last_error());
         join_tokens(&t, got, sizeof got);

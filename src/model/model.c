@@ -152,13 +152,14 @@ static json_t *config_to_json(const hftc_model *m)
     json_t *windows = json_array();
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
-    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:f}", "encoder", "cnn",
+    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder", "cnn",
                      "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
                      "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
                      (json_int_t)c->n_filters, "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes,
                      "embed_dropout", (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout,
                      "max_len", (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase,
-                     "split_punct", m->tokenizer.split_punct, "threshold", (double)m->threshold);
+                     "split_punct", m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold",
+                     (double)m->threshold);
 }
 
 static char *strings_to_json(const strmap *s)
@@ -227,14 +228,14 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
     json_int_t V, E, F, H, C, max_len;
     double embed_dropout, hidden_dropout, thr;
-    int lowercase, split_punct;
+    int lowercase, split_punct, drop_punct;
     const char *encoder, *head;
     json_t *windows;
-    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:F}", "encoder",
+    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}", "encoder",
                           &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows, "filters",
                           &F, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout, "hidden_dropout",
                           &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct",
-                          &split_punct, "threshold", &thr) != 0) {
+                          &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
         json_decref(j);
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
@@ -253,7 +254,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     }
     c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
     c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
-    *tok = (tokenizer_options){.lowercase = lowercase, .split_punct = split_punct, .max_len = (size_t)max_len};
+    *tok = (tokenizer_options){.lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct,
+                               .max_len = (size_t)max_len};
     *threshold = (float)thr;
     json_decref(j);
     return st;

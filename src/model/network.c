@@ -30,18 +30,18 @@ struct network {
     tensor *fc1_w, *fc1_b, *out_w, *out_b;
 
     arena acts;
-    uint32_t *tokens;    /* (B, T') with T' = max(T, max_window); ids checked against V */
-    size_t *lengths;     /* (B) clamped to T */
-    size_t *emb_valid;   /* (B) lengths * E: the elements of each document the embedding dropout draws */
-    float *emb, *demb;   /* (B, T', E) */
-    uint8_t *emb_mask;   /* (B, T', E) */
-    float *conv_scratch; /* conv1d_scratch_size of the largest window */
-    float *pooled, *dpooled; /* (B, features) */
-    uint32_t *argmax;        /* (B, features) */
-    float *hidden, *dhidden; /* (B, H) */
-    uint8_t *head_mask;      /* (B, max(H, features)): dropout on the input of the output layer */
+    uint32_t *tokens;                /* (B, T') with T' = max(T, max_window); ids checked against V */
+    size_t *lengths;                 /* (B) clamped to T */
+    size_t *emb_valid;               /* (B) lengths * E: the elements of each document the dropout draws */
+    float *emb, *demb;               /* (B, T', E) */
+    uint8_t *emb_mask;               /* (B, T', E) */
+    float *conv_scratch;             /* conv1d_scratch_size of the largest window */
+    float *pooled, *dpooled;         /* (B, features) */
+    uint32_t *argmax;                /* (B, features) */
+    float *hidden, *dhidden;         /* (B, H) */
+    uint8_t *head_mask;              /* (B, max(H, features)): dropout on the input of the output layer */
     float *logits, *probs, *dlogits; /* (B, C) */
-    uint32_t *emb_scratch;
+    uint32_t *emb_scratch;           /* embedding_scratch_size */
 };
 
 // Runs twice: on the unsized arena to count bytes, then on the allocated one to hand out pointers.
@@ -96,15 +96,22 @@ static hftc_status network_check_config(const network_config *c, size_t max_batc
             if (c->windows[v] == c->windows[w])
                 return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: window size %zu given twice", c->windows[w]);
     }
-    if (!(c->embed_dropout >= 0.0f && c->embed_dropout < 1.0f) || !(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f))
+    if (!(c->embed_dropout >= 0.0f && c->embed_dropout < 1.0f) ||
+        !(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
     if (max_batch == 0 || max_len == 0)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch size and maximum length must be > 0");
-    // Positions are stored as 32-bit indices; the activations of one batch must stay addressable.
-    double positions = (double)max_batch * (double)(max_len + 64);
-    if (positions > (double)UINT32_MAX || positions * (double)c->embed_dim * 4.0 > 1e12)
+    // Positions are stored as 32-bit indices, and no size computation may overflow: sizes far beyond any
+    // machine's memory are refused here rather than failing in arithmetic later.
+    double positions = (double)max_batch * (double)(max_len + 64), E = (double)c->embed_dim;
+    if (positions > (double)UINT32_MAX || positions * (E + 64.0 * (double)c->n_filters) > 1e12)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x dimension %zu too large",
                          max_batch, max_len, c->embed_dim);
+    double features = (double)c->n_windows * (double)c->n_filters, widest = 64.0 * (double)c->n_filters * E;
+    double weights = (double)c->vocab_size * E + widest * (double)c->n_windows +
+                     (features + (double)c->n_classes) * (double)(c->hidden + 1) + features * (double)c->n_classes;
+    if (weights > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %.3g parameters, too many", weights);
     return HFTC_STATUS_OK;
 }
 

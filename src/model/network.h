@@ -27,7 +27,7 @@ typedef struct {
     size_t hidden;       /* units of the hidden FC layer with ReLU; 0 = none */
     size_t n_classes;    /* C */
     float embed_dropout; /* after the embedding */
-    float hidden_dropout;/* after the hidden FC layer */
+    float hidden_dropout;/* after the hidden FC layer (on the pooled features when hidden = 0) */
 } network_config;
 
 typedef struct network network;
@@ -47,7 +47,9 @@ void network_init(network *net, rng *r);
  * Training pass: forward with dropout drawn from dropout_seed (one stream per document, so
  * results do not depend on the thread count), loss (mean over B x C for sigmoid, over B for
  * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
- * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss. */
+ * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss.
+ * Ids >= vocab_size are read as <unk> (1). T may exceed max_len up to the largest window. B or T out of
+ * range: returns NaN and sets the error message (hftc_last_error). */
 float network_train_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
                           const float *targets, const float *pos_weight, const bool *frozen, uint64_t dropout_seed);
 /* Inference (no dropout): probabilities (B, C) into probs. If targets is not NULL, returns the

@@ -38,6 +38,7 @@ static void adam_sparse(tensor *t, float beta1, float beta2, float eps, float st
     for (size_t j = 0; j < t->n_touched; j++) {
         size_t base = (size_t)t->touched_rows[j] * row;
         float *value = t->value + base, *grad = t->grad + base, *m = t->adam_m + base, *v = t->adam_v + base;
+#pragma omp simd
         for (size_t i = 0; i < row; i++) {
             float g = grad[i];
             float dm = (g - m[i]) * a1, dv = (g * g - v[i]) * a2;

@@ -84,6 +84,7 @@ void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dou
                     if (dweight) {
                         const float *x = inp + (b * T + argmax[b * ld + f * p + c]) * E;
                         float *dw = dweight + f * KE;
+#pragma omp simd
                         for (size_t i = 0; i < KE; i++)
                             dw[i] += g * x[i];
                     }
@@ -99,6 +100,7 @@ void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dou
                         continue;
                     float *dx = dinp + (b * T + argmax[b * ld + f * p + c]) * E;
                     const float *w = weight + f * KE;
+#pragma omp simd
                     for (size_t i = 0; i < KE; i++)
                         dx[i] += g * w[i];
                 }

@@ -22,11 +22,12 @@ void dropout_forward(float *out, uint8_t *mask, const float *inp, const size_t *
         rng_seed(&r, seed, b);
         for (size_t i = 0; i < n; i += 4) {
             uint64_t bits = rng_next(&r);
-            for (size_t j = i; j < i + 4 && j < n; j++, bits >>= 16) {
+            for (size_t j = i; j < i + 4 && j < n; j++, bits >>= 16)
                 m[j] = (bits & 0xffff) >= threshold;
-                o[j] = m[j] ? x[j] * scale : 0.0f;
-            }
         }
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            o[i] = m[i] ? x[i] * scale : 0.0f;
         memset(o + n, 0, (N - n) * sizeof(float));
     }
 }
@@ -38,6 +39,7 @@ void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, const
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < B; b++) {
         size_t n = n_valid && n_valid[b] < N ? n_valid[b] : N;
+#pragma omp simd
         for (size_t i = b * N; i < b * N + n; i++)
             dinp[i] = mask[i] ? dout[i] * scale : 0.0f;
         memset(dinp + b * N + n, 0, (N - n) * sizeof(float));

@@ -54,6 +54,7 @@ void embedding_backward(float *dweight, uint32_t *rows, size_t *n_rows, uint32_t
         float *dw = dweight + (size_t)v * E;
         for (uint32_t j = start[v - 1]; j < start[v]; j++) {
             const float *g = dout + (size_t)order[j] * E;
+#pragma omp simd
             for (size_t e = 0; e < E; e++)
                 dw[e] += g[e];
         }

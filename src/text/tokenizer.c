@@ -171,7 +171,9 @@ hftc_status tokenize(token_list *t, const char *text, size_t len, const tokenize
         // Past max_len the rest is only validated.
         if (t->n_tokens >= limit || cls == CHAR_IGNORE)
             continue;
-        if (cls == CHAR_PUNCT && !opt->split_punct)
+        if (cls == CHAR_PUNCT && opt->drop_punct)
+            cls = CHAR_SPACE;
+        else if (cls == CHAR_PUNCT && !opt->split_punct)
             cls = CHAR_WORD;
         if (cls == CHAR_SPACE || cls == CHAR_PUNCT || (cls == CHAR_WORD && open_is_symbol)) {
             if (open)

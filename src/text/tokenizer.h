@@ -14,6 +14,7 @@
 typedef struct {
     bool lowercase;
     bool split_punct;
+    bool drop_punct;  /* punctuation and symbols separate words but are not tokens (takes precedence) */
     size_t max_len; /* keep the first max_len tokens; 0 = all */
 } tokenizer_options;
 

@@ -20,6 +20,7 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .embeddings_format = "auto",
         .lowercase = 1,
         .split_punct = 1,
+        .drop_punct = 1, /* the paper kept only nouns, verbs and adjectives */
         .max_len = 13,
         .min_count = 1,
         .encoder = "cnn",

@@ -35,6 +35,8 @@ typedef struct {
     float *targets;
     float *valid_probs;
     float *best_values; /* parameter values of the best epoch */
+    size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
+    uint32_t *valid_gold;
     size_t n_labels;    /* labels including those only in validation data (for metrics) */
 } trainer;
 
@@ -117,8 +119,8 @@ static hftc_status init_embeddings(const hftc_train_options *o, hftc_model *m, r
     return HFTC_STATUS_OK;
 }
 
-/* Validation loss and micro-F1 at the model's threshold. */
-static hftc_status validate(trainer *t, const split *va, float *loss, double *micro_f1)
+/* Probabilities for the validation split into t->valid_probs; returns the mean loss. */
+static float valid_predict(trainer *t, const split *va)
 {
     hftc_model *m = t->m;
     size_t C = m->net_config.n_classes, cap = m->batch_capacity;
@@ -132,33 +134,60 @@ static hftc_status validate(trainer *t, const split *va, float *loss, double *mi
                                             t->valid_probs + start * C) *
                     (double)B;
     }
-    *loss = (float)(loss_sum / (double)va->n);
-    size_t *pred_start, *gold_start = mem_alloc(va->n + 1, sizeof *gold_start);
-    uint32_t *pred, *gold = NULL;
-    if (!gold_start)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    size_t n_gold = 0;
-    gold_start[0] = 0;
-    for (size_t i = 0; i < va->n; i++) {
-        n_gold += va->ds->label_start[va->idx[i] + 1] - va->ds->label_start[va->idx[i]];
-        gold_start[i + 1] = n_gold;
-    }
-    gold = mem_alloc(n_gold, sizeof *gold);
-    hftc_status st = gold ? decisions_build(t->valid_probs, va->n, C, t->o->threshold, 0, &pred_start, &pred, NULL)
-                          : HFTC_STATUS_OUT_OF_MEMORY;
-    if (st == HFTC_STATUS_OK) {
-        for (size_t i = 0; i < va->n; i++)
-            memcpy(gold + gold_start[i], va->ds->labels + va->ds->label_start[va->idx[i]],
-                   (gold_start[i + 1] - gold_start[i]) * sizeof *gold);
-        metrics mt;
-        metrics_input mi = {.n_docs = va->n, .n_labels = t->n_labels, .gold_start = gold_start, .gold = gold,
-                            .pred_start = pred_start, .pred = pred};
-        st = metrics_compute(&mt, &mi);
-        *micro_f1 = mt.micro_f1;
-        free(pred_start), free(pred);
-    }
-    free(gold_start), free(gold);
+    return (float)(loss_sum / (double)va->n);
+}
+
+/* Micro-F1 of t->valid_probs at a threshold. */
+static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+{
+    size_t *pred_start;
+    uint32_t *pred;
+    TRY(decisions_build(t->valid_probs, va->n, t->m->net_config.n_classes, threshold, 0, &pred_start, &pred, NULL));
+    metrics mt;
+    metrics_input mi = {.n_docs = va->n, .n_labels = t->n_labels, .gold_start = t->valid_gold_start,
+                        .gold = t->valid_gold, .pred_start = pred_start, .pred = pred};
+    hftc_status st = metrics_compute(&mt, &mi);
+    *micro_f1 = mt.micro_f1;
+    free(pred_start), free(pred);
     return st;
+}
+
+/* The gold label sets of the validation split, gathered once (CSR). */
+static hftc_status valid_gather_gold(trainer *t, const split *va)
+{
+    t->valid_gold_start = mem_alloc(va->n + 1, sizeof *t->valid_gold_start);
+    if (!t->valid_gold_start)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t n = 0;
+    t->valid_gold_start[0] = 0;
+    for (size_t i = 0; i < va->n; i++) {
+        n += va->ds->label_start[va->idx[i] + 1] - va->ds->label_start[va->idx[i]];
+        t->valid_gold_start[i + 1] = n;
+    }
+    t->valid_gold = mem_alloc(n, sizeof *t->valid_gold);
+    if (!t->valid_gold)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < va->n; i++)
+        memcpy(t->valid_gold + t->valid_gold_start[i], va->ds->labels + va->ds->label_start[va->idx[i]],
+               (t->valid_gold_start[i + 1] - t->valid_gold_start[i]) * sizeof *t->valid_gold);
+    return HFTC_STATUS_OK;
+}
+
+/* The threshold in 0.05 steps that maximises validation micro-F1 (ties: closest to 0.5). */
+static hftc_status tune_threshold(trainer *t, const split *va, float *best_threshold, double *best_f1)
+{
+    valid_predict(t, va);
+    *best_f1 = -1.0;
+    for (int i = 1; i < 20; i++) {
+        float threshold = 0.05f * (float)i;
+        double f1;
+        TRY(valid_micro_f1(t, va, threshold, &f1));
+        if (f1 > *best_f1 + 1e-12 || (f1 > *best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(*best_threshold - 0.5f))) {
+            *best_f1 = f1;
+            *best_threshold = threshold;
+        }
+    }
+    return HFTC_STATUS_OK;
 }
 
 static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
@@ -189,7 +218,7 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     return (float)(loss_sum / (double)tr->n);
 }
 
-static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, size_t valid_docs)
+static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, const split *va)
 {
     *t = (trainer){.o = o, .m = m, .n_labels = strmap_count(&m->labels)};
     size_t C = m->net_config.n_classes, cap = m->batch_capacity;
@@ -202,16 +231,18 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
     t->tokens = mem_alloc(cap * o->max_len, sizeof *t->tokens);
     t->lengths = mem_alloc(cap, sizeof *t->lengths);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
-    t->valid_probs = mem_alloc(valid_docs * C, sizeof *t->valid_probs);
+    t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
     t->best_values = mem_alloc(ps->values.used, 1); /* the arena, alignment padding included */
     if (!t->tokens || !t->lengths || !t->targets || !t->valid_probs || !t->best_values)
         return HFTC_STATUS_OUT_OF_MEMORY;
+    TRY(valid_gather_gold(t, va));
     return HFTC_STATUS_OK;
 }
 
 static void trainer_free(trainer *t)
 {
     free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
+    free(t->valid_gold_start), free(t->valid_gold);
 }
 
 /* Copies all parameter values (they are one contiguous arena) to or from the best-epoch backup. */
@@ -239,9 +270,9 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     for (epoch = 1; epoch <= o->epochs; epoch++) {
         double t0 = now_seconds();
         float train_loss = train_epoch(t, tr, epoch, &order_rng);
-        float valid_loss;
+        float valid_loss = valid_predict(t, va);
         double valid_f1;
-        TRY(validate(t, va, &valid_loss, &valid_f1));
+        TRY(valid_micro_f1(t, va, o->threshold, &valid_f1));
         double score = by_loss ? (double)valid_loss : -valid_f1;
         bool improved = score < best;
         if (improved) {
@@ -267,6 +298,13 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
             break;
     }
     params_backup(ps, t->best_values, true);
+    if (o->tune_threshold) {
+        double f1;
+        TRY(tune_threshold(t, va, &t->m->threshold, &f1));
+        log_info("threshold %.2f maximises validation micro-F1 (%.4f)", (double)t->m->threshold, f1);
+        json_object_set_new(record, "tuned_threshold", json_real(t->m->threshold));
+        json_object_set_new(record, "tuned_valid_micro_f1", json_real(f1));
+    }
     double total = now_seconds() - total_start;
     size_t epochs_run = epoch > o->epochs ? o->epochs : epoch;
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
@@ -284,7 +322,7 @@ static json_t *options_to_json(const hftc_train_options *o)
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
     return json_pack("{s:s, s:s?, s:s?, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:f, s:f, s:b, s:I, s:I, s:I, "
-                     "s:f, s:s, s:f, s:I, s:i}",
+                     "s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
                      "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "valid_fraction",
                      (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len,
                      "min_count", (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim",
@@ -292,8 +330,9 @@ static json_t *options_to_json(const hftc_train_options *o)
                      (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
                      (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
                      (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience,
-                     "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "seed",
-                     (json_int_t)o->seed, "threads", compute_threads());
+                     "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold", o->tune_threshold, "seed",
+                     (json_int_t)o->seed, "threads", compute_threads(), "lowercase", o->lowercase, "split_punct",
+                     o->split_punct, "drop_punct", o->drop_punct);
 }
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
@@ -314,7 +353,8 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (!m)
         return HFTC_STATUS_OUT_OF_MEMORY;
     strmap_init(&m->labels);
-    m->tokenizer = (tokenizer_options){.lowercase = o->lowercase, .split_punct = o->split_punct, .max_len = o->max_len};
+    m->tokenizer = (tokenizer_options){.lowercase = o->lowercase, .split_punct = o->split_punct,
+                                       .drop_punct = o->drop_punct, .max_len = o->max_len};
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     trainer t = {0};
@@ -345,7 +385,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         st = init_embeddings(o, m, &r);
     }
     if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, o, m, va.n);
+        st = trainer_init(&t, o, m, &va);
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &tr, &va, record);
     if (st == HFTC_STATUS_OK) {

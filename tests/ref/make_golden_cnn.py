@@ -14,11 +14,14 @@ document, max over the valid window starts t < max(L - K + 1, 1) only -> concat 
   softmax  windows 1,3, no hidden layer, CrossEntropyLoss on one-hot targets.
 Documents: full length, padded, one of length 2 (shorter than windows 3 and 4), one of length 1.
 
-Optimiser reference (sigmoid variant): 3 steps on the same batch. Dense tensors: torch.optim.Adam
-with two parameter groups (conv: lr 0.01, fc1/out: lr 0.005). The embedding is an
+Optimiser reference (sigmoid variant): 3 steps on the same batch, with the gradient of every step
+(adam.grad<k>.*) and the parameters after the third (adam.*). Dense tensors: torch.optim.Adam with
+two parameter groups (conv: lr 0.01, fc1/out: lr 0.005). The embedding is an
 nn.Embedding(sparse=True) stepped by torch.optim.SparseAdam (lr 0.01): hftc's lazy row-sparse Adam
 is defined to be exactly SparseAdam, so this checks the touched-row updates, the untouched rows
-staying put, and row 0 never moving.
+staying put, and row 0 never moving. The per-step gradients let the C test drive its optimiser with
+PyTorch's exact gradients (isolating the optimiser from float32 rounding in the network, which
+Adam's normalisation amplifies in elements with tiny gradients).
 
 File format (all little-endian): the 8 bytes "HFTCGLD1", a uint32 record count, then per record a
 uint32 name length, the name (ASCII, no terminator), a uint32 ndim, ndim uint32 dims, and
@@ -105,7 +108,7 @@ records = []
 
 
 def add(name, value):
-    records.append((name, np.asarray(value, dtype=np.float64)))
+    records.append((name, np.array(value, dtype=np.float64)))  # a copy: torch tensors share memory
 
 
 def variant(prefix, windows, hidden, head, seed):
@@ -150,11 +153,13 @@ def variant(prefix, windows, hidden, head, seed):
     dense = torch.optim.Adam([{"params": conv_params, "lr": 0.01}, {"params": head_params, "lr": 0.005}])
     sparse = torch.optim.SparseAdam([m.embedding.weight], lr=0.01)
     losses = []
-    for _ in range(3):
+    for step in range(3):
         dense.zero_grad()
         sparse.zero_grad()
         loss = loss_fn(m(tokens, lengths), targets)
         loss.backward()
+        for name, t in hftc_tensors(m, grads=True).items():
+            add(f"{prefix}adam.grad{step + 1}.{name}", t.numpy())
         dense.step()
         sparse.step()
         losses.append(loss.item())
