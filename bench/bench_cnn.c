@@ -36,10 +36,16 @@ int main(int argc, char **argv)
     size_t T = arg_size(argc, argv, "--len", 256), C = arg_size(argc, argv, "--classes", 20);
     size_t iters = arg_size(argc, argv, "--iters", 10), V = arg_size(argc, argv, "--vocab", 50000);
     size_t seed = arg_size(argc, argv, "--seed", 1);
-    network_config cfg = {.encoder = ENCODER_CNN, .head = HEAD_SIGMOID, .vocab_size = V,
-                          .embed_dim = arg_size(argc, argv, "--dim", 300), .n_windows = 3, .windows = {2, 3, 4},
+    network_config cfg = {.encoder = ENCODER_CNN,
+                          .head = HEAD_SIGMOID,
+                          .vocab_size = V,
+                          .embed_dim = arg_size(argc, argv, "--dim", 300),
+                          .n_windows = 3,
+                          .windows = {2, 3, 4},
                           .n_filters = arg_size(argc, argv, "--filters", 128),
-                          .hidden = arg_size(argc, argv, "--hidden", 1024), .n_classes = C, .embed_dropout = 0.25f,
+                          .hidden = arg_size(argc, argv, "--hidden", 1024),
+                          .n_classes = C,
+                          .embed_dropout = 0.25f,
                           .hidden_dropout = 0.5f};
     if (V < 3 || B == 0 || T == 0 || C == 0 || iters == 0) {
         fprintf(stderr, "bench_cnn: sizes must be positive (vocab >= 3)\n");

@@ -144,8 +144,7 @@ const char *args_find(int argc, char **argv, const char *name)
     return found;
 }
 
-int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc,
-               char **argv)
+int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

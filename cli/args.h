@@ -20,18 +20,17 @@ typedef enum {
 } arg_type;
 
 typedef struct {
-    const char *name;  /* "--epochs" */
+    const char *name; /* "--epochs" */
     arg_type type;
     void *target;
-    size_t size;       /* ARG_CHARS: buffer size */
+    size_t size; /* ARG_CHARS: buffer size */
     const char *help;
-    size_t *count;     /* ARG_SIZE_LIST: number of items parsed */
+    size_t *count; /* ARG_SIZE_LIST: number of items parsed */
 } arg_spec;
 
 /* Parses argv[0..argc) against specs. Returns 0 on success, 1 on an error (printed to stderr with
  * the command name), 2 if --help was given (usage printed to stdout). */
-int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc,
-               char **argv);
+int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc, char **argv);
 void args_usage(FILE *out, const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs);
 /* The value of option name in argv (last occurrence), or NULL. */
 const char *args_find(int argc, char **argv, const char *name);

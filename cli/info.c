@@ -13,7 +13,7 @@ static void print_summary(const json_t *d)
     printf("format           %s version %lld\n", json_string_value(json_object_get(d, "format")),
            (long long)json_integer_value(json_object_get(d, "format_version")));
     printf("preset           %s\n", json_string_value(json_object_get(d, "preset")));
-    char *config = json_dumps(cfg, JSON_COMPACT);
+    char *config = json_dumps(cfg, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("configuration    %s\n", config);
     free(config);
     printf("vocabulary       %lld words\n", (long long)json_integer_value(json_object_get(d, "vocabulary")));
@@ -41,7 +41,7 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(tr, "train_docs")));
     const json_t *opts = json_object_get(tr, "options");
     if (opts) {
-        char *text = json_dumps(opts, JSON_COMPACT);
+        char *text = json_dumps(opts, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("options          %s\n", text);
         free(text);
     }

@@ -34,50 +34,50 @@ void hftc_set_threads(int n);
 #define HFTC_MAX_WINDOWS 8
 
 typedef struct {
-    size_t epoch, epochs;       /* 1-based current epoch, upper bound */
+    size_t epoch, epochs;         /* 1-based current epoch, upper bound */
     size_t docs_done, docs_total; /* within the epoch */
-    double seconds;             /* since the epoch started */
-    float train_loss;           /* running mean over the epoch */
-    int epoch_end;              /* 1 when the validation results below are set */
+    double seconds;               /* since the epoch started */
+    float train_loss;             /* running mean over the epoch */
+    int epoch_end;                /* 1 when the validation results below are set */
     float valid_loss, valid_micro_f1;
-    int improved;               /* the early-stopping criterion improved this epoch */
+    int improved; /* the early-stopping criterion improved this epoch */
 } hftc_progress;
 
 typedef void (*hftc_progress_fn)(const hftc_progress *p, void *user);
 
 typedef struct {
     /* data */
-    const char *train_path;      /* required */
-    const char *valid_path;      /* NULL: hold out valid_fraction of the training data */
+    const char *train_path; /* required */
+    const char *valid_path; /* NULL: hold out valid_fraction of the training data */
     float valid_fraction;
-    const char *format;          /* "auto", "tsv", "fasttext", "jsonl" */
-    const char *embeddings_path; /* word vectors, or NULL for uniform(-0.25, 0.25) */
+    const char *format;            /* "auto", "tsv", "fasttext", "jsonl" */
+    const char *embeddings_path;   /* word vectors, or NULL for uniform(-0.25, 0.25) */
     const char *embeddings_format; /* "auto", "vec", "glove", "bin" */
     int lowercase;
     int split_punct;
-    int drop_punct;              /* punctuation separates words but is not a token */
-    size_t max_len;              /* tokens kept per document */
-    size_t min_count;            /* vocabulary minimum count */
-    size_t max_vocab;            /* 0 = no cap */
+    int drop_punct;   /* punctuation separates words but is not a token */
+    size_t max_len;   /* tokens kept per document */
+    size_t min_count; /* vocabulary minimum count */
+    size_t max_vocab; /* 0 = no cap */
     int skip_bad_lines;
     /* model */
     char preset[32];
-    char encoder[16];            /* "cnn" */
-    char head[16];               /* "sigmoid", "softmax" */
-    size_t dim;                  /* embedding size (taken from the vectors when given) */
+    char encoder[16]; /* "cnn" */
+    char head[16];    /* "sigmoid", "softmax" */
+    size_t dim;       /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
-    size_t hidden;               /* 0 = no hidden layer */
+    size_t hidden; /* 0 = no hidden layer */
     float embed_dropout, hidden_dropout;
-    int freeze_embeddings;       /* static embeddings */
+    int freeze_embeddings; /* static embeddings */
     /* optimisation */
     size_t epochs, batch, patience;
     float lr;
-    char early_stop[16];         /* "loss" or "micro-f1" on the validation split */
-    float threshold;             /* decision threshold stored in the model */
-    int tune_threshold;          /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
+    char early_stop[16]; /* "loss" or "micro-f1" on the validation split */
+    float threshold;     /* decision threshold stored in the model */
+    int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     unsigned long long seed;
-    int threads;                 /* 0 = all cores */
+    int threads; /* 0 = all cores */
     hftc_progress_fn progress;
     void *progress_user;
 } hftc_train_options;
@@ -110,18 +110,18 @@ char *hftc_model_describe(const hftc_model *m);
 hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs);
 
 typedef struct {
-    const char *path;            /* "-" = stdin */
-    const char *format;          /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
-    float threshold;             /* < 0: the model's */
+    const char *path;   /* "-" = stdin */
+    const char *format; /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
+    float threshold;    /* < 0: the model's */
     int skip_bad_lines;
-    size_t batch;                /* documents per inference batch; 0 = 256 */
+    size_t batch; /* documents per inference batch; 0 = 256 */
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
 
 typedef struct {
-    size_t docs, labels;         /* labels: occurring in the gold set */
-    size_t unknown_labels;       /* gold labels the model does not know (counted as misses) */
+    size_t docs, labels;   /* labels: occurring in the gold set */
+    size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
     double seconds, docs_per_second;
@@ -131,19 +131,18 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
 
 /* One predicted document: labels above the threshold (best first), and the k best overall. */
 typedef struct {
-    size_t index;                /* 0-based document number in the input */
+    size_t index; /* 0-based document number in the input */
     size_t n_selected;
-    const size_t *selected;      /* label ids */
+    const size_t *selected; /* label ids */
     size_t n_ranked;
-    const size_t *ranked;        /* label ids, best first */
-    const float *probs;          /* num_labels probabilities */
+    const size_t *ranked; /* label ids, best first */
+    const float *probs;   /* num_labels probabilities */
 } hftc_prediction;
 
 typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
 
 /* Streams predictions for every document of the input, in input order, ranking k labels. */
-hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn,
-                              void *user);
+hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
 
 #ifdef __cplusplus
 }

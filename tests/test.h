@@ -10,55 +10,55 @@
 
 static int test_checks_passed, test_checks_failed;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            test_checks_passed++;                                                \
-        } else {                                                                 \
-            test_checks_failed++;                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            test_checks_passed++;                                                                                      \
+        } else {                                                                                                       \
+            test_checks_failed++;                                                                                      \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                   \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                     \
-    do {                                                                         \
-        if (cond) {                                                              \
-            test_checks_passed++;                                                \
-        } else {                                                                 \
-            test_checks_failed++;                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-        }                                                                        \
+#define CHECK_MSG(cond, ...)                                                                                           \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            test_checks_passed++;                                                                                      \
+        } else {                                                                                                       \
+            test_checks_failed++;                                                                                      \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 /* |a - b| <= tol * max(1, |b|) */
-#define CHECK_NEAR(a, b, tol)                                                                   \
-    do {                                                                                        \
-        double check_a_ = (a), check_b_ = (b);                                                  \
-        double check_scale_ = fabs(check_b_) > 1.0 ? fabs(check_b_) : 1.0;                      \
-        CHECK_MSG(fabs(check_a_ - check_b_) <= (tol) * check_scale_, "%s = %.9g, expected %.9g", \
-                  #a, check_a_, check_b_);                                                      \
+#define CHECK_NEAR(a, b, tol)                                                                                          \
+    do {                                                                                                               \
+        double check_a_ = (a), check_b_ = (b);                                                                         \
+        double check_scale_ = fabs(check_b_) > 1.0 ? fabs(check_b_) : 1.0;                                             \
+        CHECK_MSG(fabs(check_a_ - check_b_) <= (tol)*check_scale_, "%s = %.9g, expected %.9g", #a, check_a_,           \
+                  check_b_);                                                                                           \
     } while (0)
 
-#define CHECK_STATUS(expr, expected)                                                          \
-    do {                                                                                      \
-        int check_status_ = (int)(expr);                                                      \
-        CHECK_MSG(check_status_ == (int)(expected), "status %d, expected %d (%s)", check_status_, \
-                  (int)(expected), hftc_last_error());                                        \
+#define CHECK_STATUS(expr, expected)                                                                                   \
+    do {                                                                                                               \
+        int check_status_ = (int)(expr);                                                                               \
+        CHECK_MSG(check_status_ == (int)(expected), "status %d, expected %d (%s)", check_status_, (int)(expected),     \
+                  hftc_last_error());                                                                                  \
     } while (0)
 
-#define RUN_TEST(fn)                                 \
-    do {                                             \
-        int failed_before_ = test_checks_failed;     \
-        fn();                                        \
-        fprintf(stderr, "%s %s\n", test_checks_failed == failed_before_ ? "ok  " : "FAIL", #fn); \
+#define RUN_TEST(fn)                                                                                                   \
+    do {                                                                                                               \
+        int failed_before_ = test_checks_failed;                                                                       \
+        fn();                                                                                                          \
+        fprintf(stderr, "%s %s\n", test_checks_failed == failed_before_ ? "ok  " : "FAIL", #fn);                       \
     } while (0)
 
-#define TEST_MAIN_END()                                                             \
-    do {                                                                            \
-        printf("%d passed, %d failed\n", test_checks_passed, test_checks_failed);   \
-        return test_checks_failed ? 1 : 0;                                          \
+#define TEST_MAIN_END()                                                                                                \
+    do {                                                                                                               \
+        printf("%d passed, %d failed\n", test_checks_passed, test_checks_failed);                                      \
+        return test_checks_failed ? 1 : 0;                                                                             \
     } while (0)
 
 #endif

@@ -92,7 +92,7 @@ typedef struct {
     data_format format;
     const char *name;
     const char *content;
-    size_t len;          // 0: strlen(content)
+    size_t len; // 0: strlen(content)
     bool labels_required;
     size_t max_line_bytes;
     size_t line;         // expected line in the message
@@ -110,7 +110,10 @@ static const bad_case bad_cases[] = {
     {DATA_FORMAT_TSV, "data.tsv", "A,B,\tx", 0, true, 0, 1, "empty label"},
     {DATA_FORMAT_TSV, "data.tsv", " , \tx", 0, false, 0, 1, "empty label"},
     {DATA_FORMAT_TSV, "data.tsv", "A\tok\nB\tbad \xc0\xaf byte\n", 0, true, 0, 2, "invalid UTF-8 at byte 7"},
-    {DATA_FORMAT_TSV, "data.tsv", "\xef\xbb\xbf" "A\t\xff\n", 0, true, 0, 1, "invalid UTF-8 at byte 6"},
+    {DATA_FORMAT_TSV, "data.tsv",
+     "\xef\xbb\xbf"
+     "A\t\xff\n",
+     0, true, 0, 1, "invalid UTF-8 at byte 6"},
     {DATA_FORMAT_TSV, "data.tsv", "A\xff\tx\n", 0, true, 0, 1, "invalid UTF-8 at byte 2"},
     {DATA_FORMAT_TSV, "data.tsv", "A\tx\n\nA\tend \xe2\x82", 0, true, 0, 3, "invalid UTF-8 at byte 7"},
     {DATA_FORMAT_TSV, "data.tsv", "A\tend \xe2\x82\nB\tok\n", 0, true, 0, 1, "invalid UTF-8 at byte 7"},
@@ -197,16 +200,18 @@ static void test_malformed_table(void)
 static void test_tsv_line_endings(void)
 {
     const char *path = write_file("endings.tsv",
-                                  "\xef\xbb\xbf" "B, A ,B\tHello, World!\r\n" // 1: BOM, CRLF, repeated label
-                                  "\r\n"                                      // 2: empty
-                                  "   \n"                                     // 3: blank
-                                  "sci\t\xc3\x89" "COLE don't.\r\n"           // 4
-                                  "\t \n"                                     // 5: blank
-                                  "Sci\tsecond\ttab\n"                        // 6: text keeps later tabs
-                                  "A\tlast line",                             // 7: no final newline
+                                  "\xef\xbb\xbf"
+                                  "B, A ,B\tHello, World!\r\n" // 1: BOM, CRLF, repeated label
+                                  "\r\n"                       // 2: empty
+                                  "   \n"                      // 3: blank
+                                  "sci\t\xc3\x89"
+                                  "COLE don't.\r\n"    // 4
+                                  "\t \n"              // 5: blank
+                                  "Sci\tsecond\ttab\n" // 6: text keeps later tabs
+                                  "A\tlast line",      // 7: no final newline
                                   0);
-    dataset_options opt = {.format = DATA_FORMAT_TSV, .tokenizer = {.lowercase = true, .split_punct = true},
-                           .labels_required = true};
+    dataset_options opt = {
+        .format = DATA_FORMAT_TSV, .tokenizer = {.lowercase = true, .split_punct = true}, .labels_required = true};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     CHECK(l.ds.n_docs == 4);
@@ -230,7 +235,8 @@ static void test_tsv_line_endings(void)
     // Without lowercase or split_punct the text stays as written.
     opt.tokenizer = (tokenizer_options){0};
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
-    CHECK(l.ds.n_docs == 4 && strcmp(doc_words(&l, 1), "\xc3\x89" "COLE don't.") == 0);
+    CHECK(l.ds.n_docs == 4 && strcmp(doc_words(&l, 1), "\xc3\x89"
+                                                       "COLE don't.") == 0);
     unload(&l);
 }
 
@@ -272,8 +278,8 @@ static void test_jsonl(void)
                    "{\"label\": [\"C\"], \"text\": \"\\u00dcn\\u00efcode TEXT.\", \"id\": 7}\r\n"
                    "{\"label\": [\"c\"], \"text\": \"\"}",
                    0);
-    dataset_options opt = {.format = DATA_FORMAT_JSONL, .tokenizer = {.lowercase = true, .split_punct = true},
-                           .labels_required = true};
+    dataset_options opt = {
+        .format = DATA_FORMAT_JSONL, .tokenizer = {.lowercase = true, .split_punct = true}, .labels_required = true};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     CHECK(l.ds.n_docs == 3);
@@ -331,7 +337,9 @@ static void test_auto_detect(void)
         {"\n \n__label__A x\n__label__B y\n", true, DATA_FORMAT_FASTTEXT, 2},
         {" __label__A x\n", true, DATA_FORMAT_FASTTEXT, 1},
         {"A,B\tx y\n", true, DATA_FORMAT_TSV, 1},
-        {"\xef\xbb\xbf" "A\tx y\n", true, DATA_FORMAT_TSV, 1},
+        {"\xef\xbb\xbf"
+         "A\tx y\n",
+         true, DATA_FORMAT_TSV, 1},
         {"\xef\xbb\xbf{\"label\": [\"A\"], \"text\": \"x\"}\n", true, DATA_FORMAT_JSONL, 1},
         {"just text\nmore text\n", false, DATA_FORMAT_TEXT, 2},
         {"", false, DATA_FORMAT_TEXT, 0},
@@ -471,10 +479,31 @@ static void test_io_errors_and_names(void)
 // Random lines built from pieces that matter to the parsers, plus random bytes.
 static size_t random_line(rng *r, char *out, size_t cap)
 {
-    static const char *const pieces[] = {"__label__", "{", "}", "\"", "[", "]", ":", ",", "\t", " ", "\r",
-                                         "\\", "\\u00e9", "label", "text", "doc_token", "doc_label", "\xc3\xa9",
-                                         "\xe6\x9d\xb1", "\xf0\x9f\x98\x80", "A", "word", "\"label\": [\"A\"]",
-                                         "\"text\": \"", "\xef\xbb\xbf"};
+    static const char *const pieces[] = {"__label__",
+                                         "{",
+                                         "}",
+                                         "\"",
+                                         "[",
+                                         "]",
+                                         ":",
+                                         ",",
+                                         "\t",
+                                         " ",
+                                         "\r",
+                                         "\\",
+                                         "\\u00e9",
+                                         "label",
+                                         "text",
+                                         "doc_token",
+                                         "doc_label",
+                                         "\xc3\xa9",
+                                         "\xe6\x9d\xb1",
+                                         "\xf0\x9f\x98\x80",
+                                         "A",
+                                         "word",
+                                         "\"label\": [\"A\"]",
+                                         "\"text\": \"",
+                                         "\xef\xbb\xbf"};
     size_t n = 0, n_pieces = rng_below(r, 24);
     for (size_t k = 0; k < n_pieces && n + 32 < cap; k++) {
         if (rng_below(r, 4) == 0) {
@@ -510,7 +539,8 @@ static void test_fuzz(void)
         const char *path = write_file("fuzz.data", content, len ? len : 1);
         for (int variant = 0; variant < 10; variant++) {
             dataset_options opt = {.format = (data_format)(variant % 5),
-                                   .tokenizer = {.lowercase = variant & 1, .split_punct = variant < 5,
+                                   .tokenizer = {.lowercase = variant & 1,
+                                                 .split_punct = variant < 5,
                                                  .max_len = (size_t)(variant % 3) * 3},
                                    .labels_required = variant % 5 != DATA_FORMAT_TEXT && (variant & 2),
                                    .skip_bad_lines = variant >= 5,

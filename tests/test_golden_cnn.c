@@ -149,8 +149,14 @@ static bool case_load(golden_case *gc, const golden *g, const char *prefix, head
     if (!windows || !tokens || !lengths || !targets || !pos_weight || n_windows > NETWORK_MAX_WINDOWS ||
         gc->B * gc->T > 64 || gc->B > 8 || gc->B * C > 64 || C > 8)
         return false;
-    gc->cfg = (network_config){.encoder = ENCODER_CNN, .head = head, .vocab_size = V, .embed_dim = E,
-                               .n_windows = n_windows, .n_filters = F, .hidden = H, .n_classes = C};
+    gc->cfg = (network_config){.encoder = ENCODER_CNN,
+                               .head = head,
+                               .vocab_size = V,
+                               .embed_dim = E,
+                               .n_windows = n_windows,
+                               .n_filters = F,
+                               .hidden = H,
+                               .n_classes = C};
     for (size_t w = 0; w < n_windows; w++)
         gc->cfg.windows[w] = (size_t)windows[w];
     for (size_t i = 0; i < gc->B * gc->T; i++)

@@ -367,8 +367,18 @@ static void check_conv(size_t K, size_t p)
     uint32_t *argmax = malloc(B * ld * sizeof *argmax);
     conv1d_forward(out, argmax, ld, scratch, x, lengths, w, bias, B, T, E, F, K, p);
     double ref[B * F * 8];
-    conv_ctx c = {lengths, to_double(x, B * T * E), to_double(w, F * K * E), to_double(bias, F), ref,
-                  to_double(R, B * F * p), B, T, E, F, K, p};
+    conv_ctx c = {lengths,
+                  to_double(x, B * T * E),
+                  to_double(w, F * K * E),
+                  to_double(bias, F),
+                  ref,
+                  to_double(R, B * F * p),
+                  B,
+                  T,
+                  E,
+                  F,
+                  K,
+                  p};
     conv_loss(&c);
     float packed[B * F * 8], dout[B * F * 8 + 8 * 3];
     for (size_t b = 0; b < B; b++)
@@ -617,8 +627,7 @@ static double net_loss(const void *p)
 
 // The masks the network draws for seed: dropout_forward on ones with the network's layer seeds and
 // extents (the embedding draws only the first length * E elements of each document).
-static uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *lengths, size_t B, size_t N, size_t E,
-                             float p)
+static uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *lengths, size_t B, size_t N, size_t E, float p)
 {
     float *ones = malloc(B * N * sizeof *ones);
     uint8_t *mask = malloc(B * N);
@@ -659,8 +668,8 @@ static void check_network(const network_config *cfg, const char *label)
             ps->tensors[i].value[j] *= 3.0f;
     memset(params_find(ps, "embedding.weight")->value, 0, cfg->embed_dim * sizeof(float));
 
-    net_ctx c = {.cfg = cfg, .tokens = tokens, .lengths = lengths, .targets = targets, .pos_weight = pos_weight,
-                 .B = B, .T = T};
+    net_ctx c = {
+        .cfg = cfg, .tokens = tokens, .lengths = lengths, .targets = targets, .pos_weight = pos_weight, .B = B, .T = T};
     c.emb = to_double(params_find(ps, "embedding.weight")->value, cfg->vocab_size * cfg->embed_dim);
     // The double reference keeps ids < V; the network reads larger ids as <unk> (1).
     uint32_t ref_tokens[B * T];
@@ -711,8 +720,8 @@ static void check_network(const network_config *cfg, const char *label)
         row0_zero = row0_zero && emb->grad[e] == 0.0f;
     CHECK(row0_zero);
     snprintf(name, sizeof name, "%s embedding", label);
-    check_gradient(name, c.emb + cfg->embed_dim, (cfg->vocab_size - 1) * cfg->embed_dim,
-                   emb->grad + cfg->embed_dim, net_loss, &c);
+    check_gradient(name, c.emb + cfg->embed_dim, (cfg->vocab_size - 1) * cfg->embed_dim, emb->grad + cfg->embed_dim,
+                   net_loss, &c);
     for (size_t w = 0; w < cfg->n_windows; w++) {
         snprintf(name, sizeof name, "conv.%zu.weight", cfg->windows[w]);
         tensor *t = params_find(ps, name);
@@ -741,17 +750,33 @@ static void check_network(const network_config *cfg, const char *label)
 
 static void test_network_sigmoid(void)
 {
-    network_config cfg = {.encoder = ENCODER_CNN, .head = HEAD_SIGMOID, .vocab_size = 12, .embed_dim = 4,
-                          .n_windows = 2, .windows = {2, 3}, .n_filters = 3, .hidden = 5, .n_classes = 3,
-                          .embed_dropout = 0.3f, .hidden_dropout = 0.4f};
+    network_config cfg = {.encoder = ENCODER_CNN,
+                          .head = HEAD_SIGMOID,
+                          .vocab_size = 12,
+                          .embed_dim = 4,
+                          .n_windows = 2,
+                          .windows = {2, 3},
+                          .n_filters = 3,
+                          .hidden = 5,
+                          .n_classes = 3,
+                          .embed_dropout = 0.3f,
+                          .hidden_dropout = 0.4f};
     check_network(&cfg, "network(sigmoid)");
 }
 
 static void test_network_softmax(void)
 {
-    network_config cfg = {.encoder = ENCODER_CNN, .head = HEAD_SOFTMAX, .vocab_size = 12, .embed_dim = 4,
-                          .n_windows = 3, .windows = {1, 2, 4}, .n_filters = 2, .hidden = 0, .n_classes = 3,
-                          .embed_dropout = 0.25f, .hidden_dropout = 0.5f};
+    network_config cfg = {.encoder = ENCODER_CNN,
+                          .head = HEAD_SOFTMAX,
+                          .vocab_size = 12,
+                          .embed_dim = 4,
+                          .n_windows = 3,
+                          .windows = {1, 2, 4},
+                          .n_filters = 2,
+                          .hidden = 0,
+                          .n_classes = 3,
+                          .embed_dropout = 0.25f,
+                          .hidden_dropout = 0.5f};
     check_network(&cfg, "network(softmax)");
 }
 

@@ -21,8 +21,13 @@ static const uint32_t hand_ranked[] = {0, 3, 1, 2, NO, 1, 0, 2, NO, NO, 3, 0, 1,
 
 static metrics_input hand_input(void)
 {
-    return (metrics_input){.n_docs = 3, .n_labels = 4, .gold_start = hand_gold_start, .gold = hand_gold,
-                           .pred_start = hand_pred_start, .pred = hand_pred, .ranked = hand_ranked};
+    return (metrics_input){.n_docs = 3,
+                           .n_labels = 4,
+                           .gold_start = hand_gold_start,
+                           .gold = hand_gold,
+                           .pred_start = hand_pred_start,
+                           .pred = hand_pred,
+                           .ranked = hand_ranked};
 }
 
 static void test_hand_computed(void)
@@ -120,8 +125,8 @@ static void test_empty_gold(void)
     static const size_t pred_start[] = {0, 1, 1, 1};
     static const uint32_t pred[] = {1};
     static const uint32_t ranked[] = {1, 0, NO, NO, NO, 0, NO, NO, NO, NO, NO, NO, NO, NO, NO};
-    metrics_input in = {.n_docs = 3, .n_labels = 2, .gold_start = gold_start, .pred_start = pred_start, .pred = pred,
-                        .ranked = ranked};
+    metrics_input in = {
+        .n_docs = 3, .n_labels = 2, .gold_start = gold_start, .pred_start = pred_start, .pred = pred, .ranked = ranked};
     metrics m;
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK(m.docs == 3 && m.labels == 0);
@@ -143,8 +148,13 @@ static void test_all_correct(void)
     static const size_t pred_start[] = {0, 3, 4};
     static const uint32_t pred[] = {0, 2, 2, 1};
     static const uint32_t ranked[] = {2, 0, 1, NO, NO, 1, 2, 0, NO, NO};
-    metrics_input in = {.n_docs = 2, .n_labels = 3, .gold_start = gold_start, .gold = gold, .pred_start = pred_start,
-                        .pred = pred, .ranked = ranked};
+    metrics_input in = {.n_docs = 2,
+                        .n_labels = 3,
+                        .gold_start = gold_start,
+                        .gold = gold,
+                        .pred_start = pred_start,
+                        .pred = pred,
+                        .ranked = ranked};
     metrics m;
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK(m.labels == 3);
@@ -167,8 +177,8 @@ static void test_repeated_gold(void)
     static const uint32_t gold[] = {1, 1};
     static const size_t pred_start[] = {0, 1};
     static const uint32_t pred[] = {1};
-    metrics_input in = {.n_docs = 1, .n_labels = 2, .gold_start = gold_start, .gold = gold, .pred_start = pred_start,
-                        .pred = pred};
+    metrics_input in = {
+        .n_docs = 1, .n_labels = 2, .gold_start = gold_start, .gold = gold, .pred_start = pred_start, .pred = pred};
     metrics m;
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK_NEAR(m.micro_f1, 1.0, 1e-12);
@@ -368,8 +378,13 @@ static void test_sklearn_fixture(void)
         fixture_free(&f);
         return;
     }
-    metrics_input in = {.n_docs = f.n_docs, .n_labels = f.n_labels, .gold_start = f.gold_start, .gold = f.gold,
-                        .pred_start = f.pred_start, .pred = f.pred, .ranked = f.ranked};
+    metrics_input in = {.n_docs = f.n_docs,
+                        .n_labels = f.n_labels,
+                        .gold_start = f.gold_start,
+                        .gold = f.gold,
+                        .pred_start = f.pred_start,
+                        .pred = f.pred,
+                        .ranked = f.ranked};
     metrics m;
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK(m.docs == 200);

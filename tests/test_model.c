@@ -116,6 +116,31 @@ static void test_training_is_repeatable(void)
     hftc_model_free(m);
 }
 
+static void test_threshold_tuning(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 2;
+    o.tune_threshold = 1;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    float t = hftc_model_threshold(m);
+    CHECK_MSG(t >= 0.05f && t <= 0.95f, "tuned threshold %g", (double)t);
+    /* the tuned threshold is at least as good on validation data as any other step, 0.5 included */
+    hftc_input_options in = {.path = path_valid, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation tuned, fixed;
+    CHECK_STATUS(hftc_evaluate(m, &in, &tuned), HFTC_STATUS_OK);
+    in.threshold = 0.5f;
+    CHECK_STATUS(hftc_evaluate(m, &in, &fixed), HFTC_STATUS_OK);
+    CHECK_MSG(tuned.micro_f1 >= fixed.micro_f1, "tuned %.4f < fixed %.4f", tuned.micro_f1, fixed.micro_f1);
+    char *d = hftc_model_describe(m);
+    CHECK(d && strstr(d, "tuned_threshold"));
+    free(d);
+    hftc_model_free(m);
+}
+
 static void test_damaged_model_files(void)
 {
     FILE *f = fopen(path_model, "rb");
@@ -189,8 +214,8 @@ static void test_command_line(void)
     json_error_t err;
     json_t *j = json_loads(out, 0, &err);
     CHECK_MSG(json_is_object(j), "test --json printed: %s", out);
-    static const char *const keys[] = {"docs", "labels", "micro_f1", "macro_f1", "exact_match", "p@1", "p@3",
-                                       "p@5", "ndcg@1", "ndcg@3", "ndcg@5", "levels"};
+    static const char *const keys[] = {"docs", "labels", "micro_f1", "macro_f1", "exact_match", "p@1",
+                                       "p@3",  "p@5",    "ndcg@1",   "ndcg@3",   "ndcg@5",      "levels"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         CHECK_MSG(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
     CHECK(json_integer_value(json_object_get(j, "docs")) == 150);
@@ -198,8 +223,8 @@ static void test_command_line(void)
     CHECK(json_object_get(level, "level") && json_object_get(level, "accuracy"));
     json_decref(j);
 
-    snprintf(cmd, sizeof cmd, "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs",
-             bin, model);
+    snprintf(cmd, sizeof cmd,
+             "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
 
@@ -244,6 +269,7 @@ int main(void)
     hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
     RUN_TEST(test_train_save_load_round_trip);
     RUN_TEST(test_training_is_repeatable);
+    RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_command_line);
     remove(path_train), remove(path_valid), remove(path_test), remove(path_model);

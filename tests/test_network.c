@@ -12,9 +12,17 @@
 
 static network_config small_config(void)
 {
-    return (network_config){.encoder = ENCODER_CNN, .head = HEAD_SIGMOID, .vocab_size = 300, .embed_dim = 48,
-                            .n_windows = 3, .windows = {2, 3, 4}, .n_filters = 24, .hidden = 40, .n_classes = 7,
-                            .embed_dropout = 0.25f, .hidden_dropout = 0.5f};
+    return (network_config){.encoder = ENCODER_CNN,
+                            .head = HEAD_SIGMOID,
+                            .vocab_size = 300,
+                            .embed_dim = 48,
+                            .n_windows = 3,
+                            .windows = {2, 3, 4},
+                            .n_filters = 24,
+                            .hidden = 40,
+                            .n_classes = 7,
+                            .embed_dropout = 0.25f,
+                            .hidden_dropout = 0.5f};
 }
 
 typedef struct {
@@ -27,8 +35,12 @@ typedef struct {
 // Random documents of varied lengths (one empty, one of a single word), padded with 0.
 static batch batch_make(uint64_t seed, size_t B, size_t T, const network_config *cfg)
 {
-    batch bt = {B, T, calloc(B * T, sizeof(uint32_t)), malloc(B * sizeof(size_t)),
-                malloc(B * cfg->n_classes * sizeof(float)), malloc(B * cfg->n_classes * sizeof(float))};
+    batch bt = {B,
+                T,
+                calloc(B * T, sizeof(uint32_t)),
+                malloc(B * sizeof(size_t)),
+                malloc(B * cfg->n_classes * sizeof(float)),
+                malloc(B * cfg->n_classes * sizeof(float))};
     rng r;
     rng_seed(&r, seed, 0);
     for (size_t b = 0; b < B; b++) {
@@ -82,13 +94,13 @@ static void test_create_invalid(void)
         size_t max_batch, max_len;
     } cases[20];
     size_t n = 0;
-#define BAD(w, field, value, mb, ml)            \
-    do {                                        \
-        cases[n].what = w;                      \
-        cases[n].cfg = good;                    \
-        cases[n].cfg.field = value;             \
-        cases[n].max_batch = mb;                \
-        cases[n++].max_len = ml;                \
+#define BAD(w, field, value, mb, ml)                                                                                   \
+    do {                                                                                                               \
+        cases[n].what = w;                                                                                             \
+        cases[n].cfg = good;                                                                                           \
+        cases[n].cfg.field = value;                                                                                    \
+        cases[n].max_batch = mb;                                                                                       \
+        cases[n++].max_len = ml;                                                                                       \
     } while (0)
     BAD("vocabulary of one", vocab_size, 1, 4, 10);
     BAD("no embedding", embed_dim, 0, 4, 10);
@@ -111,8 +123,8 @@ static void test_create_invalid(void)
     for (size_t i = 0; i < n; i++) {
         network *net = NULL;
         hftc_status st = network_create(&net, &cases[i].cfg, cases[i].max_batch, cases[i].max_len);
-        CHECK_MSG(st == HFTC_STATUS_INVALID_ARGUMENT && net == NULL && hftc_last_error()[0] != '\0',
-                  "%s: status %d", cases[i].what, (int)st);
+        CHECK_MSG(st == HFTC_STATUS_INVALID_ARGUMENT && net == NULL && hftc_last_error()[0] != '\0', "%s: status %d",
+                  cases[i].what, (int)st);
         if (st == HFTC_STATUS_OK)
             network_free(net);
     }
@@ -255,12 +267,13 @@ static void test_frozen(void)
     // Group 1: the convolutions; group 2: the embedding; group 3: fc1.
     for (size_t i = 0; i < ps->n_tensors; i++) {
         const char *name = ps->tensors[i].name;
-        ps->tensors[i].group = strncmp(name, "conv.", 5) == 0 ? 1 : strncmp(name, "embedding", 9) == 0 ? 2
-                               : strncmp(name, "fc1.", 4) == 0                                   ? 3
-                                                                                                  : 0;
+        ps->tensors[i].group = strncmp(name, "conv.", 5) == 0       ? 1
+                               : strncmp(name, "embedding", 9) == 0 ? 2
+                               : strncmp(name, "fc1.", 4) == 0      ? 3
+                                                                    : 0;
     }
-    const bool frozen_sets[3][4] = {{false, true, false, false}, {false, false, true, false},
-                                    {false, true, true, true}};
+    const bool frozen_sets[3][4] = {
+        {false, true, false, false}, {false, false, true, false}, {false, true, true, true}};
     for (size_t s = 0; s < 3; s++) {
         params_zero_grad(ps);
         network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, frozen_sets[s], 3);

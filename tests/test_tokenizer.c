@@ -27,9 +27,18 @@ static const token_case token_cases[] = {
     {"", false, true, 0, ""},
     {" \t\r\n ", false, true, 0, ""},
     // Control characters (tab, U+0001, DEL, U+0085 NEL) are white space.
-    {"a\tb\x01" "c\x7f" "d\xc2\x85" "e", false, false, 0, "a|b|c|d|e"},
+    {"a\tb\x01"
+     "c\x7f"
+     "d\xc2\x85"
+     "e",
+     false, false, 0, "a|b|c|d|e"},
     // Unicode spaces: NBSP, ideographic space, line separator, zero width space.
-    {"a\xc2\xa0" "b\xe3\x80\x80" "c\xe2\x80\xa8" "d\xe2\x80\x8b" "e", false, false, 0, "a|b|c|d|e"},
+    {"a\xc2\xa0"
+     "b\xe3\x80\x80"
+     "c\xe2\x80\xa8"
+     "d\xe2\x80\x8b"
+     "e",
+     false, false, 0, "a|b|c|d|e"},
     // Punctuation: kept inside words without split_punct, one token each with it.
     {"don't.", false, false, 0, "don't."},
     {"don't.", false, true, 0, "don|'|t|."},
@@ -38,7 +47,9 @@ static const token_case token_cases[] = {
     {"e-mail", false, false, 0, "e-mail"},
     // drop_punct: punctuation and symbols separate words and vanish, whatever split_punct says.
     {"don't. $5.00, (ok)!", false, true, 0, "don|t|5|00|ok", true},
-    {"a--b \xe2\x82\xac \xf0\x9f\x98\x80" "x", false, false, 0, "a|b|x", true},
+    {"a--b \xe2\x82\xac \xf0\x9f\x98\x80"
+     "x",
+     false, false, 0, "a|b|x", true},
     {"..., !", false, true, 0, "", true},
     {"a, b, c", false, true, 2, "a|b", true},
     // Lowercasing is Unicode case folding; punctuation and digits untouched.
@@ -53,13 +64,24 @@ static const token_case token_cases[] = {
     // Emoji and other symbols (S*) are one token each; a variation selector stays with its emoji.
     {"I\xe2\x9d\xa4\xef\xb8\x8fNY\xf0\x9f\x91\x8d!", false, true, 0,
      "I|\xe2\x9d\xa4\xef\xb8\x8f|NY|\xf0\x9f\x91\x8d|!"},
-    {"a\xf0\x9f\x98\x80\xf0\x9f\x98\x80" "b", false, true, 0, "a|\xf0\x9f\x98\x80|\xf0\x9f\x98\x80|b"},
-    {"a\xf0\x9f\x98\x80" "b", false, false, 0, "a\xf0\x9f\x98\x80" "b"},
-    {"x\xe2\x82\xac" "5 \xc2\xa9", false, true, 0, "x|\xe2\x82\xac|5|\xc2\xa9"},
+    {"a\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+     "b",
+     false, true, 0, "a|\xf0\x9f\x98\x80|\xf0\x9f\x98\x80|b"},
+    {"a\xf0\x9f\x98\x80"
+     "b",
+     false, false, 0,
+     "a\xf0\x9f\x98\x80"
+     "b"},
+    {"x\xe2\x82\xac"
+     "5 \xc2\xa9",
+     false, true, 0, "x|\xe2\x82\xac|5|\xc2\xa9"},
     // Combining marks stay in their word (no normalisation: e + U+0301 stays two code points).
     {"cafe\xcc\x81 ok", true, true, 0, "cafe\xcc\x81|ok"},
     // Format characters (soft hyphen, zero width joiner, BOM) are dropped.
-    {"co\xc2\xad" "op a\xe2\x80\x8d" "b \xef\xbb\xbfz", false, false, 0, "coop|ab|z"},
+    {"co\xc2\xad"
+     "op a\xe2\x80\x8d"
+     "b \xef\xbb\xbfz",
+     false, false, 0, "coop|ab|z"},
     // max_len keeps the first tokens.
     {"a b c d", false, false, 2, "a|b"},
     {"a, b", false, true, 2, "a|,"},
@@ -73,8 +95,10 @@ static void test_table(void)
     char got[512];
     for (size_t i = 0; i < sizeof token_cases / sizeof *token_cases; i++) {
         const token_case *c = &token_cases[i];
-        tokenizer_options opt = {.lowercase = c->lowercase, .split_punct = c->split_punct,
-                                 .drop_punct = c->drop_punct, .max_len = c->max_len};
+        tokenizer_options opt = {.lowercase = c->lowercase,
+                                 .split_punct = c->split_punct,
+                                 .drop_punct = c->drop_punct,
+                                 .max_len = c->max_len};
         hftc_status st = tokenize(&t, c->text, strlen(c->text), &opt);
         CHECK_MSG(st == HFTC_STATUS_OK, "case %zu: status %d (%s)", i, (int)st, hftc_last_error());
         join_tokens(&t, got, sizeof got);
@@ -91,14 +115,16 @@ typedef struct {
 } invalid_case;
 
 static const invalid_case invalid_cases[] = {
-    {"ab\xc0\xaf", 4, 3},            // overlong "/"
-    {"\xe0\x80\xaf", 3, 1},          // overlong, 3 bytes
-    {"\xf0\x80\x80\xaf", 4, 1},      // overlong, 4 bytes
-    {"abc \x80 d", 7, 5},            // lone continuation byte
-    {"abc\xe2\x82", 5, 4},           // truncated sequence at the end
-    {"a\xc3" "b", 3, 2},             // lead byte followed by ASCII
-    {"\xed\xa0\x80", 3, 1},          // UTF-16 surrogate
-    {"x\xf4\x90\x80\x80", 5, 2},     // above U+10FFFF
+    {"ab\xc0\xaf", 4, 3},       // overlong "/"
+    {"\xe0\x80\xaf", 3, 1},     // overlong, 3 bytes
+    {"\xf0\x80\x80\xaf", 4, 1}, // overlong, 4 bytes
+    {"abc \x80 d", 7, 5},       // lone continuation byte
+    {"abc\xe2\x82", 5, 4},      // truncated sequence at the end
+    {"a\xc3"
+     "b",
+     3, 2},                      // lead byte followed by ASCII
+    {"\xed\xa0\x80", 3, 1},      // UTF-16 surrogate
+    {"x\xf4\x90\x80\x80", 5, 2}, // above U+10FFFF
     {"\xff", 1, 1},
     {"\xfe\xfe", 2, 1},
     {"valid words \xe9t\xe9", 15, 13}, // Latin-1, not UTF-8

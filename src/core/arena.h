@@ -10,9 +10,9 @@
 #define ARENA_ALIGN 64
 
 typedef struct {
-    char *base;   /* NULL while planning */
-    size_t size;  /* bytes allocated */
-    size_t used;  /* bytes handed out (or planned) */
+    char *base;  /* NULL while planning */
+    size_t size; /* bytes allocated */
+    size_t used; /* bytes handed out (or planned) */
 } arena;
 
 /* Allocates a zeroed block of size bytes. */

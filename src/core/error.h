@@ -12,11 +12,11 @@ hftc_status error_wrap(hftc_status status, const char *fmt, ...) __attribute__((
 void error_clear(void);
 
 /* Propagates a non-OK status. */
-#define TRY(expr)                              \
-    do {                                       \
-        hftc_status try_status_ = (expr);      \
-        if (try_status_ != HFTC_STATUS_OK)     \
-            return try_status_;                \
+#define TRY(expr)                                                                                                      \
+    do {                                                                                                               \
+        hftc_status try_status_ = (expr);                                                                              \
+        if (try_status_ != HFTC_STATUS_OK)                                                                             \
+            return try_status_;                                                                                        \
     } while (0)
 
 #endif

@@ -10,12 +10,12 @@
 #define STRMAP_NONE ((size_t)-1)
 
 typedef struct {
-    char *pool;          /* NUL-terminated strings back to back */
+    char *pool; /* NUL-terminated strings back to back */
     size_t pool_used, pool_capacity;
-    size_t *offsets;     /* id -> offset in pool */
+    size_t *offsets; /* id -> offset in pool */
     size_t count, offsets_capacity;
-    size_t *slots;       /* hash table of ids + 1 (0 = empty) */
-    size_t n_slots;      /* power of two */
+    size_t *slots;  /* hash table of ids + 1 (0 = empty) */
+    size_t n_slots; /* power of two */
 } strmap;
 
 void strmap_init(strmap *m);

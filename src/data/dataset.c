@@ -359,8 +359,13 @@ hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *o
     if (opt->format == DATA_FORMAT_TEXT && opt->labels_required)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: the text format has no labels", path);
     bool is_stdin = strcmp(path, "-") == 0;
-    reader r = {.name = is_stdin ? "<stdin>" : path, .opt = opt, .tok_opt = opt->tokenizer, .ds = ds, .v = v,
-                .grow_vocab = grow_vocab, .label_map = labels};
+    reader r = {.name = is_stdin ? "<stdin>" : path,
+                .opt = opt,
+                .tok_opt = opt->tokenizer,
+                .ds = ds,
+                .v = v,
+                .grow_vocab = grow_vocab,
+                .label_map = labels};
     if (r.tok_opt.max_len && r.tok_opt.max_len < SIZE_MAX)
         r.tok_opt.max_len++;
     ds->format = opt->format;

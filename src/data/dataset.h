@@ -17,27 +17,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum { DATA_FORMAT_AUTO, DATA_FORMAT_TSV, DATA_FORMAT_FASTTEXT, DATA_FORMAT_JSONL, DATA_FORMAT_TEXT } data_format;
+typedef enum {
+    DATA_FORMAT_AUTO,
+    DATA_FORMAT_TSV,
+    DATA_FORMAT_FASTTEXT,
+    DATA_FORMAT_JSONL,
+    DATA_FORMAT_TEXT
+} data_format;
 
 typedef struct {
     data_format format;
     tokenizer_options tokenizer;
-    bool labels_required;   /* false for prediction input: labels may be absent */
-    bool skip_bad_lines;    /* malformed lines are skipped with a counted warning instead of an error */
-    size_t max_line_bytes;  /* longer lines are malformed; 0 = 64 MiB */
+    bool labels_required;  /* false for prediction input: labels may be absent */
+    bool skip_bad_lines;   /* malformed lines are skipped with a counted warning instead of an error */
+    size_t max_line_bytes; /* longer lines are malformed; 0 = 64 MiB */
 } dataset_options;
 
 typedef struct {
     size_t n_docs;
-    size_t *token_start;  /* n_docs + 1 offsets into tokens */
+    size_t *token_start; /* n_docs + 1 offsets into tokens */
     uint32_t *tokens;
-    size_t *label_start;  /* n_docs + 1 offsets into labels */
-    uint32_t *labels;     /* per document sorted, unique ids into the label map */
-    size_t *line;         /* source line number of each document (1-based) */
-    size_t n_skipped;     /* malformed lines skipped (skip_bad_lines) */
-    size_t n_empty;       /* documents with no tokens (kept) */
-    size_t n_truncated;   /* documents cut at tokenizer.max_len */
-    data_format format;   /* the format read (after auto-detection) */
+    size_t *label_start; /* n_docs + 1 offsets into labels */
+    uint32_t *labels;    /* per document sorted, unique ids into the label map */
+    size_t *line;        /* source line number of each document (1-based) */
+    size_t n_skipped;    /* malformed lines skipped (skip_bad_lines) */
+    size_t n_empty;      /* documents with no tokens (kept) */
+    size_t n_truncated;  /* documents cut at tokenizer.max_len */
+    data_format format;  /* the format read (after auto-detection) */
 } dataset;
 
 /* Reads path ("-" = stdin). Words: counted into v with vocab_add if grow_vocab, else mapped with

@@ -127,14 +127,24 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
         st = decisions_build(probs, ds.n_docs, C, threshold, METRICS_MAX_K, &pred_start, &pred, ranked);
     metrics mt;
     if (st == HFTC_STATUS_OK) {
-        metrics_input mi = {.n_docs = ds.n_docs, .n_labels = strmap_count(&labels), .gold_start = ds.label_start,
-                            .gold = ds.labels, .pred_start = pred_start, .pred = pred, .ranked = ranked};
+        metrics_input mi = {.n_docs = ds.n_docs,
+                            .n_labels = strmap_count(&labels),
+                            .gold_start = ds.label_start,
+                            .gold = ds.labels,
+                            .pred_start = pred_start,
+                            .pred = pred,
+                            .ranked = ranked};
         st = metrics_compute(&mt, &mi);
     }
     if (st == HFTC_STATUS_OK) {
-        *out = (hftc_evaluation){.docs = mt.docs, .labels = mt.labels, .unknown_labels = strmap_count(&labels) - C,
-                                 .micro_precision = mt.micro_precision, .micro_recall = mt.micro_recall,
-                                 .micro_f1 = mt.micro_f1, .macro_f1 = mt.macro_f1, .exact_match = mt.exact_match};
+        *out = (hftc_evaluation){.docs = mt.docs,
+                                 .labels = mt.labels,
+                                 .unknown_labels = strmap_count(&labels) - C,
+                                 .micro_precision = mt.micro_precision,
+                                 .micro_recall = mt.micro_recall,
+                                 .micro_f1 = mt.micro_f1,
+                                 .macro_f1 = mt.macro_f1,
+                                 .exact_match = mt.exact_match};
         for (size_t k = 1; k <= METRICS_MAX_K; k++) {
             out->precision_at[k] = mt.precision_at[k];
             out->ndcg_at[k] = mt.ndcg_at[k];
@@ -148,8 +158,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     return st;
 }
 
-hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn,
-                              void *user)
+hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user)
 {
     dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = false, .skip_bad_lines = in->skip_bad_lines};
     if (!data_format_parse(in->format ? in->format : "auto", &opt.format))

@@ -17,7 +17,7 @@
 
 typedef struct {
     size_t docs;
-    size_t labels;              /* labels occurring in the gold set (macro-F1 denominator) */
+    size_t labels; /* labels occurring in the gold set (macro-F1 denominator) */
     double micro_precision, micro_recall, micro_f1;
     double macro_f1;
     double exact_match;
@@ -26,15 +26,15 @@ typedef struct {
 } metrics;
 
 typedef struct {
-    size_t n_docs, n_labels;     /* label ids are < n_labels */
-    const size_t *gold_start;    /* CSR: n_docs + 1 */
+    size_t n_docs, n_labels;  /* label ids are < n_labels */
+    const size_t *gold_start; /* CSR: n_docs + 1 */
     const uint32_t *gold;
-    const size_t *pred_start;    /* CSR: the predicted set of each document */
+    const size_t *pred_start; /* CSR: the predicted set of each document */
     const uint32_t *pred;
-    const uint32_t *ranked;      /* n_docs x METRICS_MAX_K best labels, best first, padded with
-                                  * METRICS_NO_LABEL; NULL = no ranking metrics */
-    const bool *label_mask;      /* n_labels or NULL: only these labels count anywhere (per-level
-                                  * metrics); ranked lists are then filtered to them */
+    const uint32_t *ranked; /* n_docs x METRICS_MAX_K best labels, best first, padded with
+                             * METRICS_NO_LABEL; NULL = no ranking metrics */
+    const bool *label_mask; /* n_labels or NULL: only these labels count anywhere (per-level
+                             * metrics); ranked lists are then filtered to them */
 } metrics_input;
 
 hftc_status metrics_compute(metrics *out, const metrics_input *in);

@@ -154,11 +154,11 @@ static json_t *config_to_json(const hftc_model *m)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
     return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder", "cnn",
                      "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
-                     "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
-                     (json_int_t)c->n_filters, "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes,
-                     "embed_dropout", (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout,
-                     "max_len", (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase,
-                     "split_punct", m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold",
+                     "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
+                     "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
+                     (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
+                     (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
+                     m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold",
                      (double)m->threshold);
 }
 
@@ -182,15 +182,19 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
         memcpy(tensors[i].shape, t->shape, sizeof t->shape);
     }
     json_t *config = config_to_json(m);
-    char *config_text = json_dumps(config, JSON_COMPACT);
+    char *config_text = json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* floats round-trip */
     json_decref(config);
     char *vocab_text = strings_to_json(&m->vocab.words);
     char *labels_text = strings_to_json(&m->labels);
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
     st_metadata meta[] = {
-        {"format", MODEL_FORMAT_NAME}, {"format_version", version},  {"preset", m->preset},
-        {"config", config_text},       {"labels", labels_text},      {"vocab", vocab_text},
+        {"format", MODEL_FORMAT_NAME},
+        {"format_version", version},
+        {"preset", m->preset},
+        {"config", config_text},
+        {"labels", labels_text},
+        {"vocab", vocab_text},
         {"training", m->training_json ? m->training_json : "{}"},
     };
     hftc_status st = (config_text && vocab_text && labels_text)
@@ -234,8 +238,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}", "encoder",
                           &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows, "filters",
                           &F, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout, "hidden_dropout",
-                          &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct",
-                          &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
+                          &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct", &split_punct,
+                          "drop_punct", &drop_punct, "threshold", &thr) != 0) {
         json_decref(j);
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
@@ -254,8 +258,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     }
     c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
     c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
-    *tok = (tokenizer_options){.lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct,
-                               .max_len = (size_t)max_len};
+    *tok = (tokenizer_options){
+        .lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct, .max_len = (size_t)max_len};
     *threshold = (float)thr;
     json_decref(j);
     return st;
@@ -265,8 +269,8 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
 {
     param_set *ps = network_params(m->net);
     if (safetensors_count(f) != ps->n_tensors)
-        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path,
-                         safetensors_count(f), ps->n_tensors);
+        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, safetensors_count(f),
+                         ps->n_tensors);
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
         const st_tensor *s = safetensors_find(f, t->name);
@@ -354,8 +358,8 @@ char *hftc_model_describe(const hftc_model *m)
         json_t *shape = json_array();
         for (size_t d = 0; d < t->ndim; d++)
             json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
-        json_array_append_new(tensors, json_pack("{s:s, s:o, s:I}", "name", t->name, "shape", shape, "parameters",
-                                                 (json_int_t)t->size));
+        json_array_append_new(
+            tensors, json_pack("{s:s, s:o, s:I}", "name", t->name, "shape", shape, "parameters", (json_int_t)t->size));
     }
     json_error_t err;
     json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
@@ -365,9 +369,9 @@ char *hftc_model_describe(const hftc_model *m)
     json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
                           "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
                           "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count",
-                          (json_int_t)strmap_count(&m->labels), "parameters", (json_int_t)ps->total, "tensors",
-                          tensors, "labels", labels, "training", training ? training : json_object());
-    char *text = json_dumps(j, JSON_INDENT(2));
+                          (json_int_t)strmap_count(&m->labels), "parameters", (json_int_t)ps->total, "tensors", tensors,
+                          "labels", labels, "training", training ? training : json_object());
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     json_decref(j);
     return text;
 }

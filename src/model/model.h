@@ -18,9 +18,9 @@ struct hftc_model {
     tokenizer_options tokenizer;
     network_config net_config;
     float threshold;
-    network *net;             /* sized for batch_capacity x tokenizer.max_len */
+    network *net; /* sized for batch_capacity x tokenizer.max_len */
     size_t batch_capacity;
-    char *training_json;      /* the options and the training record, as JSON; may be NULL */
+    char *training_json; /* the options and the training record, as JSON; may be NULL */
 };
 
 /* Takes ownership of nothing: copies cfg; vocab and labels are moved in by the caller afterwards. */

@@ -321,8 +321,8 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
         return loss;
     if (c->embed_dropout > 0.0f)
         dropout_backward(net->demb, net->demb, net->emb_mask, net->emb_valid, B, Tp * E, c->embed_dropout);
-    embedding_backward(net->embedding->grad, net->embedding->touched_rows, &net->embedding->n_touched,
-                       net->emb_scratch, net->demb, net->tokens, net->lengths, B, Tp, E, c->vocab_size);
+    embedding_backward(net->embedding->grad, net->embedding->touched_rows, &net->embedding->n_touched, net->emb_scratch,
+                       net->demb, net->tokens, net->lengths, B, Tp, E, c->vocab_size);
     return loss;
 }
 

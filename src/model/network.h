@@ -19,15 +19,15 @@ typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
 typedef struct {
     encoder_kind encoder;
     head_kind head;
-    size_t vocab_size;   /* V, including <pad> (id 0) and <unk> (id 1) */
-    size_t embed_dim;    /* E */
-    size_t n_windows;    /* CNN window sizes, e.g. 2, 3, 4 */
+    size_t vocab_size; /* V, including <pad> (id 0) and <unk> (id 1) */
+    size_t embed_dim;  /* E */
+    size_t n_windows;  /* CNN window sizes, e.g. 2, 3, 4 */
     size_t windows[NETWORK_MAX_WINDOWS];
-    size_t n_filters;    /* F feature maps per window */
-    size_t hidden;       /* units of the hidden FC layer with ReLU; 0 = none */
-    size_t n_classes;    /* C */
-    float embed_dropout; /* after the embedding */
-    float hidden_dropout;/* after the hidden FC layer (on the pooled features when hidden = 0) */
+    size_t n_filters;     /* F feature maps per window */
+    size_t hidden;        /* units of the hidden FC layer with ReLU; 0 = none */
+    size_t n_classes;     /* C */
+    float embed_dropout;  /* after the embedding */
+    float hidden_dropout; /* after the hidden FC layer (on the pooled features when hidden = 0) */
 } network_config;
 
 typedef struct network network;

@@ -272,7 +272,8 @@ static hftc_status metadata_parse(st_file *f, const char *path, json_t *meta)
         return HFTC_STATUS_OUT_OF_MEMORY;
     const char *key;
     json_t *value;
-    json_object_foreach (meta, key, value) {
+    json_object_foreach(meta, key, value)
+    {
         if (!json_is_string(value))
             return error_set(HFTC_STATUS_MODEL, "%s: %s value of '%s' is not a string", path, ST_METADATA_KEY, key);
         f->metadata[f->n_metadata++] = (st_metadata){key, json_string_value(value)};
@@ -299,7 +300,8 @@ static hftc_status header_parse(st_file *f, const char *path, const char *text, 
     *entries_out = entries;
     const char *key;
     json_t *value;
-    json_object_foreach (f->header, key, value) {
+    json_object_foreach(f->header, key, value)
+    {
         if (strcmp(key, ST_METADATA_KEY) == 0) {
             TRY(metadata_parse(f, path, value));
             continue;

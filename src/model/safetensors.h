@@ -26,8 +26,8 @@ typedef struct {
     const char *value;
 } st_metadata;
 
-hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors,
-                              const st_metadata *metadata, size_t n_metadata);
+hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
+                              size_t n_metadata);
 
 typedef struct st_file st_file;
 

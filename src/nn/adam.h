@@ -9,7 +9,7 @@
 #define ADAM_MAX_GROUPS 8
 
 typedef struct {
-    float lr;    /* learning rate; 0 with frozen = true means no update and no gradient needed */
+    float lr; /* learning rate; 0 with frozen = true means no update and no gradient needed */
     bool frozen;
 } param_group;
 

@@ -10,8 +10,7 @@
 size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
 
 void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K,
-                    size_t p)
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
 {
     size_t KF = K * F;
     float *y = scratch, *wk = scratch + B * T * KF;
@@ -65,8 +64,7 @@ void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, con
 }
 
 void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
-                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K,
-                     size_t p)
+                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
 {
     size_t KE = K * E;
     // Filters own their rows of dweight and documents their rows of dinp, so each loop is race-free

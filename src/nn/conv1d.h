@@ -28,14 +28,12 @@ size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
 // out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
 // start t that won. Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
 void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K,
-                    size_t p);
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
 
 // dout and argmax are (B, F*p) at row stride ld. Adds into dinp (B,T,E), dweight (F,K*E), dbias (F);
 // any of them may be NULL to skip it. Only the winning windows receive gradient, so the cost is
 // B*F*p*K*E rather than a dense GEMM.
 void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
-                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K,
-                     size_t p);
+                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
 
 #endif

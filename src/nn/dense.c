@@ -5,16 +5,15 @@
 
 #include <string.h>
 
-void dense_forward(float *out, const float *inp, const float *weight, const float *bias, size_t B, size_t I,
-                   size_t O)
+void dense_forward(float *out, const float *inp, const float *weight, const float *bias, size_t B, size_t I, size_t O)
 {
     for (size_t b = 0; b < B; b++)
         memcpy(out + b * O, bias, O * sizeof(float));
     gemm(false, true, B, O, I, 1.0f, inp, I, weight, I, 1.0f, out, O);
 }
 
-void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                    const float *weight, size_t B, size_t I, size_t O)
+void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
+                    size_t B, size_t I, size_t O)
 {
     if (dinp)
         gemm(false, false, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);

@@ -4,8 +4,8 @@
 
 #include <math.h>
 
-float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets,
-                       const float *pos_weight, size_t B, size_t C)
+float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets, const float *pos_weight,
+                       size_t B, size_t C)
 {
     double total = 0.0, inv_n = 1.0 / (double)(B * C);
     for (size_t i = 0; i < B * C; i++) {

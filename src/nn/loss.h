@@ -11,8 +11,8 @@
 // logits, targets, probs, dlogits are (B,C); pos_weight is (C) or NULL (all 1).
 // Writes probs = sigmoid(logits) and, if dlogits is not NULL, d(loss)/d(logits). Returns the loss;
 // with targets NULL only probs are computed and 0 is returned.
-float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets,
-                       const float *pos_weight, size_t B, size_t C);
+float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets, const float *pos_weight,
+                       size_t B, size_t C);
 
 // logits, targets, probs, dlogits are (B,C); each target row is a distribution (one-hot for
 // single-label data). Writes probs = softmax(logits) and, if dlogits is not NULL, d(loss)/d(logits).

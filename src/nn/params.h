@@ -16,8 +16,8 @@ typedef struct {
     char name[TENSOR_NAME_MAX]; /* e.g. "embedding.weight", "conv.2.weight", "fc1.bias" */
     size_t ndim, shape[TENSOR_MAX_DIMS], size;
     float *value, *grad, *adam_m, *adam_v;
-    size_t group;     /* optimiser parameter group */
-    bool row_sparse;  /* gradient lives only in touched_rows (embeddings) */
+    size_t group;           /* optimiser parameter group */
+    bool row_sparse;        /* gradient lives only in touched_rows (embeddings) */
     uint32_t *touched_rows; /* row_sparse: the rows the last backward wrote, sorted, unique */
     size_t n_touched;
 } tensor;
@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     tensor tensors[PARAMS_MAX_TENSORS];
     size_t n_tensors;
-    size_t total;          /* elements over all tensors */
+    size_t total;                 /* elements over all tensors */
     arena values, grads, moments; /* moments holds adam_m then adam_v */
 } param_set;
 

@@ -14,14 +14,14 @@
 typedef struct {
     bool lowercase;
     bool split_punct;
-    bool drop_punct;  /* punctuation and symbols separate words but are not tokens (takes precedence) */
-    size_t max_len; /* keep the first max_len tokens; 0 = all */
+    bool drop_punct; /* punctuation and symbols separate words but are not tokens (takes precedence) */
+    size_t max_len;  /* keep the first max_len tokens; 0 = all */
 } tokenizer_options;
 
 typedef struct {
-    char *buf;              /* token bytes, each NUL-terminated */
+    char *buf; /* token bytes, each NUL-terminated */
     size_t buf_used, buf_capacity;
-    size_t *starts;         /* offset of each token in buf */
+    size_t *starts; /* offset of each token in buf */
     size_t n_tokens, starts_capacity;
 } token_list;
 

@@ -17,7 +17,7 @@ typedef struct {
     size_t counts_capacity;
 } vocab;
 
-hftc_status vocab_init(vocab *v);          /* holds <pad> and <unk> */
+hftc_status vocab_init(vocab *v); /* holds <pad> and <unk> */
 void vocab_free(vocab *v);
 /* Counts one occurrence of the word, adding it if new; *id receives its (provisional) id. */
 hftc_status vocab_add(vocab *v, const char *word, size_t len, uint32_t *id);

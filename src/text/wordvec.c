@@ -258,18 +258,17 @@ static hftc_status parse_vector_line(wordvec_target *t, const field_list *fl, co
         first_value++;
     size_t n_values = fl->n - first_value;
     if (n_values != t->dim)
-        return error_set(HFTC_STATUS_FORMAT, "%s:%zu: expected %zu values, found %zu", path, line_no, t->dim,
-                         n_values);
+        return error_set(HFTC_STATUS_FORMAT, "%s:%zu: expected %zu values, found %zu", path, line_no, t->dim, n_values);
     for (size_t j = 0; j < t->dim; j++) {
         const char *s = fl->start[first_value + j];
         int n = fl->len[first_value + j] > 40 ? 40 : (int)fl->len[first_value + j];
         number_check c = check_number(s, fl->len[first_value + j]);
         if (c == NUMBER_BAD)
-            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not a number: \"%.*s\"", path, line_no, j + 1,
-                             n, s);
+            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not a number: \"%.*s\"", path, line_no, j + 1, n,
+                             s);
         if (c == NUMBER_NONFINITE)
-            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not finite: \"%.*s\"", path, line_no, j + 1,
-                             n, s);
+            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not finite: \"%.*s\"", path, line_no, j + 1, n,
+                             s);
     }
     const char *word = fl->start[0];
     size_t word_len = (size_t)(fl->start[first_value - 1] + fl->len[first_value - 1] - word);
@@ -279,8 +278,8 @@ static hftc_status parse_vector_line(wordvec_target *t, const field_list *fl, co
         row[j] = strtof(s, NULL);
         if (!isfinite(row[j])) {
             int n = fl->len[first_value + j] > 40 ? 40 : (int)fl->len[first_value + j];
-            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not finite in float32: \"%.*s\"", path,
-                             line_no, j + 1, n, s);
+            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: value %zu is not finite in float32: \"%.*s\"", path, line_no,
+                             j + 1, n, s);
         }
     }
     return HFTC_STATUS_OK;
@@ -434,7 +433,7 @@ hftc_status wordvec_load(const char *path, wordvec_format fmt, const vocab *v, s
 static const struct {
     const char *name;
     wordvec_format format;
-} wordvec_format_names[] = {{"auto", WORDVEC_AUTO}, {"text", WORDVEC_TEXT},     {"vec", WORDVEC_TEXT},
+} wordvec_format_names[] = {{"auto", WORDVEC_AUTO},   {"text", WORDVEC_TEXT},     {"vec", WORDVEC_TEXT},
                             {"glove", WORDVEC_GLOVE}, {"binary", WORDVEC_BINARY}, {"bin", WORDVEC_BINARY}};
 
 bool wordvec_format_parse(const char *name, wordvec_format *out)

@@ -69,7 +69,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--epochs must be at least 1";
     if (!(o->lr > 0.0f) || o->lr > 10.0f)
         return "--lr must be in (0, 10]";
-    if (!(o->embed_dropout >= 0.0f && o->embed_dropout < 1.0f) || !(o->hidden_dropout >= 0.0f && o->hidden_dropout < 1.0f))
+    if (!(o->embed_dropout >= 0.0f && o->embed_dropout < 1.0f) ||
+        !(o->hidden_dropout >= 0.0f && o->hidden_dropout < 1.0f))
         return "dropout rates must be in [0, 1)";
     if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
         return "--threshold must be in [0, 1]";

@@ -34,10 +34,10 @@ typedef struct {
     size_t *lengths;
     float *targets;
     float *valid_probs;
-    float *best_values; /* parameter values of the best epoch */
+    float *best_values;       /* parameter values of the best epoch */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
-    size_t n_labels;    /* labels including those only in validation data (for metrics) */
+    size_t n_labels; /* labels including those only in validation data (for metrics) */
 } trainer;
 
 static double now_seconds(void)
@@ -127,12 +127,12 @@ static float valid_predict(trainer *t, const split *va)
     double loss_sum = 0;
     for (size_t start = 0; start < va->n; start += cap) {
         size_t B = va->n - start < cap ? va->n - start : cap;
-        size_t T = batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens,
-                              t->lengths);
+        size_t T =
+            batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
         batch_targets(va->ds, va->idx + start, B, C, t->targets);
-        loss_sum += (double)network_predict(m->net, t->tokens, t->lengths, B, T, t->targets, NULL,
-                                            t->valid_probs + start * C) *
-                    (double)B;
+        loss_sum +=
+            (double)network_predict(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->valid_probs + start * C) *
+            (double)B;
     }
     return (float)(loss_sum / (double)va->n);
 }
@@ -144,8 +144,12 @@ static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, 
     uint32_t *pred;
     TRY(decisions_build(t->valid_probs, va->n, t->m->net_config.n_classes, threshold, 0, &pred_start, &pred, NULL));
     metrics mt;
-    metrics_input mi = {.n_docs = va->n, .n_labels = t->n_labels, .gold_start = t->valid_gold_start,
-                        .gold = t->valid_gold, .pred_start = pred_start, .pred = pred};
+    metrics_input mi = {.n_docs = va->n,
+                        .n_labels = t->n_labels,
+                        .gold_start = t->valid_gold_start,
+                        .gold = t->valid_gold,
+                        .pred_start = pred_start,
+                        .pred = pred};
     hftc_status st = metrics_compute(&mt, &mi);
     *micro_f1 = mt.micro_f1;
     free(pred_start), free(pred);
@@ -182,7 +186,8 @@ static hftc_status tune_threshold(trainer *t, const split *va, float *best_thres
         float threshold = 0.05f * (float)i;
         double f1;
         TRY(valid_micro_f1(t, va, threshold, &f1));
-        if (f1 > *best_f1 + 1e-12 || (f1 > *best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(*best_threshold - 0.5f))) {
+        if (f1 > *best_f1 + 1e-12 ||
+            (f1 > *best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(*best_threshold - 0.5f))) {
             *best_f1 = f1;
             *best_threshold = threshold;
         }
@@ -201,17 +206,22 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     size_t done = 0;
     for (size_t start = 0; start < tr->n; start += o->batch) {
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
-        size_t T = batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens,
-                              t->lengths);
+        size_t T =
+            batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
         batch_targets(tr->ds, tr->idx + start, B, C, t->targets);
         uint64_t dropout_seed = o->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
-        float loss = network_train_batch(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
+        float loss =
+            network_train_batch(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
         adam_step(&t->opt, ps);
         loss_sum += (double)loss * (double)B;
         done += B;
         if (o->progress) {
-            hftc_progress p = {.epoch = epoch, .epochs = o->epochs, .docs_done = done, .docs_total = tr->n,
-                               .seconds = now_seconds() - t0, .train_loss = (float)(loss_sum / (double)done)};
+            hftc_progress p = {.epoch = epoch,
+                               .epochs = o->epochs,
+                               .docs_done = done,
+                               .docs_total = tr->n,
+                               .seconds = now_seconds() - t0,
+                               .train_loss = (float)(loss_sum / (double)done)};
             o->progress(&p, o->progress_user);
         }
     }
@@ -282,13 +292,20 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
             since_best++;
         }
         double seconds = now_seconds() - t0;
-        json_array_append_new(epochs, json_pack("{s:I, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch,
-                                                "train_loss", (double)train_loss, "valid_loss", (double)valid_loss,
-                                                "valid_micro_f1", valid_f1, "seconds", seconds));
+        json_array_append_new(epochs, json_pack("{s:I, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch, "train_loss",
+                                                (double)train_loss, "valid_loss", (double)valid_loss, "valid_micro_f1",
+                                                valid_f1, "seconds", seconds));
         if (o->progress) {
-            hftc_progress p = {.epoch = epoch, .epochs = o->epochs, .docs_done = tr->n, .docs_total = tr->n,
-                               .seconds = seconds, .train_loss = train_loss, .epoch_end = 1,
-                               .valid_loss = valid_loss, .valid_micro_f1 = (float)valid_f1, .improved = improved};
+            hftc_progress p = {.epoch = epoch,
+                               .epochs = o->epochs,
+                               .docs_done = tr->n,
+                               .docs_total = tr->n,
+                               .seconds = seconds,
+                               .train_loss = train_loss,
+                               .epoch_end = 1,
+                               .valid_loss = valid_loss,
+                               .valid_micro_f1 = (float)valid_f1,
+                               .improved = improved};
             o->progress(&p, o->progress_user);
         }
         if (!isfinite(train_loss))
@@ -329,10 +346,10 @@ static json_t *options_to_json(const hftc_train_options *o)
                      (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters, "hidden",
                      (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
                      (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
-                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience,
-                     "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold", o->tune_threshold, "seed",
-                     (json_int_t)o->seed, "threads", compute_threads(), "lowercase", o->lowercase, "split_punct",
-                     o->split_punct, "drop_punct", o->drop_punct);
+                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr",
+                     (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold",
+                     o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
+                     o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
 }
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
@@ -353,8 +370,8 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (!m)
         return HFTC_STATUS_OUT_OF_MEMORY;
     strmap_init(&m->labels);
-    m->tokenizer = (tokenizer_options){.lowercase = o->lowercase, .split_punct = o->split_punct,
-                                       .drop_punct = o->drop_punct, .max_len = o->max_len};
+    m->tokenizer = (tokenizer_options){
+        .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     trainer t = {0};
@@ -368,10 +385,14 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         size_t C = m->net_config.n_classes;
         m->net_config = (network_config){.encoder = ENCODER_CNN,
                                          .head = strcmp(o->head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX,
-                                         .vocab_size = vocab_size(&m->vocab), .embed_dim = dim,
-                                         .n_windows = o->n_windows, .n_filters = o->filters, .hidden = o->hidden,
+                                         .vocab_size = vocab_size(&m->vocab),
+                                         .embed_dim = dim,
+                                         .n_windows = o->n_windows,
+                                         .n_filters = o->filters,
+                                         .hidden = o->hidden,
                                          .n_classes = C,
-                                         .embed_dropout = o->embed_dropout, .hidden_dropout = o->hidden_dropout};
+                                         .embed_dropout = o->embed_dropout,
+                                         .hidden_dropout = o->hidden_dropout};
         memcpy(m->net_config.windows, o->windows, sizeof o->windows);
         m->batch_capacity = o->batch > 256 ? o->batch : 256;
         m->threshold = o->threshold;
@@ -400,7 +421,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         strmap_free(&m->labels);
         m->labels = kept;
         json_object_set_new(record, "options", options_to_json(o));
-        m->training_json = json_dumps(record, JSON_COMPACT);
+        m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);
     trainer_free(&t);
