@@ -12,4 +12,9 @@ int cli_fail(const char *command);
 /* Routes library messages to stderr, with info messages when verbose. */
 void cli_setup_log(int verbose);
 
+typedef struct hftc_model hftc_model;
+/* The common start of test, predict and info: checks that --model was given, sets up logging and
+ * threads, loads the model. Returns 0, or the exit status after printing why. */
+int cli_load_model(const char *command, const char *path, int threads, hftc_model **m);
+
 #endif

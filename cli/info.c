@@ -55,20 +55,15 @@ int cmd_info(int argc, char **argv)
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
         {"--json", ARG_FLAG, &json, 0, "print everything as JSON, including all labels"},
-        {"--threads", ARG_INT, &threads, 0, "accepted for symmetry"},
+        {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
         {"--seed", ARG_U64, &seed, 0, "accepted for symmetry"},
     };
     int rc = args_parse("info", "--model MODEL [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (!model_path) {
-        fprintf(stderr, "hftc info: --model is required\n");
-        return 2;
-    }
-    cli_setup_log(0);
     hftc_model *m;
-    if (hftc_model_load(&m, model_path) != HFTC_STATUS_OK)
-        return cli_fail("info");
+    if ((rc = cli_load_model("info", model_path, threads, &m)))
+        return rc;
     char *text = hftc_model_describe(m);
     hftc_model_free(m);
     if (!text) {

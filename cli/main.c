@@ -21,6 +21,17 @@ int cli_fail(const char *command)
     return 1;
 }
 
+int cli_load_model(const char *command, const char *path, int threads, hftc_model **m)
+{
+    if (!path) {
+        fprintf(stderr, "hftc %s: --model is required\n", command);
+        return 2;
+    }
+    cli_setup_log(0);
+    hftc_set_threads(threads);
+    return hftc_model_load(m, path) == HFTC_STATUS_OK ? 0 : cli_fail(command);
+}
+
 static int usage(FILE *out)
 {
     fprintf(out, "usage: hftc <command> [options]\n\n"

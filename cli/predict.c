@@ -63,15 +63,9 @@ int cmd_predict(int argc, char **argv)
                         sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (!model_path) {
-        fprintf(stderr, "hftc predict: --model is required\n");
-        return 2;
-    }
-    cli_setup_log(0);
-    hftc_set_threads(threads);
     hftc_model *m;
-    if (hftc_model_load(&m, model_path) != HFTC_STATUS_OK)
-        return cli_fail("predict");
+    if ((rc = cli_load_model("predict", model_path, threads, &m)))
+        return rc;
     out.m = m;
     hftc_status st = hftc_predict_file(m, &in, 0, print_prediction, &out);
     hftc_model_free(m);

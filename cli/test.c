@@ -59,7 +59,6 @@ int cmd_test(int argc, char **argv)
         {"--scoring", ARG_STRING, &scoring, 0, "scoring: independent (bsf and msf need a taxonomy model)"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
-        {"--batch", ARG_SIZE, &in.batch, 0, "documents per inference batch (0 = 256)"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
         {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
@@ -67,19 +66,17 @@ int cmd_test(int argc, char **argv)
     int rc = args_parse("test", "--model MODEL --input F [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (!model_path || !in.path) {
-        fprintf(stderr, "hftc test: --model and --input are required\n");
+    if (!in.path) {
+        fprintf(stderr, "hftc test: --input is required\n");
         return 2;
     }
     if (strcmp(scoring, "independent")) {
         fprintf(stderr, "hftc test: scoring '%s' needs a model trained with a taxonomy; this one has none\n", scoring);
         return 2;
     }
-    cli_setup_log(0);
-    hftc_set_threads(threads);
     hftc_model *m;
-    if (hftc_model_load(&m, model_path) != HFTC_STATUS_OK)
-        return cli_fail("test");
+    if ((rc = cli_load_model("test", model_path, threads, &m)))
+        return rc;
     hftc_evaluation e;
     if (hftc_evaluate(m, &in, &e) != HFTC_STATUS_OK) {
         hftc_model_free(m);

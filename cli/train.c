@@ -15,6 +15,7 @@
 typedef struct {
     bool tty;
     size_t last_width;
+    double last_draw; /* seconds into the epoch of the last redraw: at most 10 a second */
 } progress_state;
 
 static void format_duration(char *buf, size_t size, double s)
@@ -39,8 +40,9 @@ static void show_progress(const hftc_progress *p, void *user)
                 p->seconds, rate, p->improved ? "  *" : "");
         return;
     }
-    if (!ps->tty)
+    if (!ps->tty || (p->seconds - ps->last_draw < 0.1 && p->seconds >= ps->last_draw))
         return;
+    ps->last_draw = p->seconds;
     enum { BAR = 30 };
     size_t filled = p->docs_total ? p->docs_done * BAR / p->docs_total : 0;
     char bar[BAR + 1], eta[32];

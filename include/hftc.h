@@ -114,7 +114,6 @@ typedef struct {
     const char *format; /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
     float threshold;    /* < 0: the model's */
     int skip_bad_lines;
-    size_t batch; /* documents per inference batch; 0 = 256 */
 } hftc_input_options;
 
 #define HFTC_MAX_K 5

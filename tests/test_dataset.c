@@ -6,42 +6,7 @@
 
 #include "core/rng.h"
 #include "test.h"
-
-#include <unistd.h>
-
-static char tmp_dir[] = "/tmp/hftc-test-dataset-XXXXXX";
-static char *created[64];
-static size_t n_created;
-
-// Writes len bytes (strlen if 0) to tmp_dir/name; returns the path (valid until cleanup).
-static const char *write_file(const char *name, const char *content, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fwrite(content, 1, len ? len : strlen(content), f);
-    fclose(f);
-    for (size_t i = 0; i < n_created; i++)
-        if (strcmp(created[i], path) == 0)
-            return created[i];
-    if (n_created == sizeof created / sizeof *created)
-        exit(1);
-    created[n_created] = strdup(path);
-    return created[n_created++];
-}
-
-static void cleanup(void)
-{
-    for (size_t i = 0; i < n_created; i++) {
-        remove(created[i]);
-        free(created[i]);
-    }
-    rmdir(tmp_dir);
-}
+#include "tmpfiles.h"
 
 typedef struct {
     dataset ds;
@@ -171,7 +136,7 @@ static void test_malformed_table(void)
     char want[128];
     for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
         const bad_case *c = &bad_cases[i];
-        const char *path = write_file(c->name, c->content, c->len);
+        const char *path = tmpfiles_write(c->name, c->content, c->len ? c->len : strlen(c->content));
         dataset_options opt = {.format = c->format,
                                .tokenizer = {.lowercase = true, .split_punct = true},
                                .labels_required = c->labels_required,
@@ -199,17 +164,16 @@ static void test_malformed_table(void)
 
 static void test_tsv_line_endings(void)
 {
-    const char *path = write_file("endings.tsv",
-                                  "\xef\xbb\xbf"
-                                  "B, A ,B\tHello, World!\r\n" // 1: BOM, CRLF, repeated label
-                                  "\r\n"                       // 2: empty
-                                  "   \n"                      // 3: blank
-                                  "sci\t\xc3\x89"
-                                  "COLE don't.\r\n"    // 4
-                                  "\t \n"              // 5: blank
-                                  "Sci\tsecond\ttab\n" // 6: text keeps later tabs
-                                  "A\tlast line",      // 7: no final newline
-                                  0);
+    const char *path = tmpfiles_write_text("endings.tsv",
+                                           "\xef\xbb\xbf"
+                                           "B, A ,B\tHello, World!\r\n" // 1: BOM, CRLF, repeated label
+                                           "\r\n"                       // 2: empty
+                                           "   \n"                      // 3: blank
+                                           "sci\t\xc3\x89"
+                                           "COLE don't.\r\n"    // 4
+                                           "\t \n"              // 5: blank
+                                           "Sci\tsecond\ttab\n" // 6: text keeps later tabs
+                                           "A\tlast line");     // 7: no final newline
     dataset_options opt = {
         .format = DATA_FORMAT_TSV, .tokenizer = {.lowercase = true, .split_punct = true}, .labels_required = true};
     loaded l;
@@ -242,11 +206,9 @@ static void test_tsv_line_endings(void)
 
 static void test_fasttext(void)
 {
-    const char *path = write_file("data.ft",
-                                  "__label__A __label__B Hello world __label__C\n"
-                                  "__label__B\t__label__A  \n"
-                                  "  __label__C text\r\n",
-                                  0);
+    const char *path = tmpfiles_write_text("data.ft", "__label__A __label__B Hello world __label__C\n"
+                                                      "__label__B\t__label__A  \n"
+                                                      "  __label__C text\r\n");
     dataset_options opt = {.format = DATA_FORMAT_FASTTEXT, .labels_required = true};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
@@ -262,7 +224,7 @@ static void test_fasttext(void)
     CHECK(l.ds.n_empty == 1);
     unload(&l);
     // Prediction input: labels may be absent.
-    path = write_file("predict.ft", "plain words\n__label__A more\n", 0);
+    path = tmpfiles_write_text("predict.ft", "plain words\n__label__A more\n");
     opt.labels_required = false;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     CHECK(l.ds.n_docs == 2 && l.ds.label_start[1] == 0 && l.ds.label_start[2] == 1);
@@ -271,13 +233,12 @@ static void test_fasttext(void)
 
 static void test_jsonl(void)
 {
-    const char *path =
-        write_file("data.jsonl",
-                   "{\"doc_label\": [\"B\", \"A\", \"B\"], \"doc_token\": [\"Hello\", \"WORLD\", \"\", \"New York\"]}\n"
-                   "\n"
-                   "{\"label\": [\"C\"], \"text\": \"\\u00dcn\\u00efcode TEXT.\", \"id\": 7}\r\n"
-                   "{\"label\": [\"c\"], \"text\": \"\"}",
-                   0);
+    const char *path = tmpfiles_write_text(
+        "data.jsonl",
+        "{\"doc_label\": [\"B\", \"A\", \"B\"], \"doc_token\": [\"Hello\", \"WORLD\", \"\", \"New York\"]}\n"
+        "\n"
+        "{\"label\": [\"C\"], \"text\": \"\\u00dcn\\u00efcode TEXT.\", \"id\": 7}\r\n"
+        "{\"label\": [\"c\"], \"text\": \"\"}");
     dataset_options opt = {
         .format = DATA_FORMAT_JSONL, .tokenizer = {.lowercase = true, .split_punct = true}, .labels_required = true};
     loaded l;
@@ -297,7 +258,7 @@ static void test_jsonl(void)
 
 static void test_text_and_optional_labels(void)
 {
-    const char *path = write_file("input.txt", "Hello world\nsecond\tline\n\n__label__A x\n", 0);
+    const char *path = tmpfiles_write_text("input.txt", "Hello world\nsecond\tline\n\n__label__A x\n");
     dataset_options opt = {.format = DATA_FORMAT_TEXT, .labels_required = false};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
@@ -313,7 +274,7 @@ static void test_text_and_optional_labels(void)
     unload(&l);
 
     // TSV prediction input: labels optional, a line without a tab is all text.
-    path = write_file("predict.tsv", "A\tx\nno tab line\n\ty\n", 0);
+    path = tmpfiles_write_text("predict.tsv", "A\tx\nno tab line\n\ty\n");
     opt = (dataset_options){.format = DATA_FORMAT_TSV, .labels_required = false};
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     CHECK(l.ds.n_docs == 3);
@@ -346,7 +307,7 @@ static void test_auto_detect(void)
         {"\n\n", true, DATA_FORMAT_TSV, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const char *path = write_file("auto.data", cases[i].content, 0);
+        const char *path = tmpfiles_write_text("auto.data", cases[i].content);
         dataset_options opt = {.format = DATA_FORMAT_AUTO, .labels_required = cases[i].labels_required};
         loaded l;
         CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
@@ -371,14 +332,12 @@ static void capture_log(hftc_log_level level, const char *message, void *user)
 
 static void test_skip_bad_lines(void)
 {
-    const char *path = write_file("train.tsv",
-                                  "A\tgood one\n"
-                                  "NEWLABEL no tab here\n"
-                                  "B\tgood two\n"
-                                  "BADLABEL\tunseen \xff word\n"
-                                  "A,,B\tmore unseen\n"
-                                  "B,A\tgood three\n",
-                                  0);
+    const char *path = tmpfiles_write_text("train.tsv", "A\tgood one\n"
+                                                        "NEWLABEL no tab here\n"
+                                                        "B\tgood two\n"
+                                                        "BADLABEL\tunseen \xff word\n"
+                                                        "A,,B\tmore unseen\n"
+                                                        "B,A\tgood three\n");
     dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true, .skip_bad_lines = true};
     loaded l;
     n_warnings = 0;
@@ -400,7 +359,7 @@ static void test_skip_bad_lines(void)
 
 static void test_truncation_and_empty(void)
 {
-    const char *path = write_file("trunc.tsv", "A\ta b c d\nA\ta b\nA\t\nA\t , \n", 0);
+    const char *path = tmpfiles_write_text("trunc.tsv", "A\ta b c d\nA\ta b\nA\t\nA\t , \n");
     dataset_options opt = {.format = DATA_FORMAT_TSV, .tokenizer = {.max_len = 2}, .labels_required = true};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
@@ -414,11 +373,9 @@ static void test_truncation_and_empty(void)
     CHECK(vocab_lookup(&l.v, "c", 1) == VOCAB_UNK);
     unload(&l);
 
-    path = write_file("trunc.jsonl",
-                      "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"b\", \"c\"]}\n"
-                      "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"\", \"b\"]}\n"
-                      "{\"label\": [\"A\"], \"doc_token\": []}\n",
-                      0);
+    path = tmpfiles_write_text("trunc.jsonl", "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"b\", \"c\"]}\n"
+                                              "{\"label\": [\"A\"], \"doc_token\": [\"a\", \"\", \"b\"]}\n"
+                                              "{\"label\": [\"A\"], \"doc_token\": []}\n");
     opt.format = DATA_FORMAT_JSONL;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     CHECK(l.ds.n_docs == 3 && l.ds.n_truncated == 1 && l.ds.n_empty == 1);
@@ -428,7 +385,7 @@ static void test_truncation_and_empty(void)
 
 static void test_fixed_vocab_and_remap(void)
 {
-    const char *path = write_file("vocab.tsv", "A\tthe cat the dog\nB\tthe bird\n", 0);
+    const char *path = tmpfiles_write_text("vocab.tsv", "A\tthe cat the dog\nB\tthe bird\n");
     dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true};
     loaded l;
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
@@ -441,7 +398,7 @@ static void test_fixed_vocab_and_remap(void)
     CHECK(strcmp(doc_words(&l, 1), "the <unk>") == 0);
 
     // A second file read with the finished vocabulary: words are looked up, not added.
-    const char *path2 = write_file("valid.tsv", "C\tthe fish\n", 0);
+    const char *path2 = tmpfiles_write_text("valid.tsv", "C\tthe fish\n");
     dataset ds2;
     strmap labels2;
     strmap_init(&labels2);
@@ -463,7 +420,7 @@ static void test_io_errors_and_names(void)
     CHECK_STATUS(load(&l, "/nonexistent/dir/train.tsv", &opt), HFTC_STATUS_IO);
     CHECK(strstr(hftc_last_error(), "/nonexistent/dir/train.tsv") != NULL);
     unload(&l);
-    CHECK_STATUS(load(&l, tmp_dir, &opt), HFTC_STATUS_IO); // a directory
+    CHECK_STATUS(load(&l, tmpfiles_dir(), &opt), HFTC_STATUS_IO); // a directory
     unload(&l);
 
     static const char *const names[] = {"auto", "tsv", "fasttext", "jsonl", "text"};
@@ -536,7 +493,7 @@ static void test_fuzz(void)
                 content[len++] = '\n';
         }
         n_lines += lines;
-        const char *path = write_file("fuzz.data", content, len ? len : 1);
+        const char *path = tmpfiles_write("fuzz.data", content, len ? len : 1);
         for (int variant = 0; variant < 10; variant++) {
             dataset_options opt = {.format = (data_format)(variant % 5),
                                    .tokenizer = {.lowercase = variant & 1,
@@ -590,10 +547,7 @@ static void test_fuzz(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpfiles_init("dataset");
     RUN_TEST(test_malformed_table);
     RUN_TEST(test_tsv_line_endings);
     RUN_TEST(test_fasttext);
@@ -605,6 +559,6 @@ int main(void)
     RUN_TEST(test_fixed_vocab_and_remap);
     RUN_TEST(test_io_errors_and_names);
     RUN_TEST(test_fuzz);
-    cleanup();
+    tmpfiles_cleanup();
     TEST_MAIN_END();
 }

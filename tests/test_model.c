@@ -3,14 +3,13 @@
  * rejected, and that the hftc command keeps its contract (DESIGN section 3). */
 #include "hftc.h"
 #include "test.h"
+#include "tmpfiles.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-static char dir[64];
-static char path_train[128], path_valid[128], path_test[128], path_model[128];
+static const char *path_train, *path_valid, *path_test, *path_model;
 
 /* Topic words decide the labels: "sport" documents use sport words, "science" ones science words,
  * some use both (multi-label); filler words are noise. */
@@ -150,17 +149,14 @@ static void test_damaged_model_files(void)
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     rewind(f);
-    char *bytes = malloc((size_t)size);
+    char *bytes = malloc((size_t)size + 1); /* NUL-terminated for strstr over the header */
     CHECK(fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    bytes[size] = '\0';
     fclose(f);
-    char damaged[160];
-    snprintf(damaged, sizeof damaged, "%s/damaged.hftc", dir);
     /* truncated at several points, from inside the length prefix to the last byte */
     const long cuts[] = {0, 4, 8, 100, size / 2, size - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
-        f = fopen(damaged, "wb");
-        fwrite(bytes, 1, (size_t)cuts[i], f);
-        fclose(f);
+        const char *damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)cuts[i]);
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
         CHECK_MSG(strstr(hftc_last_error(), "damaged.hftc") != NULL, "message without the file: %s", hftc_last_error());
@@ -170,16 +166,13 @@ static void test_damaged_model_files(void)
     char *meta = strstr(bytes, "\"format\":\"hftc\"");
     if (meta) {
         meta[10] = 'X';
-        f = fopen(damaged, "wb");
-        fwrite(bytes, 1, (size_t)size, f);
-        fclose(f);
+        const char *damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
     }
     hftc_model *m = NULL;
     CHECK_STATUS(hftc_model_load(&m, "/nonexistent/model.hftc"), HFTC_STATUS_IO);
     free(bytes);
-    remove(damaged);
 }
 
 /* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
@@ -200,8 +193,8 @@ static void test_command_line(void)
         CHECK(bin != NULL);
         return;
     }
-    char cmd[1024], out[65536], model[160];
-    snprintf(model, sizeof model, "%s/cli.hftc", dir);
+    char cmd[1024], out[65536];
+    const char *model = tmpfiles_path("cli.hftc");
     snprintf(cmd, sizeof cmd,
              "%s train --preset flat-cnn --train %s --valid %s --output %s --dim 16 --filters 8 --hidden 32 "
              "--max-len 20 --batch 16 --epochs 3 --lr 0.005 --threads 2 2>&1",
@@ -233,15 +226,12 @@ static void test_command_line(void)
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
 
     /* errors: file and line for bad data, a clear message for a bad option, output checked first */
-    char bad[160];
-    snprintf(bad, sizeof bad, "%s/bad.tsv", dir);
-    FILE *f = fopen(bad, "w");
-    fputs("sport\tthe match\nno tab on this line\n", f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s/x.hftc 2>&1", bin, bad, dir);
+    const char *bad = tmpfiles_write_text("bad.tsv", "sport\tthe match\nno tab on this line\n");
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s 2>&1", bin, bad, tmpfiles_path("x.hftc"));
     CHECK(run(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "bad.tsv:2") != NULL, "train on bad data printed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s/x.hftc --epochs 1x 2>&1", bin, path_train, dir);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s --epochs 1x 2>&1", bin, path_train,
+             tmpfiles_path("x.hftc"));
     CHECK(run(cmd, out, sizeof out) == 2);
     CHECK(strstr(out, "--epochs") != NULL);
     snprintf(cmd, sizeof cmd, "%s train --train %s --output /nonexistent/dir/x.hftc 2>&1", bin, path_train);
@@ -250,19 +240,15 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd, "%s train --help", bin);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
-    remove(bad);
-    remove(model);
 }
 
 int main(void)
 {
-    strcpy(dir, "/tmp/hftc-test-model-XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    snprintf(path_train, sizeof path_train, "%s/train.tsv", dir);
-    snprintf(path_valid, sizeof path_valid, "%s/valid.tsv", dir);
-    snprintf(path_test, sizeof path_test, "%s/test.tsv", dir);
-    snprintf(path_model, sizeof path_model, "%s/model.hftc", dir);
+    tmpfiles_init("model");
+    path_train = tmpfiles_path("train.tsv");
+    path_valid = tmpfiles_path("valid.tsv");
+    path_test = tmpfiles_path("test.tsv");
+    path_model = tmpfiles_path("model.hftc");
     write_data(path_train, 600, 1);
     write_data(path_valid, 100, 2);
     write_data(path_test, 150, 3);
@@ -272,7 +258,6 @@ int main(void)
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_command_line);
-    remove(path_train), remove(path_valid), remove(path_test), remove(path_model);
-    rmdir(dir);
+    tmpfiles_cleanup();
     TEST_MAIN_END();
 }

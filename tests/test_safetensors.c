@@ -6,6 +6,7 @@
 #include "model/safetensors.h"
 
 #include "test.h"
+#include "tmpfiles.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,25 +16,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char test_dir[64];
-
-/* test_dir/name in a static buffer (one at a time). */
-static const char *tmp_path(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", test_dir, name);
-    return path;
-}
-
-static bool write_bytes(const char *path, const void *bytes, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return false;
-    bool ok = fwrite(bytes, 1, len, fp) == len;
-    return fclose(fp) == 0 && ok;
-}
 
 static unsigned char *read_bytes(const char *path, size_t *len)
 {
@@ -49,10 +31,10 @@ static unsigned char *read_bytes(const char *path, size_t *len)
     return buf;
 }
 
-/* Entries of test_dir other than . and .. */
+/* Entries of the test directory other than . and .. */
 static size_t dir_entries(void)
 {
-    DIR *d = opendir(test_dir);
+    DIR *d = opendir(tmpfiles_dir());
     size_t n = 0;
     for (struct dirent *e; d && (e = readdir(d));)
         n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
@@ -87,7 +69,7 @@ static void make_file(const char *path, const char *header, size_t data_len)
     memcpy(buf + 8, header, n);
     for (size_t i = 0; i < data_len; i++)
         buf[8 + n + i] = (unsigned char)(i * 7 + 1);
-    CHECK(write_bytes(path, buf, 8 + n + data_len));
+    CHECK(tmpfiles_write_path(path, buf, 8 + n + data_len));
     free(buf);
 }
 
@@ -130,7 +112,7 @@ static void write_sample(const char *path)
 
 static void test_round_trip(void)
 {
-    const char *path = tmp_path("model.st");
+    const char *path = tmpfiles_path("model.st");
     write_sample(path);
     st_file *f = NULL;
     CHECK_STATUS(safetensors_open(&f, path), HFTC_STATUS_OK);
@@ -167,7 +149,7 @@ static void test_round_trip(void)
 
 static void test_layout(void)
 {
-    const char *path = tmp_path("layout.st");
+    const char *path = tmpfiles_path("layout.st");
     write_sample(path);
     size_t len = 0;
     unsigned char *buf = read_bytes(path, &len);
@@ -198,7 +180,7 @@ static void test_layout(void)
 
 static void test_empty_files(void)
 {
-    const char *path = tmp_path("empty.st");
+    const char *path = tmpfiles_path("empty.st");
     st_file *f = NULL;
     CHECK_STATUS(safetensors_write(path, NULL, 0, NULL, 0), HFTC_STATUS_OK);
     CHECK_STATUS(safetensors_open(&f, path), HFTC_STATUS_OK);
@@ -221,17 +203,17 @@ static void test_empty_files(void)
 
 static void test_truncated_everywhere(void)
 {
-    const char *full = tmp_path("full.st");
+    const char *full = tmpfiles_path("full.st");
     write_sample(full);
     size_t len = 0;
     unsigned char *buf = read_bytes(full, &len);
     CHECK(buf && len > 100);
     if (!buf)
         return;
-    const char *cut = tmp_path("model.st");
+    const char *cut = tmpfiles_path("model.st");
     size_t failures = 0;
     for (size_t n = 0; n < len; n++) {
-        CHECK(write_bytes(cut, buf, n));
+        CHECK(tmpfiles_write_path(cut, buf, n));
         st_file *f = NULL;
         hftc_status status = safetensors_open(&f, cut);
         failures += status == HFTC_STATUS_MODEL && f == NULL;
@@ -239,16 +221,16 @@ static void test_truncated_everywhere(void)
     }
     CHECK_MSG(failures == len, "%zu of %zu truncated files rejected", failures, len);
     expect_open_error(cut, HFTC_STATUS_MODEL, "truncated");
-    CHECK(write_bytes(cut, buf, 5));
+    CHECK(tmpfiles_write_path(cut, buf, 5));
     expect_open_error(cut, HFTC_STATUS_MODEL, "model.st: truncated or not a safetensors file");
 
     /* Trailing bytes: a whole extra float and a single byte. */
     unsigned char *longer = malloc(len + 4);
     memcpy(longer, buf, len);
     memset(longer + len, 0, 4);
-    CHECK(write_bytes(cut, longer, len + 4));
+    CHECK(tmpfiles_write_path(cut, longer, len + 4));
     expect_open_error(cut, HFTC_STATUS_MODEL, "4 trailing bytes");
-    CHECK(write_bytes(cut, longer, len + 1));
+    CHECK(tmpfiles_write_path(cut, longer, len + 1));
     expect_open_error(cut, HFTC_STATUS_MODEL, "trailing bytes");
     free(longer);
 
@@ -257,14 +239,14 @@ static void test_truncated_everywhere(void)
     memcpy(edit, buf, len);
     edit[0] = (unsigned char)(len & 0xff);
     edit[1] = (unsigned char)(len >> 8);
-    CHECK(write_bytes(cut, edit, len));
+    CHECK(tmpfiles_write_path(cut, edit, len));
     expect_open_error(cut, HFTC_STATUS_MODEL, "truncated or not a safetensors file");
     memcpy(edit, buf, len);
     edit[7] = 0x80;
-    CHECK(write_bytes(cut, edit, len));
+    CHECK(tmpfiles_write_path(cut, edit, len));
     expect_open_error(cut, HFTC_STATUS_MODEL, "truncated or not a safetensors file");
     memset(edit, 0, 8);
-    CHECK(write_bytes(cut, edit, len));
+    CHECK(tmpfiles_write_path(cut, edit, len));
     expect_open_error(cut, HFTC_STATUS_MODEL, "not valid JSON");
     free(edit);
     free(buf);
@@ -274,7 +256,7 @@ static void test_truncated_everywhere(void)
  * still makes sense (a changed name, a space turned into another space), read consistently. */
 static void test_flipped_header_bytes(void)
 {
-    const char *full = tmp_path("full.st");
+    const char *full = tmpfiles_path("full.st");
     write_sample(full);
     size_t len = 0;
     unsigned char *buf = read_bytes(full, &len);
@@ -282,7 +264,7 @@ static void test_flipped_header_bytes(void)
         return;
     size_t header = (size_t)buf[0] | (size_t)buf[1] << 8;
     static const unsigned char values[] = {0x00, '"', '}', ']', ',', '0', '9', '-', 'x', 0xff, 0xc3};
-    const char *edited = tmp_path("edited.st");
+    const char *edited = tmpfiles_path("edited.st");
     size_t rejected = 0, accepted = 0;
     for (size_t pos = 8; pos < 8 + header; pos++) {
         for (size_t v = 0; v < sizeof values + 2; v++) {
@@ -290,7 +272,7 @@ static void test_flipped_header_bytes(void)
             buf[pos] = v < sizeof values ? values[v] : (unsigned char)(old ^ (v == sizeof values ? 0x01 : 0x20));
             if (buf[pos] == old)
                 continue;
-            CHECK(write_bytes(edited, buf, len));
+            CHECK(tmpfiles_write_path(edited, buf, len));
             buf[pos] = old;
             st_file *f = NULL;
             hftc_status status = safetensors_open(&f, edited);
@@ -369,7 +351,7 @@ static void test_bad_headers(void)
         {"{\"a\\u0000b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "not valid JSON"},
         {"{\"\xff\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "not valid JSON"},
     };
-    const char *path = tmp_path("bad.st");
+    const char *path = tmpfiles_path("bad.st");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         make_file(path, cases[i].header, cases[i].data);
         st_file *f = (st_file *)&f;
@@ -386,7 +368,7 @@ static void test_bad_headers(void)
  * implementation). */
 static void test_hand_written_files(void)
 {
-    const char *path = tmp_path("hand.st");
+    const char *path = tmpfiles_path("hand.st");
     make_file(path,
               "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12],\"extra\":1},"
               "\"z1\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
@@ -416,7 +398,7 @@ static void test_hand_written_files(void)
 
 static void test_overwrite_and_temporary(void)
 {
-    const char *path = tmp_path("over.st");
+    const char *path = tmpfiles_path("over.st");
     static const float one[2] = {1, 2}, two[3] = {3, 4, 5};
     static const st_tensor first[] = {{"first", 1, {2}, one}};
     static const st_tensor second[] = {{"second", 1, {3}, two}};
@@ -441,14 +423,13 @@ static void test_write_failures(void)
     static const st_tensor one[] = {{"x", 1, {1}, x}};
 
     /* Into a directory that does not exist. */
-    char missing[256];
-    snprintf(missing, sizeof missing, "%s/no/such/model.st", test_dir);
+    const char *missing = tmpfiles_path("no/such/model.st");
     CHECK_STATUS(safetensors_write(missing, one, 1, NULL, 0), HFTC_STATUS_IO);
     CHECK(strstr(hftc_last_error(), "cannot write ") && strstr(hftc_last_error(), "/no/such/model.st: No such file"));
     CHECK(dir_entries() == before);
 
     /* Over a directory: the rename fails, the temporary file is removed, the directory stays. */
-    const char *dir = tmp_path("a_directory.st");
+    const char *dir = tmpfiles_path("a_directory.st");
     CHECK(mkdir(dir, 0755) == 0);
     CHECK_STATUS(safetensors_write(dir, one, 1, NULL, 0), HFTC_STATUS_IO);
     CHECK(strstr(hftc_last_error(), "a_directory.st: ") != NULL);
@@ -459,7 +440,7 @@ static void test_write_failures(void)
 
     /* A write that runs out of room (a file size limit stands in for a full disk): the old file is
      * untouched and no temporary file is left. */
-    const char *path = tmp_path("keep.st");
+    const char *path = tmpfiles_path("keep.st");
     CHECK_STATUS(safetensors_write(path, one, 1, NULL, 0), HFTC_STATUS_OK);
     size_t old_len = 0;
     unsigned char *old = read_bytes(path, &old_len);
@@ -488,7 +469,7 @@ static void test_write_failures(void)
 static void test_invalid_writes(void)
 {
     static const float x[2] = {1, 2};
-    const char *path = tmp_path("invalid.st");
+    const char *path = tmpfiles_path("invalid.st");
     static const st_tensor five_dims[] = {{"t", 5, {1, 1, 1, 1}, x}};
     static const st_tensor dup[] = {{"t", 1, {1}, x}, {"t", 1, {1}, x}};
     static const st_tensor reserved[] = {{"__metadata__", 1, {1}, x}};
@@ -515,29 +496,13 @@ static void test_invalid_writes(void)
 
 static void test_open_failures(void)
 {
-    expect_open_error(tmp_path("does_not_exist.st"), HFTC_STATUS_IO, "does_not_exist.st: No such file");
-    expect_open_error(test_dir, HFTC_STATUS_IO, "not a regular file");
-}
-
-/* Removes the files the tests leave in test_dir, then the directory. */
-static void cleanup(void)
-{
-    DIR *d = opendir(test_dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(tmp_path(e->d_name));
-    if (d)
-        closedir(d);
-    rmdir(test_dir);
+    expect_open_error(tmpfiles_path("does_not_exist.st"), HFTC_STATUS_IO, "does_not_exist.st: No such file");
+    expect_open_error(tmpfiles_dir(), HFTC_STATUS_IO, "not a regular file");
 }
 
 int main(void)
 {
-    snprintf(test_dir, sizeof test_dir, "/tmp/hftc_st_XXXXXX");
-    if (!mkdtemp(test_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpfiles_init("safetensors");
     RUN_TEST(test_round_trip);
     RUN_TEST(test_layout);
     RUN_TEST(test_empty_files);
@@ -549,6 +514,6 @@ int main(void)
     RUN_TEST(test_write_failures);
     RUN_TEST(test_invalid_writes);
     RUN_TEST(test_open_failures);
-    cleanup();
+    tmpfiles_cleanup();
     TEST_MAIN_END();
 }

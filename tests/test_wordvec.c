@@ -4,45 +4,9 @@
 #include "text/wordvec.h"
 
 #include "test.h"
+#include "tmpfiles.h"
 
 #include <stdint.h>
-#include <unistd.h>
-
-static char tmp_dir[] = "/tmp/hftc-test-wordvec-XXXXXX";
-static char *created[32];
-static size_t n_created;
-
-static const char *write_file(const char *name, const void *content, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        exit(1);
-    fwrite(content, 1, len, f);
-    fclose(f);
-    for (size_t i = 0; i < n_created; i++)
-        if (strcmp(created[i], path) == 0)
-            return created[i];
-    if (n_created == sizeof created / sizeof *created)
-        exit(1);
-    created[n_created] = strdup(path);
-    return created[n_created++];
-}
-
-static const char *write_text(const char *name, const char *content)
-{
-    return write_file(name, content, strlen(content));
-}
-
-static void cleanup(void)
-{
-    for (size_t i = 0; i < n_created; i++) {
-        remove(created[i]);
-        free(created[i]);
-    }
-    rmdir(tmp_dir);
-}
 
 // Vocabulary ids: <pad> 0, <unk> 1, the 2, cat 3, école 4, missing 5, new york 6.
 #define V 7
@@ -112,7 +76,7 @@ static void test_three_formats(void)
     wordvec_format fmt;
     size_t dim;
 
-    const char *path = write_text("vec.txt", vec_text);
+    const char *path = tmpfiles_write_text("vec.txt", vec_text);
     CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
     CHECK(fmt == WORDVEC_TEXT && dim == 3);
     rng_seed(&r, 1, 0);
@@ -122,7 +86,7 @@ static void test_three_formats(void)
     float missing_row[3];
     memcpy(missing_row, emb + 5 * 3, sizeof missing_row);
 
-    path = write_text("glove.txt", glove_text);
+    path = tmpfiles_write_text("glove.txt", glove_text);
     CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
     CHECK(fmt == WORDVEC_GLOVE && dim == 3);
     rng_seed(&r, 1, 0);
@@ -134,7 +98,7 @@ static void test_three_formats(void)
 
     unsigned char bin[512];
     size_t len = make_binary(bin, 4, bin_words, bin_vecs, 4);
-    path = write_file("vectors.bin", bin, len);
+    path = tmpfiles_write("vectors.bin", bin, len);
     CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
     CHECK(fmt == WORDVEC_BINARY && dim == 3);
     rng_seed(&r, 1, 0);
@@ -155,7 +119,7 @@ static void test_binary_without_newlines(void)
         memcpy(bin + len, bin_vecs[w], 12); // the test machine is little-endian
         len += 12;
     }
-    const char *path = write_file("nonl.bin", bin, len);
+    const char *path = tmpfiles_write("nonl.bin", bin, len);
     float emb[V * 3];
     rng r;
     rng_seed(&r, 2, 0);
@@ -208,7 +172,7 @@ static void test_bad_text_files(void)
     char want[256];
     for (size_t i = 0; i < sizeof bad_vecs / sizeof *bad_vecs; i++) {
         const bad_vec *c = &bad_vecs[i];
-        const char *path = write_text(c->name, c->content);
+        const char *path = tmpfiles_write_text(c->name, c->content);
         size_t found;
         hftc_status st = wordvec_load(path, c->format, &v, c->dim, emb, &r, &found);
         CHECK_MSG(st == c->status, "case %zu: status %d (%s)", i, (int)st, hftc_last_error());
@@ -234,20 +198,20 @@ static void test_bad_binary_files(void)
 
     // Header announces 4 words, the file stops inside word 3's vector; each record here is 17 bytes.
     size_t len = make_binary(bin, 4, bin_words, bin_vecs, 4);
-    const char *path = write_file("vectors.bin", bin, 4 + 17 + 17 + 4 + 6);
+    const char *path = tmpfiles_write("vectors.bin", bin, 4 + 17 + 17 + 4 + 6);
     CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
     snprintf(want, sizeof want, "%s: truncated at word 3 of 4 (byte offset 38)", path);
     CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
 
     // Stops inside a word.
-    path = write_file("vectors.bin", bin, 4 + 17 + 2);
+    path = tmpfiles_write("vectors.bin", bin, 4 + 17 + 2);
     CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
     snprintf(want, sizeof want, "%s: truncated at word 2 of 4 (byte offset 21)", path);
     CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
 
     // More words than the header says.
     len = make_binary(bin, 3, bin_words, bin_vecs, 4);
-    path = write_file("vectors.bin", bin, len);
+    path = tmpfiles_write("vectors.bin", bin, len);
     CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
     CHECK(strstr(hftc_last_error(), "unexpected data after the 3 words") != NULL);
 
@@ -256,14 +220,14 @@ static void test_bad_binary_files(void)
     memcpy(inf_vecs, bin_vecs, sizeof inf_vecs);
     inf_vecs[2][1] = INFINITY;
     len = make_binary(bin, 4, bin_words, (const float(*)[3])inf_vecs, 4);
-    path = write_file("vectors.bin", bin, len);
+    path = tmpfiles_write("vectors.bin", bin, len);
     CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
     snprintf(want, sizeof want, "%s: word 3 of 4 has a non-finite value (byte offset 38)", path);
     CHECK_MSG(strcmp(hftc_last_error(), want) == 0, "%s", hftc_last_error());
 
     // Dimension mismatch.
     len = make_binary(bin, 4, bin_words, bin_vecs, 4);
-    path = write_file("vectors.bin", bin, len);
+    path = tmpfiles_write("vectors.bin", bin, len);
     CHECK_STATUS(wordvec_load(path, WORDVEC_BINARY, &v, 300, emb, &r, &found), HFTC_STATUS_INVALID_ARGUMENT);
     vocab_free(&v);
 }
@@ -283,15 +247,12 @@ static void test_format_names(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpfiles_init("wordvec");
     RUN_TEST(test_three_formats);
     RUN_TEST(test_binary_without_newlines);
     RUN_TEST(test_bad_text_files);
     RUN_TEST(test_bad_binary_files);
     RUN_TEST(test_format_names);
-    cleanup();
+    tmpfiles_cleanup();
     TEST_MAIN_END();
 }

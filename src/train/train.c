@@ -394,7 +394,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
                                          .embed_dropout = o->embed_dropout,
                                          .hidden_dropout = o->hidden_dropout};
         memcpy(m->net_config.windows, o->windows, sizeof o->windows);
-        m->batch_capacity = o->batch > 256 ? o->batch : 256;
+        m->batch_capacity = o->batch; /* validation runs in training-sized batches: no larger buffers */
         m->threshold = o->threshold;
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
         st = network_create(&m->net, &m->net_config, m->batch_capacity, o->max_len);
