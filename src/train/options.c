@@ -1,6 +1,8 @@
 /* Presets: each is a set of defaults over hftc_train_options (DESIGN section 1). */
 #include "core/error.h"
+#include "data/dataset.h"
 #include "model/network.h"
+#include "text/wordvec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +50,12 @@ const char *hftc_train_options_check(const hftc_train_options *o)
 {
     if (!o->train_path)
         return "a training file is required (--train)";
+    data_format data;
+    if (!data_format_parse(o->format, &data) || data == DATA_FORMAT_TEXT)
+        return "--format must be auto, tsv, fasttext or jsonl";
+    wordvec_format vectors;
+    if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
+        return "--embeddings-format must be auto, vec, glove or bin";
     if (strcmp(o->encoder, "cnn"))
         return "unknown encoder (known: cnn)";
     if (strcmp(o->head, "sigmoid") && strcmp(o->head, "softmax"))

@@ -50,8 +50,7 @@ static double now_seconds(void)
 static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m, dataset *train, dataset *valid)
 {
     dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = o->skip_bad_lines};
-    if (!data_format_parse(o->format, &opt.format) || opt.format == DATA_FORMAT_TEXT)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", o->format);
+    data_format_parse(o->format, &opt.format);
     TRY(dataset_read(train, o->train_path, &opt, &m->vocab, true, &m->labels));
     if (train->n_docs == 0)
         return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->train_path);
@@ -104,13 +103,10 @@ static hftc_status make_splits(const hftc_train_options *o, const dataset *train
     return HFTC_STATUS_OK;
 }
 
-static hftc_status init_embeddings(const hftc_train_options *o, hftc_model *m, rng *r)
+static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, rng *r)
 {
     if (!o->embeddings_path)
         return HFTC_STATUS_OK;
-    wordvec_format fmt;
-    if (!wordvec_format_parse(o->embeddings_format, &fmt))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown word-vector format \"%s\"", o->embeddings_format);
     tensor *emb = params_find(network_params(m->net), "embedding.weight");
     size_t found;
     TRY(wordvec_load(o->embeddings_path, fmt, &m->vocab, m->net_config.embed_dim, emb->value, r, &found));
@@ -359,11 +355,10 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
     hftc_set_threads(o->threads);
     size_t dim = o->dim;
+    wordvec_format vectors_format = WORDVEC_AUTO;
     if (o->embeddings_path) {
-        wordvec_format fmt, detected;
-        if (!wordvec_format_parse(o->embeddings_format, &fmt))
-            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown word-vector format \"%s\"", o->embeddings_format);
-        TRY(wordvec_probe(o->embeddings_path, fmt, &detected, &dim));
+        wordvec_format_parse(o->embeddings_format, &vectors_format);
+        TRY(wordvec_probe(o->embeddings_path, vectors_format, &vectors_format, &dim));
     }
     /* The vocabulary and labels are read first; the network is created once their sizes are known. */
     hftc_model *m = mem_calloc(1, sizeof *m);
@@ -403,7 +398,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         rng r;
         rng_seed(&r, o->seed, 0x1417);
         network_init(m->net, &r);
-        st = init_embeddings(o, m, &r);
+        st = init_embeddings(o, vectors_format, m, &r);
     }
     if (st == HFTC_STATUS_OK)
         st = trainer_init(&t, o, m, &va);
