@@ -1,9 +1,10 @@
-/* Micro-benchmark of the Kim CNN (HFT-CNN paper sizes by default) on random data, timed as
- * bench/torch_cnn.py times PyTorch: one warm-up step, then --iters steps of network_train_batch +
- * adam_step, then --iters calls of network_predict. Prints docs/s for training and inference, the
- * GFLOP/s of the forward convolution (the dominant cost) in each, and the machine's GEMM rate on
- * the convolution's largest product, so the fraction of peak is visible. Prints one JSON object;
- * bench/run-cnn runs it beside the PyTorch reference. Not a test: run on an idle machine. */
+/* Micro-benchmark of the Kim CNN (HFT-CNN paper sizes by default; XML-CNN with --pool-chunks and
+ * --hidden 512) on random data, timed as bench/torch_cnn.py times PyTorch: one warm-up step, then
+ * --iters steps of network_train_batch + adam_step, then --iters calls of network_predict. Prints
+ * docs/s for training and inference, the GFLOP/s of the forward convolution (the dominant cost) in
+ * each, and the machine's GEMM rate on the convolution's largest product, so the fraction of peak is
+ * visible. Prints one JSON object; bench/run-cnn runs it beside the PyTorch reference. Not a test:
+ * run on an idle machine. */
 #include "core/compute.h"
 #include "core/rng.h"
 #include "hftc.h"
@@ -29,7 +30,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: bench_cnn [--threads 2] [--batch 100] [--len 256] [--classes 20] [--iters 10]\n"
-                   "                 [--vocab 50000] [--dim 300] [--filters 128] [--hidden 1024] [--seed 1]\n");
+                   "                 [--vocab 50000] [--dim 300] [--filters 128] [--hidden 1024] [--pool-chunks 1]\n"
+                   "                 [--seed 1]\n");
             return 0;
         }
     size_t threads = arg_size(argc, argv, "--threads", 2), B = arg_size(argc, argv, "--batch", 100);
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
                           .n_windows = 3,
                           .windows = {2, 3, 4},
                           .n_filters = arg_size(argc, argv, "--filters", 128),
+                          .pool_chunks = arg_size(argc, argv, "--pool-chunks", 1),
                           .hidden = arg_size(argc, argv, "--hidden", 1024),
                           .n_classes = C,
                           .embed_dropout = 0.25f,
@@ -120,10 +123,10 @@ int main(int argc, char **argv)
     printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
            "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
            "\"latency_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
-           "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+           "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu}\n",
            threads, B, T, C, V, (double)loss, (double)(B * iters) / train_s, (double)(B * iters) / infer_s,
            latency_s * 1e3, conv_flops * (double)iters / train_s / 1e9, conv_flops * (double)iters / infer_s / 1e9,
-           2.0 * (double)M * (double)N * (double)K / gemm_s / 1e9, (double)usage.ru_maxrss / 1024.0);
+           2.0 * (double)M * (double)N * (double)K / gemm_s / 1e9, (double)usage.ru_maxrss / 1024.0, cfg.pool_chunks);
     free(tokens), free(lengths), free(targets), free(probs);
     network_free(net);
     return 0;

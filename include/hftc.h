@@ -67,7 +67,8 @@ typedef struct {
     size_t dim;       /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
-    size_t hidden; /* 0 = no hidden layer */
+    size_t pool_chunks; /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
+    size_t hidden;      /* 0 = no hidden layer; XML-CNN's bottleneck */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
     /* optimisation */

@@ -1,7 +1,8 @@
-/* The network against a PyTorch Kim CNN built to be identical (tests/ref/make_golden_cnn.py writes
- * golden/cnn.golden): forward output, loss and every parameter gradient for a sigmoid/BCE variant
- * (windows 2,3,4, hidden layer, pos_weight) and a softmax/CE variant (windows 1,3, no hidden layer),
- * and the parameters after three Adam steps (SparseAdam for the embedding). PyTorch computed in
+/* The network against a PyTorch Kim CNN / XML-CNN built to be identical (tests/ref/make_golden_cnn.py
+ * writes golden/cnn.golden): forward output, loss and every parameter gradient for a sigmoid/BCE variant
+ * (windows 2,3,4, hidden layer, pos_weight), a softmax/CE variant (windows 1,3, no hidden layer) and an
+ * XML-CNN variant (4 chunks per feature map against nn.AdaptiveMaxPool1d, bottleneck layer), and the
+ * parameters after three Adam steps (SparseAdam for the embedding). PyTorch computed in
  * float64 from float32 weights, so the differences are our float32 rounding; any real discrepancy
  * fails the test. */
 #include "model/network.h"
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #define GOLDEN_PATH "golden/cnn.golden"
-#define GOLDEN_MAX_RECORDS 128
+#define GOLDEN_MAX_RECORDS 160
 /* |ours - torch| <= GOLDEN_TOL * max(|torch|, 1e-2 * largest |torch| of the tensor) */
 #define GOLDEN_TOL 1e-5
 
@@ -130,11 +131,11 @@ typedef struct {
 // Builds the network of a variant and loads its inputs and initial weights.
 static bool case_load(golden_case *gc, const golden *g, const char *prefix, head_kind head)
 {
-    const double *config = golden_get(g, prefix, "config", 7);
+    const double *config = golden_get(g, prefix, "config", 8);
     if (!config)
         return false;
     size_t V = (size_t)config[0], E = (size_t)config[1], F = (size_t)config[2], H = (size_t)config[3];
-    size_t C = (size_t)config[4];
+    size_t C = (size_t)config[4], p = (size_t)config[7];
     gc->B = (size_t)config[5], gc->T = (size_t)config[6];
     size_t n_windows = 0;
     for (size_t i = 0; i < g->n; i++)
@@ -155,6 +156,7 @@ static bool case_load(golden_case *gc, const golden *g, const char *prefix, head
                                .embed_dim = E,
                                .n_windows = n_windows,
                                .n_filters = F,
+                               .pool_chunks = p,
                                .hidden = H,
                                .n_classes = C};
     for (size_t w = 0; w < n_windows; w++)
@@ -238,6 +240,8 @@ static void check_variant(const char *prefix, head_kind head)
 static void test_sigmoid(void) { check_variant("sigmoid.", HEAD_SIGMOID); }
 
 static void test_softmax(void) { check_variant("softmax.", HEAD_SOFTMAX); }
+
+static void test_xml_cnn(void) { check_variant("xml.", HEAD_SIGMOID); }
 
 // Loads the sigmoid variant for the optimiser tests: groups as in the generator (conv and embedding
 // in group 0, fc1 and out in group 1), the learning rates, and a copy of the initial values.
@@ -379,6 +383,7 @@ int main(void)
 {
     RUN_TEST(test_sigmoid);
     RUN_TEST(test_softmax);
+    RUN_TEST(test_xml_cnn);
     RUN_TEST(test_adam_steps);
     RUN_TEST(test_adam_training);
     TEST_MAIN_END();

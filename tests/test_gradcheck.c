@@ -599,7 +599,7 @@ static double net_loss(const void *p)
     const net_ctx *c = p;
     const network_config *cfg = c->cfg;
     size_t B = c->B, T = c->T, E = cfg->embed_dim, F = cfg->n_filters, H = cfg->hidden, C = cfg->n_classes;
-    size_t D = cfg->n_windows * F, head_dim = H ? H : D;
+    size_t P = cfg->pool_chunks > 1 ? cfg->pool_chunks : 1, D = cfg->n_windows * F * P, head_dim = H ? H : D;
     double *x = malloc(B * T * E * sizeof *x), *pooled = malloc(B * D * sizeof *pooled);
     double *hidden = malloc(B * (H + 1) * sizeof *hidden), *logits = malloc(B * C * sizeof *logits);
     ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
@@ -607,7 +607,7 @@ static double net_loss(const void *p)
         for (size_t i = 0; i < B * T * E; i++)
             x[i] *= c->emb_mask[i] ? 1.0 / (1.0 - cfg->embed_dropout) : 0.0;
     for (size_t w = 0; w < cfg->n_windows; w++)
-        ref_conv(pooled + w * F, D, x, c->lengths, c->conv_w[w], c->conv_b[w], B, T, E, F, cfg->windows[w], 1);
+        ref_conv(pooled + w * F * P, D, x, c->lengths, c->conv_w[w], c->conv_b[w], B, T, E, F, cfg->windows[w], P);
     ref_relu(pooled, B * D);
     double *head_in = pooled;
     if (H) {
@@ -703,7 +703,8 @@ static void check_network(const network_config *cfg, const char *label)
     check_forward(name, probs, ref_probs, B * 3, 1e-5);
 
     // Training pass with dropout drawn from seed; the reference uses the same masks.
-    size_t D = cfg->n_windows * cfg->n_filters, head_dim = cfg->hidden ? cfg->hidden : D;
+    size_t p = cfg->pool_chunks > 1 ? cfg->pool_chunks : 1, D = cfg->n_windows * cfg->n_filters * p;
+    size_t head_dim = cfg->hidden ? cfg->hidden : D;
     c.emb_mask = cfg->embed_dropout > 0.0f
                      ? network_mask(0, seed, lengths, B, T * cfg->embed_dim, cfg->embed_dim, cfg->embed_dropout)
                      : NULL;
@@ -780,6 +781,35 @@ static void test_network_softmax(void)
     check_network(&cfg, "network(softmax)");
 }
 
+// XML-CNN: 3 chunks per feature map, so documents of 7, 4 and 1 words pool over more, as many and fewer
+// window starts than chunks; the bottleneck is the hidden layer.
+static void test_network_xml(void)
+{
+    network_config cfg = {.encoder = ENCODER_CNN,
+                          .head = HEAD_SIGMOID,
+                          .vocab_size = 12,
+                          .embed_dim = 4,
+                          .n_windows = 2,
+                          .windows = {2, 4},
+                          .n_filters = 3,
+                          .pool_chunks = 3,
+                          .hidden = 5,
+                          .n_classes = 3,
+                          .embed_dropout = 0.3f,
+                          .hidden_dropout = 0.4f};
+    check_network(&cfg, "network(xml-cnn)");
+    // The pooled features, and so fc1's inputs, grow by p; Kim's tensor names are kept.
+    network *net = NULL;
+    CHECK_STATUS(network_create(&net, &cfg, 2, 7), HFTC_STATUS_OK);
+    tensor *fc1 = net ? params_find(network_params(net), "fc1.weight") : NULL;
+    CHECK(fc1 && fc1->shape[0] == 5 && fc1->shape[1] == 2 * 3 * 3);
+    network_free(net);
+    cfg.pool_chunks = NETWORK_MAX_CHUNKS + 1;
+    net = NULL;
+    CHECK_STATUS(network_create(&net, &cfg, 2, 7), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(net == NULL && strstr(hftc_last_error(), "chunks") != NULL);
+}
+
 static void test_few_skipped(void)
 {
     printf("gradcheck: %zu coordinates checked, %zu skipped at kinks\n", coords_checked, coords_skipped);
@@ -798,6 +828,7 @@ int main(void)
     RUN_TEST(test_softmax_ce);
     RUN_TEST(test_network_sigmoid);
     RUN_TEST(test_network_softmax);
+    RUN_TEST(test_network_xml);
     RUN_TEST(test_few_skipped);
     TEST_MAIN_END();
 }

@@ -1,6 +1,6 @@
 /* End to end: train a small flat-cnn on generated data, save, load, and check that predictions
- * survive the round trip bit for bit, that training is repeatable, that damaged model files are
- * rejected, and that the hftc command keeps its contract (DESIGN section 3). */
+ * survive the round trip bit for bit (an XML-CNN too), that training is repeatable, that damaged model
+ * files are rejected, and that the hftc command keeps its contract (DESIGN section 3). */
 #include "hftc.h"
 #include "test.h"
 #include "tmpfiles.h"
@@ -140,6 +140,127 @@ static void test_threshold_tuning(void)
     hftc_model_free(m);
 }
 
+// The whole file, NUL-terminated, or NULL.
+static char *file_bytes(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *bytes = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (bytes && fread(bytes, 1, (size_t)n, f) == (size_t)n) {
+        bytes[n] = '\0';
+        *size = (size_t)n;
+    } else {
+        free(bytes);
+        bytes = NULL;
+    }
+    fclose(f);
+    return bytes;
+}
+
+// The model file at path with its "pool_chunks" configuration entry replaced by entry padded with spaces ("":
+// removed, as in files written before XML-CNN). The config is JSON inside a JSON string, hence the escaped
+// quotes. Returns the new file's path, or NULL.
+static const char *edit_pool_chunks(const char *path, const char *name, const char *entry)
+{
+    size_t size;
+    // The header follows its 8-byte length, whose zero bytes would end strstr's search.
+    char *bytes = file_bytes(path, &size), *key = bytes && size > 8 ? strstr(bytes + 8, "\\\"pool_chunks\\\":") : NULL;
+    char *end = key ? strchr(key, ',') : NULL;
+    const char *out = NULL;
+    if (end && strlen(entry) <= (size_t)(end + 1 - key)) {
+        memset(key, ' ', (size_t)(end + 1 - key));
+        memcpy(key, entry, strlen(entry));
+        out = tmpfiles_write(name, bytes, size);
+    }
+    free(bytes);
+    return out;
+}
+
+// XML-CNN (the "xml-cnn" preset's dynamic max pooling, here 2 chunks): trains, survives save + load bit for
+// bit, and the chunk count is read back from the file, 1 when the key is missing.
+static void test_xml_cnn_round_trip(void)
+{
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "xml-cnn"), HFTC_STATUS_OK);
+    CHECK(o.pool_chunks == 5 && o.hidden == 512 && o.filters == 128 && o.n_windows == 3 && o.max_len == 13);
+    CHECK(o.embed_dropout == 0.25f && o.hidden_dropout == 0.5f);
+    bool listed = false;
+    for (size_t i = 0; hftc_presets[i]; i++)
+        listed = listed || strcmp(hftc_presets[i], "xml-cnn") == 0;
+    CHECK(listed);
+    small_options(&o);
+    CHECK(o.pool_chunks == 1);
+    o.pool_chunks = 0;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--pool-chunks"));
+    o.pool_chunks = 1025;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--pool-chunks"));
+    o.pool_chunks = 2;
+    o.epochs = 2;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK_MSG(e.micro_f1 > 0.85, "XML-CNN micro-F1 %.4f after 2 epochs", e.micro_f1);
+    char *d = hftc_model_describe(m);
+    json_error_t err;
+    json_t *j = d ? json_loads(d, 0, &err) : NULL;
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "config"), "pool_chunks")) == 2);
+    // fc1 takes n_windows * F * p inputs.
+    json_t *tensors = json_object_get(j, "tensors");
+    size_t fc1_inputs = 0;
+    for (size_t i = 0; i < json_array_size(tensors); i++) {
+        json_t *t = json_array_get(tensors, i);
+        if (strcmp(json_string_value(json_object_get(t, "name")), "fc1.weight") == 0)
+            fc1_inputs = (size_t)json_integer_value(json_array_get(json_object_get(t, "shape"), 1));
+    }
+    CHECK(fc1_inputs == 3 * 8 * 2);
+    json_decref(j);
+    free(d);
+
+    const char *path = tmpfiles_path("xml.hftc");
+    float before[N_PROBES * 2], after[N_PROBES * 2];
+    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
+    hftc_model_free(m);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
+    if (loaded) {
+        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "XML-CNN predictions differ after save + load");
+        hftc_model_free(loaded);
+    }
+    // Without the key the file reads as 1-max pooling, which fc1's saved shape contradicts; 0 chunks is refused.
+    const char *old = edit_pool_chunks(path, "xml-old.hftc", "");
+    CHECK(old != NULL);
+    loaded = NULL;
+    CHECK_STATUS(old ? hftc_model_load(&loaded, old) : HFTC_STATUS_OK, HFTC_STATUS_MODEL);
+    CHECK(loaded == NULL && strstr(hftc_last_error(), "fc1.weight"));
+    const char *zero = edit_pool_chunks(path, "xml-zero.hftc", "\\\"pool_chunks\\\":0,");
+    CHECK_STATUS(zero ? hftc_model_load(&loaded, zero) : HFTC_STATUS_OK, HFTC_STATUS_MODEL);
+    CHECK(loaded == NULL && strstr(hftc_last_error(), "out-of-range"));
+
+    // A Kim CNN file without the key (as written before XML-CNN) loads and predicts as before.
+    old = edit_pool_chunks(path_model, "kim-old.hftc", "");
+    hftc_model *kim = NULL;
+    loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&kim, path_model), HFTC_STATUS_OK);
+    CHECK_STATUS(old ? hftc_model_load(&loaded, old) : HFTC_STATUS_MODEL, HFTC_STATUS_OK);
+    if (kim && loaded) {
+        CHECK_STATUS(hftc_predict_texts(kim, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK(memcmp(before, after, sizeof before) == 0);
+    }
+    hftc_model_free(kim);
+    hftc_model_free(loaded);
+}
+
 static void test_damaged_model_files(void)
 {
     FILE *f = fopen(path_model, "rb");
@@ -162,13 +283,16 @@ static void test_damaged_model_files(void)
         CHECK_MSG(strstr(hftc_last_error(), "damaged.hftc") != NULL, "message without the file: %s", hftc_last_error());
         CHECK(m == NULL);
     }
-    /* a well-formed safetensors file that is not an hftc model: metadata removed */
-    char *meta = strstr(bytes, "\"format\":\"hftc\"");
+    /* a well-formed safetensors file that is not an hftc model: its format name changed (the search
+     * starts past the 8-byte length prefix, which holds zero bytes) */
+    char *meta = strstr(bytes + 8, "\"format\":\"hftc\"");
+    CHECK(meta != NULL);
     if (meta) {
         meta[10] = 'X';
         const char *damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "not an hftc model") != NULL, "%s", hftc_last_error());
     }
     hftc_model *m = NULL;
     CHECK_STATUS(hftc_model_load(&m, "/nonexistent/model.hftc"), HFTC_STATUS_IO);
@@ -256,6 +380,7 @@ int main(void)
     RUN_TEST(test_train_save_load_round_trip);
     RUN_TEST(test_training_is_repeatable);
     RUN_TEST(test_threshold_tuning);
+    RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_command_line);
     tmpfiles_cleanup();

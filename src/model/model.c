@@ -152,9 +152,10 @@ static json_t *config_to_json(const hftc_model *m)
     json_t *windows = json_array();
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
-    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder", "cnn",
-                     "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
-                     "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
+    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
+                     "cnn", "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size",
+                     (json_int_t)c->vocab_size, "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                     (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
                      "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
                      (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
                      (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
@@ -230,16 +231,16 @@ static hftc_status config_from_json(const char *path, const char *text, network_
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
-    json_int_t V, E, F, H, C, max_len;
+    json_int_t V, E, F, H, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
     double embed_dropout, hidden_dropout, thr;
     int lowercase, split_punct, drop_punct;
     const char *encoder, *head;
     json_t *windows;
-    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}", "encoder",
-                          &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows, "filters",
-                          &F, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout, "hidden_dropout",
-                          &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct", &split_punct,
-                          "drop_punct", &drop_punct, "threshold", &thr) != 0) {
+    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s?I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}",
+                          "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
+                          "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout",
+                          &embed_dropout, "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase",
+                          &lowercase, "split_punct", &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
         json_decref(j);
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
@@ -247,8 +248,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *c = (network_config){.encoder = ENCODER_CNN, .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
     if (strcmp(encoder, "cnn") || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
-    else if (V < 2 || E < 1 || F < 1 || H < 0 || C < 1 || max_len < 1 || !json_is_array(windows) ||
-             json_array_size(windows) < 1 || json_array_size(windows) > NETWORK_MAX_WINDOWS)
+    else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
+             !json_is_array(windows) || json_array_size(windows) < 1 || json_array_size(windows) > NETWORK_MAX_WINDOWS)
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));
@@ -257,6 +258,7 @@ static hftc_status config_from_json(const char *path, const char *text, network_
         c->windows[c->n_windows++] = (size_t)k;
     }
     c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
+    c->pool_chunks = (size_t)chunks;
     c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
     *tok = (tokenizer_options){
         .lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct, .max_len = (size_t)max_len};

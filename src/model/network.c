@@ -1,10 +1,13 @@
-/* The Kim CNN network: embedding -> dropout -> per window conv1d + max pool -> concat -> ReLU ->
- * [fc1 -> ReLU] -> dropout -> out -> sigmoid/BCE or softmax/CE. Parameters live in a param_set;
- * every activation comes from one arena sized at creation, so a batch allocates nothing.
+/* The CNN network: embedding -> dropout -> per window conv1d + max pool over p chunks -> concat ->
+ * ReLU -> [fc1 -> ReLU] -> dropout -> out -> sigmoid/BCE or softmax/CE. With p = 1 this is Kim's CNN;
+ * with p > 1 and fc1 as the bottleneck layer it is XML-CNN (Liu et al. 2017), whose dynamic max
+ * pooling keeps p maxima per feature map, one per chunk of the document. Parameters live in a
+ * param_set; every activation comes from one arena sized at creation, so a batch allocates nothing.
  *
- * ReLU is applied after pooling, on (B, n_windows*F), instead of on every (B, T, F) convolution
- * output: ReLU is monotone, so relu(max_t x_t) = max_t relu(x_t), with the same gradient (the winning
- * window gets dout when its value is positive, nothing otherwise), at a fraction of the cost. */
+ * ReLU is applied after pooling, on (B, n_windows*F*p), instead of on every (B, T, F) convolution
+ * output: ReLU is monotone, so relu(max_t x_t) = max_t relu(x_t) over any set of positions, a chunk as
+ * well as the whole document, with the same gradient (the winning window gets dout when its value is
+ * positive, nothing otherwise), at a fraction of the cost. */
 #include "model/network.h"
 
 #include "core/error.h"
@@ -24,7 +27,8 @@ struct network {
     network_config cfg;
     size_t max_batch, max_len;
     size_t max_window; /* documents are laid out with at least this many rows so every window fits */
-    size_t features;   /* pooled features: n_windows * F */
+    size_t chunks;     /* p, at least 1 */
+    size_t features;   /* pooled features: n_windows * F * p */
     param_set params;
     tensor *embedding, *conv_w[NETWORK_MAX_WINDOWS], *conv_b[NETWORK_MAX_WINDOWS];
     tensor *fc1_w, *fc1_b, *out_w, *out_b;
@@ -85,6 +89,9 @@ static hftc_status network_check_config(const network_config *c, size_t max_batc
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: vocabulary size %zu out of range", c->vocab_size);
     if (c->embed_dim == 0 || c->n_filters == 0 || c->n_classes == 0)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: embedding size, filters and classes must be > 0");
+    if (c->pool_chunks > NETWORK_MAX_CHUNKS)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu pooling chunks (at most %d)", c->pool_chunks,
+                         NETWORK_MAX_CHUNKS);
     if (c->n_windows == 0 || c->n_windows > NETWORK_MAX_WINDOWS)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu windows (1 to %d allowed)", c->n_windows,
                          NETWORK_MAX_WINDOWS);
@@ -107,7 +114,11 @@ static hftc_status network_check_config(const network_config *c, size_t max_batc
     if (positions > (double)UINT32_MAX || positions * (E + 64.0 * (double)c->n_filters) > 1e12)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x dimension %zu too large",
                          max_batch, max_len, c->embed_dim);
-    double features = (double)c->n_windows * (double)c->n_filters, widest = 64.0 * (double)c->n_filters * E;
+    double chunks = c->pool_chunks > 1 ? (double)c->pool_chunks : 1.0;
+    double features = (double)c->n_windows * (double)c->n_filters * chunks, widest = 64.0 * (double)c->n_filters * E;
+    if ((double)max_batch * features > 1e10)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %.3g pooled features too large", max_batch,
+                         features);
     double weights = (double)c->vocab_size * E + widest * (double)c->n_windows +
                      (features + (double)c->n_classes) * (double)(c->hidden + 1) + features * (double)c->n_classes;
     if (weights > 1e11)
@@ -151,7 +162,8 @@ hftc_status network_create(network **out, const network_config *cfg, size_t max_
     net->max_len = max_len;
     for (size_t w = 0; w < cfg->n_windows; w++)
         net->max_window = cfg->windows[w] > net->max_window ? cfg->windows[w] : net->max_window;
-    net->features = cfg->n_windows * cfg->n_filters;
+    net->chunks = cfg->pool_chunks > 1 ? cfg->pool_chunks : 1;
+    net->features = cfg->n_windows * cfg->n_filters * net->chunks;
     hftc_status st = network_declare(net);
     if (st == HFTC_STATUS_OK) {
         network_carve(net);
@@ -225,7 +237,7 @@ static size_t network_forward(network *net, const uint32_t *tokens, const size_t
                               bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, F = c->n_filters, D = net->features, H = c->hidden;
+    size_t E = c->embed_dim, F = c->n_filters, p = net->chunks, D = net->features, H = c->hidden;
     size_t Tp = T > net->max_window ? T : net->max_window;
     // Ids outside the vocabulary would index past the table: they are read as <unk> (id 1).
     for (size_t b = 0; b < B; b++) {
@@ -242,8 +254,8 @@ static size_t network_forward(network *net, const uint32_t *tokens, const size_t
         dropout_forward(net->emb, net->emb_mask, net->emb, net->emb_valid, B, Tp * E, c->embed_dropout,
                         dropout_layer_seed(seed, 0));
     for (size_t w = 0; w < c->n_windows; w++)
-        conv1d_forward(net->pooled + w * F, net->argmax + w * F, D, net->conv_scratch, net->emb, net->lengths,
-                       net->conv_w[w]->value, net->conv_b[w]->value, B, Tp, E, F, c->windows[w], 1);
+        conv1d_forward(net->pooled + w * F * p, net->argmax + w * F * p, D, net->conv_scratch, net->emb, net->lengths,
+                       net->conv_w[w]->value, net->conv_b[w]->value, B, Tp, E, F, c->windows[w], p);
     relu_forward(net->pooled, net->pooled, B * D);
     float *head_in = net->pooled;
     size_t head_dim = D;
@@ -277,7 +289,7 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
     if (!network_check_batch(net, B, T))
         return NAN;
     const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, F = c->n_filters, D = net->features, H = c->hidden, C = c->n_classes;
+    size_t E = c->embed_dim, F = c->n_filters, p = net->chunks, D = net->features, H = c->hidden, C = c->n_classes;
     size_t Tp = network_forward(net, tokens, lengths, B, T, true, dropout_seed);
     float loss = network_loss(net, B, targets, pos_weight, net->dlogits);
 
@@ -315,8 +327,8 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
         memset(net->demb, 0, B * Tp * E * sizeof(float));
     for (size_t w = 0; w < c->n_windows; w++)
         conv1d_backward(emb_trains ? net->demb : NULL, trains(net->conv_w[w], frozen) ? net->conv_w[w]->grad : NULL,
-                        trains(net->conv_b[w], frozen) ? net->conv_b[w]->grad : NULL, net->dpooled + w * F,
-                        net->argmax + w * F, D, net->emb, net->conv_w[w]->value, B, Tp, E, F, c->windows[w], 1);
+                        trains(net->conv_b[w], frozen) ? net->conv_b[w]->grad : NULL, net->dpooled + w * F * p,
+                        net->argmax + w * F * p, D, net->emb, net->conv_w[w]->value, B, Tp, E, F, c->windows[w], p);
     if (!emb_trains)
         return loss;
     if (c->embed_dropout > 0.0f)

@@ -15,6 +15,7 @@ typedef enum { ENCODER_CNN } encoder_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
 
 #define NETWORK_MAX_WINDOWS 8
+#define NETWORK_MAX_CHUNKS 1024
 
 typedef struct {
     encoder_kind encoder;
@@ -24,7 +25,8 @@ typedef struct {
     size_t n_windows;  /* CNN window sizes, e.g. 2, 3, 4 */
     size_t windows[NETWORK_MAX_WINDOWS];
     size_t n_filters;     /* F feature maps per window */
-    size_t hidden;        /* units of the hidden FC layer with ReLU; 0 = none */
+    size_t pool_chunks;   /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
+    size_t hidden;        /* units of the hidden FC layer with ReLU (XML-CNN's bottleneck); 0 = none */
     size_t n_classes;     /* C */
     float embed_dropout;  /* after the embedding */
     float hidden_dropout; /* after the hidden FC layer (on the pooled features when hidden = 0) */

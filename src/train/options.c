@@ -4,18 +4,26 @@
 #include "model/network.h"
 #include "text/wordvec.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-const char *const hftc_presets[] = {"flat-cnn", NULL};
+const char *const hftc_presets[] = {"flat-cnn", "xml-cnn", NULL};
 
 hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
 {
     if (!preset)
         preset = "flat-cnn";
-    if (strcmp(preset, "flat-cnn"))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: flat-cnn)", preset);
-    /* The HFT-CNN paper's Table 2 (Flat baseline): Kim CNN over short text. */
+    bool xml = strcmp(preset, "xml-cnn") == 0;
+    if (strcmp(preset, "flat-cnn") && !xml)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: flat-cnn, xml-cnn)", preset);
+    /* flat-cnn: the HFT-CNN paper's Table 2 Flat baseline, Kim CNN over short text.
+     * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
+     * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
+     * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and
+     * keeps the max of each 2 neighbouring outputs: at 13 words, 5, 5 and 4 maxima per feature map for
+     * windows 2, 3, 4, the i-th over window starts 2i and 2i + 2. Over stride-1 windows, 5 chunks keep 5 maxima
+     * over about the same spans (exactly the same for window 3). */
     *o = (hftc_train_options){
         .valid_fraction = 0.1f,
         .format = "auto",
@@ -31,7 +39,8 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .n_windows = 3,
         .windows = {2, 3, 4},
         .filters = 128,
-        .hidden = 1024,
+        .pool_chunks = xml ? 5 : 1,
+        .hidden = xml ? 512 : 1024,
         .embed_dropout = 0.25f,
         .hidden_dropout = 0.5f,
         .epochs = 40,
@@ -71,6 +80,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--dim must be between 1 and 4096";
     if (o->filters < 1 || o->hidden > 65536)
         return "--filters must be positive and --hidden at most 65536";
+    if (o->pool_chunks < 1 || o->pool_chunks > NETWORK_MAX_CHUNKS)
+        return "--pool-chunks must be between 1 and 1024";
     if (o->batch < 1 || o->batch > 65536)
         return "--batch must be between 1 and 65536";
     if (o->epochs < 1)

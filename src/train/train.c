@@ -334,18 +334,18 @@ static json_t *options_to_json(const hftc_train_options *o)
     json_t *windows = json_array();
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
-    return json_pack("{s:s, s:s?, s:s?, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:f, s:f, s:b, s:I, s:I, s:I, "
-                     "s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
-                     "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "valid_fraction",
-                     (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len,
-                     "min_count", (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim",
-                     (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters, "hidden",
-                     (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
-                     (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
-                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr",
-                     (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold",
-                     o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
-                     o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+    return json_pack(
+        "{s:s, s:s?, s:s?, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I, "
+        "s:I, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
+        "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "valid_fraction",
+        (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count",
+        (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim, "windows", windows,
+        "filters", (json_int_t)o->filters, "pool_chunks", (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden,
+        "embed_dropout", (double)o->embed_dropout, "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings",
+        o->freeze_embeddings, "epochs", (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience",
+        (json_int_t)o->patience, "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold,
+        "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
+        o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
 }
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
@@ -384,6 +384,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
                                          .embed_dim = dim,
                                          .n_windows = o->n_windows,
                                          .n_filters = o->filters,
+                                         .pool_chunks = o->pool_chunks,
                                          .hidden = o->hidden,
                                          .n_classes = C,
                                          .embed_dropout = o->embed_dropout,

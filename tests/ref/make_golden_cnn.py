@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes tests/golden/cnn.golden, read by tests/test_golden_cnn.c: a PyTorch Kim CNN built to be
-identical to hftc's network (src/model/network.c), its inputs, weights, outputs, loss, every
+"""Writes tests/golden/cnn.golden, read by tests/test_golden_cnn.c: a PyTorch Kim CNN / XML-CNN built
+to be identical to hftc's network (src/model/network.c), its inputs, weights, outputs, loss, every
 parameter gradient, and the parameters after three optimiser steps.
 
 Run from anywhere with Debian's /usr/bin/python3 (torch 1.13); the output is deterministic.
@@ -8,11 +8,15 @@ The model runs in float64 from float32-representable weights, so the reference i
 precision and the C test measures only its own float32 rounding.
 
 Model (dropout 0): embedding (padding_idx 0) -> for each window K: Conv1d(E, F, K) over the
-document, max over the valid window starts t < max(L - K + 1, 1) only -> concat -> ReLU ->
-[fc1 -> ReLU] -> out -> loss. Variants:
-  sigmoid  windows 2,3,4, hidden 32, BCEWithLogitsLoss(pos_weight), plus optimiser steps;
-  softmax  windows 1,3, no hidden layer, CrossEntropyLoss on one-hot targets.
-Documents: full length, padded, one of length 2 (shorter than windows 3 and 4), one of length 1.
+document, nn.AdaptiveMaxPool1d(p) over the valid window starts t < n = max(L - K + 1, 1) only,
+flattened filter-major (F, p) -> concat -> ReLU -> [fc1 -> ReLU] -> out -> loss. p = 1 is Kim's
+max over time; p > 1 is XML-CNN's dynamic max pooling, whose chunks hftc's conv1d must draw exactly
+as AdaptiveMaxPool1d does ([floor(c n / p), ceil((c + 1) n / p))). Variants:
+  sigmoid  windows 2,3,4, hidden 32, p 1, BCEWithLogitsLoss(pos_weight), plus optimiser steps;
+  softmax  windows 1,3, no hidden layer, p 1, CrossEntropyLoss on one-hot targets;
+  xml      windows 2,3,4, bottleneck 10, p 4, BCEWithLogitsLoss(pos_weight).
+Documents: full length, padded, one of length 2 (shorter than windows 3 and 4), one of length 1; the
+xml variant has lengths 10, 6, 3, 1, so that n is above, equal to and below p.
 
 Optimiser reference (sigmoid variant): 3 steps on the same batch, with the gradient of every step
 (adam.grad<k>.*) and the parameters after the third (adam.*). Dense tensors: torch.optim.Adam with
@@ -25,7 +29,8 @@ Adam's normalisation amplifies in elements with tiny gradients).
 
 File format (all little-endian): the 8 bytes "HFTCGLD1", a uint32 record count, then per record a
 uint32 name length, the name (ASCII, no terminator), a uint32 ndim, ndim uint32 dims, and
-prod(dims) float64 values. Integers (tokens, lengths, sizes) are stored as exact float64.
+prod(dims) float64 values. Integers (tokens, lengths, sizes) are stored as exact float64; "config" is
+[V, E, F, hidden, C, B, T, p].
 Conv weights are stored in hftc's layout (F, K*E) with [f, k*E + e] = torch weight[f, e, k]."""
 import os
 import struct
@@ -41,13 +46,14 @@ V, E, FILTERS, C, B, T = 50, 16, 8, 6, 4, 10
 LENGTHS = [10, 7, 2, 1]
 
 
-class KimCNN(nn.Module):
-    def __init__(self, windows, hidden, sparse):
+class CNN(nn.Module):
+    def __init__(self, windows, hidden, chunks, sparse):
         super().__init__()
         self.windows = windows
+        self.pool = nn.AdaptiveMaxPool1d(chunks)
         self.embedding = nn.Embedding(V, E, padding_idx=0, sparse=sparse)
         self.convs = nn.ModuleList(nn.Conv1d(E, FILTERS, k) for k in windows)
-        features = FILTERS * len(windows)
+        features = FILTERS * len(windows) * chunks
         self.fc1 = nn.Linear(features, hidden) if hidden else None
         self.out = nn.Linear(hidden or features, C)
 
@@ -57,8 +63,8 @@ class KimCNN(nn.Module):
         for k, conv in zip(self.windows, self.convs):
             y = conv(x)  # (B, F, T - k + 1)
             n = torch.clamp(lengths - k + 1, min=1)
-            valid = torch.arange(y.shape[2])[None, :] < n[:, None]
-            pooled.append(y.masked_fill(~valid[:, None, :], float("-inf")).max(dim=2).values)
+            # Each document pools its own n valid window starts: (B, F, p) -> (B, F*p), f*p + c.
+            pooled.append(torch.stack([self.pool(y[b:b + 1, :, :n[b]])[0] for b in range(len(n))]).flatten(1))
         h = F.relu(torch.cat(pooled, 1))
         if self.fc1 is not None:
             h = F.relu(self.fc1(h))
@@ -70,9 +76,9 @@ def f32(t):
     return t.float().double()
 
 
-def make_model(windows, hidden, sparse, seed):
+def make_model(windows, hidden, chunks, sparse, seed):
     torch.manual_seed(seed)
-    m = KimCNN(windows, hidden, sparse)
+    m = CNN(windows, hidden, chunks, sparse)
     with torch.no_grad():
         m.embedding.weight.uniform_(-0.25, 0.25)
         m.embedding.weight[0].zero_()
@@ -94,14 +100,14 @@ def hftc_tensors(m, grads=False):
     return out
 
 
-def batch(seed):
+def batch(seed, lengths):
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(1, V, (B, T), generator=g)
     tokens[1, 3] = 1  # <unk> inside a document
     tokens[0, 5] = tokens[0, 1]  # a repeated word: its gradient rows are summed
-    for b, L in enumerate(LENGTHS):
+    for b, L in enumerate(lengths):
         tokens[b, L:] = 0
-    return tokens, torch.tensor(LENGTHS)
+    return tokens, torch.tensor(lengths)
 
 
 records = []
@@ -111,9 +117,9 @@ def add(name, value):
     records.append((name, np.array(value, dtype=np.float64)))  # a copy: torch tensors share memory
 
 
-def variant(prefix, windows, hidden, head, seed):
-    m = make_model(windows, hidden, sparse=True, seed=seed)
-    tokens, lengths = batch(seed + 1)
+def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam=False):
+    m = make_model(windows, hidden, chunks, sparse=True, seed=seed)
+    tokens, lengths = batch(seed + 1, lengths)
     g = torch.Generator().manual_seed(seed + 2)
     if head == "sigmoid":
         targets = (torch.rand(B, C, generator=g) < 0.35).double()
@@ -127,7 +133,7 @@ def variant(prefix, windows, hidden, head, seed):
         loss_fn = lambda logits, t: F.cross_entropy(logits, t.argmax(1))  # noqa: E731
         probs_of = lambda z: torch.softmax(z, 1)  # noqa: E731
 
-    add(prefix + "config", [V, E, FILTERS, hidden, C, B, T])
+    add(prefix + "config", [V, E, FILTERS, hidden, C, B, T, chunks])
     add(prefix + "windows", windows)
     add(prefix + "tokens", tokens.numpy().reshape(B, T))
     add(prefix + "lengths", lengths.numpy())
@@ -145,9 +151,9 @@ def variant(prefix, windows, hidden, head, seed):
     for name, t in hftc_tensors(m, grads=True).items():
         add(prefix + "grad." + name, t.numpy())
 
-    if head != "sigmoid":
+    if not adam:
         return
-    m = make_model(windows, hidden, sparse=True, seed=seed)
+    m = make_model(windows, hidden, chunks, sparse=True, seed=seed)
     conv_params = [p for c in m.convs for p in c.parameters()]
     head_params = list(m.fc1.parameters()) + list(m.out.parameters())
     dense = torch.optim.Adam([{"params": conv_params, "lr": 0.01}, {"params": head_params, "lr": 0.005}])
@@ -169,8 +175,9 @@ def variant(prefix, windows, hidden, head, seed):
         add(prefix + "adam." + name, t.numpy())
 
 
-variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1)
+variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1, adam=True)
 variant("softmax.", [1, 3], 0, "softmax", seed=2)
+variant("xml.", [2, 3, 4], 10, "sigmoid", seed=3, chunks=4, lengths=[10, 6, 3, 1])
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "cnn.golden")
 with open(path, "wb") as f:
