@@ -1,0 +1,746 @@
+/* Label taxonomies: the readers for parent-children and .tree files (one streaming getline loop), the
+ * edge set that makes a repeated edge an error, finalisation (CSR lists, a cycle check by Kahn's
+ * algorithm, levels by breadth-first search from the root) and ancestor completion of datasets.
+ * Reading conventions:
+ *   - blank lines (spaces and tabs only) are skipped; CRLF endings, a missing final newline and a UTF-8
+ *     BOM on line 1 are accepted; a line must be valid UTF-8 without NUL bytes;
+ *   - names are trimmed of surrounding spaces and an empty name is malformed. "Root" (exactly) is the
+ *     virtual root and never a node: as a parent it means the root, as a child or a .tree element it is
+ *     malformed;
+ *   - parent-children: fields are split on tabs only, so names may contain spaces. A line with a single
+ *     name declares that node without an edge: it is top level unless it is a child elsewhere (a lone
+ *     "Root" declares nothing). A space-separated line looks the same, so when such a node ends up with
+ *     no edge at all, one warning names the first of them. Repeating an edge is malformed;
+ *   - .tree ("A<A@B<A@B@C"): elements are split on '<', each element's parent is the one before it and
+ *     the first is top level (an explicit edge from the root, so a single-name line is a top-level node).
+ *     Every line repeats the edges of its prefix, so repeated edges are no error in this format; a tab
+ *     is malformed;
+ *   - auto-detection: the first line with a tab means parent-children, the first with a '<' and no tab
+ *     means .tree; single-name lines before it are held until the format is known (all of them are top
+ *     level either way when none comes). After that a line of the other format is malformed.
+ * Node ids are dense: a name interned by dataset_read that the taxonomy lacks has an id past the nodes,
+ * and becomes a node only through taxonomy_complete_dataset. */
+#define _POSIX_C_SOURCE 200809L
+#include "data/taxonomy.h"
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "text/tokenizer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+static const char root_name[] = "Root";
+#define ROOT_NAME_LEN (sizeof root_name - 1)
+#define NO_EDGE SIZE_MAX
+#define NAME_MAX_SHOWN 200 // bytes of a name quoted in a message
+
+static bool is_root_name(const char *s, size_t len) { return len == ROOT_NAME_LEN && !memcmp(s, root_name, len); }
+
+static const char *node_name(const taxonomy *t, uint32_t id)
+{
+    return id == TAXONOMY_ROOT ? root_name : strmap_string(&t->names, id);
+}
+
+void taxonomy_init(taxonomy *t)
+{
+    *t = (taxonomy){0};
+    strmap_init(&t->names);
+}
+
+// The arrays taxonomy_finalize builds; dropped whenever nodes or edges change, so stale lists are never read.
+static void free_derived(taxonomy *t)
+{
+    free(t->parent_start);
+    free(t->parents);
+    free(t->child_start);
+    free(t->children);
+    free(t->top);
+    free(t->level);
+    free(t->order);
+    t->parent_start = t->child_start = t->level = NULL;
+    t->parents = t->children = t->top = t->order = NULL;
+    t->n_top = t->depth = 0;
+    t->is_tree = false;
+}
+
+void taxonomy_free(taxonomy *t)
+{
+    strmap_free(&t->names);
+    free(t->edge_parent);
+    free(t->edge_child);
+    free(t->edge_slots);
+    free_derived(t);
+    taxonomy_init(t);
+}
+
+static uint64_t edge_hash(uint32_t parent, uint32_t child)
+{
+    // splitmix64's finaliser over the pair
+    uint64_t x = ((uint64_t)parent << 32 | child) + 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+// Slot of parent -> child in the edge set, or the empty slot where it would go.
+static size_t edge_slot(const taxonomy *t, uint32_t parent, uint32_t child)
+{
+    size_t mask = t->n_edge_slots - 1;
+    for (size_t i = (size_t)edge_hash(parent, child) & mask;; i = (i + 1) & mask) {
+        size_t e = t->edge_slots[i];
+        if (e == 0 || (t->edge_parent[e - 1] == parent && t->edge_child[e - 1] == child))
+            return i;
+    }
+}
+
+static bool has_edge(const taxonomy *t, uint32_t parent, uint32_t child)
+{
+    return t->n_edge_slots && t->edge_slots[edge_slot(t, parent, child)];
+}
+
+static hftc_status grow_edge_set(taxonomy *t)
+{
+    size_t n_slots = t->n_edge_slots ? 2 * t->n_edge_slots : 64;
+    size_t *slots = mem_calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    free(t->edge_slots);
+    t->edge_slots = slots;
+    t->n_edge_slots = n_slots;
+    for (size_t e = 0; e < t->n_edges; e++)
+        slots[edge_slot(t, t->edge_parent[e], t->edge_child[e])] = e + 1;
+    return HFTC_STATUS_OK;
+}
+
+// Adds parent -> child unless it is there; *existing receives the index of the equal edge, or NO_EDGE.
+static hftc_status insert_edge(taxonomy *t, uint32_t parent, uint32_t child, size_t *existing)
+{
+    if (2 * (t->n_edges + 1) > t->n_edge_slots) // load factor at most 1/2
+        TRY(grow_edge_set(t));
+    size_t slot = edge_slot(t, parent, child);
+    if (t->edge_slots[slot]) {
+        *existing = t->edge_slots[slot] - 1;
+        return HFTC_STATUS_OK;
+    }
+    *existing = NO_EDGE;
+    // Two arrays share one capacity: grow copies of it, keep the smaller.
+    size_t cap_parent = t->edges_capacity, cap_child = t->edges_capacity;
+    hftc_status st = mem_reserve((void **)&t->edge_parent, &cap_parent, t->n_edges + 1, sizeof *t->edge_parent);
+    if (st == HFTC_STATUS_OK)
+        st = mem_reserve((void **)&t->edge_child, &cap_child, t->n_edges + 1, sizeof *t->edge_child);
+    t->edges_capacity = cap_parent < cap_child ? cap_parent : cap_child;
+    TRY(st);
+    t->edge_parent[t->n_edges] = parent;
+    t->edge_child[t->n_edges] = child;
+    t->edge_slots[slot] = ++t->n_edges;
+    free_derived(t);
+    return HFTC_STATUS_OK;
+}
+
+// Id of the node named s[0..len), a new node if the name is new. While names past the nodes exist (labels
+// read by dataset_read), only the first of them may become a node: any other would leave a gap in the ids.
+static hftc_status intern_node(taxonomy *t, const char *s, size_t len, uint32_t *id)
+{
+    size_t i = strmap_find(&t->names, s, len), count = strmap_count(&t->names);
+    if ((i == STRMAP_NONE && count > t->n_nodes) || (i != STRMAP_NONE && i > t->n_nodes))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "cannot add \"%.*s\" to the taxonomy: its name map holds %zu labels that are not nodes "
+                         "(complete the dataset first)",
+                         (int)(len < NAME_MAX_SHOWN ? len : NAME_MAX_SHOWN), s, count - t->n_nodes);
+    if (i == STRMAP_NONE)
+        TRY(strmap_intern(&t->names, s, len, &i));
+    if (i == t->n_nodes) {
+        if (i >= TAXONOMY_ROOT)
+            return error_set(HFTC_STATUS_OUT_OF_MEMORY, "too many taxonomy nodes");
+        t->n_nodes++;
+        free_derived(t);
+    }
+    *id = (uint32_t)i;
+    return HFTC_STATUS_OK;
+}
+
+hftc_status taxonomy_add_edge(taxonomy *t, const char *parent, const char *child)
+{
+    if (!child || !*child || (parent && !*parent))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "taxonomy edge with an empty name");
+    size_t child_len = strlen(child), parent_len = parent ? strlen(parent) : 0;
+    if (utf8_find_invalid(child, child_len) < child_len ||
+        (parent && utf8_find_invalid(parent, parent_len) < parent_len))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "taxonomy name that is not valid UTF-8");
+    if (is_root_name(child, child_len))
+        return error_set(HFTC_STATUS_FORMAT, "\"%s\" cannot be a child: it is the root", root_name);
+    uint32_t p = TAXONOMY_ROOT, c;
+    if (parent && !is_root_name(parent, parent_len))
+        TRY(intern_node(t, parent, parent_len, &p));
+    TRY(intern_node(t, child, child_len, &c));
+    size_t existing;
+    TRY(insert_edge(t, p, c, &existing));
+    if (existing != NO_EDGE)
+        return error_set(HFTC_STATUS_FORMAT, "duplicate edge %s -> %s", parent ? parent : root_name, child);
+    return HFTC_STATUS_OK;
+}
+
+/* ---- Finalisation ---------------------------------------------------------------------------- */
+
+// Appends text to msg (size bytes, *used of them taken); what does not fit becomes "..." once, and
+// *used = size marks msg as full.
+static void append(char *msg, size_t size, size_t *used, const char *text)
+{
+    size_t len = strlen(text);
+    if (*used == size)
+        return;
+    if (*used + len + 4 <= size) {
+        memcpy(msg + *used, text, len + 1);
+        *used += len;
+        return;
+    }
+    memcpy(msg + *used, "...", 4);
+    *used = size;
+}
+
+/* Reports a cycle among the nodes Kahn's algorithm could not order (remaining[c] > 0). Each of them has
+ * a parent that is also unordered, so walking up from one must come back to a node already seen. */
+static hftc_status report_cycle(const taxonomy *t, const size_t *remaining, size_t n_unordered)
+{
+    size_t n = t->n_nodes, len = 0, start = 0;
+    size_t *seen_at = mem_alloc(n, sizeof *seen_at);
+    uint32_t *path = mem_alloc(n, sizeof *path);
+    if (!seen_at || !path) {
+        free(seen_at);
+        free(path);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < n; i++)
+        seen_at[i] = SIZE_MAX;
+    uint32_t u = 0;
+    while (remaining[u] == 0)
+        u++;
+    for (;;) {
+        seen_at[u] = len;
+        path[len++] = u;
+        uint32_t p = TAXONOMY_ROOT;
+        for (size_t j = t->parent_start[u]; j < t->parent_start[u + 1] && p == TAXONOMY_ROOT; j++)
+            if (t->parents[j] != TAXONOMY_ROOT && remaining[t->parents[j]] > 0)
+                p = t->parents[j];
+        if (seen_at[p] != SIZE_MAX) {
+            start = seen_at[p];
+            break;
+        }
+        u = p;
+    }
+    /* path[start..len) climbs from child to parent and path[start] is a parent of path[len - 1]: reversed
+     * after its first node, it runs forwards. It is printed from its smallest id. */
+    size_t m = len - start, first = 0;
+    for (size_t i = start + 1, j = len - 1; i < j; i++, j--) {
+        uint32_t x = path[i];
+        path[i] = path[j];
+        path[j] = x;
+    }
+    for (size_t i = 1; i < m; i++)
+        if (path[start + i] < path[start + first])
+            first = i;
+    char msg[1024] = "cycle: ";
+    size_t used = strlen(msg);
+    for (size_t i = 0; i <= m; i++) {
+        if (i)
+            append(msg, sizeof msg, &used, " -> ");
+        append(msg, sizeof msg, &used, node_name(t, path[start + (first + i) % m]));
+    }
+    free(seen_at);
+    free(path);
+    if (n_unordered > m)
+        return error_set(HFTC_STATUS_FORMAT, "%s (%zu more node%s on or below a cycle)", msg, n_unordered - m,
+                         n_unordered - m == 1 ? "" : "s");
+    return error_set(HFTC_STATUS_FORMAT, "%s", msg);
+}
+
+hftc_status taxonomy_finalize(taxonomy *t)
+{
+    free_derived(t);
+    size_t n = t->n_nodes;
+    t->parent_start = mem_calloc(n + 1, sizeof *t->parent_start);
+    t->child_start = mem_calloc(n + 1, sizeof *t->child_start);
+    t->level = mem_calloc(n, sizeof *t->level);
+    t->order = mem_alloc(n, sizeof *t->order);
+    t->top = mem_alloc(n, sizeof *t->top);
+    size_t *cursor = mem_alloc(n + 2, sizeof *cursor);
+    unsigned char *is_top = mem_calloc(n, 1);
+    hftc_status st = HFTC_STATUS_OUT_OF_MEMORY;
+    if (!t->parent_start || !t->child_start || !t->level || !t->order || !t->top || !cursor || !is_top)
+        goto fail;
+    size_t *ps = t->parent_start, *cs = t->child_start;
+    for (size_t e = 0; e < t->n_edges; e++) {
+        uint32_t p = t->edge_parent[e], c = t->edge_child[e];
+        if (p == TAXONOMY_ROOT) {
+            is_top[c] = 1;
+        } else {
+            ps[c + 1]++;
+            cs[p + 1]++;
+        }
+    }
+    // A node that is never a child is top level; the root sorts last among its parents (the largest id).
+    for (size_t c = 0; c < n; c++) {
+        if (ps[c + 1] == 0)
+            is_top[c] = 1;
+        ps[c + 1] += is_top[c];
+    }
+    for (size_t i = 0; i < n; i++) {
+        ps[i + 1] += ps[i];
+        cs[i + 1] += cs[i];
+    }
+    t->parents = mem_alloc(ps[n], sizeof *t->parents);
+    t->children = mem_alloc(cs[n], sizeof *t->children);
+    if (!t->parents || !t->children)
+        goto fail;
+    // Children unsorted, then two transpositions sort both lists by id.
+    memcpy(cursor, cs, n * sizeof *cursor);
+    for (size_t e = 0; e < t->n_edges; e++)
+        if (t->edge_parent[e] != TAXONOMY_ROOT)
+            t->children[cursor[t->edge_parent[e]]++] = t->edge_child[e];
+    memcpy(cursor, ps, n * sizeof *cursor);
+    for (size_t p = 0; p < n; p++)
+        for (size_t j = cs[p]; j < cs[p + 1]; j++)
+            t->parents[cursor[t->children[j]]++] = (uint32_t)p;
+    for (size_t c = 0; c < n; c++)
+        if (is_top[c])
+            t->parents[cursor[c]++] = TAXONOMY_ROOT;
+    memcpy(cursor, cs, n * sizeof *cursor);
+    for (size_t c = 0; c < n; c++)
+        for (size_t j = ps[c]; j < ps[c + 1]; j++)
+            if (t->parents[j] != TAXONOMY_ROOT)
+                t->children[cursor[t->parents[j]]++] = (uint32_t)c;
+
+    // Kahn's algorithm over the edges between nodes: what it cannot order is on or below a cycle.
+    size_t head = 0, tail = 0;
+    for (size_t c = 0; c < n; c++) {
+        cursor[c] = ps[c + 1] - ps[c] - is_top[c];
+        if (cursor[c] == 0)
+            t->order[tail++] = (uint32_t)c;
+    }
+    while (head < tail) {
+        uint32_t u = t->order[head++];
+        for (size_t j = cs[u]; j < cs[u + 1]; j++)
+            if (--cursor[t->children[j]] == 0)
+                t->order[tail++] = t->children[j];
+    }
+    if (tail < n) {
+        st = report_cycle(t, cursor, n - tail);
+        goto fail;
+    }
+
+    // Levels: breadth-first from the root, so a DAG node gets its shortest distance.
+    head = tail = 0;
+    for (size_t c = 0; c < n; c++)
+        if (is_top[c]) {
+            t->level[c] = 1;
+            t->order[tail++] = t->top[t->n_top++] = (uint32_t)c;
+        }
+    t->depth = n ? 1 : 0;
+    while (head < tail) {
+        uint32_t u = t->order[head++];
+        for (size_t j = cs[u]; j < cs[u + 1]; j++) {
+            uint32_t c = t->children[j];
+            if (t->level[c] == 0) {
+                t->level[c] = t->level[u] + 1;
+                t->depth = t->level[c];
+                t->order[tail++] = c;
+            }
+        }
+    }
+    // order by (level, id): a counting sort over levels, ids visited in increasing order
+    memset(cursor, 0, (t->depth + 2) * sizeof *cursor);
+    for (size_t c = 0; c < n; c++)
+        cursor[t->level[c] + 1]++;
+    for (size_t l = 1; l <= t->depth; l++)
+        cursor[l + 1] += cursor[l];
+    for (size_t c = 0; c < n; c++)
+        t->order[cursor[t->level[c]]++] = (uint32_t)c;
+    t->is_tree = true;
+    for (size_t c = 0; c < n; c++)
+        if (ps[c + 1] - ps[c] != 1)
+            t->is_tree = false;
+    free(cursor);
+    free(is_top);
+    return HFTC_STATUS_OK;
+fail:
+    free(cursor);
+    free(is_top);
+    free_derived(t);
+    return st;
+}
+
+/* ---- Reading --------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t node;
+    size_t line;
+} declared_node;
+
+typedef struct {
+    taxonomy *t;
+    const char *name;       // file name in messages
+    taxonomy_format format; // AUTO until a line decides
+    bool auto_detect;
+    size_t *edge_line; // line where each edge first appeared (parent-children)
+    size_t edge_line_cap;
+    declared_node *declared; // single-name lines (parent-children, or before the format is known)
+    size_t n_declared, declared_cap;
+    char reason[768]; // why the current line is malformed
+} loader;
+
+static hftc_status malformed(loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static hftc_status malformed(loader *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->reason, sizeof l->reason, fmt, ap);
+    va_end(ap);
+    return HFTC_STATUS_FORMAT;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\r' || c == '\v' || c == '\f'; }
+
+// The name in s[0..len) without surrounding spaces.
+static void trim(const char **s, size_t *len)
+{
+    while (*len && is_space(**s)) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len && is_space((*s)[*len - 1]))
+        (*len)--;
+}
+
+static int shown(size_t len) { return (int)(len < NAME_MAX_SHOWN ? len : NAME_MAX_SHOWN); }
+
+static hftc_status declare_node(loader *l, const char *s, size_t len, size_t line_no)
+{
+    uint32_t id;
+    TRY(intern_node(l->t, s, len, &id));
+    TRY(mem_reserve((void **)&l->declared, &l->declared_cap, l->n_declared + 1, sizeof *l->declared));
+    l->declared[l->n_declared++] = (declared_node){id, line_no};
+    return HFTC_STATUS_OK;
+}
+
+// "parent<TAB>child1<TAB>child2...", or a single name.
+static hftc_status parse_parent_children(loader *l, const char *line, size_t len, size_t line_no)
+{
+    const char *end = line + len, *tab = memchr(line, '\t', len);
+    const char *parent = line;
+    size_t parent_len = (size_t)((tab ? tab : end) - line);
+    trim(&parent, &parent_len);
+    if (parent_len == 0)
+        return malformed(l, "empty name in field 1");
+    if (!tab) {
+        if (l->auto_detect && l->format == TAXONOMY_FORMAT_PARENT_CHILDREN && memchr(line, '<', len))
+            return malformed(l, "a .tree line (with '<' and no tab) in a parent-children file");
+        return is_root_name(parent, parent_len) ? HFTC_STATUS_OK : declare_node(l, parent, parent_len, line_no);
+    }
+    uint32_t p = TAXONOMY_ROOT;
+    if (!is_root_name(parent, parent_len))
+        TRY(intern_node(l->t, parent, parent_len, &p));
+    for (size_t field = 2;; field++) {
+        const char *child = tab + 1;
+        tab = memchr(child, '\t', (size_t)(end - child));
+        size_t child_len = (size_t)((tab ? tab : end) - child);
+        trim(&child, &child_len);
+        if (child_len == 0)
+            return malformed(l, "empty name in field %zu", field);
+        if (is_root_name(child, child_len))
+            return malformed(l, "\"%s\" cannot be a child (field %zu): it is the root", root_name, field);
+        uint32_t c;
+        size_t existing;
+        TRY(intern_node(l->t, child, child_len, &c));
+        TRY(insert_edge(l->t, p, c, &existing));
+        if (existing != NO_EDGE)
+            return malformed(l, "duplicate edge %.*s -> %.*s (first on line %zu)", shown(parent_len), parent,
+                             shown(child_len), child, l->edge_line[existing]);
+        TRY(mem_reserve((void **)&l->edge_line, &l->edge_line_cap, l->t->n_edges, sizeof *l->edge_line));
+        l->edge_line[l->t->n_edges - 1] = line_no;
+        if (!tab)
+            return HFTC_STATUS_OK;
+    }
+}
+
+// "A<A@B<A@B@C": a path from a top-level node down.
+static hftc_status parse_tree(loader *l, const char *line, size_t len)
+{
+    if (memchr(line, '\t', len))
+        return malformed(l, "tab in a .tree line");
+    const char *end = line + len, *p = line;
+    uint32_t parent = TAXONOMY_ROOT;
+    for (size_t k = 1;; k++) {
+        const char *lt = memchr(p, '<', (size_t)(end - p)), *name = p;
+        size_t name_len = (size_t)((lt ? lt : end) - p);
+        trim(&name, &name_len);
+        if (name_len == 0)
+            return malformed(l, "empty name in element %zu", k);
+        if (is_root_name(name, name_len))
+            return malformed(l, "\"%s\" (element %zu) is the name of the root, not a node", root_name, k);
+        uint32_t c;
+        size_t existing;
+        TRY(intern_node(l->t, name, name_len, &c));
+        TRY(insert_edge(l->t, parent, c, &existing)); // repeated prefixes are expected
+        if (!lt)
+            return HFTC_STATUS_OK;
+        parent = c;
+        p = lt + 1;
+    }
+}
+
+static hftc_status parse_line(loader *l, const char *line, size_t len, size_t line_no, size_t column0)
+{
+    size_t bad = utf8_find_invalid(line, len);
+    if (bad < len)
+        return malformed(l, "invalid UTF-8 at byte %zu", column0 + bad + 1);
+    const char *nul = memchr(line, '\0', len);
+    if (nul)
+        return malformed(l, "NUL byte at byte %zu", column0 + (size_t)(nul - line) + 1);
+    if (l->format == TAXONOMY_FORMAT_AUTO) {
+        if (memchr(line, '\t', len)) {
+            l->format = TAXONOMY_FORMAT_PARENT_CHILDREN;
+        } else if (memchr(line, '<', len)) {
+            // The single-name lines held so far were top-level .tree nodes.
+            l->format = TAXONOMY_FORMAT_TREE;
+            size_t existing;
+            for (size_t i = 0; i < l->n_declared; i++)
+                TRY(insert_edge(l->t, TAXONOMY_ROOT, l->declared[i].node, &existing));
+            l->n_declared = 0;
+        }
+    }
+    if (l->format == TAXONOMY_FORMAT_TREE)
+        return parse_tree(l, line, len);
+    return parse_parent_children(l, line, len, line_no);
+}
+
+static hftc_status read_stream(loader *l, FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0, line_no = 0;
+    hftc_status st = HFTC_STATUS_OK;
+    ssize_t got;
+    errno = 0;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)got, column0 = 0;
+        line_no++;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (len && line[len - 1] == '\r')
+            len--;
+        char *p = line;
+        if (line_no == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+            p += 3;
+            len -= 3;
+            column0 = 3;
+        }
+        size_t i = 0;
+        while (i < len && (p[i] == '\t' || is_space(p[i])))
+            i++;
+        if (i == len)
+            continue;
+        st = parse_line(l, p, len, line_no, column0);
+        if (st == HFTC_STATUS_FORMAT)
+            st = error_set(st, "%s:%zu: %s", l->name, line_no, l->reason);
+        if (st != HFTC_STATUS_OK)
+            break;
+        errno = 0;
+    }
+    if (st == HFTC_STATUS_OK && ferror(f))
+        st = errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", l->name)
+                             : error_set(HFTC_STATUS_IO, "%s: read error: %s", l->name, strerror(errno));
+    free(line);
+    return st;
+}
+
+// Single-name parent-children lines whose node has no edge at all were probably meant to have tabs.
+static void warn_isolated(const loader *l)
+{
+    const taxonomy *t = l->t;
+    size_t count = 0, first = 0;
+    for (size_t i = 0; i < l->n_declared; i++) {
+        uint32_t c = l->declared[i].node;
+        bool isolated = t->child_start[c + 1] == t->child_start[c] &&
+                        t->parent_start[c + 1] - t->parent_start[c] == 1 &&
+                        t->parents[t->parent_start[c]] == TAXONOMY_ROOT && !has_edge(t, TAXONOMY_ROOT, c);
+        if (isolated && count++ == 0)
+            first = i;
+    }
+    if (count)
+        log_warn("%s:%zu: \"%s\" has no parent and no children (%zu such line%s); parent-children lines separate "
+                 "names by tabs",
+                 l->name, l->declared[first].line, node_name(t, l->declared[first].node), count, count == 1 ? "" : "s");
+}
+
+hftc_status taxonomy_load(taxonomy *t, const char *path, taxonomy_format fmt)
+{
+    taxonomy_init(t);
+    bool is_stdin = strcmp(path, "-") == 0;
+    loader l = {.t = t, .name = is_stdin ? "<stdin>" : path, .format = fmt, .auto_detect = fmt == TAXONOMY_FORMAT_AUTO};
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f)
+        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    hftc_status st = read_stream(&l, f);
+    if (!is_stdin)
+        fclose(f);
+    if (st == HFTC_STATUS_OK && t->n_nodes == 0)
+        st = error_set(HFTC_STATUS_FORMAT, "%s: no taxonomy nodes", l.name);
+    if (st == HFTC_STATUS_OK && (st = taxonomy_finalize(t)) != HFTC_STATUS_OK)
+        st = error_wrap(st, "%s", l.name);
+    if (st == HFTC_STATUS_OK && l.format == TAXONOMY_FORMAT_PARENT_CHILDREN)
+        warn_isolated(&l);
+    free(l.edge_line);
+    free(l.declared);
+    if (st != HFTC_STATUS_OK)
+        taxonomy_free(t);
+    return st;
+}
+
+static const char *const format_names[] = {"auto", "parent-children", "tree"};
+
+bool taxonomy_format_parse(const char *name, taxonomy_format *out)
+{
+    for (size_t i = 0; i < sizeof format_names / sizeof *format_names; i++)
+        if (strcmp(name, format_names[i]) == 0) {
+            *out = (taxonomy_format)i;
+            return true;
+        }
+    return false;
+}
+
+const char *taxonomy_format_name(taxonomy_format f)
+{
+    return (size_t)f < sizeof format_names / sizeof *format_names ? format_names[f] : "unknown";
+}
+
+/* ---- Ancestors ------------------------------------------------------------------------------- */
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out)
+{
+    // out doubles as the queue of nodes whose parents are still to add; the membership test is linear,
+    // which is cheap for the few ancestors a node has.
+    size_t n = 0, head = 0;
+    for (uint32_t u = node;;) {
+        for (size_t j = t->parent_start[u]; j < t->parent_start[u + 1]; j++) {
+            uint32_t p = t->parents[j];
+            size_t k = 0;
+            while (k < n && out[k] != p)
+                k++;
+            if (p != TAXONOMY_ROOT && k == n)
+                out[n++] = p;
+        }
+        if (head == n)
+            break;
+        u = out[head++];
+    }
+    qsort(out, n, sizeof *out, compare_u32);
+    return n;
+}
+
+// First document (in file order) with a label past the nodes, at *doc and *label; false if none.
+static bool find_unknown(const taxonomy *t, const dataset *ds, size_t *doc, uint32_t *label)
+{
+    for (size_t d = 0; d < ds->n_docs; d++)
+        for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
+            if (ds->labels[j] >= t->n_nodes) {
+                *doc = d;
+                *label = ds->labels[j];
+                return true;
+            }
+    return false;
+}
+
+hftc_status taxonomy_complete_dataset(taxonomy *t, dataset *ds, const char *path, taxonomy_unknown unknown,
+                                      size_t *n_added)
+{
+    if (n_added)
+        *n_added = 0;
+    size_t doc;
+    uint32_t label;
+    if (unknown != TAXONOMY_UNKNOWN_KEEP && find_unknown(t, ds, &doc, &label)) {
+        const char *name = strmap_string(&t->names, label);
+        if (unknown == TAXONOMY_UNKNOWN_ERROR)
+            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: label \"%s\" is not in the taxonomy", path, ds->line[doc],
+                             name);
+        size_t root_id = strmap_find(&t->names, root_name, ROOT_NAME_LEN);
+        if (root_id != STRMAP_NONE && root_id >= t->n_nodes) {
+            for (size_t d = 0; d < ds->n_docs; d++)
+                for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
+                    if (ds->labels[j] == root_id)
+                        return error_set(HFTC_STATUS_FORMAT, "%s:%zu: label \"%s\" is the name of the taxonomy's root",
+                                         path, ds->line[d], root_name);
+            return error_set(HFTC_STATUS_FORMAT,
+                             "%s: label \"%s\" (read from another file) is the name of the "
+                             "taxonomy's root",
+                             path, root_name);
+        }
+        // Every name past the nodes came from a dataset: all become top-level nodes, so ids stay dense.
+        size_t count = strmap_count(&t->names);
+        if (count > TAXONOMY_ROOT)
+            return error_set(HFTC_STATUS_OUT_OF_MEMORY, "too many taxonomy nodes");
+        if (n_added)
+            *n_added = count - t->n_nodes;
+        t->n_nodes = count;
+        free_derived(t);
+    }
+    if (!t->parent_start)
+        TRY(taxonomy_finalize(t));
+
+    // Each document's labels and their ancestors, found by a depth-first climb; stamp[u] == d + 1 marks
+    // u as taken for document d, so no per-document clearing is needed.
+    // Kept unknown labels have ids past the nodes: they are copied, with no ancestors to climb to.
+    size_t n = t->n_nodes, n_names = strmap_count(&t->names), used = 0, out_cap = 0;
+    size_t *stamp = mem_calloc(n_names, sizeof *stamp), *start = mem_alloc(ds->n_docs + 1, sizeof *start);
+    uint32_t *stack = mem_alloc(n_names, sizeof *stack), *out = NULL;
+    hftc_status st = stamp && start && stack ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK)
+        start[0] = 0;
+    for (size_t d = 0; d < ds->n_docs && st == HFTC_STATUS_OK; d++) {
+        size_t begin = used, top = 0;
+        for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
+            if (stamp[ds->labels[j]] != d + 1) {
+                stamp[ds->labels[j]] = d + 1;
+                stack[top++] = ds->labels[j];
+            }
+        while (top && st == HFTC_STATUS_OK) {
+            uint32_t u = stack[--top];
+            st = mem_reserve((void **)&out, &out_cap, used + 1, sizeof *out);
+            if (st != HFTC_STATUS_OK)
+                break;
+            out[used++] = u;
+            for (size_t j = u < n ? t->parent_start[u] : 0; u < n && j < t->parent_start[u + 1]; j++) {
+                uint32_t p = t->parents[j];
+                if (p != TAXONOMY_ROOT && stamp[p] != d + 1) {
+                    stamp[p] = d + 1;
+                    stack[top++] = p;
+                }
+            }
+        }
+        if (used > begin)
+            qsort(out + begin, used - begin, sizeof *out, compare_u32);
+        start[d + 1] = used;
+    }
+    free(stamp);
+    free(stack);
+    if (st != HFTC_STATUS_OK) {
+        free(start);
+        free(out);
+        return st;
+    }
+    free(ds->labels);
+    free(ds->label_start);
+    ds->labels = out;
+    ds->label_start = start;
+    return HFTC_STATUS_OK;
+}

@@ -1,0 +1,127 @@
+/* Scoring functions on hand-made score tables: a tree where a confident child sits under an unsure
+ * parent, and a DAG with a node under two parents and one under a parent and the root. */
+#include "eval/evaluate.h"
+#include "hier/scoring.h"
+
+#include "test.h"
+
+#include <stdlib.h>
+
+static uint32_t id(const taxonomy *t, const char *name) { return (uint32_t)strmap_find(&t->names, name, strlen(name)); }
+
+/* A > B > C, D: tree.   E, F > G (two parents), E > H and H also under the root: DAG. */
+static void build(taxonomy *t)
+{
+    taxonomy_init(t);
+    CHECK_STATUS(taxonomy_add_edge(t, NULL, "A"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, "A", "B"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, "B", "C"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, NULL, "D"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, NULL, "E"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, NULL, "F"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, "E", "G"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, "F", "G"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, "E", "H"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(t, NULL, "H"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(t), HFTC_STATUS_OK);
+}
+
+typedef struct {
+    const char *name;
+    float prob, bsf, msf;
+} node_case;
+
+/* One document; expected scores worked out by hand. */
+static const node_case cases[] = {
+    {"A", 0.9f, 0.9f, 0.9f},   {"B", 0.6f, 0.6f, 0.54f}, /* min(.6, .9); .6 x .9 */
+    {"C", 0.8f, 0.6f, 0.432f},                           /* min(.8, .6); .8 x .54 */
+    {"D", 0.3f, 0.3f, 0.3f},   {"E", 0.2f, 0.2f, 0.2f},
+    {"F", 0.7f, 0.7f, 0.7f},   {"G", 0.9f, 0.7f, 0.63f}, /* best parent F: min(.9, .7); .9 x .7 */
+    {"H", 0.4f, 0.4f, 0.4f},                             /* also under the root: its own probability */
+};
+#define N_CASES (sizeof cases / sizeof *cases)
+
+static void test_scores(void)
+{
+    taxonomy t;
+    build(&t);
+    CHECK(t.n_nodes == N_CASES);
+    float probs[2 * N_CASES], scores[2 * N_CASES];
+    for (size_t d = 0; d < 2; d++) /* two identical documents: rows are independent */
+        for (size_t i = 0; i < N_CASES; i++)
+            probs[d * N_CASES + id(&t, cases[i].name)] = cases[i].prob;
+    static const scoring_kind kinds[] = {SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF};
+    for (size_t k = 0; k < 3; k++) {
+        scoring_apply(kinds[k], &t, probs, scores, 2);
+        for (size_t d = 0; d < 2; d++)
+            for (size_t i = 0; i < N_CASES; i++) {
+                const node_case *c = &cases[i];
+                float expected = kinds[k] == SCORING_INDEPENDENT ? c->prob : kinds[k] == SCORING_BSF ? c->bsf : c->msf;
+                CHECK_NEAR(scores[d * N_CASES + id(&t, c->name)], expected, 1e-6);
+            }
+    }
+    /* in place */
+    memcpy(scores, probs, sizeof probs);
+    scoring_apply(SCORING_MSF, &t, scores, scores, 2);
+    CHECK_NEAR(scores[id(&t, "C")], 0.432, 1e-6);
+    taxonomy_free(&t);
+}
+
+/* Thresholded sets and rankings built from the scores. */
+static void test_decisions(void)
+{
+    taxonomy t;
+    build(&t);
+    float probs[N_CASES], scores[N_CASES];
+    for (size_t i = 0; i < N_CASES; i++)
+        probs[id(&t, cases[i].name)] = cases[i].prob;
+    struct {
+        scoring_kind kind;
+        float threshold;
+        const char *expected; /* selected labels, best first */
+    } rows[] = {
+        {SCORING_INDEPENDENT, 0.7f, "A G C F"}, /* ties by id: A and G at .9 */
+        {SCORING_BSF, 0.7f, "A F G"},           /* C (.8) is dropped: its parent B (.6) is not kept */
+        {SCORING_BSF, 0.5f, "A F G B C"},
+        {SCORING_MSF, 0.5f, "A F G B"}, /* C: .432 */
+        {SCORING_MSF, 0.95f, ""},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+        scoring_apply(rows[r].kind, &t, probs, scores, 1);
+        size_t *start;
+        uint32_t *pred, ranked[3];
+        CHECK_STATUS(decisions_build(scores, 1, N_CASES, rows[r].threshold, 3, &start, &pred, ranked), HFTC_STATUS_OK);
+        char got[64] = "";
+        for (size_t j = start[0]; j < start[1]; j++) {
+            strcat(got, j ? " " : "");
+            strcat(got, strmap_string(&t.names, pred[j]));
+        }
+        CHECK_MSG(!strcmp(got, rows[r].expected), "%s at %.2f: got \"%s\", expected \"%s\"", scoring_name(rows[r].kind),
+                  (double)rows[r].threshold, got, rows[r].expected);
+        /* the ranking is the same order, whatever the threshold */
+        if (rows[r].kind == SCORING_MSF) {
+            CHECK(ranked[0] == id(&t, "A") && ranked[1] == id(&t, "F") && ranked[2] == id(&t, "G"));
+        }
+        free(start);
+        free(pred);
+    }
+    taxonomy_free(&t);
+}
+
+static void test_names(void)
+{
+    scoring_kind k;
+    CHECK(scoring_parse("bsf", &k) && k == SCORING_BSF);
+    CHECK(scoring_parse("msf", &k) && k == SCORING_MSF);
+    CHECK(scoring_parse("independent", &k) && k == SCORING_INDEPENDENT);
+    CHECK(!scoring_parse("BSF", &k) && !scoring_parse("", &k));
+    CHECK(!strcmp(scoring_name(SCORING_MSF), "msf"));
+}
+
+int main(void)
+{
+    RUN_TEST(test_scores);
+    RUN_TEST(test_decisions);
+    RUN_TEST(test_names);
+    TEST_MAIN_END();
+}
