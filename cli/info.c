@@ -22,6 +22,12 @@ static void print_summary(const json_t *d)
     for (size_t i = 0; i < json_array_size(labels) && i < 10; i++)
         printf(" %s", json_string_value(json_array_get(labels, i)));
     printf("%s\n", json_array_size(labels) > 10 ? " ..." : "");
+    const json_t *levels = json_object_get(d, "labels_per_level");
+    printf("taxonomy         %s, %zu level%s:", json_is_true(json_object_get(d, "taxonomy_is_tree")) ? "tree" : "DAG",
+           json_array_size(levels), json_array_size(levels) == 1 ? "" : "s");
+    for (size_t i = 0; i < json_array_size(levels); i++)
+        printf("%s%lld", i ? " / " : " ", (long long)json_integer_value(json_array_get(levels, i)));
+    printf(" labels\n");
     printf("parameters       %lld\n", (long long)json_integer_value(json_object_get(d, "parameters")));
     size_t i;
     const json_t *t;

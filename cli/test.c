@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
-static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold)
+static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold, const char *scoring)
 {
     json_t *j = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "docs", (json_int_t)e->docs, "labels",
                           (json_int_t)e->labels, "unknown_labels", (json_int_t)e->unknown_labels, "micro_precision",
@@ -20,10 +20,15 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
         snprintf(key, sizeof key, "ndcg@%d", k);
         json_object_set_new(j, key, json_real(e->ndcg_at[k]));
     }
-    /* A model without a taxonomy has all its labels on level 1; accuracy is then the exact match. */
-    json_object_set_new(j, "levels",
-                        json_pack("[{s:i, s:f, s:f, s:f}]", "level", 1, "micro_f1", e->micro_f1, "macro_f1",
-                                  e->macro_f1, "accuracy", e->exact_match));
+    json_t *levels = json_array();
+    for (size_t i = 0; i < e->n_levels; i++) {
+        const hftc_level_metrics *l = &e->level[i];
+        json_array_append_new(levels, json_pack("{s:I, s:I, s:f, s:f, s:f}", "level", (json_int_t)i + 1, "labels",
+                                                (json_int_t)l->labels, "micro_f1", l->micro_f1, "macro_f1", l->macro_f1,
+                                                "accuracy", l->accuracy));
+    }
+    json_object_set_new(j, "levels", levels);
+    json_object_set_new(j, "scoring", json_string(scoring));
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
     json_object_set_new(j, "seconds", json_real(e->seconds));
     json_object_set_new(j, "docs_per_second", json_real(e->docs_per_second));
@@ -43,20 +48,23 @@ static void print_text(const hftc_evaluation *e, float threshold)
     printf("exact match      %.4f\n", e->exact_match);
     printf("P@1 P@3 P@5      %.4f %.4f %.4f\n", e->precision_at[1], e->precision_at[3], e->precision_at[5]);
     printf("nDCG@1 @3 @5     %.4f %.4f %.4f\n", e->ndcg_at[1], e->ndcg_at[3], e->ndcg_at[5]);
-    printf("inference        %.0f docs/s\n", e->docs_per_second);
+    for (size_t i = 0; i < e->n_levels; i++)
+        printf("level %-2zu         micro-F1 %.4f  macro-F1 %.4f  accuracy %.4f  (%zu labels)\n", i + 1,
+               e->level[i].micro_f1, e->level[i].macro_f1, e->level[i].accuracy, e->level[i].labels);
+    printf("reading + inference %.0f docs/s\n", e->docs_per_second);
 }
 
 int cmd_test(int argc, char **argv)
 {
-    const char *model_path = NULL, *scoring = "independent";
-    hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f};
+    const char *model_path = NULL;
+    hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f, .scoring = "independent"};
     int json = 0, threads = 0;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
         {"--input", ARG_STRING, &in.path, 0, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, 0, "data format: auto, tsv, fasttext, jsonl"},
-        {"--scoring", ARG_STRING, &scoring, 0, "scoring: independent (bsf and msf need a taxonomy model)"},
+        {"--scoring", ARG_STRING, &in.scoring, 0, "independent, bsf (kept only if the parent is), msf (x ancestors)"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
@@ -70,10 +78,6 @@ int cmd_test(int argc, char **argv)
         fprintf(stderr, "hftc test: --input is required\n");
         return 2;
     }
-    if (strcmp(scoring, "independent")) {
-        fprintf(stderr, "hftc test: scoring '%s' needs a model trained with a taxonomy; this one has none\n", scoring);
-        return 2;
-    }
     hftc_model *m;
     if ((rc = cli_load_model("test", model_path, threads, &m)))
         return rc;
@@ -84,7 +88,7 @@ int cmd_test(int argc, char **argv)
     }
     float threshold = in.threshold >= 0.0f ? in.threshold : hftc_model_threshold(m);
     if (json)
-        print_json(m, &e, threshold);
+        print_json(m, &e, threshold, in.scoring);
     else
         print_text(&e, threshold);
     hftc_model_free(m);

@@ -51,6 +51,9 @@ typedef struct {
     const char *valid_path; /* NULL: hold out valid_fraction of the training data */
     float valid_fraction;
     const char *format;            /* "auto", "tsv", "fasttext", "jsonl" */
+    const char *taxonomy_path;     /* NULL: flat, every label a top-level category */
+    const char *taxonomy_format;   /* "auto", "parent-children", "tree" */
+    int add_unknown_labels;        /* labels missing from the taxonomy go under the root, not an error */
     const char *embeddings_path;   /* word vectors, or NULL for uniform(-0.25, 0.25) */
     const char *embeddings_format; /* "auto", "vec", "glove", "bin" */
     int lowercase;
@@ -111,13 +114,22 @@ char *hftc_model_describe(const hftc_model *m);
 hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs);
 
 typedef struct {
-    const char *path;   /* "-" = stdin */
-    const char *format; /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
-    float threshold;    /* < 0: the model's */
+    const char *path;    /* "-" = stdin */
+    const char *format;  /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
+    const char *scoring; /* "independent" (NULL), "bsf", "msf": how ancestors' scores combine */
+    float threshold;     /* < 0: the model's */
     int skip_bad_lines;
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
+
+#define HFTC_MAX_LEVELS 32
+
+typedef struct {
+    size_t labels; /* the level's labels occurring in the gold set */
+    double micro_f1, macro_f1;
+    double accuracy; /* documents whose label set at this level is exactly right */
+} hftc_level_metrics;
 
 typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
@@ -125,6 +137,8 @@ typedef struct {
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
     double seconds, docs_per_second;
+    size_t n_levels; /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */
+    hftc_level_metrics level[HFTC_MAX_LEVELS];
 } hftc_evaluation;
 
 hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);

@@ -299,6 +299,88 @@ static void test_damaged_model_files(void)
     free(bytes);
 }
 
+/* A two-level taxonomy over the same data: "topic" above "sport" and "science". The data lists only
+ * the leaves; training completes them, and every scoring keeps its promise. */
+static const char taxonomy_text[] = "Root\ttopic\ntopic\tsport\tscience\n";
+
+typedef struct {
+    const hftc_model *m;
+    size_t n_docs, violations;
+} bsf_check;
+
+static hftc_status count_orphans(const hftc_prediction *p, void *user)
+{
+    bsf_check *c = user;
+    bool topic = false, child = false;
+    for (size_t i = 0; i < p->n_selected; i++) {
+        const char *name = hftc_model_label(c->m, p->selected[i]);
+        topic = topic || !strcmp(name, "topic");
+        child = child || strcmp(name, "topic");
+    }
+    c->violations += child && !topic;
+    c->n_docs++;
+    return HFTC_STATUS_OK;
+}
+
+static void test_taxonomy_training(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 3;
+    o.taxonomy_path = tmpfiles_write_text("topics.taxonomy", taxonomy_text);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    CHECK(hftc_model_num_labels(m) == 3);
+    hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK(e.n_levels == 2 && e.level[0].labels == 1 && e.level[1].labels == 2);
+    CHECK_MSG(e.level[0].accuracy > 0.99, "level 1 (always 'topic') accuracy %.4f", e.level[0].accuracy);
+    CHECK_MSG(e.level[1].micro_f1 > 0.85, "level 2 micro-F1 %.4f", e.level[1].micro_f1);
+    /* BSF never selects a child without its parent, even at a threshold that would */
+    const char *scorings[] = {"bsf", "msf"};
+    for (size_t i = 0; i < 2; i++) {
+        in.scoring = scorings[i];
+        in.threshold = 0.3f;
+        CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+        CHECK(e.n_levels == 2 && e.micro_f1 > 0.85);
+        bsf_check c = {.m = m};
+        CHECK_STATUS(hftc_predict_file(m, &in, 0, count_orphans, &c), HFTC_STATUS_OK);
+        CHECK(c.n_docs == 150 && c.violations == 0);
+    }
+    in.scoring = "BSF";
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_INVALID_ARGUMENT);
+
+    /* the taxonomy survives save + load */
+    const char *saved = tmpfiles_path("taxonomy.hftc");
+    CHECK_STATUS(hftc_model_save(m, saved), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, saved), HFTC_STATUS_OK);
+    if (loaded) {
+        in.scoring = "msf";
+        hftc_evaluation e2;
+        CHECK_STATUS(hftc_evaluate(loaded, &in, &e2), HFTC_STATUS_OK);
+        CHECK(e2.n_levels == 2 && e2.micro_f1 == e.micro_f1 && e2.level[1].macro_f1 == e.level[1].macro_f1);
+        hftc_model_free(loaded);
+    }
+    hftc_model_free(m);
+
+    /* a label the taxonomy lacks: an error naming file and line, or a new top-level node */
+    o.taxonomy_path = tmpfiles_write_text("partial.taxonomy", "Root\ttopic\ntopic\tsport\n");
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "train.tsv:") && strstr(hftc_last_error(), "\"science\""), "%s",
+              hftc_last_error());
+    o.add_unknown_labels = 1;
+    o.epochs = 1;
+    m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (m)
+        CHECK(hftc_model_num_labels(m) == 3);
+    hftc_model_free(m);
+}
+
 /* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
 static int run(const char *cmd, char *out, size_t size)
 {
@@ -382,6 +464,7 @@ int main(void)
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_damaged_model_files);
+    RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_command_line);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -744,3 +744,31 @@ hftc_status taxonomy_complete_dataset(taxonomy *t, dataset *ds, const char *path
     ds->label_start = start;
     return HFTC_STATUS_OK;
 }
+
+void taxonomy_adopt_names(taxonomy *t)
+{
+    if (t->n_nodes == strmap_count(&t->names))
+        return;
+    t->n_nodes = strmap_count(&t->names);
+    free_derived(t);
+}
+
+hftc_status taxonomy_forget_pending(taxonomy *t)
+{
+    if (strmap_count(&t->names) == t->n_nodes)
+        return HFTC_STATUS_OK;
+    strmap kept;
+    strmap_init(&kept);
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        const char *name = strmap_string(&t->names, i);
+        size_t id;
+        hftc_status st = strmap_intern(&kept, name, strlen(name), &id);
+        if (st != HFTC_STATUS_OK) {
+            strmap_free(&kept);
+            return st;
+        }
+    }
+    strmap_free(&t->names);
+    t->names = kept;
+    return HFTC_STATUS_OK;
+}

@@ -73,6 +73,12 @@ typedef enum {
 hftc_status taxonomy_complete_dataset(taxonomy *t, dataset *ds, const char *path, taxonomy_unknown unknown,
                                       size_t *n_added);
 
+/* Every name in t->names becomes a node, ids unchanged (rebuilding a stored taxonomy: the names
+ * first, in id order, then the edges). */
+void taxonomy_adopt_names(taxonomy *t);
+/* Forgets the names past the nodes (labels that evaluation data used and the taxonomy lacks). */
+hftc_status taxonomy_forget_pending(taxonomy *t);
+
 /* All ancestors of node (not the root, not node itself), sorted, into out (capacity n_nodes);
  * returns their number. */
 /* t must be finalised; taxonomy_complete_dataset finalises it when it is not. */

@@ -3,6 +3,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "hier/scoring.h"
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -31,6 +32,13 @@ typedef struct {
     float score;
     uint32_t id;
 } scored_label;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int scored_label_compare(const void *a, const void *b)
 {
@@ -93,106 +101,130 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
     return HFTC_STATUS_OK;
 }
 
+/* Reads the input with labels interned into label_map, predicts every document and turns the
+ * probabilities into scores with the requested scoring function. */
+static hftc_status score_input(hftc_model *m, const hftc_input_options *in, bool labelled, strmap *label_map,
+                               dataset *ds, float **scores)
+{
+    dataset_options opt = {
+        .tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
+    scoring_kind kind = SCORING_INDEPENDENT;
+    if (!data_format_parse(in->format ? in->format : "auto", &opt.format) ||
+        (labelled && opt.format == DATA_FORMAT_TEXT))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
+    if (in->scoring && !scoring_parse(in->scoring, &kind))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (independent, bsf, msf)", in->scoring);
+    TRY(dataset_read(ds, in->path, &opt, &m->vocab, false, label_map));
+    size_t C = m->net_config.n_classes;
+    *scores = mem_alloc(ds->n_docs * C, sizeof **scores);
+    if (!*scores)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    TRY(model_predict_dataset(m, ds, *scores, NULL));
+    scoring_apply(kind, &m->tax, *scores, *scores, ds->n_docs);
+    return HFTC_STATUS_OK;
+}
+
+static void copy_metrics(hftc_level_metrics *out, const metrics *mt)
+{
+    *out = (hftc_level_metrics){
+        .labels = mt->labels, .micro_f1 = mt->micro_f1, .macro_f1 = mt->macro_f1, .accuracy = mt->exact_match};
+}
+
 hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out)
 {
-    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = in->skip_bad_lines};
-    if (!data_format_parse(in->format ? in->format : "auto", &opt.format) || opt.format == DATA_FORMAT_TEXT)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
-    /* Labels the model does not know get ids past its outputs: never predicted, always missed. */
-    strmap labels;
-    strmap_init(&labels);
-    size_t C = m->net_config.n_classes;
-    hftc_status st = HFTC_STATUS_OK;
-    for (size_t i = 0; i < C && st == HFTC_STATUS_OK; i++) {
-        size_t id;
-        const char *s = strmap_string(&m->labels, i);
-        st = strmap_intern(&labels, s, strlen(s), &id);
-    }
+    /* Labels the model does not know get ids past its outputs: never predicted, always missed. The
+     * known ones are completed with their ancestors, as the training data was. */
     dataset ds = {0};
-    if (st == HFTC_STATUS_OK)
-        st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &labels);
-    float *probs = NULL;
-    size_t *pred_start = NULL;
+    float *scores = NULL;
+    size_t *pred_start = NULL, C = m->net_config.n_classes;
     uint32_t *pred = NULL, *ranked = NULL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool *mask = NULL;
+    double t0 = now_seconds();
+    hftc_status st = score_input(m, in, true, &m->tax.names, &ds, &scores);
+    double seconds = now_seconds() - t0;
+    size_t n_labels = strmap_count(&m->tax.names);
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_complete_dataset(&m->tax, &ds, in->path, TAXONOMY_UNKNOWN_KEEP, NULL);
     if (st == HFTC_STATUS_OK) {
-        probs = mem_alloc(ds.n_docs * C, sizeof *probs);
         ranked = mem_alloc(ds.n_docs * METRICS_MAX_K, sizeof *ranked);
-        st = probs && ranked ? model_predict_dataset(m, &ds, probs, NULL) : HFTC_STATUS_OUT_OF_MEMORY;
+        mask = mem_calloc(n_labels, sizeof *mask);
+        st = ranked && mask ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     if (st == HFTC_STATUS_OK)
-        st = decisions_build(probs, ds.n_docs, C, threshold, METRICS_MAX_K, &pred_start, &pred, ranked);
+        st = decisions_build(scores, ds.n_docs, C, threshold, METRICS_MAX_K, &pred_start, &pred, ranked);
+    metrics_input mi = {.n_docs = ds.n_docs,
+                        .n_labels = n_labels,
+                        .gold_start = ds.label_start,
+                        .gold = ds.labels,
+                        .pred_start = pred_start,
+                        .pred = pred,
+                        .ranked = ranked};
     metrics mt;
-    if (st == HFTC_STATUS_OK) {
-        metrics_input mi = {.n_docs = ds.n_docs,
-                            .n_labels = strmap_count(&labels),
-                            .gold_start = ds.label_start,
-                            .gold = ds.labels,
-                            .pred_start = pred_start,
-                            .pred = pred,
-                            .ranked = ranked};
+    if (st == HFTC_STATUS_OK)
         st = metrics_compute(&mt, &mi);
-    }
     if (st == HFTC_STATUS_OK) {
         *out = (hftc_evaluation){.docs = mt.docs,
                                  .labels = mt.labels,
-                                 .unknown_labels = strmap_count(&labels) - C,
+                                 .unknown_labels = n_labels - C,
                                  .micro_precision = mt.micro_precision,
                                  .micro_recall = mt.micro_recall,
                                  .micro_f1 = mt.micro_f1,
                                  .macro_f1 = mt.macro_f1,
-                                 .exact_match = mt.exact_match};
+                                 .exact_match = mt.exact_match,
+                                 .seconds = seconds,
+                                 .docs_per_second = seconds > 0 ? (double)mt.docs / seconds : 0};
         for (size_t k = 1; k <= METRICS_MAX_K; k++) {
             out->precision_at[k] = mt.precision_at[k];
             out->ndcg_at[k] = mt.ndcg_at[k];
         }
-        out->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        out->docs_per_second = out->seconds > 0 ? (double)ds.n_docs / out->seconds : 0.0;
     }
-    free(probs), free(ranked), free(pred_start), free(pred);
+    /* Per level: only that level's labels count (accuracy: the level's label set is exactly right). */
+    mi.label_mask = mask;
+    mi.ranked = NULL;
+    for (size_t level = 1; st == HFTC_STATUS_OK && level <= m->tax.depth && level <= HFTC_MAX_LEVELS; level++) {
+        for (size_t c = 0; c < C; c++)
+            mask[c] = m->tax.level[c] == level;
+        st = metrics_compute(&mt, &mi);
+        copy_metrics(&out->level[level - 1], &mt);
+        out->n_levels = level;
+    }
+    free(scores), free(ranked), free(pred_start), free(pred), free(mask);
     dataset_free(&ds);
-    strmap_free(&labels);
-    return st;
+    hftc_status forget = taxonomy_forget_pending(&m->tax);
+    return st == HFTC_STATUS_OK ? forget : st;
 }
 
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user)
 {
-    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = false, .skip_bad_lines = in->skip_bad_lines};
-    if (!data_format_parse(in->format ? in->format : "auto", &opt.format))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown data format \"%s\"", in->format);
     size_t C = m->net_config.n_classes;
     if (k > C)
         k = C;
-    strmap labels;
+    strmap labels; /* labels in the input are read and ignored */
     strmap_init(&labels);
     dataset ds = {0};
-    hftc_status st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &labels);
-    float *probs = NULL;
+    float *scores = NULL;
     size_t *pred_start = NULL, *selected = NULL, *ranked_ids = NULL;
     uint32_t *pred = NULL, *ranked = NULL;
+    hftc_status st = score_input(m, in, false, &labels, &ds, &scores);
     if (st == HFTC_STATUS_OK) {
-        probs = mem_alloc(ds.n_docs * C, sizeof *probs);
         ranked = mem_alloc(ds.n_docs * (k ? k : 1), sizeof *ranked);
         selected = mem_alloc(C, sizeof *selected);
         ranked_ids = mem_alloc(k ? k : 1, sizeof *ranked_ids);
-        st = probs && ranked && selected && ranked_ids ? model_predict_dataset(m, &ds, probs, NULL)
-                                                       : HFTC_STATUS_OUT_OF_MEMORY;
+        st = ranked && selected && ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     if (st == HFTC_STATUS_OK)
-        st = decisions_build(probs, ds.n_docs, C, threshold, k, &pred_start, &pred, k ? ranked : NULL);
+        st = decisions_build(scores, ds.n_docs, C, threshold, k, &pred_start, &pred, k ? ranked : NULL);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < ds.n_docs; i++) {
-        hftc_prediction p = {.index = i, .probs = probs + i * C, .selected = selected, .ranked = ranked_ids};
+        hftc_prediction p = {.index = i, .probs = scores + i * C, .selected = selected, .ranked = ranked_ids};
         for (size_t j = pred_start[i]; j < pred_start[i + 1]; j++)
             selected[p.n_selected++] = pred[j];
         for (size_t j = 0; j < k && ranked[i * k + j] != METRICS_NO_LABEL; j++)
             ranked_ids[p.n_ranked++] = ranked[i * k + j];
         st = fn(&p, user);
     }
-    free(probs), free(ranked), free(pred_start), free(pred), free(selected), free(ranked_ids);
+    free(scores), free(ranked), free(pred_start), free(pred), free(selected), free(ranked_ids);
     dataset_free(&ds);
     strmap_free(&labels);
     return st;

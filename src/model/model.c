@@ -18,7 +18,7 @@ hftc_status model_create(hftc_model **out, const network_config *cfg, size_t bat
     m->net_config = *cfg;
     m->batch_capacity = batch_capacity;
     m->tokenizer.max_len = max_len;
-    strmap_init(&m->labels);
+    taxonomy_init(&m->tax);
     hftc_status st = vocab_init(&m->vocab);
     if (st == HFTC_STATUS_OK)
         st = network_create(&m->net, cfg, batch_capacity, max_len);
@@ -36,13 +36,13 @@ void hftc_model_free(hftc_model *m)
         return;
     network_free(m->net);
     vocab_free(&m->vocab);
-    strmap_free(&m->labels);
+    taxonomy_free(&m->tax);
     free(m->training_json);
     free(m);
 }
 
 size_t hftc_model_num_labels(const hftc_model *m) { return m->net_config.n_classes; }
-const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->labels, i); }
+const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->tax.names, i); }
 float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
 
 size_t model_min_len(const network_config *cfg)
@@ -173,6 +173,65 @@ static char *strings_to_json(const strmap *s)
     return text;
 }
 
+/* The parents of every label, in label order; null stands for the root. */
+static char *taxonomy_to_json(const taxonomy *t)
+{
+    json_t *all = json_array();
+    for (size_t c = 0; c < t->n_nodes; c++) {
+        json_t *parents = json_array();
+        for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++)
+            json_array_append_new(parents, t->parents[j] == TAXONOMY_ROOT
+                                               ? json_null()
+                                               : json_string(strmap_string(&t->names, t->parents[j])));
+        json_array_append_new(all, parents);
+    }
+    char *text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    return text;
+}
+
+/* Rebuilds the taxonomy: the labels become nodes in their stored order, then the stored edges. */
+static hftc_status taxonomy_from_json(taxonomy *t, const char *path, const json_t *labels, const char *text)
+{
+    json_error_t err;
+    json_t *all = text ? json_loads(text, 0, &err) : NULL;
+    hftc_status st =
+        json_is_array(all) && json_array_size(all) == json_array_size(labels)
+            ? HFTC_STATUS_OK
+            : error_set(HFTC_STATUS_MODEL, "%s: metadata \"taxonomy\" missing or not one list per label", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(labels); i++) {
+        const char *s = json_string_value(json_array_get(labels, i));
+        size_t id;
+        st = strmap_intern(&t->names, s, strlen(s), &id);
+        if (st == HFTC_STATUS_OK && id != i)
+            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" listed twice", path, s);
+    }
+    if (st == HFTC_STATUS_OK)
+        taxonomy_adopt_names(t);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(all); i++) {
+        const json_t *parents = json_array_get(all, i), *p;
+        const char *child = strmap_string(&t->names, i);
+        size_t j;
+        if (!json_is_array(parents) || json_array_size(parents) == 0)
+            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" has no parent list", path, child);
+        json_array_foreach(parents, j, p)
+        {
+            const char *parent = json_string_value(p);
+            if (st == HFTC_STATUS_OK && !json_is_null(p) &&
+                (!parent || strmap_find(&t->names, parent, strlen(parent)) == STRMAP_NONE))
+                st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" has an unknown parent", path, child);
+            if (st == HFTC_STATUS_OK)
+                st = taxonomy_add_edge(t, parent, child);
+        }
+    }
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_finalize(t);
+    if (st != HFTC_STATUS_OK && st != HFTC_STATUS_MODEL)
+        st = error_wrap(HFTC_STATUS_MODEL, "%s: metadata \"taxonomy\"", path);
+    json_decref(all);
+    return st;
+}
+
 hftc_status hftc_model_save(const hftc_model *m, const char *path)
 {
     param_set *ps = network_params(m->net);
@@ -186,22 +245,20 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     char *config_text = json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* floats round-trip */
     json_decref(config);
     char *vocab_text = strings_to_json(&m->vocab.words);
-    char *labels_text = strings_to_json(&m->labels);
+    char *labels_text = strings_to_json(&m->tax.names);
+    char *taxonomy_text = taxonomy_to_json(&m->tax);
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
     st_metadata meta[] = {
-        {"format", MODEL_FORMAT_NAME},
-        {"format_version", version},
-        {"preset", m->preset},
-        {"config", config_text},
-        {"labels", labels_text},
-        {"vocab", vocab_text},
-        {"training", m->training_json ? m->training_json : "{}"},
+        {"format", MODEL_FORMAT_NAME}, {"format_version", version},
+        {"preset", m->preset},         {"config", config_text},
+        {"labels", labels_text},       {"taxonomy", taxonomy_text},
+        {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
     };
-    hftc_status st = (config_text && vocab_text && labels_text)
+    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text)
                          ? safetensors_write(path, tensors, ps->n_tensors, meta, sizeof meta / sizeof *meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
-    free(config_text), free(vocab_text), free(labels_text);
+    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text);
     return st;
 }
 
@@ -331,13 +388,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
             st = vocab_from_words(&m->vocab, w, cfg.vocab_size);
         free(w);
     }
-    for (size_t i = 0; st == HFTC_STATUS_OK && i < cfg.n_classes; i++) {
-        const char *s = json_string_value(json_array_get(labels, i));
-        size_t id;
-        st = strmap_intern(&m->labels, s, strlen(s), &id);
-        if (st == HFTC_STATUS_OK && id != i)
-            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" listed twice", path, s);
-    }
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_from_json(&m->tax, path, labels, safetensors_metadata(f, "taxonomy"));
     if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
     json_decref(words);
@@ -365,14 +417,22 @@ char *hftc_model_describe(const hftc_model *m)
     }
     json_error_t err;
     json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
-    json_t *labels = json_array();
-    for (size_t i = 0; i < strmap_count(&m->labels); i++)
-        json_array_append_new(labels, json_string(strmap_string(&m->labels, i)));
+    json_t *labels = json_array(), *levels = json_array();
+    for (size_t i = 0; i < m->tax.n_nodes; i++)
+        json_array_append_new(labels, json_string(strmap_string(&m->tax.names, i)));
+    for (size_t level = 1; level <= m->tax.depth; level++) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->tax.n_nodes; i++)
+            n += m->tax.level[i] == level;
+        json_array_append_new(levels, json_integer((json_int_t)n));
+    }
     json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
                           "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
-                          "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count",
-                          (json_int_t)strmap_count(&m->labels), "parameters", (json_int_t)ps->total, "tensors", tensors,
-                          "labels", labels, "training", training ? training : json_object());
+                          "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count", (json_int_t)m->tax.n_nodes,
+                          "parameters", (json_int_t)ps->total, "tensors", tensors, "labels", labels, "training",
+                          training ? training : json_object());
+    json_object_set_new(j, "labels_per_level", levels);
+    json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     json_decref(j);
     return text;

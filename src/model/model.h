@@ -3,8 +3,8 @@
 #ifndef HFTC_MODEL_MODEL_H
 #define HFTC_MODEL_MODEL_H
 
-#include "core/strmap.h"
 #include "data/dataset.h"
+#include "data/taxonomy.h"
 #include "model/network.h"
 #include "text/vocab.h"
 
@@ -14,7 +14,7 @@
 struct hftc_model {
     char preset[32];
     vocab vocab;
-    strmap labels;
+    taxonomy tax; /* the labels are its nodes; without a taxonomy file all are top level */
     tokenizer_options tokenizer;
     network_config net_config;
     float threshold;

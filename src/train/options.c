@@ -1,6 +1,7 @@
 /* Presets: each is a set of defaults over hftc_train_options (DESIGN section 1). */
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/taxonomy.h"
 #include "model/network.h"
 #include "text/wordvec.h"
 
@@ -27,6 +28,7 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
     *o = (hftc_train_options){
         .valid_fraction = 0.1f,
         .format = "auto",
+        .taxonomy_format = "auto",
         .embeddings_format = "auto",
         .lowercase = 1,
         .split_punct = 1,
@@ -62,6 +64,9 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     data_format data;
     if (!data_format_parse(o->format, &data) || data == DATA_FORMAT_TEXT)
         return "--format must be auto, tsv, fasttext or jsonl";
+    taxonomy_format tax;
+    if (o->taxonomy_path && !taxonomy_format_parse(o->taxonomy_format, &tax))
+        return "--taxonomy-format must be auto, parent-children or tree";
     wordvec_format vectors;
     if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
         return "--embeddings-format must be auto, vec, glove or bin";

@@ -51,22 +51,36 @@ static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m
 {
     dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = o->skip_bad_lines};
     data_format_parse(o->format, &opt.format);
-    TRY(dataset_read(train, o->train_path, &opt, &m->vocab, true, &m->labels));
+    taxonomy *tax = &m->tax;
+    if (o->taxonomy_path) {
+        taxonomy_format fmt;
+        taxonomy_format_parse(o->taxonomy_format, &fmt);
+        TRY(taxonomy_load(tax, o->taxonomy_path, fmt));
+    }
+    TRY(dataset_read(train, o->train_path, &opt, &m->vocab, true, &tax->names));
     if (train->n_docs == 0)
         return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->train_path);
-    /* The outputs are the training labels; labels first seen in validation data get ids past them. */
-    m->net_config.n_classes = strmap_count(&m->labels);
+    /* Without a taxonomy every label is a top-level node; with one, labels are completed with their
+     * ancestors. The outputs are the nodes; labels first seen in validation data get ids past them. */
+    size_t added;
+    TRY(taxonomy_complete_dataset(
+        tax, train, o->train_path,
+        !o->taxonomy_path || o->add_unknown_labels ? TAXONOMY_UNKNOWN_ADD : TAXONOMY_UNKNOWN_ERROR, &added));
+    if (o->taxonomy_path && added)
+        log_warn("%s: %zu labels not in %s added under the root", o->train_path, added, o->taxonomy_path);
+    m->net_config.n_classes = tax->n_nodes;
     uint32_t *remap;
     TRY(vocab_finalize(&m->vocab, o->min_count, o->max_vocab, &remap));
     dataset_remap_tokens(train, remap);
     free(remap);
     log_info("%s: %zu documents, %zu labels, vocabulary %zu (min count %zu), %zu truncated to %zu tokens",
-             o->train_path, train->n_docs, strmap_count(&m->labels), vocab_size(&m->vocab), o->min_count,
-             train->n_truncated, o->max_len);
+             o->train_path, train->n_docs, tax->n_nodes, vocab_size(&m->vocab), o->min_count, train->n_truncated,
+             o->max_len);
     if (o->valid_path) {
-        TRY(dataset_read(valid, o->valid_path, &opt, &m->vocab, false, &m->labels));
+        TRY(dataset_read(valid, o->valid_path, &opt, &m->vocab, false, &tax->names));
         if (valid->n_docs == 0)
             return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->valid_path);
+        TRY(taxonomy_complete_dataset(tax, valid, o->valid_path, TAXONOMY_UNKNOWN_KEEP, NULL));
     }
     return HFTC_STATUS_OK;
 }
@@ -226,7 +240,7 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
 
 static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, const split *va)
 {
-    *t = (trainer){.o = o, .m = m, .n_labels = strmap_count(&m->labels)};
+    *t = (trainer){.o = o, .m = m, .n_labels = strmap_count(&m->tax.names)};
     size_t C = m->net_config.n_classes, cap = m->batch_capacity;
     param_set *ps = network_params(m->net);
     adam_init(&t->opt, o->lr);
@@ -335,13 +349,14 @@ static json_t *options_to_json(const hftc_train_options *o)
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
     return json_pack(
-        "{s:s, s:s?, s:s?, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I, "
+        "{s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I, "
         "s:I, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
-        "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "valid_fraction",
-        (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count",
-        (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim, "windows", windows,
-        "filters", (json_int_t)o->filters, "pool_chunks", (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden,
-        "embed_dropout", (double)o->embed_dropout, "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings",
+        "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path,
+        "add_unknown_labels", o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction, "embeddings",
+        o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count", (json_int_t)o->min_count, "max_vocab",
+        (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters,
+        "pool_chunks", (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden, "embed_dropout",
+        (double)o->embed_dropout, "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings",
         o->freeze_embeddings, "epochs", (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience",
         (json_int_t)o->patience, "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold,
         "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
@@ -364,7 +379,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     hftc_model *m = mem_calloc(1, sizeof *m);
     if (!m)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    strmap_init(&m->labels);
+    taxonomy_init(&m->tax);
     m->tokenizer = (tokenizer_options){
         .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
     dataset train = {0}, valid = {0};
@@ -407,15 +422,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         st = run_training(&t, &tr, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
-        strmap kept;
-        strmap_init(&kept);
-        for (size_t i = 0; i < m->net_config.n_classes && st == HFTC_STATUS_OK; i++) {
-            size_t id;
-            const char *s = strmap_string(&m->labels, i);
-            st = strmap_intern(&kept, s, strlen(s), &id);
-        }
-        strmap_free(&m->labels);
-        m->labels = kept;
+        st = taxonomy_forget_pending(&m->tax);
         json_object_set_new(record, "options", options_to_json(o));
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
