@@ -38,13 +38,22 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(t, "parameters")));
         free(shape);
     }
-    const json_t *tr = json_object_get(d, "training");
-    if (json_object_get(tr, "epochs_run"))
-        printf("training         %lld epochs (best %lld), %.1f s, %lld training documents\n",
-               (long long)json_integer_value(json_object_get(tr, "epochs_run")),
-               (long long)json_integer_value(json_object_get(tr, "best_epoch")),
+    const json_t *tr = json_object_get(d, "training"), *parts = json_object_get(d, "parts");
+    if (json_object_get(tr, "train_seconds"))
+        printf("training         %.1f s, %lld training and %lld validation documents\n",
                json_real_value(json_object_get(tr, "train_seconds")),
-               (long long)json_integer_value(json_object_get(tr, "train_docs")));
+               (long long)json_integer_value(json_object_get(tr, "train_docs")),
+               (long long)json_integer_value(json_object_get(tr, "valid_docs")));
+    for (size_t k = 0; k < json_array_size(json_object_get(tr, "parts")); k++) {
+        const json_t *p = json_array_get(json_object_get(tr, "parts"), k);
+        printf("  %-10s %5lld labels %10lld parameters  %lld epochs (best %lld)  %.1f s\n",
+               json_string_value(json_object_get(json_array_get(parts, k), "name")),
+               (long long)json_integer_value(json_object_get(p, "outputs")),
+               (long long)json_integer_value(json_object_get(json_array_get(parts, k), "parameters")),
+               (long long)json_integer_value(json_object_get(p, "epochs_run")),
+               (long long)json_integer_value(json_object_get(p, "best_epoch")),
+               json_real_value(json_object_get(p, "train_seconds")));
+    }
     const json_t *opts = json_object_get(tr, "options");
     if (opts) {
         char *text = json_dumps(opts, JSON_COMPACT | JSON_REAL_PRECISION(6));

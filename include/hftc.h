@@ -65,9 +65,12 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
-    char encoder[16]; /* "cnn" */
-    char head[16];    /* "sigmoid", "softmax" */
-    size_t dim;       /* embedding size (taken from the vectors when given) */
+    char encoder[16];         /* "cnn" */
+    char head[16];            /* "sigmoid", "softmax" */
+    char strategy[16];        /* "flat": one model over all labels; "level": one per taxonomy level */
+    char transfer[16];        /* "none", or "finetune": a level starts from the previous level's layers */
+    char transfer_layers[64]; /* the layers finetune copies: "embedding,conv" (also "fc1", "out") */
+    size_t dim;               /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
     size_t pool_chunks; /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */

@@ -381,6 +381,56 @@ static void test_taxonomy_training(void)
     hftc_model_free(m);
 }
 
+/* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
+ * holds every level, and a round trip reproduces predictions bit for bit. */
+static void test_level_strategy(void)
+{
+    static const char *const presets[] = {"woft-cnn", "hft-cnn"};
+    for (size_t i = 0; i < 2; i++) {
+        hftc_train_options o;
+        CHECK_STATUS(hftc_train_options_init(&o, presets[i]), HFTC_STATUS_OK);
+        CHECK(!strcmp(o.strategy, "level") && !strcmp(o.transfer, i ? "finetune" : "none"));
+        o.train_path = path_train;
+        o.valid_path = path_valid;
+        o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 3, o.lr = 5e-3f;
+        o.taxonomy_path = tmpfiles_write_text("levels.taxonomy", taxonomy_text);
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        if (!m)
+            continue;
+        CHECK(hftc_model_num_labels(m) == 3);
+        hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = "bsf"};
+        hftc_evaluation e;
+        CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+        CHECK(e.n_levels == 2 && e.level[0].accuracy > 0.99);
+        CHECK_MSG(e.level[1].micro_f1 > 0.8, "%s level 2 micro-F1 %.4f", presets[i], e.level[1].micro_f1);
+        char *d = hftc_model_describe(m);
+        CHECK(d && strstr(d, "\"level1\"") && strstr(d, "\"level2\"") && strstr(d, "level2.conv.2.weight"));
+        free(d);
+        float before[N_PROBES * 3], after[N_PROBES * 3];
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+        const char *saved = tmpfiles_path("levels.hftc");
+        CHECK_STATUS(hftc_model_save(m, saved), HFTC_STATUS_OK);
+        hftc_model *loaded = NULL;
+        CHECK_STATUS(hftc_model_load(&loaded, saved), HFTC_STATUS_OK);
+        if (loaded) {
+            CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+            CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s: predictions differ after a round trip",
+                      presets[i]);
+            hftc_model_free(loaded);
+        }
+        hftc_model_free(m);
+    }
+    hftc_train_options o;
+    hftc_train_options_init(&o, "hft-cnn");
+    o.train_path = path_train;
+    o.tune_threshold = 1;
+    CHECK(hftc_train_options_check(&o) != NULL);
+    o.tune_threshold = 0;
+    snprintf(o.transfer_layers, sizeof o.transfer_layers, "embedding,convs");
+    CHECK(hftc_train_options_check(&o) != NULL);
+}
+
 /* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
 static int run(const char *cmd, char *out, size_t size)
 {
@@ -465,6 +515,7 @@ int main(void)
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
+    RUN_TEST(test_level_strategy);
     RUN_TEST(test_command_line);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -119,7 +119,7 @@ static hftc_status score_input(hftc_model *m, const hftc_input_options *in, bool
     *scores = mem_alloc(ds->n_docs * C, sizeof **scores);
     if (!*scores)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    TRY(model_predict_dataset(m, ds, *scores, NULL));
+    TRY(model_predict_dataset(m, ds, *scores));
     scoring_apply(kind, &m->tax, *scores, *scores, ds->n_docs);
     return HFTC_STATUS_OK;
 }

@@ -10,18 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-hftc_status model_create(hftc_model **out, const network_config *cfg, size_t batch_capacity, size_t max_len)
+static const char *const strategy_names[] = {"flat", "level"};
+
+bool strategy_parse(const char *name, strategy_kind *out)
+{
+    for (size_t i = 0; i < sizeof strategy_names / sizeof *strategy_names; i++)
+        if (!strcmp(name, strategy_names[i])) {
+            *out = (strategy_kind)i;
+            return true;
+        }
+    return false;
+}
+
+const char *strategy_name(strategy_kind kind) { return strategy_names[kind]; }
+
+hftc_status model_create(hftc_model **out)
 {
     hftc_model *m = mem_calloc(1, sizeof *m);
     if (!m)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    m->net_config = *cfg;
-    m->batch_capacity = batch_capacity;
-    m->tokenizer.max_len = max_len;
     taxonomy_init(&m->tax);
     hftc_status st = vocab_init(&m->vocab);
-    if (st == HFTC_STATUS_OK)
-        st = network_create(&m->net, cfg, batch_capacity, max_len);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);
         return st;
@@ -30,11 +39,44 @@ hftc_status model_create(hftc_model **out, const network_config *cfg, size_t bat
     return HFTC_STATUS_OK;
 }
 
+hftc_status model_build_parts(hftc_model *m)
+{
+    const taxonomy *t = &m->tax;
+    size_t n_parts = m->strategy == STRATEGY_FLAT ? 1 : t->depth;
+    m->parts = mem_calloc(n_parts, sizeof *m->parts);
+    if (!m->parts)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    m->n_parts = n_parts;
+    for (size_t p = 0; p < n_parts; p++) {
+        model_part *part = &m->parts[p];
+        part->nodes = mem_alloc(t->n_nodes, sizeof *part->nodes);
+        if (!part->nodes)
+            return HFTC_STATUS_OUT_OF_MEMORY;
+        for (size_t c = 0; c < t->n_nodes; c++)
+            if (m->strategy == STRATEGY_FLAT || t->level[c] == p + 1)
+                part->nodes[part->n_outputs++] = (uint32_t)c;
+        if (m->strategy == STRATEGY_FLAT) {
+            snprintf(part->name, sizeof part->name, "flat");
+        } else {
+            snprintf(part->name, sizeof part->name, "level%zu", p + 1);
+            snprintf(part->prefix, sizeof part->prefix, "%s.", part->name);
+        }
+        network_config cfg = m->net_config;
+        cfg.n_classes = part->n_outputs;
+        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len));
+    }
+    return HFTC_STATUS_OK;
+}
+
 void hftc_model_free(hftc_model *m)
 {
     if (!m)
         return;
-    network_free(m->net);
+    for (size_t p = 0; p < m->n_parts; p++) {
+        network_free(m->parts[p].net);
+        free(m->parts[p].nodes);
+    }
+    free(m->parts);
     vocab_free(&m->vocab);
     taxonomy_free(&m->tax);
     free(m->training_json);
@@ -73,41 +115,45 @@ size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len
     return T;
 }
 
-void batch_targets(const dataset *ds, const size_t *idx, size_t B, size_t C, float *targets)
+void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_t *output_of, size_t n_labels,
+                   size_t n_outputs, float *targets)
 {
-    memset(targets, 0, B * C * sizeof *targets);
+    memset(targets, 0, B * n_outputs * sizeof *targets);
     for (size_t b = 0; b < B; b++)
-        for (size_t j = ds->label_start[idx[b]]; j < ds->label_start[idx[b] + 1]; j++)
-            if (ds->labels[j] < C)
-                targets[b * C + ds->labels[j]] = 1.0f;
+        for (size_t j = ds->label_start[idx[b]]; j < ds->label_start[idx[b] + 1]; j++) {
+            uint32_t label = ds->labels[j];
+            if (label < n_labels && output_of[label] != UINT32_MAX)
+                targets[b * n_outputs + output_of[label]] = 1.0f;
+        }
 }
 
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs, float *loss)
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs)
 {
-    size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len;
+    size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
+    for (size_t p = 0; p < m->n_parts; p++)
+        widest = m->parts[p].n_outputs > widest ? m->parts[p].n_outputs : widest;
     size_t *idx = mem_alloc(cap, sizeof *idx);
     size_t *lengths = mem_alloc(cap, sizeof *lengths);
     uint32_t *tokens = mem_alloc(cap * T_max, sizeof *tokens);
-    float *targets = loss ? mem_alloc(cap * C, sizeof *targets) : NULL;
-    if (!idx || !lengths || !tokens || (loss && !targets)) {
-        free(idx), free(lengths), free(tokens), free(targets);
+    float *part_probs = mem_alloc(cap * widest, sizeof *part_probs);
+    if (!idx || !lengths || !tokens || !part_probs) {
+        free(idx), free(lengths), free(tokens), free(part_probs);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    double loss_sum = 0;
-    size_t n_batches = 0;
     for (size_t start = 0; start < ds->n_docs; start += cap) {
         size_t B = ds->n_docs - start < cap ? ds->n_docs - start : cap;
         for (size_t b = 0; b < B; b++)
             idx[b] = start + b;
         size_t T = batch_fill(ds, idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
-        if (targets)
-            batch_targets(ds, idx, B, C, targets);
-        loss_sum += network_predict(m->net, tokens, lengths, B, T, targets, NULL, probs + start * C) * (double)B;
-        n_batches += B;
+        for (size_t p = 0; p < m->n_parts; p++) {
+            const model_part *part = &m->parts[p];
+            network_predict(part->net, tokens, lengths, B, T, NULL, NULL, part_probs);
+            for (size_t b = 0; b < B; b++)
+                for (size_t j = 0; j < part->n_outputs; j++)
+                    probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
+        }
     }
-    if (loss)
-        *loss = n_batches ? (float)(loss_sum / (double)n_batches) : 0.0f;
-    free(idx), free(lengths), free(tokens), free(targets);
+    free(idx), free(lengths), free(tokens), free(part_probs);
     return HFTC_STATUS_OK;
 }
 
@@ -138,7 +184,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
         ds.token_start[i + 1] = base + tl.n_tokens;
     }
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, &ds, probs, NULL);
+        st = model_predict_dataset(m, &ds, probs);
     token_list_free(&tl);
     dataset_free(&ds);
     return st;
@@ -152,15 +198,17 @@ static json_t *config_to_json(const hftc_model *m)
     json_t *windows = json_array();
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
-    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
-                     "cnn", "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size",
-                     (json_int_t)c->vocab_size, "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
-                     (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
-                     "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
-                     (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
-                     (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
-                     m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold",
-                     (double)m->threshold);
+    json_t *j =
+        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder", "cnn",
+                  "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
+                  "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
+                  "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1), "hidden", (json_int_t)c->hidden,
+                  "classes", (json_int_t)c->n_classes, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
+                  (double)c->hidden_dropout, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
+                  m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
+                  m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
+    return j;
 }
 
 static char *strings_to_json(const strmap *s)
@@ -232,14 +280,34 @@ static hftc_status taxonomy_from_json(taxonomy *t, const char *path, const json_
     return st;
 }
 
+/* "level3.conv.2.weight": a part's tensor under its name in the file. */
+#define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
+
+static size_t model_tensor_count(const hftc_model *m)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < m->n_parts; p++)
+        n += network_params(m->parts[p].net)->n_tensors;
+    return n;
+}
+
 hftc_status hftc_model_save(const hftc_model *m, const char *path)
 {
-    param_set *ps = network_params(m->net);
-    st_tensor tensors[PARAMS_MAX_TENSORS];
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        const tensor *t = &ps->tensors[i];
-        tensors[i] = (st_tensor){.name = t->name, .ndim = t->ndim, .data = t->value};
-        memcpy(tensors[i].shape, t->shape, sizeof t->shape);
+    size_t n_tensors = model_tensor_count(m), i = 0;
+    st_tensor *tensors = mem_alloc(n_tensors, sizeof *tensors);
+    char(*names)[MODEL_TENSOR_NAME_MAX] = mem_alloc(n_tensors, sizeof *names);
+    if (!tensors || !names) {
+        free(tensors), free(names);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const param_set *ps = network_params(m->parts[p].net);
+        for (size_t k = 0; k < ps->n_tensors; k++, i++) {
+            const tensor *t = &ps->tensors[k];
+            snprintf(names[i], sizeof names[i], "%s%s", m->parts[p].prefix, t->name);
+            tensors[i] = (st_tensor){.name = names[i], .ndim = t->ndim, .data = t->value};
+            memcpy(tensors[i].shape, t->shape, sizeof t->shape);
+        }
     }
     json_t *config = config_to_json(m);
     char *config_text = json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* floats round-trip */
@@ -256,9 +324,9 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
         {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
     };
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text)
-                         ? safetensors_write(path, tensors, ps->n_tensors, meta, sizeof meta / sizeof *meta)
+                         ? safetensors_write(path, tensors, n_tensors, meta, sizeof meta / sizeof *meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
-    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text);
+    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(tensors), free(names);
     return st;
 }
 
@@ -284,7 +352,7 @@ static hftc_status metadata_strings(const st_file *f, const char *path, const ch
 }
 
 static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold)
+                                    float *threshold, strategy_kind *strategy)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -302,6 +370,9 @@ static hftc_status config_from_json(const char *path, const char *text, network_
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
     hftc_status st = HFTC_STATUS_OK;
+    const char *strategy_text = json_string_value(json_object_get(j, "strategy"));
+    if (!strategy_text || !strategy_parse(strategy_text, strategy))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"strategy\"", path);
     *c = (network_config){.encoder = ENCODER_CNN, .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
     if (strcmp(encoder, "cnn") || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
@@ -326,21 +397,25 @@ static hftc_status config_from_json(const char *path, const char *text, network_
 
 static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)
 {
-    param_set *ps = network_params(m->net);
-    if (safetensors_count(f) != ps->n_tensors)
+    if (safetensors_count(f) != model_tensor_count(m))
         return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, safetensors_count(f),
-                         ps->n_tensors);
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        tensor *t = &ps->tensors[i];
-        const st_tensor *s = safetensors_find(f, t->name);
-        if (!s)
-            return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, t->name);
-        bool same = s->ndim == t->ndim;
-        for (size_t d = 0; same && d < t->ndim; d++)
-            same = s->shape[d] == t->shape[d];
-        if (!same)
-            return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, t->name);
-        memcpy(t->value, s->data, t->size * sizeof(float));
+                         model_tensor_count(m));
+    for (size_t p = 0; p < m->n_parts; p++) {
+        param_set *ps = network_params(m->parts[p].net);
+        for (size_t i = 0; i < ps->n_tensors; i++) {
+            tensor *t = &ps->tensors[i];
+            char name[MODEL_TENSOR_NAME_MAX];
+            snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
+            const st_tensor *s = safetensors_find(f, name);
+            if (!s)
+                return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, name);
+            bool same = s->ndim == t->ndim;
+            for (size_t d = 0; same && d < t->ndim; d++)
+                same = s->shape[d] == t->shape[d];
+            if (!same)
+                return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
+            memcpy(t->value, s->data, t->size * sizeof(float));
+        }
     }
     return HFTC_STATUS_OK;
 }
@@ -357,13 +432,14 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     network_config cfg = {0};
     tokenizer_options tok = {0};
     float threshold = 0.5f;
+    strategy_kind strategy = STRATEGY_FLAT;
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
     else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
         st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
                        version ? version : "(none)", MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold);
+        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -371,8 +447,11 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK && (json_array_size(words) != cfg.vocab_size || json_array_size(labels) != cfg.n_classes))
         st = error_set(HFTC_STATUS_MODEL, "%s: vocabulary or label count disagrees with the configuration", path);
     if (st == HFTC_STATUS_OK)
-        st = model_create(&m, &cfg, 256, tok.max_len);
+        st = model_create(&m);
     if (st == HFTC_STATUS_OK) {
+        m->net_config = cfg;
+        m->strategy = strategy;
+        m->batch_capacity = 256;
         m->tokenizer = tok;
         m->threshold = threshold;
         const char *preset = safetensors_metadata(f, "preset");
@@ -391,6 +470,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK)
         st = taxonomy_from_json(&m->tax, path, labels, safetensors_metadata(f, "taxonomy"));
     if (st == HFTC_STATUS_OK)
+        st = model_build_parts(m);
+    if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
     json_decref(words);
     json_decref(labels);
@@ -405,15 +486,23 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
 
 char *hftc_model_describe(const hftc_model *m)
 {
-    param_set *ps = network_params(m->net);
-    json_t *tensors = json_array();
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        const tensor *t = &ps->tensors[i];
-        json_t *shape = json_array();
-        for (size_t d = 0; d < t->ndim; d++)
-            json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
-        json_array_append_new(
-            tensors, json_pack("{s:s, s:o, s:I}", "name", t->name, "shape", shape, "parameters", (json_int_t)t->size));
+    json_t *tensors = json_array(), *parts = json_array();
+    size_t total = 0;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const param_set *ps = network_params(m->parts[p].net);
+        for (size_t i = 0; i < ps->n_tensors; i++) {
+            const tensor *t = &ps->tensors[i];
+            char name[MODEL_TENSOR_NAME_MAX];
+            snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
+            json_t *shape = json_array();
+            for (size_t d = 0; d < t->ndim; d++)
+                json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
+            json_array_append_new(
+                tensors, json_pack("{s:s, s:o, s:I}", "name", name, "shape", shape, "parameters", (json_int_t)t->size));
+        }
+        json_array_append_new(parts, json_pack("{s:s, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                               (json_int_t)m->parts[p].n_outputs, "parameters", (json_int_t)ps->total));
+        total += ps->total;
     }
     json_error_t err;
     json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
@@ -429,9 +518,10 @@ char *hftc_model_describe(const hftc_model *m)
     json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
                           "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
                           "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count", (json_int_t)m->tax.n_nodes,
-                          "parameters", (json_int_t)ps->total, "tensors", tensors, "labels", labels, "training",
+                          "parameters", (json_int_t)total, "tensors", tensors, "labels", labels, "training",
                           training ? training : json_object());
     json_object_set_new(j, "labels_per_level", levels);
+    json_object_set_new(j, "parts", parts);
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     json_decref(j);

@@ -1,5 +1,7 @@
-/* The classifier a user trains, saves and loads: vocabulary, label set, text options and the
- * network, plus the record of how it was trained. Behind the public hftc_model handle. */
+/* The classifier a user trains, saves and loads: vocabulary, taxonomy, text options and its
+ * networks ("parts"), plus the record of how it was trained. Behind the public hftc_model handle.
+ * The strategy decides the parts: flat = one network over all labels; level = one network per
+ * taxonomy level over that level's labels. */
 #ifndef HFTC_MODEL_MODEL_H
 #define HFTC_MODEL_MODEL_H
 
@@ -11,33 +13,51 @@
 #define MODEL_FORMAT_NAME "hftc"
 #define MODEL_FORMAT_VERSION 1
 
+typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL } strategy_kind;
+
+typedef struct {
+    char name[32];   /* "flat" or "level3" */
+    char prefix[40]; /* of its tensor names in the model file: "" (flat) or "level3." */
+    network *net;    /* sized for batch_capacity x tokenizer.max_len */
+    uint32_t *nodes; /* output j -> taxonomy node */
+    size_t n_outputs;
+} model_part;
+
 struct hftc_model {
     char preset[32];
     vocab vocab;
     taxonomy tax; /* the labels are its nodes; without a taxonomy file all are top level */
     tokenizer_options tokenizer;
-    network_config net_config;
+    network_config net_config; /* n_classes: all labels (taxonomy nodes); each part has its own */
+    strategy_kind strategy;
+    model_part *parts;
+    size_t n_parts;
     float threshold;
-    network *net; /* sized for batch_capacity x tokenizer.max_len */
     size_t batch_capacity;
     char *training_json; /* the options and the training record, as JSON; may be NULL */
 };
 
-/* Takes ownership of nothing: copies cfg; vocab and labels are moved in by the caller afterwards. */
-hftc_status model_create(hftc_model **out, const network_config *cfg, size_t batch_capacity, size_t max_len);
+/* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */
+hftc_status model_create(hftc_model **out);
+/* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes. */
+hftc_status model_build_parts(hftc_model *m);
+bool strategy_parse(const char *name, strategy_kind *out);
+const char *strategy_name(strategy_kind kind);
 
 /* Padded batch of documents idx[0..B) of ds: tokens (B, T) with T = min(max_len, longest) but at least
  * min_len; returns T. */
 size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len, uint32_t *tokens,
                   size_t *lengths);
-/* Targets (B, C) 0/1 for documents idx; labels with id >= C are ignored. */
-void batch_targets(const dataset *ds, const size_t *idx, size_t B, size_t C, float *targets);
+/* Targets (B, n_outputs) 0/1 for documents idx: label l sets output output_of[l] unless that is
+ * UINT32_MAX or l >= n_labels (labels outside this part). */
+void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_t *output_of, size_t n_labels,
+                   size_t n_outputs, float *targets);
 
 /* The window size below which documents are padded. */
 size_t model_min_len(const network_config *cfg);
 
-/* Probabilities (ds->n_docs x C) for all documents, in batches of the model's capacity; if
- * loss is not NULL, also the mean validation loss over batches (labels >= C ignored). */
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs, float *loss);
+/* Probabilities (ds->n_docs x all labels) for all documents, every part in batches of the model's
+ * capacity, each part's outputs placed at its labels. */
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs);
 
 #endif

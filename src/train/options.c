@@ -9,15 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const hftc_presets[] = {"flat-cnn", "xml-cnn", NULL};
+const char *const hftc_presets[] = {"flat-cnn", "woft-cnn", "hft-cnn", "xml-cnn", NULL};
 
 hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
 {
     if (!preset)
         preset = "flat-cnn";
-    bool xml = strcmp(preset, "xml-cnn") == 0;
-    if (strcmp(preset, "flat-cnn") && !xml)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: flat-cnn, xml-cnn)", preset);
+    bool known = false;
+    for (size_t i = 0; hftc_presets[i]; i++)
+        known = known || !strcmp(preset, hftc_presets[i]);
+    if (!known)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "unknown preset \"%s\" (known: flat-cnn, woft-cnn, hft-cnn, xml-cnn)", preset);
+    bool xml = !strcmp(preset, "xml-cnn"), hft = !strcmp(preset, "hft-cnn"), woft = !strcmp(preset, "woft-cnn");
+    /* woft-cnn and hft-cnn: the paper's per-level models, without and with fine-tuning (level k's
+     * embedding and convolutions start from level k-1's trained ones; the dense layers start fresh). */
     /* flat-cnn: the HFT-CNN paper's Table 2 Flat baseline, Kim CNN over short text.
      * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
      * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
@@ -37,6 +43,9 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .min_count = 1,
         .encoder = "cnn",
         .head = "sigmoid",
+        .strategy = "flat",
+        .transfer = "none",
+        .transfer_layers = "embedding,conv",
         .dim = 300,
         .n_windows = 3,
         .windows = {2, 3, 4},
@@ -53,6 +62,10 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .threshold = 0.5f,
         .seed = 1,
     };
+    if (hft || woft)
+        snprintf(o->strategy, sizeof o->strategy, "level");
+    if (hft)
+        snprintf(o->transfer, sizeof o->transfer, "finetune");
     snprintf(o->preset, sizeof o->preset, "%s", preset);
     return HFTC_STATUS_OK;
 }
@@ -100,6 +113,19 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--threshold must be in [0, 1]";
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
+    if (strcmp(o->strategy, "flat") && strcmp(o->strategy, "level"))
+        return "--strategy must be flat or level";
+    if (strcmp(o->transfer, "none") && strcmp(o->transfer, "finetune"))
+        return "--transfer must be none or finetune";
+    for (const char *item = o->transfer_layers; *item;) {
+        size_t n = strcspn(item, ",");
+        if (!(n == 9 && !strncmp(item, "embedding", n)) && !(n == 4 && !strncmp(item, "conv", n)) &&
+            !(n == 3 && !strncmp(item, "fc1", n)) && !(n == 3 && !strncmp(item, "out", n)))
+            return "--transfer-layers lists layers from: embedding, conv, fc1, out";
+        item += n + (item[n] == ',');
+    }
+    if (o->tune_threshold && strcmp(o->strategy, "flat"))
+        return "--tune-threshold needs the flat strategy";
     if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1"))
         return "--early-stop must be loss or micro-f1";
     if (o->min_count < 1)

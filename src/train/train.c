@@ -1,10 +1,13 @@
-/* hftc_train: reads the data, builds the vocabulary, creates the network, and runs mini-batch
- * training with validation every epoch and early stopping that keeps the best weights. */
+/* hftc_train: reads the data, builds the vocabulary and taxonomy, creates the model's parts (one
+ * network, or one per level), and trains each with mini-batches, validation every epoch and early
+ * stopping that keeps the best weights. A level's network may start from the previous level's
+ * trained layers (HFT-CNN's fine-tuning). */
 #include "core/arena.h"
 #include "core/compute.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "eval/evaluate.h"
+#include "hier/transfer.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
@@ -28,6 +31,8 @@ typedef struct {
 typedef struct {
     const hftc_train_options *o;
     hftc_model *m;
+    model_part *part;    /* the network being trained */
+    uint32_t *output_of; /* label id -> the part's output, UINT32_MAX for labels outside it */
     adam opt;
     bool frozen[ADAM_MAX_GROUPS];
     uint32_t *tokens;
@@ -37,7 +42,7 @@ typedef struct {
     float *best_values;       /* parameter values of the best epoch */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
-    size_t n_labels; /* labels including those only in validation data (for metrics) */
+    size_t n_labels; /* label ids in use, including those only in validation data */
 } trainer;
 
 static double now_seconds(void)
@@ -117,11 +122,11 @@ static hftc_status make_splits(const hftc_train_options *o, const dataset *train
     return HFTC_STATUS_OK;
 }
 
-static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, rng *r)
+static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, network *net, rng *r)
 {
     if (!o->embeddings_path)
         return HFTC_STATUS_OK;
-    tensor *emb = params_find(network_params(m->net), "embedding.weight");
+    tensor *emb = params_find(network_params(net), "embedding.weight");
     size_t found;
     TRY(wordvec_load(o->embeddings_path, fmt, &m->vocab, m->net_config.embed_dim, emb->value, r, &found));
     log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, vocab_size(&m->vocab),
@@ -133,16 +138,16 @@ static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format f
 static float valid_predict(trainer *t, const split *va)
 {
     hftc_model *m = t->m;
-    size_t C = m->net_config.n_classes, cap = m->batch_capacity;
+    size_t C = t->part->n_outputs, cap = m->batch_capacity;
     double loss_sum = 0;
     for (size_t start = 0; start < va->n; start += cap) {
         size_t B = va->n - start < cap ? va->n - start : cap;
         size_t T =
             batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
-        batch_targets(va->ds, va->idx + start, B, C, t->targets);
-        loss_sum +=
-            (double)network_predict(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->valid_probs + start * C) *
-            (double)B;
+        batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
+        loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, NULL,
+                                            t->valid_probs + start * C) *
+                    (double)B;
     }
     return (float)(loss_sum / (double)va->n);
 }
@@ -152,10 +157,10 @@ static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, 
 {
     size_t *pred_start;
     uint32_t *pred;
-    TRY(decisions_build(t->valid_probs, va->n, t->m->net_config.n_classes, threshold, 0, &pred_start, &pred, NULL));
+    TRY(decisions_build(t->valid_probs, va->n, t->part->n_outputs, threshold, 0, &pred_start, &pred, NULL));
     metrics mt;
     metrics_input mi = {.n_docs = va->n,
-                        .n_labels = t->n_labels,
+                        .n_labels = t->part->n_outputs,
                         .gold_start = t->valid_gold_start,
                         .gold = t->valid_gold,
                         .pred_start = pred_start,
@@ -166,24 +171,25 @@ static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, 
     return st;
 }
 
-/* The gold label sets of the validation split, gathered once (CSR). */
+/* The validation split's gold label sets in the part's output ids, gathered once (CSR); labels
+ * outside the part (other levels, labels only validation data has) are left out. */
 static hftc_status valid_gather_gold(trainer *t, const split *va)
 {
     t->valid_gold_start = mem_alloc(va->n + 1, sizeof *t->valid_gold_start);
-    if (!t->valid_gold_start)
+    size_t total = va->ds->label_start[va->ds->n_docs];
+    t->valid_gold = mem_alloc(total, sizeof *t->valid_gold);
+    if (!t->valid_gold_start || !t->valid_gold)
         return HFTC_STATUS_OUT_OF_MEMORY;
     size_t n = 0;
     t->valid_gold_start[0] = 0;
     for (size_t i = 0; i < va->n; i++) {
-        n += va->ds->label_start[va->idx[i] + 1] - va->ds->label_start[va->idx[i]];
+        for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++) {
+            uint32_t label = va->ds->labels[j];
+            if (label < t->n_labels && t->output_of[label] != UINT32_MAX)
+                t->valid_gold[n++] = t->output_of[label];
+        }
         t->valid_gold_start[i + 1] = n;
     }
-    t->valid_gold = mem_alloc(n, sizeof *t->valid_gold);
-    if (!t->valid_gold)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t i = 0; i < va->n; i++)
-        memcpy(t->valid_gold + t->valid_gold_start[i], va->ds->labels + va->ds->label_start[va->idx[i]],
-               (t->valid_gold_start[i + 1] - t->valid_gold_start[i]) * sizeof *t->valid_gold);
     return HFTC_STATUS_OK;
 }
 
@@ -209,8 +215,8 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
 {
     hftc_model *m = t->m;
     const hftc_train_options *o = t->o;
-    size_t C = m->net_config.n_classes;
-    param_set *ps = network_params(m->net);
+    size_t C = t->part->n_outputs;
+    param_set *ps = network_params(t->part->net);
     rng_shuffle(order_rng, tr->idx, tr->n);
     double loss_sum = 0, t0 = now_seconds();
     size_t done = 0;
@@ -218,10 +224,10 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
         size_t T =
             batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
-        batch_targets(tr->ds, tr->idx + start, B, C, t->targets);
+        batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, C, t->targets);
         uint64_t dropout_seed = o->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
         float loss =
-            network_train_batch(m->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
+            network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
         adam_step(&t->opt, ps);
         loss_sum += (double)loss * (double)B;
         done += B;
@@ -238,11 +244,19 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     return (float)(loss_sum / (double)tr->n);
 }
 
-static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, const split *va)
+static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part,
+                                const split *va)
 {
-    *t = (trainer){.o = o, .m = m, .n_labels = strmap_count(&m->tax.names)};
-    size_t C = m->net_config.n_classes, cap = m->batch_capacity;
-    param_set *ps = network_params(m->net);
+    *t = (trainer){.o = o, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names)};
+    size_t C = part->n_outputs, cap = m->batch_capacity;
+    param_set *ps = network_params(part->net);
+    t->output_of = mem_alloc(t->n_labels, sizeof *t->output_of);
+    if (!t->output_of)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t l = 0; l < t->n_labels; l++)
+        t->output_of[l] = UINT32_MAX;
+    for (size_t j = 0; j < C; j++)
+        t->output_of[part->nodes[j]] = (uint32_t)j;
     adam_init(&t->opt, o->lr);
     t->opt.n_groups = 2;
     t->opt.groups[GROUP_EMBEDDING] = (param_group){.lr = o->lr, .frozen = o->freeze_embeddings != 0};
@@ -262,7 +276,8 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
 static void trainer_free(trainer *t)
 {
     free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
-    free(t->valid_gold_start), free(t->valid_gold);
+    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
+    *t = (trainer){0};
 }
 
 /* Copies all parameter values (they are one contiguous arena) to or from the best-epoch backup. */
@@ -279,7 +294,7 @@ static void params_backup(param_set *ps, float *backup, bool restore)
 static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
 {
     const hftc_train_options *o = t->o;
-    param_set *ps = network_params(t->m->net);
+    param_set *ps = network_params(t->part->net);
     bool by_loss = strcmp(o->early_stop, "loss") == 0;
     double best = INFINITY, total_start = now_seconds();
     size_t best_epoch = 0, since_best = 0, epoch;
@@ -327,7 +342,7 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     params_backup(ps, t->best_values, true);
     if (o->tune_threshold) {
         double f1;
-        TRY(tune_threshold(t, va, &t->m->threshold, &f1));
+        TRY(tune_threshold(t, va, &t->m->threshold, &f1)); /* one part holds all labels (flat) */
         log_info("threshold %.2f maximises validation micro-F1 (%.4f)", (double)t->m->threshold, f1);
         json_object_set_new(record, "tuned_threshold", json_real(t->m->threshold));
         json_object_set_new(record, "tuned_valid_micro_f1", json_real(f1));
@@ -337,9 +352,8 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
     json_object_set_new(record, "best_epoch", json_integer((json_int_t)best_epoch));
     json_object_set_new(record, "train_seconds", json_real(total));
-    json_object_set_new(record, "train_docs", json_integer((json_int_t)tr->n));
-    json_object_set_new(record, "valid_docs", json_integer((json_int_t)va->n));
-    log_info("trained %zu epochs in %.1f s; best epoch %zu", epochs_run, total, best_epoch);
+    log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
+             epochs_run, total, best_epoch);
     return HFTC_STATUS_OK;
 }
 
@@ -348,19 +362,54 @@ static json_t *options_to_json(const hftc_train_options *o)
     json_t *windows = json_array();
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
-    return json_pack(
-        "{s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I, "
-        "s:I, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
-        "preset", o->preset, "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path,
-        "add_unknown_labels", o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction, "embeddings",
-        o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count", (json_int_t)o->min_count, "max_vocab",
-        (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters,
-        "pool_chunks", (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden, "embed_dropout",
-        (double)o->embed_dropout, "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings",
-        o->freeze_embeddings, "epochs", (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience",
-        (json_int_t)o->patience, "lr", (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold,
-        "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
-        o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
+                     "s:f, s:f, s:b, s:I, s:I, "
+                     "s:I, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
+                     "preset", o->preset, "strategy", o->strategy, "transfer", o->transfer, "transfer_layers",
+                     o->transfer_layers, "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path,
+                     "add_unknown_labels", o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction,
+                     "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count",
+                     (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim,
+                     "windows", windows, "filters", (json_int_t)o->filters, "pool_chunks", (json_int_t)o->pool_chunks,
+                     "hidden", (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
+                     (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
+                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr",
+                     (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold",
+                     o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
+                     o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+}
+
+/* Trains the model's parts in order; a level after the first may start from the one before. */
+static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format, split *tr,
+                               split *va, json_t *record)
+{
+    json_t *parts = json_array();
+    json_object_set_new(record, "parts", parts);
+    bool transfer = !strcmp(o->transfer, "finetune");
+    double start = now_seconds();
+    for (size_t p = 0; p < m->n_parts; p++) {
+        model_part *part = &m->parts[p];
+        rng r;
+        rng_seed(&r, o->seed, 0x1417 + p);
+        network_init(part->net, &r);
+        if (transfer && p > 0) {
+            size_t n = transfer_layers(part->net, m->parts[p - 1].net, o->transfer_layers);
+            log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
+        } else {
+            TRY(init_embeddings(o, vectors_format, m, part->net, &r));
+        }
+        trainer t;
+        json_t *part_record = json_object();
+        json_array_append_new(parts, part_record);
+        json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
+        hftc_status st = trainer_init(&t, o, m, part, va);
+        if (st == HFTC_STATUS_OK)
+            st = run_training(&t, tr, va, part_record);
+        trainer_free(&t);
+        TRY(st);
+    }
+    json_object_set_new(record, "train_seconds", json_real(now_seconds() - start));
+    return HFTC_STATUS_OK;
 }
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
@@ -375,20 +424,16 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         wordvec_format_parse(o->embeddings_format, &vectors_format);
         TRY(wordvec_probe(o->embeddings_path, vectors_format, &vectors_format, &dim));
     }
-    /* The vocabulary and labels are read first; the network is created once their sizes are known. */
-    hftc_model *m = mem_calloc(1, sizeof *m);
-    if (!m)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    taxonomy_init(&m->tax);
+    /* The vocabulary and labels are read first; the networks are created once their sizes are known. */
+    hftc_model *m;
+    TRY(model_create(&m));
     m->tokenizer = (tokenizer_options){
         .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
+    strategy_parse(o->strategy, &m->strategy);
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
-    trainer t = {0};
     json_t *record = json_object();
-    hftc_status st = vocab_init(&m->vocab);
-    if (st == HFTC_STATUS_OK)
-        st = read_training_data(o, m, &train, &valid);
+    hftc_status st = read_training_data(o, m, &train, &valid);
     if (st == HFTC_STATUS_OK)
         st = make_splits(o, &train, &valid, &tr, &va);
     if (st == HFTC_STATUS_OK) {
@@ -408,26 +453,19 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->batch_capacity = o->batch; /* validation runs in training-sized batches: no larger buffers */
         m->threshold = o->threshold;
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
-        st = network_create(&m->net, &m->net_config, m->batch_capacity, o->max_len);
-    }
-    if (st == HFTC_STATUS_OK) {
-        rng r;
-        rng_seed(&r, o->seed, 0x1417);
-        network_init(m->net, &r);
-        st = init_embeddings(o, vectors_format, m, &r);
+        st = model_build_parts(m);
     }
     if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, o, m, &va);
-    if (st == HFTC_STATUS_OK)
-        st = run_training(&t, &tr, &va, record);
+        st = train_parts(o, m, vectors_format, &tr, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);
+        json_object_set_new(record, "train_docs", json_integer((json_int_t)tr.n));
+        json_object_set_new(record, "valid_docs", json_integer((json_int_t)va.n));
         json_object_set_new(record, "options", options_to_json(o));
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);
-    trainer_free(&t);
     free(tr.idx), free(va.idx);
     dataset_free(&train), dataset_free(&valid);
     if (st != HFTC_STATUS_OK) {
