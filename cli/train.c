@@ -31,13 +31,15 @@ static void format_duration(char *buf, size_t size, double s)
 static void show_progress(const hftc_progress *p, void *user)
 {
     progress_state *ps = user;
+    bool level = p->part && strcmp(p->part, "flat"); /* name the level being trained */
     double rate = p->seconds > 0 ? (double)p->docs_done / p->seconds : 0.0;
     if (p->epoch_end) {
         if (ps->tty)
             fprintf(stderr, "\r%*s\r", (int)ps->last_width, "");
-        fprintf(stderr, "epoch %zu/%zu  train_loss %.5f  valid_loss %.5f  valid_micro_f1 %.4f  %.1f s  %.0f docs/s%s\n",
-                p->epoch, p->epochs, (double)p->train_loss, (double)p->valid_loss, (double)p->valid_micro_f1,
-                p->seconds, rate, p->improved ? "  *" : "");
+        fprintf(stderr,
+                "%s%sepoch %zu/%zu  train_loss %.5f  valid_loss %.5f  valid_micro_f1 %.4f  %.1f s  %.0f docs/s%s\n",
+                level ? p->part : "", level ? " " : "", p->epoch, p->epochs, (double)p->train_loss,
+                (double)p->valid_loss, (double)p->valid_micro_f1, p->seconds, rate, p->improved ? "  *" : "");
         return;
     }
     if (!ps->tty || (p->seconds - ps->last_draw < 0.1 && p->seconds >= ps->last_draw))
@@ -50,8 +52,9 @@ static void show_progress(const hftc_progress *p, void *user)
         bar[i] = i < filled ? '#' : '.';
     bar[BAR] = '\0';
     format_duration(eta, sizeof eta, rate > 0 ? (double)(p->docs_total - p->docs_done) / rate : 0.0);
-    int n = fprintf(stderr, "\repoch %zu/%zu [%s] %3zu%%  %.0f docs/s  ETA %s  loss %.5f", p->epoch, p->epochs, bar,
-                    p->docs_total ? 100 * p->docs_done / p->docs_total : 0, rate, eta, (double)p->train_loss);
+    int n = fprintf(stderr, "\r%s%sepoch %zu/%zu [%s] %3zu%%  %.0f docs/s  ETA %s  loss %.5f", level ? p->part : "",
+                    level ? " " : "", p->epoch, p->epochs, bar, p->docs_total ? 100 * p->docs_done / p->docs_total : 0,
+                    rate, eta, (double)p->train_loss);
     ps->last_width = n > 0 ? (size_t)n : 0;
 }
 
@@ -85,7 +88,7 @@ int cmd_train(int argc, char **argv)
         {"--valid", ARG_STRING, &o.valid_path, 0, "validation data; none: hold out --valid-fraction of --train"},
         {"--valid-fraction", ARG_FLOAT, &o.valid_fraction, 0, "fraction of --train held out when no --valid"},
         {"--output", ARG_STRING, &output, 0, "model file to write"},
-        {"--preset", ARG_STRING, &preset_arg, 0, "defaults to start from: flat-cnn, xml-cnn"},
+        {"--preset", ARG_STRING, &preset_arg, 0, "defaults to start from: flat-cnn, woft-cnn, hft-cnn, xml-cnn"},
         {"--format", ARG_STRING, &o.format, 0, "data format: auto, tsv, fasttext, jsonl"},
         {"--taxonomy", ARG_STRING, &o.taxonomy_path, 0, "label taxonomy (parent<TAB>children lines or HFT-CNN .tree)"},
         {"--taxonomy-format", ARG_STRING, &o.taxonomy_format, 0, "auto, parent-children, tree"},

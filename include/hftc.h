@@ -34,6 +34,7 @@ void hftc_set_threads(int n);
 #define HFTC_MAX_WINDOWS 8
 
 typedef struct {
+    const char *part;             /* the network being trained: "flat", "level3", ... */
     size_t epoch, epochs;         /* 1-based current epoch, upper bound */
     size_t docs_done, docs_total; /* within the epoch */
     double seconds;               /* since the epoch started */

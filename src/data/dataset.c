@@ -1,4 +1,4 @@
-/* Dataset readers: one streaming loop (getline, so no line length is built in) and one parser per
+/* Dataset readers: one streaming loop (core/lines.h: no line length is built in) and one parser per
  * format. A line is first parsed into scratch space (labels, tokens) and committed to the dataset, the
  * vocabulary and the label map only once it is known to be well formed, so a skipped line leaves no
  * trace. Conventions shared by the formats:
@@ -11,11 +11,11 @@
  *   - with labels_required false, a TSV line without a tab is all text.
  * Auto-detection follows dataset.h, except that with labels_required a first line that looks like
  * plain text is read as TSV (the training format), so the error says what is missing. */
-#define _POSIX_C_SOURCE 200809L
 #include "data/dataset.h"
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/lines.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -298,25 +298,14 @@ static hftc_status read_stream(reader *r, FILE *f)
     const dataset_options *opt = r->opt;
     dataset *ds = r->ds;
     size_t max_bytes = opt->max_line_bytes ? opt->max_line_bytes : DEFAULT_MAX_LINE_BYTES;
-    char *line = NULL, first_reason[sizeof r->reason] = "";
-    size_t cap = 0, line_no = 0, first_bad = 0;
+    char first_reason[sizeof r->reason] = "", *p;
+    size_t first_bad = 0, len, column0;
     hftc_status st = HFTC_STATUS_OK;
-    ssize_t got;
-    errno = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        size_t len = (size_t)got, column0 = 0;
-        line_no++;
-        if (len && line[len - 1] == '\n')
-            len--;
-        if (len && line[len - 1] == '\r')
-            len--;
-        char *p = line;
-        if (line_no == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-            p += 3;
-            len -= 3;
-            column0 = 3;
-        }
-        size_t i = 0;
+    line_reader lr;
+    line_reader_init(&lr, f);
+    int got;
+    while ((got = line_reader_next(&lr, &p, &len, &column0)) > 0) {
+        size_t line_no = lr.line_no, i = 0;
         while (i < len && is_blank(p[i]))
             i++;
         if (i == len)
@@ -340,12 +329,11 @@ static hftc_status read_stream(reader *r, FILE *f)
             st = error_set(st, "%s:%zu: %s", r->name, line_no, r->reason);
         if (st != HFTC_STATUS_OK)
             break;
-        errno = 0;
     }
-    if (st == HFTC_STATUS_OK && ferror(f))
+    if (st == HFTC_STATUS_OK && got < 0)
         st = errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", r->name)
                              : error_set(HFTC_STATUS_IO, "%s: read error: %s", r->name, strerror(errno));
-    free(line);
+    line_reader_free(&lr);
     if (st == HFTC_STATUS_OK && ds->n_skipped)
         log_warn("%s: skipped %zu malformed line%s (first: line %zu: %s)", r->name, ds->n_skipped,
                  ds->n_skipped == 1 ? "" : "s", first_bad, first_reason);

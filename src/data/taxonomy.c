@@ -1,4 +1,4 @@
-/* Label taxonomies: the readers for parent-children and .tree files (one streaming getline loop), the
+/* Label taxonomies: the readers for parent-children and .tree files (one streaming loop over core/lines.h), the
  * edge set that makes a repeated edge an error, finalisation (CSR lists, a cycle check by Kahn's
  * algorithm, levels by breadth-first search from the root) and ancestor completion of datasets.
  * Reading conventions:
@@ -20,11 +20,11 @@
  *     level either way when none comes). After that a line of the other format is malformed.
  * Node ids are dense: a name interned by dataset_read that the taxonomy lacks has an id past the nodes,
  * and becomes a node only through taxonomy_complete_dataset. */
-#define _POSIX_C_SOURCE 200809L
 #include "data/taxonomy.h"
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/lines.h"
 #include "core/log.h"
 #include "text/tokenizer.h"
 
@@ -521,40 +521,28 @@ static hftc_status parse_line(loader *l, const char *line, size_t len, size_t li
 
 static hftc_status read_stream(loader *l, FILE *f)
 {
-    char *line = NULL;
-    size_t cap = 0, line_no = 0;
+    char *p;
+    size_t len, column0;
     hftc_status st = HFTC_STATUS_OK;
-    ssize_t got;
-    errno = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        size_t len = (size_t)got, column0 = 0;
-        line_no++;
-        if (len && line[len - 1] == '\n')
-            len--;
-        if (len && line[len - 1] == '\r')
-            len--;
-        char *p = line;
-        if (line_no == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-            p += 3;
-            len -= 3;
-            column0 = 3;
-        }
+    line_reader lr;
+    line_reader_init(&lr, f);
+    int got;
+    while ((got = line_reader_next(&lr, &p, &len, &column0)) > 0) {
         size_t i = 0;
         while (i < len && (p[i] == '\t' || is_space(p[i])))
             i++;
         if (i == len)
             continue;
-        st = parse_line(l, p, len, line_no, column0);
+        st = parse_line(l, p, len, lr.line_no, column0);
         if (st == HFTC_STATUS_FORMAT)
-            st = error_set(st, "%s:%zu: %s", l->name, line_no, l->reason);
+            st = error_set(st, "%s:%zu: %s", l->name, lr.line_no, l->reason);
         if (st != HFTC_STATUS_OK)
             break;
-        errno = 0;
     }
-    if (st == HFTC_STATUS_OK && ferror(f))
+    if (st == HFTC_STATUS_OK && got < 0)
         st = errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", l->name)
                              : error_set(HFTC_STATUS_IO, "%s: read error: %s", l->name, strerror(errno));
-    free(line);
+    line_reader_free(&lr);
     return st;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/lines.h"
 #include "text/tokenizer.h"
 
 #include <errno.h>
@@ -30,22 +31,6 @@ typedef struct {
 } wordvec_header;
 
 static bool is_field_sep(char c) { return c == ' ' || c == '\t'; }
-
-// Reads one line without its "\n" or "\r\n", NUL-terminated; false at end of file.
-static bool read_line(FILE *f, char **line, size_t *cap, size_t *len)
-{
-    ssize_t got = getline(line, cap, f);
-    if (got < 0)
-        return false;
-    size_t n = (size_t)got;
-    if (n && (*line)[n - 1] == '\n')
-        n--;
-    if (n && (*line)[n - 1] == '\r')
-        n--;
-    (*line)[n] = '\0';
-    *len = n;
-    return true;
-}
 
 static hftc_status read_error(const char *path)
 {
@@ -114,17 +99,14 @@ static bool looks_like_text(const char *buf, size_t n, bool whole_file)
 // Reads the first line (and for auto-detection the bytes after it); leaves f anywhere.
 static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
 {
-    char *line = NULL;
-    size_t cap = 0, len = 0;
-    errno = 0;
-    if (!read_line(f, &line, &cap, &len)) {
-        free(line);
-        return ferror(f) ? read_error(h->path) : error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path);
-    }
-    const char *p = line;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-        p += 3;
-        len -= 3;
+    line_reader lr;
+    line_reader_init(&lr, f);
+    char *p;
+    size_t len;
+    int got = line_reader_next(&lr, &p, &len, NULL);
+    if (got <= 0) {
+        line_reader_free(&lr);
+        return got < 0 ? read_error(h->path) : error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path);
     }
     bool header = parse_header(p, len, &h->count, &h->dim);
     if (fmt == WORDVEC_AUTO && !header) {
@@ -150,7 +132,7 @@ static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
     if (st == HFTC_STATUS_OK && (h->dim == 0 || h->dim > MAX_DIM))
         st = error_set(HFTC_STATUS_FORMAT, "%s:1: dimension %zu out of range (1 to %zu)", h->path, h->dim, MAX_DIM);
     h->format = fmt;
-    free(line);
+    line_reader_free(&lr);
     return st;
 }
 
@@ -289,18 +271,15 @@ static hftc_status parse_vector_line(wordvec_target *t, const field_list *fl, co
 static hftc_status load_text(FILE *f, const wordvec_header *h, wordvec_target *t)
 {
     bool has_header = h->format == WORDVEC_TEXT;
-    char *line = NULL;
-    size_t cap = 0, len = 0, line_no = 0, n_words = 0;
+    line_reader lr;
+    line_reader_init(&lr, f);
+    char *p;
+    size_t len, n_words = 0;
     field_list fl = {0};
     hftc_status st = HFTC_STATUS_OK;
-    errno = 0;
-    while (st == HFTC_STATUS_OK && read_line(f, &line, &cap, &len)) {
-        line_no++;
-        char *p = line;
-        if (line_no == 1 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-            p += 3;
-            len -= 3;
-        }
+    int got = 0;
+    while (st == HFTC_STATUS_OK && (got = line_reader_next(&lr, &p, &len, NULL)) > 0) {
+        size_t line_no = lr.line_no;
         if (line_no == 1 && has_header)
             continue;
         st = split_fields(&fl, p, len);
@@ -311,14 +290,13 @@ static hftc_status load_text(FILE *f, const wordvec_header *h, wordvec_target *t
                            line_no, h->count);
         else
             st = parse_vector_line(t, &fl, h->path, line_no);
-        errno = 0;
     }
-    if (st == HFTC_STATUS_OK && ferror(f))
+    if (st == HFTC_STATUS_OK && got < 0)
         st = read_error(h->path);
     if (st == HFTC_STATUS_OK && has_header && n_words < h->count)
         st = error_set(HFTC_STATUS_FORMAT, "%s: truncated: the header announces %zu words, the file has %zu", h->path,
                        h->count, n_words);
-    free(line);
+    line_reader_free(&lr);
     free(fl.start);
     free(fl.len);
     return st;
@@ -334,16 +312,19 @@ static hftc_status truncated(const wordvec_header *h, size_t word, size_t offset
 // optional newline.
 static hftc_status load_binary(FILE *f, const wordvec_header *h, wordvec_target *t)
 {
-    char *line = NULL, *word = NULL;
-    size_t cap = 0, len = 0;
+    char *header, *word = NULL;
+    size_t header_len;
+    line_reader lr;
+    line_reader_init(&lr, f);
+    int got;
     unsigned char *bytes = mem_alloc(h->dim, 4);
     float *values = mem_alloc(h->dim, sizeof *values);
     hftc_status st = HFTC_STATUS_OK;
     errno = 0;
     if (!bytes || !values || !(word = mem_alloc(MAX_BINARY_WORD, 1)))
         st = HFTC_STATUS_OUT_OF_MEMORY;
-    else if (!read_line(f, &line, &cap, &len))
-        st = ferror(f) ? read_error(h->path) : error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path);
+    else if ((got = line_reader_next(&lr, &header, &header_len, NULL)) <= 0) // parsed by probe_stream
+        st = got < 0 ? read_error(h->path) : error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path);
     size_t offset = (size_t)ftell(f);
     for (size_t w = 0; st == HFTC_STATUS_OK && w < h->count; w++) {
         size_t record = offset, word_len = 0;
@@ -391,7 +372,7 @@ static hftc_status load_binary(FILE *f, const wordvec_header *h, wordvec_target 
     }
     if (st == HFTC_STATUS_OK && ferror(f))
         st = read_error(h->path);
-    free(line);
+    line_reader_free(&lr);
     free(word);
     free(bytes);
     free(values);

@@ -232,7 +232,8 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
         loss_sum += (double)loss * (double)B;
         done += B;
         if (o->progress) {
-            hftc_progress p = {.epoch = epoch,
+            hftc_progress p = {.part = t->part->name,
+                               .epoch = epoch,
                                .epochs = o->epochs,
                                .docs_done = done,
                                .docs_total = tr->n,
@@ -321,7 +322,8 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
                                                 (double)train_loss, "valid_loss", (double)valid_loss, "valid_micro_f1",
                                                 valid_f1, "seconds", seconds));
         if (o->progress) {
-            hftc_progress p = {.epoch = epoch,
+            hftc_progress p = {.part = t->part->name,
+                               .epoch = epoch,
                                .epochs = o->epochs,
                                .docs_done = tr->n,
                                .docs_total = tr->n,
