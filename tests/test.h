@@ -3,12 +3,28 @@
 #ifndef HFTC_TEST_H
 #define HFTC_TEST_H
 
+#include "hftc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int test_checks_passed, test_checks_failed;
+
+/* A log callback that keeps the last warning (for tests of warning texts) and counts warnings:
+ *   test_warnings = 0; hftc_set_log(test_capture_warnings, HFTC_LOG_WARN, NULL); */
+static char test_warning[1024];
+static int test_warnings;
+
+static inline void test_capture_warnings(hftc_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level == HFTC_LOG_WARN) {
+        snprintf(test_warning, sizeof test_warning, "%s", message);
+        test_warnings++;
+    }
+}
 
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \

@@ -318,18 +318,6 @@ static void test_auto_detect(void)
     }
 }
 
-static char warning[1024];
-static int n_warnings;
-
-static void capture_log(hftc_log_level level, const char *message, void *user)
-{
-    (void)user;
-    if (level == HFTC_LOG_WARN) {
-        snprintf(warning, sizeof warning, "%s", message);
-        n_warnings++;
-    }
-}
-
 static void test_skip_bad_lines(void)
 {
     const char *path = tmpfiles_write_text("train.tsv", "A\tgood one\n"
@@ -340,15 +328,15 @@ static void test_skip_bad_lines(void)
                                                         "B,A\tgood three\n");
     dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true, .skip_bad_lines = true};
     loaded l;
-    n_warnings = 0;
-    hftc_set_log(capture_log, HFTC_LOG_WARN, NULL);
+    test_warnings = 0;
+    hftc_set_log(test_capture_warnings, HFTC_LOG_WARN, NULL);
     CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
     hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
     CHECK(l.ds.n_docs == 3 && l.ds.n_skipped == 3);
     CHECK(l.ds.line[0] == 1 && l.ds.line[1] == 3 && l.ds.line[2] == 6);
-    CHECK(n_warnings == 1);
-    CHECK_MSG(strstr(warning, "train.tsv: skipped 3 malformed lines (first: line 2: missing tab") != NULL, "%s",
-              warning);
+    CHECK(test_warnings == 1);
+    CHECK_MSG(strstr(test_warning, "train.tsv: skipped 3 malformed lines (first: line 2: missing tab") != NULL, "%s",
+              test_warning);
     // Skipped lines leave no labels or words behind.
     CHECK(strmap_count(&l.labels) == 2);
     CHECK(strmap_find(&l.labels, "BADLABEL", 8) == STRMAP_NONE);

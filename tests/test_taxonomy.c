@@ -134,18 +134,6 @@ static bool same_edges(const taxonomy *a, const taxonomy *b)
     return true;
 }
 
-static char warning[1024];
-static int n_warnings;
-
-static void capture_log(hftc_log_level level, const char *message, void *user)
-{
-    (void)user;
-    if (level == HFTC_LOG_WARN) {
-        snprintf(warning, sizeof warning, "%s", message);
-        n_warnings++;
-    }
-}
-
 typedef struct {
     taxonomy_format format;
     const char *name;
@@ -296,30 +284,30 @@ static void test_single_name_lines(void)
 {
     const char *path = tmpfiles_write_text("single.tsv", "Root\tA\nA\tB\nB\nC D E\nRoot\n");
     taxonomy t;
-    n_warnings = 0;
-    hftc_set_log(capture_log, HFTC_LOG_WARN, NULL);
+    test_warnings = 0;
+    hftc_set_log(test_capture_warnings, HFTC_LOG_WARN, NULL);
     CHECK_STATUS(taxonomy_load(&t, path, AUTO), HFTC_STATUS_OK);
     CHECK(t.n_nodes == 3 && t.depth == 2 && t.is_tree);
     CHECK(level_of(&t, "C D E") == 1 && strcmp(parents_of(&t, "C D E"), "Root") == 0);
-    CHECK(n_warnings == 1);
+    CHECK(test_warnings == 1);
     char expected[512];
     snprintf(expected, sizeof expected, "%s:4: \"C D E\" has no parent and no children (1 such line)", path);
-    CHECK_MSG(strstr(warning, expected) == warning, "%s", warning);
+    CHECK_MSG(strstr(test_warning, expected) == test_warning, "%s", test_warning);
     check_invariants(&t);
     taxonomy_free(&t);
     // A node declared before it appears as a child is not top level.
     path = tmpfiles_write_text("declared.tsv", "B\nRoot\tA\nA\tB\n");
-    n_warnings = 0;
+    test_warnings = 0;
     CHECK_STATUS(taxonomy_load(&t, path, PC), HFTC_STATUS_OK);
-    CHECK(t.n_top == 1 && level_of(&t, "B") == 2 && n_warnings == 0);
+    CHECK(t.n_top == 1 && level_of(&t, "B") == 2 && test_warnings == 0);
     taxonomy_free(&t);
     // A flat list: every name is a top-level node in both readings, no warning when auto-detected.
     path = tmpfiles_write_text("flat.txt", "alpha\nbeta gamma\n");
     CHECK_STATUS(taxonomy_load(&t, path, AUTO), HFTC_STATUS_OK);
-    CHECK(t.n_nodes == 2 && t.n_top == 2 && t.depth == 1 && t.is_tree && n_warnings == 0);
+    CHECK(t.n_nodes == 2 && t.n_top == 2 && t.depth == 1 && t.is_tree && test_warnings == 0);
     taxonomy_free(&t);
     CHECK_STATUS(taxonomy_load(&t, path, TREE), HFTC_STATUS_OK);
-    CHECK(t.n_nodes == 2 && t.n_top == 2 && n_warnings == 0);
+    CHECK(t.n_nodes == 2 && t.n_top == 2 && test_warnings == 0);
     taxonomy_free(&t);
     hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
 }

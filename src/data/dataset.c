@@ -13,6 +13,8 @@
  * plain text is read as TSV (the training format), so the error says what is missing. */
 #include "data/dataset.h"
 
+#include "core/names.h"
+
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/lines.h"
@@ -404,12 +406,11 @@ static const char *const format_names[] = {"auto", "tsv", "fasttext", "jsonl", "
 
 bool data_format_parse(const char *name, data_format *out)
 {
-    for (size_t i = 0; i < sizeof format_names / sizeof *format_names; i++)
-        if (strcmp(name, format_names[i]) == 0) {
-            *out = (data_format)i;
-            return true;
-        }
-    return false;
+    size_t i;
+    if (!names_find(format_names, NAMES_COUNT(format_names), name, &i))
+        return false;
+    *out = (data_format)i;
+    return true;
 }
 
 const char *data_format_name(data_format f)

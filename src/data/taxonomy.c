@@ -22,6 +22,8 @@
  * and becomes a node only through taxonomy_complete_dataset. */
 #include "data/taxonomy.h"
 
+#include "core/names.h"
+
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/lines.h"
@@ -593,12 +595,11 @@ static const char *const format_names[] = {"auto", "parent-children", "tree"};
 
 bool taxonomy_format_parse(const char *name, taxonomy_format *out)
 {
-    for (size_t i = 0; i < sizeof format_names / sizeof *format_names; i++)
-        if (strcmp(name, format_names[i]) == 0) {
-            *out = (taxonomy_format)i;
-            return true;
-        }
-    return false;
+    size_t i;
+    if (!names_find(format_names, NAMES_COUNT(format_names), name, &i))
+        return false;
+    *out = (taxonomy_format)i;
+    return true;
 }
 
 const char *taxonomy_format_name(taxonomy_format f)

@@ -1,18 +1,19 @@
 /* Scoring functions over a taxonomy: a pass in parents-before-children order per document. */
 #include "hier/scoring.h"
 
+#include "core/names.h"
+
 #include <string.h>
 
 static const char *const scoring_names[] = {"independent", "bsf", "msf"};
 
 bool scoring_parse(const char *name, scoring_kind *out)
 {
-    for (size_t i = 0; i < sizeof scoring_names / sizeof *scoring_names; i++)
-        if (!strcmp(name, scoring_names[i])) {
-            *out = (scoring_kind)i;
-            return true;
-        }
-    return false;
+    size_t i;
+    if (!names_find(scoring_names, NAMES_COUNT(scoring_names), name, &i))
+        return false;
+    *out = (scoring_kind)i;
+    return true;
 }
 
 const char *scoring_name(scoring_kind kind) { return scoring_names[kind]; }

@@ -2,6 +2,8 @@
  * vocabulary, labels, configuration and training record in __metadata__). */
 #include "model/model.h"
 
+#include "core/names.h"
+
 #include "core/arena.h"
 #include "core/error.h"
 #include "model/safetensors.h"
@@ -14,12 +16,11 @@ static const char *const strategy_names[] = {"flat", "level"};
 
 bool strategy_parse(const char *name, strategy_kind *out)
 {
-    for (size_t i = 0; i < sizeof strategy_names / sizeof *strategy_names; i++)
-        if (!strcmp(name, strategy_names[i])) {
-            *out = (strategy_kind)i;
-            return true;
-        }
-    return false;
+    size_t i;
+    if (!names_find(strategy_names, NAMES_COUNT(strategy_names), name, &i))
+        return false;
+    *out = (strategy_kind)i;
+    return true;
 }
 
 const char *strategy_name(strategy_kind kind) { return strategy_names[kind]; }
