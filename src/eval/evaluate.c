@@ -48,20 +48,16 @@ static int scored_label_compare(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Orders ids best first (ties by id). */
-static void sort_by_score(uint32_t *ids, size_t m, const float *scores)
+/* Orders ids best first (ties by id); tmp holds at least m entries. */
+static void sort_by_score(uint32_t *ids, size_t m, const float *scores, scored_label *tmp)
 {
     if (m < 2)
         return;
-    scored_label *tmp = malloc(m * sizeof *tmp);
-    if (!tmp)
-        return; /* still a valid set, just in id order */
     for (size_t i = 0; i < m; i++)
         tmp[i] = (scored_label){scores[ids[i]], ids[i]};
     qsort(tmp, m, sizeof *tmp, scored_label_compare);
     for (size_t i = 0; i < m; i++)
         ids[i] = tmp[i].id;
-    free(tmp);
 }
 
 hftc_status decisions_build(const float *probs, size_t n, size_t C, float threshold, size_t k, size_t **pred_start,
@@ -71,15 +67,18 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
     if (!start)
         return HFTC_STATUS_OUT_OF_MEMORY;
     start[0] = 0;
+    size_t widest = 0;
     for (size_t i = 0; i < n; i++) {
         size_t m = 0;
         for (size_t c = 0; c < C; c++)
             m += probs[i * C + c] >= threshold;
         start[i + 1] = start[i] + m;
+        widest = m > widest ? m : widest;
     }
     uint32_t *ids = mem_alloc(start[n], sizeof *ids);
-    if (!ids) {
-        free(start);
+    scored_label *tmp = mem_alloc(widest, sizeof *tmp); /* sort scratch, shared by every document */
+    if (!ids || !tmp) {
+        free(start), free(ids), free(tmp);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
     for (size_t i = 0; i < n; i++) {
@@ -89,13 +88,14 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
         for (size_t c = 0; c < C; c++)
             if (p[c] >= threshold)
                 sel[m++] = (uint32_t)c;
-        sort_by_score(sel, m, p);
+        sort_by_score(sel, m, p, tmp);
         if (ranked) {
             size_t got = top_k(p, C, k, ranked + i * k);
             for (size_t j = got; j < k; j++)
                 ranked[i * k + j] = METRICS_NO_LABEL;
         }
     }
+    free(tmp);
     *pred_start = start;
     *pred = ids;
     return HFTC_STATUS_OK;
