@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     }
     hftc_set_threads((int)threads);
     network *net;
-    if (network_create(&net, &cfg, B, T) != HFTC_STATUS_OK) {
+    if (network_create(&net, &cfg, B, T, NETWORK_TRAINING) != HFTC_STATUS_OK) {
         fprintf(stderr, "bench_cnn: %s\n", hftc_last_error());
         return 1;
     }

@@ -43,7 +43,7 @@ static hftc_status print_prediction(const hftc_prediction *p, void *user)
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL;
-    hftc_input_options in = {.path = "-", .format = "auto", .threshold = -1.0f, .scoring = "independent"};
+    hftc_input_options in = {.path = "-", .format = "auto", .threshold = -1.0f, .scoring = NULL};
     predict_output out = {0};
     int threads = 0;
     unsigned long long seed = 1;
@@ -53,7 +53,8 @@ int cmd_predict(int argc, char **argv)
         {"--format", ARG_STRING, &in.format, 0, "input format: auto, text, tsv, fasttext, jsonl"},
         {"--k", ARG_SIZE, &out.k, 0, "at most this many labels per document (0 = all above the threshold)"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
-        {"--scoring", ARG_STRING, &in.scoring, 0, "independent, bsf (kept only if the parent is), msf (x ancestors)"},
+        {"--scoring", ARG_STRING, &in.scoring, 0,
+         "independent, bsf (kept only if the parent is), msf (x ancestors); the model's by default"},
         {"--probs", ARG_FLAG, &out.probs, 0, "print label:probability"},
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},

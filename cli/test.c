@@ -57,14 +57,15 @@ static void print_text(const hftc_evaluation *e, float threshold)
 int cmd_test(int argc, char **argv)
 {
     const char *model_path = NULL;
-    hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f, .scoring = "independent"};
+    hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f, .scoring = NULL};
     int json = 0, threads = 0;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
         {"--input", ARG_STRING, &in.path, 0, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, 0, "data format: auto, tsv, fasttext, jsonl"},
-        {"--scoring", ARG_STRING, &in.scoring, 0, "independent, bsf (kept only if the parent is), msf (x ancestors)"},
+        {"--scoring", ARG_STRING, &in.scoring, 0,
+         "independent, bsf (kept only if the parent is), msf (x ancestors); the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
@@ -88,7 +89,7 @@ int cmd_test(int argc, char **argv)
     }
     float threshold = in.threshold >= 0.0f ? in.threshold : hftc_model_threshold(m);
     if (json)
-        print_json(m, &e, threshold, in.scoring);
+        print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m));
     else
         print_text(&e, threshold);
     hftc_model_free(m);

@@ -82,7 +82,8 @@ typedef struct {
     size_t epochs, batch, patience;
     float lr;
     char early_stop[16]; /* "loss" or "micro-f1" on the validation split */
-    float threshold;     /* decision threshold stored in the model */
+    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative) */
+    float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     unsigned long long seed;
     int threads; /* 0 = all cores */
@@ -108,6 +109,8 @@ void hftc_model_free(hftc_model *m);
 size_t hftc_model_num_labels(const hftc_model *m);
 const char *hftc_model_label(const hftc_model *m, size_t i);
 float hftc_model_threshold(const hftc_model *m);
+/* The scoring the model applies when hftc_input_options.scoring is NULL: "independent", "bsf", "msf". */
+const char *hftc_model_scoring(const hftc_model *m);
 /* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
  * training record); the caller frees it with free(). */
 char *hftc_model_describe(const hftc_model *m);
@@ -120,7 +123,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
 typedef struct {
     const char *path;    /* "-" = stdin */
     const char *format;  /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
-    const char *scoring; /* "independent" (NULL), "bsf", "msf": how ancestors' scores combine */
+    const char *scoring; /* "independent", "bsf", "msf": how ancestors' scores combine; NULL: the model's */
     float threshold;     /* < 0: the model's */
     int skip_bad_lines;
 } hftc_input_options;

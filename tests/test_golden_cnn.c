@@ -169,7 +169,7 @@ static bool case_load(golden_case *gc, const golden *g, const char *prefix, head
         gc->targets[i] = (float)targets[i];
     for (size_t c = 0; c < C; c++)
         gc->pos_weight[c] = (float)pos_weight[c];
-    CHECK_STATUS(network_create(&gc->net, &gc->cfg, gc->B, gc->T), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&gc->net, &gc->cfg, gc->B, gc->T, NETWORK_TRAINING), HFTC_STATUS_OK);
     if (!gc->net)
         return false;
     param_set *ps = network_params(gc->net);

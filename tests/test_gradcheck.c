@@ -657,7 +657,7 @@ static void check_network(const network_config *cfg, const char *label)
         memcpy(targets, one_hot, sizeof one_hot);
     }
     network *net;
-    CHECK_STATUS(network_create(&net, cfg, B, T), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&net, cfg, B, T, NETWORK_TRAINING), HFTC_STATUS_OK);
     rng r;
     rng_seed(&r, 3, 0);
     network_init(net, &r);
@@ -800,13 +800,13 @@ static void test_network_xml(void)
     check_network(&cfg, "network(xml-cnn)");
     // The pooled features, and so fc1's inputs, grow by p; Kim's tensor names are kept.
     network *net = NULL;
-    CHECK_STATUS(network_create(&net, &cfg, 2, 7), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&net, &cfg, 2, 7, NETWORK_TRAINING), HFTC_STATUS_OK);
     tensor *fc1 = net ? params_find(network_params(net), "fc1.weight") : NULL;
     CHECK(fc1 && fc1->shape[0] == 5 && fc1->shape[1] == 2 * 3 * 3);
     network_free(net);
     cfg.pool_chunks = NETWORK_MAX_CHUNKS + 1;
     net = NULL;
-    CHECK_STATUS(network_create(&net, &cfg, 2, 7), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(network_create(&net, &cfg, 2, 7, NETWORK_TRAINING), HFTC_STATUS_INVALID_ARGUMENT);
     CHECK(net == NULL && strstr(hftc_last_error(), "chunks") != NULL);
 }
 

@@ -394,15 +394,30 @@ static void test_level_strategy(void)
         o.valid_path = path_valid;
         o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 3, o.lr = 5e-3f;
         o.taxonomy_path = tmpfiles_write_text("levels.taxonomy", taxonomy_text);
+        o.tune_threshold = i; /* hft-cnn: tuned on the whole model's BSF decisions */
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
         if (!m)
             continue;
-        CHECK(hftc_model_num_labels(m) == 3);
-        hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = "bsf"};
-        hftc_evaluation e;
+        CHECK(hftc_model_num_labels(m) == 3 && !strcmp(hftc_model_scoring(m), "bsf"));
+        hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = NULL};
+        hftc_evaluation e, same;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
         CHECK(e.n_levels == 2 && e.level[0].accuracy > 0.99);
+        in.scoring = "bsf"; /* the model's scoring is the default */
+        CHECK_STATUS(hftc_evaluate(m, &in, &same), HFTC_STATUS_OK);
+        CHECK(same.micro_f1 == e.micro_f1 && same.macro_f1 == e.macro_f1);
+        if (o.tune_threshold) {
+            hftc_evaluation tuned, fixed;
+            in = (hftc_input_options){.path = path_valid, .format = "auto", .threshold = -1.0f};
+            CHECK_STATUS(hftc_evaluate(m, &in, &tuned), HFTC_STATUS_OK);
+            for (int step = 1; step < 20; step++) {
+                in.threshold = 0.05f * (float)step;
+                CHECK_STATUS(hftc_evaluate(m, &in, &fixed), HFTC_STATUS_OK);
+                CHECK_MSG(tuned.micro_f1 >= fixed.micro_f1, "tuned %.4f < %.4f at %.2f", tuned.micro_f1, fixed.micro_f1,
+                          (double)in.threshold);
+            }
+        }
         CHECK_MSG(e.level[1].micro_f1 > 0.8, "%s level 2 micro-F1 %.4f", presets[i], e.level[1].micro_f1);
         char *d = hftc_model_describe(m);
         CHECK(d && strstr(d, "\"level1\"") && strstr(d, "\"level2\"") && strstr(d, "level2.conv.2.weight"));
@@ -417,6 +432,8 @@ static void test_level_strategy(void)
             CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
             CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s: predictions differ after a round trip",
                       presets[i]);
+            CHECK(!strcmp(hftc_model_scoring(loaded), "bsf") &&
+                  hftc_model_threshold(loaded) == hftc_model_threshold(m));
             hftc_model_free(loaded);
         }
         hftc_model_free(m);
@@ -424,9 +441,10 @@ static void test_level_strategy(void)
     hftc_train_options o;
     hftc_train_options_init(&o, "hft-cnn");
     o.train_path = path_train;
-    o.tune_threshold = 1;
+    CHECK(hftc_train_options_check(&o) == NULL);
+    snprintf(o.scoring, sizeof o.scoring, "min");
     CHECK(hftc_train_options_check(&o) != NULL);
-    o.tune_threshold = 0;
+    snprintf(o.scoring, sizeof o.scoring, "msf");
     snprintf(o.transfer_layers, sizeof o.transfer_layers, "embedding,convs");
     CHECK(hftc_train_options_check(&o) != NULL);
 }

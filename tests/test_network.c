@@ -58,7 +58,7 @@ static void batch_free(batch *bt) { free(bt->tokens), free(bt->lengths), free(bt
 static network *network_make(const network_config *cfg, size_t max_batch, size_t max_len)
 {
     network *net = NULL;
-    CHECK_STATUS(network_create(&net, cfg, max_batch, max_len), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&net, cfg, max_batch, max_len, NETWORK_TRAINING), HFTC_STATUS_OK);
     if (net) {
         rng r;
         rng_seed(&r, 42, 0);
@@ -122,7 +122,7 @@ static void test_create_invalid(void)
 #undef BAD
     for (size_t i = 0; i < n; i++) {
         network *net = NULL;
-        hftc_status st = network_create(&net, &cases[i].cfg, cases[i].max_batch, cases[i].max_len);
+        hftc_status st = network_create(&net, &cases[i].cfg, cases[i].max_batch, cases[i].max_len, NETWORK_TRAINING);
         CHECK_MSG(st == HFTC_STATUS_INVALID_ARGUMENT && net == NULL && hftc_last_error()[0] != '\0', "%s: status %d",
                   cases[i].what, (int)st);
         if (st == HFTC_STATUS_OK)
@@ -250,6 +250,42 @@ static void test_padding_invariance(void)
     network_free(net);
 }
 
+// Modes: an inference network has no gradients or moments and refuses to train; switching modes keeps the
+// values, so predictions are bit-identical in either mode, and training after a switch works as usual.
+static void test_modes(void)
+{
+    network_config cfg = small_config();
+    size_t C = cfg.n_classes;
+    enum { B = 5, T = 9 };
+    network *net = network_make(&cfg, B, T);
+    batch bt = batch_make(5, B, T, &cfg);
+    float *before = malloc(B * C * sizeof(float));
+    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, before);
+    CHECK_STATUS(network_set_mode(net, NETWORK_INFERENCE), HFTC_STATUS_OK);
+    param_set *ps = network_params(net);
+    CHECK(ps->grads.base == NULL && ps->moments.base == NULL && ps->tensors[0].grad == NULL);
+    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0);
+    CHECK(isnan(network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
+    CHECK(strstr(hftc_last_error(), "inference") != NULL);
+    CHECK_STATUS(network_set_mode(net, NETWORK_TRAINING), HFTC_STATUS_OK);
+    CHECK(ps->tensors[0].grad != NULL && ps->tensors[0].adam_v[0] == 0.0f);
+    CHECK(isfinite(network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
+    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0); // gradients computed, no step taken
+
+    network *fresh = NULL; // created for inference directly
+    CHECK_STATUS(network_create(&fresh, &cfg, B, T, NETWORK_INFERENCE), HFTC_STATUS_OK);
+    CHECK(fresh && network_params(fresh)->grads.base == NULL);
+    params_copy_matching(network_params(fresh), ps, NULL);
+    network_predict(fresh, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0);
+    network_free(fresh);
+    free(before);
+    batch_free(&bt);
+    network_free(net);
+}
+
 // Frozen groups: a frozen tensor gets no gradient, the others exactly what they get unfrozen.
 static void test_frozen(void)
 {
@@ -363,9 +399,11 @@ static void test_params(void)
     tensor *sparse = params_declare(&ps, "rows", 2, (size_t[]){6, 2});
     sparse->row_sparse = true;
     CHECK(ps.n_tensors == 3);
-    CHECK_STATUS(params_allocate(&ps, 6), HFTC_STATUS_OK);
+    CHECK_STATUS(params_allocate(&ps), HFTC_STATUS_OK);
     CHECK(ps.total == 12 + 5 + 12);
     tensor *a = params_find(&ps, "a");
+    CHECK(a && a->value && !a->grad && !a->adam_m && !sparse->touched_rows); // values only until training
+    CHECK_STATUS(params_allocate_training(&ps, 6), HFTC_STATUS_OK);
     CHECK(a && a->size == 12 && a->value && a->grad && a->adam_m && a->adam_v && !a->touched_rows);
     CHECK(sparse->touched_rows != NULL && params_find(&ps, "nope") == NULL);
     CHECK(((uintptr_t)a->value & 63) == 0 && ((uintptr_t)params_find(&ps, "conv.b")->value & 63) == 0);
@@ -376,7 +414,7 @@ static void test_params(void)
     params_declare(&other, "a", 2, (size_t[]){3, 4});
     params_declare(&other, "conv.b", 1, (size_t[]){5});
     params_declare(&other, "rows", 2, (size_t[]){6, 3}); // other shape: not copied
-    CHECK_STATUS(params_allocate(&other, 6), HFTC_STATUS_OK);
+    CHECK_STATUS(params_allocate(&other), HFTC_STATUS_OK);
     for (size_t i = 0; i < 5; i++)
         params_find(&other, "conv.b")->value[i] = 7.0f;
     CHECK(params_copy_matching(&other, &ps, NULL) == 2);
@@ -427,6 +465,7 @@ int main(void)
     RUN_TEST(test_init);
     RUN_TEST(test_determinism);
     RUN_TEST(test_padding_invariance);
+    RUN_TEST(test_modes);
     RUN_TEST(test_frozen);
     RUN_TEST(test_accumulation);
     RUN_TEST(test_params);

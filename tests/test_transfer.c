@@ -18,7 +18,7 @@ static network *make(size_t classes, uint64_t seed)
                           .hidden = 16,
                           .n_classes = classes};
     network *net = NULL;
-    CHECK_STATUS(network_create(&net, &cfg, 4, 10), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&net, &cfg, 4, 10, NETWORK_TRAINING), HFTC_STATUS_OK);
     rng r;
     rng_seed(&r, seed, 0);
     if (net)

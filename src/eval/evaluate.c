@@ -108,7 +108,7 @@ static hftc_status score_input(hftc_model *m, const hftc_input_options *in, bool
 {
     dataset_options opt = {
         .tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
-    scoring_kind kind = SCORING_INDEPENDENT;
+    scoring_kind kind = m->scoring;
     if (!data_format_parse(in->format ? in->format : "auto", &opt.format) ||
         (labelled && opt.format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
@@ -119,7 +119,7 @@ static hftc_status score_input(hftc_model *m, const hftc_input_options *in, bool
     *scores = mem_alloc(ds->n_docs * C, sizeof **scores);
     if (!*scores)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    TRY(model_predict_dataset(m, ds, *scores));
+    TRY(model_predict_dataset(m, ds, NULL, ds->n_docs, *scores));
     scoring_apply(kind, &m->tax, *scores, *scores, ds->n_docs);
     return HFTC_STATUS_OK;
 }

@@ -64,7 +64,7 @@ hftc_status model_build_parts(hftc_model *m)
         }
         network_config cfg = m->net_config;
         cfg.n_classes = part->n_outputs;
-        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len));
+        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE));
     }
     return HFTC_STATUS_OK;
 }
@@ -87,6 +87,7 @@ void hftc_model_free(hftc_model *m)
 size_t hftc_model_num_labels(const hftc_model *m) { return m->net_config.n_classes; }
 const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->tax.names, i); }
 float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
+const char *hftc_model_scoring(const hftc_model *m) { return scoring_name(m->scoring); }
 
 size_t model_min_len(const network_config *cfg)
 {
@@ -128,24 +129,24 @@ void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_
         }
 }
 
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs)
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n, float *probs)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
     for (size_t p = 0; p < m->n_parts; p++)
         widest = m->parts[p].n_outputs > widest ? m->parts[p].n_outputs : widest;
-    size_t *idx = mem_alloc(cap, sizeof *idx);
+    size_t *batch_idx = mem_alloc(cap, sizeof *batch_idx);
     size_t *lengths = mem_alloc(cap, sizeof *lengths);
     uint32_t *tokens = mem_alloc(cap * T_max, sizeof *tokens);
     float *part_probs = mem_alloc(cap * widest, sizeof *part_probs);
-    if (!idx || !lengths || !tokens || !part_probs) {
-        free(idx), free(lengths), free(tokens), free(part_probs);
+    if (!batch_idx || !lengths || !tokens || !part_probs) {
+        free(batch_idx), free(lengths), free(tokens), free(part_probs);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    for (size_t start = 0; start < ds->n_docs; start += cap) {
-        size_t B = ds->n_docs - start < cap ? ds->n_docs - start : cap;
+    for (size_t start = 0; start < n; start += cap) {
+        size_t B = n - start < cap ? n - start : cap;
         for (size_t b = 0; b < B; b++)
-            idx[b] = start + b;
-        size_t T = batch_fill(ds, idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
+            batch_idx[b] = idx ? idx[start + b] : start + b;
+        size_t T = batch_fill(ds, batch_idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
         for (size_t p = 0; p < m->n_parts; p++) {
             const model_part *part = &m->parts[p];
             network_predict(part->net, tokens, lengths, B, T, NULL, NULL, part_probs);
@@ -154,7 +155,7 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
         }
     }
-    free(idx), free(lengths), free(tokens), free(part_probs);
+    free(batch_idx), free(lengths), free(tokens), free(part_probs);
     return HFTC_STATUS_OK;
 }
 
@@ -185,7 +186,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
         ds.token_start[i + 1] = base + tl.n_tokens;
     }
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, &ds, probs);
+        st = model_predict_dataset(m, &ds, NULL, n, probs);
     token_list_free(&tl);
     dataset_free(&ds);
     return st;
@@ -209,6 +210,7 @@ static json_t *config_to_json(const hftc_model *m)
                   m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
                   m->tokenizer.drop_punct, "threshold", (double)m->threshold);
     json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
+    json_object_set_new(j, "scoring", json_string(scoring_name(m->scoring)));
     return j;
 }
 
@@ -353,7 +355,7 @@ static hftc_status metadata_strings(const st_file *f, const char *path, const ch
 }
 
 static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold, strategy_kind *strategy)
+                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -374,6 +376,10 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     const char *strategy_text = json_string_value(json_object_get(j, "strategy"));
     if (!strategy_text || !strategy_parse(strategy_text, strategy))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"strategy\"", path);
+    const char *scoring_text = json_string_value(json_object_get(j, "scoring")); /* absent in older files */
+    *scoring = SCORING_INDEPENDENT;
+    if (scoring_text && !scoring_parse(scoring_text, scoring))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
     *c = (network_config){.encoder = ENCODER_CNN, .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
     if (strcmp(encoder, "cnn") || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
@@ -434,13 +440,14 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     tokenizer_options tok = {0};
     float threshold = 0.5f;
     strategy_kind strategy = STRATEGY_FLAT;
+    scoring_kind scoring = SCORING_INDEPENDENT;
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
     else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
         st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
                        version ? version : "(none)", MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy);
+        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -452,6 +459,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK) {
         m->net_config = cfg;
         m->strategy = strategy;
+        m->scoring = scoring;
         m->batch_capacity = 256;
         m->tokenizer = tok;
         m->threshold = threshold;

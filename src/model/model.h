@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/taxonomy.h"
+#include "hier/scoring.h"
 #include "model/network.h"
 #include "text/vocab.h"
 
@@ -32,7 +33,8 @@ struct hftc_model {
     strategy_kind strategy;
     model_part *parts;
     size_t n_parts;
-    float threshold;
+    scoring_kind scoring; /* how ancestors' probabilities combine when none is asked for */
+    float threshold;      /* on the scores of that scoring */
     size_t batch_capacity;
     char *training_json; /* the options and the training record, as JSON; may be NULL */
 };
@@ -56,8 +58,8 @@ void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_
 /* The window size below which documents are padded. */
 size_t model_min_len(const network_config *cfg);
 
-/* Probabilities (ds->n_docs x all labels) for all documents, every part in batches of the model's
- * capacity, each part's outputs placed at its labels. */
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, float *probs);
+/* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
+ * part in batches of the model's capacity, each part's outputs placed at its labels. */
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n, float *probs);
 
 #endif

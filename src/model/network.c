@@ -29,6 +29,7 @@ struct network {
     size_t max_window; /* documents are laid out with at least this many rows so every window fits */
     size_t chunks;     /* p, at least 1 */
     size_t features;   /* pooled features: n_windows * F * p */
+    network_mode mode; /* training: gradients, moments and backward buffers exist */
     param_set params;
     tensor *embedding, *conv_w[NETWORK_MAX_WINDOWS], *conv_b[NETWORK_MAX_WINDOWS];
     tensor *fc1_w, *fc1_b, *out_w, *out_b;
@@ -49,6 +50,7 @@ struct network {
 };
 
 // Runs twice: on the unsized arena to count bytes, then on the allocated one to hand out pointers.
+// Buffers only the backward pass or dropout use are carved in training mode only (NULL otherwise).
 static void network_carve(network *net)
 {
     const network_config *c = &net->cfg;
@@ -60,23 +62,34 @@ static void network_carve(network *net)
         size_t n = conv1d_scratch_size(B, S, E, c->n_filters, c->windows[w]);
         conv_scratch = n > conv_scratch ? n : conv_scratch;
     }
+    size_t train = net->mode == NETWORK_TRAINING; /* multiplies the sizes of training-only buffers */
     net->tokens = arena_alloc(a, B * S, sizeof(uint32_t));
     net->lengths = arena_alloc(a, B, sizeof(size_t));
     net->emb_valid = arena_alloc(a, B, sizeof(size_t));
     net->emb = arena_floats(a, B * S * E);
-    net->demb = arena_floats(a, B * S * E);
-    net->emb_mask = arena_alloc(a, B * S * E, sizeof(uint8_t));
+    net->demb = arena_floats(a, train * B * S * E);
+    net->emb_mask = arena_alloc(a, train * B * S * E, sizeof(uint8_t));
     net->conv_scratch = arena_floats(a, conv_scratch);
     net->pooled = arena_floats(a, B * D);
-    net->dpooled = arena_floats(a, B * D);
+    net->dpooled = arena_floats(a, train * B * D);
     net->argmax = arena_alloc(a, B * D, sizeof(uint32_t));
     net->hidden = arena_floats(a, B * H);
-    net->dhidden = arena_floats(a, B * H);
-    net->head_mask = arena_alloc(a, B * (H > D ? H : D), sizeof(uint8_t));
+    net->dhidden = arena_floats(a, train * B * H);
+    net->head_mask = arena_alloc(a, train * B * (H > D ? H : D), sizeof(uint8_t));
     net->logits = arena_floats(a, B * C);
     net->probs = arena_floats(a, B * C);
-    net->dlogits = arena_floats(a, B * C);
-    net->emb_scratch = arena_alloc(a, embedding_scratch_size(B, S, c->vocab_size), sizeof(uint32_t));
+    net->dlogits = arena_floats(a, train * B * C);
+    net->emb_scratch = arena_alloc(a, train * embedding_scratch_size(B, S, c->vocab_size), sizeof(uint32_t));
+}
+
+// (Re)allocates the activation arena for the current mode.
+static hftc_status network_allocate_activations(network *net)
+{
+    arena_free(&net->acts);
+    network_carve(net);
+    TRY(arena_init(&net->acts, net->acts.used));
+    network_carve(net);
+    return HFTC_STATUS_OK;
 }
 
 static hftc_status network_check_config(const network_config *c, size_t max_batch, size_t max_len)
@@ -147,10 +160,11 @@ static hftc_status network_declare(network *net)
     }
     net->out_w = params_declare(ps, "out.weight", 2, (size_t[]){c->n_classes, head_in});
     net->out_b = params_declare(ps, "out.bias", 1, (size_t[]){c->n_classes});
-    return params_allocate(ps, c->vocab_size);
+    return params_allocate(ps);
 }
 
-hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len)
+hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len,
+                           network_mode mode)
 {
     *out = NULL;
     TRY(network_check_config(cfg, max_batch, max_len));
@@ -164,18 +178,35 @@ hftc_status network_create(network **out, const network_config *cfg, size_t max_
         net->max_window = cfg->windows[w] > net->max_window ? cfg->windows[w] : net->max_window;
     net->chunks = cfg->pool_chunks > 1 ? cfg->pool_chunks : 1;
     net->features = cfg->n_windows * cfg->n_filters * net->chunks;
+    net->mode = NETWORK_INFERENCE;
     hftc_status st = network_declare(net);
-    if (st == HFTC_STATUS_OK) {
-        network_carve(net);
-        st = arena_init(&net->acts, net->acts.used);
-    }
+    if (st == HFTC_STATUS_OK)
+        st = network_set_mode(net, mode); /* acts.base is NULL: allocates even for inference */
     if (st != HFTC_STATUS_OK) {
         network_free(net);
         return st;
     }
-    network_carve(net);
     *out = net;
     return HFTC_STATUS_OK;
+}
+
+hftc_status network_set_mode(network *net, network_mode mode)
+{
+    if (mode == net->mode && net->acts.base)
+        return HFTC_STATUS_OK;
+    net->mode = mode;
+    if (mode == NETWORK_TRAINING) {
+        TRY(params_allocate_training(&net->params, net->cfg.vocab_size));
+    } else {
+        params_free_training(&net->params);
+    }
+    hftc_status st = network_allocate_activations(net);
+    if (st != HFTC_STATUS_OK && mode == NETWORK_TRAINING) {
+        params_free_training(&net->params);
+        net->mode = NETWORK_INFERENCE;
+        network_allocate_activations(net); /* smaller than what was just freed */
+    }
+    return st;
 }
 
 void network_free(network *net)
@@ -288,6 +319,10 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
 {
     if (!network_check_batch(net, B, T))
         return NAN;
+    if (net->mode != NETWORK_TRAINING) {
+        error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: training an inference-only network");
+        return NAN;
+    }
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, F = c->n_filters, p = net->chunks, D = net->features, H = c->hidden, C = c->n_classes;
     size_t Tp = network_forward(net, tokens, lengths, B, T, true, dropout_seed);

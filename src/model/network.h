@@ -1,6 +1,7 @@
 /* A network: embedding -> encoder -> head, over a batch of padded token-id sequences.
  * All memory (parameters, gradients, moments, activations) is sized at creation for
- * max_batch x max_len; training and inference allocate nothing. */
+ * max_batch x max_len; training and inference allocate nothing. An inference-only network
+ * holds its parameter values and forward activations only. */
 #ifndef HFTC_MODEL_NETWORK_H
 #define HFTC_MODEL_NETWORK_H
 
@@ -13,6 +14,7 @@
 
 typedef enum { ENCODER_CNN } encoder_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
+typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING } network_mode;
 
 #define NETWORK_MAX_WINDOWS 8
 #define NETWORK_MAX_CHUNKS 1024
@@ -34,7 +36,11 @@ typedef struct {
 
 typedef struct network network;
 
-hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len);
+hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len,
+                           network_mode mode);
+/* Switching to training allocates zeroed gradients and Adam moments and the backward buffers;
+ * switching to inference frees them. Parameter values are kept either way. */
+hftc_status network_set_mode(network *net, network_mode mode);
 void network_free(network *net);
 const network_config *network_get_config(const network *net);
 param_set *network_params(network *net);
@@ -51,7 +57,7 @@ void network_init(network *net, rng *r);
  * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
  * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss.
  * Ids >= vocab_size are read as <unk> (1). T may exceed max_len up to the largest window. B or T out of
- * range: returns NaN and sets the error message (hftc_last_error). */
+ * range, or a network in inference mode: returns NaN and sets the error message (hftc_last_error). */
 float network_train_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
                           const float *targets, const float *pos_weight, const bool *frozen, uint64_t dropout_seed);
 /* Inference (no dropout): probabilities (B, C) into probs. If targets is not NULL, returns the

@@ -1,5 +1,5 @@
 /* Named parameter tensors carved from three arenas: values, gradients (plus the touched-row lists
- * of row-sparse tensors) and Adam moments. */
+ * of row-sparse tensors) and Adam moments. The last two exist only while a set is being trained. */
 #include "nn/params.h"
 
 #include "core/error.h"
@@ -22,12 +22,17 @@ tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_
     return t;
 }
 
-// Runs twice: on unsized arenas to count bytes, then on allocated ones to hand out the pointers.
-static void params_carve(param_set *ps, size_t max_touched_rows)
+// Each carve runs twice: on an unsized arena to count bytes, then on the allocated one to hand out pointers.
+static void params_carve_values(param_set *ps)
+{
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        ps->tensors[i].value = arena_floats(&ps->values, ps->tensors[i].size);
+}
+
+static void params_carve_training(param_set *ps, size_t max_touched_rows)
 {
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
-        t->value = arena_floats(&ps->values, t->size);
         t->grad = arena_floats(&ps->grads, t->size);
         t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, max_touched_rows, sizeof(uint32_t)) : NULL;
         t->n_touched = 0;
@@ -38,38 +43,54 @@ static void params_carve(param_set *ps, size_t max_touched_rows)
         ps->tensors[i].adam_v = arena_floats(&ps->moments, ps->tensors[i].size);
 }
 
-hftc_status params_allocate(param_set *ps, size_t max_touched_rows)
+hftc_status params_allocate(param_set *ps)
 {
     ps->values = ps->grads = ps->moments = (arena){0};
     ps->total = 0;
     for (size_t i = 0; i < ps->n_tensors; i++)
         ps->total += ps->tensors[i].size;
-    params_carve(ps, max_touched_rows);
-    arena plan[3] = {ps->values, ps->grads, ps->moments};
-    hftc_status st = arena_init(&ps->values, plan[0].used);
-    if (st == HFTC_STATUS_OK)
-        st = arena_init(&ps->grads, plan[1].used);
-    if (st == HFTC_STATUS_OK)
-        st = arena_init(&ps->moments, plan[2].used);
-    if (st != HFTC_STATUS_OK) {
-        params_free(ps);
-        return st;
-    }
-    params_carve(ps, max_touched_rows);
+    params_carve_values(ps);
+    TRY(arena_init(&ps->values, ps->values.used));
+    params_carve_values(ps);
     return HFTC_STATUS_OK;
 }
 
-void params_free(param_set *ps)
+hftc_status params_allocate_training(param_set *ps, size_t max_touched_rows)
 {
-    arena_free(&ps->values);
+    if (ps->grads.base)
+        return HFTC_STATUS_OK;
+    ps->grads = ps->moments = (arena){0};
+    params_carve_training(ps, max_touched_rows);
+    arena plan[2] = {ps->grads, ps->moments};
+    hftc_status st = arena_init(&ps->grads, plan[0].used);
+    if (st == HFTC_STATUS_OK)
+        st = arena_init(&ps->moments, plan[1].used);
+    if (st != HFTC_STATUS_OK) {
+        params_free_training(ps);
+        return st;
+    }
+    params_carve_training(ps, max_touched_rows);
+    return HFTC_STATUS_OK;
+}
+
+void params_free_training(param_set *ps)
+{
     arena_free(&ps->grads);
     arena_free(&ps->moments);
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
-        t->value = t->grad = t->adam_m = t->adam_v = NULL;
+        t->grad = t->adam_m = t->adam_v = NULL;
         t->touched_rows = NULL;
         t->n_touched = 0;
     }
+}
+
+void params_free(param_set *ps)
+{
+    params_free_training(ps);
+    arena_free(&ps->values);
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        ps->tensors[i].value = NULL;
 }
 
 tensor *params_find(param_set *ps, const char *name)

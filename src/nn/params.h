@@ -1,5 +1,6 @@
 /* Named parameter tensors. Values, gradients and Adam moments each live in one arena,
- * carved into the tensors in registration order (llm.c style). */
+ * carved into the tensors in registration order (llm.c style); gradients and moments only
+ * while the set trains. */
 #ifndef HFTC_NN_PARAMS_H
 #define HFTC_NN_PARAMS_H
 
@@ -33,9 +34,13 @@ typedef struct {
 
 /* Registration phase: declare every tensor (shape given as ndim sizes), then allocate. */
 tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_t *shape);
-/* Allocates values, gradients and moments (zeroed) and points every tensor into them.
+/* Allocates the values (zeroed) and points every tensor into them. */
+hftc_status params_allocate(param_set *ps);
+/* Allocates gradients and Adam moments (zeroed) for training; a no-op if they exist.
  * max_touched_rows: capacity of touched_rows for row_sparse tensors. */
-hftc_status params_allocate(param_set *ps, size_t max_touched_rows);
+hftc_status params_allocate_training(param_set *ps, size_t max_touched_rows);
+/* Frees gradients and moments: the values stay (a trained set kept for inference). */
+void params_free_training(param_set *ps);
 void params_free(param_set *ps);
 tensor *params_find(param_set *ps, const char *name);
 void params_zero_grad(param_set *ps);

@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/taxonomy.h"
+#include "hier/scoring.h"
 #include "model/network.h"
 #include "text/wordvec.h"
 
@@ -59,11 +60,14 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .patience = 3,
         .lr = 1e-3f,
         .early_stop = "loss",
+        .scoring = "independent",
         .threshold = 0.5f,
         .seed = 1,
     };
-    if (hft || woft)
+    if (hft || woft) { /* the paper's HFT(B) and WoFT(B): Boolean scoring over the level models */
         snprintf(o->strategy, sizeof o->strategy, "level");
+        snprintf(o->scoring, sizeof o->scoring, "bsf");
+    }
     if (hft)
         snprintf(o->transfer, sizeof o->transfer, "finetune");
     snprintf(o->preset, sizeof o->preset, "%s", preset);
@@ -124,8 +128,9 @@ const char *hftc_train_options_check(const hftc_train_options *o)
             return "--transfer-layers lists layers from: embedding, conv, fc1, out";
         item += n + (item[n] == ',');
     }
-    if (o->tune_threshold && strcmp(o->strategy, "flat"))
-        return "--tune-threshold needs the flat strategy";
+    scoring_kind scoring;
+    if (!scoring_parse(o->scoring, &scoring))
+        return "--scoring must be independent, bsf or msf";
     if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1"))
         return "--early-stop must be loss or micro-f1";
     if (o->min_count < 1)

@@ -193,24 +193,6 @@ static hftc_status valid_gather_gold(trainer *t, const split *va)
     return HFTC_STATUS_OK;
 }
 
-/* The threshold in 0.05 steps that maximises validation micro-F1 (ties: closest to 0.5). */
-static hftc_status tune_threshold(trainer *t, const split *va, float *best_threshold, double *best_f1)
-{
-    valid_predict(t, va);
-    *best_f1 = -1.0;
-    for (int i = 1; i < 20; i++) {
-        float threshold = 0.05f * (float)i;
-        double f1;
-        TRY(valid_micro_f1(t, va, threshold, &f1));
-        if (f1 > *best_f1 + 1e-12 ||
-            (f1 > *best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(*best_threshold - 0.5f))) {
-            *best_f1 = f1;
-            *best_threshold = threshold;
-        }
-    }
-    return HFTC_STATUS_OK;
-}
-
 static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
 {
     hftc_model *m = t->m;
@@ -342,13 +324,6 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
             break;
     }
     params_backup(ps, t->best_values, true);
-    if (o->tune_threshold) {
-        double f1;
-        TRY(tune_threshold(t, va, &t->m->threshold, &f1)); /* one part holds all labels (flat) */
-        log_info("threshold %.2f maximises validation micro-F1 (%.4f)", (double)t->m->threshold, f1);
-        json_object_set_new(record, "tuned_threshold", json_real(t->m->threshold));
-        json_object_set_new(record, "tuned_valid_micro_f1", json_real(f1));
-    }
     double total = now_seconds() - total_start;
     size_t epochs_run = epoch > o->epochs ? o->epochs : epoch;
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
@@ -359,26 +334,81 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     return HFTC_STATUS_OK;
 }
 
+/* The threshold in 0.05 steps with the best validation micro-F1 of the whole model's decisions (all
+ * parts, the model's scoring, every label); ties go to the one closest to 0.5. */
+static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record)
+{
+    size_t C = m->net_config.n_classes, n_labels = strmap_count(&m->tax.names), n_gold = 0;
+    float *scores = mem_alloc(va->n * C, sizeof *scores);
+    size_t *gold_start = mem_alloc(va->n + 1, sizeof *gold_start);
+    uint32_t *gold = mem_alloc(va->ds->label_start[va->ds->n_docs], sizeof *gold);
+    hftc_status st = scores && gold_start && gold ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK)
+        st = model_predict_dataset(m, va->ds, va->idx, va->n, scores);
+    if (st == HFTC_STATUS_OK) {
+        scoring_apply(m->scoring, &m->tax, scores, scores, va->n);
+        gold_start[0] = 0;
+        for (size_t i = 0; i < va->n; i++) {
+            for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++)
+                gold[n_gold++] = va->ds->labels[j];
+            gold_start[i + 1] = n_gold;
+        }
+    }
+    float best_threshold = m->threshold;
+    double best_f1 = -1.0;
+    for (int i = 1; st == HFTC_STATUS_OK && i < 20; i++) {
+        float threshold = 0.05f * (float)i;
+        size_t *pred_start = NULL;
+        uint32_t *pred = NULL;
+        metrics mt;
+        st = decisions_build(scores, va->n, C, threshold, 0, &pred_start, &pred, NULL);
+        metrics_input mi = {.n_docs = va->n,
+                            .n_labels = n_labels,
+                            .gold_start = gold_start,
+                            .gold = gold,
+                            .pred_start = pred_start,
+                            .pred = pred};
+        if (st == HFTC_STATUS_OK)
+            st = metrics_compute(&mt, &mi);
+        free(pred_start), free(pred);
+        if (st == HFTC_STATUS_OK &&
+            (mt.micro_f1 > best_f1 + 1e-12 ||
+             (mt.micro_f1 > best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(best_threshold - 0.5f)))) {
+            best_f1 = mt.micro_f1;
+            best_threshold = threshold;
+        }
+    }
+    if (st == HFTC_STATUS_OK) {
+        m->threshold = best_threshold;
+        log_info("threshold %.2f maximises validation micro-F1 (%.4f, %s scoring)", (double)best_threshold, best_f1,
+                 scoring_name(m->scoring));
+        json_object_set_new(record, "tuned_threshold", json_real(best_threshold));
+        json_object_set_new(record, "tuned_valid_micro_f1", json_real(best_f1));
+    }
+    free(scores), free(gold_start), free(gold);
+    return st;
+}
+
 static json_t *options_to_json(const hftc_train_options *o)
 {
     json_t *windows = json_array();
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
-                     "s:f, s:f, s:b, s:I, s:I, "
-                     "s:I, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
-                     "preset", o->preset, "strategy", o->strategy, "transfer", o->transfer, "transfer_layers",
-                     o->transfer_layers, "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path,
-                     "add_unknown_labels", o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction,
-                     "embeddings", o->embeddings_path, "max_len", (json_int_t)o->max_len, "min_count",
-                     (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim", (json_int_t)o->dim,
-                     "windows", windows, "filters", (json_int_t)o->filters, "pool_chunks", (json_int_t)o->pool_chunks,
-                     "hidden", (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout, "hidden_dropout",
-                     (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
-                     (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr",
-                     (double)o->lr, "early_stop", o->early_stop, "threshold", (double)o->threshold, "tune_threshold",
-                     o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase",
-                     o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
+        "s:f, s:f, s:b, s:I, s:I, "
+        "s:I, s:f, s:s, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
+        "preset", o->preset, "strategy", o->strategy, "transfer", o->transfer, "transfer_layers", o->transfer_layers,
+        "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path, "add_unknown_labels",
+        o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len",
+        (json_int_t)o->max_len, "min_count", (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim",
+        (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters, "pool_chunks",
+        (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout,
+        "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
+        (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr", (double)o->lr,
+        "early_stop", o->early_stop, "scoring", o->scoring, "threshold", (double)o->threshold, "tune_threshold",
+        o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase", o->lowercase,
+        "split_punct", o->split_punct, "drop_punct", o->drop_punct);
 }
 
 /* Trains the model's parts in order; a level after the first may start from the one before. */
@@ -404,11 +434,16 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         json_t *part_record = json_object();
         json_array_append_new(parts, part_record);
         json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
-        hftc_status st = trainer_init(&t, o, m, part, va);
+        // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
+        // taxonomy only by the parameter values of the parts already trained.
+        hftc_status st = network_set_mode(part->net, NETWORK_TRAINING);
+        if (st == HFTC_STATUS_OK)
+            st = trainer_init(&t, o, m, part, va);
         if (st == HFTC_STATUS_OK)
             st = run_training(&t, tr, va, part_record);
         trainer_free(&t);
         TRY(st);
+        TRY(network_set_mode(part->net, NETWORK_INFERENCE));
     }
     json_object_set_new(record, "train_seconds", json_real(now_seconds() - start));
     return HFTC_STATUS_OK;
@@ -454,11 +489,14 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         memcpy(m->net_config.windows, o->windows, sizeof o->windows);
         m->batch_capacity = o->batch; /* validation runs in training-sized batches: no larger buffers */
         m->threshold = o->threshold;
+        scoring_parse(o->scoring, &m->scoring);
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
         st = model_build_parts(m);
     }
     if (st == HFTC_STATUS_OK)
         st = train_parts(o, m, vectors_format, &tr, &va, record);
+    if (st == HFTC_STATUS_OK && o->tune_threshold)
+        st = tune_threshold(m, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);
