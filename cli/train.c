@@ -122,6 +122,7 @@ int cmd_train(int argc, char **argv)
         {"--lr", ARG_FLOAT, &o.lr, 0, "Adam learning rate"},
         {"--patience", ARG_SIZE, &o.patience, 0, "epochs without improvement before stopping"},
         {"--early-stop", ARG_CHARS, o.early_stop, sizeof o.early_stop, "validation criterion: loss or micro-f1"},
+        {"--pos-weight", ARG_FLOAT, &o.pos_weight, 0, "weight of positive targets in the loss (sigmoid head)"},
         {"--scoring", ARG_CHARS, o.scoring, sizeof o.scoring,
          "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors)"},
         {"--threshold", ARG_FLOAT, &o.threshold, 0, "decision threshold stored in the model"},

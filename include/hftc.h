@@ -82,6 +82,7 @@ typedef struct {
     size_t epochs, batch, patience;
     float lr;
     char early_stop[16]; /* "loss" or "micro-f1" on the validation split */
+    float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
     char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative) */
     float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */

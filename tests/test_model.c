@@ -182,6 +182,37 @@ static const char *edit_pool_chunks(const char *path, const char *name, const ch
 
 // XML-CNN (the "xml-cnn" preset's dynamic max pooling, here 2 chunks): trains, survives save + load bit for
 // bit, and the chunk count is read back from the file, 1 when the key is missing.
+/* --pos-weight: positive targets weigh more in the loss, so the same seed ends with higher probabilities
+ * (BCE's optimum moves from p to w p / (w p + 1 - p)); the softmax head refuses it. */
+static void test_pos_weight(void)
+{
+    float mean[2] = {0};
+    for (int weighted = 0; weighted < 2; weighted++) {
+        hftc_train_options o;
+        small_options(&o);
+        o.epochs = 2;
+        o.pos_weight = weighted ? 10.0f : 1.0f;
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        float p[N_PROBES * 2];
+        if (m && hftc_predict_texts(m, probe_texts, N_PROBES, p) == HFTC_STATUS_OK)
+            for (size_t i = 0; i < N_PROBES * 2; i++)
+                mean[weighted] += p[i] / (N_PROBES * 2);
+        char *d = m ? hftc_model_describe(m) : NULL;
+        CHECK(d && strstr(d, weighted ? "\"pos_weight\": 10.0" : "\"pos_weight\": 1.0"));
+        free(d);
+        hftc_model_free(m);
+    }
+    CHECK_MSG(mean[1] > mean[0] + 0.05f, "mean probability %.3f weighted, %.3f not", (double)mean[1], (double)mean[0]);
+    hftc_train_options o;
+    small_options(&o);
+    o.pos_weight = 0.0f;
+    CHECK(hftc_train_options_check(&o) != NULL);
+    o.pos_weight = 2.0f;
+    snprintf(o.head, sizeof o.head, "softmax");
+    CHECK(hftc_train_options_check(&o) != NULL);
+}
+
 static void test_xml_cnn_round_trip(void)
 {
     hftc_train_options o;
@@ -530,6 +561,7 @@ int main(void)
     RUN_TEST(test_train_save_load_round_trip);
     RUN_TEST(test_training_is_repeatable);
     RUN_TEST(test_threshold_tuning);
+    RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);

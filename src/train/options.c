@@ -60,6 +60,7 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .patience = 3,
         .lr = 1e-3f,
         .early_stop = "loss",
+        .pos_weight = 1.0f,
         .scoring = "independent",
         .threshold = 0.5f,
         .seed = 1,
@@ -128,6 +129,10 @@ const char *hftc_train_options_check(const hftc_train_options *o)
             return "--transfer-layers lists layers from: embedding, conv, fc1, out";
         item += n + (item[n] == ',');
     }
+    if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
+        return "--pos-weight must be in (0, 1e6]";
+    if (o->pos_weight != 1.0f && !strcmp(o->head, "softmax"))
+        return "--pos-weight applies to the sigmoid head";
     scoring_kind scoring;
     if (!scoring_parse(o->scoring, &scoring))
         return "--scoring must be independent, bsf or msf";

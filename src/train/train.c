@@ -39,6 +39,7 @@ typedef struct {
     size_t *lengths;
     float *targets;
     float *valid_probs;
+    float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
     float *best_values;       /* parameter values of the best epoch */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
@@ -145,7 +146,7 @@ static float valid_predict(trainer *t, const split *va)
         size_t T =
             batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
         batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
-        loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, NULL,
+        loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
                                             t->valid_probs + start * C) *
                     (double)B;
     }
@@ -208,8 +209,8 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
             batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
         batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, C, t->targets);
         uint64_t dropout_seed = o->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
-        float loss =
-            network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, NULL, t->frozen, dropout_seed);
+        float loss = network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
+                                         t->frozen, dropout_seed);
         adam_step(&t->opt, ps);
         loss_sum += (double)loss * (double)B;
         done += B;
@@ -250,8 +251,12 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
     t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
     t->best_values = mem_alloc(ps->values.used, 1); /* the arena, alignment padding included */
-    if (!t->tokens || !t->lengths || !t->targets || !t->valid_probs || !t->best_values)
+    bool weighted = o->pos_weight != 1.0f;
+    t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
+    if (!t->tokens || !t->lengths || !t->targets || !t->valid_probs || !t->best_values || (weighted && !t->pos_weight))
         return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t j = 0; weighted && j < C; j++)
+        t->pos_weight[j] = o->pos_weight;
     TRY(valid_gather_gold(t, va));
     return HFTC_STATUS_OK;
 }
@@ -259,6 +264,7 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
 static void trainer_free(trainer *t)
 {
     free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
+    free(t->pos_weight);
     free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
     *t = (trainer){0};
 }
@@ -397,7 +403,7 @@ static json_t *options_to_json(const hftc_train_options *o)
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
         "s:f, s:f, s:b, s:I, s:I, "
-        "s:I, s:f, s:s, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
+        "s:I, s:f, s:s, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
         "preset", o->preset, "strategy", o->strategy, "transfer", o->transfer, "transfer_layers", o->transfer_layers,
         "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path, "add_unknown_labels",
         o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len",
@@ -406,9 +412,9 @@ static json_t *options_to_json(const hftc_train_options *o)
         (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout,
         "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
         (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr", (double)o->lr,
-        "early_stop", o->early_stop, "scoring", o->scoring, "threshold", (double)o->threshold, "tune_threshold",
-        o->tune_threshold, "seed", (json_int_t)o->seed, "threads", compute_threads(), "lowercase", o->lowercase,
-        "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+        "early_stop", o->early_stop, "pos_weight", (double)o->pos_weight, "scoring", o->scoring, "threshold",
+        (double)o->threshold, "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads",
+        compute_threads(), "lowercase", o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
 }
 
 /* Trains the model's parts in order; a level after the first may start from the one before. */
