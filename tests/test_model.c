@@ -2,6 +2,7 @@
  * survive the round trip bit for bit (an XML-CNN too), that training is repeatable, that damaged model
  * files are rejected, and that the hftc command keeps its contract (DESIGN section 3). */
 #include "hftc.h"
+#include "model/model.h"
 #include "test.h"
 #include "tmpfiles.h"
 
@@ -412,6 +413,17 @@ static void test_taxonomy_training(void)
     hftc_model_free(m);
 }
 
+/* Whether some part of m still has gradients or Adam moments (a trained or loaded model should not). */
+static bool parts_hold_training_state(hftc_model *m)
+{
+    bool held = false;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const param_set *ps = network_params(m->parts[p].net);
+        held = held || ps->grads.base || ps->moments.base;
+    }
+    return held;
+}
+
 /* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
  * holds every level, and a round trip reproduces predictions bit for bit. */
 static void test_level_strategy(void)
@@ -431,6 +443,7 @@ static void test_level_strategy(void)
         if (!m)
             continue;
         CHECK(hftc_model_num_labels(m) == 3 && !strcmp(hftc_model_scoring(m), "bsf"));
+        CHECK(m->n_parts == 2 && !parts_hold_training_state(m)); /* freed once each level is trained */
         hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = NULL};
         hftc_evaluation e, same;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
@@ -463,6 +476,7 @@ static void test_level_strategy(void)
             CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
             CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s: predictions differ after a round trip",
                       presets[i]);
+            CHECK(!parts_hold_training_state(loaded));
             CHECK(!strcmp(hftc_model_scoring(loaded), "bsf") &&
                   hftc_model_threshold(loaded) == hftc_model_threshold(m));
             hftc_model_free(loaded);
