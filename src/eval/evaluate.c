@@ -101,26 +101,78 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
     return HFTC_STATUS_OK;
 }
 
-/* Reads the input with labels interned into label_map, predicts every document and turns the
- * probabilities into scores with the requested scoring function. */
-static hftc_status score_input(hftc_model *m, const hftc_input_options *in, bool labelled, strmap *label_map,
-                               dataset *ds, float **scores)
+/* Documents are scored this many at a time: memory for scores is EVAL_CHUNK_DOCS x labels, whatever
+ * the number of documents (a 21,845-node taxonomy: 22 MB). */
+#define EVAL_CHUNK_DOCS 256
+
+/* Receives the decisions for documents first .. first + n - 1: their scores (n x C), selected sets (CSR,
+ * local to the chunk) and k best labels each (NULL when k = 0). */
+typedef hftc_status (*chunk_fn)(size_t first, size_t n, const float *scores, const size_t *pred_start,
+                                const uint32_t *pred, const uint32_t *ranked, void *user);
+
+/* Reads the input with labels interned into label_map, and parses the scoring (NULL: the model's). */
+static hftc_status read_input(hftc_model *m, const hftc_input_options *in, bool labelled, strmap *label_map,
+                              dataset *ds, scoring_kind *kind)
 {
     dataset_options opt = {
         .tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
-    scoring_kind kind = m->scoring;
+    *kind = m->scoring;
     if (!data_format_parse(in->format ? in->format : "auto", &opt.format) ||
         (labelled && opt.format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
-    if (in->scoring && !scoring_parse(in->scoring, &kind))
+    if (in->scoring && !scoring_parse(in->scoring, kind))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (independent, bsf, msf)", in->scoring);
-    TRY(dataset_read(ds, in->path, &opt, &m->vocab, false, label_map));
+    return dataset_read(ds, in->path, &opt, &m->vocab, false, label_map);
+}
+
+/* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
+ * the scores into decisions, and hands each chunk to fn. */
+static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_kind kind, float threshold, size_t k,
+                                    chunk_fn fn, void *user)
+{
     size_t C = m->net_config.n_classes;
-    *scores = mem_alloc(ds->n_docs * C, sizeof **scores);
-    if (!*scores)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    TRY(model_predict_dataset(m, ds, NULL, ds->n_docs, *scores));
-    scoring_apply(kind, &m->tax, *scores, *scores, ds->n_docs);
+    float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
+    size_t *idx = mem_alloc(EVAL_CHUNK_DOCS, sizeof *idx);
+    uint32_t *ranked = k ? mem_alloc(EVAL_CHUNK_DOCS * k, sizeof *ranked) : NULL;
+    hftc_status st = scores && idx && (ranked || !k) ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t first = 0; st == HFTC_STATUS_OK && first < ds->n_docs; first += EVAL_CHUNK_DOCS) {
+        size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = first + i;
+        st = model_predict_dataset(m, ds, idx, n, scores);
+        if (st != HFTC_STATUS_OK)
+            break;
+        scoring_apply(kind, &m->tax, scores, scores, n);
+        size_t *pred_start = NULL;
+        uint32_t *pred = NULL;
+        st = decisions_build(scores, n, C, threshold, k, &pred_start, &pred, ranked);
+        if (st == HFTC_STATUS_OK)
+            st = fn(first, n, scores, pred_start, pred, ranked, user);
+        free(pred_start), free(pred);
+    }
+    free(scores), free(idx), free(ranked);
+    return st;
+}
+
+/* The decisions of every document, gathered for metrics_compute. */
+typedef struct {
+    size_t *pred_start; /* n_docs + 1 */
+    uint32_t *pred;
+    size_t pred_capacity;
+    uint32_t *ranked; /* n_docs x METRICS_MAX_K */
+} all_decisions;
+
+static hftc_status gather_decisions(size_t first, size_t n, const float *scores, const size_t *pred_start,
+                                    const uint32_t *pred, const uint32_t *ranked, void *user)
+{
+    (void)scores;
+    all_decisions *d = user;
+    size_t base = d->pred_start[first];
+    TRY(mem_reserve((void **)&d->pred, &d->pred_capacity, base + pred_start[n], sizeof *d->pred));
+    memcpy(d->pred + base, pred, pred_start[n] * sizeof *pred);
+    for (size_t i = 0; i < n; i++)
+        d->pred_start[first + i + 1] = base + pred_start[i + 1];
+    memcpy(d->ranked + first * METRICS_MAX_K, ranked, n * METRICS_MAX_K * sizeof *ranked);
     return HFTC_STATUS_OK;
 }
 
@@ -135,31 +187,38 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     /* Labels the model does not know get ids past its outputs: never predicted, always missed. The
      * known ones are completed with their ancestors, as the training data was. */
     dataset ds = {0};
-    float *scores = NULL;
-    size_t *pred_start = NULL, C = m->net_config.n_classes;
-    uint32_t *pred = NULL, *ranked = NULL;
+    all_decisions d = {0};
     bool *mask = NULL;
+    size_t C = m->net_config.n_classes;
+    scoring_kind kind;
+    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     double t0 = now_seconds();
-    hftc_status st = score_input(m, in, true, &m->tax.names, &ds, &scores);
+    hftc_status st = read_input(m, in, true, &m->tax.names, &ds, &kind);
+    if (st == HFTC_STATUS_OK) {
+        d.pred_start = mem_calloc(ds.n_docs + 1, sizeof *d.pred_start);
+        d.ranked = mem_alloc(ds.n_docs * METRICS_MAX_K, sizeof *d.ranked);
+        st = d.pred_start && d.ranked ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    if (st == HFTC_STATUS_OK) /* never NULL, even when nothing is selected */
+        st = mem_reserve((void **)&d.pred, &d.pred_capacity, 1, sizeof *d.pred);
+    if (st == HFTC_STATUS_OK)
+        st = decide_in_chunks(m, &ds, kind, threshold, METRICS_MAX_K, gather_decisions, &d);
     double seconds = now_seconds() - t0;
     size_t n_labels = strmap_count(&m->tax.names);
     if (st == HFTC_STATUS_OK)
         st = taxonomy_complete_dataset(&m->tax, &ds, in->path, TAXONOMY_UNKNOWN_KEEP, NULL);
     if (st == HFTC_STATUS_OK) {
-        ranked = mem_alloc(ds.n_docs * METRICS_MAX_K, sizeof *ranked);
+        n_labels = strmap_count(&m->tax.names);
         mask = mem_calloc(n_labels, sizeof *mask);
-        st = ranked && mask ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        st = mask ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
-    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
-    if (st == HFTC_STATUS_OK)
-        st = decisions_build(scores, ds.n_docs, C, threshold, METRICS_MAX_K, &pred_start, &pred, ranked);
     metrics_input mi = {.n_docs = ds.n_docs,
                         .n_labels = n_labels,
                         .gold_start = ds.label_start,
                         .gold = ds.labels,
-                        .pred_start = pred_start,
-                        .pred = pred,
-                        .ranked = ranked};
+                        .pred_start = d.pred_start,
+                        .pred = d.pred,
+                        .ranked = d.ranked};
     metrics mt;
     if (st == HFTC_STATUS_OK)
         st = metrics_compute(&mt, &mi);
@@ -189,10 +248,36 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
         copy_metrics(&out->level[level - 1], &mt);
         out->n_levels = level;
     }
-    free(scores), free(ranked), free(pred_start), free(pred), free(mask);
+    free(d.pred_start), free(d.pred), free(d.ranked), free(mask);
     dataset_free(&ds);
     hftc_status forget = taxonomy_forget_pending(&m->tax);
     return st == HFTC_STATUS_OK ? forget : st;
+}
+
+/* hftc_predict_file's chunk handler: one hftc_prediction per document, in order. */
+typedef struct {
+    const hftc_model *m;
+    size_t k;
+    size_t *selected, *ranked_ids;
+    hftc_prediction_fn fn;
+    void *user;
+} prediction_sink;
+
+static hftc_status emit_predictions(size_t first, size_t n, const float *scores, const size_t *pred_start,
+                                    const uint32_t *pred, const uint32_t *ranked, void *user)
+{
+    prediction_sink *s = user;
+    size_t C = s->m->net_config.n_classes;
+    for (size_t i = 0; i < n; i++) {
+        hftc_prediction p = {
+            .index = first + i, .probs = scores + i * C, .selected = s->selected, .ranked = s->ranked_ids};
+        for (size_t j = pred_start[i]; j < pred_start[i + 1]; j++)
+            s->selected[p.n_selected++] = pred[j];
+        for (size_t j = 0; j < s->k && ranked[i * s->k + j] != METRICS_NO_LABEL; j++)
+            s->ranked_ids[p.n_ranked++] = ranked[i * s->k + j];
+        TRY(s->fn(&p, s->user));
+    }
+    return HFTC_STATUS_OK;
 }
 
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user)
@@ -203,28 +288,18 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     strmap labels; /* labels in the input are read and ignored */
     strmap_init(&labels);
     dataset ds = {0};
-    float *scores = NULL;
-    size_t *pred_start = NULL, *selected = NULL, *ranked_ids = NULL;
-    uint32_t *pred = NULL, *ranked = NULL;
-    hftc_status st = score_input(m, in, false, &labels, &ds, &scores);
+    scoring_kind kind;
+    prediction_sink sink = {.m = m, .k = k, .fn = fn, .user = user};
+    hftc_status st = read_input(m, in, false, &labels, &ds, &kind);
     if (st == HFTC_STATUS_OK) {
-        ranked = mem_alloc(ds.n_docs * (k ? k : 1), sizeof *ranked);
-        selected = mem_alloc(C, sizeof *selected);
-        ranked_ids = mem_alloc(k ? k : 1, sizeof *ranked_ids);
-        st = ranked && selected && ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        sink.selected = mem_alloc(C, sizeof *sink.selected);
+        sink.ranked_ids = mem_alloc(k ? k : 1, sizeof *sink.ranked_ids);
+        st = sink.selected && sink.ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     if (st == HFTC_STATUS_OK)
-        st = decisions_build(scores, ds.n_docs, C, threshold, k, &pred_start, &pred, k ? ranked : NULL);
-    for (size_t i = 0; st == HFTC_STATUS_OK && i < ds.n_docs; i++) {
-        hftc_prediction p = {.index = i, .probs = scores + i * C, .selected = selected, .ranked = ranked_ids};
-        for (size_t j = pred_start[i]; j < pred_start[i + 1]; j++)
-            selected[p.n_selected++] = pred[j];
-        for (size_t j = 0; j < k && ranked[i * k + j] != METRICS_NO_LABEL; j++)
-            ranked_ids[p.n_ranked++] = ranked[i * k + j];
-        st = fn(&p, user);
-    }
-    free(scores), free(ranked), free(pred_start), free(pred), free(selected), free(ranked_ids);
+        st = decide_in_chunks(m, &ds, kind, threshold, k, emit_predictions, &sink);
+    free(sink.selected), free(sink.ranked_ids);
     dataset_free(&ds);
     strmap_free(&labels);
     return st;
