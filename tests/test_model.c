@@ -436,18 +436,26 @@ static void test_level_strategy(void)
         o.train_path = path_train;
         o.valid_path = path_valid;
         o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 3, o.lr = 5e-3f;
-        o.taxonomy_path = tmpfiles_write_text("levels.taxonomy", taxonomy_text);
+        /* "politics" and its child "election" (a third level) never occur in the data: no outputs, no level 3 */
+        o.taxonomy_path = tmpfiles_write_text("levels.taxonomy",
+                                              "Root\ttopic\ntopic\tsport\tscience\tpolitics\npolitics\telection\n");
         o.tune_threshold = i; /* hft-cnn: tuned on the whole model's BSF decisions */
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
         if (!m)
             continue;
-        CHECK(hftc_model_num_labels(m) == 3 && !strcmp(hftc_model_scoring(m), "bsf"));
+        CHECK(hftc_model_num_labels(m) == 5 && !strcmp(hftc_model_scoring(m), "bsf"));
+        CHECK(m->n_parts == 2 && m->parts[0].n_outputs == 1 && m->parts[1].n_outputs == 2 && m->parts[1].level == 2);
+        size_t politics = 0, election = 0;
+        for (size_t l = 0; l < 5; l++) {
+            politics = strcmp(hftc_model_label(m, l), "politics") ? politics : l;
+            election = strcmp(hftc_model_label(m, l), "election") ? election : l;
+        }
         CHECK(m->n_parts == 2 && !parts_hold_training_state(m)); /* freed once each level is trained */
         hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = NULL};
         hftc_evaluation e, same;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
-        CHECK(e.n_levels == 2 && e.level[0].accuracy > 0.99);
+        CHECK(e.n_levels == 3 && e.level[0].accuracy > 0.99 && e.level[2].labels == 0);
         in.scoring = "bsf"; /* the model's scoring is the default */
         CHECK_STATUS(hftc_evaluate(m, &in, &same), HFTC_STATUS_OK);
         CHECK(same.micro_f1 == e.micro_f1 && same.macro_f1 == e.macro_f1);
@@ -464,10 +472,13 @@ static void test_level_strategy(void)
         }
         CHECK_MSG(e.level[1].micro_f1 > 0.8, "%s level 2 micro-F1 %.4f", presets[i], e.level[1].micro_f1);
         char *d = hftc_model_describe(m);
-        CHECK(d && strstr(d, "\"level1\"") && strstr(d, "\"level2\"") && strstr(d, "level2.conv.2.weight"));
+        CHECK(d && strstr(d, "\"level1\"") && strstr(d, "\"level2\"") && strstr(d, "level2.conv.2.weight") &&
+              !strstr(d, "\"level3\""));
         free(d);
-        float before[N_PROBES * 3], after[N_PROBES * 3];
+        float before[N_PROBES * 5], after[N_PROBES * 5];
         CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+        for (size_t doc = 0; doc < N_PROBES; doc++)
+            CHECK(before[doc * 5 + politics] == 0.0f && before[doc * 5 + election] == 0.0f && before[doc * 5] > 0.0f);
         const char *saved = tmpfiles_path("levels.hftc");
         CHECK_STATUS(hftc_model_save(m, saved), HFTC_STATUS_OK);
         hftc_model *loaded = NULL;
@@ -476,7 +487,7 @@ static void test_level_strategy(void)
             CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
             CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s: predictions differ after a round trip",
                       presets[i]);
-            CHECK(!parts_hold_training_state(loaded));
+            CHECK(!parts_hold_training_state(loaded) && loaded->n_parts == 2);
             CHECK(!strcmp(hftc_model_scoring(loaded), "bsf") &&
                   hftc_model_threshold(loaded) == hftc_model_threshold(m));
             hftc_model_free(loaded);

@@ -40,26 +40,34 @@ hftc_status model_create(hftc_model **out)
     return HFTC_STATUS_OK;
 }
 
-hftc_status model_build_parts(hftc_model *m)
+hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 {
     const taxonomy *t = &m->tax;
-    size_t n_parts = m->strategy == STRATEGY_FLAT ? 1 : t->depth;
-    m->parts = mem_calloc(n_parts, sizeof *m->parts);
+    bool flat = m->strategy == STRATEGY_FLAT;
+    size_t first = flat ? 0 : 1, last = flat ? 0 : t->depth; /* level 0: all labels */
+    m->parts = mem_calloc(last - first + 1, sizeof *m->parts);
     if (!m->parts)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    m->n_parts = n_parts;
-    for (size_t p = 0; p < n_parts; p++) {
-        model_part *part = &m->parts[p];
+    m->n_parts = 0;
+    for (size_t level = first; level <= last; level++) {
+        model_part *part = &m->parts[m->n_parts];
         part->nodes = mem_alloc(t->n_nodes, sizeof *part->nodes);
         if (!part->nodes)
             return HFTC_STATUS_OUT_OF_MEMORY;
         for (size_t c = 0; c < t->n_nodes; c++)
-            if (m->strategy == STRATEGY_FLAT || t->level[c] == p + 1)
+            if ((level == 0 || t->level[c] == level) && (!has_output || has_output[c]))
                 part->nodes[part->n_outputs++] = (uint32_t)c;
-        if (m->strategy == STRATEGY_FLAT) {
+        if (part->n_outputs == 0) {
+            free(part->nodes);
+            *part = (model_part){0};
+            continue;
+        }
+        m->n_parts++;
+        part->level = level;
+        if (level == 0) {
             snprintf(part->name, sizeof part->name, "flat");
         } else {
-            snprintf(part->name, sizeof part->name, "level%zu", p + 1);
+            snprintf(part->name, sizeof part->name, "level%zu", level);
             snprintf(part->prefix, sizeof part->prefix, "%s.", part->name);
         }
         network_config cfg = m->net_config;
@@ -142,6 +150,11 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
         free(batch_idx), free(lengths), free(tokens), free(part_probs);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
+    size_t with_output = 0;
+    for (size_t p = 0; p < m->n_parts; p++)
+        with_output += m->parts[p].n_outputs;
+    if (with_output < C) /* labels without an output score 0 */
+        memset(probs, 0, n * C * sizeof *probs);
     for (size_t start = 0; start < n; start += cap) {
         size_t B = n - start < cap ? n - start : cap;
         for (size_t b = 0; b < B; b++)
@@ -283,6 +296,52 @@ static hftc_status taxonomy_from_json(taxonomy *t, const char *path, const json_
     return st;
 }
 
+/* The ids of the labels with an output, ascending, as a JSON array. */
+static char *outputs_to_json(const hftc_model *m)
+{
+    bool *has = mem_calloc(m->net_config.n_classes, sizeof *has);
+    if (!has)
+        return NULL;
+    for (size_t p = 0; p < m->n_parts; p++)
+        for (size_t j = 0; j < m->parts[p].n_outputs; j++)
+            has[m->parts[p].nodes[j]] = true;
+    json_t *a = json_array();
+    for (size_t c = 0; c < m->net_config.n_classes; c++)
+        if (has[c])
+            json_array_append_new(a, json_integer((json_int_t)c));
+    free(has);
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+/* The labels with an output from metadata "outputs" (files from before it existed: NULL, all labels). */
+static hftc_status outputs_from_json(const char *path, const char *text, size_t n_classes, bool **has_output)
+{
+    *has_output = NULL;
+    if (!text)
+        return HFTC_STATUS_OK;
+    json_t *a = json_loads(text, 0, NULL);
+    bool *has = mem_calloc(n_classes, sizeof *has);
+    hftc_status st = has ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && (!json_is_array(a) || json_array_size(a) == 0))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"outputs\" is not a list of label ids", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(a); i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || (size_t)json_integer_value(v) >= n_classes)
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"outputs\" has an invalid label id", path);
+        else
+            has[json_integer_value(v)] = true;
+    }
+    json_decref(a);
+    if (st != HFTC_STATUS_OK) {
+        free(has);
+        return st;
+    }
+    *has_output = has;
+    return HFTC_STATUS_OK;
+}
+
 /* "level3.conv.2.weight": a part's tensor under its name in the file. */
 #define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
 
@@ -318,6 +377,7 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     char *vocab_text = strings_to_json(&m->vocab.words);
     char *labels_text = strings_to_json(&m->tax.names);
     char *taxonomy_text = taxonomy_to_json(&m->tax);
+    char *outputs_text = outputs_to_json(m);
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
     st_metadata meta[] = {
@@ -325,11 +385,13 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
         {"preset", m->preset},         {"config", config_text},
         {"labels", labels_text},       {"taxonomy", taxonomy_text},
         {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
+        {"outputs", outputs_text},
     };
-    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text)
+    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text)
                          ? safetensors_write(path, tensors, n_tensors, meta, sizeof meta / sizeof *meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
-    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(tensors), free(names);
+    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(tensors),
+        free(names);
     return st;
 }
 
@@ -478,8 +540,12 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     }
     if (st == HFTC_STATUS_OK)
         st = taxonomy_from_json(&m->tax, path, labels, safetensors_metadata(f, "taxonomy"));
+    bool *has_output = NULL;
     if (st == HFTC_STATUS_OK)
-        st = model_build_parts(m);
+        st = outputs_from_json(path, safetensors_metadata(f, "outputs"), cfg.n_classes, &has_output);
+    if (st == HFTC_STATUS_OK)
+        st = model_build_parts(m, has_output);
+    free(has_output);
     if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
     json_decref(words);

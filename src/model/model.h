@@ -1,7 +1,8 @@
 /* The classifier a user trains, saves and loads: vocabulary, taxonomy, text options and its
  * networks ("parts"), plus the record of how it was trained. Behind the public hftc_model handle.
  * The strategy decides the parts: flat = one network over all labels; level = one network per
- * taxonomy level over that level's labels. */
+ * taxonomy level over that level's labels. Only labels the training data has get an output (a
+ * label without positive examples cannot be learnt): the others score 0. */
 #ifndef HFTC_MODEL_MODEL_H
 #define HFTC_MODEL_MODEL_H
 
@@ -17,6 +18,7 @@
 typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL } strategy_kind;
 
 typedef struct {
+    size_t level;    /* taxonomy level of its labels; 0 for flat */
     char name[32];   /* "flat" or "level3" */
     char prefix[40]; /* of its tensor names in the model file: "" (flat) or "level3." */
     network *net;    /* sized for batch_capacity x tokenizer.max_len */
@@ -41,8 +43,10 @@ struct hftc_model {
 
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */
 hftc_status model_create(hftc_model **out);
-/* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes. */
-hftc_status model_build_parts(hftc_model *m);
+/* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes,
+ * giving an output to the labels with has_output[label] (NULL: every label); a level none of whose
+ * labels has an output gets no part. */
+hftc_status model_build_parts(hftc_model *m, const bool *has_output);
 bool strategy_parse(const char *name, strategy_kind *out);
 const char *strategy_name(strategy_kind kind);
 

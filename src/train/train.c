@@ -417,6 +417,26 @@ static json_t *options_to_json(const hftc_train_options *o)
         compute_threads(), "lowercase", o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
 }
 
+/* Creates the parts with an output for every label the training split has. */
+static hftc_status build_parts_for(hftc_model *m, const split *tr)
+{
+    size_t C = m->net_config.n_classes, seen = 0;
+    bool *has_output = mem_calloc(C, sizeof *has_output);
+    if (!has_output)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < tr->n; i++)
+        for (size_t j = tr->ds->label_start[tr->idx[i]]; j < tr->ds->label_start[tr->idx[i] + 1]; j++)
+            if (tr->ds->labels[j] < C && !has_output[tr->ds->labels[j]]) {
+                has_output[tr->ds->labels[j]] = true;
+                seen++;
+            }
+    if (seen < C)
+        log_info("%zu of %zu labels occur in the training split and get an output; the others score 0", seen, C);
+    hftc_status st = model_build_parts(m, has_output);
+    free(has_output);
+    return st;
+}
+
 /* Trains the model's parts in order; a level after the first may start from the one before. */
 static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format, split *tr,
                                split *va, json_t *record)
@@ -497,7 +517,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->threshold = o->threshold;
         scoring_parse(o->scoring, &m->scoring);
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
-        st = model_build_parts(m);
+        st = build_parts_for(m, &tr);
     }
     if (st == HFTC_STATUS_OK)
         st = train_parts(o, m, vectors_format, &tr, &va, record);
