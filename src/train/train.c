@@ -471,7 +471,10 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         TRY(st);
         TRY(network_set_mode(part->net, NETWORK_INFERENCE));
     }
-    json_object_set_new(record, "train_seconds", json_real(now_seconds() - start));
+    double seconds = now_seconds() - start;
+    json_object_set_new(record, "train_seconds", json_real(seconds));
+    if (m->n_parts > 1)
+        log_info("%zu level models trained in %.1f s in all", m->n_parts, seconds);
     return HFTC_STATUS_OK;
 }
 
