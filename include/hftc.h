@@ -81,7 +81,8 @@ typedef struct {
     /* optimisation */
     size_t epochs, batch, patience;
     float lr;
-    char early_stop[16]; /* "loss" or "micro-f1" on the validation split */
+    char early_stop[16]; /* "loss" or "micro-f1" on the validation split (with tune_threshold: at
+                          * each epoch's best threshold, since the final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
     char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative) */
     float threshold;     /* decision threshold stored in the model, on the scores of that scoring */

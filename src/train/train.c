@@ -297,6 +297,12 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
         float valid_loss = valid_predict(t, va);
         double valid_f1;
         TRY(valid_micro_f1(t, va, o->threshold, &valid_f1));
+        // A threshold that will be tuned is not known yet: each epoch is judged at its own best one.
+        for (int step = 1; o->tune_threshold && step < 20; step++) {
+            double f1;
+            TRY(valid_micro_f1(t, va, 0.05f * (float)step, &f1));
+            valid_f1 = f1 > valid_f1 ? f1 : valid_f1;
+        }
         double score = by_loss ? (double)valid_loss : -valid_f1;
         bool improved = score < best;
         if (improved) {
