@@ -194,12 +194,12 @@ hftc_status network_set_mode(network *net, network_mode mode)
 {
     if (mode == net->mode && net->acts.base)
         return HFTC_STATUS_OK;
-    net->mode = mode;
     if (mode == NETWORK_TRAINING) {
         TRY(params_allocate_training(&net->params, net->cfg.vocab_size));
     } else {
         params_free_training(&net->params);
     }
+    net->mode = mode;
     hftc_status st = network_allocate_activations(net);
     if (st != HFTC_STATUS_OK && mode == NETWORK_TRAINING) {
         params_free_training(&net->params);

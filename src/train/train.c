@@ -153,23 +153,57 @@ static float valid_predict(trainer *t, const split *va)
     return (float)(loss_sum / (double)va->n);
 }
 
-/* Micro-F1 of t->valid_probs at a threshold. */
-static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+/* Validation gold label sets (CSR over n documents, ids below n_labels) to score decisions against. */
+typedef struct {
+    size_t n, n_labels;
+    const size_t *start;
+    const uint32_t *labels;
+} gold_sets;
+
+/* Micro-F1 of scores (gold->n x C) thresholded at threshold. */
+static hftc_status micro_f1_at(const float *scores, size_t C, const gold_sets *gold, float threshold, double *micro_f1)
 {
     size_t *pred_start;
     uint32_t *pred;
-    TRY(decisions_build(t->valid_probs, va->n, t->part->n_outputs, threshold, 0, &pred_start, &pred, NULL));
+    TRY(decisions_build(scores, gold->n, C, threshold, 0, &pred_start, &pred, NULL));
     metrics mt;
-    metrics_input mi = {.n_docs = va->n,
-                        .n_labels = t->part->n_outputs,
-                        .gold_start = t->valid_gold_start,
-                        .gold = t->valid_gold,
+    metrics_input mi = {.n_docs = gold->n,
+                        .n_labels = gold->n_labels,
+                        .gold_start = gold->start,
+                        .gold = gold->labels,
                         .pred_start = pred_start,
                         .pred = pred};
     hftc_status st = metrics_compute(&mt, &mi);
     *micro_f1 = mt.micro_f1;
     free(pred_start), free(pred);
     return st;
+}
+
+#define THRESHOLD_STEPS 19 /* the thresholds tried: 0.05, 0.10, ..., 0.95 */
+
+/* The threshold step with the best micro-F1 (ties: the one closest to 0.5). */
+static hftc_status best_threshold(const float *scores, size_t C, const gold_sets *gold, float *threshold,
+                                  double *micro_f1)
+{
+    *threshold = 0.5f;
+    *micro_f1 = -1.0;
+    for (int step = 1; step <= THRESHOLD_STEPS; step++) {
+        float candidate = 0.05f * (float)step;
+        double f1;
+        TRY(micro_f1_at(scores, C, gold, candidate, &f1));
+        if (f1 > *micro_f1 + 1e-12 || (f1 > *micro_f1 - 1e-12 && fabsf(candidate - 0.5f) < fabsf(*threshold - 0.5f))) {
+            *micro_f1 = f1;
+            *threshold = candidate;
+        }
+    }
+    return HFTC_STATUS_OK;
+}
+
+/* Micro-F1 of t->valid_probs at a threshold. */
+static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+{
+    gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
+    return micro_f1_at(t->valid_probs, t->part->n_outputs, &gold, threshold, micro_f1);
 }
 
 /* The validation split's gold label sets in the part's output ids, gathered once (CSR); labels
@@ -297,11 +331,10 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
         float valid_loss = valid_predict(t, va);
         double valid_f1;
         TRY(valid_micro_f1(t, va, o->threshold, &valid_f1));
-        // A threshold that will be tuned is not known yet: each epoch is judged at its own best one.
-        for (int step = 1; o->tune_threshold && step < 20; step++) {
-            double f1;
-            TRY(valid_micro_f1(t, va, 0.05f * (float)step, &f1));
-            valid_f1 = f1 > valid_f1 ? f1 : valid_f1;
+        if (o->tune_threshold) { /* the final threshold is not known yet: each epoch is judged at its best */
+            gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
+            float unused;
+            TRY(best_threshold(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
         }
         double score = by_loss ? (double)valid_loss : -valid_f1;
         bool improved = score < best;
@@ -353,8 +386,8 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
     size_t C = m->net_config.n_classes, n_labels = strmap_count(&m->tax.names), n_gold = 0;
     float *scores = mem_alloc(va->n * C, sizeof *scores);
     size_t *gold_start = mem_alloc(va->n + 1, sizeof *gold_start);
-    uint32_t *gold = mem_alloc(va->ds->label_start[va->ds->n_docs], sizeof *gold);
-    hftc_status st = scores && gold_start && gold ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    uint32_t *gold_labels = mem_alloc(va->ds->label_start[va->ds->n_docs], sizeof *gold_labels);
+    hftc_status st = scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
         st = model_predict_dataset(m, va->ds, va->idx, va->n, scores);
     if (st == HFTC_STATUS_OK) {
@@ -362,42 +395,23 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
         gold_start[0] = 0;
         for (size_t i = 0; i < va->n; i++) {
             for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++)
-                gold[n_gold++] = va->ds->labels[j];
+                gold_labels[n_gold++] = va->ds->labels[j];
             gold_start[i + 1] = n_gold;
         }
     }
-    float best_threshold = m->threshold;
-    double best_f1 = -1.0;
-    for (int i = 1; st == HFTC_STATUS_OK && i < 20; i++) {
-        float threshold = 0.05f * (float)i;
-        size_t *pred_start = NULL;
-        uint32_t *pred = NULL;
-        metrics mt;
-        st = decisions_build(scores, va->n, C, threshold, 0, &pred_start, &pred, NULL);
-        metrics_input mi = {.n_docs = va->n,
-                            .n_labels = n_labels,
-                            .gold_start = gold_start,
-                            .gold = gold,
-                            .pred_start = pred_start,
-                            .pred = pred};
-        if (st == HFTC_STATUS_OK)
-            st = metrics_compute(&mt, &mi);
-        free(pred_start), free(pred);
-        if (st == HFTC_STATUS_OK &&
-            (mt.micro_f1 > best_f1 + 1e-12 ||
-             (mt.micro_f1 > best_f1 - 1e-12 && fabsf(threshold - 0.5f) < fabsf(best_threshold - 0.5f)))) {
-            best_f1 = mt.micro_f1;
-            best_threshold = threshold;
-        }
-    }
+    float threshold = m->threshold;
+    double best_f1 = 0.0;
+    gold_sets gold = {va->n, n_labels, gold_start, gold_labels};
+    if (st == HFTC_STATUS_OK)
+        st = best_threshold(scores, C, &gold, &threshold, &best_f1);
     if (st == HFTC_STATUS_OK) {
-        m->threshold = best_threshold;
-        log_info("threshold %.2f maximises validation micro-F1 (%.4f, %s scoring)", (double)best_threshold, best_f1,
+        m->threshold = threshold;
+        log_info("threshold %.2f maximises validation micro-F1 (%.4f, %s scoring)", (double)threshold, best_f1,
                  scoring_name(m->scoring));
-        json_object_set_new(record, "tuned_threshold", json_real(best_threshold));
+        json_object_set_new(record, "tuned_threshold", json_real(threshold));
         json_object_set_new(record, "tuned_valid_micro_f1", json_real(best_f1));
     }
-    free(scores), free(gold_start), free(gold);
+    free(scores), free(gold_start), free(gold_labels);
     return st;
 }
 
