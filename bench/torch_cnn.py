@@ -14,9 +14,16 @@ import torch.nn.functional as F
 
 
 class KimCNN(nn.Module):
-    def __init__(self, vocab, dim, windows, filters, hidden, classes):
+    """embed_bound: embedding initialised uniform(-bound, bound) with a zero <pad> row (the HFT-CNN
+    recipe); None keeps PyTorch's default."""
+
+    def __init__(self, vocab, dim, windows, filters, hidden, classes, embed_bound=None):
         super().__init__()
         self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        if embed_bound is not None:
+            nn.init.uniform_(self.embedding.weight, -embed_bound, embed_bound)
+            with torch.no_grad():
+                self.embedding.weight[0].zero_()
         self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k) for k in windows)
         self.fc1 = nn.Linear(filters * len(windows), hidden)
         self.out = nn.Linear(hidden, classes)

@@ -18,25 +18,9 @@ import re
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class KimCNN(nn.Module):
-    def __init__(self, vocab, classes):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab, 300, padding_idx=0)
-        nn.init.uniform_(self.embedding.weight, -0.25, 0.25)
-        with torch.no_grad():
-            self.embedding.weight[0].zero_()
-        self.convs = nn.ModuleList(nn.Conv1d(300, 128, k) for k in (2, 3, 4))
-        self.fc1 = nn.Linear(384, 1024)
-        self.out = nn.Linear(1024, classes)
-
-    def forward(self, tokens):
-        x = F.dropout(self.embedding(tokens), 0.25, self.training).transpose(1, 2)
-        pooled = [F.relu(conv(x)).max(dim=2).values for conv in self.convs]
-        return self.out(F.dropout(F.relu(self.fc1(torch.cat(pooled, 1))), 0.5, self.training))
+from torch_cnn import KimCNN  # the same model the speed benchmark times
 
 
 def read(path):
@@ -103,7 +87,7 @@ def main():
             return y
 
         Y, Yv = targets(train), targets(valid)
-        model = KimCNN(len(vocab), len(labels))
+        model = KimCNN(len(vocab), 300, (2, 3, 4), 128, 1024, len(labels), embed_bound=0.25)
         if a.transfer and previous is not None:
             model.embedding.load_state_dict(previous.embedding.state_dict())
             model.convs.load_state_dict(previous.convs.state_dict())
