@@ -21,10 +21,20 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
+static bool parse_float(const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    float f = strtof(s, &end);
+    if (errno || end == s || *end || !isfinite(f))
+        return false;
+    *out = f;
+    return true;
+}
+
 static bool parse_value(const arg_spec *spec, const char *s)
 {
     size_t v;
-    char *end;
     switch (spec->type) {
     case ARG_STRING:
         *(const char **)spec->target = s;
@@ -41,14 +51,8 @@ static bool parse_value(const arg_spec *spec, const char *s)
             return false;
         *(unsigned long long *)spec->target = v;
         return true;
-    case ARG_FLOAT: {
-        errno = 0;
-        float f = strtof(s, &end);
-        if (errno || end == s || *end || !isfinite(f))
-            return false;
-        *(float *)spec->target = f;
-        return true;
-    }
+    case ARG_FLOAT:
+        return parse_float(s, spec->target);
     case ARG_BOOL:
         if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes"))
             *(int *)spec->target = 1;
@@ -70,6 +74,23 @@ static bool parse_value(const arg_spec *spec, const char *s)
         strcpy(buf, s);
         for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (n == 8 || !parse_size(tok, &items[n]))
+                return false;
+            n++;
+        }
+        if (n == 0)
+            return false;
+        *spec->count = n;
+        return true;
+    }
+    case ARG_FLOAT_LIST: {
+        float *items = spec->target;
+        size_t n = 0;
+        char buf[256];
+        if (strlen(s) >= sizeof buf)
+            return false;
+        strcpy(buf, s);
+        for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (n == spec->size || !parse_float(tok, &items[n]))
                 return false;
             n++;
         }
@@ -109,6 +130,14 @@ static void format_value(const arg_spec *spec, char *buf, size_t size)
     case ARG_CHARS:
         snprintf(buf, size, "%s", (const char *)spec->target);
         break;
+    case ARG_FLOAT_LIST: {
+        const float *items = spec->target;
+        size_t n = *spec->count, used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n && used < size; i++)
+            used += (size_t)snprintf(buf + used, size - used, i ? ",%g" : "%g", (double)items[i]);
+        break;
+    }
     case ARG_SIZE_LIST: {
         const size_t *items = spec->target, n = *spec->count;
         size_t used = 0;

@@ -32,6 +32,7 @@ void hftc_set_threads(int n);
 /* ---- Training ---------------------------------------------------------------------------- */
 
 #define HFTC_MAX_WINDOWS 8
+#define HFTC_MAX_CLASS_WEIGHTS 16
 
 typedef struct {
     const char *part;             /* the network being trained: "flat", "level3", ... */
@@ -66,18 +67,32 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
-    char encoder[16];         /* "cnn" */
-    char head[16];            /* "sigmoid", "softmax" */
-    char strategy[16];        /* "flat": one model over all labels; "level": one per taxonomy level */
-    char transfer[16];        /* "none", or "finetune": a level starts from the previous level's layers */
-    char transfer_layers[64]; /* the layers finetune copies: "embedding,conv" (also "fc1", "out") */
-    size_t dim;               /* embedding size (taken from the vectors when given) */
+    char encoder[16];            /* "cnn", "bigru-att" */
+    char head[16];               /* "sigmoid", "softmax" */
+    char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
+                                  * "node": one binary model per category (HTrans) */
+    char transfer[16];           /* "none", or "finetune": a level (node) starts from the level above's (its
+                                  * parent's) trained layers */
+    char transfer_layers[64];    /* the layers finetune copies: "embedding,conv" (also "fc1", "out", "gru",
+                                  * "attention") */
+    float transfer_lr;           /* learning rate of the transferred layers; 0 = lr */
+    int freeze_child_embeddings; /* node + finetune: below the top level, the parent's embedding, frozen */
+    size_t dim;                  /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
-    size_t pool_chunks; /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
-    size_t hidden;      /* 0 = no hidden layer; XML-CNN's bottleneck */
+    size_t pool_chunks;   /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
+    size_t hidden;        /* 0 = no hidden layer; XML-CNN's bottleneck */
+    size_t rnn_hidden;    /* bigru-att: GRU units per direction */
+    size_t attention_dim; /* bigru-att: attention size; 0 = 2 x rnn_hidden */
+    float rnn_dropout;    /* bigru-att: dropout on the GRU outputs */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
+    /* node strategy */
+    char node_docs[16];        /* "all": every document (positives and negatives); "parent": those of its parent */
+    float node_valid_fraction; /* each classifier's validation split, stratified, from all labelled documents */
+    size_t n_class_weights;    /* positive-class weights tried per classifier; the best validation F1 is kept */
+    float class_weights[HFTC_MAX_CLASS_WEIGHTS];
+    const char *class_weights_from; /* a node model: each label's chosen weight as its BCE positive weight */
     /* optimisation */
     size_t epochs, batch, patience;
     float lr;

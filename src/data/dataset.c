@@ -392,6 +392,42 @@ void dataset_remap_tokens(dataset *ds, const uint32_t *remap)
         ds->tokens[i] = remap[ds->tokens[i]];
 }
 
+hftc_status dataset_append(dataset *dst, const dataset *src)
+{
+    size_t n = dst->n_docs + src->n_docs, tokens = dst->token_start[dst->n_docs] + src->token_start[src->n_docs];
+    size_t labels = dst->label_start[dst->n_docs] + src->label_start[src->n_docs];
+    size_t *token_start = realloc(dst->token_start, (n + 1) * sizeof *token_start);
+    if (token_start)
+        dst->token_start = token_start;
+    size_t *label_start = realloc(dst->label_start, (n + 1) * sizeof *label_start);
+    if (label_start)
+        dst->label_start = label_start;
+    size_t *line = realloc(dst->line, (n ? n : 1) * sizeof *line);
+    if (line)
+        dst->line = line;
+    uint32_t *tok = realloc(dst->tokens, (tokens ? tokens : 1) * sizeof *tok);
+    if (tok)
+        dst->tokens = tok;
+    uint32_t *lab = realloc(dst->labels, (labels ? labels : 1) * sizeof *lab);
+    if (lab)
+        dst->labels = lab;
+    if (!token_start || !label_start || !line || !tok || !lab)
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory joining datasets");
+    size_t t0 = dst->token_start[dst->n_docs], l0 = dst->label_start[dst->n_docs];
+    memcpy(dst->tokens + t0, src->tokens, src->token_start[src->n_docs] * sizeof *tok);
+    memcpy(dst->labels + l0, src->labels, src->label_start[src->n_docs] * sizeof *lab);
+    for (size_t i = 0; i < src->n_docs; i++) {
+        dst->token_start[dst->n_docs + i + 1] = t0 + src->token_start[i + 1];
+        dst->label_start[dst->n_docs + i + 1] = l0 + src->label_start[i + 1];
+        dst->line[dst->n_docs + i] = src->line[i];
+    }
+    dst->n_docs = n;
+    dst->n_skipped += src->n_skipped;
+    dst->n_empty += src->n_empty;
+    dst->n_truncated += src->n_truncated;
+    return HFTC_STATUS_OK;
+}
+
 void dataset_free(dataset *ds)
 {
     free(ds->token_start);

@@ -53,6 +53,8 @@ hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *o
                          strmap *labels);
 /* Applies a vocab_finalize remap to every token. */
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap);
+/* Appends src's documents to dst (same vocabulary and label map); line numbers stay src's own. */
+hftc_status dataset_append(dataset *dst, const dataset *src);
 void dataset_free(dataset *ds);
 /* "tsv", "fasttext", "jsonl", "text", "auto" <-> data_format; returns false on an unknown name. */
 bool data_format_parse(const char *name, data_format *out);

@@ -9,10 +9,12 @@
 #include "model/safetensors.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const strategy_names[] = {"flat", "level"};
+static const char *const strategy_names[] = {"flat", "level", "node"};
+static const char *const node_embedding_names[] = {"own", "shared", "inherited"};
 
 bool strategy_parse(const char *name, strategy_kind *out)
 {
@@ -24,6 +26,17 @@ bool strategy_parse(const char *name, strategy_kind *out)
 }
 
 const char *strategy_name(strategy_kind kind) { return strategy_names[kind]; }
+
+bool node_embedding_parse(const char *name, node_embedding_kind *out)
+{
+    size_t i;
+    if (!names_find(node_embedding_names, NAMES_COUNT(node_embedding_names), name, &i))
+        return false;
+    *out = (node_embedding_kind)i;
+    return true;
+}
+
+const char *node_embedding_name(node_embedding_kind kind) { return node_embedding_names[kind]; }
 
 hftc_status model_create(hftc_model **out)
 {
@@ -40,15 +53,87 @@ hftc_status model_create(hftc_model **out)
     return HFTC_STATUS_OK;
 }
 
+// Fills a part of the flat or level strategy: level 0 is every label.
+static void level_part_name(model_part *part, size_t level)
+{
+    part->level = level;
+    part->parent_part = MODEL_NO_PART;
+    if (level == 0) {
+        snprintf(part->name, sizeof part->name, "flat");
+    } else {
+        snprintf(part->name, sizeof part->name, "level%zu", level);
+        snprintf(part->prefix, sizeof part->prefix, "level%zu.", level);
+    }
+}
+
+const float *model_part_embedding(const hftc_model *m, size_t p) { return network_embedding(m->parts[p].net); }
+
+// The node parts' networks: one binary classifier per label with an output, level by level.
+static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
+{
+    const taxonomy *t = &m->tax;
+    size_t *part_of = mem_alloc(t->n_nodes, sizeof *part_of);
+    if (!part_of)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding) {
+        m->shared_embedding = mem_calloc(m->net_config.vocab_size * m->net_config.embed_dim, sizeof(float));
+        if (!m->shared_embedding) {
+            free(part_of);
+            return HFTC_STATUS_OUT_OF_MEMORY;
+        }
+    }
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t c = 0; c < t->n_nodes; c++)
+        part_of[c] = MODEL_NO_PART;
+    for (size_t level = 1; level <= t->depth && st == HFTC_STATUS_OK; level++)
+        for (size_t c = 0; c < t->n_nodes && st == HFTC_STATUS_OK; c++) {
+            if (t->level[c] != level || (has_output && !has_output[c]))
+                continue;
+            size_t p = m->n_parts;
+            model_part *part = &m->parts[p];
+            part->nodes = mem_alloc(1, sizeof *part->nodes);
+            if (!part->nodes) {
+                st = HFTC_STATUS_OUT_OF_MEMORY;
+                break;
+            }
+            m->n_parts++;
+            part->nodes[0] = (uint32_t)c;
+            part->n_outputs = 1;
+            part->level = level;
+            part->class_weight = 1.0f;
+            uint32_t first_parent = t->parents[t->parent_start[c]];
+            part->parent_part = first_parent == TAXONOMY_ROOT ? MODEL_NO_PART : part_of[first_parent];
+            part_of[c] = p;
+            snprintf(part->name, sizeof part->name, "node %s", strmap_string(&t->names, c));
+            snprintf(part->prefix, sizeof part->prefix, "node%zu.", c);
+            network_config cfg = m->net_config;
+            cfg.n_classes = 1;
+            cfg.borrowed_embedding =
+                m->node_embedding == NODE_EMBEDDING_SHARED ||
+                (m->node_embedding == NODE_EMBEDDING_INHERITED && part->parent_part != MODEL_NO_PART);
+            st = network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE_SHARED);
+            if (st == HFTC_STATUS_OK && cfg.borrowed_embedding)
+                network_borrow_embedding(part->net, m->node_embedding == NODE_EMBEDDING_SHARED
+                                                        ? m->shared_embedding
+                                                        : model_part_embedding(m, part->parent_part));
+        }
+    free(part_of);
+    return st;
+}
+
 hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 {
     const taxonomy *t = &m->tax;
-    bool flat = m->strategy == STRATEGY_FLAT;
+    bool flat = m->strategy == STRATEGY_FLAT, node = m->strategy == STRATEGY_NODE;
     size_t first = flat ? 0 : 1, last = flat ? 0 : t->depth; /* level 0: all labels */
-    m->parts = mem_calloc(last - first + 1, sizeof *m->parts);
+    m->parts = mem_calloc(node ? t->n_nodes : last - first + 1, sizeof *m->parts);
     if (!m->parts)
         return HFTC_STATUS_OUT_OF_MEMORY;
     m->n_parts = 0;
+    if (node) {
+        TRY(build_node_parts(m, has_output));
+        return model_share_workspace(m);
+    }
     for (size_t level = first; level <= last; level++) {
         model_part *part = &m->parts[m->n_parts];
         part->nodes = mem_alloc(t->n_nodes, sizeof *part->nodes);
@@ -63,17 +148,27 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
             continue;
         }
         m->n_parts++;
-        part->level = level;
-        if (level == 0) {
-            snprintf(part->name, sizeof part->name, "flat");
-        } else {
-            snprintf(part->name, sizeof part->name, "level%zu", level);
-            snprintf(part->prefix, sizeof part->prefix, "%s.", part->name);
-        }
+        level_part_name(part, level);
         network_config cfg = m->net_config;
         cfg.n_classes = part->n_outputs;
-        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE));
+        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE_SHARED));
     }
+    return model_share_workspace(m);
+}
+
+hftc_status model_share_workspace(hftc_model *m)
+{
+    size_t need = 0;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        size_t bytes = network_activation_bytes(m->parts[p].net);
+        need = bytes > need ? bytes : need;
+    }
+    if (need > m->workspace.size) { /* parts on the old arena move to the new one below, before any runs */
+        arena_free(&m->workspace);
+        TRY(arena_init(&m->workspace, need));
+    }
+    for (size_t p = 0; p < m->n_parts; p++)
+        TRY(network_share_activations(m->parts[p].net, &m->workspace));
     return HFTC_STATUS_OK;
 }
 
@@ -86,6 +181,8 @@ void hftc_model_free(hftc_model *m)
         free(m->parts[p].nodes);
     }
     free(m->parts);
+    arena_free(&m->workspace);
+    free(m->shared_embedding);
     vocab_free(&m->vocab);
     taxonomy_free(&m->tax);
     free(m->training_json);
@@ -137,6 +234,19 @@ void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_
         }
 }
 
+typedef struct {
+    const float *table;
+    size_t part;
+} part_by_table;
+
+static int compare_by_table(const void *a, const void *b)
+{
+    const part_by_table *x = a, *y = b;
+    if (x->table != y->table)
+        return (uintptr_t)x->table < (uintptr_t)y->table ? -1 : 1;
+    return x->part < y->part ? -1 : x->part > y->part;
+}
+
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n, float *probs)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
@@ -146,30 +256,46 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     size_t *lengths = mem_alloc(cap, sizeof *lengths);
     uint32_t *tokens = mem_alloc(cap * T_max, sizeof *tokens);
     float *part_probs = mem_alloc(cap * widest, sizeof *part_probs);
-    if (!batch_idx || !lengths || !tokens || !part_probs) {
-        free(batch_idx), free(lengths), free(tokens), free(part_probs);
+    part_by_table *order = mem_alloc(m->n_parts, sizeof *order);
+    if (!batch_idx || !lengths || !tokens || !part_probs || !order) {
+        free(batch_idx), free(lengths), free(tokens), free(part_probs), free(order);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
+    // Parts reading the same embedding table run one after the other and share its lookup.
+    for (size_t p = 0; p < m->n_parts; p++)
+        order[p] = (part_by_table){model_part_embedding(m, p), p};
+    qsort(order, m->n_parts, sizeof *order, compare_by_table);
     size_t with_output = 0;
     for (size_t p = 0; p < m->n_parts; p++)
         with_output += m->parts[p].n_outputs;
     if (with_output < C) /* labels without an output score 0 */
         memset(probs, 0, n * C * sizeof *probs);
-    for (size_t start = 0; start < n; start += cap) {
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t start = 0; start < n && st == HFTC_STATUS_OK; start += cap) {
         size_t B = n - start < cap ? n - start : cap;
         for (size_t b = 0; b < B; b++)
             batch_idx[b] = idx ? idx[start + b] : start + b;
         size_t T = batch_fill(ds, batch_idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
-        for (size_t p = 0; p < m->n_parts; p++) {
-            const model_part *part = &m->parts[p];
-            network_predict(part->net, tokens, lengths, B, T, NULL, NULL, part_probs);
-            for (size_t b = 0; b < B; b++)
+        const float *embedded = NULL, *embedded_table = NULL;
+        const size_t *clamped = NULL;
+        size_t Te = 0;
+        for (size_t k = 0; k < m->n_parts && st == HFTC_STATUS_OK; k++) {
+            const model_part *part = &m->parts[order[k].part];
+            if (order[k].table != embedded_table) {
+                Te = network_embed_batch(part->net, tokens, lengths, B, T, &embedded, &clamped);
+                embedded_table = order[k].table;
+                if (Te == 0)
+                    st = HFTC_STATUS_INVALID_ARGUMENT;
+            }
+            if (st == HFTC_STATUS_OK)
+                st = network_predict_embedded(part->net, embedded, clamped, B, Te, part_probs);
+            for (size_t b = 0; b < B && st == HFTC_STATUS_OK; b++)
                 for (size_t j = 0; j < part->n_outputs; j++)
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
         }
     }
-    free(batch_idx), free(lengths), free(tokens), free(part_probs);
-    return HFTC_STATUS_OK;
+    free(batch_idx), free(lengths), free(tokens), free(part_probs), free(order);
+    return st;
 }
 
 hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs)
@@ -207,6 +333,8 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
 
 /* ---- model file ---------------------------------------------------------------------------- */
 
+static const char *encoder_name(encoder_kind kind) { return kind == ENCODER_BIGRU_ATT ? "bigru-att" : "cnn"; }
+
 static json_t *config_to_json(const hftc_model *m)
 {
     const network_config *c = &m->net_config;
@@ -214,15 +342,22 @@ static json_t *config_to_json(const hftc_model *m)
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
     json_t *j =
-        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder", "cnn",
-                  "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size", (json_int_t)c->vocab_size,
-                  "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
-                  "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1), "hidden", (json_int_t)c->hidden,
-                  "classes", (json_int_t)c->n_classes, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
-                  (double)c->hidden_dropout, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
-                  m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
-                  m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
+                  encoder_name(c->encoder), "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size",
+                  (json_int_t)c->vocab_size, "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                  (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
+                  "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
+                  (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
+                  (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
+                  m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    if (c->encoder == ENCODER_BIGRU_ATT) {
+        json_object_set_new(j, "rnn_hidden", json_integer((json_int_t)c->rnn_hidden));
+        json_object_set_new(j, "attention_dim", json_integer((json_int_t)c->attention_dim));
+        json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
+    }
     json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
+    if (m->strategy == STRATEGY_NODE)
+        json_object_set_new(j, "node_embedding", json_string(node_embedding_name(m->node_embedding)));
     json_object_set_new(j, "scoring", json_string(scoring_name(m->scoring)));
     return j;
 }
@@ -342,12 +477,46 @@ static hftc_status outputs_from_json(const char *path, const char *text, size_t 
     return HFTC_STATUS_OK;
 }
 
+/* The positive-class weight each node classifier was trained with, by label name ({} for other
+ * strategies): what gru-att-multi takes from an htrans model (--class-weights-from). */
+static char *class_weights_to_json(const hftc_model *m)
+{
+    json_t *o = json_object();
+    for (size_t p = 0; m->strategy == STRATEGY_NODE && p < m->n_parts; p++)
+        json_object_set_new(o, strmap_string(&m->tax.names, m->parts[p].nodes[0]), json_real(m->parts[p].class_weight));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    return text;
+}
+
+static hftc_status class_weights_from_json(hftc_model *m, const char *path, const char *text)
+{
+    if (m->strategy != STRATEGY_NODE)
+        return HFTC_STATUS_OK;
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    hftc_status st = json_is_object(o) ? HFTC_STATUS_OK
+                                       : error_set(HFTC_STATUS_MODEL, "%s: metadata \"class_weights\" missing", path);
+    for (size_t p = 0; st == HFTC_STATUS_OK && p < m->n_parts; p++) {
+        json_t *w = json_object_get(o, strmap_string(&m->tax.names, m->parts[p].nodes[0]));
+        double v = json_number_value(w);
+        if (!json_is_number(w) || !(v > 0.0 && v <= 1e6))
+            st = error_set(HFTC_STATUS_MODEL, "%s: no valid class weight for \"%s\"", path,
+                           strmap_string(&m->tax.names, m->parts[p].nodes[0]));
+        else
+            m->parts[p].class_weight = (float)v;
+    }
+    json_decref(o);
+    return st;
+}
+
 /* "level3.conv.2.weight": a part's tensor under its name in the file. */
 #define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
 
+#define SHARED_EMBEDDING_NAME "embedding.weight"
+
 static size_t model_tensor_count(const hftc_model *m)
 {
-    size_t n = 0;
+    size_t n = m->shared_embedding ? 1 : 0;
     for (size_t p = 0; p < m->n_parts; p++)
         n += network_params(m->parts[p].net)->n_tensors;
     return n;
@@ -361,6 +530,12 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     if (!tensors || !names) {
         free(tensors), free(names);
         return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    if (m->shared_embedding) {
+        tensors[i++] = (st_tensor){.name = SHARED_EMBEDDING_NAME,
+                                   .ndim = 2,
+                                   .shape = {m->net_config.vocab_size, m->net_config.embed_dim},
+                                   .data = m->shared_embedding};
     }
     for (size_t p = 0; p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
@@ -378,6 +553,7 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     char *labels_text = strings_to_json(&m->tax.names);
     char *taxonomy_text = taxonomy_to_json(&m->tax);
     char *outputs_text = outputs_to_json(m);
+    char *weights_text = class_weights_to_json(m);
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
     st_metadata meta[] = {
@@ -385,13 +561,13 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
         {"preset", m->preset},         {"config", config_text},
         {"labels", labels_text},       {"taxonomy", taxonomy_text},
         {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
-        {"outputs", outputs_text},
+        {"outputs", outputs_text},     {"class_weights", weights_text},
     };
-    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text)
+    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text)
                          ? safetensors_write(path, tensors, n_tensors, meta, sizeof meta / sizeof *meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
-    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(tensors),
-        free(names);
+    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
+        free(tensors), free(names);
     return st;
 }
 
@@ -417,7 +593,8 @@ static hftc_status metadata_strings(const st_file *f, const char *path, const ch
 }
 
 static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring)
+                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring,
+                                    node_embedding_kind *node_embedding)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -442,11 +619,27 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *scoring = SCORING_INDEPENDENT;
     if (scoring_text && !scoring_parse(scoring_text, scoring))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
-    *c = (network_config){.encoder = ENCODER_CNN, .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
-    if (strcmp(encoder, "cnn") || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
+    const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
+    *node_embedding = NODE_EMBEDDING_OWN;
+    if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
+    bool gru = !strcmp(encoder, "bigru-att");
+    *c = (network_config){.encoder = gru ? ENCODER_BIGRU_ATT : ENCODER_CNN,
+                          .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
+    json_int_t rnn_hidden = 0, attention_dim = 0;
+    double rnn_dropout = 0.0;
+    if (gru && json_unpack(j, "{s:I, s:I, s:F}", "rnn_hidden", &rnn_hidden, "attention_dim", &attention_dim,
+                           "rnn_dropout", &rnn_dropout) != 0)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" lacks the GRU sizes", path);
+    else if (gru && (rnn_hidden < 1 || rnn_hidden > 65536 || attention_dim < 0 || attention_dim > 65536 ||
+                     !(rnn_dropout >= 0.0 && rnn_dropout < 1.0)))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range GRU sizes", path);
+    c->rnn_hidden = (size_t)rnn_hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)rnn_dropout;
+    if ((strcmp(encoder, "cnn") && !gru) || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
     else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
-             !json_is_array(windows) || json_array_size(windows) < 1 || json_array_size(windows) > NETWORK_MAX_WINDOWS)
+             !json_is_array(windows) || (!gru && json_array_size(windows) < 1) ||
+             json_array_size(windows) > NETWORK_MAX_WINDOWS)
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));
@@ -464,26 +657,40 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     return st;
 }
 
+// Copies tensor name of the file into values (the shape given), or fails naming it.
+static hftc_status load_tensor(const st_file *f, const char *path, const char *name, size_t ndim, const size_t *shape,
+                               float *values)
+{
+    const st_tensor *s = safetensors_find(f, name);
+    if (!s)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, name);
+    bool same = s->ndim == ndim;
+    size_t size = 1;
+    for (size_t d = 0; same && d < ndim; d++) {
+        same = s->shape[d] == shape[d];
+        size *= shape[d];
+    }
+    if (!same)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
+    memcpy(values, s->data, size * sizeof(float));
+    return HFTC_STATUS_OK;
+}
+
 static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)
 {
     if (safetensors_count(f) != model_tensor_count(m))
         return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, safetensors_count(f),
                          model_tensor_count(m));
+    if (m->shared_embedding)
+        TRY(load_tensor(f, path, SHARED_EMBEDDING_NAME, 2,
+                        (size_t[]){m->net_config.vocab_size, m->net_config.embed_dim}, m->shared_embedding));
     for (size_t p = 0; p < m->n_parts; p++) {
         param_set *ps = network_params(m->parts[p].net);
         for (size_t i = 0; i < ps->n_tensors; i++) {
             tensor *t = &ps->tensors[i];
             char name[MODEL_TENSOR_NAME_MAX];
             snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
-            const st_tensor *s = safetensors_find(f, name);
-            if (!s)
-                return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, name);
-            bool same = s->ndim == t->ndim;
-            for (size_t d = 0; same && d < t->ndim; d++)
-                same = s->shape[d] == t->shape[d];
-            if (!same)
-                return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
-            memcpy(t->value, s->data, t->size * sizeof(float));
+            TRY(load_tensor(f, path, name, t->ndim, t->shape, t->value));
         }
     }
     return HFTC_STATUS_OK;
@@ -503,13 +710,15 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     float threshold = 0.5f;
     strategy_kind strategy = STRATEGY_FLAT;
     scoring_kind scoring = SCORING_INDEPENDENT;
+    node_embedding_kind node_embedding = NODE_EMBEDDING_OWN;
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
     else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
         st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
                        version ? version : "(none)", MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring);
+        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
+                              &node_embedding);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -521,6 +730,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK) {
         m->net_config = cfg;
         m->strategy = strategy;
+        m->node_embedding = node_embedding;
         m->scoring = scoring;
         m->batch_capacity = 256;
         m->tokenizer = tok;
@@ -546,6 +756,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK)
         st = model_build_parts(m, has_output);
     free(has_output);
+    if (st == HFTC_STATUS_OK)
+        st = class_weights_from_json(m, path, safetensors_metadata(f, "class_weights"));
     if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
     json_decref(words);

@@ -1,8 +1,10 @@
 /* The classifier a user trains, saves and loads: vocabulary, taxonomy, text options and its
  * networks ("parts"), plus the record of how it was trained. Behind the public hftc_model handle.
  * The strategy decides the parts: flat = one network over all labels; level = one network per
- * taxonomy level over that level's labels. Only labels the training data has get an output (a
- * label without positive examples cannot be learnt): the others score 0. */
+ * taxonomy level over that level's labels; node = one binary network per label (HTrans), parents
+ * before children. Only labels the training data has get an output (a label without positive
+ * examples cannot be learnt): the others score 0. The parts run one at a time at inference, so they
+ * share one activation arena. */
 #ifndef HFTC_MODEL_MODEL_H
 #define HFTC_MODEL_MODEL_H
 
@@ -15,15 +17,24 @@
 #define MODEL_FORMAT_NAME "hftc"
 #define MODEL_FORMAT_VERSION 1
 
-typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL } strategy_kind;
+typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL, STRATEGY_NODE } strategy_kind;
+
+/* Where node classifiers take their embedding table from: each its own (trained with it); one table
+ * of the model's, frozen, for all; or (HTrans) top-level classifiers own theirs and every classifier
+ * below reads its parent's, frozen. */
+typedef enum { NODE_EMBEDDING_OWN, NODE_EMBEDDING_SHARED, NODE_EMBEDDING_INHERITED } node_embedding_kind;
+
+#define MODEL_NO_PART SIZE_MAX
 
 typedef struct {
     size_t level;    /* taxonomy level of its labels; 0 for flat */
-    char name[32];   /* "flat" or "level3" */
-    char prefix[40]; /* of its tensor names in the model file: "" (flat) or "level3." */
+    char name[64];   /* "flat", "level3" or "node CCAT" */
+    char prefix[40]; /* of its tensor names in the model file: "" (flat), "level3." or "node17." */
     network *net;    /* sized for batch_capacity x tokenizer.max_len */
     uint32_t *nodes; /* output j -> taxonomy node */
     size_t n_outputs;
+    size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level) */
+    float class_weight; /* node: BCE weight of the positive class it was trained with */
 } model_part;
 
 struct hftc_model {
@@ -33,20 +44,31 @@ struct hftc_model {
     tokenizer_options tokenizer;
     network_config net_config; /* n_classes: all labels (taxonomy nodes); each part has its own */
     strategy_kind strategy;
+    node_embedding_kind node_embedding;
+    float *shared_embedding; /* NODE_EMBEDDING_SHARED: the (V, E) table every node part reads */
     model_part *parts;
     size_t n_parts;
     scoring_kind scoring; /* how ancestors' probabilities combine when none is asked for */
     float threshold;      /* on the scores of that scoring */
     size_t batch_capacity;
     char *training_json; /* the options and the training record, as JSON; may be NULL */
+    arena workspace;     /* the activations the parts share at inference */
 };
 
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */
 hftc_status model_create(hftc_model **out);
 /* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes,
  * giving an output to the labels with has_output[label] (NULL: every label); a level none of whose
- * labels has an output gets no part. */
+ * labels has an output gets no part. Node parts come level by level (parents first), each borrowing
+ * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). */
 hftc_status model_build_parts(hftc_model *m, const bool *has_output);
+/* Points the part's network (in inference mode) at the model's shared activation arena, growing the
+ * arena when it is the first part or needs more (then every part is pointed at the new one). */
+hftc_status model_share_workspace(hftc_model *m);
+/* The embedding table part p reads: its own, its parent's, or the model's shared one. */
+const float *model_part_embedding(const hftc_model *m, size_t p);
+bool node_embedding_parse(const char *name, node_embedding_kind *out);
+const char *node_embedding_name(node_embedding_kind kind);
 bool strategy_parse(const char *name, strategy_kind *out);
 const char *strategy_name(strategy_kind kind);
 

@@ -1,10 +1,13 @@
-/* A network: embedding -> encoder -> head, over a batch of padded token-id sequences.
+/* A network: embedding -> encoder -> head, over a batch of padded token-id sequences. Encoders:
+ * cnn (Kim's CNN, XML-CNN with dynamic pooling; encoder_cnn.c) and bigru-att (BiGRU + attention, max
+ * and mean pooling; encoder_bigru.c).
  * All memory (parameters, gradients, moments, activations) is sized at creation for
  * max_batch x max_len; training and inference allocate nothing. An inference-only network
  * holds its parameter values and forward activations only. */
 #ifndef HFTC_MODEL_NETWORK_H
 #define HFTC_MODEL_NETWORK_H
 
+#include "core/arena.h"
 #include "core/rng.h"
 #include "nn/params.h"
 
@@ -12,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ENCODER_CNN } encoder_kind;
+typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT } encoder_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
-typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING } network_mode;
+/* NETWORK_INFERENCE_SHARED: an inference network created without activations of its own, to be given a
+ * shared arena by network_share_activations before it runs (network_create only). */
+typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } network_mode;
 
 #define NETWORK_MAX_WINDOWS 8
 #define NETWORK_MAX_CHUNKS 1024
@@ -24,14 +29,23 @@ typedef struct {
     head_kind head;
     size_t vocab_size; /* V, including <pad> (id 0) and <unk> (id 1) */
     size_t embed_dim;  /* E */
-    size_t n_windows;  /* CNN window sizes, e.g. 2, 3, 4 */
+    /* cnn */
+    size_t n_windows; /* window sizes, e.g. 2, 3, 4 */
     size_t windows[NETWORK_MAX_WINDOWS];
-    size_t n_filters;     /* F feature maps per window */
-    size_t pool_chunks;   /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
+    size_t n_filters;   /* F feature maps per window */
+    size_t pool_chunks; /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
+    /* bigru-att */
+    size_t rnn_hidden;    /* GRU units per direction */
+    size_t attention_dim; /* A of the word attention; 0 = 2 * rnn_hidden */
+    float rnn_dropout;    /* on the GRU outputs */
+    /* head */
     size_t hidden;        /* units of the hidden FC layer with ReLU (XML-CNN's bottleneck); 0 = none */
     size_t n_classes;     /* C */
     float embed_dropout;  /* after the embedding */
     float hidden_dropout; /* after the hidden FC layer (on the pooled features when hidden = 0) */
+    /* The embedding table is another network's (network_borrow_embedding): not a parameter of this
+     * one, never trained (node classifiers below the top level of HTrans, which freezes it there). */
+    bool borrowed_embedding;
 } network_config;
 
 typedef struct network network;
@@ -42,8 +56,18 @@ hftc_status network_create(network **out, const network_config *cfg, size_t max_
  * switching to inference frees them. Parameter values are kept either way. */
 hftc_status network_set_mode(network *net, network_mode mode);
 void network_free(network *net);
+/* Networks that never run at the same time (a model's node classifiers, in inference mode) can share
+ * one activation arena of at least network_activation_bytes of each: after this call net computes in
+ * shared, which must outlive it (or its next network_set_mode, which gives it its own again). */
+size_t network_activation_bytes(const network *net);
+hftc_status network_share_activations(network *net, arena *shared);
+/* A network created with cfg.borrowed_embedding reads its embedding from table (V, E), owned by the
+ * caller and unchanged while the network lives. */
+void network_borrow_embedding(network *net, const float *table);
 const network_config *network_get_config(const network *net);
 param_set *network_params(network *net);
+/* The (V, E) embedding table the network reads (its own or the borrowed one). */
+const float *network_embedding(const network *net);
 /* PyTorch default initialisation for conv and dense layers; embedding uniform(-0.25, 0.25),
  * row 0 (<pad>) zero. */
 void network_init(network *net, rng *r);
@@ -64,5 +88,14 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
  * loss as network_train_batch would compute it without dropout; else 0. */
 float network_predict(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
                       const float *targets, const float *pos_weight, float *probs);
+/* The embedding lookup of network_predict alone, so that networks reading the same table share it:
+ * sets *embedded to the (B, T', E) batch and *clamped to its lengths, both inside net's activations,
+ * and returns T' (0 on a bad batch, with the error message set). */
+size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
+                           const float **embedded, const size_t **clamped);
+/* network_predict from an embedded batch (B, T, E) with lengths (B), as network_embed_batch made it
+ * (with a network reading the same table); embedded may lie in this network's shared activations. */
+hftc_status network_predict_embedded(network *net, const float *embedded, const size_t *lengths, size_t B, size_t T,
+                                     float *probs);
 
 #endif

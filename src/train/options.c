@@ -10,7 +10,45 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const hftc_presets[] = {"flat-cnn", "woft-cnn", "hft-cnn", "xml-cnn", NULL};
+const char *const hftc_presets[] = {"flat-cnn",   "woft-cnn", "hft-cnn",       "xml-cnn", "gru-att",
+                                    "gru-att-cw", "htrans",   "gru-att-multi", NULL};
+
+/* The HTrans paper's settings (Banerjee et al. 2019): 100-d embeddings, BiGRU 96 per direction with
+ * word attention, max and mean pooling, dropout .4 on the GRU outputs, batch 128, the first 100 words,
+ * at most 10 epochs with early stopping (patience 3), Adam 1e-3, threshold 0.5.
+ *   gru-att        one binary classifier per category (all documents), trained from scratch (GRU-Att-basic)
+ *   gru-att-cw     the same with the class-weight search {1,2,3,5,10,30,50} on each validation split
+ *   htrans         + transfer: a child starts from its parent's whole model, output layer re-initialised,
+ *                  lr 5e-4 for the transferred layers, 1e-3 for the output layer, the embedding frozen
+ *                  below the top level
+ *   gru-att-multi  one multi-label model over all categories (per-class weights from an htrans model
+ *                  with --class-weights-from), selected on validation micro-F1 */
+static void gru_preset(hftc_train_options *o, const char *preset)
+{
+    static const float searched[] = {1, 2, 3, 5, 10, 30, 50};
+    snprintf(o->encoder, sizeof o->encoder, "bigru-att");
+    snprintf(o->strategy, sizeof o->strategy, "%s", strcmp(preset, "gru-att-multi") ? "node" : "flat");
+    snprintf(o->transfer_layers, sizeof o->transfer_layers, "embedding,gru,attention");
+    o->dim = 100;
+    o->max_len = 100;
+    o->batch = 128;
+    o->epochs = 10;
+    o->hidden = 0;
+    o->embed_dropout = 0.0f;
+    o->hidden_dropout = 0.0f;
+    o->n_windows = 0;
+    if (!strcmp(preset, "gru-att-multi"))
+        snprintf(o->early_stop, sizeof o->early_stop, "micro-f1");
+    if (!strcmp(preset, "gru-att-cw") || !strcmp(preset, "htrans")) {
+        o->n_class_weights = sizeof searched / sizeof *searched;
+        memcpy(o->class_weights, searched, sizeof searched);
+    }
+    if (!strcmp(preset, "htrans")) {
+        snprintf(o->transfer, sizeof o->transfer, "finetune");
+        o->transfer_lr = 5e-4f;
+        o->freeze_child_embeddings = 1;
+    }
+}
 
 hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
 {
@@ -21,7 +59,9 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         known = known || !strcmp(preset, hftc_presets[i]);
     if (!known)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                         "unknown preset \"%s\" (known: flat-cnn, woft-cnn, hft-cnn, xml-cnn)", preset);
+                         "unknown preset \"%s\" (known: flat-cnn, woft-cnn, hft-cnn, xml-cnn, gru-att, gru-att-cw, "
+                         "htrans, gru-att-multi)",
+                         preset);
     bool xml = !strcmp(preset, "xml-cnn"), hft = !strcmp(preset, "hft-cnn"), woft = !strcmp(preset, "woft-cnn");
     /* woft-cnn and hft-cnn: the paper's per-level models, without and with fine-tuning (level k's
      * embedding and convolutions start from level k-1's trained ones; the dense layers start fresh). */
@@ -64,6 +104,12 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .scoring = "independent",
         .threshold = 0.5f,
         .seed = 1,
+        .rnn_hidden = 96,
+        .rnn_dropout = 0.4f,
+        .node_docs = "all",
+        .node_valid_fraction = 0.15f,
+        .n_class_weights = 1,
+        .class_weights = {1.0f},
     };
     if (hft || woft) { /* the paper's HFT(B) and WoFT(B): Boolean scoring over the level models */
         snprintf(o->strategy, sizeof o->strategy, "level");
@@ -71,6 +117,8 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
     }
     if (hft)
         snprintf(o->transfer, sizeof o->transfer, "finetune");
+    if (!strncmp(preset, "gru-att", 7) || !strcmp(preset, "htrans"))
+        gru_preset(o, preset);
     snprintf(o->preset, sizeof o->preset, "%s", preset);
     return HFTC_STATUS_OK;
 }
@@ -88,15 +136,20 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     wordvec_format vectors;
     if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
         return "--embeddings-format must be auto, vec, glove or bin";
-    if (strcmp(o->encoder, "cnn"))
-        return "unknown encoder (known: cnn)";
+    bool cnn = !strcmp(o->encoder, "cnn");
+    if (!cnn && strcmp(o->encoder, "bigru-att"))
+        return "unknown encoder (known: cnn, bigru-att)";
     if (strcmp(o->head, "sigmoid") && strcmp(o->head, "softmax"))
         return "unknown head (known: sigmoid, softmax)";
-    if (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS)
+    if (cnn && (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS))
         return "between 1 and 8 window sizes are needed";
-    for (size_t i = 0; i < o->n_windows; i++)
+    for (size_t i = 0; cnn && i < o->n_windows; i++)
         if (o->windows[i] < 1 || o->windows[i] > o->max_len)
             return "window sizes must be between 1 and --max-len";
+    if (!cnn && (o->rnn_hidden < 1 || o->rnn_hidden > 4096 || o->attention_dim > 4096))
+        return "--rnn-hidden must be between 1 and 4096 and --attention-dim at most 4096";
+    if (!(o->rnn_dropout >= 0.0f && o->rnn_dropout < 1.0f))
+        return "dropout rates must be in [0, 1)";
     if (o->max_len < 1 || o->max_len > 100000)
         return "--max-len must be between 1 and 100000";
     if (o->dim < 1 || o->dim > 4096)
@@ -118,15 +171,38 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--threshold must be in [0, 1]";
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
-    if (strcmp(o->strategy, "flat") && strcmp(o->strategy, "level"))
-        return "--strategy must be flat or level";
+    bool node = !strcmp(o->strategy, "node");
+    if (strcmp(o->strategy, "flat") && strcmp(o->strategy, "level") && !node)
+        return "--strategy must be flat, level or node";
+    if (node && strcmp(o->head, "sigmoid"))
+        return "the node strategy trains binary classifiers: --head sigmoid";
+    if (node && o->tune_threshold)
+        return "--tune-threshold is not available with the node strategy (each classifier decides at --threshold)";
+    if (strcmp(o->node_docs, "all") && strcmp(o->node_docs, "parent"))
+        return "--node-docs must be all or parent";
+    if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
+        return "--node-valid-fraction must be in (0, 1)";
+    if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
+        return "--class-weights lists 1 to 16 weights";
+    for (size_t i = 0; i < o->n_class_weights; i++)
+        if (!(o->class_weights[i] > 0.0f && o->class_weights[i] <= 1e6f))
+            return "--class-weights must be in (0, 1e6]";
+    if (o->n_class_weights > 1 && !node)
+        return "--class-weights searches per classifier: it needs the node strategy";
+    if (o->class_weights_from && (node || strcmp(o->head, "sigmoid")))
+        return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
+    if (!(o->transfer_lr >= 0.0f && o->transfer_lr <= 10.0f))
+        return "--transfer-lr must be in [0, 10] (0 = --lr)";
     if (strcmp(o->transfer, "none") && strcmp(o->transfer, "finetune"))
         return "--transfer must be none or finetune";
     for (const char *item = o->transfer_layers; *item;) {
         size_t n = strcspn(item, ",");
-        if (!(n == 9 && !strncmp(item, "embedding", n)) && !(n == 4 && !strncmp(item, "conv", n)) &&
-            !(n == 3 && !strncmp(item, "fc1", n)) && !(n == 3 && !strncmp(item, "out", n)))
-            return "--transfer-layers lists layers from: embedding, conv, fc1, out";
+        static const char *const layers[] = {"embedding", "conv", "fc1", "out", "gru", "attention"};
+        bool known = false;
+        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+            known = known || (n == strlen(layers[i]) && !strncmp(item, layers[i], n));
+        if (!known)
+            return "--transfer-layers lists layers from: embedding, conv, fc1, out, gru, attention";
         item += n + (item[n] == ',');
     }
     if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))

@@ -8,9 +8,11 @@
 #include "core/log.h"
 #include "eval/evaluate.h"
 #include "hier/transfer.h"
+#include "text/vocab.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/trainer.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -18,35 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { GROUP_DEFAULT, GROUP_EMBEDDING };
-
-/* A view of documents idx[0..n) of ds: the training and validation splits. */
-typedef struct {
-    const dataset *ds;
-    size_t *idx;
-    size_t n;
-} split;
-
-/* Everything the epoch loop needs, allocated once before it starts. */
-typedef struct {
-    const hftc_train_options *o;
-    hftc_model *m;
-    model_part *part;    /* the network being trained */
-    uint32_t *output_of; /* label id -> the part's output, UINT32_MAX for labels outside it */
-    adam opt;
-    bool frozen[ADAM_MAX_GROUPS];
-    uint32_t *tokens;
-    size_t *lengths;
-    float *targets;
-    float *valid_probs;
-    float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
-    float *best_values;       /* parameter values of the best epoch */
-    size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
-    uint32_t *valid_gold;
-    size_t n_labels; /* label ids in use, including those only in validation data */
-} trainer;
-
-static double now_seconds(void)
+double now_seconds(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -135,8 +109,7 @@ static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format f
     return HFTC_STATUS_OK;
 }
 
-/* Probabilities for the validation split into t->valid_probs; returns the mean loss. */
-static float valid_predict(trainer *t, const split *va)
+float valid_predict(trainer *t, const split *va)
 {
     hftc_model *m = t->m;
     size_t C = t->part->n_outputs, cap = m->batch_capacity;
@@ -199,8 +172,7 @@ static hftc_status best_threshold(const float *scores, size_t C, const gold_sets
     return HFTC_STATUS_OK;
 }
 
-/* Micro-F1 of t->valid_probs at a threshold. */
-static hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
 {
     gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
     return micro_f1_at(t->valid_probs, t->part->n_outputs, &gold, threshold, micro_f1);
@@ -242,13 +214,13 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
         size_t T =
             batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
         batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, C, t->targets);
-        uint64_t dropout_seed = o->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
+        uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
         float loss = network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
                                          t->frozen, dropout_seed);
         adam_step(&t->opt, ps);
         loss_sum += (double)loss * (double)B;
         done += B;
-        if (o->progress) {
+        if (o->progress && !t->quiet) {
             hftc_progress p = {.part = t->part->name,
                                .epoch = epoch,
                                .epochs = o->epochs,
@@ -262,10 +234,9 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     return (float)(loss_sum / (double)tr->n);
 }
 
-static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part,
-                                const split *va)
+hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va)
 {
-    *t = (trainer){.o = o, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names)};
+    *t = (trainer){.o = o, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
     size_t C = part->n_outputs, cap = m->batch_capacity;
     param_set *ps = network_params(part->net);
     t->output_of = mem_alloc(t->n_labels, sizeof *t->output_of);
@@ -275,11 +246,17 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
         t->output_of[l] = UINT32_MAX;
     for (size_t j = 0; j < C; j++)
         t->output_of[part->nodes[j]] = (uint32_t)j;
+    // Groups: the embedding (frozen or not), and the layers transfer_with_groups copied (their own rate).
+    float transfer_lr = o->transfer_lr > 0.0f ? o->transfer_lr : o->lr;
+    tensor *emb = params_find(ps, "embedding.weight"); /* NULL when borrowed */
     adam_init(&t->opt, o->lr);
-    t->opt.n_groups = 2;
-    t->opt.groups[GROUP_EMBEDDING] = (param_group){.lr = o->lr, .frozen = o->freeze_embeddings != 0};
+    t->opt.n_groups = 3;
+    t->opt.groups[GROUP_EMBEDDING] = (param_group){.lr = emb && emb->group == GROUP_TRANSFERRED ? transfer_lr : o->lr,
+                                                   .frozen = o->freeze_embeddings != 0};
+    t->opt.groups[GROUP_TRANSFERRED] = (param_group){.lr = transfer_lr, .frozen = false};
     t->frozen[GROUP_EMBEDDING] = t->opt.groups[GROUP_EMBEDDING].frozen;
-    params_find(ps, "embedding.weight")->group = GROUP_EMBEDDING;
+    if (emb)
+        emb->group = GROUP_EMBEDDING;
     t->tokens = mem_alloc(cap * o->max_len, sizeof *t->tokens);
     t->lengths = mem_alloc(cap, sizeof *t->lengths);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
@@ -295,7 +272,26 @@ static hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_mo
     return HFTC_STATUS_OK;
 }
 
-static void trainer_free(trainer *t)
+hftc_status trainer_set_pos_weight(trainer *t, const float *weights)
+{
+    size_t C = t->part->n_outputs;
+    if (!t->pos_weight && !(t->pos_weight = mem_alloc(C, sizeof *t->pos_weight)))
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    memcpy(t->pos_weight, weights, C * sizeof *weights);
+    return HFTC_STATUS_OK;
+}
+
+size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src)
+{
+    size_t n = transfer_layers(dst, src, o->transfer_layers);
+    param_set *d = network_params(dst), *s = network_params(src);
+    for (size_t i = 0; i < d->n_tensors; i++)
+        if (transfer_layer_listed(d->tensors[i].name, o->transfer_layers) && params_find(s, d->tensors[i].name))
+            d->tensors[i].group = GROUP_TRANSFERRED;
+    return n;
+}
+
+void trainer_free(trainer *t)
 {
     free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
     free(t->pos_weight);
@@ -314,7 +310,7 @@ static void params_backup(param_set *ps, float *backup, bool restore)
         memcpy(backup, values, n * sizeof(float));
 }
 
-static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
+hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
 {
     const hftc_train_options *o = t->o;
     param_set *ps = network_params(t->part->net);
@@ -322,7 +318,7 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     double best = INFINITY, total_start = now_seconds();
     size_t best_epoch = 0, since_best = 0, epoch;
     rng order_rng;
-    rng_seed(&order_rng, o->seed, 0x0bdec);
+    rng_seed(&order_rng, t->seed, 0x0bdec);
     json_t *epochs = json_array();
     json_object_set_new(record, "epochs", epochs);
     for (epoch = 1; epoch <= o->epochs; epoch++) {
@@ -348,7 +344,7 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
         json_array_append_new(epochs, json_pack("{s:I, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch, "train_loss",
                                                 (double)train_loss, "valid_loss", (double)valid_loss, "valid_micro_f1",
                                                 valid_f1, "seconds", seconds));
-        if (o->progress) {
+        if (o->progress && !t->quiet) {
             hftc_progress p = {.part = t->part->name,
                                .epoch = epoch,
                                .epochs = o->epochs,
@@ -374,8 +370,9 @@ static hftc_status run_training(trainer *t, split *tr, split *va, json_t *record
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
     json_object_set_new(record, "best_epoch", json_integer((json_int_t)best_epoch));
     json_object_set_new(record, "train_seconds", json_real(total));
-    log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
-             epochs_run, total, best_epoch);
+    if (!t->quiet)
+        log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
+                 epochs_run, total, best_epoch);
     return HFTC_STATUS_OK;
 }
 
@@ -417,10 +414,12 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
 
 static json_t *options_to_json(const hftc_train_options *o)
 {
-    json_t *windows = json_array();
+    json_t *windows = json_array(), *weights = json_array();
     for (size_t i = 0; i < o->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
-    return json_pack(
+    for (size_t i = 0; i < o->n_class_weights; i++)
+        json_array_append_new(weights, json_real(o->class_weights[i]));
+    json_t *j = json_pack(
         "{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
         "s:f, s:f, s:b, s:I, s:I, "
         "s:I, s:f, s:s, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
@@ -435,6 +434,95 @@ static json_t *options_to_json(const hftc_train_options *o)
         "early_stop", o->early_stop, "pos_weight", (double)o->pos_weight, "scoring", o->scoring, "threshold",
         (double)o->threshold, "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads",
         compute_threads(), "lowercase", o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
+    json_t *more = json_pack("{s:s, s:I, s:I, s:f, s:f, s:b, s:s, s:f, s:o, s:s?}", "encoder", o->encoder, "rnn_hidden",
+                             (json_int_t)o->rnn_hidden, "attention_dim", (json_int_t)o->attention_dim, "rnn_dropout",
+                             (double)o->rnn_dropout, "transfer_lr", (double)o->transfer_lr, "freeze_child_embeddings",
+                             o->freeze_child_embeddings, "node_docs", o->node_docs, "node_valid_fraction",
+                             (double)o->node_valid_fraction, "class_weights", weights, "class_weights_from",
+                             o->class_weights_from);
+    json_object_update(j, more);
+    json_decref(more);
+    return j;
+}
+
+/* The node strategy's pool: every labelled document (the validation file's appended to the training
+ * file's); each classifier takes its own stratified validation split from it. */
+static hftc_status node_pool(dataset *train, dataset *valid, split *pool)
+{
+    if (valid->n_docs) {
+        TRY(dataset_append(train, valid));
+        dataset_free(valid);
+    }
+    pool->ds = train;
+    pool->n = train->n_docs;
+    pool->idx = mem_alloc(pool->n, sizeof *pool->idx);
+    if (!pool->idx)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < pool->n; i++)
+        pool->idx[i] = i;
+    return HFTC_STATUS_OK;
+}
+
+/* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
+ * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
+static hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out)
+{
+    size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
+    float *table = mem_alloc(V * E, sizeof *table);
+    if (!table)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    rng r;
+    rng_seed(&r, o->seed, 0xe3bed);
+    for (size_t i = 0; i < V * E; i++)
+        table[i] = rng_uniform(&r, -0.25f, 0.25f);
+    memset(table, 0, E * sizeof *table);
+    hftc_status st = HFTC_STATUS_OK;
+    if (o->embeddings_path) {
+        size_t found;
+        st = wordvec_load(o->embeddings_path, fmt, &m->vocab, E, table, &r, &found);
+        if (st == HFTC_STATUS_OK)
+            log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, V,
+                     100.0 * (double)found / (double)V);
+    }
+    if (st == HFTC_STATUS_OK && m->shared_embedding)
+        memcpy(m->shared_embedding, table, V * E * sizeof *table);
+    if (st != HFTC_STATUS_OK) {
+        free(table);
+        return st;
+    }
+    *out = table;
+    return HFTC_STATUS_OK;
+}
+
+/* Each label's BCE positive weight from a node model's class weights (1 for labels it lacks). */
+static hftc_status read_class_weights(const char *path, const taxonomy *tax, float **out)
+{
+    hftc_model *from;
+    TRY(hftc_model_load(&from, path));
+    size_t n = strmap_count(&tax->names), matched = 0;
+    float *w = mem_alloc(n ? n : 1, sizeof *w);
+    hftc_status st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && from->strategy != STRATEGY_NODE)
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: class weights come from a node model (htrans, gru-att-cw)",
+                       path);
+    for (size_t l = 0; st == HFTC_STATUS_OK && l < n; l++)
+        w[l] = 1.0f;
+    for (size_t p = 0; st == HFTC_STATUS_OK && p < from->n_parts; p++) {
+        const char *label = strmap_string(&from->tax.names, from->parts[p].nodes[0]);
+        size_t id = strmap_find(&tax->names, label, strlen(label));
+        if (id != STRMAP_NONE && id < n) {
+            w[id] = from->parts[p].class_weight;
+            matched++;
+        }
+    }
+    hftc_model_free(from);
+    if (st != HFTC_STATUS_OK) {
+        free(w);
+        return st;
+    }
+    log_info("%s: class weights for %zu of %zu labels", path, matched, n);
+    *out = w;
+    return HFTC_STATUS_OK;
 }
 
 /* Creates the parts with an output for every label the training split has. */
@@ -458,8 +546,8 @@ static hftc_status build_parts_for(hftc_model *m, const split *tr)
 }
 
 /* Trains the model's parts in order; a level after the first may start from the one before. */
-static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format, split *tr,
-                               split *va, json_t *record)
+static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
+                               const float *label_weights, split *tr, split *va, json_t *record)
 {
     json_t *parts = json_array();
     json_object_set_new(record, "parts", parts);
@@ -471,7 +559,7 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         rng_seed(&r, o->seed, 0x1417 + p);
         network_init(part->net, &r);
         if (transfer && p > 0) {
-            size_t n = transfer_layers(part->net, m->parts[p - 1].net, o->transfer_layers);
+            size_t n = transfer_with_groups(o, part->net, m->parts[p - 1].net);
             log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
         } else {
             TRY(init_embeddings(o, vectors_format, m, part->net, &r));
@@ -485,11 +573,17 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         hftc_status st = network_set_mode(part->net, NETWORK_TRAINING);
         if (st == HFTC_STATUS_OK)
             st = trainer_init(&t, o, m, part, va);
+        if (st == HFTC_STATUS_OK && label_weights) {
+            for (size_t j = 0; j < part->n_outputs; j++)
+                t.targets[j] = label_weights[part->nodes[j]]; /* targets as scratch: it holds cap x C floats */
+            st = trainer_set_pos_weight(&t, t.targets);
+        }
         if (st == HFTC_STATUS_OK)
             st = run_training(&t, tr, va, part_record);
         trainer_free(&t);
         TRY(st);
         TRY(network_set_mode(part->net, NETWORK_INFERENCE));
+        TRY(model_share_workspace(m));
     }
     double seconds = now_seconds() - start;
     json_object_set_new(record, "train_seconds", json_real(seconds));
@@ -519,12 +613,21 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
+    bool node = m->strategy == STRATEGY_NODE;
+    float *label_weights = NULL, *initial_embedding = NULL;
     hftc_status st = read_training_data(o, m, &train, &valid);
-    if (st == HFTC_STATUS_OK)
+    if (st == HFTC_STATUS_OK && node) /* node classifiers split all labelled documents themselves */
+        st = node_pool(&train, &valid, &tr);
+    else if (st == HFTC_STATUS_OK)
         st = make_splits(o, &train, &valid, &tr, &va);
+    if (st == HFTC_STATUS_OK && o->class_weights_from)
+        st = read_class_weights(o->class_weights_from, &m->tax, &label_weights);
     if (st == HFTC_STATUS_OK) {
         size_t C = m->net_config.n_classes;
-        m->net_config = (network_config){.encoder = ENCODER_CNN,
+        m->net_config = (network_config){.encoder = strcmp(o->encoder, "cnn") ? ENCODER_BIGRU_ATT : ENCODER_CNN,
+                                         .rnn_hidden = o->rnn_hidden,
+                                         .attention_dim = o->attention_dim,
+                                         .rnn_dropout = o->rnn_dropout,
                                          .head = strcmp(o->head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX,
                                          .vocab_size = vocab_size(&m->vocab),
                                          .embed_dim = dim,
@@ -540,10 +643,19 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->threshold = o->threshold;
         scoring_parse(o->scoring, &m->scoring);
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
+        bool inherit = !strcmp(o->transfer, "finetune") && transfer_layer_listed("embedding", o->transfer_layers) &&
+                       o->freeze_child_embeddings;
+        m->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
+                            : inherit            ? NODE_EMBEDDING_INHERITED
+                                                 : NODE_EMBEDDING_OWN;
         st = build_parts_for(m, &tr);
     }
-    if (st == HFTC_STATUS_OK)
-        st = train_parts(o, m, vectors_format, &tr, &va, record);
+    if (st == HFTC_STATUS_OK && node)
+        st = initial_embedding_table(o, vectors_format, m, &initial_embedding);
+    if (st == HFTC_STATUS_OK && node)
+        st = train_node_parts(o, m, initial_embedding, &tr, record);
+    else if (st == HFTC_STATUS_OK)
+        st = train_parts(o, m, vectors_format, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && o->tune_threshold)
         st = tune_threshold(m, &va, record);
     if (st == HFTC_STATUS_OK) {
@@ -555,7 +667,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);
-    free(tr.idx), free(va.idx);
+    free(tr.idx), free(va.idx), free(label_weights), free(initial_embedding);
     dataset_free(&train), dataset_free(&valid);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);

@@ -1,0 +1,169 @@
+/* The bigru-att encoder (HTrans, Banerjee et al. 2019): a bidirectional GRU over the embedded words,
+ * dropout on its outputs S, then [Att(S) | Maxpool(S) | Meanpool(S)] (6H features), where Att is the
+ * word attention of Yang et al. 2016. Tensor names follow torch.nn.GRU ("gru.weight_ih_l0",
+ * "gru.weight_hh_l0_reverse", ...), so weights can be exchanged with PyTorch. */
+#include "model/network_internal.h"
+
+#include "core/error.h"
+#include "nn/attention.h"
+#include "nn/dropout.h"
+#include "nn/gru.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static hftc_status bigru_check(const network_config *c, size_t max_batch, size_t max_len)
+{
+    if (c->rnn_hidden == 0 || c->rnn_hidden > 65536 || c->attention_dim > 65536)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: GRU size %zu and attention size %zu out of range",
+                         c->rnn_hidden, c->attention_dim);
+    if (!(c->rnn_dropout >= 0.0f && c->rnn_dropout < 1.0f))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
+    double H = (double)c->rnn_hidden, A = c->attention_dim ? (double)c->attention_dim : 2.0 * H;
+    double positions = (double)max_batch * (double)max_len;
+    if (positions * (16.0 * H + 14.0 * H + A + (double)c->embed_dim) > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x GRU size %zu too large",
+                         max_batch, max_len, c->rnn_hidden);
+    double weights = 6.0 * H * ((double)c->embed_dim + H + 2.0) + A * (2.0 * H + 2.0) +
+                     6.0 * H * (double)(c->hidden ? c->hidden : c->n_classes);
+    if (weights > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %.3g parameters, too many", weights);
+    return HFTC_STATUS_OK;
+}
+
+static void bigru_setup(network *net)
+{
+    size_t H = net->cfg.rnn_hidden;
+    net->min_len = 1;
+    net->features = 6 * H;
+    net->gru.attention_dim = net->cfg.attention_dim ? net->cfg.attention_dim : 2 * H;
+}
+
+static void bigru_declare(network *net)
+{
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, H = c->rnn_hidden, A = net->gru.attention_dim;
+    param_set *ps = &net->params;
+    char name[TENSOR_NAME_MAX];
+    for (size_t d = 0; d < 2; d++) {
+        const char *suffix = d ? "_reverse" : "";
+        snprintf(name, sizeof name, "gru.weight_ih_l0%s", suffix);
+        net->gru.w_ih[d] = params_declare(ps, name, 2, (size_t[]){3 * H, E});
+        snprintf(name, sizeof name, "gru.weight_hh_l0%s", suffix);
+        net->gru.w_hh[d] = params_declare(ps, name, 2, (size_t[]){3 * H, H});
+        snprintf(name, sizeof name, "gru.bias_ih_l0%s", suffix);
+        net->gru.b_ih[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
+        snprintf(name, sizeof name, "gru.bias_hh_l0%s", suffix);
+        net->gru.b_hh[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
+    }
+    net->gru.att_w = params_declare(ps, "attention.weight", 2, (size_t[]){A, 2 * H});
+    net->gru.att_b = params_declare(ps, "attention.bias", 1, (size_t[]){A});
+    net->gru.att_context = params_declare(ps, "attention.context", 1, (size_t[]){A});
+}
+
+static void bigru_carve(network *net, arena *a, size_t B, size_t S, bool train)
+{
+    size_t H = net->cfg.rnn_hidden, A = net->gru.attention_dim, n = train ? B * S * 2 * H : 0;
+    bigru_state *g = &net->gru;
+    g->out = arena_floats(a, B * S * 2 * H);
+    g->states = arena_floats(a, n);
+    g->dstates = arena_floats(a, n);
+    g->mask = arena_alloc(a, n, sizeof(uint8_t));
+    g->valid = arena_alloc(a, B, sizeof(size_t));
+    g->cache = arena_floats(a, train ? gru_cache_size(B, S, H) : 0);
+    g->scratch = arena_floats(a, gru_scratch_size(B, S, H, train));
+    g->att_cache = arena_floats(a, attention_cache_size(B, S, A));
+    g->att_scratch = arena_floats(a, train ? attention_scratch_size(B, S, A) : 0);
+    g->argmax = arena_alloc(a, B * 2 * H, sizeof(uint32_t));
+}
+
+static void bigru_init(network *net, rng *r)
+{
+    bigru_state *g = &net->gru;
+    // torch.nn.GRU: every weight and bias uniform(-1/sqrt(H), 1/sqrt(H)).
+    float bound = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
+    for (size_t d = 0; d < 2; d++) {
+        init_uniform(g->w_ih[d], r, bound);
+        init_uniform(g->w_hh[d], r, bound);
+        init_uniform(g->b_ih[d], r, bound);
+        init_uniform(g->b_hh[d], r, bound);
+    }
+    // nn.Linear(2H, A); the context vector like a weight row of fan-in A.
+    bound = 1.0f / sqrtf((float)(2 * net->cfg.rnn_hidden));
+    init_uniform(g->att_w, r, bound);
+    init_uniform(g->att_b, r, bound);
+    init_uniform(g->att_context, r, 1.0f / sqrtf((float)g->attention_dim));
+}
+
+static void gru_weights_of(const bigru_state *g, gru_weights w[2])
+{
+    for (size_t d = 0; d < 2; d++)
+        w[d] = (gru_weights){g->w_ih[d]->value, g->w_hh[d]->value, g->b_ih[d]->value, g->b_hh[d]->value};
+}
+
+static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t seed)
+{
+    const network_config *c = &net->cfg;
+    bigru_state *g = &net->gru;
+    size_t H = c->rnn_hidden, D2 = 2 * H;
+    gru_weights w[2];
+    gru_weights_of(g, w);
+    gru_forward(g->out, train ? g->cache : NULL, g->scratch, net->input, net->lengths, w, B, T, c->embed_dim, H);
+    const float *states = g->out;
+    if (train) {
+        for (size_t b = 0; b < B; b++)
+            g->valid[b] = net->lengths[b] * D2;
+        if (c->rnn_dropout > 0.0f)
+            dropout_forward(g->states, g->mask, g->out, g->valid, B, T * D2, c->rnn_dropout,
+                            dropout_layer_seed(seed, 2));
+        else
+            memcpy(g->states, g->out, B * T * D2 * sizeof(float));
+        states = g->states;
+    }
+    attention_forward(net->features_out, net->features, g->argmax, g->att_cache, g->att_scratch, states, net->lengths,
+                      g->att_w->value, g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
+}
+
+static bool bigru_trains(const network *net, const bool *frozen)
+{
+    const bigru_state *g = &net->gru;
+    bool any =
+        tensor_trains(g->att_w, frozen) || tensor_trains(g->att_b, frozen) || tensor_trains(g->att_context, frozen);
+    for (size_t d = 0; d < 2; d++)
+        any = any || tensor_trains(g->w_ih[d], frozen) || tensor_trains(g->w_hh[d], frozen) ||
+              tensor_trains(g->b_ih[d], frozen) || tensor_trains(g->b_hh[d], frozen);
+    return any;
+}
+
+static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+{
+    const network_config *c = &net->cfg;
+    bigru_state *g = &net->gru;
+    size_t H = c->rnn_hidden, D2 = 2 * H;
+    memset(g->dstates, 0, B * T * D2 * sizeof(float));
+    attention_backward(g->dstates, grad_if_trains(g->att_w, frozen), grad_if_trains(g->att_b, frozen),
+                       grad_if_trains(g->att_context, frozen), net->dfeatures, net->features, g->argmax, g->att_cache,
+                       g->att_scratch, g->states, net->lengths, g->att_w->value, g->att_context->value, B, T, D2,
+                       g->attention_dim);
+    bool gru_trains = false;
+    gru_grads grads[2];
+    for (size_t d = 0; d < 2; d++) {
+        grads[d] = (gru_grads){grad_if_trains(g->w_ih[d], frozen), grad_if_trains(g->w_hh[d], frozen),
+                               grad_if_trains(g->b_ih[d], frozen), grad_if_trains(g->b_hh[d], frozen)};
+        gru_trains = gru_trains || grads[d].w_ih || grads[d].w_hh || grads[d].b_ih || grads[d].b_hh;
+    }
+    if (!gru_trains && !emb_trains)
+        return;
+    if (c->rnn_dropout > 0.0f)
+        dropout_backward(g->dstates, g->dstates, g->mask, g->valid, B, T * D2, c->rnn_dropout);
+    if (emb_trains)
+        memset(net->demb, 0, B * T * c->embed_dim * sizeof(float));
+    gru_weights w[2];
+    gru_weights_of(g, w);
+    gru_backward(emb_trains ? net->demb : NULL, grads, g->dstates, g->out, g->cache, g->scratch, net->emb, net->lengths,
+                 w, B, T, c->embed_dim, H);
+}
+
+const encoder_ops encoder_bigru_ops = {bigru_check, bigru_setup,   bigru_declare, bigru_carve,
+                                       bigru_init,  bigru_forward, bigru_trains,  bigru_backward};

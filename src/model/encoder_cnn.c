@@ -1,0 +1,134 @@
+/* The CNN encoder: per window size conv1d + max pooling over p chunks -> concat -> ReLU. With p = 1
+ * this is Kim's CNN; with p > 1 (and the head's fc1 as bottleneck) it is XML-CNN (Liu et al. 2017),
+ * whose dynamic max pooling keeps p maxima per feature map, one per chunk of the document.
+ *
+ * ReLU is applied after pooling, on (B, n_windows*F*p), instead of on every (B, T, F) convolution
+ * output: ReLU is monotone, so relu(max_t x_t) = max_t relu(x_t) over any set of positions, a chunk as
+ * well as the whole document, with the same gradient (the winning window gets dout when its value is
+ * positive, nothing otherwise), at a fraction of the cost. */
+#include "model/network_internal.h"
+
+#include "core/error.h"
+#include "nn/activation.h"
+#include "nn/conv1d.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static hftc_status cnn_check(const network_config *c, size_t max_batch, size_t max_len)
+{
+    if (c->n_filters == 0)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: the CNN needs filters > 0");
+    if (c->pool_chunks > NETWORK_MAX_CHUNKS)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu pooling chunks (at most %d)", c->pool_chunks,
+                         NETWORK_MAX_CHUNKS);
+    if (c->n_windows == 0 || c->n_windows > NETWORK_MAX_WINDOWS)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu windows (1 to %d allowed)", c->n_windows,
+                         NETWORK_MAX_WINDOWS);
+    for (size_t w = 0; w < c->n_windows; w++) {
+        if (c->windows[w] == 0 || c->windows[w] > 64)
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: window size %zu out of range (1 to 64)",
+                             c->windows[w]);
+        for (size_t v = 0; v < w; v++)
+            if (c->windows[v] == c->windows[w])
+                return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: window size %zu given twice", c->windows[w]);
+    }
+    double positions = (double)max_batch * (double)(max_len + 64), E = (double)c->embed_dim;
+    if (positions * (E + 64.0 * (double)c->n_filters) > 1e12)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x dimension %zu too large",
+                         max_batch, max_len, c->embed_dim);
+    double chunks = c->pool_chunks > 1 ? (double)c->pool_chunks : 1.0;
+    double features = (double)c->n_windows * (double)c->n_filters * chunks, widest = 64.0 * (double)c->n_filters * E;
+    if ((double)max_batch * features > 1e10)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %.3g pooled features too large", max_batch,
+                         features);
+    double weights = widest * (double)c->n_windows + (features + (double)c->n_classes) * (double)(c->hidden + 1) +
+                     features * (double)c->n_classes;
+    if (weights > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %.3g parameters, too many", weights);
+    return HFTC_STATUS_OK;
+}
+
+static void cnn_setup(network *net)
+{
+    const network_config *c = &net->cfg;
+    net->min_len = 1;
+    for (size_t w = 0; w < c->n_windows; w++)
+        net->min_len = c->windows[w] > net->min_len ? c->windows[w] : net->min_len;
+    net->cnn.chunks = c->pool_chunks > 1 ? c->pool_chunks : 1;
+    net->features = c->n_windows * c->n_filters * net->cnn.chunks;
+}
+
+static void cnn_declare(network *net)
+{
+    const network_config *c = &net->cfg;
+    char name[TENSOR_NAME_MAX];
+    for (size_t w = 0; w < c->n_windows; w++) {
+        snprintf(name, sizeof name, "conv.%zu.weight", c->windows[w]);
+        net->cnn.w[w] = params_declare(&net->params, name, 2, (size_t[]){c->n_filters, c->windows[w] * c->embed_dim});
+        snprintf(name, sizeof name, "conv.%zu.bias", c->windows[w]);
+        net->cnn.b[w] = params_declare(&net->params, name, 1, (size_t[]){c->n_filters});
+    }
+}
+
+static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
+{
+    (void)train;
+    const network_config *c = &net->cfg;
+    size_t scratch = 0;
+    for (size_t w = 0; w < c->n_windows; w++) {
+        size_t n = conv1d_scratch_size(B, S, c->embed_dim, c->n_filters, c->windows[w]);
+        scratch = n > scratch ? n : scratch;
+    }
+    net->cnn.scratch = arena_floats(a, scratch);
+    net->cnn.argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
+}
+
+static void cnn_init(network *net, rng *r)
+{
+    const network_config *c = &net->cfg;
+    for (size_t w = 0; w < c->n_windows; w++) {
+        // PyTorch's kaiming_uniform(a = sqrt(5)) and bias rule both come to 1 / sqrt(fan_in).
+        float bound = 1.0f / sqrtf((float)(c->windows[w] * c->embed_dim));
+        init_uniform(net->cnn.w[w], r, bound);
+        init_uniform(net->cnn.b[w], r, bound);
+    }
+}
+
+static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t seed)
+{
+    (void)train;
+    (void)seed;
+    const network_config *c = &net->cfg;
+    size_t F = c->n_filters, p = net->cnn.chunks, D = net->features;
+    for (size_t w = 0; w < c->n_windows; w++)
+        conv1d_forward(net->features_out + w * F * p, net->cnn.argmax + w * F * p, D, net->cnn.scratch, net->input,
+                       net->lengths, net->cnn.w[w]->value, net->cnn.b[w]->value, B, T, c->embed_dim, F, c->windows[w],
+                       p);
+    relu_forward(net->features_out, net->features_out, B * D);
+}
+
+static bool cnn_trains(const network *net, const bool *frozen)
+{
+    for (size_t w = 0; w < net->cfg.n_windows; w++)
+        if (tensor_trains(net->cnn.w[w], frozen) || tensor_trains(net->cnn.b[w], frozen))
+            return true;
+    return false;
+}
+
+static void cnn_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+{
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, F = c->n_filters, p = net->cnn.chunks, D = net->features;
+    relu_backward(net->dfeatures, net->dfeatures, net->features_out, B * D);
+    if (emb_trains)
+        memset(net->demb, 0, B * T * E * sizeof(float));
+    for (size_t w = 0; w < c->n_windows; w++)
+        conv1d_backward(emb_trains ? net->demb : NULL, grad_if_trains(net->cnn.w[w], frozen),
+                        grad_if_trains(net->cnn.b[w], frozen), net->dfeatures + w * F * p, net->cnn.argmax + w * F * p,
+                        D, net->emb, net->cnn.w[w]->value, B, T, E, F, c->windows[w], p);
+}
+
+const encoder_ops encoder_cnn_ops = {cnn_check, cnn_setup,   cnn_declare, cnn_carve,
+                                     cnn_init,  cnn_forward, cnn_trains,  cnn_backward};

@@ -1,0 +1,92 @@
+/* The network's insides, shared by network.c (embedding, head, loss, modes) and the encoders
+ * (encoder_cnn.c, encoder_bigru.c). An encoder reads the embedded batch net->input (B, T, E) and writes
+ * net->features_out (B, D); its backward pass reads net->dfeatures (B, D) and, when the embedding
+ * trains, writes net->demb. */
+#ifndef HFTC_MODEL_NETWORK_INTERNAL_H
+#define HFTC_MODEL_NETWORK_INTERNAL_H
+
+#include "model/network.h"
+
+#include "core/arena.h"
+
+typedef struct {
+    tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
+    size_t chunks;    /* p, at least 1 */
+    float *scratch;   /* conv1d_scratch_size of the largest window */
+    uint32_t *argmax; /* (B, D) */
+} cnn_state;
+
+typedef struct {
+    tensor *w_ih[2], *w_hh[2], *b_ih[2], *b_hh[2]; /* forward, backward direction */
+    tensor *att_w, *att_b, *att_context;
+    size_t attention_dim;
+    float *out;              /* (B, T, 2H) GRU outputs */
+    float *states, *dstates; /* (B, T, 2H) after dropout (states = out in inference) */
+    uint8_t *mask;           /* (B, T, 2H) dropout mask */
+    size_t *valid;           /* (B) lengths * 2H */
+    float *cache, *scratch;  /* gru_cache_size, gru_scratch_size */
+    float *att_cache, *att_scratch;
+    uint32_t *argmax; /* (B, 2H) of the max pooling */
+} bigru_state;
+
+typedef struct encoder_ops encoder_ops;
+
+struct network {
+    network_config cfg;
+    const encoder_ops *enc;
+    size_t max_batch, max_len;
+    size_t min_len;    /* documents are laid out with at least this many rows (the CNN's widest window) */
+    size_t features;   /* D: the encoder's output per document */
+    network_mode mode; /* training: gradients, moments and backward buffers exist */
+    param_set params;
+    tensor *embedding, *fc1_w, *fc1_b, *out_w, *out_b;
+    tensor borrowed; /* the embedding when cfg.borrowed_embedding: values owned elsewhere, never trained */
+    cnn_state cnn;
+    bigru_state gru;
+
+    arena own_acts;                  /* the activations, unless they live in a shared arena */
+    arena *acts;                     /* &own_acts or the shared arena */
+    uint32_t *tokens;                /* (B, T') with T' = max(T, min_len); ids checked against V */
+    size_t *lengths;                 /* (B) clamped to T */
+    size_t *emb_valid;               /* (B) lengths * E: the elements of each document the dropout draws */
+    float *emb, *demb;               /* (B, T', E) */
+    const float *input;              /* the encoder's input: emb, or an embedded batch given to predict */
+    uint8_t *emb_mask;               /* (B, T', E) */
+    float *features_out, *dfeatures; /* (B, D) */
+    float *hidden, *dhidden;         /* (B, H) */
+    uint8_t *head_mask;              /* (B, max(H, D)): dropout on the input of the output layer */
+    float *logits, *probs, *dlogits; /* (B, C) */
+    uint32_t *emb_scratch;           /* embedding_scratch_size */
+};
+
+struct encoder_ops {
+    // Encoder-specific configuration checks (sizes in range, nothing overflowing).
+    hftc_status (*check)(const network_config *c, size_t max_batch, size_t max_len);
+    // Sets net->min_len and net->features from the configuration.
+    void (*setup)(network *net);
+    // Declares the encoder's tensors (between the embedding and the head).
+    void (*declare)(network *net);
+    // Carves the encoder's buffers for B documents of S rows; train: the backward ones too.
+    void (*carve)(network *net, arena *a, size_t B, size_t S, bool train);
+    // PyTorch's default initialisation of the encoder's layers.
+    void (*init)(network *net, rng *r);
+    // net->input (B, T, E) -> net->features_out; train: dropout from seed, keep what backward needs.
+    void (*forward)(network *net, size_t B, size_t T, bool train, uint64_t seed);
+    // Whether any encoder tensor is outside the frozen groups.
+    bool (*trains)(const network *net, const bool *frozen);
+    // net->dfeatures -> gradients of the encoder's tensors that train; zeroes and fills net->demb
+    // when emb_trains.
+    void (*backward)(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains);
+};
+
+extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops;
+
+// Whether t's gradient is wanted: its group is not frozen.
+static inline bool tensor_trains(const tensor *t, const bool *frozen) { return !frozen || !frozen[t->group]; }
+
+// t's gradient if it trains, else NULL.
+static inline float *grad_if_trains(tensor *t, const bool *frozen) { return tensor_trains(t, frozen) ? t->grad : NULL; }
+
+void init_uniform(tensor *t, rng *r, float bound);
+
+#endif

@@ -1,0 +1,196 @@
+/* Bidirectional GRU: input projections by GEMM, the recurrence per (direction, batch slice) task.
+ *
+ * Scratch layout, per direction d: xproj[d] (B*T, 3H) holds W_ih x + b_ih (reused as the gradient of
+ * the input projection in the backward pass), gh[d] (B, 3H) the recurrent product of one step;
+ * backward only: dgh[d] (B*T, 3H) the gradients of the recurrent products, hprev[d] (B*T, H) the
+ * state each step started from, dh[d] (B, H) the gradient flowing back along the sequence.
+ * The cache keeps r, z, n and W_hn h + b_hn (4H) of every position. */
+#include "nn/gru.h"
+
+#include "core/compute.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t gru_scratch_size(size_t B, size_t T, size_t H, bool training)
+{
+    size_t forward = 2 * (B * T * 3 * H + B * 3 * H);
+    return training ? forward + 2 * (B * T * 4 * H + B * H) : forward;
+}
+
+size_t gru_cache_size(size_t B, size_t T, size_t H) { return 2 * B * T * 4 * H; }
+
+typedef struct {
+    float *xproj, *gh, *dgh, *hprev, *dh;
+} gru_scratch;
+
+// The forward part (xproj, gh of both directions) first, so that inference needs only that.
+static gru_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t T, size_t H)
+{
+    size_t BT = B * T, forward = 2 * (BT * 3 * H + B * 3 * H);
+    gru_scratch s;
+    s.xproj = scratch + d * BT * 3 * H;
+    s.gh = scratch + 2 * BT * 3 * H + d * B * 3 * H;
+    s.dgh = scratch + forward + d * BT * 3 * H;
+    s.hprev = scratch + forward + 2 * BT * 3 * H + d * BT * H;
+    s.dh = scratch + forward + 2 * BT * 4 * H + d * B * H;
+    return s;
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// The tasks: both directions times enough batch slices to occupy every thread.
+static size_t gru_slices(size_t B)
+{
+    size_t threads = (size_t)compute_threads(), slices = threads > 2 ? threads / 2 : 1;
+    return slices < B ? slices : B;
+}
+
+static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
+{
+    size_t m = 0;
+    for (size_t b = b0; b < b1; b++)
+        m = lengths[b] > m ? lengths[b] : m;
+    return m;
+}
+
+// The recurrence of direction d over documents [b0, b1).
+static void forward_task(float *out, float *cache, gru_scratch s, const size_t *lengths, const gru_weights *w, size_t d,
+                         size_t b0, size_t b1, size_t T, size_t H)
+{
+    size_t H3 = 3 * H, maxL = max_length(lengths, b0, b1);
+    for (size_t b = b0; b < b1; b++)
+        for (size_t t = lengths[b]; t < T; t++)
+            memset(out + (b * T + t) * 2 * H + d * H, 0, H * sizeof(float));
+    for (size_t step = 0; step < T; step++) {
+        size_t t = d ? T - 1 - step : step;
+        if (t >= maxL)
+            continue;
+        // The state this step starts from: out at the previous position of the direction (zero past L).
+        bool has_prev = d ? t + 1 < T : t > 0;
+        size_t tprev = d ? t + 1 : t - 1;
+        if (has_prev)
+            gemm(false, true, b1 - b0, H3, H, 1.0f, out + (b0 * T + tprev) * 2 * H + d * H, T * 2 * H, w->w_hh, H, 0.0f,
+                 s.gh + b0 * H3, H3);
+        for (size_t b = b0; b < b1; b++) {
+            if (t >= lengths[b])
+                continue;
+            const float *x = s.xproj + (b * T + t) * H3, *g = s.gh + b * H3, *bh = w->b_hh;
+            const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : NULL;
+            float *h = out + (b * T + t) * 2 * H + d * H;
+            float *c = cache ? cache + (b * T + t) * 4 * H : NULL;
+            for (size_t j = 0; j < H; j++) {
+                float gr = has_prev ? g[j] : 0.0f, gz = has_prev ? g[H + j] : 0.0f;
+                float ghn = (has_prev ? g[2 * H + j] : 0.0f) + bh[2 * H + j];
+                float r = sigmoidf(x[j] + gr + bh[j]);
+                float z = sigmoidf(x[H + j] + gz + bh[H + j]);
+                float n = tanhf(x[2 * H + j] + r * ghn);
+                h[j] = (1.0f - z) * n + z * (hp ? hp[j] : 0.0f);
+                if (c) {
+                    c[j] = r;
+                    c[H + j] = z;
+                    c[2 * H + j] = n;
+                    c[3 * H + j] = ghn;
+                }
+            }
+        }
+    }
+}
+
+void gru_forward(float *out, float *cache, float *scratch, const float *inp, const size_t *lengths,
+                 const gru_weights w[2], size_t B, size_t T, size_t E, size_t H)
+{
+    size_t H3 = 3 * H, BT = B * T;
+    for (size_t d = 0; d < 2; d++) {
+        float *xp = scratch_direction(scratch, d, B, T, H).xproj;
+        for (size_t i = 0; i < BT; i++)
+            memcpy(xp + i * H3, w[d].b_ih, H3 * sizeof(float));
+        gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 1.0f, xp, H3);
+    }
+    size_t slices = gru_slices(B), tasks = 2 * slices;
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < tasks; k++) {
+        size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
+        forward_task(out, cache ? cache + d * BT * 4 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths, &w[d],
+                     d, b0, b1, T, H);
+    }
+}
+
+// Back-propagation through time of direction d over documents [b0, b1): fills xproj (now the
+// gradient of the input projection), dgh and hprev, row by row; padded rows are zero.
+static void backward_task(gru_scratch s, const float *dout, const float *out, const float *cache, const size_t *lengths,
+                          const gru_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
+{
+    size_t H3 = 3 * H;
+    memset(s.dh + b0 * H, 0, (b1 - b0) * H * sizeof(float));
+    for (size_t step = T; step-- > 0;) {
+        size_t t = d ? T - 1 - step : step;
+        bool has_prev = d ? t + 1 < T : t > 0;
+        size_t tprev = d ? t + 1 : t - 1;
+        for (size_t b = b0; b < b1; b++) {
+            size_t row = b * T + t;
+            float *dgx = s.xproj + row * H3, *dgh = s.dgh + row * H3, *hprev = s.hprev + row * H;
+            if (t >= lengths[b]) {
+                memset(dgx, 0, H3 * sizeof(float));
+                memset(dgh, 0, H3 * sizeof(float));
+                memset(hprev, 0, H * sizeof(float));
+                continue;
+            }
+            const float *c = cache + row * 4 * H, *dy = dout + row * 2 * H + d * H;
+            const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : NULL;
+            float *dh = s.dh + b * H;
+            for (size_t j = 0; j < H; j++) {
+                float r = c[j], z = c[H + j], n = c[2 * H + j], ghn = c[3 * H + j], h0 = hp ? hp[j] : 0.0f;
+                float g = dh[j] + dy[j];
+                float dn = g * (1.0f - z) * (1.0f - n * n);
+                float dz = g * (h0 - n) * z * (1.0f - z);
+                float dr = dn * ghn * r * (1.0f - r);
+                dgx[j] = dr;
+                dgx[H + j] = dz;
+                dgx[2 * H + j] = dn;
+                dgh[j] = dr;
+                dgh[H + j] = dz;
+                dgh[2 * H + j] = dn * r;
+                dh[j] = g * z;
+                hprev[j] = h0;
+            }
+        }
+        // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
+        if (has_prev)
+            gemm(false, false, b1 - b0, H, H3, 1.0f, s.dgh + (b0 * T + t) * H3, T * H3, w->w_hh, H, 1.0f, s.dh + b0 * H,
+                 H);
+    }
+}
+
+static void add_column_sums(float *dst, const float *m, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            dst[j] += m[i * cols + j];
+}
+
+void gru_backward(float *dinp, const gru_grads g[2], const float *dout, const float *out, const float *cache,
+                  float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
+                  size_t E, size_t H)
+{
+    size_t H3 = 3 * H, BT = B * T, slices = gru_slices(B), tasks = 2 * slices;
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < tasks; k++) {
+        size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
+        backward_task(scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w[d], d, b0,
+                      b1, T, H);
+    }
+    for (size_t d = 0; d < 2; d++) {
+        gru_scratch s = scratch_direction(scratch, d, B, T, H);
+        if (g[d].w_hh)
+            gemm(true, false, H3, H, BT, 1.0f, s.dgh, H3, s.hprev, H, 1.0f, g[d].w_hh, H);
+        if (g[d].b_hh)
+            add_column_sums(g[d].b_hh, s.dgh, BT, H3);
+        if (g[d].w_ih)
+            gemm(true, false, H3, E, BT, 1.0f, s.xproj, H3, inp, E, 1.0f, g[d].w_ih, E);
+        if (g[d].b_ih)
+            add_column_sums(g[d].b_ih, s.xproj, BT, H3);
+        if (dinp)
+            gemm(false, false, BT, E, H3, 1.0f, s.xproj, H3, w[d].w_ih, E, 1.0f, dinp, E);
+    }
+}

@@ -1,0 +1,262 @@
+/* The node strategy (HTrans, Banerjee et al. 2019): one binary classifier per category, trained top
+ * down. Each classifier trains on all labelled documents (its category's are the positives) or only
+ * on its parent's, split 85/15 into training and validation, stratified by its category. With
+ * transfer, a child starts from its parent's trained network (the output layer fresh), the transferred
+ * layers learning at their own rate; below the top level it may read its parent's embedding, frozen.
+ * Every positive-class weight of the search list is tried and the network with the best validation
+ * F1 is kept (ties: the smaller weight), with its weight.
+ *
+ * Classifiers of one level depend only on the level above, so a level's (classifier, weight) runs are
+ * independent jobs, run concurrently, one thread each; every run is seeded by its category alone, so
+ * the result does not depend on the thread count or the order the jobs finish in. */
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "hier/transfer.h"
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A classifier's documents: its training and validation splits. */
+typedef struct {
+    size_t *train_idx, n_train, *valid_idx, n_valid;
+    size_t positives_train, positives_valid;
+} node_split;
+
+/* What the level's jobs share, read-only except under the critical section. */
+typedef struct {
+    const hftc_train_options *o;
+    hftc_model *m;
+    const float *initial_embedding; /* (V, E) start of every classifier that owns its embedding */
+    const dataset *ds;
+    node_split *splits; /* per part */
+    double *best_f1;    /* per part */
+    size_t *best_weight;
+    json_t **runs; /* per part: one record per weight */
+    hftc_status status;
+    char error[512];
+} node_context;
+
+static bool has_label(const dataset *ds, size_t doc, uint32_t label)
+{
+    for (size_t j = ds->label_start[doc]; j < ds->label_start[doc + 1]; j++)
+        if (ds->labels[j] == label)
+            return true;
+    return false;
+}
+
+// The classifier's documents (all, or its parent's), split per class: a fraction of the positives and
+// of the negatives, at least one of each side where there are two, goes to validation.
+static hftc_status node_split_make(node_split *s, const hftc_train_options *o, const hftc_model *m,
+                                   const model_part *part, const split *pool)
+{
+    const dataset *ds = pool->ds;
+    uint32_t label = part->nodes[0];
+    bool parent_only = !strcmp(o->node_docs, "parent") && part->parent_part != MODEL_NO_PART;
+    uint32_t parent = parent_only ? m->parts[part->parent_part].nodes[0] : 0;
+    size_t *pos = mem_alloc(pool->n, sizeof *pos), *neg = mem_alloc(pool->n, sizeof *neg), n_pos = 0, n_neg = 0;
+    s->train_idx = mem_alloc(pool->n, sizeof *s->train_idx);
+    s->valid_idx = mem_alloc(pool->n, sizeof *s->valid_idx);
+    if (!pos || !neg || !s->train_idx || !s->valid_idx) {
+        free(pos), free(neg);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < pool->n; i++) {
+        size_t d = pool->idx[i];
+        if (parent_only && !has_label(ds, d, parent))
+            continue;
+        if (has_label(ds, d, label))
+            pos[n_pos++] = d;
+        else
+            neg[n_neg++] = d;
+    }
+    rng r;
+    rng_seed(&r, o->seed, 0x5917000000ULL + label);
+    rng_shuffle(&r, pos, n_pos);
+    rng_shuffle(&r, neg, n_neg);
+    size_t *sides[2] = {pos, neg}, counts[2] = {n_pos, n_neg};
+    s->n_train = s->n_valid = 0;
+    for (size_t side = 0; side < 2; side++) {
+        size_t n = counts[side], v = (size_t)lround((double)n * (double)o->node_valid_fraction);
+        if (n >= 2 && v == 0)
+            v = 1;
+        if (n >= 2 && v == n)
+            v = n - 1;
+        memcpy(s->valid_idx + s->n_valid, sides[side], v * sizeof *pos);
+        memcpy(s->train_idx + s->n_train, sides[side] + v, (n - v) * sizeof *pos);
+        s->n_valid += v;
+        s->n_train += n - v;
+        if (side == 0) {
+            s->positives_valid = v;
+            s->positives_train = n - v;
+        }
+    }
+    free(pos), free(neg);
+    if (s->n_train == 0 || s->n_valid == 0)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: too few documents (%zu) to train and validate it",
+                         part->name, s->n_train + s->n_valid);
+    return HFTC_STATUS_OK;
+}
+
+// One run: part p's classifier with class weight index w, trained on a network of its own. On success
+// *f1 is its validation F1 at the model's threshold and *out the trained network.
+static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *record, double *f1, network **out)
+{
+    const hftc_train_options *o = ctx->o;
+    hftc_model *m = ctx->m;
+    model_part *part = &m->parts[p];
+    node_split *s = &ctx->splits[p];
+    network_config cfg = *network_get_config(part->net);
+    network *net;
+    TRY(network_create(&net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_TRAINING));
+    if (cfg.borrowed_embedding)
+        network_borrow_embedding(net, model_part_embedding(m, p));
+    rng r;
+    rng_seed(&r, o->seed, 0x40de000000ULL + part->nodes[0]); /* the same start for every weight */
+    network_init(net, &r);
+    tensor *emb = params_find(network_params(net), "embedding.weight");
+    if (emb)
+        memcpy(emb->value, ctx->initial_embedding, emb->size * sizeof(float));
+    if (!strcmp(o->transfer, "finetune") && part->parent_part != MODEL_NO_PART)
+        transfer_with_groups(o, net, m->parts[part->parent_part].net);
+    // The trainer shuffles its training indices: each run has its own copy.
+    split tr = {ctx->ds, mem_alloc(s->n_train, sizeof(size_t)), s->n_train};
+    split va = {ctx->ds, s->valid_idx, s->n_valid};
+    model_part run_part = *part;
+    run_part.net = net;
+    trainer t = {0};
+    hftc_status st = tr.idx ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK) {
+        memcpy(tr.idx, s->train_idx, s->n_train * sizeof *tr.idx);
+        st = trainer_init(&t, o, m, &run_part, &va);
+    }
+    if (st == HFTC_STATUS_OK) {
+        t.quiet = true;
+        t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
+        st = trainer_set_pos_weight(&t, &o->class_weights[w]);
+    }
+    if (st == HFTC_STATUS_OK)
+        st = run_training(&t, &tr, &va, record);
+    if (st == HFTC_STATUS_OK) {
+        valid_predict(&t, &va);
+        st = valid_micro_f1(&t, &va, o->threshold, f1);
+    }
+    trainer_free(&t);
+    free(tr.idx);
+    if (st != HFTC_STATUS_OK) {
+        network_free(net);
+        return st;
+    }
+    *out = net;
+    return HFTC_STATUS_OK;
+}
+
+// Runs job (part, weight index) and keeps its network in the part if it is the best so far: higher F1,
+// or equal F1 and a smaller weight index (a fixed order, whatever order the jobs finish in).
+static void node_job(node_context *ctx, size_t p, size_t w)
+{
+    json_t *record = json_object();
+    double f1 = 0.0;
+    network *net = NULL;
+    hftc_status st = node_run(ctx, p, w, record, &f1, &net);
+#pragma omp critical(hftc_node_result)
+    {
+        if (st != HFTC_STATUS_OK && ctx->status == HFTC_STATUS_OK) {
+            ctx->status = st;
+            snprintf(ctx->error, sizeof ctx->error, "%s", hftc_last_error());
+        }
+        if (st == HFTC_STATUS_OK) {
+            json_object_set_new(record, "class_weight", json_real(ctx->o->class_weights[w]));
+            json_object_set_new(record, "valid_f1", json_real(f1));
+            json_array_set(ctx->runs[p], w, record);
+            bool better =
+                f1 > ctx->best_f1[p] + 1e-12 || (fabs(f1 - ctx->best_f1[p]) <= 1e-12 && w < ctx->best_weight[p]);
+            if (better) {
+                ctx->best_f1[p] = f1;
+                ctx->best_weight[p] = w;
+                param_set *dst = network_params(ctx->m->parts[p].net), *src = network_params(net);
+                memcpy(dst->values.base, src->values.base, src->values.used);
+            }
+        }
+    }
+    json_decref(record);
+    network_free(net);
+}
+
+static void node_context_free(node_context *ctx, size_t n_parts)
+{
+    for (size_t p = 0; ctx->splits && p < n_parts; p++)
+        free(ctx->splits[p].train_idx), free(ctx->splits[p].valid_idx);
+    for (size_t p = 0; ctx->runs && p < n_parts; p++)
+        json_decref(ctx->runs[p]);
+    free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs);
+}
+
+hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const float *initial_embedding, split *pool,
+                             json_t *record)
+{
+    size_t n_parts = m->n_parts, n_weights = o->n_class_weights;
+    node_context ctx = {.o = o, .m = m, .initial_embedding = initial_embedding, .ds = pool->ds};
+    ctx.splits = mem_calloc(n_parts, sizeof *ctx.splits);
+    ctx.best_f1 = mem_alloc(n_parts, sizeof *ctx.best_f1);
+    ctx.best_weight = mem_alloc(n_parts, sizeof *ctx.best_weight);
+    ctx.runs = mem_calloc(n_parts, sizeof *ctx.runs);
+    size_t *jobs = mem_alloc(n_parts * n_weights, sizeof *jobs);
+    hftc_status st =
+        ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && jobs ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    json_t *nodes = json_array();
+    json_object_set_new(record, "nodes", nodes);
+    double start = now_seconds();
+    for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
+        st = node_split_make(&ctx.splits[p], o, m, &m->parts[p], pool);
+        ctx.best_f1[p] = -1.0;
+        ctx.best_weight[p] = n_weights;
+        ctx.runs[p] = json_array();
+        for (size_t w = 0; w < n_weights; w++)
+            json_array_append_new(ctx.runs[p], json_null());
+    }
+    // Level by level: a level's jobs read only the levels above, which are final.
+    for (size_t first = 0; first < n_parts && st == HFTC_STATUS_OK;) {
+        size_t level = m->parts[first].level, end = first, n_jobs = 0;
+        while (end < n_parts && m->parts[end].level == level)
+            end++;
+        for (size_t p = first; p < end; p++)
+            for (size_t w = 0; w < n_weights; w++)
+                jobs[n_jobs++] = p * n_weights + w;
+        double level_start = now_seconds();
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t j = 0; j < n_jobs; j++)
+            node_job(&ctx, jobs[j] / n_weights, jobs[j] % n_weights);
+        if (ctx.status != HFTC_STATUS_OK) {
+            st = error_set(ctx.status, "%s", ctx.error);
+            break;
+        }
+        for (size_t p = first; p < end; p++) {
+            model_part *part = &m->parts[p];
+            node_split *s = &ctx.splits[p];
+            part->class_weight = o->class_weights[ctx.best_weight[p]];
+            log_debug("%s: weight %g, validation F1 %.4f (%zu + %zu documents, %zu + %zu positive)", part->name,
+                      (double)part->class_weight, ctx.best_f1[p], s->n_train, s->n_valid, s->positives_train,
+                      s->positives_valid);
+            json_array_append_new(nodes,
+                                  json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:O}", "label",
+                                            strmap_string(&m->tax.names, part->nodes[0]), "level", (json_int_t)level,
+                                            "train_docs", (json_int_t)s->n_train, "valid_docs", (json_int_t)s->n_valid,
+                                            "train_positives", (json_int_t)s->positives_train, "valid_positives",
+                                            (json_int_t)s->positives_valid, "class_weight", (double)part->class_weight,
+                                            "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
+        }
+        log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
+                 now_seconds() - level_start);
+        first = end;
+    }
+    double seconds = now_seconds() - start;
+    json_object_set_new(record, "train_seconds", json_real(seconds));
+    if (st == HFTC_STATUS_OK)
+        log_info("%zu node classifiers trained in %.1f s in all", n_parts, seconds);
+    node_context_free(&ctx, n_parts);
+    free(jobs);
+    return st;
+}

@@ -1,0 +1,67 @@
+/* The training loop shared by the strategies (train.c: flat and level; node.c: one binary classifier
+ * per category): a trainer holds everything one network's epochs need, allocated once. */
+#ifndef HFTC_TRAIN_TRAINER_H
+#define HFTC_TRAIN_TRAINER_H
+
+#include "model/model.h"
+#include "nn/adam.h"
+#include "text/wordvec.h"
+
+#include <jansson.h>
+
+/* Optimiser groups: transferred layers may learn at their own rate (HTrans: 5e-4 against 1e-3). */
+enum { GROUP_DEFAULT, GROUP_EMBEDDING, GROUP_TRANSFERRED };
+
+/* A view of documents idx[0..n) of ds: the training and validation splits. */
+typedef struct {
+    const dataset *ds;
+    size_t *idx;
+    size_t n;
+} split;
+
+/* Everything the epoch loop needs, allocated once before it starts. */
+typedef struct {
+    const hftc_train_options *o;
+    hftc_model *m;
+    model_part *part;    /* the network being trained */
+    uint32_t *output_of; /* label id -> the part's output, UINT32_MAX for labels outside it */
+    adam opt;
+    bool frozen[ADAM_MAX_GROUPS];
+    uint32_t *tokens;
+    size_t *lengths;
+    float *targets;
+    float *valid_probs;
+    float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
+    float *best_values;       /* parameter values of the best epoch */
+    size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
+    uint32_t *valid_gold;
+    size_t n_labels; /* label ids in use, including those only in validation data */
+    uint64_t seed;   /* of the batch order and dropout: o->seed, or one per node classifier */
+    bool quiet;      /* no progress callbacks and per-part information (concurrent node classifiers) */
+} trainer;
+
+double now_seconds(void);
+/* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
+ * positive weight is o->pos_weight for every output until trainer_set_pos_weight. */
+hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va);
+/* weights (part->n_outputs) become the BCE positive weights. */
+hftc_status trainer_set_pos_weight(trainer *t, const float *weights);
+void trainer_free(trainer *t);
+/* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. */
+hftc_status run_training(trainer *t, split *tr, split *va, json_t *record);
+/* Probabilities of the validation split into t->valid_probs; returns the mean loss. */
+float valid_predict(trainer *t, const split *va);
+/* Micro-F1 of t->valid_probs at threshold (one output: the F1 of its class). */
+hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1);
+/* Starts dst from src's listed layers (hier/transfer.c); the copied tensors learn at o->transfer_lr
+ * when it is set. Returns the number of tensors copied. */
+size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src);
+/* Sets up t's optimiser groups for part p's network after transfer_with_groups. */
+void trainer_groups(trainer *t);
+
+/* The node strategy: trains every node part of m (parents first, children concurrently), each
+ * classifier on its own stratified split of pool, with the class-weight search. */
+hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const float *initial_embedding, split *pool,
+                             json_t *record);
+
+#endif
