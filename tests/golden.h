@@ -1,9 +1,12 @@
 /* Golden files written by the PyTorch scripts in tests/ref/ (format HFTCGLD1, described in
- * make_golden_cnn.py): loading, looking up records by name, and comparing our float32 results with
- * PyTorch's float64 ones. Header-only, for the golden tests (test_golden_*.c). */
+ * golden_file.py): loading, looking up records by name, and comparing our float32 results with
+ * PyTorch's float64 ones; and for a network variant of a golden file: reading its inputs, loading its
+ * weights by name, and checking the probabilities, loss and gradients of a network against PyTorch's.
+ * Header-only with static inline functions, for the golden tests (test_golden_*.c). */
 #ifndef HFTC_TESTS_GOLDEN_H
 #define HFTC_TESTS_GOLDEN_H
 
+#include "model/network.h"
 #include "test.h"
 
 #include <stdbool.h>
@@ -29,7 +32,7 @@ static inline uint32_t read_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-// Format: see tests/ref/make_golden_cnn.py (HFTCGLD1). Returns false (with a message) on any inconsistency.
+// Format: see tests/ref/golden_file.py (HFTCGLD1). Returns false (with a message) on any inconsistency.
 static inline bool golden_load(golden *g, const char *path)
 {
     g->n = 0;
@@ -121,6 +124,122 @@ static inline void check_close_tol(const char *what, const float *ours, const do
 static inline void check_close(const char *what, const float *ours, const double *ref, size_t n)
 {
     check_close_tol(what, ours, ref, n, GOLDEN_TOL);
+}
+
+/* ---- network variants: records <prefix>config, tokens, lengths, targets, pos_weight, the weights by
+ * tensor name, probs, loss and grad.<tensor name> ---- */
+
+#define GOLDEN_MAX_DOCS 8    /* documents B and classes C of a variant */
+#define GOLDEN_MAX_TOKENS 64 /* B * T */
+
+// A variant's network and inputs.
+typedef struct {
+    network_config cfg;
+    size_t B, T;
+    uint32_t tokens[GOLDEN_MAX_TOKENS];
+    size_t lengths[GOLDEN_MAX_DOCS];
+    float targets[GOLDEN_MAX_TOKENS], pos_weight[GOLDEN_MAX_DOCS];
+} golden_case;
+
+// Reads tokens, lengths, targets and pos_weight of a variant whose gc->B, gc->T and gc->cfg.n_classes
+// are set; false if they do not fit or a record is missing (reported by golden_get).
+static inline bool golden_case_inputs(golden_case *gc, const golden *g, const char *prefix)
+{
+    size_t B = gc->B, T = gc->T, C = gc->cfg.n_classes;
+    if (B * T > GOLDEN_MAX_TOKENS || B > GOLDEN_MAX_DOCS || C > GOLDEN_MAX_DOCS)
+        return false;
+    const double *tokens = golden_get(g, prefix, "tokens", B * T);
+    const double *lengths = golden_get(g, prefix, "lengths", B);
+    const double *targets = golden_get(g, prefix, "targets", B * C);
+    const double *pos_weight = golden_get(g, prefix, "pos_weight", C);
+    if (!tokens || !lengths || !targets || !pos_weight)
+        return false;
+    for (size_t i = 0; i < B * T; i++)
+        gc->tokens[i] = (uint32_t)tokens[i];
+    for (size_t b = 0; b < B; b++)
+        gc->lengths[b] = (size_t)lengths[b];
+    for (size_t i = 0; i < B * C; i++)
+        gc->targets[i] = (float)targets[i];
+    for (size_t c = 0; c < C; c++)
+        gc->pos_weight[c] = (float)pos_weight[c];
+    return true;
+}
+
+// A network of the variant in the given mode with the golden weights, loaded by tensor name (every
+// tensor must have its record, with the same count); NULL (and a failed check) if it cannot be made.
+static inline network *golden_network(const golden_case *gc, const golden *g, const char *prefix, network_mode mode)
+{
+    network *net = NULL;
+    CHECK_STATUS(network_create(&net, &gc->cfg, gc->B, gc->T, mode), HFTC_STATUS_OK);
+    if (!net)
+        return NULL;
+    param_set *ps = network_params(net);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        const double *v = golden_get(g, prefix, t->name, t->size);
+        if (!v) {
+            network_free(net);
+            return NULL;
+        }
+        for (size_t j = 0; j < t->size; j++)
+            t->value[j] = (float)v[j];
+    }
+    return net;
+}
+
+/* A training network of the variant against PyTorch: probabilities and loss of network_predict, loss
+ * and every gradient (to grad_tol, as check_close_tol) of network_train_batch, and the embedding's
+ * touched rows, which must be the distinct non-pad ids at valid positions, sorted. If inference is not
+ * NULL, that network (of the same weights) must give the same probabilities and loss. */
+static inline void golden_check_network(network *net, network *inference, const golden_case *gc, const golden *g,
+                                        const char *prefix, double grad_tol)
+{
+    size_t B = gc->B, C = gc->cfg.n_classes;
+    char what[128];
+    float probs[GOLDEN_MAX_TOKENS];
+    const float *pw = gc->cfg.head == HEAD_SIGMOID ? gc->pos_weight : NULL;
+    const double *torch_probs = golden_get(g, prefix, "probs", B * C), *torch_loss = golden_get(g, prefix, "loss", 1);
+    float loss = network_predict(net, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
+    snprintf(what, sizeof what, "%sprobs", prefix);
+    check_close(what, probs, torch_probs, B * C);
+    snprintf(what, sizeof what, "%sloss (predict)", prefix);
+    check_close(what, &loss, torch_loss, 1);
+
+    param_set *ps = network_params(net);
+    params_zero_grad(ps);
+    loss = network_train_batch(net, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, NULL, 1);
+    snprintf(what, sizeof what, "%sloss (train)", prefix);
+    check_close(what, &loss, torch_loss, 1);
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        char name[96];
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        snprintf(what, sizeof what, "%s%s", prefix, name);
+        check_close_tol(what, t->grad, golden_get(g, prefix, name, t->size), t->size, grad_tol);
+    }
+
+    tensor *emb = params_find(ps, "embedding.weight");
+    bool seen[256] = {false};
+    size_t expected = 0;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < gc->lengths[b]; t++) {
+            uint32_t id = gc->tokens[b * gc->T + t];
+            expected += id != 0 && !seen[id];
+            seen[id] = true;
+        }
+    bool listed = emb->n_touched == expected;
+    for (size_t j = 0; listed && j < emb->n_touched; j++)
+        listed = seen[emb->touched_rows[j]] && emb->touched_rows[j] != 0 &&
+                 (j == 0 || emb->touched_rows[j] > emb->touched_rows[j - 1]);
+    CHECK_MSG(listed, "%s: touched rows: %zu listed, %zu expected", prefix, emb->n_touched, expected);
+
+    if (inference) {
+        loss = network_predict(inference, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
+        snprintf(what, sizeof what, "%sprobs (inference network)", prefix);
+        check_close(what, probs, torch_probs, B * C);
+        snprintf(what, sizeof what, "%sloss (inference network)", prefix);
+        check_close(what, &loss, torch_loss, 1);
+    }
 }
 
 #endif

@@ -14,121 +14,47 @@
 
 #define GOLDEN_PATH "golden/cnn.golden"
 
-typedef struct {
-    network_config cfg;
-    size_t B, T;
-    uint32_t tokens[64];
-    size_t lengths[8];
-    float targets[64], pos_weight[8];
-    network *net;
-} golden_case;
-
-// Builds the network of a variant and loads its inputs and initial weights.
-static bool case_load(golden_case *gc, const golden *g, const char *prefix, head_kind head)
+// Reads a variant (configuration, inputs) and builds its training network with the golden weights;
+// NULL if it cannot.
+static network *case_load(golden_case *gc, const golden *g, const char *prefix, head_kind head)
 {
     const double *config = golden_get(g, prefix, "config", 8);
     if (!config)
-        return false;
-    size_t V = (size_t)config[0], E = (size_t)config[1], F = (size_t)config[2], H = (size_t)config[3];
-    size_t C = (size_t)config[4], p = (size_t)config[7];
-    gc->B = (size_t)config[5], gc->T = (size_t)config[6];
+        return NULL;
     size_t n_windows = 0;
     for (size_t i = 0; i < g->n; i++)
         if (strncmp(g->records[i].name, prefix, strlen(prefix)) == 0 &&
             strcmp(g->records[i].name + strlen(prefix), "windows") == 0)
             n_windows = g->records[i].count;
     const double *windows = golden_get(g, prefix, "windows", n_windows);
-    const double *tokens = golden_get(g, prefix, "tokens", gc->B * gc->T);
-    const double *lengths = golden_get(g, prefix, "lengths", gc->B);
-    const double *targets = golden_get(g, prefix, "targets", gc->B * C);
-    const double *pos_weight = golden_get(g, prefix, "pos_weight", C);
-    if (!windows || !tokens || !lengths || !targets || !pos_weight || n_windows > NETWORK_MAX_WINDOWS ||
-        gc->B * gc->T > 64 || gc->B > 8 || gc->B * C > 64 || C > 8)
-        return false;
+    if (!windows || n_windows > NETWORK_MAX_WINDOWS)
+        return NULL;
+    gc->B = (size_t)config[5], gc->T = (size_t)config[6];
     gc->cfg = (network_config){.encoder = ENCODER_CNN,
                                .head = head,
-                               .vocab_size = V,
-                               .embed_dim = E,
+                               .vocab_size = (size_t)config[0],
+                               .embed_dim = (size_t)config[1],
                                .n_windows = n_windows,
-                               .n_filters = F,
-                               .pool_chunks = p,
-                               .hidden = H,
-                               .n_classes = C};
+                               .n_filters = (size_t)config[2],
+                               .pool_chunks = (size_t)config[7],
+                               .hidden = (size_t)config[3],
+                               .n_classes = (size_t)config[4]};
     for (size_t w = 0; w < n_windows; w++)
         gc->cfg.windows[w] = (size_t)windows[w];
-    for (size_t i = 0; i < gc->B * gc->T; i++)
-        gc->tokens[i] = (uint32_t)tokens[i];
-    for (size_t b = 0; b < gc->B; b++)
-        gc->lengths[b] = (size_t)lengths[b];
-    for (size_t i = 0; i < gc->B * C; i++)
-        gc->targets[i] = (float)targets[i];
-    for (size_t c = 0; c < C; c++)
-        gc->pos_weight[c] = (float)pos_weight[c];
-    CHECK_STATUS(network_create(&gc->net, &gc->cfg, gc->B, gc->T, NETWORK_TRAINING), HFTC_STATUS_OK);
-    if (!gc->net)
-        return false;
-    param_set *ps = network_params(gc->net);
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        tensor *t = &ps->tensors[i];
-        const double *v = golden_get(g, prefix, t->name, t->size);
-        if (!v)
-            return false;
-        for (size_t j = 0; j < t->size; j++)
-            t->value[j] = (float)v[j];
-    }
-    return true;
+    return golden_case_inputs(gc, g, prefix) ? golden_network(gc, g, prefix, NETWORK_TRAINING) : NULL;
 }
 
 static void check_variant(const char *prefix, head_kind head)
 {
     golden g;
     CHECK(golden_load(&g, GOLDEN_PATH));
-    golden_case gc = {0};
-    if (!case_load(&gc, &g, prefix, head)) {
+    golden_case gc;
+    network *net = case_load(&gc, &g, prefix, head);
+    if (net)
+        golden_check_network(net, NULL, &gc, &g, prefix, GOLDEN_TOL);
+    else
         CHECK_MSG(false, "%s: could not load the variant", prefix);
-        network_free(gc.net);
-        golden_free(&g);
-        return;
-    }
-    size_t B = gc.B, C = gc.cfg.n_classes;
-    char what[128];
-    float probs[64];
-    const float *pw = head == HEAD_SIGMOID ? gc.pos_weight : NULL;
-    float loss = network_predict(gc.net, gc.tokens, gc.lengths, B, gc.T, gc.targets, pw, probs);
-    snprintf(what, sizeof what, "%sprobs", prefix);
-    check_close(what, probs, golden_get(&g, prefix, "probs", B * C), B * C);
-    const double *ref_loss = golden_get(&g, prefix, "loss", 1);
-    snprintf(what, sizeof what, "%sloss (predict)", prefix);
-    check_close(what, &loss, ref_loss, 1);
-
-    param_set *ps = network_params(gc.net);
-    params_zero_grad(ps);
-    loss = network_train_batch(gc.net, gc.tokens, gc.lengths, B, gc.T, gc.targets, pw, NULL, 1);
-    snprintf(what, sizeof what, "%sloss (train)", prefix);
-    check_close(what, &loss, ref_loss, 1);
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        tensor *t = &ps->tensors[i];
-        char name[96];
-        snprintf(name, sizeof name, "grad.%s", t->name);
-        snprintf(what, sizeof what, "%s%s", prefix, name);
-        check_close(what, t->grad, golden_get(&g, prefix, name, t->size), t->size);
-    }
-    // The touched rows are the distinct non-pad ids at valid positions.
-    tensor *emb = params_find(ps, "embedding.weight");
-    bool seen[256] = {false};
-    size_t expected = 0;
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < gc.lengths[b]; t++) {
-            uint32_t id = gc.tokens[b * gc.T + t];
-            expected += id != 0 && !seen[id];
-            seen[id] = true;
-        }
-    bool listed = emb->n_touched == expected;
-    for (size_t j = 0; listed && j < emb->n_touched; j++)
-        listed = seen[emb->touched_rows[j]] && emb->touched_rows[j] != 0 &&
-                 (j == 0 || emb->touched_rows[j] > emb->touched_rows[j - 1]);
-    CHECK_MSG(listed, "%s: touched rows: %zu listed, %zu expected", prefix, emb->n_touched, expected);
-    network_free(gc.net);
+    network_free(net);
     golden_free(&g);
 }
 
@@ -140,12 +66,13 @@ static void test_xml_cnn(void) { check_variant("xml.", HEAD_SIGMOID); }
 
 // Loads the sigmoid variant for the optimiser tests: groups as in the generator (conv and embedding
 // in group 0, fc1 and out in group 1), the learning rates, and a copy of the initial values.
-static bool adam_load(golden *g, golden_case *gc, adam *opt, float **initial)
+static network *adam_load(golden *g, golden_case *gc, adam *opt, float **initial)
 {
     const double *lr = golden_get(g, "sigmoid.", "adam.lr", 2);
-    if (!lr || !case_load(gc, g, "sigmoid.", HEAD_SIGMOID))
-        return false;
-    param_set *ps = network_params(gc->net);
+    network *net = lr ? case_load(gc, g, "sigmoid.", HEAD_SIGMOID) : NULL;
+    if (!net)
+        return NULL;
+    param_set *ps = network_params(net);
     adam_init(opt, (float)lr[0]);
     opt->n_groups = 2;
     opt->groups[1] = (param_group){.lr = (float)lr[1], .frozen = false};
@@ -155,15 +82,15 @@ static bool adam_load(golden *g, golden_case *gc, adam *opt, float **initial)
         if (strncmp(ps->tensors[i].name, "fc1.", 4) == 0 || strncmp(ps->tensors[i].name, "out.", 4) == 0)
             ps->tensors[i].group = 1;
     }
-    return true;
+    return net;
 }
 
 // Compares the change of every value after 3 steps with PyTorch's, relative to the largest change
 // Adam can make in 3 steps (3 lr); also checks that the gradients were consumed.
-static void adam_compare(const golden *g, golden_case *gc, const adam *opt, const float *initial, double tol,
-                         const char *label)
+static void adam_compare(const golden *g, const golden_case *gc, network *net, const adam *opt, const float *initial,
+                         double tol, const char *label)
 {
-    param_set *ps = network_params(gc->net);
+    param_set *ps = network_params(net);
     for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
         tensor *t = &ps->tensors[i];
         char name[96];
@@ -207,13 +134,14 @@ static void test_adam_steps(void)
 {
     golden g;
     CHECK(golden_load(&g, GOLDEN_PATH));
-    golden_case gc = {0};
+    golden_case gc;
     adam opt;
     float *initial = NULL;
-    if (!adam_load(&g, &gc, &opt, &initial)) {
+    network *net = adam_load(&g, &gc, &opt, &initial);
+    if (!net) {
         CHECK_MSG(false, "adam: could not load the golden data");
     } else {
-        param_set *ps = network_params(gc.net);
+        param_set *ps = network_params(net);
         tensor *emb = params_find(ps, "embedding.weight");
         for (size_t step = 1; step <= 3; step++) {
             for (size_t i = 0; i < ps->n_tensors; i++) {
@@ -236,10 +164,10 @@ static void test_adam_steps(void)
             adam_step(&opt, ps);
         }
         CHECK(opt.step == 3);
-        adam_compare(&g, &gc, &opt, initial, 1e-5, "adam steps");
+        adam_compare(&g, &gc, net, &opt, initial, 1e-5, "adam steps");
     }
     free(initial);
-    network_free(gc.net);
+    network_free(net);
     golden_free(&g);
 }
 
@@ -251,26 +179,27 @@ static void test_adam_training(void)
 {
     golden g;
     CHECK(golden_load(&g, GOLDEN_PATH));
-    golden_case gc = {0};
+    golden_case gc;
     adam opt;
     float *initial = NULL;
     const double *losses = golden_get(&g, "sigmoid.", "adam.loss", 3);
-    if (!losses || !adam_load(&g, &gc, &opt, &initial)) {
+    network *net = losses ? adam_load(&g, &gc, &opt, &initial) : NULL;
+    if (!net) {
         CHECK_MSG(false, "adam: could not load the golden data");
     } else {
-        param_set *ps = network_params(gc.net);
+        param_set *ps = network_params(net);
         for (size_t step = 0; step < 3; step++) {
             float loss =
-                network_train_batch(gc.net, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets, gc.pos_weight, NULL, 0);
+                network_train_batch(net, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets, gc.pos_weight, NULL, 0);
             char what[64];
             snprintf(what, sizeof what, "loss at step %zu", step + 1);
             check_close(what, &loss, losses + step, 1);
             adam_step(&opt, ps);
         }
-        adam_compare(&g, &gc, &opt, initial, 1e-3, "training");
+        adam_compare(&g, &gc, net, &opt, initial, 1e-3, "training");
     }
     free(initial);
-    network_free(gc.net);
+    network_free(net);
     golden_free(&g);
 }
 

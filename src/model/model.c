@@ -787,8 +787,11 @@ char *hftc_model_describe(const hftc_model *m)
             json_array_append_new(
                 tensors, json_pack("{s:s, s:o, s:I}", "name", name, "shape", shape, "parameters", (json_int_t)t->size));
         }
-        json_array_append_new(parts, json_pack("{s:s, s:I, s:I}", "name", m->parts[p].name, "outputs",
-                                               (json_int_t)m->parts[p].n_outputs, "parameters", (json_int_t)ps->total));
+        json_t *part = json_pack("{s:s, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                 (json_int_t)m->parts[p].n_outputs, "parameters", (json_int_t)ps->total);
+        if (m->strategy == STRATEGY_NODE)
+            json_object_set_new(part, "class_weight", json_real(m->parts[p].class_weight));
+        json_array_append_new(parts, part);
         total += ps->total;
     }
     json_error_t err;

@@ -27,18 +27,18 @@ staying put, and row 0 never moving. The per-step gradients let the C test drive
 PyTorch's exact gradients (isolating the optimiser from float32 rounding in the network, which
 Adam's normalisation amplifies in elements with tiny gradients).
 
-File format (all little-endian): the 8 bytes "HFTCGLD1", a uint32 record count, then per record a
-uint32 name length, the name (ASCII, no terminator), a uint32 ndim, ndim uint32 dims, and
-prod(dims) float64 values. Integers (tokens, lengths, sizes) are stored as exact float64; "config" is
+File format: HFTCGLD1, float64 records, as tests/ref/golden_file.py describes; "config" is
 [V, E, F, hidden, C, B, T, p].
 Conv weights are stored in hftc's layout (F, K*E) with [f, k*E + e] = torch weight[f, e, k]."""
 import os
-import struct
+import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_file import GoldenFile, batch, f32, head_targets  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -71,11 +71,6 @@ class CNN(nn.Module):
         return self.out(h)
 
 
-def f32(t):
-    """Rounds a tensor to float32 values (kept in float64)."""
-    return t.float().double()
-
-
 def make_model(windows, hidden, chunks, sparse, seed):
     torch.manual_seed(seed)
     m = CNN(windows, hidden, chunks, sparse)
@@ -100,45 +95,18 @@ def hftc_tensors(m, grads=False):
     return out
 
 
-def batch(seed, lengths):
-    g = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(1, V, (B, T), generator=g)
-    tokens[1, 3] = 1  # <unk> inside a document
-    tokens[0, 5] = tokens[0, 1]  # a repeated word: its gradient rows are summed
-    for b, L in enumerate(lengths):
-        tokens[b, L:] = 0
-    return tokens, torch.tensor(lengths)
-
-
-records = []
-
-
-def add(name, value):
-    records.append((name, np.array(value, dtype=np.float64)))  # a copy: torch tensors share memory
+golden = GoldenFile()
+add = golden.add
 
 
 def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam=False):
     m = make_model(windows, hidden, chunks, sparse=True, seed=seed)
-    tokens, lengths = batch(seed + 1, lengths)
-    g = torch.Generator().manual_seed(seed + 2)
-    if head == "sigmoid":
-        targets = (torch.rand(B, C, generator=g) < 0.35).double()
-        pos_weight = f32(torch.rand(C, generator=g) * 4 + 0.5)
-        loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        probs_of = torch.sigmoid
-    else:
-        labels = torch.randint(0, C, (B,), generator=g)
-        targets = F.one_hot(labels, C).double()
-        pos_weight = torch.ones(C)
-        loss_fn = lambda logits, t: F.cross_entropy(logits, t.argmax(1))  # noqa: E731
-        probs_of = lambda z: torch.softmax(z, 1)  # noqa: E731
+    tokens, lengths = batch(seed + 1, lengths, V, T, first_id=1, unk_at=(1, 3))
+    targets, pos_weight, loss_fn, probs_of = head_targets(head, seed + 2, B, C)
 
     add(prefix + "config", [V, E, FILTERS, hidden, C, B, T, chunks])
     add(prefix + "windows", windows)
-    add(prefix + "tokens", tokens.numpy().reshape(B, T))
-    add(prefix + "lengths", lengths.numpy())
-    add(prefix + "targets", targets.numpy())
-    add(prefix + "pos_weight", pos_weight.numpy())
+    golden.add_inputs(prefix, tokens, lengths, targets, pos_weight)
     for name, t in hftc_tensors(m).items():
         add(prefix + name, t.numpy())
 
@@ -179,12 +147,4 @@ variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1, adam=True)
 variant("softmax.", [1, 3], 0, "softmax", seed=2)
 variant("xml.", [2, 3, 4], 10, "sigmoid", seed=3, chunks=4, lengths=[10, 6, 3, 1])
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "cnn.golden")
-with open(path, "wb") as f:
-    f.write(b"HFTCGLD1")
-    f.write(struct.pack("<I", len(records)))
-    for name, a in records:
-        f.write(struct.pack("<I", len(name)) + name.encode("ascii"))
-        f.write(struct.pack("<I", a.ndim) + struct.pack(f"<{a.ndim}I", *a.shape))
-        f.write(a.astype("<f8").tobytes())
-print(f"wrote {os.path.normpath(path)}: {len(records)} records, {os.path.getsize(path)} bytes")
+golden.write("cnn.golden")

@@ -29,16 +29,18 @@ gradient (which sums to zero over a document) nearly cancels in the attention's 
 values ~1e-4 of the others that even PyTorch's own float32 run gets only to ~1e-4 relative. Every
 other tensor has PyTorch's default initialisation.
 
-File format: as tests/ref/make_golden_cnn.py describes (HFTCGLD1, float64 records); "config" is
+File format: HFTCGLD1, float64 records, as tests/ref/golden_file.py describes; "config" is
 [V, E, H, attention_dim (0 = 2H), hidden, C, B, T]."""
 import os
-import struct
+import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_file import GoldenFile, batch, f32, head_targets  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -92,48 +94,21 @@ def make_model(H, A, hidden, seed):
         m.attention.weight.uniform_(-1, 1)
         m.attention.context.uniform_(-2, 2)
         for p in m.parameters():
-            p.copy_(p.float().double())  # float32-representable
+            p.copy_(f32(p))
     return m
 
 
-def batch(seed, lengths):
-    g = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(2, V, (B, T), generator=g)
-    tokens[0, 3] = 1  # <unk> inside a document
-    tokens[0, 5] = tokens[0, 1]  # a repeated word: its gradient rows are summed
-    for b, L in enumerate(lengths):
-        tokens[b, L:] = 0
-    return tokens, torch.tensor(lengths)
-
-
-records = []
-
-
-def add(name, value):
-    records.append((name, np.array(value, dtype=np.float64)))  # a copy: torch tensors share memory
+golden = GoldenFile()
+add = golden.add
 
 
 def variant(prefix, H, attention_dim, hidden, head, lengths, seed):
     m = make_model(H, attention_dim or 2 * H, hidden, seed)
-    tokens, lengths = batch(seed + 1, lengths)
-    g = torch.Generator().manual_seed(seed + 2)
-    if head == "sigmoid":
-        targets = (torch.rand(B, C, generator=g) < 0.35).double()
-        pos_weight = (torch.rand(C, generator=g) * 4 + 0.5).float().double()
-        loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        probs_of = torch.sigmoid
-    else:
-        labels = torch.randint(0, C, (B,), generator=g)
-        targets = F.one_hot(labels, C).double()
-        pos_weight = torch.ones(C)
-        loss_fn = lambda logits, t: F.cross_entropy(logits, t.argmax(1))  # noqa: E731
-        probs_of = lambda z: torch.softmax(z, 1)  # noqa: E731
+    tokens, lengths = batch(seed + 1, lengths, V, T, first_id=2, unk_at=(0, 3))
+    targets, pos_weight, loss_fn, probs_of = head_targets(head, seed + 2, B, C)
 
     add(prefix + "config", [V, E, H, attention_dim, hidden, C, B, T])
-    add(prefix + "tokens", tokens.numpy())
-    add(prefix + "lengths", lengths.numpy())
-    add(prefix + "targets", targets.numpy())
-    add(prefix + "pos_weight", pos_weight.numpy())
+    golden.add_inputs(prefix, tokens, lengths, targets, pos_weight)
     for name, p in m.named_parameters():
         add(prefix + name, p.detach().numpy())
 
@@ -149,12 +124,4 @@ def variant(prefix, H, attention_dim, hidden, head, lengths, seed):
 variant("sigmoid.", H=6, attention_dim=10, hidden=0, head="sigmoid", lengths=[9, 5, 2, 1], seed=1)
 variant("softmax.", H=5, attention_dim=0, hidden=8, head="softmax", lengths=[7, 3, 1, 6], seed=2)
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "gru.golden")
-with open(path, "wb") as f:
-    f.write(b"HFTCGLD1")
-    f.write(struct.pack("<I", len(records)))
-    for name, a in records:
-        f.write(struct.pack("<I", len(name)) + name.encode("ascii"))
-        f.write(struct.pack("<I", a.ndim) + struct.pack(f"<{a.ndim}I", *a.shape))
-        f.write(a.astype("<f8").tobytes())
-print(f"wrote {os.path.normpath(path)}: {len(records)} records, {os.path.getsize(path)} bytes")
+golden.write("gru.golden")

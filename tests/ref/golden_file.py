@@ -1,0 +1,77 @@
+"""What the golden-file generators (make_golden_*.py) share: the HFTCGLD1 writer, read by tests/golden.h,
+and the pieces of a variant that are the same for every network: the batch of token ids, the targets
+and loss of a head, float32 rounding.
+
+File format (all little-endian): the 8 bytes "HFTCGLD1", a uint32 record count, then per record a
+uint32 name length, the name (ASCII, no terminator), a uint32 ndim, ndim uint32 dims, and
+prod(dims) float64 values. Integers (tokens, lengths, sizes) are stored as exact float64.
+
+The generators import this module from their own directory (they put it on sys.path), so they run
+from any working directory."""
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class GoldenFile:
+    """The records of a golden file, in the order they are added."""
+
+    def __init__(self):
+        self.records = []
+
+    def add(self, name, value):
+        self.records.append((name, np.array(value, dtype=np.float64)))  # a copy: torch tensors share memory
+
+    def add_inputs(self, prefix, tokens, lengths, targets, pos_weight):
+        """The inputs of a variant: tokens, lengths, targets and pos_weight."""
+        for name, t in (("tokens", tokens), ("lengths", lengths), ("targets", targets), ("pos_weight", pos_weight)):
+            self.add(prefix + name, t.numpy())
+
+    def write(self, filename):
+        """Writes tests/golden/<filename> and says so."""
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", filename)
+        with open(path, "wb") as f:
+            f.write(b"HFTCGLD1")
+            f.write(struct.pack("<I", len(self.records)))
+            for name, a in self.records:
+                f.write(struct.pack("<I", len(name)) + name.encode("ascii"))
+                f.write(struct.pack("<I", a.ndim) + struct.pack(f"<{a.ndim}I", *a.shape))
+                f.write(a.astype("<f8").tobytes())
+        print(f"wrote {os.path.normpath(path)}: {len(self.records)} records, {os.path.getsize(path)} bytes")
+
+
+def f32(t):
+    """Rounds a tensor to float32 values (kept in float64)."""
+    return t.float().double()
+
+
+def batch(seed, lengths, V, T, first_id, unk_at):
+    """Token ids (len(lengths), T) drawn from [first_id, V) with a generator seeded seed, <unk> (1) at
+    unk_at = (document, position), word 1 of document 0 repeated at position 5 (its gradient rows are
+    summed), <pad> (0) past each length; and the lengths as a tensor."""
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(first_id, V, (len(lengths), T), generator=g)
+    tokens[unk_at] = 1
+    tokens[0, 5] = tokens[0, 1]
+    for b, L in enumerate(lengths):
+        tokens[b, L:] = 0
+    return tokens, torch.tensor(lengths)
+
+
+def head_targets(head, seed, B, C):
+    """(targets, pos_weight, loss_fn, probs_of) for head "sigmoid" (random multi-hot targets,
+    BCEWithLogitsLoss with a float32 pos_weight) or "softmax" (one-hot targets, cross entropy, pos_weight
+    all ones), drawn from a generator seeded seed."""
+    g = torch.Generator().manual_seed(seed)
+    if head == "sigmoid":
+        targets = (torch.rand(B, C, generator=g) < 0.35).double()
+        pos_weight = f32(torch.rand(C, generator=g) * 4 + 0.5)
+        return targets, pos_weight, nn.BCEWithLogitsLoss(pos_weight=pos_weight), torch.sigmoid
+    labels = torch.randint(0, C, (B,), generator=g)
+    targets = F.one_hot(labels, C).double()
+    loss_fn = lambda logits, t: F.cross_entropy(logits, t.argmax(1))  # noqa: E731
+    return targets, torch.ones(C), loss_fn, lambda z: torch.softmax(z, 1)
