@@ -1,0 +1,215 @@
+/* Micro-benchmark of a network on random data at full length, timed as bench/torch_cnn.py and
+ * bench/torch_gru.py time PyTorch: one warm-up step, then --iters steps of network_train_batch +
+ * adam_step, then --iters calls of network_predict, then 50 batch-1 calls. Prints one JSON object;
+ * bench/run runs it beside the PyTorch reference. Not a test: run on an idle machine.
+ *
+ * --encoder cnn (default): the Kim CNN at the HFT-CNN paper's sizes (XML-CNN with --pool-chunks and
+ *   --hidden 512). Reports the GFLOP/s of the forward convolution (the dominant cost) and the
+ *   machine's GEMM rate on the convolution's largest product, so the fraction of peak is visible.
+ * --encoder bigru-att: HTrans's binary classifier (E=100, BiGRU 96 per direction, attention 192,
+ *   dropout .4 on the GRU outputs, [attention | max | mean] -> output, 1 class, batch 128, T=100).
+ *   Reports the GFLOP/s of the GEMM work: input projection 2*T*E*3H*2 directions, recurrence
+ *   2*T*H*3H*2, attention 2*T*2H*A per document, times 3 for a training step; and the machine's GEMM
+ *   rate on the input projection's product (B*T, 3H, E) and on one recurrent step's (B, 3H, H). */
+#include "core/compute.h"
+#include "core/rng.h"
+#include "hftc.h"
+#include "model/network.h"
+#include "nn/adam.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static const char *arg_str(int argc, char **argv, const char *name, const char *fallback)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return fallback;
+}
+
+static size_t arg_size(int argc, char **argv, const char *name, size_t fallback)
+{
+    const char *s = arg_str(argc, argv, name, NULL);
+    return s ? (size_t)strtoull(s, NULL, 10) : fallback;
+}
+
+static float arg_float(int argc, char **argv, const char *name, float fallback)
+{
+    const char *s = arg_str(argc, argv, name, NULL);
+    return s ? strtof(s, NULL) : fallback;
+}
+
+// GFLOP/s of the product (M, N, K) through hftc's gemm wrapper: the best of reps runs of calls
+// products each, after one untimed run.
+static double gemm_rate(size_t M, size_t N, size_t K, int reps, int calls)
+{
+    float *ga = calloc(M * K, sizeof(float)), *gb = calloc(N * K, sizeof(float)), *gc = malloc(M * N * sizeof(float));
+    double best = 1e30;
+    for (int rep = 0; ga && gb && gc && rep < reps; rep++) {
+        double t0 = omp_get_wtime();
+        for (int c = 0; c < calls; c++)
+            gemm(false, true, M, N, K, 1.0f, ga, K, gb, K, 0.0f, gc, N);
+        double s = omp_get_wtime() - t0;
+        best = rep > 0 && s < best ? s : best;
+    }
+    free(ga), free(gb), free(gc);
+    return 2.0 * (double)M * (double)N * (double)K * (double)calls / best / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: bench_network [--encoder cnn|bigru-att] [--threads 2] [--iters 10] [--seed 1]\n"
+                   "                     [--only train|infer (for profiling: prints no JSON)]\n"
+                   "  cnn:       [--batch 100] [--len 256] [--classes 20] [--vocab 50000] [--dim 300]\n"
+                   "             [--filters 128] [--hidden 1024] [--pool-chunks 1]\n"
+                   "  bigru-att: [--batch 128] [--len 100] [--classes 1] [--vocab 50000] [--dim 100]\n"
+                   "             [--rnn-hidden 96] [--attention 0 (= 2 x rnn-hidden)] [--hidden 0]\n"
+                   "             [--rnn-dropout 0.4] [--embed-dropout 0] [--hidden-dropout 0]\n");
+            return 0;
+        }
+    const char *encoder = arg_str(argc, argv, "--encoder", "cnn"), *only = arg_str(argc, argv, "--only", "");
+    bool train_phase = strcmp(only, "infer") != 0, infer_phase = strcmp(only, "train") != 0;
+    bool gru = strcmp(encoder, "bigru-att") == 0;
+    if (!gru && strcmp(encoder, "cnn") != 0) {
+        fprintf(stderr, "bench_network: unknown encoder '%s' (cnn or bigru-att)\n", encoder);
+        return 1;
+    }
+    size_t threads = arg_size(argc, argv, "--threads", 2), B = arg_size(argc, argv, "--batch", gru ? 128 : 100);
+    size_t T = arg_size(argc, argv, "--len", gru ? 100 : 256), C = arg_size(argc, argv, "--classes", gru ? 1 : 20);
+    size_t iters = arg_size(argc, argv, "--iters", 10), V = arg_size(argc, argv, "--vocab", 50000);
+    size_t seed = arg_size(argc, argv, "--seed", 1);
+    network_config cfg;
+    if (gru)
+        cfg = (network_config){.encoder = ENCODER_BIGRU_ATT,
+                               .head = HEAD_SIGMOID,
+                               .vocab_size = V,
+                               .embed_dim = arg_size(argc, argv, "--dim", 100),
+                               .rnn_hidden = arg_size(argc, argv, "--rnn-hidden", 96),
+                               .attention_dim = arg_size(argc, argv, "--attention", 0),
+                               .rnn_dropout = arg_float(argc, argv, "--rnn-dropout", 0.4f),
+                               .hidden = arg_size(argc, argv, "--hidden", 0),
+                               .n_classes = C,
+                               .embed_dropout = arg_float(argc, argv, "--embed-dropout", 0.0f),
+                               .hidden_dropout = arg_float(argc, argv, "--hidden-dropout", 0.0f)};
+    else
+        cfg = (network_config){.encoder = ENCODER_CNN,
+                               .head = HEAD_SIGMOID,
+                               .vocab_size = V,
+                               .embed_dim = arg_size(argc, argv, "--dim", 300),
+                               .n_windows = 3,
+                               .windows = {2, 3, 4},
+                               .n_filters = arg_size(argc, argv, "--filters", 128),
+                               .pool_chunks = arg_size(argc, argv, "--pool-chunks", 1),
+                               .hidden = arg_size(argc, argv, "--hidden", 1024),
+                               .n_classes = C,
+                               .embed_dropout = 0.25f,
+                               .hidden_dropout = 0.5f};
+    if (V < 3 || B == 0 || T == 0 || C == 0 || iters == 0) {
+        fprintf(stderr, "bench_network: sizes must be positive (vocab >= 3)\n");
+        return 1;
+    }
+    hftc_set_threads((int)threads);
+    network *net;
+    if (network_create(&net, &cfg, B, T, NETWORK_TRAINING) != HFTC_STATUS_OK) {
+        fprintf(stderr, "bench_network: %s\n", hftc_last_error());
+        return 1;
+    }
+    rng r;
+    rng_seed(&r, seed, 0);
+    network_init(net, &r);
+    uint32_t *tokens = malloc(B * T * sizeof *tokens);
+    size_t *lengths = malloc(B * sizeof *lengths);
+    float *targets = malloc(B * C * sizeof *targets), *probs = malloc(B * C * sizeof *probs);
+    if (!tokens || !lengths || !targets || !probs) {
+        fprintf(stderr, "bench_network: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < B * T; i++)
+        tokens[i] = 2 + (uint32_t)rng_below(&r, V - 2);
+    for (size_t b = 0; b < B; b++)
+        lengths[b] = T; /* full-length documents: the same work as the PyTorch reference */
+    // One positive in ten for the CNN's multi-label outputs; a balanced binary task for HTrans's.
+    float positive_rate = gru ? 0.5f : 0.1f;
+    for (size_t i = 0; i < B * C; i++)
+        targets[i] = rng_float(&r) < positive_rate ? 1.0f : 0.0f;
+
+    adam opt;
+    adam_init(&opt, 1e-3f);
+    param_set *ps = network_params(net);
+    float loss = 0.0f;
+    double t0 = 0.0;
+    for (size_t it = 0; train_phase && it <= iters; it++) {
+        if (it == 1)
+            t0 = omp_get_wtime();
+        loss = network_train_batch(net, tokens, lengths, B, T, targets, NULL, NULL, it);
+        adam_step(&opt, ps);
+    }
+    double train_s = omp_get_wtime() - t0;
+    if (!infer_phase) {
+        printf("bench_network: %zu training steps, %.3f s\n", iters, train_s);
+        return 0;
+    }
+    for (size_t it = 0; it <= iters; it++) {
+        if (it == 1)
+            t0 = omp_get_wtime();
+        network_predict(net, tokens, lengths, B, T, NULL, NULL, probs);
+    }
+    double infer_s = omp_get_wtime() - t0;
+    if (!train_phase) {
+        printf("bench_network: %zu inference batches, %.3f s\n", iters, infer_s);
+        return 0;
+    }
+    bool finite = true;
+    for (size_t i = 0; i < B * C; i++)
+        finite = finite && probs[i] >= 0.0f && probs[i] <= 1.0f;
+    // Batch-1 latency: one document at a time, as a server would see it.
+    const size_t n_single = 50;
+    network_predict(net, tokens, lengths, 1, T, NULL, NULL, probs);
+    t0 = omp_get_wtime();
+    for (size_t it = 0; it < n_single; it++)
+        network_predict(net, tokens + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
+    double latency_s = (omp_get_wtime() - t0) / (double)n_single;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * iters) / infer_s;
+    double peak_mb = (double)usage.ru_maxrss / 1024.0;
+
+    if (gru) {
+        double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden;
+        double A = cfg.attention_dim ? (double)cfg.attention_dim : 2.0 * H;
+        double proj = 2.0 * (double)T * E * 3.0 * H * 2.0, rec = 2.0 * (double)T * H * 3.0 * H * 2.0;
+        double att = 2.0 * (double)T * 2.0 * H * A, fwd = proj + rec + att; /* per document */
+        double proj_peak = gemm_rate(B * T, 3 * cfg.rnn_hidden, cfg.embed_dim, 4, 1);
+        double step_rate = gemm_rate(B, 3 * cfg.rnn_hidden, cfg.rnn_hidden, 4, 100);
+        printf("{\"system\": \"hftc\", \"encoder\": \"bigru-att\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
+               "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"attention\": %.0f, "
+               "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+               "\"latency_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
+               "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, A, (double)loss, finite ? "true" : "false",
+               train_docs, infer_docs, latency_s * 1e3, fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_docs / 1e9,
+               proj_peak, step_rate, peak_mb);
+    } else {
+        // The GEMM peak: the convolution's largest product (B*T, 4F, E) through the same wrapper.
+        double gemm_peak = gemm_rate(B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
+        double conv_flops = 0.0;
+        for (size_t w = 0; w < cfg.n_windows; w++)
+            conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
+        printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
+               "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+               "\"latency_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
+               "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu}\n",
+               threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3,
+               conv_flops * (double)iters / train_s / 1e9, conv_flops * (double)iters / infer_s / 1e9, gemm_peak,
+               peak_mb, cfg.pool_chunks);
+    }
+    free(tokens), free(lengths), free(targets), free(probs);
+    network_free(net);
+    return 0;
+}
