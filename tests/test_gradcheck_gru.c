@@ -283,7 +283,7 @@ static void att_run(float *out, uint32_t *argmax, float *dinp, float *dw, float 
     size_t B = ATT_B, T = ATT_T, D = ATT_D, A = ATT_A;
     float *cache = malloc(attention_cache_size(B, T, A) * sizeof(float));
     float *scratch = malloc(attention_scratch_size(B, T, A) * sizeof(float));
-    attention_forward(out, ATT_LD, argmax, cache, scratch, x, lengths, w, bias, context, B, T, D, A);
+    attention_forward(out, ATT_LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
     memset(dinp, 0, B * T * D * sizeof(float));
     memset(dw, 0, A * D * sizeof(float));
     memset(db, 0, A * sizeof(float));
@@ -329,7 +329,7 @@ static void test_attention(void)
     for (size_t b = 0; b < B; b++)
         for (size_t i = 0; i < 3 * D; i++)
             dout[b * LD + i] = R[b * 3 * D + i];
-    attention_forward(out, LD, argmax, cache, scratch, x, lengths, w, bias, context, B, T, D, A);
+    attention_forward(out, LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
     bool others_kept = true;
     for (size_t b = 0; b < B; b++) {
         memcpy(packed + b * 3 * D, out + b * LD, 3 * D * sizeof(float));
@@ -386,7 +386,7 @@ static void test_attention(void)
            memcmp(dw1, dw2, sizeof dw1) == 0 && memcmp(db1, db2, sizeof db1) == 0 && memcmp(dc1, dc2, sizeof dc1) == 0;
     CHECK_MSG(same, "attention: changing padded input rows changed a result");
     memset(dinp2, 0, sizeof dinp2);
-    attention_forward(out2, LD, argmax2, cache, scratch, x, lengths, w, bias, context, B, T, D, A);
+    attention_forward(out2, LD, argmax2, cache, x, lengths, w, bias, context, B, T, D, A);
     attention_backward(dinp2, NULL, NULL, NULL, dout, LD, argmax2, cache, scratch, x, lengths, w, context, B, T, D, A);
     CHECK(memcmp(dinp1, dinp2, sizeof dinp1) == 0);
 

@@ -68,6 +68,22 @@ static const char *const probes[] = {"goal striker the pitch", "qubit spin entan
 #define N_PROBES 5
 #define N_LABELS 7
 
+// Saves m, loads it back and checks that it predicts the probes bit for bit as m does (m's predictions
+// into before); returns the loaded model (NULL if it failed to load).
+static hftc_model *save_and_reload(hftc_model *m, float *before)
+{
+    float after[N_PROBES * N_LABELS];
+    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    if (loaded) {
+        CHECK_STATUS(hftc_predict_texts(loaded, probes, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK(memcmp(before, after, sizeof after) == 0);
+    }
+    return loaded;
+}
+
 static void test_htrans(void)
 {
     hftc_train_options o;
@@ -107,13 +123,8 @@ static void test_htrans(void)
 
     // Save and load: the same predictions bit for bit, the same weights and structure.
     float before[N_PROBES * N_LABELS], after[N_PROBES * N_LABELS];
-    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
-    hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded = save_and_reload(m, before);
     if (loaded) {
-        CHECK_STATUS(hftc_predict_texts(loaded, probes, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK(memcmp(before, after, sizeof before) == 0);
         CHECK(loaded->n_parts == m->n_parts && loaded->node_embedding == NODE_EMBEDDING_INHERITED);
         for (size_t p = 0; p < m->n_parts && p < loaded->n_parts; p++) {
             CHECK(loaded->parts[p].class_weight == m->parts[p].class_weight);
@@ -197,16 +208,8 @@ static void test_gru_att_variants(void)
     CHECK(m->node_embedding == NODE_EMBEDDING_SHARED && m->shared_embedding);
     for (size_t p = 0; p < m->n_parts; p++)
         CHECK(model_part_embedding(m, p) == m->shared_embedding);
-    float before[N_PROBES * N_LABELS], after[N_PROBES * N_LABELS];
-    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
-    hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
-    if (loaded) {
-        CHECK_STATUS(hftc_predict_texts(loaded, probes, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK(memcmp(before, after, sizeof before) == 0);
-        hftc_model_free(loaded);
-    }
+    float before[N_PROBES * N_LABELS];
+    hftc_model_free(save_and_reload(m, before));
     hftc_model_free(m);
 }
 

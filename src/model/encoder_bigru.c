@@ -121,8 +121,8 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
             memcpy(g->states, g->out, B * T * D2 * sizeof(float));
         states = g->states;
     }
-    attention_forward(net->features_out, net->features, g->argmax, g->att_cache, g->att_scratch, states, net->lengths,
-                      g->att_w->value, g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
+    attention_forward(net->features_out, net->features, g->argmax, g->att_cache, states, net->lengths, g->att_w->value,
+                      g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
 }
 
 static bool bigru_trains(const network *net, const bool *frozen)

@@ -11,11 +11,10 @@ size_t attention_scratch_size(size_t B, size_t T, size_t A) { return B * T * (A 
 
 size_t attention_cache_size(size_t B, size_t T, size_t A) { return B * T * (A + 1); }
 
-void attention_forward(float *out, size_t ld, uint32_t *argmax, float *cache, float *scratch, const float *inp,
-                       const size_t *lengths, const float *weight, const float *bias, const float *context, size_t B,
-                       size_t T, size_t D, size_t A)
+void attention_forward(float *out, size_t ld, uint32_t *argmax, float *cache, const float *inp, const size_t *lengths,
+                       const float *weight, const float *bias, const float *context, size_t B, size_t T, size_t D,
+                       size_t A)
 {
-    (void)scratch;
     size_t BT = B * T;
     float *u = cache, *alpha = cache + BT * A;
     for (size_t i = 0; i < BT; i++)

@@ -135,7 +135,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
         t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
-        st = trainer_set_pos_weight(&t, &o->class_weights[w]);
+        st = trainer_set_pos_weight(&t, o->class_weights[w]);
     }
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &tr, &va, record);

@@ -272,14 +272,23 @@ hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m,
     return HFTC_STATUS_OK;
 }
 
-hftc_status trainer_set_pos_weight(trainer *t, const float *weights)
+// The BCE positive weight of output j: label_weights[label of j], or weight when label_weights is NULL.
+static hftc_status trainer_set_weights(trainer *t, const float *label_weights, float weight)
 {
     size_t C = t->part->n_outputs;
     if (!t->pos_weight && !(t->pos_weight = mem_alloc(C, sizeof *t->pos_weight)))
         return HFTC_STATUS_OUT_OF_MEMORY;
-    memcpy(t->pos_weight, weights, C * sizeof *weights);
+    for (size_t j = 0; j < C; j++)
+        t->pos_weight[j] = label_weights ? label_weights[t->part->nodes[j]] : weight;
     return HFTC_STATUS_OK;
 }
+
+hftc_status trainer_set_label_weights(trainer *t, const float *label_weights)
+{
+    return trainer_set_weights(t, label_weights, 1.0f);
+}
+
+hftc_status trainer_set_pos_weight(trainer *t, float weight) { return trainer_set_weights(t, NULL, weight); }
 
 size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src)
 {
@@ -573,11 +582,8 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         hftc_status st = network_set_mode(part->net, NETWORK_TRAINING);
         if (st == HFTC_STATUS_OK)
             st = trainer_init(&t, o, m, part, va);
-        if (st == HFTC_STATUS_OK && label_weights) {
-            for (size_t j = 0; j < part->n_outputs; j++)
-                t.targets[j] = label_weights[part->nodes[j]]; /* targets as scratch: it holds cap x C floats */
-            st = trainer_set_pos_weight(&t, t.targets);
-        }
+        if (st == HFTC_STATUS_OK && label_weights)
+            st = trainer_set_label_weights(&t, label_weights);
         if (st == HFTC_STATUS_OK)
             st = run_training(&t, tr, va, part_record);
         trainer_free(&t);

@@ -42,10 +42,12 @@ typedef struct {
 
 double now_seconds(void);
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
- * positive weight is o->pos_weight for every output until trainer_set_pos_weight. */
+ * positive weight is o->pos_weight for every output until trainer_set_label_weights. */
 hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va);
-/* weights (part->n_outputs) become the BCE positive weights. */
-hftc_status trainer_set_pos_weight(trainer *t, const float *weights);
+/* The BCE positive weight of each output: label_weights[label] (indexed by label id). */
+hftc_status trainer_set_label_weights(trainer *t, const float *label_weights);
+/* One BCE positive weight for every output. */
+hftc_status trainer_set_pos_weight(trainer *t, float weight);
 void trainer_free(trainer *t);
 /* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. */
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record);
