@@ -246,6 +246,48 @@ static void test_multi_with_class_weights(void)
     CHECK(strstr(hftc_last_error(), "node model") != NULL);
 }
 
+// --node-docs parent, where a parent has too few documents to split: its child trains on all documents
+// (and says so in the record) instead of failing.
+static void test_sparse_parent(void)
+{
+    static const char sparse_taxonomy[] = "Root\tsport\tscience\n"
+                                          "sport\tfootball\ttennis\tchess\n"
+                                          "science\tphysics\tbiology\n"
+                                          "physics\tquantum\n"
+                                          "chess\tblitz\n";
+    const char *train = tmpfiles_path("sparse-train.tsv");
+    write_data(train, 300, 1);
+    FILE *f = fopen(train, "a");
+    fputs("sport,chess,blitz\tcheckmate blitz clock the\n", f);
+    fclose(f);
+    hftc_train_options o;
+    small_options(&o, "gru-att");
+    o.train_path = train;
+    o.taxonomy_path = tmpfiles_write_text("sparse-taxonomy.tsv", sparse_taxonomy);
+    o.epochs = 1;
+    snprintf(o.node_docs, sizeof o.node_docs, "parent");
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    json_t *record = json_loads(m->training_json, 0, NULL), *node;
+    size_t i, checked = 0;
+    json_array_foreach(json_object_get(record, "nodes"), i, node)
+    {
+        const char *label = json_string_value(json_object_get(node, "label"));
+        const char *docs = json_string_value(json_object_get(node, "docs"));
+        size_t n = (size_t)(json_integer_value(json_object_get(node, "train_docs")) +
+                            json_integer_value(json_object_get(node, "valid_docs")));
+        if (!strcmp(label, "chess")) /* sport's documents */
+            checked += !strcmp(docs, "parent") && n < 300;
+        if (!strcmp(label, "blitz")) /* chess has one document: all 361 */
+            checked += !strcmp(docs, "all") && n == 361;
+    }
+    CHECK_MSG(checked == 2, "%zu of chess and blitz split as expected", checked);
+    json_decref(record);
+    hftc_model_free(m);
+}
+
 static void test_option_errors(void)
 {
     hftc_train_options o;
@@ -282,6 +324,7 @@ int main(void)
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);
     RUN_TEST(test_multi_with_class_weights);
+    RUN_TEST(test_sparse_parent);
     RUN_TEST(test_option_errors);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -3,6 +3,7 @@
 #include "nn/attention.h"
 
 #include "core/compute.h"
+#include "nn/activation.h"
 
 #include <math.h>
 #include <string.h>
@@ -32,8 +33,9 @@ void attention_forward(float *out, size_t ld, uint32_t *argmax, float *cache, co
         float top = -INFINITY;
         for (size_t t = 0; t < L; t++) {
             float *ut = u + (b * T + t) * A, e = 0.0f;
+#pragma omp simd reduction(+ : e)
             for (size_t k = 0; k < A; k++) {
-                ut[k] = tanhf(ut[k]);
+                ut[k] = act_tanh(ut[k]);
                 e += ut[k] * context[k];
             }
             a[t] = e;

@@ -8,6 +8,7 @@
 #include "nn/gru.h"
 
 #include "core/compute.h"
+#include "nn/activation.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,8 +38,6 @@ static gru_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t 
     return s;
 }
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 // The tasks: both directions times enough batch slices to occupy every thread.
 static size_t gru_slices(size_t B)
 {
@@ -52,6 +51,28 @@ static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
     for (size_t b = b0; b < b1; b++)
         m = lengths[b] > m ? lengths[b] : m;
     return m;
+}
+
+// One step of one document: the state h from the input projection x (with b_ih), the recurrent product
+// g (without b_hh) and the previous state hp; with a cache, r, z, n and W_hn h + b_hn kept for backward.
+// Inlined twice (with and without a cache) so that each copy vectorises without conditionals.
+static inline void gru_cell(float *restrict h, float *restrict cache, const float *restrict x, const float *restrict g,
+                            const float *restrict bh, const float *restrict hp, size_t H)
+{
+#pragma omp simd
+    for (size_t j = 0; j < H; j++) {
+        float ghn = g[2 * H + j] + bh[2 * H + j];
+        float r = act_sigmoid(x[j] + g[j] + bh[j]);
+        float z = act_sigmoid(x[H + j] + g[H + j] + bh[H + j]);
+        float n = act_tanh(x[2 * H + j] + r * ghn);
+        h[j] = (1.0f - z) * n + z * hp[j];
+        if (cache) {
+            cache[j] = r;
+            cache[H + j] = z;
+            cache[2 * H + j] = n;
+            cache[3 * H + j] = ghn;
+        }
+    }
 }
 
 // The recurrence of direction d over documents [b0, b1).
@@ -72,27 +93,18 @@ static void forward_task(float *out, float *cache, gru_scratch s, const size_t *
         if (has_prev)
             gemm(false, true, b1 - b0, H3, H, 1.0f, out + (b0 * T + tprev) * 2 * H + d * H, T * 2 * H, w->w_hh, H, 0.0f,
                  s.gh + b0 * H3, H3);
+        else // no state yet: a zero recurrent product, and that zero row serves as the state
+            memset(s.gh + b0 * H3, 0, (b1 - b0) * H3 * sizeof(float));
         for (size_t b = b0; b < b1; b++) {
             if (t >= lengths[b])
                 continue;
-            const float *x = s.xproj + (b * T + t) * H3, *g = s.gh + b * H3, *bh = w->b_hh;
-            const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : NULL;
+            const float *g = s.gh + b * H3;
+            const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : g;
             float *h = out + (b * T + t) * 2 * H + d * H;
-            float *c = cache ? cache + (b * T + t) * 4 * H : NULL;
-            for (size_t j = 0; j < H; j++) {
-                float gr = has_prev ? g[j] : 0.0f, gz = has_prev ? g[H + j] : 0.0f;
-                float ghn = (has_prev ? g[2 * H + j] : 0.0f) + bh[2 * H + j];
-                float r = sigmoidf(x[j] + gr + bh[j]);
-                float z = sigmoidf(x[H + j] + gz + bh[H + j]);
-                float n = tanhf(x[2 * H + j] + r * ghn);
-                h[j] = (1.0f - z) * n + z * (hp ? hp[j] : 0.0f);
-                if (c) {
-                    c[j] = r;
-                    c[H + j] = z;
-                    c[2 * H + j] = n;
-                    c[3 * H + j] = ghn;
-                }
-            }
+            if (cache)
+                gru_cell(h, cache + (b * T + t) * 4 * H, s.xproj + (b * T + t) * H3, g, w->b_hh, hp, H);
+            else
+                gru_cell(h, NULL, s.xproj + (b * T + t) * H3, g, w->b_hh, hp, H);
         }
     }
 }

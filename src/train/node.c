@@ -23,6 +23,7 @@
 typedef struct {
     size_t *train_idx, n_train, *valid_idx, n_valid;
     size_t positives_train, positives_valid;
+    bool parent_docs; /* trained on its parent's documents only */
 } node_split;
 
 /* What the level's jobs share, read-only except under the critical section. */
@@ -48,21 +49,14 @@ static bool has_label(const dataset *ds, size_t doc, uint32_t label)
 }
 
 // The classifier's documents (all, or its parent's), split per class: a fraction of the positives and
-// of the negatives, at least one of each side where there are two, goes to validation.
-static hftc_status node_split_make(node_split *s, const hftc_train_options *o, const hftc_model *m,
-                                   const model_part *part, const split *pool)
+// of the negatives, at least one of each side where there are two, goes to validation. False when a
+// side of the split is empty.
+static bool node_split_fill(node_split *s, const hftc_train_options *o, const model_part *part, const split *pool,
+                            bool parent_only, uint32_t parent, size_t *pos, size_t *neg)
 {
     const dataset *ds = pool->ds;
     uint32_t label = part->nodes[0];
-    bool parent_only = !strcmp(o->node_docs, "parent") && part->parent_part != MODEL_NO_PART;
-    uint32_t parent = parent_only ? m->parts[part->parent_part].nodes[0] : 0;
-    size_t *pos = mem_alloc(pool->n, sizeof *pos), *neg = mem_alloc(pool->n, sizeof *neg), n_pos = 0, n_neg = 0;
-    s->train_idx = mem_alloc(pool->n, sizeof *s->train_idx);
-    s->valid_idx = mem_alloc(pool->n, sizeof *s->valid_idx);
-    if (!pos || !neg || !s->train_idx || !s->valid_idx) {
-        free(pos), free(neg);
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    }
+    size_t n_pos = 0, n_neg = 0;
     for (size_t i = 0; i < pool->n; i++) {
         size_t d = pool->idx[i];
         if (parent_only && !has_label(ds, d, parent))
@@ -93,8 +87,32 @@ static hftc_status node_split_make(node_split *s, const hftc_train_options *o, c
             s->positives_train = n - v;
         }
     }
+    s->parent_docs = parent_only;
+    return s->n_train > 0 && s->n_valid > 0;
+}
+
+// The classifier's split. With --node-docs parent, a parent with too few documents to train and
+// validate on leaves its child all documents instead (as --node-docs all would).
+static hftc_status node_split_make(node_split *s, const hftc_train_options *o, const hftc_model *m,
+                                   const model_part *part, const split *pool)
+{
+    bool parent_only = !strcmp(o->node_docs, "parent") && part->parent_part != MODEL_NO_PART;
+    uint32_t parent = parent_only ? m->parts[part->parent_part].nodes[0] : 0;
+    size_t *pos = mem_alloc(pool->n, sizeof *pos), *neg = mem_alloc(pool->n, sizeof *neg);
+    s->train_idx = mem_alloc(pool->n, sizeof *s->train_idx);
+    s->valid_idx = mem_alloc(pool->n, sizeof *s->valid_idx);
+    if (!pos || !neg || !s->train_idx || !s->valid_idx) {
+        free(pos), free(neg);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    bool ok = node_split_fill(s, o, part, pool, parent_only, parent, pos, neg);
+    if (!ok && parent_only) {
+        log_info("%s: its parent's %zu documents are too few to train and validate on: it trains on all documents",
+                 part->name, s->n_train + s->n_valid);
+        ok = node_split_fill(s, o, part, pool, false, parent, pos, neg);
+    }
     free(pos), free(neg);
-    if (s->n_train == 0 || s->n_valid == 0)
+    if (!ok)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: too few documents (%zu) to train and validate it",
                          part->name, s->n_train + s->n_valid);
     return HFTC_STATUS_OK;
@@ -240,13 +258,13 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
             log_debug("%s: weight %g, validation F1 %.4f (%zu + %zu documents, %zu + %zu positive)", part->name,
                       (double)part->class_weight, ctx.best_f1[p], s->n_train, s->n_valid, s->positives_train,
                       s->positives_valid);
-            json_array_append_new(nodes,
-                                  json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:O}", "label",
-                                            strmap_string(&m->tax.names, part->nodes[0]), "level", (json_int_t)level,
-                                            "train_docs", (json_int_t)s->n_train, "valid_docs", (json_int_t)s->n_valid,
-                                            "train_positives", (json_int_t)s->positives_train, "valid_positives",
-                                            (json_int_t)s->positives_valid, "class_weight", (double)part->class_weight,
-                                            "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
+            json_array_append_new(
+                nodes, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:O}", "label",
+                                 strmap_string(&m->tax.names, part->nodes[0]), "level", (json_int_t)level, "docs",
+                                 s->parent_docs ? "parent" : "all", "train_docs", (json_int_t)s->n_train, "valid_docs",
+                                 (json_int_t)s->n_valid, "train_positives", (json_int_t)s->positives_train,
+                                 "valid_positives", (json_int_t)s->positives_valid, "class_weight",
+                                 (double)part->class_weight, "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
         }
         log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
                  now_seconds() - level_start);
