@@ -122,6 +122,26 @@ static inline double dot(const double *a, const double *b, size_t n)
 }
 
 // Whether all n values of x are v.
+static inline double ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+// Fills the rows t >= lengths[b] of x (B, T, N) with values from [-3, 3]: padding a layer must not read.
+static inline void fill_padding(float *x, const size_t *lengths, rng *r, size_t B, size_t T, size_t N)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = lengths[b] * N; i < T * N; i++)
+            x[b * T * N + i] = rng_uniform(r, -3.0f, 3.0f);
+}
+
+// Whether the padded rows of x (B, T, N) all equal v.
+static inline bool padding_is(const float *x, const size_t *lengths, float v, size_t B, size_t T, size_t N)
+{
+    bool same = true;
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = lengths[b] * N; i < T * N; i++)
+            same = same && x[b * T * N + i] == v;
+    return same;
+}
+
 static inline bool all_equal(const float *x, size_t n, float v)
 {
     bool same = true;

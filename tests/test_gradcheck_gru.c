@@ -15,26 +15,6 @@
 #include "nn/attention.h"
 #include "nn/gru.h"
 
-static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-
-// Fills the rows t >= lengths[b] of x (B, T, N) with values from [-3, 3]: padding a layer must not read.
-static void fill_padding(float *x, const size_t *lengths, rng *r, size_t B, size_t T, size_t N)
-{
-    for (size_t b = 0; b < B; b++)
-        for (size_t i = lengths[b] * N; i < T * N; i++)
-            x[b * T * N + i] = rng_uniform(r, -3.0f, 3.0f);
-}
-
-// Whether the padded rows of x (B, T, N) all equal v.
-static bool padding_is(const float *x, const size_t *lengths, float v, size_t B, size_t T, size_t N)
-{
-    bool same = true;
-    for (size_t b = 0; b < B; b++)
-        for (size_t i = lengths[b] * N; i < T * N; i++)
-            same = same && x[b * T * N + i] == v;
-    return same;
-}
-
 /* ---- double references ---- */
 
 // The 8 GRU tensors in the order of the names below; direction d at p[4 * d + k].
@@ -70,7 +50,7 @@ static void ref_gru(double *out, const double *x, const size_t *lengths, double 
                     gh[g] = b_hh[g] + dot(w_hh + g * H, h, H);
                 }
                 for (size_t j = 0; j < H; j++) {
-                    double r = sigmoid(gi[j] + gh[j]), z = sigmoid(gi[H + j] + gh[H + j]);
+                    double r = ref_sigmoid(gi[j] + gh[j]), z = ref_sigmoid(gi[H + j] + gh[H + j]);
                     double n = tanh(gi[2 * H + j] + r * gh[2 * H + j]);
                     h[j] = (1.0 - z) * n + z * h[j];
                     out[(b * T + t) * 2 * H + d * H + j] = h[j];

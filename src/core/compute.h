@@ -11,4 +11,7 @@ int compute_threads(void);
 void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
           const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
+/* dst (cols) += the column sums of m (rows, cols): the gradient of a bias added to every row. */
+void add_column_sums(float *dst, const float *m, size_t rows, size_t cols);
+
 #endif

@@ -110,8 +110,6 @@ void attention_backward(float *dinp, float *dweight, float *dbias, float *dconte
     if (dweight)
         gemm(true, false, A, D, BT, 1.0f, dpre, A, inp, D, 1.0f, dweight, D);
     if (dbias)
-        for (size_t i = 0; i < BT; i++)
-            for (size_t k = 0; k < A; k++)
-                dbias[k] += dpre[i * A + k];
+        add_column_sums(dbias, dpre, BT, A);
     gemm(false, false, BT, D, A, 1.0f, dpre, A, weight, D, 1.0f, dinp, D);
 }

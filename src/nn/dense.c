@@ -20,7 +20,5 @@ void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout
     if (dweight)
         gemm(true, false, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);
     if (dbias)
-        for (size_t b = 0; b < B; b++)
-            for (size_t o = 0; o < O; o++)
-                dbias[o] += dout[b * O + o];
+        add_column_sums(dbias, dout, B, O);
 }

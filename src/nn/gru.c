@@ -174,13 +174,6 @@ static void backward_task(gru_scratch s, const float *dout, const float *out, co
     }
 }
 
-static void add_column_sums(float *dst, const float *m, size_t rows, size_t cols)
-{
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++)
-            dst[j] += m[i * cols + j];
-}
-
 void gru_backward(float *dinp, const gru_grads g[2], const float *dout, const float *out, const float *cache,
                   float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
                   size_t E, size_t H)
