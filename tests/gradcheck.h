@@ -221,12 +221,35 @@ static inline double ref_softmax_ce(double *probs, const double *x, const float 
 
 /* ---- the whole network ---- */
 
-// The head of a network's double reference, after its encoder: [fc1 -> ReLU] -> dropout -> out -> loss.
+// In place on x (B, N): torch.nn.BatchNorm1d with the batch's statistics (training) or the given
+// running ones.
+static inline void ref_batchnorm(double *x, const double *gamma, const double *beta, const float *running_mean,
+                                 const float *running_var, bool batch_stats, size_t B, size_t N)
+{
+    for (size_t j = 0; j < N; j++) {
+        double mean = running_mean[j], var = running_var[j];
+        if (batch_stats) {
+            mean = var = 0.0;
+            for (size_t b = 0; b < B; b++)
+                mean += x[b * N + j] / (double)B;
+            for (size_t b = 0; b < B; b++)
+                var += (x[b * N + j] - mean) * (x[b * N + j] - mean) / (double)B;
+        }
+        for (size_t b = 0; b < B; b++)
+            x[b * N + j] = gamma[j] * (x[b * N + j] - mean) / sqrt(var + 1e-5) + beta[j];
+    }
+}
+
+// The head of a network's double reference, after its encoder:
+// [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> loss.
 typedef struct {
     const float *targets, *pos_weight;
     const uint8_t *mask; /* the dropout mask of the head's input (hidden layer or features); NULL: none */
     double *fc1_w, *fc1_b, *out_w, *out_b;
-    double *probs; /* where the probabilities go; NULL: nowhere */
+    double *bn_w, *bn_b;           /* batch norm's gamma and beta */
+    const float *bn_mean, *bn_var; /* its running statistics */
+    bool bn_batch_stats;           /* training: the batch's statistics instead */
+    double *probs;                 /* where the probabilities go; NULL: nowhere */
 } ref_head;
 
 // The loss of the head h of a network of cfg on the features (B, D), which it may overwrite.
@@ -238,10 +261,16 @@ static inline double ref_network_head(const network_config *cfg, const ref_head 
     double *head_in = features;
     if (H) {
         ref_dense(hidden, features, h->fc1_w, h->fc1_b, B, D, H);
-        ref_relu(hidden, B * H);
+        if (cfg->hidden_activation == ACTIVATION_TANH)
+            for (size_t i = 0; i < B * H; i++)
+                hidden[i] = tanh(hidden[i]);
+        else
+            ref_relu(hidden, B * H);
         head_in = hidden;
     }
     ref_dropout(head_in, h->mask, B * head_dim, cfg->hidden_dropout);
+    if (cfg->hidden_batchnorm)
+        ref_batchnorm(head_in, h->bn_w, h->bn_b, h->bn_mean, h->bn_var, h->bn_batch_stats, B, H);
     ref_dense(logits, head_in, h->out_w, h->out_b, B, head_dim, C);
     double loss = cfg->head == HEAD_SOFTMAX ? ref_softmax_ce(h->probs, logits, h->targets, B, C)
                                             : ref_bce(h->probs, logits, h->targets, h->pos_weight, B, C);
@@ -289,6 +318,13 @@ static inline uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *l
         memset(mask + b * N + valid[b], 0, N - valid[b]);
     free(ones);
     return mask;
+}
+
+// Copies tensor name of the network into a new double array (and returns the tensor in *t).
+static inline double *tensor_double(param_set *ps, const char *name, tensor **t)
+{
+    *t = params_find(ps, name);
+    return *t ? to_double((*t)->value, (*t)->size) : NULL;
 }
 
 // The ids the double reference reads for the network's tokens: ids < V as they are, larger ones as

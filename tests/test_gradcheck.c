@@ -10,6 +10,7 @@
 #include "gradcheck.h"
 #include "model/network.h"
 #include "nn/activation.h"
+#include "nn/batchnorm.h"
 #include "nn/conv1d.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
@@ -342,6 +343,77 @@ static void test_dense(void)
     free(x), free(w), free(bias), free(R), free(c.x), free(c.w), free(c.bias), free(c.r);
 }
 
+/* ---- batch normalisation ---- */
+
+typedef struct {
+    double *x, *gamma, *beta, *out, *r;
+    size_t B, N;
+} bn_ctx;
+
+// torch.nn.BatchNorm1d in training mode: batch mean and biased variance.
+static double bn_loss(const void *p)
+{
+    const bn_ctx *c = p;
+    for (size_t j = 0; j < c->N; j++) {
+        double mean = 0.0, var = 0.0;
+        for (size_t b = 0; b < c->B; b++)
+            mean += c->x[b * c->N + j] / (double)c->B;
+        for (size_t b = 0; b < c->B; b++)
+            var += (c->x[b * c->N + j] - mean) * (c->x[b * c->N + j] - mean) / (double)c->B;
+        for (size_t b = 0; b < c->B; b++)
+            c->out[b * c->N + j] = c->gamma[j] * (c->x[b * c->N + j] - mean) / sqrt(var + 1e-5) + c->beta[j];
+    }
+    return dot(c->out, c->r, c->B * c->N);
+}
+
+static void test_batchnorm(void)
+{
+    enum { B = 5, N = 4 };
+    rng r;
+    rng_seed(&r, 15, 0);
+    float *x = random_floats(&r, B * N, -2, 2), *gamma = random_floats(&r, N, 0.5f, 1.5f);
+    float *beta = random_floats(&r, N, -1, 1), *R = random_floats(&r, B * N, -1, 1);
+    float out[B * N], xhat[B * N], inv_std[N], rmean[N], rvar[N];
+    for (size_t j = 0; j < N; j++)
+        rmean[j] = 0.0f, rvar[j] = 1.0f;
+    batchnorm_forward_train(out, xhat, inv_std, rmean, rvar, x, gamma, beta, B, N);
+    double ref[B * N];
+    bn_ctx c = {to_double(x, B * N), to_double(gamma, N), to_double(beta, N), ref, to_double(R, B * N), B, N};
+    bn_loss(&c);
+    check_forward("batchnorm", out, ref, B * N, 1e-5);
+    // Running statistics: momentum 0.1 from (0, 1), the unbiased variance.
+    bool stats_ok = true;
+    for (size_t j = 0; j < N; j++) {
+        double mean = 0.0, var = 0.0;
+        for (size_t b = 0; b < B; b++)
+            mean += c.x[b * N + j] / B;
+        for (size_t b = 0; b < B; b++)
+            var += (c.x[b * N + j] - mean) * (c.x[b * N + j] - mean) / (B - 1);
+        stats_ok = stats_ok && fabs(rmean[j] - 0.1 * mean) < 1e-6 && fabs(rvar[j] - (0.9 + 0.1 * var)) < 1e-6;
+    }
+    CHECK(stats_ok);
+    // Inference uses them: the same formula with the running statistics.
+    float infer[B * N];
+    batchnorm_forward_infer(infer, x, gamma, beta, rmean, rvar, B, N);
+    double worst = 0.0;
+    for (size_t i = 0; i < B * N; i++)
+        worst = fmax(worst,
+                     fabs(infer[i] - (gamma[i % N] * (x[i] - rmean[i % N]) / sqrt(rvar[i % N] + 1e-5) + beta[i % N])));
+    CHECK_MSG(worst < 1e-5, "batchnorm inference off by %g", worst);
+    float dx[B * N], dgamma[N] = {0}, dbeta[N] = {0};
+    batchnorm_backward(dx, dgamma, dbeta, R, xhat, inv_std, gamma, B, N);
+    check_gradient("batchnorm.dx", c.x, B * N, dx, bn_loss, &c);
+    check_gradient("batchnorm.dgamma", c.gamma, N, dgamma, bn_loss, &c);
+    check_gradient("batchnorm.dbeta", c.beta, N, dbeta, bn_loss, &c);
+    // A batch of one: beta out, running statistics unchanged, no gradient to x.
+    float one[N], one_xhat[N], one_is[N], m1[N], v1[N], d1[N];
+    memcpy(m1, rmean, sizeof m1), memcpy(v1, rvar, sizeof v1);
+    batchnorm_forward_train(one, one_xhat, one_is, m1, v1, x, gamma, beta, 1, N);
+    batchnorm_backward(d1, NULL, NULL, R, one_xhat, one_is, gamma, 1, N);
+    CHECK(memcmp(one, beta, sizeof one) == 0 && memcmp(m1, rmean, sizeof m1) == 0 && all_equal(d1, N, 0.0f));
+    free(x), free(gamma), free(beta), free(R), free(c.x), free(c.gamma), free(c.beta), free(c.r);
+}
+
 /* ---- losses ---- */
 
 typedef struct {
@@ -619,6 +691,7 @@ int main(void)
     RUN_TEST(test_conv1d);
     RUN_TEST(test_relu);
     RUN_TEST(test_dense);
+    RUN_TEST(test_batchnorm);
     RUN_TEST(test_sigmoid_bce);
     RUN_TEST(test_softmax_ce);
     RUN_TEST(test_network_sigmoid);

@@ -404,13 +404,6 @@ static double net_loss(const void *ctx)
     return loss;
 }
 
-// Copies tensor name of the network into a new double array (and returns the tensor in *t).
-static double *tensor_double(param_set *ps, const char *name, tensor **t)
-{
-    *t = params_find(ps, name);
-    return *t ? to_double((*t)->value, (*t)->size) : NULL;
-}
-
 static void check_network(const network_config *cfg, const char *label)
 {
     enum { B = 5, T = 7 };

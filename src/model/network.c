@@ -1,10 +1,11 @@
-/* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c) -> [fc1 -> ReLU] ->
- * dropout -> out -> sigmoid/BCE or softmax/CE. Parameters live in a param_set; every activation comes
- * from one arena sized at creation, so a batch allocates nothing. */
+/* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c) ->
+ * [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE. Parameters live in a param_set;
+ * every activation comes from one arena sized at creation, so a batch allocates nothing. */
 #include "model/network_internal.h"
 
 #include "core/error.h"
 #include "nn/activation.h"
+#include "nn/batchnorm.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
@@ -22,6 +23,8 @@ static const encoder_ops *encoder_of(encoder_kind kind)
         return &encoder_cnn_ops;
     case ENCODER_BIGRU_ATT:
         return &encoder_bigru_ops;
+    case ENCODER_ONLSTM:
+        return &encoder_onlstm_ops;
     }
     return NULL;
 }
@@ -46,6 +49,11 @@ static void network_carve(network *net, arena *a)
     net->dfeatures = arena_floats(a, train * B * D);
     net->hidden = arena_floats(a, B * H);
     net->dhidden = arena_floats(a, train * B * H);
+    net->hidden_drop = arena_floats(a, train * B * H);
+    size_t bn = c->hidden_batchnorm;
+    net->normed = arena_floats(a, bn * B * H);
+    net->bn_xhat = arena_floats(a, bn * train * B * H);
+    net->bn_inv_std = arena_floats(a, bn * train * H);
     net->head_mask = arena_alloc(a, train * B * (H > D ? H : D), sizeof(uint8_t));
     net->logits = arena_floats(a, B * C);
     net->probs = arena_floats(a, B * C);
@@ -99,6 +107,11 @@ static hftc_status network_check_config(const network_config *c, size_t max_batc
     if (!(c->embed_dropout >= 0.0f && c->embed_dropout < 1.0f) ||
         !(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
+    if (c->hidden_activation != ACTIVATION_RELU && c->hidden_activation != ACTIVATION_TANH)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: unknown hidden activation %d",
+                         (int)c->hidden_activation);
+    if (c->hidden_batchnorm && !c->hidden)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch normalisation needs a hidden layer");
     if (max_batch == 0 || max_len == 0)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch size and maximum length must be > 0");
     // Positions are stored as 32-bit indices, and no size computation may overflow: sizes far beyond any
@@ -129,6 +142,13 @@ static hftc_status network_declare(network *net)
     if (H) {
         net->fc1_w = params_declare(ps, "fc1.weight", 2, (size_t[]){H, D});
         net->fc1_b = params_declare(ps, "fc1.bias", 1, (size_t[]){H});
+    }
+    if (c->hidden_batchnorm) { /* torch.nn.BatchNorm1d's names */
+        net->bn_w = params_declare(ps, "bn.weight", 1, (size_t[]){H});
+        net->bn_b = params_declare(ps, "bn.bias", 1, (size_t[]){H});
+        net->bn_mean = params_declare(ps, "bn.running_mean", 1, (size_t[]){H});
+        net->bn_var = params_declare(ps, "bn.running_var", 1, (size_t[]){H});
+        net->bn_mean->buffer = net->bn_var->buffer = true;
     }
     net->out_w = params_declare(ps, "out.weight", 2, (size_t[]){c->n_classes, H ? H : D});
     net->out_b = params_declare(ps, "out.bias", 1, (size_t[]){c->n_classes});
@@ -221,6 +241,11 @@ void network_init(network *net, rng *r)
         init_uniform(net->fc1_w, r, bound);
         init_uniform(net->fc1_b, r, bound);
     }
+    if (c->hidden_batchnorm)
+        for (size_t j = 0; j < c->hidden; j++) {
+            net->bn_w->value[j] = net->bn_var->value[j] = 1.0f;
+            net->bn_b->value[j] = net->bn_mean->value[j] = 0.0f;
+        }
     float bound = 1.0f / sqrtf((float)(c->hidden ? c->hidden : net->features));
     init_uniform(net->out_w, r, bound);
     init_uniform(net->out_b, r, bound);
@@ -278,13 +303,31 @@ static void network_encode(network *net, const float *input, size_t B, size_t T,
     size_t head_dim = D;
     if (H) {
         dense_forward(net->hidden, net->features_out, net->fc1_w->value, net->fc1_b->value, B, D, H);
-        relu_forward(net->hidden, net->hidden, B * H);
+        if (c->hidden_activation == ACTIVATION_TANH)
+            tanh_forward(net->hidden, net->hidden, B * H);
+        else
+            relu_forward(net->hidden, net->hidden, B * H);
         head_in = net->hidden;
         head_dim = H;
     }
-    if (train && c->hidden_dropout > 0.0f)
-        dropout_forward(head_in, net->head_mask, head_in, NULL, B, head_dim, c->hidden_dropout,
+    // In place on the pooled features; after a hidden layer into a buffer of its own, since tanh's
+    // backward reads its output.
+    if (train && c->hidden_dropout > 0.0f) {
+        float *dropped = H ? net->hidden_drop : head_in;
+        dropout_forward(dropped, net->head_mask, head_in, NULL, B, head_dim, c->hidden_dropout,
                         dropout_layer_seed(seed, 1));
+        head_in = dropped;
+    }
+    if (c->hidden_batchnorm) {
+        if (train)
+            batchnorm_forward_train(net->normed, net->bn_xhat, net->bn_inv_std, net->bn_mean->value, net->bn_var->value,
+                                    head_in, net->bn_w->value, net->bn_b->value, B, H);
+        else
+            batchnorm_forward_infer(net->normed, head_in, net->bn_w->value, net->bn_b->value, net->bn_mean->value,
+                                    net->bn_var->value, B, H);
+        head_in = net->normed;
+    }
+    net->head_in = head_in;
     dense_forward(net->logits, head_in, net->out_w->value, net->out_b->value, B, head_dim, c->n_classes);
 }
 
@@ -314,20 +357,28 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
     // Gradients flow down only as far as some tensor below still trains.
     bool emb_trains = !c->borrowed_embedding && tensor_trains(net->embedding, frozen);
     bool fc1_trains = H && (tensor_trains(net->fc1_w, frozen) || tensor_trains(net->fc1_b, frozen));
-    bool need_dfeatures = emb_trains || net->enc->trains(net, frozen), need_dhead = need_dfeatures || fc1_trains;
+    bool bn_trains = c->hidden_batchnorm && (tensor_trains(net->bn_w, frozen) || tensor_trains(net->bn_b, frozen));
+    bool need_dfeatures = emb_trains || net->enc->trains(net, frozen);
+    bool need_dhead = need_dfeatures || fc1_trains || bn_trains;
 
-    float *head_in = H ? net->hidden : net->features_out, *dhead = H ? net->dhidden : net->dfeatures;
+    float *dhead = H ? net->dhidden : net->dfeatures;
     size_t head_dim = H ? H : D;
     if (need_dhead)
         memset(dhead, 0, B * head_dim * sizeof(float));
     dense_backward(need_dhead ? dhead : NULL, grad_if_trains(net->out_w, frozen), grad_if_trains(net->out_b, frozen),
-                   net->dlogits, head_in, net->out_w->value, B, head_dim, C);
+                   net->dlogits, net->head_in, net->out_w->value, B, head_dim, C);
     if (!need_dhead)
         return loss;
+    if (c->hidden_batchnorm)
+        batchnorm_backward(dhead, grad_if_trains(net->bn_w, frozen), grad_if_trains(net->bn_b, frozen), dhead,
+                           net->bn_xhat, net->bn_inv_std, net->bn_w->value, B, H);
     if (c->hidden_dropout > 0.0f)
         dropout_backward(dhead, dhead, net->head_mask, NULL, B, head_dim, c->hidden_dropout);
     if (H) {
-        relu_backward(net->dhidden, net->dhidden, net->hidden, B * H);
+        if (c->hidden_activation == ACTIVATION_TANH)
+            tanh_backward(net->dhidden, net->dhidden, net->hidden, B * H);
+        else
+            relu_backward(net->dhidden, net->dhidden, net->hidden, B * H);
         if (need_dfeatures)
             memset(net->dfeatures, 0, B * D * sizeof(float));
         dense_backward(need_dfeatures ? net->dfeatures : NULL, grad_if_trains(net->fc1_w, frozen),

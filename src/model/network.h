@@ -1,6 +1,7 @@
 /* A network: embedding -> encoder -> head, over a batch of padded token-id sequences. Encoders:
- * cnn (Kim's CNN, XML-CNN with dynamic pooling; encoder_cnn.c) and bigru-att (BiGRU + attention, max
- * and mean pooling; encoder_bigru.c).
+ * cnn (Kim's CNN, XML-CNN with dynamic pooling; encoder_cnn.c), bigru-att (BiGRU + attention, max
+ * and mean pooling; encoder_bigru.c) and onlstm (ordered-neurons LSTM, last state or max pooling;
+ * encoder_onlstm.c). The head: [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out.
  * All memory (parameters, gradients, moments, activations) is sized at creation for
  * max_batch x max_len; training and inference allocate nothing. An inference-only network
  * holds its parameter values and forward activations only. */
@@ -15,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT } encoder_kind;
+typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT, ENCODER_ONLSTM } encoder_kind;
+typedef enum { ACTIVATION_RELU, ACTIVATION_TANH } activation_kind;
+typedef enum { RNN_POOL_LAST, RNN_POOL_MAX } rnn_pool_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
 /* NETWORK_INFERENCE_SHARED: an inference network created without activations of its own, to be given a
  * shared arena by network_share_activations before it runs (network_create only). */
@@ -34,15 +37,19 @@ typedef struct {
     size_t windows[NETWORK_MAX_WINDOWS];
     size_t n_filters;   /* F feature maps per window */
     size_t pool_chunks; /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
-    /* bigru-att */
-    size_t rnn_hidden;    /* GRU units per direction */
-    size_t attention_dim; /* A of the word attention; 0 = 2 * rnn_hidden */
-    float rnn_dropout;    /* on the GRU outputs */
+    /* bigru-att, onlstm */
+    size_t rnn_hidden;      /* GRU units per direction; ON-LSTM units */
+    size_t attention_dim;   /* A of the word attention; 0 = 2 * rnn_hidden */
+    float rnn_dropout;      /* on the GRU outputs; on the ON-LSTM's pooled state */
+    size_t onlstm_chunk;    /* units per master-gate value (divides rnn_hidden); 0 or 1 = one per unit */
+    rnn_pool_kind rnn_pool; /* onlstm: the state at the last word, or max over the words */
     /* head */
-    size_t hidden;        /* units of the hidden FC layer with ReLU (XML-CNN's bottleneck); 0 = none */
-    size_t n_classes;     /* C */
-    float embed_dropout;  /* after the embedding */
-    float hidden_dropout; /* after the hidden FC layer (on the pooled features when hidden = 0) */
+    size_t hidden;                     /* units of the hidden FC layer (XML-CNN's bottleneck, the MLP); 0 = none */
+    activation_kind hidden_activation; /* of the hidden layer */
+    bool hidden_batchnorm;             /* batch normalisation after the hidden layer's dropout */
+    size_t n_classes;                  /* C */
+    float embed_dropout;               /* after the embedding */
+    float hidden_dropout;              /* after the hidden FC layer (on the pooled features when hidden = 0) */
     /* The embedding table is another network's (network_borrow_embedding): not a parameter of this
      * one, never trained (node classifiers below the top level of HTrans, which freezes it there). */
     bool borrowed_embedding;

@@ -1,7 +1,7 @@
 /* The network's insides, shared by network.c (embedding, head, loss, modes) and the encoders
- * (encoder_cnn.c, encoder_bigru.c). An encoder reads the embedded batch net->input (B, T, E) and writes
- * net->features_out (B, D); its backward pass reads net->dfeatures (B, D) and, when the embedding
- * trains, writes net->demb. */
+ * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c). An encoder reads the embedded batch net->input (B, T, E) and
+ * writes net->features_out (B, D); its backward pass reads net->dfeatures (B, D) and, when the embedding trains, writes
+ * net->demb. */
 #ifndef HFTC_MODEL_NETWORK_INTERNAL_H
 #define HFTC_MODEL_NETWORK_INTERNAL_H
 
@@ -29,6 +29,15 @@ typedef struct {
     uint32_t *argmax; /* (B, 2H) of the max pooling */
 } bigru_state;
 
+typedef struct {
+    tensor *w_ih, *w_hh, *b_ih, *b_hh;
+    float *out;             /* (B, T, H) states */
+    float *dout;            /* (B, T, H) their gradient */
+    float *cache, *scratch; /* onlstm_cache_size, onlstm_scratch_size */
+    uint32_t *argmax;       /* (B, H): the position of each maximum (RNN_POOL_MAX) */
+    uint8_t *mask;          /* (B, H) dropout mask */
+} onlstm_state;
+
 typedef struct encoder_ops encoder_ops;
 
 struct network {
@@ -40,9 +49,11 @@ struct network {
     network_mode mode; /* training: gradients, moments and backward buffers exist */
     param_set params;
     tensor *embedding, *fc1_w, *fc1_b, *out_w, *out_b;
+    tensor *bn_w, *bn_b, *bn_mean, *bn_var; /* hidden_batchnorm: gamma, beta, running statistics */
     tensor borrowed; /* the embedding when cfg.borrowed_embedding: values owned elsewhere, never trained */
     cnn_state cnn;
     bigru_state gru;
+    onlstm_state onlstm;
 
     arena own_acts;                  /* the activations, unless they live in a shared arena */
     arena *acts;                     /* &own_acts or the shared arena */
@@ -54,6 +65,10 @@ struct network {
     uint8_t *emb_mask;               /* (B, T', E) */
     float *features_out, *dfeatures; /* (B, D) */
     float *hidden, *dhidden;         /* (B, H) */
+    float *hidden_drop;              /* (B, H) hidden after dropout (training) */
+    const float *head_in;            /* the output layer's input in the last forward pass */
+    float *normed, *bn_xhat;         /* (B, H) after batch norm, the normalised input (training) */
+    float *bn_inv_std;               /* (H) */
     uint8_t *head_mask;              /* (B, max(H, D)): dropout on the input of the output layer */
     float *logits, *probs, *dlogits; /* (B, C) */
     uint32_t *emb_scratch;           /* embedding_scratch_size */
@@ -79,7 +94,7 @@ struct encoder_ops {
     void (*backward)(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains);
 };
 
-extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops;
+extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops, encoder_onlstm_ops;
 
 // Whether t's gradient is wanted: its group is not frozen.
 static inline bool tensor_trains(const tensor *t, const bool *frozen) { return !frozen || !frozen[t->group]; }

@@ -56,4 +56,10 @@ void relu_forward(float *out, const float *inp, size_t N);
 // 0, so that it can run in place (dinp == dout).
 void relu_backward(float *dinp, const float *dout, const float *out, size_t N);
 
+// inp, out are (N); out may be inp.
+void tanh_forward(float *out, const float *inp, size_t N);
+
+// out is the forward output; writes dinp = dout * (1 - out^2); may run in place (dinp == dout).
+void tanh_backward(float *dinp, const float *dout, const float *out, size_t N);
+
 #endif

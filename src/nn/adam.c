@@ -75,7 +75,7 @@ void adam_step(adam *opt, param_set *ps)
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
         const param_group *g = &opt->groups[t->group < opt->n_groups ? t->group : 0];
-        if (g->frozen)
+        if (g->frozen || t->buffer)
             adam_drop_grad(t);
         else if (t->row_sparse)
             adam_sparse(t, opt->beta1, opt->beta2, opt->eps, (float)(g->lr * sqrt(bc2) / bc1));

@@ -19,6 +19,7 @@ typedef struct {
     float *value, *grad, *adam_m, *adam_v;
     size_t group;           /* optimiser parameter group */
     bool row_sparse;        /* gradient lives only in touched_rows (embeddings) */
+    bool buffer;            /* a running statistic (batch norm): saved and copied, never optimised */
     uint32_t *touched_rows; /* row_sparse: the rows the last backward wrote, sorted, unique */
     size_t n_touched;
 } tensor;

@@ -1,0 +1,163 @@
+/* The onlstm encoder (HFT-ONLSTM, Gao et al.): an ordered-neurons LSTM over the embedded words
+ * (src/nn/onlstm.c), its state at each document's last word (or the maximum over its words, per
+ * unit), dropout on that. Tensor names follow the reference code's cell (ih, hh linear layers):
+ * "onlstm.ih.weight" (G, E), "onlstm.ih.bias", "onlstm.hh.weight" (G, H), "onlstm.hh.bias". */
+#include "model/network_internal.h"
+
+#include "core/error.h"
+#include "nn/dropout.h"
+#include "nn/onlstm.h"
+
+#include <math.h>
+#include <string.h>
+
+static size_t chunk_of(const network_config *c) { return c->onlstm_chunk > 1 ? c->onlstm_chunk : 1; }
+
+static hftc_status onlstm_check(const network_config *c, size_t max_batch, size_t max_len)
+{
+    size_t H = c->rnn_hidden, chunk = chunk_of(c);
+    if (H == 0 || H > 65536 || H % chunk)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "network: ON-LSTM size %zu out of range or not a multiple of the chunk size %zu", H, chunk);
+    if (!(c->rnn_dropout >= 0.0f && c->rnn_dropout < 1.0f))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
+    if (c->rnn_pool != RNN_POOL_LAST && c->rnn_pool != RNN_POOL_MAX)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: unknown ON-LSTM pooling %d", (int)c->rnn_pool);
+    double G = (double)onlstm_gates(H, chunk), positions = (double)max_batch * (double)max_len;
+    if (positions * (2.0 * G + 10.0 * (double)H + (double)c->embed_dim) > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x ON-LSTM size %zu too large",
+                         max_batch, max_len, H);
+    double weights = G * ((double)c->embed_dim + (double)H + 2.0) + (double)H * (double)(c->hidden ? c->hidden : 1);
+    if (weights > 1e11)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %.3g parameters, too many", weights);
+    return HFTC_STATUS_OK;
+}
+
+static void onlstm_setup(network *net)
+{
+    net->min_len = 1;
+    net->features = net->cfg.rnn_hidden;
+}
+
+static void onlstm_declare(network *net)
+{
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, H = c->rnn_hidden, G = onlstm_gates(H, chunk_of(c));
+    param_set *ps = &net->params;
+    onlstm_state *s = &net->onlstm;
+    s->w_ih = params_declare(ps, "onlstm.ih.weight", 2, (size_t[]){G, E});
+    s->b_ih = params_declare(ps, "onlstm.ih.bias", 1, (size_t[]){G});
+    s->w_hh = params_declare(ps, "onlstm.hh.weight", 2, (size_t[]){G, H});
+    s->b_hh = params_declare(ps, "onlstm.hh.bias", 1, (size_t[]){G});
+}
+
+static void onlstm_carve(network *net, arena *a, size_t B, size_t S, bool train)
+{
+    size_t H = net->cfg.rnn_hidden, chunk = chunk_of(&net->cfg);
+    onlstm_state *s = &net->onlstm;
+    s->out = arena_floats(a, B * S * H);
+    s->dout = arena_floats(a, train ? B * S * H : 0);
+    s->cache = arena_floats(a, train ? onlstm_cache_size(B, S, H, chunk) : 0);
+    s->scratch = arena_floats(a, onlstm_scratch_size(B, S, H, chunk, train));
+    s->argmax = arena_alloc(a, B * H, sizeof(uint32_t));
+    s->mask = arena_alloc(a, train ? B * H : 0, sizeof(uint8_t));
+}
+
+static void onlstm_init(network *net, rng *r)
+{
+    // nn.Linear(E, G) and nn.Linear(H, G): weights and biases uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    onlstm_state *s = &net->onlstm;
+    float bound_ih = 1.0f / sqrtf((float)net->cfg.embed_dim), bound_hh = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
+    init_uniform(s->w_ih, r, bound_ih);
+    init_uniform(s->b_ih, r, bound_ih);
+    init_uniform(s->w_hh, r, bound_hh);
+    init_uniform(s->b_hh, r, bound_hh);
+}
+
+static onlstm_weights weights_of(const onlstm_state *s)
+{
+    return (onlstm_weights){s->w_ih->value, s->w_hh->value, s->b_ih->value, s->b_hh->value};
+}
+
+// features (B, H): the state at the last word, or the per-unit maximum over the words (its position
+// in argmax); zero for an empty document.
+static void pool_states(float *features, uint32_t *argmax, const float *out, const size_t *lengths, bool max, size_t B,
+                        size_t T, size_t H)
+{
+    for (size_t b = 0; b < B; b++) {
+        float *f = features + b * H;
+        size_t L = lengths[b];
+        memset(f, 0, H * sizeof(float));
+        memset(argmax + b * H, 0, H * sizeof(uint32_t));
+        if (L == 0)
+            continue;
+        if (!max) {
+            memcpy(f, out + (b * T + L - 1) * H, H * sizeof(float));
+            continue;
+        }
+        memcpy(f, out + b * T * H, H * sizeof(float));
+        for (size_t t = 1; t < L; t++)
+            for (size_t j = 0; j < H; j++)
+                if (out[(b * T + t) * H + j] > f[j]) {
+                    f[j] = out[(b * T + t) * H + j];
+                    argmax[b * H + j] = (uint32_t)t;
+                }
+    }
+}
+
+static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, uint64_t seed)
+{
+    const network_config *c = &net->cfg;
+    onlstm_state *s = &net->onlstm;
+    size_t H = c->rnn_hidden;
+    onlstm_weights w = weights_of(s);
+    onlstm_forward(s->out, train ? s->cache : NULL, s->scratch, net->input, net->lengths, &w, B, T, c->embed_dim, H,
+                   chunk_of(c));
+    pool_states(net->features_out, s->argmax, s->out, net->lengths, c->rnn_pool == RNN_POOL_MAX, B, T, H);
+    if (train && c->rnn_dropout > 0.0f)
+        dropout_forward(net->features_out, s->mask, net->features_out, NULL, B, H, c->rnn_dropout,
+                        dropout_layer_seed(seed, 2));
+}
+
+static bool onlstm_trains(const network *net, const bool *frozen)
+{
+    const onlstm_state *s = &net->onlstm;
+    return tensor_trains(s->w_ih, frozen) || tensor_trains(s->w_hh, frozen) || tensor_trains(s->b_ih, frozen) ||
+           tensor_trains(s->b_hh, frozen);
+}
+
+static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+{
+    const network_config *c = &net->cfg;
+    onlstm_state *s = &net->onlstm;
+    size_t H = c->rnn_hidden;
+    onlstm_grads g = {grad_if_trains(s->w_ih, frozen), grad_if_trains(s->w_hh, frozen), grad_if_trains(s->b_ih, frozen),
+                      grad_if_trains(s->b_hh, frozen)};
+    if (!g.w_ih && !g.w_hh && !g.b_ih && !g.b_hh && !emb_trains)
+        return;
+    if (c->rnn_dropout > 0.0f)
+        dropout_backward(net->dfeatures, net->dfeatures, s->mask, NULL, B, H, c->rnn_dropout);
+    // The pooled features' gradient goes to the positions they came from.
+    memset(s->dout, 0, B * T * H * sizeof(float));
+    for (size_t b = 0; b < B; b++) {
+        size_t L = net->lengths[b];
+        for (size_t j = 0; j < H && L > 0; j++) {
+            size_t t = c->rnn_pool == RNN_POOL_MAX ? s->argmax[b * H + j] : L - 1;
+            s->dout[(b * T + t) * H + j] += net->dfeatures[b * H + j];
+        }
+    }
+    if (emb_trains)
+        memset(net->demb, 0, B * T * c->embed_dim * sizeof(float));
+    onlstm_weights w = weights_of(s);
+    onlstm_backward(emb_trains ? net->demb : NULL, &g, s->dout, s->out, s->cache, s->scratch, net->input, net->lengths,
+                    &w, B, T, c->embed_dim, H, chunk_of(c));
+}
+
+const encoder_ops encoder_onlstm_ops = {.check = onlstm_check,
+                                        .setup = onlstm_setup,
+                                        .declare = onlstm_declare,
+                                        .carve = onlstm_carve,
+                                        .init = onlstm_init,
+                                        .forward = onlstm_forward_pass,
+                                        .trains = onlstm_trains,
+                                        .backward = onlstm_backward_pass};
