@@ -67,7 +67,7 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
-    char encoder[16];            /* "cnn", "bigru-att" */
+    char encoder[16];            /* "cnn", "bigru-att", "onlstm" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
                                   * "node": one binary model per category (HTrans) */
@@ -80,11 +80,15 @@ typedef struct {
     size_t dim;                  /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
-    size_t pool_chunks;   /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
-    size_t hidden;        /* 0 = no hidden layer; XML-CNN's bottleneck */
-    size_t rnn_hidden;    /* bigru-att: GRU units per direction */
-    size_t attention_dim; /* bigru-att: attention size; 0 = 2 x rnn_hidden */
-    float rnn_dropout;    /* bigru-att: dropout on the GRU outputs */
+    size_t pool_chunks;        /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
+    size_t hidden;             /* 0 = no hidden layer; XML-CNN's bottleneck; HFT-ONLSTM's MLP */
+    char hidden_activation[8]; /* of the hidden layer: "relu", "tanh" */
+    int batchnorm;             /* batch normalisation after the hidden layer's dropout */
+    size_t rnn_hidden;         /* bigru-att: GRU units per direction; onlstm: units */
+    size_t attention_dim;      /* bigru-att: attention size; 0 = 2 x rnn_hidden */
+    float rnn_dropout;         /* bigru-att: on the GRU outputs; onlstm: on the pooled state */
+    size_t onlstm_chunk;       /* onlstm: units per master-gate value (1 = the paper's equations) */
+    char rnn_pool[8];          /* onlstm: "last" state or "max" over the words */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
     /* node strategy */

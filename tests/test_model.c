@@ -214,6 +214,39 @@ static void test_pos_weight(void)
     CHECK(hftc_train_options_check(&o) != NULL);
 }
 
+// Trains with o; the model must reach micro-F1 min_f1 on the test file. NULL if training failed.
+static hftc_model *train_and_check(const hftc_train_options *o, double min_f1, const char *label)
+{
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return NULL;
+    hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK_MSG(e.micro_f1 > min_f1, "%s: micro-F1 %.4f", label, e.micro_f1);
+    return m;
+}
+
+// Saves m as tmpfiles name and frees it, loads the file back: the probes' predictions must not change.
+// Returns the file's path.
+static const char *check_save_load_same(hftc_model *m, const char *name, const char *label)
+{
+    const char *path = tmpfiles_path(name);
+    float before[N_PROBES * 2], after[N_PROBES * 2];
+    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
+    hftc_model_free(m);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
+    if (loaded) {
+        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s predictions differ after save + load", label);
+        hftc_model_free(loaded);
+    }
+    return path;
+}
+
 static void test_xml_cnn_round_trip(void)
 {
     hftc_train_options o;
@@ -232,14 +265,9 @@ static void test_xml_cnn_round_trip(void)
     CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--pool-chunks"));
     o.pool_chunks = 2;
     o.epochs = 2;
-    hftc_model *m = NULL;
-    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    hftc_model *m = train_and_check(&o, 0.85, "XML-CNN after 2 epochs");
     if (!m)
         return;
-    hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f};
-    hftc_evaluation e;
-    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
-    CHECK_MSG(e.micro_f1 > 0.85, "XML-CNN micro-F1 %.4f after 2 epochs", e.micro_f1);
     char *d = hftc_model_describe(m);
     json_error_t err;
     json_t *j = d ? json_loads(d, 0, &err) : NULL;
@@ -256,18 +284,9 @@ static void test_xml_cnn_round_trip(void)
     json_decref(j);
     free(d);
 
-    const char *path = tmpfiles_path("xml.hftc");
+    const char *path = check_save_load_same(m, "xml.hftc", "XML-CNN");
     float before[N_PROBES * 2], after[N_PROBES * 2];
-    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
-    hftc_model_free(m);
     hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
-    if (loaded) {
-        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "XML-CNN predictions differ after save + load");
-        hftc_model_free(loaded);
-    }
     // Without the key the file reads as 1-max pooling, which fc1's saved shape contradicts; 0 chunks is refused.
     const char *old = edit_pool_chunks(path, "xml-old.hftc", "");
     CHECK(old != NULL);
@@ -291,6 +310,46 @@ static void test_xml_cnn_round_trip(void)
     }
     hftc_model_free(kim);
     hftc_model_free(loaded);
+}
+
+// The onlstm encoder with the HFT-ONLSTM paper's MLP head (tanh, batch norm): it learns, the model file
+// keeps its configuration (chunk, pooling, activation, batch norm and its running statistics) and
+// predicts the same after save + load; option errors name the option.
+static void test_onlstm_round_trip(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    snprintf(o.encoder, sizeof o.encoder, "onlstm");
+    o.rnn_hidden = 12;
+    o.onlstm_chunk = 3;
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "max");
+    o.rnn_dropout = 0.25f;
+    o.hidden = 10;
+    snprintf(o.hidden_activation, sizeof o.hidden_activation, "tanh");
+    o.batchnorm = 1;
+    o.epochs = 8;
+    o.onlstm_chunk = 5;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--onlstm-chunk"));
+    o.onlstm_chunk = 3;
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "mean");
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--rnn-pool"));
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "max");
+    o.hidden = 0;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--batchnorm"));
+    o.hidden = 10;
+    hftc_model *m = train_and_check(&o, 0.85, "onlstm");
+    if (!m)
+        return;
+    char *d = hftc_model_describe(m);
+    json_t *j = d ? json_loads(d, 0, NULL) : NULL, *cfg = json_object_get(j, "config");
+    CHECK(!strcmp(json_string_value(json_object_get(cfg, "encoder")), "onlstm") &&
+          json_integer_value(json_object_get(cfg, "onlstm_chunk")) == 3 &&
+          !strcmp(json_string_value(json_object_get(cfg, "rnn_pool")), "max") &&
+          !strcmp(json_string_value(json_object_get(cfg, "hidden_activation")), "tanh") &&
+          json_is_true(json_object_get(cfg, "batchnorm")));
+    json_decref(j);
+    free(d);
+    check_save_load_same(m, "onlstm.hftc", "onlstm");
 }
 
 static void test_damaged_model_files(void)
@@ -588,6 +647,7 @@ int main(void)
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);
+    RUN_TEST(test_onlstm_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_level_strategy);

@@ -104,6 +104,9 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .scoring = "independent",
         .threshold = 0.5f,
         .seed = 1,
+        .hidden_activation = "relu",
+        .rnn_pool = "last",
+        .onlstm_chunk = 1,
         .rnn_hidden = 96,
         .rnn_dropout = 0.4f,
         .node_docs = "all",
@@ -136,9 +139,17 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     wordvec_format vectors;
     if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
         return "--embeddings-format must be auto, vec, glove or bin";
-    bool cnn = !strcmp(o->encoder, "cnn");
-    if (!cnn && strcmp(o->encoder, "bigru-att"))
-        return "unknown encoder (known: cnn, bigru-att)";
+    bool cnn = !strcmp(o->encoder, "cnn"), onlstm = !strcmp(o->encoder, "onlstm");
+    if (!cnn && !onlstm && strcmp(o->encoder, "bigru-att"))
+        return "unknown encoder (known: cnn, bigru-att, onlstm)";
+    if (strcmp(o->hidden_activation, "relu") && strcmp(o->hidden_activation, "tanh"))
+        return "unknown --hidden-activation (known: relu, tanh)";
+    if (o->batchnorm && !o->hidden)
+        return "--batchnorm needs a hidden layer (--hidden)";
+    if (strcmp(o->rnn_pool, "last") && strcmp(o->rnn_pool, "max"))
+        return "unknown --rnn-pool (known: last, max)";
+    if (onlstm && (o->onlstm_chunk < 1 || o->rnn_hidden % o->onlstm_chunk))
+        return "--onlstm-chunk must divide --rnn-hidden";
     if (strcmp(o->head, "sigmoid") && strcmp(o->head, "softmax"))
         return "unknown head (known: sigmoid, softmax)";
     if (cnn && (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS))

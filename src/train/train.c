@@ -451,6 +451,10 @@ static json_t *options_to_json(const hftc_train_options *o)
                              o->class_weights_from);
     json_object_update(j, more);
     json_decref(more);
+    more = json_pack("{s:I, s:s, s:s, s:b}", "onlstm_chunk", (json_int_t)o->onlstm_chunk, "rnn_pool", o->rnn_pool,
+                     "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm);
+    json_object_update(j, more);
+    json_decref(more);
     return j;
 }
 
@@ -630,10 +634,18 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         st = read_class_weights(o->class_weights_from, &m->tax, &label_weights);
     if (st == HFTC_STATUS_OK) {
         size_t C = m->net_config.n_classes;
-        m->net_config = (network_config){.encoder = strcmp(o->encoder, "cnn") ? ENCODER_BIGRU_ATT : ENCODER_CNN,
+        encoder_kind encoder = !strcmp(o->encoder, "cnn")      ? ENCODER_CNN
+                               : !strcmp(o->encoder, "onlstm") ? ENCODER_ONLSTM
+                                                               : ENCODER_BIGRU_ATT;
+        m->net_config = (network_config){.encoder = encoder,
                                          .rnn_hidden = o->rnn_hidden,
                                          .attention_dim = o->attention_dim,
                                          .rnn_dropout = o->rnn_dropout,
+                                         .onlstm_chunk = o->onlstm_chunk,
+                                         .rnn_pool = strcmp(o->rnn_pool, "max") ? RNN_POOL_LAST : RNN_POOL_MAX,
+                                         .hidden_activation =
+                                             strcmp(o->hidden_activation, "tanh") ? ACTIVATION_RELU : ACTIVATION_TANH,
+                                         .hidden_batchnorm = o->batchnorm,
                                          .head = strcmp(o->head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX,
                                          .vocab_size = vocab_size(&m->vocab),
                                          .embed_dim = dim,
