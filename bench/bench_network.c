@@ -10,7 +10,11 @@
  *   dropout .4 on the GRU outputs, [attention | max | mean] -> output, 1 class, batch 128, T=100).
  *   Reports the GFLOP/s of the GEMM work: input projection 2*T*E*3H*2 directions, recurrence
  *   2*T*H*3H*2, attention 2*T*2H*A per document, times 3 for a training step; and the machine's GEMM
- *   rate on the input projection's product (B*T, 3H, E) and on one recurrent step's (B, 3H, H). */
+ *   rate on the input projection's product (B*T, 3H, E) and on one recurrent step's (B, 3H, H).
+ * --encoder onlstm: HFT-ONLSTM's level classifier (E=300, ON-LSTM 500 with chunk 10, the last state,
+ *   dropout .25 on the embedding and the state, MLP: fc1 500 tanh, dropout .5, batch norm, softmax over
+ *   10 classes, batch 64, T=100). Reports the GFLOP/s of the GEMM work: input projection 2*T*E*G and
+ *   recurrence 2*T*H*G per document (G = 2H/chunk + 4H), times 3 for a training step. */
 #include "core/compute.h"
 #include "core/rng.h"
 #include "hftc.h"
@@ -64,24 +68,28 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: bench_network [--encoder cnn|bigru-att] [--threads 2] [--iters 10] [--seed 1]\n"
+            printf("usage: bench_network [--encoder cnn|bigru-att|onlstm] [--threads 2] [--iters 10] [--seed 1]\n"
                    "                     [--only train|infer (for profiling: prints no JSON)]\n"
                    "  cnn:       [--batch 100] [--len 256] [--classes 20] [--vocab 50000] [--dim 300]\n"
                    "             [--filters 128] [--hidden 1024] [--pool-chunks 1]\n"
                    "  bigru-att: [--batch 128] [--len 100] [--classes 1] [--vocab 50000] [--dim 100]\n"
                    "             [--rnn-hidden 96] [--attention 0 (= 2 x rnn-hidden)] [--hidden 0]\n"
-                   "             [--rnn-dropout 0.4] [--embed-dropout 0] [--hidden-dropout 0]\n");
+                   "             [--rnn-dropout 0.4] [--embed-dropout 0] [--hidden-dropout 0]\n"
+                   "  onlstm:    [--batch 64] [--len 100] [--classes 10] [--vocab 50000] [--dim 300]\n"
+                   "             [--rnn-hidden 500] [--chunk 10] [--hidden 500]\n");
             return 0;
         }
     const char *encoder = arg_str(argc, argv, "--encoder", "cnn"), *only = arg_str(argc, argv, "--only", "");
     bool train_phase = strcmp(only, "infer") != 0, infer_phase = strcmp(only, "train") != 0;
-    bool gru = strcmp(encoder, "bigru-att") == 0;
-    if (!gru && strcmp(encoder, "cnn") != 0) {
-        fprintf(stderr, "bench_network: unknown encoder '%s' (cnn or bigru-att)\n", encoder);
+    bool gru = strcmp(encoder, "bigru-att") == 0, onlstm = strcmp(encoder, "onlstm") == 0;
+    if (!gru && !onlstm && strcmp(encoder, "cnn") != 0) {
+        fprintf(stderr, "bench_network: unknown encoder '%s' (cnn, bigru-att or onlstm)\n", encoder);
         return 1;
     }
-    size_t threads = arg_size(argc, argv, "--threads", 2), B = arg_size(argc, argv, "--batch", gru ? 128 : 100);
-    size_t T = arg_size(argc, argv, "--len", gru ? 100 : 256), C = arg_size(argc, argv, "--classes", gru ? 1 : 20);
+    size_t threads = arg_size(argc, argv, "--threads", 2);
+    size_t B = arg_size(argc, argv, "--batch", gru ? 128 : onlstm ? 64 : 100);
+    size_t T = arg_size(argc, argv, "--len", gru || onlstm ? 100 : 256);
+    size_t C = arg_size(argc, argv, "--classes", gru ? 1 : onlstm ? 10 : 20);
     size_t iters = arg_size(argc, argv, "--iters", 10), V = arg_size(argc, argv, "--vocab", 50000);
     size_t seed = arg_size(argc, argv, "--seed", 1);
     network_config cfg;
@@ -97,6 +105,21 @@ int main(int argc, char **argv)
                                .n_classes = C,
                                .embed_dropout = arg_float(argc, argv, "--embed-dropout", 0.0f),
                                .hidden_dropout = arg_float(argc, argv, "--hidden-dropout", 0.0f)};
+    else if (onlstm)
+        cfg = (network_config){.encoder = ENCODER_ONLSTM,
+                               .head = HEAD_SOFTMAX,
+                               .vocab_size = V,
+                               .embed_dim = arg_size(argc, argv, "--dim", 300),
+                               .rnn_hidden = arg_size(argc, argv, "--rnn-hidden", 500),
+                               .onlstm_chunk = arg_size(argc, argv, "--chunk", 10),
+                               .rnn_pool = RNN_POOL_LAST,
+                               .rnn_dropout = 0.25f,
+                               .hidden = arg_size(argc, argv, "--hidden", 500),
+                               .hidden_activation = ACTIVATION_TANH,
+                               .hidden_batchnorm = true,
+                               .n_classes = C,
+                               .embed_dropout = 0.25f,
+                               .hidden_dropout = 0.5f};
     else
         cfg = (network_config){.encoder = ENCODER_CNN,
                                .head = HEAD_SIGMOID,
@@ -135,9 +158,12 @@ int main(int argc, char **argv)
     for (size_t b = 0; b < B; b++)
         lengths[b] = T; /* full-length documents: the same work as the PyTorch reference */
     // One positive in ten for the CNN's multi-label outputs; a balanced binary task for HTrans's.
+    // HFT-ONLSTM's softmax: one class per document.
     float positive_rate = gru ? 0.5f : 0.1f;
     for (size_t i = 0; i < B * C; i++)
-        targets[i] = rng_float(&r) < positive_rate ? 1.0f : 0.0f;
+        targets[i] = !onlstm && rng_float(&r) < positive_rate ? 1.0f : 0.0f;
+    for (size_t b = 0; onlstm && b < B; b++)
+        targets[b * C + rng_below(&r, C)] = 1.0f;
 
     adam opt;
     adam_init(&opt, 1e-3f);
@@ -180,7 +206,21 @@ int main(int argc, char **argv)
     double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * iters) / infer_s;
     double peak_mb = (double)usage.ru_maxrss / 1024.0;
 
-    if (gru) {
+    if (onlstm) {
+        double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden, G = 2.0 * H / (double)cfg.onlstm_chunk + 4.0 * H;
+        double fwd = 2.0 * (double)T * (E + H) * G; /* per document */
+        size_t Gi = (size_t)G;
+        double proj_peak = gemm_rate(B * T, Gi, cfg.embed_dim, 4, 1);
+        double step_rate = gemm_rate(B, Gi, cfg.rnn_hidden, 4, 100);
+        printf("{\"system\": \"hftc\", \"encoder\": \"onlstm\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
+               "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"chunk\": %zu, "
+               "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+               "\"latency_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
+               "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, cfg.onlstm_chunk, (double)loss,
+               finite ? "true" : "false", train_docs, infer_docs, latency_s * 1e3, fwd / 1e6,
+               3.0 * fwd * train_docs / 1e9, fwd * infer_docs / 1e9, proj_peak, step_rate, peak_mb);
+    } else if (gru) {
         double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden;
         double A = cfg.attention_dim ? (double)cfg.attention_dim : 2.0 * H;
         double proj = 2.0 * (double)T * E * 3.0 * H * 2.0, rec = 2.0 * (double)T * H * 3.0 * H * 2.0;
