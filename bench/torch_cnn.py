@@ -5,12 +5,11 @@ on random data exactly as bench_cnn times hftc. Prints one JSON object.
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
 import argparse
 import json
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_timing import measure
 
 
 class KimCNN(nn.Module):
@@ -61,36 +60,10 @@ def main():
         loss = loss_fn(model(tokens), targets)
         loss.backward()
         opt.step()
+        return loss
 
-    model.train()
-    train_step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        train_step()
-    train_s = time.perf_counter() - t0
-
-    model.eval()
-    with torch.no_grad():
-        model(tokens)
-        t0 = time.perf_counter()
-        for _ in range(a.iters):
-            torch.sigmoid(model(tokens))
-        infer_s = time.perf_counter() - t0
-        one = tokens[:1]
-        model(one)
-        n1 = 50
-        t0 = time.perf_counter()
-        for _ in range(n1):
-            torch.sigmoid(model(one))
-        latency_s = (time.perf_counter() - t0) / n1
-
-    print(json.dumps({
-        "system": "pytorch " + torch.__version__,
-        "train_docs_per_s": a.batch * a.iters / train_s,
-        "infer_docs_per_s": a.batch * a.iters / infer_s,
-        "latency_ms": latency_s * 1e3,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }))
+    print(json.dumps(measure(model, train_step, lambda: torch.sigmoid(model(tokens)),
+                             lambda: torch.sigmoid(model(tokens[:1])), a.batch, a.iters)))
 
 
 if __name__ == "__main__":

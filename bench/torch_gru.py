@@ -18,13 +18,12 @@ built and applied, as a variable-length implementation would.
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
 import argparse
 import json
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch_timing import measure
 
 
 class Attention(nn.Module):
@@ -106,38 +105,9 @@ def main():
         opt.step()
         return loss
 
-    model.train()
-    train_step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        loss = train_step()
-    train_s = time.perf_counter() - t0
-
-    model.eval()
-    with torch.no_grad():
-        model(tokens, lengths)
-        t0 = time.perf_counter()
-        for _ in range(a.iters):
-            probs = torch.sigmoid(model(tokens, lengths))
-        infer_s = time.perf_counter() - t0
-        one, one_len = tokens[:1], lengths[:1]
-        model(one, one_len)
-        n1 = 50
-        t0 = time.perf_counter()
-        for _ in range(n1):
-            torch.sigmoid(model(one, one_len))
-        latency_s = (time.perf_counter() - t0) / n1
-
-    print(json.dumps({
-        "system": "pytorch " + torch.__version__,
-        "pack": a.pack,
-        "last_loss": float(loss),
-        "probs_ok": bool(torch.isfinite(probs).all()),
-        "train_docs_per_s": a.batch * a.iters / train_s,
-        "infer_docs_per_s": a.batch * a.iters / infer_s,
-        "latency_ms": latency_s * 1e3,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }))
+    result = measure(model, train_step, lambda: torch.sigmoid(model(tokens, lengths)),
+                     lambda: torch.sigmoid(model(tokens[:1], lengths[:1])), a.batch, a.iters)
+    print(json.dumps(dict(result, pack=a.pack)))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ Every document has the full length T (hftc's bench does the same), so both sides
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
 import argparse
 import json
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_timing import measure
 
 
 class ONLSTM(nn.Module):
@@ -98,37 +97,9 @@ def main():
         opt.step()
         return loss
 
-    model.train()
-    train_step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        loss = train_step()
-    train_s = time.perf_counter() - t0
-
-    model.eval()
-    with torch.no_grad():
-        model(tokens, lengths)
-        t0 = time.perf_counter()
-        for _ in range(a.iters):
-            probs = torch.softmax(model(tokens, lengths), 1)
-        infer_s = time.perf_counter() - t0
-        one, one_len = tokens[:1], lengths[:1]
-        model(one, one_len)
-        n1 = 20
-        t0 = time.perf_counter()
-        for _ in range(n1):
-            torch.softmax(model(one, one_len), 1)
-        latency_s = (time.perf_counter() - t0) / n1
-
-    print(json.dumps({
-        "system": "pytorch " + torch.__version__,
-        "last_loss": float(loss),
-        "probs_ok": bool(torch.isfinite(probs).all()),
-        "train_docs_per_s": a.batch * a.iters / train_s,
-        "infer_docs_per_s": a.batch * a.iters / infer_s,
-        "latency_ms": latency_s * 1e3,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }))
+    print(json.dumps(measure(model, train_step, lambda: torch.softmax(model(tokens, lengths), 1),
+                             lambda: torch.softmax(model(tokens[:1], lengths[:1]), 1), a.batch, a.iters,
+                             n_single=20)))
 
 
 if __name__ == "__main__":

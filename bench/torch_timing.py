@@ -1,0 +1,41 @@
+"""The timing the PyTorch references share (torch_cnn.py, torch_gru.py, torch_onlstm.py), the way
+bench_network times hftc: one warm-up training step, then iters timed steps; in eval mode without
+gradients one warm-up batch, iters timed batches and n_single timed one-document calls. Returns the
+figures bench/run reads."""
+import resource
+import time
+
+import torch
+
+
+def measure(model, train_step, predict, predict_one, batch, iters, n_single=50):
+    """train_step() runs one optimiser step and returns the loss; predict() and predict_one() return
+    probabilities for the batch and for one document."""
+    model.train()
+    train_step()  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        loss = train_step()
+    train_s = time.perf_counter() - t0
+
+    model.eval()
+    with torch.no_grad():
+        predict()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            probs = predict()
+        infer_s = time.perf_counter() - t0
+        predict_one()
+        t0 = time.perf_counter()
+        for _ in range(n_single):
+            predict_one()
+        latency_s = (time.perf_counter() - t0) / n_single
+    return {
+        "system": "pytorch " + torch.__version__,
+        "last_loss": float(loss),
+        "probs_ok": bool(torch.isfinite(probs).all()),
+        "train_docs_per_s": batch * iters / train_s,
+        "infer_docs_per_s": batch * iters / infer_s,
+        "latency_ms": latency_s * 1e3,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
