@@ -485,6 +485,51 @@ static bool parts_hold_training_state(hftc_model *m)
 
 /* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
  * holds every level, and a round trip reproduces predictions bit for bit. */
+// Copies the lines of src whose label field has no comma (single-label documents) to tmpfiles name.
+static const char *single_label_copy(const char *src, const char *name)
+{
+    const char *path = tmpfiles_path(name);
+    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
+    char line[1024];
+    while (in && out && fgets(line, sizeof line, in)) {
+        const char *tab = strchr(line, '\t');
+        if (tab && !memchr(line, ',', (size_t)(tab - line)))
+            fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    return path;
+}
+
+// The softmax head per level: multi-label data is refused with a message naming the document and
+// its two labels; single-label data trains one softmax per level on the documents that reach it.
+static void test_softmax_levels(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    snprintf(o.head, sizeof o.head, "softmax");
+    snprintf(o.strategy, sizeof o.strategy, "level");
+    o.taxonomy_path = tmpfiles_write_text("softmax.taxonomy", taxonomy_text);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(!m && strstr(hftc_last_error(), "two labels in level2 (") && strstr(hftc_last_error(), "--head sigmoid"));
+    o.train_path = single_label_copy(path_train, "single-train.tsv");
+    o.valid_path = single_label_copy(path_valid, "single-valid.tsv");
+    m = train_and_check(&o, 0.5, "softmax levels");
+    if (!m)
+        return;
+    CHECK(m->n_parts == 2 && m->parts[1].n_outputs == 2);
+    float probs[N_PROBES * 3];
+    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, probs), HFTC_STATUS_OK);
+    bool sums = true; /* labels: topic, sport, science; level 2's softmax sums to 1 */
+    for (size_t d = 0; d < N_PROBES; d++)
+        sums = sums && fabsf(probs[d * 3 + 1] + probs[d * 3 + 2] - 1.0f) < 1e-5f;
+    CHECK(sums);
+    hftc_model_free(m);
+}
+
 static void test_level_strategy(void)
 {
     static const char *const presets[] = {"woft-cnn", "hft-cnn"};
@@ -650,6 +695,7 @@ int main(void)
     RUN_TEST(test_onlstm_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
+    RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     RUN_TEST(test_command_line);
     tmpfiles_cleanup();

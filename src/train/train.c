@@ -558,6 +558,47 @@ static hftc_status build_parts_for(hftc_model *m, const split *tr)
     return st;
 }
 
+/* The documents of split in with exactly one label among the part's outputs (a single-label head's
+ * training data: a level's softmax sees the documents that reach that level); none: skipped; more
+ * than one: the data is multi-label, which the softmax head cannot learn. out->idx is allocated. */
+static hftc_status single_label_split(const split *in, const hftc_model *m, const model_part *part, const char *what,
+                                      split *out)
+{
+    size_t n_labels = strmap_count(&m->tax.names);
+    bool *mine = mem_calloc(n_labels, sizeof *mine);
+    *out = (split){in->ds, mem_alloc(in->n ? in->n : 1, sizeof *out->idx), 0};
+    if (!mine || !out->idx) {
+        free(mine), free(out->idx);
+        out->idx = NULL;
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t j = 0; j < part->n_outputs; j++)
+        mine[part->nodes[j]] = true;
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
+        size_t d = in->idx[i], count = 0, first = 0;
+        for (size_t j = in->ds->label_start[d]; j < in->ds->label_start[d + 1]; j++)
+            if (in->ds->labels[j] < n_labels && mine[in->ds->labels[j]]) {
+                if (count++ == 0)
+                    first = j;
+                else
+                    st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                                   "%s document %zu has two labels in %s (%s, %s): the softmax head needs one label "
+                                   "per document (per level); use --head sigmoid for multi-label data",
+                                   what, d + 1, part->name, strmap_string(&m->tax.names, in->ds->labels[first]),
+                                   strmap_string(&m->tax.names, in->ds->labels[j]));
+            }
+        if (count == 1)
+            out->idx[out->n++] = d;
+    }
+    free(mine);
+    if (st != HFTC_STATUS_OK) {
+        free(out->idx);
+        out->idx = NULL;
+    }
+    return st;
+}
+
 /* Trains the model's parts in order; a level after the first may start from the one before. */
 static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
                                const float *label_weights, split *tr, split *va, json_t *record)
@@ -577,20 +618,34 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         } else {
             TRY(init_embeddings(o, vectors_format, m, part->net, &r));
         }
-        trainer t;
+        trainer t = {0};
         json_t *part_record = json_object();
         json_array_append_new(parts, part_record);
         json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
         // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
         // taxonomy only by the parameter values of the parts already trained.
-        hftc_status st = network_set_mode(part->net, NETWORK_TRAINING);
+        // A single-label head trains on the documents with a label among its outputs (one each).
+        bool single = m->net_config.head == HEAD_SOFTMAX;
+        split part_tr = single ? (split){0} : *tr, part_va = single ? (split){0} : *va;
+        hftc_status st = HFTC_STATUS_OK;
+        if (single) {
+            st = single_label_split(tr, m, part, "training", &part_tr);
+            if (st == HFTC_STATUS_OK)
+                st = single_label_split(va, m, part, "validation", &part_va);
+            if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
+                st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+        }
         if (st == HFTC_STATUS_OK)
-            st = trainer_init(&t, o, m, part, va);
+            st = network_set_mode(part->net, NETWORK_TRAINING);
+        if (st == HFTC_STATUS_OK)
+            st = trainer_init(&t, o, m, part, &part_va);
         if (st == HFTC_STATUS_OK && label_weights)
             st = trainer_set_label_weights(&t, label_weights);
         if (st == HFTC_STATUS_OK)
-            st = run_training(&t, tr, va, part_record);
+            st = run_training(&t, &part_tr, &part_va, part_record);
         trainer_free(&t);
+        if (single)
+            free(part_tr.idx), free(part_va.idx);
         TRY(st);
         TRY(network_set_mode(part->net, NETWORK_INFERENCE));
         TRY(model_share_workspace(m));
