@@ -147,7 +147,8 @@ int cmd_train(int argc, char **argv)
          "validation criterion: loss or micro-f1 (at the best threshold with --tune-threshold)"},
         {"--pos-weight", ARG_FLOAT, &o.pos_weight, 0, "weight of positive targets in the loss (sigmoid head)"},
         {"--scoring", ARG_CHARS, o.scoring, sizeof o.scoring,
-         "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors)"},
+         "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "
+         "softmax levels: top-down (best child of the category above), argmax (best of each level)"},
         {"--threshold", ARG_FLOAT, &o.threshold, 0, "decision threshold stored in the model"},
         {"--tune-threshold", ARG_BOOL, &o.tune_threshold, 0,
          "store the threshold with the best validation micro-F1 (of the model's scoring)"},

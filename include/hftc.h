@@ -103,7 +103,8 @@ typedef struct {
     char early_stop[16]; /* "loss" or "micro-f1" on the validation split (with tune_threshold: at
                           * each epoch's best threshold, since the final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
-    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative) */
+    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative);
+                          * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
     float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     unsigned long long seed;
@@ -130,7 +131,7 @@ void hftc_model_free(hftc_model *m);
 size_t hftc_model_num_labels(const hftc_model *m);
 const char *hftc_model_label(const hftc_model *m, size_t i);
 float hftc_model_threshold(const hftc_model *m);
-/* The scoring the model applies when hftc_input_options.scoring is NULL: "independent", "bsf", "msf". */
+/* The scoring the model applies when hftc_input_options.scoring is NULL (hftc_train_options.scoring). */
 const char *hftc_model_scoring(const hftc_model *m);
 /* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
  * training record); the caller frees it with free(). */
@@ -144,7 +145,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
 typedef struct {
     const char *path;    /* "-" = stdin */
     const char *format;  /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
-    const char *scoring; /* "independent", "bsf", "msf": how ancestors' scores combine; NULL: the model's */
+    const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
     float threshold;     /* < 0: the model's */
     int skip_bad_lines;
 } hftc_input_options;

@@ -527,6 +527,13 @@ static void test_softmax_levels(void)
     for (size_t d = 0; d < N_PROBES; d++)
         sums = sums && fabsf(probs[d * 3 + 1] + probs[d * 3 + 2] - 1.0f) < 1e-5f;
     CHECK(sums);
+    // Top-down decisions: one category per level, so level 2's accuracy is its share of right picks.
+    hftc_input_options in = {.path = o.valid_path, .format = "auto", .threshold = -1.0f, .scoring = "top-down"};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK_MSG(e.level[0].accuracy == 1.0 && e.level[1].accuracy > 0.9 && e.exact_match == e.level[1].accuracy,
+              "top-down: level accuracies %.3f %.3f, exact %.3f", e.level[0].accuracy, e.level[1].accuracy,
+              e.exact_match);
     hftc_model_free(m);
 }
 

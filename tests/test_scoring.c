@@ -1,5 +1,6 @@
 /* Scoring functions on hand-made score tables: a tree where a confident child sits under an unsure
- * parent, and a DAG with a node under two parents and one under a parent and the root. */
+ * parent, and a DAG with a node under two parents and one under a parent and the root; the
+ * single-label (softmax levels) top-down and argmax decisions. */
 #include "eval/evaluate.h"
 #include "hier/scoring.h"
 
@@ -108,6 +109,47 @@ static void test_decisions(void)
     taxonomy_free(&t);
 }
 
+/* Single-label levels: X, Y, Z (Z without an output: 0) at the top; X > X1, X2; Y > Y1, Y2. Level 1's
+ * softmax gives X .4, Y .6; level 2's (over X1, X2, Y1, Y2) X1 .5, X2 .1, Y1 .15, Y2 .25. Top-down:
+ * Y, then Y's better child Y2 (.25 / .4 x .6 = .375 against .225); argmax: Y and X1. */
+static void test_single_label(void)
+{
+    taxonomy t;
+    taxonomy_init(&t);
+    const char *edges[][2] = {{NULL, "X"}, {NULL, "Y"}, {NULL, "Z"}, {"X", "X1"},
+                              {"X", "X2"}, {"Y", "Y1"}, {"Y", "Y2"}};
+    for (size_t i = 0; i < 7; i++)
+        CHECK_STATUS(taxonomy_add_edge(&t, edges[i][0], edges[i][1]), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(&t), HFTC_STATUS_OK);
+    const char *names[7] = {"X", "Y", "Z", "X1", "X2", "Y1", "Y2"};
+    const float p[7] = {0.4f, 0.6f, 0.0f, 0.5f, 0.1f, 0.15f, 0.25f};
+    const float top_down[7] = {
+        0.4f, 0.6f, 0.0f, 0.5f / 0.6f * 0.4f, 0.1f / 0.6f * 0.4f, 0.15f / 0.4f * 0.6f, 0.25f / 0.4f * 0.6f};
+    float probs[7], scores[7];
+    for (size_t i = 0; i < 7; i++)
+        probs[id(&t, names[i])] = p[i];
+    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    for (size_t i = 0; i < 7; i++)
+        CHECK_NEAR(scores[id(&t, names[i])], top_down[i], 1e-6);
+    bool keep[7];
+    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.99f, keep, 1); /* the threshold plays no part */
+    CHECK(keep[id(&t, "Y")] && keep[id(&t, "Y2")] && !keep[id(&t, "X")] && !keep[id(&t, "X1")] && !keep[id(&t, "Y1")] &&
+          !keep[id(&t, "Z")]);
+    scoring_apply(SCORING_ARGMAX, &t, probs, scores, 1);
+    CHECK(memcmp(scores, probs, sizeof scores) == 0);
+    scoring_select(SCORING_ARGMAX, &t, scores, 0.99f, keep, 1);
+    CHECK(keep[id(&t, "Y")] && keep[id(&t, "X1")] && !keep[id(&t, "Y2")] && !keep[id(&t, "X")]);
+    // Nothing above 0 at the top: nothing chosen.
+    memset(probs, 0, sizeof probs);
+    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, keep, 1);
+    bool none = true;
+    for (size_t i = 0; i < 7; i++)
+        none = none && !keep[i] && scores[i] == 0.0f;
+    CHECK(none);
+    taxonomy_free(&t);
+}
+
 static void test_names(void)
 {
     scoring_kind k;
@@ -116,12 +158,14 @@ static void test_names(void)
     CHECK(scoring_parse("independent", &k) && k == SCORING_INDEPENDENT);
     CHECK(!scoring_parse("BSF", &k) && !scoring_parse("", &k));
     CHECK(!strcmp(scoring_name(SCORING_MSF), "msf"));
+    CHECK(scoring_parse("top-down", &k) && k == SCORING_TOP_DOWN && scoring_parse("argmax", &k) && k == SCORING_ARGMAX);
 }
 
 int main(void)
 {
     RUN_TEST(test_scores);
     RUN_TEST(test_decisions);
+    RUN_TEST(test_single_label);
     RUN_TEST(test_names);
     TEST_MAIN_END();
 }

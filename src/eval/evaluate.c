@@ -63,6 +63,19 @@ static void sort_by_score(uint32_t *ids, size_t m, const float *scores, scored_l
 hftc_status decisions_build(const float *probs, size_t n, size_t C, float threshold, size_t k, size_t **pred_start,
                             uint32_t **pred, uint32_t *ranked)
 {
+    bool *keep = mem_alloc(n * C > 0 ? n * C : 1, sizeof *keep);
+    if (!keep)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n * C; i++)
+        keep[i] = probs[i] >= threshold;
+    hftc_status st = decisions_from_mask(probs, keep, n, C, k, pred_start, pred, ranked);
+    free(keep);
+    return st;
+}
+
+hftc_status decisions_from_mask(const float *probs, const bool *keep, size_t n, size_t C, size_t k, size_t **pred_start,
+                                uint32_t **pred, uint32_t *ranked)
+{
     size_t *start = mem_alloc(n + 1, sizeof *start);
     if (!start)
         return HFTC_STATUS_OUT_OF_MEMORY;
@@ -71,7 +84,7 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
     for (size_t i = 0; i < n; i++) {
         size_t m = 0;
         for (size_t c = 0; c < C; c++)
-            m += probs[i * C + c] >= threshold;
+            m += keep[i * C + c];
         start[i + 1] = start[i] + m;
         widest = m > widest ? m : widest;
     }
@@ -86,7 +99,7 @@ hftc_status decisions_build(const float *probs, size_t n, size_t C, float thresh
         uint32_t *sel = ids + start[i];
         size_t m = 0;
         for (size_t c = 0; c < C; c++)
-            if (p[c] >= threshold)
+            if (keep[i * C + c])
                 sel[m++] = (uint32_t)c;
         sort_by_score(sel, m, p, tmp);
         if (ranked) {
@@ -121,7 +134,8 @@ static hftc_status read_input(hftc_model *m, const hftc_input_options *in, bool 
         (labelled && opt.format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
     if (in->scoring && !scoring_parse(in->scoring, kind))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (independent, bsf, msf)", in->scoring);
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "unknown scoring \"%s\" (independent, bsf, msf, top-down, argmax)", in->scoring);
     return dataset_read(ds, in->path, &opt, &m->vocab, false, label_map);
 }
 
@@ -132,9 +146,10 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
 {
     size_t C = m->net_config.n_classes;
     float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
+    bool *keep = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *keep);
     size_t *idx = mem_alloc(EVAL_CHUNK_DOCS, sizeof *idx);
     uint32_t *ranked = k ? mem_alloc(EVAL_CHUNK_DOCS * k, sizeof *ranked) : NULL;
-    hftc_status st = scores && idx && (ranked || !k) ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = scores && keep && idx && (ranked || !k) ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t first = 0; st == HFTC_STATUS_OK && first < ds->n_docs; first += EVAL_CHUNK_DOCS) {
         size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
         for (size_t i = 0; i < n; i++)
@@ -143,14 +158,15 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
         if (st != HFTC_STATUS_OK)
             break;
         scoring_apply(kind, &m->tax, scores, scores, n);
+        scoring_select(kind, &m->tax, scores, threshold, keep, n);
         size_t *pred_start = NULL;
         uint32_t *pred = NULL;
-        st = decisions_build(scores, n, C, threshold, k, &pred_start, &pred, ranked);
+        st = decisions_from_mask(scores, keep, n, C, k, &pred_start, &pred, ranked);
         if (st == HFTC_STATUS_OK)
             st = fn(first, n, scores, pred_start, pred, ranked, user);
         free(pred_start), free(pred);
     }
-    free(scores), free(idx), free(ranked);
+    free(scores), free(keep), free(idx), free(ranked);
     return st;
 }
 

@@ -10,4 +10,8 @@
 hftc_status decisions_build(const float *probs, size_t n, size_t C, float threshold, size_t k, size_t **pred_start,
                             uint32_t **pred, uint32_t *ranked);
 
+/* The same with the selected labels given by keep (n * C) instead of a threshold. */
+hftc_status decisions_from_mask(const float *probs, const bool *keep, size_t n, size_t C, size_t k, size_t **pred_start,
+                                uint32_t **pred, uint32_t *ranked);
+
 #endif

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const char *const scoring_names[] = {"independent", "bsf", "msf"};
+static const char *const scoring_names[] = {"independent", "bsf", "msf", "top-down", "argmax"};
 
 bool scoring_parse(const char *name, scoring_kind *out)
 {
@@ -18,13 +18,84 @@ bool scoring_parse(const char *name, scoring_kind *out)
 
 const char *scoring_name(scoring_kind kind) { return scoring_names[kind]; }
 
+// The restricted path probabilities of one document (scores may be probs): parents first, each node's
+// probability over the sum of its siblings' (the top level's over all top-level nodes), times its
+// (first) parent's score.
+static void top_down_scores(const taxonomy *t, const float *probs, float *scores)
+{
+    size_t N = t->n_nodes;
+    double top = 0.0;
+    for (size_t c = 0; c < N; c++)
+        top += t->level[c] == 1 ? probs[c] : 0.0f;
+    for (size_t i = 0; i < N; i++) {
+        uint32_t c = t->order[i], parent = t->parents[t->parent_start[c]];
+        double siblings = 0.0, above = 1.0;
+        if (parent == TAXONOMY_ROOT) {
+            siblings = top;
+        } else {
+            for (size_t j = t->child_start[parent]; j < t->child_start[parent + 1]; j++)
+                siblings += probs[t->children[j]];
+            above = scores[parent];
+        }
+        scores[c] = siblings > 0.0 ? (float)(probs[c] / siblings * above) : 0.0f;
+    }
+}
+
+// The child of parent (TAXONOMY_ROOT: the top level) with the best score above 0, or TAXONOMY_ROOT.
+static uint32_t best_child(const taxonomy *t, uint32_t parent, const float *s)
+{
+    uint32_t best = TAXONOMY_ROOT;
+    size_t N = t->n_nodes;
+    for (size_t k = 0; parent == TAXONOMY_ROOT ? k < N : k < t->child_start[parent + 1] - t->child_start[parent]; k++) {
+        uint32_t c = parent == TAXONOMY_ROOT ? (uint32_t)k : t->children[t->child_start[parent] + k];
+        if ((parent != TAXONOMY_ROOT || t->level[c] == 1) && s[c] > 0.0f && (best == TAXONOMY_ROOT || s[c] > s[best]))
+            best = c;
+    }
+    return best;
+}
+
+void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
+                    size_t n_docs)
+{
+    size_t N = t->n_nodes;
+    for (size_t d = 0; d < n_docs; d++) {
+        const float *s = scores + d * N;
+        bool *k = keep + d * N;
+        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX) {
+            for (size_t c = 0; c < N; c++)
+                k[c] = s[c] >= threshold;
+            continue;
+        }
+        memset(k, 0, N * sizeof *k);
+        if (kind == SCORING_TOP_DOWN) {
+            for (uint32_t c = best_child(t, TAXONOMY_ROOT, s); c != TAXONOMY_ROOT; c = best_child(t, c, s))
+                k[c] = true;
+            continue;
+        }
+        for (size_t level = 1; level <= t->depth; level++) {
+            size_t best = N;
+            for (size_t c = 0; c < N; c++)
+                if (t->level[c] == level && s[c] > 0.0f && (best == N || s[c] > s[best]))
+                    best = c;
+            if (best < N)
+                k[best] = true;
+        }
+    }
+}
+
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs)
 {
     size_t N = t->n_nodes;
     if (scores != probs)
         memcpy(scores, probs, n_docs * N * sizeof *scores);
-    if (kind == SCORING_INDEPENDENT)
+    if (kind == SCORING_INDEPENDENT || kind == SCORING_ARGMAX)
         return;
+    if (kind == SCORING_TOP_DOWN) {
+#pragma omp parallel for schedule(static)
+        for (size_t d = 0; d < n_docs; d++)
+            top_down_scores(t, probs + d * N, scores + d * N);
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (size_t d = 0; d < n_docs; d++) {
         float *s = scores + d * N;

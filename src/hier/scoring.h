@@ -5,18 +5,29 @@
  *                                                      if c and all its ancestors pass
  *   msf          score(c) = p(c) * score(parent)       multiplicative: p(c) x its ancestors' p
  * Top-level nodes use p(c) alone. In a DAG, score(parent) is the best over c's parents (c is kept if
- * one path to it is kept; its score is that of its best path). */
+ * one path to it is kept; its score is that of its best path).
+ * For single-label (softmax) levels, whose decisions are one category per level, not thresholds:
+ *   top-down     score(c) = p(c) / sum of p over c's siblings * score(parent): the probability of the
+ *                path under the level softmaxes restricted to the children of the parent; decisions:
+ *                the greedy path, at each level the best child of the category chosen above
+ *   argmax       score(c) = p(c); decisions: the best category of each level on its own (the
+ *                HFT-ONLSTM paper's unrestricted mode; the path may be inconsistent) */
 #ifndef HFTC_HIER_SCORING_H
 #define HFTC_HIER_SCORING_H
 
 #include "data/taxonomy.h"
 
-typedef enum { SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF } scoring_kind;
+typedef enum { SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF, SCORING_TOP_DOWN, SCORING_ARGMAX } scoring_kind;
 
 bool scoring_parse(const char *name, scoring_kind *out);
 const char *scoring_name(scoring_kind kind);
 
 /* probs and scores are (n_docs, t->n_nodes); they may be the same array. */
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs);
+
+/* keep (n_docs, t->n_nodes): the decisions from scoring_apply's scores: score >= threshold, or for
+ * top-down and argmax one category per level as above (a node scoring 0 is never chosen). */
+void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
+                    size_t n_docs);
 
 #endif

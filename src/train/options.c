@@ -222,7 +222,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--pos-weight applies to the sigmoid head";
     scoring_kind scoring;
     if (!scoring_parse(o->scoring, &scoring))
-        return "--scoring must be independent, bsf or msf";
+        return "--scoring must be independent, bsf, msf, top-down or argmax";
     if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1"))
         return "--early-stop must be loss or micro-f1";
     if (o->min_count < 1)
