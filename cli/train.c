@@ -144,7 +144,10 @@ int cmd_train(int argc, char **argv)
         {"--lr", ARG_FLOAT, &o.lr, 0, "Adam learning rate"},
         {"--patience", ARG_SIZE, &o.patience, 0, "epochs without improvement before stopping"},
         {"--early-stop", ARG_CHARS, o.early_stop, sizeof o.early_stop,
-         "validation criterion: loss or micro-f1 (at the best threshold with --tune-threshold)"},
+         "validation criterion: loss, micro-f1 (at the best threshold with --tune-threshold) or accuracy (softmax)"},
+        {"--lr-patience", ARG_SIZE, &o.lr_patience, 0,
+         "epochs without improvement after which the learning rate is multiplied by --lr-decay (0 = never)"},
+        {"--lr-decay", ARG_FLOAT, &o.lr_decay, 0, "learning-rate factor of --lr-patience"},
         {"--pos-weight", ARG_FLOAT, &o.pos_weight, 0, "weight of positive targets in the loss (sigmoid head)"},
         {"--scoring", ARG_CHARS, o.scoring, sizeof o.scoring,
          "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "

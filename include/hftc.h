@@ -99,9 +99,13 @@ typedef struct {
     const char *class_weights_from; /* a node model: each label's chosen weight as its BCE positive weight */
     /* optimisation */
     size_t epochs, batch, patience;
+    size_t lr_patience; /* epochs without improvement after which the learning rates are multiplied by
+                         * lr_decay (Keras' ReduceLROnPlateau; the counter restarts); 0 = never */
+    float lr_decay;
     float lr;
-    char early_stop[16]; /* "loss" or "micro-f1" on the validation split (with tune_threshold: at
-                          * each epoch's best threshold, since the final one is not known yet) */
+    char early_stop[16]; /* "loss", "micro-f1" or "accuracy" (single-label heads: the best output is the
+                          * label) on the validation split (micro-f1 with tune_threshold: at each
+                          * epoch's best threshold, since the final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
     char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative);
                           * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */

@@ -517,9 +517,33 @@ static void test_softmax_levels(void)
     CHECK(!m && strstr(hftc_last_error(), "two labels in level2 (") && strstr(hftc_last_error(), "--head sigmoid"));
     o.train_path = single_label_copy(path_train, "single-train.tsv");
     o.valid_path = single_label_copy(path_valid, "single-valid.tsv");
+    // Early stopping on validation accuracy; the learning rate halves after each epoch without gain.
+    snprintf(o.early_stop, sizeof o.early_stop, "accuracy");
+    o.lr_patience = 1;
+    o.lr_decay = 0.5f;
+    o.patience = 100;
     m = train_and_check(&o, 0.5, "softmax levels");
     if (!m)
         return;
+    json_t *record = json_loads(m->training_json, 0, NULL), *part, *epoch;
+    size_t i, j, decays = 0;
+    bool schedule = true;
+    json_array_foreach(json_object_get(record, "parts"), i, part)
+    {
+        double lr = o.lr, best = -1.0;
+        json_array_foreach(json_object_get(part, "epochs"), j, epoch)
+        {
+            double now = json_real_value(json_object_get(epoch, "lr"));
+            double accuracy = json_real_value(json_object_get(epoch, "valid_accuracy"));
+            schedule = schedule && fabs(now - lr) < 1e-9; /* the rate this epoch ran at */
+            if (accuracy > best)
+                best = accuracy;
+            else
+                lr *= 0.5, decays++;
+        }
+    }
+    CHECK_MSG(schedule && decays > 0, "learning-rate schedule (%zu decays) not as configured", decays);
+    json_decref(record);
     CHECK(m->n_parts == 2 && m->parts[1].n_outputs == 2);
     float probs[N_PROBES * 3];
     CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, probs), HFTC_STATUS_OK);

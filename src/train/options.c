@@ -100,6 +100,7 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         .patience = 3,
         .lr = 1e-3f,
         .early_stop = "loss",
+        .lr_decay = 0.1f,
         .pos_weight = 1.0f,
         .scoring = "independent",
         .threshold = 0.5f,
@@ -223,8 +224,12 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     scoring_kind scoring;
     if (!scoring_parse(o->scoring, &scoring))
         return "--scoring must be independent, bsf, msf, top-down or argmax";
-    if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1"))
-        return "--early-stop must be loss or micro-f1";
+    if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1") && strcmp(o->early_stop, "accuracy"))
+        return "--early-stop must be loss, micro-f1 or accuracy";
+    if (!strcmp(o->early_stop, "accuracy") && strcmp(o->head, "softmax"))
+        return "--early-stop accuracy needs a single-label head (--head softmax)";
+    if (!(o->lr_decay > 0.0f && o->lr_decay <= 1.0f))
+        return "--lr-decay must be in (0, 1]";
     if (o->min_count < 1)
         return "--min-count must be at least 1";
     return NULL;

@@ -319,13 +319,29 @@ static void params_backup(param_set *ps, float *backup, bool restore)
         memcpy(backup, values, n * sizeof(float));
 }
 
+// The share of validation documents whose best output is their (one) label: a single-label head's
+// accuracy.
+static double valid_accuracy(const trainer *t, const split *va)
+{
+    size_t C = t->part->n_outputs, right = 0;
+    for (size_t i = 0; i < va->n; i++) {
+        const float *p = t->valid_probs + i * C;
+        size_t best = 0;
+        for (size_t c = 1; c < C; c++)
+            best = p[c] > p[best] ? c : best;
+        right += t->valid_gold_start[i + 1] - t->valid_gold_start[i] == 1 &&
+                 t->valid_gold[t->valid_gold_start[i]] == (uint32_t)best;
+    }
+    return va->n ? (double)right / (double)va->n : 0.0;
+}
+
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
 {
     const hftc_train_options *o = t->o;
     param_set *ps = network_params(t->part->net);
-    bool by_loss = strcmp(o->early_stop, "loss") == 0;
+    bool by_loss = strcmp(o->early_stop, "loss") == 0, by_accuracy = strcmp(o->early_stop, "accuracy") == 0;
     double best = INFINITY, total_start = now_seconds();
-    size_t best_epoch = 0, since_best = 0, epoch;
+    size_t best_epoch = 0, since_best = 0, since_lr = 0, epoch;
     rng order_rng;
     rng_seed(&order_rng, t->seed, 0x0bdec);
     json_t *epochs = json_array();
@@ -341,18 +357,31 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
             float unused;
             TRY(best_threshold(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
         }
-        double score = by_loss ? (double)valid_loss : -valid_f1;
+        double accuracy = by_accuracy ? valid_accuracy(t, va) : 0.0;
+        double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : -valid_f1;
         bool improved = score < best;
+        double lr = t->opt.groups[GROUP_DEFAULT].lr;
         if (improved) {
-            best = score, best_epoch = epoch, since_best = 0;
+            best = score, best_epoch = epoch, since_best = since_lr = 0;
             params_backup(ps, t->best_values, false);
         } else {
-            since_best++;
+            since_best++, since_lr++;
         }
         double seconds = now_seconds() - t0;
-        json_array_append_new(epochs, json_pack("{s:I, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch, "train_loss",
-                                                (double)train_loss, "valid_loss", (double)valid_loss, "valid_micro_f1",
-                                                valid_f1, "seconds", seconds));
+        json_t *e =
+            json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch, "train_loss", (double)train_loss,
+                      "valid_loss", (double)valid_loss, "valid_micro_f1", valid_f1, "lr", lr, "seconds", seconds);
+        if (by_accuracy)
+            json_object_set_new(e, "valid_accuracy", json_real(accuracy));
+        json_array_append_new(epochs, e);
+        if (o->lr_patience && since_lr >= o->lr_patience) { /* ReduceLROnPlateau, Keras' counting */
+            for (size_t g = 0; g < t->opt.n_groups; g++)
+                t->opt.groups[g].lr *= o->lr_decay;
+            since_lr = 0;
+            if (!t->quiet)
+                log_info("%s: no improvement in %zu epochs: learning rate x %g", t->part->name, o->lr_patience,
+                         (double)o->lr_decay);
+        }
         if (o->progress && !t->quiet) {
             hftc_progress p = {.part = t->part->name,
                                .epoch = epoch,
@@ -451,8 +480,9 @@ static json_t *options_to_json(const hftc_train_options *o)
                              o->class_weights_from);
     json_object_update(j, more);
     json_decref(more);
-    more = json_pack("{s:I, s:s, s:s, s:b}", "onlstm_chunk", (json_int_t)o->onlstm_chunk, "rnn_pool", o->rnn_pool,
-                     "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm);
+    more = json_pack("{s:I, s:s, s:s, s:b, s:I, s:f}", "onlstm_chunk", (json_int_t)o->onlstm_chunk, "rnn_pool",
+                     o->rnn_pool, "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm, "lr_patience",
+                     (json_int_t)o->lr_patience, "lr_decay", (double)o->lr_decay);
     json_object_update(j, more);
     json_decref(more);
     return j;
