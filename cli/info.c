@@ -28,7 +28,13 @@ static void print_summary(const json_t *d)
     for (size_t i = 0; i < json_array_size(levels); i++)
         printf("%s%lld", i ? " / " : " ", (long long)json_integer_value(json_array_get(levels, i)));
     printf(" labels\n");
-    printf("parameters       %lld\n", (long long)json_integer_value(json_object_get(d, "parameters")));
+    printf("parameters       %lld (%lld trained, %lld frozen",
+           (long long)json_integer_value(json_object_get(d, "parameters")),
+           (long long)json_integer_value(json_object_get(d, "trainable")),
+           (long long)json_integer_value(json_object_get(d, "frozen")));
+    if (json_integer_value(json_object_get(d, "statistics")))
+        printf("; %lld batch-norm statistics", (long long)json_integer_value(json_object_get(d, "statistics")));
+    printf(")\n");
     size_t i;
     const json_t *t;
     json_array_foreach(json_object_get(d, "tensors"), i, t)
@@ -46,10 +52,12 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(tr, "valid_docs")));
     for (size_t k = 0; k < json_array_size(json_object_get(tr, "parts")); k++) {
         const json_t *p = json_array_get(json_object_get(tr, "parts"), k);
-        printf("  %-10s %5lld labels %10lld parameters  %lld epochs (best %lld)  %.1f s\n",
-               json_string_value(json_object_get(json_array_get(parts, k), "name")),
+        const json_t *part = json_array_get(parts, k);
+        printf("  %-10s %5lld labels %10lld parameters (%lld trained)  %lld epochs (best %lld)  %.1f s\n",
+               json_string_value(json_object_get(part, "name")),
                (long long)json_integer_value(json_object_get(p, "outputs")),
-               (long long)json_integer_value(json_object_get(json_array_get(parts, k), "parameters")),
+               (long long)json_integer_value(json_object_get(part, "parameters")),
+               (long long)json_integer_value(json_object_get(part, "trainable")),
                (long long)json_integer_value(json_object_get(p, "epochs_run")),
                (long long)json_integer_value(json_object_get(p, "best_epoch")),
                json_real_value(json_object_get(p, "train_seconds")));

@@ -347,6 +347,11 @@ static void test_onlstm_round_trip(void)
           !strcmp(json_string_value(json_object_get(cfg, "rnn_pool")), "max") &&
           !strcmp(json_string_value(json_object_get(cfg, "hidden_activation")), "tanh") &&
           json_is_true(json_object_get(cfg, "batchnorm")));
+    // Batch norm's running statistics are counted apart from the parameters, all of which trained.
+    json_int_t params = json_integer_value(json_object_get(j, "parameters"));
+    CHECK(json_integer_value(json_object_get(j, "statistics")) == 2 * 10 &&
+          json_integer_value(json_object_get(j, "trainable")) == params &&
+          json_integer_value(json_object_get(j, "frozen")) == 0 && params > 0);
     json_decref(j);
     free(d);
     check_save_load_same(m, "onlstm.hftc", "onlstm");

@@ -794,11 +794,24 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
 char *hftc_model_describe(const hftc_model *m)
 {
     json_t *tensors = json_array(), *parts = json_array();
-    size_t total = 0;
+    json_error_t err;
+    json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
+    // Parameters that trained and those kept fixed (static embeddings, the HTrans shared table);
+    // batch norm's running statistics are counted apart: they are estimated, not trained.
+    bool static_embedding = json_is_true(json_object_get(json_object_get(training, "options"), "freeze_embeddings"));
+    size_t trainable = 0, frozen = m->shared_embedding ? m->net_config.vocab_size * m->net_config.embed_dim : 0;
+    size_t statistics = 0;
     for (size_t p = 0; p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
+        size_t part_trainable = 0, part_frozen = 0, part_statistics = 0;
         for (size_t i = 0; i < ps->n_tensors; i++) {
             const tensor *t = &ps->tensors[i];
+            if (t->buffer)
+                part_statistics += t->size;
+            else if (static_embedding && !strcmp(t->name, "embedding.weight"))
+                part_frozen += t->size;
+            else
+                part_trainable += t->size;
             char name[MODEL_TENSOR_NAME_MAX];
             snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
             json_t *shape = json_array();
@@ -807,15 +820,15 @@ char *hftc_model_describe(const hftc_model *m)
             json_array_append_new(
                 tensors, json_pack("{s:s, s:o, s:I}", "name", name, "shape", shape, "parameters", (json_int_t)t->size));
         }
-        json_t *part = json_pack("{s:s, s:I, s:I}", "name", m->parts[p].name, "outputs",
-                                 (json_int_t)m->parts[p].n_outputs, "parameters", (json_int_t)ps->total);
+        json_t *part = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                 (json_int_t)m->parts[p].n_outputs, "parameters",
+                                 (json_int_t)(part_trainable + part_frozen), "trainable", (json_int_t)part_trainable,
+                                 "frozen", (json_int_t)part_frozen, "statistics", (json_int_t)part_statistics);
         if (m->strategy == STRATEGY_NODE)
             json_object_set_new(part, "class_weight", json_real(m->parts[p].class_weight));
         json_array_append_new(parts, part);
-        total += ps->total;
+        trainable += part_trainable, frozen += part_frozen, statistics += part_statistics;
     }
-    json_error_t err;
-    json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
     json_t *labels = json_array(), *levels = json_array();
     for (size_t i = 0; i < m->tax.n_nodes; i++)
         json_array_append_new(labels, json_string(strmap_string(&m->tax.names, i)));
@@ -828,8 +841,11 @@ char *hftc_model_describe(const hftc_model *m)
     json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
                           "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
                           "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count", (json_int_t)m->tax.n_nodes,
-                          "parameters", (json_int_t)total, "tensors", tensors, "labels", labels, "training",
-                          training ? training : json_object());
+                          "parameters", (json_int_t)(trainable + frozen), "tensors", tensors, "labels", labels,
+                          "training", training ? training : json_object());
+    json_object_set_new(j, "trainable", json_integer((json_int_t)trainable));
+    json_object_set_new(j, "frozen", json_integer((json_int_t)frozen));
+    json_object_set_new(j, "statistics", json_integer((json_int_t)statistics));
     json_object_set_new(j, "labels_per_level", levels);
     json_object_set_new(j, "parts", parts);
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
