@@ -564,6 +564,22 @@ static void test_softmax_levels(void)
               "top-down: level accuracies %.3f %.3f, exact %.3f", e.level[0].accuracy, e.level[1].accuracy,
               e.exact_match);
     hftc_model_free(m);
+
+    // The preset hft-onlstm-nojoint: the paper's settings, level 2 starting from level 1.
+    const char *train_single = o.train_path, *valid_single = o.valid_path;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-onlstm-nojoint"), HFTC_STATUS_OK);
+    CHECK(!strcmp(o.encoder, "onlstm") && o.rnn_hidden == 500 && o.onlstm_chunk == 10 && o.hidden == 500 &&
+          o.batchnorm && !strcmp(o.hidden_activation, "tanh") && !strcmp(o.scoring, "top-down") &&
+          !strcmp(o.early_stop, "accuracy") && o.lr_patience == 3 && o.lr_decay == 0.1f && o.freeze_embeddings &&
+          !strcmp(o.transfer, "finetune") && !strcmp(o.transfer_layers, "embedding,onlstm") && o.batch == 64);
+    o.train_path = train_single, o.valid_path = valid_single;
+    o.taxonomy_path = tmpfiles_path("softmax.taxonomy");
+    o.dim = 16, o.rnn_hidden = 20, o.hidden = 16, o.max_len = 20, o.epochs = 6, o.lr = 5e-3f, o.seed = 7;
+    o.freeze_embeddings = 0; /* random vectors: let them learn */
+    m = train_and_check(&o, 0.5, "hft-onlstm-nojoint");
+    if (m)
+        CHECK(!strcmp(hftc_model_scoring(m), "top-down"));
+    hftc_model_free(m);
 }
 
 static void test_level_strategy(void)

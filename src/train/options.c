@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const hftc_presets[] = {"flat-cnn",   "woft-cnn", "hft-cnn",       "xml-cnn", "gru-att",
-                                    "gru-att-cw", "htrans",   "gru-att-multi", NULL};
+const char *const hftc_presets[] = {
+    "flat-cnn",      "woft-cnn",           "hft-cnn", "xml-cnn", "gru-att", "gru-att-cw", "htrans",
+    "gru-att-multi", "hft-onlstm-nojoint", NULL};
 
 /* The HTrans paper's settings (Banerjee et al. 2019): 100-d embeddings, BiGRU 96 per direction with
  * word attention, max and mean pooling, dropout .4 on the GRU outputs, batch 128, the first 100 words,
@@ -50,18 +51,56 @@ static void gru_preset(hftc_train_options *o, const char *preset)
     }
 }
 
+/* The HFT-ONLSTM paper's settings (Gao et al.; WOS): pretrained 300-d vectors, not trained (pass them
+ * with --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's
+ * default; the paper does not say) with dropout .25 on its last state, the MLP head (fc1 500 tanh,
+ * dropout .5, batch norm), one softmax per level, Adam 1e-3 x 0.1 after 3 epochs without a gain in
+ * validation accuracy, early stopping on it (patience 6, at most 30 epochs), batch 64, the first 100
+ * words, top-down decisions (each level among the children of the category chosen above).
+ *   hft-onlstm-nojoint  level k's embedding and ON-LSTM start from level k-1's, the head fresh; no
+ *                       parent-name words before the text (the paper's ablation) */
+static void onlstm_preset(hftc_train_options *o)
+{
+    snprintf(o->encoder, sizeof o->encoder, "onlstm");
+    snprintf(o->head, sizeof o->head, "softmax");
+    snprintf(o->strategy, sizeof o->strategy, "level");
+    snprintf(o->transfer, sizeof o->transfer, "finetune");
+    snprintf(o->transfer_layers, sizeof o->transfer_layers, "embedding,onlstm");
+    snprintf(o->hidden_activation, sizeof o->hidden_activation, "tanh");
+    snprintf(o->rnn_pool, sizeof o->rnn_pool, "last");
+    snprintf(o->scoring, sizeof o->scoring, "top-down");
+    snprintf(o->early_stop, sizeof o->early_stop, "accuracy");
+    o->batchnorm = 1;
+    o->freeze_embeddings = 1;
+    o->dim = 300;
+    o->rnn_hidden = 500;
+    o->onlstm_chunk = 10;
+    o->rnn_dropout = 0.25f;
+    o->hidden = 500;
+    o->embed_dropout = 0.25f;
+    o->hidden_dropout = 0.5f;
+    o->max_len = 100;
+    o->batch = 64;
+    o->epochs = 30;
+    o->patience = 6;
+    o->lr_patience = 3;
+    o->lr_decay = 0.1f;
+    o->n_windows = 0;
+}
+
 hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
 {
     if (!preset)
         preset = "flat-cnn";
     bool known = false;
-    for (size_t i = 0; hftc_presets[i]; i++)
+    char list[256] = "";
+    for (size_t i = 0; hftc_presets[i]; i++) {
         known = known || !strcmp(preset, hftc_presets[i]);
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", hftc_presets[i]);
+    }
     if (!known)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                         "unknown preset \"%s\" (known: flat-cnn, woft-cnn, hft-cnn, xml-cnn, gru-att, gru-att-cw, "
-                         "htrans, gru-att-multi)",
-                         preset);
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: %s)", preset, list);
     bool xml = !strcmp(preset, "xml-cnn"), hft = !strcmp(preset, "hft-cnn"), woft = !strcmp(preset, "woft-cnn");
     /* woft-cnn and hft-cnn: the paper's per-level models, without and with fine-tuning (level k's
      * embedding and convolutions start from level k-1's trained ones; the dense layers start fresh). */
@@ -123,6 +162,8 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         snprintf(o->transfer, sizeof o->transfer, "finetune");
     if (!strncmp(preset, "gru-att", 7) || !strcmp(preset, "htrans"))
         gru_preset(o, preset);
+    if (!strncmp(preset, "hft-onlstm", 10))
+        onlstm_preset(o);
     snprintf(o->preset, sizeof o->preset, "%s", preset);
     return HFTC_STATUS_OK;
 }
@@ -209,12 +250,12 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--transfer must be none or finetune";
     for (const char *item = o->transfer_layers; *item;) {
         size_t n = strcspn(item, ",");
-        static const char *const layers[] = {"embedding", "conv", "fc1", "out", "gru", "attention"};
+        static const char *const layers[] = {"embedding", "conv", "fc1", "out", "gru", "attention", "onlstm", "bn"};
         bool known = false;
         for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
             known = known || (n == strlen(layers[i]) && !strncmp(item, layers[i], n));
         if (!known)
-            return "--transfer-layers lists layers from: embedding, conv, fc1, out, gru, attention";
+            return "--transfer-layers lists layers from: embedding, conv, fc1, out, gru, attention, onlstm, bn";
         item += n + (item[n] == ',');
     }
     if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
