@@ -54,7 +54,8 @@ int cmd_predict(int argc, char **argv)
         {"--k", ARG_SIZE, &out.k, 0, "at most this many labels per document (0 = all above the threshold)"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--scoring", ARG_STRING, &in.scoring, 0,
-         "independent, bsf (kept only if the parent is), msf (x ancestors); the model's by default"},
+         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels); "
+         "the model's by default"},
         {"--probs", ARG_FLAG, &out.probs, 0, "print label:probability"},
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},

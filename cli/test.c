@@ -65,7 +65,8 @@ int cmd_test(int argc, char **argv)
         {"--input", ARG_STRING, &in.path, 0, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, 0, "data format: auto, tsv, fasttext, jsonl"},
         {"--scoring", ARG_STRING, &in.scoring, 0,
-         "independent, bsf (kept only if the parent is), msf (x ancestors); the model's by default"},
+         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels); "
+         "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
