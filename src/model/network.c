@@ -1,6 +1,7 @@
 /* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c) ->
- * [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE. Parameters live in a param_set;
- * every activation comes from one arena sized at creation, so a batch allocates nothing. */
+ * [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE. Parameters
+ * live in a param_set; every activation comes from one arena sized at creation, so a batch allocates
+ * nothing. */
 #include "model/network_internal.h"
 
 #include "core/error.h"
