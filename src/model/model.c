@@ -685,15 +685,11 @@ static hftc_status load_tensor(const st_file *f, const char *path, const char *n
     if (!s)
         return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, name);
     bool same = s->ndim == ndim;
-    size_t size = 1;
-    for (size_t d = 0; same && d < ndim; d++) {
+    for (size_t d = 0; same && d < ndim; d++)
         same = s->shape[d] == shape[d];
-        size *= shape[d];
-    }
     if (!same)
         return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
-    memcpy(values, s->data, size * sizeof(float));
-    return HFTC_STATUS_OK;
+    return safetensors_read(f, s, values);
 }
 
 static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)

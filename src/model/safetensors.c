@@ -36,7 +36,9 @@ struct st_file {
     const st_tensor **by_name; /* for safetensors_find */
     st_metadata *metadata;
     size_t n_metadata;
-    float *data;
+    FILE *fp;         /* open until safetensors_close: tensors are read on demand */
+    off_t data_start; /* the data section's offset in the file */
+    char *path;       /* for error messages */
 };
 
 /* Number of elements of a shape, false if its byte size does not fit size_t and a JSON integer. */
@@ -356,19 +358,16 @@ static hftc_status file_read(st_file *f, FILE *fp, const char *path)
         fread(text, 1, len, fp) == len ? header_parse(f, path, text, len, data_size, &entries) : corrupt(path);
     free(text);
     if (status == HFTC_STATUS_OK) {
-        // A private aligned copy: the data offset in the file need not be a multiple of 4.
-        f->data = aligned_alloc(ARENA_ALIGN, (data_size + ARENA_ALIGN) / ARENA_ALIGN * ARENA_ALIGN);
         f->tensors = mem_calloc(f->n_tensors, sizeof *f->tensors);
         f->by_name = mem_calloc(f->n_tensors, sizeof *f->by_name);
-        if (!f->data || !f->tensors || !f->by_name)
-            status = error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, data_size);
-        else if (fread(f->data, 1, data_size, fp) != data_size)
-            status = corrupt(path);
+        if (!f->tensors || !f->by_name)
+            status = HFTC_STATUS_OUT_OF_MEMORY;
     }
     if (status == HFTC_STATUS_OK) {
+        f->data_start = (off_t)(8 + len);
         for (size_t i = 0; i < f->n_tensors; i++) {
             f->tensors[i] = entries[i].tensor;
-            f->tensors[i].data = f->data + entries[i].begin / sizeof(float);
+            f->tensors[i].offset = entries[i].begin;
             f->by_name[i] = &f->tensors[i];
         }
         qsort(f->by_name, f->n_tensors, sizeof *f->by_name, name_compare);
@@ -384,8 +383,14 @@ hftc_status safetensors_open(st_file **out, const char *path)
     if (!fp)
         return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
     st_file *f = mem_calloc(1, sizeof *f);
-    hftc_status status = f ? file_read(f, fp, path) : HFTC_STATUS_OUT_OF_MEMORY;
-    fclose(fp);
+    if (!f)
+        fclose(fp);
+    hftc_status status = f ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (f) {
+        f->fp = fp;
+        f->path = strdup(path);
+        status = f->path ? file_read(f, fp, path) : HFTC_STATUS_OUT_OF_MEMORY;
+    }
     if (status != HFTC_STATUS_OK) {
         safetensors_close(f);
         return status;
@@ -402,7 +407,9 @@ void safetensors_close(st_file *f)
     free(f->tensors);
     free(f->by_name);
     free(f->metadata);
-    free(f->data);
+    if (f->fp)
+        fclose(f->fp);
+    free(f->path);
     free(f);
 }
 
@@ -428,4 +435,16 @@ size_t safetensors_metadata_count(const st_file *f) { return f->n_metadata; }
 const st_metadata *safetensors_metadata_at(const st_file *f, size_t i)
 {
     return i < f->n_metadata ? &f->metadata[i] : NULL;
+}
+
+hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out)
+{
+    size_t n = 1;
+    for (size_t d = 0; d < t->ndim; d++)
+        n *= t->shape[d];
+    if (n &&
+        (fseeko(f->fp, f->data_start + (off_t)t->offset, SEEK_SET) != 0 || fread(out, sizeof(float), n, f->fp) != n))
+        return error_set(HFTC_STATUS_MODEL, "%s: cannot read tensor '%s' (the file changed or was truncated)", f->path,
+                         t->name);
+    return HFTC_STATUS_OK;
 }

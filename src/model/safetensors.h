@@ -4,7 +4,9 @@
  * data. hftc writes only F32 tensors. Writing goes to a temporary file in the same directory,
  * flushed and renamed over the target, so a crash never leaves a half-written model. Reading
  * validates everything: header length within the file, JSON, dtypes, shapes x 4 bytes = extent,
- * offsets in bounds, non-overlapping and covering the data exactly. */
+ * offsets in bounds, non-overlapping and covering the data exactly. Opening reads the header
+ * only; safetensors_read copies one tensor's data from the file into the caller's memory, so that
+ * loading a model needs its size in memory once. */
 #ifndef HFTC_MODEL_SAFETENSORS_H
 #define HFTC_MODEL_SAFETENSORS_H
 
@@ -18,7 +20,8 @@ typedef struct {
     const char *name;
     size_t ndim;
     size_t shape[SAFETENSORS_MAX_DIMS];
-    const float *data;
+    const float *data; /* writing: the values; read from a file: NULL (safetensors_read) */
+    size_t offset;     /* read from a file: where its bytes start in the data section */
 } st_tensor;
 
 typedef struct {
@@ -38,6 +41,9 @@ size_t safetensors_count(const st_file *f);
 const st_tensor *safetensors_tensor(const st_file *f, size_t i);
 /* NULL if absent. */
 const st_tensor *safetensors_find(const st_file *f, const char *name);
+/* Copies tensor t of f (its shape's element count of floats) into out; an error names the file if it
+ * can no longer be read as it was opened. */
+hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out);
 /* NULL if absent. */
 const char *safetensors_metadata(const st_file *f, const char *key);
 size_t safetensors_metadata_count(const st_file *f);
