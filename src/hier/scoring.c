@@ -41,16 +41,23 @@ static void top_down_scores(const taxonomy *t, const float *probs, float *scores
     }
 }
 
+// c if it scores above 0 and above best (TAXONOMY_ROOT: none yet), else best.
+static uint32_t better(uint32_t best, uint32_t c, const float *s)
+{
+    return s[c] > 0.0f && (best == TAXONOMY_ROOT || s[c] > s[best]) ? c : best;
+}
+
 // The child of parent (TAXONOMY_ROOT: the top level) with the best score above 0, or TAXONOMY_ROOT.
 static uint32_t best_child(const taxonomy *t, uint32_t parent, const float *s)
 {
     uint32_t best = TAXONOMY_ROOT;
-    size_t N = t->n_nodes;
-    for (size_t k = 0; parent == TAXONOMY_ROOT ? k < N : k < t->child_start[parent + 1] - t->child_start[parent]; k++) {
-        uint32_t c = parent == TAXONOMY_ROOT ? (uint32_t)k : t->children[t->child_start[parent] + k];
-        if ((parent != TAXONOMY_ROOT || t->level[c] == 1) && s[c] > 0.0f && (best == TAXONOMY_ROOT || s[c] > s[best]))
-            best = c;
+    if (parent == TAXONOMY_ROOT) {
+        for (uint32_t c = 0; c < (uint32_t)t->n_nodes; c++)
+            best = t->level[c] == 1 ? better(best, c, s) : best;
+        return best;
     }
+    for (size_t j = t->child_start[parent]; j < t->child_start[parent + 1]; j++)
+        best = better(best, t->children[j], s);
     return best;
 }
 
@@ -73,11 +80,10 @@ void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, f
             continue;
         }
         for (size_t level = 1; level <= t->depth; level++) {
-            size_t best = N;
-            for (size_t c = 0; c < N; c++)
-                if (t->level[c] == level && s[c] > 0.0f && (best == N || s[c] > s[best]))
-                    best = c;
-            if (best < N)
+            uint32_t best = TAXONOMY_ROOT;
+            for (uint32_t c = 0; c < (uint32_t)N; c++)
+                best = t->level[c] == level ? better(best, c, s) : best;
+            if (best != TAXONOMY_ROOT)
                 k[best] = true;
         }
     }
