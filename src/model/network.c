@@ -50,7 +50,7 @@ static void network_carve(network *net, arena *a)
     net->dfeatures = arena_floats(a, train * B * D);
     net->hidden = arena_floats(a, B * H);
     net->dhidden = arena_floats(a, train * B * H);
-    net->hidden_drop = arena_floats(a, train * B * H);
+    net->hidden_drop = arena_floats(a, (c->hidden_dropout > 0.0f) * train * B * H); /* only with dropout */
     size_t bn = c->hidden_batchnorm;
     net->normed = arena_floats(a, bn * B * H);
     net->bn_xhat = arena_floats(a, bn * train * B * H);
