@@ -23,11 +23,14 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
     json_t *levels = json_array();
     for (size_t i = 0; i < e->n_levels; i++) {
         const hftc_level_metrics *l = &e->level[i];
-        json_array_append_new(levels, json_pack("{s:I, s:I, s:f, s:f, s:f}", "level", (json_int_t)i + 1, "labels",
-                                                (json_int_t)l->labels, "micro_f1", l->micro_f1, "macro_f1", l->macro_f1,
-                                                "accuracy", l->accuracy));
+        json_array_append_new(levels,
+                              json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I}", "level", (json_int_t)i + 1, "labels",
+                                        (json_int_t)l->labels, "micro_f1", l->micro_f1, "macro_f1", l->macro_f1,
+                                        "accuracy", l->accuracy, "accuracy_given_parent", l->accuracy_given_parent,
+                                        "docs_given_parent", (json_int_t)l->docs_given_parent));
     }
     json_object_set_new(j, "levels", levels);
+    json_object_set_new(j, "overall_accuracy", json_real(e->overall_accuracy));
     json_object_set_new(j, "scoring", json_string(scoring));
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
     json_object_set_new(j, "seconds", json_real(e->seconds));
@@ -45,12 +48,14 @@ static void print_text(const hftc_evaluation *e, float threshold)
     printf("threshold        %g\n", (double)threshold);
     printf("micro-F1         %.4f  (precision %.4f, recall %.4f)\n", e->micro_f1, e->micro_precision, e->micro_recall);
     printf("macro-F1         %.4f\n", e->macro_f1);
-    printf("exact match      %.4f\n", e->exact_match);
+    printf("exact match      %.4f  (overall accuracy: the predicted path is the gold one)\n", e->exact_match);
     printf("P@1 P@3 P@5      %.4f %.4f %.4f\n", e->precision_at[1], e->precision_at[3], e->precision_at[5]);
     printf("nDCG@1 @3 @5     %.4f %.4f %.4f\n", e->ndcg_at[1], e->ndcg_at[3], e->ndcg_at[5]);
     for (size_t i = 0; i < e->n_levels; i++)
-        printf("level %-2zu         micro-F1 %.4f  macro-F1 %.4f  accuracy %.4f  (%zu labels)\n", i + 1,
-               e->level[i].micro_f1, e->level[i].macro_f1, e->level[i].accuracy, e->level[i].labels);
+        printf("level %-2zu         micro-F1 %.4f  macro-F1 %.4f  accuracy %.4f  given the true parent %.4f  (%zu "
+               "labels)\n",
+               i + 1, e->level[i].micro_f1, e->level[i].macro_f1, e->level[i].accuracy,
+               e->level[i].accuracy_given_parent, e->level[i].labels);
     printf("reading + inference %.0f docs/s\n", e->docs_per_second);
 }
 

@@ -80,15 +80,19 @@ typedef struct {
     size_t dim;                  /* embedding size (taken from the vectors when given) */
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
-    size_t pool_chunks;        /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
-    size_t hidden;             /* 0 = no hidden layer; XML-CNN's bottleneck; HFT-ONLSTM's MLP */
-    char hidden_activation[8]; /* of the hidden layer: "relu", "tanh" */
-    int batchnorm;             /* batch normalisation after the hidden layer's dropout */
-    size_t rnn_hidden;         /* bigru-att: GRU units per direction; onlstm: units */
-    size_t attention_dim;      /* bigru-att: attention size; 0 = 2 x rnn_hidden */
-    float rnn_dropout;         /* bigru-att: on the GRU outputs; onlstm: on the pooled state */
-    size_t onlstm_chunk;       /* onlstm: units per master-gate value (1 = the paper's equations) */
-    char rnn_pool[8];          /* onlstm: "last" state or "max" over the words */
+    size_t pool_chunks;           /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
+    size_t hidden;                /* 0 = no hidden layer; XML-CNN's bottleneck; HFT-ONLSTM's MLP */
+    char hidden_activation[8];    /* of the hidden layer: "relu", "tanh" */
+    int batchnorm;                /* batch normalisation after the hidden layer's dropout */
+    size_t rnn_hidden;            /* bigru-att: GRU units per direction; onlstm: units */
+    size_t attention_dim;         /* bigru-att: attention size; 0 = 2 x rnn_hidden */
+    float rnn_dropout;            /* bigru-att: on the GRU outputs; onlstm: on the pooled state */
+    size_t onlstm_chunk;          /* onlstm: units per master-gate value (1 = the paper's equations) */
+    char rnn_pool[8];             /* onlstm: "last" state or "max" over the words */
+    int joint_embedding;          /* level + softmax: below the top level, the parent category's name words are
+                                   * read before the text (true parent in training, predicted at inference) */
+    const char *label_names_path; /* joint embedding: "label<TAB>name" or "label: name" lines; labels it does
+                                   * not name are split on non-alphanumerics */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
     /* node strategy */
@@ -162,12 +166,19 @@ typedef struct {
     size_t labels; /* the level's labels occurring in the gold set */
     double micro_f1, macro_f1;
     double accuracy; /* documents whose label set at this level is exactly right */
+    /* Accuracy given the true parent (the HFT-ONLSTM paper's l1, l2, ...): of the documents with one label
+     * at this level, those whose label is the one chosen among its true parent's children (argmax scoring:
+     * among the whole level), the joint embedding reading the true parent's words. */
+    double accuracy_given_parent;
+    size_t docs_given_parent;
 } hftc_level_metrics;
 
 typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    double overall_accuracy; /* the paper's "overall": documents whose predicted path (the decisions, parents
+                              * predicted) is exactly their gold path: exact_match over the taxonomy */
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
     double seconds, docs_per_second;
     size_t n_levels; /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */

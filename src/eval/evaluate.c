@@ -139,10 +139,42 @@ static hftc_status read_input(hftc_model *m, const hftc_input_options *in, bool 
     return dataset_read(ds, in->path, &opt, &m->vocab, false, label_map);
 }
 
+/* Accuracy given the true parent, counted per level (index level - 1). */
+typedef struct {
+    size_t right[HFTC_MAX_LEVELS], docs[HFTC_MAX_LEVELS];
+} parent_tally;
+
+/* Counts documents first .. first + n - 1 of ds (gold labels completed with their ancestors) into the
+ * tally from their probabilities (n x C): at each level where a document has one label, whether the
+ * scoring chooses it under its true parent. */
+static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t first, size_t n, const float *probs,
+                               scoring_kind kind, parent_tally *tally)
+{
+    const taxonomy *t = &m->tax;
+    size_t depth = t->depth < HFTC_MAX_LEVELS ? t->depth : HFTC_MAX_LEVELS;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = first + i, count[HFTC_MAX_LEVELS] = {0};
+        uint32_t gold[HFTC_MAX_LEVELS];
+        for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++) {
+            uint32_t c = ds->labels[j];
+            if (c < t->n_nodes && t->level[c] <= depth && count[t->level[c] - 1]++ == 0)
+                gold[t->level[c] - 1] = c;
+        }
+        for (size_t level = 1; level <= depth; level++) {
+            if (count[level - 1] != 1)
+                continue;
+            uint32_t g = gold[level - 1], parent = t->parents[t->parent_start[g]];
+            tally->docs[level - 1]++;
+            tally->right[level - 1] += scoring_child_choice(kind, t, probs + i * t->n_nodes, parent, level) == g;
+        }
+    }
+}
+
 /* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
- * the scores into decisions, and hands each chunk to fn. */
+ * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
+ * completed), counts the accuracy given the true parent from the same probabilities. */
 static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_kind kind, float threshold, size_t k,
-                                    chunk_fn fn, void *user)
+                                    parent_tally *tally, chunk_fn fn, void *user)
 {
     size_t C = m->net_config.n_classes;
     float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
@@ -154,9 +186,12 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
         size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
-        st = model_predict_dataset(m, ds, idx, n, scores);
+        parent_source parents = {kind, false};
+        st = model_predict_dataset(m, ds, idx, n, &parents, scores);
         if (st != HFTC_STATUS_OK)
             break;
+        if (tally)
+            tally_given_parent(m, ds, first, n, scores, kind, tally);
         scoring_apply(kind, &m->tax, scores, scores, n);
         scoring_select(kind, &m->tax, scores, threshold, keep, n);
         size_t *pred_start = NULL;
@@ -167,6 +202,27 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
         free(pred_start), free(pred);
     }
     free(scores), free(keep), free(idx), free(ranked);
+    return st;
+}
+
+/* The accuracy given the true parent of a joint-embedding model: its predictions change when the parent
+ * words do, so the documents are read again, each level after its true parent's words. */
+static hftc_status tally_with_true_parents(hftc_model *m, const dataset *ds, scoring_kind kind, parent_tally *tally)
+{
+    size_t C = m->net_config.n_classes;
+    float *probs = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *probs);
+    size_t *idx = mem_alloc(EVAL_CHUNK_DOCS, sizeof *idx);
+    hftc_status st = probs && idx ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    parent_source parents = {kind, true};
+    for (size_t first = 0; st == HFTC_STATUS_OK && first < ds->n_docs; first += EVAL_CHUNK_DOCS) {
+        size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = first + i;
+        st = model_predict_dataset(m, ds, idx, n, &parents, probs);
+        if (st == HFTC_STATUS_OK)
+            tally_given_parent(m, ds, first, n, probs, kind, tally);
+    }
+    free(probs), free(idx);
     return st;
 }
 
@@ -208,8 +264,9 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     size_t C = m->net_config.n_classes;
     scoring_kind kind;
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
-    double t0 = now_seconds();
     hftc_status st = read_input(m, in, true, &m->tax.names, &ds, &kind);
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_complete_dataset(&m->tax, &ds, in->path, TAXONOMY_UNKNOWN_KEEP, NULL);
     if (st == HFTC_STATUS_OK) {
         d.pred_start = mem_calloc(ds.n_docs + 1, sizeof *d.pred_start);
         d.ranked = mem_alloc(ds.n_docs * METRICS_MAX_K, sizeof *d.ranked);
@@ -217,14 +274,16 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     }
     if (st == HFTC_STATUS_OK) /* never NULL, even when nothing is selected */
         st = mem_reserve((void **)&d.pred, &d.pred_capacity, 1, sizeof *d.pred);
+    parent_tally tally = {0};
+    double t0 = now_seconds();
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, METRICS_MAX_K, gather_decisions, &d);
+        st = decide_in_chunks(m, &ds, kind, threshold, METRICS_MAX_K, m->joint_embedding ? NULL : &tally,
+                              gather_decisions, &d);
     double seconds = now_seconds() - t0;
+    if (st == HFTC_STATUS_OK && m->joint_embedding)
+        st = tally_with_true_parents(m, &ds, kind, &tally);
     size_t n_labels = strmap_count(&m->tax.names);
-    if (st == HFTC_STATUS_OK)
-        st = taxonomy_complete_dataset(&m->tax, &ds, in->path, TAXONOMY_UNKNOWN_KEEP, NULL);
     if (st == HFTC_STATUS_OK) {
-        n_labels = strmap_count(&m->tax.names);
         mask = mem_calloc(n_labels, sizeof *mask);
         st = mask ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
@@ -247,6 +306,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
                                  .micro_f1 = mt.micro_f1,
                                  .macro_f1 = mt.macro_f1,
                                  .exact_match = mt.exact_match,
+                                 .overall_accuracy = mt.exact_match,
                                  .seconds = seconds,
                                  .docs_per_second = seconds > 0 ? (double)mt.docs / seconds : 0};
         for (size_t k = 1; k <= METRICS_MAX_K; k++) {
@@ -262,6 +322,9 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
             mask[c] = m->tax.level[c] == level;
         st = metrics_compute(&mt, &mi);
         copy_metrics(&out->level[level - 1], &mt);
+        out->level[level - 1].docs_given_parent = tally.docs[level - 1];
+        out->level[level - 1].accuracy_given_parent =
+            tally.docs[level - 1] ? (double)tally.right[level - 1] / (double)tally.docs[level - 1] : 0.0;
         out->n_levels = level;
     }
     free(d.pred_start), free(d.pred), free(d.ranked), free(mask);
@@ -314,7 +377,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     }
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, k, emit_predictions, &sink);
+        st = decide_in_chunks(m, &ds, kind, threshold, k, NULL, emit_predictions, &sink);
     free(sink.selected), free(sink.ranked_ids);
     dataset_free(&ds);
     strmap_free(&labels);

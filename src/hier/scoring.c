@@ -61,6 +61,15 @@ static uint32_t best_child(const taxonomy *t, uint32_t parent, const float *s)
     return best;
 }
 
+// The best category of a level on its own, or TAXONOMY_ROOT.
+static uint32_t level_best(const taxonomy *t, const float *s, size_t level)
+{
+    uint32_t best = TAXONOMY_ROOT;
+    for (uint32_t c = 0; c < (uint32_t)t->n_nodes; c++)
+        best = t->level[c] == level ? better(best, c, s) : best;
+    return best;
+}
+
 void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
                     size_t n_docs)
 {
@@ -80,13 +89,27 @@ void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, f
             continue;
         }
         for (size_t level = 1; level <= t->depth; level++) {
-            uint32_t best = TAXONOMY_ROOT;
-            for (uint32_t c = 0; c < (uint32_t)N; c++)
-                best = t->level[c] == level ? better(best, c, s) : best;
+            uint32_t best = level_best(t, s, level);
             if (best != TAXONOMY_ROOT)
                 k[best] = true;
         }
     }
+}
+
+uint32_t scoring_child_choice(scoring_kind kind, const taxonomy *t, const float *probs, uint32_t parent, size_t level)
+{
+    /* Among siblings the top-down path scores are ordered as the probabilities are. */
+    return kind == SCORING_ARGMAX ? level_best(t, probs, level) : best_child(t, parent, probs);
+}
+
+uint32_t scoring_choice(scoring_kind kind, const taxonomy *t, const float *probs, size_t level)
+{
+    if (kind == SCORING_ARGMAX)
+        return level_best(t, probs, level);
+    uint32_t c = best_child(t, TAXONOMY_ROOT, probs);
+    while (c != TAXONOMY_ROOT && t->level[c] < level)
+        c = best_child(t, c, probs);
+    return c != TAXONOMY_ROOT && t->level[c] == level ? c : TAXONOMY_ROOT;
 }
 
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs)

@@ -30,4 +30,14 @@ void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, flo
 void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
                     size_t n_docs);
 
+/* The category of the given level that kind's decisions choose under parent (TAXONOMY_ROOT: the top
+ * level): argmax: the level's best, whatever the parent; any other kind: the parent's best child by
+ * probability. TAXONOMY_ROOT: none has a probability above 0. */
+uint32_t scoring_child_choice(scoring_kind kind, const taxonomy *t, const float *probs, uint32_t parent, size_t level);
+/* The category of the given level that kind's decisions choose for one document, from its probabilities
+ * (only the levels above and at level are read): argmax: that level's best; any other kind: the greedy
+ * top-down path's (the best child, by probability, of the category chosen above). TAXONOMY_ROOT: none
+ * (the path ends above level, or no category there has a probability above 0). */
+uint32_t scoring_choice(scoring_kind kind, const taxonomy *t, const float *probs, size_t level);
+
 #endif

@@ -111,7 +111,7 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
             cfg.borrowed_embedding =
                 m->node_embedding == NODE_EMBEDDING_SHARED ||
                 (m->node_embedding == NODE_EMBEDDING_INHERITED && part->parent_part != MODEL_NO_PART);
-            st = network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE_SHARED);
+            st = network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
             if (st == HFTC_STATUS_OK && cfg.borrowed_embedding)
                 network_borrow_embedding(part->net, m->node_embedding == NODE_EMBEDDING_SHARED
                                                         ? m->shared_embedding
@@ -151,7 +151,7 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
         level_part_name(part, level);
         network_config cfg = m->net_config;
         cfg.n_classes = part->n_outputs;
-        TRY(network_create(&part->net, &cfg, m->batch_capacity, m->tokenizer.max_len, NETWORK_INFERENCE_SHARED));
+        TRY(network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED));
     }
     return model_share_workspace(m);
 }
@@ -185,6 +185,7 @@ void hftc_model_free(hftc_model *m)
     free(m->shared_embedding);
     vocab_free(&m->vocab);
     taxonomy_free(&m->tax);
+    label_words_free(&m->label_words);
     free(m->training_json);
     free(m);
 }
@@ -203,21 +204,32 @@ size_t model_min_len(const network_config *cfg)
     return longest;
 }
 
-size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len, uint32_t *tokens,
-                  size_t *lengths)
+size_t model_input_len(const hftc_model *m)
+{
+    return m->tokenizer.max_len + (m->joint_embedding ? m->label_words.longest : 0);
+}
+
+static size_t prefix_len(const batch_prefix *prefix, size_t b)
+{
+    return prefix && prefix->label[b] != UINT32_MAX ? label_words_n(prefix->words, prefix->label[b]) : 0;
+}
+
+size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len,
+                  const batch_prefix *prefix, uint32_t *tokens, size_t *lengths)
 {
     size_t T = min_len;
     for (size_t b = 0; b < B; b++) {
-        size_t d = idx[b];
-        size_t len = ds->token_start[d + 1] - ds->token_start[d];
-        lengths[b] = len < max_len ? len : max_len;
-        if (lengths[b] > T)
-            T = lengths[b];
+        size_t len = ds->token_start[idx[b] + 1] - ds->token_start[idx[b]];
+        lengths[b] = prefix_len(prefix, b) + (len < max_len ? len : max_len);
+        T = lengths[b] > T ? lengths[b] : T;
     }
     for (size_t b = 0; b < B; b++) {
-        const uint32_t *src = ds->tokens + ds->token_start[idx[b]];
-        memcpy(tokens + b * T, src, lengths[b] * sizeof *tokens);
-        memset(tokens + b * T + lengths[b], 0, (T - lengths[b]) * sizeof *tokens);
+        uint32_t *row = tokens + b * T;
+        size_t words = prefix_len(prefix, b);
+        if (words)
+            memcpy(row, prefix->words->ids + prefix->words->start[prefix->label[b]], words * sizeof *row);
+        memcpy(row + words, ds->tokens + ds->token_start[idx[b]], (lengths[b] - words) * sizeof *row);
+        memset(row + lengths[b], 0, (T - lengths[b]) * sizeof *row);
     }
     return T;
 }
@@ -247,40 +259,73 @@ static int compare_by_table(const void *a, const void *b)
     return x->part < y->part ? -1 : x->part > y->part;
 }
 
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n, float *probs)
+uint32_t model_label_at_level(const hftc_model *m, const dataset *ds, size_t doc, size_t level)
+{
+    for (size_t j = ds->label_start[doc]; j < ds->label_start[doc + 1]; j++)
+        if (ds->labels[j] < m->tax.n_nodes && m->tax.level[ds->labels[j]] == level)
+            return ds->labels[j];
+    return UINT32_MAX;
+}
+
+// The category whose words go before document doc's text in a part of level (> 1): the document's gold
+// label at level - 1, or the one parents->scoring chooses there from probs_row (the levels above it are
+// filled in); UINT32_MAX: none.
+static uint32_t joint_parent(const hftc_model *m, const dataset *ds, size_t doc, const float *probs_row, size_t level,
+                             const parent_source *parents)
+{
+    return parents->gold ? model_label_at_level(m, ds, doc, level - 1)
+                         : scoring_choice(parents->scoring, &m->tax, probs_row, level - 1);
+}
+
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
+                                  const parent_source *parents, float *probs)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
+    size_t min_len = model_min_len(&m->net_config);
+    parent_source predicted = {m->scoring, false};
+    parents = parents ? parents : &predicted;
+    bool joint = m->joint_embedding;
     for (size_t p = 0; p < m->n_parts; p++)
         widest = m->parts[p].n_outputs > widest ? m->parts[p].n_outputs : widest;
     size_t *batch_idx = mem_alloc(cap, sizeof *batch_idx);
     size_t *lengths = mem_alloc(cap, sizeof *lengths);
-    uint32_t *tokens = mem_alloc(cap * T_max, sizeof *tokens);
+    uint32_t *tokens = mem_alloc(cap * model_input_len(m), sizeof *tokens);
+    uint32_t *prefix_label = mem_alloc(cap, sizeof *prefix_label);
     float *part_probs = mem_alloc(cap * widest, sizeof *part_probs);
     part_by_table *order = mem_alloc(m->n_parts, sizeof *order);
-    if (!batch_idx || !lengths || !tokens || !part_probs || !order) {
-        free(batch_idx), free(lengths), free(tokens), free(part_probs), free(order);
+    if (!batch_idx || !lengths || !tokens || !prefix_label || !part_probs || !order) {
+        free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    // Parts reading the same embedding table run one after the other and share its lookup.
+    // Parts reading the same embedding table run one after the other and share its lookup; with the
+    // joint embedding each level reads its own input, which depends on the levels above: level order.
     for (size_t p = 0; p < m->n_parts; p++)
         order[p] = (part_by_table){model_part_embedding(m, p), p};
-    qsort(order, m->n_parts, sizeof *order, compare_by_table);
+    if (!joint)
+        qsort(order, m->n_parts, sizeof *order, compare_by_table);
     size_t with_output = 0;
     for (size_t p = 0; p < m->n_parts; p++)
         with_output += m->parts[p].n_outputs;
     if (with_output < C) /* labels without an output score 0 */
         memset(probs, 0, n * C * sizeof *probs);
     hftc_status st = HFTC_STATUS_OK;
+    batch_prefix prefix = {&m->label_words, prefix_label};
     for (size_t start = 0; start < n && st == HFTC_STATUS_OK; start += cap) {
         size_t B = n - start < cap ? n - start : cap;
         for (size_t b = 0; b < B; b++)
             batch_idx[b] = idx ? idx[start + b] : start + b;
-        size_t T = batch_fill(ds, batch_idx, B, T_max, model_min_len(&m->net_config), tokens, lengths);
+        size_t T = batch_fill(ds, batch_idx, B, T_max, min_len, NULL, tokens, lengths);
         const float *embedded = NULL, *embedded_table = NULL;
         const size_t *clamped = NULL;
         size_t Te = 0;
         for (size_t k = 0; k < m->n_parts && st == HFTC_STATUS_OK; k++) {
             const model_part *part = &m->parts[order[k].part];
+            if (joint && part->level > 1) {
+                for (size_t b = 0; b < B; b++)
+                    prefix_label[b] = joint_parent(m, ds, batch_idx[b], probs + (start + b) * C, part->level, parents);
+                T = batch_fill(ds, batch_idx, B, T_max, min_len, &prefix, tokens, lengths);
+                embedded_table = NULL; /* new input */
+            }
             if (order[k].table != embedded_table) {
                 Te = network_embed_batch(part->net, tokens, lengths, B, T, &embedded, &clamped);
                 embedded_table = order[k].table;
@@ -294,7 +339,7 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
         }
     }
-    free(batch_idx), free(lengths), free(tokens), free(part_probs), free(order);
+    free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);
     return st;
 }
 
@@ -325,7 +370,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
         ds.token_start[i + 1] = base + tl.n_tokens;
     }
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, &ds, NULL, n, probs);
+        st = model_predict_dataset(m, &ds, NULL, n, NULL, probs);
     token_list_free(&tl);
     dataset_free(&ds);
     return st;
@@ -355,6 +400,8 @@ static json_t *config_to_json(const hftc_model *m)
         json_object_set_new(j, "attention_dim", json_integer((json_int_t)c->attention_dim));
         json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
     }
+    if (m->joint_embedding)
+        json_object_set_new(j, "joint_embedding", json_true());
     if (c->encoder == ENCODER_ONLSTM) {
         json_object_set_new(j, "onlstm_chunk", json_integer((json_int_t)(c->onlstm_chunk ? c->onlstm_chunk : 1)));
         json_object_set_new(j, "rnn_pool", json_string(c->rnn_pool == RNN_POOL_MAX ? "max" : "last"));
@@ -562,20 +609,36 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     char *taxonomy_text = taxonomy_to_json(&m->tax);
     char *outputs_text = outputs_to_json(m);
     char *weights_text = class_weights_to_json(m);
+    char *label_words_text = NULL; /* the joint embedding's words of each label */
+    if (m->joint_embedding) {
+        json_t *texts = json_array();
+        for (size_t l = 0; l < m->label_words.n_labels; l++)
+            json_array_append_new(texts, json_string(m->label_words.text[l]));
+        label_words_text = json_dumps(texts, JSON_COMPACT);
+        json_decref(texts);
+    }
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
     st_metadata meta[] = {
-        {"format", MODEL_FORMAT_NAME}, {"format_version", version},
-        {"preset", m->preset},         {"config", config_text},
-        {"labels", labels_text},       {"taxonomy", taxonomy_text},
-        {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
-        {"outputs", outputs_text},     {"class_weights", weights_text},
+        {"format", MODEL_FORMAT_NAME},
+        {"format_version", version},
+        {"preset", m->preset},
+        {"config", config_text},
+        {"labels", labels_text},
+        {"taxonomy", taxonomy_text},
+        {"vocab", vocab_text},
+        {"training", m->training_json ? m->training_json : "{}"},
+        {"outputs", outputs_text},
+        {"class_weights", weights_text},
+        {"label_words", label_words_text},
     };
-    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text)
-                         ? safetensors_write(path, tensors, n_tensors, meta, sizeof meta / sizeof *meta)
+    size_t n_meta = sizeof meta / sizeof *meta - !m->joint_embedding;
+    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
+                      (label_words_text || !m->joint_embedding))
+                         ? safetensors_write(path, tensors, n_tensors, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
-        free(tensors), free(names);
+        free(label_words_text), free(tensors), free(names);
     return st;
 }
 
@@ -600,9 +663,32 @@ static hftc_status metadata_strings(const st_file *f, const char *path, const ch
     return HFTC_STATUS_OK;
 }
 
+/* The joint embedding's label words (metadata "label_words"). */
+static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const char *path)
+{
+    json_t *texts;
+    TRY(metadata_strings(f, path, "label_words", &texts));
+    size_t n = json_array_size(texts), unknown = 0;
+    const char **t = mem_alloc(n ? n : 1, sizeof *t);
+    hftc_status st = t ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && n != m->tax.n_nodes)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"label_words\" is not one string per label", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < n; i++)
+        t[i] = json_string_value(json_array_get(texts, i));
+    if (st == HFTC_STATUS_OK)
+        st = label_words_from_texts(&m->label_words, t, n);
+    if (st == HFTC_STATUS_OK) /* words that fell out of the vocabulary read as <unk>, as they did in training */
+        st = label_words_lookup(&m->label_words, &m->vocab, &unknown);
+    if (st == HFTC_STATUS_OK)
+        m->joint_embedding = true;
+    free(t);
+    json_decref(texts);
+    return st;
+}
+
 static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
                                     float *threshold, strategy_kind *strategy, scoring_kind *scoring,
-                                    node_embedding_kind *node_embedding)
+                                    node_embedding_kind *node_embedding, bool *joint_embedding)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -655,6 +741,9 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     c->onlstm_chunk = (size_t)chunk, c->rnn_pool = strcmp(pool, "max") ? RNN_POOL_LAST : RNN_POOL_MAX;
     c->hidden_activation = strcmp(activation, "tanh") ? ACTIVATION_RELU : ACTIVATION_TANH;
     c->hidden_batchnorm = batchnorm;
+    *joint_embedding = json_is_true(json_object_get(j, "joint_embedding"));
+    if (*joint_embedding && (*strategy != STRATEGY_LEVEL || c->head != HEAD_SOFTMAX))
+        st = error_set(HFTC_STATUS_MODEL, "%s: the joint embedding needs single-label levels", path);
     if (!known || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
     else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
@@ -727,6 +816,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     strategy_kind strategy = STRATEGY_FLAT;
     scoring_kind scoring = SCORING_INDEPENDENT;
     node_embedding_kind node_embedding = NODE_EMBEDDING_OWN;
+    bool joint_embedding = false;
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
     else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
@@ -734,7 +824,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
                        version ? version : "(none)", MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
         st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
-                              &node_embedding);
+                              &node_embedding, &joint_embedding);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -766,6 +856,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     }
     if (st == HFTC_STATUS_OK)
         st = taxonomy_from_json(&m->tax, path, labels, safetensors_metadata(f, "taxonomy"));
+    if (st == HFTC_STATUS_OK && joint_embedding)
+        st = label_words_from_json(m, f, path);
     bool *has_output = NULL;
     if (st == HFTC_STATUS_OK)
         st = outputs_from_json(path, safetensors_metadata(f, "outputs"), cfg.n_classes, &has_output);

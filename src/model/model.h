@@ -12,6 +12,7 @@
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
 #include "model/network.h"
+#include "text/label_words.h"
 #include "text/vocab.h"
 
 #define MODEL_FORMAT_NAME "hftc"
@@ -48,8 +49,12 @@ struct hftc_model {
     float *shared_embedding; /* NODE_EMBEDDING_SHARED: the (V, E) table every node part reads */
     model_part *parts;
     size_t n_parts;
-    scoring_kind scoring; /* how ancestors' probabilities combine when none is asked for */
-    float threshold;      /* on the scores of that scoring */
+    /* The joint embedding (HFT-ONLSTM): a level part below the top reads the words of the document's
+     * parent category (the true one in training, the one chosen above at inference) before the text. */
+    bool joint_embedding;
+    label_words label_words; /* joint_embedding: every label's words */
+    scoring_kind scoring;    /* how ancestors' probabilities combine when none is asked for */
+    float threshold;         /* on the scores of that scoring */
     size_t batch_capacity;
     char *training_json; /* the options and the training record, as JSON; may be NULL */
     arena workspace;     /* the activations the parts share at inference */
@@ -72,10 +77,16 @@ const char *node_embedding_name(node_embedding_kind kind);
 bool strategy_parse(const char *name, strategy_kind *out);
 const char *strategy_name(strategy_kind kind);
 
-/* Padded batch of documents idx[0..B) of ds: tokens (B, T) with T = min(max_len, longest) but at least
- * min_len; returns T. */
-size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len, uint32_t *tokens,
-                  size_t *lengths);
+/* The words put before the documents of a batch: label[b] (UINT32_MAX: none) for document b. */
+typedef struct {
+    const label_words *words;
+    const uint32_t *label;
+} batch_prefix;
+
+/* Padded batch of documents idx[0..B) of ds: tokens (B, T), each row the prefix's words (prefix NULL:
+ * none) then the document's first max_len tokens, T the longest row but at least min_len; returns T. */
+size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len, size_t min_len,
+                  const batch_prefix *prefix, uint32_t *tokens, size_t *lengths);
 /* Targets (B, n_outputs) 0/1 for documents idx: label l sets output output_of[l] unless that is
  * UINT32_MAX or l >= n_labels (labels outside this part). */
 void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_t *output_of, size_t n_labels,
@@ -83,9 +94,25 @@ void batch_targets(const dataset *ds, const size_t *idx, size_t B, const uint32_
 
 /* The window size below which documents are padded. */
 size_t model_min_len(const network_config *cfg);
+/* The longest input a network reads: the text's max_len plus, with the joint embedding, the longest
+ * label name. */
+size_t model_input_len(const hftc_model *m);
+
+/* Document doc's (first) label at the taxonomy level, or UINT32_MAX. */
+uint32_t model_label_at_level(const hftc_model *m, const dataset *ds, size_t doc, size_t level);
+
+/* Where the joint embedding takes a document's parent category from at inference: the category the
+ * scoring's decisions choose at the level above (top-down: the greedy path's; argmax: that level's
+ * best), or, with gold, the document's own label at that level (accuracy given the true parent). */
+typedef struct {
+    scoring_kind scoring;
+    bool gold;
+} parent_source;
 
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
- * part in batches of the model's capacity, each part's outputs placed at its labels. */
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n, float *probs);
+ * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
+ * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise. */
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
+                                  const parent_source *parents, float *probs);
 
 #endif

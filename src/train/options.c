@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const hftc_presets[] = {
-    "flat-cnn",      "woft-cnn",           "hft-cnn", "xml-cnn", "gru-att", "gru-att-cw", "htrans",
-    "gru-att-multi", "hft-onlstm-nojoint", NULL};
+const char *const hftc_presets[] = {"flat-cnn",           "woft-cnn", "hft-cnn",       "xml-cnn",    "gru-att",
+                                    "gru-att-cw",         "htrans",   "gru-att-multi", "hft-onlstm", "woft-onlstm",
+                                    "hft-onlstm-nojoint", NULL};
 
 /* The HTrans paper's settings (Banerjee et al. 2019): 100-d embeddings, BiGRU 96 per direction with
  * word attention, max and mean pooling, dropout .4 on the GRU outputs, batch 128, the first 100 words,
@@ -57,15 +57,19 @@ static void gru_preset(hftc_train_options *o, const char *preset)
  * dropout .5, batch norm), one softmax per level, Adam 1e-3 x 0.1 after 3 epochs without a gain in
  * validation accuracy, early stopping on it (patience 6, at most 30 epochs), batch 64, the first 100
  * words, top-down decisions (each level among the children of the category chosen above).
- *   hft-onlstm-nojoint  level k's embedding and ON-LSTM start from level k-1's, the head fresh; no
- *                       parent-name words before the text (the paper's ablation) */
-static void onlstm_preset(hftc_train_options *o)
+ *   hft-onlstm          the joint embedding (below the top level the parent category's name words go
+ *                       before the text) and fine-tuning: level k's embedding and ON-LSTM start from
+ *                       level k-1's, the head fresh
+ *   woft-onlstm         the joint embedding, each level trained from scratch (the paper's ablation)
+ *   hft-onlstm-nojoint  fine-tuning without the parent's words (the paper's other ablation) */
+static void onlstm_preset(hftc_train_options *o, const char *preset)
 {
     snprintf(o->encoder, sizeof o->encoder, "onlstm");
     snprintf(o->head, sizeof o->head, "softmax");
     snprintf(o->strategy, sizeof o->strategy, "level");
-    snprintf(o->transfer, sizeof o->transfer, "finetune");
+    snprintf(o->transfer, sizeof o->transfer, "%s", strcmp(preset, "woft-onlstm") ? "finetune" : "none");
     snprintf(o->transfer_layers, sizeof o->transfer_layers, "embedding,onlstm");
+    o->joint_embedding = strcmp(preset, "hft-onlstm-nojoint") != 0;
     snprintf(o->hidden_activation, sizeof o->hidden_activation, "tanh");
     snprintf(o->rnn_pool, sizeof o->rnn_pool, "last");
     snprintf(o->scoring, sizeof o->scoring, "top-down");
@@ -162,8 +166,8 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset)
         snprintf(o->transfer, sizeof o->transfer, "finetune");
     if (!strncmp(preset, "gru-att", 7) || !strcmp(preset, "htrans"))
         gru_preset(o, preset);
-    if (!strncmp(preset, "hft-onlstm", 10))
-        onlstm_preset(o);
+    if (strstr(preset, "-onlstm"))
+        onlstm_preset(o, preset);
     snprintf(o->preset, sizeof o->preset, "%s", preset);
     return HFTC_STATUS_OK;
 }
@@ -273,5 +277,9 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--lr-decay must be in (0, 1]";
     if (o->min_count < 1)
         return "--min-count must be at least 1";
+    if (o->joint_embedding && (strcmp(o->strategy, "level") || strcmp(o->head, "softmax")))
+        return "--joint-embedding reads one parent category per document: it needs --strategy level --head softmax";
+    if (o->label_names_path && !o->joint_embedding)
+        return "--label-names names the parents' words of the joint embedding: add --joint-embedding";
     return NULL;
 }

@@ -49,10 +49,25 @@ static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m
     if (o->taxonomy_path && added)
         log_warn("%s: %zu labels not in %s added under the root", o->train_path, added, o->taxonomy_path);
     m->net_config.n_classes = tax->n_nodes;
+    if (o->joint_embedding) { /* the label words join the vocabulary, at least min_count times each */
+        if (!tax->is_tree)
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                             "the joint embedding reads each document's parent category: it needs a tree taxonomy");
+        TRY(label_words_read(&m->label_words, &tax->names, o->label_names_path, &m->tokenizer));
+        TRY(label_words_count(&m->label_words, &m->vocab, o->min_count));
+        m->joint_embedding = true;
+    }
     uint32_t *remap;
     TRY(vocab_finalize(&m->vocab, o->min_count, o->max_vocab, &remap));
     dataset_remap_tokens(train, remap);
     free(remap);
+    if (o->joint_embedding) {
+        size_t unknown;
+        TRY(label_words_lookup(&m->label_words, &m->vocab, &unknown));
+        if (unknown)
+            log_warn("%zu label-name words fell out of the vocabulary (--max-vocab) and read as <unk>", unknown);
+        log_info("joint embedding: label names of up to %zu words before the text", m->label_words.longest);
+    }
     log_info("%s: %zu documents, %zu labels, vocabulary %zu (min count %zu), %zu truncated to %zu tokens",
              o->train_path, train->n_docs, tax->n_nodes, vocab_size(&m->vocab), o->min_count, train->n_truncated,
              o->max_len);
@@ -109,6 +124,17 @@ static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format f
     return HFTC_STATUS_OK;
 }
 
+// Batches documents s->idx[start .. start + B) into t->tokens, each after its prefix words when the split
+// has them; returns T.
+static size_t trainer_fill(trainer *t, const split *s, size_t start, size_t B)
+{
+    batch_prefix prefix = {&t->m->label_words, t->prefix_label};
+    for (size_t b = 0; s->prefix && b < B; b++)
+        t->prefix_label[b] = s->prefix[s->idx[start + b]];
+    return batch_fill(s->ds, s->idx + start, B, t->o->max_len, model_min_len(&t->m->net_config),
+                      s->prefix ? &prefix : NULL, t->tokens, t->lengths);
+}
+
 float valid_predict(trainer *t, const split *va)
 {
     hftc_model *m = t->m;
@@ -116,8 +142,7 @@ float valid_predict(trainer *t, const split *va)
     double loss_sum = 0;
     for (size_t start = 0; start < va->n; start += cap) {
         size_t B = va->n - start < cap ? va->n - start : cap;
-        size_t T =
-            batch_fill(va->ds, va->idx + start, B, t->o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
+        size_t T = trainer_fill(t, va, start, B);
         batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
         loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
                                             t->valid_probs + start * C) *
@@ -202,7 +227,6 @@ static hftc_status valid_gather_gold(trainer *t, const split *va)
 
 static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
 {
-    hftc_model *m = t->m;
     const hftc_train_options *o = t->o;
     size_t C = t->part->n_outputs;
     param_set *ps = network_params(t->part->net);
@@ -211,8 +235,7 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     size_t done = 0;
     for (size_t start = 0; start < tr->n; start += o->batch) {
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
-        size_t T =
-            batch_fill(tr->ds, tr->idx + start, B, o->max_len, model_min_len(&m->net_config), t->tokens, t->lengths);
+        size_t T = trainer_fill(t, tr, start, B);
         batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, C, t->targets);
         uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
         float loss = network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
@@ -257,14 +280,16 @@ hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m,
     t->frozen[GROUP_EMBEDDING] = t->opt.groups[GROUP_EMBEDDING].frozen;
     if (emb)
         emb->group = GROUP_EMBEDDING;
-    t->tokens = mem_alloc(cap * o->max_len, sizeof *t->tokens);
+    t->tokens = mem_alloc(cap * model_input_len(m), sizeof *t->tokens);
     t->lengths = mem_alloc(cap, sizeof *t->lengths);
+    t->prefix_label = mem_alloc(cap, sizeof *t->prefix_label);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
     t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
     t->best_values = mem_alloc(ps->values.used, 1); /* the arena, alignment padding included */
     bool weighted = o->pos_weight != 1.0f;
     t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
-    if (!t->tokens || !t->lengths || !t->targets || !t->valid_probs || !t->best_values || (weighted && !t->pos_weight))
+    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || !t->best_values ||
+        (weighted && !t->pos_weight))
         return HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t j = 0; weighted && j < C; j++)
         t->pos_weight[j] = o->pos_weight;
@@ -302,7 +327,8 @@ size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *
 
 void trainer_free(trainer *t)
 {
-    free(t->tokens), free(t->lengths), free(t->targets), free(t->valid_probs), free(t->best_values);
+    free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs),
+        free(t->best_values);
     free(t->pos_weight);
     free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
     *t = (trainer){0};
@@ -424,7 +450,7 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
     uint32_t *gold_labels = mem_alloc(va->ds->label_start[va->ds->n_docs], sizeof *gold_labels);
     hftc_status st = scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, va->ds, va->idx, va->n, scores);
+        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, scores);
     if (st == HFTC_STATUS_OK) {
         scoring_apply(m->scoring, &m->tax, scores, scores, va->n);
         gold_start[0] = 0;
@@ -480,9 +506,10 @@ static json_t *options_to_json(const hftc_train_options *o)
                              o->class_weights_from);
     json_object_update(j, more);
     json_decref(more);
-    more = json_pack("{s:I, s:s, s:s, s:b, s:I, s:f}", "onlstm_chunk", (json_int_t)o->onlstm_chunk, "rnn_pool",
-                     o->rnn_pool, "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm, "lr_patience",
-                     (json_int_t)o->lr_patience, "lr_decay", (double)o->lr_decay);
+    more = json_pack("{s:I, s:s, s:s, s:b, s:I, s:f, s:b, s:s?}", "onlstm_chunk", (json_int_t)o->onlstm_chunk,
+                     "rnn_pool", o->rnn_pool, "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm,
+                     "lr_patience", (json_int_t)o->lr_patience, "lr_decay", (double)o->lr_decay, "joint_embedding",
+                     o->joint_embedding, "label_names", o->label_names_path);
     json_object_update(j, more);
     json_decref(more);
     return j;
@@ -629,6 +656,18 @@ static hftc_status single_label_split(const split *in, const hftc_model *m, cons
     return st;
 }
 
+/* The joint embedding's prefix for a part of level (> 1): every document's true category at level - 1. */
+static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t level, uint32_t **out)
+{
+    uint32_t *parent = mem_alloc(ds->n_docs ? ds->n_docs : 1, sizeof *parent);
+    if (!parent)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t d = 0; d < ds->n_docs; d++)
+        parent[d] = model_label_at_level(m, ds, d, level - 1);
+    *out = parent;
+    return HFTC_STATUS_OK;
+}
+
 /* Trains the model's parts in order; a level after the first may start from the one before. */
 static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
                                const float *label_weights, split *tr, split *va, json_t *record)
@@ -665,6 +704,15 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
             if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
                 st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
         }
+        // The joint embedding: below the top level, each document is read after its true parent's words.
+        uint32_t *train_prefix = NULL, *valid_prefix = NULL;
+        if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
+            st = true_parents(m, part_tr.ds, part->level, &train_prefix);
+            if (st == HFTC_STATUS_OK && part_va.ds != part_tr.ds)
+                st = true_parents(m, part_va.ds, part->level, &valid_prefix);
+            part_tr.prefix = train_prefix;
+            part_va.prefix = valid_prefix ? valid_prefix : train_prefix;
+        }
         if (st == HFTC_STATUS_OK)
             st = network_set_mode(part->net, NETWORK_TRAINING);
         if (st == HFTC_STATUS_OK)
@@ -674,6 +722,7 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
         if (st == HFTC_STATUS_OK)
             st = run_training(&t, &part_tr, &part_va, part_record);
         trainer_free(&t);
+        free(train_prefix), free(valid_prefix);
         if (single)
             free(part_tr.idx), free(part_va.idx);
         TRY(st);

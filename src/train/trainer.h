@@ -17,6 +17,8 @@ typedef struct {
     const dataset *ds;
     size_t *idx;
     size_t n;
+    const uint32_t *prefix; /* joint embedding: per document of ds, the label whose words go before its text
+                             * (UINT32_MAX: none); NULL: no words before any text */
 } split;
 
 /* Everything the epoch loop needs, allocated once before it starts. */
@@ -29,6 +31,7 @@ typedef struct {
     bool frozen[ADAM_MAX_GROUPS];
     uint32_t *tokens;
     size_t *lengths;
+    uint32_t *prefix_label; /* of the batch's documents, from the split's prefix */
     float *targets;
     float *valid_probs;
     float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
