@@ -36,10 +36,11 @@ static void show_progress(const hftc_progress *p, void *user)
     if (p->epoch_end) {
         if (ps->tty)
             fprintf(stderr, "\r%*s\r", (int)ps->last_width, "");
-        fprintf(stderr,
-                "%s%sepoch %zu/%zu  train_loss %.5f  valid_loss %.5f  valid_micro_f1 %.4f  %.1f s  %.0f docs/s%s\n",
+        bool accuracy = p->valid_accuracy >= 0.0f; /* the criterion: accuracy for single-label heads */
+        fprintf(stderr, "%s%sepoch %zu/%zu  train_loss %.5f  valid_loss %.5f  %s %.4f  %.1f s  %.0f docs/s%s\n",
                 level ? p->part : "", level ? " " : "", p->epoch, p->epochs, (double)p->train_loss,
-                (double)p->valid_loss, (double)p->valid_micro_f1, p->seconds, rate, p->improved ? "  *" : "");
+                (double)p->valid_loss, accuracy ? "valid_accuracy" : "valid_micro_f1",
+                (double)(accuracy ? p->valid_accuracy : p->valid_micro_f1), p->seconds, rate, p->improved ? "  *" : "");
         return;
     }
     if (!ps->tty || (p->seconds - ps->last_draw < 0.1 && p->seconds >= ps->last_draw))

@@ -42,7 +42,8 @@ typedef struct {
     float train_loss;             /* running mean over the epoch */
     int epoch_end;                /* 1 when the validation results below are set */
     float valid_loss, valid_micro_f1;
-    int improved; /* the early-stopping criterion improved this epoch */
+    float valid_accuracy; /* single-label heads stopping on accuracy (--early-stop accuracy); else -1 */
+    int improved;         /* the early-stopping criterion improved this epoch */
 } hftc_progress;
 
 typedef void (*hftc_progress_fn)(const hftc_progress *p, void *user);

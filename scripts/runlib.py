@@ -53,6 +53,31 @@ def mark_done(base):
     open(base + ".done", "w").close()
 
 
+def train_and_score(hftc, options, data_dir, base, scorings, threads):
+    """One run: hftc train OPTIONS (which write base.hftc) with base.train.log, hftc test of the model on
+    data_dir/test.tsv with each scoring (base.SCORING.json), hftc info (base.info.json), then base.done."""
+    train(hftc, options, base + ".train.log")
+    for scoring in scorings:
+        test_json(hftc, base + ".hftc", os.path.join(data_dir, "test.tsv"), f"{base}.{scoring}.json", threads, scoring)
+    info_json(hftc, base + ".hftc", base + ".info.json")
+    mark_done(base)
+
+
+def read_scored_run(base, scorings):
+    """What train_and_score left: {"scores": {scoring: test JSON}, "info", "wall", "peak_mb"}; None if not done."""
+    if not done(base):
+        return None
+    run = {"scores": {s: load_json(f"{base}.{s}.json") for s in scorings}, "info": load_json(base + ".info.json")}
+    run["wall"], run["peak_mb"] = time_report(base + ".train.log")
+    return run
+
+
+def data_options(data_dir, base):
+    """hftc train's data and output options for a dataset folder (taxonomy.tsv, train.tsv, valid.tsv)."""
+    return ["--taxonomy", os.path.join(data_dir, "taxonomy.tsv"), "--train", os.path.join(data_dir, "train.tsv"),
+            "--valid", os.path.join(data_dir, "valid.tsv"), "--output", base + ".hftc"]
+
+
 def mean_sd(values, digits=4):
     values = [v for v in values if v is not None]
     if not values:

@@ -419,6 +419,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
                                .epoch_end = 1,
                                .valid_loss = valid_loss,
                                .valid_micro_f1 = (float)valid_f1,
+                               .valid_accuracy = by_accuracy ? (float)accuracy : -1.0f,
                                .improved = improved};
             o->progress(&p, o->progress_user);
         }
