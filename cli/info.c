@@ -53,11 +53,12 @@ static void print_summary(const json_t *d)
     for (size_t k = 0; k < json_array_size(json_object_get(tr, "parts")); k++) {
         const json_t *p = json_array_get(json_object_get(tr, "parts"), k);
         const json_t *part = json_array_get(parts, k);
-        printf("  %-10s %5lld labels %10lld parameters (%lld trained)  %lld epochs (best %lld)  %.1f s\n",
+        printf("  %-10s %5lld labels %10lld parameters (%lld trained, %lld frozen)  %lld epochs (best %lld)  %.1f s\n",
                json_string_value(json_object_get(part, "name")),
                (long long)json_integer_value(json_object_get(p, "outputs")),
                (long long)json_integer_value(json_object_get(part, "parameters")),
                (long long)json_integer_value(json_object_get(part, "trainable")),
+               (long long)json_integer_value(json_object_get(part, "frozen")),
                (long long)json_integer_value(json_object_get(p, "epochs_run")),
                (long long)json_integer_value(json_object_get(p, "best_epoch")),
                json_real_value(json_object_get(p, "train_seconds")));
