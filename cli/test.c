@@ -48,7 +48,8 @@ static void print_text(const hftc_evaluation *e, float threshold)
     printf("threshold        %g\n", (double)threshold);
     printf("micro-F1         %.4f  (precision %.4f, recall %.4f)\n", e->micro_f1, e->micro_precision, e->micro_recall);
     printf("macro-F1         %.4f\n", e->macro_f1);
-    printf("exact match      %.4f  (overall accuracy: the predicted path is the gold one)\n", e->exact_match);
+    printf("exact match      %.4f\n", e->exact_match);
+    printf("overall accuracy %.4f  (the document's last-level labels predicted)\n", e->overall_accuracy);
     printf("P@1 P@3 P@5      %.4f %.4f %.4f\n", e->precision_at[1], e->precision_at[3], e->precision_at[5]);
     printf("nDCG@1 @3 @5     %.4f %.4f %.4f\n", e->ndcg_at[1], e->ndcg_at[3], e->ndcg_at[5]);
     for (size_t i = 0; i < e->n_levels; i++)

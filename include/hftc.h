@@ -178,8 +178,8 @@ typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
-    double overall_accuracy; /* the paper's "overall": documents whose predicted path (the decisions, parents
-                              * predicted) is exactly their gold path: exact_match over the taxonomy */
+    double overall_accuracy; /* the HFT-ONLSTM paper's "overall": documents whose last-level labels (gold labels
+                              * at the deepest level they reach) are predicted, parents predicted, not given */
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
     double seconds, docs_per_second;
     size_t n_levels; /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */

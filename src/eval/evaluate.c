@@ -248,6 +248,30 @@ static hftc_status gather_decisions(size_t first, size_t n, const float *scores,
     return HFTC_STATUS_OK;
 }
 
+/* The HFT-ONLSTM paper's "overall" accuracy: the share of documents whose last-level labels (their gold
+ * labels at the deepest level they reach) are all predicted. With top-down decisions over a tree this is
+ * the predicted path being right down to the document's leaf. */
+static double last_level_accuracy(const taxonomy *t, const dataset *ds, const all_decisions *d)
+{
+    size_t right = 0;
+    for (size_t i = 0; i < ds->n_docs; i++) {
+        size_t deepest = 0, found = 0, needed = 0;
+        for (size_t j = ds->label_start[i]; j < ds->label_start[i + 1]; j++)
+            if (ds->labels[j] < t->n_nodes && t->level[ds->labels[j]] > deepest)
+                deepest = t->level[ds->labels[j]];
+        for (size_t j = ds->label_start[i]; j < ds->label_start[i + 1]; j++) {
+            uint32_t g = ds->labels[j];
+            if (g >= t->n_nodes || t->level[g] != deepest)
+                continue;
+            needed++;
+            for (size_t k = d->pred_start[i]; k < d->pred_start[i + 1]; k++)
+                found += d->pred[k] == g;
+        }
+        right += needed > 0 && found == needed;
+    }
+    return ds->n_docs ? (double)right / (double)ds->n_docs : 0.0;
+}
+
 static void copy_metrics(hftc_level_metrics *out, const metrics *mt)
 {
     *out = (hftc_level_metrics){
@@ -306,7 +330,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
                                  .micro_f1 = mt.micro_f1,
                                  .macro_f1 = mt.macro_f1,
                                  .exact_match = mt.exact_match,
-                                 .overall_accuracy = mt.exact_match,
+                                 .overall_accuracy = last_level_accuracy(&m->tax, &ds, &d),
                                  .seconds = seconds,
                                  .docs_per_second = seconds > 0 ? (double)mt.docs / seconds : 0};
         for (size_t k = 1; k <= METRICS_MAX_K; k++) {
