@@ -1,7 +1,12 @@
 /* Micro-benchmark of a network on random data at full length, timed as bench/torch_cnn.py and
  * bench/torch_gru.py time PyTorch: one warm-up step, then --iters steps of network_train_batch +
- * adam_step, then --iters calls of network_predict, then 50 batch-1 calls. Prints one JSON object;
- * bench/run runs it beside the PyTorch reference. Not a test: run on an idle machine.
+ * adam_step, then --iters calls of network_predict on new random documents, then 50 batch-1 calls.
+ * Inference runs as a loaded model runs it (an inference network with the word cache, nn/word_cache.h):
+ * infer_docs_per_s starts from an empty cache and pays for each new word's rows as it comes (cold),
+ * infer_warm_docs_per_s runs the same batches again, infer_plain_docs_per_s is without the cache (the
+ * GEMM path; the GFLOP/s figures are of that path); latency_ms with the cache (warm), latency_plain_ms
+ * without. Prints one JSON object; bench/run runs it beside the PyTorch reference. Not a test: run on
+ * an idle machine.
  *
  * --encoder cnn (default): the Kim CNN at the HFT-CNN paper's sizes (XML-CNN with --pool-chunks and
  *   --hidden 512). Reports the GFLOP/s of the forward convolution (the dominant cost) and the
@@ -64,12 +69,40 @@ static double gemm_rate(size_t M, size_t N, size_t K, int reps, int calls)
     return 2.0 * (double)M * (double)N * (double)K * (double)calls / best / 1e9;
 }
 
+// Seconds for batches first .. last of docs (each B x T), after an untimed call on batch 0 when first is 0.
+static double predict_batches(network *net, const uint32_t *docs, const size_t *lengths, size_t B, size_t T,
+                              size_t first, size_t last, float *probs)
+{
+    double t0 = omp_get_wtime();
+    for (size_t it = first; it <= last; it++) {
+        if (it == 0 && first == 0) {
+            network_predict(net, docs, lengths, B, T, NULL, NULL, probs);
+            t0 = omp_get_wtime();
+            continue;
+        }
+        network_predict(net, docs + it * B * T, lengths, B, T, NULL, NULL, probs);
+    }
+    return omp_get_wtime() - t0;
+}
+
+// Mean seconds of network_predict on one document, over 50 documents of docs after one untimed call.
+static double batch1_latency(network *net, const uint32_t *docs, const size_t *lengths, size_t B, size_t T,
+                             float *probs)
+{
+    const size_t n_single = 50;
+    network_predict(net, docs, lengths, 1, T, NULL, NULL, probs);
+    double t0 = omp_get_wtime();
+    for (size_t it = 0; it < n_single; it++)
+        network_predict(net, docs + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
+    return (omp_get_wtime() - t0) / (double)n_single;
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: bench_network [--encoder cnn|bigru-att|onlstm] [--threads 2] [--iters 10] [--seed 1]\n"
-                   "                     [--only train|infer (for profiling: prints no JSON)]\n"
+                   "                     [--only train|infer (for profiling: prints no JSON)] [--word-cache on|off]\n"
                    "  cnn:       [--batch 100] [--len 256] [--classes 20] [--vocab 50000] [--dim 300]\n"
                    "             [--filters 128] [--hidden 1024] [--pool-chunks 1]\n"
                    "  bigru-att: [--batch 128] [--len 100] [--classes 1] [--vocab 50000] [--dim 100]\n"
@@ -80,6 +113,7 @@ int main(int argc, char **argv)
             return 0;
         }
     const char *encoder = arg_str(argc, argv, "--encoder", "cnn"), *only = arg_str(argc, argv, "--only", "");
+    bool no_cache = strcmp(arg_str(argc, argv, "--word-cache", "on"), "off") == 0;
     bool train_phase = strcmp(only, "infer") != 0, infer_phase = strcmp(only, "train") != 0;
     bool gru = strcmp(encoder, "bigru-att") == 0, onlstm = strcmp(encoder, "onlstm") == 0;
     if (!gru && !onlstm && strcmp(encoder, "cnn") != 0) {
@@ -181,29 +215,40 @@ int main(int argc, char **argv)
         printf("bench_network: %zu training steps, %.3f s\n", iters, train_s);
         return 0;
     }
-    for (size_t it = 0; it <= iters; it++) {
-        if (it == 1)
-            t0 = omp_get_wtime();
-        network_predict(net, tokens, lengths, B, T, NULL, NULL, probs);
+    // Inference as a loaded model runs it: an inference network, new documents in every batch.
+    // Without the word cache first (batch 0 untimed), then with it from empty over batches 1..iters
+    // (the rows of each new word computed as it comes: "cold"), then the same batches again ("warm").
+    if (network_set_mode(net, NETWORK_INFERENCE) != HFTC_STATUS_OK) {
+        fprintf(stderr, "bench_network: %s\n", hftc_last_error());
+        return 1;
     }
-    double infer_s = omp_get_wtime() - t0;
+    uint32_t *docs = malloc((iters + 1) * B * T * sizeof *docs);
+    if (!docs) {
+        fprintf(stderr, "bench_network: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < (iters + 1) * B * T; i++)
+        docs[i] = 2 + (uint32_t)rng_below(&r, V - 2);
+    double infer_plain_s = predict_batches(net, docs, lengths, B, T, 0, iters, probs);
+    bool cached = !no_cache && network_set_word_cache(net, SIZE_MAX) == HFTC_STATUS_OK && network_has_word_cache(net);
+    double infer_s = cached ? predict_batches(net, docs, lengths, B, T, 1, iters, probs) : infer_plain_s;
+    double infer_warm_s = cached ? predict_batches(net, docs, lengths, B, T, 1, iters, probs) : infer_plain_s;
     if (!train_phase) {
-        printf("bench_network: %zu inference batches, %.3f s\n", iters, infer_s);
+        printf("bench_network: %zu inference batches, %.3f s (word cache %s: %.3f s cold, %.3f s warm)\n", iters,
+               infer_plain_s, cached ? "on" : "off", infer_s, infer_warm_s);
         return 0;
     }
     bool finite = true;
     for (size_t i = 0; i < B * C; i++)
         finite = finite && probs[i] >= 0.0f && probs[i] <= 1.0f;
-    // Batch-1 latency: one document at a time, as a server would see it.
-    const size_t n_single = 50;
-    network_predict(net, tokens, lengths, 1, T, NULL, NULL, probs);
-    t0 = omp_get_wtime();
-    for (size_t it = 0; it < n_single; it++)
-        network_predict(net, tokens + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
-    double latency_s = (omp_get_wtime() - t0) / (double)n_single;
+    // Batch-1 latency: one document at a time, as a server would see it, its words in the cache.
+    double latency_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
+    network_set_word_cache(net, 0);
+    double latency_plain_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * iters) / infer_s;
+    double infer_warm_docs = (double)(B * iters) / infer_warm_s, infer_plain_docs = (double)(B * iters) / infer_plain_s;
     double peak_mb = (double)usage.ru_maxrss / 1024.0;
 
     if (onlstm) {
@@ -212,14 +257,17 @@ int main(int argc, char **argv)
         size_t Gi = (size_t)G;
         double proj_peak = gemm_rate(B * T, Gi, cfg.embed_dim, 4, 1);
         double step_rate = gemm_rate(B, Gi, cfg.rnn_hidden, 4, 100);
-        printf("{\"system\": \"hftc\", \"encoder\": \"onlstm\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
-               "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"chunk\": %zu, "
-               "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-               "\"latency_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
-               "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
-               threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, cfg.onlstm_chunk, (double)loss,
-               finite ? "true" : "false", train_docs, infer_docs, latency_s * 1e3, fwd / 1e6,
-               3.0 * fwd * train_docs / 1e9, fwd * infer_docs / 1e9, proj_peak, step_rate, peak_mb);
+        printf(
+            "{\"system\": \"hftc\", \"encoder\": \"onlstm\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
+            "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"chunk\": %zu, "
+            "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+            "\"latency_plain_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
+            "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+            threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, cfg.onlstm_chunk, (double)loss,
+            finite ? "true" : "false", train_docs, infer_docs, latency_s * 1e3, infer_warm_docs, infer_plain_docs,
+            latency_plain_s * 1e3, fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak,
+            step_rate, peak_mb);
     } else if (gru) {
         double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden;
         double A = cfg.attention_dim ? (double)cfg.attention_dim : 2.0 * H;
@@ -227,14 +275,16 @@ int main(int argc, char **argv)
         double att = 2.0 * (double)T * 2.0 * H * A, fwd = proj + rec + att; /* per document */
         double proj_peak = gemm_rate(B * T, 3 * cfg.rnn_hidden, cfg.embed_dim, 4, 1);
         double step_rate = gemm_rate(B, 3 * cfg.rnn_hidden, cfg.rnn_hidden, 4, 100);
-        printf("{\"system\": \"hftc\", \"encoder\": \"bigru-att\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
-               "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"attention\": %.0f, "
-               "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-               "\"latency_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
-               "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
-               threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, A, (double)loss, finite ? "true" : "false",
-               train_docs, infer_docs, latency_s * 1e3, fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_docs / 1e9,
-               proj_peak, step_rate, peak_mb);
+        printf(
+            "{\"system\": \"hftc\", \"encoder\": \"bigru-att\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
+            "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"attention\": %.0f, "
+            "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
+            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+            "\"latency_plain_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
+            "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
+            threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, A, (double)loss, finite ? "true" : "false", train_docs,
+            infer_docs, latency_s * 1e3, infer_warm_docs, infer_plain_docs, latency_plain_s * 1e3, fwd / 1e6,
+            3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak, step_rate, peak_mb);
     } else {
         // The GEMM peak: the convolution's largest product (B*T, 4F, E) through the same wrapper.
         double gemm_peak = gemm_rate(B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
@@ -243,13 +293,14 @@ int main(int argc, char **argv)
             conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
         printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
                "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-               "\"latency_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
+               "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+               "\"latency_plain_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
                "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu}\n",
-               threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3,
-               conv_flops * (double)iters / train_s / 1e9, conv_flops * (double)iters / infer_s / 1e9, gemm_peak,
-               peak_mb, cfg.pool_chunks);
+               threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3, infer_warm_docs,
+               infer_plain_docs, latency_plain_s * 1e3, conv_flops * (double)iters / train_s / 1e9,
+               conv_flops * (double)iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks);
     }
-    free(tokens), free(lengths), free(targets), free(probs);
+    free(tokens), free(lengths), free(targets), free(probs), free(docs);
     network_free(net);
     return 0;
 }

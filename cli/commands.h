@@ -2,6 +2,10 @@
 #ifndef HFTC_CLI_COMMANDS_H
 #define HFTC_CLI_COMMANDS_H
 
+#include "hftc.h"
+
+#include <stddef.h>
+
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
@@ -15,6 +19,9 @@ void cli_setup_log(int verbose);
 typedef struct hftc_model hftc_model;
 /* The common start of test, predict and info: checks that --model was given, sets up logging and
  * threads, loads the model. Returns 0, or the exit status after printing why. */
-int cli_load_model(const char *command, const char *path, int threads, hftc_model **m);
+/* Loads the model at path with threads and a word cache of at most word_cache_mb MiB (0: none). */
+int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m);
+/* The --word-cache-mb option's help. */
+#define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 
 #endif

@@ -86,7 +86,7 @@ int cmd_info(int argc, char **argv)
     if (rc)
         return rc == 2 ? 0 : 2;
     hftc_model *m;
-    if ((rc = cli_load_model("info", model_path, threads, &m)))
+    if ((rc = cli_load_model("info", model_path, threads, 0, &m)))
         return rc;
     char *text = hftc_model_describe(m);
     hftc_model_free(m);

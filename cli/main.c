@@ -21,7 +21,7 @@ int cli_fail(const char *command)
     return 1;
 }
 
-int cli_load_model(const char *command, const char *path, int threads, hftc_model **m)
+int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m)
 {
     if (!path) {
         fprintf(stderr, "hftc %s: --model is required\n", command);
@@ -29,7 +29,13 @@ int cli_load_model(const char *command, const char *path, int threads, hftc_mode
     }
     cli_setup_log(0);
     hftc_set_threads(threads);
-    return hftc_model_load(m, path) == HFTC_STATUS_OK ? 0 : cli_fail(command);
+    if (hftc_model_load(m, path) != HFTC_STATUS_OK)
+        return cli_fail(command);
+    if (hftc_model_set_word_cache(*m, word_cache_mb << 20) != HFTC_STATUS_OK) {
+        hftc_model_free(*m);
+        return cli_fail(command);
+    }
+    return 0;
 }
 
 static int usage(FILE *out)

@@ -46,6 +46,7 @@ int cmd_predict(int argc, char **argv)
     hftc_input_options in = {.path = "-", .format = "auto", .threshold = -1.0f, .scoring = NULL};
     predict_output out = {0};
     int threads = 0;
+    size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
@@ -60,6 +61,7 @@ int cmd_predict(int argc, char **argv)
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
+        {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
         {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
     };
     int rc = args_parse("predict", "--model MODEL [--input F | -] [--k K] [--threshold T] [--probs] [--json]", specs,
@@ -67,7 +69,7 @@ int cmd_predict(int argc, char **argv)
     if (rc)
         return rc == 2 ? 0 : 2;
     hftc_model *m;
-    if ((rc = cli_load_model("predict", model_path, threads, &m)))
+    if ((rc = cli_load_model("predict", model_path, threads, word_cache_mb, &m)))
         return rc;
     out.m = m;
     hftc_status st = hftc_predict_file(m, &in, 0, print_prediction, &out);

@@ -65,6 +65,7 @@ int cmd_test(int argc, char **argv)
     const char *model_path = NULL;
     hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f, .scoring = NULL};
     int json = 0, threads = 0;
+    size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
@@ -77,6 +78,7 @@ int cmd_test(int argc, char **argv)
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
+        {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
         {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
     };
     int rc = args_parse("test", "--model MODEL --input F [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
@@ -87,7 +89,7 @@ int cmd_test(int argc, char **argv)
         return 2;
     }
     hftc_model *m;
-    if ((rc = cli_load_model("test", model_path, threads, &m)))
+    if ((rc = cli_load_model("test", model_path, threads, word_cache_mb, &m)))
         return rc;
     hftc_evaluation e;
     if (hftc_evaluate(m, &in, &e) != HFTC_STATUS_OK) {

@@ -137,6 +137,15 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path);
 hftc_status hftc_model_load(hftc_model **out, const char *path);
 void hftc_model_free(hftc_model *m);
 
+/* Inference caches the projection of each word by the first layer of the networks that own their
+ * embedding (the CNN's window products, the recurrent layers' input products): a word's products are
+ * computed once, when a batch first uses it, instead of at every occurrence. The cache takes memory
+ * for the rows of the words seen, at most vocabulary x (9 F | 6 H | gate rows) floats per network; it
+ * is on when those tables together are at most max_bytes, off for 0. hftc_model_load turns it on
+ * with HFTC_WORD_CACHE_DEFAULT_BYTES. */
+#define HFTC_WORD_CACHE_DEFAULT_BYTES ((size_t)2 << 30)
+hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes);
+
 size_t hftc_model_num_labels(const hftc_model *m);
 const char *hftc_model_label(const hftc_model *m, size_t i);
 float hftc_model_threshold(const hftc_model *m);

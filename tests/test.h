@@ -26,6 +26,15 @@ static inline void test_capture_warnings(hftc_log_level level, const char *messa
     }
 }
 
+/* The largest absolute difference between a and b (n floats). */
+static inline double test_max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs((double)a[i] - b[i]) > m ? fabs((double)a[i] - b[i]) : m;
+    return m;
+}
+
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
         if (cond) {                                                                                                    \

@@ -214,7 +214,7 @@ static void check_conv(size_t K, size_t p)
     size_t ld = F * p + 3;
     float *out = malloc(B * ld * sizeof *out), *scratch = malloc(conv1d_scratch_size(B, T, E, F, K) * sizeof(float));
     uint32_t *argmax = malloc(B * ld * sizeof *argmax);
-    conv1d_forward(out, argmax, ld, scratch, x, lengths, w, bias, B, T, E, F, K, p);
+    conv1d_forward(out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p);
     double ref[B * F * 8];
     conv_ctx c = {lengths,
                   to_double(x, B * T * E),

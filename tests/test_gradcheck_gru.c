@@ -116,7 +116,7 @@ static void gru_run(float *out, float *dinp, float *const g[8], const float *x, 
     size_t B = GRU_B, T = GRU_T, E = GRU_E, H = GRU_H;
     float *cache = malloc(gru_cache_size(B, T, H) * sizeof(float));
     float *scratch = malloc(gru_scratch_size(B, T, H, true) * sizeof(float));
-    gru_forward(out, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_forward(out, cache, scratch, x, NULL, lengths, w, B, T, E, H);
     memset(dinp, 0, B * T * E * sizeof(float));
     for (size_t k = 0; k < 8; k++)
         memset(g[k], 0, gru_tensor_size(k, E, H) * sizeof(float));
@@ -151,10 +151,10 @@ static void test_gru(void)
     float *cache = malloc(gru_cache_size(B, T, H) * sizeof(float));
     float *scratch_inf = malloc(gru_scratch_size(B, T, H, false) * sizeof(float));
     float *scratch = malloc(gru_scratch_size(B, T, H, true) * sizeof(float));
-    gru_forward(out, NULL, scratch_inf, x, lengths, w, B, T, E, H);
+    gru_forward(out, NULL, scratch_inf, x, NULL, lengths, w, B, T, E, H);
     check_forward("gru forward", out, ref, N, 1e-5);
     CHECK(padding_is(out, lengths, 0.0f, B, T, 2 * H));
-    gru_forward(out_train, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_forward(out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
     CHECK(memcmp(out, out_train, sizeof out) == 0);
 
     // Backward adds: every gradient starts at 0.5; padded input rows must keep it exactly.
@@ -185,7 +185,7 @@ static void test_gru(void)
     gru_run(out1, dinp_ref, g1, x, lengths, w, R);
     gru_grads none[2] = {{NULL, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL}};
     memset(dinp_only, 0, sizeof dinp_only);
-    gru_forward(out_train, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_forward(out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
     gru_backward(dinp_only, none, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
     CHECK(memcmp(dinp_only, dinp_ref, sizeof dinp_ref) == 0);
     float *only_whh = calloc(gru_tensor_size(1, E, H), sizeof(float));

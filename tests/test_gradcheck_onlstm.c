@@ -82,7 +82,7 @@ static void onlstm_run(float *out, float *dinp, float *const g[4], const float *
 {
     float *cache = malloc(onlstm_cache_size(B, T, H, chunk) * sizeof(float));
     float *scratch = malloc(onlstm_scratch_size(B, T, H, chunk, true) * sizeof(float));
-    onlstm_forward(out, cache, scratch, x, lengths, w, B, T, E, H, chunk);
+    onlstm_forward(out, cache, scratch, x, NULL, lengths, w, B, T, E, H, chunk);
     memset(dinp, 0, B * T * E * sizeof(float));
     for (size_t k = 0; k < 4; k++)
         memset(g[k], 0, tensor_size(k, chunk) * sizeof(float));
@@ -116,10 +116,10 @@ static void check_onlstm(size_t chunk)
     float *cache = malloc(onlstm_cache_size(B, T, H, chunk) * sizeof(float));
     float *scratch_inf = malloc(onlstm_scratch_size(B, T, H, chunk, false) * sizeof(float));
     float *scratch = malloc(onlstm_scratch_size(B, T, H, chunk, true) * sizeof(float));
-    onlstm_forward(out, NULL, scratch_inf, x, lengths, &w, B, T, E, H, chunk);
+    onlstm_forward(out, NULL, scratch_inf, x, NULL, lengths, &w, B, T, E, H, chunk);
     check_forward("onlstm forward", out, ref, N, 1e-5);
     CHECK(padding_is(out, lengths, 0.0f, B, T, H));
-    onlstm_forward(out_train, cache, scratch, x, lengths, &w, B, T, E, H, chunk);
+    onlstm_forward(out_train, cache, scratch, x, NULL, lengths, &w, B, T, E, H, chunk);
     CHECK(memcmp(out, out_train, sizeof out) == 0);
 
     // Backward adds: every gradient starts at 0.5; padded input rows must keep it exactly.

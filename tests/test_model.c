@@ -228,7 +228,8 @@ static hftc_model *train_and_check(const hftc_train_options *o, double min_f1, c
     return m;
 }
 
-// Saves m as tmpfiles name and frees it, loads the file back: the probes' predictions must not change.
+// Saves m as tmpfiles name and frees it, loads the file back: the probes' predictions must not change,
+// neither with the word cache a loaded model reads nor without it (the trained model had none).
 // Returns the file's path.
 static const char *check_save_load_same(hftc_model *m, const char *name, const char *label)
 {
@@ -242,6 +243,9 @@ static const char *check_save_load_same(hftc_model *m, const char *name, const c
     if (loaded) {
         CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
         CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s predictions differ after save + load", label);
+        CHECK_STATUS(hftc_model_set_word_cache(loaded, 0), HFTC_STATUS_OK);
+        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
+        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s predictions differ without the word cache", label);
         hftc_model_free(loaded);
     }
     return path;

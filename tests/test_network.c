@@ -77,14 +77,6 @@ static float *grads_copy(network *net)
     return g;
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++)
-        m = fabs((double)a[i] - b[i]) > m ? fabs((double)a[i] - b[i]) : m;
-    return m;
-}
-
 static void test_create_invalid(void)
 {
     network_config good = small_config();
@@ -199,12 +191,12 @@ static void test_determinism(void)
     CHECK(losses[0] == losses[1]);
     CHECK(memcmp(grads[0], grads[1], ps->total * sizeof(float)) == 0);
     CHECK(losses[2] != losses[0]);
-    CHECK(max_diff(grads[0], grads[2], ps->total) > 1e-4);
+    CHECK(test_max_diff(grads[0], grads[2], ps->total) > 1e-4);
     // Every per-document loop owns its outputs and OpenBLAS splits no sum over threads, so the thread
     // count changes nothing at all.
     CHECK(losses[3] == losses[0]);
     CHECK_MSG(memcmp(grads[3], grads[0], ps->total * sizeof(float)) == 0, "1 vs 2 threads: max difference %.3g",
-              max_diff(grads[3], grads[0], ps->total));
+              test_max_diff(grads[3], grads[0], ps->total));
     for (size_t run = 0; run < 4; run++)
         free(grads[run]);
     batch_free(&bt);
@@ -226,13 +218,13 @@ static void test_padding_invariance(void)
     }
     network_predict(net, small.tokens, small.lengths, 6, 12, NULL, NULL, small.probs);
     network_predict(net, wide.tokens, wide.lengths, 6, 30, NULL, NULL, wide.probs);
-    CHECK_MSG(max_diff(small.probs, wide.probs, 6 * C) <= 1e-6, "padding changed probabilities by %.3g",
-              max_diff(small.probs, wide.probs, 6 * C));
+    CHECK_MSG(test_max_diff(small.probs, wide.probs, 6 * C) <= 1e-6, "padding changed probabilities by %.3g",
+              test_max_diff(small.probs, wide.probs, 6 * C));
     float alone[16];
     for (size_t b = 0; b < 6; b++) {
         network_predict(net, small.tokens + b * 12, small.lengths + b, 1, 12, NULL, NULL, alone);
-        CHECK_MSG(max_diff(alone, small.probs + b * C, C) <= 1e-6, "document %zu alone differs by %.3g", b,
-                  max_diff(alone, small.probs + b * C, C));
+        CHECK_MSG(test_max_diff(alone, small.probs + b * C, C) <= 1e-6, "document %zu alone differs by %.3g", b,
+                  test_max_diff(alone, small.probs + b * C, C));
     }
     // Lengths beyond T are read as T.
     size_t long_lengths[6];
@@ -365,7 +357,7 @@ static void test_accumulation(void)
     float *both = grads_copy(net);
     for (size_t i = 0; i < ps->total; i++)
         gx[i] += gy[i];
-    CHECK(max_diff(both, gx, ps->total) <= 1e-6);
+    CHECK(test_max_diff(both, gx, ps->total) <= 1e-6);
     bool sorted = emb->n_touched == n_union;
     for (size_t j = 0; sorted && j < emb->n_touched; j++)
         sorted = in_y[emb->touched_rows[j]] && (j == 0 || emb->touched_rows[j] > emb->touched_rows[j - 1]);

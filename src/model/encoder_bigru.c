@@ -109,7 +109,8 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
     size_t H = c->rnn_hidden, D2 = 2 * H;
     gru_weights w[2];
     gru_weights_of(g, w);
-    gru_forward(g->out, train ? g->cache : NULL, g->scratch, net->input, net->lengths, w, B, T, c->embed_dim, H);
+    gru_forward(g->out, train ? g->cache : NULL, g->scratch, net->input, net->projected, net->lengths, w, B, T,
+                c->embed_dim, H);
     const float *states = g->out;
     if (train) {
         for (size_t b = 0; b < B; b++)
@@ -123,6 +124,19 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
     }
     attention_forward(net->features_out, net->features, g->argmax, g->att_cache, states, net->lengths, g->att_w->value,
                       g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
+}
+
+// Both directions' input projections side by side: [forward W_ih | backward W_ih] (6H, E), as
+// gru_forward reads a projected row.
+static size_t bigru_word_projection(const network *net, float *proj, float *bias)
+{
+    const bigru_state *g = &net->gru;
+    size_t E = net->cfg.embed_dim, H3 = 3 * net->cfg.rnn_hidden;
+    for (size_t d = 0; d < 2 && proj; d++) {
+        memcpy(proj + d * H3 * E, g->w_ih[d]->value, H3 * E * sizeof(float));
+        memcpy(bias + d * H3, g->b_ih[d]->value, H3 * sizeof(float));
+    }
+    return 2 * H3;
 }
 
 static bool bigru_trains(const network *net, const bool *frozen)
@@ -165,5 +179,12 @@ static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen,
                  w, B, T, c->embed_dim, H);
 }
 
-const encoder_ops encoder_bigru_ops = {bigru_check, bigru_setup,   bigru_declare, bigru_carve,
-                                       bigru_init,  bigru_forward, bigru_trains,  bigru_backward};
+const encoder_ops encoder_bigru_ops = {.check = bigru_check,
+                                       .setup = bigru_setup,
+                                       .declare = bigru_declare,
+                                       .carve = bigru_carve,
+                                       .init = bigru_init,
+                                       .forward = bigru_forward,
+                                       .word_projection = bigru_word_projection,
+                                       .trains = bigru_trains,
+                                       .backward = bigru_backward};

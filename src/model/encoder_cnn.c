@@ -102,11 +102,30 @@ static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t s
     (void)seed;
     const network_config *c = &net->cfg;
     size_t F = c->n_filters, p = net->cnn.chunks, D = net->features;
-    for (size_t w = 0; w < c->n_windows; w++)
+    size_t column = 0; /* of window w's products in a projected row */
+    for (size_t w = 0; w < c->n_windows; w++) {
         conv1d_forward(net->features_out + w * F * p, net->cnn.argmax + w * F * p, D, net->cnn.scratch, net->input,
-                       net->lengths, net->cnn.w[w]->value, net->cnn.b[w]->value, B, T, c->embed_dim, F, c->windows[w],
-                       p);
+                       net->projected, column, net->lengths, net->cnn.w[w]->value, net->cnn.b[w]->value, B, T,
+                       c->embed_dim, F, c->windows[w], p);
+        column += c->windows[w] * F;
+    }
     relu_forward(net->features_out, net->features_out, B * D);
+}
+
+// The windows' slices side by side: window w's (K*F, E) block (conv1d_slices) after those of the windows
+// before it. The convolution's bias is added after pooling, not to the products.
+static size_t cnn_word_projection(const network *net, float *proj, float *bias)
+{
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, F = c->n_filters, N = 0;
+    for (size_t w = 0; w < c->n_windows; w++) {
+        if (proj)
+            conv1d_slices(proj + N * E, net->cnn.w[w]->value, E, F, c->windows[w]);
+        N += c->windows[w] * F;
+    }
+    if (bias)
+        memset(bias, 0, N * sizeof(float));
+    return N;
 }
 
 static bool cnn_trains(const network *net, const bool *frozen)
@@ -130,5 +149,12 @@ static void cnn_backward(network *net, size_t B, size_t T, const bool *frozen, b
                         D, net->emb, net->cnn.w[w]->value, B, T, E, F, c->windows[w], p);
 }
 
-const encoder_ops encoder_cnn_ops = {cnn_check, cnn_setup,   cnn_declare, cnn_carve,
-                                     cnn_init,  cnn_forward, cnn_trains,  cnn_backward};
+const encoder_ops encoder_cnn_ops = {.check = cnn_check,
+                                     .setup = cnn_setup,
+                                     .declare = cnn_declare,
+                                     .carve = cnn_carve,
+                                     .init = cnn_init,
+                                     .forward = cnn_forward,
+                                     .word_projection = cnn_word_projection,
+                                     .trains = cnn_trains,
+                                     .backward = cnn_backward};

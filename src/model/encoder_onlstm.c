@@ -111,12 +111,23 @@ static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, ui
     onlstm_state *s = &net->onlstm;
     size_t H = c->rnn_hidden;
     onlstm_weights w = weights_of(s);
-    onlstm_forward(s->out, train ? s->cache : NULL, s->scratch, net->input, net->lengths, &w, B, T, c->embed_dim, H,
-                   chunk_of(c));
+    onlstm_forward(s->out, train ? s->cache : NULL, s->scratch, net->input, net->projected, net->lengths, &w, B, T,
+                   c->embed_dim, H, chunk_of(c));
     pool_states(net->features_out, s->argmax, s->out, net->lengths, c->rnn_pool == RNN_POOL_MAX, B, T, H);
     if (train && c->rnn_dropout > 0.0f)
         dropout_forward(net->features_out, s->mask, net->features_out, NULL, B, H, c->rnn_dropout,
                         dropout_layer_seed(seed, 2));
+}
+
+static size_t onlstm_word_projection(const network *net, float *proj, float *bias)
+{
+    const onlstm_state *s = &net->onlstm;
+    size_t G = s->b_ih->size;
+    if (proj) {
+        memcpy(proj, s->w_ih->value, s->w_ih->size * sizeof(float));
+        memcpy(bias, s->b_ih->value, G * sizeof(float));
+    }
+    return G;
 }
 
 static bool onlstm_trains(const network *net, const bool *frozen)
@@ -159,5 +170,6 @@ const encoder_ops encoder_onlstm_ops = {.check = onlstm_check,
                                         .carve = onlstm_carve,
                                         .init = onlstm_init,
                                         .forward = onlstm_forward_pass,
+                                        .word_projection = onlstm_word_projection,
                                         .trains = onlstm_trains,
                                         .backward = onlstm_backward_pass};

@@ -9,6 +9,7 @@
 #include "model/safetensors.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,16 @@ static uint32_t joint_parent(const hftc_model *m, const dataset *ds, size_t doc,
                          : scoring_choice(parents->scoring, &m->tax, probs_row, level - 1);
 }
 
+hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
+{
+    size_t total = 0;
+    for (size_t p = 0; p < m->n_parts; p++)
+        total += network_word_cache_bytes(m->parts[p].net);
+    for (size_t p = 0; p < m->n_parts; p++)
+        TRY(network_set_word_cache(m->parts[p].net, max_bytes > 0 && total <= max_bytes ? SIZE_MAX : 0));
+    return HFTC_STATUS_OK;
+}
+
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
                                   const parent_source *parents, float *probs)
 {
@@ -326,14 +337,20 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
                 T = batch_fill(ds, batch_idx, B, T_max, min_len, &prefix, tokens, lengths);
                 embedded_table = NULL; /* new input */
             }
-            if (order[k].table != embedded_table) {
-                Te = network_embed_batch(part->net, tokens, lengths, B, T, &embedded, &clamped);
-                embedded_table = order[k].table;
-                if (Te == 0)
+            if (network_has_word_cache(part->net)) { /* reads the tokens, and overwrites the shared activations */
+                if (isnan(network_predict(part->net, tokens, lengths, B, T, NULL, NULL, part_probs)))
                     st = HFTC_STATUS_INVALID_ARGUMENT;
+                embedded_table = NULL;
+            } else {
+                if (order[k].table != embedded_table) {
+                    Te = network_embed_batch(part->net, tokens, lengths, B, T, &embedded, &clamped);
+                    embedded_table = order[k].table;
+                    if (Te == 0)
+                        st = HFTC_STATUS_INVALID_ARGUMENT;
+                }
+                if (st == HFTC_STATUS_OK)
+                    st = network_predict_embedded(part->net, embedded, clamped, B, Te, part_probs);
             }
-            if (st == HFTC_STATUS_OK)
-                st = network_predict_embedded(part->net, embedded, clamped, B, Te, part_probs);
             for (size_t b = 0; b < B && st == HFTC_STATUS_OK; b++)
                 for (size_t j = 0; j < part->n_outputs; j++)
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
@@ -868,6 +885,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         st = class_weights_from_json(m, path, safetensors_metadata(f, "class_weights"));
     if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
+    if (st == HFTC_STATUS_OK)
+        st = hftc_model_set_word_cache(m, HFTC_WORD_CACHE_DEFAULT_BYTES);
     json_decref(words);
     json_decref(labels);
     safetensors_close(f);

@@ -187,6 +187,8 @@ hftc_status network_set_mode(network *net, network_mode mode)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: NETWORK_INFERENCE_SHARED is a creation mode");
     if (mode == net->mode && net->acts && net->acts->base)
         return HFTC_STATUS_OK;
+    word_cache_free(net->word_cache); /* the values may change from here on */
+    net->word_cache = NULL;
     if (mode == NETWORK_TRAINING) {
         TRY(params_allocate_training(&net->params, net->cfg.vocab_size));
     } else {
@@ -208,6 +210,7 @@ void network_free(network *net)
         return;
     params_free(&net->params);
     arena_free(&net->own_acts);
+    word_cache_free(net->word_cache);
     free(net);
 }
 
@@ -221,6 +224,36 @@ void init_uniform(tensor *t, rng *r, float bound)
 {
     for (size_t i = 0; i < t->size; i++)
         t->value[i] = rng_uniform(r, -bound, bound);
+}
+
+hftc_status network_set_word_cache(network *net, size_t max_bytes)
+{
+    word_cache_free(net->word_cache);
+    net->word_cache = NULL;
+    size_t bytes = network_word_cache_bytes(net);
+    if (bytes == 0 || bytes > max_bytes)
+        return HFTC_STATUS_OK;
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, N = net->enc->word_projection(net, NULL, NULL);
+    float *proj = mem_alloc(N * E, sizeof(float)), *bias = mem_alloc(N, sizeof(float));
+    hftc_status st = proj && bias ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK) {
+        net->enc->word_projection(net, proj, bias);
+        size_t S = net->max_len > net->min_len ? net->max_len : net->min_len;
+        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, bias, N,
+                               net->max_batch * S);
+    }
+    free(proj), free(bias);
+    return st;
+}
+
+bool network_has_word_cache(const network *net) { return net->word_cache != NULL; }
+
+size_t network_word_cache_bytes(const network *net)
+{
+    if (net->mode == NETWORK_TRAINING || net->cfg.borrowed_embedding)
+        return 0;
+    return word_cache_table_bytes(net->cfg.vocab_size, net->enc->word_projection(net, NULL, NULL));
 }
 
 void network_borrow_embedding(network *net, const float *table)
@@ -269,10 +302,9 @@ static bool network_check_batch(const network *net, size_t B, size_t T)
     return true;
 }
 
-// The embedding lookup into net->emb (with dropout when training); returns the row stride T' used for
-// the documents, at least the network's minimum length.
-static size_t network_embed(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, bool train,
-                            uint64_t seed)
+// The batch's ids into net->tokens at the row stride T' it returns (at least the network's minimum
+// length), lengths clamped to T into net->lengths.
+static size_t network_take_tokens(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T)
 {
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, Tp = T > net->min_len ? T : net->min_len;
@@ -286,6 +318,16 @@ static size_t network_embed(network *net, const uint32_t *tokens, const size_t *
             net->tokens[b * Tp + t] = id < c->vocab_size ? id : 1;
         }
     }
+    return Tp;
+}
+
+// The embedding lookup into net->emb (with dropout when training); returns the row stride T' used for
+// the documents, at least the network's minimum length.
+static size_t network_embed(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, bool train,
+                            uint64_t seed)
+{
+    const network_config *c = &net->cfg;
+    size_t E = c->embed_dim, Tp = network_take_tokens(net, tokens, lengths, B, T);
     embedding_forward(net->emb, net->tokens, net->lengths, net->embedding->value, B, Tp, E);
     if (train && c->embed_dropout > 0.0f)
         dropout_forward(net->emb, net->emb_mask, net->emb, net->emb_valid, B, Tp * E, c->embed_dropout,
@@ -412,8 +454,15 @@ float network_predict(network *net, const uint32_t *tokens, const size_t *length
 {
     if (!network_check_batch(net, B, T) || !network_check_embedding(net))
         return NAN;
-    size_t Tp = network_embed(net, tokens, lengths, B, T, false, 0);
-    network_encode(net, net->emb, B, Tp, false, 0);
+    if (net->word_cache) {
+        size_t Tp = network_take_tokens(net, tokens, lengths, B, T);
+        net->projected = word_cache_rows(net->word_cache, net->tokens, net->lengths, B, Tp);
+        network_encode(net, NULL, B, Tp, false, 0);
+        net->projected = NULL;
+    } else {
+        size_t Tp = network_embed(net, tokens, lengths, B, T, false, 0);
+        network_encode(net, net->emb, B, Tp, false, 0);
+    }
     float loss = network_loss(net, B, targets, pos_weight, NULL);
     memcpy(probs, net->probs, B * net->cfg.n_classes * sizeof(float));
     return loss;

@@ -68,6 +68,16 @@ void network_free(network *net);
  * shared, which must outlive it (or its next network_set_mode, which gives it its own again). */
 size_t network_activation_bytes(const network *net);
 hftc_status network_share_activations(network *net, arena *shared);
+/* Inference through network_predict reads each word's projection by the encoder's first layer from a
+ * word cache (nn/word_cache.h: computed when a batch first uses the word, from the values the
+ * parameters have then) when the whole table, vocab_size x N floats (N: 9 F for Kim's windows 2, 3,
+ * 4, 6 H for the BiGRU, the ON-LSTM's gate rows), is at most max_bytes; only the rows of words seen
+ * are allocated. Off (and OK) for 0, a training network or a borrowed embedding; network_set_mode turns
+ * it off. The parameter values must not change while it is on (set it again after changing them). */
+hftc_status network_set_word_cache(network *net, size_t max_bytes);
+bool network_has_word_cache(const network *net);
+/* The bytes of the whole table a word cache of net reserves; 0 where it cannot have one. */
+size_t network_word_cache_bytes(const network *net);
 /* A network created with cfg.borrowed_embedding reads its embedding from table (V, E), owned by the
  * caller and unchanged while the network lives. */
 void network_borrow_embedding(network *net, const float *table);

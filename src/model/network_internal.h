@@ -1,13 +1,14 @@
 /* The network's insides, shared by network.c (embedding, head, loss, modes) and the encoders
- * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c). An encoder reads the embedded batch net->input (B, T, E) and
- * writes net->features_out (B, D); its backward pass reads net->dfeatures (B, D) and, when the embedding trains, writes
- * net->demb. */
+ * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c). An encoder reads the embedded batch net->input (B, T, E) (or,
+ * in inference with a word cache, its first layer's products net->projected) and writes net->features_out (B, D); its
+ * backward pass reads net->dfeatures (B, D) and, when the embedding trains, writes net->demb. */
 #ifndef HFTC_MODEL_NETWORK_INTERNAL_H
 #define HFTC_MODEL_NETWORK_INTERNAL_H
 
 #include "model/network.h"
 
 #include "core/arena.h"
+#include "nn/word_cache.h"
 
 typedef struct {
     tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
@@ -62,6 +63,8 @@ struct network {
     size_t *emb_valid;               /* (B) lengths * E: the elements of each document the dropout draws */
     float *emb, *demb;               /* (B, T', E) */
     const float *input;              /* the encoder's input: emb, or an embedded batch given to predict */
+    word_cache *word_cache;          /* inference: each word's projection by the encoder's first layer */
+    const float *const *projected;   /* (B*T) rows of word_cache for this batch, used instead of input; or NULL */
     uint8_t *emb_mask;               /* (B, T', E) */
     float *features_out, *dfeatures; /* (B, D) */
     float *hidden, *dhidden;         /* (B, H) */
@@ -87,6 +90,9 @@ struct encoder_ops {
     void (*init)(network *net, rng *r);
     // net->input (B, T, E) -> net->features_out; train: dropout from seed, keep what backward needs.
     void (*forward)(network *net, size_t B, size_t T, bool train, uint64_t seed);
+    // The encoder's first layer as a projection of each word (word_cache): returns its width N and, when
+    // proj is not NULL, writes proj (N, E) and bias (N, zeros where the layer adds none).
+    size_t (*word_projection)(const network *net, float *proj, float *bias);
     // Whether any encoder tensor is outside the frozen groups.
     bool (*trains)(const network *net, const bool *frozen);
     // net->dfeatures -> gradients of the encoder's tensors that train; zeroes and fills net->demb

@@ -9,18 +9,26 @@
 
 size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
 
-void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
 {
-    size_t KF = K * F;
-    float *y = scratch, *wk = scratch + B * T * KF;
-    // wk is (K*F, E): row k*F + f is the slice of filter f that meets word k, so that for a fixed k
-    // the F products of a row are contiguous in y and the pooling pass vectorises over f.
     for (size_t k = 0; k < K; k++)
         for (size_t f = 0; f < F; f++)
             for (size_t e = 0; e < E; e++)
                 wk[(k * F + f) * E + e] = weight[f * K * E + k * E + e];
-    gemm(false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
+}
+
+void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp,
+                    const float *const *projected, size_t column, const size_t *lengths, const float *weight,
+                    const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+{
+    size_t KF = K * F;
+    float *y = scratch, *wk = scratch + B * T * KF;
+    // With the slices as rows of wk, for a fixed k the F products of a row are contiguous in y and the
+    // pooling pass vectorises over f.
+    if (!projected) {
+        conv1d_slices(wk, weight, E, F, K);
+        gemm(false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
+    }
 
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < B; b++) {
@@ -39,15 +47,18 @@ void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, con
                     arg[j] = (uint32_t)begin;
                 }
                 for (size_t t = begin; t < end; t++) {
-                    // Window t of filter f is y[t + k, k*F + f] summed over k: stride KF + F from y[t, f].
-                    const float *yt = yb + t * KF + f0;
+                    // Window t of filter f is y[t + k, k*F + f] summed over k.
+                    const float *yt = projected ? projected[b * T + t] + column + f0 : yb + t * KF + f0;
 #pragma omp simd
                     for (size_t j = 0; j < nf; j++)
                         sum[j] = yt[j];
-                    for (size_t k = 1; k < K; k++)
+                    for (size_t k = 1; k < K; k++) {
+                        const float *yk =
+                            projected ? projected[b * T + t + k] + column + k * F + f0 : yb + (t + k) * KF + k * F + f0;
 #pragma omp simd
                         for (size_t j = 0; j < nf; j++)
-                            sum[j] += yt[k * (KF + F) + j];
+                            sum[j] += yk[j];
+                    }
 #pragma omp simd
                     for (size_t j = 0; j < nf; j++) {
                         arg[j] = sum[j] > best[j] ? (uint32_t)t : arg[j];

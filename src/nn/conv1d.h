@@ -27,8 +27,16 @@ size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
 // of the window, feature e), bias is (F).
 // out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
 // start t that won. Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
-void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
+// projected: NULL, or the products already computed (nn/word_cache.h): projected[b*T + t] + column +
+// k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight and
+// scratch are not read.
+void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp,
+                    const float *const *projected, size_t column, const size_t *lengths, const float *weight,
+                    const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
+
+// The products' layout: wk (K*F, E) with row k*F + f = weight[f, k*E : (k+1)*E], the slice of filter f
+// that meets word k of the window.
+void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K);
 
 // dout and argmax are (B, F*p) at row stride ld. Adds into dinp (B,T,E), dweight (F,K*E), dbias (F);
 // any of them may be NULL to skip it. Only the winning windows receive gradient, so the cost is

@@ -109,12 +109,18 @@ static void forward_task(float *out, float *cache, gru_scratch s, const size_t *
     }
 }
 
-void gru_forward(float *out, float *cache, float *scratch, const float *inp, const size_t *lengths,
-                 const gru_weights w[2], size_t B, size_t T, size_t E, size_t H)
+void gru_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
+                 const size_t *lengths, const gru_weights w[2], size_t B, size_t T, size_t E, size_t H)
 {
     size_t H3 = 3 * H, BT = B * T;
     for (size_t d = 0; d < 2; d++) {
         float *xp = scratch_direction(scratch, d, B, T, H).xproj;
+        if (projected) {
+            for (size_t b = 0; b < B; b++)
+                for (size_t t = 0; t < lengths[b]; t++)
+                    memcpy(xp + (b * T + t) * H3, projected[b * T + t] + d * H3, H3 * sizeof(float));
+            continue;
+        }
         for (size_t i = 0; i < BT; i++)
             memcpy(xp + i * H3, w[d].b_ih, H3 * sizeof(float));
         gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 1.0f, xp, H3);

@@ -148,14 +148,21 @@ static void forward_task(float *out, float *cache, onlstm_scratch s, const size_
     }
 }
 
-void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, const size_t *lengths,
-                    const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H, size_t chunk)
+void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
+                    const size_t *lengths, const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H,
+                    size_t chunk)
 {
     size_t G = onlstm_gates(H, chunk), BT = B * T;
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
-    for (size_t i = 0; i < BT; i++)
-        memcpy(s.xproj + i * G, w->b_ih, G * sizeof(float));
-    gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 1.0f, s.xproj, G);
+    if (projected) {
+        for (size_t b = 0; b < B; b++)
+            for (size_t t = 0; t < lengths[b]; t++)
+                memcpy(s.xproj + (b * T + t) * G, projected[b * T + t], G * sizeof(float));
+    } else {
+        for (size_t i = 0; i < BT; i++)
+            memcpy(s.xproj + i * G, w->b_ih, G * sizeof(float));
+        gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 1.0f, s.xproj, G);
+    }
     size_t slices = onlstm_slices(B);
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < slices; k++)
