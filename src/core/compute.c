@@ -21,6 +21,14 @@ void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
 {
     if (M == 0 || N == 0)
         return;
+    // One row (a batch of one document: the recurrent steps and dense layers of batch-1 inference) is a
+    // matrix-vector product: GEMM would pack all of B for it, 4-6x slower for the ON-LSTM's (500, 2100)
+    // recurrent weight. op(A)'s row is A's first row, or its first column with trans_a.
+    if (M == 1) {
+        cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (int)(trans_b ? N : K), (int)(trans_b ? K : N),
+                    alpha, B, (int)ldb, A, trans_a ? (int)lda : 1, beta, C, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }

@@ -38,11 +38,13 @@ static gru_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t 
     return s;
 }
 
-// The tasks: both directions times enough batch slices to occupy every thread.
+// The tasks: both directions times enough batch slices to occupy every thread, each slice of at least
+// two documents when B >= 2 (a one-row product takes gemm's matrix-vector path, which sums in another
+// order: only a batch of one may, so that results do not depend on the thread count).
 static size_t gru_slices(size_t B)
 {
-    size_t threads = (size_t)compute_threads(), slices = threads > 2 ? threads / 2 : 1;
-    return slices < B ? slices : B;
+    size_t threads = (size_t)compute_threads(), slices = threads > 2 ? threads / 2 : 1, most = B >= 2 ? B / 2 : 1;
+    return slices < most ? slices : most;
 }
 
 static size_t max_length(const size_t *lengths, size_t b0, size_t b1)

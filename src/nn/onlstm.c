@@ -44,10 +44,13 @@ static onlstm_scratch scratch_parts(float *scratch, size_t B, size_t T, size_t H
     return s;
 }
 
+// Batch slices for the threads, each of at least two documents when B >= 2: a one-row product runs as
+// a matrix-vector product (gemm), which sums in another order, so only a batch of one may take that path
+// and the results stay the same whatever the thread count.
 static size_t onlstm_slices(size_t B)
 {
-    size_t threads = (size_t)compute_threads();
-    return threads < B ? threads : (B ? B : 1);
+    size_t threads = (size_t)compute_threads(), most = B >= 2 ? B / 2 : 1;
+    return threads < most ? threads : most;
 }
 
 static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
