@@ -33,9 +33,10 @@ void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-void add_column_sums(float *dst, const float *m, size_t rows, size_t cols)
+void add_column_sums(float *restrict dst, const float *restrict m, size_t rows, size_t cols)
 {
     for (size_t i = 0; i < rows; i++)
+#pragma omp simd
         for (size_t j = 0; j < cols; j++)
             dst[j] += m[i * cols + j];
 }

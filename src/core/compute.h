@@ -13,6 +13,6 @@ void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
           const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* dst (cols) += the column sums of m (rows, cols): the gradient of a bias added to every row. */
-void add_column_sums(float *dst, const float *m, size_t rows, size_t cols);
+void add_column_sums(float *restrict dst, const float *restrict m, size_t rows, size_t cols);
 
 #endif

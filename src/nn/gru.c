@@ -136,6 +136,33 @@ void gru_forward(float *out, float *cache, float *scratch, const float *inp, con
     }
 }
 
+// One step of one document backward: from the gradient reaching its state (dh + dy) and the cached gates
+// c, the gradients of the input projection dgx and of the recurrent product dgh, the state hprev it started
+// from (hp, or zeros without one: hp NULL) and the gradient reaching that state directly (dh, overwritten;
+// what flows through W_hh is added by the caller). Inlined twice (with and without hp) so that each copy
+// vectorises without conditionals.
+static inline void gru_cell_backward(float *restrict dgx, float *restrict dgh, float *restrict hprev,
+                                     float *restrict dh, const float *restrict c, const float *restrict dy,
+                                     const float *restrict hp, size_t H)
+{
+#pragma omp simd
+    for (size_t j = 0; j < H; j++) {
+        float r = c[j], z = c[H + j], n = c[2 * H + j], ghn = c[3 * H + j], h0 = hp ? hp[j] : 0.0f;
+        float g = dh[j] + dy[j];
+        float dn = g * (1.0f - z) * (1.0f - n * n);
+        float dz = g * (h0 - n) * z * (1.0f - z);
+        float dr = dn * ghn * r * (1.0f - r);
+        dgx[j] = dr;
+        dgx[H + j] = dz;
+        dgx[2 * H + j] = dn;
+        dgh[j] = dr;
+        dgh[H + j] = dz;
+        dgh[2 * H + j] = dn * r;
+        dh[j] = g * z;
+        hprev[j] = h0;
+    }
+}
+
 // Back-propagation through time of direction d over documents [b0, b1): fills xproj (now the
 // gradient of the input projection), dgh and hprev, row by row; padded rows are zero.
 static void backward_task(gru_scratch s, const float *dout, const float *out, const float *cache, const size_t *lengths,
@@ -158,22 +185,10 @@ static void backward_task(gru_scratch s, const float *dout, const float *out, co
             }
             const float *c = cache + row * 4 * H, *dy = dout + row * 2 * H + d * H;
             const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : NULL;
-            float *dh = s.dh + b * H;
-            for (size_t j = 0; j < H; j++) {
-                float r = c[j], z = c[H + j], n = c[2 * H + j], ghn = c[3 * H + j], h0 = hp ? hp[j] : 0.0f;
-                float g = dh[j] + dy[j];
-                float dn = g * (1.0f - z) * (1.0f - n * n);
-                float dz = g * (h0 - n) * z * (1.0f - z);
-                float dr = dn * ghn * r * (1.0f - r);
-                dgx[j] = dr;
-                dgx[H + j] = dz;
-                dgx[2 * H + j] = dn;
-                dgh[j] = dr;
-                dgh[H + j] = dz;
-                dgh[2 * H + j] = dn * r;
-                dh[j] = g * z;
-                hprev[j] = h0;
-            }
+            if (hp)
+                gru_cell_backward(dgx, dgh, hprev, s.dh + b * H, c, dy, hp, H);
+            else
+                gru_cell_backward(dgx, dgh, hprev, s.dh + b * H, c, dy, NULL, H);
         }
         // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
         if (has_prev)
