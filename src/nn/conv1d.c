@@ -5,7 +5,8 @@
 
 #include <math.h>
 
-#define CONV1D_BLOCK 64
+#define CONV1D_BLOCK 128
+#define CONV1D_PREFETCH 4
 
 size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
 
@@ -47,6 +48,13 @@ void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, con
                     arg[j] = (uint32_t)begin;
                 }
                 for (size_t t = begin; t < end; t++) {
+                    // Projected rows are scattered over the word cache's table: fetch the row this loop
+                    // meets CONV1D_PREFETCH windows later ahead of time.
+                    size_t ahead = t + K - 1 + CONV1D_PREFETCH;
+                    if (projected && ahead < T)
+                        for (size_t i = 0; i < nf; i += 16)
+                            for (size_t k = 0; k < K; k++)
+                                __builtin_prefetch(projected[b * T + ahead] + column + k * F + f0 + i);
                     // Window t of filter f is y[t + k, k*F + f] summed over k.
                     const float *yt = projected ? projected[b * T + t] + column + f0 : yb + t * KF + f0;
 #pragma omp simd
