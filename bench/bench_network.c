@@ -1,6 +1,7 @@
 /* Micro-benchmark of a network on random data at full length, timed as bench/torch_cnn.py and
  * bench/torch_gru.py time PyTorch: one warm-up step, then --iters steps of network_train_batch +
- * adam_step, then --iters calls of network_predict on new random documents, then 50 batch-1 calls.
+ * adam_step, then --infer-iters (default --iters) calls of network_predict on new random documents,
+ * then 50 batch-1 calls.
  * Inference runs as a loaded model runs it (an inference network with the word cache, nn/word_cache.h):
  * infer_docs_per_s starts from an empty cache and pays for each new word's rows as it comes (cold),
  * infer_warm_docs_per_s runs the same batches again, infer_plain_docs_per_s is without the cache (the
@@ -69,6 +70,27 @@ static double gemm_rate(size_t M, size_t N, size_t K, int reps, int calls)
     return 2.0 * (double)M * (double)N * (double)K * (double)calls / best / 1e9;
 }
 
+// n word ids drawn by Zipf's law over ids 2 .. V-1 (id 2 the most frequent: frequency ~ 1 / rank), as
+// words recur in text; cdf has room for V - 2 values.
+static void zipf_words(uint32_t *words, size_t n, double *cdf, size_t V, rng *r)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < V - 2; k++)
+        cdf[k] = sum += 1.0 / (double)(k + 1);
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)rng_float(r) * sum;
+        size_t lo = 0, hi = V - 3;
+        while (lo < hi) { /* the first rank whose cumulative weight exceeds u */
+            size_t mid = (lo + hi) / 2;
+            if (cdf[mid] > u)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        words[i] = 2 + (uint32_t)lo;
+    }
+}
+
 // Seconds for batches first .. last of docs (each B x T), after an untimed call on batch 0 when first is 0.
 static double predict_batches(network *net, const uint32_t *docs, const size_t *lengths, size_t B, size_t T,
                               size_t first, size_t last, float *probs)
@@ -102,7 +124,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: bench_network [--encoder cnn|bigru-att|onlstm] [--threads 2] [--iters 10] [--seed 1]\n"
-                   "                     [--only train|infer (for profiling: prints no JSON)] [--word-cache on|off]\n"
+                   "                     [--infer-iters N (inference batches; default --iters)]\n"
+                   "                     [--only train|infer|latency (profiling; no JSON)] [--word-cache on|off]\n"
                    "  cnn:       [--batch 100] [--len 256] [--classes 20] [--vocab 50000] [--dim 300]\n"
                    "             [--filters 128] [--hidden 1024] [--pool-chunks 1]\n"
                    "  bigru-att: [--batch 128] [--len 100] [--classes 1] [--vocab 50000] [--dim 100]\n"
@@ -114,7 +137,8 @@ int main(int argc, char **argv)
         }
     const char *encoder = arg_str(argc, argv, "--encoder", "cnn"), *only = arg_str(argc, argv, "--only", "");
     bool no_cache = strcmp(arg_str(argc, argv, "--word-cache", "on"), "off") == 0;
-    bool train_phase = strcmp(only, "infer") != 0, infer_phase = strcmp(only, "train") != 0;
+    bool latency_only = strcmp(only, "latency") == 0;
+    bool train_phase = !*only || !strcmp(only, "train"), infer_phase = !*only || !strcmp(only, "infer");
     bool gru = strcmp(encoder, "bigru-att") == 0, onlstm = strcmp(encoder, "onlstm") == 0;
     if (!gru && !onlstm && strcmp(encoder, "cnn") != 0) {
         fprintf(stderr, "bench_network: unknown encoder '%s' (cnn, bigru-att or onlstm)\n", encoder);
@@ -125,6 +149,8 @@ int main(int argc, char **argv)
     size_t T = arg_size(argc, argv, "--len", gru || onlstm ? 100 : 256);
     size_t C = arg_size(argc, argv, "--classes", gru ? 1 : onlstm ? 10 : 20);
     size_t iters = arg_size(argc, argv, "--iters", 10), V = arg_size(argc, argv, "--vocab", 50000);
+    size_t infer_iters = arg_size(argc, argv, "--infer-iters", 0);
+    infer_iters = infer_iters ? infer_iters : iters;
     size_t seed = arg_size(argc, argv, "--seed", 1);
     network_config cfg;
     if (gru)
@@ -211,44 +237,68 @@ int main(int argc, char **argv)
         adam_step(&opt, ps);
     }
     double train_s = omp_get_wtime() - t0;
-    if (!infer_phase) {
+    if (!infer_phase && !latency_only) {
         printf("bench_network: %zu training steps, %.3f s\n", iters, train_s);
         return 0;
     }
     // Inference as a loaded model runs it: an inference network, new documents in every batch.
     // Without the word cache first (batch 0 untimed), then with it from empty over batches 1..iters
     // (the rows of each new word computed as it comes: "cold"), then the same batches again ("warm").
+    // The cache's cost depends on how often words recur: its documents draw words as text does, by
+    // Zipf's law (frequency ~ 1 / rank), and once more uniformly (each word as rare as any: the worst
+    // case). Without the cache the cost does not depend on the words.
     if (network_set_mode(net, NETWORK_INFERENCE) != HFTC_STATUS_OK) {
         fprintf(stderr, "bench_network: %s\n", hftc_last_error());
         return 1;
     }
-    uint32_t *docs = malloc((iters + 1) * B * T * sizeof *docs);
-    if (!docs) {
+    size_t n_doc_words = (infer_iters + 1) * B * T;
+    uint32_t *docs = malloc(n_doc_words * sizeof *docs), *uniform = malloc(n_doc_words * sizeof *uniform);
+    double *cdf = malloc((V - 2) * sizeof *cdf);
+    if (!docs || !uniform || !cdf) {
         fprintf(stderr, "bench_network: out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < (iters + 1) * B * T; i++)
-        docs[i] = 2 + (uint32_t)rng_below(&r, V - 2);
-    double infer_plain_s = predict_batches(net, docs, lengths, B, T, 0, iters, probs);
+    for (size_t i = 0; i < n_doc_words; i++)
+        uniform[i] = 2 + (uint32_t)rng_below(&r, V - 2);
+    zipf_words(docs, n_doc_words, cdf, V, &r);
+    if (latency_only) { /* batch-1 calls only, the words cached unless --word-cache off */
+        if (!no_cache)
+            network_set_word_cache(net, SIZE_MAX);
+        double sum = 0.0;
+        for (size_t it = 0; it < iters; it++)
+            sum += batch1_latency(net, docs + B * T, lengths, B, T, probs);
+        printf("bench_network: batch-1 latency %.3f ms (word cache %s)\n", sum / (double)iters * 1e3,
+               network_has_word_cache(net) ? "on" : "off");
+        return 0;
+    }
+    double infer_plain_s = predict_batches(net, uniform, lengths, B, T, 0, infer_iters, probs);
     bool cached = !no_cache && network_set_word_cache(net, SIZE_MAX) == HFTC_STATUS_OK && network_has_word_cache(net);
-    double infer_s = cached ? predict_batches(net, docs, lengths, B, T, 1, iters, probs) : infer_plain_s;
-    double infer_warm_s = cached ? predict_batches(net, docs, lengths, B, T, 1, iters, probs) : infer_plain_s;
+    double infer_s = cached ? predict_batches(net, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
+    double infer_warm_s = cached ? predict_batches(net, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
+    network_set_word_cache(net, cached ? SIZE_MAX : 0); /* empty again */
+    double infer_uniform_s =
+        cached ? predict_batches(net, uniform, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
     if (!train_phase) {
-        printf("bench_network: %zu inference batches, %.3f s (word cache %s: %.3f s cold, %.3f s warm)\n", iters,
-               infer_plain_s, cached ? "on" : "off", infer_s, infer_warm_s);
+        printf("bench_network: %zu inference batches, %.3f s (word cache %s: %.3f s cold, %.3f s warm, %.3f s cold "
+               "on uniform words)\n",
+               infer_iters, infer_plain_s, cached ? "on" : "off", infer_s, infer_warm_s, infer_uniform_s);
         return 0;
     }
     bool finite = true;
     for (size_t i = 0; i < B * C; i++)
         finite = finite && probs[i] >= 0.0f && probs[i] <= 1.0f;
     // Batch-1 latency: one document at a time, as a server would see it, its words in the cache.
+    network_set_word_cache(net, cached ? SIZE_MAX : 0);
+    predict_batches(net, docs, lengths, B, T, 1, 1, probs);
     double latency_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
     network_set_word_cache(net, 0);
     double latency_plain_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * iters) / infer_s;
-    double infer_warm_docs = (double)(B * iters) / infer_warm_s, infer_plain_docs = (double)(B * iters) / infer_plain_s;
+    double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * infer_iters) / infer_s;
+    double infer_warm_docs = (double)(B * infer_iters) / infer_warm_s,
+           infer_plain_docs = (double)(B * infer_iters) / infer_plain_s;
+    double infer_uniform_docs = (double)(B * infer_iters) / infer_uniform_s;
     double peak_mb = (double)usage.ru_maxrss / 1024.0;
 
     if (onlstm) {
@@ -261,13 +311,14 @@ int main(int argc, char **argv)
             "{\"system\": \"hftc\", \"encoder\": \"onlstm\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
             "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"chunk\": %zu, "
             "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_uniform_docs_per_s\": %.1f, "
+            "\"infer_plain_docs_per_s\": %.1f, "
             "\"latency_plain_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
             "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
             threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, cfg.onlstm_chunk, (double)loss,
-            finite ? "true" : "false", train_docs, infer_docs, latency_s * 1e3, infer_warm_docs, infer_plain_docs,
-            latency_plain_s * 1e3, fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak,
-            step_rate, peak_mb);
+            finite ? "true" : "false", train_docs, infer_docs, latency_s * 1e3, infer_warm_docs, infer_uniform_docs,
+            infer_plain_docs, latency_plain_s * 1e3, fwd / 1e6, 3.0 * fwd * train_docs / 1e9,
+            fwd * infer_plain_docs / 1e9, proj_peak, step_rate, peak_mb);
     } else if (gru) {
         double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden;
         double A = cfg.attention_dim ? (double)cfg.attention_dim : 2.0 * H;
@@ -279,12 +330,13 @@ int main(int argc, char **argv)
             "{\"system\": \"hftc\", \"encoder\": \"bigru-att\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
             "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"attention\": %.0f, "
             "\"last_loss\": %.4f, \"probs_ok\": %s, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+            "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_uniform_docs_per_s\": %.1f, "
+            "\"infer_plain_docs_per_s\": %.1f, "
             "\"latency_plain_ms\": %.3f, \"fwd_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"infer_gflops\": %.1f, "
             "\"gemm_peak_gflops\": %.1f, \"step_gemm_gflops\": %.1f, \"peak_rss_mb\": %.1f}\n",
             threads, B, T, C, V, cfg.embed_dim, cfg.rnn_hidden, A, (double)loss, finite ? "true" : "false", train_docs,
-            infer_docs, latency_s * 1e3, infer_warm_docs, infer_plain_docs, latency_plain_s * 1e3, fwd / 1e6,
-            3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak, step_rate, peak_mb);
+            infer_docs, latency_s * 1e3, infer_warm_docs, infer_uniform_docs, infer_plain_docs, latency_plain_s * 1e3,
+            fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak, step_rate, peak_mb);
     } else {
         // The GEMM peak: the convolution's largest product (B*T, 4F, E) through the same wrapper.
         double gemm_peak = gemm_rate(B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
@@ -293,14 +345,15 @@ int main(int argc, char **argv)
             conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
         printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
                "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
-               "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_plain_docs_per_s\": %.1f, "
+               "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_uniform_docs_per_s\": %.1f, "
+               "\"infer_plain_docs_per_s\": %.1f, "
                "\"latency_plain_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
                "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu}\n",
                threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3, infer_warm_docs,
-               infer_plain_docs, latency_plain_s * 1e3, conv_flops * (double)iters / train_s / 1e9,
-               conv_flops * (double)iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks);
+               infer_uniform_docs, infer_plain_docs, latency_plain_s * 1e3, conv_flops * (double)iters / train_s / 1e9,
+               conv_flops * (double)infer_iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks);
     }
-    free(tokens), free(lengths), free(targets), free(probs), free(docs);
+    free(tokens), free(lengths), free(targets), free(probs), free(docs), free(uniform), free(cdf);
     network_free(net);
     return 0;
 }

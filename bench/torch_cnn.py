@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--filters", type=int, default=128)
     ap.add_argument("--hidden", type=int, default=1024)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -63,7 +64,7 @@ def main():
         return loss
 
     print(json.dumps(measure(model, train_step, lambda: torch.sigmoid(model(tokens)),
-                             lambda: torch.sigmoid(model(tokens[:1])), a.batch, a.iters)))
+                             lambda: torch.sigmoid(model(tokens[:1])), a.batch, a.iters, infer_iters=a.infer_iters)))
 
 
 if __name__ == "__main__":

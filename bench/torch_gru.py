@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--hidden-dropout", type=float, default=0.0)
     ap.add_argument("--pack", action="store_true", help="run the GRU on pack_padded_sequence input")
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -106,7 +107,7 @@ def main():
         return loss
 
     result = measure(model, train_step, lambda: torch.sigmoid(model(tokens, lengths)),
-                     lambda: torch.sigmoid(model(tokens[:1], lengths[:1])), a.batch, a.iters)
+                     lambda: torch.sigmoid(model(tokens[:1], lengths[:1])), a.batch, a.iters, infer_iters=a.infer_iters)
     print(json.dumps(dict(result, pack=a.pack)))
 
 

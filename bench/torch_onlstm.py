@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--chunk", type=int, default=10)
     ap.add_argument("--hidden", type=int, default=500)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -98,7 +99,7 @@ def main():
         return loss
 
     print(json.dumps(measure(model, train_step, lambda: torch.softmax(model(tokens, lengths), 1),
-                             lambda: torch.softmax(model(tokens[:1], lengths[:1]), 1), a.batch, a.iters,
+                             lambda: torch.softmax(model(tokens[:1], lengths[:1]), 1), a.batch, a.iters, infer_iters=a.infer_iters,
                              n_single=20)))
 
 
