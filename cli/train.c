@@ -91,7 +91,7 @@ int cmd_train(int argc, char **argv)
         {"--output", ARG_STRING, &output, 0, "model file to write"},
         {"--preset", ARG_STRING, &preset_arg, 0,
          "defaults to start from: flat-cnn, woft-cnn, hft-cnn, xml-cnn, gru-att, gru-att-cw, htrans, gru-att-multi, "
-         "hft-onlstm-nojoint"},
+         "hft-onlstm, woft-onlstm, hft-onlstm-nojoint"},
         {"--format", ARG_STRING, &o.format, 0, "data format: auto, tsv, fasttext, jsonl"},
         {"--taxonomy", ARG_STRING, &o.taxonomy_path, 0, "label taxonomy (parent<TAB>children lines or HFT-CNN .tree)"},
         {"--taxonomy-format", ARG_STRING, &o.taxonomy_format, 0, "auto, parent-children, tree"},

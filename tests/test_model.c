@@ -730,6 +730,15 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd, "%s train --help", bin);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
+    for (size_t i = 0; hftc_presets[i]; i++) { /* the help lists every preset */
+        char listed[64];
+        snprintf(listed, sizeof listed, " %s,", hftc_presets[i]);
+        bool last = !hftc_presets[i + 1];
+        CHECK_MSG(strstr(out, last ? hftc_presets[i] : listed), "train --help does not list %s", hftc_presets[i]);
+    }
+    snprintf(cmd, sizeof cmd, "%s test --help", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "--word-cache-mb") && strstr(out, "[2048]"));
 }
 
 int main(void)
