@@ -201,6 +201,20 @@ static void check_determinism(const network_config *cfg, const char *label, doub
         CHECK_MSG(tolerance > 0.0 ? d <= tolerance : memcmp(grads[run], grads[0], ps->total * sizeof(float)) == 0,
                   "%s, %d vs 2 threads: max difference %.3g", label, threads[run], d);
     }
+    // Inference, of a batch and of one document (matrix-vector products), is bit-identical at any count.
+    float *probs = malloc(RUNS * B * cfg->n_classes * sizeof(float));
+    for (size_t run = 3; run < RUNS; run++) {
+        float *p = probs + run * B * cfg->n_classes;
+        hftc_set_threads(threads[run]);
+        network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, p);
+        network_predict(net, bt.tokens, bt.lengths, 1, T, NULL, NULL, p); /* document 0 alone */
+        hftc_set_threads(2);
+        network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, probs);
+        network_predict(net, bt.tokens, bt.lengths, 1, T, NULL, NULL, probs);
+        CHECK_MSG(memcmp(p, probs, B * cfg->n_classes * sizeof(float)) == 0, "%s, %d threads: other predictions", label,
+                  threads[run]);
+    }
+    free(probs);
     for (size_t run = 0; run < RUNS; run++)
         free(grads[run]);
     batch_free(&bt);
