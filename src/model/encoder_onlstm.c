@@ -119,13 +119,14 @@ static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, ui
                         dropout_layer_seed(seed, 2));
 }
 
+// W_ih alone: onlstm_forward adds the biases in its time loop.
 static size_t onlstm_word_projection(const network *net, float *proj, float *bias)
 {
     const onlstm_state *s = &net->onlstm;
     size_t G = s->b_ih->size;
     if (proj) {
         memcpy(proj, s->w_ih->value, s->w_ih->size * sizeof(float));
-        memcpy(bias, s->b_ih->value, G * sizeof(float));
+        memset(bias, 0, G * sizeof(float));
     }
     return G;
 }

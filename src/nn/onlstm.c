@@ -1,6 +1,6 @@
 /* Ordered-neurons LSTM: input projection by GEMM, the recurrence per batch-slice task.
  *
- * Scratch layout: xproj (B*T, G) holds W_ih x + b_ih (reused as the gradient of the gate
+ * Scratch layout: xproj (B*T, G) holds W_ih x, the biases added in the time loop (reused as the gradient of the gate
  * pre-activations in the backward pass), gates (B, G) one step's pre-activations, then the master
  * gates' cumax, state (B, H) the cell state, master (B, 2H) the master gates spread over their units;
  * backward only: hprev (B*T, H) the state each step started from, dh and dc (B, H) the gradients
@@ -114,6 +114,16 @@ static inline void onlstm_cell(float *restrict h, float *restrict c, float *rest
     }
 }
 
+// g (the recurrent product) += x (the input product) + b_ih + b_hh: the pre-activations, summed as
+// (x + b_ih) + b_hh as PyTorch's layers do.
+static inline void add_gate_inputs(float *restrict g, const float *restrict x, const float *restrict b_ih,
+                                   const float *restrict b_hh, size_t G)
+{
+#pragma omp simd
+    for (size_t k = 0; k < G; k++)
+        g[k] += (x[k] + b_ih[k]) + b_hh[k];
+}
+
 // The recurrence over documents [b0, b1).
 static void forward_task(float *out, float *cache, onlstm_scratch s, const size_t *lengths, const onlstm_weights *w,
                          size_t b0, size_t b1, size_t T, size_t H, size_t chunk)
@@ -133,9 +143,7 @@ static void forward_task(float *out, float *cache, onlstm_scratch s, const size_
             if (t >= lengths[b])
                 continue;
             float *g = s.gates + b * G, *master = s.master + b * 2 * H;
-            const float *x = s.xproj + (b * T + t) * G;
-            for (size_t k = 0; k < G; k++)
-                g[k] += x[k] + w->b_hh[k];
+            add_gate_inputs(g, s.xproj + (b * T + t) * G, w->b_ih, w->b_hh, G);
             softmax_inplace(g, K);
             softmax_inplace(g + K, K);
             float *row = cache ? cache + (b * T + t) * C : NULL;
@@ -162,9 +170,7 @@ void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, 
             for (size_t t = 0; t < lengths[b]; t++)
                 memcpy(s.xproj + (b * T + t) * G, projected[b * T + t], G * sizeof(float));
     } else {
-        for (size_t i = 0; i < BT; i++)
-            memcpy(s.xproj + i * G, w->b_ih, G * sizeof(float));
-        gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 1.0f, s.xproj, G);
+        gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 0.0f, s.xproj, G);
     }
     size_t slices = onlstm_slices(B);
 #pragma omp parallel for schedule(static)

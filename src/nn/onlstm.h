@@ -36,8 +36,8 @@ size_t onlstm_cache_size(size_t B, size_t T, size_t H, size_t chunk);
 
 // inp is (B,T,E), lengths (B) with lengths[b] <= T; H a multiple of chunk. Writes out (B,T,H).
 // cache: NULL for inference, else onlstm_cache_size floats the backward pass reads.
-// projected: NULL, or the input projections already computed (nn/word_cache.h): projected[b*T + t] is
-// W_ih x + b_ih (G) for t < lengths[b], and inp is not read.
+// projected: NULL, or the input products already computed (nn/word_cache.h): projected[b*T + t] is
+// W_ih x (G, without b_ih) for t < lengths[b], and inp is not read.
 void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
                     const size_t *lengths, const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H,
                     size_t chunk);
