@@ -23,7 +23,8 @@
 typedef struct {
     size_t *train_idx, n_train, *valid_idx, n_valid;
     size_t positives_train, positives_valid;
-    bool parent_docs; /* trained on its parent's documents only */
+    size_t docs_of; /* the part whose category's documents it trains on (its parent's or an ancestor's);
+                       MODEL_NO_PART: all documents */
 } node_split;
 
 /* What the level's jobs share, read-only except under the critical section. */
@@ -48,9 +49,9 @@ static bool has_label(const dataset *ds, size_t doc, uint32_t label)
     return false;
 }
 
-// The classifier's documents (all, or its parent's), split per class: a fraction of the positives and
-// of the negatives, at least one of each side where there are two, goes to validation. False when a
-// side of the split is empty.
+// The classifier's documents (all, or those of category parent), split per class: a fraction of the
+// positives and of the negatives, at least one of each side where there are two, goes to validation.
+// False when a side of the split is empty.
 static bool node_split_fill(node_split *s, const hftc_train_options *o, const model_part *part, const split *pool,
                             bool parent_only, uint32_t parent, size_t *pos, size_t *neg)
 {
@@ -87,17 +88,16 @@ static bool node_split_fill(node_split *s, const hftc_train_options *o, const mo
             s->positives_train = n - v;
         }
     }
-    s->parent_docs = parent_only;
     return s->n_train > 0 && s->n_valid > 0;
 }
 
 // The classifier's split. With --node-docs parent, a parent with too few documents to train and
-// validate on leaves its child all documents instead (as --node-docs all would).
+// validate on leaves its child the documents of the nearest ancestor that has enough (all documents
+// above the top level): the same neighbourhood of the taxonomy, at the cost of that ancestor's
+// documents rather than the whole corpus's.
 static hftc_status node_split_make(node_split *s, const hftc_train_options *o, const hftc_model *m,
                                    const model_part *part, const split *pool)
 {
-    bool parent_only = !strcmp(o->node_docs, "parent") && part->parent_part != MODEL_NO_PART;
-    uint32_t parent = parent_only ? m->parts[part->parent_part].nodes[0] : 0;
     size_t *pos = mem_alloc(pool->n, sizeof *pos), *neg = mem_alloc(pool->n, sizeof *neg);
     s->train_idx = mem_alloc(pool->n, sizeof *s->train_idx);
     s->valid_idx = mem_alloc(pool->n, sizeof *s->valid_idx);
@@ -105,11 +105,19 @@ static hftc_status node_split_make(node_split *s, const hftc_train_options *o, c
         free(pos), free(neg);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    bool ok = node_split_fill(s, o, part, pool, parent_only, parent, pos, neg);
-    if (!ok && parent_only) {
-        log_info("%s: its parent's %zu documents are too few to train and validate on: it trains on all documents",
-                 part->name, s->n_train + s->n_valid);
-        ok = node_split_fill(s, o, part, pool, false, parent, pos, neg);
+    s->docs_of = !strcmp(o->node_docs, "parent") ? part->parent_part : MODEL_NO_PART;
+    bool ok;
+    for (;;) {
+        bool local = s->docs_of != MODEL_NO_PART;
+        ok = node_split_fill(s, o, part, pool, local, local ? m->parts[s->docs_of].nodes[0] : 0, pos, neg);
+        if (ok || !local)
+            break;
+        size_t next = m->parts[s->docs_of].parent_part;
+        log_info("%s: the %zu documents of %s are too few to train and validate on: it trains on %s%s", part->name,
+                 s->n_train + s->n_valid, strmap_string(&m->tax.names, m->parts[s->docs_of].nodes[0]),
+                 next == MODEL_NO_PART ? "all documents" : "those of ",
+                 next == MODEL_NO_PART ? "" : strmap_string(&m->tax.names, m->parts[next].nodes[0]));
+        s->docs_of = next;
     }
     free(pos), free(neg);
     if (!ok)
@@ -258,13 +266,18 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
             log_debug("%s: weight %g, validation F1 %.4f (%zu + %zu documents, %zu + %zu positive)", part->name,
                       (double)part->class_weight, ctx.best_f1[p], s->n_train, s->n_valid, s->positives_train,
                       s->positives_valid);
+            // "docs": "all", "parent", or the ancestor whose documents it trained on.
+            const char *docs = s->docs_of == MODEL_NO_PART ? "all"
+                               : s->docs_of == part->parent_part
+                                   ? "parent"
+                                   : strmap_string(&m->tax.names, m->parts[s->docs_of].nodes[0]);
             json_array_append_new(
-                nodes, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:O}", "label",
-                                 strmap_string(&m->tax.names, part->nodes[0]), "level", (json_int_t)level, "docs",
-                                 s->parent_docs ? "parent" : "all", "train_docs", (json_int_t)s->n_train, "valid_docs",
-                                 (json_int_t)s->n_valid, "train_positives", (json_int_t)s->positives_train,
-                                 "valid_positives", (json_int_t)s->positives_valid, "class_weight",
-                                 (double)part->class_weight, "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
+                nodes,
+                json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:O}", "label",
+                          strmap_string(&m->tax.names, part->nodes[0]), "level", (json_int_t)level, "docs", docs,
+                          "train_docs", (json_int_t)s->n_train, "valid_docs", (json_int_t)s->n_valid, "train_positives",
+                          (json_int_t)s->positives_train, "valid_positives", (json_int_t)s->positives_valid,
+                          "class_weight", (double)part->class_weight, "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
         }
         log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
                  now_seconds() - level_start);
