@@ -127,15 +127,13 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
 }
 
 // Both directions' input projections side by side: [forward W_ih | backward W_ih] (6H, E), as
-// gru_forward reads a projected row.
-static size_t bigru_word_projection(const network *net, float *proj, float *bias)
+// gru_forward reads a projected row (it adds b_ih in its time loop).
+static size_t bigru_word_projection(const network *net, float *proj)
 {
     const bigru_state *g = &net->gru;
     size_t E = net->cfg.embed_dim, H3 = 3 * net->cfg.rnn_hidden;
-    for (size_t d = 0; d < 2 && proj; d++) {
+    for (size_t d = 0; d < 2 && proj; d++)
         memcpy(proj + d * H3 * E, g->w_ih[d]->value, H3 * E * sizeof(float));
-        memcpy(bias + d * H3, g->b_ih[d]->value, H3 * sizeof(float));
-    }
     return 2 * H3;
 }
 

@@ -114,7 +114,7 @@ static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t s
 
 // The windows' slices side by side: window w's (K*F, E) block (conv1d_slices) after those of the windows
 // before it. The convolution's bias is added after pooling, not to the products.
-static size_t cnn_word_projection(const network *net, float *proj, float *bias)
+static size_t cnn_word_projection(const network *net, float *proj)
 {
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, F = c->n_filters, N = 0;
@@ -123,8 +123,6 @@ static size_t cnn_word_projection(const network *net, float *proj, float *bias)
             conv1d_slices(proj + N * E, net->cnn.w[w]->value, E, F, c->windows[w]);
         N += c->windows[w] * F;
     }
-    if (bias)
-        memset(bias, 0, N * sizeof(float));
     return N;
 }
 

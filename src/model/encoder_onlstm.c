@@ -120,15 +120,12 @@ static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, ui
 }
 
 // W_ih alone: onlstm_forward adds the biases in its time loop.
-static size_t onlstm_word_projection(const network *net, float *proj, float *bias)
+static size_t onlstm_word_projection(const network *net, float *proj)
 {
     const onlstm_state *s = &net->onlstm;
-    size_t G = s->b_ih->size;
-    if (proj) {
+    if (proj)
         memcpy(proj, s->w_ih->value, s->w_ih->size * sizeof(float));
-        memset(bias, 0, G * sizeof(float));
-    }
-    return G;
+    return s->b_ih->size;
 }
 
 static bool onlstm_trains(const network *net, const bool *frozen)

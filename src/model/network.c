@@ -234,16 +234,15 @@ hftc_status network_set_word_cache(network *net, size_t max_bytes)
     if (bytes == 0 || bytes > max_bytes)
         return HFTC_STATUS_OK;
     const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, N = net->enc->word_projection(net, NULL, NULL);
-    float *proj = mem_alloc(N * E, sizeof(float)), *bias = mem_alloc(N, sizeof(float));
-    hftc_status st = proj && bias ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    size_t E = c->embed_dim, N = net->enc->word_projection(net, NULL);
+    float *proj = mem_alloc(N * E, sizeof(float));
+    hftc_status st = proj ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
-        net->enc->word_projection(net, proj, bias);
+        net->enc->word_projection(net, proj);
         size_t S = net->max_len > net->min_len ? net->max_len : net->min_len;
-        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, bias, N,
-                               net->max_batch * S);
+        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, N, net->max_batch * S);
     }
-    free(proj), free(bias);
+    free(proj);
     return st;
 }
 
@@ -253,7 +252,7 @@ size_t network_word_cache_bytes(const network *net)
 {
     if (net->mode == NETWORK_TRAINING || net->cfg.borrowed_embedding)
         return 0;
-    return word_cache_table_bytes(net->cfg.vocab_size, net->enc->word_projection(net, NULL, NULL));
+    return word_cache_table_bytes(net->cfg.vocab_size, net->enc->word_projection(net, NULL));
 }
 
 void network_borrow_embedding(network *net, const float *table)

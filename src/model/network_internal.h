@@ -90,9 +90,9 @@ struct encoder_ops {
     void (*init)(network *net, rng *r);
     // net->input (B, T, E) -> net->features_out; train: dropout from seed, keep what backward needs.
     void (*forward)(network *net, size_t B, size_t T, bool train, uint64_t seed);
-    // The encoder's first layer as a projection of each word (word_cache): returns its width N and, when
-    // proj is not NULL, writes proj (N, E) and bias (N, zeros where the layer adds none).
-    size_t (*word_projection)(const network *net, float *proj, float *bias);
+    // The encoder's first layer as a projection of each word without bias (word_cache): returns its
+    // width N and, when proj is not NULL, writes proj (N, E).
+    size_t (*word_projection)(const network *net, float *proj);
     // Whether any encoder tensor is outside the frozen groups.
     bool (*trains)(const network *net, const bool *frozen);
     // net->dfeatures -> gradients of the encoder's tensors that train; zeroes and fills net->demb

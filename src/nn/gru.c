@@ -1,6 +1,7 @@
 /* Bidirectional GRU: input projections by GEMM, the recurrence per (direction, batch slice) task.
  *
- * Scratch layout, per direction d: xproj[d] (B*T, 3H) holds W_ih x + b_ih (reused as the gradient of
+ * Scratch layout, per direction d: xproj[d] (B*T, 3H) holds W_ih x (b_ih is added in the time loop, so
+ * that a word's projection is a row of the word cache; xproj is reused as the gradient of
  * the input projection in the backward pass), gh[d] (B, 3H) the recurrent product of one step;
  * backward only: dgh[d] (B*T, 3H) the gradients of the recurrent products, hprev[d] (B*T, H) the
  * state each step started from, dh[d] (B, H) the gradient flowing back along the sequence.
@@ -55,18 +56,18 @@ static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
     return m;
 }
 
-// One step of one document: the state h from the input projection x (with b_ih), the recurrent product
-// g (without b_hh) and the previous state hp; with a cache, r, z, n and W_hn h + b_hn kept for backward.
+// One step of one document: the state h from the input projection x (without b_ih: bx), the recurrent
+// product g (without b_hh: bh) and the previous state hp; with a cache, r, z, n and W_hn h + b_hn kept for backward.
 // Inlined twice (with and without a cache) so that each copy vectorises without conditionals.
 static inline void gru_cell(float *restrict h, float *restrict cache, const float *restrict x, const float *restrict g,
-                            const float *restrict bh, const float *restrict hp, size_t H)
+                            const float *restrict bx, const float *restrict bh, const float *restrict hp, size_t H)
 {
 #pragma omp simd
     for (size_t j = 0; j < H; j++) {
         float ghn = g[2 * H + j] + bh[2 * H + j];
-        float r = act_sigmoid(x[j] + g[j] + bh[j]);
-        float z = act_sigmoid(x[H + j] + g[H + j] + bh[H + j]);
-        float n = act_tanh(x[2 * H + j] + r * ghn);
+        float r = act_sigmoid(x[j] + bx[j] + g[j] + bh[j]);
+        float z = act_sigmoid(x[H + j] + bx[H + j] + g[H + j] + bh[H + j]);
+        float n = act_tanh(x[2 * H + j] + bx[2 * H + j] + r * ghn);
         h[j] = (1.0f - z) * n + z * hp[j];
         if (cache) {
             cache[j] = r;
@@ -104,9 +105,9 @@ static void forward_task(float *out, float *cache, gru_scratch s, const size_t *
             const float *hp = has_prev ? out + (b * T + tprev) * 2 * H + d * H : g;
             float *h = out + (b * T + t) * 2 * H + d * H;
             if (cache)
-                gru_cell(h, cache + (b * T + t) * 4 * H, s.xproj + (b * T + t) * H3, g, w->b_hh, hp, H);
+                gru_cell(h, cache + (b * T + t) * 4 * H, s.xproj + (b * T + t) * H3, g, w->b_ih, w->b_hh, hp, H);
             else
-                gru_cell(h, NULL, s.xproj + (b * T + t) * H3, g, w->b_hh, hp, H);
+                gru_cell(h, NULL, s.xproj + (b * T + t) * H3, g, w->b_ih, w->b_hh, hp, H);
         }
     }
 }
@@ -123,9 +124,7 @@ void gru_forward(float *out, float *cache, float *scratch, const float *inp, con
                     memcpy(xp + (b * T + t) * H3, projected[b * T + t] + d * H3, H3 * sizeof(float));
             continue;
         }
-        for (size_t i = 0; i < BT; i++)
-            memcpy(xp + i * H3, w[d].b_ih, H3 * sizeof(float));
-        gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 1.0f, xp, H3);
+        gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 0.0f, xp, H3);
     }
     size_t slices = gru_slices(B), tasks = 2 * slices;
 #pragma omp parallel for schedule(static)

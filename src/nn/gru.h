@@ -34,7 +34,7 @@ size_t gru_cache_size(size_t B, size_t T, size_t H);
 // inp is (B,T,E), lengths (B) with lengths[b] <= T, w[0] the forward and w[1] the backward direction.
 // Writes out (B,T,2H). cache: NULL for inference, else gru_cache_size floats the backward pass reads.
 // projected: NULL, or the input projections already computed (nn/word_cache.h): projected[b*T + t] is
-// [W_ih x + b_ih of the forward direction | of the backward one] (6H) for t < lengths[b], and inp is
+// [W_ih x of the forward direction | of the backward one] (6H, no bias) for t < lengths[b], and inp is
 // not read.
 void gru_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
                  const size_t *lengths, const gru_weights w[2], size_t B, size_t T, size_t E, size_t H);

@@ -14,7 +14,7 @@
 struct word_cache {
     size_t V, E, N, max_positions, filled;
     const float *embedding;     /* (V, E), the network's */
-    float *proj, *bias;         /* (N, E), (N) or NULL */
+    float *proj;                /* (N, E) */
     float *table;               /* (V, N): row v valid where ready[v] */
     uint8_t *ready;             /* (V) */
     float *zero;                /* (N) */
@@ -29,13 +29,13 @@ void word_cache_free(word_cache *c)
 {
     if (!c)
         return;
-    free(c->proj), free(c->bias), free(c->table), free(c->ready), free(c->zero);
+    free(c->proj), free(c->table), free(c->ready), free(c->zero);
     free(c->rows), free(c->pending), free(c->gathered), free(c->computed);
     free(c);
 }
 
-hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V, size_t E, const float *proj,
-                              const float *bias, size_t N, size_t max_positions)
+hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V, size_t E, const float *proj, size_t N,
+                              size_t max_positions)
 {
     *out = NULL;
     word_cache *c = mem_calloc(1, sizeof *c);
@@ -43,7 +43,6 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
         return HFTC_STATUS_OUT_OF_MEMORY;
     *c = (word_cache){.V = V, .E = E, .N = N, .max_positions = max_positions, .embedding = embedding};
     c->proj = mem_alloc(N * E, sizeof(float));
-    c->bias = bias ? mem_alloc(N, sizeof(float)) : NULL;
     c->table = mem_alloc(V * N, sizeof(float)); /* pages are committed as rows are written */
     c->ready = mem_calloc(V, 1);
     c->zero = mem_calloc(N, sizeof(float));
@@ -51,29 +50,23 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
     c->pending = mem_alloc(max_positions, sizeof *c->pending);
     c->gathered = mem_alloc(WORD_CACHE_CHUNK * E, sizeof(float));
     c->computed = mem_alloc(WORD_CACHE_CHUNK * N, sizeof(float));
-    if (!c->proj || (bias && !c->bias) || !c->table || !c->ready || !c->zero || !c->rows || !c->pending ||
-        !c->gathered || !c->computed) {
+    if (!c->proj || !c->table || !c->ready || !c->zero || !c->rows || !c->pending || !c->gathered || !c->computed) {
         word_cache_free(c);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
     memcpy(c->proj, proj, N * E * sizeof(float));
-    if (bias)
-        memcpy(c->bias, bias, N * sizeof(float));
     *out = c;
     return HFTC_STATUS_OK;
 }
 
-// The rows of words[0 .. n): their vectors gathered, bias first, then one GEMM, as the uncached path
-// computes W x + b for a whole batch.
+// The rows of words[0 .. n): their vectors gathered, then one GEMM, as the uncached path computes W x for
+// a whole batch.
 static void project_words(word_cache *c, const uint32_t *words, size_t n)
 {
     size_t E = c->E, N = c->N;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
-        if (c->bias)
-            memcpy(c->computed + i * N, c->bias, N * sizeof(float));
-    }
-    gemm(false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, c->bias ? 1.0f : 0.0f, c->computed, N);
+    gemm(false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, c->computed, N);
     for (size_t i = 0; i < n; i++)
         memcpy(c->table + (size_t)words[i] * N, c->computed + i * N, N * sizeof(float));
 }
