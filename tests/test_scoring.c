@@ -68,6 +68,30 @@ static void test_scores(void)
     taxonomy_free(&t);
 }
 
+/* A DAG where a node shares its level with one of its parents and has the smaller id:
+ * Q > X, Q > P > X (X is level 2 through Q, as P is). X must be scored after P's own score is
+ * known: BSF min(.8, max(.5, min(.9, .5))) = .5, MSF .8 x max(.5, .9 x .5) = .4. */
+static void test_dag_shortcut(void)
+{
+    taxonomy t;
+    taxonomy_init(&t);
+    CHECK_STATUS(taxonomy_add_edge(&t, "Q", "X"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(&t, NULL, "Q"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(&t, "Q", "P"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_add_edge(&t, "P", "X"), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(&t), HFTC_STATUS_OK);
+    CHECK(t.level[id(&t, "X")] == 2 && t.level[id(&t, "P")] == 2 && id(&t, "X") < id(&t, "P"));
+    float probs[3], scores[3];
+    probs[id(&t, "Q")] = 0.5f, probs[id(&t, "P")] = 0.9f, probs[id(&t, "X")] = 0.8f;
+    scoring_apply(SCORING_BSF, &t, probs, scores, 1);
+    CHECK_NEAR(scores[id(&t, "P")], 0.5, 1e-6);
+    CHECK_NEAR(scores[id(&t, "X")], 0.5, 1e-6);
+    scoring_apply(SCORING_MSF, &t, probs, scores, 1);
+    CHECK_NEAR(scores[id(&t, "P")], 0.45, 1e-6);
+    CHECK_NEAR(scores[id(&t, "X")], 0.4, 1e-6);
+    taxonomy_free(&t);
+}
+
 /* Thresholded sets and rankings built from the scores. */
 static void test_decisions(void)
 {
@@ -164,6 +188,7 @@ static void test_names(void)
 int main(void)
 {
     RUN_TEST(test_scores);
+    RUN_TEST(test_dag_shortcut);
     RUN_TEST(test_decisions);
     RUN_TEST(test_single_label);
     RUN_TEST(test_names);

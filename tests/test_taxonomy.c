@@ -69,8 +69,8 @@ static bool list_contains(const uint32_t *ids, size_t n, uint32_t x)
 }
 
 /* What every finalised taxonomy satisfies: lists sorted by id, children and parents mirror each other,
- * a node's level is 1 under the root, else 1 + its parents' smallest level, order is sorted by
- * (level, id), top lists the nodes under the root, is_tree means one parent each. */
+ * a node's level is 1 under the root, else 1 + its parents' smallest level, order has every node once
+ * and after all its parents, top lists the nodes under the root, is_tree means one parent each. */
 static void check_invariants(const taxonomy *t)
 {
     size_t n = t->n_nodes, n_child_entries = 0, max_level = 0, n_top = 0;
@@ -105,12 +105,18 @@ static void check_invariants(const taxonomy *t)
     CHECK(n_top == t->n_top);
     CHECK(t->depth == max_level);
     CHECK(t->is_tree == one_parent_each);
-    bool sorted = true;
-    for (size_t i = 1; i < n; i++) {
-        uint32_t a = t->order[i - 1], b = t->order[i];
-        sorted = sorted && (t->level[a] < t->level[b] || (t->level[a] == t->level[b] && a < b));
-    }
-    CHECK_MSG(sorted, "order not sorted by (level, id)");
+    size_t *position = malloc((n ? n : 1) * sizeof *position);
+    for (size_t c = 0; c < n; c++)
+        position[c] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++)
+        position[t->order[i]] = i;
+    bool parents_first = true;
+    for (uint32_t c = 0; c < n; c++)
+        for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++)
+            parents_first = parents_first && position[c] != SIZE_MAX &&
+                            (t->parents[j] == TAXONOMY_ROOT || position[t->parents[j]] < position[c]);
+    CHECK_MSG(parents_first, "order is not a permutation with parents before children");
+    free(position);
 }
 
 /* The same nodes (by name) with the same parents (by name) in a and b. */
@@ -342,7 +348,8 @@ static void test_dag(void)
     }
     CHECK(strcmp(children_of(&t, "D"), "E,F") == 0);
     char buf[256];
-    CHECK_MSG(strcmp(join(&t, t.order, t.n_nodes, buf, sizeof buf), "E,A,B,D,C,F,X,Y") == 0, "%s", buf);
+    /* by (longest distance from the root, id): E is level 1 but below D, F comes after Y */
+    CHECK_MSG(strcmp(join(&t, t.order, t.n_nodes, buf, sizeof buf), "A,B,D,C,E,X,Y,F") == 0, "%s", buf);
     CHECK(strcmp(join(&t, t.top, t.n_top, buf, sizeof buf), "E,A,B") == 0);
     uint32_t anc[8];
     size_t n = taxonomy_ancestors(&t, id_of(&t, "F"), anc);

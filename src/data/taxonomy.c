@@ -271,10 +271,10 @@ hftc_status taxonomy_finalize(taxonomy *t)
     t->level = mem_calloc(n, sizeof *t->level);
     t->order = mem_alloc(n, sizeof *t->order);
     t->top = mem_alloc(n, sizeof *t->top);
-    size_t *cursor = mem_alloc(n + 2, sizeof *cursor);
+    size_t *cursor = mem_alloc(n + 2, sizeof *cursor), *rank = mem_alloc(n, sizeof *rank);
     unsigned char *is_top = mem_calloc(n, 1);
     hftc_status st = HFTC_STATUS_OUT_OF_MEMORY;
-    if (!t->parent_start || !t->child_start || !t->level || !t->order || !t->top || !cursor || !is_top)
+    if (!t->parent_start || !t->child_start || !t->level || !t->order || !t->top || !cursor || !rank || !is_top)
         goto fail;
     size_t *ps = t->parent_start, *cs = t->child_start;
     for (size_t e = 0; e < t->n_edges; e++) {
@@ -318,18 +318,24 @@ hftc_status taxonomy_finalize(taxonomy *t)
             if (t->parents[j] != TAXONOMY_ROOT)
                 t->children[cursor[t->parents[j]]++] = (uint32_t)c;
 
-    // Kahn's algorithm over the edges between nodes: what it cannot order is on or below a cycle.
-    size_t head = 0, tail = 0;
+    // Kahn's algorithm over the edges between nodes: what it cannot order is on or below a cycle. On the
+    // way, each node's rank: its longest distance from the root.
+    size_t head = 0, tail = 0, max_rank = n ? 1 : 0;
     for (size_t c = 0; c < n; c++) {
         cursor[c] = ps[c + 1] - ps[c] - is_top[c];
+        rank[c] = 1;
         if (cursor[c] == 0)
             t->order[tail++] = (uint32_t)c;
     }
     while (head < tail) {
         uint32_t u = t->order[head++];
-        for (size_t j = cs[u]; j < cs[u + 1]; j++)
-            if (--cursor[t->children[j]] == 0)
-                t->order[tail++] = t->children[j];
+        for (size_t j = cs[u]; j < cs[u + 1]; j++) {
+            uint32_t c = t->children[j];
+            rank[c] = rank[u] + 1 > rank[c] ? rank[u] + 1 : rank[c];
+            max_rank = rank[c] > max_rank ? rank[c] : max_rank;
+            if (--cursor[c] == 0)
+                t->order[tail++] = c;
+        }
     }
     if (tail < n) {
         st = report_cycle(t, cursor, n - tail);
@@ -355,24 +361,24 @@ hftc_status taxonomy_finalize(taxonomy *t)
             }
         }
     }
-    // order by (level, id): a counting sort over levels, ids visited in increasing order
-    memset(cursor, 0, (t->depth + 2) * sizeof *cursor);
+    // order by (rank, id): a counting sort over ranks, ids visited in increasing order. A parent's rank
+    // is below its children's, so parents come first also in a DAG, where a node may share a level with
+    // its parent or sit above it (a node under the root and under a deeper parent has level 1).
+    memset(cursor, 0, (max_rank + 2) * sizeof *cursor);
     for (size_t c = 0; c < n; c++)
-        cursor[t->level[c] + 1]++;
-    for (size_t l = 1; l <= t->depth; l++)
-        cursor[l + 1] += cursor[l];
+        cursor[rank[c] + 1]++;
+    for (size_t r = 1; r <= max_rank; r++)
+        cursor[r + 1] += cursor[r];
     for (size_t c = 0; c < n; c++)
-        t->order[cursor[t->level[c]]++] = (uint32_t)c;
+        t->order[cursor[rank[c]]++] = (uint32_t)c;
     t->is_tree = true;
     for (size_t c = 0; c < n; c++)
         if (ps[c + 1] - ps[c] != 1)
             t->is_tree = false;
-    free(cursor);
-    free(is_top);
+    free(cursor), free(rank), free(is_top);
     return HFTC_STATUS_OK;
 fail:
-    free(cursor);
-    free(is_top);
+    free(cursor), free(rank), free(is_top);
     free_derived(t);
     return st;
 }

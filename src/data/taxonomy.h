@@ -37,7 +37,7 @@ typedef struct {
     size_t *level;   /* n_nodes: 1 = top level */
     size_t depth;    /* the deepest level */
     bool is_tree;    /* every node has exactly one parent */
-    uint32_t *order; /* n_nodes ids sorted by (level, id): parents before children */
+    uint32_t *order; /* n_nodes ids sorted by (longest distance from the root, id): parents before children */
 } taxonomy;
 
 void taxonomy_init(taxonomy *t);
