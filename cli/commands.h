@@ -22,6 +22,9 @@ typedef struct hftc_model hftc_model;
 /* Loads the model at path with threads and a word cache of at most word_cache_mb MiB (0: none). */
 int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m);
 /* The --word-cache-mb option's help. */
+#define CLI_PRUNE_HELP                                                                                                 \
+    "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \
+    "decisions)"
 #define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 
 #endif

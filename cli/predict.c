@@ -43,7 +43,7 @@ static hftc_status print_prediction(const hftc_prediction *p, void *user)
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL;
-    hftc_input_options in = {.path = "-", .format = "auto", .threshold = -1.0f, .scoring = NULL};
+    hftc_input_options in = {.path = "-", .format = "auto", .threshold = -1.0f, .scoring = NULL, .prune = 1};
     predict_output out = {0};
     int threads = 0;
     size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
@@ -60,6 +60,7 @@ int cmd_predict(int argc, char **argv)
         {"--probs", ARG_FLAG, &out.probs, 0, "print label:probability"},
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
+        {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP " (on by default: what predict prints is the same)"},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
         {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
         {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},

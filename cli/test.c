@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
-static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold, const char *scoring)
+static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold, const char *scoring, int prune)
 {
     json_t *j = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "docs", (json_int_t)e->docs, "labels",
                           (json_int_t)e->labels, "unknown_labels", (json_int_t)e->unknown_labels, "micro_precision",
@@ -32,6 +32,7 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
     json_object_set_new(j, "levels", levels);
     json_object_set_new(j, "overall_accuracy", json_real(e->overall_accuracy));
     json_object_set_new(j, "scoring", json_string(scoring));
+    json_object_set_new(j, "prune", json_boolean(prune));
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
     json_object_set_new(j, "seconds", json_real(e->seconds));
     json_object_set_new(j, "docs_per_second", json_real(e->docs_per_second));
@@ -76,6 +77,8 @@ int cmd_test(int argc, char **argv)
          "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
+        {"--prune", ARG_BOOL, &in.prune, 0,
+         CLI_PRUNE_HELP "; P@k, nDCG@k and accuracy given the parent are not a full run's"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
         {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
@@ -98,7 +101,7 @@ int cmd_test(int argc, char **argv)
     }
     float threshold = in.threshold >= 0.0f ? in.threshold : hftc_model_threshold(m);
     if (json)
-        print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m));
+        print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m), in.prune);
     else
         print_text(&e, threshold);
     hftc_model_free(m);

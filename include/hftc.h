@@ -166,6 +166,12 @@ typedef struct {
     const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
     float threshold;     /* < 0: the model's */
     int skip_bad_lines;
+    /* Node models (one classifier per label) under bsf or msf scoring: run a label's classifier only on
+     * the documents whose parents can pass the threshold (a label scores at most its best parent). The
+     * decisions are those of running every classifier; the probabilities of skipped labels read 0, so
+     * rankings past the decided labels (P@k, nDCG@k, hftc_predict_file's k) are not a full run's, and
+     * hftc_evaluate leaves out the accuracy given the true parent. Ignored for other models. */
+    int prune;
 } hftc_input_options;
 
 #define HFTC_MAX_K 5

@@ -17,9 +17,9 @@ def train(hftc, args, log_path):
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
 
 
-def test_json(hftc, model, test_file, out_path, threads, scoring=None):
-    """hftc test --json of model on test_file, written to out_path."""
-    cmd = [hftc, "test", "--threads", str(threads), "--model", model, "--input", test_file, "--json"]
+def test_json(hftc, model, test_file, out_path, threads, scoring=None, extra=()):
+    """hftc test --json of model on test_file (with options extra), written to out_path."""
+    cmd = [hftc, "test", "--threads", str(threads), "--model", model, "--input", test_file, "--json"] + list(extra)
     if scoring:
         cmd += ["--scoring", scoring]
     with open(out_path, "w") as out:

@@ -144,7 +144,83 @@ static void test_htrans(void)
     hftc_model_free(m);
 }
 
+#define N_TEST_DOCS 100
+
+/* What hftc_predict_file gives for the test file: every document's probabilities and decisions. */
+typedef struct {
+    float probs[N_TEST_DOCS][N_LABELS];
+    bool selected[N_TEST_DOCS][N_LABELS];
+    size_t docs;
+} predictions;
+
+static hftc_status collect(const hftc_prediction *p, void *user)
+{
+    predictions *out = user;
+    if (p->index >= N_TEST_DOCS)
+        return HFTC_STATUS_INVALID_ARGUMENT;
+    memcpy(out->probs[p->index], p->probs, sizeof out->probs[0]);
+    for (size_t i = 0; i < p->n_selected; i++)
+        out->selected[p->index][p->selected[i]] = true;
+    out->docs++;
+    return HFTC_STATUS_OK;
+}
+
+static void predict_test_file(hftc_model *m, const char *scoring, float threshold, int prune, predictions *out)
+{
+    memset(out, 0, sizeof *out);
+    hftc_input_options in = {
+        .path = path_test, .format = "auto", .scoring = scoring, .threshold = threshold, .prune = prune};
+    CHECK_STATUS(hftc_predict_file(m, &in, 0, collect, out), HFTC_STATUS_OK);
+    CHECK(out->docs == N_TEST_DOCS);
+}
+
+// Pruning (hftc_input_options.prune): under bsf and msf the same decisions and F1 with classifiers
+// skipped (their probabilities read 0) where a parent fails; nothing skipped at threshold 0 or under
+// independent scoring.
+static void check_pruning(hftc_model *m)
+{
+    static predictions full, pruned;
+    static const char *const kinds[] = {"bsf", "msf"};
+    for (size_t k = 0; k < 2; k++) {
+        predict_test_file(m, kinds[k], 0.5f, 0, &full);
+        predict_test_file(m, kinds[k], 0.5f, 1, &pruned);
+        size_t skipped = 0;
+        double d = 0.0;
+        for (size_t i = 0; i < N_TEST_DOCS; i++)
+            for (size_t c = 0; c < N_LABELS; c++) {
+                if (pruned.probs[i][c] == 0.0f && full.probs[i][c] > 0.0f)
+                    skipped++;
+                else
+                    d = fmax(d, fabs(pruned.probs[i][c] - full.probs[i][c]));
+            }
+        CHECK_MSG(memcmp(full.selected, pruned.selected, sizeof full.selected) == 0, "%s: pruning changed a decision",
+                  kinds[k]);
+        CHECK_MSG(skipped >= N_TEST_DOCS, "%s: only %zu classifier runs skipped", kinds[k], skipped);
+        CHECK_MSG(d <= 1e-6, "%s: a probability that ran differs by %g", kinds[k], d);
+
+        hftc_input_options in = {.path = path_test, .format = "auto", .scoring = kinds[k], .threshold = 0.5f};
+        hftc_evaluation e_full, e_pruned;
+        CHECK_STATUS(hftc_evaluate(m, &in, &e_full), HFTC_STATUS_OK);
+        in.prune = 1;
+        CHECK_STATUS(hftc_evaluate(m, &in, &e_pruned), HFTC_STATUS_OK);
+        CHECK(e_pruned.micro_f1 == e_full.micro_f1 && e_pruned.macro_f1 == e_full.macro_f1);
+        CHECK(e_pruned.exact_match == e_full.exact_match && e_pruned.n_levels == e_full.n_levels);
+        for (size_t l = 0; l < e_full.n_levels; l++) {
+            CHECK(e_pruned.level[l].micro_f1 == e_full.level[l].micro_f1);
+            CHECK(e_pruned.level[l].docs_given_parent == 0); /* left out: it reads skipped probabilities */
+        }
+    }
+    // Nothing to skip: threshold 0 (every label passes), independent scoring.
+    predict_test_file(m, "bsf", 0.0f, 0, &full);
+    predict_test_file(m, "bsf", 0.0f, 1, &pruned);
+    CHECK(memcmp(&full, &pruned, sizeof full) == 0);
+    predict_test_file(m, "independent", 0.5f, 0, &full);
+    predict_test_file(m, "independent", 0.5f, 1, &pruned);
+    CHECK(memcmp(&full, &pruned, sizeof full) == 0);
+}
+
 // HTrans with each child's embedding copied from its parent and trained: transfer works end to end.
+// Pruning is checked on it (a model whose decisions are good enough that parents fail and pass).
 static void test_htrans_quality(void)
 {
     hftc_train_options o;
@@ -162,6 +238,7 @@ static void test_htrans_quality(void)
     hftc_evaluation e;
     CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
     CHECK_MSG(e.micro_f1 > 0.95, "micro-F1 %.4f on a separable problem", e.micro_f1);
+    check_pruning(m);
     hftc_model_free(m);
 }
 
@@ -324,7 +401,7 @@ int main(void)
     path_model = tmpfiles_path("model.hftc");
     write_data(path_train, 300, 1);
     write_data(path_valid, 60, 2);
-    write_data(path_test, 100, 3);
+    write_data(path_test, N_TEST_DOCS, 3);
     RUN_TEST(test_htrans);
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);

@@ -173,8 +173,8 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
 /* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
  * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
  * completed), counts the accuracy given the true parent from the same probabilities. */
-static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_kind kind, float threshold, size_t k,
-                                    parent_tally *tally, chunk_fn fn, void *user)
+static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_kind kind, float threshold, bool prune,
+                                    size_t k, parent_tally *tally, chunk_fn fn, void *user)
 {
     size_t C = m->net_config.n_classes;
     float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
@@ -187,7 +187,8 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
         parent_source parents = {kind, false};
-        st = model_predict_dataset(m, ds, idx, n, &parents, scores);
+        prune_rule rule = {kind, threshold};
+        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? &rule : NULL, scores);
         if (st != HFTC_STATUS_OK)
             break;
         if (tally)
@@ -218,7 +219,7 @@ static hftc_status tally_with_true_parents(hftc_model *m, const dataset *ds, sco
         size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
-        st = model_predict_dataset(m, ds, idx, n, &parents, probs);
+        st = model_predict_dataset(m, ds, idx, n, &parents, NULL, probs);
         if (st == HFTC_STATUS_OK)
             tally_given_parent(m, ds, first, n, probs, kind, tally);
     }
@@ -299,10 +300,12 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     if (st == HFTC_STATUS_OK) /* never NULL, even when nothing is selected */
         st = mem_reserve((void **)&d.pred, &d.pred_capacity, 1, sizeof *d.pred);
     parent_tally tally = {0};
+    prune_rule rule = {kind, threshold};
+    bool prune = in->prune && model_prunes(m, &rule);
     double t0 = now_seconds();
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, METRICS_MAX_K, m->joint_embedding ? NULL : &tally,
-                              gather_decisions, &d);
+        st = decide_in_chunks(m, &ds, kind, threshold, prune, METRICS_MAX_K,
+                              m->joint_embedding || prune ? NULL : &tally, gather_decisions, &d);
     double seconds = now_seconds() - t0;
     if (st == HFTC_STATUS_OK && m->joint_embedding)
         st = tally_with_true_parents(m, &ds, kind, &tally);
@@ -401,7 +404,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     }
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, k, NULL, emit_predictions, &sink);
+        st = decide_in_chunks(m, &ds, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
     free(sink.selected), free(sink.ranked_ids);
     dataset_free(&ds);
     strmap_free(&labels);

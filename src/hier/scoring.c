@@ -112,6 +112,18 @@ uint32_t scoring_choice(scoring_kind kind, const taxonomy *t, const float *probs
     return c != TAXONOMY_ROOT && t->level[c] == level ? c : TAXONOMY_ROOT;
 }
 
+float scoring_parent_bound(const taxonomy *t, const float *scores, uint32_t c)
+{
+    float best = 0.0f;
+    for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++) {
+        uint32_t parent = t->parents[j];
+        if (parent == TAXONOMY_ROOT) /* the root is always kept and scores 1 */
+            return 1.0f;
+        best = scores[parent] > best ? scores[parent] : best;
+    }
+    return best;
+}
+
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs)
 {
     size_t N = t->n_nodes;
@@ -128,23 +140,9 @@ void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, flo
 #pragma omp parallel for schedule(static)
     for (size_t d = 0; d < n_docs; d++) {
         float *s = scores + d * N;
-        for (size_t i = 0; i < N; i++) {
+        for (size_t i = 0; i < N; i++) { /* a node under the root keeps p(c) (p <= 1) */
             uint32_t c = t->order[i];
-            /* The root is always kept and scores 1: a node under it (also in a DAG) keeps p(c). */
-            float best_parent = 0.0f;
-            bool under_root = false;
-            for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++) {
-                uint32_t parent = t->parents[j];
-                under_root = under_root || parent == TAXONOMY_ROOT;
-                if (parent != TAXONOMY_ROOT && s[parent] > best_parent)
-                    best_parent = s[parent];
-            }
-            if (under_root)
-                continue;
-            if (kind == SCORING_BSF)
-                s[c] = s[c] < best_parent ? s[c] : best_parent;
-            else
-                s[c] *= best_parent;
+            s[c] = scoring_bounded(kind, s[c], scoring_parent_bound(t, s, c));
         }
     }
 }

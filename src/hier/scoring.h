@@ -25,6 +25,16 @@ const char *scoring_name(scoring_kind kind);
 /* probs and scores are (n_docs, t->n_nodes); they may be the same array. */
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs);
 
+/* BSF and MSF: the best score among c's parents in scores (one document's row, c's parents scored
+ * already), 1 for a node under the root. c's score is min(p(c), bound) or p(c) x bound, at most the
+ * bound: a node whose bound is below the threshold is not kept, nor is anything below it. */
+float scoring_parent_bound(const taxonomy *t, const float *scores, uint32_t c);
+/* c's BSF or MSF score from its probability and its parent bound. */
+static inline float scoring_bounded(scoring_kind kind, float p, float bound)
+{
+    return kind == SCORING_BSF ? (p < bound ? p : bound) : p * bound;
+}
+
 /* keep (n_docs, t->n_nodes): the decisions from scoring_apply's scores: score >= threshold, or for
  * top-down and argmax one category per level as above (a node scoring 0 is never chosen). */
 void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,

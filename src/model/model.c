@@ -288,8 +288,81 @@ hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
     return HFTC_STATUS_OK;
 }
 
+bool model_prunes(const hftc_model *m, const prune_rule *prune)
+{
+    return prune && m->strategy == STRATEGY_NODE && (prune->scoring == SCORING_BSF || prune->scoring == SCORING_MSF) &&
+           prune->threshold > 0.0f;
+}
+
+/* What predicting with a prune_rule needs besides the batch. */
+typedef struct {
+    const prune_rule *rule;
+    size_t *part_of;    /* (n_nodes) the node's part, MODEL_NO_PART: none */
+    float *scores;      /* (batch capacity, n_nodes) the BSF or MSF scores of the batch so far */
+    float *bounds;      /* (batch capacity) the parent bound of each document that runs */
+    size_t *active_idx; /* (batch capacity) the documents that run, in ds */
+    size_t *active_pos; /* (batch capacity) and in the batch */
+} pruning;
+
+static hftc_status pruning_init(pruning *pr, const hftc_model *m, const prune_rule *rule)
+{
+    size_t cap = m->batch_capacity, N = m->tax.n_nodes;
+    *pr = (pruning){rule,
+                    mem_alloc(N, sizeof *pr->part_of),
+                    mem_alloc(cap * N, sizeof *pr->scores),
+                    mem_alloc(cap, sizeof *pr->bounds),
+                    mem_alloc(cap, sizeof *pr->active_idx),
+                    mem_alloc(cap, sizeof *pr->active_pos)};
+    if (!pr->part_of || !pr->scores || !pr->bounds || !pr->active_idx || !pr->active_pos)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t c = 0; c < N; c++)
+        pr->part_of[c] = MODEL_NO_PART;
+    for (size_t p = 0; p < m->n_parts; p++)
+        pr->part_of[m->parts[p].nodes[0]] = p;
+    return HFTC_STATUS_OK;
+}
+
+static void pruning_free(pruning *pr)
+{
+    free(pr->part_of), free(pr->scores), free(pr->bounds), free(pr->active_idx), free(pr->active_pos);
+}
+
+// A batch of a node model under a prune rule: the categories parents first, each classifier on the
+// batch's documents whose parent bound reaches the threshold, gathered into a smaller batch.
+// probs: the batch's rows (B, C).
+static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const size_t *batch_idx, size_t B,
+                                        pruning *pr, uint32_t *tokens, size_t *lengths, float *part_probs, float *probs)
+{
+    const taxonomy *t = &m->tax;
+    size_t C = t->n_nodes, T_max = m->tokenizer.max_len, min_len = model_min_len(&m->net_config);
+    memset(probs, 0, B * C * sizeof *probs);
+    for (size_t i = 0; i < C; i++) {
+        uint32_t c = t->order[i];
+        size_t p = pr->part_of[c], n = 0;
+        for (size_t b = 0; b < B; b++) {
+            float bound = scoring_parent_bound(t, pr->scores + b * C, c);
+            pr->scores[b * C + c] = 0.0f; /* probability 0 unless it runs */
+            if (p != MODEL_NO_PART && bound >= pr->rule->threshold) {
+                pr->active_idx[n] = batch_idx[b], pr->active_pos[n] = b, pr->bounds[n] = bound;
+                n++;
+            }
+        }
+        if (n == 0)
+            continue;
+        size_t T = batch_fill(ds, pr->active_idx, n, T_max, min_len, NULL, tokens, lengths);
+        if (isnan(network_predict(m->parts[p].net, tokens, lengths, n, T, NULL, NULL, part_probs)))
+            return HFTC_STATUS_INVALID_ARGUMENT;
+        for (size_t k = 0; k < n; k++) {
+            size_t b = pr->active_pos[k];
+            probs[b * C + c] = part_probs[k];
+            pr->scores[b * C + c] = scoring_bounded(pr->rule->scoring, part_probs[k], pr->bounds[k]);
+        }
+    }
+    return HFTC_STATUS_OK;
+}
+
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, float *probs)
+                                  const parent_source *parents, const prune_rule *prune, float *probs)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
     size_t min_len = model_min_len(&m->net_config);
@@ -319,12 +392,18 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
         with_output += m->parts[p].n_outputs;
     if (with_output < C) /* labels without an output score 0 */
         memset(probs, 0, n * C * sizeof *probs);
-    hftc_status st = HFTC_STATUS_OK;
+    pruning pr = {0};
+    bool pruned = model_prunes(m, prune);
+    hftc_status st = pruned ? pruning_init(&pr, m, prune) : HFTC_STATUS_OK;
     batch_prefix prefix = {&m->label_words, prefix_label};
     for (size_t start = 0; start < n && st == HFTC_STATUS_OK; start += cap) {
         size_t B = n - start < cap ? n - start : cap;
         for (size_t b = 0; b < B; b++)
             batch_idx[b] = idx ? idx[start + b] : start + b;
+        if (pruned) {
+            st = predict_pruned_batch(m, ds, batch_idx, B, &pr, tokens, lengths, part_probs, probs + start * C);
+            continue;
+        }
         size_t T = batch_fill(ds, batch_idx, B, T_max, min_len, NULL, tokens, lengths);
         const float *embedded = NULL, *embedded_table = NULL;
         const size_t *clamped = NULL;
@@ -357,6 +436,7 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
         }
     }
     free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);
+    pruning_free(&pr);
     return st;
 }
 
@@ -387,7 +467,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
         ds.token_start[i + 1] = base + tl.n_tokens;
     }
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, &ds, NULL, n, NULL, probs);
+        st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs);
     token_list_free(&tl);
     dataset_free(&ds);
     return st;

@@ -109,10 +109,24 @@ typedef struct {
     bool gold;
 } parent_source;
 
+/* Skipping classifiers whose decision is known (node models, BSF or MSF scoring): a category's
+ * classifier runs only on the documents whose parent bound (scoring_parent_bound) reaches threshold,
+ * the others get probability 0. The decisions at that threshold are those of running every classifier
+ * (a probability may differ in its last bits, as between batch compositions); scores below it, and
+ * so rankings past the decided labels, are not. */
+typedef struct {
+    scoring_kind scoring;
+    float threshold;
+} prune_rule;
+
+/* Whether prune changes how m predicts: a node model, BSF or MSF, a threshold above 0. */
+bool model_prunes(const hftc_model *m, const prune_rule *prune);
+
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
  * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
- * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise. */
+ * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise.
+ * prune: NULL, or the rule above (ignored where model_prunes says no). */
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, float *probs);
+                                  const parent_source *parents, const prune_rule *prune, float *probs);
 
 #endif

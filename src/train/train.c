@@ -451,7 +451,7 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
     uint32_t *gold_labels = mem_alloc(va->ds->label_start[va->ds->n_docs], sizeof *gold_labels);
     hftc_status st = scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, scores);
+        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, scores);
     if (st == HFTC_STATUS_OK) {
         scoring_apply(m->scoring, &m->tax, scores, scores, va->n);
         gold_start[0] = 0;
