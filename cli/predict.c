@@ -60,7 +60,7 @@ int cmd_predict(int argc, char **argv)
         {"--probs", ARG_FLAG, &out.probs, 0, "print label:probability"},
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
-        {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP " (on by default: what predict prints is the same)"},
+        {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP},
         {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
         {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
         {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
