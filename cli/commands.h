@@ -10,6 +10,7 @@ int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
 
 /* Prints "hftc <command>: <library error message>" and returns 1. */
 int cli_fail(const char *command);
@@ -25,6 +26,13 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
 #define CLI_PRUNE_HELP                                                                                                 \
     "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \
     "decisions)"
+/* The tokeniser's options (train and tokens), for an arg_spec table over hftc_train_options o. */
+#define CLI_TOKENIZER_SPECS(o)                                                                                         \
+    {"--lowercase", ARG_BOOL, &(o).lowercase, 0, "lower-case the text"},                                               \
+        {"--split-punct", ARG_BOOL, &(o).split_punct, 0, "make each punctuation mark a token"},                        \
+    {                                                                                                                  \
+        "--drop-punct", ARG_BOOL, &(o).drop_punct, 0, "punctuation separates words but is not a token"                 \
+    }
 #define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 
 #endif

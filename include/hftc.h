@@ -218,6 +218,17 @@ typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
 /* Streams predictions for every document of the input, in input order, ranking k labels. */
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
 
+/* ---- Tokens -------------------------------------------------------------------------------- */
+
+/* One document's tokens (index: 0-based document number in the input). */
+typedef hftc_status (*hftc_tokens_fn)(size_t index, const char *const *tokens, size_t n, void *user);
+
+/* Calls fn for every document of path ("-" = stdin) with the words hftc_train would read from it under o's
+ * format, lowercase, split_punct, drop_punct, max_len (0 = every token) and skip_bad_lines: for example to
+ * train in-domain word vectors on the training text (scripts/make-word-vectors --text). Labels are read but
+ * not checked, and may be absent (the text format). fn returning an error stops the reading. */
+hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hftc_tokens_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif

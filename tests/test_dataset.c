@@ -1,6 +1,7 @@
 /* Tests for the dataset readers: a table of malformed inputs for every format (status, file name and
  * line in the message), line-ending and BOM handling, auto-detection, skip_bad_lines, truncation,
- * labels, and a fuzz loop over random byte lines. Input files are written to a fresh temporary directory. */
+ * labels, hftc_tokenize_file, and a fuzz loop over random byte lines. Input files are written to a fresh temporary
+ * directory. */
 #define _POSIX_C_SOURCE 200809L
 #include "data/dataset.h"
 
@@ -465,6 +466,60 @@ static size_t random_line(rng *r, char *out, size_t cap)
     return n;
 }
 
+/* hftc_tokenize_file's callback: appends "index:word word|" per document, or fails at call stop_at. */
+typedef struct {
+    char text[512];
+    size_t calls, stop_at;
+} token_sink;
+
+static hftc_status collect_tokens(size_t index, const char *const *tokens, size_t n, void *user)
+{
+    token_sink *s = user;
+    if (s->calls++ == s->stop_at)
+        return HFTC_STATUS_IO;
+    size_t used = strlen(s->text);
+    used += (size_t)snprintf(s->text + used, sizeof s->text - used, "%zu:", index);
+    for (size_t i = 0; i < n && used < sizeof s->text; i++)
+        used += (size_t)snprintf(s->text + used, sizeof s->text - used, "%s%s", i ? " " : "", tokens[i]);
+    if (used < sizeof s->text)
+        snprintf(s->text + used, sizeof s->text - used, "|");
+    return HFTC_STATUS_OK;
+}
+
+static void test_tokenize_file(void)
+{
+    const char *path = tmpfiles_write_text("tokens.tsv", "sport\tThe Team WON, the match!\n"
+                                                         "science,physics\tA theory of the atom.\n"
+                                                         "sport\t , \n"
+                                                         "science\tÉcole Über\n");
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    o.max_len = 0;
+    token_sink s = {.stop_at = SIZE_MAX};
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_OK);
+    CHECK_MSG(!strcmp(s.text, "0:the team won the match|1:a theory of the atom|2:|3:école über|"), "got %s", s.text);
+
+    o.drop_punct = 0, o.lowercase = 0, o.max_len = 4; // every option reaches the tokeniser
+    s = (token_sink){.stop_at = SIZE_MAX};
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_OK);
+    CHECK_MSG(!strcmp(s.text, "0:The Team WON ,|1:A theory of the|2:,|3:École Über|"), "got %s", s.text);
+
+    s = (token_sink){.stop_at = 1}; // the callback's error stops the reading
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_IO);
+    CHECK(s.calls == 2);
+
+    path = tmpfiles_write_text("tokens.txt", "plain text, no labels\nbad \xff byte\n");
+    s = (token_sink){.stop_at = SIZE_MAX};
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "tokens.txt:2") != NULL, "error: %s", hftc_last_error());
+    CHECK(s.calls == 0); // nothing is passed on from a file with an error
+    o.skip_bad_lines = 1;
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_OK);
+    CHECK_MSG(!strcmp(s.text, "0:plain text , no|"), "got %s", s.text);
+    o.format = "yaml";
+    CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_INVALID_ARGUMENT);
+}
+
 static void test_fuzz(void)
 {
     rng r;
@@ -546,6 +601,7 @@ int main(void)
     RUN_TEST(test_truncation_and_empty);
     RUN_TEST(test_fixed_vocab_and_remap);
     RUN_TEST(test_io_errors_and_names);
+    RUN_TEST(test_tokenize_file);
     RUN_TEST(test_fuzz);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -715,6 +715,15 @@ static void test_command_line(void)
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
 
+    /* tokens: the words train reads, with the preset's tokeniser unless told otherwise */
+    const char *words = tmpfiles_write_text("words.tsv", "sport\tThe Team WON, the match!\n");
+    snprintf(cmd, sizeof cmd, "%s tokens --input %s && %s tokens --input %s --drop-punct 0 --max-len 4", bin, words,
+             bin, words);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(!strcmp(out, "the team won the match\nthe team won ,\n"), "tokens printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s tokens --input %s > /dev/full 2>&1", bin, words);
+    CHECK(run(cmd, out, sizeof out) == 1);
+
     /* errors: file and line for bad data, a clear message for a bad option, output checked first */
     const char *bad = tmpfiles_write_text("bad.tsv", "sport\tthe match\nno tab on this line\n");
     snprintf(cmd, sizeof cmd, "%s train --train %s --output %s 2>&1", bin, bad, tmpfiles_path("x.hftc"));

@@ -453,3 +453,39 @@ const char *data_format_name(data_format f)
 {
     return (size_t)f < sizeof format_names / sizeof *format_names ? format_names[f] : "unknown";
 }
+
+hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hftc_tokens_fn fn, void *user)
+{
+    dataset_options opt = {.tokenizer = {.lowercase = o->lowercase,
+                                         .split_punct = o->split_punct,
+                                         .drop_punct = o->drop_punct,
+                                         .max_len = o->max_len},
+                           .skip_bad_lines = o->skip_bad_lines};
+    if (!data_format_parse(o->format ? o->format : "auto", &opt.format))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown data format \"%s\"", o->format);
+    vocab v;
+    strmap labels;
+    strmap_init(&labels);
+    dataset ds = {0};
+    const char **words = NULL;
+    hftc_status st = vocab_init(&v);
+    if (st == HFTC_STATUS_OK)
+        st = dataset_read(&ds, path, &opt, &v, true, &labels);
+    size_t longest = 0;
+    for (size_t d = 0; st == HFTC_STATUS_OK && d < ds.n_docs; d++)
+        if (ds.token_start[d + 1] - ds.token_start[d] > longest)
+            longest = ds.token_start[d + 1] - ds.token_start[d];
+    if (st == HFTC_STATUS_OK && !(words = malloc((longest ? longest : 1) * sizeof *words)))
+        st = error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory for a document of %zu tokens", longest);
+    for (size_t d = 0; st == HFTC_STATUS_OK && d < ds.n_docs; d++) {
+        size_t n = ds.token_start[d + 1] - ds.token_start[d];
+        for (size_t i = 0; i < n; i++)
+            words[i] = vocab_word(&v, ds.tokens[ds.token_start[d] + i]);
+        st = fn(d, words, n, user);
+    }
+    free(words);
+    dataset_free(&ds);
+    strmap_free(&labels);
+    vocab_free(&v);
+    return st;
+}
