@@ -64,7 +64,7 @@ static bool output_writable(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "hftc train: --output %s is a directory\n", path);
+        fprintf(stderr, "hftc train: %s is a directory\n", path);
         return false;
     }
     char *copy = strdup(path);
@@ -124,6 +124,12 @@ int cmd_train(int argc, char **argv)
          "positive-class weights tried per node classifier (best validation F1 kept)", &o.n_class_weights},
         {"--class-weights-from", ARG_STRING, &o.class_weights_from, 0,
          "node model whose per-category weights become the BCE positive weights"},
+        {"--checkpoint", ARG_STRING, &o.checkpoint_path, 0,
+         "node strategy: save the finished classifier runs to this file about once a minute; if it exists, "
+         "continue from it (same data and options); removed once the model is saved"},
+        {"--time-limit", ARG_FLOAT, &o.time_limit, 0,
+         "node strategy, with --checkpoint: start no classifier run after this many seconds, save the checkpoint "
+         "and exit with status 3 (0 = none)"},
         {"--dim", ARG_SIZE, &o.dim, 0, "embedding size (from the vectors when --embeddings is given)"},
         {"--windows", ARG_SIZE_LIST, o.windows, 0, "CNN window sizes", &o.n_windows},
         {"--filters", ARG_SIZE, &o.filters, 0, "feature maps per window size"},
@@ -176,7 +182,11 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "hftc train: %s\n", problem);
         return 2;
     }
-    if (!output_writable(output))
+    if (o.checkpoint_path && !strcmp(o.checkpoint_path, output)) {
+        fprintf(stderr, "hftc train: --checkpoint must be another file than --output (it is removed at the end)\n");
+        return 2;
+    }
+    if (!output_writable(output) || (o.checkpoint_path && !output_writable(o.checkpoint_path)))
         return 1;
     verbose = !quiet;
     cli_setup_log(verbose);
@@ -186,7 +196,12 @@ int cmd_train(int argc, char **argv)
         o.progress_user = &ps;
     }
     hftc_model *m;
-    if (hftc_train(&o, &m) != HFTC_STATUS_OK)
+    hftc_status st = hftc_train(&o, &m);
+    if (st == HFTC_STATUS_INCOMPLETE) {
+        fprintf(stderr, "hftc train: %s\n", hftc_last_error());
+        return 3;
+    }
+    if (st != HFTC_STATUS_OK)
         return cli_fail("train");
     if (hftc_model_save(m, output) != HFTC_STATUS_OK) {
         hftc_model_free(m);
@@ -194,6 +209,9 @@ int cmd_train(int argc, char **argv)
     }
     if (verbose)
         fprintf(stderr, "saved %s (%zu labels)\n", output, hftc_model_num_labels(m));
+    if (o.checkpoint_path && unlink(o.checkpoint_path) != 0 && errno != ENOENT)
+        fprintf(stderr, "hftc train: warning: cannot remove the checkpoint %s: %s\n", o.checkpoint_path,
+                strerror(errno));
     hftc_model_free(m);
     return 0;
 }

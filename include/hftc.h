@@ -16,6 +16,7 @@ typedef enum {
     HFTC_STATUS_FORMAT,           /* malformed input: data, word vectors, taxonomy */
     HFTC_STATUS_MODEL,            /* a model file that is truncated, corrupted or incompatible */
     HFTC_STATUS_OUT_OF_MEMORY,
+    HFTC_STATUS_INCOMPLETE, /* training stopped at its time limit; its checkpoint holds the work done */
 } hftc_status;
 
 /* The message of the last error on this thread ("" if none). */
@@ -102,6 +103,14 @@ typedef struct {
     size_t n_class_weights;    /* positive-class weights tried per classifier; the best validation F1 is kept */
     float class_weights[HFTC_MAX_CLASS_WEIGHTS];
     const char *class_weights_from; /* a node model: each label's chosen weight as its BCE positive weight */
+    const char *checkpoint_path;    /* node strategy: the finished (classifier, weight) runs are saved here (a model
+                                     * file with a "checkpoint" record) about once a minute and at a time-limit
+                                     * stop; when the file exists, training continues from it, the result the same
+                                     * as without the interruption (it must be the same data and options: the
+                                     * thread count may differ). The caller removes it once the model is saved. */
+    float time_limit;               /* node strategy, with checkpoint_path: seconds after which no new run starts;
+                                     * those under way finish, the checkpoint is saved and hftc_train returns
+                                     * HFTC_STATUS_INCOMPLETE. 0 = none */
     /* optimisation */
     size_t epochs, batch, patience;
     size_t lr_patience; /* epochs without improvement after which the learning rates are multiplied by

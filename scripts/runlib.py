@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 
-def train(hftc, args, log_path):
-    """hftc train ARGS under /usr/bin/time -v; output and the time report go to log_path."""
+def train(hftc, args, log_path, checkpoint=None):
+    """hftc train ARGS under /usr/bin/time -v; output and the time report go to log_path (appended to when
+    the training continues from an existing checkpoint file, so that the log has every call's report)."""
     cmd = ["/usr/bin/time", "-v", hftc, "train"] + [str(a) for a in args]
     print("+ hftc train", " ".join(cmd[4:]), file=sys.stderr, flush=True)
-    with open(log_path, "w") as log:
+    with open(log_path, "a" if checkpoint and os.path.exists(checkpoint) else "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
 
 
@@ -37,12 +38,14 @@ def load_json(path):
 
 
 def time_report(log_path):
-    """(wall seconds, peak MiB) from /usr/bin/time -v's report at the end of log_path."""
+    """(wall seconds, peak MiB) from /usr/bin/time -v's reports in log_path: the walls of all the calls a
+    training took (continued from a checkpoint; a call killed before its report is not counted) added up,
+    the largest peak."""
     log = open(log_path).read()
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", log)
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", log)
-    seconds = (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))) if wall else None
-    return seconds, (int(rss.group(1)) / 1024 if rss else None)
+    walls = re.findall(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", log)
+    rss = [int(k) for k in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", log)]
+    seconds = sum(int(h or 0) * 3600 + int(m) * 60 + float(s) for h, m, s in walls) if walls else None
+    return seconds, (max(rss) / 1024 if rss else None)
 
 
 def done(base):
@@ -53,10 +56,11 @@ def mark_done(base):
     open(base + ".done", "w").close()
 
 
-def train_and_score(hftc, options, data_dir, base, scorings, threads):
-    """One run: hftc train OPTIONS (which write base.hftc) with base.train.log, hftc test of the model on
-    data_dir/test.tsv with each scoring (base.SCORING.json), hftc info (base.info.json), then base.done."""
-    train(hftc, options, base + ".train.log")
+def train_and_score(hftc, options, data_dir, base, scorings, threads, checkpoint=None):
+    """One run: hftc train OPTIONS (which write base.hftc; continuing from the checkpoint file if given and
+    there) with base.train.log, hftc test of the model on data_dir/test.tsv with each scoring
+    (base.SCORING.json), hftc info (base.info.json), then base.done."""
+    train(hftc, options, base + ".train.log", checkpoint)
     for scoring in scorings:
         test_json(hftc, base + ".hftc", os.path.join(data_dir, "test.tsv"), f"{base}.{scoring}.json", threads, scoring)
     info_json(hftc, base + ".hftc", base + ".info.json")

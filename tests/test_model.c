@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static const char *path_train, *path_valid, *path_test, *path_model;
 
@@ -714,6 +715,21 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
+
+    /* a node model trained under a time limit: exit status 3 until done, then the checkpoint is removed */
+    const char *checkpoint = tmpfiles_path("cli.checkpoint"), *node_model = tmpfiles_path("cli-node.hftc");
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset gru-att --train %s --valid %s --output %s --dim 8 --rnn-hidden 4 --max-len 10 "
+             "--epochs 2 --threads 1 --class-weights 1,2 --quiet --checkpoint %s --time-limit 0.000001 2>&1",
+             bin, path_train, path_valid, node_model, checkpoint);
+    int status, calls = 0;
+    while ((status = run(cmd, out, sizeof out)) == 3 && ++calls < 50)
+        CHECK_MSG(strstr(out, "time limit") && strstr(out, "cli.checkpoint"), "train printed: %s", out);
+    CHECK_MSG(status == 0 && calls >= 2, "status %d after %d stops: %s", status, calls, out);
+    CHECK(access(node_model, F_OK) == 0 && access(checkpoint, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "%s train --preset gru-att --train %s --output %s --checkpoint %s 2>&1", bin, path_train,
+             node_model, node_model);
+    CHECK(run(cmd, out, sizeof out) == 2 && strstr(out, "--checkpoint"));
 
     /* tokens: the words train reads, with the preset's tokeniser unless told otherwise */
     const char *words = tmpfiles_write_text("words.tsv", "sport\tThe Team WON, the match!\n");

@@ -2,7 +2,8 @@
  * three-level taxonomy: every category gets a binary classifier, children start from their parents
  * and read their embedding, the class-weight search keeps one of the listed weights, the model file
  * keeps all of it (and no embedding copies below the top level), training does not depend on the
- * thread count, and gru-att-multi takes the weights of a node model. */
+ * thread count, training continues from a checkpoint to the same model, and gru-att-multi takes the
+ * weights of a node model. */
 #include "hftc.h"
 #include "model/model.h"
 #include "test.h"
@@ -370,6 +371,88 @@ static void test_sparse_parent(void)
     hftc_model_free(m);
 }
 
+// Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
+static bool same_classifiers(const hftc_model *a, const hftc_model *b)
+{
+    if (a->n_parts != b->n_parts)
+        return false;
+    for (size_t p = 0; p < a->n_parts; p++) {
+        const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
+        if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
+            a->parts[p].class_weight != b->parts[p].class_weight)
+            return false;
+    }
+    return true;
+}
+
+/* A training stopped at its time limit again and again continues from its checkpoint each time and
+ * ends with the model of one uninterrupted training, also when the thread count changes between
+ * calls; a checkpoint of other options, or a damaged one, is refused with its file named. */
+static void test_checkpoint(void)
+{
+    hftc_train_options o;
+    small_options(&o, "htrans");
+    o.n_class_weights = 2;
+    o.class_weights[0] = 1.0f, o.class_weights[1] = 3.0f;
+    o.epochs = 3;
+    o.threads = 2;
+    hftc_model *whole = NULL;
+    CHECK_STATUS(hftc_train(&o, &whole), HFTC_STATUS_OK);
+    const char *checkpoint = tmpfiles_path("checkpoint.hftc");
+    o.checkpoint_path = checkpoint;
+    CHECK(hftc_train_options_check(&o) == NULL);
+    o.time_limit = 1e-6f; // each call stops once it has finished a run (two at most, with two threads)
+    hftc_model *m = NULL;
+    hftc_status st;
+    size_t stops = 0;
+    while ((st = hftc_train(&o, &m)) == HFTC_STATUS_INCOMPLETE && stops < 100) {
+        stops++;
+        CHECK_MSG(strstr(hftc_last_error(), "time limit") && strstr(hftc_last_error(), checkpoint), "%s",
+                  hftc_last_error());
+        CHECK(m == NULL);
+        if (stops == 3)
+            o.threads = 1; // the thread count is not part of what a checkpoint must match
+    }
+    CHECK_STATUS(st, HFTC_STATUS_OK);
+    CHECK_MSG(stops >= N_LABELS * 2 / 2 - 1, "%zu stops for %d runs", stops, N_LABELS * 2);
+    if (m && whole) {
+        CHECK_MSG(same_classifiers(m, whole), "the resumed training differs from the uninterrupted one");
+        json_t *record = json_loads(m->training_json, 0, NULL);
+        CHECK(json_integer_value(json_object_get(record, "runs_from_checkpoint")) > 0);
+        CHECK(json_array_size(json_object_get(record, "nodes")) == N_LABELS);
+        json_decref(record);
+    }
+    hftc_model_free(m);
+    m = NULL;
+
+    // The checkpoint is still there (the caller removes it after saving the model): other options are refused.
+    o.seed = 4;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(hftc_last_error(), checkpoint) && strstr(hftc_last_error(), "other data or options"), "%s",
+              hftc_last_error());
+    o.seed = 3;
+    FILE *f = fopen(checkpoint, "rb");
+    char bytes[4096];
+    size_t n = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(n == sizeof bytes);
+    tmpfiles_write("checkpoint.hftc", bytes, n); // cut short
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_MODEL);
+    CHECK_MSG(strstr(hftc_last_error(), "checkpoint.hftc") && strstr(hftc_last_error(), "remove it"), "%s",
+              hftc_last_error());
+    CHECK(m == NULL);
+
+    // Only the node strategy has checkpoints, and a time limit needs one.
+    small_options(&o, "gru-att-multi");
+    o.checkpoint_path = checkpoint;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "node strategy"));
+    small_options(&o, "htrans");
+    o.time_limit = 60.0f;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--checkpoint"));
+    hftc_model_free(whole);
+}
+
 static void test_option_errors(void)
 {
     hftc_train_options o;
@@ -407,6 +490,7 @@ int main(void)
     RUN_TEST(test_gru_att_variants);
     RUN_TEST(test_multi_with_class_weights);
     RUN_TEST(test_sparse_parent);
+    RUN_TEST(test_checkpoint);
     RUN_TEST(test_option_errors);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -674,7 +674,7 @@ static size_t model_tensor_count(const hftc_model *m)
     return n;
 }
 
-hftc_status hftc_model_save(const hftc_model *m, const char *path)
+hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value)
 {
     size_t n_tensors = model_tensor_count(m), i = 0;
     st_tensor *tensors = mem_alloc(n_tensors, sizeof *tensors);
@@ -716,20 +716,18 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     }
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
-    st_metadata meta[] = {
-        {"format", MODEL_FORMAT_NAME},
-        {"format_version", version},
-        {"preset", m->preset},
-        {"config", config_text},
-        {"labels", labels_text},
-        {"taxonomy", taxonomy_text},
-        {"vocab", vocab_text},
-        {"training", m->training_json ? m->training_json : "{}"},
-        {"outputs", outputs_text},
-        {"class_weights", weights_text},
-        {"label_words", label_words_text},
+    st_metadata meta[12] = {
+        {"format", MODEL_FORMAT_NAME}, {"format_version", version},
+        {"preset", m->preset},         {"config", config_text},
+        {"labels", labels_text},       {"taxonomy", taxonomy_text},
+        {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
+        {"outputs", outputs_text},     {"class_weights", weights_text},
     };
-    size_t n_meta = sizeof meta / sizeof *meta - !m->joint_embedding;
+    size_t n_meta = 10;
+    if (m->joint_embedding)
+        meta[n_meta++] = (st_metadata){"label_words", label_words_text};
+    if (extra_key)
+        meta[n_meta++] = (st_metadata){extra_key, extra_value};
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
                       (label_words_text || !m->joint_embedding))
                          ? safetensors_write(path, tensors, n_tensors, meta, n_meta)
@@ -737,6 +735,20 @@ hftc_status hftc_model_save(const hftc_model *m, const char *path)
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
         free(label_words_text), free(tensors), free(names);
     return st;
+}
+
+hftc_status hftc_model_save(const hftc_model *m, const char *path) { return model_save_with(m, path, NULL, NULL); }
+
+hftc_status model_read_metadata(const char *path, const char *key, char **value)
+{
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    const char *text = safetensors_metadata(f, key);
+    *value = text ? mem_strdup(text) : NULL;
+    safetensors_close(f);
+    if (!text)
+        return error_set(HFTC_STATUS_MODEL, "%s: no metadata \"%s\"", path, key);
+    return *value ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
 }
 
 /* Parses a JSON array of strings from metadata key into a NULL-free vector. */

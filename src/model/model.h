@@ -60,6 +60,10 @@ struct hftc_model {
     arena workspace;     /* the activations the parts share at inference */
 };
 
+/* hftc_model_save with one more metadata entry (extra_key NULL: none), such as a training checkpoint's record. */
+hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value);
+/* A copy (caller frees) of metadata entry key of the model file at path; missing: HFTC_STATUS_MODEL. */
+hftc_status model_read_metadata(const char *path, const char *key, char **value);
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */
 hftc_status model_create(hftc_model **out);
 /* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes,

@@ -248,6 +248,12 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--class-weights searches per classifier: it needs the node strategy";
     if (o->class_weights_from && (node || strcmp(o->head, "sigmoid")))
         return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
+    if ((o->checkpoint_path || o->time_limit != 0.0f) && !node)
+        return "--checkpoint and --time-limit apply to the node strategy (one classifier per category)";
+    if (!(o->time_limit >= 0.0f && o->time_limit <= 1e9f))
+        return "--time-limit must be in [0, 1e9] seconds (0 = none)";
+    if (o->time_limit > 0.0f && !o->checkpoint_path)
+        return "--time-limit keeps the work done in a checkpoint: give --checkpoint FILE";
     if (!(o->transfer_lr >= 0.0f && o->transfer_lr <= 10.0f))
         return "--transfer-lr must be in [0, 10] (0 = --lr)";
     if (strcmp(o->transfer, "none") && strcmp(o->transfer, "finetune"))

@@ -477,7 +477,7 @@ static hftc_status tune_threshold(hftc_model *m, const split *va, json_t *record
     return st;
 }
 
-static json_t *options_to_json(const hftc_train_options *o)
+json_t *train_options_json(const hftc_train_options *o)
 {
     json_t *windows = json_array(), *weights = json_array();
     for (size_t i = 0; i < o->n_windows; i++)
@@ -816,7 +816,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         st = taxonomy_forget_pending(&m->tax);
         json_object_set_new(record, "train_docs", json_integer((json_int_t)tr.n));
         json_object_set_new(record, "valid_docs", json_integer((json_int_t)va.n));
-        json_object_set_new(record, "options", options_to_json(o));
+        json_object_set_new(record, "options", train_options_json(o));
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);

@@ -64,8 +64,12 @@ size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *
 /* Sets up t's optimiser groups for part p's network after transfer_with_groups. */
 void trainer_groups(trainer *t);
 
+/* The options as recorded in the model's training record. */
+json_t *train_options_json(const hftc_train_options *o);
+
 /* The node strategy: trains every node part of m (parents first, children concurrently), each
- * classifier on its own stratified split of pool, with the class-weight search. */
+ * classifier on its own stratified split of pool, with the class-weight search; continues from
+ * o->checkpoint_path when it exists and saves the work done there. */
 hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const float *initial_embedding, split *pool,
                              json_t *record);
 
