@@ -35,6 +35,8 @@ int cmd_tokens(int argc, char **argv)
         CLI_TOKENIZER_SPECS(o),
         {"--max-len", ARG_SIZE, &o.max_len, 0, "tokens kept per document (0 = all)"},
         {"--skip-bad-lines", ARG_BOOL, &o.skip_bad_lines, 0, "skip malformed lines with a warning instead of failing"},
+        {"--threads", ARG_INT, &o.threads, 0, "accepted for symmetry (reading is one thread)"},
+        {"--seed", ARG_U64, &o.seed, 0, "accepted for symmetry"},
     };
     int rc = args_parse("tokens", "[--input F | -] [--preset NAME] [options]", specs, sizeof specs / sizeof *specs,
                         argc, argv);

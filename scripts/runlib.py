@@ -9,13 +9,20 @@ import subprocess
 import sys
 
 
+INCOMPLETE = 3  # hftc train's exit status at --time-limit: the checkpoint holds the work done
+
+
 def train(hftc, args, log_path, checkpoint=None):
     """hftc train ARGS under /usr/bin/time -v; output and the time report go to log_path (appended to when
-    the training continues from an existing checkpoint file, so that the log has every call's report)."""
+    the training continues from an existing checkpoint file, so that the log has every call's report).
+    Returns the exit status: 0, or INCOMPLETE; any other raises CalledProcessError."""
     cmd = ["/usr/bin/time", "-v", hftc, "train"] + [str(a) for a in args]
     print("+ hftc train", " ".join(cmd[4:]), file=sys.stderr, flush=True)
     with open(log_path, "a" if checkpoint and os.path.exists(checkpoint) else "w") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
+        status = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
+    if status not in (0, INCOMPLETE):
+        raise subprocess.CalledProcessError(status, cmd)
+    return status
 
 
 def test_json(hftc, model, test_file, out_path, threads, scoring=None, extra=()):
@@ -59,12 +66,15 @@ def mark_done(base):
 def train_and_score(hftc, options, data_dir, base, scorings, threads, checkpoint=None):
     """One run: hftc train OPTIONS (which write base.hftc; continuing from the checkpoint file if given and
     there) with base.train.log, hftc test of the model on data_dir/test.tsv with each scoring
-    (base.SCORING.json), hftc info (base.info.json), then base.done."""
-    train(hftc, options, base + ".train.log", checkpoint)
+    (base.SCORING.json), hftc info (base.info.json), then base.done. False if the training stopped at its
+    --time-limit (nothing tested, not done)."""
+    if train(hftc, options, base + ".train.log", checkpoint) == INCOMPLETE:
+        return False
     for scoring in scorings:
         test_json(hftc, base + ".hftc", os.path.join(data_dir, "test.tsv"), f"{base}.{scoring}.json", threads, scoring)
     info_json(hftc, base + ".hftc", base + ".info.json")
     mark_done(base)
+    return True
 
 
 def read_scored_run(base, scorings):
