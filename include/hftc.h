@@ -103,14 +103,15 @@ typedef struct {
     size_t n_class_weights;    /* positive-class weights tried per classifier; the best validation F1 is kept */
     float class_weights[HFTC_MAX_CLASS_WEIGHTS];
     const char *class_weights_from; /* a node model: each label's chosen weight as its BCE positive weight */
-    const char *checkpoint_path;    /* node strategy: the finished (classifier, weight) runs are saved here (a model
-                                     * file with a "checkpoint" record) about once a minute and at a time-limit
-                                     * stop; when the file exists, training continues from it, the result the same
-                                     * as without the interruption (it must be the same data and options: the
-                                     * thread count may differ). The caller removes it once the model is saved. */
-    float time_limit;               /* node strategy, with checkpoint_path: seconds after which no new run starts;
-                                     * those under way finish, the checkpoint is saved and hftc_train returns
-                                     * HFTC_STATUS_INCOMPLETE. 0 = none */
+    const char *checkpoint_path;    /* node and level strategies: the work done is saved here (a model file with a
+                                     * "checkpoint" record): the finished (classifier, weight) runs about once a
+                                     * minute, each level as it ends, and at a time-limit stop. When the file
+                                     * exists, training continues from it, the result the same as without the
+                                     * interruption (it must be the same data and options: the thread count may
+                                     * differ). The caller removes it once the model is saved. */
+    float time_limit;               /* with checkpoint_path: seconds after which no new classifier run (level)
+                                     * starts; those under way finish, the checkpoint is saved and hftc_train
+                                     * returns HFTC_STATUS_INCOMPLETE. 0 = none */
     /* optimisation */
     size_t epochs, batch, patience;
     size_t lr_patience; /* epochs without improvement after which the learning rates are multiplied by

@@ -493,6 +493,37 @@ static bool parts_hold_training_state(hftc_model *m)
     return held;
 }
 
+/* Trains o again with a checkpoint and a time limit that stops the training after every level, call after
+ * call, to the end: it stops once per level but the last and gives m's model, predictions bit for bit. */
+static void check_level_checkpoint(hftc_train_options o, hftc_model *m, const char *what)
+{
+    o.checkpoint_path = tmpfiles_path("levels.checkpoint");
+    o.time_limit = 1e-6f;
+    remove(o.checkpoint_path);
+    hftc_model *resumed = NULL;
+    hftc_status st;
+    size_t stops = 0, C = hftc_model_num_labels(m);
+    while ((st = hftc_train(&o, &resumed)) == HFTC_STATUS_INCOMPLETE && stops < 10) {
+        stops++;
+        CHECK_MSG(strstr(hftc_last_error(), "levels done"), "%s", hftc_last_error());
+    }
+    CHECK_STATUS(st, HFTC_STATUS_OK);
+    CHECK_MSG(stops + 1 == m->n_parts, "%s: %zu stops for %zu levels", what, stops, m->n_parts);
+    float *a = malloc(N_PROBES * C * sizeof *a), *b = malloc(N_PROBES * C * sizeof *b);
+    if (resumed && a && b) {
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, a), HFTC_STATUS_OK);
+        CHECK_STATUS(hftc_predict_texts(resumed, probe_texts, N_PROBES, b), HFTC_STATUS_OK);
+        CHECK_MSG(!memcmp(a, b, N_PROBES * C * sizeof *a) && hftc_model_threshold(resumed) == hftc_model_threshold(m),
+                  "%s: the training continued from its checkpoint differs", what);
+        json_t *record = json_loads(resumed->training_json, 0, NULL);
+        CHECK(json_integer_value(json_object_get(record, "levels_from_checkpoint")) == (json_int_t)m->n_parts - 1);
+        json_decref(record);
+    }
+    free(a), free(b);
+    hftc_model_free(resumed);
+    remove(o.checkpoint_path);
+}
+
 /* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
  * holds every level, and a round trip reproduces predictions bit for bit. */
 // Copies the lines of src whose label field has no comma (single-label documents) to tmpfiles name.
@@ -582,8 +613,10 @@ static void test_softmax_levels(void)
     o.dim = 16, o.rnn_hidden = 20, o.hidden = 16, o.max_len = 20, o.epochs = 6, o.lr = 5e-3f, o.seed = 7;
     o.freeze_embeddings = 0; /* random vectors: let them learn */
     m = train_and_check(&o, 0.5, "hft-onlstm-nojoint");
-    if (m)
+    if (m) {
         CHECK(!strcmp(hftc_model_scoring(m), "top-down"));
+        check_level_checkpoint(o, m, "hft-onlstm-nojoint");
+    }
     hftc_model_free(m);
 }
 
@@ -613,6 +646,7 @@ static void test_level_strategy(void)
             election = strcmp(hftc_model_label(m, l), "election") ? election : l;
         }
         CHECK(m->n_parts == 2 && !parts_hold_training_state(m)); /* freed once each level is trained */
+        check_level_checkpoint(o, m, presets[i]);
         hftc_input_options in = {.path = path_test, .format = "auto", .threshold = -1.0f, .scoring = NULL};
         hftc_evaluation e, same;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);

@@ -10,25 +10,19 @@
  * independent jobs, run concurrently, one thread each; every run is seeded by its category alone, so
  * the result does not depend on the thread count or the order the jobs finish in.
  *
- * That also makes training resumable: with a checkpoint file, the model with every classifier's best
- * network so far and the record of each finished (classifier, weight) run are saved about once a minute
- * (a model file with a "checkpoint" metadata entry, written atomically), and a later call with the same
- * data and options (a fingerprint of both) runs only the runs missing: the same model as one call. */
+ * That also makes training resumable (checkpoint.h): the checkpoint holds every classifier's best network
+ * so far and, per classifier, the record of each finished (classifier, weight) run; a later call runs
+ * only the runs missing. */
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "hier/transfer.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define CHECKPOINT_KEY "checkpoint"
-/* Checkpoints are written at most this often, and at most once per ten times the last write took. */
-#define CHECKPOINT_SECONDS 60.0
 
 /* A classifier's documents: its training and validation splits. */
 typedef struct {
@@ -50,13 +44,10 @@ typedef struct {
     json_t **runs; /* per part: one record per weight (null: not run yet) */
     hftc_status status;
     char error[512];
-    int halt;                       /* set on an error or at the time limit: no new run starts */
-    bool timed_out;                 /* the time limit halted this call */
-    size_t runs_now;                /* runs finished in this call */
-    double start;                   /* of this call */
-    double seconds_before;          /* training seconds of the calls before this one (from the checkpoint) */
-    double last_save, save_seconds; /* when the checkpoint was last written, and how long that took */
-    char fingerprint[17];           /* of the data and options: a checkpoint of other ones is refused */
+    int halt;        /* set on an error or at the time limit: no new run starts */
+    bool timed_out;  /* the time limit halted this call */
+    size_t runs_now; /* runs finished in this call */
+    checkpoint ck;
 } node_context;
 
 static bool has_label(const dataset *ds, size_t doc, uint32_t label)
@@ -197,25 +188,17 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     return HFTC_STATUS_OK;
 }
 
-// Saves the model (every part's best network so far) with the runs finished, atomically.
-static hftc_status checkpoint_save(node_context *ctx)
+// Saves the checkpoint: every part's best network so far, and per part its best weight, F1 and runs.
+static hftc_status node_checkpoint_save(node_context *ctx)
 {
-    double t0 = now_seconds();
-    size_t n_parts = ctx->m->n_parts, n_weights = ctx->o->n_class_weights;
+    size_t n_weights = ctx->o->n_class_weights;
     json_t *parts = json_array();
-    for (size_t p = 0; p < n_parts; p++)
+    for (size_t p = 0; p < ctx->m->n_parts; p++)
         json_array_append_new(parts, json_pack("{s:I, s:f, s:O}", "best_weight",
                                                ctx->best_weight[p] < n_weights ? (json_int_t)ctx->best_weight[p] : -1,
                                                "best_f1", ctx->best_f1[p], "runs", ctx->runs[p]));
-    json_t *ck = json_pack("{s:s, s:f, s:o}", "fingerprint", ctx->fingerprint, "seconds",
-                           ctx->seconds_before + (t0 - ctx->start), "parts", parts);
-    char *text = json_dumps(ck, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(ck);
-    hftc_status st = text ? model_save_with(ctx->m, ctx->o->checkpoint_path, CHECKPOINT_KEY, text)
-                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
-    free(text);
-    ctx->last_save = now_seconds();
-    ctx->save_seconds = ctx->last_save - t0;
+    hftc_status st = checkpoint_save(&ctx->ck, ctx->m, parts);
+    json_decref(parts);
     return st;
 }
 
@@ -240,8 +223,7 @@ static bool node_job_skipped(node_context *ctx)
     halt = ctx->halt;
 #pragma omp atomic read
     done = ctx->runs_now;
-    double limit = (double)ctx->o->time_limit;
-    if (halt || limit <= 0.0 || done == 0 || now_seconds() - ctx->start < limit)
+    if (halt || done == 0 || !checkpoint_time_up(&ctx->ck))
         return halt;
 #pragma omp critical(hftc_node_result)
     {
@@ -279,9 +261,8 @@ static void node_job(node_context *ctx, size_t p, size_t w)
             }
 #pragma omp atomic update
             ctx->runs_now++;
-            double since = now_seconds() - ctx->last_save;
-            if (ctx->o->checkpoint_path && since >= fmax(CHECKPOINT_SECONDS, 10.0 * ctx->save_seconds)) {
-                hftc_status saved = checkpoint_save(ctx);
+            if (checkpoint_due(&ctx->ck)) {
+                hftc_status saved = node_checkpoint_save(ctx);
                 if (saved != HFTC_STATUS_OK)
                     node_halt(ctx, saved);
             }
@@ -291,117 +272,42 @@ static void node_job(node_context *ctx, size_t p, size_t w)
     network_free(net);
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
-// A fingerprint of what the runs depend on: the options (not the thread count, nor the paths of files
-// whose contents enter it), the vocabulary, labels and classifiers (parents), every labelled document
-// and the initial embedding.
-static hftc_status node_fingerprint(node_context *ctx, const split *pool)
-{
-    const hftc_model *m = ctx->m;
-    json_t *options = train_options_json(ctx->o);
-    static const char *const ignored[] = {"threads", "train", "valid", "taxonomy", "embeddings", "label_names"};
-    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
-        json_object_del(options, ignored[i]);
-    char *text = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
-    json_decref(options);
-    if (!text)
-        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory fingerprinting the options");
-    uint64_t h = fnv1a(0xcbf29ce484222325ULL, text, strlen(text) + 1);
-    free(text);
-    for (size_t i = 0; i < vocab_size(&m->vocab); i++) {
-        const char *word = vocab_word(&m->vocab, (uint32_t)i);
-        h = fnv1a(h, word, strlen(word) + 1);
-    }
-    for (size_t c = 0; c < m->tax.n_nodes; c++) {
-        const char *label = strmap_string(&m->tax.names, c);
-        h = fnv1a(h, label, strlen(label) + 1);
-    }
-    for (size_t p = 0; p < m->n_parts; p++) {
-        uint64_t node[2] = {m->parts[p].nodes[0], m->parts[p].parent_part};
-        h = fnv1a(h, node, sizeof node);
-    }
-    const dataset *ds = pool->ds;
-    h = fnv1a(h, pool->idx, pool->n * sizeof *pool->idx);
-    h = fnv1a(h, ds->token_start, (ds->n_docs + 1) * sizeof *ds->token_start);
-    h = fnv1a(h, ds->tokens, ds->token_start[ds->n_docs] * sizeof *ds->tokens);
-    h = fnv1a(h, ds->label_start, (ds->n_docs + 1) * sizeof *ds->label_start);
-    h = fnv1a(h, ds->labels, ds->label_start[ds->n_docs] * sizeof *ds->labels);
-    if (ctx->initial_embedding)
-        h = fnv1a(h, ctx->initial_embedding, vocab_size(&m->vocab) * m->net_config.embed_dim * sizeof(float));
-    snprintf(ctx->fingerprint, sizeof ctx->fingerprint, "%016" PRIx64, h);
-    return HFTC_STATUS_OK;
-}
-
-// The runs of the checkpoint record j into ctx, and the networks of the checkpoint's model ck into the parts.
-static hftc_status checkpoint_restore(node_context *ctx, const hftc_model *ck, const json_t *j, size_t *restored)
+// Continues from the checkpoint if there is one: its networks (checkpoint_resume) and per part the best
+// weight, its F1 and the finished runs; *restored: how many runs.
+static hftc_status node_resume(node_context *ctx, size_t *restored)
 {
     hftc_model *m = ctx->m;
     size_t n_weights = ctx->o->n_class_weights;
-    const json_t *parts = json_object_get(j, "parts");
-    const char *fingerprint = json_string_value(json_object_get(j, "fingerprint"));
-    if (!fingerprint || strcmp(fingerprint, ctx->fingerprint))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "it comes from a training with other data or options");
-    if (!json_is_array(parts) || json_array_size(parts) != m->n_parts || ck->n_parts != m->n_parts ||
-        !json_is_number(json_object_get(j, "seconds")))
-        return error_set(HFTC_STATUS_MODEL, "its record does not match its classifiers");
-    for (size_t p = 0; p < m->n_parts; p++) {
+    json_t *parts;
+    *restored = 0;
+    TRY(checkpoint_resume(&ctx->ck, m, &parts));
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t p = 0; parts && p < m->n_parts && st == HFTC_STATUS_OK; p++) {
         const json_t *part = json_array_get(parts, p), *runs = json_object_get(part, "runs");
         json_int_t best = json_integer_value(json_object_get(part, "best_weight"));
-        param_set *dst = network_params(m->parts[p].net);
-        const param_set *src = network_params(ck->parts[p].net);
-        if (!json_is_array(runs) || json_array_size(runs) != n_weights || best < -1 || best >= (json_int_t)n_weights ||
-            src->values.used != dst->values.used || (best >= 0) != json_is_object(json_array_get(runs, (size_t)best)))
-            return error_set(HFTC_STATUS_MODEL, "its record of %s does not match", m->parts[p].name);
-        for (size_t w = 0; w < n_weights; w++) {
+        bool valid = json_is_array(runs) && json_array_size(runs) == n_weights && best >= -1 &&
+                     best < (json_int_t)n_weights && (best >= 0) == json_is_object(json_array_get(runs, (size_t)best));
+        for (size_t w = 0; valid && w < n_weights; w++) {
             json_t *run = json_array_get(runs, w);
-            if (!json_is_null(run) && !json_is_number(json_object_get(run, "valid_f1")))
-                return error_set(HFTC_STATUS_MODEL, "its record of %s does not match", m->parts[p].name);
-            if (json_is_object(run))
+            valid = json_is_null(run) || json_is_number(json_object_get(run, "valid_f1"));
+            if (valid && json_is_object(run))
                 json_array_set(ctx->runs[p], w, run), ++*restored;
         }
-        if (best >= 0) {
+        if (!valid)
+            st = error_set(HFTC_STATUS_MODEL,
+                           "checkpoint %s cannot be continued (remove it to start over): its record of %s does not "
+                           "match",
+                           ctx->o->checkpoint_path, m->parts[p].name);
+        else if (best >= 0) {
             ctx->best_weight[p] = (size_t)best;
             ctx->best_f1[p] = json_number_value(json_object_get(part, "best_f1"));
-            memcpy(dst->values.base, src->values.base, src->values.used);
         }
     }
-    ctx->seconds_before = json_number_value(json_object_get(j, "seconds"));
-    return HFTC_STATUS_OK;
-}
-
-// Continues from o->checkpoint_path if it exists; *restored: the runs it holds.
-static hftc_status checkpoint_resume(node_context *ctx, size_t *restored)
-{
-    const char *path = ctx->o->checkpoint_path;
-    *restored = 0;
-    if (!path || access(path, F_OK) != 0)
-        return HFTC_STATUS_OK;
-    hftc_model *ck = NULL;
-    char *text = NULL;
-    json_t *j = NULL;
-    hftc_status st = hftc_model_load(&ck, path);
-    if (st == HFTC_STATUS_OK)
-        st = model_read_metadata(path, CHECKPOINT_KEY, &text);
-    if (st == HFTC_STATUS_OK)
-        j = json_loads(text, 0, NULL); /* not inside json_is_object(), a macro that reads its argument twice */
-    if (st == HFTC_STATUS_OK && !json_is_object(j))
-        st = error_set(HFTC_STATUS_MODEL, "its record is not a JSON object");
-    if (st == HFTC_STATUS_OK)
-        st = checkpoint_restore(ctx, ck, j, restored);
-    json_decref(j);
-    free(text);
-    hftc_model_free(ck);
-    if (st != HFTC_STATUS_OK)
-        return error_wrap(st, "checkpoint %s cannot be continued (remove it to start over)", path);
-    log_info("%s: continuing from the checkpoint's %zu finished classifier runs", path, *restored);
-    return HFTC_STATUS_OK;
+    if (parts && st == HFTC_STATUS_OK)
+        log_info("%s: continuing from the checkpoint's %zu finished classifier runs", ctx->o->checkpoint_path,
+                 *restored);
+    json_decref(parts);
+    return st;
 }
 
 static void node_context_free(node_context *ctx, size_t n_parts)
@@ -427,7 +333,6 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
         ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && jobs ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     json_t *nodes = json_array();
     json_object_set_new(record, "nodes", nodes);
-    ctx.start = ctx.last_save = now_seconds();
     for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
         st = node_split_make(&ctx.splits[p], o, m, &m->parts[p], pool);
         ctx.best_f1[p] = -1.0;
@@ -437,10 +342,11 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
             json_array_append_new(ctx.runs[p], json_null());
     }
     size_t restored = 0;
-    if (st == HFTC_STATUS_OK && o->checkpoint_path)
-        st = node_fingerprint(&ctx, pool);
+    const split *splits[] = {pool};
     if (st == HFTC_STATUS_OK)
-        st = checkpoint_resume(&ctx, &restored);
+        st = checkpoint_init(&ctx.ck, o, m, splits, 1, initial_embedding);
+    if (st == HFTC_STATUS_OK)
+        st = node_resume(&ctx, &restored);
     // Level by level: a level's jobs read only the levels above, which are final.
     for (size_t first = 0; first < n_parts && st == HFTC_STATUS_OK;) {
         size_t level = m->parts[first].level, end = first, n_jobs = 0;
@@ -463,12 +369,9 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
             for (size_t p = 0; p < n_parts; p++)
                 for (size_t w = 0; w < n_weights; w++)
                     done += !json_is_null(json_array_get(ctx.runs[p], w));
-            st = checkpoint_save(&ctx);
+            st = node_checkpoint_save(&ctx);
             if (st == HFTC_STATUS_OK)
-                st = error_set(HFTC_STATUS_INCOMPLETE,
-                               "stopped at the time limit (%g s) with %zu of %zu classifier runs done, saved in %s: "
-                               "the same command continues",
-                               (double)o->time_limit, done, n_parts * n_weights, o->checkpoint_path);
+                st = checkpoint_incomplete(&ctx.ck, done, n_parts * n_weights, "classifier runs");
             break;
         }
         for (size_t p = first; p < end; p++) {
@@ -496,7 +399,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
                  n_jobs < (end - first) * n_weights ? " (with the checkpoint's runs)" : "");
         first = end;
     }
-    double seconds = ctx.seconds_before + (now_seconds() - ctx.start);
+    double seconds = checkpoint_seconds(&ctx.ck);
     json_object_set_new(record, "train_seconds", json_real(seconds));
     json_object_set_new(record, "runs_from_checkpoint", json_integer((json_int_t)restored));
     if (st == HFTC_STATUS_OK)

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 
 #include <jansson.h>
@@ -536,7 +537,7 @@ static hftc_status node_pool(dataset *train, dataset *valid, split *pool)
 
 /* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
  * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
-static hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out)
+hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out)
 {
     size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
     float *table = mem_alloc(V * E, sizeof *table);
@@ -669,69 +670,153 @@ static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t l
     return HFTC_STATUS_OK;
 }
 
-/* Trains the model's parts in order; a level after the first may start from the one before. */
+/* Trains part p of the model (a level after the first may start from the one before); appends its
+ * record to parts. */
+static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t p, wordvec_format vectors_format,
+                              const float *label_weights, split *tr, split *va, json_t *parts)
+{
+    model_part *part = &m->parts[p];
+    rng r;
+    rng_seed(&r, o->seed, 0x1417 + p);
+    network_init(part->net, &r);
+    if (!strcmp(o->transfer, "finetune") && p > 0) {
+        size_t n = transfer_with_groups(o, part->net, m->parts[p - 1].net);
+        log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
+    } else {
+        TRY(init_embeddings(o, vectors_format, m, part->net, &r));
+    }
+    trainer t = {0};
+    json_t *part_record = json_object();
+    json_array_append_new(parts, part_record);
+    json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
+    // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
+    // taxonomy only by the parameter values of the parts already trained.
+    // A single-label head trains on the documents with a label among its outputs (one each).
+    // Each level shuffles its own copy of the training indices: its batches do not depend on the levels
+    // before it (nor on whether they were trained in this call or came with a checkpoint).
+    bool single = m->net_config.head == HEAD_SOFTMAX;
+    split part_tr = single ? (split){0} : *tr, part_va = single ? (split){0} : *va;
+    hftc_status st = HFTC_STATUS_OK;
+    if (!single) {
+        part_tr.idx = mem_alloc(tr->n ? tr->n : 1, sizeof *part_tr.idx);
+        if (part_tr.idx)
+            memcpy(part_tr.idx, tr->idx, tr->n * sizeof *part_tr.idx);
+        else
+            st = HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    if (single) {
+        st = single_label_split(tr, m, part, "training", &part_tr);
+        if (st == HFTC_STATUS_OK)
+            st = single_label_split(va, m, part, "validation", &part_va);
+        if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
+            st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+    }
+    // The joint embedding: below the top level, each document is read after its true parent's words.
+    uint32_t *train_prefix = NULL, *valid_prefix = NULL;
+    if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
+        st = true_parents(m, part_tr.ds, part->level, &train_prefix);
+        if (st == HFTC_STATUS_OK && part_va.ds != part_tr.ds)
+            st = true_parents(m, part_va.ds, part->level, &valid_prefix);
+        part_tr.prefix = train_prefix;
+        part_va.prefix = valid_prefix ? valid_prefix : train_prefix;
+    }
+    if (st == HFTC_STATUS_OK)
+        st = network_set_mode(part->net, NETWORK_TRAINING);
+    if (st == HFTC_STATUS_OK)
+        st = trainer_init(&t, o, m, part, &part_va);
+    if (st == HFTC_STATUS_OK && label_weights)
+        st = trainer_set_label_weights(&t, label_weights);
+    if (st == HFTC_STATUS_OK)
+        st = run_training(&t, &part_tr, &part_va, part_record);
+    trainer_free(&t);
+    free(train_prefix), free(valid_prefix), free(part_tr.idx);
+    if (single)
+        free(part_va.idx);
+    return st;
+}
+
+/* The level strategy's checkpoint: what the training depends on (with the vectors the first level starts
+ * from), and the checkpoint's record of the levels when it continues one (*done: one entry per part, the
+ * record of each level trained, then nulls; NULL without a checkpoint file). */
+static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
+                                          const split *tr, const split *va, checkpoint *ck, json_t **done)
+{
+    *done = NULL;
+    float *embedding = NULL;
+    if (o->checkpoint_path && o->embeddings_path)
+        TRY(initial_embedding_table(o, vectors_format, m, &embedding));
+    const split *splits[] = {tr, va};
+    hftc_status st = checkpoint_init(ck, o, m, splits, 2, embedding);
+    free(embedding);
+    if (st == HFTC_STATUS_OK)
+        st = checkpoint_resume(ck, m, done);
+    bool gap = false; /* levels train in order: the trained ones come first */
+    for (size_t p = 0; st == HFTC_STATUS_OK && p < json_array_size(*done); p++) {
+        json_t *entry = json_array_get(*done, p);
+        if ((!json_is_object(entry) && !json_is_null(entry)) || (gap && json_is_object(entry)))
+            st = error_set(HFTC_STATUS_MODEL,
+                           "checkpoint %s cannot be continued (remove it to start over): its record of the levels "
+                           "does not match",
+                           o->checkpoint_path);
+        gap = gap || json_is_null(entry);
+    }
+    if (st != HFTC_STATUS_OK) {
+        json_decref(*done);
+        *done = NULL;
+    }
+    return st;
+}
+
+/* Saves the level checkpoint: the model and the records of the levels trained (nulls for the others). */
+static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, const json_t *parts)
+{
+    json_t *entries = json_copy((json_t *)parts);
+    while (entries && json_array_size(entries) < m->n_parts)
+        json_array_append_new(entries, json_null());
+    hftc_status st = entries ? checkpoint_save(ck, m, entries)
+                             : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
+    json_decref(entries);
+    return st;
+}
+
+/* Trains the model's parts in order (continuing from the checkpoint when there is one, saving it after
+ * each level). */
 static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
                                const float *label_weights, split *tr, split *va, json_t *record)
 {
-    json_t *parts = json_array();
+    json_t *parts = json_array(), *done;
     json_object_set_new(record, "parts", parts);
-    bool transfer = !strcmp(o->transfer, "finetune");
-    double start = now_seconds();
-    for (size_t p = 0; p < m->n_parts; p++) {
-        model_part *part = &m->parts[p];
-        rng r;
-        rng_seed(&r, o->seed, 0x1417 + p);
-        network_init(part->net, &r);
-        if (transfer && p > 0) {
-            size_t n = transfer_with_groups(o, part->net, m->parts[p - 1].net);
-            log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
-        } else {
-            TRY(init_embeddings(o, vectors_format, m, part->net, &r));
-        }
-        trainer t = {0};
-        json_t *part_record = json_object();
-        json_array_append_new(parts, part_record);
-        json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
-        // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
-        // taxonomy only by the parameter values of the parts already trained.
-        // A single-label head trains on the documents with a label among its outputs (one each).
-        bool single = m->net_config.head == HEAD_SOFTMAX;
-        split part_tr = single ? (split){0} : *tr, part_va = single ? (split){0} : *va;
-        hftc_status st = HFTC_STATUS_OK;
-        if (single) {
-            st = single_label_split(tr, m, part, "training", &part_tr);
+    checkpoint ck;
+    TRY(level_checkpoint_start(o, m, vectors_format, tr, va, &ck, &done));
+    size_t trained_now = 0, from_checkpoint = 0;
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
+        json_t *finished = json_array_get(done, p);
+        if (json_is_object(finished)) { /* its network came with the checkpoint */
+            json_array_append(parts, finished);
+            from_checkpoint++;
+        } else if (trained_now > 0 && checkpoint_time_up(&ck)) {
+            st = level_checkpoint_save(&ck, m, parts);
             if (st == HFTC_STATUS_OK)
-                st = single_label_split(va, m, part, "validation", &part_va);
-            if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
-                st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
-        }
-        // The joint embedding: below the top level, each document is read after its true parent's words.
-        uint32_t *train_prefix = NULL, *valid_prefix = NULL;
-        if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
-            st = true_parents(m, part_tr.ds, part->level, &train_prefix);
-            if (st == HFTC_STATUS_OK && part_va.ds != part_tr.ds)
-                st = true_parents(m, part_va.ds, part->level, &valid_prefix);
-            part_tr.prefix = train_prefix;
-            part_va.prefix = valid_prefix ? valid_prefix : train_prefix;
+                st = checkpoint_incomplete(&ck, p, m->n_parts, "levels");
+            break;
+        } else {
+            st = train_part(o, m, p, vectors_format, label_weights, tr, va, parts);
+            trained_now++;
         }
         if (st == HFTC_STATUS_OK)
-            st = network_set_mode(part->net, NETWORK_TRAINING);
+            st = network_set_mode(m->parts[p].net, NETWORK_INFERENCE);
         if (st == HFTC_STATUS_OK)
-            st = trainer_init(&t, o, m, part, &part_va);
-        if (st == HFTC_STATUS_OK && label_weights)
-            st = trainer_set_label_weights(&t, label_weights);
-        if (st == HFTC_STATUS_OK)
-            st = run_training(&t, &part_tr, &part_va, part_record);
-        trainer_free(&t);
-        free(train_prefix), free(valid_prefix);
-        if (single)
-            free(part_tr.idx), free(part_va.idx);
-        TRY(st);
-        TRY(network_set_mode(part->net, NETWORK_INFERENCE));
-        TRY(model_share_workspace(m));
+            st = model_share_workspace(m);
+        if (st == HFTC_STATUS_OK && o->checkpoint_path && !json_is_object(finished))
+            st = level_checkpoint_save(&ck, m, parts);
     }
-    double seconds = now_seconds() - start;
+    json_decref(done);
+    TRY(st);
+    double seconds = checkpoint_seconds(&ck);
     json_object_set_new(record, "train_seconds", json_real(seconds));
+    if (from_checkpoint)
+        json_object_set_new(record, "levels_from_checkpoint", json_integer((json_int_t)from_checkpoint));
     if (m->n_parts > 1)
         log_info("%zu level models trained in %.1f s in all", m->n_parts, seconds);
     return HFTC_STATUS_OK;

@@ -64,6 +64,9 @@ size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *
 /* Sets up t's optimiser groups for part p's network after transfer_with_groups. */
 void trainer_groups(trainer *t);
 
+/* The embedding table (V x E, caller frees) networks start from: uniform(-0.25, 0.25) for each word,
+ * o's word vectors where it has them, zeros for <pad> (copied into m's shared table, if it has one). */
+hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out);
 /* The options as recorded in the model's training record. */
 json_t *train_options_json(const hftc_train_options *o);
 

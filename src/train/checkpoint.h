@@ -1,0 +1,42 @@
+/* Training checkpoints (hftc_train_options.checkpoint_path): the model as far as it is trained, saved
+ * atomically as a model file whose "checkpoint" metadata entry holds the strategy's record of the work
+ * done (one entry per part, null where nothing is done yet), the training seconds so far and a
+ * fingerprint of the data and options. A later training with the same fingerprint continues from it
+ * and ends with the model one uninterrupted training gives, since the strategies seed every part (node:
+ * every classifier run) by itself: the node strategy resumes at (classifier, class weight) runs, the
+ * level strategy at levels. */
+#ifndef HFTC_TRAIN_CHECKPOINT_H
+#define HFTC_TRAIN_CHECKPOINT_H
+
+#include "train/trainer.h"
+
+typedef struct {
+    const hftc_train_options *o;
+    char fingerprint[17];
+    double start;                   /* of this call */
+    double seconds_before;          /* training seconds of the earlier calls */
+    double last_save, save_seconds; /* when the file was last written, and how long that took */
+} checkpoint;
+
+/* Starts the clock; with o->checkpoint_path, fingerprints what the training depends on: o (not the thread
+ * count, nor the paths of the files whose contents count), m's vocabulary, labels and parts, the documents
+ * of the splits and the embedding table the first networks start from (V x E floats; NULL: none). */
+hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+                            size_t n_splits, const float *embedding);
+/* With a checkpoint file present: checks its fingerprint, copies every part's parameters into m and
+ * returns its record of the parts in *parts (one entry per part, the caller's reference); otherwise
+ * *parts = NULL. Errors name the file and say to remove it to start over. */
+hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts);
+/* Writes m with the record of its parts (one entry per part) to the checkpoint file. */
+hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts);
+/* Whether a periodic save is due: about once a minute, and at most a tenth of the time. */
+bool checkpoint_due(const checkpoint *c);
+/* Whether o->time_limit (if any) has passed in this call. */
+bool checkpoint_time_up(const checkpoint *c);
+/* Training seconds of this call and the earlier ones. */
+double checkpoint_seconds(const checkpoint *c);
+/* HFTC_STATUS_INCOMPLETE with the message that the time limit stopped the training after done of total
+ * units (classifier runs, levels). */
+hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total, const char *units);
+
+#endif
