@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROGRESS_SECONDS 60.0
+
 /* A classifier's documents: its training and validation splits. */
 typedef struct {
     size_t *train_idx, n_train, *valid_idx, n_valid;
@@ -48,6 +50,9 @@ typedef struct {
     bool timed_out;  /* the time limit halted this call */
     size_t runs_now; /* runs finished in this call */
     checkpoint ck;
+    /* progress of the level being trained, logged about every PROGRESS_SECONDS */
+    size_t level, level_jobs, level_done;
+    double level_start, last_progress;
 } node_context;
 
 static bool has_label(const dataset *ds, size_t doc, uint32_t label)
@@ -261,6 +266,12 @@ static void node_job(node_context *ctx, size_t p, size_t w)
             }
 #pragma omp atomic update
             ctx->runs_now++;
+            double now = now_seconds();
+            if (++ctx->level_done < ctx->level_jobs && now - ctx->last_progress >= PROGRESS_SECONDS) {
+                ctx->last_progress = now;
+                log_info("level %zu: %zu of %zu classifier runs done in %.0f s", ctx->level, ctx->level_done,
+                         ctx->level_jobs, now - ctx->level_start);
+            }
             if (checkpoint_due(&ctx->ck)) {
                 hftc_status saved = node_checkpoint_save(ctx);
                 if (saved != HFTC_STATUS_OK)
@@ -357,6 +368,8 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
                 if (json_is_null(json_array_get(ctx.runs[p], w))) /* not in the checkpoint */
                     jobs[n_jobs++] = p * n_weights + w;
         double level_start = now_seconds();
+        ctx.level = level, ctx.level_jobs = n_jobs, ctx.level_done = 0;
+        ctx.level_start = ctx.last_progress = level_start;
 #pragma omp parallel for schedule(dynamic, 1)
         for (size_t j = 0; j < n_jobs; j++)
             node_job(&ctx, jobs[j] / n_weights, jobs[j] % n_weights);
