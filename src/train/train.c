@@ -703,8 +703,7 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
             memcpy(part_tr.idx, tr->idx, tr->n * sizeof *part_tr.idx);
         else
             st = HFTC_STATUS_OUT_OF_MEMORY;
-    }
-    if (single) {
+    } else {
         st = single_label_split(tr, m, part, "training", &part_tr);
         if (st == HFTC_STATUS_OK)
             st = single_label_split(va, m, part, "validation", &part_va);
