@@ -9,7 +9,7 @@ import json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_timing import measure
+from torch_timing import adam_steps, measure
 
 
 class KimCNN(nn.Module):
@@ -51,17 +51,11 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = KimCNN(a.vocab, a.dim, (2, 3, 4), a.filters, a.hidden, a.classes)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
     tokens = torch.randint(2, a.vocab, (a.batch, a.len))
     targets = (torch.rand(a.batch, a.classes) < 0.1).float()
 
-    def train_step():
-        opt.zero_grad()
-        loss = loss_fn(model(tokens), targets)
-        loss.backward()
-        opt.step()
-        return loss
+    train_step = adam_steps(model, lambda: loss_fn(model(tokens), targets))
 
     print(json.dumps(measure(model, train_step, lambda: torch.sigmoid(model(tokens)),
                              lambda: torch.sigmoid(model(tokens[:1])), a.batch, a.iters, infer_iters=a.infer_iters)))

@@ -3,12 +3,9 @@
 2019) timed on random data exactly as bench_network --encoder bigru-att times hftc. Prints one JSON
 object.
 
-Model, as hftc's bigru-att network (src/model/encoder_bigru.c; tests/ref/make_golden_gru.py checks
-the two agree): nn.Embedding(V, E, padding_idx=0) -> [dropout] -> nn.GRU(E, H, bidirectional=True,
-batch_first=True) -> dropout .4 on the GRU outputs S -> over the valid positions t < L:
-    u_t = tanh(W s_t + b),  a = softmax_t(u_t . c),  Att = sum_t a_t s_t,
-    Max = max_t s_t,  Mean = sum_t s_t / L
--> [Att | Max | Mean] (6H) -> [fc1 -> ReLU] -> [dropout] -> Linear(., C) -> BCEWithLogitsLoss, Adam.
+Model: tests/ref/torch_bigru_att.py, the network tests/ref/make_golden_gru.py proves equal to hftc's
+bigru-att network (src/model/encoder_bigru.c), with the paper's dropout .4 on the GRU outputs,
+BCEWithLogitsLoss and Adam.
 
 Every document has the full length T (hftc's bench does the same), so both sides do the same work
 and the GRU runs on the padded tensor directly: pack_padded_sequence with equal lengths gives the
@@ -18,56 +15,15 @@ built and applied, as a variable-length implementation would.
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
 import argparse
 import json
+import os
+import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from torch_timing import measure
+from torch_timing import adam_steps, measure
 
-
-class Attention(nn.Module):
-    """Word attention (Yang et al. 2016) + max + mean pooling over the first lengths[b] positions."""
-
-    def __init__(self, D, A):
-        super().__init__()
-        lin = nn.Linear(D, A)
-        self.weight, self.bias = lin.weight, lin.bias
-        self.context = nn.Parameter(torch.empty(A).uniform_(-1 / A**0.5, 1 / A**0.5))
-
-    def forward(self, s, lengths):
-        valid = torch.arange(s.shape[1])[None, :] < lengths[:, None]  # (B, T)
-        u = torch.tanh(F.linear(s, self.weight, self.bias))  # (B, T, A)
-        a = torch.softmax((u @ self.context).masked_fill(~valid, float("-inf")), 1)
-        att = (a[:, :, None] * s).sum(1)
-        mx = s.masked_fill(~valid[:, :, None], float("-inf")).max(1).values
-        mean = (s * valid[:, :, None]).sum(1) / lengths[:, None]
-        return torch.cat([att, mx, mean], 1)
-
-
-class BiGRUAtt(nn.Module):
-    def __init__(self, vocab, dim, H, A, hidden, classes, rnn_dropout, embed_dropout, hidden_dropout, pack):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
-        self.gru = nn.GRU(dim, H, bidirectional=True, batch_first=True)
-        self.attention = Attention(2 * H, A)
-        self.fc1 = nn.Linear(6 * H, hidden) if hidden else None
-        self.out = nn.Linear(hidden or 6 * H, classes)
-        self.rnn_dropout, self.embed_dropout, self.hidden_dropout = rnn_dropout, embed_dropout, hidden_dropout
-        self.pack = pack
-
-    def forward(self, tokens, lengths):
-        x = F.dropout(self.embedding(tokens), self.embed_dropout, self.training)
-        if self.pack:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            s, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=tokens.shape[1])
-        else:
-            s = self.gru(x)[0]
-        s = F.dropout(s, self.rnn_dropout, self.training)
-        h = self.attention(s, lengths)
-        if self.fc1 is not None:
-            h = F.relu(self.fc1(h))
-        return self.out(F.dropout(h, self.hidden_dropout, self.training))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
+from torch_bigru_att import BiGRUAtt  # noqa: E402
 
 
 def main():
@@ -93,18 +49,12 @@ def main():
     torch.manual_seed(a.seed)
     model = BiGRUAtt(a.vocab, a.dim, a.rnn_hidden, a.attention or 2 * a.rnn_hidden, a.hidden, a.classes,
                      a.rnn_dropout, a.embed_dropout, a.hidden_dropout, a.pack)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
     tokens = torch.randint(2, a.vocab, (a.batch, a.len))
     lengths = torch.full((a.batch,), a.len, dtype=torch.long)  # full-length documents, as hftc's bench
     targets = (torch.rand(a.batch, a.classes) < 0.5).float()
 
-    def train_step():
-        opt.zero_grad()
-        loss = loss_fn(model(tokens, lengths), targets)
-        loss.backward()
-        opt.step()
-        return loss
+    train_step = adam_steps(model, lambda: loss_fn(model(tokens, lengths), targets))
 
     result = measure(model, train_step, lambda: torch.sigmoid(model(tokens, lengths)),
                      lambda: torch.sigmoid(model(tokens[:1], lengths[:1])), a.batch, a.iters, infer_iters=a.infer_iters)

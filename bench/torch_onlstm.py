@@ -2,12 +2,13 @@
 """PyTorch reference for bench/run (row "ON-LSTM"): HFT-ONLSTM's level classifier timed on random data
 exactly as bench_network --encoder onlstm times hftc. Prints one JSON object.
 
-Model, as hftc's onlstm network with the paper's MLP head (src/model/encoder_onlstm.c;
-tests/ref/make_golden_onlstm.py checks the two agree): nn.Embedding(V, E, padding_idx=0) -> dropout .25
--> ON-LSTM (the reference code's cell: ih = Linear(E, G) over all timesteps at once, as
-ONLSTMStack does, then hh = Linear(H, G) step by step; G = 2H/chunk + 4H, master gates by
-cumsum(softmax) broadcast over their chunks as ONLSTMCell does) -> the state at the last word -> dropout .25 -> Linear(H, 500) -> tanh -> dropout .5
--> BatchNorm1d -> Linear(500, C) -> cross entropy, Adam.
+Model, as hftc's onlstm network with the paper's MLP head (src/model/encoder_onlstm.c):
+nn.Embedding(V, E, padding_idx=0) -> dropout .25 -> ON-LSTM (the reference code's cell: ih = Linear(E, G)
+over all timesteps at once, as ONLSTMStack does, then hh = Linear(H, G) step by step; G = 2H/chunk + 4H,
+master gates by cumsum(softmax) broadcast over their chunks as ONLSTMCell does) -> the state at the last
+word -> dropout .25 -> Linear(H, 500) -> tanh -> dropout .5 -> BatchNorm1d -> Linear(500, C) -> cross
+entropy, Adam. tests/ref/make_golden_onlstm.py proves its network (the cell written from the paper's
+equations) equal to hftc's, and checks that this cell computes the same states.
 
 Every document has the full length T (hftc's bench does the same), so both sides do the same work.
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
@@ -17,7 +18,7 @@ import json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_timing import measure
+from torch_timing import adam_steps, measure
 
 
 class ONLSTM(nn.Module):
@@ -86,21 +87,15 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = Net(a.vocab, a.dim, a.rnn_hidden, a.chunk, a.hidden, a.classes)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     tokens = torch.randint(2, a.vocab, (a.batch, a.len))
     lengths = torch.full((a.batch,), a.len, dtype=torch.long)  # full-length documents, as hftc's bench
     labels = torch.randint(0, a.classes, (a.batch,))
 
-    def train_step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(tokens, lengths), labels)
-        loss.backward()
-        opt.step()
-        return loss
+    train_step = adam_steps(model, lambda: F.cross_entropy(model(tokens, lengths), labels))
 
     print(json.dumps(measure(model, train_step, lambda: torch.softmax(model(tokens, lengths), 1),
-                             lambda: torch.softmax(model(tokens[:1], lengths[:1]), 1), a.batch, a.iters, infer_iters=a.infer_iters,
-                             n_single=20)))
+                             lambda: torch.softmax(model(tokens[:1], lengths[:1]), 1), a.batch, a.iters,
+                             infer_iters=a.infer_iters, n_single=20)))
 
 
 if __name__ == "__main__":

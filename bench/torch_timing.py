@@ -8,6 +8,20 @@ import time
 import torch
 
 
+def adam_steps(model, loss_of):
+    """A train_step for measure: one Adam step (lr 1e-3, hftc's default) on the loss loss_of() returns."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def train_step():
+        opt.zero_grad()
+        loss = loss_of()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return train_step
+
+
 def measure(model, train_step, predict, predict_one, batch, iters, n_single=50, infer_iters=0):
     """train_step() runs one optimiser step and returns the loss; predict() and predict_one() return
     probabilities for the batch and for one document."""

@@ -141,3 +141,22 @@ def variant(prefix, E, H, chunk, pool, hidden, C, lengths, seed):
 variant("last.", E=6, H=4, chunk=1, pool="last", hidden=5, C=4, lengths=[7, 3, 1, 5], seed=11)
 variant("max.", E=5, H=6, chunk=2, pool="max", hidden=7, C=3, lengths=[6, 2, 7, 4], seed=21)
 golden.write("onlstm.golden")
+
+
+def check_bench_cell():
+    """bench/torch_onlstm.py times the reference code's formulation of the cell (master gates broadcast
+    over (K, chunk) views, the state at the last word); it must compute what ONLSTM above computes."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+    import torch_onlstm  # noqa: E402
+
+    for E, H, chunk in ((6, 4, 1), (5, 6, 2), (7, 50, 10)):
+        torch.manual_seed(chunk)
+        bench_cell, cell = torch_onlstm.ONLSTM(E, H, chunk), ONLSTM(E, H, chunk)
+        cell.load_state_dict(bench_cell.state_dict())
+        x, lengths = torch.randn(3, T, E), torch.full((3,), T, dtype=torch.long)
+        diff = (bench_cell(x, lengths) - cell(x, lengths)[:, -1]).abs().max().item()
+        assert diff < 1e-12, f"bench/torch_onlstm.py's cell differs by {diff} (E {E}, H {H}, chunk {chunk})"
+    print("bench/torch_onlstm.py's cell computes the same states")
+
+
+check_bench_cell()
