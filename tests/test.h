@@ -86,4 +86,30 @@ static inline double test_max_diff(const float *a, const float *b, size_t n)
         return test_checks_failed ? 1 : 0;                                                                             \
     } while (0)
 
+/* The predictions of a model loaded from a file (texts, n x C) against before, those of the model that
+ * was saved (a trained model: no word cache). With the cache off they are the same products, so
+ * identical: the file loses nothing. With the cache a loaded model turns on they agree within float
+ * rounding: a cached word's products come from a GEMM of another shape, and BLAS kernels may round a
+ * row differently with its place in a product (OpenBLAS's AVX2 kernels do; the AVX-512 ones mostly
+ * not). Leaves the loaded model's cache on. */
+static inline void test_check_loaded_predictions(hftc_model *loaded, const char *const *texts, size_t n, size_t C,
+                                                 const float *before, const char *label)
+{
+    float *after = malloc(n * C * sizeof(float));
+    if (!after) {
+        CHECK_MSG(0, "%s: out of memory", label);
+        return;
+    }
+    CHECK_STATUS(hftc_model_set_word_cache(loaded, 0), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_predict_texts(loaded, texts, n, after), HFTC_STATUS_OK);
+    CHECK_MSG(memcmp(before, after, n * C * sizeof(float)) == 0,
+              "%s: predictions differ after save + load (max difference %.3g)", label,
+              test_max_diff(before, after, n * C));
+    CHECK_STATUS(hftc_model_set_word_cache(loaded, HFTC_WORD_CACHE_DEFAULT_BYTES), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_predict_texts(loaded, texts, n, after), HFTC_STATUS_OK);
+    CHECK_MSG(test_max_diff(before, after, n * C) <= 1e-6, "%s: the word cache changes predictions by %.3g", label,
+              test_max_diff(before, after, n * C));
+    free(after);
+}
+
 #endif

@@ -75,7 +75,7 @@ static void test_train_save_load_round_trip(void)
     CHECK_MSG(e.micro_f1 > 0.9, "micro-F1 %.4f on a nearly separable problem", e.micro_f1);
 
     size_t C = hftc_model_num_labels(m);
-    float before[N_PROBES * 2], after[N_PROBES * 2];
+    float before[N_PROBES * 2];
     CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
     CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
     hftc_model *loaded = NULL;
@@ -83,8 +83,7 @@ static void test_train_save_load_round_trip(void)
     if (loaded) {
         CHECK(hftc_model_num_labels(loaded) == C);
         CHECK(strcmp(hftc_model_label(loaded, 0), hftc_model_label(m, 0)) == 0);
-        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "predictions differ after save + load");
+        test_check_loaded_predictions(loaded, probe_texts, N_PROBES, C, before, "kim-cnn");
         hftc_evaluation e2;
         CHECK_STATUS(hftc_evaluate(loaded, &in, &e2), HFTC_STATUS_OK);
         CHECK(e2.micro_f1 == e.micro_f1 && e2.macro_f1 == e.macro_f1);
@@ -229,24 +228,19 @@ static hftc_model *train_and_check(const hftc_train_options *o, double min_f1, c
     return m;
 }
 
-// Saves m as tmpfiles name and frees it, loads the file back: the probes' predictions must not change,
-// neither with the word cache a loaded model reads nor without it (the trained model had none).
-// Returns the file's path.
+// Saves m as tmpfiles name and frees it, loads the file back: the probes' predictions must not change
+// (test_check_loaded_predictions). Returns the file's path.
 static const char *check_save_load_same(hftc_model *m, const char *name, const char *label)
 {
     const char *path = tmpfiles_path(name);
-    float before[N_PROBES * 2], after[N_PROBES * 2];
+    float before[N_PROBES * 2];
     CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
     CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
     hftc_model_free(m);
     hftc_model *loaded = NULL;
     CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
     if (loaded) {
-        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s predictions differ after save + load", label);
-        CHECK_STATUS(hftc_model_set_word_cache(loaded, 0), HFTC_STATUS_OK);
-        CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s predictions differ without the word cache", label);
+        test_check_loaded_predictions(loaded, probe_texts, N_PROBES, 2, before, label);
         hftc_model_free(loaded);
     }
     return path;
@@ -670,7 +664,7 @@ static void test_level_strategy(void)
         CHECK(d && strstr(d, "\"level1\"") && strstr(d, "\"level2\"") && strstr(d, "level2.conv.2.weight") &&
               !strstr(d, "\"level3\""));
         free(d);
-        float before[N_PROBES * 5], after[N_PROBES * 5];
+        float before[N_PROBES * 5];
         CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
         for (size_t doc = 0; doc < N_PROBES; doc++)
             CHECK(before[doc * 5 + politics] == 0.0f && before[doc * 5 + election] == 0.0f && before[doc * 5] > 0.0f);
@@ -679,9 +673,7 @@ static void test_level_strategy(void)
         hftc_model *loaded = NULL;
         CHECK_STATUS(hftc_model_load(&loaded, saved), HFTC_STATUS_OK);
         if (loaded) {
-            CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
-            CHECK_MSG(memcmp(before, after, sizeof before) == 0, "%s: predictions differ after a round trip",
-                      presets[i]);
+            test_check_loaded_predictions(loaded, probe_texts, N_PROBES, 5, before, presets[i]);
             CHECK(!parts_hold_training_state(loaded) && loaded->n_parts == 2);
             CHECK(!strcmp(hftc_model_scoring(loaded), "bsf") &&
                   hftc_model_threshold(loaded) == hftc_model_threshold(m));

@@ -69,19 +69,16 @@ static const char *const probes[] = {"goal striker the pitch", "qubit spin entan
 #define N_PROBES 5
 #define N_LABELS 7
 
-// Saves m, loads it back and checks that it predicts the probes bit for bit as m does (m's predictions
-// into before); returns the loaded model (NULL if it failed to load).
+// Saves m, loads it back and checks that it predicts the probes as m does (m's predictions into before;
+// test_check_loaded_predictions); returns the loaded model (NULL if it failed to load).
 static hftc_model *save_and_reload(hftc_model *m, float *before)
 {
-    float after[N_PROBES * N_LABELS];
     CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
     CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
     hftc_model *loaded = NULL;
     CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
-    if (loaded) {
-        CHECK_STATUS(hftc_predict_texts(loaded, probes, N_PROBES, after), HFTC_STATUS_OK);
-        CHECK(memcmp(before, after, sizeof after) == 0);
-    }
+    if (loaded)
+        test_check_loaded_predictions(loaded, probes, N_PROBES, N_LABELS, before, "node");
     return loaded;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/compute.h"
 #include "nn/activation.h"
+#include "nn/recurrent.h"
 
 #include <math.h>
 #include <string.h>
@@ -39,23 +40,6 @@ static gru_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t 
     return s;
 }
 
-// The tasks: both directions times enough batch slices to occupy every thread, each slice of at least
-// two documents when B >= 2 (a one-row product takes gemm's matrix-vector path, which sums in another
-// order: only a batch of one may, so that results do not depend on the thread count).
-static size_t gru_slices(size_t B)
-{
-    size_t threads = (size_t)compute_threads(), slices = threads > 2 ? threads / 2 : 1, most = B >= 2 ? B / 2 : 1;
-    return slices < most ? slices : most;
-}
-
-static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
-{
-    size_t m = 0;
-    for (size_t b = b0; b < b1; b++)
-        m = lengths[b] > m ? lengths[b] : m;
-    return m;
-}
-
 // One step of one document: the state h from the input projection x (without b_ih: bx), the recurrent
 // product g (without b_hh: bh) and the previous state hp; with a cache, r, z, n and W_hn h + b_hn kept for backward.
 // Inlined twice (with and without a cache) so that each copy vectorises without conditionals.
@@ -82,7 +66,7 @@ static inline void gru_cell(float *restrict h, float *restrict cache, const floa
 static void forward_task(float *out, float *cache, gru_scratch s, const size_t *lengths, const gru_weights *w, size_t d,
                          size_t b0, size_t b1, size_t T, size_t H)
 {
-    size_t H3 = 3 * H, maxL = max_length(lengths, b0, b1);
+    size_t H3 = 3 * H, maxL = recurrent_max_length(lengths, b0, b1);
     for (size_t b = b0; b < b1; b++)
         for (size_t t = lengths[b]; t < T; t++)
             memset(out + (b * T + t) * 2 * H + d * H, 0, H * sizeof(float));
@@ -126,7 +110,7 @@ void gru_forward(float *out, float *cache, float *scratch, const float *inp, con
         }
         gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 0.0f, xp, H3);
     }
-    size_t slices = gru_slices(B), tasks = 2 * slices;
+    size_t slices = recurrent_slices(B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < tasks; k++) {
         size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
@@ -200,7 +184,7 @@ void gru_backward(float *dinp, const gru_grads g[2], const float *dout, const fl
                   float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
                   size_t E, size_t H)
 {
-    size_t H3 = 3 * H, BT = B * T, slices = gru_slices(B), tasks = 2 * slices;
+    size_t H3 = 3 * H, BT = B * T, slices = recurrent_slices(B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < tasks; k++) {
         size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;

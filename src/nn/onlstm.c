@@ -10,6 +10,7 @@
 
 #include "core/compute.h"
 #include "nn/activation.h"
+#include "nn/recurrent.h"
 
 #include <string.h>
 
@@ -42,23 +43,6 @@ static onlstm_scratch scratch_parts(float *scratch, size_t B, size_t T, size_t H
     s.dc = s.dh + B * H;
     s.dmaster = s.dc + B * H;
     return s;
-}
-
-// Batch slices for the threads, each of at least two documents when B >= 2: a one-row product runs as
-// a matrix-vector product (gemm), which sums in another order, so only a batch of one may take that path
-// and the results stay the same whatever the thread count.
-static size_t onlstm_slices(size_t B)
-{
-    size_t threads = (size_t)compute_threads(), most = B >= 2 ? B / 2 : 1;
-    return threads < most ? threads : most;
-}
-
-static size_t max_length(const size_t *lengths, size_t b0, size_t b1)
-{
-    size_t m = 0;
-    for (size_t b = b0; b < b1; b++)
-        m = lengths[b] > m ? lengths[b] : m;
-    return m;
 }
 
 // In place: x (K) becomes softmax(x).
@@ -128,7 +112,8 @@ static inline void add_gate_inputs(float *restrict g, const float *restrict x, c
 static void forward_task(float *out, float *cache, onlstm_scratch s, const size_t *lengths, const onlstm_weights *w,
                          size_t b0, size_t b1, size_t T, size_t H, size_t chunk)
 {
-    size_t K = H / chunk, G = onlstm_gates(H, chunk), C = cache_row(H, chunk), maxL = max_length(lengths, b0, b1);
+    size_t K = H / chunk, G = onlstm_gates(H, chunk), C = cache_row(H, chunk),
+           maxL = recurrent_max_length(lengths, b0, b1);
     for (size_t b = b0; b < b1; b++)
         for (size_t t = lengths[b]; t < T; t++)
             memset(out + (b * T + t) * H, 0, H * sizeof(float));
@@ -172,7 +157,7 @@ void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, 
     } else {
         gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 0.0f, s.xproj, G);
     }
-    size_t slices = onlstm_slices(B);
+    size_t slices = recurrent_slices(B, 1);
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < slices; k++)
         forward_task(out, cache, s, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
@@ -257,7 +242,7 @@ void onlstm_backward(float *dinp, const onlstm_grads *g, const float *dout, cons
                      float *scratch, const float *inp, const size_t *lengths, const onlstm_weights *w, size_t B,
                      size_t T, size_t E, size_t H, size_t chunk)
 {
-    size_t G = onlstm_gates(H, chunk), BT = B * T, slices = onlstm_slices(B);
+    size_t G = onlstm_gates(H, chunk), BT = B * T, slices = recurrent_slices(B, 1);
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < slices; k++)
