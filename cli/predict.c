@@ -11,11 +11,12 @@ typedef struct {
     const hftc_model *m;
     size_t k;
     int probs, json;
+    int write_failed;
 } predict_output;
 
 static hftc_status print_prediction(const hftc_prediction *p, void *user)
 {
-    const predict_output *o = user;
+    predict_output *o = user;
     size_t n = o->k && o->k < p->n_selected ? o->k : p->n_selected;
     if (o->json) {
         json_t *labels = json_array(), *scores = json_array();
@@ -28,16 +29,21 @@ static hftc_status print_prediction(const hftc_prediction *p, void *user)
         puts(text);
         free(text);
         json_decref(j);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? "," : "", stdout);
+            fputs(hftc_model_label(o->m, p->selected[i]), stdout);
+            if (o->probs)
+                printf(":%.6f", (double)p->probs[p->selected[i]]);
+        }
+        fputc('\n', stdout);
+    }
+    // The answers so far leave at the end of each batch, so a program feeding documents one at a time
+    // through a pipe reads each answer before it writes the next document.
+    if (!ferror(stdout) && (!p->batch_end || fflush(stdout) == 0))
         return HFTC_STATUS_OK;
-    }
-    for (size_t i = 0; i < n; i++) {
-        fputs(i ? "," : "", stdout);
-        fputs(hftc_model_label(o->m, p->selected[i]), stdout);
-        if (o->probs)
-            printf(":%.6f", (double)p->probs[p->selected[i]]);
-    }
-    fputc('\n', stdout);
-    return HFTC_STATUS_OK;
+    o->write_failed = 1; /* a full disk, a closed pipe: stop reading */
+    return HFTC_STATUS_IO;
 }
 
 int cmd_predict(int argc, char **argv)
@@ -75,5 +81,9 @@ int cmd_predict(int argc, char **argv)
     out.m = m;
     hftc_status st = hftc_predict_file(m, &in, 0, print_prediction, &out);
     hftc_model_free(m);
+    if (out.write_failed || fflush(stdout) != 0) {
+        fprintf(stderr, "hftc predict: writing the predictions failed\n");
+        return 1;
+    }
     return st == HFTC_STATUS_OK ? 0 : cli_fail("predict");
 }

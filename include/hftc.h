@@ -221,11 +221,16 @@ typedef struct {
     size_t n_ranked;
     const size_t *ranked; /* label ids, best first */
     const float *probs;   /* num_labels probabilities */
+    int batch_end;        /* every document read so far is answered: a caller writing to a pipe flushes here */
 } hftc_prediction;
 
 typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
 
-/* Streams predictions for every document of the input, in input order, ranking k labels. */
+/* Streams predictions for every document of the input, in input order, ranking k labels. Documents are
+ * read and decided in batches of up to 256 (memory does not grow with the input); a batch ends early when
+ * the input has no further line ready, so a program writing one document at a time into a pipe gets each
+ * answer without closing the pipe. A malformed line stops the reading with an error naming its file and
+ * line, after the predictions of the documents before it. */
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
 
 /* ---- Tokens -------------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* Tests for the dataset readers: a table of malformed inputs for every format (status, file name and
  * line in the message), line-ending and BOM handling, auto-detection, skip_bad_lines, truncation,
- * labels, hftc_tokenize_file, and a fuzz loop over random byte lines. Input files are written to a fresh temporary
+ * labels, reading in batches (a file, a pipe answered line by line, an error after good batches),
+ * hftc_tokenize_file, and a fuzz loop over random byte lines. Input files are written to a fresh temporary
  * directory. */
 #define _POSIX_C_SOURCE 200809L
 #include "data/dataset.h"
@@ -8,6 +9,8 @@
 #include "core/rng.h"
 #include "test.h"
 #include "tmpfiles.h"
+
+#include <unistd.h>
 
 typedef struct {
     dataset ds;
@@ -422,6 +425,92 @@ static void test_io_errors_and_names(void)
     CHECK(!data_format_parse("TSV", &f));
 }
 
+// The words of a batch's document d, joined by spaces.
+static const char *batch_words(const dataset *ds, const vocab *v, size_t d)
+{
+    static char buf[256];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = ds->token_start[d]; i < ds->token_start[d + 1]; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i > ds->token_start[d] ? " " : "",
+                                 vocab_word(v, ds->tokens[i]));
+    return buf;
+}
+
+// A file read in batches: full batches, then the rest, with the file's line numbers and the same documents
+// as dataset_read; a pipe: each batch ends with what was written so far; a malformed line fails its batch
+// with file and line, after the good batches before it.
+static void test_stream(void)
+{
+    vocab v;
+    CHECK_STATUS(vocab_init(&v), HFTC_STATUS_OK);
+    static const char *const words[] = {"alpha", "beta", "gamma", "delta"};
+    for (size_t i = 0; i < 4; i++) {
+        uint32_t id;
+        CHECK_STATUS(vocab_add(&v, words[i], strlen(words[i]), &id), HFTC_STATUS_OK);
+    }
+    strmap labels;
+    strmap_init(&labels);
+    dataset_options opt = {.format = DATA_FORMAT_AUTO};
+    const char *path = tmpfiles_write_text("stream.txt", "alpha\nbeta beta\n\ngamma\nA\tdelta\nalpha beta\n");
+    dataset_stream *s;
+    const dataset *b;
+    bool end;
+    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, &labels), HFTC_STATUS_OK);
+    static const size_t sizes[] = {2, 2, 1}, lines[] = {1, 2, 4, 5, 6};
+    static const char *const texts[] = {"alpha", "beta beta", "gamma", "<unk> delta", "alpha beta"};
+    for (size_t k = 0, doc = 0; k < 3 && s; k++) {
+        CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_OK);
+        CHECK_MSG(b->n_docs == sizes[k] && end == (k == 2), "batch %zu: %zu documents, end %d", k, b->n_docs, end);
+        for (size_t d = 0; d < b->n_docs && doc < 5; d++, doc++) {
+            CHECK_MSG(b->line[d] == lines[doc], "document %zu: line %zu", doc, b->line[d]);
+            // the text format (from line 1): "A\t" is an unknown word
+            CHECK_MSG(!strcmp(batch_words(b, &v, d), texts[doc]), "document %zu: \"%s\"", doc, batch_words(b, &v, d));
+        }
+        CHECK(b->format == DATA_FORMAT_TEXT);
+    }
+    if (s) {
+        CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_OK);
+        CHECK(b->n_docs == 0 && end);
+    }
+    dataset_stream_close(s);
+
+    int p[2];
+    CHECK(pipe(p) == 0);
+    char name[32];
+    snprintf(name, sizeof name, "/dev/fd/%d", p[0]);
+    CHECK_STATUS(dataset_stream_open(&s, name, &opt, &v, &labels), HFTC_STATUS_OK);
+    CHECK(write(p[1], "alpha\nbeta\n", 11) == 11);
+    if (s) {
+        CHECK_STATUS(dataset_stream_next(s, 256, &b, &end), HFTC_STATUS_OK); /* returns without waiting */
+        CHECK(b->n_docs == 2 && !end);
+        CHECK(write(p[1], "\ngam", 4) == 4);
+        CHECK(write(p[1], "ma\n", 3) == 3);
+        CHECK_STATUS(dataset_stream_next(s, 256, &b, &end), HFTC_STATUS_OK);
+        CHECK(b->n_docs == 1 && b->line[0] == 4 && !end && !strcmp(batch_words(b, &v, 0), "gamma"));
+        close(p[1]);
+        CHECK_STATUS(dataset_stream_next(s, 256, &b, &end), HFTC_STATUS_OK);
+        CHECK(b->n_docs == 0 && end);
+    }
+    dataset_stream_close(s);
+    close(p[0]);
+
+    opt.format = DATA_FORMAT_JSONL;
+    path = tmpfiles_write_text("stream.jsonl", "{\"text\": \"alpha\"}\n{\"text\": \"beta\"}\n{\"text\": 3}\n");
+    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, &labels), HFTC_STATUS_OK);
+    if (s) {
+        CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_OK);
+        CHECK(b->n_docs == 2 && !end);
+        CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_FORMAT);
+        CHECK_MSG(strstr(hftc_last_error(), "stream.jsonl:3:") != NULL, "%s", hftc_last_error());
+    }
+    dataset_stream_close(s);
+    CHECK_STATUS(dataset_stream_open(&s, "/nonexistent/in.txt", &opt, &v, &labels), HFTC_STATUS_IO);
+    CHECK(s == NULL && strstr(hftc_last_error(), "/nonexistent/in.txt") != NULL);
+    strmap_free(&labels);
+    vocab_free(&v);
+}
+
 // Random lines built from pieces that matter to the parsers, plus random bytes.
 static size_t random_line(rng *r, char *out, size_t cap)
 {
@@ -601,6 +690,7 @@ int main(void)
     RUN_TEST(test_truncation_and_empty);
     RUN_TEST(test_fixed_vocab_and_remap);
     RUN_TEST(test_io_errors_and_names);
+    RUN_TEST(test_stream);
     RUN_TEST(test_tokenize_file);
     RUN_TEST(test_fuzz);
     tmpfiles_cleanup();

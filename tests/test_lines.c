@@ -1,12 +1,15 @@
-/* Tests for the line reader: a table of inputs (LF, CRLF, no final newline, empty lines, a BOM on
- * line 1 and one on line 2, lone and doubled "\r", NUL bytes) checked line by line with line numbers
- * and skipped bytes, a 1 MB line with and without a BOM, and the read error of a directory. */
+/* Tests for the line reader, over a stream and over a file descriptor: a table of inputs (LF, CRLF, no
+ * final newline, empty lines, a BOM on line 1 and one on line 2, lone and doubled "\r", NUL bytes) checked
+ * line by line with line numbers and skipped bytes, a 1 MB line with and without a BOM, the read error of a
+ * directory, and on a pipe whether a line is ready without waiting. */
 #include "core/lines.h"
 
 #include "test.h"
 #include "tmpfiles.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define MAX_LINES 6
 #define BYTES(s) s, sizeof s - 1
@@ -47,9 +50,16 @@ static const line_case cases[] = {
     {"NUL bytes kept", BYTES("a\0b\r\n\0\n"), 2, {{BYTES("a\0b")}, {BYTES("\0")}}, 0},
 };
 
-// Opens path for r; false (a failed check) if it cannot.
-static bool reader_open(line_reader *r, const char *path)
+// Opens path for r, over a stream or (fd) a descriptor; false (a failed check) if it cannot.
+static bool reader_open(line_reader *r, const char *path, bool fd)
 {
+    if (fd) {
+        int d = open(path, O_RDONLY);
+        CHECK_MSG(d >= 0, "cannot open %s: %s", path, strerror(errno));
+        if (d >= 0)
+            line_reader_init_fd(r, d);
+        return d >= 0;
+    }
     FILE *f = fopen(path, "rb");
     CHECK_MSG(f != NULL, "cannot open %s: %s", path, strerror(errno));
     if (f)
@@ -60,17 +70,21 @@ static bool reader_open(line_reader *r, const char *path)
 static void reader_close(line_reader *r)
 {
     FILE *f = r->f;
+    int fd = r->fd;
     line_reader_free(r);
     CHECK(r->buf == NULL && r->cap == 0 && r->line_no == 0);
-    fclose(f);
+    if (f)
+        fclose(f);
+    else
+        close(fd);
 }
 
 static void test_table(void)
 {
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        const line_case *lc = &cases[c];
+    for (size_t c = 0; c < 2 * sizeof cases / sizeof *cases; c++) {
+        const line_case *lc = &cases[c / 2];
         line_reader r;
-        if (!reader_open(&r, tmpfiles_write("case.txt", lc->input, lc->input_len)))
+        if (!reader_open(&r, tmpfiles_write("case.txt", lc->input, lc->input_len), c % 2))
             continue;
         char *line;
         size_t len, skipped, n = 0;
@@ -98,10 +112,10 @@ static void test_table(void)
 }
 
 // skipped may be NULL.
-static void test_no_skipped(void)
+static void test_no_skipped(bool fd)
 {
     line_reader r;
-    if (!reader_open(&r, tmpfiles_write_text("noskip.txt", BOM "x y\r\n")))
+    if (!reader_open(&r, tmpfiles_write_text("noskip.txt", BOM "x y\r\n"), fd))
         return;
     char *line;
     size_t len;
@@ -112,7 +126,7 @@ static void test_no_skipped(void)
 }
 
 // A 1 MB line (behind a BOM, then after it), then a short one: no line length is built in.
-static void test_long_line(void)
+static void test_long_line(bool fd)
 {
     size_t big = (size_t)1 << 20, size = 3 + big + 2 + big + 1 + 5;
     char *content = malloc(size);
@@ -130,7 +144,7 @@ static void test_long_line(void)
     const char *path = tmpfiles_write("long.txt", content, size);
     free(content);
     line_reader r;
-    if (!reader_open(&r, path))
+    if (!reader_open(&r, path, fd))
         return;
     char *line;
     size_t len, skipped;
@@ -150,11 +164,11 @@ static void test_long_line(void)
     reader_close(&r);
 }
 
-// fopen of a directory succeeds for reading on Linux; the first read fails with EISDIR.
-static void test_read_error(void)
+// Opening a directory for reading succeeds on Linux; the first read fails with EISDIR.
+static void test_read_error(bool fd)
 {
     line_reader r;
-    if (!reader_open(&r, tmpfiles_dir()))
+    if (!reader_open(&r, tmpfiles_dir(), fd))
         return;
     char *line;
     size_t len;
@@ -164,13 +178,66 @@ static void test_read_error(void)
     reader_close(&r);
 }
 
+static void test_sources(void)
+{
+    for (int fd = 0; fd < 2; fd++) {
+        test_no_skipped(fd);
+        test_long_line(fd);
+        test_read_error(fd);
+    }
+}
+
+// Writes text into the pipe's write end.
+static void pipe_write(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    CHECK(write(fd, text, len) == (ssize_t)len);
+}
+
+// A descriptor reader of a pipe is ready with a whole line buffered or waiting in the pipe, or at the
+// end; not with half a line; a stream reader always is.
+static void test_ready(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    line_reader r;
+    line_reader_init_fd(&r, p[0]);
+    char *line;
+    size_t len;
+    CHECK(!line_reader_ready(&r)); /* nothing written */
+    pipe_write(p[1], "one\ntwo\nthr");
+    CHECK(line_reader_ready(&r)); /* in the pipe */
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && strcmp(line, "one") == 0);
+    CHECK(line_reader_ready(&r)); /* "two" is buffered */
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && strcmp(line, "two") == 0);
+    CHECK(!line_reader_ready(&r)); /* half a line buffered, the pipe empty */
+    pipe_write(p[1], "ee\r\nfour");
+    CHECK(line_reader_ready(&r));
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && strcmp(line, "three") == 0 && r.line_no == 3);
+    CHECK(!line_reader_ready(&r));
+    close(p[1]);
+    CHECK(line_reader_ready(&r)); /* the end: "four" is the last line */
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && strcmp(line, "four") == 0);
+    CHECK(line_reader_ready(&r) && line_reader_next(&r, &line, &len, NULL) == 0);
+    line_reader_free(&r);
+    close(p[0]);
+
+    FILE *f = fopen(tmpfiles_write_text("ready.txt", "x\n"), "rb");
+    CHECK(f != NULL);
+    if (f) {
+        line_reader_init(&r, f);
+        CHECK(line_reader_ready(&r));
+        line_reader_free(&r);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     tmpfiles_init("lines");
     RUN_TEST(test_table);
-    RUN_TEST(test_no_skipped);
-    RUN_TEST(test_long_line);
-    RUN_TEST(test_read_error);
+    RUN_TEST(test_sources);
+    RUN_TEST(test_ready);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

@@ -7,6 +7,7 @@
 #include "tmpfiles.h"
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -702,6 +703,58 @@ static int run(const char *cmd, char *out, size_t size)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Reads one line (up to size - 1 bytes, without its newline) from fd, waiting at most seconds for it;
+ * false if none came. */
+static bool read_line_within(int fd, char *out, size_t size, int seconds)
+{
+    size_t n = 0;
+    while (n + 1 < size) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+        if (poll(&p, 1, seconds * 1000) != 1 || read(fd, &c, 1) != 1)
+            break;
+        if (c == '\n') {
+            out[n] = '\0';
+            return true;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return false;
+}
+
+/* hftc predict answers each line written into its standard input before the input ends. */
+static void check_predict_answers_each_line(const char *bin, const char *model)
+{
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) {
+        CHECK(false);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO), dup2(out[1], STDOUT_FILENO);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execl(bin, bin, "predict", "--model", model, "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    static const char *const lines[] = {"the team won the match\n", "a theory of the atom\n"};
+    static const char *const labels[] = {"sport", "science"};
+    char answer[256];
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(write(in[1], lines[i], strlen(lines[i])) == (ssize_t)strlen(lines[i]));
+        bool got = read_line_within(out[0], answer, sizeof answer, 120);
+        CHECK_MSG(got && strncmp(answer, labels[i], strlen(labels[i])) == 0, "line %zu: answer \"%s\" (%s)", i + 1,
+                  answer, got ? "read" : "none within 120 s, the input still open");
+    }
+    close(in[1]);
+    CHECK(!read_line_within(out[0], answer, sizeof answer, 120) && answer[0] == '\0'); /* nothing more */
+    close(out[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_command_line(void)
 {
     const char *bin = getenv("HFTC_BIN");
@@ -737,6 +790,7 @@ static void test_command_line(void)
              "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
+    check_predict_answers_each_line(bin, model);
 
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);

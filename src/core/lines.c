@@ -1,38 +1,103 @@
-/* The line reader of lines.h over POSIX getline, which grows one buffer to the longest line. */
+/* The line reader of lines.h: POSIX getline over a stream, or read(2) into a buffer that grows to the
+ * longest line over a descriptor; one trimming step for both. */
 #define _POSIX_C_SOURCE 200809L
 #include "core/lines.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
-void line_reader_init(line_reader *r, FILE *f) { *r = (line_reader){.f = f}; }
+#define FD_READ_BYTES ((size_t)64 << 10)
+
+void line_reader_init(line_reader *r, FILE *f) { *r = (line_reader){.f = f, .fd = -1}; }
+
+void line_reader_init_fd(line_reader *r, int fd) { *r = (line_reader){.fd = fd}; }
 
 void line_reader_free(line_reader *r)
 {
     free(r->buf);
-    *r = (line_reader){0};
+    *r = (line_reader){.fd = -1};
 }
 
-int line_reader_next(line_reader *r, char **line, size_t *len, size_t *skipped)
+/* Descriptor source: the next raw line (its "\n" replaced by NUL) in *line, n bytes without the "\n";
+ * returns as line_reader_next. */
+static int fd_next(line_reader *r, char **line, size_t *n)
+{
+    for (;;) {
+        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+        if (nl || (r->at_end && r->end > r->start)) {
+            *line = r->buf + r->start;
+            *n = (nl ? (size_t)(nl - r->buf) : r->end) - r->start;
+            r->start += *n + (nl != NULL);
+            (*line)[*n] = '\0'; /* the "\n", or the spare byte kept after a last unterminated line */
+            return 1;
+        }
+        if (r->at_end)
+            return 0;
+        if (r->start > 0) { /* keep the partial line at the front */
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start, r->start = 0;
+        }
+        if (r->cap - r->end < FD_READ_BYTES + 1) {
+            size_t cap = r->cap ? 2 * r->cap : 2 * FD_READ_BYTES;
+            char *buf = realloc(r->buf, cap);
+            if (!buf) {
+                errno = ENOMEM;
+                return -1;
+            }
+            r->buf = buf, r->cap = cap;
+        }
+        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end - 1); /* 1 spare byte for a NUL */
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        r->end += (size_t)got;
+        r->at_end = got == 0;
+    }
+}
+
+/* Stream source: the next raw line by getline, its "\n" kept. */
+static int stream_next(line_reader *r, char **line, size_t *n)
 {
     errno = 0;
     ssize_t got = getline(&r->buf, &r->cap, r->f);
     if (got < 0) /* glibc's getline does not set the error flag when a line exhausts memory */
         return ferror(r->f) || errno == ENOMEM ? -1 : 0;
-    size_t n = (size_t)got, start = 0;
+    *line = r->buf, *n = (size_t)got;
+    if (*n && (*line)[*n - 1] == '\n')
+        (*line)[--*n] = '\0';
+    return 1;
+}
+
+int line_reader_next(line_reader *r, char **line, size_t *len, size_t *skipped)
+{
+    char *p;
+    size_t n, start = 0;
+    errno = 0;
+    int got = r->f ? stream_next(r, &p, &n) : fd_next(r, &p, &n);
+    if (got <= 0)
+        return got;
     r->line_no++;
-    if (n && r->buf[n - 1] == '\n')
+    if (n && p[n - 1] == '\r')
         n--;
-    if (n && r->buf[n - 1] == '\r')
-        n--;
-    r->buf[n] = '\0';
-    if (r->line_no == 1 && n >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+    p[n] = '\0';
+    if (r->line_no == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
         start = 3;
-    *line = r->buf + start;
+    *line = p + start;
     *len = n - start;
     if (skipped)
         *skipped = start;
     return 1;
+}
+
+bool line_reader_ready(const line_reader *r)
+{
+    if (r->f || r->at_end || (r->end > r->start && memchr(r->buf + r->start, '\n', r->end - r->start)))
+        return true;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0; /* readable, hung up, or an error the next read reports */
 }

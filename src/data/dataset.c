@@ -21,11 +21,13 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX_LINE_BYTES ((size_t)64 << 20)
 
@@ -46,6 +48,9 @@ typedef struct {
     char *lab_buf;
     size_t lab_used, lab_cap, n_lab;
     char reason[768]; // why the current line is malformed
+    size_t skipped;   // malformed lines skipped so far (skip_bad_lines), the first one's line and reason
+    size_t first_bad;
+    char first_reason[768];
 } reader;
 
 // Records why the line is malformed; the caller decides between error and skip.
@@ -295,19 +300,19 @@ static hftc_status commit_line(reader *r, size_t line_no)
     return HFTC_STATUS_OK;
 }
 
-static hftc_status read_stream(reader *r, FILE *f)
+/* Reads lines into r->ds until it holds max_docs documents, the input ends (*end set), or (until_idle) it
+ * holds one and no further line is ready. At the end, warns of the lines skipped. */
+static hftc_status read_lines(reader *r, line_reader *lr, size_t max_docs, bool until_idle, bool *end)
 {
     const dataset_options *opt = r->opt;
     dataset *ds = r->ds;
-    size_t max_bytes = opt->max_line_bytes ? opt->max_line_bytes : DEFAULT_MAX_LINE_BYTES;
-    char first_reason[sizeof r->reason] = "", *p;
-    size_t first_bad = 0, len, column0;
+    size_t max_bytes = opt->max_line_bytes ? opt->max_line_bytes : DEFAULT_MAX_LINE_BYTES, len, column0;
+    char *p;
     hftc_status st = HFTC_STATUS_OK;
-    line_reader lr;
-    line_reader_init(&lr, f);
-    int got;
-    while ((got = line_reader_next(&lr, &p, &len, &column0)) > 0) {
-        size_t line_no = lr.line_no, i = 0;
+    int got = 1;
+    while (ds->n_docs < max_docs && !(until_idle && ds->n_docs > 0 && !line_reader_ready(lr)) &&
+           (got = line_reader_next(lr, &p, &len, &column0)) > 0) {
+        size_t line_no = lr->line_no, i = 0;
         while (i < len && is_blank(p[i]))
             i++;
         if (i == len)
@@ -321,68 +326,133 @@ static hftc_status read_stream(reader *r, FILE *f)
         if (st == HFTC_STATUS_OK)
             st = commit_line(r, line_no);
         if (st == HFTC_STATUS_FORMAT && opt->skip_bad_lines) {
-            if (ds->n_skipped++ == 0) {
-                first_bad = line_no;
-                memcpy(first_reason, r->reason, sizeof first_reason);
+            ds->n_skipped++;
+            if (r->skipped++ == 0) {
+                r->first_bad = line_no;
+                memcpy(r->first_reason, r->reason, sizeof r->first_reason);
             }
             st = HFTC_STATUS_OK;
         }
         if (st == HFTC_STATUS_FORMAT)
             st = error_set(st, "%s:%zu: %s", r->name, line_no, r->reason);
         if (st != HFTC_STATUS_OK)
-            break;
+            return st;
     }
-    if (st == HFTC_STATUS_OK && got < 0)
-        st = errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", r->name)
-                             : error_set(HFTC_STATUS_IO, "%s: read error: %s", r->name, strerror(errno));
-    line_reader_free(&lr);
-    if (st == HFTC_STATUS_OK && ds->n_skipped)
-        log_warn("%s: skipped %zu malformed line%s (first: line %zu: %s)", r->name, ds->n_skipped,
-                 ds->n_skipped == 1 ? "" : "s", first_bad, first_reason);
+    if (got < 0)
+        return errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", r->name)
+                               : error_set(HFTC_STATUS_IO, "%s: read error: %s", r->name, strerror(errno));
+    *end = got == 0;
+    if (*end && r->skipped)
+        log_warn("%s: skipped %zu malformed line%s (first: line %zu: %s)", r->name, r->skipped,
+                 r->skipped == 1 ? "" : "s", r->first_bad, r->first_reason);
+    return HFTC_STATUS_OK;
+}
+
+struct dataset_stream {
+    reader r;
+    line_reader lines;
+    dataset ds;
+    int fd; // closed with the stream unless it is stdin's
+};
+
+/* An empty dataset (no documents, nothing allocated but the offsets' first entries). */
+static hftc_status dataset_start(dataset *ds, reader *r)
+{
+    *ds = (dataset){0};
+    ds->token_start = mem_calloc(1, sizeof *ds->token_start);
+    ds->label_start = mem_calloc(1, sizeof *ds->label_start);
+    r->token_start_cap = r->label_start_cap = 1;
+    return ds->token_start && ds->label_start ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+static hftc_status stream_open(dataset_stream **out, const char *path, const dataset_options *opt, vocab *v,
+                               bool grow_vocab, strmap *labels)
+{
+    *out = NULL;
+    if (opt->format == DATA_FORMAT_TEXT && opt->labels_required)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: the text format has no labels", path);
+    bool is_stdin = strcmp(path, "-") == 0;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    dataset_stream *s = mem_calloc(1, sizeof *s);
+    if (!s) {
+        if (!is_stdin)
+            close(fd);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    s->fd = is_stdin ? -1 : fd;
+    s->r = (reader){.name = is_stdin ? "<stdin>" : path,
+                    .opt = opt,
+                    .tok_opt = opt->tokenizer,
+                    .ds = &s->ds,
+                    .v = v,
+                    .grow_vocab = grow_vocab,
+                    .label_map = labels};
+    if (s->r.tok_opt.max_len && s->r.tok_opt.max_len < SIZE_MAX)
+        s->r.tok_opt.max_len++;
+    line_reader_init_fd(&s->lines, fd);
+    *out = s;
+    hftc_status st = dataset_start(&s->ds, &s->r);
+    s->ds.format = opt->format;
+    if (st != HFTC_STATUS_OK) {
+        dataset_stream_close(s);
+        *out = NULL;
+    }
     return st;
+}
+
+/* After reading: a format still undecided (no line) is the one an empty input of this kind has. */
+static void settle_format(dataset_stream *s)
+{
+    if (s->ds.format == DATA_FORMAT_AUTO)
+        s->ds.format = s->r.opt->labels_required ? DATA_FORMAT_TSV : DATA_FORMAT_TEXT;
+}
+
+hftc_status dataset_stream_open(dataset_stream **out, const char *path, const dataset_options *opt, vocab *v,
+                                strmap *labels)
+{
+    return stream_open(out, path, opt, v, false, labels);
+}
+
+hftc_status dataset_stream_next(dataset_stream *s, size_t max_docs, const dataset **batch, bool *end)
+{
+    dataset *ds = &s->ds;
+    ds->n_docs = ds->n_skipped = ds->n_empty = ds->n_truncated = 0;
+    *batch = ds;
+    hftc_status st = read_lines(&s->r, &s->lines, max_docs, true, end);
+    settle_format(s);
+    return st;
+}
+
+void dataset_stream_close(dataset_stream *s)
+{
+    if (!s)
+        return;
+    line_reader_free(&s->lines);
+    token_list_free(&s->r.toks);
+    free(s->r.lab_buf);
+    dataset_free(&s->ds);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
 }
 
 hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *opt, vocab *v, bool grow_vocab,
                          strmap *labels)
 {
     *ds = (dataset){0};
-    if (opt->format == DATA_FORMAT_TEXT && opt->labels_required)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: the text format has no labels", path);
-    bool is_stdin = strcmp(path, "-") == 0;
-    reader r = {.name = is_stdin ? "<stdin>" : path,
-                .opt = opt,
-                .tok_opt = opt->tokenizer,
-                .ds = ds,
-                .v = v,
-                .grow_vocab = grow_vocab,
-                .label_map = labels};
-    if (r.tok_opt.max_len && r.tok_opt.max_len < SIZE_MAX)
-        r.tok_opt.max_len++;
-    ds->format = opt->format;
-    ds->token_start = mem_calloc(1, sizeof *ds->token_start);
-    ds->label_start = mem_calloc(1, sizeof *ds->label_start);
-    if (!ds->token_start || !ds->label_start) {
-        dataset_free(ds);
-        return HFTC_STATUS_OUT_OF_MEMORY;
+    dataset_stream *s;
+    TRY(stream_open(&s, path, opt, v, grow_vocab, labels));
+    bool end;
+    hftc_status st = read_lines(&s->r, &s->lines, SIZE_MAX, false, &end);
+    settle_format(s);
+    if (st == HFTC_STATUS_OK) {
+        *ds = s->ds;
+        s->ds = (dataset){0};
     }
-    r.token_start_cap = r.label_start_cap = 1;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) {
-        dataset_free(ds);
-        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    hftc_status st = read_stream(&r, f);
-    if (!is_stdin)
-        fclose(f);
-    token_list_free(&r.toks);
-    free(r.lab_buf);
-    if (st != HFTC_STATUS_OK) {
-        dataset_free(ds);
-        return st;
-    }
-    if (ds->format == DATA_FORMAT_AUTO)
-        ds->format = opt->labels_required ? DATA_FORMAT_TSV : DATA_FORMAT_TEXT;
-    return HFTC_STATUS_OK;
+    dataset_stream_close(s);
+    return st;
 }
 
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap)

@@ -123,20 +123,20 @@ hftc_status decisions_from_mask(const float *probs, const bool *keep, size_t n, 
 typedef hftc_status (*chunk_fn)(size_t first, size_t n, const float *scores, const size_t *pred_start,
                                 const uint32_t *pred, const uint32_t *ranked, void *user);
 
-/* Reads the input with labels interned into label_map, and parses the scoring (NULL: the model's). */
-static hftc_status read_input(hftc_model *m, const hftc_input_options *in, bool labelled, strmap *label_map,
-                              dataset *ds, scoring_kind *kind)
+/* The reading options for the input, and its scoring (NULL: the model's). */
+static hftc_status input_options(const hftc_model *m, const hftc_input_options *in, bool labelled, dataset_options *opt,
+                                 scoring_kind *kind)
 {
-    dataset_options opt = {
-        .tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
+    *opt =
+        (dataset_options){.tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
     *kind = m->scoring;
-    if (!data_format_parse(in->format ? in->format : "auto", &opt.format) ||
-        (labelled && opt.format == DATA_FORMAT_TEXT))
+    if (!data_format_parse(in->format ? in->format : "auto", &opt->format) ||
+        (labelled && opt->format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
     if (in->scoring && !scoring_parse(in->scoring, kind))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
                          "unknown scoring \"%s\" (independent, bsf, msf, top-down, argmax)", in->scoring);
-    return dataset_read(ds, in->path, &opt, &m->vocab, false, label_map);
+    return HFTC_STATUS_OK;
 }
 
 /* Accuracy given the true parent, counted per level (index level - 1). */
@@ -289,7 +289,10 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     size_t C = m->net_config.n_classes;
     scoring_kind kind;
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
-    hftc_status st = read_input(m, in, true, &m->tax.names, &ds, &kind);
+    dataset_options opt;
+    hftc_status st = input_options(m, in, true, &opt, &kind);
+    if (st == HFTC_STATUS_OK)
+        st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &m->tax.names);
     if (st == HFTC_STATUS_OK)
         st = taxonomy_complete_dataset(&m->tax, &ds, in->path, TAXONOMY_UNKNOWN_KEEP, NULL);
     if (st == HFTC_STATUS_OK) {
@@ -364,6 +367,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
 typedef struct {
     const hftc_model *m;
     size_t k;
+    size_t first; /* the input's document number of the batch's first document */
     size_t *selected, *ranked_ids;
     hftc_prediction_fn fn;
     void *user;
@@ -375,8 +379,11 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
     prediction_sink *s = user;
     size_t C = s->m->net_config.n_classes;
     for (size_t i = 0; i < n; i++) {
-        hftc_prediction p = {
-            .index = first + i, .probs = scores + i * C, .selected = s->selected, .ranked = s->ranked_ids};
+        hftc_prediction p = {.index = s->first + first + i,
+                             .probs = scores + i * C,
+                             .selected = s->selected,
+                             .ranked = s->ranked_ids,
+                             .batch_end = i + 1 == n};
         for (size_t j = pred_start[i]; j < pred_start[i + 1]; j++)
             s->selected[p.n_selected++] = pred[j];
         for (size_t j = 0; j < s->k && ranked[i * s->k + j] != METRICS_NO_LABEL; j++)
@@ -386,6 +393,8 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
     return HFTC_STATUS_OK;
 }
 
+/* Reads the input in batches of at most EVAL_CHUNK_DOCS documents, each one decided (one chunk) as soon
+ * as it is read: memory stays bounded whatever the input's length, and a pipe is answered line by line. */
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user)
 {
     size_t C = m->net_config.n_classes;
@@ -393,20 +402,29 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
         k = C;
     strmap labels; /* labels in the input are read and ignored */
     strmap_init(&labels);
-    dataset ds = {0};
+    dataset_options opt;
     scoring_kind kind;
+    dataset_stream *stream = NULL;
     prediction_sink sink = {.m = m, .k = k, .fn = fn, .user = user};
-    hftc_status st = read_input(m, in, false, &labels, &ds, &kind);
+    hftc_status st = input_options(m, in, false, &opt, &kind);
+    if (st == HFTC_STATUS_OK)
+        st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, &labels);
     if (st == HFTC_STATUS_OK) {
         sink.selected = mem_alloc(C, sizeof *sink.selected);
         sink.ranked_ids = mem_alloc(k ? k : 1, sizeof *sink.ranked_ids);
         st = sink.selected && sink.ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     }
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
-    if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
+    for (bool end = false; st == HFTC_STATUS_OK && !end;) {
+        const dataset *batch;
+        st = dataset_stream_next(stream, EVAL_CHUNK_DOCS, &batch, &end);
+        if (st == HFTC_STATUS_OK)
+            st = decide_in_chunks(m, batch, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
+        if (st == HFTC_STATUS_OK)
+            sink.first += batch->n_docs;
+    }
     free(sink.selected), free(sink.ranked_ids);
-    dataset_free(&ds);
+    dataset_stream_close(stream);
     strmap_free(&labels);
     return st;
 }

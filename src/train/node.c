@@ -407,9 +407,14 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
                           (json_int_t)s->positives_train, "valid_positives", (json_int_t)s->positives_valid,
                           "class_weight", (double)part->class_weight, "valid_f1", ctx.best_f1[p], "runs", ctx.runs[p]));
         }
-        log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s%s", level, end - first, n_weights,
-                 now_seconds() - level_start,
-                 n_jobs < (end - first) * n_weights ? " (with the checkpoint's runs)" : "");
+        size_t level_runs = (end - first) * n_weights;
+        if (n_jobs < level_runs)
+            log_info("level %zu: %zu classifiers x %zu class weights: %zu runs trained in %.1f s, %zu from the "
+                     "checkpoint",
+                     level, end - first, n_weights, n_jobs, now_seconds() - level_start, level_runs - n_jobs);
+        else
+            log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
+                     now_seconds() - level_start);
         first = end;
     }
     double seconds = checkpoint_seconds(&ctx.ck);
