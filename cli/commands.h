@@ -11,6 +11,7 @@ int cmd_test(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "hftc <command>: <library error message>" and returns 1. */
 int cli_fail(const char *command);
@@ -18,6 +19,10 @@ int cli_fail(const char *command);
 void cli_setup_log(int verbose);
 
 typedef struct hftc_model hftc_model;
+typedef struct json_t json_t;
+/* One prediction as hftc predict --json prints it and hftc serve answers it: {"doc": index + 1, "labels":
+ * [...], "scores": [...]}, the selected labels best first, at most k of them (0: all). */
+json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_t k);
 /* The common start of test, predict and info: checks that --model was given, sets up logging and
  * threads, loads the model. Returns 0, or the exit status after printing why. */
 /* Loads the model at path with threads and a word cache of at most word_cache_mb MiB (0: none). */
@@ -32,6 +37,13 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
         {"--split-punct", ARG_BOOL, &(o).split_punct, 0, "make each punctuation mark a token"},                        \
     {                                                                                                                  \
         "--drop-punct", ARG_BOOL, &(o).drop_punct, 0, "punctuation separates words but is not a token"                 \
+    }
+/* The options of test, predict and serve that concern loading the model, for an arg_spec table. */
+#define CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed)                                                             \
+    {"--threads", ARG_INT, &(threads), 0, "threads (0 = all cores)"},                                                  \
+        {"--word-cache-mb", ARG_SIZE, &(word_cache_mb), 0, CLI_WORD_CACHE_HELP},                                       \
+    {                                                                                                                  \
+        "--seed", ARG_U64, &(seed), 0, "random seed (inference is deterministic; accepted for symmetry)"               \
     }
 #define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 

@@ -46,6 +46,7 @@ static int usage(FILE *out)
                  "  test      evaluate a model:      hftc test --model MODEL --input F [--json]\n"
                  "  predict   label documents:       hftc predict --model MODEL [--input F | -] [--k K] [--probs]\n"
                  "  info      describe a model file: hftc info --model MODEL\n"
+                 "  serve     answer over HTTP:      hftc serve --model MODEL [--host ADDR] [--port N]\n"
                  "  tokens    the words train reads: hftc tokens --input F [--preset NAME]\n\n"
                  "'hftc <command> --help' lists every option with its default.\n");
     return out == stdout ? 0 : 2;
@@ -65,8 +66,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {
-        {"train", cmd_train}, {"test", cmd_test}, {"predict", cmd_predict}, {"info", cmd_info}, {"tokens", cmd_tokens}};
+    } commands[] = {{"train", cmd_train}, {"test", cmd_test},     {"predict", cmd_predict},
+                    {"info", cmd_info},   {"tokens", cmd_tokens}, {"serve", cmd_serve}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 2, argv + 2);

@@ -14,17 +14,23 @@ typedef struct {
     int write_failed;
 } predict_output;
 
+json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_t k)
+{
+    size_t n = k && k < p->n_selected ? k : p->n_selected;
+    json_t *labels = json_array(), *scores = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(labels, json_string(hftc_model_label(m, p->selected[i])));
+        json_array_append_new(scores, json_real(p->probs[p->selected[i]]));
+    }
+    return json_pack("{s:I, s:o, s:o}", "doc", (json_int_t)p->index + 1, "labels", labels, "scores", scores);
+}
+
 static hftc_status print_prediction(const hftc_prediction *p, void *user)
 {
     predict_output *o = user;
     size_t n = o->k && o->k < p->n_selected ? o->k : p->n_selected;
     if (o->json) {
-        json_t *labels = json_array(), *scores = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_array_append_new(labels, json_string(hftc_model_label(o->m, p->selected[i])));
-            json_array_append_new(scores, json_real(p->probs[p->selected[i]]));
-        }
-        json_t *j = json_pack("{s:I, s:o, s:o}", "doc", (json_int_t)p->index + 1, "labels", labels, "scores", scores);
+        json_t *j = cli_prediction_json(o->m, p, o->k);
         char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
         puts(text);
         free(text);
@@ -67,9 +73,7 @@ int cmd_predict(int argc, char **argv)
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP},
-        {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
-        {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
-        {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
+        CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };
     int rc = args_parse("predict", "--model MODEL [--input F | -] [--k K] [--threshold T] [--probs] [--json]", specs,
                         sizeof specs / sizeof *specs, argc, argv);

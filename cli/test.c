@@ -80,9 +80,7 @@ int cmd_test(int argc, char **argv)
         {"--prune", ARG_BOOL, &in.prune, 0,
          CLI_PRUNE_HELP "; P@k, nDCG@k and accuracy given the parent are not a full run's"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
-        {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
-        {"--word-cache-mb", ARG_SIZE, &word_cache_mb, 0, CLI_WORD_CACHE_HELP},
-        {"--seed", ARG_U64, &seed, 0, "random seed (inference is deterministic; accepted for symmetry)"},
+        CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };
     int rc = args_parse("test", "--model MODEL --input F [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
     if (rc)

@@ -7,8 +7,12 @@
 #include "tmpfiles.h"
 
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -755,6 +759,127 @@ static void check_predict_answers_each_line(const char *bin, const char *model)
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Sends an HTTP request to 127.0.0.1:port and reads the whole answer: returns its status (0 if none came
+ * within 120 s), its body in body. */
+static int http(int port, const char *method, const char *path, const char *content, size_t content_len, char *body,
+                size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    body[0] = '\0';
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, content_len);
+    bool sent = write(fd, head, (size_t)n) == n;
+    for (size_t done = 0; sent && done < content_len;) {
+        ssize_t w = write(fd, content + done, content_len - done);
+        sent = w > 0;
+        done += sent ? (size_t)w : 0;
+    }
+    char *answer = malloc(1 << 20);
+    size_t got = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ssize_t r = 1;
+    while (answer && got + 1 < (1 << 20) && poll(&p, 1, 120000) == 1 &&
+           (r = read(fd, answer + got, (1 << 20) - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    int status = 0;
+    if (answer) {
+        answer[got] = '\0';
+        const char *start = strstr(answer, "\r\n\r\n");
+        if (sscanf(answer, "HTTP/1.1 %d", &status) != 1)
+            status = 0;
+        snprintf(body, size, "%s", start ? start + 4 : "");
+    }
+    free(answer);
+    return status;
+}
+
+/* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
+ * SIGTERM stops it with status 0. */
+static void check_serve(const char *bin, const char *model)
+{
+    int err[2];
+    if (pipe(err) != 0) {
+        CHECK(false);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(err[1], STDERR_FILENO);
+        close(err[0]), close(err[1]);
+        execl(bin, bin, "serve", "--model", model, "--port", "0", "--threads", "1", "--max-request-mb", "1",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(err[1]);
+    char line[256], body[4096];
+    int port = 0;
+    bool listening = read_line_within(err[0], line, sizeof line, 120);
+    const char *at = strstr(line, " port ");
+    CHECK_MSG(listening && at && sscanf(at, " port %d", &port) == 1 && port > 0, "serve printed: %s", line);
+    if (port > 0) {
+        CHECK(http(port, "GET", "/health", "", 0, body, sizeof body) == 200 && strstr(body, "\"ok\""));
+        static const char request[] = "{\"texts\": [\"the team won the match\", \"a theory of the atom\"]}";
+        int status = http(port, "POST", "/predict", request, strlen(request), body, sizeof body);
+        json_t *j = json_loads(body, 0, NULL), *predictions = json_object_get(j, "predictions");
+        const char *first =
+            json_string_value(json_array_get(json_object_get(json_array_get(predictions, 0), "labels"), 0));
+        const char *second =
+            json_string_value(json_array_get(json_object_get(json_array_get(predictions, 1), "labels"), 0));
+        CHECK_MSG(status == 200 && json_array_size(predictions) == 2 && first && !strcmp(first, "sport") && second &&
+                      !strcmp(second, "science"),
+                  "status %d: %s", status, body);
+        json_decref(j);
+        static const char one[] = "{\"text\": \"the team won the match\", \"k\": 1, \"threshold\": 0}";
+        status = http(port, "POST", "/predict", one, strlen(one), body, sizeof body);
+        j = json_loads(body, 0, NULL);
+        const json_t *labels = json_object_get(json_array_get(json_object_get(j, "predictions"), 0), "labels");
+        CHECK_MSG(status == 200 && json_array_size(labels) == 1, "status %d: %s", status, body);
+        json_decref(j);
+        static const struct {
+            const char *method, *path, *content, *error;
+            int status;
+        } bad[] = {{"POST", "/predict", "nojson", "not JSON", 400},
+                   {"POST", "/predict", "{\"texts\": [1]}", "must be a string", 400},
+                   {"POST", "/predict", "{\"text\": \"x\", \"scoring\": \"nope\"}", "unknown scoring", 400},
+                   {"GET", "/predict", "", "use POST", 405},
+                   {"GET", "/nope", "", "no such path", 404}};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            status = http(port, bad[i].method, bad[i].path, bad[i].content, strlen(bad[i].content), body, sizeof body);
+            CHECK_MSG(status == bad[i].status && strstr(body, "\"error\"") && strstr(body, bad[i].error),
+                      "%s %s: status %d: %s", bad[i].method, bad[i].path, status, body);
+        }
+        size_t big = (size_t)3 << 19; /* 1.5 MiB of spaces in a string */
+        char *huge = malloc(big);
+        if (huge) {
+            memset(huge, ' ', big);
+            memcpy(huge, "{\"text\": \"", 10);
+            memcpy(huge + big - 2, "\"}", 2);
+            status = http(port, "POST", "/predict", huge, big, body, sizeof body);
+            CHECK_MSG(status == 413 && strstr(body, "--max-request-mb"), "status %d: %s", status, body);
+            free(huge);
+        }
+    }
+    kill(pid, SIGTERM);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bool stopped = false;
+    while (read_line_within(err[0], line, sizeof line, 10))
+        stopped = stopped || strstr(line, "SIGTERM: stopping");
+    CHECK(stopped);
+    close(err[0]);
+}
+
 static void test_command_line(void)
 {
     const char *bin = getenv("HFTC_BIN");
@@ -791,6 +916,7 @@ static void test_command_line(void)
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
     check_predict_answers_each_line(bin, model);
+    check_serve(bin, model);
 
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);

@@ -393,27 +393,52 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
     return HFTC_STATUS_OK;
 }
 
+/* Allocates the sink's per-document buffers for k ranked labels. */
+static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, hftc_prediction_fn fn, void *user)
+{
+    *sink = (prediction_sink){.m = m, .k = k, .fn = fn, .user = user};
+    sink->selected = mem_alloc(m->net_config.n_classes, sizeof *sink->selected);
+    sink->ranked_ids = mem_alloc(k ? k : 1, sizeof *sink->ranked_ids);
+    return sink->selected && sink->ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size_t n, const hftc_input_options *in,
+                                   size_t k, hftc_prediction_fn fn, void *user)
+{
+    k = k < m->net_config.n_classes ? k : m->net_config.n_classes;
+    dataset_options unused;
+    scoring_kind kind;
+    dataset ds = {0};
+    prediction_sink sink = {0};
+    hftc_status st = input_options(m, in, false, &unused, &kind);
+    if (st == HFTC_STATUS_OK)
+        st = model_texts_dataset(m, texts, n, &ds);
+    if (st == HFTC_STATUS_OK)
+        st = sink_start(&sink, m, k, fn, user);
+    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
+    if (st == HFTC_STATUS_OK)
+        st = decide_in_chunks(m, &ds, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
+    free(sink.selected), free(sink.ranked_ids);
+    dataset_free(&ds);
+    return st;
+}
+
 /* Reads the input in batches of at most EVAL_CHUNK_DOCS documents, each one decided (one chunk) as soon
  * as it is read: memory stays bounded whatever the input's length, and a pipe is answered line by line. */
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user)
 {
-    size_t C = m->net_config.n_classes;
-    if (k > C)
-        k = C;
+    k = k < m->net_config.n_classes ? k : m->net_config.n_classes;
     strmap labels; /* labels in the input are read and ignored */
     strmap_init(&labels);
     dataset_options opt;
     scoring_kind kind;
     dataset_stream *stream = NULL;
-    prediction_sink sink = {.m = m, .k = k, .fn = fn, .user = user};
+    prediction_sink sink = {0};
     hftc_status st = input_options(m, in, false, &opt, &kind);
     if (st == HFTC_STATUS_OK)
         st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, &labels);
-    if (st == HFTC_STATUS_OK) {
-        sink.selected = mem_alloc(C, sizeof *sink.selected);
-        sink.ranked_ids = mem_alloc(k ? k : 1, sizeof *sink.ranked_ids);
-        st = sink.selected && sink.ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
-    }
+    if (st == HFTC_STATUS_OK)
+        st = sink_start(&sink, m, k, fn, user);
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     for (bool end = false; st == HFTC_STATUS_OK && !end;) {
         const dataset *batch;

@@ -440,17 +440,16 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     return st;
 }
 
-hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs)
+hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds)
 {
-    dataset ds = {0};
+    *ds = (dataset){.n_docs = n, .format = DATA_FORMAT_TEXT};
     token_list tl;
     token_list_init(&tl);
     hftc_status st = HFTC_STATUS_OK;
-    ds.n_docs = n;
-    ds.token_start = mem_calloc(n + 1, sizeof *ds.token_start);
-    ds.label_start = mem_calloc(n + 1, sizeof *ds.label_start);
+    ds->token_start = mem_calloc(n + 1, sizeof *ds->token_start);
+    ds->label_start = mem_calloc(n + 1, sizeof *ds->label_start);
     size_t cap = 0;
-    if (!ds.token_start || !ds.label_start)
+    if (!ds->token_start || !ds->label_start)
         st = HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t i = 0; i < n && st == HFTC_STATUS_OK; i++) {
         st = tokenize(&tl, texts[i], strlen(texts[i]), &m->tokenizer);
@@ -458,17 +457,25 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
             st = error_wrap(st, "text %zu", i + 1);
             break;
         }
-        size_t base = ds.token_start[i];
-        st = mem_reserve((void **)&ds.tokens, &cap, base + tl.n_tokens, sizeof *ds.tokens);
+        size_t base = ds->token_start[i];
+        st = mem_reserve((void **)&ds->tokens, &cap, base + tl.n_tokens, sizeof *ds->tokens);
         for (size_t t = 0; t < tl.n_tokens && st == HFTC_STATUS_OK; t++) {
             const char *w = token_list_get(&tl, t);
-            ds.tokens[base + t] = vocab_lookup(&m->vocab, w, strlen(w));
+            ds->tokens[base + t] = vocab_lookup(&m->vocab, w, strlen(w));
         }
-        ds.token_start[i + 1] = base + tl.n_tokens;
+        ds->token_start[i + 1] = base + tl.n_tokens;
     }
-    if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs);
     token_list_free(&tl);
+    if (st != HFTC_STATUS_OK)
+        dataset_free(ds);
+    return st;
+}
+
+hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs)
+{
+    dataset ds;
+    TRY(model_texts_dataset(m, texts, n, &ds));
+    hftc_status st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs);
     dataset_free(&ds);
     return st;
 }

@@ -126,6 +126,9 @@ typedef struct {
 /* Whether prune changes how m predicts: a node model, BSF or MSF, a threshold above 0. */
 bool model_prunes(const hftc_model *m, const prune_rule *prune);
 
+/* The documents of raw texts (no labels), tokenised and mapped as the model reads them. */
+hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds);
+
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
  * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
  * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise.

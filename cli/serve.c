@@ -1,0 +1,300 @@
+/* hftc serve: answers predictions over HTTP from one loaded model (libmicrohttpd).
+ *
+ *   POST /predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring"
+ *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
+ *   GET  /health   -> {"status": "ok"}
+ *   GET  /info     -> the model's description (what hftc info --json prints)
+ *
+ * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
+ * 413 past --max-request-mb, 500 otherwise. One thread receives the requests and answers them in turn
+ * (the model is not shared between concurrent predictions); each prediction uses --threads. SIGINT or
+ * SIGTERM stops the server after the request in progress. */
+#include "args.h"
+#include "commands.h"
+
+#include "hftc.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+typedef struct {
+    hftc_model *m;
+    hftc_input_options in; /* the defaults of threshold, scoring and prune */
+    size_t k;
+    size_t max_request_bytes;
+    int quiet;
+} server;
+
+/* A request's body as it arrives. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int too_large;
+} request;
+
+typedef struct {
+    unsigned status;
+    json_t *body;
+} reply;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static reply error_reply(unsigned status, const char *message)
+{
+    return (reply){status, json_pack("{s:s}", "error", message)};
+}
+
+/* Gathers a request's predictions. */
+typedef struct {
+    const hftc_model *m;
+    size_t k;
+    json_t *list;
+} answers;
+
+static hftc_status collect_prediction(const hftc_prediction *p, void *user)
+{
+    answers *a = user;
+    return json_array_append_new(a->list, cli_prediction_json(a->m, p, a->k)) == 0 ? HFTC_STATUS_OK
+                                                                                   : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+/* Reads the optional fields that override the server's defaults; NULL, or why the request is bad. */
+static const char *request_options(const json_t *j, hftc_input_options *in, size_t *k)
+{
+    const json_t *v;
+    if ((v = json_object_get(j, "k"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return "\"k\" must be a whole number >= 0";
+        *k = (size_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(j, "threshold"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0.0 || json_number_value(v) > 1.0)
+            return "\"threshold\" must be a number in [0, 1]";
+        in->threshold = (float)json_number_value(v);
+    }
+    if ((v = json_object_get(j, "scoring"))) {
+        if (!json_is_string(v))
+            return "\"scoring\" must be a string";
+        in->scoring = json_string_value(v);
+    }
+    return NULL;
+}
+
+static reply predict(const server *s, const request *r)
+{
+    json_error_t err;
+    json_t *j = json_loadb(r->data ? r->data : "", r->len, 0, &err);
+    if (!j) {
+        char message[300];
+        snprintf(message, sizeof message, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
+                 err.column);
+        return error_reply(400, message);
+    }
+    const json_t *texts = json_object_get(j, "texts"), *text = json_object_get(j, "text");
+    const char *bad = !json_is_object(j)                  ? "the body must be a JSON object"
+                      : (texts != NULL) == (text != NULL) ? "give \"texts\" (a list of strings) or \"text\" (a string)"
+                      : texts && !json_is_array(texts)    ? "\"texts\" must be a list of strings"
+                      : text && !json_is_string(text)     ? "\"text\" must be a string"
+                                                          : NULL;
+    size_t n = texts ? json_array_size(texts) : 1;
+    const char **list = bad ? NULL : malloc((n ? n : 1) * sizeof *list);
+    for (size_t i = 0; list && i < n; i++) {
+        const json_t *t = texts ? json_array_get(texts, i) : text;
+        list[i] = json_string_value(t);
+        if (!list[i] || strlen(list[i]) != json_string_length(t))
+            bad = "every text must be a string without NUL characters";
+    }
+    hftc_input_options in = s->in;
+    size_t k = s->k;
+    if (!bad)
+        bad = request_options(j, &in, &k);
+    reply out;
+    if (bad || !list) {
+        out = bad ? error_reply(400, bad) : error_reply(500, "out of memory");
+    } else {
+        answers a = {s->m, k, json_array()};
+        double t0 = now_seconds();
+        hftc_status st = hftc_predict_documents(s->m, list, n, &in, 0, collect_prediction, &a);
+        if (st == HFTC_STATUS_OK) {
+            out = (reply){200, json_pack("{s:o, s:f}", "predictions", a.list, "seconds", now_seconds() - t0)};
+        } else {
+            json_decref(a.list);
+            out = error_reply(st == HFTC_STATUS_INVALID_ARGUMENT ? 400 : 500, hftc_last_error());
+        }
+    }
+    free(list);
+    json_decref(j);
+    return out;
+}
+
+static reply route(const server *s, const char *method, const char *url, const request *r, const char **allow)
+{
+    bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    if (!strcmp(url, "/predict")) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST))
+            return *allow = "POST", error_reply(405, "use POST");
+        return r->too_large ? error_reply(413, "the request is larger than --max-request-mb") : predict(s, r);
+    }
+    if (!strcmp(url, "/health") || !strcmp(url, "/info")) {
+        if (!get)
+            return *allow = "GET, HEAD", error_reply(405, "use GET");
+        if (!strcmp(url, "/health"))
+            return (reply){200, json_pack("{s:s}", "status", "ok")};
+        char *text = hftc_model_describe(s->m);
+        json_t *info = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        return info ? (reply){200, info} : error_reply(500, "cannot describe the model");
+    }
+    return error_reply(404, "no such path: POST /predict, GET /health, GET /info");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    (void)version;
+    const server *s = cls;
+    request *r = *state;
+    if (!r) { /* the headers: the body, if any, comes in the next calls */
+        *state = r = calloc(1, sizeof *r);
+        return r ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->too_large || r->len + n > s->max_request_bytes) {
+            r->too_large = 1;
+            return MHD_YES;
+        }
+        if (r->len + n > r->cap) {
+            size_t cap = 2 * (r->len + n);
+            char *data = realloc(r->data, cap);
+            if (!data)
+                return MHD_NO;
+            r->data = data, r->cap = cap;
+        }
+        memcpy(r->data + r->len, upload, n);
+        r->len += n;
+        return MHD_YES;
+    }
+    double t0 = now_seconds();
+    const char *allow = NULL;
+    reply out = route(s, method, url, r, &allow);
+    char *text = out.body ? json_dumps(out.body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(out.body);
+    if (!text)
+        return MHD_NO;
+    size_t len = strlen(text);
+    text[len] = '\n'; /* the NUL json_dumps wrote: the body ends with a newline */
+    struct MHD_Response *response = MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (allow)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result queued = MHD_queue_response(c, out.status, response);
+    MHD_destroy_response(response);
+    if (!s->quiet)
+        fprintf(stderr, "%s %s %u (%zu bytes, %.1f ms)\n", method, url, out.status, r->len, 1e3 * (now_seconds() - t0));
+    return queued;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
+{
+    (void)cls, (void)c, (void)why;
+    request *r = *state;
+    if (r)
+        free(r->data);
+    free(r);
+    *state = NULL;
+}
+
+/* Starts the daemon on host:port (port 0: one the system chooses); prints the address it listens on. */
+static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%u", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *addr;
+    int rc = getaddrinfo(host, service, &hints, &addr);
+    if (rc != 0) {
+        fprintf(stderr, "hftc serve: --host %s: %s\n", host, gai_strerror(rc));
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (addr->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    freeaddrinfo(addr);
+    if (!d) {
+        fprintf(stderr, "hftc serve: cannot listen on %s port %u\n", host, port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "hftc serve: listening on %s port %u\n", host, info ? (unsigned)info->port : port);
+    return d;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *model_path = NULL, *host = "127.0.0.1";
+    server s = {.in = {.threshold = -1.0f, .prune = 1}};
+    size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
+    int threads = 0;
+    unsigned long long seed = 1;
+    const arg_spec specs[] = {
+        {"--model", ARG_STRING, &model_path, 0, "model file"},
+        {"--host", ARG_STRING, &host, 0, "address to listen on (0.0.0.0 or :: for every interface)"},
+        {"--port", ARG_SIZE, &port, 0, "TCP port (0 = one the system chooses; the address is printed)"},
+        {"--k", ARG_SIZE, &s.k, 0, "at most this many labels per document (0 = all above the threshold)"},
+        {"--threshold", ARG_FLOAT, &s.in.threshold, 0, "decision threshold (-1 = the model's)"},
+        {"--scoring", ARG_STRING, &s.in.scoring, 0, "independent, bsf, msf, top-down, argmax; the model's by default"},
+        {"--prune", ARG_BOOL, &s.in.prune, 0, CLI_PRUNE_HELP},
+        {"--max-request-mb", ARG_SIZE, &max_request_mb, 0, "larger request bodies are refused (413)"},
+        {"--quiet", ARG_FLAG, &s.quiet, 0, "no line per request on stderr"},
+        CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
+    };
+    int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,
+                        sizeof specs / sizeof *specs, argc, argv);
+    if (rc)
+        return rc == 2 ? 0 : 2;
+    if (port > 65535 || max_request_mb == 0 || max_request_mb > ((size_t)1 << 20)) {
+        fprintf(stderr, "hftc serve: %s\n", port > 65535 ? "--port is at most 65535" : "--max-request-mb: 1 .. 2^20");
+        return 2;
+    }
+    s.max_request_bytes = max_request_mb << 20;
+    if ((rc = cli_load_model("serve", model_path, threads, word_cache_mb, &s.m)))
+        return rc;
+    /* The daemon's thread inherits the blocked signals: they reach sigwait below, and nothing else. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct MHD_Daemon *d = start(&s, host, (unsigned)port);
+    int got = 0;
+    if (d) {
+        sigwait(&stop, &got);
+        fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
+        MHD_stop_daemon(d);
+    }
+    hftc_model_free(s.m);
+    return d ? 0 : 1;
+}
