@@ -233,7 +233,7 @@ typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
  * line, after the predictions of the documents before it. */
 hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
 /* The same for n raw texts (in: threshold, scoring and prune; path, format and skip_bad_lines unused):
- * one call of fn per text, in order, the last with batch_end set. */
+ * one call of fn per text, in order (batch_end set every 256 texts and on the last). */
 hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size_t n, const hftc_input_options *in,
                                    size_t k, hftc_prediction_fn fn, void *user);
 
