@@ -125,11 +125,11 @@ int cmd_train(int argc, char **argv)
         {"--class-weights-from", ARG_STRING, &o.class_weights_from, 0,
          "node model whose per-category weights become the BCE positive weights"},
         {"--checkpoint", ARG_STRING, &o.checkpoint_path, 0,
-         "node and level strategies: save the work done to this file (classifier runs about once a minute, "
-         "levels as they end); if it exists, continue from it (same data and options); removed once the model "
-         "is saved"},
+         "save the work done to this file about once a minute (node strategy: the classifier runs done; flat and "
+         "level: the levels done and the epoch reached); if it exists, continue from it (same data and options); "
+         "removed once the model is saved"},
         {"--time-limit", ARG_FLOAT, &o.time_limit, 0,
-         "with --checkpoint: start no classifier run (level) after this many seconds, save the checkpoint and exit "
+         "with --checkpoint: start no classifier run (epoch) after this many seconds, save the checkpoint and exit "
          "with status 3 (0 = none)"},
         {"--dim", ARG_SIZE, &o.dim, 0, "embedding size (from the vectors when --embeddings is given)"},
         {"--windows", ARG_SIZE_LIST, o.windows, 0, "CNN window sizes", &o.n_windows},

@@ -5,6 +5,7 @@
 
 #include "hftc.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,65 @@ static inline void test_check_loaded_predictions(hftc_model *loaded, const char 
     double cached = test_max_diff(before, after, n * C);
     CHECK_MSG(cached <= 1e-6, "%s: the word cache changes predictions by %.3g", label, cached);
     free(after);
+}
+
+/* The epochs m's training ran, over all its parts (0 if its record says nothing), the number of parts and
+ * how many came from a checkpoint. */
+static inline size_t test_epochs_run(const hftc_model *m, size_t *n_parts, size_t *from_checkpoint)
+{
+    char *text = hftc_model_describe(m);
+    json_t *d = text ? json_loads(text, 0, NULL) : NULL, *training = json_object_get(d, "training");
+    json_t *parts = json_object_get(training, "parts");
+    size_t n = 0;
+    for (size_t p = 0; p < json_array_size(parts); p++)
+        n += (size_t)json_integer_value(json_object_get(json_array_get(parts, p), "epochs_run"));
+    *n_parts = json_array_size(parts);
+    *from_checkpoint = (size_t)json_integer_value(json_object_get(training, "levels_from_checkpoint"));
+    json_decref(d);
+    free(text);
+    return n;
+}
+
+/* Trains o (a flat or level model; m: its uninterrupted training) again with a checkpoint at path and a
+ * time limit that stops it after every epoch, call after call, to the end: it stops once per epoch but
+ * the last, each checkpoint loads as a model, and it ends with m's model, the texts' predictions bit for
+ * bit. Removes the checkpoint. */
+static inline void test_check_checkpoint(const hftc_train_options *options, hftc_model *m, const char *path,
+                                         const char *const *texts, size_t n, const char *label)
+{
+    hftc_train_options o = *options;
+    o.checkpoint_path = path;
+    o.time_limit = 1e-6f;
+    remove(path);
+    hftc_model *resumed = NULL;
+    hftc_status st;
+    size_t stops = 0, C = hftc_model_num_labels(m), parts, from_checkpoint;
+    size_t epochs = test_epochs_run(m, &parts, &from_checkpoint);
+    while ((st = hftc_train(&o, &resumed)) == HFTC_STATUS_INCOMPLETE && stops < 100) {
+        stops++;
+        CHECK_MSG(strstr(hftc_last_error(), "time limit") && strstr(hftc_last_error(), path), "%s: %s", label,
+                  hftc_last_error());
+        hftc_model *ck = NULL;
+        CHECK_STATUS(hftc_model_load(&ck, path), HFTC_STATUS_OK);
+        hftc_model_free(ck);
+    }
+    CHECK_STATUS(st, HFTC_STATUS_OK);
+    CHECK_MSG(stops + 1 == epochs && epochs > 1, "%s: %zu stops for %zu epochs", label, stops, epochs);
+    float *a = malloc(n * C * sizeof *a), *b = malloc(n * C * sizeof *b);
+    if (resumed && a && b) {
+        CHECK_STATUS(hftc_predict_texts(m, texts, n, a), HFTC_STATUS_OK);
+        CHECK_STATUS(hftc_predict_texts(resumed, texts, n, b), HFTC_STATUS_OK);
+        CHECK_MSG(!memcmp(a, b, n * C * sizeof *a) && hftc_model_threshold(resumed) == hftc_model_threshold(m),
+                  "%s: the training continued from its checkpoint differs (max difference %.3g)", label,
+                  test_max_diff(a, b, n * C));
+        size_t resumed_parts;
+        CHECK(test_epochs_run(resumed, &resumed_parts, &from_checkpoint) == epochs && resumed_parts == parts);
+        CHECK_MSG(from_checkpoint + 1 == parts, "%s: %zu of %zu levels from the checkpoint", label, from_checkpoint,
+                  parts);
+    }
+    free(a), free(b);
+    hftc_model_free(resumed);
+    remove(path);
 }
 
 #endif

@@ -681,10 +681,11 @@ static size_t model_tensor_count(const hftc_model *m)
     return n;
 }
 
-hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value)
+hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value,
+                            const st_tensor *extra, size_t n_extra)
 {
     size_t n_tensors = model_tensor_count(m), i = 0;
-    st_tensor *tensors = mem_alloc(n_tensors, sizeof *tensors);
+    st_tensor *tensors = mem_alloc(n_tensors + n_extra, sizeof *tensors);
     char(*names)[MODEL_TENSOR_NAME_MAX] = mem_alloc(n_tensors, sizeof *names);
     if (!tensors || !names) {
         free(tensors), free(names);
@@ -705,6 +706,8 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const char *e
             memcpy(tensors[i].shape, t->shape, sizeof t->shape);
         }
     }
+    if (n_extra)
+        memcpy(tensors + n_tensors, extra, n_extra * sizeof *extra);
     json_t *config = config_to_json(m);
     char *config_text = json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* floats round-trip */
     json_decref(config);
@@ -737,14 +740,17 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const char *e
         meta[n_meta++] = (st_metadata){extra_key, extra_value};
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
                       (label_words_text || !m->joint_embedding))
-                         ? safetensors_write(path, tensors, n_tensors, meta, n_meta)
+                         ? safetensors_write(path, tensors, n_tensors + n_extra, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
         free(label_words_text), free(tensors), free(names);
     return st;
 }
 
-hftc_status hftc_model_save(const hftc_model *m, const char *path) { return model_save_with(m, path, NULL, NULL); }
+hftc_status hftc_model_save(const hftc_model *m, const char *path)
+{
+    return model_save_with(m, path, NULL, NULL, NULL, 0);
+}
 
 hftc_status model_read_metadata(const char *path, const char *key, char **value)
 {
@@ -899,8 +905,12 @@ static hftc_status load_tensor(const st_file *f, const char *path, const char *n
 
 static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)
 {
-    if (safetensors_count(f) != model_tensor_count(m))
-        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, safetensors_count(f),
+    size_t n_model = 0;
+    for (size_t i = 0; i < safetensors_count(f); i++)
+        n_model += strncmp(safetensors_tensor(f, i)->name, MODEL_EXTRA_TENSOR_PREFIX,
+                           sizeof MODEL_EXTRA_TENSOR_PREFIX - 1) != 0;
+    if (n_model != model_tensor_count(m))
+        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, n_model,
                          model_tensor_count(m));
     if (m->shared_embedding)
         TRY(load_tensor(f, path, SHARED_EMBEDDING_NAME, 2,

@@ -60,8 +60,15 @@ struct hftc_model {
     arena workspace;     /* the activations the parts share at inference */
 };
 
-/* hftc_model_save with one more metadata entry (extra_key NULL: none), such as a training checkpoint's record. */
-hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value);
+/* Tensors a model file may hold besides the model's, which loading skips: a training checkpoint's state
+ * ("checkpoint.values", ...). */
+#define MODEL_EXTRA_TENSOR_PREFIX "checkpoint."
+
+typedef struct st_tensor st_tensor;
+/* hftc_model_save with one more metadata entry (extra_key NULL: none), such as a training checkpoint's
+ * record, and n_extra more tensors (named with MODEL_EXTRA_TENSOR_PREFIX). */
+hftc_status model_save_with(const hftc_model *m, const char *path, const char *extra_key, const char *extra_value,
+                            const st_tensor *extra, size_t n_extra);
 /* A copy (caller frees) of metadata entry key of the model file at path; missing: HFTC_STATUS_MODEL. */
 hftc_status model_read_metadata(const char *path, const char *key, char **value);
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */

@@ -16,7 +16,7 @@
 
 #define SAFETENSORS_MAX_DIMS 4
 
-typedef struct {
+typedef struct st_tensor {
     const char *name;
     size_t ndim;
     size_t shape[SAFETENSORS_MAX_DIMS];

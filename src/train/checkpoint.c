@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "model/safetensors.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -69,14 +70,14 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
     return HFTC_STATUS_OK;
 }
 
-hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts)
+hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, const st_tensor *state, size_t n_state)
 {
     double t0 = now_seconds();
     json_t *record =
         json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", checkpoint_seconds(c), "parts", parts);
     char *text = record ? json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(record);
-    hftc_status st = text ? model_save_with(m, c->o->checkpoint_path, CHECKPOINT_KEY, text)
+    hftc_status st = text ? model_save_with(m, c->o->checkpoint_path, CHECKPOINT_KEY, text, state, n_state)
                           : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     free(text);
     c->last_save = now_seconds();
@@ -133,6 +134,25 @@ hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts)
     return HFTC_STATUS_OK;
 }
 
+hftc_status checkpoint_read_state(const checkpoint *c, const char *name, void *out, size_t bytes)
+{
+    const char *path = c->o->checkpoint_path;
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    const st_tensor *t = safetensors_find(f, name);
+    size_t n = t ? 1 : 0;
+    for (size_t d = 0; t && d < t->ndim; d++)
+        n *= t->shape[d];
+    hftc_status st = t && t->ndim == 1 && n * sizeof(float) == bytes
+                         ? safetensors_read(f, t, out)
+                         : error_set(HFTC_STATUS_MODEL,
+                                     "checkpoint %s cannot be continued (remove it to start over): its \"%s\" does "
+                                     "not match the network in training",
+                                     path, name);
+    safetensors_close(f);
+    return st;
+}
+
 bool checkpoint_due(const checkpoint *c)
 {
     return c->o->checkpoint_path && now_seconds() - c->last_save >= fmax(CHECKPOINT_SECONDS, 10.0 * c->save_seconds);
@@ -145,10 +165,12 @@ bool checkpoint_time_up(const checkpoint *c)
 
 double checkpoint_seconds(const checkpoint *c) { return c->seconds_before + (now_seconds() - c->start); }
 
-hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total, const char *units)
+hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total, const char *units,
+                                  const char *in_progress)
 {
     return error_set(HFTC_STATUS_INCOMPLETE,
-                     "stopped at the time limit (%g s) with %zu of %zu %s done, saved in %s: the same command "
+                     "stopped at the time limit (%g s) with %zu of %zu %s done%s%s, saved in %s: the same command "
                      "continues",
-                     (double)c->o->time_limit, done, total, units, c->o->checkpoint_path);
+                     (double)c->o->time_limit, done, total, units, in_progress ? " and " : "",
+                     in_progress ? in_progress : "", c->o->checkpoint_path);
 }

@@ -4,7 +4,8 @@
  * fingerprint of the data and options. A later training with the same fingerprint continues from it
  * and ends with the model one uninterrupted training gives, since the strategies seed every part (node:
  * every classifier run) by itself: the node strategy resumes at (classifier, class weight) runs, the
- * level strategy at levels. */
+ * flat and level strategies at epochs (the file then also holds the training state of the network in
+ * progress: its values, best epoch's values and Adam moments, as "checkpoint." tensors). */
 #ifndef HFTC_TRAIN_CHECKPOINT_H
 #define HFTC_TRAIN_CHECKPOINT_H
 
@@ -27,8 +28,12 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
  * returns its record of the parts in *parts (one entry per part, the caller's reference); otherwise
  * *parts = NULL. Errors name the file and say to remove it to start over. */
 hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts);
-/* Writes m with the record of its parts (one entry per part) to the checkpoint file. */
-hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts);
+/* Writes m with the record of its parts (one entry per part) and n_state training-state tensors (named
+ * MODEL_EXTRA_TENSOR_PREFIX "...") to the checkpoint file. */
+hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, const st_tensor *state, size_t n_state);
+/* Copies the checkpoint file's training-state tensor name (bytes / 4 floats) into out; an error names the
+ * file and says to remove it to start over. */
+hftc_status checkpoint_read_state(const checkpoint *c, const char *name, void *out, size_t bytes);
 /* Whether a periodic save is due: about once a minute, and at most a tenth of the time. */
 bool checkpoint_due(const checkpoint *c);
 /* Whether o->time_limit (if any) has passed in this call. */
@@ -36,7 +41,8 @@ bool checkpoint_time_up(const checkpoint *c);
 /* Training seconds of this call and the earlier ones. */
 double checkpoint_seconds(const checkpoint *c);
 /* HFTC_STATUS_INCOMPLETE with the message that the time limit stopped the training after done of total
- * units (classifier runs, levels). */
-hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total, const char *units);
+ * units (classifier runs, levels) and, if not NULL, the further progress in_progress ("level2 at epoch 3"). */
+hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total, const char *units,
+                                  const char *in_progress);
 
 #endif

@@ -178,7 +178,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
         st = trainer_set_pos_weight(&t, o->class_weights[w]);
     }
     if (st == HFTC_STATUS_OK)
-        st = run_training(&t, &tr, &va, record);
+        st = run_training(&t, &tr, &va, record, NULL);
     if (st == HFTC_STATUS_OK) {
         valid_predict(&t, &va);
         st = valid_micro_f1(&t, &va, o->threshold, f1);
@@ -202,7 +202,7 @@ static hftc_status node_checkpoint_save(node_context *ctx)
         json_array_append_new(parts, json_pack("{s:I, s:f, s:O}", "best_weight",
                                                ctx->best_weight[p] < n_weights ? (json_int_t)ctx->best_weight[p] : -1,
                                                "best_f1", ctx->best_f1[p], "runs", ctx->runs[p]));
-    hftc_status st = checkpoint_save(&ctx->ck, ctx->m, parts);
+    hftc_status st = checkpoint_save(&ctx->ck, ctx->m, parts, NULL, 0);
     json_decref(parts);
     return st;
 }
@@ -384,7 +384,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
                     done += !json_is_null(json_array_get(ctx.runs[p], w));
             st = node_checkpoint_save(&ctx);
             if (st == HFTC_STATUS_OK)
-                st = checkpoint_incomplete(&ctx.ck, done, n_parts * n_weights, "classifier runs");
+                st = checkpoint_incomplete(&ctx.ck, done, n_parts * n_weights, "classifier runs", NULL);
             break;
         }
         for (size_t p = first; p < end; p++) {

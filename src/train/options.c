@@ -248,9 +248,6 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--class-weights searches per classifier: it needs the node strategy";
     if (o->class_weights_from && (node || strcmp(o->head, "sigmoid")))
         return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
-    if ((o->checkpoint_path || o->time_limit != 0.0f) && !node && strcmp(o->strategy, "level"))
-        return "--checkpoint and --time-limit continue a training at a classifier (node strategy) or a level (level "
-               "strategy): the flat strategy trains one model";
     if (!(o->time_limit >= 0.0f && o->time_limit <= 1e9f))
         return "--time-limit must be in [0, 1e9] seconds (0 = none)";
     if (o->time_limit > 0.0f && !o->checkpoint_path)

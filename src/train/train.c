@@ -10,6 +10,7 @@
 #include "hier/transfer.h"
 #include "text/vocab.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
 #include "train/checkpoint.h"
@@ -362,18 +363,23 @@ static double valid_accuracy(const trainer *t, const split *va)
     return va->n ? (double)right / (double)va->n : 0.0;
 }
 
-hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
+hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks)
 {
     const hftc_train_options *o = t->o;
     param_set *ps = network_params(t->part->net);
     bool by_loss = strcmp(o->early_stop, "loss") == 0, by_accuracy = strcmp(o->early_stop, "accuracy") == 0;
-    double best = INFINITY, total_start = now_seconds();
-    size_t best_epoch = 0, since_best = 0, since_lr = 0, epoch;
+    double total_start = now_seconds();
+    epoch_state s = {.best = INFINITY, .epochs = json_array()};
+    json_object_set_new(record, "epochs", s.epochs);
+    if (hooks && hooks->start)
+        TRY(hooks->start(t, &s, hooks->user));
     rng order_rng;
     rng_seed(&order_rng, t->seed, 0x0bdec);
-    json_t *epochs = json_array();
-    json_object_set_new(record, "epochs", epochs);
-    for (epoch = 1; epoch <= o->epochs; epoch++) {
+    for (size_t e = 0; e < s.epoch; e++) /* the batch orders of the epochs done, which the next one continues */
+        rng_shuffle(&order_rng, tr->idx, tr->n);
+    bool stop = false;
+    while (!stop && s.epoch < o->epochs) {
+        size_t epoch = ++s.epoch;
         double t0 = now_seconds();
         float train_loss = train_epoch(t, tr, epoch, &order_rng);
         float valid_loss = valid_predict(t, va);
@@ -386,13 +392,13 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
         }
         double accuracy = by_accuracy ? valid_accuracy(t, va) : 0.0;
         double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : -valid_f1;
-        bool improved = score < best;
+        bool improved = score < s.best;
         double lr = t->opt.groups[GROUP_DEFAULT].lr;
         if (improved) {
-            best = score, best_epoch = epoch, since_best = since_lr = 0;
+            s.best = score, s.best_epoch = epoch, s.since_best = s.since_lr = 0;
             params_backup(ps, t->best_values, false);
         } else {
-            since_best++, since_lr++;
+            s.since_best++, s.since_lr++;
         }
         double seconds = now_seconds() - t0;
         json_t *e =
@@ -400,11 +406,11 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
                       "valid_loss", (double)valid_loss, "valid_micro_f1", valid_f1, "lr", lr, "seconds", seconds);
         if (by_accuracy)
             json_object_set_new(e, "valid_accuracy", json_real(accuracy));
-        json_array_append_new(epochs, e);
-        if (o->lr_patience && since_lr >= o->lr_patience) { /* ReduceLROnPlateau, Keras' counting */
+        json_array_append_new(s.epochs, e);
+        if (o->lr_patience && s.since_lr >= o->lr_patience) { /* ReduceLROnPlateau, Keras' counting */
             for (size_t g = 0; g < t->opt.n_groups; g++)
                 t->opt.groups[g].lr *= o->lr_decay;
-            since_lr = 0;
+            s.since_lr = 0;
             if (!t->quiet)
                 log_info("%s: no improvement in %zu epochs: learning rate x %g", t->part->name, o->lr_patience,
                          (double)o->lr_decay);
@@ -427,18 +433,18 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record)
         if (!isfinite(train_loss))
             return error_set(HFTC_STATUS_INVALID_ARGUMENT, "training diverged at epoch %zu (loss %g): lower --lr",
                              epoch, (double)train_loss);
-        if (since_best >= o->patience)
-            break;
+        stop = s.since_best >= o->patience;
+        if (!stop && s.epoch < o->epochs && hooks && hooks->after_epoch)
+            TRY(hooks->after_epoch(t, &s, hooks->user));
     }
     params_backup(ps, t->best_values, true);
-    double total = now_seconds() - total_start;
-    size_t epochs_run = epoch > o->epochs ? o->epochs : epoch;
-    json_object_set_new(record, "epochs_run", json_integer((json_int_t)epochs_run));
-    json_object_set_new(record, "best_epoch", json_integer((json_int_t)best_epoch));
+    double total = s.seconds + (now_seconds() - total_start);
+    json_object_set_new(record, "epochs_run", json_integer((json_int_t)s.epoch));
+    json_object_set_new(record, "best_epoch", json_integer((json_int_t)s.best_epoch));
     json_object_set_new(record, "train_seconds", json_real(total));
     if (!t->quiet)
         log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
-                 epochs_run, total, best_epoch);
+                 s.epoch, total, s.best_epoch);
     return HFTC_STATUS_OK;
 }
 
@@ -671,9 +677,9 @@ static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t l
 }
 
 /* Trains part p of the model (a level after the first may start from the one before); appends its
- * record to parts. */
+ * record to parts. hooks: NULL, or how its epochs continue a checkpoint and save to it. */
 static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t p, wordvec_format vectors_format,
-                              const float *label_weights, split *tr, split *va, json_t *parts)
+                              const float *label_weights, split *tr, split *va, json_t *parts, const epoch_hooks *hooks)
 {
     model_part *part = &m->parts[p];
     rng r;
@@ -726,7 +732,7 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
     if (st == HFTC_STATUS_OK && label_weights)
         st = trainer_set_label_weights(&t, label_weights);
     if (st == HFTC_STATUS_OK)
-        st = run_training(&t, &part_tr, &part_va, part_record);
+        st = run_training(&t, &part_tr, &part_va, part_record, hooks);
     trainer_free(&t);
     free(train_prefix), free(valid_prefix), free(part_tr.idx);
     if (single)
@@ -735,8 +741,9 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
 }
 
 /* The level strategy's checkpoint: what the training depends on (with the vectors the first level starts
- * from), and the checkpoint's record of the levels when it continues one (*done: one entry per part, the
- * record of each level trained, then nulls; NULL without a checkpoint file). */
+ * from), and the checkpoint's record of the levels when it continues one (*done: one entry per part: the
+ * record of each level trained, then possibly {"in_progress": ...} for the level in training, then nulls;
+ * NULL without a checkpoint file). */
 static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
                                           const split *tr, const split *va, checkpoint *ck, json_t **done)
 {
@@ -752,12 +759,13 @@ static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_mode
     bool gap = false; /* levels train in order: the trained ones come first */
     for (size_t p = 0; st == HFTC_STATUS_OK && p < json_array_size(*done); p++) {
         json_t *entry = json_array_get(*done, p);
+        bool in_progress = json_is_object(json_object_get(entry, "in_progress"));
         if ((!json_is_object(entry) && !json_is_null(entry)) || (gap && json_is_object(entry)))
             st = error_set(HFTC_STATUS_MODEL,
                            "checkpoint %s cannot be continued (remove it to start over): its record of the levels "
                            "does not match",
                            o->checkpoint_path);
-        gap = gap || json_is_null(entry);
+        gap = gap || json_is_null(entry) || in_progress;
     }
     if (st != HFTC_STATUS_OK) {
         json_decref(*done);
@@ -766,20 +774,111 @@ static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_mode
     return st;
 }
 
-/* Saves the level checkpoint: the model and the records of the levels trained (nulls for the others). */
-static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, const json_t *parts)
+/* Saves the level checkpoint: the model, the records of the n_done levels trained (parts' first entries),
+ * the level in training's (in_progress: NULL when none) and nulls for the others, with n_state
+ * training-state tensors. */
+static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, const json_t *parts, size_t n_done,
+                                         json_t *in_progress, const st_tensor *state, size_t n_state)
 {
-    json_t *entries = json_copy((json_t *)parts);
+    json_t *entries = json_array();
+    for (size_t p = 0; entries && p < n_done; p++)
+        json_array_append(entries, json_array_get(parts, p));
+    if (entries && in_progress)
+        json_array_append_new(entries, json_pack("{s:O}", "in_progress", in_progress));
     while (entries && json_array_size(entries) < m->n_parts)
         json_array_append_new(entries, json_null());
-    hftc_status st = entries ? checkpoint_save(ck, m, entries)
+    hftc_status st = entries ? checkpoint_save(ck, m, entries, state, n_state)
                              : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     json_decref(entries);
     return st;
 }
 
-/* Trains the model's parts in order (continuing from the checkpoint when there is one, saving it after
- * each level). */
+#define STATE_BEST_VALUES MODEL_EXTRA_TENSOR_PREFIX "best_values"
+#define STATE_ADAM_MOMENTS MODEL_EXTRA_TENSOR_PREFIX "adam_moments"
+
+/* A level's epochs under a checkpoint: continued from the checkpoint's state of the level, saved about
+ * once a minute, stopped at the time limit. */
+typedef struct {
+    checkpoint *ck;
+    const hftc_model *m;
+    const json_t *parts; /* the records of the levels before it (then its own, in the making) */
+    size_t part;
+    const json_t *resume; /* the checkpoint's in_progress record of the level, or NULL */
+    const void *values;   /* with resume: the level's network values in the checkpoint */
+    size_t epochs_done;   /* when it stopped at the time limit */
+    bool stopped;
+    double call_start;
+} level_epochs;
+
+static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
+{
+    level_epochs *le = user;
+    const json_t *r = le->resume;
+    if (!r)
+        return HFTC_STATUS_OK;
+    param_set *ps = network_params(t->part->net);
+    const json_t *lr = json_object_get(r, "lr"), *epochs = json_object_get(r, "epochs"),
+                 *best = json_object_get(r, "best");
+    json_int_t epoch = json_integer_value(json_object_get(r, "epoch"));
+    json_int_t step = json_integer_value(json_object_get(r, "adam_step"));
+    json_int_t best_epoch = json_integer_value(json_object_get(r, "best_epoch"));
+    if (epoch < 1 || (size_t)epoch >= t->o->epochs || step < 1 || best_epoch < 0 || best_epoch > epoch ||
+        !json_is_array(epochs) || json_array_size(epochs) != (size_t)epoch || json_array_size(lr) != t->opt.n_groups ||
+        !(json_is_number(best) || json_is_null(best)) || !json_is_number(json_object_get(r, "seconds")))
+        return error_set(HFTC_STATUS_MODEL,
+                         "checkpoint %s cannot be continued (remove it to start over): its record of %s in training "
+                         "does not match",
+                         t->o->checkpoint_path, t->part->name);
+    TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values, ps->values.used));
+    TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
+    memcpy(ps->values.base, le->values, ps->values.used);
+    for (size_t g = 0; g < t->opt.n_groups; g++)
+        t->opt.groups[g].lr = (float)json_number_value(json_array_get(lr, g));
+    t->opt.step = (size_t)step;
+    s->epoch = (size_t)epoch;
+    s->best = json_is_null(best) ? INFINITY : json_number_value(best);
+    s->best_epoch = (size_t)best_epoch;
+    s->since_best = (size_t)json_integer_value(json_object_get(r, "since_best"));
+    s->since_lr = (size_t)json_integer_value(json_object_get(r, "since_lr"));
+    s->seconds = json_number_value(json_object_get(r, "seconds"));
+    json_array_extend(s->epochs, (json_t *)epochs);
+    log_info("%s continues from %s after epoch %zu", t->part->name, t->o->checkpoint_path, s->epoch);
+    return HFTC_STATUS_OK;
+}
+
+static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *user)
+{
+    level_epochs *le = user;
+    bool up = checkpoint_time_up(le->ck);
+    if (!up && !checkpoint_due(le->ck))
+        return HFTC_STATUS_OK;
+    param_set *ps = network_params(t->part->net);
+    json_t *lr = json_array();
+    for (size_t g = 0; g < t->opt.n_groups; g++)
+        json_array_append_new(lr, json_real(t->opt.groups[g].lr));
+    json_t *record = json_pack("{s:I, s:o, s:I, s:I, s:I, s:f, s:o, s:I, s:O}", "epoch", (json_int_t)s->epoch, "best",
+                               isfinite(s->best) ? json_real(s->best) : json_null(), "best_epoch",
+                               (json_int_t)s->best_epoch, "since_best", (json_int_t)s->since_best, "since_lr",
+                               (json_int_t)s->since_lr, "seconds", s->seconds + (now_seconds() - le->call_start), "lr",
+                               lr, "adam_step", (json_int_t)t->opt.step, "epochs", s->epochs);
+    const st_tensor state[] = {
+        {.name = STATE_BEST_VALUES, .ndim = 1, .shape = {ps->values.used / sizeof(float)}, .data = t->best_values},
+        {.name = STATE_ADAM_MOMENTS,
+         .ndim = 1,
+         .shape = {ps->moments.used / sizeof(float)},
+         .data = (const float *)ps->moments.base}};
+    hftc_status st = record ? level_checkpoint_save(le->ck, le->m, le->parts, le->part, record, state, 2)
+                            : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
+    json_decref(record);
+    TRY(st);
+    if (!up)
+        return HFTC_STATUS_OK;
+    le->stopped = true, le->epochs_done = s->epoch;
+    return HFTC_STATUS_INCOMPLETE;
+}
+
+/* Trains the model's parts in order, continuing from the checkpoint when there is one (at the level and
+ * epoch it reached) and saving it after each level and about once a minute within one. */
 static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
                                const float *label_weights, split *tr, split *va, json_t *record)
 {
@@ -790,25 +889,44 @@ static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordv
     size_t trained_now = 0, from_checkpoint = 0;
     hftc_status st = HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
-        json_t *finished = json_array_get(done, p);
-        if (json_is_object(finished)) { /* its network came with the checkpoint */
-            json_array_append(parts, finished);
+        json_t *entry = json_array_get(done, p), *in_progress = json_object_get(entry, "in_progress");
+        bool finished = json_is_object(entry) && !in_progress;
+        if (finished) { /* its network came with the checkpoint */
+            json_array_append(parts, entry);
             from_checkpoint++;
         } else if (trained_now > 0 && checkpoint_time_up(&ck)) {
-            st = level_checkpoint_save(&ck, m, parts);
+            st = level_checkpoint_save(&ck, m, parts, p, NULL, NULL, 0);
             if (st == HFTC_STATUS_OK)
-                st = checkpoint_incomplete(&ck, p, m->n_parts, "levels");
+                st = checkpoint_incomplete(&ck, p, m->n_parts, "levels", NULL);
             break;
         } else {
-            st = train_part(o, m, p, vectors_format, label_weights, tr, va, parts);
+            param_set *ps = network_params(m->parts[p].net);
+            level_epochs le = {
+                .ck = &ck, .m = m, .parts = parts, .part = p, .resume = in_progress, .call_start = now_seconds()};
+            void *values = in_progress ? malloc(ps->values.used) : NULL; /* restored, before the level starts */
+            if (values)
+                memcpy(values, ps->values.base, ps->values.used);
+            le.values = values;
+            epoch_hooks hooks = {level_epochs_start, level_epochs_after, &le};
+            st = in_progress && !values ? HFTC_STATUS_OUT_OF_MEMORY
+                                        : train_part(o, m, p, vectors_format, label_weights, tr, va, parts,
+                                                     o->checkpoint_path ? &hooks : NULL);
+            free(values);
+            if (le.stopped) {
+                char where[96];
+                snprintf(where, sizeof where, "%s at epoch %zu", m->parts[p].name, le.epochs_done);
+                st = m->n_parts == 1 ? checkpoint_incomplete(&ck, le.epochs_done, o->epochs, "epochs", NULL)
+                                     : checkpoint_incomplete(&ck, p, m->n_parts, "levels", where);
+                break;
+            }
             trained_now++;
         }
         if (st == HFTC_STATUS_OK)
             st = network_set_mode(m->parts[p].net, NETWORK_INFERENCE);
         if (st == HFTC_STATUS_OK)
             st = model_share_workspace(m);
-        if (st == HFTC_STATUS_OK && o->checkpoint_path && !json_is_object(finished))
-            st = level_checkpoint_save(&ck, m, parts);
+        if (st == HFTC_STATUS_OK && o->checkpoint_path && !finished)
+            st = level_checkpoint_save(&ck, m, parts, p + 1, NULL, NULL, 0);
     }
     json_decref(done);
     TRY(st);

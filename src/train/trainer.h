@@ -52,8 +52,30 @@ hftc_status trainer_set_label_weights(trainer *t, const float *label_weights);
 /* One BCE positive weight for every output. */
 hftc_status trainer_set_pos_weight(trainer *t, float weight);
 void trainer_free(trainer *t);
-/* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. */
-hftc_status run_training(trainer *t, split *tr, split *va, json_t *record);
+/* Where a training stands between epochs: with the trainer's network, best values and optimiser, what
+ * continuing it needs. */
+typedef struct {
+    size_t epoch;      /* epochs done */
+    double best;       /* the best epoch's validation score (lower is better) */
+    size_t best_epoch; /* 0: none yet */
+    size_t since_best, since_lr;
+    double seconds; /* training seconds of the epochs done in earlier calls */
+    json_t *epochs; /* the epochs' records */
+} epoch_state;
+
+/* A training that can stop between epochs and continue later (checkpoints). */
+typedef struct {
+    /* Before the first epoch: may set the state, and the trainer's network, best values and optimiser, to
+     * continue a training from its state after some epochs. */
+    hftc_status (*start)(trainer *t, epoch_state *s, void *user);
+    /* After each epoch that does not end the training: HFTC_STATUS_INCOMPLETE stops it there. */
+    hftc_status (*after_epoch)(trainer *t, const epoch_state *s, void *user);
+    void *user;
+} epoch_hooks;
+
+/* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. hooks:
+ * NULL, or a training that may continue an earlier one and stop between epochs. */
+hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks);
 /* Probabilities of the validation split into t->valid_probs; returns the mean loss. */
 float valid_predict(trainer *t, const split *va);
 /* Micro-F1 of t->valid_probs at threshold (one output: the F1 of its class). */
