@@ -245,7 +245,9 @@ typedef hftc_status (*hftc_tokens_fn)(size_t index, const char *const *tokens, s
 /* Calls fn for every document of path ("-" = stdin) with the words hftc_train would read from it under o's
  * format, lowercase, split_punct, drop_punct, max_len (0 = every token) and skip_bad_lines: for example to
  * train in-domain word vectors on the training text (scripts/make-word-vectors --text). Labels are read but
- * not checked, and may be absent (the text format). fn returning an error stops the reading. */
+ * not checked, and may be absent (the text format). fn returning an error stops the reading. The input is
+ * read in batches (memory grows with its vocabulary, not its length): a malformed line stops the reading
+ * with an error naming it, after the documents of the batches before its own. */
 hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hftc_tokens_fn fn, void *user);
 
 #ifdef __cplusplus

@@ -456,7 +456,7 @@ static void test_stream(void)
     dataset_stream *s;
     const dataset *b;
     bool end;
-    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, &labels), HFTC_STATUS_OK);
+    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, false, &labels), HFTC_STATUS_OK);
     static const size_t sizes[] = {2, 2, 1}, lines[] = {1, 2, 4, 5, 6};
     static const char *const texts[] = {"alpha", "beta beta", "gamma", "<unk> delta", "alpha beta"};
     for (size_t k = 0, doc = 0; k < 3 && s; k++) {
@@ -479,7 +479,7 @@ static void test_stream(void)
     CHECK(pipe(p) == 0);
     char name[32];
     snprintf(name, sizeof name, "/dev/fd/%d", p[0]);
-    CHECK_STATUS(dataset_stream_open(&s, name, &opt, &v, &labels), HFTC_STATUS_OK);
+    CHECK_STATUS(dataset_stream_open(&s, name, &opt, &v, false, &labels), HFTC_STATUS_OK);
     CHECK(write(p[1], "alpha\nbeta\n", 11) == 11);
     if (s) {
         CHECK_STATUS(dataset_stream_next(s, 256, &b, &end), HFTC_STATUS_OK); /* returns without waiting */
@@ -497,7 +497,7 @@ static void test_stream(void)
 
     opt.format = DATA_FORMAT_JSONL;
     path = tmpfiles_write_text("stream.jsonl", "{\"text\": \"alpha\"}\n{\"text\": \"beta\"}\n{\"text\": 3}\n");
-    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, &labels), HFTC_STATUS_OK);
+    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, false, &labels), HFTC_STATUS_OK);
     if (s) {
         CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_OK);
         CHECK(b->n_docs == 2 && !end);
@@ -505,7 +505,7 @@ static void test_stream(void)
         CHECK_MSG(strstr(hftc_last_error(), "stream.jsonl:3:") != NULL, "%s", hftc_last_error());
     }
     dataset_stream_close(s);
-    CHECK_STATUS(dataset_stream_open(&s, "/nonexistent/in.txt", &opt, &v, &labels), HFTC_STATUS_IO);
+    CHECK_STATUS(dataset_stream_open(&s, "/nonexistent/in.txt", &opt, &v, false, &labels), HFTC_STATUS_IO);
     CHECK(s == NULL && strstr(hftc_last_error(), "/nonexistent/in.txt") != NULL);
     strmap_free(&labels);
     vocab_free(&v);
@@ -575,6 +575,21 @@ static hftc_status collect_tokens(size_t index, const char *const *tokens, size_
     return HFTC_STATUS_OK;
 }
 
+typedef struct {
+    size_t docs;
+    bool in_order; /* document i is "word<i>" */
+} many_sink;
+
+static hftc_status count_in_order(size_t index, const char *const *tokens, size_t n, void *user)
+{
+    many_sink *m = user;
+    char want[32];
+    snprintf(want, sizeof want, "word%zu", index);
+    m->in_order = (m->docs == 0 || m->in_order) && index == m->docs && n == 1 && !strcmp(tokens[0], want);
+    m->docs++;
+    return HFTC_STATUS_OK;
+}
+
 static void test_tokenize_file(void)
 {
     const char *path = tmpfiles_write_text("tokens.tsv", "sport\tThe Team WON, the match!\n"
@@ -601,12 +616,23 @@ static void test_tokenize_file(void)
     s = (token_sink){.stop_at = SIZE_MAX};
     CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_FORMAT);
     CHECK_MSG(strstr(hftc_last_error(), "tokens.txt:2") != NULL, "error: %s", hftc_last_error());
-    CHECK(s.calls == 0); // nothing is passed on from a file with an error
+    CHECK(s.calls == 0); // nothing of the batch (1,024 documents) with an error is passed on
     o.skip_bad_lines = 1;
     CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_OK);
     CHECK_MSG(!strcmp(s.text, "0:plain text , no|"), "got %s", s.text);
     o.format = "yaml";
     CHECK_STATUS(hftc_tokenize_file(path, &o, collect_tokens, &s), HFTC_STATUS_INVALID_ARGUMENT);
+
+    // Read in batches: every document once, numbered in order across them.
+    FILE *f = fopen(tmpfiles_path("many.txt"), "w");
+    for (size_t i = 0; f && i < 2500; i++)
+        fprintf(f, "word%zu\n", i);
+    if (f)
+        fclose(f);
+    o.format = "auto";
+    many_sink m = {0};
+    CHECK_STATUS(hftc_tokenize_file(tmpfiles_path("many.txt"), &o, count_in_order, &m), HFTC_STATUS_OK);
+    CHECK_MSG(m.docs == 2500 && m.in_order, "%zu documents, in order %d", m.docs, m.in_order);
 }
 
 static void test_fuzz(void)

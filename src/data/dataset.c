@@ -365,8 +365,8 @@ static hftc_status dataset_start(dataset *ds, reader *r)
     return ds->token_start && ds->label_start ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
 }
 
-static hftc_status stream_open(dataset_stream **out, const char *path, const dataset_options *opt, vocab *v,
-                               bool grow_vocab, strmap *labels)
+hftc_status dataset_stream_open(dataset_stream **out, const char *path, const dataset_options *opt, vocab *v,
+                                bool grow_vocab, strmap *labels)
 {
     *out = NULL;
     if (opt->format == DATA_FORMAT_TEXT && opt->labels_required)
@@ -409,12 +409,6 @@ static void settle_format(dataset_stream *s)
         s->ds.format = s->r.opt->labels_required ? DATA_FORMAT_TSV : DATA_FORMAT_TEXT;
 }
 
-hftc_status dataset_stream_open(dataset_stream **out, const char *path, const dataset_options *opt, vocab *v,
-                                strmap *labels)
-{
-    return stream_open(out, path, opt, v, false, labels);
-}
-
 hftc_status dataset_stream_next(dataset_stream *s, size_t max_docs, const dataset **batch, bool *end)
 {
     dataset *ds = &s->ds;
@@ -443,7 +437,7 @@ hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *o
 {
     *ds = (dataset){0};
     dataset_stream *s;
-    TRY(stream_open(&s, path, opt, v, grow_vocab, labels));
+    TRY(dataset_stream_open(&s, path, opt, v, grow_vocab, labels));
     bool end;
     hftc_status st = read_lines(&s->r, &s->lines, SIZE_MAX, false, &end);
     settle_format(s);
@@ -533,28 +527,30 @@ hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hf
                            .skip_bad_lines = o->skip_bad_lines};
     if (!data_format_parse(o->format ? o->format : "auto", &opt.format))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown data format \"%s\"", o->format);
-    vocab v;
+    vocab v; /* every distinct word: memory grows with the vocabulary, not with the text */
     strmap labels;
     strmap_init(&labels);
-    dataset ds = {0};
+    dataset_stream *s = NULL;
     const char **words = NULL;
+    size_t words_cap = 0, first = 0;
     hftc_status st = vocab_init(&v);
     if (st == HFTC_STATUS_OK)
-        st = dataset_read(&ds, path, &opt, &v, true, &labels);
-    size_t longest = 0;
-    for (size_t d = 0; st == HFTC_STATUS_OK && d < ds.n_docs; d++)
-        if (ds.token_start[d + 1] - ds.token_start[d] > longest)
-            longest = ds.token_start[d + 1] - ds.token_start[d];
-    if (st == HFTC_STATUS_OK && !(words = malloc((longest ? longest : 1) * sizeof *words)))
-        st = error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory for a document of %zu tokens", longest);
-    for (size_t d = 0; st == HFTC_STATUS_OK && d < ds.n_docs; d++) {
-        size_t n = ds.token_start[d + 1] - ds.token_start[d];
-        for (size_t i = 0; i < n; i++)
-            words[i] = vocab_word(&v, ds.tokens[ds.token_start[d] + i]);
-        st = fn(d, words, n, user);
+        st = dataset_stream_open(&s, path, &opt, &v, true, &labels);
+    for (bool end = false; st == HFTC_STATUS_OK && !end;) {
+        const dataset *ds;
+        st = dataset_stream_next(s, 1024, &ds, &end);
+        for (size_t d = 0; st == HFTC_STATUS_OK && d < ds->n_docs; d++) {
+            size_t n = ds->token_start[d + 1] - ds->token_start[d];
+            st = mem_reserve((void **)&words, &words_cap, n ? n : 1, sizeof *words);
+            for (size_t i = 0; st == HFTC_STATUS_OK && i < n; i++)
+                words[i] = vocab_word(&v, ds->tokens[ds->token_start[d] + i]);
+            if (st == HFTC_STATUS_OK)
+                st = fn(first + d, words, n, user);
+        }
+        first += st == HFTC_STATUS_OK ? ds->n_docs : 0;
     }
     free(words);
-    dataset_free(&ds);
+    dataset_stream_close(s);
     strmap_free(&labels);
     vocab_free(&v);
     return st;

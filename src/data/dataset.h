@@ -51,12 +51,12 @@ typedef struct {
  * Errors name the file and line: "train.tsv:12: missing tab between labels and text". */
 hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *opt, vocab *v, bool grow_vocab,
                          strmap *labels);
-/* Reading in batches, for answering documents as they come (hftc predict): a batch ends early when the
- * input has no further line ready, so a caller writing one document at a time into a pipe is answered
- * without closing it. Words are mapped with vocab_lookup; labels are interned into labels. */
+/* Reading in batches, for answering documents as they come (hftc predict) or reading a long text in
+ * bounded memory: a batch ends early when the input has no further line ready, so a caller writing one
+ * document at a time into a pipe is answered without closing it. Words and labels as in dataset_read. */
 typedef struct dataset_stream dataset_stream;
 hftc_status dataset_stream_open(dataset_stream **s, const char *path, const dataset_options *opt, vocab *v,
-                                strmap *labels);
+                                bool grow_vocab, strmap *labels);
 /* The next batch (owned by the stream, valid until the next call): at most max_docs documents, at least
  * one unless the input has ended; *end: the input has ended. Line numbers count from the input's start;
  * an error names the file and line, and the batches before it stand. */

@@ -436,7 +436,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     prediction_sink sink = {0};
     hftc_status st = input_options(m, in, false, &opt, &kind);
     if (st == HFTC_STATUS_OK)
-        st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, &labels);
+        st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, false, &labels);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, fn, user);
     float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
