@@ -142,23 +142,25 @@ static reply predict(const server *s, const request *r)
 
 static reply route(const server *s, const char *method, const char *url, const request *r, const char **allow)
 {
-    bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
-    if (!strcmp(url, "/predict")) {
-        if (strcmp(method, MHD_HTTP_METHOD_POST))
-            return *allow = "POST", error_reply(405, "use POST");
+    bool predict_path = !strcmp(url, "/predict"), health = !strcmp(url, "/health"), info = !strcmp(url, "/info");
+    if (!predict_path && !health && !info)
+        return error_reply(404, "no such path: POST /predict, GET /health, GET /info");
+    if (predict_path && strcmp(method, MHD_HTTP_METHOD_POST)) {
+        *allow = "POST";
+        return error_reply(405, "use POST");
+    }
+    if (!predict_path && strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+        *allow = "GET, HEAD";
+        return error_reply(405, "use GET");
+    }
+    if (predict_path)
         return r->too_large ? error_reply(413, "the request is larger than --max-request-mb") : predict(s, r);
-    }
-    if (!strcmp(url, "/health") || !strcmp(url, "/info")) {
-        if (!get)
-            return *allow = "GET, HEAD", error_reply(405, "use GET");
-        if (!strcmp(url, "/health"))
-            return (reply){200, json_pack("{s:s}", "status", "ok")};
-        char *text = hftc_model_describe(s->m);
-        json_t *info = text ? json_loads(text, 0, NULL) : NULL;
-        free(text);
-        return info ? (reply){200, info} : error_reply(500, "cannot describe the model");
-    }
-    return error_reply(404, "no such path: POST /predict, GET /health, GET /info");
+    if (health)
+        return (reply){200, json_pack("{s:s}", "status", "ok")};
+    char *text = hftc_model_describe(s->m);
+    json_t *description = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return description ? (reply){200, description} : error_reply(500, "cannot describe the model");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
