@@ -27,6 +27,7 @@
 
 typedef struct {
     hftc_model *m;
+    int threads;
     hftc_input_options in; /* the defaults of threshold, scoring and prune */
     size_t k;
     size_t max_request_bytes;
@@ -127,6 +128,7 @@ static reply predict(const server *s, const request *r)
     } else {
         answers a = {s->m, k, json_array()};
         double t0 = now_seconds();
+        hftc_set_threads(s->threads); /* this thread's OpenMP count: the one cli_load_model set was main's */
         hftc_status st = hftc_predict_documents(s->m, list, n, &in, 0, collect_prediction, &a);
         if (st == HFTC_STATUS_OK) {
             out = (reply){200, json_pack("{s:o, s:f}", "predictions", a.list, "seconds", now_seconds() - t0)};
@@ -258,7 +260,6 @@ int cmd_serve(int argc, char **argv)
     const char *model_path = NULL, *host = "127.0.0.1";
     server s = {.in = {.threshold = -1.0f, .prune = 1}};
     size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
-    int threads = 0;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, 0, "model file"},
@@ -270,7 +271,7 @@ int cmd_serve(int argc, char **argv)
         {"--prune", ARG_BOOL, &s.in.prune, 0, CLI_PRUNE_HELP},
         {"--max-request-mb", ARG_SIZE, &max_request_mb, 0, "larger request bodies are refused (413)"},
         {"--quiet", ARG_FLAG, &s.quiet, 0, "no line per request on stderr"},
-        CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
+        CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };
     int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,
                         sizeof specs / sizeof *specs, argc, argv);
@@ -281,7 +282,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     s.max_request_bytes = max_request_mb << 20;
-    if ((rc = cli_load_model("serve", model_path, threads, word_cache_mb, &s.m)))
+    if ((rc = cli_load_model("serve", model_path, s.threads, word_cache_mb, &s.m)))
         return rc;
     /* The daemon's thread inherits the blocked signals: they reach sigwait below, and nothing else. */
     sigset_t stop;

@@ -27,7 +27,8 @@ typedef void (*hftc_log_fn)(hftc_log_level level, const char *message, void *use
 /* Route library messages; NULL silences them. The default writes WARN and above to stderr. */
 void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
 
-/* Threads for OpenMP and OpenBLAS; 0 = all cores. */
+/* Threads for OpenMP and OpenBLAS; 0 = all cores. The OpenMP count is the calling thread's (as
+ * omp_set_num_threads): a program that predicts from another thread of its own calls it there too. */
 void hftc_set_threads(int n);
 
 /* ---- Training ---------------------------------------------------------------------------- */
