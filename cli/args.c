@@ -180,10 +180,16 @@ int args_parse(const char *command, const char *synopsis, const arg_spec *specs,
             args_usage(stdout, command, synopsis, specs, n_specs);
             return 2;
         }
+        // A lone "-" is "--input -" (DESIGN: hftc predict --model MODEL [--input F | -]).
+        const char *name = strcmp(argv[i], "-") ? argv[i] : "--input";
         const arg_spec *spec = NULL;
         for (size_t j = 0; j < n_specs && !spec; j++)
-            if (!strcmp(argv[i], specs[j].name))
+            if (!strcmp(name, specs[j].name))
                 spec = &specs[j];
+        if (spec && name != argv[i]) {
+            *(const char **)spec->target = "-";
+            continue;
+        }
         if (!spec) {
             fprintf(stderr, "hftc %s: unknown option '%s' (see hftc %s --help)\n", command, argv[i], command);
             return 1;

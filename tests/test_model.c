@@ -893,7 +893,7 @@ static void test_command_line(void)
     json_decref(j);
 
     snprintf(cmd, sizeof cmd,
-             "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs", bin, model);
+             "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
     check_predict_answers_each_line(bin, model);
