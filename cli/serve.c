@@ -7,7 +7,8 @@
  *
  * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
  * 413 past --max-request-mb, 500 otherwise. One thread receives the requests and answers them in turn
- * (the model is not shared between concurrent predictions); each prediction uses --threads. SIGINT or
+ * (the model is not shared between concurrent predictions); each prediction uses --threads. SIGHUP loads
+ * the model file again (a new model put in its place) and swaps it in between two requests; SIGINT or
  * SIGTERM stops the server after the request in progress. */
 #include "args.h"
 #include "commands.h"
@@ -27,6 +28,7 @@
 
 typedef struct {
     hftc_model *m;
+    pthread_mutex_t lock; /* held while a request reads m; SIGHUP's reload swaps m under it */
     int threads;
     hftc_input_options in; /* the defaults of threshold, scoring and prune */
     size_t k;
@@ -169,7 +171,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
     (void)version;
-    const server *s = cls;
+    server *s = cls;
     request *r = *state;
     if (!r) { /* the headers: the body, if any, comes in the next calls */
         *state = r = calloc(1, sizeof *r);
@@ -195,7 +197,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     double t0 = now_seconds();
     const char *allow = NULL;
+    pthread_mutex_lock(&s->lock);
     reply out = route(s, method, url, r, &allow);
+    pthread_mutex_unlock(&s->lock);
     char *text = out.body ? json_dumps(out.body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(out.body);
     if (!text)
@@ -255,6 +259,25 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
     return d;
 }
 
+/* SIGHUP: loads the model file again (a new model put in its place) and swaps it in between requests; if
+ * it cannot be loaded, the one loaded before goes on serving. */
+static void reload(server *s, const char *path, size_t word_cache_mb)
+{
+    hftc_model *m = NULL;
+    if (hftc_model_load(&m, path) != HFTC_STATUS_OK ||
+        hftc_model_set_word_cache(m, word_cache_mb << 20) != HFTC_STATUS_OK) {
+        fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", hftc_last_error());
+        hftc_model_free(m);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    hftc_model *old = s->m;
+    s->m = m;
+    pthread_mutex_unlock(&s->lock);
+    hftc_model_free(old);
+    fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, hftc_model_num_labels(m));
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *model_path = NULL, *host = "127.0.0.1";
@@ -284,20 +307,26 @@ int cmd_serve(int argc, char **argv)
     s.max_request_bytes = max_request_mb << 20;
     if ((rc = cli_load_model("serve", model_path, s.threads, word_cache_mb, &s.m)))
         return rc;
+    pthread_mutex_init(&s.lock, NULL);
     /* The daemon's thread inherits the blocked signals: they reach sigwait below, and nothing else. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+    sigaddset(&wanted, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &wanted, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = start(&s, host, (unsigned)port);
-    int got = 0;
-    if (d) {
-        sigwait(&stop, &got);
-        fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
-        MHD_stop_daemon(d);
+    for (int got = SIGHUP; d && got == SIGHUP;) {
+        sigwait(&wanted, &got);
+        if (got == SIGHUP)
+            reload(&s, model_path, word_cache_mb);
+        else
+            fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    if (d)
+        MHD_stop_daemon(d);
     hftc_model_free(s.m);
+    pthread_mutex_destroy(&s.lock);
     return d ? 0 : 1;
 }

@@ -785,10 +785,31 @@ static int http(int port, const char *method, const char *path, const char *cont
     return status;
 }
 
-/* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
- * SIGTERM stops it with status 0. */
-static void check_serve(const char *bin, const char *model)
+/* Reads lines from fd until one holds needle (copied to line); false if none came within 120 s. */
+static bool stderr_line_with(int fd, const char *needle, char *line, size_t size)
 {
+    while (read_line_within(fd, line, size, 120))
+        if (strstr(line, needle))
+            return true;
+    return false;
+}
+
+/* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
+ * SIGHUP reloads the model file (and keeps the loaded model when the file is no model), SIGTERM stops
+ * it with status 0. model is copied, as the test damages the copy. */
+static void check_serve(const char *bin, const char *model_to_copy)
+{
+    FILE *in = fopen(model_to_copy, "rb"), *out = fopen(tmpfiles_path("serve.hftc"), "wb");
+    char buf[1 << 16];
+    size_t got;
+    while (in && out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+        CHECK(fwrite(buf, 1, got, out) == got);
+    CHECK(in && out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    const char *model = tmpfiles_path("serve.hftc");
     int err[2];
     if (pipe(err) != 0) {
         CHECK(false);
@@ -849,6 +870,18 @@ static void check_serve(const char *bin, const char *model)
             status = http(port, "POST", "/predict", huge, big, body, sizeof body);
             CHECK_MSG(status == 413 && strstr(body, "--max-request-mb"), "status %d: %s", status, body);
             free(huge);
+        }
+        // SIGHUP loads the file again; a file that is no model leaves the loaded one serving.
+        static const char *const reloads[] = {"reloaded", "goes on serving"};
+        for (int i = 0; i < 2; i++) {
+            if (i == 1)
+                tmpfiles_write_text("serve.hftc", "not a model");
+            kill(pid, SIGHUP);
+            CHECK_MSG(stderr_line_with(err[0], reloads[i], line, sizeof line), "SIGHUP %d: no \"%s\"", i + 1,
+                      reloads[i]);
+            status = http(port, "POST", "/predict", request, strlen(request), body, sizeof body);
+            CHECK_MSG(status == 200 && strstr(body, "\"sport\""), "after SIGHUP %d: status %d: %s", i + 1, status,
+                      body);
         }
     }
     kill(pid, SIGTERM);
