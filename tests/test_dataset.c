@@ -349,6 +349,34 @@ static void test_skip_bad_lines(void)
     unload(&l);
 }
 
+// A line far longer than max_line_bytes (1 MiB against 1,000) is malformed, named by its line, and with
+// skip_bad_lines the lines after it are read.
+static void test_huge_line(void)
+{
+    size_t big = (size_t)1 << 20, size = 8 + 2 + big + 8;
+    char *content = malloc(size);
+    CHECK(content != NULL);
+    if (!content)
+        return;
+    memcpy(content, "A\tfirst\n", 8);
+    memcpy(content + 8, "A\t", 2);
+    memset(content + 10, 'w', big);
+    memcpy(content + 10 + big, "\nB\tlast\n", 8);
+    const char *path = tmpfiles_write("huge.tsv", content, size);
+    free(content);
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true, .max_line_bytes = 1000};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "huge.tsv:2: line longer than 1000 bytes"), "%s", hftc_last_error());
+    unload(&l);
+    opt.skip_bad_lines = true;
+    hftc_set_log(test_capture_warnings, HFTC_LOG_WARN, NULL);
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
+    CHECK(l.ds.n_docs == 2 && l.ds.n_skipped == 1 && l.ds.line[1] == 3 && !strcmp(doc_words(&l, 1), "last"));
+    unload(&l);
+}
+
 static void test_truncation_and_empty(void)
 {
     const char *path = tmpfiles_write_text("trunc.tsv", "A\ta b c d\nA\ta b\nA\t\nA\t , \n");
@@ -713,6 +741,7 @@ int main(void)
     RUN_TEST(test_text_and_optional_labels);
     RUN_TEST(test_auto_detect);
     RUN_TEST(test_skip_bad_lines);
+    RUN_TEST(test_huge_line);
     RUN_TEST(test_truncation_and_empty);
     RUN_TEST(test_fixed_vocab_and_remap);
     RUN_TEST(test_io_errors_and_names);

@@ -1,7 +1,7 @@
 /* Tests for the line reader, over a stream and over a file descriptor: a table of inputs (LF, CRLF, no
  * final newline, empty lines, a BOM on line 1 and one on line 2, lone and doubled "\r", NUL bytes) checked
  * line by line with line numbers and skipped bytes, a 1 MB line with and without a BOM, the read error of a
- * directory, and on a pipe whether a line is ready without waiting. */
+ * directory, on a pipe whether a line is ready without waiting, and a line cut at max_line. */
 #include "core/lines.h"
 
 #include "test.h"
@@ -232,12 +232,45 @@ static void test_ready(void)
     }
 }
 
+// A descriptor reader with max_line cuts a longer line to more than max_line bytes and skips the rest
+// of it without holding it (a long line already read whole is returned whole): lines after it keep
+// their numbers, and the buffer stays small.
+static void test_cut(void)
+{
+    size_t big = (size_t)5 << 20, size = 6 + 20 + 1 + big + 1 + 5;
+    char *content = malloc(size);
+    CHECK(content != NULL);
+    if (!content)
+        return;
+    memcpy(content, "short\n", 6);
+    memset(content + 6, 'x', 20);
+    content[26] = '\n';
+    memset(content + 27, 'y', big);
+    memcpy(content + 27 + big, "\nnext", 6);
+    const char *path = tmpfiles_write("cut.txt", content, size);
+    free(content);
+    line_reader r;
+    if (!reader_open(&r, path, true))
+        return;
+    r.max_line = 10;
+    char *line;
+    size_t len;
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && !strcmp(line, "short"));
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && len == 20 && r.line_no == 2); /* read whole: kept */
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && len > 10 && line[0] == 'y' && r.line_no == 3);
+    CHECK_MSG(r.cap <= (size_t)1 << 18, "a 5 MiB line cut at 10 bytes grew the buffer to %zu bytes", r.cap);
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && !strcmp(line, "next") && r.line_no == 4);
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 0);
+    reader_close(&r);
+}
+
 int main(void)
 {
     tmpfiles_init("lines");
     RUN_TEST(test_table);
     RUN_TEST(test_sources);
     RUN_TEST(test_ready);
+    RUN_TEST(test_cut);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

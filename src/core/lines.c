@@ -22,17 +22,29 @@ void line_reader_free(line_reader *r)
     *r = (line_reader){.fd = -1};
 }
 
+/* How far past max_line a cut line goes: enough that dropping a "\r" and a BOM leaves it longer. */
+#define CUT_MARGIN 8
+
 /* Descriptor source: the next raw line (its "\n" replaced by NUL) in *line, n bytes without the "\n";
  * returns as line_reader_next. */
 static int fd_next(line_reader *r, char **line, size_t *n)
 {
     for (;;) {
-        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
-        if (nl || (r->at_end && r->end > r->start)) {
-            *line = r->buf + r->start;
-            *n = (nl ? (size_t)(nl - r->buf) : r->end) - r->start;
+        char *from = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        char *nl = avail ? memchr(from, '\n', avail) : NULL;
+        bool cut = !nl && r->max_line && avail > r->max_line + CUT_MARGIN;
+        if (r->skipping) { /* the rest of a cut line */
+            r->start = nl ? (size_t)(nl - r->buf) + 1 : r->end;
+            r->skipping = !nl;
+            if (nl)
+                continue;
+        } else if (nl || cut || (r->at_end && avail)) {
+            *line = from;
+            *n = nl ? (size_t)(nl - from) : cut ? r->max_line + CUT_MARGIN : avail;
             r->start += *n + (nl != NULL);
-            (*line)[*n] = '\0'; /* the "\n", or the spare byte kept after a last unterminated line */
+            r->skipping = cut;
+            (*line)[*n] = '\0'; /* the "\n", a byte of a cut line, or the spare byte after the last line */
             return 1;
         }
         if (r->at_end)

@@ -392,6 +392,7 @@ hftc_status dataset_stream_open(dataset_stream **out, const char *path, const da
     if (s->r.tok_opt.max_len && s->r.tok_opt.max_len < SIZE_MAX)
         s->r.tok_opt.max_len++;
     line_reader_init_fd(&s->lines, fd);
+    s->lines.max_line = opt->max_line_bytes ? opt->max_line_bytes : DEFAULT_MAX_LINE_BYTES;
     *out = s;
     hftc_status st = dataset_start(&s->ds, &s->r);
     s->ds.format = opt->format;
