@@ -1,7 +1,7 @@
 /* hftc_train: reads the data, builds the vocabulary and taxonomy, creates the model's parts (one
- * network, or one per level), and trains each with mini-batches, validation every epoch and early
- * stopping that keeps the best weights. A level's network may start from the previous level's
- * trained layers (HFT-CNN's fine-tuning). */
+ * network, one per level, or one per category) and hands them to their strategy (level.c: flat and
+ * level; node.c); and the trainer they share: mini-batches, validation every epoch, early stopping
+ * that keeps the best weights. */
 #include "core/arena.h"
 #include "core/compute.h"
 #include "core/error.h"
@@ -10,10 +10,8 @@
 #include "hier/transfer.h"
 #include "text/vocab.h"
 #include "model/model.h"
-#include "model/safetensors.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
-#include "train/checkpoint.h"
 #include "train/trainer.h"
 
 #include <jansson.h>
@@ -111,18 +109,6 @@ static hftc_status make_splits(const hftc_train_options *o, const dataset *train
     tr->n -= va->n;
     memcpy(va->idx, tr->idx + tr->n, va->n * sizeof *va->idx);
     /* keep file order inside each split, so batches do not depend on the hold-out shuffle */
-    return HFTC_STATUS_OK;
-}
-
-static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, network *net, rng *r)
-{
-    if (!o->embeddings_path)
-        return HFTC_STATUS_OK;
-    tensor *emb = params_find(network_params(net), "embedding.weight");
-    size_t found;
-    TRY(wordvec_load(o->embeddings_path, fmt, &m->vocab, m->net_config.embed_dim, emb->value, r, &found));
-    log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, vocab_size(&m->vocab),
-             100.0 * (double)found / (double)vocab_size(&m->vocab));
     return HFTC_STATUS_OK;
 }
 
@@ -623,322 +609,6 @@ static hftc_status build_parts_for(hftc_model *m, const split *tr)
     return st;
 }
 
-/* The documents of split in with exactly one label among the part's outputs (a single-label head's
- * training data: a level's softmax sees the documents that reach that level); none: skipped; more
- * than one: the data is multi-label, which the softmax head cannot learn. out->idx is allocated. */
-static hftc_status single_label_split(const split *in, const hftc_model *m, const model_part *part, const char *what,
-                                      split *out)
-{
-    size_t n_labels = strmap_count(&m->tax.names);
-    bool *mine = mem_calloc(n_labels, sizeof *mine);
-    *out = (split){in->ds, mem_alloc(in->n ? in->n : 1, sizeof *out->idx), 0};
-    if (!mine || !out->idx) {
-        free(mine), free(out->idx);
-        out->idx = NULL;
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    }
-    for (size_t j = 0; j < part->n_outputs; j++)
-        mine[part->nodes[j]] = true;
-    hftc_status st = HFTC_STATUS_OK;
-    for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
-        size_t d = in->idx[i], count = 0, first = 0;
-        for (size_t j = in->ds->label_start[d]; j < in->ds->label_start[d + 1]; j++)
-            if (in->ds->labels[j] < n_labels && mine[in->ds->labels[j]]) {
-                if (count++ == 0)
-                    first = j;
-                else
-                    st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                                   "%s document %zu has two labels in %s (%s, %s): the softmax head needs one label "
-                                   "per document (per level); use --head sigmoid for multi-label data",
-                                   what, d + 1, part->name, strmap_string(&m->tax.names, in->ds->labels[first]),
-                                   strmap_string(&m->tax.names, in->ds->labels[j]));
-            }
-        if (count == 1)
-            out->idx[out->n++] = d;
-    }
-    free(mine);
-    if (st != HFTC_STATUS_OK) {
-        free(out->idx);
-        out->idx = NULL;
-    }
-    return st;
-}
-
-/* The joint embedding's prefix for a part of level (> 1): every document's true category at level - 1. */
-static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t level, uint32_t **out)
-{
-    uint32_t *parent = mem_alloc(ds->n_docs ? ds->n_docs : 1, sizeof *parent);
-    if (!parent)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t d = 0; d < ds->n_docs; d++)
-        parent[d] = model_label_at_level(m, ds, d, level - 1);
-    *out = parent;
-    return HFTC_STATUS_OK;
-}
-
-/* Trains part p of the model (a level after the first may start from the one before); appends its
- * record to parts. hooks: NULL, or how its epochs continue a checkpoint and save to it. */
-static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t p, wordvec_format vectors_format,
-                              const float *label_weights, split *tr, split *va, json_t *parts, const epoch_hooks *hooks)
-{
-    model_part *part = &m->parts[p];
-    rng r;
-    rng_seed(&r, o->seed, 0x1417 + p);
-    network_init(part->net, &r);
-    if (!strcmp(o->transfer, "finetune") && p > 0) {
-        size_t n = transfer_with_groups(o, part->net, m->parts[p - 1].net);
-        log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
-    } else {
-        TRY(init_embeddings(o, vectors_format, m, part->net, &r));
-    }
-    trainer t = {0};
-    json_t *part_record = json_object();
-    json_array_append_new(parts, part_record);
-    json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
-    // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
-    // taxonomy only by the parameter values of the parts already trained.
-    // A single-label head trains on the documents with a label among its outputs (one each).
-    // Each level shuffles its own copy of the training indices: its batches do not depend on the levels
-    // before it (nor on whether they were trained in this call or came with a checkpoint).
-    bool single = m->net_config.head == HEAD_SOFTMAX;
-    split part_tr = single ? (split){0} : *tr, part_va = single ? (split){0} : *va;
-    hftc_status st = HFTC_STATUS_OK;
-    if (!single) {
-        part_tr.idx = mem_alloc(tr->n ? tr->n : 1, sizeof *part_tr.idx);
-        if (part_tr.idx)
-            memcpy(part_tr.idx, tr->idx, tr->n * sizeof *part_tr.idx);
-        else
-            st = HFTC_STATUS_OUT_OF_MEMORY;
-    } else {
-        st = single_label_split(tr, m, part, "training", &part_tr);
-        if (st == HFTC_STATUS_OK)
-            st = single_label_split(va, m, part, "validation", &part_va);
-        if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
-            st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
-    }
-    // The joint embedding: below the top level, each document is read after its true parent's words.
-    uint32_t *train_prefix = NULL, *valid_prefix = NULL;
-    if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
-        st = true_parents(m, part_tr.ds, part->level, &train_prefix);
-        if (st == HFTC_STATUS_OK && part_va.ds != part_tr.ds)
-            st = true_parents(m, part_va.ds, part->level, &valid_prefix);
-        part_tr.prefix = train_prefix;
-        part_va.prefix = valid_prefix ? valid_prefix : train_prefix;
-    }
-    if (st == HFTC_STATUS_OK)
-        st = network_set_mode(part->net, NETWORK_TRAINING);
-    if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, o, m, part, &part_va);
-    if (st == HFTC_STATUS_OK && label_weights)
-        st = trainer_set_label_weights(&t, label_weights);
-    if (st == HFTC_STATUS_OK)
-        st = run_training(&t, &part_tr, &part_va, part_record, hooks);
-    trainer_free(&t);
-    free(train_prefix), free(valid_prefix), free(part_tr.idx);
-    if (single)
-        free(part_va.idx);
-    return st;
-}
-
-/* The level strategy's checkpoint: what the training depends on (with the vectors the first level starts
- * from), and the checkpoint's record of the levels when it continues one (*done: one entry per part: the
- * record of each level trained, then possibly {"in_progress": ...} for the level in training, then nulls;
- * NULL without a checkpoint file). */
-static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
-                                          const split *tr, const split *va, checkpoint *ck, json_t **done)
-{
-    *done = NULL;
-    float *embedding = NULL;
-    if (o->checkpoint_path && o->embeddings_path)
-        TRY(initial_embedding_table(o, vectors_format, m, &embedding));
-    const split *splits[] = {tr, va};
-    hftc_status st = checkpoint_init(ck, o, m, splits, 2, embedding);
-    free(embedding);
-    if (st == HFTC_STATUS_OK)
-        st = checkpoint_resume(ck, m, done);
-    bool gap = false; /* levels train in order: the trained ones come first */
-    for (size_t p = 0; st == HFTC_STATUS_OK && p < json_array_size(*done); p++) {
-        json_t *entry = json_array_get(*done, p);
-        bool in_progress = json_is_object(json_object_get(entry, "in_progress"));
-        if ((!json_is_object(entry) && !json_is_null(entry)) || (gap && json_is_object(entry)))
-            st = error_set(HFTC_STATUS_MODEL,
-                           "checkpoint %s cannot be continued (remove it to start over): its record of the levels "
-                           "does not match",
-                           o->checkpoint_path);
-        gap = gap || json_is_null(entry) || in_progress;
-    }
-    if (st != HFTC_STATUS_OK) {
-        json_decref(*done);
-        *done = NULL;
-    }
-    return st;
-}
-
-/* Saves the level checkpoint: the model, the records of the n_done levels trained (parts' first entries),
- * the level in training's (in_progress: NULL when none) and nulls for the others, with n_state
- * training-state tensors. */
-static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, const json_t *parts, size_t n_done,
-                                         json_t *in_progress, const st_tensor *state, size_t n_state)
-{
-    json_t *entries = json_array();
-    for (size_t p = 0; entries && p < n_done; p++)
-        json_array_append(entries, json_array_get(parts, p));
-    if (entries && in_progress)
-        json_array_append_new(entries, json_pack("{s:O}", "in_progress", in_progress));
-    while (entries && json_array_size(entries) < m->n_parts)
-        json_array_append_new(entries, json_null());
-    hftc_status st = entries ? checkpoint_save(ck, m, entries, state, n_state)
-                             : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
-    json_decref(entries);
-    return st;
-}
-
-#define STATE_BEST_VALUES MODEL_EXTRA_TENSOR_PREFIX "best_values"
-#define STATE_ADAM_MOMENTS MODEL_EXTRA_TENSOR_PREFIX "adam_moments"
-
-/* A level's epochs under a checkpoint: continued from the checkpoint's state of the level, saved about
- * once a minute, stopped at the time limit. */
-typedef struct {
-    checkpoint *ck;
-    const hftc_model *m;
-    const json_t *parts; /* the records of the levels before it (then its own, in the making) */
-    size_t part;
-    const json_t *resume; /* the checkpoint's in_progress record of the level, or NULL */
-    const void *values;   /* with resume: the level's network values in the checkpoint */
-    size_t epochs_done;   /* when it stopped at the time limit */
-    bool stopped;
-    double call_start;
-} level_epochs;
-
-static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
-{
-    level_epochs *le = user;
-    const json_t *r = le->resume;
-    if (!r)
-        return HFTC_STATUS_OK;
-    param_set *ps = network_params(t->part->net);
-    const json_t *lr = json_object_get(r, "lr"), *epochs = json_object_get(r, "epochs"),
-                 *best = json_object_get(r, "best");
-    json_int_t epoch = json_integer_value(json_object_get(r, "epoch"));
-    json_int_t step = json_integer_value(json_object_get(r, "adam_step"));
-    json_int_t best_epoch = json_integer_value(json_object_get(r, "best_epoch"));
-    if (epoch < 1 || (size_t)epoch >= t->o->epochs || step < 1 || best_epoch < 0 || best_epoch > epoch ||
-        !json_is_array(epochs) || json_array_size(epochs) != (size_t)epoch || json_array_size(lr) != t->opt.n_groups ||
-        !(json_is_number(best) || json_is_null(best)) || !json_is_number(json_object_get(r, "seconds")))
-        return error_set(HFTC_STATUS_MODEL,
-                         "checkpoint %s cannot be continued (remove it to start over): its record of %s in training "
-                         "does not match",
-                         t->o->checkpoint_path, t->part->name);
-    TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values, ps->values.used));
-    TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
-    memcpy(ps->values.base, le->values, ps->values.used);
-    for (size_t g = 0; g < t->opt.n_groups; g++)
-        t->opt.groups[g].lr = (float)json_number_value(json_array_get(lr, g));
-    t->opt.step = (size_t)step;
-    s->epoch = (size_t)epoch;
-    s->best = json_is_null(best) ? INFINITY : json_number_value(best);
-    s->best_epoch = (size_t)best_epoch;
-    s->since_best = (size_t)json_integer_value(json_object_get(r, "since_best"));
-    s->since_lr = (size_t)json_integer_value(json_object_get(r, "since_lr"));
-    s->seconds = json_number_value(json_object_get(r, "seconds"));
-    json_array_extend(s->epochs, (json_t *)epochs);
-    log_info("%s continues from %s after epoch %zu", t->part->name, t->o->checkpoint_path, s->epoch);
-    return HFTC_STATUS_OK;
-}
-
-static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *user)
-{
-    level_epochs *le = user;
-    bool up = checkpoint_time_up(le->ck);
-    if (!up && !checkpoint_due(le->ck))
-        return HFTC_STATUS_OK;
-    param_set *ps = network_params(t->part->net);
-    json_t *lr = json_array();
-    for (size_t g = 0; g < t->opt.n_groups; g++)
-        json_array_append_new(lr, json_real(t->opt.groups[g].lr));
-    json_t *record = json_pack("{s:I, s:o, s:I, s:I, s:I, s:f, s:o, s:I, s:O}", "epoch", (json_int_t)s->epoch, "best",
-                               isfinite(s->best) ? json_real(s->best) : json_null(), "best_epoch",
-                               (json_int_t)s->best_epoch, "since_best", (json_int_t)s->since_best, "since_lr",
-                               (json_int_t)s->since_lr, "seconds", s->seconds + (now_seconds() - le->call_start), "lr",
-                               lr, "adam_step", (json_int_t)t->opt.step, "epochs", s->epochs);
-    const st_tensor state[] = {
-        {.name = STATE_BEST_VALUES, .ndim = 1, .shape = {ps->values.used / sizeof(float)}, .data = t->best_values},
-        {.name = STATE_ADAM_MOMENTS,
-         .ndim = 1,
-         .shape = {ps->moments.used / sizeof(float)},
-         .data = (const float *)ps->moments.base}};
-    hftc_status st = record ? level_checkpoint_save(le->ck, le->m, le->parts, le->part, record, state, 2)
-                            : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
-    json_decref(record);
-    TRY(st);
-    if (!up)
-        return HFTC_STATUS_OK;
-    le->stopped = true, le->epochs_done = s->epoch;
-    return HFTC_STATUS_INCOMPLETE;
-}
-
-/* Trains the model's parts in order, continuing from the checkpoint when there is one (at the level and
- * epoch it reached) and saving it after each level and about once a minute within one. */
-static hftc_status train_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
-                               const float *label_weights, split *tr, split *va, json_t *record)
-{
-    json_t *parts = json_array(), *done;
-    json_object_set_new(record, "parts", parts);
-    checkpoint ck;
-    TRY(level_checkpoint_start(o, m, vectors_format, tr, va, &ck, &done));
-    size_t trained_now = 0, from_checkpoint = 0;
-    hftc_status st = HFTC_STATUS_OK;
-    for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
-        json_t *entry = json_array_get(done, p), *in_progress = json_object_get(entry, "in_progress");
-        bool finished = json_is_object(entry) && !in_progress;
-        if (finished) { /* its network came with the checkpoint */
-            json_array_append(parts, entry);
-            from_checkpoint++;
-        } else if (trained_now > 0 && checkpoint_time_up(&ck)) {
-            st = level_checkpoint_save(&ck, m, parts, p, NULL, NULL, 0);
-            if (st == HFTC_STATUS_OK)
-                st = checkpoint_incomplete(&ck, p, m->n_parts, "levels", NULL);
-            break;
-        } else {
-            param_set *ps = network_params(m->parts[p].net);
-            level_epochs le = {
-                .ck = &ck, .m = m, .parts = parts, .part = p, .resume = in_progress, .call_start = now_seconds()};
-            void *values = in_progress ? malloc(ps->values.used) : NULL; /* restored, before the level starts */
-            if (values)
-                memcpy(values, ps->values.base, ps->values.used);
-            le.values = values;
-            epoch_hooks hooks = {level_epochs_start, level_epochs_after, &le};
-            st = in_progress && !values ? HFTC_STATUS_OUT_OF_MEMORY
-                                        : train_part(o, m, p, vectors_format, label_weights, tr, va, parts,
-                                                     o->checkpoint_path ? &hooks : NULL);
-            free(values);
-            if (le.stopped) {
-                char where[96];
-                snprintf(where, sizeof where, "%s at epoch %zu", m->parts[p].name, le.epochs_done);
-                st = m->n_parts == 1 ? checkpoint_incomplete(&ck, le.epochs_done, o->epochs, "epochs", NULL)
-                                     : checkpoint_incomplete(&ck, p, m->n_parts, "levels", where);
-                break;
-            }
-            trained_now++;
-        }
-        if (st == HFTC_STATUS_OK)
-            st = network_set_mode(m->parts[p].net, NETWORK_INFERENCE);
-        if (st == HFTC_STATUS_OK)
-            st = model_share_workspace(m);
-        if (st == HFTC_STATUS_OK && o->checkpoint_path && !finished)
-            st = level_checkpoint_save(&ck, m, parts, p + 1, NULL, NULL, 0);
-    }
-    json_decref(done);
-    TRY(st);
-    double seconds = checkpoint_seconds(&ck);
-    json_object_set_new(record, "train_seconds", json_real(seconds));
-    if (from_checkpoint)
-        json_object_set_new(record, "levels_from_checkpoint", json_integer((json_int_t)from_checkpoint));
-    if (m->n_parts > 1)
-        log_info("%zu level models trained in %.1f s in all", m->n_parts, seconds);
-    return HFTC_STATUS_OK;
-}
-
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
     const char *problem = hftc_train_options_check(o);
@@ -1010,7 +680,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK && node)
         st = train_node_parts(o, m, initial_embedding, &tr, record);
     else if (st == HFTC_STATUS_OK)
-        st = train_parts(o, m, vectors_format, label_weights, &tr, &va, record);
+        st = train_level_parts(o, m, vectors_format, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && o->tune_threshold)
         st = tune_threshold(m, &va, record);
     if (st == HFTC_STATUS_OK) {

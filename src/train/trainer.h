@@ -92,6 +92,12 @@ hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format 
 /* The options as recorded in the model's training record. */
 json_t *train_options_json(const hftc_train_options *o);
 
+/* The flat and level strategies: trains m's parts in order on tr, validated on va (label_weights: the BCE
+ * positive weight of each label, or NULL); continues from o->checkpoint_path when it exists, at the level
+ * and epoch it reached, and saves the work done there after each level and about once a minute. */
+hftc_status train_level_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
+                              const float *label_weights, split *tr, split *va, json_t *record);
+
 /* The node strategy: trains every node part of m (parents first, children concurrently), each
  * classifier on its own stratified split of pool, with the class-weight search; continues from
  * o->checkpoint_path when it exists and saves the work done there. */
