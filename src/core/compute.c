@@ -16,6 +16,15 @@ void hftc_set_threads(int n)
 
 int compute_threads(void) { return omp_get_max_threads(); }
 
+int compute_single_thread(void)
+{
+    int n = omp_get_max_threads();
+    omp_set_num_threads(1);
+    return n;
+}
+
+void compute_restore_threads(int n) { omp_set_num_threads(n); }
+
 void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
           const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {

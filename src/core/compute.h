@@ -6,6 +6,11 @@
 #include <stddef.h>
 
 int compute_threads(void);
+/* Puts the calling thread's following work on one thread (OpenMP, and OpenBLAS, which follows OpenMP's
+ * count) and returns the count compute_restore_threads restores: for work too small to share, where
+ * waking the other threads costs more than they save (predicting one document). */
+int compute_single_thread(void);
+void compute_restore_threads(int n);
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is (M, K), op(B) is (K, N), C is (M, N).
  * M = 1 runs as a matrix-vector product (sgemv). */

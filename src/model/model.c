@@ -5,6 +5,7 @@
 #include "core/names.h"
 
 #include "core/arena.h"
+#include "core/compute.h"
 #include "core/error.h"
 #include "model/safetensors.h"
 
@@ -361,8 +362,8 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
     return HFTC_STATUS_OK;
 }
 
-hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, const prune_rule *prune, float *probs)
+static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
+                                   const parent_source *parents, const prune_rule *prune, float *probs)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
     size_t min_len = model_min_len(&m->net_config);
@@ -437,6 +438,21 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     }
     free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);
     pruning_free(&pr);
+    return st;
+}
+
+/* Fewer documents than this are predicted on one thread: a request of one document (hftc serve, a pipe)
+ * otherwise wakes the other threads at every layer for nothing (with OMP_WAIT_POLICY=passive, 2 threads:
+ * 0.53 ms per document against 0.27 ms on one). */
+#define PREDICT_SERIAL_BELOW 8
+
+hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
+                                  const parent_source *parents, const prune_rule *prune, float *probs)
+{
+    int threads = n < PREDICT_SERIAL_BELOW ? compute_single_thread() : 0;
+    hftc_status st = predict_dataset(m, ds, idx, n, parents, prune, probs);
+    if (threads)
+        compute_restore_threads(threads);
     return st;
 }
 
