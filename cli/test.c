@@ -36,6 +36,18 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
     json_object_set_new(j, "seconds", json_real(e->seconds));
     json_object_set_new(j, "docs_per_second", json_real(e->docs_per_second));
+    if (e->per_label) {
+        json_t *labels = json_array();
+        for (size_t i = 0; i < e->n_per_label; i++) {
+            const hftc_label_metrics *l = &e->per_label[i];
+            json_array_append_new(labels,
+                                  json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "label", l->label, "level",
+                                            (json_int_t)l->level, "support", (json_int_t)l->support, "predicted",
+                                            (json_int_t)l->predicted, "correct", (json_int_t)l->correct, "precision",
+                                            l->precision, "recall", l->recall, "f1", l->f1));
+        }
+        json_object_set_new(j, "per_label", labels);
+    }
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     puts(text);
     free(text);
@@ -58,6 +70,15 @@ static void print_text(const hftc_evaluation *e, float threshold)
                "labels)\n",
                i + 1, e->level[i].micro_f1, e->level[i].macro_f1, e->level[i].accuracy,
                e->level[i].accuracy_given_parent, e->level[i].labels);
+    if (e->per_label) {
+        printf("\n%-40s %5s %8s %9s %9s %9s %9s\n", "label", "level", "support", "predicted", "precision", "recall",
+               "F1");
+        for (size_t i = 0; i < e->n_per_label; i++) {
+            const hftc_label_metrics *l = &e->per_label[i];
+            printf("%-40s %5zu %8zu %9zu %9.4f %9.4f %9.4f\n", l->label, l->level, l->support, l->predicted,
+                   l->precision, l->recall, l->f1);
+        }
+    }
     printf("reading + inference %.0f docs/s\n", e->docs_per_second);
 }
 
@@ -80,6 +101,8 @@ int cmd_test(int argc, char **argv)
         {"--prune", ARG_BOOL, &in.prune, 0,
          CLI_PRUNE_HELP "; P@k, nDCG@k and accuracy given the parent are not a full run's"},
         {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
+        {"--per-label", ARG_FLAG, &in.per_label, 0,
+         "also each label's support, predictions, precision, recall and F1 (level 0: unknown to the model)"},
         CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };
     int rc = args_parse("test", "--model MODEL --input F [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
@@ -102,6 +125,7 @@ int cmd_test(int argc, char **argv)
         print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m), in.prune);
     else
         print_text(&e, threshold);
+    hftc_evaluation_free(&e);
     hftc_model_free(m);
     return 0;
 }

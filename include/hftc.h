@@ -183,6 +183,7 @@ typedef struct {
      * rankings past the decided labels (P@k, nDCG@k, hftc_predict_file's k) are not a full run's, and
      * hftc_evaluate leaves out the accuracy given the true parent. Ignored for other models. */
     int prune;
+    int per_label; /* hftc_evaluate: also each label's counts (hftc_evaluation.per_label) */
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
@@ -200,6 +201,16 @@ typedef struct {
     size_t docs_given_parent;
 } hftc_level_metrics;
 
+/* One label over the evaluated documents. */
+typedef struct {
+    char *label;      /* its name */
+    size_t level;     /* its taxonomy level (1: top); 0: a gold label the model does not know */
+    size_t support;   /* documents with the label */
+    size_t predicted; /* documents it was predicted for */
+    size_t correct;   /* both */
+    double precision, recall, f1;
+} hftc_label_metrics;
+
 typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
@@ -210,9 +221,16 @@ typedef struct {
     double seconds, docs_per_second;
     size_t n_levels; /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */
     hftc_level_metrics level[HFTC_MAX_LEVELS];
+    /* With hftc_input_options.per_label: every label in the gold set or predicted, in the model's label
+     * order (unknown gold labels last); NULL otherwise. Freed by hftc_evaluation_free. */
+    hftc_label_metrics *per_label;
+    size_t n_per_label;
 } hftc_evaluation;
 
+/* Evaluates m on the labelled file in->path; *out is set only on success. */
 hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);
+/* Frees what hftc_evaluate allocated in e (per_label); e's numbers stay. */
+void hftc_evaluation_free(hftc_evaluation *e);
 
 /* One predicted document: labels above the threshold (best first), and the k best overall. */
 typedef struct {

@@ -923,7 +923,45 @@ static void test_command_line(void)
     CHECK(json_integer_value(json_object_get(j, "docs")) == 150);
     json_t *level = json_array_get(json_object_get(j, "levels"), 0);
     CHECK(json_object_get(level, "level") && json_object_get(level, "accuracy"));
+    CHECK(json_object_get(j, "per_label") == NULL);
+    double macro_f1 = json_real_value(json_object_get(j, "macro_f1")),
+           micro_p = json_real_value(json_object_get(j, "micro_precision"));
     json_decref(j);
+
+    /* --per-label: each label's counts, consistent with the summary (macro-F1: the mean F1 of the labels
+     * in the gold set; micro precision: correct over predicted), a label unknown to the model at level 0 */
+    const char *with_unknown = tmpfiles_path("unknown.tsv");
+    snprintf(cmd, sizeof cmd, "cp %s %s && printf 'neverseen\\tthe team won\\n' >> %s", path_test, with_unknown,
+             with_unknown);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    for (int unknown = 0; unknown < 2; unknown++) {
+        snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json --per-label", bin, model,
+                 unknown ? with_unknown : path_test);
+        CHECK(run(cmd, out, sizeof out) == 0);
+        j = json_loads(out, 0, NULL);
+        json_t *labels = json_object_get(j, "per_label");
+        double f1_sum = 0;
+        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0;
+        for (size_t i = 0; i < json_array_size(labels); i++) {
+            json_t *l = json_array_get(labels, i);
+            size_t support = (size_t)json_integer_value(json_object_get(l, "support"));
+            f1_sum += support ? json_real_value(json_object_get(l, "f1")) : 0.0;
+            in_gold += support > 0;
+            correct += (size_t)json_integer_value(json_object_get(l, "correct"));
+            predicted += (size_t)json_integer_value(json_object_get(l, "predicted"));
+            level0 += json_integer_value(json_object_get(l, "level")) == 0 &&
+                      !strcmp(json_string_value(json_object_get(l, "label")), "neverseen");
+        }
+        CHECK_MSG(json_array_size(labels) >= 2 && level0 == (size_t)unknown &&
+                      in_gold == (size_t)json_integer_value(json_object_get(j, "labels")),
+                  "per_label: %s", out);
+        /* the JSON holds 6 digits */
+        CHECK(fabs(f1_sum / (double)in_gold - json_real_value(json_object_get(j, "macro_f1"))) < 1e-5);
+        if (!unknown)
+            CHECK(fabs(f1_sum / (double)in_gold - macro_f1) < 1e-5 &&
+                  fabs((double)correct / (double)predicted - micro_p) < 1e-5);
+        json_decref(j);
+    }
 
     snprintf(cmd, sizeof cmd,
              "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);

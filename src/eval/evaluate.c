@@ -273,14 +273,60 @@ static double last_level_accuracy(const taxonomy *t, const dataset *ds, const al
     return ds->n_docs ? (double)right / (double)ds->n_docs : 0.0;
 }
 
+/* Each label's counts over mi's documents, for the labels in the gold set or predicted (label names from
+ * m's taxonomy, which still holds the unknown ones). */
+static hftc_status per_label_metrics(const hftc_model *m, const metrics_input *mi, hftc_evaluation *out)
+{
+    size_t n = mi->n_labels;
+    size_t *counts = mem_alloc(3 * n, sizeof *counts), *tp = counts, *fp = counts + n, *fn = counts + 2 * n;
+    if (!counts)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = metrics_per_label(mi, tp, fp, fn);
+    size_t used = 0;
+    for (size_t l = 0; st == HFTC_STATUS_OK && l < n; l++)
+        used += tp[l] + fp[l] + fn[l] > 0;
+    out->per_label = st == HFTC_STATUS_OK ? mem_calloc(used ? used : 1, sizeof *out->per_label) : NULL;
+    if (st == HFTC_STATUS_OK && !out->per_label)
+        st = HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t l = 0; st == HFTC_STATUS_OK && l < n; l++) {
+        if (tp[l] + fp[l] + fn[l] == 0)
+            continue;
+        hftc_label_metrics *r = &out->per_label[out->n_per_label++];
+        double precision = tp[l] + fp[l] ? (double)tp[l] / (double)(tp[l] + fp[l]) : 0.0;
+        double recall = tp[l] + fn[l] ? (double)tp[l] / (double)(tp[l] + fn[l]) : 0.0;
+        *r = (hftc_label_metrics){.label = strdup(strmap_string(&m->tax.names, l)),
+                                  .level = l < m->tax.n_nodes ? m->tax.level[l] : 0,
+                                  .support = tp[l] + fn[l],
+                                  .predicted = tp[l] + fp[l],
+                                  .correct = tp[l],
+                                  .precision = precision,
+                                  .recall = recall,
+                                  .f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0};
+        if (!r->label)
+            st = HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    free(counts);
+    return st;
+}
+
+void hftc_evaluation_free(hftc_evaluation *e)
+{
+    for (size_t i = 0; i < e->n_per_label; i++)
+        free(e->per_label[i].label);
+    free(e->per_label);
+    e->per_label = NULL;
+    e->n_per_label = 0;
+}
+
 static void copy_metrics(hftc_level_metrics *out, const metrics *mt)
 {
     *out = (hftc_level_metrics){
         .labels = mt->labels, .micro_f1 = mt->micro_f1, .macro_f1 = mt->macro_f1, .accuracy = mt->exact_match};
 }
 
-hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out)
+hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *result)
 {
+    hftc_evaluation e = {0}, *out = &e; /* copied to *result only on success */
     /* Labels the model does not know get ids past its outputs: never predicted, always missed. The
      * known ones are completed with their ancestors, as the training data was. */
     dataset ds = {0};
@@ -344,6 +390,8 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
             out->ndcg_at[k] = mt.ndcg_at[k];
         }
     }
+    if (st == HFTC_STATUS_OK && in->per_label)
+        st = per_label_metrics(m, &mi, out);
     /* Per level: only that level's labels count (accuracy: the level's label set is exactly right). */
     mi.label_mask = mask;
     mi.ranked = NULL;
@@ -360,7 +408,12 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     free(d.pred_start), free(d.pred), free(d.ranked), free(mask);
     dataset_free(&ds);
     hftc_status forget = taxonomy_forget_pending(&m->tax);
-    return st == HFTC_STATUS_OK ? forget : st;
+    st = st == HFTC_STATUS_OK ? forget : st;
+    if (st == HFTC_STATUS_OK)
+        *result = e;
+    else
+        hftc_evaluation_free(&e);
+    return st;
 }
 
 /* hftc_predict_file's chunk handler: one hftc_prediction per document, in order. */
