@@ -1,5 +1,6 @@
-/* Tests for the word vector readers: the three formats, auto-detection, and truncated or inconsistent
- * files (status plus file and line, or byte offset, in the message). Files go to a temporary directory. */
+/* Tests for the word vector readers: the three formats, plain and gzip-compressed, auto-detection, and
+ * truncated or inconsistent files (status plus file and line, or byte offset, in the message). Files go to a temporary
+ * directory. */
 #define _POSIX_C_SOURCE 200809L
 #include "text/wordvec.h"
 
@@ -7,6 +8,8 @@
 #include "tmpfiles.h"
 
 #include <stdint.h>
+#include <unistd.h>
+#include <zlib.h>
 
 // Vocabulary ids: <pad> 0, <unk> 1, the 2, cat 3, école 4, missing 5, new york 6.
 #define V 7
@@ -232,6 +235,65 @@ static void test_bad_binary_files(void)
     vocab_free(&v);
 }
 
+/* Writes n bytes gzip-compressed to tmpfiles name (truncated to keep bytes of the compressed file when
+ * keep > 0); returns its path. */
+static const char *write_gzip(const char *name, const void *data, size_t n, long keep)
+{
+    const char *path = tmpfiles_path(name);
+    gzFile gz = gzopen(path, "wb");
+    CHECK(gz != NULL && gzwrite(gz, data, (unsigned)n) == (int)n && gzclose(gz) == Z_OK);
+    if (keep > 0)
+        CHECK(truncate(path, keep) == 0);
+    return path;
+}
+
+// Each format gzip-compressed reads as the plain file does; a truncated one is an error.
+static void test_gzip(void)
+{
+    vocab v;
+    make_vocab(&v);
+    float plain[V * 3], packed[V * 3];
+    rng r;
+    size_t found, dim;
+    wordvec_format fmt;
+    unsigned char bin[512];
+    size_t bin_len = make_binary(bin, 4, bin_words, bin_vecs, 4);
+    const struct {
+        const char *name;
+        const void *data;
+        size_t len;
+        wordvec_format format;
+    } files[] = {{"vec.txt", vec_text, sizeof vec_text - 1, WORDVEC_TEXT},
+                 {"glove.txt", glove_text, sizeof glove_text - 1, WORDVEC_GLOVE},
+                 {"vectors.bin", bin, bin_len, WORDVEC_BINARY}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *path = tmpfiles_write(files[i].name, files[i].data, files[i].len);
+        char gz_name[64];
+        snprintf(gz_name, sizeof gz_name, "%s.gz", files[i].name);
+        const char *gz_path = write_gzip(gz_name, files[i].data, files[i].len, 0);
+        CHECK_STATUS(wordvec_probe(gz_path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+        CHECK_MSG(fmt == files[i].format && dim == 3, "%s: format %d, dim %zu", gz_name, (int)fmt, dim);
+        rng_seed(&r, 1, 0);
+        CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, plain, &r, &found), HFTC_STATUS_OK);
+        rng_seed(&r, 1, 0);
+        CHECK_STATUS(wordvec_load(gz_path, WORDVEC_AUTO, &v, 3, packed, &r, &found), HFTC_STATUS_OK);
+        CHECK_MSG(!memcmp(plain, packed, sizeof plain), "%s: other values than the plain file", gz_name);
+    }
+    // A compressed file cut short: reported as such, whether or not the cut falls between two lines.
+    static char many[64 << 10];
+    size_t used = (size_t)snprintf(many, sizeof many, "2000 3\n");
+    for (int w = 0; w < 2000 && used + 40 < sizeof many; w++)
+        used += (size_t)snprintf(many + used, sizeof many - used, "w%d %d.5 -%d.25 0.%d\n", w, w, w, w);
+    const char *cut = write_gzip("cut.vec.gz", many, used, 4000);
+    CHECK_STATUS(wordvec_load(cut, WORDVEC_AUTO, &v, 3, packed, &r, &found), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "cut.vec.gz: the gzip-compressed data is damaged or cut short"), "%s",
+              hftc_last_error());
+    const char *glove_cut = write_gzip("cut.glove.gz", many + 7, used - 7, 4000); /* no header: no count */
+    CHECK_STATUS(wordvec_load(glove_cut, WORDVEC_GLOVE, &v, 3, packed, &r, &found), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "damaged or cut short"), "%s", hftc_last_error());
+    vocab_free(&v);
+}
+
 static void test_format_names(void)
 {
     static const char *const names[] = {"auto", "text", "vec", "glove", "binary", "bin"};
@@ -252,6 +314,7 @@ int main(void)
     RUN_TEST(test_binary_without_newlines);
     RUN_TEST(test_bad_text_files);
     RUN_TEST(test_bad_binary_files);
+    RUN_TEST(test_gzip);
     RUN_TEST(test_format_names);
     tmpfiles_cleanup();
     TEST_MAIN_END();

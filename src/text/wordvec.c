@@ -4,7 +4,7 @@
  * that are not numbers and exceed the dimension belong to the word. Numbers are parsed with strtof, so
  * the C locale's decimal point is assumed (the library never calls setlocale). The first occurrence of
  * a word wins. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* fopencookie: a gzip file read through the same stdio code as a plain one */
 #include "text/wordvec.h"
 
 #include "core/arena.h"
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #define MAX_DIM ((size_t)1 << 20)
 #define MAX_BINARY_WORD 65536
@@ -32,8 +33,13 @@ typedef struct {
 
 static bool is_field_sep(char c) { return c == ' ' || c == '\t'; }
 
+/* Set by gz_read when the compressed data is damaged or ends early (stdio may not keep its errno). */
+static _Thread_local bool gzip_damaged;
+
 static hftc_status read_error(const char *path)
 {
+    if (gzip_damaged)
+        return error_set(HFTC_STATUS_FORMAT, "%s: the gzip-compressed data is damaged or cut short", path);
     return errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", path)
                            : error_set(HFTC_STATUS_IO, "%s: read error: %s", path, strerror(errno));
 }
@@ -96,6 +102,59 @@ static bool looks_like_text(const char *buf, size_t n, bool whole_file)
     return utf8_find_invalid(buf, n) == n;
 }
 
+// A gzip-compressed file as a stdio stream (zlib decompresses; seeking rewinds and reads again).
+static ssize_t gz_read(void *gz, char *buf, size_t size)
+{
+    int got = gzread(gz, buf, size < (size_t)1 << 30 ? (unsigned)size : 1u << 30), err = Z_OK;
+    gzerror(gz, &err);
+    /* Corrupt, or the input ends inside the stream (Z_BUF_ERROR on the read that reaches it): fail before
+     * the partial data can pass for a last line. */
+    if (got < 0 || err == Z_BUF_ERROR) {
+        gzip_damaged = true;
+        errno = EIO;
+        return -1;
+    }
+    return got;
+}
+
+static int gz_seek(void *gz, off64_t *offset, int whence)
+{
+    z_off_t at = whence == SEEK_END ? -1 : gzseek(gz, (z_off_t)*offset, whence);
+    if (at < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    *offset = at;
+    return 0;
+}
+
+static int gz_close(void *gz) { return gzclose(gz) == Z_OK ? 0 : EOF; }
+
+/* Opens the vectors at path for reading, decompressing them if they are gzip (by their first bytes:
+ * fastText's crawl vectors come as .vec.gz). */
+static FILE *open_vectors(const char *path)
+{
+    gzip_damaged = false;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char magic[2] = {0};
+    bool gzip = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    if (!gzip) {
+        rewind(f);
+        return f;
+    }
+    fclose(f);
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return NULL;
+    gzbuffer(gz, 1 << 17);
+    FILE *stream = fopencookie(gz, "rb", (cookie_io_functions_t){.read = gz_read, .seek = gz_seek, .close = gz_close});
+    if (!stream)
+        gzclose(gz);
+    return stream;
+}
+
 // Reads the first line (and for auto-detection the bytes after it); leaves f anywhere.
 static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
 {
@@ -138,7 +197,7 @@ static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
 
 hftc_status wordvec_probe(const char *path, wordvec_format fmt, wordvec_format *detected, size_t *dim)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_vectors(path);
     if (!f)
         return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
     wordvec_header h = {.path = path};
@@ -383,7 +442,7 @@ hftc_status wordvec_load(const char *path, wordvec_format fmt, const vocab *v, s
                          size_t *n_found)
 {
     *n_found = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_vectors(path);
     if (!f)
         return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
     wordvec_header h = {.path = path};
