@@ -31,6 +31,9 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
     }
     json_object_set_new(j, "levels", levels);
     json_object_set_new(j, "overall_accuracy", json_real(e->overall_accuracy));
+    json_object_set_new(j, "hierarchical_precision", json_real(e->hierarchical_precision));
+    json_object_set_new(j, "hierarchical_recall", json_real(e->hierarchical_recall));
+    json_object_set_new(j, "hierarchical_f1", json_real(e->hierarchical_f1));
     json_object_set_new(j, "scoring", json_string(scoring));
     json_object_set_new(j, "prune", json_boolean(prune));
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
@@ -61,6 +64,8 @@ static void print_text(const hftc_evaluation *e, float threshold)
     printf("threshold        %g\n", (double)threshold);
     printf("micro-F1         %.4f  (precision %.4f, recall %.4f)\n", e->micro_f1, e->micro_precision, e->micro_recall);
     printf("macro-F1         %.4f\n", e->macro_f1);
+    printf("hierarchical F1  %.4f  (precision %.4f, recall %.4f; predictions with their ancestors)\n",
+           e->hierarchical_f1, e->hierarchical_precision, e->hierarchical_recall);
     printf("exact match      %.4f\n", e->exact_match);
     printf("overall accuracy %.4f  (the document's last-level labels predicted)\n", e->overall_accuracy);
     printf("P@1 P@3 P@5      %.4f %.4f %.4f\n", e->precision_at[1], e->precision_at[3], e->precision_at[5]);

@@ -215,6 +215,10 @@ typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    /* Hierarchical precision, recall and F1 (Kiritchenko et al. 2005): the micro figures with every
+     * predicted label's ancestors added to the prediction, as the gold sets have them; the same as the
+     * micro figures when the scoring predicts a label only with its parents (bsf, top-down). */
+    double hierarchical_precision, hierarchical_recall, hierarchical_f1;
     double overall_accuracy; /* the HFT-ONLSTM paper's "overall": documents whose last-level labels (gold labels
                               * at the deepest level they reach) are predicted, parents predicted, not given */
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */

@@ -446,10 +446,19 @@ static void test_taxonomy_training(void)
         in.threshold = 0.3f;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
         CHECK(e.n_levels == 2 && e.micro_f1 > 0.85);
+        /* predictions closed under ancestors: the hierarchical figures are the micro ones */
+        CHECK(e.hierarchical_f1 == e.micro_f1 && e.hierarchical_precision == e.micro_precision &&
+              e.hierarchical_recall == e.micro_recall);
         bsf_check c = {.m = m};
         CHECK_STATUS(hftc_predict_file(m, &in, 0, count_orphans, &c), HFTC_STATUS_OK);
         CHECK(c.n_docs == 150 && c.violations == 0);
     }
+    /* independent scoring at a threshold the parent alone misses: ancestors added to the predictions can
+     * only find more gold labels */
+    in.scoring = "independent";
+    in.threshold = 0.3f;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK(e.hierarchical_recall >= e.micro_recall && e.hierarchical_f1 > 0.85 && e.hierarchical_f1 <= 1.0);
     in.scoring = "BSF";
     CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_INVALID_ARGUMENT);
 

@@ -273,6 +273,48 @@ static double last_level_accuracy(const taxonomy *t, const dataset *ds, const al
     return ds->n_docs ? (double)right / (double)ds->n_docs : 0.0;
 }
 
+/* The hierarchical figures of hftc_evaluation: mi's predicted sets with their labels' ancestors added. */
+static hftc_status hierarchical_metrics(const hftc_model *m, const metrics_input *mi, hftc_evaluation *out)
+{
+    const taxonomy *t = &m->tax;
+    size_t *start = mem_alloc(mi->n_docs + 1, sizeof *start), cap = 0;
+    uint32_t *ids = NULL, *ancestors = mem_alloc(t->n_nodes ? t->n_nodes : 1, sizeof *ancestors);
+    bool *seen = mem_calloc(mi->n_labels ? mi->n_labels : 1, sizeof *seen);
+    hftc_status st = start && ancestors && seen ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    size_t n = 0;
+    for (size_t d = 0; st == HFTC_STATUS_OK && d < mi->n_docs; d++) {
+        start[d] = n;
+        for (size_t j = mi->pred_start[d]; st == HFTC_STATUS_OK && j < mi->pred_start[d + 1]; j++) {
+            uint32_t label = mi->pred[j];
+            size_t n_anc = label < t->n_nodes ? taxonomy_ancestors(t, label, ancestors) : 0;
+            st = mem_reserve((void **)&ids, &cap, n + n_anc + 1, sizeof *ids);
+            for (size_t a = 0; st == HFTC_STATUS_OK && a <= n_anc; a++) {
+                uint32_t id = a < n_anc ? ancestors[a] : label;
+                if (!seen[id])
+                    seen[id] = true, ids[n++] = id;
+            }
+        }
+        for (size_t j = start[d]; j < n; j++)
+            seen[ids[j]] = false;
+    }
+    if (st == HFTC_STATUS_OK) {
+        start[mi->n_docs] = n;
+        metrics_input h = {.n_docs = mi->n_docs,
+                           .n_labels = mi->n_labels,
+                           .gold_start = mi->gold_start,
+                           .gold = mi->gold,
+                           .pred_start = start,
+                           .pred = ids};
+        metrics mt;
+        st = metrics_compute(&mt, &h);
+        out->hierarchical_precision = mt.micro_precision;
+        out->hierarchical_recall = mt.micro_recall;
+        out->hierarchical_f1 = mt.micro_f1;
+    }
+    free(start), free(ids), free(ancestors), free(seen);
+    return st;
+}
+
 /* Each label's counts over mi's documents, for the labels in the gold set or predicted (label names from
  * m's taxonomy, which still holds the unknown ones). */
 static hftc_status per_label_metrics(const hftc_model *m, const metrics_input *mi, hftc_evaluation *out)
@@ -390,6 +432,8 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
             out->ndcg_at[k] = mt.ndcg_at[k];
         }
     }
+    if (st == HFTC_STATUS_OK)
+        st = hierarchical_metrics(m, &mi, out);
     if (st == HFTC_STATUS_OK && in->per_label)
         st = per_label_metrics(m, &mi, out);
     /* Per level: only that level's labels count (accuracy: the level's label set is exactly right). */
