@@ -3,13 +3,12 @@
 on random data exactly as bench_cnn times hftc. Prints one JSON object.
 
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
-import argparse
 import json
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_timing import adam_steps, measure
+from torch_timing import adam_steps, measure, parse_args
 
 
 class KimCNN(nn.Module):
@@ -35,21 +34,11 @@ class KimCNN(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--len", type=int, default=256)
-    ap.add_argument("--classes", type=int, default=20)
-    ap.add_argument("--vocab", type=int, default=20000)
-    ap.add_argument("--dim", type=int, default=300)
-    ap.add_argument("--filters", type=int, default=128)
-    ap.add_argument("--hidden", type=int, default=1024)
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    def extra(ap):
+        ap.add_argument("--filters", type=int, default=128)
+        ap.add_argument("--hidden", type=int, default=1024)
+
+    a = parse_args({"batch": 100, "len": 256, "classes": 20, "vocab": 20000, "dim": 300}, extra)
     model = KimCNN(a.vocab, a.dim, (2, 3, 4), a.filters, a.hidden, a.classes)
     loss_fn = nn.BCEWithLogitsLoss()
     tokens = torch.randint(2, a.vocab, (a.batch, a.len))

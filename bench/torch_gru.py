@@ -13,40 +13,29 @@ same result and only adds packing overhead (--pack measures it). The attention m
 built and applied, as a variable-length implementation would.
 
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
-import argparse
 import json
 import os
 import sys
 
 import torch
 import torch.nn as nn
-from torch_timing import adam_steps, measure
+from torch_timing import adam_steps, measure, parse_args
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
 from torch_bigru_att import BiGRUAtt  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--len", type=int, default=100)
-    ap.add_argument("--classes", type=int, default=1)
-    ap.add_argument("--vocab", type=int, default=50000)
-    ap.add_argument("--dim", type=int, default=100)
-    ap.add_argument("--rnn-hidden", type=int, default=96)
-    ap.add_argument("--attention", type=int, default=0, help="0 = 2 x rnn-hidden")
-    ap.add_argument("--hidden", type=int, default=0)
-    ap.add_argument("--rnn-dropout", type=float, default=0.4)
-    ap.add_argument("--embed-dropout", type=float, default=0.0)
-    ap.add_argument("--hidden-dropout", type=float, default=0.0)
-    ap.add_argument("--pack", action="store_true", help="run the GRU on pack_padded_sequence input")
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    def extra(ap):
+        ap.add_argument("--rnn-hidden", type=int, default=96)
+        ap.add_argument("--attention", type=int, default=0, help="0 = 2 x rnn-hidden")
+        ap.add_argument("--hidden", type=int, default=0)
+        ap.add_argument("--rnn-dropout", type=float, default=0.4)
+        ap.add_argument("--embed-dropout", type=float, default=0.0)
+        ap.add_argument("--hidden-dropout", type=float, default=0.0)
+        ap.add_argument("--pack", action="store_true", help="run the GRU on pack_padded_sequence input")
+
+    a = parse_args({"batch": 128, "len": 100, "classes": 1, "vocab": 50000, "dim": 100}, extra)
     model = BiGRUAtt(a.vocab, a.dim, a.rnn_hidden, a.attention or 2 * a.rnn_hidden, a.hidden, a.classes,
                      a.rnn_dropout, a.embed_dropout, a.hidden_dropout, a.pack)
     loss_fn = nn.BCEWithLogitsLoss()

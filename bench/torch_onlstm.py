@@ -12,13 +12,12 @@ equations) equal to hftc's, and checks that this cell computes the same states.
 
 Every document has the full length T (hftc's bench does the same), so both sides do the same work.
 Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
-import argparse
 import json
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_timing import adam_steps, measure
+from torch_timing import adam_steps, measure, parse_args
 
 
 class ONLSTM(nn.Module):
@@ -70,22 +69,12 @@ class Net(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--len", type=int, default=100)
-    ap.add_argument("--classes", type=int, default=10)
-    ap.add_argument("--vocab", type=int, default=50000)
-    ap.add_argument("--dim", type=int, default=300)
-    ap.add_argument("--rnn-hidden", type=int, default=500)
-    ap.add_argument("--chunk", type=int, default=10)
-    ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    def extra(ap):
+        ap.add_argument("--rnn-hidden", type=int, default=500)
+        ap.add_argument("--chunk", type=int, default=10)
+        ap.add_argument("--hidden", type=int, default=500)
+
+    a = parse_args({"batch": 64, "len": 100, "classes": 10, "vocab": 50000, "dim": 300}, extra)
     model = Net(a.vocab, a.dim, a.rnn_hidden, a.chunk, a.hidden, a.classes)
     tokens = torch.randint(2, a.vocab, (a.batch, a.len))
     lengths = torch.full((a.batch,), a.len, dtype=torch.long)  # full-length documents, as hftc's bench

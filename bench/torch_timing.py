@@ -2,10 +2,30 @@
 bench_network times hftc: one warm-up training step, then iters timed steps; in eval mode without
 gradients one warm-up batch, infer_iters (default iters) timed batches and n_single timed one-document calls. Returns the
 figures bench/run reads."""
+import argparse
 import resource
 import time
 
 import torch
+
+
+def parse_args(defaults, extra=None):
+    """The arguments the encoder benchmarks share (--threads, --batch, --len, --classes, --vocab, --dim,
+    --iters, --infer-iters, --seed), with each script's defaults; extra(ap) adds its own. Sets torch's
+    threads and seed from them."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    for name in ("batch", "len", "classes", "vocab", "dim"):
+        ap.add_argument("--" + name, type=int, default=defaults[name])
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--infer-iters", type=int, default=0, help="inference batches (0: --iters)")
+    ap.add_argument("--seed", type=int, default=1)
+    if extra:
+        extra(ap)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    return a
 
 
 def adam_steps(model, loss_of):
