@@ -97,6 +97,69 @@ static void test_train_save_load_round_trip(void)
     hftc_model_free(m);
 }
 
+/* Every prediction of a run, as text: "index:label,label|" (k ranked labels after a ';'), and the
+ * indices where batch_end was set. */
+typedef struct {
+    char *text;
+    size_t len, cap, batch_ends, last_end;
+    const hftc_model *m;
+} prediction_log;
+
+static hftc_status log_prediction(const hftc_prediction *p, void *user)
+{
+    prediction_log *l = user;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%zu:", p->index);
+    for (size_t i = 0; i < p->n_selected; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%s=%.9g", i ? "," : "",
+                      hftc_model_label(l->m, p->selected[i]), (double)p->probs[p->selected[i]]);
+    for (size_t i = 0; i < p->n_ranked; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%zu", i ? "," : ";", p->ranked[i]);
+    n += snprintf(line + n, sizeof line - (size_t)n, "|");
+    if (l->len + (size_t)n + 1 > l->cap) {
+        l->cap = 2 * (l->len + (size_t)n + 1);
+        l->text = realloc(l->text, l->cap);
+        if (!l->text)
+            return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    memcpy(l->text + l->len, line, (size_t)n + 1);
+    l->len += (size_t)n;
+    if (p->batch_end)
+        l->batch_ends++, l->last_end = p->index;
+    return HFTC_STATUS_OK;
+}
+
+/* hftc_predict_documents on texts gives what hftc_predict_file gives on a file of them, over more than
+ * one 256-document batch, with batch_end on the last document. */
+static void test_predict_documents(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    enum { N = 600 };
+    static char storage[N][64];
+    const char *texts[N];
+    FILE *f = fopen(tmpfiles_path("documents.txt"), "w");
+    for (size_t i = 0; i < N; i++) {
+        snprintf(storage[i], sizeof storage[i], "%s %zu", probe_texts[i % N_PROBES], i % 7);
+        texts[i] = storage[i];
+        if (f)
+            fprintf(f, "%s\n", texts[i]);
+    }
+    CHECK(f && fclose(f) == 0);
+    hftc_input_options in = {.path = tmpfiles_path("documents.txt"), .format = "text", .threshold = 0.2f};
+    prediction_log from_file = {.m = m}, from_texts = {.m = m};
+    CHECK_STATUS(hftc_predict_file(m, &in, 2, log_prediction, &from_file), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_predict_documents(m, texts, N, &in, 2, log_prediction, &from_texts), HFTC_STATUS_OK);
+    CHECK(from_file.text && from_texts.text && !strcmp(from_file.text, from_texts.text));
+    CHECK(from_texts.batch_ends == 3 && from_texts.last_end == N - 1 && from_file.last_end == N - 1);
+    free(from_file.text), free(from_texts.text);
+    hftc_model_free(m);
+}
+
 static void test_training_is_repeatable(void)
 {
     hftc_train_options o;
@@ -1047,6 +1110,7 @@ int main(void)
     RUN_TEST(test_train_save_load_round_trip);
     RUN_TEST(test_training_is_repeatable);
     RUN_TEST(test_flat_checkpoint);
+    RUN_TEST(test_predict_documents);
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);
