@@ -63,6 +63,17 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(p, "best_epoch")),
                json_real_value(json_object_get(p, "train_seconds")));
     }
+    const json_t *ck = json_object_get(d, "checkpoint");
+    if (ck) {
+        const json_t *partial = json_object_get(ck, "in_progress");
+        printf("checkpoint       %lld of %lld %s done", (long long)json_integer_value(json_object_get(ck, "done")),
+               (long long)json_integer_value(json_object_get(ck, "total")),
+               json_string_value(json_object_get(ck, "units")));
+        if (json_is_object(partial))
+            printf(", %s after epoch %lld", json_string_value(json_object_get(partial, "part")),
+                   (long long)json_integer_value(json_object_get(partial, "epochs")));
+        printf("; %.0f s of training\n", json_number_value(json_object_get(ck, "seconds")));
+    }
     const json_t *opts = json_object_get(tr, "options");
     if (opts) {
         char *text = json_dumps(opts, JSON_COMPACT | JSON_REAL_PRECISION(6));

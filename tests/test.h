@@ -151,6 +151,17 @@ static inline void test_check_checkpoint(const hftc_train_options *options, hftc
                   hftc_last_error());
         hftc_model *ck = NULL;
         CHECK_STATUS(hftc_model_load(&ck, path), HFTC_STATUS_OK);
+        /* its description says how far the training got: levels done, or the level in training's epochs */
+        char *text = ck ? hftc_model_describe(ck) : NULL;
+        json_t *d = text ? json_loads(text, 0, NULL) : NULL, *summary = json_object_get(d, "checkpoint");
+        json_t *partial = json_object_get(summary, "in_progress");
+        const char *units = json_string_value(json_object_get(summary, "units"));
+        CHECK_MSG(units && !strcmp(units, "levels") &&
+                      (size_t)json_integer_value(json_object_get(summary, "total")) == parts &&
+                      (json_is_null(partial) || json_integer_value(json_object_get(partial, "epochs")) >= 1),
+                  "%s: checkpoint summary %s", label, text ? text : "(none)");
+        json_decref(d);
+        free(text);
         hftc_model_free(ck);
     }
     CHECK_STATUS(st, HFTC_STATUS_OK);

@@ -1037,8 +1037,13 @@ static void test_command_line(void)
              "--epochs 2 --threads 1 --class-weights 1,2 --quiet --checkpoint %s --time-limit 0.000001 2>&1",
              bin, path_train, path_valid, node_model, checkpoint);
     int status, calls = 0;
-    while ((status = run(cmd, out, sizeof out)) == 3 && ++calls < 50)
+    char info_cmd[1024];
+    snprintf(info_cmd, sizeof info_cmd, "%s info --model %s", bin, checkpoint);
+    while ((status = run(cmd, out, sizeof out)) == 3 && ++calls < 50) {
         CHECK_MSG(strstr(out, "time limit") && strstr(out, "cli.checkpoint"), "train printed: %s", out);
+        CHECK(run(info_cmd, out, sizeof out) == 0);
+        CHECK_MSG(strstr(out, "checkpoint ") && strstr(out, " of 4 classifier runs done"), "info printed: %s", out);
+    }
     CHECK_MSG(status == 0 && calls >= 2, "status %d after %d stops: %s", status, calls, out);
     CHECK(access(node_model, F_OK) == 0 && access(checkpoint, F_OK) != 0);
     snprintf(cmd, sizeof cmd, "%s train --preset gru-att --train %s --output %s --checkpoint %s 2>&1", bin, path_train,

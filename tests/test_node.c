@@ -409,6 +409,19 @@ static void test_checkpoint(void)
         CHECK(m == NULL);
         if (stops == 3)
             o.threads = 1; // the thread count is not part of what a checkpoint must match
+        // the checkpoint's description counts the class-weight runs done
+        hftc_model *ck = NULL;
+        CHECK_STATUS(hftc_model_load(&ck, checkpoint), HFTC_STATUS_OK);
+        char *text = ck ? hftc_model_describe(ck) : NULL;
+        json_t *d = text ? json_loads(text, 0, NULL) : NULL, *summary = json_object_get(d, "checkpoint");
+        const char *units = json_string_value(json_object_get(summary, "units"));
+        json_int_t done = json_integer_value(json_object_get(summary, "done"));
+        CHECK_MSG(units && !strcmp(units, "classifier runs") && done >= (json_int_t)stops &&
+                      json_integer_value(json_object_get(summary, "total")) == N_LABELS * 2,
+                  "checkpoint summary %s", text ? text : "(none)");
+        json_decref(d);
+        free(text);
+        hftc_model_free(ck);
     }
     CHECK_STATUS(st, HFTC_STATUS_OK);
     CHECK_MSG(stops >= N_LABELS * 2 / 2 - 1, "%zu stops for %d runs", stops, N_LABELS * 2);

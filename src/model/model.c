@@ -189,6 +189,7 @@ void hftc_model_free(hftc_model *m)
     taxonomy_free(&m->tax);
     label_words_free(&m->label_words);
     free(m->training_json);
+    free(m->checkpoint_json);
     free(m);
 }
 
@@ -987,6 +988,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         snprintf(m->preset, sizeof m->preset, "%s", preset ? preset : "");
         const char *training = safetensors_metadata(f, "training");
         m->training_json = training ? mem_strdup(training) : NULL;
+        const char *checkpoint = safetensors_metadata(f, MODEL_CHECKPOINT_KEY);
+        m->checkpoint_json = checkpoint ? mem_strdup(checkpoint) : NULL;
         const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
         st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
         for (size_t i = 0; w && i < cfg.vocab_size; i++)
@@ -1021,6 +1024,36 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     }
     *out = m;
     return HFTC_STATUS_OK;
+}
+
+/* What a checkpoint's record says of the training so far: the units done (node: classifier runs; flat and
+ * level: levels) of all, the level in training and its epochs, and the training seconds. */
+static json_t *checkpoint_summary(const hftc_model *m)
+{
+    json_t *record = json_loads(m->checkpoint_json, 0, NULL), *parts = json_object_get(record, "parts");
+    size_t done = 0, total = 0;
+    json_t *in_progress = json_null();
+    for (size_t p = 0; p < json_array_size(parts); p++) {
+        json_t *entry = json_array_get(parts, p), *partial = json_object_get(entry, "in_progress");
+        json_t *runs = json_object_get(entry, "runs");
+        if (json_is_array(runs)) { /* node: one entry per class-weight run, null until it is done */
+            for (size_t w = 0; w < json_array_size(runs); w++)
+                done += !json_is_null(json_array_get(runs, w));
+            total += json_array_size(runs);
+            continue;
+        }
+        total++;
+        done += json_is_object(entry) && !partial;
+        if (partial && p < m->n_parts)
+            in_progress =
+                json_pack("{s:s, s:O}", "part", m->parts[p].name, "epochs", json_object_get(partial, "epoch"));
+    }
+    json_t *summary =
+        json_pack("{s:s, s:I, s:I, s:O, s:o}", "units", m->strategy == STRATEGY_NODE ? "classifier runs" : "levels",
+                  "done", (json_int_t)done, "total", (json_int_t)total, "seconds", json_object_get(record, "seconds"),
+                  "in_progress", in_progress);
+    json_decref(record);
+    return summary;
 }
 
 char *hftc_model_describe(const hftc_model *m)
@@ -1081,6 +1114,8 @@ char *hftc_model_describe(const hftc_model *m)
     json_object_set_new(j, "labels_per_level", levels);
     json_object_set_new(j, "parts", parts);
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
+    if (m->checkpoint_json)
+        json_object_set_new(j, "checkpoint", checkpoint_summary(m));
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     json_decref(j);
     return text;

@@ -56,13 +56,15 @@ struct hftc_model {
     scoring_kind scoring;    /* how ancestors' probabilities combine when none is asked for */
     float threshold;         /* on the scores of that scoring */
     size_t batch_capacity;
-    char *training_json; /* the options and the training record, as JSON; may be NULL */
-    arena workspace;     /* the activations the parts share at inference */
+    char *training_json;   /* the options and the training record, as JSON; may be NULL */
+    char *checkpoint_json; /* loaded from a training checkpoint: its record (train/checkpoint.h); else NULL */
+    arena workspace;       /* the activations the parts share at inference */
 };
 
 /* Tensors a model file may hold besides the model's, which loading skips: a training checkpoint's state
- * ("checkpoint.values", ...). */
+ * ("checkpoint.best_values", ...); and the metadata entry of a checkpoint's record. */
 #define MODEL_EXTRA_TENSOR_PREFIX "checkpoint."
+#define MODEL_CHECKPOINT_KEY "checkpoint"
 
 typedef struct st_tensor st_tensor;
 /* hftc_model_save with one more metadata entry (extra_key NULL: none), such as a training checkpoint's

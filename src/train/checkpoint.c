@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECKPOINT_KEY "checkpoint"
 #define CHECKPOINT_SECONDS 60.0
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
@@ -77,7 +76,7 @@ hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, c
         json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", checkpoint_seconds(c), "parts", parts);
     char *text = record ? json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(record);
-    hftc_status st = text ? model_save_with(m, c->o->checkpoint_path, CHECKPOINT_KEY, text, state, n_state)
+    hftc_status st = text ? model_save_with(m, c->o->checkpoint_path, MODEL_CHECKPOINT_KEY, text, state, n_state)
                           : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     free(text);
     c->last_save = now_seconds();
@@ -117,7 +116,7 @@ hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts)
     json_t *j = NULL;
     hftc_status st = hftc_model_load(&ck, path);
     if (st == HFTC_STATUS_OK)
-        st = model_read_metadata(path, CHECKPOINT_KEY, &text);
+        st = model_read_metadata(path, MODEL_CHECKPOINT_KEY, &text);
     if (st == HFTC_STATUS_OK)
         j = json_loads(text, 0, NULL); /* not inside json_is_object(), a macro that reads its argument twice */
     if (st == HFTC_STATUS_OK && !json_is_object(j))
