@@ -13,6 +13,7 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
                           (json_int_t)e->labels, "unknown_labels", (json_int_t)e->unknown_labels, "micro_precision",
                           e->micro_precision, "micro_recall", e->micro_recall, "micro_f1", e->micro_f1, "macro_f1",
                           e->macro_f1, "exact_match", e->exact_match, "threshold", (double)threshold);
+    json_object_set_new(j, "label_thresholds", json_boolean(e->label_thresholds));
     for (int k = 1; k <= HFTC_MAX_K; k += 2) {
         char key[16];
         snprintf(key, sizeof key, "p@%d", k);
@@ -61,7 +62,10 @@ static void print_text(const hftc_evaluation *e, float threshold)
 {
     printf("documents        %zu\n", e->docs);
     printf("labels           %zu in the gold set (%zu unknown to the model)\n", e->labels, e->unknown_labels);
-    printf("threshold        %g\n", (double)threshold);
+    if (e->label_thresholds)
+        printf("threshold        one per label (tuned on the validation split; --threshold T for one)\n");
+    else
+        printf("threshold        %g\n", (double)threshold);
     printf("micro-F1         %.4f  (precision %.4f, recall %.4f)\n", e->micro_f1, e->micro_precision, e->micro_recall);
     printf("macro-F1         %.4f\n", e->macro_f1);
     printf("hierarchical F1  %.4f  (precision %.4f, recall %.4f; predictions with their ancestors)\n",

@@ -166,6 +166,9 @@ int cmd_train(int argc, char **argv)
         {"--threshold", ARG_FLOAT, &o.threshold, 0, "decision threshold stored in the model"},
         {"--tune-threshold", ARG_BOOL, &o.tune_threshold, 0,
          "store the threshold with the best validation micro-F1 (of the model's scoring)"},
+        {"--tune-label-thresholds", ARG_BOOL, &o.tune_label_thresholds, 0,
+         "also store one threshold per label, each the best for its validation F1 (parents first); test and "
+         "predict use them unless given --threshold"},
         {"--seed", ARG_U64, &o.seed, 0, "random seed (runs repeat for a given seed and thread count)"},
         {"--threads", ARG_INT, &o.threads, 0, "threads (0 = all cores)"},
         {"--quiet", ARG_FLAG, &quiet, 0, "no progress or information messages"},

@@ -127,6 +127,10 @@ typedef struct {
                           * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
     float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
+    /* Also one threshold per label (0.05 steps), each the best for that label's validation F1, parents
+     * first (bsf, msf: a label is kept only with a kept parent); flat and level strategies, sigmoid head,
+     * independent, bsf or msf scoring. test and predict use them unless given a threshold. */
+    int tune_label_thresholds;
     unsigned long long seed;
     int threads; /* 0 = all cores */
     hftc_progress_fn progress;
@@ -160,6 +164,8 @@ hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes);
 size_t hftc_model_num_labels(const hftc_model *m);
 const char *hftc_model_label(const hftc_model *m, size_t i);
 float hftc_model_threshold(const hftc_model *m);
+/* The per-label thresholds (hftc_train_options.tune_label_thresholds), one per label; NULL: none. */
+const float *hftc_model_label_thresholds(const hftc_model *m);
 /* The scoring the model applies when hftc_input_options.scoring is NULL (hftc_train_options.scoring). */
 const char *hftc_model_scoring(const hftc_model *m);
 /* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
@@ -223,7 +229,8 @@ typedef struct {
                               * at the deepest level they reach) are predicted, parents predicted, not given */
     double precision_at[HFTC_MAX_K + 1], ndcg_at[HFTC_MAX_K + 1]; /* index k = 1..5 */
     double seconds, docs_per_second;
-    size_t n_levels; /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */
+    int label_thresholds; /* decided with the model's per-label thresholds (no threshold given) */
+    size_t n_levels;      /* levels 1 .. n_levels (at most HFTC_MAX_LEVELS) below the root */
     hftc_level_metrics level[HFTC_MAX_LEVELS];
     /* With hftc_input_options.per_label: every label in the gold set or predicted, in the model's label
      * order (unknown gold labels last); NULL otherwise. Freed by hftc_evaluation_free. */

@@ -481,6 +481,65 @@ static hftc_status count_orphans(const hftc_prediction *p, void *user)
     return HFTC_STATUS_OK;
 }
 
+/* Per-label thresholds: tuned on the validation split (each a 0.05 step or the model's threshold), at
+ * least as good there in macro-F1 as the one threshold, used by evaluation unless a threshold is given,
+ * kept through save and load; refused where they cannot apply. */
+static void test_label_thresholds(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 2; /* undertrained: probabilities away from 0 and 1, where thresholds matter */
+    o.taxonomy_path = tmpfiles_write_text("topics.taxonomy", taxonomy_text);
+    o.tune_label_thresholds = 1;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    const float *thr = hftc_model_label_thresholds(m);
+    CHECK(thr != NULL);
+    for (size_t c = 0; thr && c < hftc_model_num_labels(m); c++) {
+        float steps = thr[c] / 0.05f;
+        CHECK_MSG(thr[c] == hftc_model_threshold(m) ||
+                      (fabsf(steps - roundf(steps)) < 1e-4f && thr[c] > 0.0f && thr[c] < 1.0f),
+                  "threshold %g for %s", (double)thr[c], hftc_model_label(m, c));
+    }
+    json_t *record = json_loads(m->training_json, 0, NULL);
+    double tuned_macro = json_real_value(json_object_get(record, "label_thresholds_valid_macro_f1"));
+    json_decref(record);
+    /* on the validation file: the tuned thresholds' macro-F1 is the record's, and no worse than one threshold's */
+    hftc_input_options in = {.path = path_valid, .format = "auto", .threshold = -1.0f};
+    hftc_evaluation tuned, one;
+    CHECK_STATUS(hftc_evaluate(m, &in, &tuned), HFTC_STATUS_OK);
+    in.threshold = hftc_model_threshold(m);
+    CHECK_STATUS(hftc_evaluate(m, &in, &one), HFTC_STATUS_OK);
+    CHECK(tuned.label_thresholds && !one.label_thresholds);
+    CHECK_MSG(
+        fabs(tuned.macro_f1 - tuned_macro) < 1e-6 && tuned.macro_f1 >= one.macro_f1 - 1e-12, /* record: 7 digits */
+        "macro-F1 %.4f with the thresholds (record %.4f), %.4f with one", tuned.macro_f1, tuned_macro, one.macro_f1);
+    const char *saved = tmpfiles_path("thresholds.hftc");
+    CHECK_STATUS(hftc_model_save(m, saved), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, saved), HFTC_STATUS_OK);
+    if (loaded && thr) {
+        const float *back = hftc_model_label_thresholds(loaded);
+        CHECK(back && !memcmp(back, thr, hftc_model_num_labels(m) * sizeof *thr));
+        in.threshold = -1.0f;
+        hftc_evaluation again;
+        CHECK_STATUS(hftc_evaluate(loaded, &in, &again), HFTC_STATUS_OK);
+        CHECK(again.label_thresholds && again.micro_f1 == tuned.micro_f1 && again.macro_f1 == tuned.macro_f1);
+    }
+    hftc_model_free(loaded);
+    hftc_model_free(m);
+    static const char *const refused[] = {"gru-att", "hft-onlstm"};
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_STATUS(hftc_train_options_init(&o, refused[i]), HFTC_STATUS_OK);
+        o.train_path = path_train;
+        o.tune_label_thresholds = 1;
+        const char *problem = hftc_train_options_check(&o);
+        CHECK_MSG(problem && strstr(problem, "label-thresholds"), "%s: %s", refused[i], problem ? problem : "accepted");
+    }
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -1104,6 +1163,7 @@ int main(void)
     RUN_TEST(test_onlstm_round_trip);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
+    RUN_TEST(test_label_thresholds);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     RUN_TEST(test_command_line);

@@ -156,21 +156,55 @@ static void test_single_label(void)
     for (size_t i = 0; i < 7; i++)
         CHECK_NEAR(scores[id(&t, names[i])], top_down[i], 1e-6);
     bool keep[7];
-    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.99f, keep, 1); /* the threshold plays no part */
+    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.99f, NULL, keep, 1); /* the threshold plays no part */
     CHECK(keep[id(&t, "Y")] && keep[id(&t, "Y2")] && !keep[id(&t, "X")] && !keep[id(&t, "X1")] && !keep[id(&t, "Y1")] &&
           !keep[id(&t, "Z")]);
     scoring_apply(SCORING_ARGMAX, &t, probs, scores, 1);
     CHECK(memcmp(scores, probs, sizeof scores) == 0);
-    scoring_select(SCORING_ARGMAX, &t, scores, 0.99f, keep, 1);
+    scoring_select(SCORING_ARGMAX, &t, scores, 0.99f, NULL, keep, 1);
     CHECK(keep[id(&t, "Y")] && keep[id(&t, "X1")] && !keep[id(&t, "Y2")] && !keep[id(&t, "X")]);
     // Nothing above 0 at the top: nothing chosen.
     memset(probs, 0, sizeof probs);
     scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
-    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, keep, 1);
+    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, NULL, keep, 1);
     bool none = true;
     for (size_t i = 0; i < 7; i++)
         none = none && !keep[i] && scores[i] == 0.0f;
     CHECK(none);
+    taxonomy_free(&t);
+}
+
+/* Per-label thresholds: X .4 (threshold .3: kept), Y .6 (threshold .7: not kept); their children at
+ * .2 each with thresholds .1 pass their own, but under bsf only X's (Y is not kept); independent
+ * scoring keeps all four; top-down ignores the thresholds. */
+static void test_label_thresholds(void)
+{
+    taxonomy t;
+    taxonomy_init(&t);
+    const char *edges[][2] = {{NULL, "X"}, {NULL, "Y"}, {"X", "X1"}, {"X", "X2"}, {"Y", "Y1"}, {"Y", "Y2"}};
+    for (size_t i = 0; i < 6; i++)
+        CHECK_STATUS(taxonomy_add_edge(&t, edges[i][0], edges[i][1]), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(&t), HFTC_STATUS_OK);
+    const char *names[6] = {"X", "Y", "X1", "X2", "Y1", "Y2"};
+    const float p[6] = {0.4f, 0.6f, 0.2f, 0.2f, 0.2f, 0.2f}, thr[6] = {0.3f, 0.7f, 0.1f, 0.1f, 0.1f, 0.1f};
+    float probs[6], thresholds[6], scores[6];
+    for (size_t i = 0; i < 6; i++)
+        probs[id(&t, names[i])] = p[i], thresholds[id(&t, names[i])] = thr[i];
+    bool keep[6];
+    scoring_apply(SCORING_BSF, &t, probs, scores, 1);
+    scoring_select(SCORING_BSF, &t, scores, 0.5f, thresholds, keep, 1);
+    CHECK(keep[id(&t, "X")] && keep[id(&t, "X1")] && keep[id(&t, "X2")] && !keep[id(&t, "Y")] && !keep[id(&t, "Y1")] &&
+          !keep[id(&t, "Y2")]);
+    CHECK(scoring_parent_kept(&t, keep, id(&t, "X1")) && !scoring_parent_kept(&t, keep, id(&t, "Y1")) &&
+          scoring_parent_kept(&t, keep, id(&t, "Y")));
+    scoring_apply(SCORING_INDEPENDENT, &t, probs, scores, 1);
+    scoring_select(SCORING_INDEPENDENT, &t, scores, 0.5f, thresholds, keep, 1);
+    CHECK(keep[id(&t, "X")] && !keep[id(&t, "Y")] && keep[id(&t, "X1")] && keep[id(&t, "Y1")] && keep[id(&t, "Y2")]);
+    scoring_select(SCORING_INDEPENDENT, &t, scores, 0.5f, NULL, keep, 1); /* one threshold: .5 */
+    CHECK(!keep[id(&t, "X")] && keep[id(&t, "Y")] && !keep[id(&t, "X1")]);
+    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, thresholds, keep, 1);
+    CHECK(keep[id(&t, "Y")] && !keep[id(&t, "X")]);
     taxonomy_free(&t);
 }
 
@@ -191,6 +225,7 @@ int main(void)
     RUN_TEST(test_dag_shortcut);
     RUN_TEST(test_decisions);
     RUN_TEST(test_single_label);
+    RUN_TEST(test_label_thresholds);
     RUN_TEST(test_names);
     TEST_MAIN_END();
 }

@@ -139,6 +139,16 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
     return HFTC_STATUS_OK;
 }
 
+/* How the input's documents are decided: the scoring, and the threshold given, or the model's (its
+ * per-label thresholds where it has them, for the scorings that threshold). */
+static prune_rule decision_rule(const hftc_model *m, const hftc_input_options *in, scoring_kind kind)
+{
+    bool given = in->threshold >= 0.0f, thresholded = kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX;
+    return (prune_rule){.scoring = kind,
+                        .threshold = given ? in->threshold : m->threshold,
+                        .thresholds = given || !thresholded ? NULL : m->label_thresholds};
+}
+
 /* Accuracy given the true parent, counted per level (index level - 1). */
 typedef struct {
     size_t right[HFTC_MAX_LEVELS], docs[HFTC_MAX_LEVELS];
@@ -173,9 +183,10 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
 /* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
  * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
  * completed), counts the accuracy given the true parent from the same probabilities. */
-static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_kind kind, float threshold, bool prune,
-                                    size_t k, parent_tally *tally, chunk_fn fn, void *user)
+static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const prune_rule *rule, bool prune, size_t k,
+                                    parent_tally *tally, chunk_fn fn, void *user)
 {
+    scoring_kind kind = rule->scoring;
     size_t C = m->net_config.n_classes;
     float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
     bool *keep = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *keep);
@@ -187,14 +198,13 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, scoring_ki
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
         parent_source parents = {kind, false};
-        prune_rule rule = {kind, threshold};
-        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? &rule : NULL, scores);
+        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, scores);
         if (st != HFTC_STATUS_OK)
             break;
         if (tally)
             tally_given_parent(m, ds, first, n, scores, kind, tally);
         scoring_apply(kind, &m->tax, scores, scores, n);
-        scoring_select(kind, &m->tax, scores, threshold, keep, n);
+        scoring_select(kind, &m->tax, scores, rule->threshold, rule->thresholds, keep, n);
         size_t *pred_start = NULL;
         uint32_t *pred = NULL;
         st = decisions_from_mask(scores, keep, n, C, k, &pred_start, &pred, ranked);
@@ -376,9 +386,9 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     bool *mask = NULL;
     size_t C = m->net_config.n_classes;
     scoring_kind kind;
-    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
     dataset_options opt;
     hftc_status st = input_options(m, in, true, &opt, &kind);
+    prune_rule rule = decision_rule(m, in, kind);
     if (st == HFTC_STATUS_OK)
         st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &m->tax.names);
     if (st == HFTC_STATUS_OK)
@@ -391,12 +401,11 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     if (st == HFTC_STATUS_OK) /* never NULL, even when nothing is selected */
         st = mem_reserve((void **)&d.pred, &d.pred_capacity, 1, sizeof *d.pred);
     parent_tally tally = {0};
-    prune_rule rule = {kind, threshold};
     bool prune = in->prune && model_prunes(m, &rule);
     double t0 = now_seconds();
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, prune, METRICS_MAX_K,
-                              m->joint_embedding || prune ? NULL : &tally, gather_decisions, &d);
+        st = decide_in_chunks(m, &ds, &rule, prune, METRICS_MAX_K, m->joint_embedding || prune ? NULL : &tally,
+                              gather_decisions, &d);
     double seconds = now_seconds() - t0;
     if (st == HFTC_STATUS_OK && m->joint_embedding)
         st = tally_with_true_parents(m, &ds, kind, &tally);
@@ -426,7 +435,8 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
                                  .exact_match = mt.exact_match,
                                  .overall_accuracy = last_level_accuracy(&m->tax, &ds, &d),
                                  .seconds = seconds,
-                                 .docs_per_second = seconds > 0 ? (double)mt.docs / seconds : 0};
+                                 .docs_per_second = seconds > 0 ? (double)mt.docs / seconds : 0,
+                                 .label_thresholds = rule.thresholds != NULL};
         for (size_t k = 1; k <= METRICS_MAX_K; k++) {
             out->precision_at[k] = mt.precision_at[k];
             out->ndcg_at[k] = mt.ndcg_at[k];
@@ -512,9 +522,9 @@ hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size
         st = model_texts_dataset(m, texts, n, &ds);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, fn, user);
-    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
+    prune_rule rule = decision_rule(m, in, kind);
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
+        st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, emit_predictions, &sink);
     free(sink.selected), free(sink.ranked_ids);
     dataset_free(&ds);
     return st;
@@ -536,12 +546,12 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
         st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, false, &labels);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, fn, user);
-    float threshold = in->threshold >= 0.0f ? in->threshold : m->threshold;
+    prune_rule rule = decision_rule(m, in, kind);
     for (bool end = false; st == HFTC_STATUS_OK && !end;) {
         const dataset *batch;
         st = dataset_stream_next(stream, EVAL_CHUNK_DOCS, &batch, &end);
         if (st == HFTC_STATUS_OK)
-            st = decide_in_chunks(m, batch, kind, threshold, in->prune, k, NULL, emit_predictions, &sink);
+            st = decide_in_chunks(m, batch, &rule, in->prune, k, NULL, emit_predictions, &sink);
         if (st == HFTC_STATUS_OK)
             sink.first += batch->n_docs;
     }

@@ -70,16 +70,32 @@ static uint32_t level_best(const taxonomy *t, const float *s, size_t level)
     return best;
 }
 
-void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
-                    size_t n_docs)
+bool scoring_parent_kept(const taxonomy *t, const bool *k, uint32_t c)
+{
+    for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++)
+        if (t->parents[j] == TAXONOMY_ROOT || k[t->parents[j]])
+            return true;
+    return false;
+}
+
+void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, const float *thresholds,
+                    bool *keep, size_t n_docs)
 {
     size_t N = t->n_nodes;
+    bool bounded = kind == SCORING_BSF || kind == SCORING_MSF;
     for (size_t d = 0; d < n_docs; d++) {
         const float *s = scores + d * N;
         bool *k = keep + d * N;
-        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX) {
+        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && !thresholds) {
             for (size_t c = 0; c < N; c++)
                 k[c] = s[c] >= threshold;
+            continue;
+        }
+        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX) { /* parents first: a node sees theirs */
+            for (size_t i = 0; i < N; i++) {
+                uint32_t c = t->order[i];
+                k[c] = s[c] >= thresholds[c] && (!bounded || scoring_parent_kept(t, k, c));
+            }
             continue;
         }
         memset(k, 0, N * sizeof *k);

@@ -35,10 +35,14 @@ static inline float scoring_bounded(scoring_kind kind, float p, float bound)
     return kind == SCORING_BSF ? (p < bound ? p : bound) : p * bound;
 }
 
+/* Whether one of c's parents is kept in keep (one document's decisions; the root always is). */
+bool scoring_parent_kept(const taxonomy *t, const bool *keep, uint32_t c);
 /* keep (n_docs, t->n_nodes): the decisions from scoring_apply's scores: score >= threshold, or for
- * top-down and argmax one category per level as above (a node scoring 0 is never chosen). */
-void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, bool *keep,
-                    size_t n_docs);
+ * top-down and argmax one category per level as above (a node scoring 0 is never chosen). thresholds:
+ * NULL, or one per node replacing threshold (top-down and argmax use neither); then bsf and msf keep a
+ * node only with a kept parent, as one threshold does by itself (a score is at most its parent's). */
+void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, const float *thresholds,
+                    bool *keep, size_t n_docs);
 
 /* The category of the given level that kind's decisions choose under parent (TAXONOMY_ROOT: the top
  * level): argmax: the level's best, whatever the parent; any other kind: the parent's best child by

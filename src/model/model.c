@@ -190,12 +190,15 @@ void hftc_model_free(hftc_model *m)
     label_words_free(&m->label_words);
     free(m->training_json);
     free(m->checkpoint_json);
+    free(m->label_thresholds);
     free(m);
 }
 
 size_t hftc_model_num_labels(const hftc_model *m) { return m->net_config.n_classes; }
 const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->tax.names, i); }
 float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
+
+const float *hftc_model_label_thresholds(const hftc_model *m) { return m->label_thresholds; }
 const char *hftc_model_scoring(const hftc_model *m) { return scoring_name(m->scoring); }
 
 size_t model_min_len(const network_config *cfg)
@@ -293,7 +296,7 @@ hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
 bool model_prunes(const hftc_model *m, const prune_rule *prune)
 {
     return prune && m->strategy == STRATEGY_NODE && (prune->scoring == SCORING_BSF || prune->scoring == SCORING_MSF) &&
-           prune->threshold > 0.0f;
+           (prune->thresholds || prune->threshold > 0.0f);
 }
 
 /* What predicting with a prune_rule needs besides the batch. */
@@ -344,7 +347,8 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
         for (size_t b = 0; b < B; b++) {
             float bound = scoring_parent_bound(t, pr->scores + b * C, c);
             pr->scores[b * C + c] = 0.0f; /* probability 0 unless it runs */
-            if (p != MODEL_NO_PART && bound >= pr->rule->threshold) {
+            float threshold = pr->rule->thresholds ? pr->rule->thresholds[c] : pr->rule->threshold;
+            if (p != MODEL_NO_PART && bound >= threshold) {
                 pr->active_idx[n] = batch_idx[b], pr->active_pos[n] = b, pr->bounds[n] = bound;
                 n++;
             }
@@ -665,6 +669,44 @@ static char *class_weights_to_json(const hftc_model *m)
     return text;
 }
 
+/* The per-label thresholds as {label: threshold}; NULL when the model has none. */
+static char *label_thresholds_to_json(const hftc_model *m)
+{
+    if (!m->label_thresholds)
+        return NULL;
+    json_t *o = json_object();
+    for (size_t c = 0; c < m->net_config.n_classes; c++)
+        json_object_set_new(o, strmap_string(&m->tax.names, c), json_real(m->label_thresholds[c]));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    return text;
+}
+
+/* text: label_thresholds_to_json's, or NULL (none). */
+static hftc_status label_thresholds_from_json(hftc_model *m, const char *path, const char *text)
+{
+    if (!text)
+        return HFTC_STATUS_OK;
+    size_t C = m->net_config.n_classes;
+    json_t *o = json_loads(text, 0, NULL);
+    m->label_thresholds = mem_alloc(C ? C : 1, sizeof *m->label_thresholds);
+    hftc_status st = !m->label_thresholds ? HFTC_STATUS_OUT_OF_MEMORY
+                     : json_is_object(o) && json_object_size(o) == C
+                         ? HFTC_STATUS_OK
+                         : error_set(HFTC_STATUS_MODEL, "%s: metadata \"label_thresholds\" is not one per label", path);
+    for (size_t c = 0; st == HFTC_STATUS_OK && c < C; c++) {
+        json_t *v = json_object_get(o, strmap_string(&m->tax.names, c));
+        double t = json_number_value(v);
+        if (!json_is_number(v) || !(t >= 0.0 && t <= 1.0))
+            st = error_set(HFTC_STATUS_MODEL, "%s: no valid threshold for \"%s\"", path,
+                           strmap_string(&m->tax.names, c));
+        else
+            m->label_thresholds[c] = (float)t;
+    }
+    json_decref(o);
+    return st;
+}
+
 static hftc_status class_weights_from_json(hftc_model *m, const char *path, const char *text)
 {
     if (m->strategy != STRATEGY_NODE)
@@ -733,6 +775,7 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const char *e
     char *taxonomy_text = taxonomy_to_json(&m->tax);
     char *outputs_text = outputs_to_json(m);
     char *weights_text = class_weights_to_json(m);
+    char *thresholds_text = label_thresholds_to_json(m);
     char *label_words_text = NULL; /* the joint embedding's words of each label */
     if (m->joint_embedding) {
         json_t *texts = json_array();
@@ -743,7 +786,7 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const char *e
     }
     char version[16];
     snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
-    st_metadata meta[12] = {
+    st_metadata meta[13] = {
         {"format", MODEL_FORMAT_NAME}, {"format_version", version},
         {"preset", m->preset},         {"config", config_text},
         {"labels", labels_text},       {"taxonomy", taxonomy_text},
@@ -753,14 +796,16 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const char *e
     size_t n_meta = 10;
     if (m->joint_embedding)
         meta[n_meta++] = (st_metadata){"label_words", label_words_text};
+    if (thresholds_text)
+        meta[n_meta++] = (st_metadata){"label_thresholds", thresholds_text};
     if (extra_key)
         meta[n_meta++] = (st_metadata){extra_key, extra_value};
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
-                      (label_words_text || !m->joint_embedding))
+                      (label_words_text || !m->joint_embedding) && (thresholds_text || !m->label_thresholds))
                          ? safetensors_write(path, tensors, n_tensors + n_extra, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
-        free(label_words_text), free(tensors), free(names);
+        free(label_words_text), free(thresholds_text), free(tensors), free(names);
     return st;
 }
 
@@ -1011,6 +1056,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     free(has_output);
     if (st == HFTC_STATUS_OK)
         st = class_weights_from_json(m, path, safetensors_metadata(f, "class_weights"));
+    if (st == HFTC_STATUS_OK)
+        st = label_thresholds_from_json(m, path, safetensors_metadata(f, "label_thresholds"));
     if (st == HFTC_STATUS_OK)
         st = model_load_tensors(m, f, path);
     if (st == HFTC_STATUS_OK)

@@ -55,6 +55,7 @@ struct hftc_model {
     label_words label_words; /* joint_embedding: every label's words */
     scoring_kind scoring;    /* how ancestors' probabilities combine when none is asked for */
     float threshold;         /* on the scores of that scoring */
+    float *label_thresholds; /* n_classes thresholds replacing threshold, or NULL */
     size_t batch_capacity;
     char *training_json;   /* the options and the training record, as JSON; may be NULL */
     char *checkpoint_json; /* loaded from a training checkpoint: its record (train/checkpoint.h); else NULL */
@@ -130,6 +131,7 @@ typedef struct {
 typedef struct {
     scoring_kind scoring;
     float threshold;
+    const float *thresholds; /* per node, replacing threshold; NULL: none */
 } prune_rule;
 
 /* Whether prune changes how m predicts: a node model, BSF or MSF, a threshold above 0. */

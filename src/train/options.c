@@ -233,8 +233,12 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--strategy must be flat, level or node";
     if (node && strcmp(o->head, "sigmoid"))
         return "the node strategy trains binary classifiers: --head sigmoid";
-    if (node && o->tune_threshold)
-        return "--tune-threshold is not available with the node strategy (each classifier decides at --threshold)";
+    if (node && (o->tune_threshold || o->tune_label_thresholds))
+        return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
+               "classifier decides at --threshold)";
+    if (o->tune_label_thresholds &&
+        (strcmp(o->head, "sigmoid") || !strcmp(o->scoring, "top-down") || !strcmp(o->scoring, "argmax")))
+        return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
     if (strcmp(o->node_docs, "all") && strcmp(o->node_docs, "parent"))
         return "--node-docs must be all or parent";
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
