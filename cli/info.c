@@ -63,6 +63,19 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(p, "best_epoch")),
                json_real_value(json_object_get(p, "train_seconds")));
     }
+    const json_t *thresholds = json_object_get(d, "label_thresholds");
+    if (thresholds) {
+        double low = 1.0, high = 0.0;
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)thresholds, key, v)
+        {
+            low = json_number_value(v) < low ? json_number_value(v) : low;
+            high = json_number_value(v) > high ? json_number_value(v) : high;
+        }
+        printf("label thresholds %zu, from %.2f to %.2f (tuned on the validation split)\n",
+               json_object_size(thresholds), low, high);
+    }
     const json_t *ck = json_object_get(d, "checkpoint");
     if (ck) {
         const json_t *partial = json_object_get(ck, "in_progress");

@@ -503,6 +503,9 @@ static void test_label_thresholds(void)
                       (fabsf(steps - roundf(steps)) < 1e-4f && thr[c] > 0.0f && thr[c] < 1.0f),
                   "threshold %g for %s", (double)thr[c], hftc_model_label(m, c));
     }
+    char *description = hftc_model_describe(m);
+    CHECK(description && strstr(description, "\"label_thresholds\""));
+    free(description);
     json_t *record = json_loads(m->training_json, 0, NULL);
     double tuned_macro = json_real_value(json_object_get(record, "label_thresholds_valid_macro_f1"));
     json_decref(record);

@@ -1163,6 +1163,12 @@ char *hftc_model_describe(const hftc_model *m)
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
     if (m->checkpoint_json)
         json_object_set_new(j, "checkpoint", checkpoint_summary(m));
+    if (m->label_thresholds) {
+        json_t *thresholds = json_object();
+        for (size_t c = 0; c < m->net_config.n_classes; c++)
+            json_object_set_new(thresholds, strmap_string(&m->tax.names, c), json_real(m->label_thresholds[c]));
+        json_object_set_new(j, "label_thresholds", thresholds);
+    }
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     json_decref(j);
     return text;
