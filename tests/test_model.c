@@ -120,6 +120,30 @@ static void check_predict_documents(hftc_model *m)
     free(from_file.text), free(from_texts.text);
 }
 
+/* A flat training's checkpoint records its word vectors by their file's bytes: vectors changed between two
+ * calls are refused, the same ones continue. */
+static void check_checkpoint_vectors(const hftc_train_options *options)
+{
+    hftc_train_options o = *options;
+    static const char vectors[] = "2 16\nteam 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\natom 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    o.embeddings_path = tmpfiles_write_text("checkpoint.vec", vectors);
+    o.checkpoint_path = tmpfiles_path("vectors.checkpoint");
+    o.time_limit = 1e-6f;
+    remove(o.checkpoint_path);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INCOMPLETE);
+    char changed[sizeof vectors];
+    memcpy(changed, vectors, sizeof vectors);
+    changed[sizeof vectors - 3] = '2'; /* atom's last value: 0 -> 2 */
+    tmpfiles_write_text("checkpoint.vec", changed);
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(hftc_last_error(), "other data or options"), "%s", hftc_last_error());
+    tmpfiles_write_text("checkpoint.vec", vectors);
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INCOMPLETE); /* one more epoch */
+    CHECK(m == NULL);
+    remove(o.checkpoint_path);
+}
+
 static void test_train_save_load_round_trip(void)
 {
     hftc_train_options o;
@@ -153,6 +177,7 @@ static void test_train_save_load_round_trip(void)
     check_predict_documents(m);
     // The training again, stopped after every epoch and continued from its checkpoint: the same model.
     test_check_checkpoint(&o, m, tmpfiles_path("flat.checkpoint"), probe_texts, N_PROBES, "flat-cnn");
+    check_checkpoint_vectors(&o);
     hftc_model_free(m);
 }
 

@@ -1,10 +1,12 @@
 /* Training checkpoints: see checkpoint.h. */
 #include "train/checkpoint.h"
 
+#include "core/arena.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +32,25 @@ static uint64_t fingerprint_dataset(uint64_t h, const split *s)
     h = fnv1a(h, ds->tokens, ds->token_start[ds->n_docs] * sizeof *ds->tokens);
     h = fnv1a(h, ds->label_start, (ds->n_docs + 1) * sizeof *ds->label_start);
     return fnv1a(h, ds->labels, ds->label_start[ds->n_docs] * sizeof *ds->labels);
+}
+
+/* Mixes the bytes of the file at path into h (what the training read from it, without parsing it again). */
+static hftc_status fingerprint_file(uint64_t *h, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = mem_alloc(CHUNK, 1);
+    size_t got;
+    while (buf && (got = fread(buf, 1, CHUNK, f)) > 0)
+        *h = fnv1a(*h, buf, got);
+    hftc_status st = !buf        ? HFTC_STATUS_OUT_OF_MEMORY
+                     : ferror(f) ? error_set(HFTC_STATUS_IO, "%s: read error: %s", path, strerror(errno))
+                                 : HFTC_STATUS_OK;
+    free(buf);
+    fclose(f);
+    return st;
 }
 
 hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
@@ -65,6 +86,8 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
         h = fingerprint_dataset(h, splits[i]);
     if (embedding)
         h = fnv1a(h, embedding, vocab_size(&m->vocab) * m->net_config.embed_dim * sizeof *embedding);
+    else if (o->embeddings_path)
+        TRY(fingerprint_file(&h, o->embeddings_path));
     snprintf(c->fingerprint, sizeof c->fingerprint, "%016" PRIx64, h);
     return HFTC_STATUS_OK;
 }

@@ -141,20 +141,15 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
     return st;
 }
 
-/* The level strategy's checkpoint: what the training depends on (with the vectors the first level starts
- * from), and the checkpoint's record of the levels when it continues one (*done: one entry per part: the
- * record of each level trained, then possibly {"in_progress": ...} for the level in training, then nulls;
- * NULL without a checkpoint file). */
-static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
-                                          const split *tr, const split *va, checkpoint *ck, json_t **done)
+/* The level strategy's checkpoint: what the training depends on (with the word vectors' file), and the checkpoint's
+ * record of the levels when it continues one (*done: one entry per part: the record of each level trained, then
+ * possibly {"in_progress": ...} for the level in training, then nulls; NULL without a checkpoint file). */
+static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, const split *tr, const split *va,
+                                          checkpoint *ck, json_t **done)
 {
     *done = NULL;
-    float *embedding = NULL;
-    if (o->checkpoint_path && o->embeddings_path)
-        TRY(initial_embedding_table(o, vectors_format, m, &embedding));
     const split *splits[] = {tr, va};
-    hftc_status st = checkpoint_init(ck, o, m, splits, 2, embedding);
-    free(embedding);
+    hftc_status st = checkpoint_init(ck, o, m, splits, 2, NULL); /* the vectors' bytes, not their table */
     if (st == HFTC_STATUS_OK)
         st = checkpoint_resume(ck, m, done);
     bool gap = false; /* levels train in order: the trained ones come first */
@@ -284,7 +279,7 @@ hftc_status train_level_parts(const hftc_train_options *o, hftc_model *m, wordve
     json_t *parts = json_array(), *done;
     json_object_set_new(record, "parts", parts);
     checkpoint ck;
-    TRY(level_checkpoint_start(o, m, vectors_format, tr, va, &ck, &done));
+    TRY(level_checkpoint_start(o, m, tr, va, &ck, &done));
     size_t trained_now = 0, from_checkpoint = 0;
     hftc_status st = HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
