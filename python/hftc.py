@@ -1,0 +1,194 @@
+"""Python bindings for hftc: load a model and label texts in-process (ctypes over libhftc.so, nothing to
+compile), train and evaluate through the hftc command (its options as keyword arguments).
+
+    import hftc
+    hftc.train("model.hftc", train="train.tsv", valid="valid.tsv", preset="flat-cnn", taxonomy="tax.tsv")
+    print(hftc.test("model.hftc", "test.tsv")["micro_f1"])
+    with hftc.Model("model.hftc", threads=2) as model:
+        for labels in model.predict(["the team won the match", "a theory of the atom"]):
+            print(labels)                    # [(label, score), ...], best first
+        rows = model.probabilities(["..."])  # one probability per label (model.labels)
+
+The library and the command are found from HFTC_LIBRARY and HFTC_BIN, then beside this file in a build
+tree (../build/release), then where the system keeps them (ldconfig, PATH).
+Errors raise HftcError with the library's or the command's message."""
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import subprocess
+
+__all__ = ["HftcError", "Model", "train", "test"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_BUILD = os.path.join(_HERE, "..", "build", "release")
+
+
+class HftcError(RuntimeError):
+    """A failure reported by libhftc or the hftc command."""
+
+
+class _InputOptions(ctypes.Structure):  # hftc_input_options
+    _fields_ = [("path", ctypes.c_char_p), ("format", ctypes.c_char_p), ("scoring", ctypes.c_char_p),
+                ("threshold", ctypes.c_float), ("skip_bad_lines", ctypes.c_int), ("prune", ctypes.c_int),
+                ("per_label", ctypes.c_int)]
+
+
+class _Prediction(ctypes.Structure):  # hftc_prediction
+    _fields_ = [("index", ctypes.c_size_t), ("n_selected", ctypes.c_size_t),
+                ("selected", ctypes.POINTER(ctypes.c_size_t)), ("n_ranked", ctypes.c_size_t),
+                ("ranked", ctypes.POINTER(ctypes.c_size_t)), ("probs", ctypes.POINTER(ctypes.c_float)),
+                ("batch_end", ctypes.c_int)]
+
+
+_PREDICTION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Prediction), ctypes.c_void_p)
+_lib = None
+
+
+def _library():
+    global _lib
+    if _lib is not None:
+        return _lib
+    candidates = [os.environ.get("HFTC_LIBRARY"), os.path.join(_BUILD, "libhftc.so"), ctypes.util.find_library("hftc")]
+    path = next((c for c in candidates if c and (os.path.exists(c) or not os.path.dirname(c))), None)
+    if path is None:
+        raise HftcError("libhftc.so not found: build hftc, or set HFTC_LIBRARY")
+    lib = ctypes.CDLL(path)
+    lib.hftc_last_error.restype = ctypes.c_char_p
+    lib.hftc_set_threads.argtypes = [ctypes.c_int]
+    lib.hftc_model_load.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]
+    lib.hftc_model_free.argtypes = [ctypes.c_void_p]
+    lib.hftc_model_set_word_cache.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.hftc_model_num_labels.argtypes = [ctypes.c_void_p]
+    lib.hftc_model_num_labels.restype = ctypes.c_size_t
+    lib.hftc_model_label.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.hftc_model_label.restype = ctypes.c_char_p
+    lib.hftc_predict_texts.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
+                                       ctypes.POINTER(ctypes.c_float)]
+    lib.hftc_predict_documents.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
+                                           ctypes.POINTER(_InputOptions), ctypes.c_size_t, _PREDICTION_FN,
+                                           ctypes.c_void_p]
+    _lib = lib
+    return lib
+
+
+def _check(status):
+    if status != 0:
+        raise HftcError(_library().hftc_last_error().decode("utf-8", "replace"))
+
+
+def _texts(texts):
+    if isinstance(texts, str):
+        raise TypeError("texts: a list of strings, not one string")
+    encoded = [t.encode("utf-8") for t in texts]
+    if any(b"\0" in t for t in encoded):
+        raise ValueError("texts may not hold NUL characters")
+    return (ctypes.c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
+
+
+class Model:
+    """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core)."""
+
+    def __init__(self, path, threads=0, word_cache_mb=2048):
+        self._m = None
+        lib = _library()
+        lib.hftc_set_threads(threads)
+        self._threads = threads
+        handle = ctypes.c_void_p()
+        _check(lib.hftc_model_load(ctypes.byref(handle), os.fsencode(path)))
+        self._m = handle
+        try:
+            _check(lib.hftc_model_set_word_cache(self._m, word_cache_mb << 20))
+        except HftcError:
+            self.close()
+            raise
+        self.labels = [lib.hftc_model_label(self._m, i).decode("utf-8") for i in range(lib.hftc_model_num_labels(self._m))]
+
+    def close(self):
+        if self._m:
+            _library().hftc_model_free(self._m)
+            self._m = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _handle(self):
+        if not self._m:
+            raise HftcError("the model is closed")
+        _library().hftc_set_threads(self._threads)  # OpenMP's count is per calling thread
+        return self._m
+
+    def predict(self, texts, k=0, threshold=None, scoring=None):
+        """Per text, the labels decided as `hftc predict` decides them (the model's threshold and scoring
+        unless given), best first, as (label, score) pairs; at most k of them (0: all)."""
+        m = self._handle()
+        array, n = _texts(texts)
+        options = _InputOptions(threshold=-1.0 if threshold is None else threshold, prune=1,
+                                scoring=None if scoring is None else scoring.encode())
+        results = [None] * n
+
+        def collect(p, _user):
+            p = p.contents
+            chosen = [p.selected[i] for i in range(p.n_selected)]
+            chosen = chosen[:k] if k else chosen
+            results[p.index] = [(self.labels[c], p.probs[c]) for c in chosen]
+            return 0
+
+        _check(_library().hftc_predict_documents(m, array, n, ctypes.byref(options), 0, _PREDICTION_FN(collect), None))
+        return results
+
+    def probabilities(self, texts):
+        """Per text, the probability of every label (in the order of self.labels)."""
+        m = self._handle()
+        array, n = _texts(texts)
+        probs = (ctypes.c_float * max(n * len(self.labels), 1))()
+        _check(_library().hftc_predict_texts(m, array, n, probs))
+        C = len(self.labels)
+        return [list(probs[i * C:(i + 1) * C]) for i in range(n)]
+
+
+def _command():
+    for candidate in (os.environ.get("HFTC_BIN"), os.path.join(_BUILD, "hftc"), shutil.which("hftc")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise HftcError("the hftc command was not found: build hftc, or set HFTC_BIN")
+
+
+def _arguments(options):
+    args = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        args += ["--" + key.replace("_", "-"), str(value)]
+    return args
+
+
+def _run(args):
+    done = subprocess.run([_command()] + args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise HftcError(done.stderr.strip() or f"hftc exited with status {done.returncode}")
+    return done
+
+
+def train(output, **options):
+    """Trains a model into `output` with `hftc train`: every keyword is one of its options (--help lists
+    them), underscores for dashes (class_weights=[1, 3], max_len=256, tune_threshold=True). Returns what
+    the command printed on stderr (its log)."""
+    return _run(["train", "--output", os.fspath(output)] + _arguments(options)).stderr
+
+
+def test(model, input, **options):
+    """Evaluates `model` on the labelled file `input` with `hftc test --json`; returns its metrics."""
+    done = _run(["test", "--model", os.fspath(model), "--input", os.fspath(input), "--json"] + _arguments(options))
+    return json.loads(done.stdout)

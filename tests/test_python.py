@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Tests for the Python bindings (python/hftc.py): train a small model through them, predict in-process
+and check the predictions against `hftc predict --json` on the same texts, the probabilities against the
+scores, evaluation through `hftc test`, and the errors. Run by ctest with HFTC_LIBRARY and HFTC_BIN set."""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import hftc  # noqa: E402
+
+failures = 0
+
+
+def check(condition, message):
+    global failures
+    if not condition:
+        failures += 1
+        print("CHECK failed:", message)
+
+
+def write_data(path, n, rng):
+    """Two topics with their own words, under one parent: "topic" > "sport", "science"."""
+    words = {"sport": "team match goal score player coach cup league".split(),
+             "science": "atom cell gene energy theory experiment light protein".split()}
+    common = "the a of and in with".split()
+    with open(path, "w") as f:
+        for _ in range(n):
+            label = rng.choice(["sport", "science"])
+            text = " ".join(rng.choice(words[label] + common) for _ in range(8))
+            f.write(f"{label}\t{text}\n")
+
+
+def main():
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_path, valid_path, test_path = (os.path.join(tmp, f) for f in ("train.tsv", "valid.tsv", "test.tsv"))
+        write_data(train_path, 300, rng)
+        write_data(valid_path, 60, rng)
+        write_data(test_path, 60, rng)
+        taxonomy = os.path.join(tmp, "taxonomy.tsv")
+        with open(taxonomy, "w") as f:
+            f.write("Root\ttopic\ntopic\tsport\tscience\n")
+        model_path = os.path.join(tmp, "model.hftc")
+        log = hftc.train(model_path, train=train_path, valid=valid_path, taxonomy=taxonomy, preset="flat-cnn",
+                         dim=16, filters=8, hidden=16, epochs=20, lr=0.01, threads=1, max_len=20)
+        check(os.path.exists(model_path) and "saved" in log, "train: " + log[-300:])
+
+        metrics = hftc.test(model_path, test_path, threads=1)
+        check(metrics["docs"] == 60 and metrics["micro_f1"] > 0.8, f"test: {metrics}")
+
+        texts = ["the team won the match", "a theory of the atom", "", "école café naïve"]
+        with hftc.Model(model_path, threads=1) as model:
+            check(sorted(model.labels) == ["science", "sport", "topic"], f"labels: {model.labels}")
+            predicted = model.predict(texts)
+            check(predicted[0][0][0] == "topic" and any(label == "sport" for label, _ in predicted[0]),
+                  f"predict: {predicted}")
+            check(any(label == "science" for label, _ in predicted[1]), f"predict: {predicted}")
+            check(all(len(p) <= 1 for p in model.predict(texts, k=1)), "predict k=1")
+            check(all(p == [] for p in model.predict(texts, threshold=1.0)), "threshold 1: nothing selected")
+            probs = model.probabilities(texts)
+            check(len(probs) == 4 and all(len(row) == 3 for row in probs), "probabilities: shape")
+            for row, labels in zip(probs, predicted):
+                for label, score in labels:
+                    check(abs(row[model.labels.index(label)] - score) < 1e-7, f"{label}: {score} against {row}")
+            # the same decisions and scores as the command line
+            done = subprocess.run([os.environ["HFTC_BIN"], "predict", "--model", model_path, "--json",
+                                   "--threads", "1", "--format", "text"],
+                                  input="".join(t + "\n" for t in texts), capture_output=True, text=True)
+            lines = [json.loads(line) for line in done.stdout.splitlines()]
+            check(len(lines) == 3, f"hftc predict printed {done.stdout!r}")  # the empty text is a blank line
+            for line in lines:
+                mine = predicted[[0, 1, 3][line["doc"] - 1]]
+                check([label for label, _ in mine] == line["labels"] and
+                      all(abs(a - b) < 1e-5 for (_, a), b in zip(mine, line["scores"])),
+                      f"{mine} against {line}")
+        try:
+            model.predict(texts)
+            check(False, "a closed model predicted")
+        except hftc.HftcError:
+            pass
+
+        for bad, what in ((os.path.join(tmp, "missing.hftc"), "missing.hftc"), (train_path, "train.tsv")):
+            try:
+                hftc.Model(bad)
+                check(False, f"{bad} loaded")
+            except hftc.HftcError as e:
+                check(what in str(e), f"error: {e}")
+        try:
+            hftc.train(os.path.join(tmp, "x.hftc"), train=train_path, epochs=-1)
+            check(False, "training with --epochs -1 ran")
+        except hftc.HftcError as e:
+            check("epochs" in str(e), f"error: {e}")
+        try:
+            hftc.Model(model_path).predict("one string")
+            check(False, "a string was taken for a list")
+        except TypeError:
+            pass
+    print(f"{failures} failed" if failures else "python bindings: all checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
