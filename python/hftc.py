@@ -103,7 +103,8 @@ class Model:
         except HftcError:
             self.close()
             raise
-        self.labels = [lib.hftc_model_label(self._m, i).decode("utf-8") for i in range(lib.hftc_model_num_labels(self._m))]
+        n_labels = lib.hftc_model_num_labels(self._m)
+        self.labels = [lib.hftc_model_label(self._m, i).decode("utf-8") for i in range(n_labels)]
 
     def close(self):
         if self._m:
