@@ -88,7 +88,9 @@ def _texts(texts):
 
 
 class Model:
-    """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core)."""
+    """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core). A Model
+    predicts for one Python thread at a time (as hftc serve answers one request at a time); give each
+    thread that predicts concurrently its own Model."""
 
     def __init__(self, path, threads=0, word_cache_mb=2048):
         self._m = None
