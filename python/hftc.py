@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 
 __all__ = ["HftcError", "Model", "train", "test"]
 
@@ -88,12 +89,13 @@ def _texts(texts):
 
 
 class Model:
-    """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core). A Model
-    predicts for one Python thread at a time (as hftc serve answers one request at a time); give each
-    thread that predicts concurrently its own Model."""
+    """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core). Python
+    threads sharing a Model take turns (a lock: ctypes lets them into the library at once, which the
+    model does not allow); give each its own Model to predict concurrently."""
 
     def __init__(self, path, threads=0, word_cache_mb=2048):
         self._m = None
+        self._lock = threading.Lock()
         lib = _library()
         lib.hftc_set_threads(threads)
         self._threads = threads
@@ -110,8 +112,9 @@ class Model:
 
     def close(self):
         if self._m:
-            _library().hftc_model_free(self._m)
-            self._m = None
+            with self._lock:
+                _library().hftc_model_free(self._m)
+                self._m = None
 
     def __enter__(self):
         return self
@@ -144,7 +147,9 @@ class Model:
             results[p.index] = [(self.labels[c], p.probs[c]) for c in chosen]
             return 0
 
-        _check(_library().hftc_predict_documents(m, array, n, ctypes.byref(options), 0, _PREDICTION_FN(collect), None))
+        with self._lock:
+            _check(_library().hftc_predict_documents(m, array, n, ctypes.byref(options), 0, _PREDICTION_FN(collect),
+                                                     None))
         return results
 
     def probabilities(self, texts):
@@ -152,7 +157,8 @@ class Model:
         m = self._handle()
         array, n = _texts(texts)
         probs = (ctypes.c_float * max(n * len(self.labels), 1))()
-        _check(_library().hftc_predict_texts(m, array, n, probs))
+        with self._lock:
+            _check(_library().hftc_predict_texts(m, array, n, probs))
         C = len(self.labels)
         return [list(probs[i * C:(i + 1) * C]) for i in range(n)]
 

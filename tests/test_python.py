@@ -61,6 +61,11 @@ def main():
             check(any(label == "science" for label, _ in predicted[1]), f"predict: {predicted}")
             check(all(len(p) <= 1 for p in model.predict(texts, k=1)), "predict k=1")
             check(all(p == [] for p in model.predict(texts, threshold=1.0)), "threshold 1: nothing selected")
+            # threads sharing the model take turns: the same answers as one after the other
+            import concurrent.futures
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                answers = list(pool.map(lambda _: model.predict(texts), range(8)))
+            check(all(a == predicted for a in answers), "predictions from 4 threads differ")
             probs = model.probabilities(texts)
             check(len(probs) == 4 and all(len(row) == 3 for row in probs), "probabilities: shape")
             for row, labels in zip(probs, predicted):
