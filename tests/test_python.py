@@ -2,6 +2,7 @@
 """Tests for the Python bindings (python/hftc.py): train a small model through them, predict in-process
 and check the predictions against `hftc predict --json` on the same texts, the probabilities against the
 scores, evaluation through `hftc test`, and the errors. Run by ctest with HFTC_LIBRARY and HFTC_BIN set."""
+import concurrent.futures
 import json
 import os
 import random
@@ -62,7 +63,6 @@ def main():
             check(all(len(p) <= 1 for p in model.predict(texts, k=1)), "predict k=1")
             check(all(p == [] for p in model.predict(texts, threshold=1.0)), "threshold 1: nothing selected")
             # threads sharing the model take turns: the same answers as one after the other
-            import concurrent.futures
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(lambda _: model.predict(texts), range(8)))
             check(all(a == predicted for a in answers), "predictions from 4 threads differ")
