@@ -29,8 +29,8 @@ typedef struct {
     size_t *count; /* ARG_SIZE_LIST, ARG_FLOAT_LIST: number of items parsed */
 } arg_spec;
 
-/* Parses argv[0..argc) against specs; a lone "-" stands for "--input -" where specs has --input. Returns 0 on success, 1 on an error (printed to stderr with
- * the command name), 2 if --help was given (usage printed to stdout). */
+/* Parses argv[0..argc) against specs; a lone "-" stands for "--input -" where specs has --input. Returns 0 on success,
+ * 1 on an error (printed to stderr with the command name), 2 if --help was given (usage printed to stdout). */
 int args_parse(const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs, int argc, char **argv);
 void args_usage(FILE *out, const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs);
 /* The value of option name in argv (last occurrence), or NULL. */

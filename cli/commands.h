@@ -21,7 +21,8 @@ void cli_setup_log(int verbose);
 typedef struct hftc_model hftc_model;
 typedef struct json_t json_t;
 /* One prediction as hftc predict --json prints it and hftc serve answers it: {"doc": index + 1, "labels":
- * [...], "scores": [...]}, the selected labels best first, at most k of them (0: all). */
+ * [...], "scores": [...]}, the selected labels best first, at most k of them (0: all); with explanations
+ * also "words" and "word_weights" (a list per label). */
 json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_t k);
 /* The common start of test, predict and info: checks that --model was given, sets up logging and
  * threads, loads the model. Returns 0, or the exit status after printing why. */

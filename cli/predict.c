@@ -17,12 +17,26 @@ typedef struct {
 json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_t k)
 {
     size_t n = k && k < p->n_selected ? k : p->n_selected;
-    json_t *labels = json_array(), *scores = json_array();
+    json_t *labels = json_array(), *scores = json_array(), *words = json_array(), *weights = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(labels, json_string(hftc_model_label(m, p->selected[i])));
         json_array_append_new(scores, json_real(p->probs[p->selected[i]]));
+        json_t *row = json_array(), *row_weights = json_array();
+        for (size_t j = 0; j < p->n_words && p->word_weights[i * p->n_words + j] > 0.0f; j++) {
+            json_array_append_new(row, json_string(p->words[i * p->n_words + j]));
+            json_array_append_new(row_weights, json_real(p->word_weights[i * p->n_words + j]));
+        }
+        json_array_append_new(words, row);
+        json_array_append_new(weights, row_weights);
     }
-    return json_pack("{s:I, s:o, s:o}", "doc", (json_int_t)p->index + 1, "labels", labels, "scores", scores);
+    json_t *j = json_pack("{s:I, s:o, s:o}", "doc", (json_int_t)p->index + 1, "labels", labels, "scores", scores);
+    if (p->n_words) {
+        json_object_set_new(j, "words", words);
+        json_object_set_new(j, "word_weights", weights);
+    } else {
+        json_decref(words), json_decref(weights);
+    }
+    return j;
 }
 
 static hftc_status print_prediction(const hftc_prediction *p, void *user)
@@ -41,6 +55,9 @@ static hftc_status print_prediction(const hftc_prediction *p, void *user)
             fputs(hftc_model_label(o->m, p->selected[i]), stdout);
             if (o->probs)
                 printf(":%.6f", (double)p->probs[p->selected[i]]);
+            for (size_t j = 0; j < p->n_words && p->word_weights[i * p->n_words + j] > 0.0f; j++)
+                printf("%s%s", j ? " " : " [", p->words[i * p->n_words + j]);
+            fputs(p->n_words && p->word_weights[i * p->n_words] > 0.0f ? "]" : "", stdout);
         }
         fputc('\n', stdout);
     }
@@ -73,6 +90,9 @@ int cmd_predict(int argc, char **argv)
         {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
         {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP},
+        {"--explain", ARG_SIZE, &in.explain, 0,
+         "bigru-att models: the this-many words each label's classifier attended to most (JSON: words, "
+         "word_weights)"},
         CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };
     int rc = args_parse("predict", "--model MODEL [--input F | -] [--k K] [--threshold T] [--probs] [--json]", specs,

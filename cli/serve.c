@@ -1,6 +1,7 @@
 /* hftc serve: answers predictions over HTTP from one loaded model (libmicrohttpd).
  *
- *   POST /predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring"
+ *   POST /predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring",
+ *                  "explain" (bigru-att models: the words each label's classifier attended to most)
  *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
  *   GET  /health   -> {"status": "ok"}
  *   GET  /info     -> the model's description (what hftc info --json prints)
@@ -87,6 +88,11 @@ static const char *request_options(const json_t *j, hftc_input_options *in, size
         if (!json_is_number(v) || json_number_value(v) < 0.0 || json_number_value(v) > 1.0)
             return "\"threshold\" must be a number in [0, 1]";
         in->threshold = (float)json_number_value(v);
+    }
+    if ((v = json_object_get(j, "explain"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100)
+            return "\"explain\" must be a whole number from 0 to 100";
+        in->explain = (size_t)json_integer_value(v);
     }
     if ((v = json_object_get(j, "scoring"))) {
         if (!json_is_string(v))

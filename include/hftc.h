@@ -190,6 +190,9 @@ typedef struct {
      * hftc_evaluate leaves out the accuracy given the true parent. Ignored for other models. */
     int prune;
     int per_label; /* hftc_evaluate: also each label's counts (hftc_evaluation.per_label) */
+    /* Predictions of bigru-att models (HTrans, GRU-Att): the this-many words each selected label's
+     * classifier attended to most (hftc_prediction.words); 0: none. Turns prune off. */
+    size_t explain;
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
@@ -252,6 +255,12 @@ typedef struct {
     const size_t *ranked; /* label ids, best first */
     const float *probs;   /* num_labels probabilities */
     int batch_end;        /* every document read so far is answered: a caller writing to a pipe flushes here */
+    /* With hftc_input_options.explain = n_words: for each selected label (row i: selected[i]), the n_words
+     * words its classifier attended to most, best first, and their attention weights ("" and 0 past the
+     * document's words). A multi-label network has one attention: every label's row is the same. */
+    size_t n_words;
+    const char *const *words;
+    const float *word_weights;
 } hftc_prediction;
 
 typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);

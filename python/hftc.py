@@ -33,14 +33,15 @@ class HftcError(RuntimeError):
 class _InputOptions(ctypes.Structure):  # hftc_input_options
     _fields_ = [("path", ctypes.c_char_p), ("format", ctypes.c_char_p), ("scoring", ctypes.c_char_p),
                 ("threshold", ctypes.c_float), ("skip_bad_lines", ctypes.c_int), ("prune", ctypes.c_int),
-                ("per_label", ctypes.c_int)]
+                ("per_label", ctypes.c_int), ("explain", ctypes.c_size_t)]
 
 
 class _Prediction(ctypes.Structure):  # hftc_prediction
     _fields_ = [("index", ctypes.c_size_t), ("n_selected", ctypes.c_size_t),
                 ("selected", ctypes.POINTER(ctypes.c_size_t)), ("n_ranked", ctypes.c_size_t),
                 ("ranked", ctypes.POINTER(ctypes.c_size_t)), ("probs", ctypes.POINTER(ctypes.c_float)),
-                ("batch_end", ctypes.c_int)]
+                ("batch_end", ctypes.c_int), ("n_words", ctypes.c_size_t),
+                ("words", ctypes.POINTER(ctypes.c_char_p)), ("word_weights", ctypes.POINTER(ctypes.c_float))]
 
 
 _PREDICTION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Prediction), ctypes.c_void_p)
@@ -131,20 +132,30 @@ class Model:
         _library().hftc_set_threads(self._threads)  # OpenMP's count is per calling thread
         return self._m
 
-    def predict(self, texts, k=0, threshold=None, scoring=None):
+    def predict(self, texts, k=0, threshold=None, scoring=None, explain=0):
         """Per text, the labels decided as `hftc predict` decides them (the model's threshold and scoring
-        unless given), best first, as (label, score) pairs; at most k of them (0: all)."""
+        unless given), best first, as (label, score) pairs; at most k of them (0: all). With explain=N
+        (bigru-att models): (label, score, [(word, attention), ...]) with the N words the label's
+        classifier attended to most."""
         m = self._handle()
         array, n = _texts(texts)
-        options = _InputOptions(threshold=-1.0 if threshold is None else threshold, prune=1,
+        options = _InputOptions(threshold=-1.0 if threshold is None else threshold, prune=1, explain=explain,
                                 scoring=None if scoring is None else scoring.encode())
         results = [None] * n
 
         def collect(p, _user):
             p = p.contents
-            chosen = [p.selected[i] for i in range(p.n_selected)]
-            chosen = chosen[:k] if k else chosen
-            results[p.index] = [(self.labels[c], p.probs[c]) for c in chosen]
+            chosen = list(range(p.n_selected))[:k] if k else range(p.n_selected)
+            rows = []
+            for i in chosen:
+                c = p.selected[i]
+                row = (self.labels[c], p.probs[c])
+                if p.n_words:
+                    at = [(p.words[i * p.n_words + j].decode("utf-8"), p.word_weights[i * p.n_words + j])
+                          for j in range(p.n_words)]
+                    row += ([w for w in at if w[1] > 0],)
+                rows.append(row)
+            results[p.index] = rows
             return 0
 
         with self._lock:

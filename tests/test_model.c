@@ -997,6 +997,7 @@ static void check_serve(const char *bin, const char *model_to_copy)
         } bad[] = {{"POST", "/predict", "nojson", "not JSON", 400},
                    {"POST", "/predict", "{\"texts\": [1]}", "must be a string", 400},
                    {"POST", "/predict", "{\"text\": \"x\", \"scoring\": \"nope\"}", "unknown scoring", 400},
+                   {"POST", "/predict", "{\"text\": \"x\", \"explain\": 2}", "bigru-att", 400},
                    {"GET", "/predict", "", "use POST", 405},
                    {"GET", "/nope", "", "no such path", 404}};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -1110,6 +1111,8 @@ static void test_command_line(void)
              "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
+    snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --explain 2 2>&1", bin, model);
+    CHECK(run(cmd, out, sizeof out) == 1 && strstr(out, "bigru-att")); /* a CNN has no word attention */
     check_predict_answers_each_line(bin, model);
     check_serve(bin, model);
 

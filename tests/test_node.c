@@ -242,6 +242,51 @@ static void test_htrans_quality(void)
 
 // gru-att (no transfer): every classifier owns its embedding; --node-docs parent trains a child on its
 // parent's documents only; a shared frozen table (--freeze-embeddings) is stored once.
+/* What explanations must be for any model: per selected label, n_words words of the document, best first,
+ * (or <unk>), weights in (0, 1], "" and 0 past the document's words; with n_words at least a document's length, its
+ * weights sum to 1 (the attention is a distribution over its words). same_rows: one attention for every
+ * label (a multi-label network). */
+typedef struct {
+    size_t predictions, rows;
+    bool bad, same_rows;
+    const hftc_model *m;
+} explain_check;
+
+static hftc_status check_explanation(const hftc_prediction *p, void *user)
+{
+    explain_check *c = user;
+    const char *text = probes[p->index];
+    c->predictions++;
+    for (size_t i = 0; i < p->n_selected; i++, c->rows++) {
+        const char *const *w = p->words + i * p->n_words;
+        const float *a = p->word_weights + i * p->n_words;
+        double sum = 0.0;
+        for (size_t j = 0; j < p->n_words; j++) {
+            bool past = a[j] == 0.0f;
+            bool in_text = strstr(text, w[j]) || !strcmp(w[j], "<unk>"); /* a word the model does not know */
+            c->bad = c->bad || (past ? w[j][0] != '\0' : !(a[j] <= 1.0f) || !in_text);
+            c->bad = c->bad || (j > 0 && a[j] > a[j - 1]);
+            sum += a[j];
+        }
+        c->bad = c->bad || (text[0] && fabs(sum - 1.0) > 1e-5) || (!text[0] && sum != 0.0);
+        c->same_rows = c->same_rows && !memcmp(a, p->word_weights, p->n_words * sizeof *a);
+    }
+    return HFTC_STATUS_OK;
+}
+
+static void check_explanations(hftc_model *m, bool multi)
+{
+    hftc_input_options in = {.threshold = 0.0f, .explain = 12}; /* every label; more words than any probe */
+    explain_check c = {.same_rows = true, .m = m};
+    CHECK_STATUS(hftc_predict_documents(m, probes, N_PROBES, &in, 0, check_explanation, &c), HFTC_STATUS_OK);
+    CHECK_MSG(c.predictions == N_PROBES && c.rows == N_PROBES * hftc_model_num_labels(m) && !c.bad,
+              "%zu predictions, %zu label rows, bad %d", c.predictions, c.rows, c.bad);
+    CHECK(c.same_rows == multi);
+    in.explain = 101;
+    CHECK_STATUS(hftc_predict_documents(m, probes, N_PROBES, &in, 0, check_explanation, &c),
+                 HFTC_STATUS_INVALID_ARGUMENT);
+}
+
 static void test_gru_att_variants(void)
 {
     hftc_train_options o;
@@ -273,6 +318,7 @@ static void test_gru_att_variants(void)
     CHECK_MSG(physics_docs > 0 && quantum_docs == physics_docs, "quantum saw %zu documents, physics has %zu",
               quantum_docs, physics_docs);
     json_decref(record);
+    check_explanations(m, false); /* one attention per classifier */
     hftc_model_free(m);
 
     small_options(&o, "gru-att");
@@ -311,6 +357,7 @@ static void test_multi_with_class_weights(void)
         hftc_evaluation e;
         CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
         CHECK_MSG(e.micro_f1 > 0.8, "micro-F1 %.4f", e.micro_f1);
+        check_explanations(m, true); /* one attention for every label */
         CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
         hftc_model_free(m);
     }

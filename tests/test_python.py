@@ -62,6 +62,11 @@ def main():
             check(any(label == "science" for label, _ in predicted[1]), f"predict: {predicted}")
             check(all(len(p) <= 1 for p in model.predict(texts, k=1)), "predict k=1")
             check(all(p == [] for p in model.predict(texts, threshold=1.0)), "threshold 1: nothing selected")
+            try:
+                model.predict(texts, explain=2)
+                check(False, "a CNN explained its predictions")
+            except hftc.HftcError as e:
+                check("bigru-att" in str(e), f"error: {e}")
             # threads sharing the model take turns: the same answers as one after the other
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(lambda _: model.predict(texts), range(8)))

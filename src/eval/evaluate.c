@@ -136,6 +136,9 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
     if (in->scoring && !scoring_parse(in->scoring, kind))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
                          "unknown scoring \"%s\" (independent, bsf, msf, top-down, argmax)", in->scoring);
+    if (in->explain && (m->net_config.encoder != ENCODER_BIGRU_ATT || in->explain > 100))
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
+                         in->explain > 100 ? "more than 100 words asked" : "its word attention");
     return HFTC_STATUS_OK;
 }
 
@@ -184,7 +187,7 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
  * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
  * completed), counts the accuracy given the true parent from the same probabilities. */
 static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const prune_rule *rule, bool prune, size_t k,
-                                    parent_tally *tally, chunk_fn fn, void *user)
+                                    parent_tally *tally, attention_words *explain, chunk_fn fn, void *user)
 {
     scoring_kind kind = rule->scoring;
     size_t C = m->net_config.n_classes;
@@ -198,7 +201,7 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const prun
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
         parent_source parents = {kind, false};
-        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, scores);
+        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, scores, explain);
         if (st != HFTC_STATUS_OK)
             break;
         if (tally)
@@ -229,7 +232,7 @@ static hftc_status tally_with_true_parents(hftc_model *m, const dataset *ds, sco
         size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
-        st = model_predict_dataset(m, ds, idx, n, &parents, NULL, probs);
+        st = model_predict_dataset(m, ds, idx, n, &parents, NULL, probs, NULL);
         if (st == HFTC_STATUS_OK)
             tally_given_parent(m, ds, first, n, probs, kind, tally);
     }
@@ -404,7 +407,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     bool prune = in->prune && model_prunes(m, &rule);
     double t0 = now_seconds();
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, &rule, prune, METRICS_MAX_K, m->joint_embedding || prune ? NULL : &tally,
+        st = decide_in_chunks(m, &ds, &rule, prune, METRICS_MAX_K, m->joint_embedding || prune ? NULL : &tally, NULL,
                               gather_decisions, &d);
     double seconds = now_seconds() - t0;
     if (st == HFTC_STATUS_OK && m->joint_embedding)
@@ -476,6 +479,10 @@ typedef struct {
     size_t k;
     size_t first; /* the input's document number of the batch's first document */
     size_t *selected, *ranked_ids;
+    attention_words explain; /* with explanations: the chunk's (EVAL_CHUNK_DOCS x parts x n_words) */
+    size_t *part_of;         /* with explanations: each label's part */
+    const char **words;      /* with explanations: a prediction's (labels x n_words) */
+    float *word_weights;
     hftc_prediction_fn fn;
     void *user;
 } prediction_sink;
@@ -495,18 +502,46 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
             s->selected[p.n_selected++] = pred[j];
         for (size_t j = 0; j < s->k && ranked[i * s->k + j] != METRICS_NO_LABEL; j++)
             s->ranked_ids[p.n_ranked++] = ranked[i * s->k + j];
+        size_t N = s->explain.n_words;
+        for (size_t j = 0; j < p.n_selected * N; j++) { /* row j / N: the selected label's classifier */
+            size_t offset = (i * s->m->n_parts + s->part_of[s->selected[j / N]]) * N + j % N; /* chunk rows */
+            uint32_t word = s->explain.words[offset];
+            s->words[j] = word == UINT32_MAX ? "" : vocab_word(&s->m->vocab, word);
+            s->word_weights[j] = s->explain.weights[offset];
+        }
+        p.n_words = N, p.words = N ? s->words : NULL, p.word_weights = N ? s->word_weights : NULL;
         TRY(s->fn(&p, s->user));
     }
     return HFTC_STATUS_OK;
 }
 
-/* Allocates the sink's per-document buffers for k ranked labels. */
-static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, hftc_prediction_fn fn, void *user)
+/* Allocates the sink's per-document buffers for k ranked labels and n_words explaining words. */
+static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, size_t n_words, hftc_prediction_fn fn,
+                              void *user)
 {
-    *sink = (prediction_sink){.m = m, .k = k, .fn = fn, .user = user};
-    sink->selected = mem_alloc(m->net_config.n_classes, sizeof *sink->selected);
+    size_t C = m->net_config.n_classes, n = EVAL_CHUNK_DOCS * m->n_parts * n_words;
+    *sink = (prediction_sink){.m = m, .k = k, .fn = fn, .user = user, .explain = {.n_words = n_words}};
+    sink->selected = mem_alloc(C, sizeof *sink->selected);
     sink->ranked_ids = mem_alloc(k ? k : 1, sizeof *sink->ranked_ids);
-    return sink->selected && sink->ranked_ids ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    bool ok = sink->selected && sink->ranked_ids;
+    if (ok && n_words) {
+        sink->explain.words = mem_alloc(n, sizeof *sink->explain.words);
+        sink->explain.weights = mem_alloc(n, sizeof *sink->explain.weights);
+        sink->part_of = mem_calloc(C, sizeof *sink->part_of);
+        sink->words = mem_alloc(C * n_words, sizeof *sink->words);
+        sink->word_weights = mem_alloc(C * n_words, sizeof *sink->word_weights);
+        ok = sink->explain.words && sink->explain.weights && sink->part_of && sink->words && sink->word_weights;
+        for (size_t p = 0; ok && p < m->n_parts; p++)
+            for (size_t j = 0; j < m->parts[p].n_outputs; j++)
+                sink->part_of[m->parts[p].nodes[j]] = p;
+    }
+    return ok ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+static void sink_free(prediction_sink *sink)
+{
+    free(sink->selected), free(sink->ranked_ids), free(sink->explain.words), free(sink->explain.weights);
+    free(sink->part_of), free(sink->words), free(sink->word_weights);
 }
 
 hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size_t n, const hftc_input_options *in,
@@ -521,11 +556,12 @@ hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size
     if (st == HFTC_STATUS_OK)
         st = model_texts_dataset(m, texts, n, &ds);
     if (st == HFTC_STATUS_OK)
-        st = sink_start(&sink, m, k, fn, user);
+        st = sink_start(&sink, m, k, in->explain, fn, user);
     prune_rule rule = decision_rule(m, in, kind);
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, emit_predictions, &sink);
-    free(sink.selected), free(sink.ranked_ids);
+        st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL, emit_predictions,
+                              &sink);
+    sink_free(&sink);
     dataset_free(&ds);
     return st;
 }
@@ -545,17 +581,18 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     if (st == HFTC_STATUS_OK)
         st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, false, &labels);
     if (st == HFTC_STATUS_OK)
-        st = sink_start(&sink, m, k, fn, user);
+        st = sink_start(&sink, m, k, in->explain, fn, user);
     prune_rule rule = decision_rule(m, in, kind);
     for (bool end = false; st == HFTC_STATUS_OK && !end;) {
         const dataset *batch;
         st = dataset_stream_next(stream, EVAL_CHUNK_DOCS, &batch, &end);
         if (st == HFTC_STATUS_OK)
-            st = decide_in_chunks(m, batch, &rule, in->prune, k, NULL, emit_predictions, &sink);
+            st = decide_in_chunks(m, batch, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL,
+                                  emit_predictions, &sink);
         if (st == HFTC_STATUS_OK)
             sink.first += batch->n_docs;
     }
-    free(sink.selected), free(sink.ranked_ids);
+    sink_free(&sink);
     dataset_stream_close(stream);
     strmap_free(&labels);
     return st;

@@ -124,6 +124,7 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
     }
     attention_forward(net->features_out, net->features, g->argmax, g->att_cache, states, net->lengths, g->att_w->value,
                       g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
+    g->alpha = g->att_cache + B * T * g->attention_dim, g->alpha_T = T; /* attention.c: u, then a */
 }
 
 // Both directions' input projections side by side: [forward W_ih | backward W_ih] (6H, E), as

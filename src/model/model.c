@@ -367,8 +367,33 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
     return HFTC_STATUS_OK;
 }
 
+/* Records, for documents start .. start + B - 1 (row b: tokens b x T), the n_words positions part p of m
+ * attended to most in its last forward pass. */
+static void record_attention(const hftc_model *m, size_t p, const uint32_t *tokens, size_t T, size_t start, size_t B,
+                             attention_words *ex)
+{
+    size_t Ta, N = ex->n_words;
+    const float *alpha = network_attention(m->parts[p].net, &Ta);
+    for (size_t b = 0; b < B; b++) {
+        uint32_t *words = ex->words + ((start + b) * m->n_parts + p) * N;
+        float *weights = ex->weights + ((start + b) * m->n_parts + p) * N;
+        for (size_t j = 0; j < N; j++)
+            words[j] = UINT32_MAX, weights[j] = 0.0f;
+        for (size_t t = 0; alpha && t < Ta && t < T; t++) { /* insertion into the n_words best, earliest first */
+            float a = alpha[b * Ta + t];
+            if (!(a > 0.0f) || !(a > weights[N - 1]))
+                continue;
+            size_t j = N - 1;
+            for (; j > 0 && a > weights[j - 1]; j--)
+                words[j] = words[j - 1], weights[j] = weights[j - 1];
+            words[j] = tokens[b * T + t], weights[j] = a;
+        }
+    }
+}
+
 static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                   const parent_source *parents, const prune_rule *prune, float *probs)
+                                   const parent_source *parents, const prune_rule *prune, float *probs,
+                                   attention_words *explain)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
     size_t min_len = model_min_len(&m->net_config);
@@ -399,7 +424,7 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
     if (with_output < C) /* labels without an output score 0 */
         memset(probs, 0, n * C * sizeof *probs);
     pruning pr = {0};
-    bool pruned = model_prunes(m, prune);
+    bool pruned = model_prunes(m, prune) && !explain;
     hftc_status st = pruned ? pruning_init(&pr, m, prune) : HFTC_STATUS_OK;
     batch_prefix prefix = {&m->label_words, prefix_label};
     for (size_t start = 0; start < n && st == HFTC_STATUS_OK; start += cap) {
@@ -439,6 +464,8 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
             for (size_t b = 0; b < B && st == HFTC_STATUS_OK; b++)
                 for (size_t j = 0; j < part->n_outputs; j++)
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
+            if (explain && st == HFTC_STATUS_OK)
+                record_attention(m, order[k].part, tokens, T, start, B, explain);
         }
     }
     free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);
@@ -452,10 +479,11 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
 #define PREDICT_SERIAL_BELOW 8
 
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, const prune_rule *prune, float *probs)
+                                  const parent_source *parents, const prune_rule *prune, float *probs,
+                                  attention_words *explain)
 {
     int threads = n < PREDICT_SERIAL_BELOW ? compute_single_thread() : 0;
-    hftc_status st = predict_dataset(m, ds, idx, n, parents, prune, probs);
+    hftc_status st = predict_dataset(m, ds, idx, n, parents, prune, probs, explain);
     if (threads)
         compute_restore_threads(threads);
     return st;
@@ -496,7 +524,7 @@ hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n
 {
     dataset ds;
     TRY(model_texts_dataset(m, texts, n, &ds));
-    hftc_status st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs);
+    hftc_status st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs, NULL);
     dataset_free(&ds);
     return st;
 }

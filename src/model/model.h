@@ -140,11 +140,22 @@ bool model_prunes(const hftc_model *m, const prune_rule *prune);
 /* The documents of raw texts (no labels), tokenised and mapped as the model reads them. */
 hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds);
 
+/* The words a bigru-att model attended to most: for each of n documents and each part, the n_words
+ * positions with the most attention, best first, as token ids (words) and attention weights (weights),
+ * (n x n_parts x n_words each; UINT32_MAX and 0 past the document's length). */
+typedef struct {
+    size_t n_words;
+    uint32_t *words;
+    float *weights;
+} attention_words;
+
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
  * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
  * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise.
- * prune: NULL, or the rule above (ignored where model_prunes says no). */
+ * prune: NULL, or the rule above (ignored where model_prunes says no). explain: NULL, or (bigru-att
+ * models, no pruning) filled with the words each part attended to most. */
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, const prune_rule *prune, float *probs);
+                                  const parent_source *parents, const prune_rule *prune, float *probs,
+                                  attention_words *explain);
 
 #endif

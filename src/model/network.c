@@ -467,6 +467,14 @@ float network_predict(network *net, const uint32_t *tokens, const size_t *length
     return loss;
 }
 
+const float *network_attention(const network *net, size_t *T)
+{
+    if (net->cfg.encoder != ENCODER_BIGRU_ATT)
+        return NULL;
+    *T = net->gru.alpha_T;
+    return net->gru.alpha;
+}
+
 size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
                            const float **embedded, const size_t **clamped)
 {

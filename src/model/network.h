@@ -110,6 +110,9 @@ float network_predict(network *net, const uint32_t *tokens, const size_t *length
  * and returns T' (0 on a bad batch, with the error message set). */
 size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
                            const float **embedded, const size_t **clamped);
+/* The word attention of the last forward pass of a bigru-att network: (B, *T) weights, each document's
+ * summing to 1 over its positions (0 past its length); NULL for other encoders. */
+const float *network_attention(const network *net, size_t *T);
 /* network_predict from an embedded batch (B, T, E) with lengths (B), as network_embed_batch made it
  * (with a network reading the same table); embedded may lie in this network's shared activations. */
 hftc_status network_predict_embedded(network *net, const float *embedded, const size_t *lengths, size_t B, size_t T,

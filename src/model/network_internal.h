@@ -27,7 +27,9 @@ typedef struct {
     size_t *valid;           /* (B) lengths * 2H */
     float *cache, *scratch;  /* gru_cache_size, gru_scratch_size */
     float *att_cache, *att_scratch;
-    uint32_t *argmax; /* (B, 2H) of the max pooling */
+    uint32_t *argmax;   /* (B, 2H) of the max pooling */
+    const float *alpha; /* (B, alpha_T) attention weights of the last forward pass, inside att_cache */
+    size_t alpha_T;
 } bigru_state;
 
 typedef struct {

@@ -451,7 +451,7 @@ static hftc_status valid_scores(hftc_model *m, const split *va, float **scores, 
     *gold = (gold_sets){va->n, strmap_count(&m->tax.names), gold_start, gold_labels};
     hftc_status st = *scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, *scores);
+        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, *scores, NULL);
     if (st == HFTC_STATUS_OK) {
         scoring_apply(m->scoring, &m->tax, *scores, *scores, va->n);
         gold_start[0] = 0;
