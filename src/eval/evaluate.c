@@ -139,6 +139,12 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
     if (in->explain && (m->net_config.encoder != ENCODER_BIGRU_ATT || in->explain > 100))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
                          in->explain > 100 ? "more than 100 words asked" : "its word attention");
+    /* every classifier's words are kept for a chunk of documents until the decisions are known */
+    double mib = (double)EVAL_CHUNK_DOCS * (double)m->n_parts * (double)in->explain * 8.0 / (1 << 20);
+    if (in->explain && mib > 512.0)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "explanations of %zu words for %zu classifiers would hold %.0f MiB: ask for fewer words",
+                         in->explain, m->n_parts, mib);
     return HFTC_STATUS_OK;
 }
 
