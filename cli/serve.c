@@ -5,6 +5,7 @@
  *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
  *   GET  /health   -> {"status": "ok"}
  *   GET  /info     -> the model's description (what hftc info --json prints)
+ *   GET  /metrics  -> Prometheus counters: requests by status, documents, predicting seconds, reloads
  *
  * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
  * 413 past --max-request-mb, 500 otherwise. One thread receives the requests and answers them in turn
@@ -35,6 +36,10 @@ typedef struct {
     size_t k;
     size_t max_request_bytes;
     int quiet;
+    /* for GET /metrics, under lock */
+    size_t answered[600]; /* requests by HTTP status */
+    size_t documents, reloads, failed_reloads;
+    double predict_seconds, started;
 } server;
 
 /* A request's body as it arrives. */
@@ -46,7 +51,8 @@ typedef struct {
 
 typedef struct {
     unsigned status;
-    json_t *body;
+    json_t *body; /* the answer: JSON, or (NULL) the text below */
+    char *text;
 } reply;
 
 static double now_seconds(void)
@@ -102,7 +108,7 @@ static const char *request_options(const json_t *j, hftc_input_options *in, size
     return NULL;
 }
 
-static reply predict(const server *s, const request *r)
+static reply predict(server *s, const request *r)
 {
     json_error_t err;
     json_t *j = json_loadb(r->data ? r->data : "", r->len, 0, &err);
@@ -139,7 +145,9 @@ static reply predict(const server *s, const request *r)
         hftc_set_threads(s->threads); /* this thread's OpenMP count: the one cli_load_model set was main's */
         hftc_status st = hftc_predict_documents(s->m, list, n, &in, 0, collect_prediction, &a);
         if (st == HFTC_STATUS_OK) {
-            out = (reply){200, json_pack("{s:o, s:f}", "predictions", a.list, "seconds", now_seconds() - t0)};
+            double seconds = now_seconds() - t0;
+            s->documents += n, s->predict_seconds += seconds;
+            out = (reply){200, json_pack("{s:o, s:f}", "predictions", a.list, "seconds", seconds)};
         } else {
             json_decref(a.list);
             out = error_reply(st == HFTC_STATUS_INVALID_ARGUMENT ? 400 : 500, hftc_last_error());
@@ -150,11 +158,45 @@ static reply predict(const server *s, const request *r)
     return out;
 }
 
-static reply route(const server *s, const char *method, const char *url, const request *r, const char **allow)
+/* The Prometheus text exposition of the server's counters. */
+static reply metrics(const server *s)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return error_reply(500, "out of memory");
+    fprintf(f, "# HELP hftc_requests_total HTTP requests answered, by status.\n# TYPE hftc_requests_total counter\n");
+    for (size_t code = 0; code < sizeof s->answered / sizeof *s->answered; code++)
+        if (s->answered[code])
+            fprintf(f, "hftc_requests_total{status=\"%zu\"} %zu\n", code, s->answered[code]);
+    fprintf(f,
+            "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
+            "hftc_documents_total %zu\n"
+            "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
+            "hftc_predict_seconds_total %.6f\n"
+            "# HELP hftc_model_reloads_total SIGHUP reloads of the model file, by result.\n"
+            "# TYPE hftc_model_reloads_total counter\n"
+            "hftc_model_reloads_total{result=\"loaded\"} %zu\nhftc_model_reloads_total{result=\"failed\"} %zu\n"
+            "# HELP hftc_model_labels Labels of the model served.\n# TYPE hftc_model_labels gauge\n"
+            "hftc_model_labels %zu\n"
+            "# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
+            "hftc_uptime_seconds %.3f\n",
+            s->documents, s->predict_seconds, s->reloads, s->failed_reloads, hftc_model_num_labels(s->m),
+            now_seconds() - s->started);
+    if (fclose(f) != 0) {
+        free(text);
+        return error_reply(500, "out of memory");
+    }
+    return (reply){200, NULL, text};
+}
+
+static reply route(server *s, const char *method, const char *url, const request *r, const char **allow)
 {
     bool predict_path = !strcmp(url, "/predict"), health = !strcmp(url, "/health"), info = !strcmp(url, "/info");
-    if (!predict_path && !health && !info)
-        return error_reply(404, "no such path: POST /predict, GET /health, GET /info");
+    bool metrics_path = !strcmp(url, "/metrics");
+    if (!predict_path && !health && !info && !metrics_path)
+        return error_reply(404, "no such path: POST /predict, GET /health, GET /info, GET /metrics");
     if (predict_path && strcmp(method, MHD_HTTP_METHOD_POST)) {
         *allow = "POST";
         return error_reply(405, "use POST");
@@ -167,6 +209,8 @@ static reply route(const server *s, const char *method, const char *url, const r
         return r->too_large ? error_reply(413, "the request is larger than --max-request-mb") : predict(s, r);
     if (health)
         return (reply){200, json_pack("{s:s}", "status", "ok")};
+    if (metrics_path)
+        return metrics(s);
     char *text = hftc_model_describe(s->m);
     json_t *description = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
@@ -205,19 +249,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     const char *allow = NULL;
     pthread_mutex_lock(&s->lock);
     reply out = route(s, method, url, r, &allow);
+    s->answered[out.status < 600 ? out.status : 0]++;
     pthread_mutex_unlock(&s->lock);
-    char *text = out.body ? json_dumps(out.body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    bool json = out.body != NULL;
+    char *text = json ? json_dumps(out.body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : out.text;
     json_decref(out.body);
     if (!text)
         return MHD_NO;
     size_t len = strlen(text);
-    text[len] = '\n'; /* the NUL json_dumps wrote: the body ends with a newline */
-    struct MHD_Response *response = MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
+    if (json)
+        text[len++] = '\n'; /* the NUL json_dumps wrote: the body ends with a newline */
+    struct MHD_Response *response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!response) {
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            json ? "application/json" : "text/plain; version=0.0.4");
     if (allow)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result queued = MHD_queue_response(c, out.status, response);
@@ -274,11 +322,15 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
         hftc_model_set_word_cache(m, word_cache_mb << 20) != HFTC_STATUS_OK) {
         fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", hftc_last_error());
         hftc_model_free(m);
+        pthread_mutex_lock(&s->lock);
+        s->failed_reloads++;
+        pthread_mutex_unlock(&s->lock);
         return;
     }
     pthread_mutex_lock(&s->lock);
     hftc_model *old = s->m;
     s->m = m;
+    s->reloads++;
     pthread_mutex_unlock(&s->lock);
     hftc_model_free(old);
     fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, hftc_model_num_labels(m));
@@ -287,7 +339,7 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
 int cmd_serve(int argc, char **argv)
 {
     const char *model_path = NULL, *host = "127.0.0.1";
-    server s = {.in = {.threshold = -1.0f, .prune = 1}};
+    server s = {.in = {.threshold = -1.0f, .prune = 1}, .started = now_seconds()};
     size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {

@@ -1027,6 +1027,15 @@ static void check_serve(const char *bin, const char *model_to_copy)
             CHECK_MSG(status == 200 && strstr(body, "\"sport\""), "after SIGHUP %d: status %d: %s", i + 1, status,
                       body);
         }
+        /* Prometheus counters: 2 + 1 documents, then 2 after each reload; one reload of each result */
+        status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
+        CHECK_MSG(status == 200 && strstr(body, "hftc_documents_total 7\n") &&
+                      strstr(body, "hftc_requests_total{status=\"404\"} 1\n") &&
+                      strstr(body, "hftc_requests_total{status=\"413\"} 1\n") &&
+                      strstr(body, "hftc_model_reloads_total{result=\"loaded\"} 1\n") &&
+                      strstr(body, "hftc_model_reloads_total{result=\"failed\"} 1\n") &&
+                      strstr(body, "# TYPE hftc_requests_total counter"),
+                  "metrics: status %d: %s", status, body);
     }
     kill(pid, SIGTERM);
     int status;
