@@ -1120,6 +1120,19 @@ static void test_command_line(void)
              "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
+    /* a malformed line stops the reading after the answers of the batches before its own (256 each) */
+    FILE *jsonl = fopen(tmpfiles_path("stream.jsonl"), "w");
+    for (int i = 0; jsonl && i < 300; i++)
+        fprintf(jsonl, "{\"text\": \"the team won match %d\"}\n", i);
+    if (jsonl) {
+        fputs("{\"text\": 7}\n", jsonl);
+        fclose(jsonl);
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s predict --model %s --input %s 2>/dev/null | wc -l; %s predict --model %s --input %s 2>&1 >/dev/null",
+             bin, model, tmpfiles_path("stream.jsonl"), bin, model, tmpfiles_path("stream.jsonl"));
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK_MSG(atoi(out) == 256 && strstr(out, "stream.jsonl:301"), "predict printed: %s", out);
     snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --explain 2 2>&1", bin, model);
     CHECK(run(cmd, out, sizeof out) == 1 && strstr(out, "bigru-att")); /* a CNN has no word attention */
     check_predict_answers_each_line(bin, model);
