@@ -510,10 +510,10 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
             s->ranked_ids[p.n_ranked++] = ranked[i * s->k + j];
         size_t N = s->explain.n_words;
         for (size_t j = 0; j < p.n_selected * N; j++) { /* row j / N: the selected label's classifier */
-            size_t offset = (i * s->m->n_parts + s->part_of[s->selected[j / N]]) * N + j % N; /* chunk rows */
-            uint32_t word = s->explain.words[offset];
+            size_t part = s->part_of[s->selected[j / N]], offset = (i * s->m->n_parts + part) * N + j % N;
+            uint32_t word = part == MODEL_NO_PART ? UINT32_MAX : s->explain.words[offset]; /* chunk rows */
             s->words[j] = word == UINT32_MAX ? "" : vocab_word(&s->m->vocab, word);
-            s->word_weights[j] = s->explain.weights[offset];
+            s->word_weights[j] = word == UINT32_MAX ? 0.0f : s->explain.weights[offset];
         }
         p.n_words = N, p.words = N ? s->words : NULL, p.word_weights = N ? s->word_weights : NULL;
         TRY(s->fn(&p, s->user));
@@ -533,10 +533,12 @@ static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, si
     if (ok && n_words) {
         sink->explain.words = mem_alloc(n, sizeof *sink->explain.words);
         sink->explain.weights = mem_alloc(n, sizeof *sink->explain.weights);
-        sink->part_of = mem_calloc(C, sizeof *sink->part_of);
+        sink->part_of = mem_alloc(C, sizeof *sink->part_of);
         sink->words = mem_alloc(C * n_words, sizeof *sink->words);
         sink->word_weights = mem_alloc(C * n_words, sizeof *sink->word_weights);
         ok = sink->explain.words && sink->explain.weights && sink->part_of && sink->words && sink->word_weights;
+        for (size_t c = 0; ok && c < C; c++)
+            sink->part_of[c] = MODEL_NO_PART; /* a label without an output (it scores 0) */
         for (size_t p = 0; ok && p < m->n_parts; p++)
             for (size_t j = 0; j < m->parts[p].n_outputs; j++)
                 sink->part_of[m->parts[p].nodes[j]] = p;
