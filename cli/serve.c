@@ -320,11 +320,14 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
     hftc_model *m = NULL;
     if (hftc_model_load(&m, path) != HFTC_STATUS_OK ||
         hftc_model_set_word_cache(m, word_cache_mb << 20) != HFTC_STATUS_OK) {
-        fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", hftc_last_error());
+        char why[512];
+        snprintf(why, sizeof why, "%s", hftc_last_error());
         hftc_model_free(m);
         pthread_mutex_lock(&s->lock);
         s->failed_reloads++;
         pthread_mutex_unlock(&s->lock);
+        /* after the count: a client that read this line finds it in /metrics */
+        fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", why);
         return;
     }
     pthread_mutex_lock(&s->lock);

@@ -175,6 +175,11 @@ static void test_train_save_load_round_trip(void)
         hftc_model_free(loaded);
     }
     check_predict_documents(m);
+    /* documents without a single word, alone in their batch (no token array at all) */
+    static const char *const empty[] = {"", "  ", "!!!"};
+    float empty_probs[3 * 2];
+    CHECK_STATUS(hftc_predict_texts(m, empty, 3, empty_probs), HFTC_STATUS_OK);
+    CHECK(empty_probs[0] == empty_probs[2] && empty_probs[0] == empty_probs[4]);
     // The training again, stopped after every epoch and continued from its checkpoint: the same model.
     test_check_checkpoint(&o, m, tmpfiles_path("flat.checkpoint"), probe_texts, N_PROBES, "flat-cnn");
     check_checkpoint_vectors(&o);

@@ -234,7 +234,8 @@ size_t batch_fill(const dataset *ds, const size_t *idx, size_t B, size_t max_len
         size_t words = prefix_len(prefix, b);
         if (words)
             memcpy(row, prefix->words->ids + prefix->words->start[prefix->label[b]], words * sizeof *row);
-        memcpy(row + words, ds->tokens + ds->token_start[idx[b]], (lengths[b] - words) * sizeof *row);
+        if (lengths[b] > words) /* an empty document's tokens may be NULL: no memcpy from it */
+            memcpy(row + words, ds->tokens + ds->token_start[idx[b]], (lengths[b] - words) * sizeof *row);
         memset(row + lengths[b], 0, (T - lengths[b]) * sizeof *row);
     }
     return T;
