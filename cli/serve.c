@@ -8,10 +8,10 @@
  *   GET  /metrics  -> Prometheus counters: requests by status, documents, predicting seconds, reloads
  *
  * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
- * 413 past --max-request-mb, 500 otherwise. One thread receives the requests and answers them in turn
- * (the model is not shared between concurrent predictions); each prediction uses --threads. SIGHUP loads
- * the model file again (a new model put in its place) and swaps it in between two requests; SIGINT or
- * SIGTERM stops the server after the request in progress. */
+ * 413 past --max-request-mb or --max-request-docs, 500 otherwise. One thread receives the requests and answers them in
+ * turn (the model is not shared between concurrent predictions); each prediction uses --threads. SIGHUP loads the model
+ * file again (a new model put in its place) and swaps it in between two requests; SIGINT or SIGTERM stops the server
+ * after the request in progress. */
 #include "args.h"
 #include "commands.h"
 
@@ -34,7 +34,7 @@ typedef struct {
     int threads;
     hftc_input_options in; /* the defaults of threshold, scoring and prune */
     size_t k;
-    size_t max_request_bytes;
+    size_t max_request_bytes, max_request_docs;
     int quiet;
     /* for GET /metrics, under lock */
     size_t answered[600]; /* requests by HTTP status */
@@ -125,6 +125,10 @@ static reply predict(server *s, const request *r)
                       : text && !json_is_string(text)     ? "\"text\" must be a string"
                                                           : NULL;
     size_t n = texts ? json_array_size(texts) : 1;
+    if (!bad && n > s->max_request_docs) {
+        json_decref(j);
+        return error_reply(413, "the request has more documents than --max-request-docs");
+    }
     const char **list = bad ? NULL : malloc((n ? n : 1) * sizeof *list);
     for (size_t i = 0; list && i < n; i++) {
         const json_t *t = texts ? json_array_get(texts, i) : text;
@@ -342,7 +346,7 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
 int cmd_serve(int argc, char **argv)
 {
     const char *model_path = NULL, *host = "127.0.0.1";
-    server s = {.in = {.threshold = -1.0f, .prune = 1}, .started = now_seconds()};
+    server s = {.in = {.threshold = -1.0f, .prune = 1}, .max_request_docs = 10000, .started = now_seconds()};
     size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
@@ -354,6 +358,8 @@ int cmd_serve(int argc, char **argv)
         {"--scoring", ARG_STRING, &s.in.scoring, 0, "independent, bsf, msf, top-down, argmax; the model's by default"},
         {"--prune", ARG_BOOL, &s.in.prune, 0, CLI_PRUNE_HELP},
         {"--max-request-mb", ARG_SIZE, &max_request_mb, 0, "larger request bodies are refused (413)"},
+        {"--max-request-docs", ARG_SIZE, &s.max_request_docs, 0,
+         "requests of more documents are refused (413): one request holds the server this long"},
         {"--quiet", ARG_FLAG, &s.quiet, 0, "no line per request on stderr"},
         CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };

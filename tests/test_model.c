@@ -968,7 +968,7 @@ static void check_serve(const char *bin, const char *model_to_copy)
         dup2(err[1], STDERR_FILENO);
         close(err[0]), close(err[1]);
         execl(bin, bin, "serve", "--model", model, "--port", "0", "--threads", "1", "--max-request-mb", "1",
-              (char *)NULL);
+              "--max-request-docs", "3", (char *)NULL);
         _exit(127);
     }
     close(err[1]);
@@ -1003,6 +1003,7 @@ static void check_serve(const char *bin, const char *model_to_copy)
                    {"POST", "/predict", "{\"texts\": [1]}", "must be a string", 400},
                    {"POST", "/predict", "{\"text\": \"x\", \"scoring\": \"nope\"}", "unknown scoring", 400},
                    {"POST", "/predict", "{\"text\": \"x\", \"explain\": 2}", "bigru-att", 400},
+                   {"POST", "/predict", "{\"texts\": [\"a\", \"b\", \"c\", \"d\"]}", "--max-request-docs", 413},
                    {"GET", "/predict", "", "use POST", 405},
                    {"GET", "/nope", "", "no such path", 404}};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -1036,7 +1037,7 @@ static void check_serve(const char *bin, const char *model_to_copy)
         status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
         CHECK_MSG(status == 200 && strstr(body, "hftc_documents_total 7\n") &&
                       strstr(body, "hftc_requests_total{status=\"404\"} 1\n") &&
-                      strstr(body, "hftc_requests_total{status=\"413\"} 1\n") &&
+                      strstr(body, "hftc_requests_total{status=\"413\"} 2\n") &&
                       strstr(body, "hftc_model_reloads_total{result=\"loaded\"} 1\n") &&
                       strstr(body, "hftc_model_reloads_total{result=\"failed\"} 1\n") &&
                       strstr(body, "# TYPE hftc_requests_total counter"),
