@@ -93,6 +93,19 @@ def main():
         except hftc.HftcError:
             pass
 
+        # a BiGRU-attention model explains its labels with words of the text
+        gru_path = os.path.join(tmp, "gru.hftc")
+        hftc.train(gru_path, train=train_path, valid=valid_path, preset="gru-att-multi", dim=8, rnn_hidden=8,
+                   epochs=2, threads=1, max_len=20)
+        with hftc.Model(gru_path, threads=1) as gru:
+            explained = gru.predict(["the team won the match"], threshold=0.0, explain=3)[0]
+            check(len(explained) == 2 and all(len(row) == 3 and 1 <= len(row[2]) <= 3 for row in explained),
+                  f"explain: {explained}")
+            words = [w for _, _, ws in explained for w, _ in ws]
+            known = "the team won the match".split() + ["<unk>"]  # "won" is not in the training text
+            check(all(w in known for w in words), f"explain words: {words}")
+            check(all(0 < a <= 1 for _, _, ws in explained for _, a in ws), f"explain weights: {explained}")
+
         for bad, what in ((os.path.join(tmp, "missing.hftc"), "missing.hftc"), (train_path, "train.tsv")):
             try:
                 hftc.Model(bad)
