@@ -489,6 +489,9 @@ typedef struct {
     size_t *part_of;         /* with explanations: each label's part */
     const char **words;      /* with explanations: a prediction's (labels x n_words) */
     float *word_weights;
+    const dataset *ds;        /* the documents being decided */
+    const char *const *texts; /* their texts (hftc_predict_documents), for words outside the vocabulary */
+    token_list text_tokens;   /* one text's tokens */
     hftc_prediction_fn fn;
     void *user;
 } prediction_sink;
@@ -508,12 +511,24 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
             s->selected[p.n_selected++] = pred[j];
         for (size_t j = 0; j < s->k && ranked[i * s->k + j] != METRICS_NO_LABEL; j++)
             s->ranked_ids[p.n_ranked++] = ranked[i * s->k + j];
-        size_t N = s->explain.n_words;
+        size_t N = s->explain.n_words, doc = first + i;
+        bool tokenized = false;
         for (size_t j = 0; j < p.n_selected * N; j++) { /* row j / N: the selected label's classifier */
             size_t part = s->part_of[s->selected[j / N]], offset = (i * s->m->n_parts + part) * N + j % N;
-            uint32_t word = part == MODEL_NO_PART ? UINT32_MAX : s->explain.words[offset]; /* chunk rows */
-            s->words[j] = word == UINT32_MAX ? "" : vocab_word(&s->m->vocab, word);
-            s->word_weights[j] = word == UINT32_MAX ? 0.0f : s->explain.weights[offset];
+            uint32_t at = part == MODEL_NO_PART ? UINT32_MAX : s->explain.positions[offset]; /* chunk rows */
+            const char *word = "";
+            if (at != UINT32_MAX) {
+                uint32_t id = s->ds->tokens[s->ds->token_start[doc] + at];
+                word = vocab_word(&s->m->vocab, id);
+                if (id == VOCAB_UNK && s->texts) { /* the text's own word rather than <unk> */
+                    if (!tokenized)
+                        TRY(tokenize(&s->text_tokens, s->texts[doc], strlen(s->texts[doc]), &s->m->tokenizer));
+                    tokenized = true;
+                    word = at < s->text_tokens.n_tokens ? token_list_get(&s->text_tokens, at) : word;
+                }
+            }
+            s->words[j] = word;
+            s->word_weights[j] = at == UINT32_MAX ? 0.0f : s->explain.weights[offset];
         }
         p.n_words = N, p.words = N ? s->words : NULL, p.word_weights = N ? s->word_weights : NULL;
         TRY(s->fn(&p, s->user));
@@ -527,16 +542,17 @@ static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, si
 {
     size_t C = m->net_config.n_classes, n = EVAL_CHUNK_DOCS * m->n_parts * n_words;
     *sink = (prediction_sink){.m = m, .k = k, .fn = fn, .user = user, .explain = {.n_words = n_words}};
+    token_list_init(&sink->text_tokens);
     sink->selected = mem_alloc(C, sizeof *sink->selected);
     sink->ranked_ids = mem_alloc(k ? k : 1, sizeof *sink->ranked_ids);
     bool ok = sink->selected && sink->ranked_ids;
     if (ok && n_words) {
-        sink->explain.words = mem_alloc(n, sizeof *sink->explain.words);
+        sink->explain.positions = mem_alloc(n, sizeof *sink->explain.positions);
         sink->explain.weights = mem_alloc(n, sizeof *sink->explain.weights);
         sink->part_of = mem_alloc(C, sizeof *sink->part_of);
         sink->words = mem_alloc(C * n_words, sizeof *sink->words);
         sink->word_weights = mem_alloc(C * n_words, sizeof *sink->word_weights);
-        ok = sink->explain.words && sink->explain.weights && sink->part_of && sink->words && sink->word_weights;
+        ok = sink->explain.positions && sink->explain.weights && sink->part_of && sink->words && sink->word_weights;
         for (size_t c = 0; ok && c < C; c++)
             sink->part_of[c] = MODEL_NO_PART; /* a label without an output (it scores 0) */
         for (size_t p = 0; ok && p < m->n_parts; p++)
@@ -548,7 +564,8 @@ static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, si
 
 static void sink_free(prediction_sink *sink)
 {
-    free(sink->selected), free(sink->ranked_ids), free(sink->explain.words), free(sink->explain.weights);
+    free(sink->selected), free(sink->ranked_ids), free(sink->explain.positions), free(sink->explain.weights);
+    token_list_free(&sink->text_tokens);
     free(sink->part_of), free(sink->words), free(sink->word_weights);
 }
 
@@ -566,6 +583,7 @@ hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, in->explain, fn, user);
     prune_rule rule = decision_rule(m, in, kind);
+    sink.ds = &ds, sink.texts = texts;
     if (st == HFTC_STATUS_OK)
         st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL, emit_predictions,
                               &sink);
@@ -594,6 +612,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     for (bool end = false; st == HFTC_STATUS_OK && !end;) {
         const dataset *batch;
         st = dataset_stream_next(stream, EVAL_CHUNK_DOCS, &batch, &end);
+        sink.ds = batch;
         if (st == HFTC_STATUS_OK)
             st = decide_in_chunks(m, batch, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL,
                                   emit_predictions, &sink);

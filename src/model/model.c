@@ -368,15 +368,14 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
     return HFTC_STATUS_OK;
 }
 
-/* Records, for documents start .. start + B - 1 (row b: tokens b x T), the n_words positions part p of m
- * attended to most in its last forward pass. */
-static void record_attention(const hftc_model *m, size_t p, const uint32_t *tokens, size_t T, size_t start, size_t B,
-                             attention_words *ex)
+/* Records, for documents start .. start + B - 1, the n_words positions part p of m attended to most in
+ * its last forward pass (T: the batch's positions). */
+static void record_attention(const hftc_model *m, size_t p, size_t T, size_t start, size_t B, attention_words *ex)
 {
     size_t Ta, N = ex->n_words;
     const float *alpha = network_attention(m->parts[p].net, &Ta);
     for (size_t b = 0; b < B; b++) {
-        uint32_t *words = ex->words + ((start + b) * m->n_parts + p) * N;
+        uint32_t *words = ex->positions + ((start + b) * m->n_parts + p) * N;
         float *weights = ex->weights + ((start + b) * m->n_parts + p) * N;
         for (size_t j = 0; j < N; j++)
             words[j] = UINT32_MAX, weights[j] = 0.0f;
@@ -387,7 +386,7 @@ static void record_attention(const hftc_model *m, size_t p, const uint32_t *toke
             size_t j = N - 1;
             for (; j > 0 && a > weights[j - 1]; j--)
                 words[j] = words[j - 1], weights[j] = weights[j - 1];
-            words[j] = tokens[b * T + t], weights[j] = a;
+            words[j] = (uint32_t)t, weights[j] = a;
         }
     }
 }
@@ -466,7 +465,7 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
                 for (size_t j = 0; j < part->n_outputs; j++)
                     probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
             if (explain && st == HFTC_STATUS_OK)
-                record_attention(m, order[k].part, tokens, T, start, B, explain);
+                record_attention(m, order[k].part, T, start, B, explain);
         }
     }
     free(batch_idx), free(lengths), free(tokens), free(prefix_label), free(part_probs), free(order);

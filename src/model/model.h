@@ -141,11 +141,11 @@ bool model_prunes(const hftc_model *m, const prune_rule *prune);
 hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds);
 
 /* The words a bigru-att model attended to most: for each of n documents and each part, the n_words
- * positions with the most attention, best first, as token ids (words) and attention weights (weights),
- * (n x n_parts x n_words each; UINT32_MAX and 0 past the document's length). */
+ * positions with the most attention, best first, as positions in the document's tokens and attention
+ * weights (n x n_parts x n_words each; UINT32_MAX and 0 past the document's length). */
 typedef struct {
     size_t n_words;
-    uint32_t *words;
+    uint32_t *positions;
     float *weights;
 } attention_words;
 
