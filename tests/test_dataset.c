@@ -502,6 +502,20 @@ static void test_stream(void)
         CHECK(b->n_docs == 0 && end);
     }
     dataset_stream_close(s);
+    /* keep_unknown: the text of the words read as <unk> ("A" of line 5), per batch */
+    opt.keep_unknown = true;
+    CHECK_STATUS(dataset_stream_open(&s, path, &opt, &v, false, &labels), HFTC_STATUS_OK);
+    for (size_t k = 0; k < 3 && s; k++) {
+        CHECK_STATUS(dataset_stream_next(s, 2, &b, &end), HFTC_STATUS_OK);
+        for (size_t t = 0; t < b->token_start[b->n_docs]; t++) {
+            const char *kept = dataset_unknown_word(b, t);
+            CHECK_MSG(b->tokens[t] == VOCAB_UNK ? kept && !strcmp(kept, "A") : kept == NULL, "batch %zu token %zu", k,
+                      t);
+        }
+        CHECK(b->n_unknown == (k == 1));
+    }
+    dataset_stream_close(s);
+    opt.keep_unknown = false;
 
     int p[2];
     CHECK(pipe(p) == 0);

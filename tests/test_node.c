@@ -274,11 +274,35 @@ static hftc_status check_explanation(const hftc_prediction *p, void *user)
     return HFTC_STATUS_OK;
 }
 
+// Appends a prediction's explaining words to the text buffer user points to.
+static hftc_status append_words(const hftc_prediction *p, void *user)
+{
+    char *text = user;
+    for (size_t j = 0; j < p->n_selected * p->n_words; j++)
+        if (strlen(text) + strlen(p->words[j]) + 2 < 4096)
+            strcat(strcat(text, p->words[j]), " ");
+    strcat(text, "|");
+    return HFTC_STATUS_OK;
+}
+
 static void check_explanations(hftc_model *m, bool multi)
 {
     hftc_input_options in = {.threshold = 0.0f, .explain = 12}; /* every label; more words than any probe */
     explain_check c = {.same_rows = true, .m = m};
     CHECK_STATUS(hftc_predict_documents(m, probes, N_PROBES, &in, 0, check_explanation, &c), HFTC_STATUS_OK);
+    /* from a file: the same words, those outside the vocabulary as read */
+    char from_texts[4096] = "", from_file[4096] = "";
+    CHECK_STATUS(hftc_predict_documents(m, probes, N_PROBES, &in, 0, append_words, from_texts), HFTC_STATUS_OK);
+    FILE *f = fopen(tmpfiles_path("probes.txt"), "w");
+    for (size_t i = 0; f && i < N_PROBES; i++)
+        fprintf(f, "%s\n", probes[i][0] ? probes[i] : "-"); /* a blank line is no document: "-" stands in */
+    if (f)
+        fclose(f);
+    in.path = tmpfiles_path("probes.txt"), in.format = "text";
+    CHECK_STATUS(hftc_predict_file(m, &in, 0, append_words, from_file), HFTC_STATUS_OK);
+    CHECK_MSG(strstr(from_file, "never") && strstr(from_texts, "never") && !strstr(from_file, "<unk>"),
+              "file: %s / texts: %s", from_file, from_texts);
+    in.path = NULL, in.format = NULL;
     CHECK_MSG(c.predictions == N_PROBES && c.rows == N_PROBES * hftc_model_num_labels(m) && !c.bad,
               "%zu predictions, %zu label rows, bad %d", c.predictions, c.rows, c.bad);
     CHECK(c.same_rows == multi);

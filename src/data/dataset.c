@@ -251,6 +251,31 @@ static int compare_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+hftc_status dataset_keep_unknown_word(dataset *ds, size_t token, const char *w, size_t len)
+{
+    TRY(mem_reserve((void **)&ds->unknown, &ds->unknown_cap, ds->n_unknown + 1, sizeof *ds->unknown));
+    TRY(mem_reserve((void **)&ds->unknown_chars, &ds->unknown_chars_cap, ds->unknown_chars_used + len + 1, 1));
+    ds->unknown[ds->n_unknown].token = token;
+    ds->unknown[ds->n_unknown++].offset = ds->unknown_chars_used;
+    memcpy(ds->unknown_chars + ds->unknown_chars_used, w, len);
+    ds->unknown_chars[ds->unknown_chars_used + len] = '\0';
+    ds->unknown_chars_used += len + 1;
+    return HFTC_STATUS_OK;
+}
+
+const char *dataset_unknown_word(const dataset *ds, size_t token)
+{
+    size_t lo = 0, hi = ds->n_unknown;
+    while (lo < hi) { /* the tokens increase */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ds->unknown[mid].token < token)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ds->n_unknown && ds->unknown[lo].token == token ? ds->unknown_chars + ds->unknown[lo].offset : NULL;
+}
+
 // Adds the parsed line as a document: interns labels, maps tokens.
 static hftc_status commit_line(reader *r, size_t line_no)
 {
@@ -275,6 +300,8 @@ static hftc_status commit_line(reader *r, size_t line_no)
             TRY(vocab_add(r->v, w, len, &ds->tokens[n_tokens + k]));
         else
             ds->tokens[n_tokens + k] = vocab_lookup(r->v, w, len);
+        if (r->opt->keep_unknown && ds->tokens[n_tokens + k] == VOCAB_UNK)
+            TRY(dataset_keep_unknown_word(ds, n_tokens + k, w, len));
     }
     size_t n_unique = 0;
     if (r->n_lab) {
@@ -413,7 +440,7 @@ static void settle_format(dataset_stream *s)
 hftc_status dataset_stream_next(dataset_stream *s, size_t max_docs, const dataset **batch, bool *end)
 {
     dataset *ds = &s->ds;
-    ds->n_docs = ds->n_skipped = ds->n_empty = ds->n_truncated = 0;
+    ds->n_docs = ds->n_skipped = ds->n_empty = ds->n_truncated = ds->n_unknown = ds->unknown_chars_used = 0;
     *batch = ds;
     hftc_status st = read_lines(&s->r, &s->lines, max_docs, true, end);
     settle_format(s);
@@ -500,6 +527,7 @@ void dataset_free(dataset *ds)
     free(ds->label_start);
     free(ds->labels);
     free(ds->line);
+    free(ds->unknown), free(ds->unknown_chars);
     *ds = (dataset){0};
 }
 

@@ -31,6 +31,7 @@ typedef struct {
     bool labels_required;  /* false for prediction input: labels may be absent */
     bool skip_bad_lines;   /* malformed lines are skipped with a counted warning instead of an error */
     size_t max_line_bytes; /* longer lines are malformed; 0 = 64 MiB */
+    bool keep_unknown;     /* keep the text of the tokens the vocabulary maps to <unk> (dataset_unknown_word) */
 } dataset_options;
 
 typedef struct {
@@ -44,6 +45,13 @@ typedef struct {
     size_t n_empty;      /* documents with no tokens (kept) */
     size_t n_truncated;  /* documents cut at tokenizer.max_len */
     data_format format;  /* the format read (after auto-detection) */
+    /* with keep_unknown: each <unk> token's index (increasing) and the offset of its NUL-terminated text */
+    struct {
+        size_t token, offset;
+    } * unknown;
+    size_t n_unknown, unknown_cap;
+    char *unknown_chars;
+    size_t unknown_chars_used, unknown_chars_cap;
 } dataset;
 
 /* Reads path ("-" = stdin). Words: counted into v with vocab_add if grow_vocab, else mapped with
@@ -62,6 +70,11 @@ hftc_status dataset_stream_open(dataset_stream **s, const char *path, const data
  * an error names the file and line, and the batches before it stand. */
 hftc_status dataset_stream_next(dataset_stream *s, size_t max_docs, const dataset **batch, bool *end);
 void dataset_stream_close(dataset_stream *s);
+/* The text of token `token` (an index into ds->tokens) that the vocabulary mapped to <unk>, as the
+ * tokeniser gave it; NULL when not kept (keep_unknown) or not <unk>. */
+const char *dataset_unknown_word(const dataset *ds, size_t token);
+/* Keeps w (len bytes) as the text of <unk> token `token`, past those kept before. */
+hftc_status dataset_keep_unknown_word(dataset *ds, size_t token, const char *w, size_t len);
 /* Applies a vocab_finalize remap to every token. */
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap);
 /* Appends src's documents to dst (same vocabulary and label map); line numbers stay src's own. */

@@ -489,9 +489,7 @@ typedef struct {
     size_t *part_of;         /* with explanations: each label's part */
     const char **words;      /* with explanations: a prediction's (labels x n_words) */
     float *word_weights;
-    const dataset *ds;        /* the documents being decided */
-    const char *const *texts; /* their texts (hftc_predict_documents), for words outside the vocabulary */
-    token_list text_tokens;   /* one text's tokens */
+    const dataset *ds; /* the documents being decided */
     hftc_prediction_fn fn;
     void *user;
 } prediction_sink;
@@ -512,7 +510,6 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
         for (size_t j = 0; j < s->k && ranked[i * s->k + j] != METRICS_NO_LABEL; j++)
             s->ranked_ids[p.n_ranked++] = ranked[i * s->k + j];
         size_t N = s->explain.n_words, doc = first + i;
-        bool tokenized = false;
         for (size_t j = 0; j < p.n_selected * N; j++) { /* row j / N: the selected label's classifier */
             size_t part = s->part_of[s->selected[j / N]], offset = (i * s->m->n_parts + part) * N + j % N;
             uint32_t at = part == MODEL_NO_PART ? UINT32_MAX : s->explain.positions[offset]; /* chunk rows */
@@ -520,12 +517,8 @@ static hftc_status emit_predictions(size_t first, size_t n, const float *scores,
             if (at != UINT32_MAX) {
                 uint32_t id = s->ds->tokens[s->ds->token_start[doc] + at];
                 word = vocab_word(&s->m->vocab, id);
-                if (id == VOCAB_UNK && s->texts) { /* the text's own word rather than <unk> */
-                    if (!tokenized)
-                        TRY(tokenize(&s->text_tokens, s->texts[doc], strlen(s->texts[doc]), &s->m->tokenizer));
-                    tokenized = true;
-                    word = at < s->text_tokens.n_tokens ? token_list_get(&s->text_tokens, at) : word;
-                }
+                const char *kept = id == VOCAB_UNK ? dataset_unknown_word(s->ds, s->ds->token_start[doc] + at) : NULL;
+                word = kept ? kept : word; /* a word outside the vocabulary as read, rather than <unk> */
             }
             s->words[j] = word;
             s->word_weights[j] = at == UINT32_MAX ? 0.0f : s->explain.weights[offset];
@@ -542,7 +535,6 @@ static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, si
 {
     size_t C = m->net_config.n_classes, n = EVAL_CHUNK_DOCS * m->n_parts * n_words;
     *sink = (prediction_sink){.m = m, .k = k, .fn = fn, .user = user, .explain = {.n_words = n_words}};
-    token_list_init(&sink->text_tokens);
     sink->selected = mem_alloc(C, sizeof *sink->selected);
     sink->ranked_ids = mem_alloc(k ? k : 1, sizeof *sink->ranked_ids);
     bool ok = sink->selected && sink->ranked_ids;
@@ -565,7 +557,6 @@ static hftc_status sink_start(prediction_sink *sink, hftc_model *m, size_t k, si
 static void sink_free(prediction_sink *sink)
 {
     free(sink->selected), free(sink->ranked_ids), free(sink->explain.positions), free(sink->explain.weights);
-    token_list_free(&sink->text_tokens);
     free(sink->part_of), free(sink->words), free(sink->word_weights);
 }
 
@@ -579,11 +570,11 @@ hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size
     prediction_sink sink = {0};
     hftc_status st = input_options(m, in, false, &unused, &kind);
     if (st == HFTC_STATUS_OK)
-        st = model_texts_dataset(m, texts, n, &ds);
+        st = model_texts_dataset(m, texts, n, in->explain > 0, &ds);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, in->explain, fn, user);
     prune_rule rule = decision_rule(m, in, kind);
-    sink.ds = &ds, sink.texts = texts;
+    sink.ds = &ds;
     if (st == HFTC_STATUS_OK)
         st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL, emit_predictions,
                               &sink);
@@ -604,6 +595,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
     dataset_stream *stream = NULL;
     prediction_sink sink = {0};
     hftc_status st = input_options(m, in, false, &opt, &kind);
+    opt.keep_unknown = in->explain > 0; /* explanations show such words as read */
     if (st == HFTC_STATUS_OK)
         st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, false, &labels);
     if (st == HFTC_STATUS_OK)

@@ -489,7 +489,7 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     return st;
 }
 
-hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds)
+hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, bool keep_unknown, dataset *ds)
 {
     *ds = (dataset){.n_docs = n, .format = DATA_FORMAT_TEXT};
     token_list tl;
@@ -511,6 +511,8 @@ hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, s
         for (size_t t = 0; t < tl.n_tokens && st == HFTC_STATUS_OK; t++) {
             const char *w = token_list_get(&tl, t);
             ds->tokens[base + t] = vocab_lookup(&m->vocab, w, strlen(w));
+            if (keep_unknown && ds->tokens[base + t] == VOCAB_UNK)
+                st = dataset_keep_unknown_word(ds, base + t, w, strlen(w));
         }
         ds->token_start[i + 1] = base + tl.n_tokens;
     }
@@ -523,7 +525,7 @@ hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, s
 hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs)
 {
     dataset ds;
-    TRY(model_texts_dataset(m, texts, n, &ds));
+    TRY(model_texts_dataset(m, texts, n, false, &ds));
     hftc_status st = model_predict_dataset(m, &ds, NULL, n, NULL, NULL, probs, NULL);
     dataset_free(&ds);
     return st;

@@ -137,8 +137,10 @@ typedef struct {
 /* Whether prune changes how m predicts: a node model, BSF or MSF, a threshold above 0. */
 bool model_prunes(const hftc_model *m, const prune_rule *prune);
 
-/* The documents of raw texts (no labels), tokenised and mapped as the model reads them. */
-hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, dataset *ds);
+/* The documents of raw texts (no labels), tokenised and mapped as the model reads them (keep_unknown: as
+ * dataset_options.keep_unknown). */
+hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, bool keep_unknown,
+                                dataset *ds);
 
 /* The words a bigru-att model attended to most: for each of n documents and each part, the n_words
  * positions with the most attention, best first, as positions in the document's tokens and attention
