@@ -131,6 +131,10 @@ int cmd_train(int argc, char **argv)
         {"--time-limit", ARG_FLOAT, &o.time_limit, 0,
          "with --checkpoint: start no classifier run (epoch) after this many seconds, save the checkpoint and exit "
          "with status 3 (0 = none)"},
+        {"--reuse-runs", ARG_STRING, &o.reuse_runs_from, 0,
+         "node strategy: take from this node model (same data, vectors, seed and options but transfer and the class "
+         "weights, its list the start of --class-weights) the runs of the classifiers that start from scratch in "
+         "both (top level; all without transfer) instead of repeating them: the same model"},
         {"--dim", ARG_SIZE, &o.dim, 0, "embedding size (from the vectors when --embeddings is given)"},
         {"--windows", ARG_SIZE_LIST, o.windows, 0, "CNN window sizes", &o.n_windows},
         {"--filters", ARG_SIZE, &o.filters, 0, "feature maps per window size"},

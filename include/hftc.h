@@ -113,6 +113,12 @@ typedef struct {
     float time_limit;               /* with checkpoint_path: seconds after which no new classifier run (level)
                                      * starts; those under way finish, the checkpoint is saved and hftc_train
                                      * returns HFTC_STATUS_INCOMPLETE. 0 = none */
+    const char *reuse_runs_from;    /* node strategy: a node model trained on the same data, vocabulary, vectors
+                                     * and seed with the same options, except how children start (transfer) and
+                                     * the class weights, whose list must begin this one's: the classifiers that
+                                     * start from scratch in both (the top level's; all without transfer) take
+                                     * its runs instead of repeating them, the result the same as without it
+                                     * (gru-att -> gru-att-cw -> htrans). NULL = none */
     /* optimisation */
     size_t epochs, batch, patience;
     size_t lr_patience; /* epochs without improvement after which the learning rates are multiplied by

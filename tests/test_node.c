@@ -537,6 +537,110 @@ static void test_checkpoint(void)
     hftc_model_free(whole);
 }
 
+// The "runs_reused" count of m's training record.
+static json_int_t runs_reused(const hftc_model *m)
+{
+    json_t *record = json_loads(m->training_json, 0, NULL);
+    json_int_t n = json_integer_value(json_object_get(record, "runs_reused"));
+    json_decref(record);
+    return n;
+}
+
+// Trains with o, expecting status st; on failure, that the error says what (needle).
+static hftc_model *train_expect(const hftc_train_options *o, hftc_status st, const char *needle)
+{
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(o, &m), st);
+    if (needle)
+        CHECK_MSG(strstr(hftc_last_error(), needle), "expected \"%s\" in: %s", needle, hftc_last_error());
+    return m;
+}
+
+// The options of test_reuse_runs: 3 epochs, class weights {1, 3} (gru-att: {1}).
+static void reuse_options(hftc_train_options *o, const char *preset)
+{
+    small_options(o, preset);
+    o->epochs = 3;
+    if (strcmp(preset, "gru-att")) {
+        o->n_class_weights = 2;
+        o->class_weights[0] = 1.0f, o->class_weights[1] = 3.0f;
+    }
+}
+
+// Trains with o and saves the model to path (if not NULL).
+static hftc_model *train_saved(const hftc_train_options *o, const char *path)
+{
+    hftc_model *m = train_expect(o, HFTC_STATUS_OK, NULL);
+    if (m && path)
+        CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
+    return m;
+}
+
+/* --reuse-runs: GRU-Att takes GRU-Att-basic's weight-1 runs and HTrans GRU-Att's top-level classifiers
+ * (and back), each ending with the model it trains without them; a model of other data, options or class
+ * weights, or not a node model, is refused with the reason. */
+static void test_reuse_runs(void)
+{
+    const char *basic_path = tmpfiles_path("basic.hftc"), *cw_path = tmpfiles_path("cw.hftc"),
+               *ht_path = tmpfiles_path("ht.hftc");
+    hftc_train_options o;
+    reuse_options(&o, "gru-att");
+    hftc_model *basic = train_saved(&o, basic_path);
+    reuse_options(&o, "gru-att-cw");
+    hftc_model *cw = train_saved(&o, cw_path);
+    o.reuse_runs_from = basic_path;
+    o.threads = 2;
+    hftc_model *cw_reused = train_saved(&o, NULL);
+    reuse_options(&o, "htrans");
+    hftc_model *ht = train_saved(&o, ht_path);
+    o.reuse_runs_from = cw_path;
+    hftc_model *ht_reused = train_saved(&o, NULL);
+    // from htrans back to gru-att-cw: the top level only, since htrans's children started from their parents
+    reuse_options(&o, "gru-att-cw");
+    o.reuse_runs_from = ht_path;
+    hftc_model *cw_from_ht = train_saved(&o, NULL);
+    if (cw && cw_reused && cw_from_ht) {
+        CHECK_MSG(same_classifiers(cw, cw_reused), "gru-att-cw reusing gru-att's runs trained another model");
+        CHECK_MSG(same_classifiers(cw, cw_from_ht), "gru-att-cw reusing htrans's runs trained another model");
+        CHECK(runs_reused(cw_reused) == N_LABELS); // every classifier's weight-1 run
+        CHECK(runs_reused(cw_from_ht) == 2 * 2);   // the two top-level classifiers, two weights each
+        CHECK(runs_reused(cw) == 0);
+    }
+    if (ht && ht_reused) {
+        CHECK_MSG(same_classifiers(ht, ht_reused), "htrans reusing gru-att-cw's runs trained another model");
+        CHECK(runs_reused(ht_reused) == 2 * 2);
+    }
+
+    // Refused: other options, class weights that do not begin the list, other data, a flat model.
+    o.reuse_runs_from = basic_path;
+    o.seed = 4;
+    hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "another seed option"));
+    o.seed = 3;
+    o.class_weights[0] = 3.0f, o.class_weights[1] = 1.0f;
+    hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "not the first 1 of --class-weights"));
+    o.class_weights[0] = 1.0f, o.class_weights[1] = 3.0f;
+    const char *other_train = tmpfiles_path("other-train.tsv");
+    write_data(other_train, 300, 7);
+    o.train_path = other_train;
+    hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "other data"));
+    o.train_path = path_train;
+    const char *multi_path = tmpfiles_path("multi.hftc");
+    small_options(&o, "gru-att-multi");
+    o.epochs = 1;
+    hftc_model *multi = train_saved(&o, multi_path);
+    o.reuse_runs_from = multi_path;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--reuse-runs"));
+    small_options(&o, "gru-att");
+    o.reuse_runs_from = multi_path;
+    hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "node model"));
+    o.reuse_runs_from = tmpfiles_path("missing.hftc");
+    hftc_model_free(train_expect(&o, HFTC_STATUS_IO, "missing.hftc"));
+
+    hftc_model *models[] = {basic, cw, cw_reused, ht, ht_reused, cw_from_ht, multi};
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++)
+        hftc_model_free(models[i]);
+}
+
 static void test_option_errors(void)
 {
     hftc_train_options o;
@@ -575,6 +679,7 @@ int main(void)
     RUN_TEST(test_multi_with_class_weights);
     RUN_TEST(test_sparse_parent);
     RUN_TEST(test_checkpoint);
+    RUN_TEST(test_reuse_runs);
     RUN_TEST(test_option_errors);
     tmpfiles_cleanup();
     TEST_MAIN_END();

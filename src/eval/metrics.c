@@ -159,6 +159,8 @@ hftc_status metrics_per_label(const metrics_input *in, size_t *true_pos, size_t 
 
 static double ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
 
+double metrics_f1(size_t tp, size_t fp, size_t fn) { return ratio(2.0 * (double)tp, (double)(2 * tp + fp + fn)); }
+
 hftc_status metrics_compute(metrics *out, const metrics_input *in)
 {
     size_t *counts = mem_alloc(3 * in->n_labels, sizeof *counts);
@@ -186,7 +188,8 @@ hftc_status metrics_compute(metrics *out, const metrics_input *in)
     *out = (metrics){.docs = in->n_docs, .labels = labels};
     out->micro_precision = ratio((double)tp, (double)(tp + fp));
     out->micro_recall = ratio((double)tp, (double)(tp + fn));
-    out->micro_f1 = ratio(2.0 * (double)tp, (double)(2 * tp + fp + fn));
+    out->micro_f1 = metrics_f1(tp, fp, fn);
+    out->micro_tp = tp, out->micro_fp = fp, out->micro_fn = fn;
     out->macro_f1 = ratio(macro_sum, (double)labels);
     out->exact_match = ratio((double)c.exact, (double)in->n_docs);
     for (size_t k = 1; k <= METRICS_MAX_K; k++) {

@@ -19,6 +19,7 @@ typedef struct {
     size_t docs;
     size_t labels; /* labels occurring in the gold set (macro-F1 denominator) */
     double micro_precision, micro_recall, micro_f1;
+    size_t micro_tp, micro_fp, micro_fn; /* the (document, label) counts of the micro figures */
     double macro_f1;
     double exact_match;
     double precision_at[METRICS_MAX_K + 1]; /* index k = 1..5 */
@@ -38,6 +39,10 @@ typedef struct {
 } metrics_input;
 
 hftc_status metrics_compute(metrics *out, const metrics_input *in);
+
+/* F1 of true-positive, false-positive and false-negative counts, as metrics_compute gives it (0 when all
+ * are 0). */
+double metrics_f1(size_t tp, size_t fp, size_t fn);
 
 /* Per-label counts for reports (precision/recall/F1 per label); arrays of n_labels. */
 hftc_status metrics_per_label(const metrics_input *in, size_t *true_pos, size_t *false_pos, size_t *false_neg);

@@ -53,23 +53,10 @@ static hftc_status fingerprint_file(uint64_t *h, const char *path)
     return st;
 }
 
-hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
-                            size_t n_splits, const float *embedding)
+hftc_status training_fingerprint(const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+                                 size_t n_splits, const float *embedding, uint64_t *out)
 {
-    *c = (checkpoint){.o = o, .start = now_seconds()};
-    c->last_save = c->start;
-    if (!o->checkpoint_path)
-        return HFTC_STATUS_OK;
-    json_t *options = train_options_json(o);
-    static const char *const ignored[] = {"threads", "train", "valid", "taxonomy", "embeddings", "label_names"};
-    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
-        json_object_del(options, ignored[i]);
-    char *text = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
-    json_decref(options);
-    if (!text)
-        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory fingerprinting the options");
-    uint64_t h = fnv1a(0xcbf29ce484222325ULL, text, strlen(text) + 1);
-    free(text);
+    uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < vocab_size(&m->vocab); i++) {
         const char *word = vocab_word(&m->vocab, (uint32_t)i);
         h = fnv1a(h, word, strlen(word) + 1);
@@ -88,6 +75,30 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
         h = fnv1a(h, embedding, vocab_size(&m->vocab) * m->net_config.embed_dim * sizeof *embedding);
     else if (o->embeddings_path)
         TRY(fingerprint_file(&h, o->embeddings_path));
+    *out = h;
+    return HFTC_STATUS_OK;
+}
+
+hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+                            size_t n_splits, const float *embedding)
+{
+    *c = (checkpoint){.o = o, .start = now_seconds()};
+    c->last_save = c->start;
+    if (!o->checkpoint_path)
+        return HFTC_STATUS_OK;
+    json_t *options = train_options_json(o);
+    static const char *const ignored[] = {"threads",    "train",       "valid",     "taxonomy",
+                                          "embeddings", "label_names", "reuse_runs"};
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+        json_object_del(options, ignored[i]);
+    char *text = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+    json_decref(options);
+    if (!text)
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory fingerprinting the options");
+    uint64_t h = fnv1a(0xcbf29ce484222325ULL, text, strlen(text) + 1), data;
+    free(text);
+    TRY(training_fingerprint(o, m, splits, n_splits, embedding, &data));
+    h = fnv1a(h, &data, sizeof data);
     snprintf(c->fingerprint, sizeof c->fingerprint, "%016" PRIx64, h);
     return HFTC_STATUS_OK;
 }

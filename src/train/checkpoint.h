@@ -19,10 +19,13 @@ typedef struct {
     double last_save, save_seconds; /* when the file was last written, and how long that took */
 } checkpoint;
 
+/* A fingerprint of what a training reads, apart from its options: m's vocabulary, labels and parts, the
+ * documents of the splits and the embedding table the first networks start from (V x E floats), or with
+ * NULL the bytes of o's word-vector file (if any; read, not parsed). */
+hftc_status training_fingerprint(const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+                                 size_t n_splits, const float *embedding, uint64_t *out);
 /* Starts the clock; with o->checkpoint_path, fingerprints what the training depends on: o (not the thread
- * count, nor the paths of the files whose contents count), m's vocabulary, labels and parts, the documents
- * of the splits and the embedding table the first networks start from (V x E floats), or with NULL the
- * bytes of o's word-vector file (if any; read, not parsed). */
+ * count, nor the paths of the files whose contents count) and training_fingerprint's. */
 hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
                             size_t n_splits, const float *embedding);
 /* With a checkpoint file present: checks its fingerprint, copies every part's parameters into m and

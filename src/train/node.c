@@ -20,6 +20,7 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ typedef struct {
     bool timed_out;  /* the time limit halted this call */
     size_t runs_now; /* runs finished in this call */
     checkpoint ck;
+    char data_fingerprint[17]; /* training_fingerprint's, recorded in the model for --reuse-runs */
     /* progress of the level being trained, logged about every PROGRESS_SECONDS */
     size_t level, level_jobs, level_done;
     double level_start, last_progress;
@@ -179,9 +181,17 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     }
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &tr, &va, record, NULL);
+    metrics mt;
     if (st == HFTC_STATUS_OK) {
         valid_predict(&t, &va);
-        st = valid_micro_f1(&t, &va, o->threshold, f1);
+        st = valid_metrics(&t, &va, o->threshold, &mt);
+    }
+    if (st == HFTC_STATUS_OK) {
+        *f1 = mt.micro_f1;
+        // the exact F1 for a training that reuses this run (the model file keeps 7 digits of valid_f1)
+        json_object_set_new(
+            record, "valid_counts",
+            json_pack("[I, I, I]", (json_int_t)mt.micro_tp, (json_int_t)mt.micro_fp, (json_int_t)mt.micro_fn));
     }
     trainer_free(&t);
     free(tr.idx);
@@ -321,6 +331,146 @@ static hftc_status node_resume(node_context *ctx, size_t *restored)
     return st;
 }
 
+// The options that do not change a run of a classifier that starts from scratch: the files' names (their
+// contents are in the data fingerprint), the thread count, the preset's name, how children start, the
+// scoring stored for inference and the class weights (compared as a list that must begin ours).
+static const char *const RUN_NEUTRAL_OPTIONS[] = {
+    "train",   "valid",   "taxonomy",      "embeddings", "label_names",     "reuse_runs",  "preset",
+    "threads", "scoring", "class_weights", "transfer",   "transfer_layers", "transfer_lr", "freeze_child_embeddings"};
+
+// The first option whose value differs between ours and theirs (neither of RUN_NEUTRAL_OPTIONS), or NULL.
+static const char *differing_option(json_t *ours, json_t *theirs)
+{
+    for (size_t i = 0; i < sizeof RUN_NEUTRAL_OPTIONS / sizeof *RUN_NEUTRAL_OPTIONS; i++)
+        json_object_del(ours, RUN_NEUTRAL_OPTIONS[i]), json_object_del(theirs, RUN_NEUTRAL_OPTIONS[i]);
+    const char *key;
+    json_t *value;
+    json_object_foreach(ours, key, value)
+    {
+        // compared as the model file writes them (floats to 7 digits)
+        char *a = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(7));
+        char *b = json_dumps(json_object_get(theirs, key), JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(7));
+        bool same = a && b && !strcmp(a, b);
+        free(a), free(b);
+        if (!same)
+            return key;
+    }
+    json_object_foreach(theirs, key, value)
+    {
+        if (!json_object_get(ours, key))
+            return key;
+    }
+    return NULL;
+}
+
+// Checks that the node model from (its training record training) ran what this training would run
+// for the classifiers that start from scratch: the same first class weights, options and data fingerprint.
+// *n_weights: how many of ours it tried; *transferred: whether its children started from their parents.
+static hftc_status reuse_check(node_context *ctx, const char *path, const hftc_model *from, const json_t *training,
+                               size_t *n_weights, bool *transferred)
+{
+    const hftc_train_options *o = ctx->o;
+    if (from->strategy != STRATEGY_NODE)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "%s: runs are reused from a node model (gru-att, gru-att-cw, htrans), not a %s one", path,
+                         from->strategy == STRATEGY_FLAT ? "flat" : "level");
+    json_t *theirs = json_deep_copy(json_object_get(training, "options")), *ours = train_options_json(o);
+    const json_t *weights = json_object_get(theirs, "class_weights");
+    const char *transfer = json_string_value(json_object_get(theirs, "transfer"));
+    hftc_status st = HFTC_STATUS_OK;
+    if (!json_is_object(theirs) || !json_is_array(weights) || !transfer)
+        st = error_set(HFTC_STATUS_MODEL, "%s: its record of the training options is incomplete", path);
+    size_t k = json_array_size(weights);
+    bool prefix = st == HFTC_STATUS_OK && k >= 1 && k <= o->n_class_weights;
+    for (size_t w = 0; prefix && w < k; w++)
+        prefix = (float)json_number_value(json_array_get(weights, w)) == o->class_weights[w];
+    if (st == HFTC_STATUS_OK && !prefix)
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                       "%s tried %zu class weights that are not the first %zu of --class-weights: its runs cannot be "
+                       "reused",
+                       path, k, k);
+    *transferred = transfer && strcmp(transfer, "none");
+    const char *key = st == HFTC_STATUS_OK ? differing_option(ours, theirs) : NULL;
+    if (key)
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s was trained with another %s option: its runs cannot be reused",
+                       path, key);
+    json_decref(theirs), json_decref(ours);
+    *n_weights = k;
+    // data_fingerprint and the runs' valid_counts: recorded since hftc could reuse runs
+    const char *fingerprint = json_string_value(json_object_get(training, "data_fingerprint"));
+    if (st == HFTC_STATUS_OK && (!fingerprint || strcmp(fingerprint, ctx->data_fingerprint)))
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                       "%s was trained on other data, vocabulary or word vectors%s: its runs cannot be reused", path,
+                       fingerprint ? "" : " (or by an hftc that did not record them)");
+    return st;
+}
+
+// --reuse-runs: every classifier that starts from scratch here and in that model (the top level's; all when
+// neither transfers), and has no run from the checkpoint, takes that model's runs (records, best weight
+// and network) instead of repeating them; the runs of the further weights follow as usual. *reused: runs.
+static hftc_status node_reuse(node_context *ctx, size_t *reused)
+{
+    const hftc_train_options *o = ctx->o;
+    const char *path = o->reuse_runs_from;
+    hftc_model *m = ctx->m, *from = NULL;
+    *reused = 0;
+    if (!path)
+        return HFTC_STATUS_OK;
+    TRY(hftc_model_load(&from, path));
+    json_t *training = json_loads(from->training_json ? from->training_json : "{}", 0, NULL);
+    const json_t *nodes = json_object_get(training, "nodes");
+    size_t k = 0, classifiers = 0;
+    bool transferred = false;
+    hftc_status st = reuse_check(ctx, path, from, training, &k, &transferred);
+    if (st == HFTC_STATUS_OK &&
+        (!json_is_array(nodes) || json_array_size(nodes) != m->n_parts || from->n_parts != m->n_parts))
+        st = error_set(HFTC_STATUS_MODEL, "%s: its record of the classifiers does not match its networks", path);
+    bool ours_transfer = !strcmp(o->transfer, "finetune");
+    for (size_t p = 0; st == HFTC_STATUS_OK && p < m->n_parts; p++) {
+        bool scratch = m->parts[p].parent_part == MODEL_NO_PART || (!ours_transfer && !transferred);
+        bool untouched = true;
+        for (size_t w = 0; w < o->n_class_weights; w++)
+            untouched = untouched && json_is_null(json_array_get(ctx->runs[p], w));
+        if (!scratch || !untouched)
+            continue;
+        const json_t *node = json_array_get(nodes, p), *runs = json_object_get(node, "runs");
+        const char *label = json_string_value(json_object_get(node, "label"));
+        param_set *dst = network_params(m->parts[p].net);
+        const param_set *src = network_params(from->parts[p].net);
+        bool valid = label && !strcmp(label, strmap_string(&m->tax.names, m->parts[p].nodes[0])) &&
+                     json_is_array(runs) && json_array_size(runs) == k && src->values.used == dst->values.used;
+        size_t best = k;
+        double best_f1 = -1.0;
+        for (size_t w = 0; valid && w < k; w++) {
+            json_t *run = json_array_get(runs, w), *counts = json_object_get(run, "valid_counts");
+            json_int_t c[3];
+            valid = json_unpack(counts, "[III]", &c[0], &c[1], &c[2]) == 0 && c[0] >= 0 && c[1] >= 0 && c[2] >= 0;
+            // the F1 node_run computed, exactly; the record's 7 digits agree with it
+            double f1 = valid ? metrics_f1((size_t)c[0], (size_t)c[1], (size_t)c[2]) : 0.0;
+            valid = valid && fabs(f1 - json_number_value(json_object_get(run, "valid_f1"))) <= 1e-6;
+            // the rule of node_job: higher F1, the smaller weight at a tie
+            if (valid && f1 > best_f1 + 1e-12)
+                best_f1 = f1, best = w;
+        }
+        if (!valid) {
+            st = error_set(HFTC_STATUS_MODEL, "%s: its record of %s does not match", path, m->parts[p].name);
+            break;
+        }
+        for (size_t w = 0; w < k; w++)
+            json_array_set(ctx->runs[p], w, json_array_get(runs, w));
+        ctx->best_weight[p] = best;
+        ctx->best_f1[p] = best_f1;
+        memcpy(dst->values.base, src->values.base, src->values.used);
+        *reused += k;
+        classifiers++;
+    }
+    if (st == HFTC_STATUS_OK)
+        log_info("%s: %zu classifier runs reused (%zu classifiers x %zu class weights)", path, *reused, classifiers, k);
+    json_decref(training);
+    hftc_model_free(from);
+    return st;
+}
+
 static void node_context_free(node_context *ctx, size_t n_parts)
 {
     for (size_t p = 0; ctx->splits && p < n_parts; p++)
@@ -352,12 +502,19 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
         for (size_t w = 0; w < n_weights; w++)
             json_array_append_new(ctx.runs[p], json_null());
     }
-    size_t restored = 0;
+    size_t restored = 0, reused = 0;
     const split *splits[] = {pool};
+    uint64_t data_fingerprint = 0;
+    if (st == HFTC_STATUS_OK)
+        st = training_fingerprint(o, m, splits, 1, initial_embedding, &data_fingerprint);
+    snprintf(ctx.data_fingerprint, sizeof ctx.data_fingerprint, "%016" PRIx64, data_fingerprint);
+    json_object_set_new(record, "data_fingerprint", json_string(ctx.data_fingerprint));
     if (st == HFTC_STATUS_OK)
         st = checkpoint_init(&ctx.ck, o, m, splits, 1, initial_embedding);
     if (st == HFTC_STATUS_OK)
         st = node_resume(&ctx, &restored);
+    if (st == HFTC_STATUS_OK)
+        st = node_reuse(&ctx, &reused);
     // Level by level: a level's jobs read only the levels above, which are final.
     for (size_t first = 0; first < n_parts && st == HFTC_STATUS_OK;) {
         size_t level = m->parts[first].level, end = first, n_jobs = 0;
@@ -410,7 +567,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
         size_t level_runs = (end - first) * n_weights;
         if (n_jobs < level_runs)
             log_info("level %zu: %zu classifiers x %zu class weights: %zu runs trained in %.1f s, %zu from the "
-                     "checkpoint",
+                     "checkpoint or reused",
                      level, end - first, n_weights, n_jobs, now_seconds() - level_start, level_runs - n_jobs);
         else
             log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
@@ -420,6 +577,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
     double seconds = checkpoint_seconds(&ctx.ck);
     json_object_set_new(record, "train_seconds", json_real(seconds));
     json_object_set_new(record, "runs_from_checkpoint", json_integer((json_int_t)restored));
+    json_object_set_new(record, "runs_reused", json_integer((json_int_t)reused));
     if (st == HFTC_STATUS_OK)
         log_info("%zu node classifiers trained in %.1f s in all", n_parts, seconds);
     node_context_free(&ctx, n_parts);

@@ -254,6 +254,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
     if (!(o->time_limit >= 0.0f && o->time_limit <= 1e9f))
         return "--time-limit must be in [0, 1e9] seconds (0 = none)";
+    if (o->reuse_runs_from && !node)
+        return "--reuse-runs takes the classifier runs of a node model: it needs the node strategy";
     if (o->time_limit > 0.0f && !o->checkpoint_path)
         return "--time-limit keeps the work done in a checkpoint: give --checkpoint FILE";
     if (!(o->transfer_lr >= 0.0f && o->transfer_lr <= 10.0f))

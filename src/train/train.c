@@ -160,14 +160,20 @@ static hftc_status score_decisions(const gold_sets *gold, size_t *pred_start, ui
     return st;
 }
 
-/* Micro-F1 of scores (gold->n x C) thresholded at threshold. */
-static hftc_status micro_f1_at(const float *scores, size_t C, const gold_sets *gold, float threshold, double *micro_f1)
+/* The metrics of scores (gold->n x C) thresholded at threshold. */
+static hftc_status metrics_at(const float *scores, size_t C, const gold_sets *gold, float threshold, metrics *mt)
 {
     size_t *pred_start;
     uint32_t *pred;
     TRY(decisions_build(scores, gold->n, C, threshold, 0, &pred_start, &pred, NULL));
+    return score_decisions(gold, pred_start, pred, mt);
+}
+
+/* Micro-F1 of scores (gold->n x C) thresholded at threshold. */
+static hftc_status micro_f1_at(const float *scores, size_t C, const gold_sets *gold, float threshold, double *micro_f1)
+{
     metrics mt;
-    TRY(score_decisions(gold, pred_start, pred, &mt));
+    TRY(metrics_at(scores, C, gold, threshold, &mt));
     *micro_f1 = mt.micro_f1;
     return HFTC_STATUS_OK;
 }
@@ -192,10 +198,18 @@ static hftc_status best_threshold(const float *scores, size_t C, const gold_sets
     return HFTC_STATUS_OK;
 }
 
-hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt)
 {
     gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
-    return micro_f1_at(t->valid_probs, t->part->n_outputs, &gold, threshold, micro_f1);
+    return metrics_at(t->valid_probs, t->part->n_outputs, &gold, threshold, mt);
+}
+
+hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+{
+    metrics mt;
+    TRY(valid_metrics(t, va, threshold, &mt));
+    *micro_f1 = mt.micro_f1;
+    return HFTC_STATUS_OK;
 }
 
 /* The validation split's gold label sets in the part's output ids, gathered once (CSR); labels
@@ -588,6 +602,8 @@ json_t *train_options_json(const hftc_train_options *o)
     json_object_update(j, more);
     json_decref(more);
     json_object_set_new(j, "tune_label_thresholds", json_boolean(o->tune_label_thresholds));
+    if (o->reuse_runs_from)
+        json_object_set_new(j, "reuse_runs", json_string(o->reuse_runs_from));
     return j;
 }
 

@@ -3,6 +3,7 @@
 #ifndef HFTC_TRAIN_TRAINER_H
 #define HFTC_TRAIN_TRAINER_H
 
+#include "eval/metrics.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
@@ -78,6 +79,8 @@ typedef struct {
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks);
 /* Probabilities of the validation split into t->valid_probs; returns the mean loss. */
 float valid_predict(trainer *t, const split *va);
+/* The metrics of t->valid_probs at threshold (one output: micro-F1 is the F1 of its class). */
+hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt);
 /* Micro-F1 of t->valid_probs at threshold (one output: the F1 of its class). */
 hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1);
 /* Starts dst from src's listed layers (hier/transfer.c); the copied tensors learn at o->transfer_lr
