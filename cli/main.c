@@ -4,7 +4,9 @@
 #include "hftc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void log_to_stderr(hftc_log_level level, const char *message, void *user)
 {
@@ -52,15 +54,32 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
+// OpenBLAS chooses its kernels when it is loaded, and Debian 12's falls back to generic ones on CPUs newer
+// than itself (hftc_blas_better_kernels): hftc then starts itself again with OPENBLAS_CORETYPE naming the
+// better ones (unless it is set: the user's choice, or this start's).
+static void use_better_blas_kernels(char **argv)
+{
+    const char *better = hftc_blas_better_kernels();
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1); // this program's file, as valgrind reports it
+    if (!better || getenv("OPENBLAS_CORETYPE") || n <= 0 || (size_t)n >= sizeof self - 1 ||
+        setenv("OPENBLAS_CORETYPE", better, 1))
+        return;
+    self[n] = '\0';
+    execv(self, argv); // returns only if it failed: carry on with the kernels loaded
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv)
 {
+    use_better_blas_kernels(argv);
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
         return usage(stdout);
     if (!strcmp(cmd, "--version")) {
-        printf("hftc 0.1.0\n");
+        printf("hftc 0.1.0 (OpenBLAS %s kernels)\n", hftc_blas_kernels());
         return 0;
     }
     static const struct {

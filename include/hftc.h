@@ -31,6 +31,15 @@ void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
  * omp_set_num_threads): a program that predicts from another thread of its own calls it there too. */
 void hftc_set_threads(int n);
 
+/* OpenBLAS's GEMM kernels: the name of those in use, and that of better ones this CPU runs when OpenBLAS
+ * fell back to its generic Prescott kernels, or NULL. Debian 12's OpenBLAS (0.3.21) falls back so on CPUs
+ * newer than itself (Intel's Emerald Rapids: GEMM 4-7x slower than with its AVX-512 kernels). OpenBLAS
+ * reads OPENBLAS_CORETYPE once, when it is loaded: a program sets it to the better name in its
+ * environment before it starts (the hftc command starts itself again so; training and loading a model
+ * warn while OPENBLAS_CORETYPE is not set). */
+const char *hftc_blas_kernels(void);
+const char *hftc_blas_better_kernels(void);
+
 /* ---- Training ---------------------------------------------------------------------------- */
 
 #define HFTC_MAX_WINDOWS 8

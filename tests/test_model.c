@@ -1062,6 +1062,14 @@ static void test_command_line(void)
         return;
     }
     char cmd[1024], out[65536];
+    // The command runs OpenBLAS's better kernels where it fell back to its generic ones here, and those
+    // OPENBLAS_CORETYPE names where it is set.
+    const char *better = hftc_blas_better_kernels(), *kernels = better ? better : hftc_blas_kernels();
+    char expected[128];
+    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels)", kernels);
+    snprintf(cmd, sizeof cmd, "%s --version", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, expected), "expected %s in: %s", expected, out);
     const char *model = tmpfiles_path("cli.hftc");
     snprintf(cmd, sizeof cmd,
              "%s train --preset flat-cnn --train %s --valid %s --output %s --dim 16 --filters 8 --hidden 32 "

@@ -3,8 +3,13 @@
 
 #include "hftc.h"
 
+#include "core/log.h"
+
 #include <cblas.h>
 #include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <strings.h>
 
 void hftc_set_threads(int n)
 {
@@ -12,6 +17,34 @@ void hftc_set_threads(int n)
         n = omp_get_num_procs();
     omp_set_num_threads(n);
     openblas_set_num_threads(n);
+}
+
+const char *hftc_blas_kernels(void) { return openblas_get_corename(); }
+
+const char *hftc_blas_better_kernels(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (strcasecmp(openblas_get_corename(), "Prescott"))
+        return NULL;
+    __builtin_cpu_init();
+    // (the checks include the operating system's support of the registers)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "Haswell";
+#endif
+    return NULL;
+}
+
+void compute_check_blas(void)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    const char *better = hftc_blas_better_kernels();
+    if (better && !getenv("OPENBLAS_CORETYPE") && !atomic_flag_test_and_set(&warned))
+        log_warn("OpenBLAS runs its generic %s kernels on this CPU, which runs its %s ones (several times faster): "
+                 "set OPENBLAS_CORETYPE=%s in the environment before the program starts",
+                 hftc_blas_kernels(), better, better);
 }
 
 int compute_threads(void) { return omp_get_max_threads(); }

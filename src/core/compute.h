@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Warns once (the log) when hftc_blas_better_kernels names better kernels and OPENBLAS_CORETYPE is not set. */
+void compute_check_blas(void);
+
 int compute_threads(void);
 /* Puts the calling thread's following work on one thread (OpenMP, and OpenBLAS, which follows OpenMP's
  * count) and returns the count compute_restore_threads restores: for work too small to share, where

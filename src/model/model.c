@@ -1021,6 +1021,7 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
 
 hftc_status hftc_model_load(hftc_model **out, const char *path)
 {
+    compute_check_blas();
     st_file *f;
     TRY(safetensors_open(&f, path));
     hftc_status st = HFTC_STATUS_OK;

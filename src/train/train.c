@@ -713,6 +713,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (problem)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
     hftc_set_threads(o->threads);
+    compute_check_blas();
     size_t dim = o->dim;
     wordvec_format vectors_format = WORDVEC_AUTO;
     if (o->embeddings_path) {
