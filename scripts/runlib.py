@@ -4,6 +4,7 @@ formatting mean ± sd. Python standard library only."""
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,8 +56,25 @@ def time_report(log_path):
     return seconds, (max(rss) / 1024 if rss else None)
 
 
+RECORDS = (".train.log", ".info.json", ".done")  # and one NAME.SCORING.json per scoring
+
+
 def done(base):
     return os.path.exists(base + ".done")
+
+
+def copy_records(src_dir, dst_dir, names=None):
+    """Copies the records of the finished runs in src_dir (all, or those named) to dst_dir, not their models:
+    what the tables read, small enough to keep in a repository while the models and checkpoints of a
+    sweep that spans several machines stay behind. Returns the names copied."""
+    os.makedirs(dst_dir, exist_ok=True)
+    names = names or [f[:-len(".done")] for f in os.listdir(src_dir) if f.endswith(".done")]
+    for name in names:
+        for f in os.listdir(src_dir):
+            suffix = f[len(name):] if f.startswith(name + ".") else ""
+            if suffix in RECORDS or re.fullmatch(r"\.\w+\.json", suffix):
+                shutil.copy2(os.path.join(src_dir, f), os.path.join(dst_dir, f))
+    return names
 
 
 def mark_done(base):
