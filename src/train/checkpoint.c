@@ -87,10 +87,7 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
     if (!o->checkpoint_path)
         return HFTC_STATUS_OK;
     json_t *options = train_options_json(o);
-    static const char *const ignored[] = {"threads",    "train",       "valid",     "taxonomy",
-                                          "embeddings", "label_names", "reuse_runs"};
-    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
-        json_object_del(options, ignored[i]);
+    train_options_drop_incidental(options);
     char *text = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(options);
     if (!text)

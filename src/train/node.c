@@ -331,16 +331,16 @@ static hftc_status node_resume(node_context *ctx, size_t *restored)
     return st;
 }
 
-// The options that do not change a run of a classifier that starts from scratch: the files' names (their
-// contents are in the data fingerprint), the thread count, the preset's name, how children start, the
-// scoring stored for inference and the class weights (compared as a list that must begin ours).
+// The options that do not change a run of a classifier that starts from scratch, beside the incidental
+// ones (train_options_drop_incidental): the preset's name, the scoring stored for inference, how children
+// start and the class weights (compared as a list that must begin ours).
 static const char *const RUN_NEUTRAL_OPTIONS[] = {
-    "train",   "valid",   "taxonomy",      "embeddings", "label_names",     "reuse_runs",  "preset",
-    "threads", "scoring", "class_weights", "transfer",   "transfer_layers", "transfer_lr", "freeze_child_embeddings"};
+    "preset", "scoring", "class_weights", "transfer", "transfer_layers", "transfer_lr", "freeze_child_embeddings"};
 
 // The first option whose value differs between ours and theirs (neither of RUN_NEUTRAL_OPTIONS), or NULL.
 static const char *differing_option(json_t *ours, json_t *theirs)
 {
+    train_options_drop_incidental(ours), train_options_drop_incidental(theirs);
     for (size_t i = 0; i < sizeof RUN_NEUTRAL_OPTIONS / sizeof *RUN_NEUTRAL_OPTIONS; i++)
         json_object_del(ours, RUN_NEUTRAL_OPTIONS[i]), json_object_del(theirs, RUN_NEUTRAL_OPTIONS[i]);
     const char *key;

@@ -607,6 +607,14 @@ json_t *train_options_json(const hftc_train_options *o)
     return j;
 }
 
+void train_options_drop_incidental(json_t *options)
+{
+    static const char *const incidental[] = {"threads",    "train",       "valid",     "taxonomy",
+                                             "embeddings", "label_names", "reuse_runs"};
+    for (size_t i = 0; i < sizeof incidental / sizeof *incidental; i++)
+        json_object_del(options, incidental[i]);
+}
+
 /* The node strategy's pool: every labelled document (the validation file's appended to the training
  * file's); each classifier takes its own stratified validation split from it. */
 static hftc_status node_pool(dataset *train, dataset *valid, split *pool)

@@ -94,6 +94,9 @@ void trainer_groups(trainer *t);
 hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out);
 /* The options as recorded in the model's training record. */
 json_t *train_options_json(const hftc_train_options *o);
+/* Deletes from train_options_json's object the options that do not change what a training computes: the
+ * thread count and the files' names (their contents are fingerprinted; training_fingerprint). */
+void train_options_drop_incidental(json_t *options);
 
 /* The flat and level strategies: trains m's parts in order on tr, validated on va (label_weights: the BCE
  * positive weight of each label, or NULL); continues from o->checkpoint_path when it exists, at the level
