@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 
 __all__ = ["HftcError", "Model", "train", "test"]
@@ -56,6 +57,7 @@ def _library():
     path = next((c for c in candidates if c and (os.path.exists(c) or not os.path.dirname(c))), None)
     if path is None:
         raise HftcError("libhftc.so not found: build hftc, or set HFTC_LIBRARY")
+    _choose_blas_kernels(path)
     lib = ctypes.CDLL(path)
     lib.hftc_last_error.restype = ctypes.c_char_p
     lib.hftc_set_threads.argtypes = [ctypes.c_int]
@@ -73,6 +75,29 @@ def _library():
                                            ctypes.c_void_p]
     _lib = lib
     return lib
+
+
+def _openblas_loaded():
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libopenblas" in maps.read()
+    except OSError:
+        return False
+
+
+def _choose_blas_kernels(path):
+    """Debian 12's OpenBLAS runs its generic Prescott kernels on CPUs newer than itself and reads
+    OPENBLAS_CORETYPE once, when it is loaded: as the hftc command does for itself, ask the library (in a
+    child process, so that OpenBLAS is not loaded here yet) which kernels this CPU runs better, and name
+    them before loading it. Nothing to do where OPENBLAS_CORETYPE is set or OpenBLAS is already loaded in
+    this process (by numpy or torch): the library then warns once, at the first model it loads."""
+    if "OPENBLAS_CORETYPE" in os.environ or _openblas_loaded():
+        return
+    probe = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.hftc_blas_better_kernels.restype = "
+             "ctypes.c_char_p; print((lib.hftc_blas_better_kernels() or b'').decode())")
+    done = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True)
+    if done.returncode == 0 and done.stdout.strip():
+        os.environ["OPENBLAS_CORETYPE"] = done.stdout.strip()
 
 
 def _check(status):

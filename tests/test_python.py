@@ -122,6 +122,15 @@ def main():
             check(False, "a string was taken for a list")
         except TypeError:
             pass
+    # in a process of its own, without OPENBLAS_CORETYPE: the bindings name the kernels this CPU runs best
+    # before OpenBLAS is loaded, so the library finds none better than the ones it runs
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    probe = ("import ctypes, sys; sys.path.insert(0, sys.argv[1]); import hftc; lib = hftc._library(); "
+             "lib.hftc_blas_better_kernels.restype = lib.hftc_blas_kernels.restype = ctypes.c_char_p; "
+             "print(lib.hftc_blas_kernels().decode(), lib.hftc_blas_better_kernels())")
+    done = subprocess.run([sys.executable, "-c", probe, os.path.dirname(hftc.__file__)], env=env,
+                          capture_output=True, text=True)
+    check(done.returncode == 0 and done.stdout.split()[1:] == ["None"], f"kernels: {done.stdout}{done.stderr}")
     print(f"{failures} failed" if failures else "python bindings: all checks passed")
     return 1 if failures else 0
 
