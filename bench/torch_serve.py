@@ -6,7 +6,9 @@ loaded into the PyTorch Kim CNN of torch_cnn.py and served the way hftc serves i
   --stdin     answer each line of stdin with one line (the labels above the threshold), flushing each,
               as `hftc predict` does in a pipe
   --port N    an HTTP server with hftc serve's POST /predict ({"texts": [...]} -> {"predictions": [...]})
-              on 127.0.0.1 (0: a free port); prints "listening on 127.0.0.1 port P" on stderr
+              on 127.0.0.1 (0: a free port); prints "listening on 127.0.0.1 port P" on stderr. Batched
+              as hftc serve batches: a thread per connection parses its requests and queues them; one
+              batcher thread predicts whatever is queued when it is free, in one call
 
 The tokeniser is a regular expression close to hftc's (lower-case words, punctuation dropped), so both
 sides do the same work per document; the predictions need not be identical.
@@ -15,9 +17,11 @@ Run with Debian's python3 (python3-torch); torch.set_num_threads(--threads)."""
 import argparse
 import http.server
 import json
+import queue
 import re
 import struct
 import sys
+import threading
 import time
 
 import numpy as np
@@ -85,7 +89,27 @@ class Server:
         return out
 
 
+def batcher(server, waiting):
+    """Predicts the queued requests ([texts, event, answers]) together, as many as are queued when it is free."""
+    while True:
+        batch = [waiting.get()]
+        while True:
+            try:
+                batch.append(waiting.get_nowait())
+            except queue.Empty:
+                break
+        answers = server.predict([t for texts, _, _ in batch for t in texts])
+        at = 0
+        for request in batch:
+            request[2] = answers[at:at + len(request[0])]
+            at += len(request[0])
+            request[1].set()
+
+
 def serve_http(server, port):
+    waiting = queue.Queue()
+    threading.Thread(target=batcher, args=(server, waiting), daemon=True).start()
+
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as libmicrohttpd
         disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK wait
@@ -99,8 +123,11 @@ def serve_http(server, port):
             try:
                 req = json.loads(body)
                 texts = req["texts"] if "texts" in req else [req["text"]]
+                request = [texts, threading.Event(), None]
+                waiting.put(request)
+                request[1].wait()
                 answer = {"predictions": [{"doc": i + 1, "labels": labels, "scores": scores}
-                                          for i, (labels, scores) in enumerate(server.predict(texts))]}
+                                          for i, (labels, scores) in enumerate(request[2])]}
             except (ValueError, KeyError, TypeError) as e:
                 status, answer = 400, {"error": str(e)}
             data = (json.dumps(answer) + "\n").encode()
@@ -110,7 +137,7 @@ def serve_http(server, port):
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = http.server.HTTPServer(("127.0.0.1", port), Handler)  # one request at a time, as hftc serve
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print(f"listening on 127.0.0.1 port {httpd.server_address[1]}", file=sys.stderr, flush=True)
     httpd.serve_forever()
 

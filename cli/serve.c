@@ -5,23 +5,32 @@
  *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
  *   GET  /health   -> {"status": "ok"}
  *   GET  /info     -> the model's description (what hftc info --json prints)
- *   GET  /metrics  -> Prometheus counters: requests by status, documents, predicting seconds, reloads
+ *   GET  /metrics  -> Prometheus counters: requests by status, documents, batches, predicting seconds, reloads
  *
  * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
- * 413 past --max-request-mb or --max-request-docs, 500 otherwise. One thread receives the requests and answers them in
- * turn (the model is not shared between concurrent predictions); each prediction uses --threads. SIGHUP loads the model
- * file again (a new model put in its place) and swaps it in between two requests; SIGINT or SIGTERM stops the server
- * after the request in progress. */
+ * 413 past --max-request-mb or --max-request-docs, 500 otherwise, 503 once the server is stopping.
+ *
+ * Two threads: libmicrohttpd's receives the requests and sends the answers; the batcher predicts. A
+ * prediction request is parsed where it arrives, queued, and its connection suspended until the batcher
+ * has its answer. Whenever the batcher is free it takes every queued request (in arrival order, those with
+ * the first one's threshold, scoring and explain, up to --max-request-docs documents) and predicts them in
+ * one batch with --threads threads: one request alone is answered at once, and requests arriving
+ * while a batch runs share the next one, so many clients sending one document each are answered at the
+ * speed of batches. The model is the batcher's alone: SIGHUP loads the model file again (a new model put
+ * in its place) and hands it over, swapped in between two batches; SIGINT or SIGTERM stops the server once
+ * the queued requests are answered. */
 #include "args.h"
 #include "commands.h"
 
 #include "hftc.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +38,41 @@
 #include <time.h>
 
 typedef struct {
-    hftc_model *m;
-    pthread_mutex_t lock; /* held while a request reads m; SIGHUP's reload swaps m under it */
+    unsigned status; /* 0: none yet (the request waits for the batcher) */
+    json_t *body;    /* the answer: JSON, or (NULL) the text below */
+    char *text;
+} reply;
+
+/* A prediction request between its arrival and its answer. */
+typedef struct job {
+    struct job *next;
+    struct MHD_Connection *connection;
+    json_t *request;     /* the parsed body: it holds the texts */
+    const char **texts;
+    size_t n, k;
+    hftc_input_options in;
+    json_t *predictions; /* the batcher's, as they come */
+    reply out;           /* set by the batcher before it resumes the connection */
+} job;
+
+typedef struct {
+    hftc_model *m; /* the batcher thread's alone once it runs */
     int threads;
     hftc_input_options in; /* the defaults of threshold, scoring and prune */
     size_t k;
     size_t max_request_bytes, max_request_docs;
     int quiet;
-    /* for GET /metrics, under lock */
+    pthread_mutex_t lock; /* the fields below */
+    pthread_cond_t changed; /* a request queued, a model handed over, stopping, the last request done */
+    job *queue;
+    size_t unfinished;      /* prediction requests queued, being predicted or being sent */
+    hftc_model *next_model; /* SIGHUP's, for the batcher to swap in */
+    json_t *description;    /* GET /info: the model's, made when it is loaded */
+    size_t n_labels;
+    bool stopping;
+    /* for GET /metrics */
     size_t answered[600]; /* requests by HTTP status */
-    size_t documents, reloads, failed_reloads;
+    size_t documents, batches, reloads, failed_reloads;
     double predict_seconds, started;
 } server;
 
@@ -47,13 +81,9 @@ typedef struct {
     char *data;
     size_t len, cap;
     int too_large;
+    double started;
+    job *job; /* its prediction, once queued */
 } request;
-
-typedef struct {
-    unsigned status;
-    json_t *body; /* the answer: JSON, or (NULL) the text below */
-    char *text;
-} reply;
 
 static double now_seconds(void)
 {
@@ -65,20 +95,6 @@ static double now_seconds(void)
 static reply error_reply(unsigned status, const char *message)
 {
     return (reply){status, json_pack("{s:s}", "error", message)};
-}
-
-/* Gathers a request's predictions. */
-typedef struct {
-    const hftc_model *m;
-    size_t k;
-    json_t *list;
-} answers;
-
-static hftc_status collect_prediction(const hftc_prediction *p, void *user)
-{
-    answers *a = user;
-    return json_array_append_new(a->list, cli_prediction_json(a->m, p, a->k)) == 0 ? HFTC_STATUS_OK
-                                                                                   : HFTC_STATUS_OUT_OF_MEMORY;
 }
 
 /* Reads the optional fields that override the server's defaults; NULL, or why the request is bad. */
@@ -108,68 +124,199 @@ static const char *request_options(const json_t *j, hftc_input_options *in, size
     return NULL;
 }
 
-static reply predict(server *s, const request *r)
+static void job_free(job *j)
+{
+    if (j) {
+        json_decref(j->request), json_decref(j->predictions), json_decref(j->out.body);
+        free(j->out.text);
+        free(j->texts);
+        free(j);
+    }
+}
+
+/* Parses a prediction request and queues it for the batcher (the status of the reply: 0), or the reply
+ * that says why it cannot be answered. */
+static reply queue_prediction(server *s, struct MHD_Connection *c, request *r)
 {
     json_error_t err;
-    json_t *j = json_loadb(r->data ? r->data : "", r->len, 0, &err);
-    if (!j) {
+    json_t *body = json_loadb(r->data ? r->data : "", r->len, 0, &err);
+    if (!body) {
         char message[300];
         snprintf(message, sizeof message, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
                  err.column);
         return error_reply(400, message);
     }
-    const json_t *texts = json_object_get(j, "texts"), *text = json_object_get(j, "text");
-    const char *bad = !json_is_object(j)                  ? "the body must be a JSON object"
+    const json_t *texts = json_object_get(body, "texts"), *text = json_object_get(body, "text");
+    const char *bad = !json_is_object(body)               ? "the body must be a JSON object"
                       : (texts != NULL) == (text != NULL) ? "give \"texts\" (a list of strings) or \"text\" (a string)"
                       : texts && !json_is_array(texts)    ? "\"texts\" must be a list of strings"
                       : text && !json_is_string(text)     ? "\"text\" must be a string"
                                                           : NULL;
     size_t n = texts ? json_array_size(texts) : 1;
     if (!bad && n > s->max_request_docs) {
-        json_decref(j);
+        json_decref(body);
         return error_reply(413, "the request has more documents than --max-request-docs");
     }
-    const char **list = bad ? NULL : malloc((n ? n : 1) * sizeof *list);
-    for (size_t i = 0; list && i < n; i++) {
+    job *j = bad ? NULL : calloc(1, sizeof *j);
+    if (j) {
+        *j = (job){.connection = c, .request = body, .n = n, .k = s->k, .in = s->in, .predictions = json_array()};
+        body = NULL;
+        j->texts = malloc((n ? n : 1) * sizeof *j->texts);
+    }
+    for (size_t i = 0; j && j->texts && i < n; i++) {
         const json_t *t = texts ? json_array_get(texts, i) : text;
-        list[i] = json_string_value(t);
-        if (!list[i] || strlen(list[i]) != json_string_length(t))
+        j->texts[i] = json_string_value(t);
+        if (!j->texts[i] || strlen(j->texts[i]) != json_string_length(t))
             bad = "every text must be a string without NUL characters";
     }
-    hftc_input_options in = s->in;
-    size_t k = s->k;
-    if (!bad)
-        bad = request_options(j, &in, &k);
-    reply out;
-    if (bad || !list) {
-        out = bad ? error_reply(400, bad) : error_reply(500, "out of memory");
-    } else {
-        answers a = {s->m, k, json_array()};
-        double t0 = now_seconds();
-        hftc_set_threads(s->threads); /* this thread's OpenMP count: the one cli_load_model set was main's */
-        hftc_status st = hftc_predict_documents(s->m, list, n, &in, 0, collect_prediction, &a);
-        if (st == HFTC_STATUS_OK) {
-            double seconds = now_seconds() - t0;
-            s->documents += n, s->predict_seconds += seconds;
-            out = (reply){200, json_pack("{s:o, s:f}", "predictions", a.list, "seconds", seconds)};
+    if (!bad && j)
+        bad = request_options(j->request, &j->in, &j->k);
+    if (bad || !j || !j->texts || !j->predictions) {
+        json_decref(body);
+        job_free(j);
+        return bad ? error_reply(400, bad) : error_reply(500, "out of memory");
+    }
+    pthread_mutex_lock(&s->lock);
+    bool stopping = s->stopping;
+    if (!stopping) {
+        MHD_suspend_connection(c); /* before the batcher, which resumes it, can take the request */
+        job **end = &s->queue;
+        while (*end)
+            end = &(*end)->next;
+        *end = r->job = j;
+        s->unfinished++;
+        pthread_cond_broadcast(&s->changed);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (stopping) {
+        job_free(j);
+        return error_reply(503, "the server is stopping");
+    }
+    return (reply){0};
+}
+
+static bool same_options(const hftc_input_options *a, const hftc_input_options *b)
+{
+    return a->threshold == b->threshold && a->explain == b->explain && a->prune == b->prune &&
+           (a->scoring == b->scoring || (a->scoring && b->scoring && !strcmp(a->scoring, b->scoring)));
+}
+
+/* Unlinks the next batch from the queue (under s->lock): the first request, and the later ones with its
+ * options while the documents stay within --max-request-docs. */
+static job *take_batch(server *s)
+{
+    job *batch = s->queue, **tail = &batch->next;
+    size_t docs = batch->n;
+    s->queue = batch->next;
+    batch->next = NULL;
+    for (job **at = &s->queue; *at;) {
+        job *j = *at;
+        if (same_options(&j->in, &batch->in) && docs + j->n <= s->max_request_docs) {
+            *at = j->next;
+            j->next = NULL;
+            *tail = j, tail = &j->next;
+            docs += j->n;
         } else {
-            json_decref(a.list);
-            out = error_reply(st == HFTC_STATUS_INVALID_ARGUMENT ? 400 : 500, hftc_last_error());
+            at = &j->next;
         }
     }
-    free(list);
-    json_decref(j);
-    return out;
+    return batch;
+}
+
+/* Hands each prediction of a batch to its request, numbered within it. */
+typedef struct {
+    const hftc_model *m;
+    job *at;       /* the request of the next prediction */
+    size_t offset; /* its first document's index in the batch */
+} batch_answers;
+
+static hftc_status collect_prediction(const hftc_prediction *p, void *user)
+{
+    batch_answers *a = user;
+    while (p->index >= a->offset + a->at->n)
+        a->offset += a->at->n, a->at = a->at->next;
+    hftc_prediction mine = *p;
+    mine.index -= a->offset;
+    return json_array_append_new(a->at->predictions, cli_prediction_json(a->m, &mine, a->at->k)) == 0
+               ? HFTC_STATUS_OK
+               : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+/* Predicts a batch's documents in one call and sets each request's reply. */
+static void predict_batch(server *s, job *batch)
+{
+    size_t n = 0;
+    for (job *j = batch; j; j = j->next)
+        n += j->n;
+    const char **texts = malloc((n ? n : 1) * sizeof *texts);
+    hftc_status st = texts ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    size_t at = 0;
+    for (job *j = batch; texts && j; j = j->next)
+        for (size_t i = 0; i < j->n; i++)
+            texts[at++] = j->texts[i];
+    double t0 = now_seconds();
+    batch_answers answers = {s->m, batch, 0};
+    if (st == HFTC_STATUS_OK && n > 0)
+        st = hftc_predict_documents(s->m, texts, n, &batch->in, 0, collect_prediction, &answers);
+    double seconds = now_seconds() - t0;
+    free(texts);
+    for (job *j = batch; j; j = j->next) {
+        if (st == HFTC_STATUS_OK) {
+            j->out = (reply){200, json_pack("{s:O, s:f}", "predictions", j->predictions, "seconds", seconds)};
+            if (!j->out.body)
+                j->out = error_reply(500, "out of memory");
+        } else {
+            j->out = error_reply(st == HFTC_STATUS_INVALID_ARGUMENT ? 400 : 500, hftc_last_error());
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    s->batches++;
+    if (st == HFTC_STATUS_OK)
+        s->documents += n, s->predict_seconds += seconds;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The batcher thread: predicts the queued requests batch by batch, swaps in the model SIGHUP loaded
+ * between two batches, and ends once the server is stopping and the queue is empty. */
+static void *batcher(void *arg)
+{
+    server *s = arg;
+    hftc_set_threads(s->threads); /* this thread's OpenMP count: the one cli_load_model set was main's */
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->queue && !s->next_model && !s->stopping)
+            pthread_cond_wait(&s->changed, &s->lock);
+        if (s->next_model) {
+            hftc_model *old = s->m;
+            s->m = s->next_model, s->next_model = NULL;
+            pthread_mutex_unlock(&s->lock);
+            hftc_model_free(old);
+        } else if (s->queue) {
+            job *batch = take_batch(s);
+            pthread_mutex_unlock(&s->lock);
+            predict_batch(s, batch);
+            for (job *j = batch, *next; j; j = next) {
+                next = j->next; /* j is the connection's again once resumed */
+                MHD_resume_connection(j->connection);
+            }
+        } else {
+            break;
+        }
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
 }
 
 /* The Prometheus text exposition of the server's counters. */
-static reply metrics(const server *s)
+static reply metrics(server *s)
 {
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return error_reply(500, "out of memory");
+    pthread_mutex_lock(&s->lock);
     fprintf(f, "# HELP hftc_requests_total HTTP requests answered, by status.\n# TYPE hftc_requests_total counter\n");
     for (size_t code = 0; code < sizeof s->answered / sizeof *s->answered; code++)
         if (s->answered[code])
@@ -177,6 +324,8 @@ static reply metrics(const server *s)
     fprintf(f,
             "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
             "hftc_documents_total %zu\n"
+            "# HELP hftc_predict_batches_total Batches predicted (the prediction requests queued together).\n"
+            "# TYPE hftc_predict_batches_total counter\nhftc_predict_batches_total %zu\n"
             "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
             "hftc_predict_seconds_total %.6f\n"
             "# HELP hftc_model_reloads_total SIGHUP reloads of the model file, by result.\n"
@@ -186,8 +335,9 @@ static reply metrics(const server *s)
             "hftc_model_labels %zu\n"
             "# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
             "hftc_uptime_seconds %.3f\n",
-            s->documents, s->predict_seconds, s->reloads, s->failed_reloads, hftc_model_num_labels(s->m),
+            s->documents, s->batches, s->predict_seconds, s->reloads, s->failed_reloads, s->n_labels,
             now_seconds() - s->started);
+    pthread_mutex_unlock(&s->lock);
     if (fclose(f) != 0) {
         free(text);
         return error_reply(500, "out of memory");
@@ -195,7 +345,9 @@ static reply metrics(const server *s)
     return (reply){200, NULL, text};
 }
 
-static reply route(server *s, const char *method, const char *url, const request *r, const char **allow)
+/* The reply to a request whose body is in; status 0 when it waits for the batcher. */
+static reply route(server *s, struct MHD_Connection *c, const char *method, const char *url, request *r,
+                   const char **allow)
 {
     bool predict_path = !strcmp(url, "/predict"), health = !strcmp(url, "/health"), info = !strcmp(url, "/info");
     bool metrics_path = !strcmp(url, "/metrics");
@@ -210,14 +362,15 @@ static reply route(server *s, const char *method, const char *url, const request
         return error_reply(405, "use GET");
     }
     if (predict_path)
-        return r->too_large ? error_reply(413, "the request is larger than --max-request-mb") : predict(s, r);
+        return r->too_large ? error_reply(413, "the request is larger than --max-request-mb")
+                            : queue_prediction(s, c, r);
     if (health)
         return (reply){200, json_pack("{s:s}", "status", "ok")};
     if (metrics_path)
         return metrics(s);
-    char *text = hftc_model_describe(s->m);
-    json_t *description = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    pthread_mutex_lock(&s->lock);
+    json_t *description = json_incref(s->description);
+    pthread_mutex_unlock(&s->lock);
     return description ? (reply){200, description} : error_reply(500, "cannot describe the model");
 }
 
@@ -249,10 +402,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->len += n;
         return MHD_YES;
     }
-    double t0 = now_seconds();
     const char *allow = NULL;
+    reply out;
+    if (r->job) { /* resumed: the batcher's answer */
+        out = r->job->out;
+        r->job->out = (reply){0};
+    } else {
+        r->started = now_seconds();
+        out = route(s, c, method, url, r, &allow);
+        if (out.status == 0) /* queued, the connection suspended */
+            return MHD_YES;
+    }
     pthread_mutex_lock(&s->lock);
-    reply out = route(s, method, url, r, &allow);
     s->answered[out.status < 600 ? out.status : 0]++;
     pthread_mutex_unlock(&s->lock);
     bool json = out.body != NULL;
@@ -275,14 +436,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     enum MHD_Result queued = MHD_queue_response(c, out.status, response);
     MHD_destroy_response(response);
     if (!s->quiet)
-        fprintf(stderr, "%s %s %u (%zu bytes, %.1f ms)\n", method, url, out.status, r->len, 1e3 * (now_seconds() - t0));
+        fprintf(stderr, "%s %s %u (%zu bytes, %.1f ms)\n", method, url, out.status, r->len,
+                1e3 * (now_seconds() - r->started));
     return queued;
 }
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
 {
-    (void)cls, (void)c, (void)why;
+    (void)c, (void)why;
+    server *s = cls;
     request *r = *state;
+    if (r && r->job) {
+        job_free(r->job);
+        pthread_mutex_lock(&s->lock);
+        s->unfinished--;
+        pthread_cond_broadcast(&s->changed);
+        pthread_mutex_unlock(&s->lock);
+    }
     if (r)
         free(r->data);
     free(r);
@@ -300,12 +470,12 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
         fprintf(stderr, "hftc serve: --host %s: %s\n", host, gai_strerror(rc));
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d =
         MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                         MHD_OPTION_NOTIFY_COMPLETED, request_done, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
     freeaddrinfo(addr);
     if (!d) {
@@ -317,8 +487,17 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
     return d;
 }
 
-/* SIGHUP: loads the model file again (a new model put in its place) and swaps it in between requests; if
- * it cannot be loaded, the one loaded before goes on serving. */
+/* The model's description for GET /info; NULL if it cannot be made. */
+static json_t *describe(const hftc_model *m)
+{
+    char *text = hftc_model_describe(m);
+    json_t *description = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return description;
+}
+
+/* SIGHUP: loads the model file again (a new model put in its place) and hands it to the batcher, which
+ * swaps it in between two batches; if it cannot be loaded, the one loaded before goes on serving. */
 static void reload(server *s, const char *path, size_t word_cache_mb)
 {
     hftc_model *m = NULL;
@@ -334,13 +513,37 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
         fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", why);
         return;
     }
+    json_t *description = describe(m);
+    size_t n_labels = hftc_model_num_labels(m);
     pthread_mutex_lock(&s->lock);
-    hftc_model *old = s->m;
-    s->m = m;
+    hftc_model *not_taken = s->next_model; /* two SIGHUPs between two batches: the newer model */
+    json_t *old_description = s->description;
+    s->next_model = m, s->description = description, s->n_labels = n_labels;
     s->reloads++;
+    pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
-    hftc_model_free(old);
-    fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, hftc_model_num_labels(m));
+    hftc_model_free(not_taken);
+    json_decref(old_description);
+    /* after the handover: a request sent once this line is read is answered by the new model */
+    fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, n_labels);
+}
+
+/* SIGINT, SIGTERM: refuses new requests, lets the batcher answer the queued ones and end, and waits (10 s
+ * at most) for their answers to be sent. */
+static void stop(server *s, pthread_t batcher_thread)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(batcher_thread, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&s->lock);
+    while (s->unfinished && pthread_cond_timedwait(&s->changed, &s->lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&s->lock);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -359,7 +562,7 @@ int cmd_serve(int argc, char **argv)
         {"--prune", ARG_BOOL, &s.in.prune, 0, CLI_PRUNE_HELP},
         {"--max-request-mb", ARG_SIZE, &max_request_mb, 0, "larger request bodies are refused (413)"},
         {"--max-request-docs", ARG_SIZE, &s.max_request_docs, 0,
-         "requests of more documents are refused (413): one request holds the server this long"},
+         "requests of more documents are refused (413), and a batch of queued requests holds at most this many"},
         {"--quiet", ARG_FLAG, &s.quiet, 0, "no line per request on stderr"},
         CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };
@@ -367,15 +570,21 @@ int cmd_serve(int argc, char **argv)
                         sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (port > 65535 || max_request_mb == 0 || max_request_mb > ((size_t)1 << 20)) {
-        fprintf(stderr, "hftc serve: %s\n", port > 65535 ? "--port is at most 65535" : "--max-request-mb: 1 .. 2^20");
+    if (port > 65535 || max_request_mb == 0 || max_request_mb > ((size_t)1 << 20) || s.max_request_docs == 0) {
+        fprintf(stderr, "hftc serve: %s\n",
+                port > 65535             ? "--port is at most 65535"
+                : s.max_request_docs == 0 ? "--max-request-docs is at least 1"
+                                          : "--max-request-mb: 1 .. 2^20");
         return 2;
     }
     s.max_request_bytes = max_request_mb << 20;
     if ((rc = cli_load_model("serve", model_path, s.threads, word_cache_mb, &s.m)))
         return rc;
+    s.description = describe(s.m);
+    s.n_labels = hftc_model_num_labels(s.m);
     pthread_mutex_init(&s.lock, NULL);
-    /* The daemon's thread inherits the blocked signals: they reach sigwait below, and nothing else. */
+    pthread_cond_init(&s.changed, NULL);
+    /* The threads started here inherit the blocked signals: they reach sigwait below, and nothing else. */
     sigset_t wanted;
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGINT);
@@ -383,7 +592,11 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&wanted, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &wanted, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct MHD_Daemon *d = start(&s, host, (unsigned)port);
+    pthread_t batcher_thread;
+    bool batching = pthread_create(&batcher_thread, NULL, batcher, &s) == 0;
+    struct MHD_Daemon *d = batching ? start(&s, host, (unsigned)port) : NULL;
+    if (!batching)
+        fprintf(stderr, "hftc serve: cannot start a thread\n");
     for (int got = SIGHUP; d && got == SIGHUP;) {
         sigwait(&wanted, &got);
         if (got == SIGHUP)
@@ -391,9 +604,14 @@ int cmd_serve(int argc, char **argv)
         else
             fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    if (batching)
+        stop(&s, batcher_thread);
     if (d)
         MHD_stop_daemon(d);
     hftc_model_free(s.m);
+    hftc_model_free(s.next_model);
+    json_decref(s.description);
+    pthread_cond_destroy(&s.changed);
     pthread_mutex_destroy(&s.lock);
     return d ? 0 : 1;
 }

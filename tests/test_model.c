@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -942,6 +943,92 @@ static bool stderr_line_with(int fd, const char *needle, char *line, size_t size
     return false;
 }
 
+/* Concurrent clients of hftc serve: each sends single-document requests, alternately with the server's
+ * threshold and with threshold 0 (which a queued batch must not mix), and compares every answer with the
+ * one the text got alone. */
+enum { SERVE_TEXTS = 4, SERVE_CLIENTS = 8, SERVE_REQUESTS = 6 };
+static const char *const serve_texts[SERVE_TEXTS] = {"the team won the match", "a theory of the atom",
+                                                     "the coach said the league", "energy of the cell and a goal"};
+
+static void serve_request(char *out, size_t size, size_t text, bool threshold_0)
+{
+    snprintf(out, size, "{\"text\": \"%s\"%s}", serve_texts[text], threshold_0 ? ", \"threshold\": 0" : "");
+}
+
+/* true if two answers hold the same labels with scores within 1e-5 (a document's batch may differ) */
+static bool same_predictions(const char *a, const char *b)
+{
+    json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
+    const json_t *pa = json_array_get(json_object_get(ja, "predictions"), 0),
+                 *pb = json_array_get(json_object_get(jb, "predictions"), 0);
+    const json_t *la = json_object_get(pa, "labels"), *sa = json_object_get(pa, "scores");
+    const json_t *sb = json_object_get(pb, "scores");
+    bool same = pa && pb && json_equal(la, json_object_get(pb, "labels")) && json_array_size(sa) == json_array_size(sb) &&
+                json_equal(json_object_get(pa, "doc"), json_object_get(pb, "doc"));
+    for (size_t i = 0; same && i < json_array_size(sa); i++)
+        same = fabs(json_real_value(json_array_get(sa, i)) - json_real_value(json_array_get(sb, i))) < 1e-5;
+    json_decref(ja), json_decref(jb);
+    return same;
+}
+
+typedef struct {
+    int port, client;
+    char (*alone)[2][4096]; /* [text][threshold 0] */
+    int wrong;
+    char first_wrong[4096];
+} serve_client;
+
+static void *serve_client_run(void *arg)
+{
+    serve_client *c = arg;
+    char request[256], body[4096];
+    for (int i = 0; i < SERVE_REQUESTS; i++) {
+        size_t text = (size_t)(c->client + i) % SERVE_TEXTS;
+        bool threshold_0 = (c->client + i) % 2;
+        serve_request(request, sizeof request, text, threshold_0);
+        int status = http(c->port, "POST", "/predict", request, strlen(request), body, sizeof body);
+        if (status != 200 || !same_predictions(body, c->alone[text][threshold_0])) {
+            if (!c->wrong++)
+                snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request, status, body,
+                         c->alone[text][threshold_0]);
+        }
+    }
+    return NULL;
+}
+
+/* Runs the clients; returns the documents they had predicted. */
+static size_t check_serve_concurrent(int port)
+{
+    static char alone[SERVE_TEXTS][2][4096];
+    char request[256];
+    size_t documents = 0;
+    for (size_t t = 0; t < SERVE_TEXTS; t++)
+        for (int z = 0; z < 2; z++) {
+            serve_request(request, sizeof request, t, z);
+            CHECK(http(port, "POST", "/predict", request, strlen(request), alone[t][z], sizeof alone[t][z]) == 200);
+            documents++;
+        }
+    // threshold 0 selects every label the scoring keeps: the two answers differ
+    CHECK_MSG(strcmp(alone[0][0], alone[0][1]), "threshold 0 changed nothing: %s", alone[0][0]);
+    serve_client clients[SERVE_CLIENTS];
+    pthread_t threads[SERVE_CLIENTS];
+    bool started[SERVE_CLIENTS];
+    for (int i = 0; i < SERVE_CLIENTS; i++) {
+        clients[i] = (serve_client){.port = port, .client = i, .alone = alone};
+        started[i] = pthread_create(&threads[i], NULL, serve_client_run, &clients[i]) == 0;
+        CHECK(started[i]);
+    }
+    for (int i = 0; i < SERVE_CLIENTS; i++) {
+        if (!started[i])
+            continue;
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(clients[i].wrong == 0, "client %d: %d wrong answers, the first: %s", i, clients[i].wrong,
+                  clients[i].first_wrong);
+        documents += SERVE_REQUESTS;
+    }
+    return documents;
+}
+
 /* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
  * SIGHUP reloads the model file (and keeps the loaded model when the file is no model), SIGTERM stops
  * it with status 0. model is copied, as the test damages the copy. */
@@ -1042,6 +1129,18 @@ static void check_serve(const char *bin, const char *model_to_copy)
                       strstr(body, "hftc_model_reloads_total{result=\"failed\"} 1\n") &&
                       strstr(body, "# TYPE hftc_requests_total counter"),
                   "metrics: status %d: %s", status, body);
+        /* concurrent single-document requests: batched by the server, each its own answer; the batches
+         * (one document at least each) are no more than the requests */
+        size_t documents = 7 + check_serve_concurrent(port);
+        status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
+        unsigned long long counted = 0, batches = 0;
+        const char *at_documents = strstr(body, "\nhftc_documents_total "),
+                   *at_batches = strstr(body, "\nhftc_predict_batches_total ");
+        CHECK_MSG(status == 200 && at_documents && sscanf(at_documents, "\nhftc_documents_total %llu", &counted) == 1 &&
+                      counted == documents && at_batches &&
+                      sscanf(at_batches, "\nhftc_predict_batches_total %llu", &batches) == 1 && batches >= 1 &&
+                      batches <= documents,
+                  "metrics: %zu documents expected: %s", documents, body);
     }
     kill(pid, SIGTERM);
     int status;
