@@ -3,6 +3,7 @@
  *   POST /predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring",
  *                  "explain" (bigru-att models: the words each label's classifier attended to most)
  *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
+ *                  (s: the prediction of the batch the request was part of)
  *   GET  /health   -> {"status": "ok"}
  *   GET  /info     -> the model's description (what hftc info --json prints)
  *   GET  /metrics  -> Prometheus counters: requests by status, documents, batches, predicting seconds, reloads
