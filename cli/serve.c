@@ -48,7 +48,7 @@ typedef struct {
 typedef struct job {
     struct job *next;
     struct MHD_Connection *connection;
-    json_t *request;     /* the parsed body: it holds the texts */
+    json_t *request; /* the parsed body: it holds the texts */
     const char **texts;
     size_t n, k;
     hftc_input_options in;
@@ -63,7 +63,7 @@ typedef struct {
     size_t k;
     size_t max_request_bytes, max_request_docs;
     int quiet;
-    pthread_mutex_t lock; /* the fields below */
+    pthread_mutex_t lock;   /* the fields below */
     pthread_cond_t changed; /* a request queued, a model handed over, stopping, the last request done */
     job *queue;
     size_t unfinished;      /* prediction requests queued, being predicted or being sent */
@@ -573,7 +573,7 @@ int cmd_serve(int argc, char **argv)
         return rc == 2 ? 0 : 2;
     if (port > 65535 || max_request_mb == 0 || max_request_mb > ((size_t)1 << 20) || s.max_request_docs == 0) {
         fprintf(stderr, "hftc serve: %s\n",
-                port > 65535             ? "--port is at most 65535"
+                port > 65535              ? "--port is at most 65535"
                 : s.max_request_docs == 0 ? "--max-request-docs is at least 1"
                                           : "--max-request-mb: 1 .. 2^20");
         return 2;

@@ -963,7 +963,8 @@ static bool same_predictions(const char *a, const char *b)
                  *pb = json_array_get(json_object_get(jb, "predictions"), 0);
     const json_t *la = json_object_get(pa, "labels"), *sa = json_object_get(pa, "scores");
     const json_t *sb = json_object_get(pb, "scores");
-    bool same = pa && pb && json_equal(la, json_object_get(pb, "labels")) && json_array_size(sa) == json_array_size(sb) &&
+    bool same = pa && pb && json_equal(la, json_object_get(pb, "labels")) &&
+                json_array_size(sa) == json_array_size(sb) &&
                 json_equal(json_object_get(pa, "doc"), json_object_get(pb, "doc"));
     for (size_t i = 0; same && i < json_array_size(sa); i++)
         same = fabs(json_real_value(json_array_get(sa, i)) - json_real_value(json_array_get(sb, i))) < 1e-5;
@@ -989,8 +990,8 @@ static void *serve_client_run(void *arg)
         int status = http(c->port, "POST", "/predict", request, strlen(request), body, sizeof body);
         if (status != 200 || !same_predictions(body, c->alone[text][threshold_0])) {
             if (!c->wrong++)
-                snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request, status, body,
-                         c->alone[text][threshold_0]);
+                snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request,
+                         status, body, c->alone[text][threshold_0]);
         }
     }
     return NULL;
