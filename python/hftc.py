@@ -91,11 +91,14 @@ def _choose_blas_kernels(path):
     child process, so that OpenBLAS is not loaded here yet) which kernels this CPU runs better, and name
     them before loading it. Nothing to do where OPENBLAS_CORETYPE is set or OpenBLAS is already loaded in
     this process (by numpy or torch): the library then warns once, at the first model it loads."""
-    if "OPENBLAS_CORETYPE" in os.environ or _openblas_loaded():
+    if "OPENBLAS_CORETYPE" in os.environ or _openblas_loaded() or not sys.executable:
         return
     probe = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.hftc_blas_better_kernels.restype = "
              "ctypes.c_char_p; print((lib.hftc_blas_better_kernels() or b'').decode())")
-    done = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True)
+    try:
+        done = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return  # (an interpreter embedded in another program): the library's warning then
     if done.returncode == 0 and done.stdout.strip():
         os.environ["OPENBLAS_CORETYPE"] = done.stdout.strip()
 
