@@ -945,7 +945,7 @@ static bool stderr_line_with(int fd, const char *needle, char *line, size_t size
 
 /* Concurrent clients of hftc serve: each sends single-document requests, alternately with the server's
  * threshold and with threshold 0 (which a queued batch must not mix), and compares every answer with the
- * one the text got alone. */
+ * one the text got alone. Clients racing a SIGTERM may also get 503 or no answer, never a wrong one. */
 enum { SERVE_TEXTS = 4, SERVE_CLIENTS = 8, SERVE_REQUESTS = 6 };
 static const char *const serve_texts[SERVE_TEXTS] = {"the team won the match", "a theory of the atom",
                                                      "the coach said the league", "energy of the cell and a goal"};
@@ -974,7 +974,9 @@ static bool same_predictions(const char *a, const char *b)
 
 typedef struct {
     int port, client;
+    bool stopping;          /* the server is being stopped: 503 and no answer are expected too */
     char (*alone)[2][4096]; /* [text][threshold 0] */
+    size_t answered;
     int wrong;
     char first_wrong[4096];
 } serve_client;
@@ -988,51 +990,58 @@ static void *serve_client_run(void *arg)
         bool threshold_0 = (c->client + i) % 2;
         serve_request(request, sizeof request, text, threshold_0);
         int status = http(c->port, "POST", "/predict", request, strlen(request), body, sizeof body);
-        if (status != 200 || !same_predictions(body, c->alone[text][threshold_0])) {
-            if (!c->wrong++)
-                snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request,
-                         status, body, c->alone[text][threshold_0]);
-        }
+        bool right = status == 200 && same_predictions(body, c->alone[text][threshold_0]);
+        c->answered += right;
+        if (!right && !(c->stopping && (status == 503 || status == 0)) && !c->wrong++)
+            snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request, status,
+                     body, c->alone[text][threshold_0]);
     }
     return NULL;
 }
 
-/* Runs the clients; returns the documents they had predicted. */
-static size_t check_serve_concurrent(int port)
+/* Each text's answers alone, with and without threshold 0: 2 x SERVE_TEXTS documents predicted. */
+static void serve_alone(int port, char alone[SERVE_TEXTS][2][4096])
 {
-    static char alone[SERVE_TEXTS][2][4096];
     char request[256];
-    size_t documents = 0;
     for (size_t t = 0; t < SERVE_TEXTS; t++)
         for (int z = 0; z < 2; z++) {
             serve_request(request, sizeof request, t, z);
             CHECK(http(port, "POST", "/predict", request, strlen(request), alone[t][z], sizeof alone[t][z]) == 200);
-            documents++;
         }
     // threshold 0 selects every label the scoring keeps: the two answers differ
     CHECK_MSG(strcmp(alone[0][0], alone[0][1]), "threshold 0 changed nothing: %s", alone[0][0]);
+}
+
+/* Runs the clients at once; stop_pid: a server to send SIGTERM once they are started (0: none). Returns
+ * the documents answered. */
+static size_t serve_concurrent(int port, char alone[SERVE_TEXTS][2][4096], pid_t stop_pid)
+{
     serve_client clients[SERVE_CLIENTS];
     pthread_t threads[SERVE_CLIENTS];
     bool started[SERVE_CLIENTS];
     for (int i = 0; i < SERVE_CLIENTS; i++) {
-        clients[i] = (serve_client){.port = port, .client = i, .alone = alone};
+        clients[i] = (serve_client){.port = port, .client = i, .stopping = stop_pid != 0, .alone = alone};
         started[i] = pthread_create(&threads[i], NULL, serve_client_run, &clients[i]) == 0;
         CHECK(started[i]);
     }
+    if (stop_pid)
+        kill(stop_pid, SIGTERM);
+    size_t documents = 0;
     for (int i = 0; i < SERVE_CLIENTS; i++) {
         if (!started[i])
             continue;
         pthread_join(threads[i], NULL);
         CHECK_MSG(clients[i].wrong == 0, "client %d: %d wrong answers, the first: %s", i, clients[i].wrong,
                   clients[i].first_wrong);
-        documents += SERVE_REQUESTS;
+        documents += clients[i].answered;
     }
     return documents;
 }
 
 /* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
- * SIGHUP reloads the model file (and keeps the loaded model when the file is no model), SIGTERM stops
- * it with status 0. model is copied, as the test damages the copy. */
+ * SIGHUP reloads the model file (and keeps the loaded model when the file is no model), concurrent
+ * requests, SIGTERM stops it with status 0 (while clients send). model is copied, as the test damages
+ * the copy. */
 static void check_serve(const char *bin, const char *model_to_copy)
 {
     FILE *in = fopen(model_to_copy, "rb"), *out = fopen(tmpfiles_path("serve.hftc"), "wb");
@@ -1132,7 +1141,10 @@ static void check_serve(const char *bin, const char *model_to_copy)
                   "metrics: status %d: %s", status, body);
         /* concurrent single-document requests: batched by the server, each its own answer; the batches
          * (one document at least each) are no more than the requests */
-        size_t documents = 7 + check_serve_concurrent(port);
+        static char alone[SERVE_TEXTS][2][4096];
+        serve_alone(port, alone);
+        size_t documents = 7 + 2 * SERVE_TEXTS + serve_concurrent(port, alone, 0);
+        CHECK(documents == 7 + 2 * SERVE_TEXTS + SERVE_CLIENTS * SERVE_REQUESTS);
         status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
         unsigned long long counted = 0, batches = 0;
         const char *at_documents = strstr(body, "\nhftc_documents_total "),
@@ -1142,6 +1154,8 @@ static void check_serve(const char *bin, const char *model_to_copy)
                       sscanf(at_batches, "\nhftc_predict_batches_total %llu", &batches) == 1 && batches >= 1 &&
                       batches <= documents,
                   "metrics: %zu documents expected: %s", documents, body);
+        // SIGTERM while clients send: the queued requests are answered, later ones refused, none wrong
+        serve_concurrent(port, alone, pid);
     }
     kill(pid, SIGTERM);
     int status;
