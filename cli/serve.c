@@ -263,7 +263,8 @@ static void predict_batch(server *s, job *batch)
     free(texts);
     for (job *j = batch; j; j = j->next) {
         if (st == HFTC_STATUS_OK) {
-            j->out = (reply){200, json_pack("{s:O, s:f}", "predictions", j->predictions, "seconds", seconds)};
+            j->out = (reply){200, json_pack("{s:o, s:f}", "predictions", j->predictions, "seconds", seconds)};
+            j->predictions = NULL; /* the reply's now */
             if (!j->out.body)
                 j->out = error_reply(500, "out of memory");
         } else {
