@@ -294,10 +294,11 @@ hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m,
     t->prefix_label = mem_alloc(cap, sizeof *t->prefix_label);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
     t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
-    t->best_values = mem_alloc(ps->values.used, 1); /* the arena, alignment padding included */
+    hftc_status best = arena_init(&t->best_block, ps->values.used); /* the arena, alignment padding included */
+    t->best_values = (float *)t->best_block.base;
     bool weighted = o->pos_weight != 1.0f;
     t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
-    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || !t->best_values ||
+    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || best != HFTC_STATUS_OK ||
         (weighted && !t->pos_weight))
         return HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t j = 0; weighted && j < C; j++)
@@ -336,8 +337,8 @@ size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *
 
 void trainer_free(trainer *t)
 {
-    free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs),
-        free(t->best_values);
+    free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs);
+    arena_free(&t->best_block);
     free(t->pos_weight);
     free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
     *t = (trainer){0};

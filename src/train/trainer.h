@@ -36,6 +36,7 @@ typedef struct {
     float *targets;
     float *valid_probs;
     float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
+    arena best_block;         /* holds best_values (an arena: pages of its own when large) */
     float *best_values;       /* parameter values of the best epoch */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
