@@ -56,6 +56,13 @@ def time_report(log_path):
     return seconds, (max(rss) / 1024 if rss else None)
 
 
+def runs_reused(log_path):
+    """The classifier runs a node training took with --reuse-runs, from its log: summed over the calls it
+    took, since a call that continues from a checkpoint finds them there and reuses none itself."""
+    log = open(log_path).read()
+    return sum(int(n) for n in re.findall(r": (\d+) classifier runs reused \(", log))
+
+
 RECORDS = (".train.log", ".info.json", ".done")  # and one NAME.SCORING.json per scoring
 
 
@@ -101,6 +108,7 @@ def read_scored_run(base, scorings):
         return None
     run = {"scores": {s: load_json(f"{base}.{s}.json") for s in scorings}, "info": load_json(base + ".info.json")}
     run["wall"], run["peak_mb"] = time_report(base + ".train.log")
+    run["runs_reused"] = runs_reused(base + ".train.log")
     return run
 
 

@@ -591,6 +591,16 @@ static void test_reuse_runs(void)
     o.reuse_runs_from = basic_path;
     o.threads = 2;
     hftc_model *cw_reused = train_saved(&o, NULL);
+    // the same, stopped after every run: the reused runs are counted from the checkpoint
+    o.checkpoint_path = tmpfiles_path("cw-reuse-checkpoint.hftc");
+    o.time_limit = 1e-6f;
+    hftc_model *cw_resumed = NULL;
+    size_t stops = 0;
+    while (hftc_train(&o, &cw_resumed) == HFTC_STATUS_INCOMPLETE && stops < 100)
+        stops++;
+    CHECK_MSG(cw_resumed && stops > 0, "%zu stops: %s", stops, hftc_last_error());
+    remove(o.checkpoint_path);
+    o.checkpoint_path = NULL, o.time_limit = 0.0f;
     reuse_options(&o, "htrans");
     hftc_model *ht = train_saved(&o, ht_path);
     o.reuse_runs_from = cw_path;
@@ -605,6 +615,9 @@ static void test_reuse_runs(void)
         CHECK(runs_reused(cw_reused) == N_LABELS); // every classifier's weight-1 run
         CHECK(runs_reused(cw_from_ht) == 2 * 2);   // the two top-level classifiers, two weights each
         CHECK(runs_reused(cw) == 0);
+        CHECK_MSG(cw_resumed && same_classifiers(cw, cw_resumed) && runs_reused(cw_resumed) == N_LABELS,
+                  "gru-att-cw reusing runs and continued from its checkpoint: %lld runs reused",
+                  cw_resumed ? (long long)runs_reused(cw_resumed) : -1LL);
     }
     if (ht && ht_reused) {
         CHECK_MSG(same_classifiers(ht, ht_reused), "htrans reusing gru-att-cw's runs trained another model");
@@ -636,7 +649,7 @@ static void test_reuse_runs(void)
     o.reuse_runs_from = tmpfiles_path("missing.hftc");
     hftc_model_free(train_expect(&o, HFTC_STATUS_IO, "missing.hftc"));
 
-    hftc_model *models[] = {basic, cw, cw_reused, ht, ht_reused, cw_from_ht, multi};
+    hftc_model *models[] = {basic, cw, cw_reused, cw_resumed, ht, ht_reused, cw_from_ht, multi};
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         hftc_model_free(models[i]);
 }

@@ -407,13 +407,13 @@ static hftc_status reuse_check(node_context *ctx, const char *path, const hftc_m
 
 // --reuse-runs: every classifier that starts from scratch here and in that model (the top level's; all when
 // neither transfers), and has no run from the checkpoint, takes that model's runs (records, best weight
-// and network) instead of repeating them; the runs of the further weights follow as usual. *reused: runs.
-static hftc_status node_reuse(node_context *ctx, size_t *reused)
+// and network) instead of repeating them; the runs of the further weights follow as usual.
+static hftc_status node_reuse(node_context *ctx)
 {
     const hftc_train_options *o = ctx->o;
     const char *path = o->reuse_runs_from;
     hftc_model *m = ctx->m, *from = NULL;
-    *reused = 0;
+    size_t reused = 0;
     if (!path)
         return HFTC_STATUS_OK;
     TRY(hftc_model_load(&from, path));
@@ -456,19 +456,32 @@ static hftc_status node_reuse(node_context *ctx, size_t *reused)
             st = error_set(HFTC_STATUS_MODEL, "%s: its record of %s does not match", path, m->parts[p].name);
             break;
         }
-        for (size_t w = 0; w < k; w++)
-            json_array_set(ctx->runs[p], w, json_array_get(runs, w));
+        for (size_t w = 0; w < k; w++) {
+            json_t *run = json_array_get(runs, w);
+            json_object_set_new(run, "reused", json_true()); /* kept through checkpoints: see runs_reused */
+            json_array_set(ctx->runs[p], w, run);
+        }
         ctx->best_weight[p] = best;
         ctx->best_f1[p] = best_f1;
         memcpy(dst->values.base, src->values.base, src->values.used);
-        *reused += k;
+        reused += k;
         classifiers++;
     }
     if (st == HFTC_STATUS_OK)
-        log_info("%s: %zu classifier runs reused (%zu classifiers x %zu class weights)", path, *reused, classifiers, k);
+        log_info("%s: %zu classifier runs reused (%zu classifiers x %zu class weights)", path, reused, classifiers, k);
     json_decref(training);
     hftc_model_free(from);
     return st;
+}
+
+// The runs taken with --reuse-runs: by this call or, before a checkpoint, by an earlier one.
+static size_t runs_reused(const node_context *ctx, size_t n_parts)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < n_parts; p++)
+        for (size_t w = 0; w < ctx->o->n_class_weights; w++)
+            n += json_is_true(json_object_get(json_array_get(ctx->runs[p], w), "reused"));
+    return n;
 }
 
 static void node_context_free(node_context *ctx, size_t n_parts)
@@ -502,7 +515,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
         for (size_t w = 0; w < n_weights; w++)
             json_array_append_new(ctx.runs[p], json_null());
     }
-    size_t restored = 0, reused = 0;
+    size_t restored = 0;
     const split *splits[] = {pool};
     uint64_t data_fingerprint = 0;
     if (st == HFTC_STATUS_OK)
@@ -514,7 +527,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
     if (st == HFTC_STATUS_OK)
         st = node_resume(&ctx, &restored);
     if (st == HFTC_STATUS_OK)
-        st = node_reuse(&ctx, &reused);
+        st = node_reuse(&ctx);
     // Level by level: a level's jobs read only the levels above, which are final.
     for (size_t first = 0; first < n_parts && st == HFTC_STATUS_OK;) {
         size_t level = m->parts[first].level, end = first, n_jobs = 0;
@@ -577,7 +590,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
     double seconds = checkpoint_seconds(&ctx.ck);
     json_object_set_new(record, "train_seconds", json_real(seconds));
     json_object_set_new(record, "runs_from_checkpoint", json_integer((json_int_t)restored));
-    json_object_set_new(record, "runs_reused", json_integer((json_int_t)reused));
+    json_object_set_new(record, "runs_reused", json_integer((json_int_t)runs_reused(&ctx, n_parts)));
     if (st == HFTC_STATUS_OK)
         log_info("%zu node classifiers trained in %.1f s in all", n_parts, seconds);
     node_context_free(&ctx, n_parts);
