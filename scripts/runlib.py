@@ -45,21 +45,19 @@ def load_json(path):
         return json.load(f)
 
 
-def time_report(log_path):
-    """(wall seconds, peak MiB) from /usr/bin/time -v's reports in log_path: the walls of all the calls a
-    training took (continued from a checkpoint; a call killed before its report is not counted) added up,
-    the largest peak."""
-    log = open(log_path).read()
+def time_report(log):
+    """(wall seconds, peak MiB) from /usr/bin/time -v's reports in a training log's text: the walls of all
+    the calls a training took (continued from a checkpoint; a call killed before its report is not
+    counted) added up, the largest peak."""
     walls = re.findall(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", log)
     rss = [int(k) for k in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", log)]
     seconds = sum(int(h or 0) * 3600 + int(m) * 60 + float(s) for h, m, s in walls) if walls else None
     return seconds, (max(rss) / 1024 if rss else None)
 
 
-def runs_reused(log_path):
-    """The classifier runs a node training took with --reuse-runs, from its log: summed over the calls it
-    took, since a call that continues from a checkpoint finds them there and reuses none itself."""
-    log = open(log_path).read()
+def runs_reused(log):
+    """The classifier runs a node training took with --reuse-runs, from its log's text: summed over the
+    calls it took, since a call that continues from a checkpoint finds them there and reuses none itself."""
     return sum(int(n) for n in re.findall(r": (\d+) classifier runs reused \(", log))
 
 
@@ -107,8 +105,9 @@ def read_scored_run(base, scorings):
     if not done(base):
         return None
     run = {"scores": {s: load_json(f"{base}.{s}.json") for s in scorings}, "info": load_json(base + ".info.json")}
-    run["wall"], run["peak_mb"] = time_report(base + ".train.log")
-    run["runs_reused"] = runs_reused(base + ".train.log")
+    log = open(base + ".train.log").read()
+    run["wall"], run["peak_mb"] = time_report(log)
+    run["runs_reused"] = runs_reused(log)
     return run
 
 

@@ -225,7 +225,7 @@ static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
                          "checkpoint %s cannot be continued (remove it to start over): its record of %s in training "
                          "does not match",
                          t->o->checkpoint_path, t->part->name);
-    TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values, ps->values.used));
+    TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values.base, ps->values.used));
     TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
     memcpy(ps->values.base, le->values, ps->values.used);
     for (size_t g = 0; g < t->opt.n_groups; g++)
@@ -257,12 +257,14 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
                                (json_int_t)s->best_epoch, "since_best", (json_int_t)s->since_best, "since_lr",
                                (json_int_t)s->since_lr, "seconds", s->seconds + (now_seconds() - le->call_start), "lr",
                                lr, "adam_step", (json_int_t)t->opt.step, "epochs", s->epochs);
-    const st_tensor state[] = {
-        {.name = STATE_BEST_VALUES, .ndim = 1, .shape = {ps->values.used / sizeof(float)}, .data = t->best_values},
-        {.name = STATE_ADAM_MOMENTS,
-         .ndim = 1,
-         .shape = {ps->moments.used / sizeof(float)},
-         .data = (const float *)ps->moments.base}};
+    const st_tensor state[] = {{.name = STATE_BEST_VALUES,
+                                .ndim = 1,
+                                .shape = {ps->values.used / sizeof(float)},
+                                .data = (const float *)t->best_values.base},
+                               {.name = STATE_ADAM_MOMENTS,
+                                .ndim = 1,
+                                .shape = {ps->moments.used / sizeof(float)},
+                                .data = (const float *)ps->moments.base}};
     hftc_status st = record ? level_checkpoint_save(le->ck, le->m, le->parts, le->part, record, state, 2)
                             : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     json_decref(record);

@@ -294,8 +294,7 @@ hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m,
     t->prefix_label = mem_alloc(cap, sizeof *t->prefix_label);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
     t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
-    hftc_status best = arena_init(&t->best_block, ps->values.used); /* the arena, alignment padding included */
-    t->best_values = (float *)t->best_block.base;
+    hftc_status best = arena_init(&t->best_values, ps->values.used);
     bool weighted = o->pos_weight != 1.0f;
     t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
     if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || best != HFTC_STATUS_OK ||
@@ -338,7 +337,7 @@ size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *
 void trainer_free(trainer *t)
 {
     free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs);
-    arena_free(&t->best_block);
+    arena_free(&t->best_values);
     free(t->pos_weight);
     free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
     *t = (trainer){0};
@@ -404,7 +403,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         double lr = t->opt.groups[GROUP_DEFAULT].lr;
         if (improved) {
             s.best = score, s.best_epoch = epoch, s.since_best = s.since_lr = 0;
-            params_backup(ps, t->best_values, false);
+            params_backup(ps, (float *)t->best_values.base, false);
         } else {
             s.since_best++, s.since_lr++;
         }
@@ -445,7 +444,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         if (!stop && s.epoch < o->epochs && hooks && hooks->after_epoch)
             TRY(hooks->after_epoch(t, &s, hooks->user));
     }
-    params_backup(ps, t->best_values, true);
+    params_backup(ps, (float *)t->best_values.base, true);
     double total = s.seconds + (now_seconds() - total_start);
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)s.epoch));
     json_object_set_new(record, "best_epoch", json_integer((json_int_t)s.best_epoch));

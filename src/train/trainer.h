@@ -36,8 +36,7 @@ typedef struct {
     float *targets;
     float *valid_probs;
     float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
-    arena best_block;         /* holds best_values (an arena: pages of its own when large) */
-    float *best_values;       /* parameter values of the best epoch */
+    arena best_values;        /* parameter values of the best epoch: a copy of the parameter arena */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
     size_t n_labels; /* label ids in use, including those only in validation data */
