@@ -1,6 +1,8 @@
 /* Option parsing with strict number checks: "--epochs 1x" or "--lr -1" is an error, not a guess. */
 #include "args.h"
 
+#include "hftc.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -61,44 +63,8 @@ static bool parse_value(const arg_spec *spec, const char *s)
         else
             return false;
         return true;
-    case ARG_CHARS:
-        if (strlen(s) >= spec->size)
-            return false;
-        memcpy(spec->target, s, strlen(s) + 1);
-        return true;
-    case ARG_SIZE_LIST: {
-        size_t *items = spec->target, n = 0;
-        char buf[256];
-        if (strlen(s) >= sizeof buf)
-            return false;
-        strcpy(buf, s);
-        for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (n == 8 || !parse_size(tok, &items[n]))
-                return false;
-            n++;
-        }
-        if (n == 0)
-            return false;
-        *spec->count = n;
-        return true;
-    }
-    case ARG_FLOAT_LIST: {
-        float *items = spec->target;
-        size_t n = 0;
-        char buf[256];
-        if (strlen(s) >= sizeof buf)
-            return false;
-        strcpy(buf, s);
-        for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (n == spec->size || !parse_float(tok, &items[n]))
-                return false;
-            n++;
-        }
-        if (n == 0)
-            return false;
-        *spec->count = n;
-        return true;
-    }
+    case ARG_TRAIN:
+        return hftc_train_options_set(spec->target, spec->name, s) == HFTC_STATUS_OK;
     case ARG_FLAG:
         break;
     }
@@ -127,26 +93,22 @@ static void format_value(const arg_spec *spec, char *buf, size_t size)
     case ARG_FLOAT:
         snprintf(buf, size, "%g", (double)*(float *)spec->target);
         break;
-    case ARG_CHARS:
-        snprintf(buf, size, "%s", (const char *)spec->target);
-        break;
-    case ARG_FLOAT_LIST: {
-        const float *items = spec->target;
-        size_t n = *spec->count, used = 0;
-        buf[0] = '\0';
-        for (size_t i = 0; i < n && used < size; i++)
-            used += (size_t)snprintf(buf + used, size - used, i ? ",%g" : "%g", (double)items[i]);
+    case ARG_TRAIN:
+        if (hftc_train_options_get(spec->target, spec->name, buf, size) != HFTC_STATUS_OK)
+            snprintf(buf, size, "?");
         break;
     }
-    case ARG_SIZE_LIST: {
-        const size_t *items = spec->target, n = *spec->count;
-        size_t used = 0;
-        buf[0] = '\0';
-        for (size_t i = 0; i < n && used < size; i++)
-            used += (size_t)snprintf(buf + used, size - used, i ? ",%zu" : "%zu", items[i]);
-        break;
-    }
-    }
+}
+
+static const char *arg_help(const arg_spec *spec)
+{
+    const char *help = spec->help ? spec->help : hftc_train_option_help(spec->name);
+    return help ? help : "";
+}
+
+static bool arg_is(const arg_spec *spec, const char *arg)
+{
+    return spec->type == ARG_TRAIN ? !strncmp(arg, "--", 2) && !strcmp(arg + 2, spec->name) : !strcmp(arg, spec->name);
 }
 
 void args_usage(FILE *out, const char *command, const char *synopsis, const arg_spec *specs, size_t n_specs)
@@ -156,7 +118,9 @@ void args_usage(FILE *out, const char *command, const char *synopsis, const arg_
         char value[128];
         format_value(&specs[i], value, sizeof value);
         bool has_value = specs[i].type != ARG_FLAG;
-        fprintf(out, "  %-22s %s", specs[i].name, specs[i].help);
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", specs[i].type == ARG_TRAIN ? "--" : "", specs[i].name);
+        fprintf(out, "  %-22s %s", name, arg_help(&specs[i]));
         if (has_value)
             fprintf(out, " [%s]", value);
         fputc('\n', out);
@@ -184,7 +148,7 @@ int args_parse(const char *command, const char *synopsis, const arg_spec *specs,
         const char *name = strcmp(argv[i], "-") ? argv[i] : "--input";
         const arg_spec *spec = NULL;
         for (size_t j = 0; j < n_specs && !spec; j++)
-            if (!strcmp(name, specs[j].name))
+            if (arg_is(&specs[j], name))
                 spec = &specs[j];
         if (spec && name != argv[i]) {
             *(const char **)spec->target = "-";
@@ -199,11 +163,11 @@ int args_parse(const char *command, const char *synopsis, const arg_spec *specs,
             continue;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "hftc %s: option %s needs a value\n", command, spec->name);
+            fprintf(stderr, "hftc %s: option %s needs a value\n", command, argv[i]);
             return 1;
         }
         if (!parse_value(spec, argv[++i])) {
-            fprintf(stderr, "hftc %s: invalid value '%s' for %s (%s)\n", command, argv[i], spec->name, spec->help);
+            fprintf(stderr, "hftc %s: invalid value '%s' for %s (%s)\n", command, argv[i], argv[i - 1], arg_help(spec));
             return 1;
         }
     }

@@ -1,5 +1,6 @@
 /* Table-driven option parsing for the subcommands: every option has a type, a target and a help
- * line; --help prints each with its current value, which is the default. */
+ * line; --help prints each with its current value, which is the default. The training options are the
+ * library's (hftc_train_options_set), by name. */
 #ifndef HFTC_CLI_ARGS_H
 #define HFTC_CLI_ARGS_H
 
@@ -8,26 +9,28 @@
 #include <stdio.h>
 
 typedef enum {
-    ARG_STRING,     /* const char * */
-    ARG_SIZE,       /* size_t */
-    ARG_INT,        /* int */
-    ARG_U64,        /* unsigned long long */
-    ARG_FLOAT,      /* float */
-    ARG_BOOL,       /* int, takes a value: 1/0, true/false, yes/no */
-    ARG_FLAG,       /* int, set to 1, takes no value */
-    ARG_CHARS,      /* char[size] buffer: an enumerated name */
-    ARG_SIZE_LIST,  /* size_t[8], count in *count: "2,3,4" */
-    ARG_FLOAT_LIST, /* float[size], count in *count: "1,2,3.5" */
+    ARG_STRING, /* const char * */
+    ARG_SIZE,   /* size_t */
+    ARG_INT,    /* int */
+    ARG_U64,    /* unsigned long long */
+    ARG_FLOAT,  /* float */
+    ARG_BOOL,   /* int, takes a value: 1/0, true/false, yes/no */
+    ARG_FLAG,   /* int, set to 1, takes no value */
+    ARG_TRAIN,  /* hftc_train_options: the library's option of that name (name without "--") */
 } arg_type;
 
 typedef struct {
-    const char *name; /* "--epochs" */
+    const char *name; /* "--epochs"; ARG_TRAIN: "epochs", the library's name */
     arg_type type;
     void *target;
-    size_t size; /* ARG_CHARS: buffer size; ARG_FLOAT_LIST: capacity */
-    const char *help;
-    size_t *count; /* ARG_SIZE_LIST, ARG_FLOAT_LIST: number of items parsed */
+    const char *help; /* ARG_TRAIN: NULL for the library's help */
 } arg_spec;
+
+/* A training option of the library's table, over o, with its help (NULL: the library's). */
+#define ARG_TRAIN_OPTION(name, o, help)                                                                                \
+    {                                                                                                                  \
+        (name), ARG_TRAIN, (o), (help)                                                                                 \
+    }
 
 /* Parses argv[0..argc) against specs; a lone "-" stands for "--input -" where specs has --input. Returns 0 on success,
  * 1 on an error (printed to stderr with the command name), 2 if --help was given (usage printed to stdout). */

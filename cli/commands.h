@@ -32,19 +32,12 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
 #define CLI_PRUNE_HELP                                                                                                 \
     "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \
     "decisions)"
-/* The tokeniser's options (train and tokens), for an arg_spec table over hftc_train_options o. */
-#define CLI_TOKENIZER_SPECS(o)                                                                                         \
-    {"--lowercase", ARG_BOOL, &(o).lowercase, 0, "lower-case the text"},                                               \
-        {"--split-punct", ARG_BOOL, &(o).split_punct, 0, "make each punctuation mark a token"},                        \
-    {                                                                                                                  \
-        "--drop-punct", ARG_BOOL, &(o).drop_punct, 0, "punctuation separates words but is not a token"                 \
-    }
 /* The options of test, predict and serve that concern loading the model, for an arg_spec table. */
 #define CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed)                                                             \
-    {"--threads", ARG_INT, &(threads), 0, "threads (0 = all cores)"},                                                  \
-        {"--word-cache-mb", ARG_SIZE, &(word_cache_mb), 0, CLI_WORD_CACHE_HELP},                                       \
+    {"--threads", ARG_INT, &(threads), "threads (0 = all cores)"},                                                     \
+        {"--word-cache-mb", ARG_SIZE, &(word_cache_mb), CLI_WORD_CACHE_HELP},                                          \
     {                                                                                                                  \
-        "--seed", ARG_U64, &(seed), 0, "random seed (inference is deterministic; accepted for symmetry)"               \
+        "--seed", ARG_U64, &(seed), "random seed (inference is deterministic; accepted for symmetry)"                  \
     }
 #define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 

@@ -101,10 +101,10 @@ int cmd_info(int argc, char **argv)
     int json = 0, threads = 0;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
-        {"--model", ARG_STRING, &model_path, 0, "model file"},
-        {"--json", ARG_FLAG, &json, 0, "print everything as JSON, including all labels"},
-        {"--threads", ARG_INT, &threads, 0, "threads (0 = all cores)"},
-        {"--seed", ARG_U64, &seed, 0, "accepted for symmetry"},
+        {"--model", ARG_STRING, &model_path, "model file"},
+        {"--json", ARG_FLAG, &json, "print everything as JSON, including all labels"},
+        {"--threads", ARG_INT, &threads, "threads (0 = all cores)"},
+        {"--seed", ARG_U64, &seed, "accepted for symmetry"},
     };
     int rc = args_parse("info", "--model MODEL [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
     if (rc)

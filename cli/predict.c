@@ -78,19 +78,19 @@ int cmd_predict(int argc, char **argv)
     size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
-        {"--model", ARG_STRING, &model_path, 0, "model file"},
-        {"--input", ARG_STRING, &in.path, 0, "documents, one per line (text, tsv, fasttext or jsonl; - for stdin)"},
-        {"--format", ARG_STRING, &in.format, 0, "input format: auto, text, tsv, fasttext, jsonl"},
-        {"--k", ARG_SIZE, &out.k, 0, "at most this many labels per document (0 = all above the threshold)"},
-        {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
-        {"--scoring", ARG_STRING, &in.scoring, 0,
+        {"--model", ARG_STRING, &model_path, "model file"},
+        {"--input", ARG_STRING, &in.path, "documents, one per line (text, tsv, fasttext or jsonl; - for stdin)"},
+        {"--format", ARG_STRING, &in.format, "input format: auto, text, tsv, fasttext, jsonl"},
+        {"--k", ARG_SIZE, &out.k, "at most this many labels per document (0 = all above the threshold)"},
+        {"--threshold", ARG_FLOAT, &in.threshold, "decision threshold (-1 = the model's)"},
+        {"--scoring", ARG_STRING, &in.scoring,
          "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels); "
          "the model's by default"},
-        {"--probs", ARG_FLAG, &out.probs, 0, "print label:probability"},
-        {"--json", ARG_FLAG, &out.json, 0, "one JSON object per line with labels and scores"},
-        {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
-        {"--prune", ARG_BOOL, &in.prune, 0, CLI_PRUNE_HELP},
-        {"--explain", ARG_SIZE, &in.explain, 0,
+        {"--probs", ARG_FLAG, &out.probs, "print label:probability"},
+        {"--json", ARG_FLAG, &out.json, "one JSON object per line with labels and scores"},
+        {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, "skip malformed lines with a warning"},
+        {"--prune", ARG_BOOL, &in.prune, CLI_PRUNE_HELP},
+        {"--explain", ARG_SIZE, &in.explain,
          "bigru-att models: the this-many words each label's classifier attended to most (JSON: words, "
          "word_weights)"},
         CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),

@@ -555,17 +555,17 @@ int cmd_serve(int argc, char **argv)
     size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
-        {"--model", ARG_STRING, &model_path, 0, "model file"},
-        {"--host", ARG_STRING, &host, 0, "address to listen on (0.0.0.0 or :: for every interface)"},
-        {"--port", ARG_SIZE, &port, 0, "TCP port (0 = one the system chooses; the address is printed)"},
-        {"--k", ARG_SIZE, &s.k, 0, "at most this many labels per document (0 = all above the threshold)"},
-        {"--threshold", ARG_FLOAT, &s.in.threshold, 0, "decision threshold (-1 = the model's)"},
-        {"--scoring", ARG_STRING, &s.in.scoring, 0, "independent, bsf, msf, top-down, argmax; the model's by default"},
-        {"--prune", ARG_BOOL, &s.in.prune, 0, CLI_PRUNE_HELP},
-        {"--max-request-mb", ARG_SIZE, &max_request_mb, 0, "larger request bodies are refused (413)"},
-        {"--max-request-docs", ARG_SIZE, &s.max_request_docs, 0,
+        {"--model", ARG_STRING, &model_path, "model file"},
+        {"--host", ARG_STRING, &host, "address to listen on (0.0.0.0 or :: for every interface)"},
+        {"--port", ARG_SIZE, &port, "TCP port (0 = one the system chooses; the address is printed)"},
+        {"--k", ARG_SIZE, &s.k, "at most this many labels per document (0 = all above the threshold)"},
+        {"--threshold", ARG_FLOAT, &s.in.threshold, "decision threshold (-1 = the model's)"},
+        {"--scoring", ARG_STRING, &s.in.scoring, "independent, bsf, msf, top-down, argmax; the model's by default"},
+        {"--prune", ARG_BOOL, &s.in.prune, CLI_PRUNE_HELP},
+        {"--max-request-mb", ARG_SIZE, &max_request_mb, "larger request bodies are refused (413)"},
+        {"--max-request-docs", ARG_SIZE, &s.max_request_docs,
          "requests of more documents are refused (413), and a batch of queued requests holds at most this many"},
-        {"--quiet", ARG_FLAG, &s.quiet, 0, "no line per request on stderr"},
+        {"--quiet", ARG_FLAG, &s.quiet, "no line per request on stderr"},
         CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };
     int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,

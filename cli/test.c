@@ -99,18 +99,18 @@ int cmd_test(int argc, char **argv)
     size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
-        {"--model", ARG_STRING, &model_path, 0, "model file"},
-        {"--input", ARG_STRING, &in.path, 0, "labelled data to evaluate on (- for stdin)"},
-        {"--format", ARG_STRING, &in.format, 0, "data format: auto, tsv, fasttext, jsonl"},
-        {"--scoring", ARG_STRING, &in.scoring, 0,
+        {"--model", ARG_STRING, &model_path, "model file"},
+        {"--input", ARG_STRING, &in.path, "labelled data to evaluate on (- for stdin)"},
+        {"--format", ARG_STRING, &in.format, "data format: auto, tsv, fasttext, jsonl"},
+        {"--scoring", ARG_STRING, &in.scoring,
          "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels); "
          "the model's by default"},
-        {"--threshold", ARG_FLOAT, &in.threshold, 0, "decision threshold (-1 = the model's)"},
-        {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, 0, "skip malformed lines with a warning"},
-        {"--prune", ARG_BOOL, &in.prune, 0,
+        {"--threshold", ARG_FLOAT, &in.threshold, "decision threshold (-1 = the model's)"},
+        {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, "skip malformed lines with a warning"},
+        {"--prune", ARG_BOOL, &in.prune,
          CLI_PRUNE_HELP "; P@k, nDCG@k and accuracy given the parent are not a full run's"},
-        {"--json", ARG_FLAG, &json, 0, "print one JSON object"},
-        {"--per-label", ARG_FLAG, &in.per_label, 0,
+        {"--json", ARG_FLAG, &json, "print one JSON object"},
+        {"--per-label", ARG_FLAG, &in.per_label,
          "also each label's support, predictions, precision, recall and F1 (level 0: unknown to the model)"},
         CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };

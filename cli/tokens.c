@@ -29,14 +29,16 @@ int cmd_tokens(int argc, char **argv)
     const char *input = "-", *preset_arg = o.preset;
     o.max_len = 0;
     const arg_spec specs[] = {
-        {"--input", ARG_STRING, &input, 0, "documents (tsv, fasttext, jsonl or text; - for stdin)"},
-        {"--preset", ARG_STRING, &preset_arg, 0, "the preset whose tokeniser options are the defaults"},
-        {"--format", ARG_STRING, &o.format, 0, "data format: auto, tsv, fasttext, jsonl, text"},
-        CLI_TOKENIZER_SPECS(o),
-        {"--max-len", ARG_SIZE, &o.max_len, 0, "tokens kept per document (0 = all)"},
-        {"--skip-bad-lines", ARG_BOOL, &o.skip_bad_lines, 0, "skip malformed lines with a warning instead of failing"},
-        {"--threads", ARG_INT, &o.threads, 0, "accepted for symmetry (reading is one thread)"},
-        {"--seed", ARG_U64, &o.seed, 0, "accepted for symmetry"},
+        {"--input", ARG_STRING, &input, "documents (tsv, fasttext, jsonl or text; - for stdin)"},
+        {"--preset", ARG_STRING, &preset_arg, "the preset whose tokeniser options are the defaults"},
+        ARG_TRAIN_OPTION("format", &o, "data format: auto, tsv, fasttext, jsonl, text"),
+        ARG_TRAIN_OPTION("lowercase", &o, NULL),
+        ARG_TRAIN_OPTION("split-punct", &o, NULL),
+        ARG_TRAIN_OPTION("drop-punct", &o, NULL),
+        ARG_TRAIN_OPTION("max-len", &o, "tokens kept per document (0 = all)"),
+        ARG_TRAIN_OPTION("skip-bad-lines", &o, NULL),
+        ARG_TRAIN_OPTION("threads", &o, "accepted for symmetry (reading is one thread)"),
+        ARG_TRAIN_OPTION("seed", &o, "accepted for symmetry"),
     };
     int rc = args_parse("tokens", "[--input F | -] [--preset NAME] [options]", specs, sizeof specs / sizeof *specs,
                         argc, argv);

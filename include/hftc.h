@@ -152,10 +152,25 @@ typedef struct {
     void *progress_user;
 } hftc_train_options;
 
-/* Names of the presets, NULL-terminated. */
-extern const char *const hftc_presets[];
+/* The name of preset i (0, 1, ...), NULL past the last. */
+const char *hftc_preset_name(size_t i);
 /* Fills o with the defaults of preset (NULL = "flat-cnn"); unknown preset -> INVALID_ARGUMENT. */
 hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset);
+
+/* The options by name, as the command line names them without "--" ("epochs", "class-weights"): one table
+ * in the library gives the command line, the presets, the training record and the checkpoint's fingerprint.
+ * hftc_train_options_set parses value as that option's type (strict: "1x" is no number; lists are
+ * comma-separated, "none" is an empty list; booleans 1/0, true/false, yes/no) and returns INVALID_ARGUMENT
+ * with a message for an unknown name or a bad value. A string option (a file) keeps the pointer value: the
+ * caller keeps the string alive while o is in use. The preset is not settable: hftc_train_options_init
+ * chooses it, and the other options start from its defaults. */
+hftc_status hftc_train_options_set(hftc_train_options *o, const char *name, const char *value);
+/* The value of option name as text (the form hftc_train_options_set reads; "none" for no file). */
+hftc_status hftc_train_options_get(const hftc_train_options *o, const char *name, char *buf, size_t size);
+/* The options' names (i = 0 .. count - 1; NULL past the last) and an option's help line (NULL: unknown). */
+size_t hftc_train_option_count(void);
+const char *hftc_train_option_name(size_t i);
+const char *hftc_train_option_help(const char *name);
 /* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). */
 const char *hftc_train_options_check(const hftc_train_options *o);
 

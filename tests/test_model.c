@@ -348,8 +348,8 @@ static void test_xml_cnn_round_trip(void)
     CHECK(o.pool_chunks == 5 && o.hidden == 512 && o.filters == 128 && o.n_windows == 3 && o.max_len == 13);
     CHECK(o.embed_dropout == 0.25f && o.hidden_dropout == 0.5f);
     bool listed = false;
-    for (size_t i = 0; hftc_presets[i]; i++)
-        listed = listed || strcmp(hftc_presets[i], "xml-cnn") == 0;
+    for (size_t i = 0; hftc_preset_name(i); i++)
+        listed = listed || strcmp(hftc_preset_name(i), "xml-cnn") == 0;
     CHECK(listed);
     small_options(&o);
     CHECK(o.pool_chunks == 1);
@@ -1314,11 +1314,12 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd, "%s train --help", bin);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
-    for (size_t i = 0; hftc_presets[i]; i++) { /* the help lists every preset */
+    for (size_t i = 0; hftc_preset_name(i); i++) { /* the help lists every preset */
         char listed[64];
-        snprintf(listed, sizeof listed, " %s,", hftc_presets[i]);
-        bool last = !hftc_presets[i + 1];
-        CHECK_MSG(strstr(out, last ? hftc_presets[i] : listed), "train --help does not list %s", hftc_presets[i]);
+        snprintf(listed, sizeof listed, " %s,", hftc_preset_name(i));
+        bool last = !hftc_preset_name(i + 1);
+        CHECK_MSG(strstr(out, last ? hftc_preset_name(i) : listed), "train --help does not list %s",
+                  hftc_preset_name(i));
     }
     snprintf(cmd, sizeof cmd, "%s test --help", bin);
     CHECK(run(cmd, out, sizeof out) == 0);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
+#include "train/options.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -87,7 +88,7 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
     if (!o->checkpoint_path)
         return HFTC_STATUS_OK;
     json_t *options = train_options_json(o);
-    train_options_drop_incidental(options);
+    train_options_drop(options, OPTION_INCIDENTAL);
     char *text = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(options);
     if (!text)

@@ -18,6 +18,7 @@
 #include "core/rng.h"
 #include "hier/transfer.h"
 #include "train/checkpoint.h"
+#include "train/options.h"
 #include "train/trainer.h"
 
 #include <inttypes.h>
@@ -331,22 +332,19 @@ static hftc_status node_resume(node_context *ctx, size_t *restored)
     return st;
 }
 
-// The options that do not change a run of a classifier that starts from scratch, beside the incidental
-// ones (train_options_drop_incidental): the preset's name, the scoring stored for inference, how children
-// start and the class weights (compared as a list that must begin ours).
-static const char *const RUN_NEUTRAL_OPTIONS[] = {
-    "preset", "scoring", "class_weights", "transfer", "transfer_layers", "transfer_lr", "freeze_child_embeddings"};
-
-// The first option whose value differs between ours and theirs (neither of RUN_NEUTRAL_OPTIONS), or NULL.
+// The first option whose value differs between ours and theirs, but those that do not change a run of a
+// classifier that starts from scratch (incidental and run-neutral ones), or NULL. An option their record
+// lacks was not recorded by the hftc that trained it, and is not compared.
 static const char *differing_option(json_t *ours, json_t *theirs)
 {
-    train_options_drop_incidental(ours), train_options_drop_incidental(theirs);
-    for (size_t i = 0; i < sizeof RUN_NEUTRAL_OPTIONS / sizeof *RUN_NEUTRAL_OPTIONS; i++)
-        json_object_del(ours, RUN_NEUTRAL_OPTIONS[i]), json_object_del(theirs, RUN_NEUTRAL_OPTIONS[i]);
+    train_options_drop(ours, OPTION_INCIDENTAL | OPTION_RUN_NEUTRAL);
+    train_options_drop(theirs, OPTION_INCIDENTAL | OPTION_RUN_NEUTRAL);
     const char *key;
     json_t *value;
     json_object_foreach(ours, key, value)
     {
+        if (!json_object_get(theirs, key))
+            continue;
         // compared as the model file writes them (floats to 7 digits)
         char *a = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(7));
         char *b = json_dumps(json_object_get(theirs, key), JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(7));

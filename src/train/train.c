@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/options.h"
 #include "train/trainer.h"
 
 #include <jansson.h>
@@ -565,56 +566,6 @@ static hftc_status tune_label_thresholds(hftc_model *m, const float *scores, con
     return st;
 }
 
-json_t *train_options_json(const hftc_train_options *o)
-{
-    json_t *windows = json_array(), *weights = json_array();
-    for (size_t i = 0; i < o->n_windows; i++)
-        json_array_append_new(windows, json_integer((json_int_t)o->windows[i]));
-    for (size_t i = 0; i < o->n_class_weights; i++)
-        json_array_append_new(weights, json_real(o->class_weights[i]));
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s?, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
-        "s:f, s:f, s:b, s:I, s:I, "
-        "s:I, s:f, s:s, s:f, s:s, s:f, s:b, s:I, s:i, s:b, s:b, s:b}",
-        "preset", o->preset, "strategy", o->strategy, "transfer", o->transfer, "transfer_layers", o->transfer_layers,
-        "train", o->train_path, "valid", o->valid_path, "taxonomy", o->taxonomy_path, "add_unknown_labels",
-        o->add_unknown_labels, "valid_fraction", (double)o->valid_fraction, "embeddings", o->embeddings_path, "max_len",
-        (json_int_t)o->max_len, "min_count", (json_int_t)o->min_count, "max_vocab", (json_int_t)o->max_vocab, "dim",
-        (json_int_t)o->dim, "windows", windows, "filters", (json_int_t)o->filters, "pool_chunks",
-        (json_int_t)o->pool_chunks, "hidden", (json_int_t)o->hidden, "embed_dropout", (double)o->embed_dropout,
-        "hidden_dropout", (double)o->hidden_dropout, "freeze_embeddings", o->freeze_embeddings, "epochs",
-        (json_int_t)o->epochs, "batch", (json_int_t)o->batch, "patience", (json_int_t)o->patience, "lr", (double)o->lr,
-        "early_stop", o->early_stop, "pos_weight", (double)o->pos_weight, "scoring", o->scoring, "threshold",
-        (double)o->threshold, "tune_threshold", o->tune_threshold, "seed", (json_int_t)o->seed, "threads",
-        compute_threads(), "lowercase", o->lowercase, "split_punct", o->split_punct, "drop_punct", o->drop_punct);
-    json_t *more = json_pack("{s:s, s:I, s:I, s:f, s:f, s:b, s:s, s:f, s:o, s:s?}", "encoder", o->encoder, "rnn_hidden",
-                             (json_int_t)o->rnn_hidden, "attention_dim", (json_int_t)o->attention_dim, "rnn_dropout",
-                             (double)o->rnn_dropout, "transfer_lr", (double)o->transfer_lr, "freeze_child_embeddings",
-                             o->freeze_child_embeddings, "node_docs", o->node_docs, "node_valid_fraction",
-                             (double)o->node_valid_fraction, "class_weights", weights, "class_weights_from",
-                             o->class_weights_from);
-    json_object_update(j, more);
-    json_decref(more);
-    more = json_pack("{s:I, s:s, s:s, s:b, s:I, s:f, s:b, s:s?}", "onlstm_chunk", (json_int_t)o->onlstm_chunk,
-                     "rnn_pool", o->rnn_pool, "hidden_activation", o->hidden_activation, "batchnorm", o->batchnorm,
-                     "lr_patience", (json_int_t)o->lr_patience, "lr_decay", (double)o->lr_decay, "joint_embedding",
-                     o->joint_embedding, "label_names", o->label_names_path);
-    json_object_update(j, more);
-    json_decref(more);
-    json_object_set_new(j, "tune_label_thresholds", json_boolean(o->tune_label_thresholds));
-    if (o->reuse_runs_from)
-        json_object_set_new(j, "reuse_runs", json_string(o->reuse_runs_from));
-    return j;
-}
-
-void train_options_drop_incidental(json_t *options)
-{
-    static const char *const incidental[] = {"threads",    "train",       "valid",     "taxonomy",
-                                             "embeddings", "label_names", "reuse_runs"};
-    for (size_t i = 0; i < sizeof incidental / sizeof *incidental; i++)
-        json_object_del(options, incidental[i]);
-}
-
 /* The node strategy's pool: every labelled document (the validation file's appended to the training
  * file's); each classifier takes its own stratified validation split from it. */
 static hftc_status node_pool(dataset *train, dataset *valid, split *pool)
@@ -803,7 +754,9 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         st = taxonomy_forget_pending(&m->tax);
         json_object_set_new(record, "train_docs", json_integer((json_int_t)tr.n));
         json_object_set_new(record, "valid_docs", json_integer((json_int_t)va.n));
-        json_object_set_new(record, "options", train_options_json(o));
+        json_t *options = train_options_json(o);
+        json_object_set_new(options, "threads", json_integer(compute_threads())); /* the count used, not 0 */
+        json_object_set_new(record, "options", options);
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);

@@ -92,12 +92,6 @@ void trainer_groups(trainer *t);
 /* The embedding table (V x E, caller frees) networks start from: uniform(-0.25, 0.25) for each word,
  * o's word vectors where it has them, zeros for <pad> (copied into m's shared table, if it has one). */
 hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out);
-/* The options as recorded in the model's training record. */
-json_t *train_options_json(const hftc_train_options *o);
-/* Deletes from train_options_json's object the options that do not change what a training computes: the
- * thread count and the files' names (their contents are fingerprinted; training_fingerprint). */
-void train_options_drop_incidental(json_t *options);
-
 /* The flat and level strategies: trains m's parts in order on tr, validated on va (label_weights: the BCE
  * positive weight of each label, or NULL); continues from o->checkpoint_path when it exists, at the level
  * and epoch it reached, and saves the work done there after each level and about once a minute. */

@@ -1,0 +1,107 @@
+/* Presets: each is a row of option settings over the option table (options_table.c), applied over the
+ * row it builds on. The comments say where each value comes from. */
+#include "train/options.h"
+
+#include "core/error.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    const char *base;     /* the preset these settings change; NULL: the table's values */
+    const char *settings; /* "name=value ..." over the option table */
+} preset_spec;
+
+/* flat-cnn: the HFT-CNN paper's Table 2 Flat baseline, Kim CNN over short text (the table's values: 300-d
+ * embeddings, windows 2, 3, 4 of 128 filters, 1,024 hidden units, dropout .25 and .5, the first 13 words,
+ * Adam 1e-3, batch 100, at most 40 epochs stopped on the validation loss after 3 without a gain).
+ * woft-cnn and hft-cnn: the paper's per-level models WoFT(B) and HFT(B), without and with fine-tuning (level
+ * k's embedding and convolutions start from level k-1's trained ones; the dense layers start fresh), read
+ * with Boolean scoring.
+ * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
+ * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
+ * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and keeps
+ * the max of each 2 neighbouring outputs: at 13 words, 5, 5 and 4 maxima per feature map for windows 2, 3, 4,
+ * the i-th over window starts 2i and 2i + 2. Over stride-1 windows, 5 chunks keep 5 maxima over about the
+ * same spans (exactly the same for window 3).
+ *
+ * The HTrans paper's settings (Banerjee et al. 2019): 100-d embeddings, BiGRU 96 per direction with word
+ * attention, max and mean pooling, dropout .4 on the GRU outputs, batch 128, the first 100 words, at most 10
+ * epochs with early stopping (patience 3), Adam 1e-3, threshold 0.5.
+ *   gru-att        one binary classifier per category (all documents), trained from scratch (GRU-Att-basic)
+ *   gru-att-cw     the same with the class-weight search {1,2,3,5,10,30,50} on each validation split
+ *   htrans         + transfer: a child starts from its parent's whole model, output layer re-initialised,
+ *                  lr 5e-4 for the transferred layers, 1e-3 for the output layer, the embedding frozen
+ *                  below the top level
+ *   gru-att-multi  one multi-label model over all categories (per-class weights from an htrans model
+ *                  with --class-weights-from), selected on validation micro-F1
+ *
+ * The HFT-ONLSTM paper's settings (Gao et al.; WOS): pretrained 300-d vectors, not trained (pass them with
+ * --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's default; the
+ * paper does not say) with dropout .25 on its last state, the MLP head (fc1 500 tanh, dropout .5, batch
+ * norm), one softmax per level, Adam 1e-3 x 0.1 after 3 epochs without a gain in validation accuracy, early
+ * stopping on it (patience 6, at most 30 epochs), batch 64, the first 100 words, top-down decisions (each
+ * level among the children of the category chosen above).
+ *   hft-onlstm          the joint embedding (below the top level the parent category's name words go before
+ *                       the text) and fine-tuning: level k's embedding and ON-LSTM start from level k-1's, the
+ *                       head fresh
+ *   woft-onlstm         the joint embedding, each level trained from scratch (the paper's ablation)
+ *   hft-onlstm-nojoint  fine-tuning without the parent's words (the paper's other ablation) */
+static const preset_spec presets[] = {
+    {"flat-cnn", NULL, ""},
+    {"woft-cnn", NULL, "strategy=level scoring=bsf"},
+    {"hft-cnn", "woft-cnn", "transfer=finetune"},
+    {"xml-cnn", NULL, "pool-chunks=5 hidden=512"},
+    {"gru-att", NULL,
+     "encoder=bigru-att strategy=node transfer-layers=embedding,gru,attention windows=none dim=100 max-len=100 "
+     "batch=128 epochs=10 hidden=0 embed-dropout=0 hidden-dropout=0"},
+    {"gru-att-cw", "gru-att", "class-weights=1,2,3,5,10,30,50"},
+    {"htrans", "gru-att-cw", "transfer=finetune transfer-lr=5e-4 freeze-child-embeddings=1"},
+    {"gru-att-multi", "gru-att", "strategy=flat early-stop=micro-f1"},
+    {"hft-onlstm", NULL,
+     "encoder=onlstm head=softmax strategy=level transfer=finetune transfer-layers=embedding,onlstm "
+     "joint-embedding=1 windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 rnn-hidden=500 "
+     "onlstm-chunk=10 rnn-dropout=0.25 rnn-pool=last hidden=500 hidden-activation=tanh batchnorm=1 "
+     "hidden-dropout=0.5 max-len=100 batch=64 epochs=30 patience=6 lr-patience=3 lr-decay=0.1 "
+     "early-stop=accuracy scoring=top-down"},
+    {"woft-onlstm", "hft-onlstm", "transfer=none"},
+    {"hft-onlstm-nojoint", "hft-onlstm", "joint-embedding=0"},
+};
+
+#define N_PRESETS (sizeof presets / sizeof *presets)
+
+static const preset_spec *preset_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_PRESETS; i++)
+        if (!strcmp(presets[i].name, name))
+            return &presets[i];
+    return NULL;
+}
+
+const char *hftc_preset_name(size_t i) { return i < N_PRESETS ? presets[i].name : NULL; }
+
+/* Applies preset's row after the rows it builds on. */
+static hftc_status preset_apply(hftc_train_options *o, const preset_spec *preset)
+{
+    if (preset->base)
+        TRY(preset_apply(o, preset_find(preset->base)));
+    hftc_status st = train_options_apply(o, preset->settings);
+    return st == HFTC_STATUS_OK ? st : error_wrap(st, "preset %s", preset->name);
+}
+
+hftc_status hftc_train_options_init(hftc_train_options *o, const char *name)
+{
+    const preset_spec *preset = preset_find(name ? name : "flat-cnn");
+    if (!preset) {
+        char list[512] = "";
+        for (size_t i = 0, used = 0; i < N_PRESETS && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", presets[i].name);
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown preset \"%s\" (known: %s)", name, list);
+    }
+    train_options_reset(o);
+    TRY(preset_apply(o, preset));
+    snprintf(o->preset, sizeof o->preset, "%s", preset->name);
+    return HFTC_STATUS_OK;
+}

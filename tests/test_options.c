@@ -1,0 +1,166 @@
+/* The training options' table: setting and reading every option by name, strict values, the presets as
+ * rows over it, and the record of the options that a checkpoint and --reuse-runs compare. The record must
+ * hold every option: a training continued from a checkpoint with another --head was once taken for the same
+ * training and went on from the other head's weights. */
+#include "hftc.h"
+#include "test.h"
+#include "tmpfiles.h"
+#include "train/options.h"
+
+#include <jansson.h>
+
+/* Every option of the table reads back the value it was set to, and an option changed changes the record
+ * (so the checkpoint's fingerprint), but for the incidental ones, which the record drops. */
+static void test_every_option_recorded(void)
+{
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "flat-cnn"), HFTC_STATUS_OK);
+    json_t *base = train_options_json(&o);
+    train_options_drop(base, OPTION_INCIDENTAL);
+    char *base_text = json_dumps(base, JSON_SORT_KEYS);
+    size_t n = hftc_train_option_count(), changed = 0;
+    CHECK(n > 40 && hftc_train_option_name(n) == NULL);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = hftc_train_option_name(i);
+        char value[256], again[256];
+        CHECK_STATUS(hftc_train_options_get(&o, name, value, sizeof value), HFTC_STATUS_OK);
+        CHECK_MSG(hftc_train_option_help(name) && *hftc_train_option_help(name), "%s has no help", name);
+        if (!strcmp(name, "preset")) {
+            CHECK_STATUS(hftc_train_options_set(&o, name, "htrans"), HFTC_STATUS_INVALID_ARGUMENT);
+            continue;
+        }
+        /* a value of the option's type other than its default */
+        static const char *const candidates[] = {"7", "1", "0", "0.375", "2,5", "softmax", "x.txt"};
+        hftc_train_options other = o;
+        bool set = false;
+        for (size_t c = 0; c < sizeof candidates / sizeof *candidates && !set; c++) {
+            if (hftc_train_options_set(&other, name, candidates[c]) != HFTC_STATUS_OK)
+                continue;
+            CHECK_STATUS(hftc_train_options_get(&other, name, again, sizeof again), HFTC_STATUS_OK);
+            set = strcmp(again, value) != 0;
+        }
+        CHECK_MSG(set, "no value changes option %s", name);
+        json_t *record = train_options_json(&other);
+        train_options_drop(record, OPTION_INCIDENTAL);
+        char *text = json_dumps(record, JSON_SORT_KEYS);
+        if (text && base_text && strcmp(text, base_text))
+            changed++;
+        json_decref(record);
+        free(text);
+    }
+    size_t incidental = 0;
+    json_t *all = train_options_json(&o);
+    incidental = json_object_size(all) - json_object_size(base);
+    CHECK_MSG(json_object_size(all) == n, "the record has %zu of %zu options", json_object_size(all), n);
+    CHECK_MSG(changed + incidental + 1 == n, "%zu options change the record, %zu incidental, of %zu", changed,
+              incidental, n);
+    CHECK(json_object_get(base, "head") && !json_object_get(base, "threads") && !json_object_get(base, "train"));
+    json_decref(all);
+    json_decref(base);
+    free(base_text);
+}
+
+/* Values are parsed strictly, unknown names refused with the name in the message. */
+static void test_strict_values(void)
+{
+    hftc_train_options o;
+    hftc_train_options_init(&o, NULL);
+    static const char *const bad[][2] = {{"epochs", "1x"},
+                                         {"epochs", "-1"},
+                                         {"lr", "fast"},
+                                         {"lr", "inf"},
+                                         {"freeze-embeddings", "2"},
+                                         {"windows", "2,,3"},
+                                         {"windows", ""},
+                                         {"class-weights", "1,2,"},
+                                         {"threads", "99999999999"},
+                                         {"encoder", "a-name-longer-than-its-field"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_STATUS(hftc_train_options_set(&o, bad[i][0], bad[i][1]), HFTC_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG(strstr(hftc_last_error(), bad[i][0]), "%s", hftc_last_error());
+    }
+    CHECK_STATUS(hftc_train_options_set(&o, "no-such-option", "1"), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(hftc_last_error(), "no-such-option") != NULL);
+    CHECK_STATUS(hftc_train_options_set(&o, "windows", "5,1,3"), HFTC_STATUS_OK);
+    CHECK(o.n_windows == 3 && o.windows[0] == 5 && o.windows[1] == 1 && o.windows[2] == 3);
+    CHECK_STATUS(hftc_train_options_set(&o, "class-weights", "1,2.5"), HFTC_STATUS_OK);
+    CHECK(o.n_class_weights == 2 && o.class_weights[1] == 2.5f);
+    CHECK_STATUS(hftc_train_options_set(&o, "windows", "none"), HFTC_STATUS_OK);
+    CHECK(o.n_windows == 0);
+    const char *path = "train.tsv";
+    CHECK_STATUS(hftc_train_options_set(&o, "train", path), HFTC_STATUS_OK);
+    CHECK(o.train_path == path);
+    CHECK_STATUS(hftc_train_options_set(&o, "freeze-embeddings", "yes"), HFTC_STATUS_OK);
+    CHECK(o.freeze_embeddings == 1);
+}
+
+/* The presets: each named, each passes the checks once given data, and the values their papers give. */
+static void test_presets(void)
+{
+    size_t n = 0;
+    for (; hftc_preset_name(n); n++) {
+        hftc_train_options o;
+        CHECK_STATUS(hftc_train_options_init(&o, hftc_preset_name(n)), HFTC_STATUS_OK);
+        o.train_path = "train.tsv";
+        const char *problem = hftc_train_options_check(&o);
+        CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
+        CHECK(!strcmp(o.preset, hftc_preset_name(n)));
+    }
+    CHECK(n == 11);
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "no-such-preset"), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(hftc_last_error(), "htrans") != NULL);
+    hftc_train_options_init(&o, "htrans");
+    CHECK(!strcmp(o.encoder, "bigru-att") && !strcmp(o.strategy, "node") && !strcmp(o.transfer, "finetune"));
+    CHECK(o.n_class_weights == 7 && o.class_weights[6] == 50.0f && o.transfer_lr == 5e-4f && o.freeze_child_embeddings);
+    CHECK(o.dim == 100 && o.max_len == 100 && o.batch == 128 && o.epochs == 10 && o.n_windows == 0 && o.hidden == 0);
+    hftc_train_options_init(&o, "hft-cnn");
+    CHECK(!strcmp(o.strategy, "level") && !strcmp(o.scoring, "bsf") && !strcmp(o.transfer, "finetune"));
+    CHECK(o.max_len == 13 && o.n_windows == 3 && o.windows[2] == 4 && o.filters == 128 && o.hidden == 1024);
+    CHECK(o.lr == 1e-3f && o.embed_dropout == 0.25f && o.hidden_dropout == 0.5f && o.epochs == 40);
+    hftc_train_options_init(&o, "xml-cnn");
+    CHECK(o.pool_chunks == 5 && o.hidden == 512 && !strcmp(o.strategy, "flat"));
+    hftc_train_options_init(&o, "woft-onlstm");
+    CHECK(!strcmp(o.transfer, "none") && o.joint_embedding && !strcmp(o.head, "softmax") && o.rnn_hidden == 500);
+    CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);
+    hftc_train_options_init(&o, "gru-att-multi");
+    CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "micro-f1") && o.n_class_weights == 1);
+}
+
+/* A flat training stopped after its first epoch, continued with another head: refused, as the checkpoint
+ * holds the other head's weights. */
+static void test_checkpoint_other_head(void)
+{
+    const char *train = tmpfiles_write_text("train.tsv", "a\tx y z\nb\tu v w\na\tx x y\nb\tv w w\na\tz y x\n"
+                                                         "b\tw u v\na\ty z x\nb\tu u w\n");
+    const char *valid = tmpfiles_write_text("valid.tsv", "a\tx y\nb\tu w\n");
+    hftc_train_options o;
+    hftc_train_options_init(&o, "flat-cnn");
+    o.train_path = train, o.valid_path = valid;
+    o.dim = 4, o.filters = 2, o.hidden = 4, o.epochs = 3, o.max_len = 6, o.patience = 10, o.threads = 1;
+    o.checkpoint_path = tmpfiles_path("head.checkpoint");
+    o.time_limit = 1e-6f;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INCOMPLETE);
+    CHECK_STATUS(hftc_train_options_set(&o, "head", "softmax"), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(hftc_last_error(), "other data or options"), "%s", hftc_last_error());
+    CHECK(m == NULL);
+    /* the same head again continues, to the end */
+    CHECK_STATUS(hftc_train_options_set(&o, "head", "sigmoid"), HFTC_STATUS_OK);
+    o.time_limit = 0.0f;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    hftc_model_free(m);
+}
+
+int main(void)
+{
+    tmpfiles_init("options");
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    RUN_TEST(test_every_option_recorded);
+    RUN_TEST(test_strict_values);
+    RUN_TEST(test_presets);
+    RUN_TEST(test_checkpoint_other_head);
+    tmpfiles_cleanup();
+    TEST_MAIN_END();
+}
