@@ -44,7 +44,7 @@ void taxonomy_init(taxonomy *t);
 void taxonomy_free(taxonomy *t);
 /* Reads path ("-" = stdin) and finalises. */
 /* t is overwritten (as by taxonomy_init); on error it is left empty. Line conventions (auto-detection,
- * single-name lines, the reserved name "Root") are listed at the top of taxonomy.c. */
+ * single-name lines, the reserved name "Root") are listed at the top of taxonomy_file.c. */
 hftc_status taxonomy_load(taxonomy *t, const char *path, taxonomy_format fmt);
 /* Adds parent -> child by name (parent NULL = under the root), interning both names. A duplicate
  * edge is an error. Call taxonomy_finalize afterwards. */

@@ -1,0 +1,528 @@
+/* The hftc command keeps its contract (DESIGN section 3): run as a user would on generated data, train (a
+ * flat-cnn, and a node model stopped by a time limit and continued from its checkpoint), test, predict, serve,
+ * info and tokens are checked for their output, exit statuses and messages (file and line for bad data, the
+ * option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */
+#include "hftc.h"
+#include "test.h"
+#include "tmpfiles.h"
+#include "topics.h"
+
+#include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
+static int run(const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, size - 1, p) : 0;
+    out[n] = '\0';
+    int status = p ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Reads one line (up to size - 1 bytes, without its newline) from fd, waiting at most seconds for it;
+ * false if none came. */
+static bool read_line_within(int fd, char *out, size_t size, int seconds)
+{
+    size_t n = 0;
+    while (n + 1 < size) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+        if (poll(&p, 1, seconds * 1000) != 1 || read(fd, &c, 1) != 1)
+            break;
+        if (c == '\n') {
+            out[n] = '\0';
+            return true;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return false;
+}
+
+/* hftc predict answers each line written into its standard input before the input ends. */
+static void check_predict_answers_each_line(const char *bin, const char *model)
+{
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) {
+        CHECK(false);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO), dup2(out[1], STDOUT_FILENO);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execl(bin, bin, "predict", "--model", model, "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    static const char *const lines[] = {"the team won the match\n", "a theory of the atom\n"};
+    static const char *const labels[] = {"sport", "science"};
+    char answer[256];
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(write(in[1], lines[i], strlen(lines[i])) == (ssize_t)strlen(lines[i]));
+        bool got = read_line_within(out[0], answer, sizeof answer, 120);
+        CHECK_MSG(got && strncmp(answer, labels[i], strlen(labels[i])) == 0, "line %zu: answer \"%s\" (%s)", i + 1,
+                  answer, got ? "read" : "none within 120 s, the input still open");
+    }
+    close(in[1]);
+    CHECK(!read_line_within(out[0], answer, sizeof answer, 120) && answer[0] == '\0'); /* nothing more */
+    close(out[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Sends an HTTP request to 127.0.0.1:port and reads the whole answer: returns its status (0 if none came
+ * within 120 s), its body in body. */
+static int http(int port, const char *method, const char *path, const char *content, size_t content_len, char *body,
+                size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    body[0] = '\0';
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, content_len);
+    bool sent = write(fd, head, (size_t)n) == n;
+    for (size_t done = 0; sent && done < content_len;) {
+        ssize_t w = write(fd, content + done, content_len - done);
+        sent = w > 0;
+        done += sent ? (size_t)w : 0;
+    }
+    char *answer = malloc(1 << 20);
+    size_t got = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ssize_t r = 1;
+    while (answer && got + 1 < (1 << 20) && poll(&p, 1, 120000) == 1 &&
+           (r = read(fd, answer + got, (1 << 20) - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    int status = 0;
+    if (answer) {
+        answer[got] = '\0';
+        const char *start = strstr(answer, "\r\n\r\n");
+        if (sscanf(answer, "HTTP/1.1 %d", &status) != 1)
+            status = 0;
+        snprintf(body, size, "%s", start ? start + 4 : "");
+    }
+    free(answer);
+    return status;
+}
+
+/* Reads lines from fd until one holds needle (copied to line); false if none came within 120 s. */
+static bool stderr_line_with(int fd, const char *needle, char *line, size_t size)
+{
+    while (read_line_within(fd, line, size, 120))
+        if (strstr(line, needle))
+            return true;
+    return false;
+}
+
+/* Concurrent clients of hftc serve: each sends single-document requests, alternately with the server's
+ * threshold and with threshold 0 (which a queued batch must not mix), and compares every answer with the
+ * one the text got alone. Clients racing a SIGTERM may also get 503 or no answer, never a wrong one. */
+enum { SERVE_TEXTS = 4, SERVE_CLIENTS = 8, SERVE_REQUESTS = 6 };
+static const char *const serve_texts[SERVE_TEXTS] = {"the team won the match", "a theory of the atom",
+                                                     "the coach said the league", "energy of the cell and a goal"};
+
+static void serve_request(char *out, size_t size, size_t text, bool threshold_0)
+{
+    snprintf(out, size, "{\"text\": \"%s\"%s}", serve_texts[text], threshold_0 ? ", \"threshold\": 0" : "");
+}
+
+/* true if two answers hold the same labels with scores within 1e-5 (a document's batch may differ) */
+static bool same_predictions(const char *a, const char *b)
+{
+    json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
+    const json_t *pa = json_array_get(json_object_get(ja, "predictions"), 0),
+                 *pb = json_array_get(json_object_get(jb, "predictions"), 0);
+    const json_t *la = json_object_get(pa, "labels"), *sa = json_object_get(pa, "scores");
+    const json_t *sb = json_object_get(pb, "scores");
+    bool same = pa && pb && json_equal(la, json_object_get(pb, "labels")) &&
+                json_array_size(sa) == json_array_size(sb) &&
+                json_equal(json_object_get(pa, "doc"), json_object_get(pb, "doc"));
+    for (size_t i = 0; same && i < json_array_size(sa); i++)
+        same = fabs(json_real_value(json_array_get(sa, i)) - json_real_value(json_array_get(sb, i))) < 1e-5;
+    json_decref(ja), json_decref(jb);
+    return same;
+}
+
+typedef struct {
+    int port, client;
+    bool stopping;          /* the server is being stopped: 503 and no answer are expected too */
+    char (*alone)[2][4096]; /* [text][threshold 0] */
+    size_t answered;
+    int wrong;
+    char first_wrong[4096];
+} serve_client;
+
+static void *serve_client_run(void *arg)
+{
+    serve_client *c = arg;
+    char request[256], body[4096];
+    for (int i = 0; i < SERVE_REQUESTS; i++) {
+        size_t text = (size_t)(c->client + i) % SERVE_TEXTS;
+        bool threshold_0 = (c->client + i) % 2;
+        serve_request(request, sizeof request, text, threshold_0);
+        int status = http(c->port, "POST", "/predict", request, strlen(request), body, sizeof body);
+        bool right = status == 200 && same_predictions(body, c->alone[text][threshold_0]);
+        c->answered += right;
+        if (!right && !(c->stopping && (status == 503 || status == 0)) && !c->wrong++)
+            snprintf(c->first_wrong, sizeof c->first_wrong, "%.200s -> %d %.1500s (alone: %.1500s)", request, status,
+                     body, c->alone[text][threshold_0]);
+    }
+    return NULL;
+}
+
+/* Each text's answers alone, with and without threshold 0: 2 x SERVE_TEXTS documents predicted. */
+static void serve_alone(int port, char alone[SERVE_TEXTS][2][4096])
+{
+    char request[256];
+    for (size_t t = 0; t < SERVE_TEXTS; t++)
+        for (int z = 0; z < 2; z++) {
+            serve_request(request, sizeof request, t, z);
+            CHECK(http(port, "POST", "/predict", request, strlen(request), alone[t][z], sizeof alone[t][z]) == 200);
+        }
+    // threshold 0 selects every label the scoring keeps: the two answers differ
+    CHECK_MSG(strcmp(alone[0][0], alone[0][1]), "threshold 0 changed nothing: %s", alone[0][0]);
+}
+
+/* Runs the clients at once; stop_pid: a server to send SIGTERM once they are started (0: none). Returns
+ * the documents answered. */
+static size_t serve_concurrent(int port, char alone[SERVE_TEXTS][2][4096], pid_t stop_pid)
+{
+    serve_client clients[SERVE_CLIENTS];
+    pthread_t threads[SERVE_CLIENTS];
+    bool started[SERVE_CLIENTS];
+    for (int i = 0; i < SERVE_CLIENTS; i++) {
+        clients[i] = (serve_client){.port = port, .client = i, .stopping = stop_pid != 0, .alone = alone};
+        started[i] = pthread_create(&threads[i], NULL, serve_client_run, &clients[i]) == 0;
+        CHECK(started[i]);
+    }
+    if (stop_pid)
+        kill(stop_pid, SIGTERM);
+    size_t documents = 0;
+    for (int i = 0; i < SERVE_CLIENTS; i++) {
+        if (!started[i])
+            continue;
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(clients[i].wrong == 0, "client %d: %d wrong answers, the first: %s", i, clients[i].wrong,
+                  clients[i].first_wrong);
+        documents += clients[i].answered;
+    }
+    return documents;
+}
+
+/* hftc serve: predictions, health, errors as JSON with their statuses, a body over the limit refused,
+ * SIGHUP reloads the model file (and keeps the loaded model when the file is no model), concurrent
+ * requests, SIGTERM stops it with status 0 (while clients send). model is copied, as the test damages
+ * the copy. */
+static void check_serve(const char *bin, const char *model_to_copy)
+{
+    FILE *in = fopen(model_to_copy, "rb"), *out = fopen(tmpfiles_path("serve.hftc"), "wb");
+    char buf[1 << 16];
+    size_t got;
+    while (in && out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+        CHECK(fwrite(buf, 1, got, out) == got);
+    CHECK(in && out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    const char *model = tmpfiles_path("serve.hftc");
+    int err[2];
+    if (pipe(err) != 0) {
+        CHECK(false);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(err[1], STDERR_FILENO);
+        close(err[0]), close(err[1]);
+        execl(bin, bin, "serve", "--model", model, "--port", "0", "--threads", "1", "--max-request-mb", "1",
+              "--max-request-docs", "3", (char *)NULL);
+        _exit(127);
+    }
+    close(err[1]);
+    char line[256], body[4096];
+    int port = 0;
+    bool listening = read_line_within(err[0], line, sizeof line, 120);
+    const char *at = strstr(line, " port ");
+    CHECK_MSG(listening && at && sscanf(at, " port %d", &port) == 1 && port > 0, "serve printed: %s", line);
+    if (port > 0) {
+        CHECK(http(port, "GET", "/health", "", 0, body, sizeof body) == 200 && strstr(body, "\"ok\""));
+        static const char request[] = "{\"texts\": [\"the team won the match\", \"a theory of the atom\"]}";
+        int status = http(port, "POST", "/predict", request, strlen(request), body, sizeof body);
+        json_t *j = json_loads(body, 0, NULL), *predictions = json_object_get(j, "predictions");
+        const char *first =
+            json_string_value(json_array_get(json_object_get(json_array_get(predictions, 0), "labels"), 0));
+        const char *second =
+            json_string_value(json_array_get(json_object_get(json_array_get(predictions, 1), "labels"), 0));
+        CHECK_MSG(status == 200 && json_array_size(predictions) == 2 && first && !strcmp(first, "sport") && second &&
+                      !strcmp(second, "science"),
+                  "status %d: %s", status, body);
+        json_decref(j);
+        static const char one[] = "{\"text\": \"the team won the match\", \"k\": 1, \"threshold\": 0}";
+        status = http(port, "POST", "/predict", one, strlen(one), body, sizeof body);
+        j = json_loads(body, 0, NULL);
+        const json_t *labels = json_object_get(json_array_get(json_object_get(j, "predictions"), 0), "labels");
+        CHECK_MSG(status == 200 && json_array_size(labels) == 1, "status %d: %s", status, body);
+        json_decref(j);
+        static const struct {
+            const char *method, *path, *content, *error;
+            int status;
+        } bad[] = {{"POST", "/predict", "nojson", "not JSON", 400},
+                   {"POST", "/predict", "{\"texts\": [1]}", "must be a string", 400},
+                   {"POST", "/predict", "{\"text\": \"x\", \"scoring\": \"nope\"}", "unknown scoring", 400},
+                   {"POST", "/predict", "{\"text\": \"x\", \"explain\": 2}", "bigru-att", 400},
+                   {"POST", "/predict", "{\"texts\": [\"a\", \"b\", \"c\", \"d\"]}", "--max-request-docs", 413},
+                   {"GET", "/predict", "", "use POST", 405},
+                   {"GET", "/nope", "", "no such path", 404}};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            status = http(port, bad[i].method, bad[i].path, bad[i].content, strlen(bad[i].content), body, sizeof body);
+            CHECK_MSG(status == bad[i].status && strstr(body, "\"error\"") && strstr(body, bad[i].error),
+                      "%s %s: status %d: %s", bad[i].method, bad[i].path, status, body);
+        }
+        size_t big = (size_t)3 << 19; /* 1.5 MiB of spaces in a string */
+        char *huge = malloc(big);
+        if (huge) {
+            memset(huge, ' ', big);
+            memcpy(huge, "{\"text\": \"", 10);
+            memcpy(huge + big - 2, "\"}", 2);
+            status = http(port, "POST", "/predict", huge, big, body, sizeof body);
+            CHECK_MSG(status == 413 && strstr(body, "--max-request-mb"), "status %d: %s", status, body);
+            free(huge);
+        }
+        // SIGHUP loads the file again; a file that is no model leaves the loaded one serving.
+        static const char *const reloads[] = {"reloaded", "goes on serving"};
+        for (int i = 0; i < 2; i++) {
+            if (i == 1)
+                tmpfiles_write_text("serve.hftc", "not a model");
+            kill(pid, SIGHUP);
+            CHECK_MSG(stderr_line_with(err[0], reloads[i], line, sizeof line), "SIGHUP %d: no \"%s\"", i + 1,
+                      reloads[i]);
+            status = http(port, "POST", "/predict", request, strlen(request), body, sizeof body);
+            CHECK_MSG(status == 200 && strstr(body, "\"sport\""), "after SIGHUP %d: status %d: %s", i + 1, status,
+                      body);
+        }
+        /* Prometheus counters: 2 + 1 documents, then 2 after each reload; one reload of each result */
+        status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
+        CHECK_MSG(status == 200 && strstr(body, "hftc_documents_total 7\n") &&
+                      strstr(body, "hftc_requests_total{status=\"404\"} 1\n") &&
+                      strstr(body, "hftc_requests_total{status=\"413\"} 2\n") &&
+                      strstr(body, "hftc_model_reloads_total{result=\"loaded\"} 1\n") &&
+                      strstr(body, "hftc_model_reloads_total{result=\"failed\"} 1\n") &&
+                      strstr(body, "# TYPE hftc_requests_total counter"),
+                  "metrics: status %d: %s", status, body);
+        /* concurrent single-document requests: batched by the server, each its own answer; the batches
+         * (one document at least each) are no more than the requests */
+        static char alone[SERVE_TEXTS][2][4096];
+        serve_alone(port, alone);
+        size_t documents = 7 + 2 * SERVE_TEXTS + serve_concurrent(port, alone, 0);
+        CHECK(documents == 7 + 2 * SERVE_TEXTS + SERVE_CLIENTS * SERVE_REQUESTS);
+        status = http(port, "GET", "/metrics", "", 0, body, sizeof body);
+        unsigned long long counted = 0, batches = 0;
+        const char *at_documents = strstr(body, "\nhftc_documents_total "),
+                   *at_batches = strstr(body, "\nhftc_predict_batches_total ");
+        CHECK_MSG(status == 200 && at_documents && sscanf(at_documents, "\nhftc_documents_total %llu", &counted) == 1 &&
+                      counted == documents && at_batches &&
+                      sscanf(at_batches, "\nhftc_predict_batches_total %llu", &batches) == 1 && batches >= 1 &&
+                      batches <= documents,
+                  "metrics: %zu documents expected: %s", documents, body);
+        // SIGTERM while clients send: the queued requests are answered, later ones refused, none wrong
+        serve_concurrent(port, alone, pid);
+    }
+    kill(pid, SIGTERM);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bool stopped = false;
+    while (read_line_within(err[0], line, sizeof line, 10))
+        stopped = stopped || strstr(line, "SIGTERM: stopping");
+    CHECK(stopped);
+    close(err[0]);
+}
+
+static void test_command_line(void)
+{
+    const char *bin = getenv("HFTC_BIN");
+    if (!bin) {
+        fprintf(stderr, "HFTC_BIN not set: run through ctest\n");
+        CHECK(bin != NULL);
+        return;
+    }
+    char cmd[1024], out[65536];
+    // The command runs OpenBLAS's better kernels where it fell back to its generic ones here, and those
+    // OPENBLAS_CORETYPE names where it is set.
+    const char *better = hftc_blas_better_kernels(), *kernels = better ? better : hftc_blas_kernels();
+    char expected[128];
+    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels)", kernels);
+    snprintf(cmd, sizeof cmd, "%s --version", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, expected), "expected %s in: %s", expected, out);
+    const char *model = tmpfiles_path("cli.hftc");
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset flat-cnn --train %s --valid %s --output %s --dim 16 --filters 8 --hidden 32 "
+             "--max-len 20 --batch 16 --epochs 3 --lr 0.005 --threads 2 2>&1",
+             bin, path_train, path_valid, model);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    CHECK_MSG(strstr(out, "valid_micro_f1") != NULL, "no per-epoch line: %s", out);
+
+    snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json", bin, model, path_test);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    CHECK_MSG(json_is_object(j), "test --json printed: %s", out);
+    static const char *const keys[] = {"docs", "labels", "micro_f1", "macro_f1", "exact_match", "p@1",
+                                       "p@3",  "p@5",    "ndcg@1",   "ndcg@3",   "ndcg@5",      "levels"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        CHECK_MSG(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
+    CHECK(json_integer_value(json_object_get(j, "docs")) == 150);
+    json_t *level = json_array_get(json_object_get(j, "levels"), 0);
+    CHECK(json_object_get(level, "level") && json_object_get(level, "accuracy"));
+    CHECK(json_object_get(j, "per_label") == NULL);
+    double macro_f1 = json_real_value(json_object_get(j, "macro_f1")),
+           micro_p = json_real_value(json_object_get(j, "micro_precision"));
+    json_decref(j);
+
+    /* --per-label: each label's counts, consistent with the summary (macro-F1: the mean F1 of the labels
+     * in the gold set; micro precision: correct over predicted), a label unknown to the model at level 0 */
+    const char *with_unknown = tmpfiles_path("unknown.tsv");
+    snprintf(cmd, sizeof cmd, "cp %s %s && printf 'neverseen\\tthe team won\\n' >> %s", path_test, with_unknown,
+             with_unknown);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    for (int unknown = 0; unknown < 2; unknown++) {
+        snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json --per-label", bin, model,
+                 unknown ? with_unknown : path_test);
+        CHECK(run(cmd, out, sizeof out) == 0);
+        j = json_loads(out, 0, NULL);
+        json_t *labels = json_object_get(j, "per_label");
+        double f1_sum = 0;
+        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0;
+        for (size_t i = 0; i < json_array_size(labels); i++) {
+            json_t *l = json_array_get(labels, i);
+            size_t support = (size_t)json_integer_value(json_object_get(l, "support"));
+            f1_sum += support ? json_real_value(json_object_get(l, "f1")) : 0.0;
+            in_gold += support > 0;
+            correct += (size_t)json_integer_value(json_object_get(l, "correct"));
+            predicted += (size_t)json_integer_value(json_object_get(l, "predicted"));
+            level0 += json_integer_value(json_object_get(l, "level")) == 0 &&
+                      !strcmp(json_string_value(json_object_get(l, "label")), "neverseen");
+        }
+        CHECK_MSG(json_array_size(labels) >= 2 && level0 == (size_t)unknown &&
+                      in_gold == (size_t)json_integer_value(json_object_get(j, "labels")),
+                  "per_label: %s", out);
+        /* the JSON holds 6 digits */
+        CHECK(fabs(f1_sum / (double)in_gold - json_real_value(json_object_get(j, "macro_f1"))) < 1e-5);
+        if (!unknown)
+            CHECK(fabs(f1_sum / (double)in_gold - macro_f1) < 1e-5 &&
+                  fabs((double)correct / (double)predicted - micro_p) < 1e-5);
+        json_decref(j);
+    }
+
+    snprintf(cmd, sizeof cmd,
+             "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
+    /* a malformed line stops the reading after the answers of the batches before its own (256 each) */
+    FILE *jsonl = fopen(tmpfiles_path("stream.jsonl"), "w");
+    for (int i = 0; jsonl && i < 300; i++)
+        fprintf(jsonl, "{\"text\": \"the team won match %d\"}\n", i);
+    if (jsonl) {
+        fputs("{\"text\": 7}\n", jsonl);
+        fclose(jsonl);
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s predict --model %s --input %s 2>/dev/null | wc -l; %s predict --model %s --input %s 2>&1 >/dev/null",
+             bin, model, tmpfiles_path("stream.jsonl"), bin, model, tmpfiles_path("stream.jsonl"));
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK_MSG(atoi(out) == 256 && strstr(out, "stream.jsonl:301"), "predict printed: %s", out);
+    snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --explain 2 2>&1", bin, model);
+    CHECK(run(cmd, out, sizeof out) == 1 && strstr(out, "bigru-att")); /* a CNN has no word attention */
+    check_predict_answers_each_line(bin, model);
+    check_serve(bin, model);
+
+    snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
+
+    /* a node model trained under a time limit: exit status 3 until done, then the checkpoint is removed */
+    const char *checkpoint = tmpfiles_path("cli.checkpoint"), *node_model = tmpfiles_path("cli-node.hftc");
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset gru-att --train %s --valid %s --output %s --dim 8 --rnn-hidden 4 --max-len 10 "
+             "--epochs 2 --threads 1 --class-weights 1,2 --quiet --checkpoint %s --time-limit 0.000001 2>&1",
+             bin, path_train, path_valid, node_model, checkpoint);
+    int status, calls = 0;
+    char info_cmd[1024];
+    snprintf(info_cmd, sizeof info_cmd, "%s info --model %s", bin, checkpoint);
+    while ((status = run(cmd, out, sizeof out)) == 3 && ++calls < 50) {
+        CHECK_MSG(strstr(out, "time limit") && strstr(out, "cli.checkpoint"), "train printed: %s", out);
+        CHECK(run(info_cmd, out, sizeof out) == 0);
+        CHECK_MSG(strstr(out, "checkpoint ") && strstr(out, " of 4 classifier runs done"), "info printed: %s", out);
+    }
+    CHECK_MSG(status == 0 && calls >= 2, "status %d after %d stops: %s", status, calls, out);
+    CHECK(access(node_model, F_OK) == 0 && access(checkpoint, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "%s train --preset gru-att --train %s --output %s --checkpoint %s 2>&1", bin, path_train,
+             node_model, node_model);
+    CHECK(run(cmd, out, sizeof out) == 2 && strstr(out, "--checkpoint"));
+
+    /* tokens: the words train reads, with the preset's tokeniser unless told otherwise */
+    const char *words = tmpfiles_write_text("words.tsv", "sport\tThe Team WON, the match!\n");
+    snprintf(cmd, sizeof cmd, "%s tokens --input %s && %s tokens --input %s --drop-punct 0 --max-len 4", bin, words,
+             bin, words);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(!strcmp(out, "the team won the match\nthe team won ,\n"), "tokens printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s tokens --input %s > /dev/full 2>&1", bin, words);
+    CHECK(run(cmd, out, sizeof out) == 1);
+
+    /* errors: file and line for bad data, a clear message for a bad option, output checked first */
+    const char *bad = tmpfiles_write_text("bad.tsv", "sport\tthe match\nno tab on this line\n");
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s 2>&1", bin, bad, tmpfiles_path("x.hftc"));
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "bad.tsv:2") != NULL, "train on bad data printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output %s --epochs 1x 2>&1", bin, path_train,
+             tmpfiles_path("x.hftc"));
+    CHECK(run(cmd, out, sizeof out) == 2);
+    CHECK(strstr(out, "--epochs") != NULL);
+    snprintf(cmd, sizeof cmd, "%s train --train %s --output /nonexistent/dir/x.hftc 2>&1", bin, path_train);
+    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(strstr(out, "/nonexistent/dir") != NULL);
+    snprintf(cmd, sizeof cmd, "%s train --help", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
+    for (size_t i = 0; hftc_preset_name(i); i++) { /* the help lists every preset */
+        char listed[64];
+        snprintf(listed, sizeof listed, " %s,", hftc_preset_name(i));
+        bool last = !hftc_preset_name(i + 1);
+        CHECK_MSG(strstr(out, last ? hftc_preset_name(i) : listed), "train --help does not list %s",
+                  hftc_preset_name(i));
+    }
+    snprintf(cmd, sizeof cmd, "%s test --help", bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "--word-cache-mb") && strstr(out, "[2048]"));
+}
+
+int main(void)
+{
+    tmpfiles_init("cli");
+    topics_write_splits();
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    RUN_TEST(test_command_line);
+    tmpfiles_cleanup();
+    TEST_MAIN_END();
+}
