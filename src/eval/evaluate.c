@@ -2,13 +2,13 @@
 #include "eval/evaluate.h"
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "hier/scoring.h"
 #include "model/model.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Keeps the k best (probability, id) of a row by insertion into a small sorted list; ties go to
  * the lower id so rankings are deterministic. */
@@ -32,13 +32,6 @@ typedef struct {
     float score;
     uint32_t id;
 } scored_label;
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int scored_label_compare(const void *a, const void *b)
 {

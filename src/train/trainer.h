@@ -1,8 +1,9 @@
-/* The training loop shared by the strategies (train.c: flat and level; node.c: one binary classifier
- * per category): a trainer holds everything one network's epochs need, allocated once. */
+/* The training loop shared by the strategies (level.c: flat and level; node.c: one binary classifier
+ * per category): a trainer holds everything one network's epochs need, allocated once (trainer.c). */
 #ifndef HFTC_TRAIN_TRAINER_H
 #define HFTC_TRAIN_TRAINER_H
 
+#include "core/clock.h"
 #include "eval/metrics.h"
 #include "model/model.h"
 #include "nn/adam.h"
@@ -44,7 +45,6 @@ typedef struct {
     bool quiet;      /* no progress callbacks and per-part information (concurrent node classifiers) */
 } trainer;
 
-double now_seconds(void);
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
  * positive weight is o->pos_weight for every output until trainer_set_label_weights. */
 hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va);
@@ -74,6 +74,11 @@ typedef struct {
     void *user;
 } epoch_hooks;
 
+/* One optimisation step on documents tr->idx[start .. start + B) in epoch (1-based): the batch's forward and
+ * backward passes, then Adam's update; returns the batch's mean loss. Dropout masks depend on the seed,
+ * the epoch and start alone. The seam where data-parallel training will sum the gradients across
+ * processes before the update. */
+float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch);
 /* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. hooks:
  * NULL, or a training that may continue an earlier one and stop between epochs. */
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks);

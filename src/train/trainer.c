@@ -1,0 +1,304 @@
+/* The trainer the strategies share (level.c: flat and level; node.c): mini-batches (trainer_step, one
+ * optimisation step), validation every epoch, early stopping that keeps the best epoch's weights, the
+ * learning-rate schedule, and the optimiser groups of transferred layers. */
+#include "train/trainer.h"
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "hier/transfer.h"
+#include "nn/adam.h"
+#include "train/thresholds.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Batches documents s->idx[start .. start + B) into t->tokens, each after its prefix words when the split
+// has them; returns T.
+static size_t trainer_fill(trainer *t, const split *s, size_t start, size_t B)
+{
+    batch_prefix prefix = {&t->m->label_words, t->prefix_label};
+    for (size_t b = 0; s->prefix && b < B; b++)
+        t->prefix_label[b] = s->prefix[s->idx[start + b]];
+    return batch_fill(s->ds, s->idx + start, B, t->o->max_len, model_min_len(&t->m->net_config),
+                      s->prefix ? &prefix : NULL, t->tokens, t->lengths);
+}
+
+float valid_predict(trainer *t, const split *va)
+{
+    hftc_model *m = t->m;
+    size_t C = t->part->n_outputs, cap = m->batch_capacity;
+    double loss_sum = 0;
+    for (size_t start = 0; start < va->n; start += cap) {
+        size_t B = va->n - start < cap ? va->n - start : cap;
+        size_t T = trainer_fill(t, va, start, B);
+        batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
+        loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
+                                            t->valid_probs + start * C) *
+                    (double)B;
+    }
+    return (float)(loss_sum / (double)va->n);
+}
+
+hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt)
+{
+    gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
+    return metrics_at(t->valid_probs, t->part->n_outputs, &gold, threshold, mt);
+}
+
+hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
+{
+    metrics mt;
+    TRY(valid_metrics(t, va, threshold, &mt));
+    *micro_f1 = mt.micro_f1;
+    return HFTC_STATUS_OK;
+}
+
+/* The validation split's gold label sets in the part's output ids, gathered once (CSR); labels
+ * outside the part (other levels, labels only validation data has) are left out. */
+static hftc_status valid_gather_gold(trainer *t, const split *va)
+{
+    t->valid_gold_start = mem_alloc(va->n + 1, sizeof *t->valid_gold_start);
+    size_t total = va->ds->label_start[va->ds->n_docs];
+    t->valid_gold = mem_alloc(total, sizeof *t->valid_gold);
+    if (!t->valid_gold_start || !t->valid_gold)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t n = 0;
+    t->valid_gold_start[0] = 0;
+    for (size_t i = 0; i < va->n; i++) {
+        for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++) {
+            uint32_t label = va->ds->labels[j];
+            if (label < t->n_labels && t->output_of[label] != UINT32_MAX)
+                t->valid_gold[n++] = t->output_of[label];
+        }
+        t->valid_gold_start[i + 1] = n;
+    }
+    return HFTC_STATUS_OK;
+}
+
+float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch)
+{
+    size_t T = trainer_fill(t, tr, start, B);
+    batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, t->part->n_outputs, t->targets);
+    uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
+    float loss = network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight, t->frozen,
+                                     dropout_seed);
+    adam_step(&t->opt, network_params(t->part->net));
+    return loss;
+}
+
+static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
+{
+    const hftc_train_options *o = t->o;
+    rng_shuffle(order_rng, tr->idx, tr->n);
+    double loss_sum = 0, t0 = now_seconds();
+    size_t done = 0;
+    for (size_t start = 0; start < tr->n; start += o->batch) {
+        size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
+        float loss = trainer_step(t, tr, start, B, epoch);
+        loss_sum += (double)loss * (double)B;
+        done += B;
+        if (o->progress && !t->quiet) {
+            hftc_progress p = {.part = t->part->name,
+                               .epoch = epoch,
+                               .epochs = o->epochs,
+                               .docs_done = done,
+                               .docs_total = tr->n,
+                               .seconds = now_seconds() - t0,
+                               .train_loss = (float)(loss_sum / (double)done)};
+            o->progress(&p, o->progress_user);
+        }
+    }
+    return (float)(loss_sum / (double)tr->n);
+}
+
+hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va)
+{
+    *t = (trainer){.o = o, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
+    size_t C = part->n_outputs, cap = m->batch_capacity;
+    param_set *ps = network_params(part->net);
+    t->output_of = mem_alloc(t->n_labels, sizeof *t->output_of);
+    if (!t->output_of)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t l = 0; l < t->n_labels; l++)
+        t->output_of[l] = UINT32_MAX;
+    for (size_t j = 0; j < C; j++)
+        t->output_of[part->nodes[j]] = (uint32_t)j;
+    // Groups: the embedding (frozen or not), and the layers transfer_with_groups copied (their own rate).
+    float transfer_lr = o->transfer_lr > 0.0f ? o->transfer_lr : o->lr;
+    tensor *emb = params_find(ps, "embedding.weight"); /* NULL when borrowed */
+    adam_init(&t->opt, o->lr);
+    t->opt.n_groups = 3;
+    t->opt.groups[GROUP_EMBEDDING] = (param_group){.lr = emb && emb->group == GROUP_TRANSFERRED ? transfer_lr : o->lr,
+                                                   .frozen = o->freeze_embeddings != 0};
+    t->opt.groups[GROUP_TRANSFERRED] = (param_group){.lr = transfer_lr, .frozen = false};
+    t->frozen[GROUP_EMBEDDING] = t->opt.groups[GROUP_EMBEDDING].frozen;
+    if (emb)
+        emb->group = GROUP_EMBEDDING;
+    t->tokens = mem_alloc(cap * model_input_len(m), sizeof *t->tokens);
+    t->lengths = mem_alloc(cap, sizeof *t->lengths);
+    t->prefix_label = mem_alloc(cap, sizeof *t->prefix_label);
+    t->targets = mem_alloc(cap * C, sizeof *t->targets);
+    t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
+    hftc_status best = arena_init(&t->best_values, ps->values.used);
+    bool weighted = o->pos_weight != 1.0f;
+    t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
+    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || best != HFTC_STATUS_OK ||
+        (weighted && !t->pos_weight))
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t j = 0; weighted && j < C; j++)
+        t->pos_weight[j] = o->pos_weight;
+    TRY(valid_gather_gold(t, va));
+    return HFTC_STATUS_OK;
+}
+
+// The BCE positive weight of output j: label_weights[label of j], or weight when label_weights is NULL.
+static hftc_status trainer_set_weights(trainer *t, const float *label_weights, float weight)
+{
+    size_t C = t->part->n_outputs;
+    if (!t->pos_weight && !(t->pos_weight = mem_alloc(C, sizeof *t->pos_weight)))
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t j = 0; j < C; j++)
+        t->pos_weight[j] = label_weights ? label_weights[t->part->nodes[j]] : weight;
+    return HFTC_STATUS_OK;
+}
+
+hftc_status trainer_set_label_weights(trainer *t, const float *label_weights)
+{
+    return trainer_set_weights(t, label_weights, 1.0f);
+}
+
+hftc_status trainer_set_pos_weight(trainer *t, float weight) { return trainer_set_weights(t, NULL, weight); }
+
+size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src)
+{
+    size_t n = transfer_layers(dst, src, o->transfer_layers);
+    param_set *d = network_params(dst), *s = network_params(src);
+    for (size_t i = 0; i < d->n_tensors; i++)
+        if (transfer_layer_listed(d->tensors[i].name, o->transfer_layers) && params_find(s, d->tensors[i].name))
+            d->tensors[i].group = GROUP_TRANSFERRED;
+    return n;
+}
+
+void trainer_free(trainer *t)
+{
+    free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs);
+    arena_free(&t->best_values);
+    free(t->pos_weight);
+    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
+    *t = (trainer){0};
+}
+
+/* Copies all parameter values (they are one contiguous arena) to or from the best-epoch backup. */
+static void params_backup(param_set *ps, float *backup, bool restore)
+{
+    float *values = (float *)ps->values.base;
+    size_t n = ps->values.used / sizeof(float);
+    if (restore)
+        memcpy(values, backup, n * sizeof(float));
+    else
+        memcpy(backup, values, n * sizeof(float));
+}
+
+// The share of validation documents whose best output is their (one) label: a single-label head's
+// accuracy.
+static double valid_accuracy(const trainer *t, const split *va)
+{
+    size_t C = t->part->n_outputs, right = 0;
+    for (size_t i = 0; i < va->n; i++) {
+        const float *p = t->valid_probs + i * C;
+        size_t best = 0;
+        for (size_t c = 1; c < C; c++)
+            best = p[c] > p[best] ? c : best;
+        right += t->valid_gold_start[i + 1] - t->valid_gold_start[i] == 1 &&
+                 t->valid_gold[t->valid_gold_start[i]] == (uint32_t)best;
+    }
+    return va->n ? (double)right / (double)va->n : 0.0;
+}
+
+hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks)
+{
+    const hftc_train_options *o = t->o;
+    param_set *ps = network_params(t->part->net);
+    bool by_loss = strcmp(o->early_stop, "loss") == 0, by_accuracy = strcmp(o->early_stop, "accuracy") == 0;
+    double total_start = now_seconds();
+    epoch_state s = {.best = INFINITY, .epochs = json_array()};
+    json_object_set_new(record, "epochs", s.epochs);
+    if (hooks && hooks->start)
+        TRY(hooks->start(t, &s, hooks->user));
+    rng order_rng;
+    rng_seed(&order_rng, t->seed, 0x0bdec);
+    for (size_t e = 0; e < s.epoch; e++) /* the batch orders of the epochs done, which the next one continues */
+        rng_shuffle(&order_rng, tr->idx, tr->n);
+    bool stop = false;
+    while (!stop && s.epoch < o->epochs) {
+        size_t epoch = ++s.epoch;
+        double t0 = now_seconds();
+        float train_loss = train_epoch(t, tr, epoch, &order_rng);
+        float valid_loss = valid_predict(t, va);
+        double valid_f1;
+        TRY(valid_micro_f1(t, va, o->threshold, &valid_f1));
+        if (o->tune_threshold) { /* the final threshold is not known yet: each epoch is judged at its best */
+            gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
+            float unused;
+            TRY(best_threshold(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
+        }
+        double accuracy = by_accuracy ? valid_accuracy(t, va) : 0.0;
+        double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : -valid_f1;
+        bool improved = score < s.best;
+        double lr = t->opt.groups[GROUP_DEFAULT].lr;
+        if (improved) {
+            s.best = score, s.best_epoch = epoch, s.since_best = s.since_lr = 0;
+            params_backup(ps, (float *)t->best_values.base, false);
+        } else {
+            s.since_best++, s.since_lr++;
+        }
+        double seconds = now_seconds() - t0;
+        json_t *e =
+            json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "epoch", (json_int_t)epoch, "train_loss", (double)train_loss,
+                      "valid_loss", (double)valid_loss, "valid_micro_f1", valid_f1, "lr", lr, "seconds", seconds);
+        if (by_accuracy)
+            json_object_set_new(e, "valid_accuracy", json_real(accuracy));
+        json_array_append_new(s.epochs, e);
+        if (o->lr_patience && s.since_lr >= o->lr_patience) { /* ReduceLROnPlateau, Keras' counting */
+            for (size_t g = 0; g < t->opt.n_groups; g++)
+                t->opt.groups[g].lr *= o->lr_decay;
+            s.since_lr = 0;
+            if (!t->quiet)
+                log_info("%s: no improvement in %zu epochs: learning rate x %g", t->part->name, o->lr_patience,
+                         (double)o->lr_decay);
+        }
+        if (o->progress && !t->quiet) {
+            hftc_progress p = {.part = t->part->name,
+                               .epoch = epoch,
+                               .epochs = o->epochs,
+                               .docs_done = tr->n,
+                               .docs_total = tr->n,
+                               .seconds = seconds,
+                               .train_loss = train_loss,
+                               .epoch_end = 1,
+                               .valid_loss = valid_loss,
+                               .valid_micro_f1 = (float)valid_f1,
+                               .valid_accuracy = by_accuracy ? (float)accuracy : -1.0f,
+                               .improved = improved};
+            o->progress(&p, o->progress_user);
+        }
+        if (!isfinite(train_loss))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "training diverged at epoch %zu (loss %g): lower --lr",
+                             epoch, (double)train_loss);
+        stop = s.since_best >= o->patience;
+        if (!stop && s.epoch < o->epochs && hooks && hooks->after_epoch)
+            TRY(hooks->after_epoch(t, &s, hooks->user));
+    }
+    params_backup(ps, (float *)t->best_values.base, true);
+    double total = s.seconds + (now_seconds() - total_start);
+    json_object_set_new(record, "epochs_run", json_integer((json_int_t)s.epoch));
+    json_object_set_new(record, "best_epoch", json_integer((json_int_t)s.best_epoch));
+    json_object_set_new(record, "train_seconds", json_real(total));
+    if (!t->quiet)
+        log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
+                 s.epoch, total, s.best_epoch);
+    return HFTC_STATUS_OK;
+}
