@@ -24,6 +24,16 @@ typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
  * shared arena by network_share_activations before it runs (network_create only). */
 typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } network_mode;
 
+/* The choices' names, as the options and model files spell them: parse returns false for an unknown one. */
+bool encoder_parse(const char *name, encoder_kind *out);
+const char *encoder_name(encoder_kind kind);
+bool head_parse(const char *name, head_kind *out);
+const char *head_name(head_kind kind);
+bool activation_parse(const char *name, activation_kind *out);
+const char *activation_name(activation_kind kind);
+bool rnn_pool_parse(const char *name, rnn_pool_kind *out);
+const char *rnn_pool_name(rnn_pool_kind kind);
+
 #define NETWORK_MAX_WINDOWS 8
 #define NETWORK_MAX_CHUNKS 1024
 

@@ -54,9 +54,10 @@ static hftc_status fingerprint_file(uint64_t *h, const char *path)
     return st;
 }
 
-hftc_status training_fingerprint(const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+hftc_status training_fingerprint(const train_config *cfg, const hftc_model *m, const split *const *splits,
                                  size_t n_splits, const float *embedding, uint64_t *out)
 {
+    const hftc_train_options *o = cfg->o;
     uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < vocab_size(&m->vocab); i++) {
         const char *word = vocab_word(&m->vocab, (uint32_t)i);
@@ -80,10 +81,11 @@ hftc_status training_fingerprint(const hftc_train_options *o, const hftc_model *
     return HFTC_STATUS_OK;
 }
 
-hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_model *m, const split *const *splits,
                             size_t n_splits, const float *embedding)
 {
-    *c = (checkpoint){.o = o, .start = now_seconds()};
+    const hftc_train_options *o = cfg->o;
+    *c = (checkpoint){.cfg = cfg, .start = now_seconds()};
     c->last_save = c->start;
     if (!o->checkpoint_path)
         return HFTC_STATUS_OK;
@@ -95,7 +97,7 @@ hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hf
         return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory fingerprinting the options");
     uint64_t h = fnv1a(0xcbf29ce484222325ULL, text, strlen(text) + 1), data;
     free(text);
-    TRY(training_fingerprint(o, m, splits, n_splits, embedding, &data));
+    TRY(training_fingerprint(cfg, m, splits, n_splits, embedding, &data));
     h = fnv1a(h, &data, sizeof data);
     snprintf(c->fingerprint, sizeof c->fingerprint, "%016" PRIx64, h);
     return HFTC_STATUS_OK;
@@ -108,7 +110,7 @@ hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, c
         json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", checkpoint_seconds(c), "parts", parts);
     char *text = record ? json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(record);
-    hftc_status st = text ? model_save_with(m, c->o->checkpoint_path, MODEL_CHECKPOINT_KEY, text, state, n_state)
+    hftc_status st = text ? model_save_with(m, c->cfg->o->checkpoint_path, MODEL_CHECKPOINT_KEY, text, state, n_state)
                           : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     free(text);
     c->last_save = now_seconds();
@@ -139,7 +141,7 @@ static hftc_status checkpoint_restore(checkpoint *c, hftc_model *m, const hftc_m
 
 hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts)
 {
-    const char *path = c->o->checkpoint_path;
+    const char *path = c->cfg->o->checkpoint_path;
     *parts = NULL;
     if (!path || access(path, F_OK) != 0)
         return HFTC_STATUS_OK;
@@ -167,7 +169,7 @@ hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts)
 
 hftc_status checkpoint_read_state(const checkpoint *c, const char *name, void *out, size_t bytes)
 {
-    const char *path = c->o->checkpoint_path;
+    const char *path = c->cfg->o->checkpoint_path;
     st_file *f;
     TRY(safetensors_open(&f, path));
     const st_tensor *t = safetensors_find(f, name);
@@ -186,12 +188,13 @@ hftc_status checkpoint_read_state(const checkpoint *c, const char *name, void *o
 
 bool checkpoint_due(const checkpoint *c)
 {
-    return c->o->checkpoint_path && now_seconds() - c->last_save >= fmax(CHECKPOINT_SECONDS, 10.0 * c->save_seconds);
+    return c->cfg->o->checkpoint_path &&
+           now_seconds() - c->last_save >= fmax(CHECKPOINT_SECONDS, 10.0 * c->save_seconds);
 }
 
 bool checkpoint_time_up(const checkpoint *c)
 {
-    return c->o->time_limit > 0.0f && now_seconds() - c->start >= (double)c->o->time_limit;
+    return c->cfg->o->time_limit > 0.0f && now_seconds() - c->start >= (double)c->cfg->o->time_limit;
 }
 
 double checkpoint_seconds(const checkpoint *c) { return c->seconds_before + (now_seconds() - c->start); }
@@ -202,6 +205,6 @@ hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total
     return error_set(HFTC_STATUS_INCOMPLETE,
                      "stopped at the time limit (%g s) with %zu of %zu %s done%s%s, saved in %s: the same command "
                      "continues",
-                     (double)c->o->time_limit, done, total, units, in_progress ? " and " : "",
-                     in_progress ? in_progress : "", c->o->checkpoint_path);
+                     (double)c->cfg->o->time_limit, done, total, units, in_progress ? " and " : "",
+                     in_progress ? in_progress : "", c->cfg->o->checkpoint_path);
 }

@@ -12,7 +12,7 @@
 #include "train/trainer.h"
 
 typedef struct {
-    const hftc_train_options *o;
+    const train_config *cfg;
     char fingerprint[17];
     double start;                   /* of this call */
     double seconds_before;          /* training seconds of the earlier calls */
@@ -22,11 +22,11 @@ typedef struct {
 /* A fingerprint of what a training reads, apart from its options: m's vocabulary, labels and parts, the
  * documents of the splits and the embedding table the first networks start from (V x E floats), or with
  * NULL the bytes of o's word-vector file (if any; read, not parsed). */
-hftc_status training_fingerprint(const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+hftc_status training_fingerprint(const train_config *cfg, const hftc_model *m, const split *const *splits,
                                  size_t n_splits, const float *embedding, uint64_t *out);
 /* Starts the clock; with o->checkpoint_path, fingerprints what the training depends on: o (not the thread
  * count, nor the paths of the files whose contents count) and training_fingerprint's. */
-hftc_status checkpoint_init(checkpoint *c, const hftc_train_options *o, const hftc_model *m, const split *const *splits,
+hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_model *m, const split *const *splits,
                             size_t n_splits, const float *embedding);
 /* With a checkpoint file present: checks its fingerprint, copies every part's parameters into m and
  * returns its record of the parts in *parts (one entry per part, the caller's reference); otherwise

@@ -12,13 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hftc_status init_embeddings(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, network *net, rng *r)
+static hftc_status init_embeddings(const train_config *cfg, hftc_model *m, network *net, rng *r)
 {
+    const hftc_train_options *o = cfg->o;
     if (!o->embeddings_path)
         return HFTC_STATUS_OK;
     tensor *emb = params_find(network_params(net), "embedding.weight");
     size_t found;
-    TRY(wordvec_load(o->embeddings_path, fmt, &m->vocab, m->net_config.embed_dim, emb->value, r, &found));
+    TRY(wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, m->net_config.embed_dim, emb->value, r,
+                     &found));
     log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, vocab_size(&m->vocab),
              100.0 * (double)found / (double)vocab_size(&m->vocab));
     return HFTC_STATUS_OK;
@@ -79,18 +81,19 @@ static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t l
 
 /* Trains part p of the model (a level after the first may start from the one before); appends its
  * record to parts. hooks: NULL, or how its epochs continue a checkpoint and save to it. */
-static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t p, wordvec_format vectors_format,
-                              const float *label_weights, split *tr, split *va, json_t *parts, const epoch_hooks *hooks)
+static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, const float *label_weights, split *tr,
+                              split *va, json_t *parts, const epoch_hooks *hooks)
 {
+    const hftc_train_options *o = cfg->o;
     model_part *part = &m->parts[p];
     rng r;
     rng_seed(&r, o->seed, 0x1417 + p);
     network_init(part->net, &r);
-    if (!strcmp(o->transfer, "finetune") && p > 0) {
-        size_t n = transfer_with_groups(o, part->net, m->parts[p - 1].net);
+    if (cfg->transfer == TRANSFER_FINETUNE && p > 0) {
+        size_t n = transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
         log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
     } else {
-        TRY(init_embeddings(o, vectors_format, m, part->net, &r));
+        TRY(init_embeddings(cfg, m, part->net, &r));
     }
     trainer t = {0};
     json_t *part_record = json_object();
@@ -129,7 +132,7 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
     if (st == HFTC_STATUS_OK)
         st = network_set_mode(part->net, NETWORK_TRAINING);
     if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, o, m, part, &part_va);
+        st = trainer_init(&t, cfg, m, part, &part_va);
     if (st == HFTC_STATUS_OK && label_weights)
         st = trainer_set_label_weights(&t, label_weights);
     if (st == HFTC_STATUS_OK)
@@ -144,12 +147,13 @@ static hftc_status train_part(const hftc_train_options *o, hftc_model *m, size_t
 /* The level strategy's checkpoint: what the training depends on (with the word vectors' file), and the checkpoint's
  * record of the levels when it continues one (*done: one entry per part: the record of each level trained, then
  * possibly {"in_progress": ...} for the level in training, then nulls; NULL without a checkpoint file). */
-static hftc_status level_checkpoint_start(const hftc_train_options *o, hftc_model *m, const split *tr, const split *va,
+static hftc_status level_checkpoint_start(const train_config *cfg, hftc_model *m, const split *tr, const split *va,
                                           checkpoint *ck, json_t **done)
 {
+    const hftc_train_options *o = cfg->o;
     *done = NULL;
     const split *splits[] = {tr, va};
-    hftc_status st = checkpoint_init(ck, o, m, splits, 2, NULL); /* the vectors' bytes, not their table */
+    hftc_status st = checkpoint_init(ck, cfg, m, splits, 2, NULL); /* the vectors' bytes, not their table */
     if (st == HFTC_STATUS_OK)
         st = checkpoint_resume(ck, m, done);
     bool gap = false; /* levels train in order: the trained ones come first */
@@ -218,13 +222,13 @@ static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
     json_int_t epoch = json_integer_value(json_object_get(r, "epoch"));
     json_int_t step = json_integer_value(json_object_get(r, "adam_step"));
     json_int_t best_epoch = json_integer_value(json_object_get(r, "best_epoch"));
-    if (epoch < 1 || (size_t)epoch >= t->o->epochs || step < 1 || best_epoch < 0 || best_epoch > epoch ||
+    if (epoch < 1 || (size_t)epoch >= t->cfg->o->epochs || step < 1 || best_epoch < 0 || best_epoch > epoch ||
         !json_is_array(epochs) || json_array_size(epochs) != (size_t)epoch || json_array_size(lr) != t->opt.n_groups ||
         !(json_is_number(best) || json_is_null(best)) || !json_is_number(json_object_get(r, "seconds")))
         return error_set(HFTC_STATUS_MODEL,
                          "checkpoint %s cannot be continued (remove it to start over): its record of %s in training "
                          "does not match",
-                         t->o->checkpoint_path, t->part->name);
+                         t->cfg->o->checkpoint_path, t->part->name);
     TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values.base, ps->values.used));
     TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
     memcpy(ps->values.base, le->values, ps->values.used);
@@ -238,7 +242,7 @@ static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
     s->since_lr = (size_t)json_integer_value(json_object_get(r, "since_lr"));
     s->seconds = json_number_value(json_object_get(r, "seconds"));
     json_array_extend(s->epochs, (json_t *)epochs);
-    log_info("%s continues from %s after epoch %zu", t->part->name, t->o->checkpoint_path, s->epoch);
+    log_info("%s continues from %s after epoch %zu", t->part->name, t->cfg->o->checkpoint_path, s->epoch);
     return HFTC_STATUS_OK;
 }
 
@@ -275,13 +279,14 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
     return HFTC_STATUS_INCOMPLETE;
 }
 
-hftc_status train_level_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
-                              const float *label_weights, split *tr, split *va, json_t *record)
+hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
+                              json_t *record)
 {
+    const hftc_train_options *o = cfg->o;
     json_t *parts = json_array(), *done;
     json_object_set_new(record, "parts", parts);
     checkpoint ck;
-    TRY(level_checkpoint_start(o, m, tr, va, &ck, &done));
+    TRY(level_checkpoint_start(cfg, m, tr, va, &ck, &done));
     size_t trained_now = 0, from_checkpoint = 0;
     hftc_status st = HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
@@ -304,9 +309,9 @@ hftc_status train_level_parts(const hftc_train_options *o, hftc_model *m, wordve
                 memcpy(values, ps->values.base, ps->values.used);
             le.values = values;
             epoch_hooks hooks = {level_epochs_start, level_epochs_after, &le};
-            st = in_progress && !values ? HFTC_STATUS_OUT_OF_MEMORY
-                                        : train_part(o, m, p, vectors_format, label_weights, tr, va, parts,
-                                                     o->checkpoint_path ? &hooks : NULL);
+            st = in_progress && !values
+                     ? HFTC_STATUS_OUT_OF_MEMORY
+                     : train_part(cfg, m, p, label_weights, tr, va, parts, o->checkpoint_path ? &hooks : NULL);
             free(values);
             if (le.stopped) {
                 char where[96];

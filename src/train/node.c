@@ -38,7 +38,7 @@ typedef struct {
 
 /* What the level's jobs share, read-only except under the critical section. */
 typedef struct {
-    const hftc_train_options *o;
+    const train_config *cfg;
     hftc_model *m;
     const float *initial_embedding; /* (V, E) start of every classifier that owns its embedding */
     const dataset *ds;
@@ -69,9 +69,10 @@ static bool has_label(const dataset *ds, size_t doc, uint32_t label)
 // The classifier's documents (all, or those of category parent), split per class: a fraction of the
 // positives and of the negatives, at least one of each side where there are two, goes to validation.
 // False when a side of the split is empty.
-static bool node_split_fill(node_split *s, const hftc_train_options *o, const model_part *part, const split *pool,
+static bool node_split_fill(node_split *s, const train_config *cfg, const model_part *part, const split *pool,
                             bool parent_only, uint32_t parent, size_t *pos, size_t *neg)
 {
+    const hftc_train_options *o = cfg->o;
     const dataset *ds = pool->ds;
     uint32_t label = part->nodes[0];
     size_t n_pos = 0, n_neg = 0;
@@ -112,8 +113,8 @@ static bool node_split_fill(node_split *s, const hftc_train_options *o, const mo
 // validate on leaves its child the documents of the nearest ancestor that has enough (all documents
 // above the top level): the same neighbourhood of the taxonomy, at the cost of that ancestor's
 // documents rather than the whole corpus's.
-static hftc_status node_split_make(node_split *s, const hftc_train_options *o, const hftc_model *m,
-                                   const model_part *part, const split *pool)
+static hftc_status node_split_make(node_split *s, const train_config *cfg, const hftc_model *m, const model_part *part,
+                                   const split *pool)
 {
     size_t *pos = mem_alloc(pool->n, sizeof *pos), *neg = mem_alloc(pool->n, sizeof *neg);
     s->train_idx = mem_alloc(pool->n, sizeof *s->train_idx);
@@ -122,11 +123,11 @@ static hftc_status node_split_make(node_split *s, const hftc_train_options *o, c
         free(pos), free(neg);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    s->docs_of = !strcmp(o->node_docs, "parent") ? part->parent_part : MODEL_NO_PART;
+    s->docs_of = cfg->node_docs == NODE_DOCS_PARENT ? part->parent_part : MODEL_NO_PART;
     bool ok;
     for (;;) {
         bool local = s->docs_of != MODEL_NO_PART;
-        ok = node_split_fill(s, o, part, pool, local, local ? m->parts[s->docs_of].nodes[0] : 0, pos, neg);
+        ok = node_split_fill(s, cfg, part, pool, local, local ? m->parts[s->docs_of].nodes[0] : 0, pos, neg);
         if (ok || !local)
             break;
         size_t next = m->parts[s->docs_of].parent_part;
@@ -147,7 +148,7 @@ static hftc_status node_split_make(node_split *s, const hftc_train_options *o, c
 // *f1 is its validation F1 at the model's threshold and *out the trained network.
 static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *record, double *f1, network **out)
 {
-    const hftc_train_options *o = ctx->o;
+    const hftc_train_options *o = ctx->cfg->o;
     hftc_model *m = ctx->m;
     model_part *part = &m->parts[p];
     node_split *s = &ctx->splits[p];
@@ -162,8 +163,8 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     tensor *emb = params_find(network_params(net), "embedding.weight");
     if (emb)
         memcpy(emb->value, ctx->initial_embedding, emb->size * sizeof(float));
-    if (!strcmp(o->transfer, "finetune") && part->parent_part != MODEL_NO_PART)
-        transfer_with_groups(o, net, m->parts[part->parent_part].net);
+    if (ctx->cfg->transfer == TRANSFER_FINETUNE && part->parent_part != MODEL_NO_PART)
+        transfer_with_groups(ctx->cfg, net, m->parts[part->parent_part].net);
     // The trainer shuffles its training indices: each run has its own copy.
     split tr = {ctx->ds, mem_alloc(s->n_train, sizeof(size_t)), s->n_train};
     split va = {ctx->ds, s->valid_idx, s->n_valid};
@@ -173,7 +174,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     hftc_status st = tr.idx ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
         memcpy(tr.idx, s->train_idx, s->n_train * sizeof *tr.idx);
-        st = trainer_init(&t, o, m, &run_part, &va);
+        st = trainer_init(&t, ctx->cfg, m, &run_part, &va);
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
@@ -207,7 +208,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
 // Saves the checkpoint: every part's best network so far, and per part its best weight, F1 and runs.
 static hftc_status node_checkpoint_save(node_context *ctx)
 {
-    size_t n_weights = ctx->o->n_class_weights;
+    size_t n_weights = ctx->cfg->o->n_class_weights;
     json_t *parts = json_array();
     for (size_t p = 0; p < ctx->m->n_parts; p++)
         json_array_append_new(parts, json_pack("{s:I, s:f, s:O}", "best_weight",
@@ -264,7 +265,7 @@ static void node_job(node_context *ctx, size_t p, size_t w)
         if (st != HFTC_STATUS_OK)
             node_halt(ctx, st);
         if (st == HFTC_STATUS_OK) {
-            json_object_set_new(record, "class_weight", json_real(ctx->o->class_weights[w]));
+            json_object_set_new(record, "class_weight", json_real(ctx->cfg->o->class_weights[w]));
             json_object_set_new(record, "valid_f1", json_real(f1));
             json_array_set(ctx->runs[p], w, record);
             bool better =
@@ -299,7 +300,7 @@ static void node_job(node_context *ctx, size_t p, size_t w)
 static hftc_status node_resume(node_context *ctx, size_t *restored)
 {
     hftc_model *m = ctx->m;
-    size_t n_weights = ctx->o->n_class_weights;
+    size_t n_weights = ctx->cfg->o->n_class_weights;
     json_t *parts;
     *restored = 0;
     TRY(checkpoint_resume(&ctx->ck, m, &parts));
@@ -319,14 +320,14 @@ static hftc_status node_resume(node_context *ctx, size_t *restored)
             st = error_set(HFTC_STATUS_MODEL,
                            "checkpoint %s cannot be continued (remove it to start over): its record of %s does not "
                            "match",
-                           ctx->o->checkpoint_path, m->parts[p].name);
+                           ctx->cfg->o->checkpoint_path, m->parts[p].name);
         else if (best >= 0) {
             ctx->best_weight[p] = (size_t)best;
             ctx->best_f1[p] = json_number_value(json_object_get(part, "best_f1"));
         }
     }
     if (parts && st == HFTC_STATUS_OK)
-        log_info("%s: continuing from the checkpoint's %zu finished classifier runs", ctx->o->checkpoint_path,
+        log_info("%s: continuing from the checkpoint's %zu finished classifier runs", ctx->cfg->o->checkpoint_path,
                  *restored);
     json_decref(parts);
     return st;
@@ -367,16 +368,17 @@ static const char *differing_option(json_t *ours, json_t *theirs)
 static hftc_status reuse_check(node_context *ctx, const char *path, const hftc_model *from, const json_t *training,
                                size_t *n_weights, bool *transferred)
 {
-    const hftc_train_options *o = ctx->o;
+    const hftc_train_options *o = ctx->cfg->o;
     if (from->strategy != STRATEGY_NODE)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
                          "%s: runs are reused from a node model (gru-att, gru-att-cw, htrans), not a %s one", path,
                          from->strategy == STRATEGY_FLAT ? "flat" : "level");
     json_t *theirs = json_deep_copy(json_object_get(training, "options")), *ours = train_options_json(o);
     const json_t *weights = json_object_get(theirs, "class_weights");
-    const char *transfer = json_string_value(json_object_get(theirs, "transfer"));
+    transfer_kind transfer = TRANSFER_NONE;
     hftc_status st = HFTC_STATUS_OK;
-    if (!json_is_object(theirs) || !json_is_array(weights) || !transfer)
+    if (!json_is_object(theirs) || !json_is_array(weights) ||
+        !transfer_parse(json_string_value(json_object_get(theirs, "transfer")), &transfer))
         st = error_set(HFTC_STATUS_MODEL, "%s: its record of the training options is incomplete", path);
     size_t k = json_array_size(weights);
     bool prefix = st == HFTC_STATUS_OK && k >= 1 && k <= o->n_class_weights;
@@ -387,7 +389,7 @@ static hftc_status reuse_check(node_context *ctx, const char *path, const hftc_m
                        "%s tried %zu class weights that are not the first %zu of --class-weights: its runs cannot be "
                        "reused",
                        path, k, k);
-    *transferred = transfer && strcmp(transfer, "none");
+    *transferred = transfer == TRANSFER_FINETUNE;
     const char *key = st == HFTC_STATUS_OK ? differing_option(ours, theirs) : NULL;
     if (key)
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s was trained with another %s option: its runs cannot be reused",
@@ -408,7 +410,7 @@ static hftc_status reuse_check(node_context *ctx, const char *path, const hftc_m
 // and network) instead of repeating them; the runs of the further weights follow as usual.
 static hftc_status node_reuse(node_context *ctx)
 {
-    const hftc_train_options *o = ctx->o;
+    const hftc_train_options *o = ctx->cfg->o;
     const char *path = o->reuse_runs_from;
     hftc_model *m = ctx->m, *from = NULL;
     size_t reused = 0;
@@ -423,7 +425,7 @@ static hftc_status node_reuse(node_context *ctx)
     if (st == HFTC_STATUS_OK &&
         (!json_is_array(nodes) || json_array_size(nodes) != m->n_parts || from->n_parts != m->n_parts))
         st = error_set(HFTC_STATUS_MODEL, "%s: its record of the classifiers does not match its networks", path);
-    bool ours_transfer = !strcmp(o->transfer, "finetune");
+    bool ours_transfer = ctx->cfg->transfer == TRANSFER_FINETUNE;
     for (size_t p = 0; st == HFTC_STATUS_OK && p < m->n_parts; p++) {
         bool scratch = m->parts[p].parent_part == MODEL_NO_PART || (!ours_transfer && !transferred);
         bool untouched = true;
@@ -477,7 +479,7 @@ static size_t runs_reused(const node_context *ctx, size_t n_parts)
 {
     size_t n = 0;
     for (size_t p = 0; p < n_parts; p++)
-        for (size_t w = 0; w < ctx->o->n_class_weights; w++)
+        for (size_t w = 0; w < ctx->cfg->o->n_class_weights; w++)
             n += json_is_true(json_object_get(json_array_get(ctx->runs[p], w), "reused"));
     return n;
 }
@@ -491,11 +493,12 @@ static void node_context_free(node_context *ctx, size_t n_parts)
     free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs);
 }
 
-hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const float *initial_embedding, split *pool,
+hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
                              json_t *record)
 {
+    const hftc_train_options *o = cfg->o;
     size_t n_parts = m->n_parts, n_weights = o->n_class_weights;
-    node_context ctx = {.o = o, .m = m, .initial_embedding = initial_embedding, .ds = pool->ds};
+    node_context ctx = {.cfg = cfg, .m = m, .initial_embedding = initial_embedding, .ds = pool->ds};
     ctx.splits = mem_calloc(n_parts, sizeof *ctx.splits);
     ctx.best_f1 = mem_alloc(n_parts, sizeof *ctx.best_f1);
     ctx.best_weight = mem_alloc(n_parts, sizeof *ctx.best_weight);
@@ -506,7 +509,7 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
     json_t *nodes = json_array();
     json_object_set_new(record, "nodes", nodes);
     for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
-        st = node_split_make(&ctx.splits[p], o, m, &m->parts[p], pool);
+        st = node_split_make(&ctx.splits[p], cfg, m, &m->parts[p], pool);
         ctx.best_f1[p] = -1.0;
         ctx.best_weight[p] = n_weights;
         ctx.runs[p] = json_array();
@@ -517,11 +520,11 @@ hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const f
     const split *splits[] = {pool};
     uint64_t data_fingerprint = 0;
     if (st == HFTC_STATUS_OK)
-        st = training_fingerprint(o, m, splits, 1, initial_embedding, &data_fingerprint);
+        st = training_fingerprint(cfg, m, splits, 1, initial_embedding, &data_fingerprint);
     snprintf(ctx.data_fingerprint, sizeof ctx.data_fingerprint, "%016" PRIx64, data_fingerprint);
     json_object_set_new(record, "data_fingerprint", json_string(ctx.data_fingerprint));
     if (st == HFTC_STATUS_OK)
-        st = checkpoint_init(&ctx.ck, o, m, splits, 1, initial_embedding);
+        st = checkpoint_init(&ctx.ck, cfg, m, splits, 1, initial_embedding);
     if (st == HFTC_STATUS_OK)
         st = node_resume(&ctx, &restored);
     if (st == HFTC_STATUS_OK)

@@ -1,5 +1,10 @@
-/* The checks of a training's options: liblinear's check_parameter, an error message or NULL. */
+/* The checks of a training's options (liblinear's check_parameter: an error message or NULL) and their
+ * resolution into a train_config: the one place that reads the options' names. */
+#include "train/options.h"
+
 #include "core/error.h"
+#include "core/names.h"
+#include "hier/transfer.h"
 #include "data/dataset.h"
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
@@ -9,6 +14,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
+static const char *const node_docs_names[] = {"all", "parent"};
+static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
+
+/* Sets *kind to name's place in names, or returns false. */
+static bool kind_parse(const char *const *names, size_t n, const char *name, int *kind)
+{
+    size_t i;
+    if (!name || !names_find(names, n, name, &i))
+        return false;
+    *kind = (int)i;
+    return true;
+}
 
 const char *hftc_train_options_check(const hftc_train_options *o)
 {
@@ -23,19 +42,24 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     wordvec_format vectors;
     if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
         return "--embeddings-format must be auto, vec, glove or bin";
-    bool cnn = !strcmp(o->encoder, "cnn"), onlstm = !strcmp(o->encoder, "onlstm");
-    if (!cnn && !onlstm && strcmp(o->encoder, "bigru-att"))
+    encoder_kind encoder;
+    if (!encoder_parse(o->encoder, &encoder))
         return "unknown encoder (known: cnn, bigru-att, onlstm)";
-    if (strcmp(o->hidden_activation, "relu") && strcmp(o->hidden_activation, "tanh"))
+    bool cnn = encoder == ENCODER_CNN, onlstm = encoder == ENCODER_ONLSTM;
+    activation_kind activation;
+    if (!activation_parse(o->hidden_activation, &activation))
         return "unknown --hidden-activation (known: relu, tanh)";
     if (o->batchnorm && !o->hidden)
         return "--batchnorm needs a hidden layer (--hidden)";
-    if (strcmp(o->rnn_pool, "last") && strcmp(o->rnn_pool, "max"))
+    rnn_pool_kind pool;
+    if (!rnn_pool_parse(o->rnn_pool, &pool))
         return "unknown --rnn-pool (known: last, max)";
     if (onlstm && (o->onlstm_chunk < 1 || o->rnn_hidden % o->onlstm_chunk))
         return "--onlstm-chunk must divide --rnn-hidden";
-    if (strcmp(o->head, "sigmoid") && strcmp(o->head, "softmax"))
+    head_kind head;
+    if (!head_parse(o->head, &head))
         return "unknown head (known: sigmoid, softmax)";
+    bool softmax = head == HEAD_SOFTMAX;
     if (cnn && (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS))
         return "between 1 and 8 window sizes are needed";
     for (size_t i = 0; cnn && i < o->n_windows; i++)
@@ -66,18 +90,22 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--threshold must be in [0, 1]";
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
-    bool node = !strcmp(o->strategy, "node");
-    if (strcmp(o->strategy, "flat") && strcmp(o->strategy, "level") && !node)
+    strategy_kind strategy;
+    if (!strategy_parse(o->strategy, &strategy))
         return "--strategy must be flat, level or node";
-    if (node && strcmp(o->head, "sigmoid"))
+    bool node = strategy == STRATEGY_NODE;
+    if (node && softmax)
         return "the node strategy trains binary classifiers: --head sigmoid";
     if (node && (o->tune_threshold || o->tune_label_thresholds))
         return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
                "classifier decides at --threshold)";
-    if (o->tune_label_thresholds &&
-        (strcmp(o->head, "sigmoid") || !strcmp(o->scoring, "top-down") || !strcmp(o->scoring, "argmax")))
+    scoring_kind scoring;
+    if (!scoring_parse(o->scoring, &scoring))
+        return "--scoring must be independent, bsf, msf, top-down or argmax";
+    if (o->tune_label_thresholds && (softmax || scoring == SCORING_TOP_DOWN || scoring == SCORING_ARGMAX))
         return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
-    if (strcmp(o->node_docs, "all") && strcmp(o->node_docs, "parent"))
+    int kind;
+    if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
@@ -88,7 +116,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
             return "--class-weights must be in (0, 1e6]";
     if (o->n_class_weights > 1 && !node)
         return "--class-weights searches per classifier: it needs the node strategy";
-    if (o->class_weights_from && (node || strcmp(o->head, "sigmoid")))
+    if (o->class_weights_from && (node || softmax))
         return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
     if (!(o->time_limit >= 0.0f && o->time_limit <= 1e9f))
         return "--time-limit must be in [0, 1e9] seconds (0 = none)";
@@ -98,7 +126,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--time-limit keeps the work done in a checkpoint: give --checkpoint FILE";
     if (!(o->transfer_lr >= 0.0f && o->transfer_lr <= 10.0f))
         return "--transfer-lr must be in [0, 10] (0 = --lr)";
-    if (strcmp(o->transfer, "none") && strcmp(o->transfer, "finetune"))
+    transfer_kind transfer;
+    if (!transfer_parse(o->transfer, &transfer))
         return "--transfer must be none or finetune";
     for (const char *item = o->transfer_layers; *item;) {
         size_t n = strcspn(item, ",");
@@ -112,22 +141,67 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     }
     if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
         return "--pos-weight must be in (0, 1e6]";
-    if (o->pos_weight != 1.0f && !strcmp(o->head, "softmax"))
+    if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
-    scoring_kind scoring;
-    if (!scoring_parse(o->scoring, &scoring))
-        return "--scoring must be independent, bsf, msf, top-down or argmax";
-    if (strcmp(o->early_stop, "loss") && strcmp(o->early_stop, "micro-f1") && strcmp(o->early_stop, "accuracy"))
+    int early_stop;
+    if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &early_stop))
         return "--early-stop must be loss, micro-f1 or accuracy";
-    if (!strcmp(o->early_stop, "accuracy") && strcmp(o->head, "softmax"))
+    if (early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";
     if (!(o->lr_decay > 0.0f && o->lr_decay <= 1.0f))
         return "--lr-decay must be in (0, 1]";
     if (o->min_count < 1)
         return "--min-count must be at least 1";
-    if (o->joint_embedding && (strcmp(o->strategy, "level") || strcmp(o->head, "softmax")))
+    if (o->joint_embedding && (strategy != STRATEGY_LEVEL || !softmax))
         return "--joint-embedding reads one parent category per document: it needs --strategy level --head softmax";
     if (o->label_names_path && !o->joint_embedding)
         return "--label-names names the parents' words of the joint embedding: add --joint-embedding";
     return NULL;
+}
+
+bool transfer_parse(const char *name, transfer_kind *out)
+{
+    int kind;
+    if (!kind_parse(transfer_names, NAMES_COUNT(transfer_names), name, &kind))
+        return false;
+    *out = (transfer_kind)kind;
+    return true;
+}
+
+hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
+{
+    const char *problem = hftc_train_options_check(o);
+    if (problem)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
+    *c = (train_config){.o = o, .vectors_format = WORDVEC_AUTO, .taxonomy_format = TAXONOMY_FORMAT_AUTO};
+    int node_docs = 0, early_stop = 0;
+    bool known = data_format_parse(o->format, &c->data_format) && strategy_parse(o->strategy, &c->strategy) &&
+                 transfer_parse(o->transfer, &c->transfer) &&
+                 kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &node_docs) &&
+                 kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &early_stop) &&
+                 scoring_parse(o->scoring, &c->scoring) && encoder_parse(o->encoder, &c->net.encoder) &&
+                 head_parse(o->head, &c->net.head) &&
+                 activation_parse(o->hidden_activation, &c->net.hidden_activation) &&
+                 rnn_pool_parse(o->rnn_pool, &c->net.rnn_pool);
+    if (o->taxonomy_path)
+        known = known && taxonomy_format_parse(o->taxonomy_format, &c->taxonomy_format);
+    if (o->embeddings_path)
+        known = known && wordvec_format_parse(o->embeddings_format, &c->vectors_format);
+    if (!known) /* hftc_train_options_check names every choice it accepts: a name it let through is a defect */
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "an option names an unknown choice");
+    c->node_docs = (node_docs_kind)node_docs, c->early_stop = (early_stop_kind)early_stop;
+    c->net.rnn_hidden = o->rnn_hidden, c->net.attention_dim = o->attention_dim, c->net.rnn_dropout = o->rnn_dropout;
+    c->net.onlstm_chunk = o->onlstm_chunk, c->net.hidden_batchnorm = o->batchnorm;
+    c->net.n_windows = o->n_windows, c->net.n_filters = o->filters, c->net.pool_chunks = o->pool_chunks;
+    memcpy(c->net.windows, o->windows, sizeof o->windows);
+    c->net.hidden = o->hidden, c->net.embed_dropout = o->embed_dropout, c->net.hidden_dropout = o->hidden_dropout;
+    c->net.embed_dim = o->dim;
+    c->tokenizer = (tokenizer_options){
+        .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
+    bool inherit = c->transfer == TRANSFER_FINETUNE && transfer_layer_listed("embedding", o->transfer_layers) &&
+                   o->freeze_child_embeddings;
+    c->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
+                        : inherit            ? NODE_EMBEDDING_INHERITED
+                                             : NODE_EMBEDDING_OWN;
+    return HFTC_STATUS_OK;
 }

@@ -5,7 +5,16 @@
 
 #include "hftc.h"
 
+#include "data/dataset.h"
+#include "data/taxonomy.h"
+#include "hier/scoring.h"
+#include "model/model.h"
+#include "model/network.h"
+#include "text/tokenizer.h"
+#include "text/wordvec.h"
+
 #include <jansson.h>
+#include <stdbool.h>
 
 /* What an option is, beside its value (the table's flags). */
 enum {
@@ -25,5 +34,32 @@ hftc_status train_options_apply(hftc_train_options *o, const char *settings);
 json_t *train_options_json(const hftc_train_options *o);
 /* Deletes from train_options_json's object the options with any of flags. */
 void train_options_drop(json_t *options, unsigned flags);
+
+typedef enum { TRANSFER_NONE, TRANSFER_FINETUNE } transfer_kind;
+typedef enum { NODE_DOCS_ALL, NODE_DOCS_PARENT } node_docs_kind;
+typedef enum { EARLY_STOP_LOSS, EARLY_STOP_MICRO_F1, EARLY_STOP_ACCURACY } early_stop_kind;
+
+bool transfer_parse(const char *name, transfer_kind *out);
+
+/* A training's options resolved once: every name parsed into its kind, the network's configuration (all
+ * but the sizes the data and the word vectors decide) and the tokeniser's options. The strategies, the
+ * trainer and the checkpoint read these, never the option strings. */
+typedef struct {
+    const hftc_train_options *o; /* the numbers and files, as given */
+    data_format data_format;
+    taxonomy_format taxonomy_format;
+    wordvec_format vectors_format; /* auto until hftc_train probes the file */
+    strategy_kind strategy;
+    transfer_kind transfer;
+    node_docs_kind node_docs;
+    early_stop_kind early_stop;
+    scoring_kind scoring;
+    node_embedding_kind node_embedding; /* how node classifiers hold their embedding */
+    network_config net;                 /* vocab_size, embed_dim and n_classes: once the data is read */
+    tokenizer_options tokenizer;
+} train_config;
+
+/* Checks o (hftc_train_options_check) and resolves it into c, which keeps a pointer to o. */
+hftc_status train_config_resolve(const hftc_train_options *o, train_config *c);
 
 #endif

@@ -20,16 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m, dataset *train, dataset *valid)
+static hftc_status read_training_data(const train_config *cfg, hftc_model *m, dataset *train, dataset *valid)
 {
-    dataset_options opt = {.tokenizer = m->tokenizer, .labels_required = true, .skip_bad_lines = o->skip_bad_lines};
-    data_format_parse(o->format, &opt.format);
+    const hftc_train_options *o = cfg->o;
+    dataset_options opt = {.tokenizer = m->tokenizer,
+                           .format = cfg->data_format,
+                           .labels_required = true,
+                           .skip_bad_lines = o->skip_bad_lines};
     taxonomy *tax = &m->tax;
-    if (o->taxonomy_path) {
-        taxonomy_format fmt;
-        taxonomy_format_parse(o->taxonomy_format, &fmt);
-        TRY(taxonomy_load(tax, o->taxonomy_path, fmt));
-    }
+    if (o->taxonomy_path)
+        TRY(taxonomy_load(tax, o->taxonomy_path, cfg->taxonomy_format));
     TRY(dataset_read(train, o->train_path, &opt, &m->vocab, true, &tax->names));
     if (train->n_docs == 0)
         return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->train_path);
@@ -74,9 +74,10 @@ static hftc_status read_training_data(const hftc_train_options *o, hftc_model *m
 }
 
 /* The training split and the validation split (a seeded hold-out when no file is given). */
-static hftc_status make_splits(const hftc_train_options *o, const dataset *train, const dataset *valid, split *tr,
+static hftc_status make_splits(const train_config *cfg, const dataset *train, const dataset *valid, split *tr,
                                split *va)
 {
+    const hftc_train_options *o = cfg->o;
     tr->ds = train;
     tr->idx = mem_alloc(train->n_docs, sizeof *tr->idx);
     va->ds = valid->n_docs ? valid : train;
@@ -125,8 +126,9 @@ static hftc_status node_pool(dataset *train, dataset *valid, split *pool)
 
 /* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
  * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
-hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out)
+hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out)
 {
+    const hftc_train_options *o = cfg->o;
     size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
     float *table = mem_alloc(V * E, sizeof *table);
     if (!table)
@@ -139,7 +141,7 @@ hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format 
     hftc_status st = HFTC_STATUS_OK;
     if (o->embeddings_path) {
         size_t found;
-        st = wordvec_load(o->embeddings_path, fmt, &m->vocab, E, table, &r, &found);
+        st = wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, E, table, &r, &found);
         if (st == HFTC_STATUS_OK)
             log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, V,
                      100.0 * (double)found / (double)V);
@@ -207,77 +209,47 @@ static hftc_status build_parts_for(hftc_model *m, const split *tr)
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
-    const char *problem = hftc_train_options_check(o);
-    if (problem)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
+    train_config cfg;
+    TRY(train_config_resolve(o, &cfg));
     hftc_set_threads(o->threads);
     compute_check_blas();
-    size_t dim = o->dim;
-    wordvec_format vectors_format = WORDVEC_AUTO;
-    if (o->embeddings_path) {
-        wordvec_format_parse(o->embeddings_format, &vectors_format);
-        TRY(wordvec_probe(o->embeddings_path, vectors_format, &vectors_format, &dim));
-    }
+    if (o->embeddings_path)
+        TRY(wordvec_probe(o->embeddings_path, cfg.vectors_format, &cfg.vectors_format, &cfg.net.embed_dim));
     /* The vocabulary and labels are read first; the networks are created once their sizes are known. */
     hftc_model *m;
     TRY(model_create(&m));
-    m->tokenizer = (tokenizer_options){
-        .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
-    strategy_parse(o->strategy, &m->strategy);
+    m->tokenizer = cfg.tokenizer;
+    m->strategy = cfg.strategy;
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
     bool node = m->strategy == STRATEGY_NODE;
     float *label_weights = NULL, *initial_embedding = NULL;
-    hftc_status st = read_training_data(o, m, &train, &valid);
+    hftc_status st = read_training_data(&cfg, m, &train, &valid);
     if (st == HFTC_STATUS_OK && node) /* node classifiers split all labelled documents themselves */
         st = node_pool(&train, &valid, &tr);
     else if (st == HFTC_STATUS_OK)
-        st = make_splits(o, &train, &valid, &tr, &va);
+        st = make_splits(&cfg, &train, &valid, &tr, &va);
     if (st == HFTC_STATUS_OK && o->class_weights_from)
         st = read_class_weights(o->class_weights_from, &m->tax, &label_weights);
     if (st == HFTC_STATUS_OK) {
         size_t C = m->net_config.n_classes;
-        encoder_kind encoder = !strcmp(o->encoder, "cnn")      ? ENCODER_CNN
-                               : !strcmp(o->encoder, "onlstm") ? ENCODER_ONLSTM
-                                                               : ENCODER_BIGRU_ATT;
-        m->net_config = (network_config){.encoder = encoder,
-                                         .rnn_hidden = o->rnn_hidden,
-                                         .attention_dim = o->attention_dim,
-                                         .rnn_dropout = o->rnn_dropout,
-                                         .onlstm_chunk = o->onlstm_chunk,
-                                         .rnn_pool = strcmp(o->rnn_pool, "max") ? RNN_POOL_LAST : RNN_POOL_MAX,
-                                         .hidden_activation =
-                                             strcmp(o->hidden_activation, "tanh") ? ACTIVATION_RELU : ACTIVATION_TANH,
-                                         .hidden_batchnorm = o->batchnorm,
-                                         .head = strcmp(o->head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX,
-                                         .vocab_size = vocab_size(&m->vocab),
-                                         .embed_dim = dim,
-                                         .n_windows = o->n_windows,
-                                         .n_filters = o->filters,
-                                         .pool_chunks = o->pool_chunks,
-                                         .hidden = o->hidden,
-                                         .n_classes = C,
-                                         .embed_dropout = o->embed_dropout,
-                                         .hidden_dropout = o->hidden_dropout};
-        memcpy(m->net_config.windows, o->windows, sizeof o->windows);
+        m->net_config = cfg.net;
+        m->net_config.vocab_size = vocab_size(&m->vocab);
+        m->net_config.n_classes = C;
         m->batch_capacity = o->batch; /* validation runs in training-sized batches: no larger buffers */
         m->threshold = o->threshold;
-        scoring_parse(o->scoring, &m->scoring);
+        m->scoring = cfg.scoring;
         snprintf(m->preset, sizeof m->preset, "%s", o->preset);
-        bool inherit = !strcmp(o->transfer, "finetune") && transfer_layer_listed("embedding", o->transfer_layers) &&
-                       o->freeze_child_embeddings;
-        m->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
-                            : inherit            ? NODE_EMBEDDING_INHERITED
-                                                 : NODE_EMBEDDING_OWN;
+        m->node_embedding = cfg.node_embedding;
         st = build_parts_for(m, &tr);
     }
     if (st == HFTC_STATUS_OK && node)
-        st = initial_embedding_table(o, vectors_format, m, &initial_embedding);
+        st = initial_embedding_table(&cfg, m, &initial_embedding);
     if (st == HFTC_STATUS_OK && node)
-        st = train_node_parts(o, m, initial_embedding, &tr, record);
+        st = train_node_parts(&cfg, m, initial_embedding, &tr, record);
     else if (st == HFTC_STATUS_OK)
-        st = train_level_parts(o, m, vectors_format, label_weights, &tr, &va, record);
+        st = train_level_parts(&cfg, m, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && (o->tune_threshold || o->tune_label_thresholds)) {
         float *scores = NULL;
         gold_sets gold = {0};

@@ -22,7 +22,7 @@ static size_t trainer_fill(trainer *t, const split *s, size_t start, size_t B)
     batch_prefix prefix = {&t->m->label_words, t->prefix_label};
     for (size_t b = 0; s->prefix && b < B; b++)
         t->prefix_label[b] = s->prefix[s->idx[start + b]];
-    return batch_fill(s->ds, s->idx + start, B, t->o->max_len, model_min_len(&t->m->net_config),
+    return batch_fill(s->ds, s->idx + start, B, t->cfg->o->max_len, model_min_len(&t->m->net_config),
                       s->prefix ? &prefix : NULL, t->tokens, t->lengths);
 }
 
@@ -91,7 +91,7 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
 
 static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
 {
-    const hftc_train_options *o = t->o;
+    const hftc_train_options *o = t->cfg->o;
     rng_shuffle(order_rng, tr->idx, tr->n);
     double loss_sum = 0, t0 = now_seconds();
     size_t done = 0;
@@ -114,9 +114,10 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     return (float)(loss_sum / (double)tr->n);
 }
 
-hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va)
+hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va)
 {
-    *t = (trainer){.o = o, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
+    const hftc_train_options *o = cfg->o;
+    *t = (trainer){.cfg = cfg, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
     size_t C = part->n_outputs, cap = m->batch_capacity;
     param_set *ps = network_params(part->net);
     t->output_of = mem_alloc(t->n_labels, sizeof *t->output_of);
@@ -172,8 +173,9 @@ hftc_status trainer_set_label_weights(trainer *t, const float *label_weights)
 
 hftc_status trainer_set_pos_weight(trainer *t, float weight) { return trainer_set_weights(t, NULL, weight); }
 
-size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src)
+size_t transfer_with_groups(const train_config *cfg, network *dst, network *src)
 {
+    const hftc_train_options *o = cfg->o;
     size_t n = transfer_layers(dst, src, o->transfer_layers);
     param_set *d = network_params(dst), *s = network_params(src);
     for (size_t i = 0; i < d->n_tensors; i++)
@@ -220,9 +222,9 @@ static double valid_accuracy(const trainer *t, const split *va)
 
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks)
 {
-    const hftc_train_options *o = t->o;
+    const hftc_train_options *o = t->cfg->o;
     param_set *ps = network_params(t->part->net);
-    bool by_loss = strcmp(o->early_stop, "loss") == 0, by_accuracy = strcmp(o->early_stop, "accuracy") == 0;
+    bool by_loss = t->cfg->early_stop == EARLY_STOP_LOSS, by_accuracy = t->cfg->early_stop == EARLY_STOP_ACCURACY;
     double total_start = now_seconds();
     epoch_state s = {.best = INFINITY, .epochs = json_array()};
     json_object_set_new(record, "epochs", s.epochs);

@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/options.h"
 
 #include <jansson.h>
 
@@ -25,7 +26,7 @@ typedef struct {
 
 /* Everything the epoch loop needs, allocated once before it starts. */
 typedef struct {
-    const hftc_train_options *o;
+    const train_config *cfg;
     hftc_model *m;
     model_part *part;    /* the network being trained */
     uint32_t *output_of; /* label id -> the part's output, UINT32_MAX for labels outside it */
@@ -47,7 +48,7 @@ typedef struct {
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
  * positive weight is o->pos_weight for every output until trainer_set_label_weights. */
-hftc_status trainer_init(trainer *t, const hftc_train_options *o, hftc_model *m, model_part *part, const split *va);
+hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va);
 /* The BCE positive weight of each output: label_weights[label] (indexed by label id). */
 hftc_status trainer_set_label_weights(trainer *t, const float *label_weights);
 /* One BCE positive weight for every output. */
@@ -90,23 +91,23 @@ hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics 
 hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1);
 /* Starts dst from src's listed layers (hier/transfer.c); the copied tensors learn at o->transfer_lr
  * when it is set. Returns the number of tensors copied. */
-size_t transfer_with_groups(const hftc_train_options *o, network *dst, network *src);
+size_t transfer_with_groups(const train_config *cfg, network *dst, network *src);
 /* Sets up t's optimiser groups for part p's network after transfer_with_groups. */
 void trainer_groups(trainer *t);
 
 /* The embedding table (V x E, caller frees) networks start from: uniform(-0.25, 0.25) for each word,
  * o's word vectors where it has them, zeros for <pad> (copied into m's shared table, if it has one). */
-hftc_status initial_embedding_table(const hftc_train_options *o, wordvec_format fmt, hftc_model *m, float **out);
+hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out);
 /* The flat and level strategies: trains m's parts in order on tr, validated on va (label_weights: the BCE
  * positive weight of each label, or NULL); continues from o->checkpoint_path when it exists, at the level
  * and epoch it reached, and saves the work done there after each level and about once a minute. */
-hftc_status train_level_parts(const hftc_train_options *o, hftc_model *m, wordvec_format vectors_format,
-                              const float *label_weights, split *tr, split *va, json_t *record);
+hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
+                              json_t *record);
 
 /* The node strategy: trains every node part of m (parents first, children concurrently), each
  * classifier on its own stratified split of pool, with the class-weight search; continues from
  * o->checkpoint_path when it exists and saves the work done there. */
-hftc_status train_node_parts(const hftc_train_options *o, hftc_model *m, const float *initial_embedding, split *pool,
+hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
                              json_t *record);
 
 #endif
