@@ -10,6 +10,7 @@
 #include "hier/transfer.h"
 #include "text/vocab.h"
 #include "model/model.h"
+#include "model/model_predict.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
 #include "train/trainer.h"

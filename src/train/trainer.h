@@ -4,6 +4,7 @@
 #define HFTC_TRAIN_TRAINER_H
 
 #include "eval/metrics.h"
+#include "model/batch.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
