@@ -4,6 +4,7 @@
  * get level 2 right when the parent is not restricted (argmax scoring). Also the accuracy given the
  * true parent against the end-to-end one, the model file round trip and the refusals. */
 #include "hftc.h"
+#include "model/batch.h"
 #include "model/model.h"
 #include "test.h"
 #include "tmpfiles.h"

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "hier/scoring.h"
 #include "model/model.h"
+#include "model/model_predict.h"
 
 #include <stdlib.h>
 #include <string.h>

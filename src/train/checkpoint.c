@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define CHECKPOINT_SECONDS 60.0
+#define CHECKPOINT_RECORD_KEY "checkpoint" /* the metadata entry of the record */
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 {
@@ -103,16 +104,47 @@ hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_m
     return HFTC_STATUS_OK;
 }
 
+/* The summary of the record of parts (checkpoint.h): the units done (node: classifier runs; flat and level:
+ * levels) of all, the level in training and its epochs, and the training seconds. */
+static json_t *checkpoint_summary(const hftc_model *m, const json_t *parts, double seconds)
+{
+    size_t done = 0, total = 0;
+    json_t *in_progress = json_null();
+    for (size_t p = 0; p < json_array_size(parts); p++) {
+        json_t *entry = json_array_get(parts, p), *partial = json_object_get(entry, "in_progress");
+        json_t *runs = json_object_get(entry, "runs");
+        if (json_is_array(runs)) { /* node: one entry per class-weight run, null until it is done */
+            for (size_t w = 0; w < json_array_size(runs); w++)
+                done += !json_is_null(json_array_get(runs, w));
+            total += json_array_size(runs);
+            continue;
+        }
+        total++;
+        done += json_is_object(entry) && !partial;
+        if (partial && p < m->n_parts)
+            in_progress =
+                json_pack("{s:s, s:O}", "part", m->parts[p].name, "epochs", json_object_get(partial, "epoch"));
+    }
+    return json_pack("{s:s, s:I, s:I, s:f, s:o}", "units", m->strategy == STRATEGY_NODE ? "classifier runs" : "levels",
+                     "done", (json_int_t)done, "total", (json_int_t)total, "seconds", seconds, "in_progress",
+                     in_progress);
+}
+
 hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, const st_tensor *state, size_t n_state)
 {
-    double t0 = now_seconds();
-    json_t *record =
-        json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", checkpoint_seconds(c), "parts", parts);
+    double t0 = now_seconds(), seconds = checkpoint_seconds(c);
+    json_t *record = json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", seconds, "parts", parts);
+    json_t *summary = checkpoint_summary(m, parts, seconds);
     char *text = record ? json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    char *summary_text = summary ? json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(record);
-    hftc_status st = text ? model_save_with(m, c->cfg->o->checkpoint_path, MODEL_CHECKPOINT_KEY, text, state, n_state)
-                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
+    json_decref(summary);
+    const st_metadata meta[] = {{CHECKPOINT_RECORD_KEY, text}, {MODEL_CHECKPOINT_SUMMARY_KEY, summary_text}};
+    hftc_status st = text && summary_text
+                         ? model_save_with(m, c->cfg->o->checkpoint_path, meta, sizeof meta / sizeof *meta, state, n_state)
+                         : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     free(text);
+    free(summary_text);
     c->last_save = now_seconds();
     c->save_seconds = c->last_save - t0;
     return st;
@@ -150,7 +182,7 @@ hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts)
     json_t *j = NULL;
     hftc_status st = hftc_model_load(&ck, path);
     if (st == HFTC_STATUS_OK)
-        st = model_read_metadata(path, MODEL_CHECKPOINT_KEY, &text);
+        st = model_read_metadata(path, CHECKPOINT_RECORD_KEY, &text);
     if (st == HFTC_STATUS_OK)
         j = json_loads(text, 0, NULL); /* not inside json_is_object(), a macro that reads its argument twice */
     if (st == HFTC_STATUS_OK && !json_is_object(j))

@@ -1,7 +1,10 @@
 /* Training checkpoints (hftc_train_options.checkpoint_path): the model as far as it is trained, saved
  * atomically as a model file whose "checkpoint" metadata entry holds the strategy's record of the work
  * done (one entry per part, null where nothing is done yet), the training seconds so far and a
- * fingerprint of the data and options. A later training with the same fingerprint continues from it
+ * fingerprint of the data and options, and whose MODEL_CHECKPOINT_SUMMARY_KEY entry summarises that
+ * record for hftc info: {"units": "classifier runs" (node) or "levels", "done", "total", "seconds",
+ * "in_progress": null or {"part", "epochs"}} (the model file passes it through unread, so that only this
+ * module knows the record's layout). A later training with the same fingerprint continues from it
  * and ends with the model one uninterrupted training gives, since the strategies seed every part (node:
  * every classifier run) by itself: the node strategy resumes at (classifier, class weight) runs, the
  * flat and level strategies at epochs (the file then also holds the training state of the network in
@@ -9,6 +12,7 @@
 #ifndef HFTC_TRAIN_CHECKPOINT_H
 #define HFTC_TRAIN_CHECKPOINT_H
 
+#include "model/model_file.h"
 #include "train/trainer.h"
 
 typedef struct {

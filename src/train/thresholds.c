@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "eval/evaluate.h"
 #include "hier/scoring.h"
+#include "model/model_predict.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "eval/metrics.h"
+#include "model/batch.h"
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"

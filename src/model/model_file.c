@@ -1,0 +1,664 @@
+/* The model file: hftc_model_save and hftc_model_load over the safetensors layout (model_file.h), the
+ * JSON of the metadata entries each way, and hftc_model_describe. */
+#include "model/model_file.h"
+
+#include "core/arena.h"
+#include "core/compute.h"
+#include "core/error.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL_FORMAT_NAME "hftc"
+#define MODEL_FORMAT_VERSION 1
+
+static const char *const encoder_names[] = {"cnn", "bigru-att", "onlstm"}; /* by encoder_kind */
+
+static json_t *config_to_json(const hftc_model *m)
+{
+    const network_config *c = &m->net_config;
+    json_t *windows = json_array();
+    for (size_t i = 0; i < c->n_windows; i++)
+        json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
+    json_t *j =
+        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
+                  encoder_names[c->encoder], "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size",
+                  (json_int_t)c->vocab_size, "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                  (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
+                  "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
+                  (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
+                  (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
+                  m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    if (c->encoder != ENCODER_CNN) {
+        json_object_set_new(j, "rnn_hidden", json_integer((json_int_t)c->rnn_hidden));
+        json_object_set_new(j, "attention_dim", json_integer((json_int_t)c->attention_dim));
+        json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
+    }
+    if (m->joint_embedding)
+        json_object_set_new(j, "joint_embedding", json_true());
+    if (c->encoder == ENCODER_ONLSTM) {
+        json_object_set_new(j, "onlstm_chunk", json_integer((json_int_t)(c->onlstm_chunk ? c->onlstm_chunk : 1)));
+        json_object_set_new(j, "rnn_pool", json_string(c->rnn_pool == RNN_POOL_MAX ? "max" : "last"));
+    }
+    if (c->hidden_activation == ACTIVATION_TANH) /* absent: ReLU (files from before) */
+        json_object_set_new(j, "hidden_activation", json_string("tanh"));
+    if (c->hidden_batchnorm)
+        json_object_set_new(j, "batchnorm", json_true());
+    json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
+    if (m->strategy == STRATEGY_NODE)
+        json_object_set_new(j, "node_embedding", json_string(node_embedding_name(m->node_embedding)));
+    json_object_set_new(j, "scoring", json_string(scoring_name(m->scoring)));
+    return j;
+}
+
+static char *strings_to_json(const strmap *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < strmap_count(s); i++)
+        json_array_append_new(a, json_string(strmap_string(s, i)));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+/* The parents of every label, in label order; null stands for the root. */
+static char *taxonomy_to_json(const taxonomy *t)
+{
+    json_t *all = json_array();
+    for (size_t c = 0; c < t->n_nodes; c++) {
+        json_t *parents = json_array();
+        for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++)
+            json_array_append_new(parents, t->parents[j] == TAXONOMY_ROOT
+                                               ? json_null()
+                                               : json_string(strmap_string(&t->names, t->parents[j])));
+        json_array_append_new(all, parents);
+    }
+    char *text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    return text;
+}
+
+/* Rebuilds the taxonomy: the labels become nodes in their stored order, then the stored edges. */
+static hftc_status taxonomy_from_json(taxonomy *t, const char *path, const json_t *labels, const char *text)
+{
+    json_error_t err;
+    json_t *all = text ? json_loads(text, 0, &err) : NULL;
+    hftc_status st =
+        json_is_array(all) && json_array_size(all) == json_array_size(labels)
+            ? HFTC_STATUS_OK
+            : error_set(HFTC_STATUS_MODEL, "%s: metadata \"taxonomy\" missing or not one list per label", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(labels); i++) {
+        const char *s = json_string_value(json_array_get(labels, i));
+        size_t id;
+        st = strmap_intern(&t->names, s, strlen(s), &id);
+        if (st == HFTC_STATUS_OK && id != i)
+            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" listed twice", path, s);
+    }
+    if (st == HFTC_STATUS_OK)
+        taxonomy_adopt_names(t);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(all); i++) {
+        const json_t *parents = json_array_get(all, i), *p;
+        const char *child = strmap_string(&t->names, i);
+        size_t j;
+        if (!json_is_array(parents) || json_array_size(parents) == 0)
+            st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" has no parent list", path, child);
+        json_array_foreach(parents, j, p)
+        {
+            const char *parent = json_string_value(p);
+            if (st == HFTC_STATUS_OK && !json_is_null(p) &&
+                (!parent || strmap_find(&t->names, parent, strlen(parent)) == STRMAP_NONE))
+                st = error_set(HFTC_STATUS_MODEL, "%s: label \"%s\" has an unknown parent", path, child);
+            if (st == HFTC_STATUS_OK)
+                st = taxonomy_add_edge(t, parent, child);
+        }
+    }
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_finalize(t);
+    if (st != HFTC_STATUS_OK && st != HFTC_STATUS_MODEL)
+        st = error_wrap(HFTC_STATUS_MODEL, "%s: metadata \"taxonomy\"", path);
+    json_decref(all);
+    return st;
+}
+
+/* The ids of the labels with an output, ascending, as a JSON array. */
+static char *outputs_to_json(const hftc_model *m)
+{
+    bool *has = mem_calloc(m->net_config.n_classes, sizeof *has);
+    if (!has)
+        return NULL;
+    for (size_t p = 0; p < m->n_parts; p++)
+        for (size_t j = 0; j < m->parts[p].n_outputs; j++)
+            has[m->parts[p].nodes[j]] = true;
+    json_t *a = json_array();
+    for (size_t c = 0; c < m->net_config.n_classes; c++)
+        if (has[c])
+            json_array_append_new(a, json_integer((json_int_t)c));
+    free(has);
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+/* The labels with an output from metadata "outputs" (files from before it existed: NULL, all labels). */
+static hftc_status outputs_from_json(const char *path, const char *text, size_t n_classes, bool **has_output)
+{
+    *has_output = NULL;
+    if (!text)
+        return HFTC_STATUS_OK;
+    json_t *a = json_loads(text, 0, NULL);
+    bool *has = mem_calloc(n_classes, sizeof *has);
+    hftc_status st = has ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && (!json_is_array(a) || json_array_size(a) == 0))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"outputs\" is not a list of label ids", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(a); i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || (size_t)json_integer_value(v) >= n_classes)
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"outputs\" has an invalid label id", path);
+        else
+            has[json_integer_value(v)] = true;
+    }
+    json_decref(a);
+    if (st != HFTC_STATUS_OK) {
+        free(has);
+        return st;
+    }
+    *has_output = has;
+    return HFTC_STATUS_OK;
+}
+
+/* The positive-class weight each node classifier was trained with, by label name ({} for other
+ * strategies): what gru-att-multi takes from an htrans model (--class-weights-from). */
+static char *class_weights_to_json(const hftc_model *m)
+{
+    json_t *o = json_object();
+    for (size_t p = 0; m->strategy == STRATEGY_NODE && p < m->n_parts; p++)
+        json_object_set_new(o, strmap_string(&m->tax.names, m->parts[p].nodes[0]), json_real(m->parts[p].class_weight));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    return text;
+}
+
+/* The per-label thresholds as {label: threshold}; NULL when the model has none. */
+static char *label_thresholds_to_json(const hftc_model *m)
+{
+    if (!m->label_thresholds)
+        return NULL;
+    json_t *o = json_object();
+    for (size_t c = 0; c < m->net_config.n_classes; c++)
+        json_object_set_new(o, strmap_string(&m->tax.names, c), json_real(m->label_thresholds[c]));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    return text;
+}
+
+/* text: label_thresholds_to_json's, or NULL (none). */
+static hftc_status label_thresholds_from_json(hftc_model *m, const char *path, const char *text)
+{
+    if (!text)
+        return HFTC_STATUS_OK;
+    size_t C = m->net_config.n_classes;
+    json_t *o = json_loads(text, 0, NULL);
+    m->label_thresholds = mem_alloc(C ? C : 1, sizeof *m->label_thresholds);
+    hftc_status st = !m->label_thresholds ? HFTC_STATUS_OUT_OF_MEMORY
+                     : json_is_object(o) && json_object_size(o) == C
+                         ? HFTC_STATUS_OK
+                         : error_set(HFTC_STATUS_MODEL, "%s: metadata \"label_thresholds\" is not one per label", path);
+    for (size_t c = 0; st == HFTC_STATUS_OK && c < C; c++) {
+        json_t *v = json_object_get(o, strmap_string(&m->tax.names, c));
+        double t = json_number_value(v);
+        if (!json_is_number(v) || !(t >= 0.0 && t <= 1.0))
+            st = error_set(HFTC_STATUS_MODEL, "%s: no valid threshold for \"%s\"", path,
+                           strmap_string(&m->tax.names, c));
+        else
+            m->label_thresholds[c] = (float)t;
+    }
+    json_decref(o);
+    return st;
+}
+
+static hftc_status class_weights_from_json(hftc_model *m, const char *path, const char *text)
+{
+    if (m->strategy != STRATEGY_NODE)
+        return HFTC_STATUS_OK;
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    hftc_status st = json_is_object(o) ? HFTC_STATUS_OK
+                                       : error_set(HFTC_STATUS_MODEL, "%s: metadata \"class_weights\" missing", path);
+    for (size_t p = 0; st == HFTC_STATUS_OK && p < m->n_parts; p++) {
+        json_t *w = json_object_get(o, strmap_string(&m->tax.names, m->parts[p].nodes[0]));
+        double v = json_number_value(w);
+        if (!json_is_number(w) || !(v > 0.0 && v <= 1e6))
+            st = error_set(HFTC_STATUS_MODEL, "%s: no valid class weight for \"%s\"", path,
+                           strmap_string(&m->tax.names, m->parts[p].nodes[0]));
+        else
+            m->parts[p].class_weight = (float)v;
+    }
+    json_decref(o);
+    return st;
+}
+
+/* "level3.conv.2.weight": a part's tensor under its name in the file. */
+#define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
+
+#define SHARED_EMBEDDING_NAME "embedding.weight"
+
+/* The model's own metadata entries: ten always, "label_words" and "label_thresholds" when it has them. */
+#define MODEL_METADATA_MAX 12
+
+static size_t model_tensor_count(const hftc_model *m)
+{
+    size_t n = m->shared_embedding ? 1 : 0;
+    for (size_t p = 0; p < m->n_parts; p++)
+        n += network_params(m->parts[p].net)->n_tensors;
+    return n;
+}
+
+hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
+                            const st_tensor *extra, size_t n_extra)
+{
+    size_t n_tensors = model_tensor_count(m), i = 0;
+    st_tensor *tensors = mem_alloc(n_tensors + n_extra, sizeof *tensors);
+    char(*names)[MODEL_TENSOR_NAME_MAX] = mem_alloc(n_tensors, sizeof *names);
+    st_metadata *meta = mem_alloc(MODEL_METADATA_MAX + n_extra_meta, sizeof *meta);
+    if (!tensors || !names || !meta) {
+        free(tensors), free(names), free(meta);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    if (m->shared_embedding) {
+        tensors[i++] = (st_tensor){.name = SHARED_EMBEDDING_NAME,
+                                   .ndim = 2,
+                                   .shape = {m->net_config.vocab_size, m->net_config.embed_dim},
+                                   .data = m->shared_embedding};
+    }
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const param_set *ps = network_params(m->parts[p].net);
+        for (size_t k = 0; k < ps->n_tensors; k++, i++) {
+            const tensor *t = &ps->tensors[k];
+            snprintf(names[i], sizeof names[i], "%s%s", m->parts[p].prefix, t->name);
+            tensors[i] = (st_tensor){.name = names[i], .ndim = t->ndim, .data = t->value};
+            memcpy(tensors[i].shape, t->shape, sizeof t->shape);
+        }
+    }
+    if (n_extra)
+        memcpy(tensors + n_tensors, extra, n_extra * sizeof *extra);
+    json_t *config = config_to_json(m);
+    char *config_text = json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* floats round-trip */
+    json_decref(config);
+    char *vocab_text = strings_to_json(&m->vocab.words);
+    char *labels_text = strings_to_json(&m->tax.names);
+    char *taxonomy_text = taxonomy_to_json(&m->tax);
+    char *outputs_text = outputs_to_json(m);
+    char *weights_text = class_weights_to_json(m);
+    char *thresholds_text = label_thresholds_to_json(m);
+    char *label_words_text = NULL; /* the joint embedding's words of each label */
+    if (m->joint_embedding) {
+        json_t *texts = json_array();
+        for (size_t l = 0; l < m->label_words.n_labels; l++)
+            json_array_append_new(texts, json_string(m->label_words.text[l]));
+        label_words_text = json_dumps(texts, JSON_COMPACT);
+        json_decref(texts);
+    }
+    char version[16];
+    snprintf(version, sizeof version, "%d", MODEL_FORMAT_VERSION);
+    const st_metadata always[] = {
+        {"format", MODEL_FORMAT_NAME}, {"format_version", version},
+        {"preset", m->preset},         {"config", config_text},
+        {"labels", labels_text},       {"taxonomy", taxonomy_text},
+        {"vocab", vocab_text},         {"training", m->training_json ? m->training_json : "{}"},
+        {"outputs", outputs_text},     {"class_weights", weights_text},
+    };
+    size_t n_meta = 0;
+    for (; n_meta < sizeof always / sizeof *always; n_meta++)
+        meta[n_meta] = always[n_meta];
+    if (m->joint_embedding)
+        meta[n_meta++] = (st_metadata){"label_words", label_words_text};
+    if (thresholds_text)
+        meta[n_meta++] = (st_metadata){"label_thresholds", thresholds_text};
+    for (size_t k = 0; k < n_extra_meta; k++)
+        meta[n_meta++] = extra_meta[k];
+    hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
+                      (label_words_text || !m->joint_embedding) && (thresholds_text || !m->label_thresholds))
+                         ? safetensors_write(path, tensors, n_tensors + n_extra, meta, n_meta)
+                         : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
+    free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
+        free(label_words_text), free(thresholds_text), free(tensors), free(names), free(meta);
+    return st;
+}
+
+hftc_status hftc_model_save(const hftc_model *m, const char *path)
+{
+    return model_save_with(m, path, NULL, 0, NULL, 0);
+}
+
+hftc_status model_read_metadata(const char *path, const char *key, char **value)
+{
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    const char *text = safetensors_metadata(f, key);
+    *value = text ? mem_strdup(text) : NULL;
+    safetensors_close(f);
+    if (!text)
+        return error_set(HFTC_STATUS_MODEL, "%s: no metadata \"%s\"", path, key);
+    return *value ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+/* Parses a JSON array of strings from metadata key into a NULL-free vector. */
+static hftc_status metadata_strings(const st_file *f, const char *path, const char *key, json_t **out)
+{
+    const char *text = safetensors_metadata(f, key);
+    json_error_t err;
+    json_t *a = text ? json_loads(text, 0, &err) : NULL;
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"%s\" missing or not a list", path, key);
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) if (!json_is_string(v))
+    {
+        json_decref(a);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"%s\" item %zu is not a string", path, key, i);
+    }
+    *out = a;
+    return HFTC_STATUS_OK;
+}
+
+/* The joint embedding's label words (metadata "label_words"). */
+static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const char *path)
+{
+    json_t *texts;
+    TRY(metadata_strings(f, path, "label_words", &texts));
+    size_t n = json_array_size(texts), unknown = 0;
+    const char **t = mem_alloc(n ? n : 1, sizeof *t);
+    hftc_status st = t ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && n != m->tax.n_nodes)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"label_words\" is not one string per label", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < n; i++)
+        t[i] = json_string_value(json_array_get(texts, i));
+    if (st == HFTC_STATUS_OK)
+        st = label_words_from_texts(&m->label_words, t, n);
+    if (st == HFTC_STATUS_OK) /* words that fell out of the vocabulary read as <unk>, as they did in training */
+        st = label_words_lookup(&m->label_words, &m->vocab, &unknown);
+    if (st == HFTC_STATUS_OK)
+        m->joint_embedding = true;
+    free(t);
+    json_decref(texts);
+    return st;
+}
+
+static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
+                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring,
+                                    node_embedding_kind *node_embedding, bool *joint_embedding)
+{
+    json_error_t err;
+    json_t *j = text ? json_loads(text, 0, &err) : NULL;
+    json_int_t V, E, F, H, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
+    double embed_dropout, hidden_dropout, thr;
+    int lowercase, split_punct, drop_punct;
+    const char *encoder, *head;
+    json_t *windows;
+    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s?I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}",
+                          "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
+                          "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout",
+                          &embed_dropout, "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase",
+                          &lowercase, "split_punct", &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
+        json_decref(j);
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
+    }
+    hftc_status st = HFTC_STATUS_OK;
+    const char *strategy_text = json_string_value(json_object_get(j, "strategy"));
+    if (!strategy_text || !strategy_parse(strategy_text, strategy))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"strategy\"", path);
+    const char *scoring_text = json_string_value(json_object_get(j, "scoring")); /* absent in older files */
+    *scoring = SCORING_INDEPENDENT;
+    if (scoring_text && !scoring_parse(scoring_text, scoring))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
+    const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
+    *node_embedding = NODE_EMBEDDING_OWN;
+    if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
+    size_t kind = 0;
+    while (kind < sizeof encoder_names / sizeof *encoder_names && strcmp(encoder, encoder_names[kind]))
+        kind++;
+    bool known = kind < sizeof encoder_names / sizeof *encoder_names, rnn = known && kind != ENCODER_CNN;
+    *c = (network_config){.encoder = known ? (encoder_kind)kind : ENCODER_CNN,
+                          .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
+    json_int_t rnn_hidden = 0, attention_dim = 0, chunk = 1;
+    double rnn_dropout = 0.0;
+    const char *pool = "last", *activation = "relu";
+    int batchnorm = 0;
+    if (rnn && json_unpack(j, "{s:I, s:I, s:F, s?I, s?s}", "rnn_hidden", &rnn_hidden, "attention_dim", &attention_dim,
+                           "rnn_dropout", &rnn_dropout, "onlstm_chunk", &chunk, "rnn_pool", &pool) != 0)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" lacks the recurrent layer's sizes", path);
+    else if (rnn && (rnn_hidden < 1 || rnn_hidden > 65536 || attention_dim < 0 || attention_dim > 65536 || chunk < 1 ||
+                     rnn_hidden % chunk || !(rnn_dropout >= 0.0 && rnn_dropout < 1.0) ||
+                     (strcmp(pool, "last") && strcmp(pool, "max"))))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range recurrent layer sizes", path);
+    if (json_unpack(j, "{s?s, s?b}", "hidden_activation", &activation, "batchnorm", &batchnorm) != 0 ||
+        (strcmp(activation, "relu") && strcmp(activation, "tanh")))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown hidden activation", path);
+    c->rnn_hidden = (size_t)rnn_hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)rnn_dropout;
+    c->onlstm_chunk = (size_t)chunk, c->rnn_pool = strcmp(pool, "max") ? RNN_POOL_LAST : RNN_POOL_MAX;
+    c->hidden_activation = strcmp(activation, "tanh") ? ACTIVATION_RELU : ACTIVATION_TANH;
+    c->hidden_batchnorm = batchnorm;
+    *joint_embedding = json_is_true(json_object_get(j, "joint_embedding"));
+    if (*joint_embedding && (*strategy != STRATEGY_LEVEL || c->head != HEAD_SOFTMAX))
+        st = error_set(HFTC_STATUS_MODEL, "%s: the joint embedding needs single-label levels", path);
+    if (!known || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
+        st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
+    else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
+             !json_is_array(windows) || (!rnn && json_array_size(windows) < 1) ||
+             json_array_size(windows) > NETWORK_MAX_WINDOWS)
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
+        json_int_t k = json_integer_value(json_array_get(windows, i));
+        if (k < 1 || k > max_len)
+            st = error_set(HFTC_STATUS_MODEL, "%s: window size %lld out of range", path, (long long)k);
+        c->windows[c->n_windows++] = (size_t)k;
+    }
+    c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
+    c->pool_chunks = (size_t)chunks;
+    c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
+    *tok = (tokenizer_options){
+        .lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct, .max_len = (size_t)max_len};
+    *threshold = (float)thr;
+    json_decref(j);
+    return st;
+}
+
+// Copies tensor name of the file into values (the shape given), or fails naming it.
+static hftc_status load_tensor(const st_file *f, const char *path, const char *name, size_t ndim, const size_t *shape,
+                               float *values)
+{
+    const st_tensor *s = safetensors_find(f, name);
+    if (!s)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" missing", path, name);
+    bool same = s->ndim == ndim;
+    for (size_t d = 0; same && d < ndim; d++)
+        same = s->shape[d] == shape[d];
+    if (!same)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
+    return safetensors_read(f, s, values);
+}
+
+static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const char *path)
+{
+    size_t n_model = 0;
+    for (size_t i = 0; i < safetensors_count(f); i++)
+        n_model += strncmp(safetensors_tensor(f, i)->name, MODEL_EXTRA_TENSOR_PREFIX,
+                           sizeof MODEL_EXTRA_TENSOR_PREFIX - 1) != 0;
+    if (n_model != model_tensor_count(m))
+        return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, n_model,
+                         model_tensor_count(m));
+    if (m->shared_embedding)
+        TRY(load_tensor(f, path, SHARED_EMBEDDING_NAME, 2,
+                        (size_t[]){m->net_config.vocab_size, m->net_config.embed_dim}, m->shared_embedding));
+    for (size_t p = 0; p < m->n_parts; p++) {
+        param_set *ps = network_params(m->parts[p].net);
+        for (size_t i = 0; i < ps->n_tensors; i++) {
+            tensor *t = &ps->tensors[i];
+            char name[MODEL_TENSOR_NAME_MAX];
+            snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
+            TRY(load_tensor(f, path, name, t->ndim, t->shape, t->value));
+        }
+    }
+    return HFTC_STATUS_OK;
+}
+
+hftc_status hftc_model_load(hftc_model **out, const char *path)
+{
+    compute_check_blas();
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    hftc_status st = HFTC_STATUS_OK;
+    const char *format = safetensors_metadata(f, "format");
+    const char *version = safetensors_metadata(f, "format_version");
+    hftc_model *m = NULL;
+    json_t *words = NULL, *labels = NULL;
+    network_config cfg = {0};
+    tokenizer_options tok = {0};
+    float threshold = 0.5f;
+    strategy_kind strategy = STRATEGY_FLAT;
+    scoring_kind scoring = SCORING_INDEPENDENT;
+    node_embedding_kind node_embedding = NODE_EMBEDDING_OWN;
+    bool joint_embedding = false;
+    if (!format || strcmp(format, MODEL_FORMAT_NAME))
+        st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
+    else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
+                       version ? version : "(none)", MODEL_FORMAT_VERSION);
+    if (st == HFTC_STATUS_OK)
+        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
+                              &node_embedding, &joint_embedding);
+    if (st == HFTC_STATUS_OK)
+        st = metadata_strings(f, path, "vocab", &words);
+    if (st == HFTC_STATUS_OK)
+        st = metadata_strings(f, path, "labels", &labels);
+    if (st == HFTC_STATUS_OK && (json_array_size(words) != cfg.vocab_size || json_array_size(labels) != cfg.n_classes))
+        st = error_set(HFTC_STATUS_MODEL, "%s: vocabulary or label count disagrees with the configuration", path);
+    if (st == HFTC_STATUS_OK)
+        st = model_create(&m);
+    if (st == HFTC_STATUS_OK) {
+        m->net_config = cfg;
+        m->strategy = strategy;
+        m->node_embedding = node_embedding;
+        m->scoring = scoring;
+        m->batch_capacity = 256;
+        m->tokenizer = tok;
+        m->threshold = threshold;
+        const char *preset = safetensors_metadata(f, "preset");
+        snprintf(m->preset, sizeof m->preset, "%s", preset ? preset : "");
+        const char *training = safetensors_metadata(f, "training");
+        m->training_json = training ? mem_strdup(training) : NULL;
+        const char *summary = safetensors_metadata(f, MODEL_CHECKPOINT_SUMMARY_KEY);
+        m->checkpoint_summary = summary ? mem_strdup(summary) : NULL;
+        const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
+        st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        for (size_t i = 0; w && i < cfg.vocab_size; i++)
+            w[i] = json_string_value(json_array_get(words, i));
+        vocab_free(&m->vocab);
+        if (st == HFTC_STATUS_OK)
+            st = vocab_from_words(&m->vocab, w, cfg.vocab_size);
+        free(w);
+    }
+    if (st == HFTC_STATUS_OK)
+        st = taxonomy_from_json(&m->tax, path, labels, safetensors_metadata(f, "taxonomy"));
+    if (st == HFTC_STATUS_OK && joint_embedding)
+        st = label_words_from_json(m, f, path);
+    bool *has_output = NULL;
+    if (st == HFTC_STATUS_OK)
+        st = outputs_from_json(path, safetensors_metadata(f, "outputs"), cfg.n_classes, &has_output);
+    if (st == HFTC_STATUS_OK)
+        st = model_build_parts(m, has_output);
+    free(has_output);
+    if (st == HFTC_STATUS_OK)
+        st = class_weights_from_json(m, path, safetensors_metadata(f, "class_weights"));
+    if (st == HFTC_STATUS_OK)
+        st = label_thresholds_from_json(m, path, safetensors_metadata(f, "label_thresholds"));
+    if (st == HFTC_STATUS_OK)
+        st = model_load_tensors(m, f, path);
+    if (st == HFTC_STATUS_OK)
+        st = hftc_model_set_word_cache(m, HFTC_WORD_CACHE_DEFAULT_BYTES);
+    json_decref(words);
+    json_decref(labels);
+    safetensors_close(f);
+    if (st != HFTC_STATUS_OK) {
+        hftc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return HFTC_STATUS_OK;
+}
+
+char *hftc_model_describe(const hftc_model *m)
+{
+    json_t *tensors = json_array(), *parts = json_array();
+    json_error_t err;
+    json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
+    // Parameters that trained and those kept fixed (static embeddings, the HTrans shared table);
+    // batch norm's running statistics are counted apart: they are estimated, not trained.
+    bool static_embedding = json_is_true(json_object_get(json_object_get(training, "options"), "freeze_embeddings"));
+    size_t trainable = 0, frozen = m->shared_embedding ? m->net_config.vocab_size * m->net_config.embed_dim : 0;
+    size_t statistics = 0;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const param_set *ps = network_params(m->parts[p].net);
+        size_t part_trainable = 0, part_frozen = 0, part_statistics = 0;
+        for (size_t i = 0; i < ps->n_tensors; i++) {
+            const tensor *t = &ps->tensors[i];
+            if (t->buffer)
+                part_statistics += t->size;
+            else if (static_embedding && !strcmp(t->name, "embedding.weight"))
+                part_frozen += t->size;
+            else
+                part_trainable += t->size;
+            char name[MODEL_TENSOR_NAME_MAX];
+            snprintf(name, sizeof name, "%s%s", m->parts[p].prefix, t->name);
+            json_t *shape = json_array();
+            for (size_t d = 0; d < t->ndim; d++)
+                json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
+            json_array_append_new(
+                tensors, json_pack("{s:s, s:o, s:I}", "name", name, "shape", shape, "parameters", (json_int_t)t->size));
+        }
+        json_t *part = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                 (json_int_t)m->parts[p].n_outputs, "parameters",
+                                 (json_int_t)(part_trainable + part_frozen), "trainable", (json_int_t)part_trainable,
+                                 "frozen", (json_int_t)part_frozen, "statistics", (json_int_t)part_statistics);
+        if (m->strategy == STRATEGY_NODE)
+            json_object_set_new(part, "class_weight", json_real(m->parts[p].class_weight));
+        json_array_append_new(parts, part);
+        trainable += part_trainable, frozen += part_frozen, statistics += part_statistics;
+    }
+    json_t *labels = json_array(), *levels = json_array();
+    for (size_t i = 0; i < m->tax.n_nodes; i++)
+        json_array_append_new(labels, json_string(strmap_string(&m->tax.names, i)));
+    for (size_t level = 1; level <= m->tax.depth; level++) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->tax.n_nodes; i++)
+            n += m->tax.level[i] == level;
+        json_array_append_new(levels, json_integer((json_int_t)n));
+    }
+    json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "format", MODEL_FORMAT_NAME,
+                          "format_version", MODEL_FORMAT_VERSION, "preset", m->preset, "config", config_to_json(m),
+                          "vocabulary", (json_int_t)vocab_size(&m->vocab), "labels_count", (json_int_t)m->tax.n_nodes,
+                          "parameters", (json_int_t)(trainable + frozen), "tensors", tensors, "labels", labels,
+                          "training", training ? training : json_object());
+    json_object_set_new(j, "trainable", json_integer((json_int_t)trainable));
+    json_object_set_new(j, "frozen", json_integer((json_int_t)frozen));
+    json_object_set_new(j, "statistics", json_integer((json_int_t)statistics));
+    json_object_set_new(j, "labels_per_level", levels);
+    json_object_set_new(j, "parts", parts);
+    json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
+    json_t *checkpoint = m->checkpoint_summary ? json_loads(m->checkpoint_summary, 0, NULL) : NULL;
+    if (checkpoint)
+        json_object_set_new(j, "checkpoint", checkpoint);
+    if (m->label_thresholds) {
+        json_t *thresholds = json_object();
+        for (size_t c = 0; c < m->net_config.n_classes; c++)
+            json_object_set_new(thresholds, strmap_string(&m->tax.names, c), json_real(m->label_thresholds[c]));
+        json_object_set_new(j, "label_thresholds", thresholds);
+    }
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
+    json_decref(j);
+    return text;
+}

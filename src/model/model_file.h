@@ -1,0 +1,27 @@
+/* The model file (model_file.c): a safetensors file of the parts' tensors whose metadata holds the
+ * format and version, configuration, vocabulary, labels, taxonomy, outputs, class weights, per-label
+ * thresholds and training record (hftc_model_save, hftc_model_load, hftc_model_describe); and the
+ * tensors and metadata entries a training checkpoint adds to it. */
+#ifndef HFTC_MODEL_MODEL_FILE_H
+#define HFTC_MODEL_MODEL_FILE_H
+
+#include "model/model.h"
+#include "model/safetensors.h"
+
+#include <stddef.h>
+
+/* Tensors a model file may hold besides the model's, which loading skips: a training checkpoint's state
+ * ("checkpoint.best_values", ...). */
+#define MODEL_EXTRA_TENSOR_PREFIX "checkpoint."
+/* The metadata entry of a training checkpoint's summary of its progress (a JSON object, its training's to
+ * define), which loading keeps and hftc_model_describe shows, unread, as "checkpoint". */
+#define MODEL_CHECKPOINT_SUMMARY_KEY "checkpoint_summary"
+
+/* hftc_model_save with n_extra_meta more metadata entries, such as a training checkpoint's record and summary,
+ * and n_extra more tensors (named with MODEL_EXTRA_TENSOR_PREFIX). */
+hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
+                            const st_tensor *extra, size_t n_extra);
+/* A copy (caller frees) of metadata entry key of the model file at path; missing: HFTC_STATUS_MODEL. */
+hftc_status model_read_metadata(const char *path, const char *key, char **value);
+
+#endif
