@@ -140,9 +140,10 @@ hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, c
     json_decref(record);
     json_decref(summary);
     const st_metadata meta[] = {{CHECKPOINT_RECORD_KEY, text}, {MODEL_CHECKPOINT_SUMMARY_KEY, summary_text}};
-    hftc_status st = text && summary_text
-                         ? model_save_with(m, c->cfg->o->checkpoint_path, meta, sizeof meta / sizeof *meta, state, n_state)
-                         : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
+    hftc_status st =
+        text && summary_text
+            ? model_save_with(m, c->cfg->o->checkpoint_path, meta, sizeof meta / sizeof *meta, state, n_state)
+            : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     free(text);
     free(summary_text);
     c->last_save = now_seconds();
