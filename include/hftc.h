@@ -5,6 +5,13 @@
 
 #include <stddef.h>
 
+/* Marks the library's API: the shared library exports these names and hides every other. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HFTC_API __attribute__((visibility("default")))
+#else
+#define HFTC_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,16 +27,16 @@ typedef enum {
 } hftc_status;
 
 /* The message of the last error on this thread ("" if none). */
-const char *hftc_last_error(void);
+HFTC_API const char *hftc_last_error(void);
 
 typedef enum { HFTC_LOG_ERROR, HFTC_LOG_WARN, HFTC_LOG_INFO, HFTC_LOG_DEBUG } hftc_log_level;
 typedef void (*hftc_log_fn)(hftc_log_level level, const char *message, void *user);
 /* Route library messages; NULL silences them. The default writes WARN and above to stderr. */
-void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
+HFTC_API void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
 
 /* Threads for OpenMP and OpenBLAS; 0 = all cores. The OpenMP count is the calling thread's (as
  * omp_set_num_threads): a program that predicts from another thread of its own calls it there too. */
-void hftc_set_threads(int n);
+HFTC_API void hftc_set_threads(int n);
 
 /* OpenBLAS's GEMM kernels: the name of those in use, and that of better ones this CPU runs when OpenBLAS
  * fell back to its generic Prescott kernels, or NULL. Debian 12's OpenBLAS (0.3.21) falls back so on CPUs
@@ -37,8 +44,8 @@ void hftc_set_threads(int n);
  * reads OPENBLAS_CORETYPE once, when it is loaded: a program sets it to the better name in its
  * environment before it starts (the hftc command starts itself again so; training and loading a model
  * warn while OPENBLAS_CORETYPE is not set). */
-const char *hftc_blas_kernels(void);
-const char *hftc_blas_better_kernels(void);
+HFTC_API const char *hftc_blas_kernels(void);
+HFTC_API const char *hftc_blas_better_kernels(void);
 
 /* ---- Training ---------------------------------------------------------------------------- */
 
@@ -153,9 +160,9 @@ typedef struct {
 } hftc_train_options;
 
 /* The name of preset i (0, 1, ...), NULL past the last. */
-const char *hftc_preset_name(size_t i);
+HFTC_API const char *hftc_preset_name(size_t i);
 /* Fills o with the defaults of preset (NULL = "flat-cnn"); unknown preset -> INVALID_ARGUMENT. */
-hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset);
+HFTC_API hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset);
 
 /* The options by name, as the command line names them without "--" ("epochs", "class-weights"): one table
  * in the library gives the command line, the presets, the training record and the checkpoint's fingerprint.
@@ -164,23 +171,23 @@ hftc_status hftc_train_options_init(hftc_train_options *o, const char *preset);
  * with a message for an unknown name or a bad value. A string option (a file) keeps the pointer value: the
  * caller keeps the string alive while o is in use. The preset is not settable: hftc_train_options_init
  * chooses it, and the other options start from its defaults. */
-hftc_status hftc_train_options_set(hftc_train_options *o, const char *name, const char *value);
+HFTC_API hftc_status hftc_train_options_set(hftc_train_options *o, const char *name, const char *value);
 /* The value of option name as text (the form hftc_train_options_set reads; "none" for no file). */
-hftc_status hftc_train_options_get(const hftc_train_options *o, const char *name, char *buf, size_t size);
+HFTC_API hftc_status hftc_train_options_get(const hftc_train_options *o, const char *name, char *buf, size_t size);
 /* The options' names (i = 0 .. count - 1; NULL past the last) and an option's help line (NULL: unknown). */
-size_t hftc_train_option_count(void);
-const char *hftc_train_option_name(size_t i);
-const char *hftc_train_option_help(const char *name);
+HFTC_API size_t hftc_train_option_count(void);
+HFTC_API const char *hftc_train_option_name(size_t i);
+HFTC_API const char *hftc_train_option_help(const char *name);
 /* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). */
-const char *hftc_train_options_check(const hftc_train_options *o);
+HFTC_API const char *hftc_train_options_check(const hftc_train_options *o);
 
 typedef struct hftc_model hftc_model;
 
-hftc_status hftc_train(const hftc_train_options *o, hftc_model **out);
+HFTC_API hftc_status hftc_train(const hftc_train_options *o, hftc_model **out);
 /* Written atomically: a temporary file in the same directory, then renamed. */
-hftc_status hftc_model_save(const hftc_model *m, const char *path);
-hftc_status hftc_model_load(hftc_model **out, const char *path);
-void hftc_model_free(hftc_model *m);
+HFTC_API hftc_status hftc_model_save(const hftc_model *m, const char *path);
+HFTC_API hftc_status hftc_model_load(hftc_model **out, const char *path);
+HFTC_API void hftc_model_free(hftc_model *m);
 
 /* Inference caches the projection of each word by the first layer of the networks that own their
  * embedding (the CNN's window products, the recurrent layers' input products): a word's products are
@@ -189,23 +196,23 @@ void hftc_model_free(hftc_model *m);
  * is on when those tables together are at most max_bytes, off for 0. hftc_model_load turns it on
  * with HFTC_WORD_CACHE_DEFAULT_BYTES. */
 #define HFTC_WORD_CACHE_DEFAULT_BYTES ((size_t)2 << 30)
-hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes);
+HFTC_API hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes);
 
-size_t hftc_model_num_labels(const hftc_model *m);
-const char *hftc_model_label(const hftc_model *m, size_t i);
-float hftc_model_threshold(const hftc_model *m);
+HFTC_API size_t hftc_model_num_labels(const hftc_model *m);
+HFTC_API const char *hftc_model_label(const hftc_model *m, size_t i);
+HFTC_API float hftc_model_threshold(const hftc_model *m);
 /* The per-label thresholds (hftc_train_options.tune_label_thresholds), one per label; NULL: none. */
-const float *hftc_model_label_thresholds(const hftc_model *m);
+HFTC_API const float *hftc_model_label_thresholds(const hftc_model *m);
 /* The scoring the model applies when hftc_input_options.scoring is NULL (hftc_train_options.scoring). */
-const char *hftc_model_scoring(const hftc_model *m);
+HFTC_API const char *hftc_model_scoring(const hftc_model *m);
 /* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
  * training record); the caller frees it with free(). */
-char *hftc_model_describe(const hftc_model *m);
+HFTC_API char *hftc_model_describe(const hftc_model *m);
 
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */
-hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs);
+HFTC_API hftc_status hftc_predict_texts(hftc_model *m, const char *const *texts, size_t n, float *probs);
 
 typedef struct {
     const char *path;    /* "-" = stdin */
@@ -272,9 +279,9 @@ typedef struct {
 } hftc_evaluation;
 
 /* Evaluates m on the labelled file in->path; *out is set only on success. */
-hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);
+HFTC_API hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);
 /* Frees what hftc_evaluate allocated in e (per_label); e's numbers stay. */
-void hftc_evaluation_free(hftc_evaluation *e);
+HFTC_API void hftc_evaluation_free(hftc_evaluation *e);
 
 /* One predicted document: labels above the threshold (best first), and the k best overall. */
 typedef struct {
@@ -300,11 +307,12 @@ typedef hftc_status (*hftc_prediction_fn)(const hftc_prediction *p, void *user);
  * the input has no further line ready, so a program writing one document at a time into a pipe gets each
  * answer without closing the pipe. A malformed line stops the reading with an error naming its file and
  * line, after the predictions of the documents before it. */
-hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
+HFTC_API hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_t k, hftc_prediction_fn fn,
+                                       void *user);
 /* The same for n raw texts (in: threshold, scoring and prune; path, format and skip_bad_lines unused):
  * one call of fn per text, in order (batch_end set every 256 texts and on the last). */
-hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size_t n, const hftc_input_options *in,
-                                   size_t k, hftc_prediction_fn fn, void *user);
+HFTC_API hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size_t n,
+                                            const hftc_input_options *in, size_t k, hftc_prediction_fn fn, void *user);
 
 /* ---- Tokens -------------------------------------------------------------------------------- */
 
@@ -317,7 +325,7 @@ typedef hftc_status (*hftc_tokens_fn)(size_t index, const char *const *tokens, s
  * not checked, and may be absent (the text format). fn returning an error stops the reading. The input is
  * read in batches (memory grows with its vocabulary, not its length): a malformed line stops the reading
  * with an error naming it, after the documents of the batches before its own. */
-hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hftc_tokens_fn fn, void *user);
+HFTC_API hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hftc_tokens_fn fn, void *user);
 
 #ifdef __cplusplus
 }
