@@ -99,9 +99,10 @@ static int http(int port, const char *method, const char *path, const char *cont
                      "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                      "Content-Length: %zu\r\n\r\n",
                      method, path, content_len);
-    bool sent = write(fd, head, (size_t)n) == n;
+    // send without SIGPIPE: a server stopping under SIGTERM may close the connection mid-request
+    bool sent = send(fd, head, (size_t)n, MSG_NOSIGNAL) == n;
     for (size_t done = 0; sent && done < content_len;) {
-        ssize_t w = write(fd, content + done, content_len - done);
+        ssize_t w = send(fd, content + done, content_len - done, MSG_NOSIGNAL);
         sent = w > 0;
         done += sent ? (size_t)w : 0;
     }
