@@ -130,7 +130,7 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
     if (in->scoring && !scoring_parse(in->scoring, kind))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
                          "unknown scoring \"%s\" (independent, bsf, msf, top-down, argmax)", in->scoring);
-    if (in->explain && (m->net_config.encoder != ENCODER_BIGRU_ATT || in->explain > 100))
+    if (in->explain && (!encoder_has_attention(&m->net_config) || in->explain > 100))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
                          in->explain > 100 ? "more than 100 words asked" : "its word attention");
     /* every classifier's words are kept for a chunk of documents until the decisions are known */

@@ -13,6 +13,25 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct {
+    tensor *w_ih[2], *w_hh[2], *b_ih[2], *b_hh[2]; /* forward, backward direction */
+    tensor *att_w, *att_b, *att_context;
+    size_t attention_dim;
+    float *out;              /* (B, T, 2H) GRU outputs */
+    float *states, *dstates; /* (B, T, 2H) after dropout (states = out in inference) */
+    uint8_t *mask;           /* (B, T, 2H) dropout mask */
+    size_t *valid;           /* (B) lengths * 2H */
+    float *cache, *scratch;  /* gru_cache_size, gru_scratch_size */
+    float *att_cache, *att_scratch;
+    uint32_t *argmax;   /* (B, 2H) of the max pooling */
+    const float *alpha; /* (B, alpha_T) attention weights of the last forward pass, inside att_cache */
+    size_t alpha_T;
+} bigru_state;
+
+_Static_assert(sizeof(bigru_state) <= ENCODER_STATE_BYTES, "the network keeps the encoder state in its room");
+
+static inline bigru_state *gru_of(const network *net) { return encoder_state(net, bigru_state); }
+
 static hftc_status bigru_check(const network_config *c, size_t max_batch, size_t max_len)
 {
     if (c->rnn_hidden == 0 || c->rnn_hidden > 65536 || c->attention_dim > 65536)
@@ -37,35 +56,35 @@ static void bigru_setup(network *net)
     size_t H = net->cfg.rnn_hidden;
     net->min_len = 1;
     net->features = 6 * H;
-    net->gru.attention_dim = net->cfg.attention_dim ? net->cfg.attention_dim : 2 * H;
+    gru_of(net)->attention_dim = net->cfg.attention_dim ? net->cfg.attention_dim : 2 * H;
 }
 
 static void bigru_declare(network *net)
 {
     const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, H = c->rnn_hidden, A = net->gru.attention_dim;
+    size_t E = c->embed_dim, H = c->rnn_hidden, A = gru_of(net)->attention_dim;
     param_set *ps = &net->params;
     char name[TENSOR_NAME_MAX];
     for (size_t d = 0; d < 2; d++) {
         const char *suffix = d ? "_reverse" : "";
         snprintf(name, sizeof name, "gru.weight_ih_l0%s", suffix);
-        net->gru.w_ih[d] = params_declare(ps, name, 2, (size_t[]){3 * H, E});
+        gru_of(net)->w_ih[d] = params_declare(ps, name, 2, (size_t[]){3 * H, E});
         snprintf(name, sizeof name, "gru.weight_hh_l0%s", suffix);
-        net->gru.w_hh[d] = params_declare(ps, name, 2, (size_t[]){3 * H, H});
+        gru_of(net)->w_hh[d] = params_declare(ps, name, 2, (size_t[]){3 * H, H});
         snprintf(name, sizeof name, "gru.bias_ih_l0%s", suffix);
-        net->gru.b_ih[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
+        gru_of(net)->b_ih[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
         snprintf(name, sizeof name, "gru.bias_hh_l0%s", suffix);
-        net->gru.b_hh[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
+        gru_of(net)->b_hh[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
     }
-    net->gru.att_w = params_declare(ps, "attention.weight", 2, (size_t[]){A, 2 * H});
-    net->gru.att_b = params_declare(ps, "attention.bias", 1, (size_t[]){A});
-    net->gru.att_context = params_declare(ps, "attention.context", 1, (size_t[]){A});
+    gru_of(net)->att_w = params_declare(ps, "attention.weight", 2, (size_t[]){A, 2 * H});
+    gru_of(net)->att_b = params_declare(ps, "attention.bias", 1, (size_t[]){A});
+    gru_of(net)->att_context = params_declare(ps, "attention.context", 1, (size_t[]){A});
 }
 
 static void bigru_carve(network *net, arena *a, size_t B, size_t S, bool train)
 {
-    size_t H = net->cfg.rnn_hidden, A = net->gru.attention_dim, n = train ? B * S * 2 * H : 0;
-    bigru_state *g = &net->gru;
+    size_t H = net->cfg.rnn_hidden, A = gru_of(net)->attention_dim, n = train ? B * S * 2 * H : 0;
+    bigru_state *g = gru_of(net);
     g->out = arena_floats(a, B * S * 2 * H);
     g->states = arena_floats(a, n);
     g->dstates = arena_floats(a, n);
@@ -80,7 +99,7 @@ static void bigru_carve(network *net, arena *a, size_t B, size_t S, bool train)
 
 static void bigru_init(network *net, rng *r)
 {
-    bigru_state *g = &net->gru;
+    bigru_state *g = gru_of(net);
     // torch.nn.GRU: every weight and bias uniform(-1/sqrt(H), 1/sqrt(H)).
     float bound = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
     for (size_t d = 0; d < 2; d++) {
@@ -105,7 +124,7 @@ static void gru_weights_of(const bigru_state *g, gru_weights w[2])
 static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
-    bigru_state *g = &net->gru;
+    bigru_state *g = gru_of(net);
     size_t H = c->rnn_hidden, D2 = 2 * H;
     gru_weights w[2];
     gru_weights_of(g, w);
@@ -131,7 +150,7 @@ static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t
 // gru_forward reads a projected row (it adds b_ih in its time loop).
 static size_t bigru_word_projection(const network *net, float *proj)
 {
-    const bigru_state *g = &net->gru;
+    const bigru_state *g = gru_of(net);
     size_t E = net->cfg.embed_dim, H3 = 3 * net->cfg.rnn_hidden;
     for (size_t d = 0; d < 2 && proj; d++)
         memcpy(proj + d * H3 * E, g->w_ih[d]->value, H3 * E * sizeof(float));
@@ -140,7 +159,7 @@ static size_t bigru_word_projection(const network *net, float *proj)
 
 static bool bigru_trains(const network *net, const bool *frozen)
 {
-    const bigru_state *g = &net->gru;
+    const bigru_state *g = gru_of(net);
     bool any =
         tensor_trains(g->att_w, frozen) || tensor_trains(g->att_b, frozen) || tensor_trains(g->att_context, frozen);
     for (size_t d = 0; d < 2; d++)
@@ -152,7 +171,7 @@ static bool bigru_trains(const network *net, const bool *frozen)
 static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
 {
     const network_config *c = &net->cfg;
-    bigru_state *g = &net->gru;
+    bigru_state *g = gru_of(net);
     size_t H = c->rnn_hidden, D2 = 2 * H;
     memset(g->dstates, 0, B * T * D2 * sizeof(float));
     attention_backward(g->dstates, grad_if_trains(g->att_w, frozen), grad_if_trains(g->att_b, frozen),
@@ -178,7 +197,20 @@ static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen,
                  w, B, T, c->embed_dim, H);
 }
 
-const encoder_ops encoder_bigru_ops = {.check = bigru_check,
+static const float *bigru_attention(const network *net, size_t *T)
+{
+    *T = gru_of(net)->alpha_T;
+    return gru_of(net)->alpha;
+}
+
+static const char *const bigru_layers[] = {"gru", "attention", NULL};
+
+const encoder_ops encoder_bigru_ops = {.name = "bigru-att",
+                                       .layers = bigru_layers,
+                                       .config_to_json = recurrent_config_to_json,
+                                       .config_from_json = recurrent_config_from_json,
+                                       .attention = bigru_attention,
+                                       .check = bigru_check,
                                        .setup = bigru_setup,
                                        .declare = bigru_declare,
                                        .carve = bigru_carve,

@@ -16,6 +16,17 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct {
+    tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
+    size_t chunks;    /* p, at least 1 */
+    float *scratch;   /* conv1d_scratch_size of the largest window */
+    uint32_t *argmax; /* (B, D) */
+} cnn_state;
+
+_Static_assert(sizeof(cnn_state) <= ENCODER_STATE_BYTES, "the network keeps the encoder state in its room");
+
+static inline cnn_state *cnn_of(const network *net) { return encoder_state(net, cnn_state); }
+
 static hftc_status cnn_check(const network_config *c, size_t max_batch, size_t max_len)
 {
     if (c->n_filters == 0)
@@ -56,8 +67,8 @@ static void cnn_setup(network *net)
     net->min_len = 1;
     for (size_t w = 0; w < c->n_windows; w++)
         net->min_len = c->windows[w] > net->min_len ? c->windows[w] : net->min_len;
-    net->cnn.chunks = c->pool_chunks > 1 ? c->pool_chunks : 1;
-    net->features = c->n_windows * c->n_filters * net->cnn.chunks;
+    cnn_of(net)->chunks = c->pool_chunks > 1 ? c->pool_chunks : 1;
+    net->features = c->n_windows * c->n_filters * cnn_of(net)->chunks;
 }
 
 static void cnn_declare(network *net)
@@ -66,9 +77,10 @@ static void cnn_declare(network *net)
     char name[TENSOR_NAME_MAX];
     for (size_t w = 0; w < c->n_windows; w++) {
         snprintf(name, sizeof name, "conv.%zu.weight", c->windows[w]);
-        net->cnn.w[w] = params_declare(&net->params, name, 2, (size_t[]){c->n_filters, c->windows[w] * c->embed_dim});
+        cnn_of(net)->w[w] =
+            params_declare(&net->params, name, 2, (size_t[]){c->n_filters, c->windows[w] * c->embed_dim});
         snprintf(name, sizeof name, "conv.%zu.bias", c->windows[w]);
-        net->cnn.b[w] = params_declare(&net->params, name, 1, (size_t[]){c->n_filters});
+        cnn_of(net)->b[w] = params_declare(&net->params, name, 1, (size_t[]){c->n_filters});
     }
 }
 
@@ -81,8 +93,8 @@ static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
         size_t n = conv1d_scratch_size(B, S, c->embed_dim, c->n_filters, c->windows[w]);
         scratch = n > scratch ? n : scratch;
     }
-    net->cnn.scratch = arena_floats(a, scratch);
-    net->cnn.argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
+    cnn_of(net)->scratch = arena_floats(a, scratch);
+    cnn_of(net)->argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
 }
 
 static void cnn_init(network *net, rng *r)
@@ -91,8 +103,8 @@ static void cnn_init(network *net, rng *r)
     for (size_t w = 0; w < c->n_windows; w++) {
         // PyTorch's kaiming_uniform(a = sqrt(5)) and bias rule both come to 1 / sqrt(fan_in).
         float bound = 1.0f / sqrtf((float)(c->windows[w] * c->embed_dim));
-        init_uniform(net->cnn.w[w], r, bound);
-        init_uniform(net->cnn.b[w], r, bound);
+        init_uniform(cnn_of(net)->w[w], r, bound);
+        init_uniform(cnn_of(net)->b[w], r, bound);
     }
 }
 
@@ -101,12 +113,12 @@ static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t s
     (void)train;
     (void)seed;
     const network_config *c = &net->cfg;
-    size_t F = c->n_filters, p = net->cnn.chunks, D = net->features;
+    size_t F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
     size_t column = 0; /* of window w's products in a projected row */
     for (size_t w = 0; w < c->n_windows; w++) {
-        conv1d_forward(net->features_out + w * F * p, net->cnn.argmax + w * F * p, D, net->cnn.scratch, net->input,
-                       net->projected, column, net->lengths, net->cnn.w[w]->value, net->cnn.b[w]->value, B, T,
-                       c->embed_dim, F, c->windows[w], p);
+        conv1d_forward(net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch,
+                       net->input, net->projected, column, net->lengths, cnn_of(net)->w[w]->value,
+                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p);
         column += c->windows[w] * F;
     }
     relu_forward(net->features_out, net->features_out, B * D);
@@ -120,7 +132,7 @@ static size_t cnn_word_projection(const network *net, float *proj)
     size_t E = c->embed_dim, F = c->n_filters, N = 0;
     for (size_t w = 0; w < c->n_windows; w++) {
         if (proj)
-            conv1d_slices(proj + N * E, net->cnn.w[w]->value, E, F, c->windows[w]);
+            conv1d_slices(proj + N * E, cnn_of(net)->w[w]->value, E, F, c->windows[w]);
         N += c->windows[w] * F;
     }
     return N;
@@ -129,7 +141,7 @@ static size_t cnn_word_projection(const network *net, float *proj)
 static bool cnn_trains(const network *net, const bool *frozen)
 {
     for (size_t w = 0; w < net->cfg.n_windows; w++)
-        if (tensor_trains(net->cnn.w[w], frozen) || tensor_trains(net->cnn.b[w], frozen))
+        if (tensor_trains(cnn_of(net)->w[w], frozen) || tensor_trains(cnn_of(net)->b[w], frozen))
             return true;
     return false;
 }
@@ -137,17 +149,31 @@ static bool cnn_trains(const network *net, const bool *frozen)
 static void cnn_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
 {
     const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, F = c->n_filters, p = net->cnn.chunks, D = net->features;
+    size_t E = c->embed_dim, F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
     relu_backward(net->dfeatures, net->dfeatures, net->features_out, B * D);
     if (emb_trains)
         memset(net->demb, 0, B * T * E * sizeof(float));
     for (size_t w = 0; w < c->n_windows; w++)
-        conv1d_backward(emb_trains ? net->demb : NULL, grad_if_trains(net->cnn.w[w], frozen),
-                        grad_if_trains(net->cnn.b[w], frozen), net->dfeatures + w * F * p, net->cnn.argmax + w * F * p,
-                        D, net->emb, net->cnn.w[w]->value, B, T, E, F, c->windows[w], p);
+        conv1d_backward(emb_trains ? net->demb : NULL, grad_if_trains(cnn_of(net)->w[w], frozen),
+                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p,
+                        cnn_of(net)->argmax + w * F * p, D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F,
+                        c->windows[w], p);
 }
 
-const encoder_ops encoder_cnn_ops = {.check = cnn_check,
+static const char *const cnn_layers[] = {"conv", NULL};
+
+/* Windows, filters and pooling chunks are among the fields every model file's config has (read before this);
+ * a CNN needs a window. */
+static bool cnn_config_from_json(const json_t *j, network_config *c)
+{
+    (void)c;
+    return json_array_size(json_object_get(j, "windows")) >= 1;
+}
+
+const encoder_ops encoder_cnn_ops = {.name = "cnn",
+                                     .layers = cnn_layers,
+                                     .config_from_json = cnn_config_from_json,
+                                     .check = cnn_check,
                                      .setup = cnn_setup,
                                      .declare = cnn_declare,
                                      .carve = cnn_carve,

@@ -11,6 +11,19 @@
 #include <math.h>
 #include <string.h>
 
+typedef struct {
+    tensor *w_ih, *w_hh, *b_ih, *b_hh;
+    float *out;             /* (B, T, H) states */
+    float *dout;            /* (B, T, H) their gradient */
+    float *cache, *scratch; /* onlstm_cache_size, onlstm_scratch_size */
+    uint32_t *argmax;       /* (B, H): the position of each maximum (RNN_POOL_MAX) */
+    uint8_t *mask;          /* (B, H) dropout mask */
+} onlstm_state;
+
+_Static_assert(sizeof(onlstm_state) <= ENCODER_STATE_BYTES, "the network keeps the encoder state in its room");
+
+static inline onlstm_state *onlstm_of(const network *net) { return encoder_state(net, onlstm_state); }
+
 static size_t chunk_of(const network_config *c) { return c->onlstm_chunk > 1 ? c->onlstm_chunk : 1; }
 
 static hftc_status onlstm_check(const network_config *c, size_t max_batch, size_t max_len)
@@ -44,7 +57,7 @@ static void onlstm_declare(network *net)
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, H = c->rnn_hidden, G = onlstm_gates(H, chunk_of(c));
     param_set *ps = &net->params;
-    onlstm_state *s = &net->onlstm;
+    onlstm_state *s = onlstm_of(net);
     s->w_ih = params_declare(ps, "onlstm.ih.weight", 2, (size_t[]){G, E});
     s->b_ih = params_declare(ps, "onlstm.ih.bias", 1, (size_t[]){G});
     s->w_hh = params_declare(ps, "onlstm.hh.weight", 2, (size_t[]){G, H});
@@ -54,7 +67,7 @@ static void onlstm_declare(network *net)
 static void onlstm_carve(network *net, arena *a, size_t B, size_t S, bool train)
 {
     size_t H = net->cfg.rnn_hidden, chunk = chunk_of(&net->cfg);
-    onlstm_state *s = &net->onlstm;
+    onlstm_state *s = onlstm_of(net);
     s->out = arena_floats(a, B * S * H);
     s->dout = arena_floats(a, train ? B * S * H : 0);
     s->cache = arena_floats(a, train ? onlstm_cache_size(B, S, H, chunk) : 0);
@@ -66,7 +79,7 @@ static void onlstm_carve(network *net, arena *a, size_t B, size_t S, bool train)
 static void onlstm_init(network *net, rng *r)
 {
     // nn.Linear(E, G) and nn.Linear(H, G): weights and biases uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-    onlstm_state *s = &net->onlstm;
+    onlstm_state *s = onlstm_of(net);
     float bound_ih = 1.0f / sqrtf((float)net->cfg.embed_dim), bound_hh = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
     init_uniform(s->w_ih, r, bound_ih);
     init_uniform(s->b_ih, r, bound_ih);
@@ -108,7 +121,7 @@ static void pool_states(float *features, uint32_t *argmax, const float *out, con
 static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
-    onlstm_state *s = &net->onlstm;
+    onlstm_state *s = onlstm_of(net);
     size_t H = c->rnn_hidden;
     onlstm_weights w = weights_of(s);
     onlstm_forward(s->out, train ? s->cache : NULL, s->scratch, net->input, net->projected, net->lengths, &w, B, T,
@@ -122,7 +135,7 @@ static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, ui
 // W_ih alone: onlstm_forward adds the biases in its time loop.
 static size_t onlstm_word_projection(const network *net, float *proj)
 {
-    const onlstm_state *s = &net->onlstm;
+    const onlstm_state *s = onlstm_of(net);
     if (proj)
         memcpy(proj, s->w_ih->value, s->w_ih->size * sizeof(float));
     return s->b_ih->size;
@@ -130,7 +143,7 @@ static size_t onlstm_word_projection(const network *net, float *proj)
 
 static bool onlstm_trains(const network *net, const bool *frozen)
 {
-    const onlstm_state *s = &net->onlstm;
+    const onlstm_state *s = onlstm_of(net);
     return tensor_trains(s->w_ih, frozen) || tensor_trains(s->w_hh, frozen) || tensor_trains(s->b_ih, frozen) ||
            tensor_trains(s->b_hh, frozen);
 }
@@ -138,7 +151,7 @@ static bool onlstm_trains(const network *net, const bool *frozen)
 static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
 {
     const network_config *c = &net->cfg;
-    onlstm_state *s = &net->onlstm;
+    onlstm_state *s = onlstm_of(net);
     size_t H = c->rnn_hidden;
     onlstm_grads g = {grad_if_trains(s->w_ih, frozen), grad_if_trains(s->w_hh, frozen), grad_if_trains(s->b_ih, frozen),
                       grad_if_trains(s->b_hh, frozen)};
@@ -162,7 +175,33 @@ static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *f
                     &w, B, T, c->embed_dim, H, chunk_of(c));
 }
 
-const encoder_ops encoder_onlstm_ops = {.check = onlstm_check,
+/* The recurrent fields and the chunk and pooling of the ON-LSTM. */
+static void onlstm_config_to_json(const network_config *c, json_t *j)
+{
+    recurrent_config_to_json(c, j);
+    json_object_set_new(j, "onlstm_chunk", json_integer((json_int_t)chunk_of(c)));
+    json_object_set_new(j, "rnn_pool", json_string(rnn_pool_name(c->rnn_pool)));
+}
+
+static bool onlstm_config_from_json(const json_t *j, network_config *c)
+{
+    json_int_t chunk = 1;
+    const char *pool = "last";
+    if (!recurrent_config_from_json(j, c) ||
+        json_unpack((json_t *)j, "{s?I, s?s}", "onlstm_chunk", &chunk, "rnn_pool", &pool) != 0 || chunk < 1 ||
+        (json_int_t)c->rnn_hidden % chunk || !rnn_pool_parse(pool, &c->rnn_pool))
+        return false;
+    c->onlstm_chunk = (size_t)chunk;
+    return true;
+}
+
+static const char *const onlstm_layers[] = {"onlstm", NULL};
+
+const encoder_ops encoder_onlstm_ops = {.name = "onlstm",
+                                        .layers = onlstm_layers,
+                                        .config_to_json = onlstm_config_to_json,
+                                        .config_from_json = onlstm_config_from_json,
+                                        .check = onlstm_check,
                                         .setup = onlstm_setup,
                                         .declare = onlstm_declare,
                                         .carve = onlstm_carve,

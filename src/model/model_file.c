@@ -14,8 +14,6 @@
 #define MODEL_FORMAT_NAME "hftc"
 #define MODEL_FORMAT_VERSION 1
 
-static const char *const encoder_names[] = {"cnn", "bigru-att", "onlstm"}; /* by encoder_kind */
-
 static json_t *config_to_json(const hftc_model *m)
 {
     const network_config *c = &m->net_config;
@@ -24,26 +22,18 @@ static json_t *config_to_json(const hftc_model *m)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
     json_t *j =
         json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
-                  encoder_names[c->encoder], "head", c->head == HEAD_SOFTMAX ? "softmax" : "sigmoid", "vocab_size",
-                  (json_int_t)c->vocab_size, "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
-                  (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
-                  "hidden", (json_int_t)c->hidden, "classes", (json_int_t)c->n_classes, "embed_dropout",
-                  (double)c->embed_dropout, "hidden_dropout", (double)c->hidden_dropout, "max_len",
-                  (json_int_t)m->tokenizer.max_len, "lowercase", m->tokenizer.lowercase, "split_punct",
-                  m->tokenizer.split_punct, "drop_punct", m->tokenizer.drop_punct, "threshold", (double)m->threshold);
-    if (c->encoder != ENCODER_CNN) {
-        json_object_set_new(j, "rnn_hidden", json_integer((json_int_t)c->rnn_hidden));
-        json_object_set_new(j, "attention_dim", json_integer((json_int_t)c->attention_dim));
-        json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
-    }
+                  encoder_name(c->encoder), "head", head_name(c->head), "vocab_size", (json_int_t)c->vocab_size,
+                  "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
+                  "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1), "hidden", (json_int_t)c->hidden,
+                  "classes", (json_int_t)c->n_classes, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
+                  (double)c->hidden_dropout, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
+                  m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
+                  m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    encoder_config_to_json(c, j);
     if (m->joint_embedding)
         json_object_set_new(j, "joint_embedding", json_true());
-    if (c->encoder == ENCODER_ONLSTM) {
-        json_object_set_new(j, "onlstm_chunk", json_integer((json_int_t)(c->onlstm_chunk ? c->onlstm_chunk : 1)));
-        json_object_set_new(j, "rnn_pool", json_string(c->rnn_pool == RNN_POOL_MAX ? "max" : "last"));
-    }
-    if (c->hidden_activation == ACTIVATION_TANH) /* absent: ReLU (files from before) */
-        json_object_set_new(j, "hidden_activation", json_string("tanh"));
+    if (c->hidden_activation != ACTIVATION_RELU) /* absent: ReLU (files from before) */
+        json_object_set_new(j, "hidden_activation", json_string(activation_name(c->hidden_activation)));
     if (c->hidden_batchnorm)
         json_object_set_new(j, "batchnorm", json_true());
     json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
@@ -418,38 +408,26 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *node_embedding = NODE_EMBEDDING_OWN;
     if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
-    size_t kind = 0;
-    while (kind < sizeof encoder_names / sizeof *encoder_names && strcmp(encoder, encoder_names[kind]))
-        kind++;
-    bool known = kind < sizeof encoder_names / sizeof *encoder_names, rnn = known && kind != ENCODER_CNN;
-    *c = (network_config){.encoder = known ? (encoder_kind)kind : ENCODER_CNN,
-                          .head = strcmp(head, "softmax") ? HEAD_SIGMOID : HEAD_SOFTMAX};
-    json_int_t rnn_hidden = 0, attention_dim = 0, chunk = 1;
-    double rnn_dropout = 0.0;
-    const char *pool = "last", *activation = "relu";
+    encoder_kind kind;
+    bool known = encoder_parse(encoder, &kind);
+    *c = (network_config){.encoder = known ? kind : ENCODER_CNN};
+    known = known && head_parse(head, &c->head);
+    if (known && !encoder_config_from_json(j, c))
+        st = error_set(HFTC_STATUS_MODEL,
+                       "%s: metadata \"config\" lacks the %s encoder's sizes or has them out of range", path, encoder);
+    const char *activation = "relu";
     int batchnorm = 0;
-    if (rnn && json_unpack(j, "{s:I, s:I, s:F, s?I, s?s}", "rnn_hidden", &rnn_hidden, "attention_dim", &attention_dim,
-                           "rnn_dropout", &rnn_dropout, "onlstm_chunk", &chunk, "rnn_pool", &pool) != 0)
-        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" lacks the recurrent layer's sizes", path);
-    else if (rnn && (rnn_hidden < 1 || rnn_hidden > 65536 || attention_dim < 0 || attention_dim > 65536 || chunk < 1 ||
-                     rnn_hidden % chunk || !(rnn_dropout >= 0.0 && rnn_dropout < 1.0) ||
-                     (strcmp(pool, "last") && strcmp(pool, "max"))))
-        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range recurrent layer sizes", path);
     if (json_unpack(j, "{s?s, s?b}", "hidden_activation", &activation, "batchnorm", &batchnorm) != 0 ||
-        (strcmp(activation, "relu") && strcmp(activation, "tanh")))
+        !activation_parse(activation, &c->hidden_activation))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown hidden activation", path);
-    c->rnn_hidden = (size_t)rnn_hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)rnn_dropout;
-    c->onlstm_chunk = (size_t)chunk, c->rnn_pool = strcmp(pool, "max") ? RNN_POOL_LAST : RNN_POOL_MAX;
-    c->hidden_activation = strcmp(activation, "tanh") ? ACTIVATION_RELU : ACTIVATION_TANH;
     c->hidden_batchnorm = batchnorm;
     *joint_embedding = json_is_true(json_object_get(j, "joint_embedding"));
     if (*joint_embedding && (*strategy != STRATEGY_LEVEL || c->head != HEAD_SOFTMAX))
         st = error_set(HFTC_STATUS_MODEL, "%s: the joint embedding needs single-label levels", path);
-    if (!known || (strcmp(head, "softmax") && strcmp(head, "sigmoid")))
+    if (!known)
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
     else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
-             !json_is_array(windows) || (!rnn && json_array_size(windows) < 1) ||
-             json_array_size(windows) > NETWORK_MAX_WINDOWS)
+             !json_is_array(windows) || json_array_size(windows) > NETWORK_MAX_WINDOWS)
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));

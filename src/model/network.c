@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The encoders, by encoder_kind: adding one is its own file and a line here. */
+static const encoder_ops *const encoders[] = {&encoder_cnn_ops, &encoder_bigru_ops, &encoder_onlstm_ops};
+
 /* By kind. */
-static const char *const encoder_names[] = {"cnn", "bigru-att", "onlstm"};
 static const char *const head_names[] = {"sigmoid", "softmax"};
 static const char *const activation_names[] = {"relu", "tanh"};
 static const char *const rnn_pool_names[] = {"last", "max"};
@@ -35,22 +37,100 @@ static const char *const rnn_pool_names[] = {"last", "max"};
     }                                                                                                                  \
     const char *prefix##_name(kind_type kind) { return prefix##_names[kind]; }
 
-NAME_LOOKUP(encoder_kind, encoder)
 NAME_LOOKUP(head_kind, head)
 NAME_LOOKUP(activation_kind, activation)
 NAME_LOOKUP(rnn_pool_kind, rnn_pool)
 
 static const encoder_ops *encoder_of(encoder_kind kind)
 {
-    switch (kind) {
-    case ENCODER_CNN:
-        return &encoder_cnn_ops;
-    case ENCODER_BIGRU_ATT:
-        return &encoder_bigru_ops;
-    case ENCODER_ONLSTM:
-        return &encoder_onlstm_ops;
-    }
-    return NULL;
+    return (size_t)kind < NAMES_COUNT(encoders) ? encoders[kind] : NULL;
+}
+
+bool encoder_parse(const char *name, encoder_kind *out)
+{
+    for (size_t i = 0; name && i < NAMES_COUNT(encoders); i++)
+        if (!strcmp(encoders[i]->name, name)) {
+            *out = (encoder_kind)i;
+            return true;
+        }
+    return false;
+}
+
+const char *encoder_name(encoder_kind kind) { return encoder_of(kind) ? encoder_of(kind)->name : "unknown"; }
+
+size_t encoder_names_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NAMES_COUNT(encoders) && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", encoders[i]->name);
+    return used < size ? used : size - 1;
+}
+
+/* The network's own layers, beside its encoder's. */
+static const char *const network_layers[] = {"embedding", "fc1", "bn", "out"};
+
+bool encoder_layer_known(const char *layer, size_t len)
+{
+    for (size_t i = 0; i < NAMES_COUNT(network_layers); i++)
+        if (len == strlen(network_layers[i]) && !strncmp(layer, network_layers[i], len))
+            return true;
+    for (size_t i = 0; i < NAMES_COUNT(encoders); i++)
+        for (const char *const *l = encoders[i]->layers; l && *l; l++)
+            if (len == strlen(*l) && !strncmp(layer, *l, len))
+                return true;
+    return false;
+}
+
+size_t encoder_layers_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NAMES_COUNT(network_layers) && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", network_layers[i]);
+    for (size_t i = 0; i < NAMES_COUNT(encoders); i++)
+        for (const char *const *l = encoders[i]->layers; l && *l && used < size; l++)
+            used += (size_t)snprintf(buf + used, size - used, ", %s", *l);
+    return used < size ? used : size - 1;
+}
+
+void encoder_config_to_json(const network_config *c, json_t *j)
+{
+    const encoder_ops *enc = encoder_of(c->encoder);
+    if (enc && enc->config_to_json)
+        enc->config_to_json(c, j);
+}
+
+bool encoder_config_from_json(const json_t *j, network_config *c)
+{
+    const encoder_ops *enc = encoder_of(c->encoder);
+    return enc && (!enc->config_from_json || enc->config_from_json(j, c));
+}
+
+bool encoder_has_attention(const network_config *c)
+{
+    const encoder_ops *enc = encoder_of(c->encoder);
+    return enc && enc->attention;
+}
+
+void recurrent_config_to_json(const network_config *c, json_t *j)
+{
+    json_object_set_new(j, "rnn_hidden", json_integer((json_int_t)c->rnn_hidden));
+    json_object_set_new(j, "attention_dim", json_integer((json_int_t)c->attention_dim));
+    json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
+}
+
+bool recurrent_config_from_json(const json_t *j, network_config *c)
+{
+    json_int_t hidden, attention_dim;
+    double dropout;
+    if (json_unpack((json_t *)j, "{s:I, s:I, s:F}", "rnn_hidden", &hidden, "attention_dim", &attention_dim,
+                    "rnn_dropout", &dropout) != 0 ||
+        hidden < 1 || hidden > 65536 || attention_dim < 0 || attention_dim > 65536 ||
+        !(dropout >= 0.0 && dropout < 1.0))
+        return false;
+    c->rnn_hidden = (size_t)hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)dropout;
+    return true;
 }
 
 // Runs twice: on the unsized arena to count bytes, then on the allocated one to hand out pointers.
@@ -492,10 +572,7 @@ float network_predict(network *net, const uint32_t *tokens, const size_t *length
 
 const float *network_attention(const network *net, size_t *T)
 {
-    if (net->cfg.encoder != ENCODER_BIGRU_ATT)
-        return NULL;
-    *T = net->gru.alpha_T;
-    return net->gru.alpha;
+    return net->enc->attention ? net->enc->attention(net, T) : NULL;
 }
 
 size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,

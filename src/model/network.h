@@ -12,6 +12,8 @@
 #include "core/rng.h"
 #include "nn/params.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,16 +25,6 @@ typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
 /* NETWORK_INFERENCE_SHARED: an inference network created without activations of its own, to be given a
  * shared arena by network_share_activations before it runs (network_create only). */
 typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } network_mode;
-
-/* The choices' names, as the options and model files spell them: parse returns false for an unknown one. */
-bool encoder_parse(const char *name, encoder_kind *out);
-const char *encoder_name(encoder_kind kind);
-bool head_parse(const char *name, head_kind *out);
-const char *head_name(head_kind kind);
-bool activation_parse(const char *name, activation_kind *out);
-const char *activation_name(activation_kind kind);
-bool rnn_pool_parse(const char *name, rnn_pool_kind *out);
-const char *rnn_pool_name(rnn_pool_kind kind);
 
 #define NETWORK_MAX_WINDOWS 8
 #define NETWORK_MAX_CHUNKS 1024
@@ -64,6 +56,31 @@ typedef struct {
      * one, never trained (node classifiers below the top level of HTrans, which freezes it there). */
     bool borrowed_embedding;
 } network_config;
+
+/* The choices' names, as the options and model files spell them: parse returns false for an unknown one.
+ * Encoders are a registry (network.c's table; encoder_kind is the place in it, the enumeration names the
+ * built-in ones). */
+bool encoder_parse(const char *name, encoder_kind *out);
+const char *encoder_name(encoder_kind kind);
+/* The encoders' names, comma-separated, into buf; returns the length written. */
+size_t encoder_names_list(char *buf, size_t size);
+/* Whether layer[0..len) names a layer of some encoder or of the network's own (embedding, fc1, bn, out):
+ * the layers fine-tuning may copy. */
+bool encoder_layer_known(const char *layer, size_t len);
+/* Those layers' names, comma-separated, into buf; returns the length written. */
+size_t encoder_layers_list(char *buf, size_t size);
+/* A model file's config fields that belong to c's encoder: written into j, read back from j (false:
+ * missing or out of range). */
+void encoder_config_to_json(const network_config *c, json_t *j);
+bool encoder_config_from_json(const json_t *j, network_config *c);
+/* Whether c's encoder has attention weights (network_attention, --explain). */
+bool encoder_has_attention(const network_config *c);
+bool head_parse(const char *name, head_kind *out);
+const char *head_name(head_kind kind);
+bool activation_parse(const char *name, activation_kind *out);
+const char *activation_name(activation_kind kind);
+bool rnn_pool_parse(const char *name, rnn_pool_kind *out);
+const char *rnn_pool_name(rnn_pool_kind kind);
 
 typedef struct network network;
 

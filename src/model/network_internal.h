@@ -10,38 +10,15 @@
 #include "core/arena.h"
 #include "nn/word_cache.h"
 
-typedef struct {
-    tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
-    size_t chunks;    /* p, at least 1 */
-    float *scratch;   /* conv1d_scratch_size of the largest window */
-    uint32_t *argmax; /* (B, D) */
-} cnn_state;
-
-typedef struct {
-    tensor *w_ih[2], *w_hh[2], *b_ih[2], *b_hh[2]; /* forward, backward direction */
-    tensor *att_w, *att_b, *att_context;
-    size_t attention_dim;
-    float *out;              /* (B, T, 2H) GRU outputs */
-    float *states, *dstates; /* (B, T, 2H) after dropout (states = out in inference) */
-    uint8_t *mask;           /* (B, T, 2H) dropout mask */
-    size_t *valid;           /* (B) lengths * 2H */
-    float *cache, *scratch;  /* gru_cache_size, gru_scratch_size */
-    float *att_cache, *att_scratch;
-    uint32_t *argmax;   /* (B, 2H) of the max pooling */
-    const float *alpha; /* (B, alpha_T) attention weights of the last forward pass, inside att_cache */
-    size_t alpha_T;
-} bigru_state;
-
-typedef struct {
-    tensor *w_ih, *w_hh, *b_ih, *b_hh;
-    float *out;             /* (B, T, H) states */
-    float *dout;            /* (B, T, H) their gradient */
-    float *cache, *scratch; /* onlstm_cache_size, onlstm_scratch_size */
-    uint32_t *argmax;       /* (B, H): the position of each maximum (RNN_POOL_MAX) */
-    uint8_t *mask;          /* (B, H) dropout mask */
-} onlstm_state;
+#include <jansson.h>
+#include <stddef.h>
 
 typedef struct encoder_ops encoder_ops;
+
+/* Room for an encoder's state in the network; each encoder checks that its type fits. */
+#define ENCODER_STATE_BYTES 512
+/* The network's encoder state as the encoder's own type. */
+#define encoder_state(net, type) ((type *)(void *)(net)->encoder_state)
 
 struct network {
     network_config cfg;
@@ -54,9 +31,9 @@ struct network {
     tensor *embedding, *fc1_w, *fc1_b, *out_w, *out_b;
     tensor *bn_w, *bn_b, *bn_mean, *bn_var; /* hidden_batchnorm: gamma, beta, running statistics */
     tensor borrowed; /* the embedding when cfg.borrowed_embedding: values owned elsewhere, never trained */
-    cnn_state cnn;
-    bigru_state gru;
-    onlstm_state onlstm;
+    /* The encoder's own tensors and buffers, of its private type (encoder_state), inside the network so that
+     * a copy of the network (network_activation_bytes plans on one) copies them too. */
+    _Alignas(max_align_t) unsigned char encoder_state[ENCODER_STATE_BYTES];
 
     arena own_acts;                  /* the activations, unless they live in a shared arena */
     arena *acts;                     /* &own_acts or the shared arena */
@@ -79,7 +56,17 @@ struct network {
     uint32_t *emb_scratch;           /* embedding_scratch_size */
 };
 
+/* An encoder: a file of its own (encoder_cnn.c is the template) and a line in network.c's table. */
 struct encoder_ops {
+    const char *name; // as options and model files spell it: "cnn"
+    // The layers of its tensors (the names' first part) that fine-tuning may copy, NULL-terminated.
+    const char *const *layers;
+    // Writes its configuration's fields (those not common to every network) into a model file's config j.
+    void (*config_to_json)(const network_config *c, json_t *j);
+    // Reads them back from j into c; false when they are missing or out of range.
+    bool (*config_from_json)(const json_t *j, network_config *c);
+    // The attention weights (B, *T) of the last forward pass, or NULL; NULL when the encoder has none.
+    const float *(*attention)(const network *net, size_t *T);
     // Encoder-specific configuration checks (sizes in range, nothing overflowing).
     hftc_status (*check)(const network_config *c, size_t max_batch, size_t max_len);
     // Sets net->min_len and net->features from the configuration.
@@ -103,6 +90,10 @@ struct encoder_ops {
 };
 
 extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops, encoder_onlstm_ops;
+
+/* The recurrent encoders' common fields of a model file's config: rnn_hidden, attention_dim, rnn_dropout. */
+void recurrent_config_to_json(const network_config *c, json_t *j);
+bool recurrent_config_from_json(const json_t *j, network_config *c);
 
 // Whether t's gradient is wanted: its group is not frozen.
 static inline bool tensor_trains(const tensor *t, const bool *frozen) { return !frozen || !frozen[t->group]; }

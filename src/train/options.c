@@ -42,9 +42,15 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     wordvec_format vectors;
     if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
         return "--embeddings-format must be auto, vec, glove or bin";
+    /* messages naming what the registries hold are written here: valid until the next check on this thread */
+    static _Thread_local char message[256];
     encoder_kind encoder;
-    if (!encoder_parse(o->encoder, &encoder))
-        return "unknown encoder (known: cnn, bigru-att, onlstm)";
+    if (!encoder_parse(o->encoder, &encoder)) {
+        int used = snprintf(message, sizeof message, "unknown encoder (known: ");
+        used += (int)encoder_names_list(message + used, sizeof message - (size_t)used - 1);
+        snprintf(message + used, sizeof message - (size_t)used, ")");
+        return message;
+    }
     bool cnn = encoder == ENCODER_CNN, onlstm = encoder == ENCODER_ONLSTM;
     activation_kind activation;
     if (!activation_parse(o->hidden_activation, &activation))
@@ -65,7 +71,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     for (size_t i = 0; cnn && i < o->n_windows; i++)
         if (o->windows[i] < 1 || o->windows[i] > o->max_len)
             return "window sizes must be between 1 and --max-len";
-    if (!cnn && (o->rnn_hidden < 1 || o->rnn_hidden > 4096 || o->attention_dim > 4096))
+    bool recurrent = encoder == ENCODER_BIGRU_ATT || onlstm;
+    if (recurrent && (o->rnn_hidden < 1 || o->rnn_hidden > 4096 || o->attention_dim > 4096))
         return "--rnn-hidden must be between 1 and 4096 and --attention-dim at most 4096";
     if (!(o->rnn_dropout >= 0.0f && o->rnn_dropout < 1.0f))
         return "dropout rates must be in [0, 1)";
@@ -131,12 +138,11 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--transfer must be none or finetune";
     for (const char *item = o->transfer_layers; *item;) {
         size_t n = strcspn(item, ",");
-        static const char *const layers[] = {"embedding", "conv", "fc1", "out", "gru", "attention", "onlstm", "bn"};
-        bool known = false;
-        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
-            known = known || (n == strlen(layers[i]) && !strncmp(item, layers[i], n));
-        if (!known)
-            return "--transfer-layers lists layers from: embedding, conv, fc1, out, gru, attention, onlstm, bn";
+        if (!encoder_layer_known(item, n)) {
+            int used = snprintf(message, sizeof message, "--transfer-layers lists layers from: ");
+            encoder_layers_list(message + used, sizeof message - (size_t)used);
+            return message;
+        }
         item += n + (item[n] == ',');
     }
     if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
