@@ -155,9 +155,14 @@ typedef struct {
     int tune_label_thresholds;
     unsigned long long seed;
     int threads; /* 0 = all cores */
+    /* The last members: bindings that hold the struct as hftc_train_options_size() bytes, set by name, find
+     * them from its end (python/hftc.py). */
     hftc_progress_fn progress;
     void *progress_user;
 } hftc_train_options;
+
+/* sizeof(hftc_train_options), for bindings that allocate it without its layout. */
+size_t hftc_train_options_size(void);
 
 /* The name of preset i (0, 1, ...), NULL past the last. */
 HFTC_API const char *hftc_preset_name(size_t i);

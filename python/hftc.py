@@ -1,5 +1,6 @@
-"""Python bindings for hftc: load a model and label texts in-process (ctypes over libhftc.so, nothing to
-compile), train and evaluate through the hftc command (its options as keyword arguments).
+"""Python bindings for hftc (ctypes over libhftc.so, nothing to compile): train a model, load it and label
+texts in-process; evaluate through the hftc command. Training options are keyword arguments, named as the
+command line's (underscores for dashes).
 
     import hftc
     hftc.train("model.hftc", train="train.tsv", valid="valid.tsv", preset="flat-cnn", taxonomy="tax.tsv")
@@ -10,8 +11,9 @@ compile), train and evaluate through the hftc command (its options as keyword ar
         rows = model.probabilities(["..."])  # one probability per label (model.labels)
 
 The library and the command are found from HFTC_LIBRARY and HFTC_BIN, then beside this file in a build
-tree (../build/release), then where the system keeps them (ldconfig, PATH).
-Errors raise HftcError with the library's or the command's message."""
+tree (../build/release), then where the system keeps them (ldconfig, PATH); only test() runs the command.
+Errors raise HftcError with the library's or the command's message (HftcOptionError, also a ValueError,
+for training options the library refuses)."""
 import ctypes
 import ctypes.util
 import json
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["HftcError", "Model", "train", "test"]
+__all__ = ["HftcError", "HftcOptionError", "Model", "train", "test"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _BUILD = os.path.join(_HERE, "..", "build", "release")
@@ -29,6 +31,11 @@ _BUILD = os.path.join(_HERE, "..", "build", "release")
 
 class HftcError(RuntimeError):
     """A failure reported by libhftc or the hftc command."""
+
+
+class HftcOptionError(HftcError, ValueError):
+    """A training option that is unknown, has a bad value or conflicts with another: raised before training.
+    Still an HftcError, as it was when the command refused it."""
 
 
 class _InputOptions(ctypes.Structure):  # hftc_input_options
@@ -45,7 +52,24 @@ class _Prediction(ctypes.Structure):  # hftc_prediction
                 ("words", ctypes.POINTER(ctypes.c_char_p)), ("word_weights", ctypes.POINTER(ctypes.c_float))]
 
 
+class _Progress(ctypes.Structure):  # hftc_progress
+    _fields_ = [("part", ctypes.c_char_p), ("epoch", ctypes.c_size_t), ("epochs", ctypes.c_size_t),
+                ("docs_done", ctypes.c_size_t), ("docs_total", ctypes.c_size_t), ("seconds", ctypes.c_double),
+                ("train_loss", ctypes.c_float), ("epoch_end", ctypes.c_int), ("valid_loss", ctypes.c_float),
+                ("valid_micro_f1", ctypes.c_float), ("valid_accuracy", ctypes.c_float), ("improved", ctypes.c_int)]
+
+
 _PREDICTION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Prediction), ctypes.c_void_p)
+_LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Progress), ctypes.c_void_p)
+
+
+class _ProgressSlot(ctypes.Structure):
+    """The last two members of hftc_train_options, which the library keeps at its end: the rest of it is
+    set by name, so this module needs only its size (hftc_train_options_size), not its layout."""
+    _fields_ = [("progress", _PROGRESS_FN), ("progress_user", ctypes.c_void_p)]
+
+
 _lib = None
 
 
@@ -73,6 +97,14 @@ def _library():
     lib.hftc_predict_documents.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
                                            ctypes.POINTER(_InputOptions), ctypes.c_size_t, _PREDICTION_FN,
                                            ctypes.c_void_p]
+    lib.hftc_set_log.argtypes = [_LOG_FN, ctypes.c_int, ctypes.c_void_p]
+    lib.hftc_train_options_size.restype = ctypes.c_size_t
+    lib.hftc_train_options_init.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.hftc_train_options_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.hftc_train_options_check.argtypes = [ctypes.c_void_p]
+    lib.hftc_train_options_check.restype = ctypes.c_char_p
+    lib.hftc_train.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+    lib.hftc_model_save.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     _lib = lib
     return lib
 
@@ -103,9 +135,13 @@ def _choose_blas_kernels(path):
         os.environ["OPENBLAS_CORETYPE"] = done.stdout.strip()
 
 
+def _last_error():
+    return _library().hftc_last_error().decode("utf-8", "replace")
+
+
 def _check(status):
     if status != 0:
-        raise HftcError(_library().hftc_last_error().decode("utf-8", "replace"))
+        raise HftcError(_last_error())
 
 
 def _texts(texts):
@@ -229,11 +265,144 @@ def _run(args):
     return done
 
 
-def train(output, **options):
-    """Trains a model into `output` with `hftc train`: every keyword is one of its options (--help lists
-    them), underscores for dashes (class_weights=[1, 3], max_len=256, tune_threshold=True). Returns what
-    the command printed on stderr (its log)."""
-    return _run(["train", "--output", os.fspath(output)] + _arguments(options)).stderr
+# The library's log and progress go to one callback each for the whole process: trainings take turns, and
+# while one runs its messages are collected here (then warnings go to sys.stderr, as the library's default
+# sink wrote them). A training's callbacks run on the library's threads, never Python's main thread, so
+# Ctrl-C cannot land in them (ctypes would print it and carry on); appending to a list needs no other lock.
+_LOG_WARN, _LOG_INFO = 1, 2
+_LOG_PREFIX = ("error: ", "warning: ", "", "")
+_train_lock = threading.Lock()
+_log_lines = None
+
+
+@_LOG_FN
+def _log(level, message, _user):
+    line = _LOG_PREFIX[level] + message.decode("utf-8", "replace")
+    if _log_lines is None:
+        print(line, file=sys.stderr)
+    else:
+        _log_lines.append(line)
+
+
+@_PROGRESS_FN
+def _progress(p, _user):
+    """One line per epoch, as `hftc train` writes when its stderr is not a terminal."""
+    p = p.contents
+    if not p.epoch_end:
+        return
+    part = p.part.decode("utf-8", "replace") if p.part else "flat"
+    accuracy = p.valid_accuracy >= 0
+    rate = p.docs_done / p.seconds if p.seconds > 0 else 0.0
+    _log_lines.append(f"{'' if part == 'flat' else part + ' '}epoch {p.epoch}/{p.epochs}  "
+                      f"train_loss {p.train_loss:.5f}  valid_loss {p.valid_loss:.5f}  "
+                      f"{'valid_accuracy' if accuracy else 'valid_micro_f1'} "
+                      f"{p.valid_accuracy if accuracy else p.valid_micro_f1:.4f}  {p.seconds:.1f} s  "
+                      f"{rate:.0f} docs/s{'  *' if p.improved else ''}")
+
+
+def _option_value(name, value):
+    """An option's value as the library reads it: booleans 1/0, lists comma-separated (empty: none)."""
+    if isinstance(value, bool):
+        value = "1" if value else "0"
+    elif isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value) or "none"
+    elif isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    text = value if isinstance(value, bytes) else os.fsencode(str(value))
+    if b"\0" in text:
+        raise HftcOptionError(f"option {name}: its value holds a NUL character")
+    return text
+
+
+def _check_writable(path):
+    """Fails before training, as the command does, if the file could not be written."""
+    if os.path.isdir(path):
+        raise HftcError(f"{os.fsdecode(path)} is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(directory, os.W_OK):
+        raise HftcError(f"cannot write to directory {os.fsdecode(directory)}")
+
+
+def train(output, *, quiet=False, **options):
+    """Trains a model into `output` in this process, as `hftc train` does: every keyword but quiet is one of
+    its options (`hftc train --help`, hftc_train_options_set), underscores for dashes (preset="htrans",
+    class_weights=[1, 3], max_len=256, tune_threshold=True); None leaves an option at its preset's default.
+    Options are all read before training starts: an unknown one or a bad value raises HftcOptionError.
+    Returns the log the command writes: the library's messages, one line per epoch and "saved ..." (quiet:
+    the warnings only). A failed training raises HftcError with the library's message (a time_limit stop
+    too: the same call continues from the checkpoint). The training runs on a thread of its own while this
+    one waits; other Python threads run meanwhile, and trainings in one process take turns. Ctrl-C raises
+    KeyboardInterrupt once the library returns, without saving: it cannot stop a training midway."""
+    global _log_lines
+    lib = _library()
+    preset = options.pop("preset", None)
+    size = lib.hftc_train_options_size()
+    o = (ctypes.c_uint64 * -(-size // 8))()  # aligned as the struct's widest members
+    if lib.hftc_train_options_init(o, None if preset is None else _option_value("preset", preset)) != 0:
+        raise HftcOptionError(_last_error())
+    keep = []  # the library keeps pointers to the strings (file names): alive until training ends
+    for key, value in options.items():
+        if value is None:
+            continue
+        name = key.replace("_", "-")
+        keep.append(_option_value(name, value))
+        if lib.hftc_train_options_set(o, name.encode(), keep[-1]) != 0:
+            raise HftcOptionError(_last_error())
+    problem = lib.hftc_train_options_check(o)
+    if problem:
+        raise HftcOptionError(problem.decode("utf-8", "replace"))
+    checkpoint = options.get("checkpoint")
+    if checkpoint is not None and os.path.abspath(checkpoint) == os.path.abspath(output):
+        raise HftcOptionError("checkpoint must be another file than output (it is removed at the end)")
+    for path in (output, checkpoint):
+        if path is not None:
+            _check_writable(path)
+    slot = _ProgressSlot.from_buffer(o, size - ctypes.sizeof(_ProgressSlot))
+    if not quiet:
+        slot.progress = _progress
+    lines, handle, done = [], ctypes.c_void_p(), threading.Event()
+    failure = [HftcError("the training thread failed")]  # until the library returns
+
+    def run():  # ctypes lets go of the GIL during the call; the error message is this thread's
+        try:
+            failure[0] = HftcError(_last_error()) if lib.hftc_train(o, ctypes.byref(handle)) else None
+        finally:
+            done.set()
+
+    interrupted = None
+    with _train_lock:
+        _log_lines = lines
+        lib.hftc_set_log(_log, _LOG_WARN if quiet else _LOG_INFO, None)
+        threading.Thread(target=run, name="hftc.train").start()
+        # Until the library returns, as it holds o and the strings in keep. Not Thread.join: interrupted, it
+        # takes the thread for ended (Python 3.11).
+        while not done.is_set():
+            try:
+                done.wait()
+            except KeyboardInterrupt as e:
+                interrupted = e
+        lib.hftc_set_log(_log, _LOG_WARN, None)
+        _log_lines = None
+    try:
+        if interrupted is not None:
+            raise interrupted
+        if failure[0] is not None:
+            raise failure[0]
+        _check(lib.hftc_model_save(handle, os.fsencode(output)))
+        n_labels = lib.hftc_model_num_labels(handle)
+    finally:
+        if handle:
+            lib.hftc_model_free(handle)
+    if not quiet:
+        lines.append(f"saved {os.fsdecode(output)} ({n_labels} labels)")
+    if checkpoint is not None:
+        try:
+            os.remove(checkpoint)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            lines.append(f"warning: cannot remove the checkpoint {os.fsdecode(checkpoint)}: {e.strerror}")
+    return "".join(line + "\n" for line in lines)
 
 
 def test(model, input, **options):

@@ -20,6 +20,7 @@ static void test_every_option_recorded(void)
     char *base_text = json_dumps(base, JSON_SORT_KEYS);
     size_t n = hftc_train_option_count(), changed = 0;
     CHECK(n > 40 && hftc_train_option_name(n) == NULL);
+    CHECK(hftc_train_options_size() == sizeof o); /* what the Python bindings allocate */
     for (size_t i = 0; i < n; i++) {
         const char *name = hftc_train_option_name(i);
         char value[256], again[256];

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Tests for the Python bindings (python/hftc.py): train a small model through them, predict in-process
-and check the predictions against `hftc predict --json` on the same texts, the probabilities against the
-scores, evaluation through `hftc test`, and the errors. Run by ctest with HFTC_LIBRARY and HFTC_BIN set."""
+"""Tests for the Python bindings (python/hftc.py): train small models in-process through them (without the
+hftc command), predict in-process and check the predictions against `hftc predict --json` on the same texts,
+the probabilities against the scores, evaluation through `hftc test`, and the errors (training options
+refused before any training). Run by ctest with HFTC_LIBRARY and HFTC_BIN set."""
 import concurrent.futures
 import json
 import os
@@ -46,9 +47,16 @@ def main():
         with open(taxonomy, "w") as f:
             f.write("Root\ttopic\ntopic\tsport\tscience\n")
         model_path = os.path.join(tmp, "model.hftc")
+        # training needs no hftc command: none where HFTC_BIN points, and finding one fails the test
+        command, hftc_bin = hftc._command, os.environ["HFTC_BIN"]
+        hftc._command = lambda: check(False, "hftc.train looked for the hftc command")
+        os.environ["HFTC_BIN"] = os.path.join(tmp, "no-hftc-here")
         log = hftc.train(model_path, train=train_path, valid=valid_path, taxonomy=taxonomy, preset="flat-cnn",
-                         dim=16, filters=8, hidden=16, epochs=20, lr=0.01, threads=1, max_len=20)
-        check(os.path.exists(model_path) and "saved" in log, "train: " + log[-300:])
+                         dim=16, filters=8, hidden=16, epochs=20, lr=0.01, threads=1, max_len=20, windows=(2, 3),
+                         lowercase=True)
+        hftc._command, os.environ["HFTC_BIN"] = command, hftc_bin
+        check(os.path.exists(model_path) and "\nepoch 1/20  train_loss " in log and
+              f"saved {model_path} (3 labels)\n" in log, "train: " + log[-300:])
 
         metrics = hftc.test(model_path, test_path, threads=1)
         check(metrics["docs"] == 60 and metrics["micro_f1"] > 0.8, f"test: {metrics}")
@@ -94,9 +102,18 @@ def main():
             pass
 
         # a BiGRU-attention model explains its labels with words of the text
-        gru_path = os.path.join(tmp, "gru.hftc")
-        hftc.train(gru_path, train=train_path, valid=valid_path, preset="gru-att-multi", dim=8, rnn_hidden=8,
-                   epochs=2, threads=1, max_len=20)
+        # stopped at its time limit after one epoch, then continued from its checkpoint by the same call
+        gru_path, checkpoint = os.path.join(tmp, "gru.hftc"), os.path.join(tmp, "gru.checkpoint")
+        gru_options = dict(train=train_path, valid=valid_path, preset="gru-att-multi", dim=8, rnn_hidden=8,
+                           epochs=2, threads=1, max_len=20, checkpoint=checkpoint, quiet=True)
+        try:
+            hftc.train(gru_path, time_limit=1e-6, **gru_options)
+            check(False, "the time limit did not stop the training")
+        except hftc.HftcError as e:
+            check("time limit" in str(e) and os.path.exists(checkpoint) and not os.path.exists(gru_path), repr(e))
+        log = hftc.train(gru_path, **gru_options)
+        check("saved" not in log and "epoch" not in log, f"quiet training logged {log!r}")
+        check(os.path.exists(gru_path) and not os.path.exists(checkpoint), "the checkpoint outlived the training")
         with hftc.Model(gru_path, threads=1) as gru:
             explained = gru.predict(["the team won the match"], threshold=0.0, explain=3)[0]
             check(len(explained) == 2 and all(len(row) == 3 and 1 <= len(row[2]) <= 3 for row in explained),
@@ -112,11 +129,18 @@ def main():
                 check(False, f"{bad} loaded")
             except hftc.HftcError as e:
                 check(what in str(e), f"error: {e}")
-        try:
-            hftc.train(os.path.join(tmp, "x.hftc"), train=train_path, epochs=-1)
-            check(False, "training with --epochs -1 ran")
-        except hftc.HftcError as e:
-            check("epochs" in str(e), f"error: {e}")
+        # options are refused before training (a ValueError, still an HftcError): the missing training file
+        # is not read; a failed training raises the library's message
+        missing, unwritten = os.path.join(tmp, "missing.tsv"), os.path.join(tmp, "x.hftc")
+        for options, what in (({"epochs": -1}, "epochs"), ({"no_such_option": 3}, "no-such-option"),
+                              ({"preset": "no-such-preset"}, "no-such-preset"), ({"windows": []}, "window"),
+                              ({"checkpoint": unwritten}, "checkpoint"), ({}, "missing.tsv")):
+            try:
+                hftc.train(unwritten, **{"train": missing, "epochs": 1, **options})
+                check(False, f"training with {options} ran")
+            except hftc.HftcError as e:
+                check(what in str(e) and isinstance(e, ValueError) == bool(options), f"{options}: {e!r}")
+        check(not os.path.exists(unwritten), "a failed training wrote its model")
         try:
             hftc.Model(model_path).predict("one string")
             check(False, "a string was taken for a list")

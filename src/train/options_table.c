@@ -289,6 +289,14 @@ hftc_status train_options_apply(hftc_train_options *o, const char *settings)
     return HFTC_STATUS_OK;
 }
 
+/* Python finds progress and progress_user two pointers from the end of an opaque buffer. */
+_Static_assert(offsetof(hftc_train_options, progress) + 2 * sizeof(void *) == sizeof(hftc_train_options) &&
+                   offsetof(hftc_train_options, progress_user) ==
+                       offsetof(hftc_train_options, progress) + sizeof(void *),
+               "progress and progress_user must stay the last members of hftc_train_options");
+
+size_t hftc_train_options_size(void) { return sizeof(hftc_train_options); }
+
 size_t hftc_train_option_count(void) { return N_OPTIONS; }
 
 const char *hftc_train_option_name(size_t i) { return i < N_OPTIONS ? option_table[i].name : NULL; }
