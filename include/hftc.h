@@ -162,7 +162,7 @@ typedef struct {
 } hftc_train_options;
 
 /* sizeof(hftc_train_options), for bindings that allocate it without its layout. */
-size_t hftc_train_options_size(void);
+HFTC_API size_t hftc_train_options_size(void);
 
 /* The name of preset i (0, 1, ...), NULL past the last. */
 HFTC_API const char *hftc_preset_name(size_t i);
