@@ -104,37 +104,13 @@ hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_m
     return HFTC_STATUS_OK;
 }
 
-/* The summary of the record of parts (checkpoint.h): the units done (node: classifier runs; flat and level:
- * levels) of all, the level in training and its epochs, and the training seconds. */
-static json_t *checkpoint_summary(const hftc_model *m, const json_t *parts, double seconds)
-{
-    size_t done = 0, total = 0;
-    json_t *in_progress = json_null();
-    for (size_t p = 0; p < json_array_size(parts); p++) {
-        json_t *entry = json_array_get(parts, p), *partial = json_object_get(entry, "in_progress");
-        json_t *runs = json_object_get(entry, "runs");
-        if (json_is_array(runs)) { /* node: one entry per class-weight run, null until it is done */
-            for (size_t w = 0; w < json_array_size(runs); w++)
-                done += !json_is_null(json_array_get(runs, w));
-            total += json_array_size(runs);
-            continue;
-        }
-        total++;
-        done += json_is_object(entry) && !partial;
-        if (partial && p < m->n_parts)
-            in_progress =
-                json_pack("{s:s, s:O}", "part", m->parts[p].name, "epochs", json_object_get(partial, "epoch"));
-    }
-    return json_pack("{s:s, s:I, s:I, s:f, s:o}", "units", m->strategy == STRATEGY_NODE ? "classifier runs" : "levels",
-                     "done", (json_int_t)done, "total", (json_int_t)total, "seconds", seconds, "in_progress",
-                     in_progress);
-}
-
-hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, const st_tensor *state, size_t n_state)
+hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, json_t *summary, const st_tensor *state,
+                            size_t n_state)
 {
     double t0 = now_seconds(), seconds = checkpoint_seconds(c);
     json_t *record = json_pack("{s:s, s:f, s:O}", "fingerprint", c->fingerprint, "seconds", seconds, "parts", parts);
-    json_t *summary = checkpoint_summary(m, parts, seconds);
+    if (summary)
+        json_object_set_new(summary, "seconds", json_real(seconds));
     char *text = record ? json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     char *summary_text = summary ? json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(record);

@@ -1,14 +1,14 @@
 /* Training checkpoints (hftc_train_options.checkpoint_path): the model as far as it is trained, saved
  * atomically as a model file whose "checkpoint" metadata entry holds the strategy's record of the work
  * done (one entry per part, null where nothing is done yet), the training seconds so far and a
- * fingerprint of the data and options, and whose MODEL_CHECKPOINT_SUMMARY_KEY entry summarises that
- * record for hftc info: {"units": "classifier runs" (node) or "levels", "done", "total", "seconds",
- * "in_progress": null or {"part", "epochs"}} (the model file passes it through unread, so that only this
- * module knows the record's layout). A later training with the same fingerprint continues from it
- * and ends with the model one uninterrupted training gives, since the strategies seed every part (node:
- * every classifier run) by itself: the node strategy resumes at (classifier, class weight) runs, the
- * flat and level strategies at epochs (the file then also holds the training state of the network in
- * progress: its values, best epoch's values and Adam moments, as "checkpoint." tensors). */
+ * fingerprint of the data and options, and whose MODEL_CHECKPOINT_SUMMARY_KEY entry is the strategy's
+ * summary of that record for hftc info: {"units": "classifier runs" (node) or "levels", "done", "total",
+ * "in_progress": null or {"part", "epochs"}}, with the "seconds" this module adds (the model file passes it
+ * through unread, so that only the strategy knows its record's layout). A later training with the same fingerprint
+ * continues from it and ends with the model one uninterrupted training gives, since the strategies seed every part
+ * (node: every classifier run) by itself: the node strategy resumes at (classifier, class weight) runs, the flat and
+ * level strategies at epochs (the file then also holds the training state of the network in progress: its values, best
+ * epoch's values and Adam moments, as "checkpoint." tensors). */
 #ifndef HFTC_TRAIN_CHECKPOINT_H
 #define HFTC_TRAIN_CHECKPOINT_H
 
@@ -36,9 +36,11 @@ hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_m
  * returns its record of the parts in *parts (one entry per part, the caller's reference); otherwise
  * *parts = NULL. Errors name the file and say to remove it to start over. */
 hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts);
-/* Writes m with the record of its parts (one entry per part) and n_state training-state tensors (named
- * MODEL_EXTRA_TENSOR_PREFIX "...") to the checkpoint file. */
-hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, const st_tensor *state, size_t n_state);
+/* Writes m with the record of its parts (one entry per part), the strategy's summary of it (taken: the
+ * caller's reference) and n_state training-state tensors (named MODEL_EXTRA_TENSOR_PREFIX "...") to the
+ * checkpoint file. */
+hftc_status checkpoint_save(checkpoint *c, const hftc_model *m, json_t *parts, json_t *summary, const st_tensor *state,
+                            size_t n_state);
 /* Copies the checkpoint file's training-state tensor name (bytes / 4 floats) into out; an error names the
  * file and says to remove it to start over. */
 hftc_status checkpoint_read_state(const checkpoint *c, const char *name, void *out, size_t bytes);

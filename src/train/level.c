@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "model/safetensors.h"
 #include "train/checkpoint.h"
+#include "train/strategy.h"
 #include "train/trainer.h"
 
 #include <jansson.h>
@@ -187,7 +188,12 @@ static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, co
         json_array_append_new(entries, json_pack("{s:O}", "in_progress", in_progress));
     while (entries && json_array_size(entries) < m->n_parts)
         json_array_append_new(entries, json_null());
-    hftc_status st = entries ? checkpoint_save(ck, m, entries, state, n_state)
+    json_t *partial = in_progress && n_done < m->n_parts ? json_pack("{s:s, s:O}", "part", m->parts[n_done].name,
+                                                                     "epochs", json_object_get(in_progress, "epoch"))
+                                                         : json_null();
+    json_t *summary = json_pack("{s:s, s:I, s:I, s:o}", "units", "levels", "done", (json_int_t)n_done, "total",
+                                (json_int_t)m->n_parts, "in_progress", partial);
+    hftc_status st = entries ? checkpoint_save(ck, m, entries, summary, state, n_state)
                              : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     json_decref(entries);
     return st;
@@ -279,8 +285,43 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
     return HFTC_STATUS_INCOMPLETE;
 }
 
-hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
-                              json_t *record)
+/* The training split and the validation split (a seeded hold-out when no file is given). */
+static hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va)
+{
+    const hftc_train_options *o = cfg->o;
+    tr->ds = train;
+    tr->idx = mem_alloc(train->n_docs, sizeof *tr->idx);
+    va->ds = valid->n_docs ? valid : train;
+    va->idx = mem_alloc(valid->n_docs ? valid->n_docs : train->n_docs, sizeof *va->idx);
+    if (!tr->idx || !va->idx)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < train->n_docs; i++)
+        tr->idx[i] = i;
+    tr->n = train->n_docs;
+    if (valid->n_docs) {
+        for (size_t i = 0; i < valid->n_docs; i++)
+            va->idx[i] = i;
+        va->n = valid->n_docs;
+        return HFTC_STATUS_OK;
+    }
+    rng r;
+    rng_seed(&r, o->seed, 0x5eed5917);
+    rng_shuffle(&r, tr->idx, tr->n);
+    va->n = (size_t)((double)train->n_docs * (double)o->valid_fraction);
+    if (va->n == 0 || va->n == train->n_docs)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: too few documents (%zu) to hold out a validation split",
+                         o->train_path, train->n_docs);
+    tr->n -= va->n;
+    memcpy(va->idx, tr->idx + tr->n, va->n * sizeof *va->idx);
+    /* keep file order inside each split, so batches do not depend on the hold-out shuffle */
+    return HFTC_STATUS_OK;
+}
+
+/* Trains m's parts in order on tr, validated on va (label_weights: the BCE positive weight of each label, or
+ * NULL); continues from the checkpoint when it exists, at the level and epoch it reached, and saves the work
+ * done there after each level and about once a minute. */
+static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr,
+                                     split *va, json_t *record)
 {
     const hftc_train_options *o = cfg->o;
     json_t *parts = json_array(), *done;
@@ -339,3 +380,5 @@ hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const floa
         log_info("%zu level models trained in %.1f s in all", m->n_parts, seconds);
     return HFTC_STATUS_OK;
 }
+
+const strategy_ops strategy_levels_ops = {.split = levels_split, .train = train_level_parts};

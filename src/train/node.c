@@ -19,6 +19,7 @@
 #include "hier/transfer.h"
 #include "train/checkpoint.h"
 #include "train/options.h"
+#include "train/strategy.h"
 #include "train/trainer.h"
 
 #include <inttypes.h>
@@ -208,13 +209,18 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
 // Saves the checkpoint: every part's best network so far, and per part its best weight, F1 and runs.
 static hftc_status node_checkpoint_save(node_context *ctx)
 {
-    size_t n_weights = ctx->cfg->o->n_class_weights;
+    size_t n_weights = ctx->cfg->o->n_class_weights, done = 0;
     json_t *parts = json_array();
-    for (size_t p = 0; p < ctx->m->n_parts; p++)
+    for (size_t p = 0; p < ctx->m->n_parts; p++) {
         json_array_append_new(parts, json_pack("{s:I, s:f, s:O}", "best_weight",
                                                ctx->best_weight[p] < n_weights ? (json_int_t)ctx->best_weight[p] : -1,
                                                "best_f1", ctx->best_f1[p], "runs", ctx->runs[p]));
-    hftc_status st = checkpoint_save(&ctx->ck, ctx->m, parts, NULL, 0);
+        for (size_t w = 0; w < n_weights; w++)
+            done += !json_is_null(json_array_get(ctx->runs[p], w));
+    }
+    json_t *summary = json_pack("{s:s, s:I, s:I, s:n}", "units", "classifier runs", "done", (json_int_t)done, "total",
+                                (json_int_t)(ctx->m->n_parts * n_weights), "in_progress");
+    hftc_status st = checkpoint_save(&ctx->ck, ctx->m, parts, summary, NULL, 0);
     json_decref(parts);
     return st;
 }
@@ -493,8 +499,62 @@ static void node_context_free(node_context *ctx, size_t n_parts)
     free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs);
 }
 
-hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
-                             json_t *record)
+/* The node strategy's pool: every labelled document (the validation file's appended to the training
+ * file's); each classifier takes its own stratified validation split from it. */
+static hftc_status node_split_pool(const train_config *cfg, dataset *train, dataset *valid, split *pool, split *va)
+{
+    (void)cfg, (void)va;
+    if (valid->n_docs) {
+        TRY(dataset_append(train, valid));
+        dataset_free(valid);
+    }
+    pool->ds = train;
+    pool->n = train->n_docs;
+    pool->idx = mem_alloc(pool->n, sizeof *pool->idx);
+    if (!pool->idx)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < pool->n; i++)
+        pool->idx[i] = i;
+    return HFTC_STATUS_OK;
+}
+
+/* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
+ * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
+static hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out)
+{
+    const hftc_train_options *o = cfg->o;
+    size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
+    float *table = mem_alloc(V * E, sizeof *table);
+    if (!table)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    rng r;
+    rng_seed(&r, o->seed, 0xe3bed);
+    for (size_t i = 0; i < V * E; i++)
+        table[i] = rng_uniform(&r, -0.25f, 0.25f);
+    memset(table, 0, E * sizeof *table);
+    hftc_status st = HFTC_STATUS_OK;
+    if (o->embeddings_path) {
+        size_t found;
+        st = wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, E, table, &r, &found);
+        if (st == HFTC_STATUS_OK)
+            log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, V,
+                     100.0 * (double)found / (double)V);
+    }
+    if (st == HFTC_STATUS_OK && m->shared_embedding)
+        memcpy(m->shared_embedding, table, V * E * sizeof *table);
+    if (st != HFTC_STATUS_OK) {
+        free(table);
+        return st;
+    }
+    *out = table;
+    return HFTC_STATUS_OK;
+}
+
+/* Trains every node part of m (parents first, children concurrently), each classifier on its own stratified
+ * split of pool, with the class-weight search; continues from the checkpoint when it exists and saves the
+ * work done there. */
+static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
+                                    json_t *record)
 {
     const hftc_train_options *o = cfg->o;
     size_t n_parts = m->n_parts, n_weights = o->n_class_weights;
@@ -598,3 +658,18 @@ hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float
     free(jobs);
     return st;
 }
+
+/* The node strategy's training: its classifiers start from the initial embedding table. */
+static hftc_status node_train(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
+                              json_t *record)
+{
+    (void)label_weights, (void)va; /* the options' check refuses class weights from a model for node models */
+    float *initial_embedding = NULL;
+    hftc_status st = initial_embedding_table(cfg, m, &initial_embedding);
+    if (st == HFTC_STATUS_OK)
+        st = train_node_parts(cfg, m, initial_embedding, tr, record);
+    free(initial_embedding);
+    return st;
+}
+
+const strategy_ops strategy_node_ops = {.split = node_split_pool, .train = node_train};

@@ -12,6 +12,7 @@
 #include "nn/adam.h"
 #include "text/wordvec.h"
 #include "train/options.h"
+#include "train/strategy.h"
 #include "train/thresholds.h"
 #include "train/trainer.h"
 
@@ -73,89 +74,6 @@ static hftc_status read_training_data(const train_config *cfg, hftc_model *m, da
     return HFTC_STATUS_OK;
 }
 
-/* The training split and the validation split (a seeded hold-out when no file is given). */
-static hftc_status make_splits(const train_config *cfg, const dataset *train, const dataset *valid, split *tr,
-                               split *va)
-{
-    const hftc_train_options *o = cfg->o;
-    tr->ds = train;
-    tr->idx = mem_alloc(train->n_docs, sizeof *tr->idx);
-    va->ds = valid->n_docs ? valid : train;
-    va->idx = mem_alloc(valid->n_docs ? valid->n_docs : train->n_docs, sizeof *va->idx);
-    if (!tr->idx || !va->idx)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t i = 0; i < train->n_docs; i++)
-        tr->idx[i] = i;
-    tr->n = train->n_docs;
-    if (valid->n_docs) {
-        for (size_t i = 0; i < valid->n_docs; i++)
-            va->idx[i] = i;
-        va->n = valid->n_docs;
-        return HFTC_STATUS_OK;
-    }
-    rng r;
-    rng_seed(&r, o->seed, 0x5eed5917);
-    rng_shuffle(&r, tr->idx, tr->n);
-    va->n = (size_t)((double)train->n_docs * (double)o->valid_fraction);
-    if (va->n == 0 || va->n == train->n_docs)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: too few documents (%zu) to hold out a validation split",
-                         o->train_path, train->n_docs);
-    tr->n -= va->n;
-    memcpy(va->idx, tr->idx + tr->n, va->n * sizeof *va->idx);
-    /* keep file order inside each split, so batches do not depend on the hold-out shuffle */
-    return HFTC_STATUS_OK;
-}
-
-/* The node strategy's pool: every labelled document (the validation file's appended to the training
- * file's); each classifier takes its own stratified validation split from it. */
-static hftc_status node_pool(dataset *train, dataset *valid, split *pool)
-{
-    if (valid->n_docs) {
-        TRY(dataset_append(train, valid));
-        dataset_free(valid);
-    }
-    pool->ds = train;
-    pool->n = train->n_docs;
-    pool->idx = mem_alloc(pool->n, sizeof *pool->idx);
-    if (!pool->idx)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t i = 0; i < pool->n; i++)
-        pool->idx[i] = i;
-    return HFTC_STATUS_OK;
-}
-
-/* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
- * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
-hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out)
-{
-    const hftc_train_options *o = cfg->o;
-    size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
-    float *table = mem_alloc(V * E, sizeof *table);
-    if (!table)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    rng r;
-    rng_seed(&r, o->seed, 0xe3bed);
-    for (size_t i = 0; i < V * E; i++)
-        table[i] = rng_uniform(&r, -0.25f, 0.25f);
-    memset(table, 0, E * sizeof *table);
-    hftc_status st = HFTC_STATUS_OK;
-    if (o->embeddings_path) {
-        size_t found;
-        st = wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, E, table, &r, &found);
-        if (st == HFTC_STATUS_OK)
-            log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, V,
-                     100.0 * (double)found / (double)V);
-    }
-    if (st == HFTC_STATUS_OK && m->shared_embedding)
-        memcpy(m->shared_embedding, table, V * E * sizeof *table);
-    if (st != HFTC_STATUS_OK) {
-        free(table);
-        return st;
-    }
-    *out = table;
-    return HFTC_STATUS_OK;
-}
-
 /* Each label's BCE positive weight from a node model's class weights (1 for labels it lacks). */
 static hftc_status read_class_weights(const char *path, const taxonomy *tax, float **out)
 {
@@ -207,6 +125,14 @@ static hftc_status build_parts_for(hftc_model *m, const split *tr)
     return st;
 }
 
+const strategy_ops *strategy_ops_of(strategy_kind kind)
+{
+    static const strategy_ops *const strategies[] = {[STRATEGY_FLAT] = &strategy_levels_ops,
+                                                     [STRATEGY_LEVEL] = &strategy_levels_ops,
+                                                     [STRATEGY_NODE] = &strategy_node_ops};
+    return strategies[kind];
+}
+
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
     train_config cfg;
@@ -223,13 +149,11 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
-    bool node = m->strategy == STRATEGY_NODE;
-    float *label_weights = NULL, *initial_embedding = NULL;
+    const strategy_ops *strategy = strategy_ops_of(cfg.strategy);
+    float *label_weights = NULL;
     hftc_status st = read_training_data(&cfg, m, &train, &valid);
-    if (st == HFTC_STATUS_OK && node) /* node classifiers split all labelled documents themselves */
-        st = node_pool(&train, &valid, &tr);
-    else if (st == HFTC_STATUS_OK)
-        st = make_splits(&cfg, &train, &valid, &tr, &va);
+    if (st == HFTC_STATUS_OK)
+        st = strategy->split(&cfg, &train, &valid, &tr, &va);
     if (st == HFTC_STATUS_OK && o->class_weights_from)
         st = read_class_weights(o->class_weights_from, &m->tax, &label_weights);
     if (st == HFTC_STATUS_OK) {
@@ -244,12 +168,8 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->node_embedding = cfg.node_embedding;
         st = build_parts_for(m, &tr);
     }
-    if (st == HFTC_STATUS_OK && node)
-        st = initial_embedding_table(&cfg, m, &initial_embedding);
-    if (st == HFTC_STATUS_OK && node)
-        st = train_node_parts(&cfg, m, initial_embedding, &tr, record);
-    else if (st == HFTC_STATUS_OK)
-        st = train_level_parts(&cfg, m, label_weights, &tr, &va, record);
+    if (st == HFTC_STATUS_OK)
+        st = strategy->train(&cfg, m, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && (o->tune_threshold || o->tune_label_thresholds)) {
         float *scores = NULL;
         gold_sets gold = {0};
@@ -271,7 +191,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);
-    free(tr.idx), free(va.idx), free(label_weights), free(initial_embedding);
+    free(tr.idx), free(va.idx), free(label_weights);
     dataset_free(&train), dataset_free(&valid);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);

@@ -96,19 +96,4 @@ size_t transfer_with_groups(const train_config *cfg, network *dst, network *src)
 /* Sets up t's optimiser groups for part p's network after transfer_with_groups. */
 void trainer_groups(trainer *t);
 
-/* The embedding table (V x E, caller frees) networks start from: uniform(-0.25, 0.25) for each word,
- * o's word vectors where it has them, zeros for <pad> (copied into m's shared table, if it has one). */
-hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out);
-/* The flat and level strategies: trains m's parts in order on tr, validated on va (label_weights: the BCE
- * positive weight of each label, or NULL); continues from o->checkpoint_path when it exists, at the level
- * and epoch it reached, and saves the work done there after each level and about once a minute. */
-hftc_status train_level_parts(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
-                              json_t *record);
-
-/* The node strategy: trains every node part of m (parents first, children concurrently), each
- * classifier on its own stratified split of pool, with the class-weight search; continues from
- * o->checkpoint_path when it exists and saves the work done there. */
-hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
-                             json_t *record);
-
 #endif

@@ -1,0 +1,26 @@
+/* Training strategies: how a model's parts are trained from the documents. Each is a file (level.c: flat,
+ * one network, and level, one per taxonomy level; node.c: one binary classifier per category) and a line
+ * in strategy_ops_of's table (train.c). The parts' layout, which loading a model needs too, is the model's
+ * (model_build_parts); each strategy writes its checkpoint's record and summary (checkpoint_save). */
+#ifndef HFTC_TRAIN_STRATEGY_H
+#define HFTC_TRAIN_STRATEGY_H
+
+#include "train/trainer.h"
+
+typedef struct {
+    /* The splits the parts train on (tr) and are validated on (va) from the training and validation
+     * files' documents; a strategy may merge valid into train and leave va empty (node classifiers split
+     * all labelled documents themselves). */
+    hftc_status (*split)(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va);
+    /* Trains every part of m (label_weights: each label's BCE positive weight, or NULL), continuing from
+     * the checkpoint when there is one; appends its records to record. */
+    hftc_status (*train)(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr, split *va,
+                         json_t *record);
+} strategy_ops;
+
+extern const strategy_ops strategy_levels_ops, strategy_node_ops;
+
+/* The strategy of kind. */
+const strategy_ops *strategy_ops_of(strategy_kind kind);
+
+#endif
