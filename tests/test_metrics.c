@@ -1,6 +1,6 @@
-/* Tests for src/eval/metrics.c: hand-computed cases, edge cases, invalid input, and a random
+/* Tests for src/hier/metrics.c: hand-computed cases, edge cases, invalid input, and a random
  * problem checked against scikit-learn (fixtures from tests/ref/make_metrics_fixture.py). */
-#include "eval/metrics.h"
+#include "hier/metrics.h"
 
 #include "test.h"
 

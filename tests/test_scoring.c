@@ -1,7 +1,7 @@
 /* Scoring functions on hand-made score tables: a tree where a confident child sits under an unsure
  * parent, and a DAG with a node under two parents and one under a parent and the root; the
  * single-label (softmax levels) top-down and argmax decisions. */
-#include "eval/evaluate.h"
+#include "hier/decisions.h"
 #include "hier/scoring.h"
 
 #include "test.h"
@@ -219,6 +219,18 @@ static void test_names(void)
     CHECK(scoring_parse("top-down", &k) && k == SCORING_TOP_DOWN && scoring_parse("argmax", &k) && k == SCORING_ARGMAX);
 }
 
+/* What the decisions ask of each scoring: only bsf and msf bound a node by its parent; the single-label
+ * scorings choose one category per level instead of thresholding. */
+static void test_predicates(void)
+{
+    CHECK(scoring_bounded_by_parent(SCORING_BSF) && scoring_bounded_by_parent(SCORING_MSF));
+    CHECK(!scoring_bounded_by_parent(SCORING_INDEPENDENT) && !scoring_bounded_by_parent(SCORING_TOP_DOWN) &&
+          !scoring_bounded_by_parent(SCORING_ARGMAX));
+    CHECK(scoring_uses_threshold(SCORING_INDEPENDENT) && scoring_uses_threshold(SCORING_BSF) &&
+          scoring_uses_threshold(SCORING_MSF));
+    CHECK(!scoring_uses_threshold(SCORING_TOP_DOWN) && !scoring_uses_threshold(SCORING_ARGMAX));
+}
+
 int main(void)
 {
     RUN_TEST(test_scores);
@@ -227,5 +239,6 @@ int main(void)
     RUN_TEST(test_single_label);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_names);
+    RUN_TEST(test_predicates);
     TEST_MAIN_END();
 }

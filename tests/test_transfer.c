@@ -1,7 +1,7 @@
 /* Transfer between level networks: at initialisation, the transferred tensors equal the source's
  * trained values and the fresh ones do not; the layer list is parsed exactly. */
 #include "core/rng.h"
-#include "hier/transfer.h"
+#include "model/transfer.h"
 #include "nn/adam.h"
 
 #include "test.h"

@@ -1,112 +1,14 @@
-/* Thresholding, ranking, and evaluation of a model on a labelled file. */
-#include "eval/evaluate.h"
-
+/* Evaluation of a model on a labelled file (hftc_evaluate) and prediction (hftc_predict_documents,
+ * hftc_predict_file): documents predicted and decided in chunks, the decisions gathered or handed on. */
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "hier/scoring.h"
+#include "hier/decisions.h"
 #include "model/model.h"
 #include "model/model_predict.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Keeps the k best (probability, id) of a row by insertion into a small sorted list; ties go to
- * the lower id so rankings are deterministic. */
-static size_t top_k(const float *p, size_t C, size_t k, uint32_t *out)
-{
-    size_t n = 0;
-    for (size_t c = 0; c < C; c++) {
-        if (n == k && !(p[c] > p[out[k - 1]]))
-            continue;
-        size_t pos = n < k ? n++ : k - 1;
-        while (pos > 0 && p[c] > p[out[pos - 1]]) {
-            out[pos] = out[pos - 1];
-            pos--;
-        }
-        out[pos] = (uint32_t)c;
-    }
-    return n;
-}
-
-typedef struct {
-    float score;
-    uint32_t id;
-} scored_label;
-
-static int scored_label_compare(const void *a, const void *b)
-{
-    const scored_label *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score < y->score ? 1 : -1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Orders ids best first (ties by id); tmp holds at least m entries. */
-static void sort_by_score(uint32_t *ids, size_t m, const float *scores, scored_label *tmp)
-{
-    if (m < 2)
-        return;
-    for (size_t i = 0; i < m; i++)
-        tmp[i] = (scored_label){scores[ids[i]], ids[i]};
-    qsort(tmp, m, sizeof *tmp, scored_label_compare);
-    for (size_t i = 0; i < m; i++)
-        ids[i] = tmp[i].id;
-}
-
-hftc_status decisions_build(const float *probs, size_t n, size_t C, float threshold, size_t k, size_t **pred_start,
-                            uint32_t **pred, uint32_t *ranked)
-{
-    bool *keep = mem_alloc(n * C > 0 ? n * C : 1, sizeof *keep);
-    if (!keep)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n * C; i++)
-        keep[i] = probs[i] >= threshold;
-    hftc_status st = decisions_from_mask(probs, keep, n, C, k, pred_start, pred, ranked);
-    free(keep);
-    return st;
-}
-
-hftc_status decisions_from_mask(const float *probs, const bool *keep, size_t n, size_t C, size_t k, size_t **pred_start,
-                                uint32_t **pred, uint32_t *ranked)
-{
-    size_t *start = mem_alloc(n + 1, sizeof *start);
-    if (!start)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    start[0] = 0;
-    size_t widest = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t m = 0;
-        for (size_t c = 0; c < C; c++)
-            m += keep[i * C + c];
-        start[i + 1] = start[i] + m;
-        widest = m > widest ? m : widest;
-    }
-    uint32_t *ids = mem_alloc(start[n], sizeof *ids);
-    scored_label *tmp = mem_alloc(widest, sizeof *tmp); /* sort scratch, shared by every document */
-    if (!ids || !tmp) {
-        free(start), free(ids), free(tmp);
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const float *p = probs + i * C;
-        uint32_t *sel = ids + start[i];
-        size_t m = 0;
-        for (size_t c = 0; c < C; c++)
-            if (keep[i * C + c])
-                sel[m++] = (uint32_t)c;
-        sort_by_score(sel, m, p, tmp);
-        if (ranked) {
-            size_t got = top_k(p, C, k, ranked + i * k);
-            for (size_t j = got; j < k; j++)
-                ranked[i * k + j] = METRICS_NO_LABEL;
-        }
-    }
-    free(tmp);
-    *pred_start = start;
-    *pred = ids;
-    return HFTC_STATUS_OK;
-}
 
 /* Documents are scored this many at a time: memory for scores is EVAL_CHUNK_DOCS x labels, whatever
  * the number of documents (a 21,845-node taxonomy: 22 MB). */
@@ -144,12 +46,12 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
 
 /* How the input's documents are decided: the scoring, and the threshold given, or the model's (its
  * per-label thresholds where it has them, for the scorings that threshold). */
-static prune_rule decision_rule(const hftc_model *m, const hftc_input_options *in, scoring_kind kind)
+static decision_rule input_rule(const hftc_model *m, const hftc_input_options *in, scoring_kind kind)
 {
-    bool given = in->threshold >= 0.0f, thresholded = kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX;
-    return (prune_rule){.scoring = kind,
-                        .threshold = given ? in->threshold : m->threshold,
-                        .thresholds = given || !thresholded ? NULL : m->label_thresholds};
+    bool given = in->threshold >= 0.0f;
+    return (decision_rule){.scoring = kind,
+                           .threshold = given ? in->threshold : m->threshold,
+                           .thresholds = given || !scoring_uses_threshold(kind) ? NULL : m->label_thresholds};
 }
 
 /* Accuracy given the true parent, counted per level (index level - 1). */
@@ -186,7 +88,7 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
 /* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
  * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
  * completed), counts the accuracy given the true parent from the same probabilities. */
-static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const prune_rule *rule, bool prune, size_t k,
+static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const decision_rule *rule, bool prune, size_t k,
                                     parent_tally *tally, attention_words *explain, chunk_fn fn, void *user)
 {
     scoring_kind kind = rule->scoring;
@@ -391,7 +293,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     scoring_kind kind;
     dataset_options opt;
     hftc_status st = input_options(m, in, true, &opt, &kind);
-    prune_rule rule = decision_rule(m, in, kind);
+    decision_rule rule = input_rule(m, in, kind);
     if (st == HFTC_STATUS_OK)
         st = dataset_read(&ds, in->path, &opt, &m->vocab, false, &m->tax.names);
     if (st == HFTC_STATUS_OK)
@@ -567,7 +469,7 @@ hftc_status hftc_predict_documents(hftc_model *m, const char *const *texts, size
         st = model_texts_dataset(m, texts, n, in->explain > 0, &ds);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, in->explain, fn, user);
-    prune_rule rule = decision_rule(m, in, kind);
+    decision_rule rule = input_rule(m, in, kind);
     sink.ds = &ds;
     if (st == HFTC_STATUS_OK)
         st = decide_in_chunks(m, &ds, &rule, in->prune, k, NULL, in->explain ? &sink.explain : NULL, emit_predictions,
@@ -594,7 +496,7 @@ hftc_status hftc_predict_file(hftc_model *m, const hftc_input_options *in, size_
         st = dataset_stream_open(&stream, in->path, &opt, &m->vocab, false, &labels);
     if (st == HFTC_STATUS_OK)
         st = sink_start(&sink, m, k, in->explain, fn, user);
-    prune_rule rule = decision_rule(m, in, kind);
+    decision_rule rule = input_rule(m, in, kind);
     for (bool end = false; st == HFTC_STATUS_OK && !end;) {
         const dataset *batch;
         st = dataset_stream_next(stream, EVAL_CHUNK_DOCS, &batch, &end);

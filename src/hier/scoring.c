@@ -1,4 +1,5 @@
-/* Scoring functions over a taxonomy: a pass in parents-before-children order per document. */
+/* Scorings over a taxonomy, every kind-dependent answer in one place (the file a new scoring touches):
+ * names, predicates, scores and decisions, each a pass in parents-before-children order per document. */
 #include "hier/scoring.h"
 
 #include "core/names.h"
@@ -17,6 +18,10 @@ bool scoring_parse(const char *name, scoring_kind *out)
 }
 
 const char *scoring_name(scoring_kind kind) { return scoring_names[kind]; }
+
+bool scoring_bounded_by_parent(scoring_kind kind) { return kind == SCORING_BSF || kind == SCORING_MSF; }
+
+bool scoring_uses_threshold(scoring_kind kind) { return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX; }
 
 // The restricted path probabilities of one document (scores may be probs): parents first, each node's
 // probability over the sum of its siblings' (the top level's over all top-level nodes), times its
@@ -82,16 +87,16 @@ void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, f
                     bool *keep, size_t n_docs)
 {
     size_t N = t->n_nodes;
-    bool bounded = kind == SCORING_BSF || kind == SCORING_MSF;
+    bool bounded = scoring_bounded_by_parent(kind), thresholded = scoring_uses_threshold(kind);
     for (size_t d = 0; d < n_docs; d++) {
         const float *s = scores + d * N;
         bool *k = keep + d * N;
-        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && !thresholds) {
+        if (thresholded && !thresholds) {
             for (size_t c = 0; c < N; c++)
                 k[c] = s[c] >= threshold;
             continue;
         }
-        if (kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX) { /* parents first: a node sees theirs */
+        if (thresholded) { /* parents first: a node sees theirs */
             for (size_t i = 0; i < N; i++) {
                 uint32_t c = t->order[i];
                 k[c] = s[c] >= thresholds[c] && (!bounded || scoring_parent_kept(t, k, c));

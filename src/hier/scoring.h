@@ -11,7 +11,10 @@
  *                path under the level softmaxes restricted to the children of the parent; decisions:
  *                the greedy path, at each level the best child of the category chosen above
  *   argmax       score(c) = p(c); decisions: the best category of each level on its own (the
- *                HFT-ONLSTM paper's unrestricted mode; the path may be inconsistent) */
+ *                HFT-ONLSTM paper's unrestricted mode; the path may be inconsistent)
+ * Everything that depends on the kind is here (scoring.c): a new scoring is a value of scoring_kind, its
+ * name, its answers to the predicates below, its scores and its decisions. Decision rules, decision sets
+ * and threshold searches (decisions.h, threshold_search.h) ask these functions and compare no kinds. */
 #ifndef HFTC_HIER_SCORING_H
 #define HFTC_HIER_SCORING_H
 
@@ -21,6 +24,13 @@ typedef enum { SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF, SCORING_TOP_DOWN, 
 
 bool scoring_parse(const char *name, scoring_kind *out);
 const char *scoring_name(scoring_kind kind);
+
+/* Whether a node's score is bounded by its parent's (bsf, msf): with one threshold a node is kept only
+ * with a kept parent, and per-label thresholds must add that condition. */
+bool scoring_bounded_by_parent(scoring_kind kind);
+/* Whether decisions threshold the scores (independent, bsf, msf), rather than choose one category per
+ * level (top-down, argmax: neither a threshold nor per-label thresholds play a part). */
+bool scoring_uses_threshold(scoring_kind kind);
 
 /* probs and scores are (n_docs, t->n_nodes); they may be the same array. */
 void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs);

@@ -36,15 +36,15 @@ static uint32_t joint_parent(const hftc_model *m, const dataset *ds, size_t doc,
                          : scoring_choice(parents->scoring, &m->tax, probs_row, level - 1);
 }
 
-bool model_prunes(const hftc_model *m, const prune_rule *prune)
+bool model_prunes(const hftc_model *m, const decision_rule *prune)
 {
-    return prune && m->strategy == STRATEGY_NODE && (prune->scoring == SCORING_BSF || prune->scoring == SCORING_MSF) &&
+    return prune && m->strategy == STRATEGY_NODE && scoring_bounded_by_parent(prune->scoring) &&
            (prune->thresholds || prune->threshold > 0.0f);
 }
 
-/* What predicting with a prune_rule needs besides the batch. */
+/* What pruning by a decision rule needs besides the batch. */
 typedef struct {
-    const prune_rule *rule;
+    const decision_rule *rule;
     size_t *part_of;    /* (n_nodes) the node's part, MODEL_NO_PART: none */
     float *scores;      /* (batch capacity, n_nodes) the BSF or MSF scores of the batch so far */
     float *bounds;      /* (batch capacity) the parent bound of each document that runs */
@@ -52,7 +52,7 @@ typedef struct {
     size_t *active_pos; /* (batch capacity) and in the batch */
 } pruning;
 
-static hftc_status pruning_init(pruning *pr, const hftc_model *m, const prune_rule *rule)
+static hftc_status pruning_init(pruning *pr, const hftc_model *m, const decision_rule *rule)
 {
     size_t cap = m->batch_capacity, N = m->tax.n_nodes;
     *pr = (pruning){rule,
@@ -75,7 +75,7 @@ static void pruning_free(pruning *pr)
     free(pr->part_of), free(pr->scores), free(pr->bounds), free(pr->active_idx), free(pr->active_pos);
 }
 
-// A batch of a node model under a prune rule: the categories parents first, each classifier on the
+// A batch of a node model pruned by a decision rule: the categories parents first, each classifier on the
 // batch's documents whose parent bound reaches the threshold, gathered into a smaller batch.
 // probs: the batch's rows (B, C).
 static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const size_t *batch_idx, size_t B,
@@ -90,8 +90,7 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
         for (size_t b = 0; b < B; b++) {
             float bound = scoring_parent_bound(t, pr->scores + b * C, c);
             pr->scores[b * C + c] = 0.0f; /* probability 0 unless it runs */
-            float threshold = pr->rule->thresholds ? pr->rule->thresholds[c] : pr->rule->threshold;
-            if (p != MODEL_NO_PART && bound >= threshold) {
+            if (p != MODEL_NO_PART && bound >= decision_rule_threshold(pr->rule, c)) {
                 pr->active_idx[n] = batch_idx[b], pr->active_pos[n] = b, pr->bounds[n] = bound;
                 n++;
             }
@@ -134,7 +133,7 @@ static void record_attention(const hftc_model *m, size_t p, size_t T, size_t sta
 }
 
 static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                   const parent_source *parents, const prune_rule *prune, float *probs,
+                                   const parent_source *parents, const decision_rule *prune, float *probs,
                                    attention_words *explain)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
@@ -221,7 +220,7 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
 #define PREDICT_SERIAL_BELOW 8
 
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, const prune_rule *prune, float *probs,
+                                  const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain)
 {
     int threads = n < PREDICT_SERIAL_BELOW ? compute_single_thread() : 0;

@@ -4,7 +4,7 @@
 #define HFTC_MODEL_MODEL_PREDICT_H
 
 #include "data/dataset.h"
-#include "hier/scoring.h"
+#include "hier/decisions.h"
 #include "model/model.h"
 
 #include <stdbool.h>
@@ -19,19 +19,14 @@ typedef struct {
     bool gold;
 } parent_source;
 
-/* Skipping classifiers whose decision is known (node models, BSF or MSF scoring): a category's
- * classifier runs only on the documents whose parent bound (scoring_parent_bound) reaches threshold,
- * the others get probability 0. The decisions at that threshold are those of running every classifier
- * (a probability may differ in its last bits, as between batch compositions); scores below it, and
- * so rankings past the decided labels, are not. */
-typedef struct {
-    scoring_kind scoring;
-    float threshold;
-    const float *thresholds; /* per node, replacing threshold; NULL: none */
-} prune_rule;
-
-/* Whether prune changes how m predicts: a node model, BSF or MSF, a threshold above 0. */
-bool model_prunes(const hftc_model *m, const prune_rule *prune);
+/* Pruning by a decision rule skips classifiers whose decision is known (node models, a scoring bounded
+ * by the parent): a category's classifier runs only on the documents whose parent bound
+ * (scoring_parent_bound) reaches its threshold, the others get probability 0. The rule's decisions are
+ * those of running every classifier (a probability may differ in its last bits, as between batch
+ * compositions); scores below the threshold, and so rankings past the decided labels, are not.
+ * Whether pruning by prune changes how m predicts: a node model, a scoring bounded by the parent, a
+ * threshold above 0. */
+bool model_prunes(const hftc_model *m, const decision_rule *prune);
 
 /* The documents of raw texts (no labels), tokenised and mapped as the model reads them (keep_unknown: as
  * dataset_options.keep_unknown). */
@@ -50,10 +45,10 @@ typedef struct {
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
  * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
  * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise.
- * prune: NULL, or the rule above (ignored where model_prunes says no). explain: NULL, or (bigru-att
- * models, no pruning) filled with the words each part attended to most. */
+ * prune: NULL, or the decision rule to prune by, as above (ignored where model_prunes says no).
+ * explain: NULL, or (bigru-att models, no pruning) filled with the words each part attended to most. */
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                  const parent_source *parents, const prune_rule *prune, float *probs,
+                                  const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain);
 
 #endif

@@ -16,7 +16,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
-#include "hier/transfer.h"
 #include "train/checkpoint.h"
 #include "train/options.h"
 #include "train/strategy.h"

@@ -4,11 +4,11 @@
 
 #include "core/error.h"
 #include "core/names.h"
-#include "hier/transfer.h"
 #include "data/dataset.h"
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
 #include "model/network.h"
+#include "model/transfer.h"
 #include "text/wordvec.h"
 
 #include <stdbool.h>
@@ -109,7 +109,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     scoring_kind scoring;
     if (!scoring_parse(o->scoring, &scoring))
         return "--scoring must be independent, bsf, msf, top-down or argmax";
-    if (o->tune_label_thresholds && (softmax || scoring == SCORING_TOP_DOWN || scoring == SCORING_ARGMAX))
+    if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(scoring)))
         return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
     int kind;
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))

@@ -5,8 +5,6 @@
 #include "core/compute.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "eval/evaluate.h"
-#include "hier/transfer.h"
 #include "text/vocab.h"
 #include "model/model.h"
 #include "nn/adam.h"

@@ -7,9 +7,9 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "hier/transfer.h"
+#include "hier/threshold_search.h"
+#include "model/transfer.h"
 #include "nn/adam.h"
-#include "train/thresholds.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ float valid_predict(trainer *t, const split *va)
 hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt)
 {
     gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
-    return metrics_at(t->valid_probs, t->part->n_outputs, &gold, threshold, mt);
+    return decisions_metrics_at(t->valid_probs, t->part->n_outputs, &gold, threshold, mt);
 }
 
 hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
@@ -245,7 +245,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         if (o->tune_threshold) { /* the final threshold is not known yet: each epoch is judged at its best */
             gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
             float unused;
-            TRY(best_threshold(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
+            TRY(threshold_search_best(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
         }
         double accuracy = by_accuracy ? valid_accuracy(t, va) : 0.0;
         double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : -valid_f1;

@@ -4,7 +4,7 @@
 #define HFTC_TRAIN_TRAINER_H
 
 #include "core/clock.h"
-#include "eval/metrics.h"
+#include "hier/metrics.h"
 #include "model/batch.h"
 #include "model/model.h"
 #include "nn/adam.h"
@@ -90,7 +90,7 @@ float valid_predict(trainer *t, const split *va);
 hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt);
 /* Micro-F1 of t->valid_probs at threshold (one output: the F1 of its class). */
 hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1);
-/* Starts dst from src's listed layers (hier/transfer.c); the copied tensors learn at o->transfer_lr
+/* Starts dst from src's listed layers (model/transfer.c); the copied tensors learn at o->transfer_lr
  * when it is set. Returns the number of tensors copied. */
 size_t transfer_with_groups(const train_config *cfg, network *dst, network *src);
 /* Sets up t's optimiser groups for part p's network after transfer_with_groups. */

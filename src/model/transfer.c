@@ -1,5 +1,5 @@
 /* Transfer between networks: the listed layers of one start from another's trained values. */
-#include "hier/transfer.h"
+#include "model/transfer.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
-/* Evaluation metrics over label-id sets: counts per label and per document in one pass over the
+/* Metrics of decision sets over label-id sets: counts per label and per document in one pass over the
  * CSR sets, then micro/macro-F1, exact match and the ranking metrics P@k and nDCG@k.
  * Sets are sets: a label repeated in a gold or predicted list counts once. */
-#include "eval/metrics.h"
+#include "hier/metrics.h"
 
 #include "core/arena.h"
 #include "core/error.h"

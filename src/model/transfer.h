@@ -1,7 +1,7 @@
 /* Fine-tuning transfer (HFT-CNN, HTrans): a new network's chosen layers start from another
  * network's trained values; the others keep their fresh initialisation. */
-#ifndef HFTC_HIER_TRANSFER_H
-#define HFTC_HIER_TRANSFER_H
+#ifndef HFTC_MODEL_TRANSFER_H
+#define HFTC_MODEL_TRANSFER_H
 
 #include "model/network.h"
 
