@@ -144,7 +144,7 @@ int args_parse(const char *command, const char *synopsis, const arg_spec *specs,
             args_usage(stdout, command, synopsis, specs, n_specs);
             return 2;
         }
-        // A lone "-" is "--input -" (DESIGN: hftc predict --model MODEL [--input F | -]).
+        // A lone "-" is "--input -" (hftc predict --model MODEL [--input F | -]).
         const char *name = strcmp(argv[i], "-") ? argv[i] : "--input";
         const arg_spec *spec = NULL;
         for (size_t j = 0; j < n_specs && !spec; j++)

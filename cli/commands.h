@@ -24,11 +24,11 @@ typedef struct json_t json_t;
  * [...], "scores": [...]}, the selected labels best first, at most k of them (0: all); with explanations
  * also "words" and "word_weights" (a list per label). */
 json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_t k);
-/* The common start of test, predict and info: checks that --model was given, sets up logging and
- * threads, loads the model. Returns 0, or the exit status after printing why. */
-/* Loads the model at path with threads and a word cache of at most word_cache_mb MiB (0: none). */
+/* The common start of test, predict, info and serve: checks that --model was given, sets up logging and
+ * threads, and loads the model at path with a word cache of at most word_cache_mb MiB (0: none). Returns 0,
+ * or the exit status after printing why. */
 int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m);
-/* The --word-cache-mb option's help. */
+/* The --prune option's help. */
 #define CLI_PRUNE_HELP                                                                                                 \
     "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \
     "decisions)"
@@ -39,6 +39,7 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
     {                                                                                                                  \
         "--seed", ARG_U64, &(seed), "random seed (inference is deterministic; accepted for symmetry)"                  \
     }
+/* The --word-cache-mb option's help. */
 #define CLI_WORD_CACHE_HELP "MiB the word cache may reserve (each word's first-layer products computed once; 0 = off)"
 
 #endif

@@ -1,4 +1,4 @@
-/* hftc test: evaluates a model on a labelled file; --json prints one object (DESIGN section 3). */
+/* hftc test: evaluates a model on a labelled file; --json prints one object (docs/ARCHITECTURE.md, "The command-line contract"). */
 #include "args.h"
 #include "commands.h"
 

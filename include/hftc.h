@@ -149,9 +149,9 @@ typedef struct {
                           * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
     float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
-    /* Also one threshold per label (0.05 steps), each the best for that label's validation F1, parents
-     * first (bsf, msf: a label is kept only with a kept parent); flat and level strategies, sigmoid head,
-     * independent, bsf or msf scoring. test and predict use them unless given a threshold. */
+    /* One threshold per label besides (0.05 steps), each the best for that label's validation F1, parents
+     * first (bsf, msf: a label is kept only with a kept parent), for the flat and level strategies with the
+     * sigmoid head and independent, bsf or msf scoring; test and predict use them unless given a threshold. */
     int tune_label_thresholds;
     unsigned long long seed;
     int threads; /* 0 = all cores */

@@ -1,4 +1,4 @@
-/* The hftc command keeps its contract (DESIGN section 3): run as a user would on generated data, train (a
+/* The hftc command keeps its contract (docs/ARCHITECTURE.md, "The command-line contract"): run as a user would on generated data, train (a
  * flat-cnn, and a node model stopped by a time limit and continued from its checkpoint), test, predict, serve,
  * info and tokens are checked for their output, exit statuses and messages (file and line for bad data, the
  * option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */

@@ -1,4 +1,4 @@
-/* Labelled documents, read line by line from the formats of DESIGN section 4:
+/* Labelled documents, read line by line from the formats of docs/ARCHITECTURE.md ("Formats"):
  *   tsv       labels<TAB>text, labels comma-separated (the HFT-CNN format)
  *   fasttext  __label__A __label__B text
  *   jsonl     {"doc_label": [...], "doc_token": [...]}  or  {"label": [...], "text": "..."}

@@ -42,16 +42,14 @@ typedef struct {
 
 void taxonomy_init(taxonomy *t);
 void taxonomy_free(taxonomy *t);
-/* Reads path ("-" = stdin) and finalises. */
-/* t is overwritten (as by taxonomy_init); on error it is left empty. Line conventions (auto-detection,
- * single-name lines, the reserved name "Root") are listed at the top of taxonomy_file.c. */
+/* Reads path ("-" = stdin) and finalises. t is overwritten (as by taxonomy_init); on error it is left empty.
+ * Line conventions (auto-detection, single-name lines, the reserved name "Root") are listed at the top of
+ * taxonomy_file.c. */
 hftc_status taxonomy_load(taxonomy *t, const char *path, taxonomy_format fmt);
-/* Adds parent -> child by name (parent NULL = under the root), interning both names. A duplicate
- * edge is an error. Call taxonomy_finalize afterwards. */
-/* Also: parent "Root" means the root too; a child named "Root" is an error; a new name is refused while
- * names holds labels that are not nodes (read by dataset_read and not yet added by
- * taxonomy_complete_dataset), as ids must stay dense; adding an edge drops the arrays taxonomy_finalize
- * built (they are NULL until it is called again). */
+/* Adds parent -> child by name (parent NULL or "Root" = under the root), interning both names; call
+ * taxonomy_finalize afterwards (adding an edge drops the arrays it built: NULL until it runs again). A
+ * duplicate edge and a child named "Root" are errors, and so is a new name while names holds labels that are
+ * not nodes yet (read by dataset_read, not yet added by taxonomy_complete_dataset), as ids must stay dense. */
 hftc_status taxonomy_add_edge(taxonomy *t, const char *parent, const char *child);
 /* Builds the CSR arrays, levels, order and is_tree; detects cycles ("cycle: A -> B -> A"). */
 hftc_status taxonomy_finalize(taxonomy *t);

@@ -1,4 +1,4 @@
-/* The metrics of decision sets (DESIGN section 3) over label-id sets: what evaluation reports and the
+/* The metrics of decision sets (docs/ARCHITECTURE.md, "The command-line contract") over label-id sets: what evaluation reports and the
  * threshold searches maximise.
  * micro-F1: over all (document, label) pairs; macro-F1: mean of per-label F1 over the labels that
  * occur in the gold set (of the labels selected by label_mask); exact match: predicted set equals

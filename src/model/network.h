@@ -8,6 +8,8 @@
 #ifndef HFTC_MODEL_NETWORK_H
 #define HFTC_MODEL_NETWORK_H
 
+#include "hftc.h"
+
 #include "core/arena.h"
 #include "core/rng.h"
 #include "nn/params.h"
@@ -26,7 +28,7 @@ typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
  * shared arena by network_share_activations before it runs (network_create only). */
 typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } network_mode;
 
-#define NETWORK_MAX_WINDOWS 8
+#define NETWORK_MAX_WINDOWS HFTC_MAX_WINDOWS
 #define NETWORK_MAX_CHUNKS 1024
 
 typedef struct {

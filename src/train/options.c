@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A limit's value in a message. */
+#define STRINGIFY(x) #x
+#define TEXT_OF(x) STRINGIFY(x)
+
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
 static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
@@ -67,7 +71,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "unknown head (known: sigmoid, softmax)";
     bool softmax = head == HEAD_SOFTMAX;
     if (cnn && (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS))
-        return "between 1 and 8 window sizes are needed";
+        return "between 1 and " TEXT_OF(HFTC_MAX_WINDOWS) " window sizes are needed";
     for (size_t i = 0; cnn && i < o->n_windows; i++)
         if (o->windows[i] < 1 || o->windows[i] > o->max_len)
             return "window sizes must be between 1 and --max-len";
@@ -83,7 +87,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     if (o->filters < 1 || o->hidden > 65536)
         return "--filters must be positive and --hidden at most 65536";
     if (o->pool_chunks < 1 || o->pool_chunks > NETWORK_MAX_CHUNKS)
-        return "--pool-chunks must be between 1 and 1024";
+        return "--pool-chunks must be between 1 and " TEXT_OF(NETWORK_MAX_CHUNKS);
     if (o->batch < 1 || o->batch > 65536)
         return "--batch must be between 1 and 65536";
     if (o->epochs < 1)
@@ -117,7 +121,7 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
-        return "--class-weights lists 1 to 16 weights";
+        return "--class-weights lists 1 to " TEXT_OF(HFTC_MAX_CLASS_WEIGHTS) " weights";
     for (size_t i = 0; i < o->n_class_weights; i++)
         if (!(o->class_weights[i] > 0.0f && o->class_weights[i] <= 1e6f))
             return "--class-weights must be in (0, 1e6]";

@@ -22,7 +22,7 @@ static size_t trainer_fill(trainer *t, const split *s, size_t start, size_t B)
     batch_prefix prefix = {&t->m->label_words, t->prefix_label};
     for (size_t b = 0; s->prefix && b < B; b++)
         t->prefix_label[b] = s->prefix[s->idx[start + b]];
-    return batch_fill(s->ds, s->idx + start, B, t->cfg->o->max_len, model_min_len(&t->m->net_config),
+    return batch_fill(s->ds, s->idx + start, B, t->m->tokenizer.max_len, model_min_len(&t->m->net_config),
                       s->prefix ? &prefix : NULL, t->tokens, t->lengths);
 }
 
