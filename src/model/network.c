@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The encoders, by encoder_kind: adding one is its own file and a line here. */
+/* The encoders, by encoder_kind: adding one is its own file and its line here. */
+extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops, encoder_onlstm_ops;
 static const encoder_ops *const encoders[] = {&encoder_cnn_ops, &encoder_bigru_ops, &encoder_onlstm_ops};
 
 /* By kind. */

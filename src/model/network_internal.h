@@ -89,8 +89,6 @@ struct encoder_ops {
     void (*backward)(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains);
 };
 
-extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops, encoder_onlstm_ops;
-
 /* The recurrent encoders' common fields of a model file's config: rnn_hidden, attention_dim, rnn_dropout. */
 void recurrent_config_to_json(const network_config *c, json_t *j);
 bool recurrent_config_from_json(const json_t *j, network_config *c);
