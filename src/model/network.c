@@ -18,9 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The encoders, by encoder_kind: adding one is its own file and its line here. */
-extern const encoder_ops encoder_cnn_ops, encoder_bigru_ops, encoder_onlstm_ops;
-static const encoder_ops *const encoders[] = {&encoder_cnn_ops, &encoder_bigru_ops, &encoder_onlstm_ops};
+/* The encoders, by encoder_kind: adding one is its own file (encoder_NAME.c, defining encoder_NAME_ops) and its
+ * NAME at the end of this list. */
+#define ENCODERS(X) X(cnn) X(bigru) X(onlstm)
+
+#define ENCODER_DECLARATION(name) extern const encoder_ops encoder_##name##_ops;
+#define ENCODER_ENTRY(name) &encoder_##name##_ops,
+ENCODERS(ENCODER_DECLARATION)
+static const encoder_ops *const encoders[] = {ENCODERS(ENCODER_ENTRY)};
 
 /* By kind. */
 static const char *const head_names[] = {"sigmoid", "softmax"};
