@@ -55,14 +55,14 @@ static float arg_float(int argc, char **argv, const char *name, float fallback)
 
 // GFLOP/s of the product (M, N, K) through hftc's gemm wrapper: the best of reps runs of calls
 // products each, after one untimed run.
-static double gemm_rate(size_t M, size_t N, size_t K, int reps, int calls)
+static double gemm_rate(const compute_context *cc, size_t M, size_t N, size_t K, int reps, int calls)
 {
     float *ga = calloc(M * K, sizeof(float)), *gb = calloc(N * K, sizeof(float)), *gc = malloc(M * N * sizeof(float));
     double best = 1e30;
     for (int rep = 0; ga && gb && gc && rep < reps; rep++) {
         double t0 = omp_get_wtime();
         for (int c = 0; c < calls; c++)
-            gemm(false, true, M, N, K, 1.0f, ga, K, gb, K, 0.0f, gc, N);
+            gemm(cc, false, true, M, N, K, 1.0f, ga, K, gb, K, 0.0f, gc, N);
         double s = omp_get_wtime() - t0;
         best = rep > 0 && s < best ? s : best;
     }
@@ -92,30 +92,30 @@ static void zipf_words(uint32_t *words, size_t n, double *cdf, size_t V, rng *r)
 }
 
 // Seconds for batches first .. last of docs (each B x T), after an untimed call on batch 0 when first is 0.
-static double predict_batches(network *net, const uint32_t *docs, const size_t *lengths, size_t B, size_t T,
-                              size_t first, size_t last, float *probs)
+static double predict_batches(network *net, const compute_context *cc, const uint32_t *docs, const size_t *lengths,
+                              size_t B, size_t T, size_t first, size_t last, float *probs)
 {
     double t0 = omp_get_wtime();
     for (size_t it = first; it <= last; it++) {
         if (it == 0 && first == 0) {
-            network_predict(net, docs, lengths, B, T, NULL, NULL, probs);
+            network_predict(net, cc, docs, lengths, B, T, NULL, NULL, probs);
             t0 = omp_get_wtime();
             continue;
         }
-        network_predict(net, docs + it * B * T, lengths, B, T, NULL, NULL, probs);
+        network_predict(net, cc, docs + it * B * T, lengths, B, T, NULL, NULL, probs);
     }
     return omp_get_wtime() - t0;
 }
 
 // Mean seconds of network_predict on one document, over 50 documents of docs after one untimed call.
-static double batch1_latency(network *net, const uint32_t *docs, const size_t *lengths, size_t B, size_t T,
-                             float *probs)
+static double batch1_latency(network *net, const compute_context *cc, const uint32_t *docs, const size_t *lengths,
+                             size_t B, size_t T, float *probs)
 {
     const size_t n_single = 50;
-    network_predict(net, docs, lengths, 1, T, NULL, NULL, probs);
+    network_predict(net, cc, docs, lengths, 1, T, NULL, NULL, probs);
     double t0 = omp_get_wtime();
     for (size_t it = 0; it < n_single; it++)
-        network_predict(net, docs + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
+        network_predict(net, cc, docs + (it % B) * T, lengths, 1, T, NULL, NULL, probs);
     return (omp_get_wtime() - t0) / (double)n_single;
 }
 
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_network: sizes must be positive (vocab >= 3)\n");
         return 1;
     }
-    hftc_set_threads((int)threads);
+    compute_context cc = compute_context_of((int)threads);
     network *net;
     if (network_create(&net, &cfg, B, T, NETWORK_TRAINING) != HFTC_STATUS_OK) {
         fprintf(stderr, "bench_network: %s\n", hftc_last_error());
@@ -233,8 +233,8 @@ int main(int argc, char **argv)
     for (size_t it = 0; train_phase && it <= iters; it++) {
         if (it == 1)
             t0 = omp_get_wtime();
-        loss = network_train_batch(net, tokens, lengths, B, T, targets, NULL, NULL, it);
-        adam_step(&opt, ps);
+        loss = network_train_batch(net, &cc, tokens, lengths, B, T, targets, NULL, NULL, it);
+        adam_step(&opt, &cc, ps);
     }
     double train_s = omp_get_wtime() - t0;
     if (!infer_phase && !latency_only) {
@@ -266,18 +266,19 @@ int main(int argc, char **argv)
             network_set_word_cache(net, SIZE_MAX);
         double sum = 0.0;
         for (size_t it = 0; it < iters; it++)
-            sum += batch1_latency(net, docs + B * T, lengths, B, T, probs);
+            sum += batch1_latency(net, &cc, docs + B * T, lengths, B, T, probs);
         printf("bench_network: batch-1 latency %.3f ms (word cache %s)\n", sum / (double)iters * 1e3,
                network_has_word_cache(net) ? "on" : "off");
         return 0;
     }
-    double infer_plain_s = predict_batches(net, uniform, lengths, B, T, 0, infer_iters, probs);
+    double infer_plain_s = predict_batches(net, &cc, uniform, lengths, B, T, 0, infer_iters, probs);
     bool cached = !no_cache && network_set_word_cache(net, SIZE_MAX) == HFTC_STATUS_OK && network_has_word_cache(net);
-    double infer_s = cached ? predict_batches(net, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
-    double infer_warm_s = cached ? predict_batches(net, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
+    double infer_s = cached ? predict_batches(net, &cc, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
+    double infer_warm_s =
+        cached ? predict_batches(net, &cc, docs, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
     network_set_word_cache(net, cached ? SIZE_MAX : 0); /* empty again */
     double infer_uniform_s =
-        cached ? predict_batches(net, uniform, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
+        cached ? predict_batches(net, &cc, uniform, lengths, B, T, 1, infer_iters, probs) : infer_plain_s;
     if (!train_phase) {
         printf("bench_network: %zu inference batches, %.3f s (word cache %s: %.3f s cold, %.3f s warm, %.3f s cold "
                "on uniform words)\n",
@@ -289,10 +290,10 @@ int main(int argc, char **argv)
         finite = finite && probs[i] >= 0.0f && probs[i] <= 1.0f;
     // Batch-1 latency: one document at a time, as a server would see it, its words in the cache.
     network_set_word_cache(net, cached ? SIZE_MAX : 0);
-    predict_batches(net, docs, lengths, B, T, 1, 1, probs);
-    double latency_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
+    predict_batches(net, &cc, docs, lengths, B, T, 1, 1, probs);
+    double latency_s = batch1_latency(net, &cc, docs + B * T, lengths, B, T, probs);
     network_set_word_cache(net, 0);
-    double latency_plain_s = batch1_latency(net, docs + B * T, lengths, B, T, probs);
+    double latency_plain_s = batch1_latency(net, &cc, docs + B * T, lengths, B, T, probs);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double train_docs = (double)(B * iters) / train_s, infer_docs = (double)(B * infer_iters) / infer_s;
@@ -305,8 +306,8 @@ int main(int argc, char **argv)
         double E = (double)cfg.embed_dim, H = (double)cfg.rnn_hidden, G = 2.0 * H / (double)cfg.onlstm_chunk + 4.0 * H;
         double fwd = 2.0 * (double)T * (E + H) * G; /* per document */
         size_t Gi = (size_t)G;
-        double proj_peak = gemm_rate(B * T, Gi, cfg.embed_dim, 4, 1);
-        double step_rate = gemm_rate(B, Gi, cfg.rnn_hidden, 4, 100);
+        double proj_peak = gemm_rate(&cc, B * T, Gi, cfg.embed_dim, 4, 1);
+        double step_rate = gemm_rate(&cc, B, Gi, cfg.rnn_hidden, 4, 100);
         printf(
             "{\"system\": \"hftc\", \"encoder\": \"onlstm\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
             "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"chunk\": %zu, "
@@ -324,8 +325,8 @@ int main(int argc, char **argv)
         double A = cfg.attention_dim ? (double)cfg.attention_dim : 2.0 * H;
         double proj = 2.0 * (double)T * E * 3.0 * H * 2.0, rec = 2.0 * (double)T * H * 3.0 * H * 2.0;
         double att = 2.0 * (double)T * 2.0 * H * A, fwd = proj + rec + att; /* per document */
-        double proj_peak = gemm_rate(B * T, 3 * cfg.rnn_hidden, cfg.embed_dim, 4, 1);
-        double step_rate = gemm_rate(B, 3 * cfg.rnn_hidden, cfg.rnn_hidden, 4, 100);
+        double proj_peak = gemm_rate(&cc, B * T, 3 * cfg.rnn_hidden, cfg.embed_dim, 4, 1);
+        double step_rate = gemm_rate(&cc, B, 3 * cfg.rnn_hidden, cfg.rnn_hidden, 4, 100);
         printf(
             "{\"system\": \"hftc\", \"encoder\": \"bigru-att\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, "
             "\"classes\": %zu, \"vocab\": %zu, \"dim\": %zu, \"rnn_hidden\": %zu, \"attention\": %.0f, "
@@ -339,7 +340,7 @@ int main(int argc, char **argv)
             fwd / 1e6, 3.0 * fwd * train_docs / 1e9, fwd * infer_plain_docs / 1e9, proj_peak, step_rate, peak_mb);
     } else {
         // The GEMM peak: the convolution's largest product (B*T, 4F, E) through the same wrapper.
-        double gemm_peak = gemm_rate(B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
+        double gemm_peak = gemm_rate(&cc, B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
         double conv_flops = 0.0;
         for (size_t w = 0; w < cfg.n_windows; w++)
             conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;

@@ -30,9 +30,9 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
         return 2;
     }
     cli_setup_log(0);
-    hftc_set_threads(threads);
     if (hftc_model_load(m, path) != HFTC_STATUS_OK)
         return cli_fail(command);
+    hftc_model_set_threads(*m, threads);
     if (hftc_model_set_word_cache(*m, word_cache_mb << 20) != HFTC_STATUS_OK) {
         hftc_model_free(*m);
         return cli_fail(command);

@@ -283,7 +283,6 @@ static void predict_batch(server *s, job *batch)
 static void *batcher(void *arg)
 {
     server *s = arg;
-    hftc_set_threads(s->threads); /* this thread's OpenMP count: the one cli_load_model set was main's */
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (!s->queue && !s->next_model && !s->stopping)
@@ -515,6 +514,7 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
         fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", why);
         return;
     }
+    hftc_model_set_threads(m, s->threads);
     json_t *description = describe(m);
     size_t n_labels = hftc_model_num_labels(m);
     pthread_mutex_lock(&s->lock);

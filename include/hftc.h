@@ -34,8 +34,11 @@ typedef void (*hftc_log_fn)(hftc_log_level level, const char *message, void *use
 /* Route library messages; NULL silences them. The default writes WARN and above to stderr. */
 HFTC_API void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user);
 
-/* Threads for OpenMP and OpenBLAS; 0 = all cores. The OpenMP count is the calling thread's (as
- * omp_set_num_threads): a program that predicts from another thread of its own calls it there too. */
+/* The default thread count (OpenMP and OpenBLAS) of the models the calling thread loads afterwards; 0 = all
+ * cores. A model keeps the count it was loaded with until hftc_model_set_threads changes it, whichever thread
+ * predicts with it; a training uses hftc_train_options.threads, and the model it returns keeps that count.
+ * The default is the calling thread's OpenMP count (as omp_set_num_threads; without this call,
+ * OMP_NUM_THREADS or all cores). */
 HFTC_API void hftc_set_threads(int n);
 
 /* OpenBLAS's GEMM kernels: the name of those in use, and that of better ones this CPU runs when OpenBLAS
@@ -202,6 +205,10 @@ HFTC_API void hftc_model_free(hftc_model *m);
  * with HFTC_WORD_CACHE_DEFAULT_BYTES. */
 #define HFTC_WORD_CACHE_DEFAULT_BYTES ((size_t)2 << 30)
 HFTC_API hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes);
+/* The threads m's predictions run on (0 = all cores): every prediction, evaluation and explanation with m,
+ * from any thread. hftc_model_load gives a model the loading thread's default (hftc_set_threads). Batches of
+ * fewer than 8 documents run on one thread whatever the count (waking the others costs more than they save). */
+HFTC_API void hftc_model_set_threads(hftc_model *m, int n);
 
 HFTC_API size_t hftc_model_num_labels(const hftc_model *m);
 HFTC_API const char *hftc_model_label(const hftc_model *m, size_t i);

@@ -84,7 +84,8 @@ def _library():
     _choose_blas_kernels(path)
     lib = ctypes.CDLL(path)
     lib.hftc_last_error.restype = ctypes.c_char_p
-    lib.hftc_set_threads.argtypes = [ctypes.c_int]
+    lib.hftc_model_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.hftc_model_set_threads.restype = None
     lib.hftc_model_load.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]
     lib.hftc_model_free.argtypes = [ctypes.c_void_p]
     lib.hftc_model_set_word_cache.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
@@ -162,11 +163,10 @@ class Model:
         self._m = None
         self._lock = threading.Lock()
         lib = _library()
-        lib.hftc_set_threads(threads)
-        self._threads = threads
         handle = ctypes.c_void_p()
         _check(lib.hftc_model_load(ctypes.byref(handle), os.fsencode(path)))
         self._m = handle
+        lib.hftc_model_set_threads(self._m, threads)  # the model's own, whichever thread predicts
         try:
             _check(lib.hftc_model_set_word_cache(self._m, word_cache_mb << 20))
         except HftcError:
@@ -193,7 +193,6 @@ class Model:
     def _handle(self):
         if not self._m:
             raise HftcError("the model is closed")
-        _library().hftc_set_threads(self._threads)  # OpenMP's count is per calling thread
         return self._m
 
     def predict(self, texts, k=0, threshold=None, scoring=None, explain=0):

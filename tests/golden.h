@@ -209,7 +209,7 @@ static inline void golden_check_network(network *net, network *inference, const 
     float probs[GOLDEN_MAX_TOKENS];
     const float *pw = gc->cfg.head == HEAD_SIGMOID ? gc->pos_weight : NULL;
     const double *torch_probs = golden_get(g, prefix, "probs", B * C), *torch_loss = golden_get(g, prefix, "loss", 1);
-    float loss = network_predict(net, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
+    float loss = network_predict(net, test_compute, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
     snprintf(what, sizeof what, "%sprobs", prefix);
     check_close(what, probs, torch_probs, B * C);
     snprintf(what, sizeof what, "%sloss (predict)", prefix);
@@ -217,7 +217,7 @@ static inline void golden_check_network(network *net, network *inference, const 
 
     param_set *ps = network_params(net);
     params_zero_grad(ps);
-    loss = network_train_batch(net, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, NULL, 1);
+    loss = network_train_batch(net, test_compute, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, NULL, 1);
     snprintf(what, sizeof what, "%sloss (train)", prefix);
     const golden_record *train_loss = golden_find(g, prefix, "train_loss");
     check_close(what, &loss, train_loss ? train_loss->data : torch_loss, 1);
@@ -247,7 +247,7 @@ static inline void golden_check_network(network *net, network *inference, const 
     CHECK_MSG(listed, "%s: touched rows: %zu listed, %zu expected", prefix, emb->n_touched, expected);
 
     if (inference) {
-        loss = network_predict(inference, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
+        loss = network_predict(inference, test_compute, gc->tokens, gc->lengths, B, gc->T, gc->targets, pw, probs);
         snprintf(what, sizeof what, "%sprobs (inference network)", prefix);
         check_close(what, probs, torch_probs, B * C);
         snprintf(what, sizeof what, "%sloss (inference network)", prefix);

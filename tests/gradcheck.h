@@ -288,7 +288,7 @@ static inline void check_network_predict(const char *label, network *net, const 
     float *probs = malloc(B * C * sizeof *probs);
     double *ref_probs = malloc(B * C * sizeof *ref_probs);
     h->probs = ref_probs;
-    float loss = network_predict(net, tokens, lengths, B, T, h->targets, h->pos_weight, probs);
+    float loss = network_predict(net, test_compute, tokens, lengths, B, T, h->targets, h->pos_weight, probs);
     double ref = f(ctx);
     h->probs = NULL;
     char name[128];
@@ -313,7 +313,7 @@ static inline uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *l
         valid[b] = lengths ? lengths[b] * per_position : N;
     for (size_t i = 0; i < B * N; i++)
         ones[i] = 1.0f;
-    dropout_forward(ones, mask, ones, valid, B, N, p, dropout_layer_seed(seed, layer));
+    dropout_forward(test_compute, ones, mask, ones, valid, B, N, p, dropout_layer_seed(seed, layer));
     for (size_t b = 0; b < B; b++)
         memset(mask + b * N + valid[b], 0, N - valid[b]);
     free(ones);

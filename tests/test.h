@@ -5,6 +5,8 @@
 
 #include "hftc.h"
 
+#include "core/compute.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,9 @@
 #include <string.h>
 
 static int test_checks_passed, test_checks_failed;
+
+/* The threads of the layers and networks a test runs itself: the count ctest gives (OMP_NUM_THREADS=2). */
+static const compute_context *const test_compute = &(const compute_context){2};
 
 /* A log callback that keeps the last warning (for tests of warning texts) and counts warnings:
  *   test_warnings = 0; hftc_set_log(test_capture_warnings, HFTC_LOG_WARN, NULL); */

@@ -167,7 +167,7 @@ static void test_adam_steps(void)
                             emb->touched_rows[emb->n_touched++] = v;
                             found = 1;
                         }
-            adam_step(&opt, ps);
+            adam_step(&opt, test_compute, ps);
         }
         CHECK(opt.step == 3);
         adam_compare(&g, &gc, net, &opt, initial, 1e-5, "adam steps");
@@ -195,12 +195,12 @@ static void test_adam_training(void)
     } else {
         param_set *ps = network_params(net);
         for (size_t step = 0; step < 3; step++) {
-            float loss =
-                network_train_batch(net, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets, gc.pos_weight, NULL, 0);
+            float loss = network_train_batch(net, test_compute, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets,
+                                             gc.pos_weight, NULL, 0);
             char what[64];
             snprintf(what, sizeof what, "loss at step %zu", step + 1);
             check_close(what, &loss, losses + step, 1);
-            adam_step(&opt, ps);
+            adam_step(&opt, test_compute, ps);
         }
         adam_compare(&g, &gc, net, &opt, initial, 1e-3, "training");
     }

@@ -65,7 +65,7 @@ static void test_embedding(void)
     size_t lengths[B] = {5, 3, 2};
     float *w = random_floats(&r, V * E, -1, 1), *R = random_floats(&r, B * T * E, -1, 1);
     float out[B * T * E], dw[V * E];
-    embedding_forward(out, tokens, lengths, w, B, T, E);
+    embedding_forward(test_compute, out, tokens, lengths, w, B, T, E);
     double ref[B * T * E];
     emb_ctx c = {tokens, lengths, to_double(w, V * E), ref, to_double(R, B * T * E), B, T, E};
     emb_loss(&c);
@@ -77,7 +77,7 @@ static void test_embedding(void)
     size_t n_rows = 0;
     for (size_t i = 0; i < V * E; i++)
         dw[i] = 0.5f;
-    embedding_backward(dw, rows, &n_rows, scratch, R, tokens, lengths, B, T, E, V);
+    embedding_backward(test_compute, dw, rows, &n_rows, scratch, R, tokens, lengths, B, T, E, V);
     uint32_t expected_rows[] = {1, 2, 3, 5, 7, 8};
     CHECK(n_rows == 6 && memcmp(rows, expected_rows, sizeof expected_rows) == 0);
     bool untouched_kept = true;
@@ -102,7 +102,7 @@ static void test_embedding(void)
     // A second batch merges its rows into the list and adds into the same gradient.
     uint32_t tokens2[1 * T] = {4, 2, 0, 0, 0};
     size_t lengths2[1] = {2};
-    embedding_backward(dw, rows, &n_rows, scratch, R, tokens2, lengths2, 1, T, E, V);
+    embedding_backward(test_compute, dw, rows, &n_rows, scratch, R, tokens2, lengths2, 1, T, E, V);
     uint32_t merged_rows[] = {1, 2, 3, 4, 5, 7, 8};
     CHECK(n_rows == 7 && memcmp(rows, merged_rows, sizeof merged_rows) == 0);
     CHECK_NEAR(dw[4 * E + 1], dw_first[4 * E + 1] + R[0 * E + 1], 1e-6);
@@ -139,14 +139,14 @@ static void test_dropout(void)
     size_t n_valid[B] = {40, 25, 0};
     float out[B * N], dx[B * N];
     uint8_t mask[B * N];
-    dropout_forward(out, mask, x, n_valid, B, N, p, 99);
+    dropout_forward(test_compute, out, mask, x, n_valid, B, N, p, 99);
     drop_ctx c = {mask, n_valid, to_double(x, B * N), to_double(R, B * N), 1.0 / (1.0 - p), B, N};
     double ref[B * N];
     for (size_t b = 0; b < B; b++)
         for (size_t i = 0; i < N; i++)
             ref[b * N + i] = i < n_valid[b] && mask[b * N + i] ? c.x[b * N + i] * c.scale : 0.0;
     check_forward("dropout", out, ref, B * N, 1e-6);
-    dropout_backward(dx, R, mask, n_valid, B, N, p);
+    dropout_backward(test_compute, dx, R, mask, n_valid, B, N, p);
     check_gradient("dropout.dx", c.x, B * N, dx, drop_loss, &c);
 
     // Masks come from per-document streams: the same whatever follows the document (N, n_valid)
@@ -155,21 +155,21 @@ static void test_dropout(void)
     float ones[2 * 100], out_long[2 * 100];
     for (size_t i = 0; i < 2 * 100; i++)
         ones[i] = 1.0f;
-    dropout_forward(out_long, mask_long, ones, NULL, 2, 100, p, 99);
+    dropout_forward(test_compute, out_long, mask_long, ones, NULL, 2, 100, p, 99);
     CHECK(memcmp(mask_long, mask, 40) == 0);
     CHECK(memcmp(mask_long + 100, mask + N, 25) == 0);
     CHECK(memcmp(mask_long, mask_long + 100, 40) != 0);
     // In-place run gives the same, and the keep rate is 1 - p.
     float inplace[B * N];
     memcpy(inplace, x, sizeof inplace);
-    dropout_forward(inplace, mask, inplace, n_valid, B, N, p, 99);
+    dropout_forward(test_compute, inplace, mask, inplace, n_valid, B, N, p, 99);
     CHECK(memcmp(inplace, out, sizeof out) == 0);
     size_t big = 200000, kept = 0;
     float *ones_big = malloc(big * sizeof(float));
     uint8_t *mask_big = malloc(big);
     for (size_t i = 0; i < big; i++)
         ones_big[i] = 1.0f;
-    dropout_forward(ones_big, mask_big, ones_big, NULL, 4, big / 4, p, 5);
+    dropout_forward(test_compute, ones_big, mask_big, ones_big, NULL, 4, big / 4, p, 5);
     bool scaled = true;
     for (size_t i = 0; i < big; i++) {
         kept += mask_big[i];
@@ -214,7 +214,7 @@ static void check_conv(size_t K, size_t p)
     size_t ld = F * p + 3;
     float *out = malloc(B * ld * sizeof *out), *scratch = malloc(conv1d_scratch_size(B, T, E, F, K) * sizeof(float));
     uint32_t *argmax = malloc(B * ld * sizeof *argmax);
-    conv1d_forward(out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p);
+    conv1d_forward(test_compute, out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p);
     double ref[B * F * 8];
     conv_ctx c = {lengths,
                   to_double(x, B * T * E),
@@ -245,7 +245,7 @@ static void check_conv(size_t K, size_t p)
         dw[i] = 1.0f;
     for (size_t f = 0; f < F; f++)
         db[f] = -2.0f;
-    conv1d_backward(dx, dw, db, dout, argmax, ld, x, w, B, T, E, F, K, p);
+    conv1d_backward(test_compute, dx, dw, db, dout, argmax, ld, x, w, B, T, E, F, K, p);
     for (size_t i = 0; i < F * K * E; i++)
         dw[i] -= 1.0f;
     for (size_t f = 0; f < F; f++)
@@ -295,17 +295,17 @@ static void test_relu(void)
     rng_seed(&r, 13, 0);
     float *x = random_floats(&r, N, -1, 1), *R = random_floats(&r, N, -1, 1), out[N], dx[N];
     x[7] = 0.0f; // on the kink: must be detected and skipped, not failed
-    relu_forward(out, x, N);
+    relu_forward(test_compute, out, x, N);
     double ref[N];
     dense_ctx c = {.x = to_double(x, N), .out = ref, .r = to_double(R, N), .I = N};
     relu_loss(&c);
     check_forward("relu", out, ref, N, 0.0);
-    relu_backward(dx, R, out, N);
+    relu_backward(test_compute, dx, R, out, N);
     size_t skipped_before = coords_skipped;
     check_gradient("relu.dx", c.x, N, dx, relu_loss, &c);
     CHECK(coords_skipped == skipped_before + 1);
     // In place, as the network runs it.
-    relu_forward(x, x, N);
+    relu_forward(test_compute, x, x, N);
     CHECK(memcmp(x, out, sizeof out) == 0);
     free(x), free(R), free(c.x), free(c.r);
 }
@@ -324,7 +324,7 @@ static void test_dense(void)
     rng_seed(&r, 14, 0);
     float *x = random_floats(&r, B * I, -1, 1), *w = random_floats(&r, O * I, -1, 1);
     float *bias = random_floats(&r, O, -1, 1), *R = random_floats(&r, B * O, -1, 1), out[B * O];
-    dense_forward(out, x, w, bias, B, I, O);
+    dense_forward(test_compute, out, x, w, bias, B, I, O);
     double ref[B * O];
     dense_ctx c = {to_double(x, B * I), to_double(w, O * I), to_double(bias, O), ref, to_double(R, B * O), B, I, O};
     dense_loss(&c);
@@ -334,7 +334,7 @@ static void test_dense(void)
         dx[i] = 3.0f;
     memset(dw, 0, sizeof dw);
     memset(db, 0, sizeof db);
-    dense_backward(dx, dw, db, R, x, w, B, I, O);
+    dense_backward(test_compute, dx, dw, db, R, x, w, B, I, O);
     for (size_t i = 0; i < B * I; i++)
         dx[i] -= 3.0f;
     check_gradient("dense.dx", c.x, B * I, dx, dense_loss, &c);
@@ -376,7 +376,7 @@ static void test_batchnorm(void)
     float out[B * N], xhat[B * N], inv_std[N], rmean[N], rvar[N];
     for (size_t j = 0; j < N; j++)
         rmean[j] = 0.0f, rvar[j] = 1.0f;
-    batchnorm_forward_train(out, xhat, inv_std, rmean, rvar, x, gamma, beta, B, N);
+    batchnorm_forward_train(test_compute, out, xhat, inv_std, rmean, rvar, x, gamma, beta, B, N);
     double ref[B * N];
     bn_ctx c = {to_double(x, B * N), to_double(gamma, N), to_double(beta, N), ref, to_double(R, B * N), B, N};
     bn_loss(&c);
@@ -401,15 +401,15 @@ static void test_batchnorm(void)
                      fabs(infer[i] - (gamma[i % N] * (x[i] - rmean[i % N]) / sqrt(rvar[i % N] + 1e-5) + beta[i % N])));
     CHECK_MSG(worst < 1e-5, "batchnorm inference off by %g", worst);
     float dx[B * N], dgamma[N] = {0}, dbeta[N] = {0};
-    batchnorm_backward(dx, dgamma, dbeta, R, xhat, inv_std, gamma, B, N);
+    batchnorm_backward(test_compute, dx, dgamma, dbeta, R, xhat, inv_std, gamma, B, N);
     check_gradient("batchnorm.dx", c.x, B * N, dx, bn_loss, &c);
     check_gradient("batchnorm.dgamma", c.gamma, N, dgamma, bn_loss, &c);
     check_gradient("batchnorm.dbeta", c.beta, N, dbeta, bn_loss, &c);
     // A batch of one: beta out, running statistics unchanged, no gradient to x.
     float one[N], one_xhat[N], one_is[N], m1[N], v1[N], d1[N];
     memcpy(m1, rmean, sizeof m1), memcpy(v1, rvar, sizeof v1);
-    batchnorm_forward_train(one, one_xhat, one_is, m1, v1, x, gamma, beta, 1, N);
-    batchnorm_backward(d1, NULL, NULL, R, one_xhat, one_is, gamma, 1, N);
+    batchnorm_forward_train(test_compute, one, one_xhat, one_is, m1, v1, x, gamma, beta, 1, N);
+    batchnorm_backward(test_compute, d1, NULL, NULL, R, one_xhat, one_is, gamma, 1, N);
     CHECK(memcmp(one, beta, sizeof one) == 0 && memcmp(m1, rmean, sizeof m1) == 0 && all_equal(d1, N, 0.0f));
     free(x), free(gamma), free(beta), free(R), free(c.x), free(c.gamma), free(c.beta), free(c.r);
 }
@@ -586,7 +586,7 @@ static void check_network(const network_config *cfg, const char *label)
     c.emb_mask = network_mask(0, seed, lengths, B, T * cfg->embed_dim, cfg->embed_dim, cfg->embed_dropout);
     c.head.mask = network_mask(1, seed, NULL, B, head_dim, 1, cfg->hidden_dropout);
     params_zero_grad(ps);
-    float loss = network_train_batch(net, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
+    float loss = network_train_batch(net, test_compute, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
     CHECK_NEAR(loss, net_loss(&c), 1e-5);
     // Row 0 (<pad>, here also at a valid position of document 3) never learns: its gradient stays zero
     // while the reference's is not, so the numeric check covers rows 1..V-1.

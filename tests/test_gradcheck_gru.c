@@ -110,18 +110,18 @@ enum { GRU_B = 4, GRU_T = 6, GRU_E = 4, GRU_H = 3 };
 
 // One training forward and backward of the GRU at the current thread count, gradients from zero:
 // out, dinp and the 8 gradients (g[k] of gru_tensor_size(k)).
-static void gru_run(float *out, float *dinp, float *const g[8], const float *x, const size_t *lengths,
-                    const gru_weights w[2], const float *dout)
+static void gru_run(const compute_context *cc, float *out, float *dinp, float *const g[8], const float *x,
+                    const size_t *lengths, const gru_weights w[2], const float *dout)
 {
     size_t B = GRU_B, T = GRU_T, E = GRU_E, H = GRU_H;
     float *cache = malloc(gru_cache_size(B, T, H) * sizeof(float));
     float *scratch = malloc(gru_scratch_size(B, T, H, true) * sizeof(float));
-    gru_forward(out, cache, scratch, x, NULL, lengths, w, B, T, E, H);
+    gru_forward(cc, out, cache, scratch, x, NULL, lengths, w, B, T, E, H);
     memset(dinp, 0, B * T * E * sizeof(float));
     for (size_t k = 0; k < 8; k++)
         memset(g[k], 0, gru_tensor_size(k, E, H) * sizeof(float));
     gru_grads grads[2] = {{g[0], g[1], g[2], g[3]}, {g[4], g[5], g[6], g[7]}};
-    gru_backward(dinp, grads, dout, out, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_backward(cc, dinp, grads, dout, out, cache, scratch, x, lengths, w, B, T, E, H);
     free(cache), free(scratch);
 }
 
@@ -151,10 +151,10 @@ static void test_gru(void)
     float *cache = malloc(gru_cache_size(B, T, H) * sizeof(float));
     float *scratch_inf = malloc(gru_scratch_size(B, T, H, false) * sizeof(float));
     float *scratch = malloc(gru_scratch_size(B, T, H, true) * sizeof(float));
-    gru_forward(out, NULL, scratch_inf, x, NULL, lengths, w, B, T, E, H);
+    gru_forward(test_compute, out, NULL, scratch_inf, x, NULL, lengths, w, B, T, E, H);
     check_forward("gru forward", out, ref, N, 1e-5);
     CHECK(padding_is(out, lengths, 0.0f, B, T, 2 * H));
-    gru_forward(out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
+    gru_forward(test_compute, out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
     CHECK(memcmp(out, out_train, sizeof out) == 0);
 
     // Backward adds: every gradient starts at 0.5; padded input rows must keep it exactly.
@@ -167,7 +167,7 @@ static void test_gru(void)
             g[k][i] = 0.5f;
     }
     gru_grads grads[2] = {{g[0], g[1], g[2], g[3]}, {g[4], g[5], g[6], g[7]}};
-    gru_backward(dinp, grads, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_backward(test_compute, dinp, grads, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
     CHECK(padding_is(dinp, lengths, 0.5f, B, T, E));
     for (size_t i = 0; i < B * T * E; i++)
         dinp[i] -= 0.5f;
@@ -182,15 +182,15 @@ static void test_gru(void)
     float dinp_only[B * T * E], dinp_ref[B * T * E], out1[N], *g1[8];
     for (size_t k = 0; k < 8; k++)
         g1[k] = malloc(gru_tensor_size(k, E, H) * sizeof(float));
-    gru_run(out1, dinp_ref, g1, x, lengths, w, R);
+    gru_run(test_compute, out1, dinp_ref, g1, x, lengths, w, R);
     gru_grads none[2] = {{NULL, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL}};
     memset(dinp_only, 0, sizeof dinp_only);
-    gru_forward(out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
-    gru_backward(dinp_only, none, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_forward(test_compute, out_train, cache, scratch, x, NULL, lengths, w, B, T, E, H);
+    gru_backward(test_compute, dinp_only, none, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
     CHECK(memcmp(dinp_only, dinp_ref, sizeof dinp_ref) == 0);
     float *only_whh = calloc(gru_tensor_size(1, E, H), sizeof(float));
     gru_grads one[2] = {{NULL, only_whh, NULL, NULL}, {NULL, NULL, NULL, NULL}};
-    gru_backward(NULL, one, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
+    gru_backward(test_compute, NULL, one, R, out_train, cache, scratch, x, lengths, w, B, T, E, H);
     CHECK(memcmp(only_whh, g1[1], gru_tensor_size(1, E, H) * sizeof(float)) == 0);
 
     // Other padding garbage changes nothing.
@@ -199,7 +199,7 @@ static void test_gru(void)
     fill_padding(x2, lengths, &r, B, T, E);
     for (size_t k = 0; k < 8; k++)
         g2[k] = malloc(gru_tensor_size(k, E, H) * sizeof(float));
-    gru_run(out2, dinp2, g2, x2, lengths, w, R);
+    gru_run(test_compute, out2, dinp2, g2, x2, lengths, w, R);
     bool same = memcmp(out2, out1, sizeof out1) == 0 && memcmp(dinp2, dinp_ref, sizeof dinp2) == 0;
     for (size_t k = 0; k < 8; k++)
         same = same && memcmp(g2[k], g1[k], gru_tensor_size(k, E, H) * sizeof(float)) == 0;
@@ -208,17 +208,14 @@ static void test_gru(void)
     // Thread counts 1, 2 (one batch slice per direction), 4 and 6 (2 and 3 slices): the same results as
     // the serial run. They are bitwise equal with OpenBLAS here; 1e-6 leaves room for a BLAS whose
     // kernels round differently for the fewer rows of each slice's recurrent GEMM.
-    int threads_before = compute_threads();
     const int counts[4] = {1, 2, 4, 6};
     float out_t[4][N], dinp_t[4][B * T * E];
     float *g_t[4][8];
     for (size_t i = 0; i < 4; i++) {
-        hftc_set_threads(counts[i]);
         for (size_t k = 0; k < 8; k++)
             g_t[i][k] = malloc(gru_tensor_size(k, E, H) * sizeof(float));
-        gru_run(out_t[i], dinp_t[i], g_t[i], x, lengths, w, R);
+        gru_run(&(compute_context){counts[i]}, out_t[i], dinp_t[i], g_t[i], x, lengths, w, R);
     }
-    hftc_set_threads(threads_before);
     for (size_t i = 1; i < 4; i++) {
         double worst = 0.0;
         for (size_t j = 0; j < N; j++)
@@ -263,12 +260,13 @@ static void att_run(float *out, uint32_t *argmax, float *dinp, float *dw, float 
     size_t B = ATT_B, T = ATT_T, D = ATT_D, A = ATT_A;
     float *cache = malloc(attention_cache_size(B, T, A) * sizeof(float));
     float *scratch = malloc(attention_scratch_size(B, T, A) * sizeof(float));
-    attention_forward(out, ATT_LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
+    attention_forward(test_compute, out, ATT_LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
     memset(dinp, 0, B * T * D * sizeof(float));
     memset(dw, 0, A * D * sizeof(float));
     memset(db, 0, A * sizeof(float));
     memset(dc, 0, A * sizeof(float));
-    attention_backward(dinp, dw, db, dc, dout, ATT_LD, argmax, cache, scratch, x, lengths, w, context, B, T, D, A);
+    attention_backward(test_compute, dinp, dw, db, dc, dout, ATT_LD, argmax, cache, scratch, x, lengths, w, context, B,
+                       T, D, A);
     free(cache), free(scratch);
 }
 
@@ -309,7 +307,7 @@ static void test_attention(void)
     for (size_t b = 0; b < B; b++)
         for (size_t i = 0; i < 3 * D; i++)
             dout[b * LD + i] = R[b * 3 * D + i];
-    attention_forward(out, LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
+    attention_forward(test_compute, out, LD, argmax, cache, x, lengths, w, bias, context, B, T, D, A);
     bool others_kept = true;
     for (size_t b = 0; b < B; b++) {
         memcpy(packed + b * 3 * D, out + b * LD, 3 * D * sizeof(float));
@@ -330,7 +328,8 @@ static void test_attention(void)
         dw[i] = -1.0f;
     for (size_t i = 0; i < A; i++)
         db[i] = 2.0f, dc[i] = 3.0f;
-    attention_backward(dinp, dw, db, dc, dout, LD, argmax, cache, scratch, x, lengths, w, context, B, T, D, A);
+    attention_backward(test_compute, dinp, dw, db, dc, dout, LD, argmax, cache, scratch, x, lengths, w, context, B, T,
+                       D, A);
     CHECK(padding_is(dinp, lengths, 0.5f, B, T, D));
     for (size_t i = 0; i < B * T * D; i++)
         dinp[i] -= 0.5f;
@@ -366,8 +365,9 @@ static void test_attention(void)
            memcmp(dw1, dw2, sizeof dw1) == 0 && memcmp(db1, db2, sizeof db1) == 0 && memcmp(dc1, dc2, sizeof dc1) == 0;
     CHECK_MSG(same, "attention: changing padded input rows changed a result");
     memset(dinp2, 0, sizeof dinp2);
-    attention_forward(out2, LD, argmax2, cache, x, lengths, w, bias, context, B, T, D, A);
-    attention_backward(dinp2, NULL, NULL, NULL, dout, LD, argmax2, cache, scratch, x, lengths, w, context, B, T, D, A);
+    attention_forward(test_compute, out2, LD, argmax2, cache, x, lengths, w, bias, context, B, T, D, A);
+    attention_backward(test_compute, dinp2, NULL, NULL, NULL, dout, LD, argmax2, cache, scratch, x, lengths, w, context,
+                       B, T, D, A);
     CHECK(memcmp(dinp1, dinp2, sizeof dinp1) == 0);
 
     free(cache), free(scratch), free(x), free(w), free(bias), free(context), free(R);
@@ -471,7 +471,7 @@ static void check_network(const network_config *cfg, const char *label)
     c.head.mask = network_mask(1, seed, NULL, B, head_dim, 1, cfg->hidden_dropout);
     c.rnn_mask = network_mask(2, seed, lengths, B, T * 2 * H, 2 * H, cfg->rnn_dropout);
     params_zero_grad(ps);
-    float loss = network_train_batch(net, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
+    float loss = network_train_batch(net, test_compute, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
     CHECK_NEAR(loss, net_loss(&c), 1e-5);
     // Row 0 (<pad>, here also at a valid position of document 4) never learns: its gradient stays zero
     // while the reference's is not, so the numeric check covers rows 1..V-1.
@@ -499,7 +499,7 @@ static void check_network(const network_config *cfg, const char *label)
     // A second training pass with the same seed accumulates exactly the same gradient again.
     float *first = malloc(t_gru[1]->size * sizeof *first);
     memcpy(first, t_gru[1]->grad, t_gru[1]->size * sizeof *first);
-    network_train_batch(net, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
+    network_train_batch(net, test_compute, tokens, lengths, B, T, targets, pos_weight, NULL, seed);
     bool doubled = true;
     for (size_t j = 0; j < t_gru[1]->size; j++)
         doubled = doubled && t_gru[1]->grad[j] == 2.0f * first[j];

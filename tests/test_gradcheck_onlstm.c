@@ -77,17 +77,17 @@ static double onlstm_loss(const void *ctx)
 }
 
 // One training forward and backward at the current thread count, gradients from zero.
-static void onlstm_run(float *out, float *dinp, float *const g[4], const float *x, const size_t *lengths,
-                       const onlstm_weights *w, const float *dout, size_t chunk)
+static void onlstm_run(const compute_context *cc, float *out, float *dinp, float *const g[4], const float *x,
+                       const size_t *lengths, const onlstm_weights *w, const float *dout, size_t chunk)
 {
     float *cache = malloc(onlstm_cache_size(B, T, H, chunk) * sizeof(float));
     float *scratch = malloc(onlstm_scratch_size(B, T, H, chunk, true) * sizeof(float));
-    onlstm_forward(out, cache, scratch, x, NULL, lengths, w, B, T, E, H, chunk);
+    onlstm_forward(cc, out, cache, scratch, x, NULL, lengths, w, B, T, E, H, chunk);
     memset(dinp, 0, B * T * E * sizeof(float));
     for (size_t k = 0; k < 4; k++)
         memset(g[k], 0, tensor_size(k, chunk) * sizeof(float));
     onlstm_grads grads = {g[0], g[1], g[2], g[3]};
-    onlstm_backward(dinp, &grads, dout, out, cache, scratch, x, lengths, w, B, T, E, H, chunk);
+    onlstm_backward(cc, dinp, &grads, dout, out, cache, scratch, x, lengths, w, B, T, E, H, chunk);
     free(cache), free(scratch);
 }
 
@@ -116,10 +116,10 @@ static void check_onlstm(size_t chunk)
     float *cache = malloc(onlstm_cache_size(B, T, H, chunk) * sizeof(float));
     float *scratch_inf = malloc(onlstm_scratch_size(B, T, H, chunk, false) * sizeof(float));
     float *scratch = malloc(onlstm_scratch_size(B, T, H, chunk, true) * sizeof(float));
-    onlstm_forward(out, NULL, scratch_inf, x, NULL, lengths, &w, B, T, E, H, chunk);
+    onlstm_forward(test_compute, out, NULL, scratch_inf, x, NULL, lengths, &w, B, T, E, H, chunk);
     check_forward("onlstm forward", out, ref, N, 1e-5);
     CHECK(padding_is(out, lengths, 0.0f, B, T, H));
-    onlstm_forward(out_train, cache, scratch, x, NULL, lengths, &w, B, T, E, H, chunk);
+    onlstm_forward(test_compute, out_train, cache, scratch, x, NULL, lengths, &w, B, T, E, H, chunk);
     CHECK(memcmp(out, out_train, sizeof out) == 0);
 
     // Backward adds: every gradient starts at 0.5; padded input rows must keep it exactly.
@@ -132,7 +132,7 @@ static void check_onlstm(size_t chunk)
             g[k][i] = 0.5f;
     }
     onlstm_grads grads = {g[0], g[1], g[2], g[3]};
-    onlstm_backward(dinp, &grads, R, out_train, cache, scratch, x, lengths, &w, B, T, E, H, chunk);
+    onlstm_backward(test_compute, dinp, &grads, R, out_train, cache, scratch, x, lengths, &w, B, T, E, H, chunk);
     CHECK(padding_is(dinp, lengths, 0.5f, B, T, E));
     for (size_t i = 0; i < B * T * E; i++)
         dinp[i] -= 0.5f;
@@ -147,16 +147,14 @@ static void check_onlstm(size_t chunk)
     float x2[B * T * E];
     memcpy(x2, x, sizeof x2);
     fill_padding(x2, lengths, &r, B, T, E);
-    int threads_before = compute_threads();
     const int counts[3] = {1, 2, 3};
     float out_t[4][N], dinp_t[4][B * T * E], *g_t[4][4];
     for (size_t i = 0; i < 4; i++) {
-        hftc_set_threads(counts[i < 3 ? i : 0]);
         for (size_t k = 0; k < 4; k++)
             g_t[i][k] = malloc(tensor_size(k, chunk) * sizeof(float));
-        onlstm_run(out_t[i], dinp_t[i], g_t[i], i < 3 ? x : x2, lengths, &w, R, chunk);
+        onlstm_run(&(compute_context){counts[i < 3 ? i : 0]}, out_t[i], dinp_t[i], g_t[i], i < 3 ? x : x2, lengths, &w,
+                   R, chunk);
     }
-    hftc_set_threads(threads_before);
     for (size_t i = 1; i < 4; i++) {
         bool same = memcmp(out_t[i], out_t[0], sizeof out_t[0]) == 0;
         double worst = 0.0;
@@ -271,7 +269,7 @@ static void check_network(const network_config *cfg, const char *label)
     c.rnn_mask = network_mask(2, seed, NULL, B, H, 1, cfg->rnn_dropout);
     c.head.bn_batch_stats = true;
     params_zero_grad(ps);
-    float loss = network_train_batch(net, tokens, lengths, B, T, targets, NULL, NULL, seed);
+    float loss = network_train_batch(net, test_compute, tokens, lengths, B, T, targets, NULL, NULL, seed);
     CHECK_NEAR(loss, net_loss(&c), 1e-5);
     // The running statistics moved towards the batch's (momentum 0.1) and have no gradient.
     CHECK(memcmp(mean0, t_bn_mean->value, cfg->hidden * sizeof(float)) != 0);

@@ -8,6 +8,7 @@
 #include "topics.h"
 
 #include <jansson.h>
+#include <omp.h>
 
 static const char *path_model;
 
@@ -173,6 +174,50 @@ static void test_training_is_repeatable(void)
     float q[N_PROBES * 2];
     if (m && hftc_predict_texts(m, probe_texts, N_PROBES, q) == HFTC_STATUS_OK)
         CHECK_MSG(memcmp(p[0], q, sizeof q) != 0, "another seed gave the same model");
+    hftc_model_free(m);
+}
+
+// The thread counts belong to the training and to each model: hftc_train leaves the calling thread's count as
+// it was, a model keeps the count it was loaded with (hftc_set_threads is the default of later loads) until
+// hftc_model_set_threads, and predicting on another count changes nothing but rounding.
+static void test_thread_counts(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 1;
+    o.threads = 1;
+    int before = omp_get_max_threads();
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    CHECK(omp_get_max_threads() == before);
+    if (!m)
+        return;
+    CHECK(m->compute.threads == 1);
+    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
+    hftc_set_threads(3);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    hftc_set_threads(before);
+    if (loaded) {
+        CHECK(loaded->compute.threads == 3);
+        hftc_model_set_threads(loaded, 0);
+        CHECK(loaded->compute.threads == omp_get_num_procs());
+        hftc_model_set_threads(loaded, 2);
+        CHECK(loaded->compute.threads == 2);
+    }
+    enum { N = 2 * N_PROBES }; /* more than one thread's worth */
+    const char *texts[N];
+    for (size_t i = 0; i < N; i++)
+        texts[i] = probe_texts[i % N_PROBES];
+    float p1[N * 2], p2[N * 2];
+    CHECK_STATUS(hftc_predict_texts(m, texts, N, p1), HFTC_STATUS_OK);
+    if (loaded) {
+        CHECK_STATUS(hftc_model_set_word_cache(loaded, 0), HFTC_STATUS_OK);
+        CHECK_STATUS(hftc_predict_texts(loaded, texts, N, p2), HFTC_STATUS_OK);
+        CHECK_MSG(test_max_diff(p1, p2, N * 2) <= 1e-6, "1 and 2 threads differ by %.3g", test_max_diff(p1, p2, N * 2));
+        CHECK(omp_get_max_threads() == before);
+    }
+    hftc_model_free(loaded);
     hftc_model_free(m);
 }
 
@@ -800,6 +845,7 @@ int main(void)
     hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
     RUN_TEST(test_train_save_load_round_trip);
     RUN_TEST(test_training_is_repeatable);
+    RUN_TEST(test_thread_counts);
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);

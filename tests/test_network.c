@@ -128,13 +128,13 @@ static void test_batch_bounds(void)
     network_config cfg = small_config();
     network *net = network_make(&cfg, 4, 3); // max_len below the largest window (4)
     batch bt = batch_make(1, 5, 4, &cfg);
-    CHECK(isnan(network_train_batch(net, bt.tokens, bt.lengths, 5, 4, bt.targets, NULL, NULL, 0)));
+    CHECK(isnan(network_train_batch(net, test_compute, bt.tokens, bt.lengths, 5, 4, bt.targets, NULL, NULL, 0)));
     CHECK(strstr(hftc_last_error(), "batch") != NULL);
-    CHECK(isnan(network_predict(net, bt.tokens, bt.lengths, 0, 4, NULL, NULL, bt.probs)));
-    CHECK(isnan(network_predict(net, bt.tokens, bt.lengths, 4, 5, NULL, NULL, bt.probs)));
+    CHECK(isnan(network_predict(net, test_compute, bt.tokens, bt.lengths, 0, 4, NULL, NULL, bt.probs)));
+    CHECK(isnan(network_predict(net, test_compute, bt.tokens, bt.lengths, 4, 5, NULL, NULL, bt.probs)));
     // T may reach the largest window even past max_len, for callers that pad to one full window.
-    CHECK(isfinite(network_train_batch(net, bt.tokens, bt.lengths, 4, 4, bt.targets, NULL, NULL, 0)));
-    CHECK(network_predict(net, bt.tokens, bt.lengths, 4, 4, NULL, NULL, bt.probs) == 0.0f);
+    CHECK(isfinite(network_train_batch(net, test_compute, bt.tokens, bt.lengths, 4, 4, bt.targets, NULL, NULL, 0)));
+    CHECK(network_predict(net, test_compute, bt.tokens, bt.lengths, 4, 4, NULL, NULL, bt.probs) == 0.0f);
     for (size_t i = 0; i < 4 * cfg.n_classes; i++)
         CHECK(bt.probs[i] > 0.0f && bt.probs[i] < 1.0f);
     batch_free(&bt);
@@ -188,12 +188,11 @@ static void check_determinism(const network_config *cfg, const char *label)
     uint64_t seeds[RUNS] = {9, 9, 10, 9, 9, 9};
     int threads[RUNS] = {2, 2, 2, 1, 3, 4};
     for (size_t run = 0; run < RUNS; run++) {
-        hftc_set_threads(threads[run]);
         params_zero_grad(ps);
-        losses[run] = network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, seeds[run]);
+        losses[run] = network_train_batch(net, &(compute_context){threads[run]}, bt.tokens, bt.lengths, B, T,
+                                          bt.targets, NULL, NULL, seeds[run]);
         grads[run] = grads_copy(net);
     }
-    hftc_set_threads(2);
     CHECK(losses[0] == losses[1]);
     CHECK(memcmp(grads[0], grads[1], ps->total * sizeof(float)) == 0);
     CHECK(losses[2] != losses[0]);
@@ -212,12 +211,11 @@ static void check_determinism(const network_config *cfg, const char *label)
     float *probs = malloc(RUNS * B * cfg->n_classes * sizeof(float));
     for (size_t run = 3; run < RUNS; run++) {
         float *p = probs + run * B * cfg->n_classes;
-        hftc_set_threads(threads[run]);
-        network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, p);
-        network_predict(net, bt.tokens, bt.lengths, 1, T, NULL, NULL, p); /* document 0 alone */
-        hftc_set_threads(2);
-        network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, probs);
-        network_predict(net, bt.tokens, bt.lengths, 1, T, NULL, NULL, probs);
+        const compute_context *cc = &(compute_context){threads[run]};
+        network_predict(net, cc, bt.tokens, bt.lengths, B, T, NULL, NULL, p);
+        network_predict(net, cc, bt.tokens, bt.lengths, 1, T, NULL, NULL, p); /* document 0 alone */
+        network_predict(net, test_compute, bt.tokens, bt.lengths, B, T, NULL, NULL, probs);
+        network_predict(net, test_compute, bt.tokens, bt.lengths, 1, T, NULL, NULL, probs);
         double d = test_max_diff(p, probs, B * cfg->n_classes);
         CHECK_MSG(d <= 1e-6, "%s, %d threads: predictions differ by %.3g", label, threads[run], d);
     }
@@ -260,13 +258,13 @@ static void test_padding_invariance(void)
         for (size_t t = 0; t < 30; t++)
             wide.tokens[b * 30 + t] = t < small.lengths[b] ? small.tokens[b * 12 + t] : 7 + (uint32_t)t;
     }
-    network_predict(net, small.tokens, small.lengths, 6, 12, NULL, NULL, small.probs);
-    network_predict(net, wide.tokens, wide.lengths, 6, 30, NULL, NULL, wide.probs);
+    network_predict(net, test_compute, small.tokens, small.lengths, 6, 12, NULL, NULL, small.probs);
+    network_predict(net, test_compute, wide.tokens, wide.lengths, 6, 30, NULL, NULL, wide.probs);
     CHECK_MSG(test_max_diff(small.probs, wide.probs, 6 * C) <= 1e-6, "padding changed probabilities by %.3g",
               test_max_diff(small.probs, wide.probs, 6 * C));
     float alone[16];
     for (size_t b = 0; b < 6; b++) {
-        network_predict(net, small.tokens + b * 12, small.lengths + b, 1, 12, NULL, NULL, alone);
+        network_predict(net, test_compute, small.tokens + b * 12, small.lengths + b, 1, 12, NULL, NULL, alone);
         CHECK_MSG(test_max_diff(alone, small.probs + b * C, C) <= 1e-6, "document %zu alone differs by %.3g", b,
                   test_max_diff(alone, small.probs + b * C, C));
     }
@@ -274,13 +272,13 @@ static void test_padding_invariance(void)
     size_t long_lengths[6];
     for (size_t b = 0; b < 6; b++)
         long_lengths[b] = small.lengths[b] == 12 ? 1000 : small.lengths[b];
-    network_predict(net, small.tokens, long_lengths, 6, 12, NULL, NULL, wide.probs);
+    network_predict(net, test_compute, small.tokens, long_lengths, 6, 12, NULL, NULL, wide.probs);
     CHECK(memcmp(wide.probs, small.probs, 6 * C * sizeof(float)) == 0);
     // Ids outside the vocabulary read as <unk> (1).
     small.tokens[3] = 1;
-    network_predict(net, small.tokens, small.lengths, 6, 12, NULL, NULL, wide.probs);
+    network_predict(net, test_compute, small.tokens, small.lengths, 6, 12, NULL, NULL, wide.probs);
     small.tokens[3] = 123456;
-    network_predict(net, small.tokens, small.lengths, 6, 12, NULL, NULL, small.probs);
+    network_predict(net, test_compute, small.tokens, small.lengths, 6, 12, NULL, NULL, small.probs);
     CHECK(memcmp(wide.probs, small.probs, 6 * C * sizeof(float)) == 0);
     batch_free(&small), batch_free(&wide);
     network_free(net);
@@ -296,25 +294,25 @@ static void test_modes(void)
     network *net = network_make(&cfg, B, T);
     batch bt = batch_make(5, B, T, &cfg);
     float *before = malloc(B * C * sizeof(float));
-    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, before);
+    network_predict(net, test_compute, bt.tokens, bt.lengths, B, T, NULL, NULL, before);
     CHECK_STATUS(network_set_mode(net, NETWORK_INFERENCE), HFTC_STATUS_OK);
     param_set *ps = network_params(net);
     CHECK(ps->grads.base == NULL && ps->moments.base == NULL && ps->tensors[0].grad == NULL);
-    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    network_predict(net, test_compute, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
     CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0);
-    CHECK(isnan(network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
+    CHECK(isnan(network_train_batch(net, test_compute, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
     CHECK(strstr(hftc_last_error(), "inference") != NULL);
     CHECK_STATUS(network_set_mode(net, NETWORK_TRAINING), HFTC_STATUS_OK);
     CHECK(ps->tensors[0].grad != NULL && ps->tensors[0].adam_v[0] == 0.0f);
-    CHECK(isfinite(network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
-    network_predict(net, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    CHECK(isfinite(network_train_batch(net, test_compute, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 0)));
+    network_predict(net, test_compute, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
     CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0); // gradients computed, no step taken
 
     network *fresh = NULL; // created for inference directly
     CHECK_STATUS(network_create(&fresh, &cfg, B, T, NETWORK_INFERENCE), HFTC_STATUS_OK);
     CHECK(fresh && network_params(fresh)->grads.base == NULL);
     params_copy_matching(network_params(fresh), ps, NULL);
-    network_predict(fresh, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
+    network_predict(fresh, test_compute, bt.tokens, bt.lengths, B, T, NULL, NULL, bt.probs);
     CHECK(memcmp(before, bt.probs, B * C * sizeof(float)) == 0);
     network_free(fresh);
     free(before);
@@ -331,7 +329,7 @@ static void test_frozen(void)
     param_set *ps = network_params(net);
     batch bt = batch_make(4, B, T, &cfg);
     params_zero_grad(ps);
-    network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 3);
+    network_train_batch(net, test_compute, bt.tokens, bt.lengths, B, T, bt.targets, NULL, NULL, 3);
     float *full = grads_copy(net);
     size_t touched = params_find(ps, "embedding.weight")->n_touched;
     CHECK(touched > 0);
@@ -348,7 +346,7 @@ static void test_frozen(void)
         {false, true, false, false}, {false, false, true, false}, {false, true, true, true}};
     for (size_t s = 0; s < 3; s++) {
         params_zero_grad(ps);
-        network_train_batch(net, bt.tokens, bt.lengths, B, T, bt.targets, NULL, frozen_sets[s], 3);
+        network_train_batch(net, test_compute, bt.tokens, bt.lengths, B, T, bt.targets, NULL, frozen_sets[s], 3);
         float *g = grads_copy(net);
         bool ok = true;
         for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
@@ -378,13 +376,13 @@ static void test_accumulation(void)
     tensor *emb = params_find(ps, "embedding.weight");
     batch x = batch_make(5, B, T, &cfg), y = batch_make(6, B, T, &cfg);
     params_zero_grad(ps);
-    network_train_batch(net, x.tokens, x.lengths, B, T, x.targets, NULL, NULL, 0);
+    network_train_batch(net, test_compute, x.tokens, x.lengths, B, T, x.targets, NULL, NULL, 0);
     float *gx = grads_copy(net);
     uint32_t rows[300];
     size_t n_rows = emb->n_touched;
     memcpy(rows, emb->touched_rows, n_rows * sizeof(uint32_t));
     params_zero_grad(ps);
-    network_train_batch(net, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0);
+    network_train_batch(net, test_compute, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0);
     float *gy = grads_copy(net);
     bool in_y[300] = {false};
     for (size_t j = 0; j < emb->n_touched; j++)
@@ -396,8 +394,8 @@ static void test_accumulation(void)
         n_union += in_y[v];
 
     params_zero_grad(ps);
-    network_train_batch(net, x.tokens, x.lengths, B, T, x.targets, NULL, NULL, 0);
-    network_train_batch(net, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0);
+    network_train_batch(net, test_compute, x.tokens, x.lengths, B, T, x.targets, NULL, NULL, 0);
+    network_train_batch(net, test_compute, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0);
     float *both = grads_copy(net);
     for (size_t i = 0; i < ps->total; i++)
         gx[i] += gy[i];
@@ -479,7 +477,7 @@ static void test_params(void)
     sparse->grad[5 * 2 + 1] = 0.5f;                              // row 5
     sparse->touched_rows[0] = 2, sparse->touched_rows[1] = 5;
     sparse->n_touched = 2;
-    adam_step(&opt, &ps);
+    adam_step(&opt, test_compute, &ps);
     CHECK(opt.step == 1);
     // First step: m_hat / sqrt(v_hat) = sign(g), so every value moves by lr against its gradient.
     CHECK_NEAR(a->value[3], 3.0f - 0.1f, 1e-6);

@@ -53,7 +53,7 @@ static void test_scores(void)
             probs[d * N_CASES + id(&t, cases[i].name)] = cases[i].prob;
     static const scoring_kind kinds[] = {SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF};
     for (size_t k = 0; k < 3; k++) {
-        scoring_apply(kinds[k], &t, probs, scores, 2);
+        scoring_apply(test_compute, kinds[k], &t, probs, scores, 2);
         for (size_t d = 0; d < 2; d++)
             for (size_t i = 0; i < N_CASES; i++) {
                 const node_case *c = &cases[i];
@@ -63,7 +63,7 @@ static void test_scores(void)
     }
     /* in place */
     memcpy(scores, probs, sizeof probs);
-    scoring_apply(SCORING_MSF, &t, scores, scores, 2);
+    scoring_apply(test_compute, SCORING_MSF, &t, scores, scores, 2);
     CHECK_NEAR(scores[id(&t, "C")], 0.432, 1e-6);
     taxonomy_free(&t);
 }
@@ -83,10 +83,10 @@ static void test_dag_shortcut(void)
     CHECK(t.level[id(&t, "X")] == 2 && t.level[id(&t, "P")] == 2 && id(&t, "X") < id(&t, "P"));
     float probs[3], scores[3];
     probs[id(&t, "Q")] = 0.5f, probs[id(&t, "P")] = 0.9f, probs[id(&t, "X")] = 0.8f;
-    scoring_apply(SCORING_BSF, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_BSF, &t, probs, scores, 1);
     CHECK_NEAR(scores[id(&t, "P")], 0.5, 1e-6);
     CHECK_NEAR(scores[id(&t, "X")], 0.5, 1e-6);
-    scoring_apply(SCORING_MSF, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_MSF, &t, probs, scores, 1);
     CHECK_NEAR(scores[id(&t, "P")], 0.45, 1e-6);
     CHECK_NEAR(scores[id(&t, "X")], 0.4, 1e-6);
     taxonomy_free(&t);
@@ -112,7 +112,7 @@ static void test_decisions(void)
         {SCORING_MSF, 0.95f, ""},
     };
     for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
-        scoring_apply(rows[r].kind, &t, probs, scores, 1);
+        scoring_apply(test_compute, rows[r].kind, &t, probs, scores, 1);
         size_t *start;
         uint32_t *pred, ranked[3];
         CHECK_STATUS(decisions_build(scores, 1, N_CASES, rows[r].threshold, 3, &start, &pred, ranked), HFTC_STATUS_OK);
@@ -152,20 +152,20 @@ static void test_single_label(void)
     float probs[7], scores[7];
     for (size_t i = 0; i < 7; i++)
         probs[id(&t, names[i])] = p[i];
-    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_TOP_DOWN, &t, probs, scores, 1);
     for (size_t i = 0; i < 7; i++)
         CHECK_NEAR(scores[id(&t, names[i])], top_down[i], 1e-6);
     bool keep[7];
     scoring_select(SCORING_TOP_DOWN, &t, scores, 0.99f, NULL, keep, 1); /* the threshold plays no part */
     CHECK(keep[id(&t, "Y")] && keep[id(&t, "Y2")] && !keep[id(&t, "X")] && !keep[id(&t, "X1")] && !keep[id(&t, "Y1")] &&
           !keep[id(&t, "Z")]);
-    scoring_apply(SCORING_ARGMAX, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_ARGMAX, &t, probs, scores, 1);
     CHECK(memcmp(scores, probs, sizeof scores) == 0);
     scoring_select(SCORING_ARGMAX, &t, scores, 0.99f, NULL, keep, 1);
     CHECK(keep[id(&t, "Y")] && keep[id(&t, "X1")] && !keep[id(&t, "Y2")] && !keep[id(&t, "X")]);
     // Nothing above 0 at the top: nothing chosen.
     memset(probs, 0, sizeof probs);
-    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_TOP_DOWN, &t, probs, scores, 1);
     scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, NULL, keep, 1);
     bool none = true;
     for (size_t i = 0; i < 7; i++)
@@ -191,18 +191,18 @@ static void test_label_thresholds(void)
     for (size_t i = 0; i < 6; i++)
         probs[id(&t, names[i])] = p[i], thresholds[id(&t, names[i])] = thr[i];
     bool keep[6];
-    scoring_apply(SCORING_BSF, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_BSF, &t, probs, scores, 1);
     scoring_select(SCORING_BSF, &t, scores, 0.5f, thresholds, keep, 1);
     CHECK(keep[id(&t, "X")] && keep[id(&t, "X1")] && keep[id(&t, "X2")] && !keep[id(&t, "Y")] && !keep[id(&t, "Y1")] &&
           !keep[id(&t, "Y2")]);
     CHECK(scoring_parent_kept(&t, keep, id(&t, "X1")) && !scoring_parent_kept(&t, keep, id(&t, "Y1")) &&
           scoring_parent_kept(&t, keep, id(&t, "Y")));
-    scoring_apply(SCORING_INDEPENDENT, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_INDEPENDENT, &t, probs, scores, 1);
     scoring_select(SCORING_INDEPENDENT, &t, scores, 0.5f, thresholds, keep, 1);
     CHECK(keep[id(&t, "X")] && !keep[id(&t, "Y")] && keep[id(&t, "X1")] && keep[id(&t, "Y1")] && keep[id(&t, "Y2")]);
     scoring_select(SCORING_INDEPENDENT, &t, scores, 0.5f, NULL, keep, 1); /* one threshold: .5 */
     CHECK(!keep[id(&t, "X")] && keep[id(&t, "Y")] && !keep[id(&t, "X1")]);
-    scoring_apply(SCORING_TOP_DOWN, &t, probs, scores, 1);
+    scoring_apply(test_compute, SCORING_TOP_DOWN, &t, probs, scores, 1);
     scoring_select(SCORING_TOP_DOWN, &t, scores, 0.5f, thresholds, keep, 1);
     CHECK(keep[id(&t, "Y")] && !keep[id(&t, "X")]);
     taxonomy_free(&t);

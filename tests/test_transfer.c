@@ -50,8 +50,8 @@ static void test_finetune_initialisation(void)
     adam opt;
     adam_init(&opt, 1e-2f);
     for (int step = 0; step < 3; step++) {
-        network_train_batch(level1, tokens, lengths, 4, 10, targets, NULL, NULL, (uint64_t)step);
-        adam_step(&opt, network_params(level1));
+        network_train_batch(level1, test_compute, tokens, lengths, 4, 10, targets, NULL, NULL, (uint64_t)step);
+        adam_step(&opt, test_compute, network_params(level1));
     }
     CHECK(transfer_layers(level2, level1, "embedding,conv") == 5); /* embedding, 2 x (conv weight, bias) */
     static const char *const moved[] = {"embedding.weight", "conv.2.weight", "conv.2.bias", "conv.3.weight",

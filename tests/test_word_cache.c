@@ -25,7 +25,7 @@ static void test_rows(void)
         return;
     uint32_t tokens[B * T] = {3, 5, 3, 0, 6, /**/ 5, 2, 9, 9, 9, /**/ 1, 1, 1, 1, 1};
     size_t lengths[B] = {5, 2, 0}; /* what lies past a length (9, 1) is never read */
-    const float *const *rows = word_cache_rows(c, tokens, lengths, B, T);
+    const float *const *rows = word_cache_rows(c, test_compute, tokens, lengths, B, T);
     CHECK(word_cache_filled(c) == 5); /* 3, 5, 0, 6, 2 */
     bool exact = true;
     for (size_t b = 0; b < B; b++)
@@ -43,7 +43,7 @@ static void test_rows(void)
     CHECK(exact);
     CHECK(rows[0] == rows[2]); /* one row per word */
     lengths[2] = 5;
-    word_cache_rows(c, tokens, lengths, B, T);
+    word_cache_rows(c, test_compute, tokens, lengths, B, T);
     CHECK(word_cache_filled(c) == 6); /* only word 1 was new */
     CHECK(word_cache_table_bytes(V, N) == V * N * sizeof(float));
     word_cache_free(c);
@@ -73,8 +73,9 @@ static batch batch_make(uint64_t seed, size_t B, size_t T, size_t V)
 // Two batches' probabilities (2 x B x C).
 static void predict_two(network *net, const batch *x, const batch *y, size_t C, float *probs)
 {
-    CHECK(isfinite(network_predict(net, x->tokens, x->lengths, x->B, x->T, NULL, NULL, probs)));
-    CHECK(isfinite(network_predict(net, y->tokens, y->lengths, y->B, y->T, NULL, NULL, probs + x->B * C)));
+    CHECK(isfinite(network_predict(net, test_compute, x->tokens, x->lengths, x->B, x->T, NULL, NULL, probs)));
+    CHECK(
+        isfinite(network_predict(net, test_compute, y->tokens, y->lengths, y->B, y->T, NULL, NULL, probs + x->B * C)));
 }
 
 static void check_encoder(const char *name, const network_config *cfg)
@@ -116,10 +117,10 @@ static void check_encoder(const char *name, const network_config *cfg)
     float *targets = calloc(MB * C, sizeof(float));
     for (size_t b = 0; b < MB; b++)
         targets[b * C + b % C] = 1.0f;
-    CHECK(isfinite(network_train_batch(net, x.tokens, x.lengths, MB, ML, targets, NULL, NULL, 5)));
+    CHECK(isfinite(network_train_batch(net, test_compute, x.tokens, x.lengths, MB, ML, targets, NULL, NULL, 5)));
     adam opt;
     adam_init(&opt, 0.05f);
-    adam_step(&opt, network_params(net));
+    adam_step(&opt, test_compute, network_params(net));
     CHECK_STATUS(network_set_mode(net, NETWORK_INFERENCE), HFTC_STATUS_OK);
     CHECK(!network_has_word_cache(net));
     predict_two(net, &x, &y, C, plain);
@@ -197,7 +198,6 @@ static void test_borrowed(void)
 
 int main(void)
 {
-    hftc_set_threads(2);
     test_rows();
     test_encoders();
     test_borrowed();

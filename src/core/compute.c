@@ -1,4 +1,5 @@
-/* OpenMP thread count, shared with OpenBLAS (the OpenMP build), and the row-major GEMM wrapper. */
+/* Compute contexts (thread counts), the default count hftc_set_threads sets, and the row-major GEMM wrapper
+ * that hands a context's count to OpenBLAS (the OpenMP build). */
 #include "core/compute.h"
 
 #include "hftc.h"
@@ -11,13 +12,16 @@
 #include <stdlib.h>
 #include <strings.h>
 
-void hftc_set_threads(int n)
+// The default is the calling thread's OpenMP count: OMP_NUM_THREADS sets it too, and each thread of a
+// program has its own.
+void hftc_set_threads(int n) { omp_set_num_threads(compute_context_of(n).threads); }
+
+compute_context compute_context_of(int threads)
 {
-    if (n <= 0)
-        n = omp_get_num_procs();
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    return (compute_context){threads > 0 ? threads : omp_get_num_procs()};
 }
+
+compute_context compute_context_default(void) { return (compute_context){omp_get_max_threads()}; }
 
 const char *hftc_blas_kernels(void) { return openblas_get_corename(); }
 
@@ -47,22 +51,9 @@ void compute_check_blas(void)
                  hftc_blas_kernels(), better, better);
 }
 
-int compute_threads(void) { return omp_get_max_threads(); }
-
-int compute_single_thread(void)
+static void blas_product(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
+                         size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-    int n = omp_get_max_threads();
-    omp_set_num_threads(1);
-    return n;
-}
-
-void compute_restore_threads(int n) { omp_set_num_threads(n); }
-
-void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
-          const float *B, size_t ldb, float beta, float *C, size_t ldc)
-{
-    if (M == 0 || N == 0)
-        return;
     // One row (a batch of one document: the recurrent steps and dense layers of batch-1 inference) is a
     // matrix-vector product: GEMM would pack all of B for it, 4-6x slower for the ON-LSTM's (500, 2100)
     // recurrent weight. op(A)'s row is A's first row, or its first column with trans_a.
@@ -73,6 +64,21 @@ void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+void gemm(const compute_context *cc, bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
+          const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    if (M == 0 || N == 0)
+        return;
+    // OpenBLAS's OpenMP build runs a product on the calling thread's OpenMP count, read at every call (one
+    // thread inside a parallel region): the context's count for this call, the caller's again after it.
+    int before = omp_get_max_threads();
+    if (before != cc->threads)
+        omp_set_num_threads(cc->threads);
+    blas_product(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (before != cc->threads)
+        omp_set_num_threads(before);
 }
 
 void add_column_sums(float *restrict dst, const float *restrict m, size_t rows, size_t cols)

@@ -5,20 +5,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How many threads a computation runs on, as ggml's CPU backend holds its thread count: every OpenMP
+ * parallel region of the layers takes its team size from it (num_threads), and gemm gives it to OpenBLAS.
+ * The model carries one for prediction, the training configuration one for training (train_config), and
+ * callers pass it down to the network's passes and the layers (a layer's first argument, a method's after
+ * its object: network_predict(net, cc, ...)); nothing reads a process-wide count.
+ * The BLAS kernels are not part of it: OpenBLAS chooses them once for the process, when it is loaded
+ * (compute_check_blas). */
+typedef struct {
+    int threads; /* at least 1 */
+    /* The thread count the recurrent layers slice a batch for (nn/recurrent.h), which decides how their
+     * products round; 0: threads. Node classifiers run on one thread each yet slice for the training's
+     * count, as they did when the count was OpenMP's ambient one: a node model trained on n threads stays
+     * bit for bit what it was (AVX2 kernels round the slices' products differently). */
+    int slicing;
+} compute_context;
+
+/* threads, or every core for threads <= 0 (the options' 0). */
+compute_context compute_context_of(int threads);
+/* The default of the calling thread for contexts nobody chose (a model as hftc_model_load makes it): the
+ * count hftc_set_threads set on this thread, else OpenMP's (OMP_NUM_THREADS, else every core). */
+compute_context compute_context_default(void);
+
 /* Warns once (the log) when hftc_blas_better_kernels names better kernels and OPENBLAS_CORETYPE is not set. */
 void compute_check_blas(void);
 
-int compute_threads(void);
-/* Puts the calling thread's following work on one thread (OpenMP, and OpenBLAS, which follows OpenMP's
- * count) and returns the count compute_restore_threads restores: for work too small to share, where
- * waking the other threads costs more than they save (predicting one document). */
-int compute_single_thread(void);
-void compute_restore_threads(int n);
-
-/* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is (M, K), op(B) is (K, N), C is (M, N).
- * M = 1 runs as a matrix-vector product (sgemv). */
-void gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
-          const float *B, size_t ldb, float beta, float *C, size_t ldc);
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is (M, K), op(B) is (K, N), C is (M, N), on
+ * cc->threads threads (one inside an OpenMP parallel region). M = 1 runs as a matrix-vector product (sgemv). */
+void gemm(const compute_context *cc, bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
+          const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* dst (cols) += the column sums of m (rows, cols): the gradient of a bias added to every row. */
 void add_column_sums(float *restrict dst, const float *restrict m, size_t rows, size_t cols);

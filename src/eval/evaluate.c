@@ -108,7 +108,7 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const deci
             break;
         if (tally)
             tally_given_parent(m, ds, first, n, scores, kind, tally);
-        scoring_apply(kind, &m->tax, scores, scores, n);
+        scoring_apply(&m->compute, kind, &m->tax, scores, scores, n);
         scoring_select(kind, &m->tax, scores, rule->threshold, rule->thresholds, keep, n);
         size_t *pred_start = NULL;
         uint32_t *pred = NULL;

@@ -145,7 +145,8 @@ float scoring_parent_bound(const taxonomy *t, const float *scores, uint32_t c)
     return best;
 }
 
-void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs)
+void scoring_apply(const compute_context *cc, scoring_kind kind, const taxonomy *t, const float *probs, float *scores,
+                   size_t n_docs)
 {
     size_t N = t->n_nodes;
     if (scores != probs)
@@ -153,12 +154,12 @@ void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, flo
     if (kind == SCORING_INDEPENDENT || kind == SCORING_ARGMAX)
         return;
     if (kind == SCORING_TOP_DOWN) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
         for (size_t d = 0; d < n_docs; d++)
             top_down_scores(t, probs + d * N, scores + d * N);
         return;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t d = 0; d < n_docs; d++) {
         float *s = scores + d * N;
         for (size_t i = 0; i < N; i++) { /* a node under the root keeps p(c) (p <= 1) */

@@ -18,6 +18,7 @@
 #ifndef HFTC_HIER_SCORING_H
 #define HFTC_HIER_SCORING_H
 
+#include "core/compute.h"
 #include "data/taxonomy.h"
 
 typedef enum { SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF, SCORING_TOP_DOWN, SCORING_ARGMAX } scoring_kind;
@@ -33,7 +34,8 @@ bool scoring_bounded_by_parent(scoring_kind kind);
 bool scoring_uses_threshold(scoring_kind kind);
 
 /* probs and scores are (n_docs, t->n_nodes); they may be the same array. */
-void scoring_apply(scoring_kind kind, const taxonomy *t, const float *probs, float *scores, size_t n_docs);
+void scoring_apply(const compute_context *cc, scoring_kind kind, const taxonomy *t, const float *probs, float *scores,
+                   size_t n_docs);
 
 /* BSF and MSF: the best score among c's parents in scores (one document's row, c's parents scored
  * already), 1 for a node under the root. c's score is min(p(c), bound) or p(c) x bound, at most the

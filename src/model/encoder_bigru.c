@@ -121,28 +121,28 @@ static void gru_weights_of(const bigru_state *g, gru_weights w[2])
         w[d] = (gru_weights){g->w_ih[d]->value, g->w_hh[d]->value, g->b_ih[d]->value, g->b_hh[d]->value};
 }
 
-static void bigru_forward(network *net, size_t B, size_t T, bool train, uint64_t seed)
+static void bigru_forward(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
     bigru_state *g = gru_of(net);
     size_t H = c->rnn_hidden, D2 = 2 * H;
     gru_weights w[2];
     gru_weights_of(g, w);
-    gru_forward(g->out, train ? g->cache : NULL, g->scratch, net->input, net->projected, net->lengths, w, B, T,
+    gru_forward(cc, g->out, train ? g->cache : NULL, g->scratch, net->input, net->projected, net->lengths, w, B, T,
                 c->embed_dim, H);
     const float *states = g->out;
     if (train) {
         for (size_t b = 0; b < B; b++)
             g->valid[b] = net->lengths[b] * D2;
         if (c->rnn_dropout > 0.0f)
-            dropout_forward(g->states, g->mask, g->out, g->valid, B, T * D2, c->rnn_dropout,
+            dropout_forward(cc, g->states, g->mask, g->out, g->valid, B, T * D2, c->rnn_dropout,
                             dropout_layer_seed(seed, 2));
         else
             memcpy(g->states, g->out, B * T * D2 * sizeof(float));
         states = g->states;
     }
-    attention_forward(net->features_out, net->features, g->argmax, g->att_cache, states, net->lengths, g->att_w->value,
-                      g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
+    attention_forward(cc, net->features_out, net->features, g->argmax, g->att_cache, states, net->lengths,
+                      g->att_w->value, g->att_b->value, g->att_context->value, B, T, D2, g->attention_dim);
     g->alpha = g->att_cache + B * T * g->attention_dim, g->alpha_T = T; /* attention.c: u, then a */
 }
 
@@ -168,13 +168,14 @@ static bool bigru_trains(const network *net, const bool *frozen)
     return any;
 }
 
-static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+static void bigru_backward(network *net, const compute_context *cc, size_t B, size_t T, const bool *frozen,
+                           bool emb_trains)
 {
     const network_config *c = &net->cfg;
     bigru_state *g = gru_of(net);
     size_t H = c->rnn_hidden, D2 = 2 * H;
     memset(g->dstates, 0, B * T * D2 * sizeof(float));
-    attention_backward(g->dstates, grad_if_trains(g->att_w, frozen), grad_if_trains(g->att_b, frozen),
+    attention_backward(cc, g->dstates, grad_if_trains(g->att_w, frozen), grad_if_trains(g->att_b, frozen),
                        grad_if_trains(g->att_context, frozen), net->dfeatures, net->features, g->argmax, g->att_cache,
                        g->att_scratch, g->states, net->lengths, g->att_w->value, g->att_context->value, B, T, D2,
                        g->attention_dim);
@@ -188,13 +189,13 @@ static void bigru_backward(network *net, size_t B, size_t T, const bool *frozen,
     if (!gru_trains && !emb_trains)
         return;
     if (c->rnn_dropout > 0.0f)
-        dropout_backward(g->dstates, g->dstates, g->mask, g->valid, B, T * D2, c->rnn_dropout);
+        dropout_backward(cc, g->dstates, g->dstates, g->mask, g->valid, B, T * D2, c->rnn_dropout);
     if (emb_trains)
         memset(net->demb, 0, B * T * c->embed_dim * sizeof(float));
     gru_weights w[2];
     gru_weights_of(g, w);
-    gru_backward(emb_trains ? net->demb : NULL, grads, g->dstates, g->out, g->cache, g->scratch, net->emb, net->lengths,
-                 w, B, T, c->embed_dim, H);
+    gru_backward(cc, emb_trains ? net->demb : NULL, grads, g->dstates, g->out, g->cache, g->scratch, net->emb,
+                 net->lengths, w, B, T, c->embed_dim, H);
 }
 
 static const float *bigru_attention(const network *net, size_t *T)

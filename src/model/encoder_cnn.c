@@ -108,7 +108,7 @@ static void cnn_init(network *net, rng *r)
     }
 }
 
-static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t seed)
+static void cnn_forward(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed)
 {
     (void)train;
     (void)seed;
@@ -116,12 +116,12 @@ static void cnn_forward(network *net, size_t B, size_t T, bool train, uint64_t s
     size_t F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
     size_t column = 0; /* of window w's products in a projected row */
     for (size_t w = 0; w < c->n_windows; w++) {
-        conv1d_forward(net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch,
-                       net->input, net->projected, column, net->lengths, cnn_of(net)->w[w]->value,
-                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p);
+        conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch, net->input,
+                       net->projected, column, net->lengths, cnn_of(net)->w[w]->value, cnn_of(net)->b[w]->value, B, T,
+                       c->embed_dim, F, c->windows[w], p);
         column += c->windows[w] * F;
     }
-    relu_forward(net->features_out, net->features_out, B * D);
+    relu_forward(cc, net->features_out, net->features_out, B * D);
 }
 
 // The windows' slices side by side: window w's (K*F, E) block (conv1d_slices) after those of the windows
@@ -146,18 +146,18 @@ static bool cnn_trains(const network *net, const bool *frozen)
     return false;
 }
 
-static void cnn_backward(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+static void cnn_backward(network *net, const compute_context *cc, size_t B, size_t T, const bool *frozen,
+                         bool emb_trains)
 {
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
-    relu_backward(net->dfeatures, net->dfeatures, net->features_out, B * D);
+    relu_backward(cc, net->dfeatures, net->dfeatures, net->features_out, B * D);
     if (emb_trains)
         memset(net->demb, 0, B * T * E * sizeof(float));
     for (size_t w = 0; w < c->n_windows; w++)
-        conv1d_backward(emb_trains ? net->demb : NULL, grad_if_trains(cnn_of(net)->w[w], frozen),
-                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p,
-                        cnn_of(net)->argmax + w * F * p, D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F,
-                        c->windows[w], p);
+        conv1d_backward(cc, emb_trains ? net->demb : NULL, grad_if_trains(cnn_of(net)->w[w], frozen),
+                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p, cnn_of(net)->argmax + w * F * p,
+                        D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F, c->windows[w], p);
 }
 
 static const char *const cnn_layers[] = {"conv", NULL};

@@ -118,17 +118,17 @@ static void pool_states(float *features, uint32_t *argmax, const float *out, con
     }
 }
 
-static void onlstm_forward_pass(network *net, size_t B, size_t T, bool train, uint64_t seed)
+static void onlstm_forward_pass(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
     onlstm_state *s = onlstm_of(net);
     size_t H = c->rnn_hidden;
     onlstm_weights w = weights_of(s);
-    onlstm_forward(s->out, train ? s->cache : NULL, s->scratch, net->input, net->projected, net->lengths, &w, B, T,
+    onlstm_forward(cc, s->out, train ? s->cache : NULL, s->scratch, net->input, net->projected, net->lengths, &w, B, T,
                    c->embed_dim, H, chunk_of(c));
     pool_states(net->features_out, s->argmax, s->out, net->lengths, c->rnn_pool == RNN_POOL_MAX, B, T, H);
     if (train && c->rnn_dropout > 0.0f)
-        dropout_forward(net->features_out, s->mask, net->features_out, NULL, B, H, c->rnn_dropout,
+        dropout_forward(cc, net->features_out, s->mask, net->features_out, NULL, B, H, c->rnn_dropout,
                         dropout_layer_seed(seed, 2));
 }
 
@@ -148,7 +148,8 @@ static bool onlstm_trains(const network *net, const bool *frozen)
            tensor_trains(s->b_hh, frozen);
 }
 
-static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains)
+static void onlstm_backward_pass(network *net, const compute_context *cc, size_t B, size_t T, const bool *frozen,
+                                 bool emb_trains)
 {
     const network_config *c = &net->cfg;
     onlstm_state *s = onlstm_of(net);
@@ -158,7 +159,7 @@ static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *f
     if (!g.w_ih && !g.w_hh && !g.b_ih && !g.b_hh && !emb_trains)
         return;
     if (c->rnn_dropout > 0.0f)
-        dropout_backward(net->dfeatures, net->dfeatures, s->mask, NULL, B, H, c->rnn_dropout);
+        dropout_backward(cc, net->dfeatures, net->dfeatures, s->mask, NULL, B, H, c->rnn_dropout);
     // The pooled features' gradient goes to the positions they came from.
     memset(s->dout, 0, B * T * H * sizeof(float));
     for (size_t b = 0; b < B; b++) {
@@ -171,8 +172,8 @@ static void onlstm_backward_pass(network *net, size_t B, size_t T, const bool *f
     if (emb_trains)
         memset(net->demb, 0, B * T * c->embed_dim * sizeof(float));
     onlstm_weights w = weights_of(s);
-    onlstm_backward(emb_trains ? net->demb : NULL, &g, s->dout, s->out, s->cache, s->scratch, net->input, net->lengths,
-                    &w, B, T, c->embed_dim, H, chunk_of(c));
+    onlstm_backward(cc, emb_trains ? net->demb : NULL, &g, s->dout, s->out, s->cache, s->scratch, net->input,
+                    net->lengths, &w, B, T, c->embed_dim, H, chunk_of(c));
 }
 
 /* The recurrent fields and the chunk and pooling of the ON-LSTM. */

@@ -42,6 +42,7 @@ hftc_status model_create(hftc_model **out)
     if (!m)
         return HFTC_STATUS_OUT_OF_MEMORY;
     taxonomy_init(&m->tax);
+    m->compute = compute_context_default();
     hftc_status st = vocab_init(&m->vocab);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);
@@ -201,6 +202,8 @@ size_t model_input_len(const hftc_model *m)
 {
     return m->tokenizer.max_len + (m->joint_embedding ? m->label_words.longest : 0);
 }
+
+void hftc_model_set_threads(hftc_model *m, int n) { m->compute = compute_context_of(n); }
 
 hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
 {

@@ -9,6 +9,7 @@
 #ifndef HFTC_MODEL_MODEL_H
 #define HFTC_MODEL_MODEL_H
 
+#include "core/compute.h"
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
 #include "model/network.h"
@@ -57,9 +58,11 @@ struct hftc_model {
     char *training_json;      /* the options and the training record, as JSON; may be NULL */
     char *checkpoint_summary; /* loaded from a training checkpoint: the summary its training wrote; else NULL */
     arena workspace;          /* the activations the parts share at inference */
+    compute_context compute;  /* the threads prediction runs on (hftc_model_set_threads) */
 };
 
-/* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts. */
+/* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts, the calling thread's default
+ * compute context. */
 hftc_status model_create(hftc_model **out);
 /* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes,
  * giving an output to the labels with has_output[label] (NULL: every label); a level none of whose

@@ -78,8 +78,9 @@ static void pruning_free(pruning *pr)
 // A batch of a node model pruned by a decision rule: the categories parents first, each classifier on the
 // batch's documents whose parent bound reaches the threshold, gathered into a smaller batch.
 // probs: the batch's rows (B, C).
-static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const size_t *batch_idx, size_t B,
-                                        pruning *pr, uint32_t *tokens, size_t *lengths, float *part_probs, float *probs)
+static hftc_status predict_pruned_batch(hftc_model *m, const compute_context *cc, const dataset *ds,
+                                        const size_t *batch_idx, size_t B, pruning *pr, uint32_t *tokens,
+                                        size_t *lengths, float *part_probs, float *probs)
 {
     const taxonomy *t = &m->tax;
     size_t C = t->n_nodes, T_max = m->tokenizer.max_len, min_len = model_min_len(&m->net_config);
@@ -98,7 +99,7 @@ static hftc_status predict_pruned_batch(hftc_model *m, const dataset *ds, const 
         if (n == 0)
             continue;
         size_t T = batch_fill(ds, pr->active_idx, n, T_max, min_len, NULL, tokens, lengths);
-        if (isnan(network_predict(m->parts[p].net, tokens, lengths, n, T, NULL, NULL, part_probs)))
+        if (isnan(network_predict(m->parts[p].net, cc, tokens, lengths, n, T, NULL, NULL, part_probs)))
             return HFTC_STATUS_INVALID_ARGUMENT;
         for (size_t k = 0; k < n; k++) {
             size_t b = pr->active_pos[k];
@@ -132,8 +133,8 @@ static void record_attention(const hftc_model *m, size_t p, size_t T, size_t sta
     }
 }
 
-static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
-                                   const parent_source *parents, const decision_rule *prune, float *probs,
+static hftc_status predict_dataset(hftc_model *m, const compute_context *cc, const dataset *ds, const size_t *idx,
+                                   size_t n, const parent_source *parents, const decision_rule *prune, float *probs,
                                    attention_words *explain)
 {
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
@@ -173,7 +174,7 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
         for (size_t b = 0; b < B; b++)
             batch_idx[b] = idx ? idx[start + b] : start + b;
         if (pruned) {
-            st = predict_pruned_batch(m, ds, batch_idx, B, &pr, tokens, lengths, part_probs, probs + start * C);
+            st = predict_pruned_batch(m, cc, ds, batch_idx, B, &pr, tokens, lengths, part_probs, probs + start * C);
             continue;
         }
         size_t T = batch_fill(ds, batch_idx, B, T_max, min_len, NULL, tokens, lengths);
@@ -189,18 +190,18 @@ static hftc_status predict_dataset(hftc_model *m, const dataset *ds, const size_
                 embedded_table = NULL; /* new input */
             }
             if (network_has_word_cache(part->net)) { /* reads the tokens, and overwrites the shared activations */
-                if (isnan(network_predict(part->net, tokens, lengths, B, T, NULL, NULL, part_probs)))
+                if (isnan(network_predict(part->net, cc, tokens, lengths, B, T, NULL, NULL, part_probs)))
                     st = HFTC_STATUS_INVALID_ARGUMENT;
                 embedded_table = NULL;
             } else {
                 if (order[k].table != embedded_table) {
-                    Te = network_embed_batch(part->net, tokens, lengths, B, T, &embedded, &clamped);
+                    Te = network_embed_batch(part->net, cc, tokens, lengths, B, T, &embedded, &clamped);
                     embedded_table = order[k].table;
                     if (Te == 0)
                         st = HFTC_STATUS_INVALID_ARGUMENT;
                 }
                 if (st == HFTC_STATUS_OK)
-                    st = network_predict_embedded(part->net, embedded, clamped, B, Te, part_probs);
+                    st = network_predict_embedded(part->net, cc, embedded, clamped, B, Te, part_probs);
             }
             for (size_t b = 0; b < B && st == HFTC_STATUS_OK; b++)
                 for (size_t j = 0; j < part->n_outputs; j++)
@@ -223,11 +224,9 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
                                   const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain)
 {
-    int threads = n < PREDICT_SERIAL_BELOW ? compute_single_thread() : 0;
-    hftc_status st = predict_dataset(m, ds, idx, n, parents, prune, probs, explain);
-    if (threads)
-        compute_restore_threads(threads);
-    return st;
+    compute_context one = compute_context_of(1);
+    return predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs,
+                           explain);
 }
 
 hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, bool keep_unknown, dataset *ds)

@@ -431,33 +431,34 @@ static size_t network_take_tokens(network *net, const uint32_t *tokens, const si
 
 // The embedding lookup into net->emb (with dropout when training); returns the row stride T' used for
 // the documents, at least the network's minimum length.
-static size_t network_embed(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, bool train,
-                            uint64_t seed)
+static size_t network_embed(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
+                            size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, Tp = network_take_tokens(net, tokens, lengths, B, T);
-    embedding_forward(net->emb, net->tokens, net->lengths, net->embedding->value, B, Tp, E);
+    embedding_forward(cc, net->emb, net->tokens, net->lengths, net->embedding->value, B, Tp, E);
     if (train && c->embed_dropout > 0.0f)
-        dropout_forward(net->emb, net->emb_mask, net->emb, net->emb_valid, B, Tp * E, c->embed_dropout,
+        dropout_forward(cc, net->emb, net->emb_mask, net->emb, net->emb_valid, B, Tp * E, c->embed_dropout,
                         dropout_layer_seed(seed, 0));
     return Tp;
 }
 
 // Encoder and head from the embedded batch input (B, T, E) to net->logits; lengths in net->lengths.
-static void network_encode(network *net, const float *input, size_t B, size_t T, bool train, uint64_t seed)
+static void network_encode(network *net, const compute_context *cc, const float *input, size_t B, size_t T, bool train,
+                           uint64_t seed)
 {
     const network_config *c = &net->cfg;
     size_t D = net->features, H = c->hidden;
     net->input = input;
-    net->enc->forward(net, B, T, train, seed);
+    net->enc->forward(net, cc, B, T, train, seed);
     float *head_in = net->features_out;
     size_t head_dim = D;
     if (H) {
-        dense_forward(net->hidden, net->features_out, net->fc1_w->value, net->fc1_b->value, B, D, H);
+        dense_forward(cc, net->hidden, net->features_out, net->fc1_w->value, net->fc1_b->value, B, D, H);
         if (c->hidden_activation == ACTIVATION_TANH)
-            tanh_forward(net->hidden, net->hidden, B * H);
+            tanh_forward(cc, net->hidden, net->hidden, B * H);
         else
-            relu_forward(net->hidden, net->hidden, B * H);
+            relu_forward(cc, net->hidden, net->hidden, B * H);
         head_in = net->hidden;
         head_dim = H;
     }
@@ -465,21 +466,21 @@ static void network_encode(network *net, const float *input, size_t B, size_t T,
     // backward reads its output.
     if (train && c->hidden_dropout > 0.0f) {
         float *dropped = H ? net->hidden_drop : head_in;
-        dropout_forward(dropped, net->head_mask, head_in, NULL, B, head_dim, c->hidden_dropout,
+        dropout_forward(cc, dropped, net->head_mask, head_in, NULL, B, head_dim, c->hidden_dropout,
                         dropout_layer_seed(seed, 1));
         head_in = dropped;
     }
     if (c->hidden_batchnorm) {
         if (train)
-            batchnorm_forward_train(net->normed, net->bn_xhat, net->bn_inv_std, net->bn_mean->value, net->bn_var->value,
-                                    head_in, net->bn_w->value, net->bn_b->value, B, H);
+            batchnorm_forward_train(cc, net->normed, net->bn_xhat, net->bn_inv_std, net->bn_mean->value,
+                                    net->bn_var->value, head_in, net->bn_w->value, net->bn_b->value, B, H);
         else
             batchnorm_forward_infer(net->normed, head_in, net->bn_w->value, net->bn_b->value, net->bn_mean->value,
                                     net->bn_var->value, B, H);
         head_in = net->normed;
     }
     net->head_in = head_in;
-    dense_forward(net->logits, head_in, net->out_w->value, net->out_b->value, B, head_dim, c->n_classes);
+    dense_forward(cc, net->logits, head_in, net->out_w->value, net->out_b->value, B, head_dim, c->n_classes);
 }
 
 static float network_loss(network *net, size_t B, const float *targets, const float *pos_weight, float *dlogits)
@@ -490,8 +491,9 @@ static float network_loss(network *net, size_t B, const float *targets, const fl
     return loss_sigmoid_bce(net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes);
 }
 
-float network_train_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                          const float *targets, const float *pos_weight, const bool *frozen, uint64_t dropout_seed)
+float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
+                          size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
+                          uint64_t dropout_seed)
 {
     if (!network_check_batch(net, B, T))
         return NAN;
@@ -501,8 +503,8 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
     }
     const network_config *c = &net->cfg;
     size_t E = c->embed_dim, D = net->features, H = c->hidden, C = c->n_classes;
-    size_t Tp = network_embed(net, tokens, lengths, B, T, true, dropout_seed);
-    network_encode(net, net->emb, B, Tp, true, dropout_seed);
+    size_t Tp = network_embed(net, cc, tokens, lengths, B, T, true, dropout_seed);
+    network_encode(net, cc, net->emb, B, Tp, true, dropout_seed);
     float loss = network_loss(net, B, targets, pos_weight, net->dlogits);
 
     // Gradients flow down only as far as some tensor below still trains.
@@ -516,34 +518,34 @@ float network_train_batch(network *net, const uint32_t *tokens, const size_t *le
     size_t head_dim = H ? H : D;
     if (need_dhead)
         memset(dhead, 0, B * head_dim * sizeof(float));
-    dense_backward(need_dhead ? dhead : NULL, grad_if_trains(net->out_w, frozen), grad_if_trains(net->out_b, frozen),
-                   net->dlogits, net->head_in, net->out_w->value, B, head_dim, C);
+    dense_backward(cc, need_dhead ? dhead : NULL, grad_if_trains(net->out_w, frozen),
+                   grad_if_trains(net->out_b, frozen), net->dlogits, net->head_in, net->out_w->value, B, head_dim, C);
     if (!need_dhead)
         return loss;
     if (c->hidden_batchnorm)
-        batchnorm_backward(dhead, grad_if_trains(net->bn_w, frozen), grad_if_trains(net->bn_b, frozen), dhead,
+        batchnorm_backward(cc, dhead, grad_if_trains(net->bn_w, frozen), grad_if_trains(net->bn_b, frozen), dhead,
                            net->bn_xhat, net->bn_inv_std, net->bn_w->value, B, H);
     if (c->hidden_dropout > 0.0f)
-        dropout_backward(dhead, dhead, net->head_mask, NULL, B, head_dim, c->hidden_dropout);
+        dropout_backward(cc, dhead, dhead, net->head_mask, NULL, B, head_dim, c->hidden_dropout);
     if (H) {
         if (c->hidden_activation == ACTIVATION_TANH)
-            tanh_backward(net->dhidden, net->dhidden, net->hidden, B * H);
+            tanh_backward(cc, net->dhidden, net->dhidden, net->hidden, B * H);
         else
-            relu_backward(net->dhidden, net->dhidden, net->hidden, B * H);
+            relu_backward(cc, net->dhidden, net->dhidden, net->hidden, B * H);
         if (need_dfeatures)
             memset(net->dfeatures, 0, B * D * sizeof(float));
-        dense_backward(need_dfeatures ? net->dfeatures : NULL, grad_if_trains(net->fc1_w, frozen),
+        dense_backward(cc, need_dfeatures ? net->dfeatures : NULL, grad_if_trains(net->fc1_w, frozen),
                        grad_if_trains(net->fc1_b, frozen), net->dhidden, net->features_out, net->fc1_w->value, B, D, H);
     }
     if (!need_dfeatures)
         return loss;
-    net->enc->backward(net, B, Tp, frozen, emb_trains);
+    net->enc->backward(net, cc, B, Tp, frozen, emb_trains);
     if (!emb_trains)
         return loss;
     if (c->embed_dropout > 0.0f)
-        dropout_backward(net->demb, net->demb, net->emb_mask, net->emb_valid, B, Tp * E, c->embed_dropout);
-    embedding_backward(net->embedding->grad, net->embedding->touched_rows, &net->embedding->n_touched, net->emb_scratch,
-                       net->demb, net->tokens, net->lengths, B, Tp, E, c->vocab_size);
+        dropout_backward(cc, net->demb, net->demb, net->emb_mask, net->emb_valid, B, Tp * E, c->embed_dropout);
+    embedding_backward(cc, net->embedding->grad, net->embedding->touched_rows, &net->embedding->n_touched,
+                       net->emb_scratch, net->demb, net->tokens, net->lengths, B, Tp, E, c->vocab_size);
     return loss;
 }
 
@@ -557,19 +559,19 @@ static bool network_check_embedding(const network *net)
     return true;
 }
 
-float network_predict(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                      const float *targets, const float *pos_weight, float *probs)
+float network_predict(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths, size_t B,
+                      size_t T, const float *targets, const float *pos_weight, float *probs)
 {
     if (!network_check_batch(net, B, T) || !network_check_embedding(net))
         return NAN;
     if (net->word_cache) {
         size_t Tp = network_take_tokens(net, tokens, lengths, B, T);
-        net->projected = word_cache_rows(net->word_cache, net->tokens, net->lengths, B, Tp);
-        network_encode(net, NULL, B, Tp, false, 0);
+        net->projected = word_cache_rows(net->word_cache, cc, net->tokens, net->lengths, B, Tp);
+        network_encode(net, cc, NULL, B, Tp, false, 0);
         net->projected = NULL;
     } else {
-        size_t Tp = network_embed(net, tokens, lengths, B, T, false, 0);
-        network_encode(net, net->emb, B, Tp, false, 0);
+        size_t Tp = network_embed(net, cc, tokens, lengths, B, T, false, 0);
+        network_encode(net, cc, net->emb, B, Tp, false, 0);
     }
     float loss = network_loss(net, B, targets, pos_weight, NULL);
     memcpy(probs, net->probs, B * net->cfg.n_classes * sizeof(float));
@@ -581,25 +583,25 @@ const float *network_attention(const network *net, size_t *T)
     return net->enc->attention ? net->enc->attention(net, T) : NULL;
 }
 
-size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                           const float **embedded, const size_t **clamped)
+size_t network_embed_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
+                           size_t B, size_t T, const float **embedded, const size_t **clamped)
 {
     if (!network_check_batch(net, B, T) || !network_check_embedding(net))
         return 0;
-    size_t Tp = network_embed(net, tokens, lengths, B, T, false, 0);
+    size_t Tp = network_embed(net, cc, tokens, lengths, B, T, false, 0);
     *embedded = net->emb;
     *clamped = net->lengths;
     return Tp;
 }
 
-hftc_status network_predict_embedded(network *net, const float *embedded, const size_t *lengths, size_t B, size_t T,
-                                     float *probs)
+hftc_status network_predict_embedded(network *net, const compute_context *cc, const float *embedded,
+                                     const size_t *lengths, size_t B, size_t T, float *probs)
 {
     if (!network_check_batch(net, B, T) || T < net->min_len)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %zu out of range", B, T);
     for (size_t b = 0; b < B; b++)
         net->lengths[b] = lengths[b] < T ? lengths[b] : T;
-    network_encode(net, embedded, B, T, false, 0);
+    network_encode(net, cc, embedded, B, T, false, 0);
     network_loss(net, B, NULL, NULL, NULL);
     memcpy(probs, net->probs, B * net->cfg.n_classes * sizeof(float));
     return HFTC_STATUS_OK;

@@ -11,6 +11,7 @@
 #include "hftc.h"
 
 #include "core/arena.h"
+#include "core/compute.h"
 #include "core/rng.h"
 #include "nn/params.h"
 
@@ -118,7 +119,8 @@ const float *network_embedding(const network *net);
  * row 0 (<pad>) zero. */
 void network_init(network *net, rng *r);
 
-/* tokens (B, T) row-major, padded with 0 past lengths[b]; 1 <= T <= max_len, B <= max_batch.
+/* cc: the threads the passes below run on (the caller's: the trainer's, or the model's for prediction).
+ * tokens (B, T) row-major, padded with 0 past lengths[b]; 1 <= T <= max_len, B <= max_batch.
  * Positions past a document's length never change its result.
  * targets (B, C): 0/1 for the sigmoid head (multi-label), a one-hot row for softmax.
  * pos_weight (C) or NULL: BCE weight of positive targets.
@@ -128,23 +130,24 @@ void network_init(network *net, rng *r);
  * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss.
  * Ids >= vocab_size are read as <unk> (1). T may exceed max_len up to the largest window. B or T out of
  * range, or a network in inference mode: returns NaN and sets the error message (hftc_last_error). */
-float network_train_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                          const float *targets, const float *pos_weight, const bool *frozen, uint64_t dropout_seed);
+float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
+                          size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
+                          uint64_t dropout_seed);
 /* Inference (no dropout): probabilities (B, C) into probs. If targets is not NULL, returns the
  * loss as network_train_batch would compute it without dropout; else 0. */
-float network_predict(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                      const float *targets, const float *pos_weight, float *probs);
+float network_predict(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths, size_t B,
+                      size_t T, const float *targets, const float *pos_weight, float *probs);
 /* The embedding lookup of network_predict alone, so that networks reading the same table share it:
  * sets *embedded to the (B, T', E) batch and *clamped to its lengths, both inside net's activations,
  * and returns T' (0 on a bad batch, with the error message set). */
-size_t network_embed_batch(network *net, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T,
-                           const float **embedded, const size_t **clamped);
+size_t network_embed_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
+                           size_t B, size_t T, const float **embedded, const size_t **clamped);
 /* The word attention of the last forward pass of a bigru-att network: (B, *T) weights, each document's
  * summing to 1 over its positions (0 past its length); NULL for other encoders. */
 const float *network_attention(const network *net, size_t *T);
 /* network_predict from an embedded batch (B, T, E) with lengths (B), as network_embed_batch made it
  * (with a network reading the same table); embedded may lie in this network's shared activations. */
-hftc_status network_predict_embedded(network *net, const float *embedded, const size_t *lengths, size_t B, size_t T,
-                                     float *probs);
+hftc_status network_predict_embedded(network *net, const compute_context *cc, const float *embedded,
+                                     const size_t *lengths, size_t B, size_t T, float *probs);
 
 #endif

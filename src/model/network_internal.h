@@ -78,7 +78,7 @@ struct encoder_ops {
     // PyTorch's default initialisation of the encoder's layers.
     void (*init)(network *net, rng *r);
     // net->input (B, T, E) -> net->features_out; train: dropout from seed, keep what backward needs.
-    void (*forward)(network *net, size_t B, size_t T, bool train, uint64_t seed);
+    void (*forward)(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed);
     // The encoder's first layer as a projection of each word without bias (word_cache): returns its
     // width N and, when proj is not NULL, writes proj (N, E).
     size_t (*word_projection)(const network *net, float *proj);
@@ -86,7 +86,7 @@ struct encoder_ops {
     bool (*trains)(const network *net, const bool *frozen);
     // net->dfeatures -> gradients of the encoder's tensors that train; zeroes and fills net->demb
     // when emb_trains.
-    void (*backward)(network *net, size_t B, size_t T, const bool *frozen, bool emb_trains);
+    void (*backward)(network *net, const compute_context *cc, size_t B, size_t T, const bool *frozen, bool emb_trains);
 };
 
 /* The recurrent encoders' common fields of a model file's config: rnn_hidden, attention_dim, rnn_dropout. */

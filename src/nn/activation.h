@@ -8,6 +8,8 @@
 #ifndef HFTC_NN_ACTIVATION_H
 #define HFTC_NN_ACTIVATION_H
 
+#include "core/compute.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,16 +52,16 @@ static inline float act_tanh(float x)
 }
 
 // inp, out are (N); out may be inp.
-void relu_forward(float *out, const float *inp, size_t N);
+void relu_forward(const compute_context *cc, float *out, const float *inp, size_t N);
 
 // out is the forward output, dout, dinp are (N). Writes (does not add) dinp = dout where out > 0, else
 // 0, so that it can run in place (dinp == dout).
-void relu_backward(float *dinp, const float *dout, const float *out, size_t N);
+void relu_backward(const compute_context *cc, float *dinp, const float *dout, const float *out, size_t N);
 
 // inp, out are (N); out may be inp.
-void tanh_forward(float *out, const float *inp, size_t N);
+void tanh_forward(const compute_context *cc, float *out, const float *inp, size_t N);
 
 // out is the forward output; writes dinp = dout * (1 - out^2); may run in place (dinp == dout).
-void tanh_backward(float *dinp, const float *dout, const float *out, size_t N);
+void tanh_backward(const compute_context *cc, float *dinp, const float *dout, const float *out, size_t N);
 
 #endif

@@ -14,11 +14,11 @@ void adam_init(adam *opt, float lr)
 }
 
 // value, grad, m, v are (n); step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t).
-static void adam_dense(float *value, float *grad, float *m, float *v, size_t n, float beta1, float beta2, float eps,
-                       float step_size, float bc2_sqrt)
+static void adam_dense(const compute_context *cc, float *value, float *grad, float *m, float *v, size_t n, float beta1,
+                       float beta2, float eps, float step_size, float bc2_sqrt)
 {
     float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) num_threads(cc->threads)
     for (size_t i = 0; i < n; i++) {
         float g = grad[i];
         m[i] = m[i] * beta1 + a1 * g;
@@ -30,11 +30,11 @@ static void adam_dense(float *value, float *grad, float *m, float *v, size_t n, 
 }
 
 // The touched rows of a (rows, row) tensor; step_size = lr * sqrt(1 - beta2^t) / (1 - beta1^t).
-static void adam_sparse(tensor *t, float beta1, float beta2, float eps, float step_size)
+static void adam_sparse(const compute_context *cc, tensor *t, float beta1, float beta2, float eps, float step_size)
 {
     size_t row = t->size / t->shape[0];
     float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t j = 0; j < t->n_touched; j++) {
         size_t base = (size_t)t->touched_rows[j] * row;
         float *value = t->value + base, *grad = t->grad + base, *m = t->adam_m + base, *v = t->adam_v + base;
@@ -66,7 +66,7 @@ static void adam_drop_grad(tensor *t)
     t->n_touched = 0;
 }
 
-void adam_step(adam *opt, param_set *ps)
+void adam_step(adam *opt, const compute_context *cc, param_set *ps)
 {
     opt->step++;
     // PyTorch computes the bias corrections in double (Python floats) and rounds them once.
@@ -78,9 +78,9 @@ void adam_step(adam *opt, param_set *ps)
         if (g->frozen || t->buffer)
             adam_drop_grad(t);
         else if (t->row_sparse)
-            adam_sparse(t, opt->beta1, opt->beta2, opt->eps, (float)(g->lr * sqrt(bc2) / bc1));
+            adam_sparse(cc, t, opt->beta1, opt->beta2, opt->eps, (float)(g->lr * sqrt(bc2) / bc1));
         else
-            adam_dense(t->value, t->grad, t->adam_m, t->adam_v, t->size, opt->beta1, opt->beta2, opt->eps,
+            adam_dense(cc, t->value, t->grad, t->adam_m, t->adam_v, t->size, opt->beta1, opt->beta2, opt->eps,
                        (float)(g->lr / bc1), (float)sqrt(bc2));
     }
 }

@@ -4,6 +4,7 @@
 #ifndef HFTC_NN_ADAM_H
 #define HFTC_NN_ADAM_H
 
+#include "core/compute.h"
 #include "nn/params.h"
 
 #define ADAM_MAX_GROUPS 8
@@ -22,6 +23,6 @@ typedef struct {
 
 /* beta1 0.9, beta2 0.999, eps 1e-8, one group with learning rate lr. */
 void adam_init(adam *opt, float lr);
-void adam_step(adam *opt, param_set *ps);
+void adam_step(adam *opt, const compute_context *cc, param_set *ps);
 
 #endif

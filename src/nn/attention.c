@@ -12,16 +12,16 @@ size_t attention_scratch_size(size_t B, size_t T, size_t A) { return B * T * (A 
 
 size_t attention_cache_size(size_t B, size_t T, size_t A) { return B * T * (A + 1); }
 
-void attention_forward(float *out, size_t ld, uint32_t *argmax, float *cache, const float *inp, const size_t *lengths,
-                       const float *weight, const float *bias, const float *context, size_t B, size_t T, size_t D,
-                       size_t A)
+void attention_forward(const compute_context *cc, float *out, size_t ld, uint32_t *argmax, float *cache,
+                       const float *inp, const size_t *lengths, const float *weight, const float *bias,
+                       const float *context, size_t B, size_t T, size_t D, size_t A)
 {
     size_t BT = B * T;
     float *u = cache, *alpha = cache + BT * A;
     for (size_t i = 0; i < BT; i++)
         memcpy(u + i * A, bias, A * sizeof(float));
-    gemm(false, true, BT, A, D, 1.0f, inp, D, weight, D, 1.0f, u, A);
-#pragma omp parallel for schedule(static)
+    gemm(cc, false, true, BT, A, D, 1.0f, inp, D, weight, D, 1.0f, u, A);
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b];
         float *o = out + b * ld, *a = alpha + b * T;
@@ -66,15 +66,15 @@ void attention_forward(float *out, size_t ld, uint32_t *argmax, float *cache, co
     }
 }
 
-void attention_backward(float *dinp, float *dweight, float *dbias, float *dcontext, const float *dout, size_t ld,
-                        const uint32_t *argmax, const float *cache, float *scratch, const float *inp,
-                        const size_t *lengths, const float *weight, const float *context, size_t B, size_t T, size_t D,
-                        size_t A)
+void attention_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, float *dcontext,
+                        const float *dout, size_t ld, const uint32_t *argmax, const float *cache, float *scratch,
+                        const float *inp, const size_t *lengths, const float *weight, const float *context, size_t B,
+                        size_t T, size_t D, size_t A)
 {
     size_t BT = B * T;
     const float *u = cache, *alpha = cache + BT * A;
     float *dpre = scratch, *dscore = scratch + BT * A;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b];
         const float *datt = dout + b * ld, *dmax = datt + D, *dmean = datt + 2 * D;
@@ -106,10 +106,10 @@ void attention_backward(float *dinp, float *dweight, float *dbias, float *dconte
         }
     }
     if (dcontext) // dc = sum_{b,t} dscore[b,t] u[b,t]
-        gemm(true, false, A, 1, BT, 1.0f, u, A, dscore, 1, 1.0f, dcontext, 1);
+        gemm(cc, true, false, A, 1, BT, 1.0f, u, A, dscore, 1, 1.0f, dcontext, 1);
     if (dweight)
-        gemm(true, false, A, D, BT, 1.0f, dpre, A, inp, D, 1.0f, dweight, D);
+        gemm(cc, true, false, A, D, BT, 1.0f, dpre, A, inp, D, 1.0f, dweight, D);
     if (dbias)
         add_column_sums(dbias, dpre, BT, A);
-    gemm(false, false, BT, D, A, 1.0f, dpre, A, weight, D, 1.0f, dinp, D);
+    gemm(cc, false, false, BT, D, A, 1.0f, dpre, A, weight, D, 1.0f, dinp, D);
 }

@@ -4,10 +4,11 @@
 
 #include <math.h>
 
-void batchnorm_forward_train(float *y, float *xhat, float *inv_std, float *running_mean, float *running_var,
-                             const float *x, const float *gamma, const float *beta, size_t B, size_t N)
+void batchnorm_forward_train(const compute_context *cc, float *y, float *xhat, float *inv_std, float *running_mean,
+                             float *running_var, const float *x, const float *gamma, const float *beta, size_t B,
+                             size_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t j = 0; j < N; j++) {
         double sum = 0.0, sq = 0.0;
         for (size_t b = 0; b < B; b++)
@@ -39,10 +40,10 @@ void batchnorm_forward_infer(float *y, const float *x, const float *gamma, const
                 gamma[j] * (x[b * N + j] - running_mean[j]) / sqrtf(running_var[j] + BATCHNORM_EPS) + beta[j];
 }
 
-void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
-                        const float *inv_std, const float *gamma, size_t B, size_t N)
+void batchnorm_backward(const compute_context *cc, float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *xhat, const float *inv_std, const float *gamma, size_t B, size_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t j = 0; j < N; j++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (size_t b = 0; b < B; b++) {

@@ -9,21 +9,24 @@
 #ifndef HFTC_NN_BATCHNORM_H
 #define HFTC_NN_BATCHNORM_H
 
+#include "core/compute.h"
+
 #include <stddef.h>
 
 #define BATCHNORM_EPS 1e-5f
 #define BATCHNORM_MOMENTUM 0.1f
 
 // x, y (B, N); y may be x. Keeps xhat (B, N) and inv_std (N) for the backward pass.
-void batchnorm_forward_train(float *y, float *xhat, float *inv_std, float *running_mean, float *running_var,
-                             const float *x, const float *gamma, const float *beta, size_t B, size_t N);
+void batchnorm_forward_train(const compute_context *cc, float *y, float *xhat, float *inv_std, float *running_mean,
+                             float *running_var, const float *x, const float *gamma, const float *beta, size_t B,
+                             size_t N);
 
 // x, y (B, N); y may be x.
 void batchnorm_forward_infer(float *y, const float *x, const float *gamma, const float *beta, const float *running_mean,
                              const float *running_var, size_t B, size_t N);
 
 // Writes dx (B, N) (may be dy); adds into dgamma, dbeta (N) unless NULL.
-void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
-                        const float *inv_std, const float *gamma, size_t B, size_t N);
+void batchnorm_backward(const compute_context *cc, float *dx, float *dgamma, float *dbeta, const float *dy,
+                        const float *xhat, const float *inv_std, const float *gamma, size_t B, size_t N);
 
 #endif

@@ -18,9 +18,9 @@ void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
                 wk[(k * F + f) * E + e] = weight[f * K * E + k * E + e];
 }
 
-void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp,
-                    const float *const *projected, size_t column, const size_t *lengths, const float *weight,
-                    const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
+                    const float *inp, const float *const *projected, size_t column, const size_t *lengths,
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
 {
     size_t KF = K * F;
     float *y = scratch, *wk = scratch + B * T * KF;
@@ -28,10 +28,10 @@ void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, con
     // pooling pass vectorises over f.
     if (!projected) {
         conv1d_slices(wk, weight, E, F, K);
-        gemm(false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
+        gemm(cc, false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
     }
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b] < T ? lengths[b] : T;
         size_t n = L >= K ? L - K + 1 : 1;
@@ -82,14 +82,15 @@ void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, con
     }
 }
 
-void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
-                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
+                     const uint32_t *argmax, size_t ld, const float *inp, const float *weight, size_t B, size_t T,
+                     size_t E, size_t F, size_t K, size_t p)
 {
     size_t KE = K * E;
     // Filters own their rows of dweight and documents their rows of dinp, so each loop is race-free
     // and sums in a fixed order whatever the thread count.
     if (dweight || dbias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
         for (size_t f = 0; f < F; f++)
             for (size_t b = 0; b < B; b++)
                 for (size_t c = 0; c < p; c++) {
@@ -108,7 +109,7 @@ void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dou
                 }
     }
     if (dinp) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
         for (size_t b = 0; b < B; b++)
             for (size_t f = 0; f < F; f++)
                 for (size_t c = 0; c < p; c++) {

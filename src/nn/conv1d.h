@@ -17,6 +17,8 @@
 #ifndef HFTC_NN_CONV1D_H
 #define HFTC_NN_CONV1D_H
 
+#include "core/compute.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,9 +32,9 @@ size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
 // projected: NULL, or the products already computed (nn/word_cache.h): projected[b*T + t] + column +
 // k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight and
 // scratch are not read.
-void conv1d_forward(float *out, uint32_t *argmax, size_t ld, float *scratch, const float *inp,
-                    const float *const *projected, size_t column, const size_t *lengths, const float *weight,
-                    const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
+void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
+                    const float *inp, const float *const *projected, size_t column, const size_t *lengths,
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
 
 // The products' layout: wk (K*F, E) with row k*F + f = weight[f, k*E : (k+1)*E], the slice of filter f
 // that meets word k of the window.
@@ -41,7 +43,8 @@ void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
 // dout and argmax are (B, F*p) at row stride ld. Adds into dinp (B,T,E), dweight (F,K*E), dbias (F);
 // any of them may be NULL to skip it. Only the winning windows receive gradient, so the cost is
 // B*F*p*K*E rather than a dense GEMM.
-void conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const uint32_t *argmax, size_t ld,
-                     const float *inp, const float *weight, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
+void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
+                     const uint32_t *argmax, size_t ld, const float *inp, const float *weight, size_t B, size_t T,
+                     size_t E, size_t F, size_t K, size_t p);
 
 #endif

@@ -5,20 +5,21 @@
 
 #include <string.h>
 
-void dense_forward(float *out, const float *inp, const float *weight, const float *bias, size_t B, size_t I, size_t O)
+void dense_forward(const compute_context *cc, float *out, const float *inp, const float *weight, const float *bias,
+                   size_t B, size_t I, size_t O)
 {
     for (size_t b = 0; b < B; b++)
         memcpy(out + b * O, bias, O * sizeof(float));
-    gemm(false, true, B, O, I, 1.0f, inp, I, weight, I, 1.0f, out, O);
+    gemm(cc, false, true, B, O, I, 1.0f, inp, I, weight, I, 1.0f, out, O);
 }
 
-void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
-                    size_t B, size_t I, size_t O)
+void dense_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
+                    const float *inp, const float *weight, size_t B, size_t I, size_t O)
 {
     if (dinp)
-        gemm(false, false, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);
+        gemm(cc, false, false, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);
     if (dweight)
-        gemm(true, false, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);
+        gemm(cc, true, false, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);
     if (dbias)
         add_column_sums(dbias, dout, B, O);
 }

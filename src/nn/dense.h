@@ -2,13 +2,16 @@
 #ifndef HFTC_NN_DENSE_H
 #define HFTC_NN_DENSE_H
 
+#include "core/compute.h"
+
 #include <stddef.h>
 
 // out is (B,O), inp is (B,I), weight is (O,I), bias is (O). Uses BLAS: not inside an OpenMP region.
-void dense_forward(float *out, const float *inp, const float *weight, const float *bias, size_t B, size_t I, size_t O);
+void dense_forward(const compute_context *cc, float *out, const float *inp, const float *weight, const float *bias,
+                   size_t B, size_t I, size_t O);
 
 // dout is (B,O). Adds into dinp (B,I), dweight (O,I), dbias (O); any may be NULL to skip it.
-void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
-                    size_t B, size_t I, size_t O);
+void dense_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
+                    const float *inp, const float *weight, size_t B, size_t I, size_t O);
 
 #endif

@@ -6,13 +6,13 @@
 #include <math.h>
 #include <string.h>
 
-void dropout_forward(float *out, uint8_t *mask, const float *inp, const size_t *n_valid, size_t B, size_t N, float p,
-                     uint64_t seed)
+void dropout_forward(const compute_context *cc, float *out, uint8_t *mask, const float *inp, const size_t *n_valid,
+                     size_t B, size_t N, float p, uint64_t seed)
 {
     float scale = 1.0f / (1.0f - p);
     // Each 64-bit draw decides four elements, 16 bits each: p is rounded to a multiple of 2^-16.
     uint32_t threshold = (uint32_t)lrintf(p * 65536.0f);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t n = n_valid && n_valid[b] < N ? n_valid[b] : N;
         float *o = out + b * N;
@@ -32,11 +32,11 @@ void dropout_forward(float *out, uint8_t *mask, const float *inp, const size_t *
     }
 }
 
-void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, const size_t *n_valid, size_t B, size_t N,
-                      float p)
+void dropout_backward(const compute_context *cc, float *dinp, const float *dout, const uint8_t *mask,
+                      const size_t *n_valid, size_t B, size_t N, float p)
 {
     float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t n = n_valid && n_valid[b] < N ? n_valid[b] : N;
 #pragma omp simd

@@ -4,10 +4,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-void embedding_forward(float *out, const uint32_t *tokens, const size_t *lengths, const float *weight, size_t B,
-                       size_t T, size_t E)
+void embedding_forward(const compute_context *cc, float *out, const uint32_t *tokens, const size_t *lengths,
+                       const float *weight, size_t B, size_t T, size_t E)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b] < T ? lengths[b] : T;
         for (size_t t = 0; t < L; t++)
@@ -18,8 +18,9 @@ void embedding_forward(float *out, const uint32_t *tokens, const size_t *lengths
 
 size_t embedding_scratch_size(size_t B, size_t T, size_t V) { return (V + 1) + B * T + V; }
 
-void embedding_backward(float *dweight, uint32_t *rows, size_t *n_rows, uint32_t *scratch, const float *dout,
-                        const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, size_t E, size_t V)
+void embedding_backward(const compute_context *cc, float *dweight, uint32_t *rows, size_t *n_rows, uint32_t *scratch,
+                        const float *dout, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, size_t E,
+                        size_t V)
 {
     // start[v] .. start[v + 1] will bracket the positions of token v in order (a stable counting sort).
     uint32_t *start = scratch, *order = scratch + V + 1, *merged = order + B * T;
@@ -48,7 +49,7 @@ void embedding_backward(float *dweight, uint32_t *rows, size_t *n_rows, uint32_t
         }
     }
     // After the scatter start[v] is where bucket v ends, i.e. where bucket v + 1 begins.
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) num_threads(cc->threads)
     for (size_t i = 0; i < n; i++) {
         uint32_t v = merged[i];
         float *dw = dweight + (size_t)v * E;

@@ -4,13 +4,15 @@
 #ifndef HFTC_NN_EMBEDDING_H
 #define HFTC_NN_EMBEDDING_H
 
+#include "core/compute.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 // out is (B,T,E), tokens is (B,T) with ids < V, lengths is (B), weight is (V,E).
 // Rows at t >= lengths[b] are written as zeros whatever their token, so padding never matters.
-void embedding_forward(float *out, const uint32_t *tokens, const size_t *lengths, const float *weight, size_t B,
-                       size_t T, size_t E);
+void embedding_forward(const compute_context *cc, float *out, const uint32_t *tokens, const size_t *lengths,
+                       const float *weight, size_t B, size_t T, size_t E);
 
 // uint32 elements of scratch that embedding_backward needs.
 size_t embedding_scratch_size(size_t B, size_t T, size_t V);
@@ -20,7 +22,8 @@ size_t embedding_scratch_size(size_t B, size_t T, size_t V);
 // dweight. rows/n_rows is the sorted, unique list of rows holding gradient (capacity V): on entry
 // the rows touched by earlier calls since the gradient was last consumed, on return their union
 // with the rows of this batch.
-void embedding_backward(float *dweight, uint32_t *rows, size_t *n_rows, uint32_t *scratch, const float *dout,
-                        const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, size_t E, size_t V);
+void embedding_backward(const compute_context *cc, float *dweight, uint32_t *rows, size_t *n_rows, uint32_t *scratch,
+                        const float *dout, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, size_t E,
+                        size_t V);
 
 #endif

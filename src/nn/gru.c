@@ -63,8 +63,8 @@ static inline void gru_cell(float *restrict h, float *restrict cache, const floa
 }
 
 // The recurrence of direction d over documents [b0, b1).
-static void forward_task(float *out, float *cache, gru_scratch s, const size_t *lengths, const gru_weights *w, size_t d,
-                         size_t b0, size_t b1, size_t T, size_t H)
+static void forward_task(const compute_context *cc, float *out, float *cache, gru_scratch s, const size_t *lengths,
+                         const gru_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
 {
     size_t H3 = 3 * H, maxL = recurrent_max_length(lengths, b0, b1);
     for (size_t b = b0; b < b1; b++)
@@ -78,8 +78,8 @@ static void forward_task(float *out, float *cache, gru_scratch s, const size_t *
         bool has_prev = d ? t + 1 < T : t > 0;
         size_t tprev = d ? t + 1 : t - 1;
         if (has_prev)
-            gemm(false, true, b1 - b0, H3, H, 1.0f, out + (b0 * T + tprev) * 2 * H + d * H, T * 2 * H, w->w_hh, H, 0.0f,
-                 s.gh + b0 * H3, H3);
+            gemm(cc, false, true, b1 - b0, H3, H, 1.0f, out + (b0 * T + tprev) * 2 * H + d * H, T * 2 * H, w->w_hh, H,
+                 0.0f, s.gh + b0 * H3, H3);
         else // no state yet: a zero recurrent product, and that zero row serves as the state
             memset(s.gh + b0 * H3, 0, (b1 - b0) * H3 * sizeof(float));
         for (size_t b = b0; b < b1; b++) {
@@ -96,8 +96,9 @@ static void forward_task(float *out, float *cache, gru_scratch s, const size_t *
     }
 }
 
-void gru_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
-                 const size_t *lengths, const gru_weights w[2], size_t B, size_t T, size_t E, size_t H)
+void gru_forward(const compute_context *cc, float *out, float *cache, float *scratch, const float *inp,
+                 const float *const *projected, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
+                 size_t E, size_t H)
 {
     size_t H3 = 3 * H, BT = B * T;
     for (size_t d = 0; d < 2; d++) {
@@ -108,14 +109,14 @@ void gru_forward(float *out, float *cache, float *scratch, const float *inp, con
                     memcpy(xp + (b * T + t) * H3, projected[b * T + t] + d * H3, H3 * sizeof(float));
             continue;
         }
-        gemm(false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 0.0f, xp, H3);
+        gemm(cc, false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 0.0f, xp, H3);
     }
-    size_t slices = recurrent_slices(B, 2), tasks = 2 * slices;
-#pragma omp parallel for schedule(static)
+    size_t slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
-        forward_task(out, cache ? cache + d * BT * 4 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths, &w[d],
-                     d, b0, b1, T, H);
+        forward_task(cc, out, cache ? cache + d * BT * 4 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths,
+                     &w[d], d, b0, b1, T, H);
     }
 }
 
@@ -148,8 +149,9 @@ static inline void gru_cell_backward(float *restrict dgx, float *restrict dgh, f
 
 // Back-propagation through time of direction d over documents [b0, b1): fills xproj (now the
 // gradient of the input projection), dgh and hprev, row by row; padded rows are zero.
-static void backward_task(gru_scratch s, const float *dout, const float *out, const float *cache, const size_t *lengths,
-                          const gru_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
+static void backward_task(const compute_context *cc, gru_scratch s, const float *dout, const float *out,
+                          const float *cache, const size_t *lengths, const gru_weights *w, size_t d, size_t b0,
+                          size_t b1, size_t T, size_t H)
 {
     size_t H3 = 3 * H;
     memset(s.dh + b0 * H, 0, (b1 - b0) * H * sizeof(float));
@@ -175,33 +177,33 @@ static void backward_task(gru_scratch s, const float *dout, const float *out, co
         }
         // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
         if (has_prev)
-            gemm(false, false, b1 - b0, H, H3, 1.0f, s.dgh + (b0 * T + t) * H3, T * H3, w->w_hh, H, 1.0f, s.dh + b0 * H,
-                 H);
+            gemm(cc, false, false, b1 - b0, H, H3, 1.0f, s.dgh + (b0 * T + t) * H3, T * H3, w->w_hh, H, 1.0f,
+                 s.dh + b0 * H, H);
     }
 }
 
-void gru_backward(float *dinp, const gru_grads g[2], const float *dout, const float *out, const float *cache,
-                  float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
-                  size_t E, size_t H)
+void gru_backward(const compute_context *cc, float *dinp, const gru_grads g[2], const float *dout, const float *out,
+                  const float *cache, float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2],
+                  size_t B, size_t T, size_t E, size_t H)
 {
-    size_t H3 = 3 * H, BT = B * T, slices = recurrent_slices(B, 2), tasks = 2 * slices;
-#pragma omp parallel for schedule(static)
+    size_t H3 = 3 * H, BT = B * T, slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
-        backward_task(scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w[d], d, b0,
-                      b1, T, H);
+        backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w[d], d,
+                      b0, b1, T, H);
     }
     for (size_t d = 0; d < 2; d++) {
         gru_scratch s = scratch_direction(scratch, d, B, T, H);
         if (g[d].w_hh)
-            gemm(true, false, H3, H, BT, 1.0f, s.dgh, H3, s.hprev, H, 1.0f, g[d].w_hh, H);
+            gemm(cc, true, false, H3, H, BT, 1.0f, s.dgh, H3, s.hprev, H, 1.0f, g[d].w_hh, H);
         if (g[d].b_hh)
             add_column_sums(g[d].b_hh, s.dgh, BT, H3);
         if (g[d].w_ih)
-            gemm(true, false, H3, E, BT, 1.0f, s.xproj, H3, inp, E, 1.0f, g[d].w_ih, E);
+            gemm(cc, true, false, H3, E, BT, 1.0f, s.xproj, H3, inp, E, 1.0f, g[d].w_ih, E);
         if (g[d].b_ih)
             add_column_sums(g[d].b_ih, s.xproj, BT, H3);
         if (dinp)
-            gemm(false, false, BT, E, H3, 1.0f, s.xproj, H3, w[d].w_ih, E, 1.0f, dinp, E);
+            gemm(cc, false, false, BT, E, H3, 1.0f, s.xproj, H3, w[d].w_ih, E, 1.0f, dinp, E);
     }
 }

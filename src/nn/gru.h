@@ -15,6 +15,8 @@
 #ifndef HFTC_NN_GRU_H
 #define HFTC_NN_GRU_H
 
+#include "core/compute.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,13 +38,14 @@ size_t gru_cache_size(size_t B, size_t T, size_t H);
 // projected: NULL, or the input projections already computed (nn/word_cache.h): projected[b*T + t] is
 // [W_ih x of the forward direction | of the backward one] (6H, no bias) for t < lengths[b], and inp is
 // not read.
-void gru_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
-                 const size_t *lengths, const gru_weights w[2], size_t B, size_t T, size_t E, size_t H);
+void gru_forward(const compute_context *cc, float *out, float *cache, float *scratch, const float *inp,
+                 const float *const *projected, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
+                 size_t E, size_t H);
 
 // dout is (B,T,2H), out and cache as the forward pass left them. Adds into dinp (B,T,E) (NULL: skip)
 // and the gradients g[0], g[1].
-void gru_backward(float *dinp, const gru_grads g[2], const float *dout, const float *out, const float *cache,
-                  float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2], size_t B, size_t T,
-                  size_t E, size_t H);
+void gru_backward(const compute_context *cc, float *dinp, const gru_grads g[2], const float *dout, const float *out,
+                  const float *cache, float *scratch, const float *inp, const size_t *lengths, const gru_weights w[2],
+                  size_t B, size_t T, size_t E, size_t H);
 
 #endif

@@ -109,8 +109,8 @@ static inline void add_gate_inputs(float *restrict g, const float *restrict x, c
 }
 
 // The recurrence over documents [b0, b1).
-static void forward_task(float *out, float *cache, onlstm_scratch s, const size_t *lengths, const onlstm_weights *w,
-                         size_t b0, size_t b1, size_t T, size_t H, size_t chunk)
+static void forward_task(const compute_context *cc, float *out, float *cache, onlstm_scratch s, const size_t *lengths,
+                         const onlstm_weights *w, size_t b0, size_t b1, size_t T, size_t H, size_t chunk)
 {
     size_t K = H / chunk, G = onlstm_gates(H, chunk), C = cache_row(H, chunk),
            maxL = recurrent_max_length(lengths, b0, b1);
@@ -120,7 +120,7 @@ static void forward_task(float *out, float *cache, onlstm_scratch s, const size_
     memset(s.state + b0 * H, 0, (b1 - b0) * H * sizeof(float));
     for (size_t t = 0; t < maxL; t++) {
         if (t > 0)
-            gemm(false, true, b1 - b0, G, H, 1.0f, out + (b0 * T + t - 1) * H, T * H, w->w_hh, H, 0.0f,
+            gemm(cc, false, true, b1 - b0, G, H, 1.0f, out + (b0 * T + t - 1) * H, T * H, w->w_hh, H, 0.0f,
                  s.gates + b0 * G, G);
         else
             memset(s.gates + b0 * G, 0, (b1 - b0) * G * sizeof(float));
@@ -144,9 +144,9 @@ static void forward_task(float *out, float *cache, onlstm_scratch s, const size_
     }
 }
 
-void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
-                    const size_t *lengths, const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H,
-                    size_t chunk)
+void onlstm_forward(const compute_context *cc, float *out, float *cache, float *scratch, const float *inp,
+                    const float *const *projected, const size_t *lengths, const onlstm_weights *w, size_t B, size_t T,
+                    size_t E, size_t H, size_t chunk)
 {
     size_t G = onlstm_gates(H, chunk), BT = B * T;
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
@@ -155,12 +155,12 @@ void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, 
             for (size_t t = 0; t < lengths[b]; t++)
                 memcpy(s.xproj + (b * T + t) * G, projected[b * T + t], G * sizeof(float));
     } else {
-        gemm(false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 0.0f, s.xproj, G);
+        gemm(cc, false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 0.0f, s.xproj, G);
     }
-    size_t slices = recurrent_slices(B, 1);
-#pragma omp parallel for schedule(static)
+    size_t slices = recurrent_slices(cc, B, 1);
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < slices; k++)
-        forward_task(out, cache, s, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
+        forward_task(cc, out, cache, s, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
 }
 
 // The master gates' gradient: dspread (H, per unit) summed per chunk into D (K), then back through the
@@ -192,9 +192,9 @@ static void master_backward(float *dpre, const float *dspread, const float *sm, 
 
 // Back-propagation through time over documents [b0, b1): fills xproj (now the gradient of the gate
 // pre-activations) and hprev, row by row; padded rows are zero.
-static void backward_task(onlstm_scratch s, const float *dout, const float *out, const float *cache,
-                          const size_t *lengths, const onlstm_weights *w, size_t b0, size_t b1, size_t T, size_t H,
-                          size_t chunk)
+static void backward_task(const compute_context *cc, onlstm_scratch s, const float *dout, const float *out,
+                          const float *cache, const size_t *lengths, const onlstm_weights *w, size_t b0, size_t b1,
+                          size_t T, size_t H, size_t chunk)
 {
     size_t K = H / chunk, G = onlstm_gates(H, chunk), C = cache_row(H, chunk);
     memset(s.dh + b0 * H, 0, (b1 - b0) * H * sizeof(float));
@@ -233,28 +233,28 @@ static void backward_task(onlstm_scratch s, const float *dout, const float *out,
         }
         // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
         if (t > 0)
-            gemm(false, false, b1 - b0, H, G, 1.0f, s.xproj + (b0 * T + t) * G, T * G, w->w_hh, H, 0.0f, s.dh + b0 * H,
-                 H);
+            gemm(cc, false, false, b1 - b0, H, G, 1.0f, s.xproj + (b0 * T + t) * G, T * G, w->w_hh, H, 0.0f,
+                 s.dh + b0 * H, H);
     }
 }
 
-void onlstm_backward(float *dinp, const onlstm_grads *g, const float *dout, const float *out, const float *cache,
-                     float *scratch, const float *inp, const size_t *lengths, const onlstm_weights *w, size_t B,
-                     size_t T, size_t E, size_t H, size_t chunk)
+void onlstm_backward(const compute_context *cc, float *dinp, const onlstm_grads *g, const float *dout, const float *out,
+                     const float *cache, float *scratch, const float *inp, const size_t *lengths,
+                     const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H, size_t chunk)
 {
-    size_t G = onlstm_gates(H, chunk), BT = B * T, slices = recurrent_slices(B, 1);
+    size_t G = onlstm_gates(H, chunk), BT = B * T, slices = recurrent_slices(cc, B, 1);
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < slices; k++)
-        backward_task(s, dout, out, cache, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
+        backward_task(cc, s, dout, out, cache, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
     if (g->w_hh)
-        gemm(true, false, G, H, BT, 1.0f, s.xproj, G, s.hprev, H, 1.0f, g->w_hh, H);
+        gemm(cc, true, false, G, H, BT, 1.0f, s.xproj, G, s.hprev, H, 1.0f, g->w_hh, H);
     if (g->b_hh)
         add_column_sums(g->b_hh, s.xproj, BT, G);
     if (g->w_ih)
-        gemm(true, false, G, E, BT, 1.0f, s.xproj, G, inp, E, 1.0f, g->w_ih, E);
+        gemm(cc, true, false, G, E, BT, 1.0f, s.xproj, G, inp, E, 1.0f, g->w_ih, E);
     if (g->b_ih)
         add_column_sums(g->b_ih, s.xproj, BT, G);
     if (dinp)
-        gemm(false, false, BT, E, G, 1.0f, s.xproj, G, w->w_ih, E, 1.0f, dinp, E);
+        gemm(cc, false, false, BT, E, G, 1.0f, s.xproj, G, w->w_ih, E, 1.0f, dinp, E);
 }

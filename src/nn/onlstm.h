@@ -15,6 +15,8 @@
 #ifndef HFTC_NN_ONLSTM_H
 #define HFTC_NN_ONLSTM_H
 
+#include "core/compute.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,14 +40,14 @@ size_t onlstm_cache_size(size_t B, size_t T, size_t H, size_t chunk);
 // cache: NULL for inference, else onlstm_cache_size floats the backward pass reads.
 // projected: NULL, or the input products already computed (nn/word_cache.h): projected[b*T + t] is
 // W_ih x (G, without b_ih) for t < lengths[b], and inp is not read.
-void onlstm_forward(float *out, float *cache, float *scratch, const float *inp, const float *const *projected,
-                    const size_t *lengths, const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H,
-                    size_t chunk);
+void onlstm_forward(const compute_context *cc, float *out, float *cache, float *scratch, const float *inp,
+                    const float *const *projected, const size_t *lengths, const onlstm_weights *w, size_t B, size_t T,
+                    size_t E, size_t H, size_t chunk);
 
 // dout is (B,T,H), out and cache as the forward pass left them. Adds into dinp (B,T,E) (NULL: skip)
 // and the gradients g.
-void onlstm_backward(float *dinp, const onlstm_grads *g, const float *dout, const float *out, const float *cache,
-                     float *scratch, const float *inp, const size_t *lengths, const onlstm_weights *w, size_t B,
-                     size_t T, size_t E, size_t H, size_t chunk);
+void onlstm_backward(const compute_context *cc, float *dinp, const onlstm_grads *g, const float *dout, const float *out,
+                     const float *cache, float *scratch, const float *inp, const size_t *lengths,
+                     const onlstm_weights *w, size_t B, size_t T, size_t E, size_t H, size_t chunk);
 
 #endif

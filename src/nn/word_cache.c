@@ -61,17 +61,18 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
 
 // The rows of words[0 .. n): their vectors gathered, then one GEMM, as the uncached path computes W x for
 // a whole batch.
-static void project_words(word_cache *c, const uint32_t *words, size_t n)
+static void project_words(const compute_context *cc, word_cache *c, const uint32_t *words, size_t n)
 {
     size_t E = c->E, N = c->N;
     for (size_t i = 0; i < n; i++)
         memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
-    gemm(false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, c->computed, N);
+    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, c->computed, N);
     for (size_t i = 0; i < n; i++)
         memcpy(c->table + (size_t)words[i] * N, c->computed + i * N, N * sizeof(float));
 }
 
-const float *const *word_cache_rows(word_cache *c, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T)
+const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,
+                                    const size_t *lengths, size_t B, size_t T)
 {
     size_t n_new = 0;
     for (size_t b = 0; b < B; b++)
@@ -83,7 +84,7 @@ const float *const *word_cache_rows(word_cache *c, const uint32_t *tokens, const
             }
         }
     for (size_t i = 0; i < n_new; i += WORD_CACHE_CHUNK)
-        project_words(c, c->pending + i, n_new - i < WORD_CACHE_CHUNK ? n_new - i : WORD_CACHE_CHUNK);
+        project_words(cc, c, c->pending + i, n_new - i < WORD_CACHE_CHUNK ? n_new - i : WORD_CACHE_CHUNK);
     c->filled += n_new;
     for (size_t b = 0; b < B; b++)
         for (size_t t = 0; t < T; t++)

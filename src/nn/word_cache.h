@@ -17,6 +17,8 @@
 
 #include "hftc.h"
 
+#include "core/compute.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +37,8 @@ size_t word_cache_table_bytes(size_t V, size_t N);
 /* Computes the rows of the words of tokens (B, T) (ids < V; row b has lengths[b] <= T words) that
  * are not in the table yet, and returns the row of every position: rows[b * T + t] (N floats) for
  * t < lengths[b], a row of zeros past it (the projection of a zero-padded position). */
-const float *const *word_cache_rows(word_cache *c, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T);
+const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,
+                                    const size_t *lengths, size_t B, size_t T);
 
 /* Words whose rows have been computed. */
 size_t word_cache_filled(const word_cache *c);

@@ -178,6 +178,8 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
+        // The runs share the training's threads, one each.
+        t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads};
         t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
         st = trainer_set_pos_weight(&t, o->class_weights[w]);
     }
@@ -600,7 +602,7 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         double level_start = now_seconds();
         ctx.level = level, ctx.level_jobs = n_jobs, ctx.level_done = 0;
         ctx.level_start = ctx.last_progress = level_start;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cfg->compute.threads)
         for (size_t j = 0; j < n_jobs; j++)
             node_job(&ctx, jobs[j] / n_weights, jobs[j] % n_weights);
         if (ctx.status != HFTC_STATUS_OK) {

@@ -213,5 +213,6 @@ hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
     c->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
                         : inherit            ? NODE_EMBEDDING_INHERITED
                                              : NODE_EMBEDDING_OWN;
+    c->compute = compute_context_of(o->threads);
     return HFTC_STATUS_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "hftc.h"
 
+#include "core/compute.h"
 #include "data/dataset.h"
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
@@ -57,6 +58,7 @@ typedef struct {
     node_embedding_kind node_embedding; /* how node classifiers hold their embedding */
     network_config net;                 /* vocab_size, embed_dim and n_classes: once the data is read */
     tokenizer_options tokenizer;
+    compute_context compute; /* the training's threads (o->threads; 0: every core) */
 } train_config;
 
 /* Checks o (hftc_train_options_check) and resolves it into c, which keeps a pointer to o. */

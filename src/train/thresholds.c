@@ -22,7 +22,7 @@ hftc_status valid_scores(hftc_model *m, const split *va, float **scores, gold_se
     if (st == HFTC_STATUS_OK)
         st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, *scores, NULL);
     if (st == HFTC_STATUS_OK) {
-        scoring_apply(m->scoring, &m->tax, *scores, *scores, va->n);
+        scoring_apply(&m->compute, m->scoring, &m->tax, *scores, *scores, va->n);
         gold_start[0] = 0;
         for (size_t i = 0; i < va->n; i++) {
             for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++)

@@ -135,7 +135,6 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
-    hftc_set_threads(o->threads);
     compute_check_blas();
     if (o->embeddings_path)
         TRY(wordvec_probe(o->embeddings_path, cfg.vectors_format, &cfg.vectors_format, &cfg.net.embed_dim));
@@ -144,6 +143,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     TRY(model_create(&m));
     m->tokenizer = cfg.tokenizer;
     m->strategy = cfg.strategy;
+    m->compute = cfg.compute;
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
@@ -184,7 +184,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         json_object_set_new(record, "train_docs", json_integer((json_int_t)tr.n));
         json_object_set_new(record, "valid_docs", json_integer((json_int_t)va.n));
         json_t *options = train_options_json(o);
-        json_object_set_new(options, "threads", json_integer(compute_threads())); /* the count used, not 0 */
+        json_object_set_new(options, "threads", json_integer(cfg.compute.threads)); /* the count used, not 0 */
         json_object_set_new(record, "options", options);
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }

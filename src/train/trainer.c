@@ -35,8 +35,8 @@ float valid_predict(trainer *t, const split *va)
         size_t B = va->n - start < cap ? va->n - start : cap;
         size_t T = trainer_fill(t, va, start, B);
         batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
-        loss_sum += (double)network_predict(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
-                                            t->valid_probs + start * C) *
+        loss_sum += (double)network_predict(t->part->net, &t->compute, t->tokens, t->lengths, B, T, t->targets,
+                                            t->pos_weight, t->valid_probs + start * C) *
                     (double)B;
     }
     return (float)(loss_sum / (double)va->n);
@@ -83,9 +83,9 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
     size_t T = trainer_fill(t, tr, start, B);
     batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, t->part->n_outputs, t->targets);
     uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
-    float loss = network_train_batch(t->part->net, t->tokens, t->lengths, B, T, t->targets, t->pos_weight, t->frozen,
-                                     dropout_seed);
-    adam_step(&t->opt, network_params(t->part->net));
+    float loss = network_train_batch(t->part->net, &t->compute, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
+                                     t->frozen, dropout_seed);
+    adam_step(&t->opt, &t->compute, network_params(t->part->net));
     return loss;
 }
 
@@ -118,6 +118,7 @@ hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, mod
 {
     const hftc_train_options *o = cfg->o;
     *t = (trainer){.cfg = cfg, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
+    t->compute = cfg->compute;
     size_t C = part->n_outputs, cap = m->batch_capacity;
     param_set *ps = network_params(part->net);
     t->output_of = mem_alloc(t->n_labels, sizeof *t->output_of);

@@ -42,9 +42,10 @@ typedef struct {
     arena best_values;        /* parameter values of the best epoch: a copy of the parameter arena */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
-    size_t n_labels; /* label ids in use, including those only in validation data */
-    uint64_t seed;   /* of the batch order and dropout: o->seed, or one per node classifier */
-    bool quiet;      /* no progress callbacks and per-part information (concurrent node classifiers) */
+    size_t n_labels;         /* label ids in use, including those only in validation data */
+    uint64_t seed;           /* of the batch order and dropout: o->seed, or one per node classifier */
+    compute_context compute; /* the threads its passes run on: the training's, or one (node classifiers) */
+    bool quiet;              /* no progress callbacks and per-part information (concurrent node classifiers) */
 } trainer;
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
