@@ -32,7 +32,7 @@ _Static_assert(sizeof(bigru_state) <= ENCODER_STATE_BYTES, "the network keeps th
 
 static inline bigru_state *gru_of(const network *net) { return encoder_state(net, bigru_state); }
 
-static hftc_status bigru_check(const network_config *c, size_t max_batch, size_t max_len)
+static hftc_status bigru_check(const network_config *c, size_t batch_capacity, size_t length_capacity)
 {
     if (c->rnn_hidden == 0 || c->rnn_hidden > 65536 || c->attention_dim > 65536)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: GRU size %zu and attention size %zu out of range",
@@ -40,10 +40,10 @@ static hftc_status bigru_check(const network_config *c, size_t max_batch, size_t
     if (!(c->rnn_dropout >= 0.0f && c->rnn_dropout < 1.0f))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
     double H = (double)c->rnn_hidden, A = c->attention_dim ? (double)c->attention_dim : 2.0 * H;
-    double positions = (double)max_batch * (double)max_len;
+    double positions = (double)batch_capacity * (double)length_capacity;
     if (positions * (16.0 * H + 14.0 * H + A + (double)c->embed_dim) > 1e11)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x GRU size %zu too large",
-                         max_batch, max_len, c->rnn_hidden);
+                         batch_capacity, length_capacity, c->rnn_hidden);
     double weights = 6.0 * H * ((double)c->embed_dim + H + 2.0) + A * (2.0 * H + 2.0) +
                      6.0 * H * (double)(c->hidden ? c->hidden : c->n_classes);
     if (weights > 1e11)

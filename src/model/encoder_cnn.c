@@ -27,7 +27,7 @@ _Static_assert(sizeof(cnn_state) <= ENCODER_STATE_BYTES, "the network keeps the 
 
 static inline cnn_state *cnn_of(const network *net) { return encoder_state(net, cnn_state); }
 
-static hftc_status cnn_check(const network_config *c, size_t max_batch, size_t max_len)
+static hftc_status cnn_check(const network_config *c, size_t batch_capacity, size_t length_capacity)
 {
     if (c->n_filters == 0)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: the CNN needs filters > 0");
@@ -45,15 +45,15 @@ static hftc_status cnn_check(const network_config *c, size_t max_batch, size_t m
             if (c->windows[v] == c->windows[w])
                 return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: window size %zu given twice", c->windows[w]);
     }
-    double positions = (double)max_batch * (double)(max_len + 64), E = (double)c->embed_dim;
+    double positions = (double)batch_capacity * (double)(length_capacity + 64), E = (double)c->embed_dim;
     if (positions * (E + 64.0 * (double)c->n_filters) > 1e12)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x dimension %zu too large",
-                         max_batch, max_len, c->embed_dim);
+                         batch_capacity, length_capacity, c->embed_dim);
     double chunks = c->pool_chunks > 1 ? (double)c->pool_chunks : 1.0;
     double features = (double)c->n_windows * (double)c->n_filters * chunks, widest = 64.0 * (double)c->n_filters * E;
-    if ((double)max_batch * features > 1e10)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %.3g pooled features too large", max_batch,
-                         features);
+    if ((double)batch_capacity * features > 1e10)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %.3g pooled features too large",
+                         batch_capacity, features);
     double weights = widest * (double)c->n_windows + (features + (double)c->n_classes) * (double)(c->hidden + 1) +
                      features * (double)c->n_classes;
     if (weights > 1e11)
@@ -116,9 +116,9 @@ static void cnn_forward(network *net, const compute_context *cc, size_t B, size_
     size_t F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
     size_t column = 0; /* of window w's products in a projected row */
     for (size_t w = 0; w < c->n_windows; w++) {
-        conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch, net->input,
-                       net->projected, column, net->lengths, cnn_of(net)->w[w]->value, cnn_of(net)->b[w]->value, B, T,
-                       c->embed_dim, F, c->windows[w], p);
+        conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch,
+                       net->input, net->projected, column, net->lengths, cnn_of(net)->w[w]->value,
+                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p);
         column += c->windows[w] * F;
     }
     relu_forward(cc, net->features_out, net->features_out, B * D);
@@ -156,8 +156,9 @@ static void cnn_backward(network *net, const compute_context *cc, size_t B, size
         memset(net->demb, 0, B * T * E * sizeof(float));
     for (size_t w = 0; w < c->n_windows; w++)
         conv1d_backward(cc, emb_trains ? net->demb : NULL, grad_if_trains(cnn_of(net)->w[w], frozen),
-                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p, cnn_of(net)->argmax + w * F * p,
-                        D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F, c->windows[w], p);
+                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p,
+                        cnn_of(net)->argmax + w * F * p, D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F,
+                        c->windows[w], p);
 }
 
 static const char *const cnn_layers[] = {"conv", NULL};

@@ -26,7 +26,7 @@ static inline onlstm_state *onlstm_of(const network *net) { return encoder_state
 
 static size_t chunk_of(const network_config *c) { return c->onlstm_chunk > 1 ? c->onlstm_chunk : 1; }
 
-static hftc_status onlstm_check(const network_config *c, size_t max_batch, size_t max_len)
+static hftc_status onlstm_check(const network_config *c, size_t batch_capacity, size_t length_capacity)
 {
     size_t H = c->rnn_hidden, chunk = chunk_of(c);
     if (H == 0 || H > 65536 || H % chunk)
@@ -36,10 +36,10 @@ static hftc_status onlstm_check(const network_config *c, size_t max_batch, size_
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
     if (c->rnn_pool != RNN_POOL_LAST && c->rnn_pool != RNN_POOL_MAX)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: unknown ON-LSTM pooling %d", (int)c->rnn_pool);
-    double G = (double)onlstm_gates(H, chunk), positions = (double)max_batch * (double)max_len;
+    double G = (double)onlstm_gates(H, chunk), positions = (double)batch_capacity * (double)length_capacity;
     if (positions * (2.0 * G + 10.0 * (double)H + (double)c->embed_dim) > 1e11)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x ON-LSTM size %zu too large",
-                         max_batch, max_len, H);
+                         batch_capacity, length_capacity, H);
     double weights = G * ((double)c->embed_dim + (double)H + 2.0) + (double)H * (double)(c->hidden ? c->hidden : 1);
     if (weights > 1e11)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %.3g parameters, too many", weights);

@@ -144,7 +144,7 @@ bool recurrent_config_from_json(const json_t *j, network_config *c)
 static void network_carve(network *net, arena *a)
 {
     const network_config *c = &net->cfg;
-    size_t B = net->max_batch, S = net->max_len > net->min_len ? net->max_len : net->min_len;
+    size_t B = net->batch_capacity, S = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
     size_t E = c->embed_dim, D = net->features, H = c->hidden, C = c->n_classes;
     bool training = net->mode == NETWORK_TRAINING;
     size_t train = training; /* multiplies the sizes of training-only buffers */
@@ -203,7 +203,7 @@ hftc_status network_share_activations(network *net, arena *shared)
     return HFTC_STATUS_OK;
 }
 
-static hftc_status network_check_config(const network_config *c, size_t max_batch, size_t max_len)
+static hftc_status network_check_config(const network_config *c, size_t batch_capacity, size_t length_capacity)
 {
     const encoder_ops *enc = encoder_of(c->encoder);
     if (!enc)
@@ -222,17 +222,17 @@ static hftc_status network_check_config(const network_config *c, size_t max_batc
                          (int)c->hidden_activation);
     if (c->hidden_batchnorm && !c->hidden)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch normalisation needs a hidden layer");
-    if (max_batch == 0 || max_len == 0)
+    if (batch_capacity == 0 || length_capacity == 0)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch size and maximum length must be > 0");
     // Positions are stored as 32-bit indices, and no size computation may overflow: sizes far beyond any
     // machine's memory are refused here rather than failing in arithmetic later.
-    double positions = (double)max_batch * (double)(max_len + 64), E = (double)c->embed_dim;
+    double positions = (double)batch_capacity * (double)(length_capacity + 64), E = (double)c->embed_dim;
     if (positions > (double)UINT32_MAX || positions * E > 1e11)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x length %zu x dimension %zu too large",
-                         max_batch, max_len, c->embed_dim);
+                         batch_capacity, length_capacity, c->embed_dim);
     if ((double)c->vocab_size * E > 1e11 || (double)c->hidden * (double)c->n_classes > 1e11)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: too many parameters");
-    return enc->check(c, max_batch, max_len);
+    return enc->check(c, batch_capacity, length_capacity);
 }
 
 static hftc_status network_declare(network *net)
@@ -265,17 +265,17 @@ static hftc_status network_declare(network *net)
     return params_allocate(ps);
 }
 
-hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len,
+hftc_status network_create(network **out, const network_config *cfg, size_t batch_capacity, size_t length_capacity,
                            network_mode mode)
 {
     *out = NULL;
-    TRY(network_check_config(cfg, max_batch, max_len));
+    TRY(network_check_config(cfg, batch_capacity, length_capacity));
     network *net = mem_calloc(1, sizeof *net);
     if (!net)
         return HFTC_STATUS_OUT_OF_MEMORY;
     net->cfg = *cfg;
-    net->max_batch = max_batch;
-    net->max_len = max_len;
+    net->batch_capacity = batch_capacity;
+    net->length_capacity = length_capacity;
     net->enc = encoder_of(cfg->encoder);
     net->enc->setup(net);
     net->mode = NETWORK_INFERENCE;
@@ -348,8 +348,9 @@ hftc_status network_set_word_cache(network *net, size_t max_bytes)
     hftc_status st = proj ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
         net->enc->word_projection(net, proj);
-        size_t S = net->max_len > net->min_len ? net->max_len : net->min_len;
-        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, N, net->max_batch * S);
+        size_t S = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
+        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, N,
+                               net->batch_capacity * S);
     }
     free(proj);
     return st;
@@ -393,18 +394,18 @@ void network_init(network *net, rng *r)
     init_uniform(net->out_b, r, bound);
 }
 
-// T may exceed max_len up to the largest window: callers that pad short batches to one full window
+// T may exceed length_capacity up to the largest window: callers that pad short batches to one full window
 // need that much, and the arena has the room.
 static bool network_check_batch(const network *net, size_t B, size_t T)
 {
-    size_t max_T = net->max_len > net->min_len ? net->max_len : net->min_len;
+    size_t max_T = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
     if (!net->acts || !net->acts->base) {
         error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: no activations (a shared arena was never given)");
         return false;
     }
-    if (B == 0 || B > net->max_batch || T == 0 || T > max_T) {
+    if (B == 0 || B > net->batch_capacity || T == 0 || T > max_T) {
         error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %zu outside 1..%zu x 1..%zu", B, T,
-                  net->max_batch, max_T);
+                  net->batch_capacity, max_T);
         return false;
     }
     return true;

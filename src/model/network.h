@@ -3,7 +3,7 @@
  * and mean pooling; encoder_bigru.c) and onlstm (ordered-neurons LSTM, last state or max pooling;
  * encoder_onlstm.c). The head: [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out.
  * All memory (parameters, gradients, moments, activations) is sized at creation for
- * max_batch x max_len; training and inference allocate nothing. An inference-only network
+ * batch_capacity x length_capacity; training and inference allocate nothing. An inference-only network
  * holds its parameter values and forward activations only. */
 #ifndef HFTC_MODEL_NETWORK_H
 #define HFTC_MODEL_NETWORK_H
@@ -87,7 +87,7 @@ const char *rnn_pool_name(rnn_pool_kind kind);
 
 typedef struct network network;
 
-hftc_status network_create(network **out, const network_config *cfg, size_t max_batch, size_t max_len,
+hftc_status network_create(network **out, const network_config *cfg, size_t batch_capacity, size_t length_capacity,
                            network_mode mode);
 /* Switching to training allocates zeroed gradients and Adam moments and the backward buffers;
  * switching to inference frees them. Parameter values are kept either way. */
@@ -120,7 +120,7 @@ const float *network_embedding(const network *net);
 void network_init(network *net, rng *r);
 
 /* cc: the threads the passes below run on (the caller's: the trainer's, or the model's for prediction).
- * tokens (B, T) row-major, padded with 0 past lengths[b]; 1 <= T <= max_len, B <= max_batch.
+ * tokens (B, T) row-major, padded with 0 past lengths[b]; 1 <= T <= length_capacity, B <= batch_capacity.
  * Positions past a document's length never change its result.
  * targets (B, C): 0/1 for the sigmoid head (multi-label), a one-hot row for softmax.
  * pos_weight (C) or NULL: BCE weight of positive targets.
@@ -128,7 +128,7 @@ void network_init(network *net, rng *r);
  * results do not depend on the thread count), loss (mean over B x C for sigmoid, over B for
  * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
  * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss.
- * Ids >= vocab_size are read as <unk> (1). T may exceed max_len up to the largest window. B or T out of
+ * Ids >= vocab_size are read as <unk> (1). T may exceed length_capacity up to the largest window. B or T out of
  * range, or a network in inference mode: returns NaN and sets the error message (hftc_last_error). */
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
                           size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,

@@ -23,7 +23,7 @@ typedef struct encoder_ops encoder_ops;
 struct network {
     network_config cfg;
     const encoder_ops *enc;
-    size_t max_batch, max_len;
+    size_t batch_capacity, length_capacity; /* the largest batch and document (tokens) its buffers hold */
     size_t min_len;    /* documents are laid out with at least this many rows (the CNN's widest window) */
     size_t features;   /* D: the encoder's output per document */
     network_mode mode; /* training: gradients, moments and backward buffers exist */
@@ -68,7 +68,7 @@ struct encoder_ops {
     // The attention weights (B, *T) of the last forward pass, or NULL; NULL when the encoder has none.
     const float *(*attention)(const network *net, size_t *T);
     // Encoder-specific configuration checks (sizes in range, nothing overflowing).
-    hftc_status (*check)(const network_config *c, size_t max_batch, size_t max_len);
+    hftc_status (*check)(const network_config *c, size_t batch_capacity, size_t length_capacity);
     // Sets net->min_len and net->features from the configuration.
     void (*setup)(network *net);
     // Declares the encoder's tensors (between the embedding and the head).
