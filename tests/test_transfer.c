@@ -6,6 +6,14 @@
 
 #include "test.h"
 
+/* The layer set of a list that must parse. */
+static uint64_t layers_of(const char *list)
+{
+    uint64_t layers = 0;
+    CHECK(transfer_layers_parse(list, &layers));
+    return layers;
+}
+
 static network *make(size_t classes, uint64_t seed)
 {
     network_config cfg = {.encoder = ENCODER_CNN,
@@ -53,7 +61,7 @@ static void test_finetune_initialisation(void)
         network_train_batch(level1, test_compute, tokens, lengths, 4, 10, targets, NULL, NULL, (uint64_t)step);
         adam_step(&opt, test_compute, network_params(level1));
     }
-    CHECK(transfer_layers(level2, level1, "embedding,conv") == 5); /* embedding, 2 x (conv weight, bias) */
+    CHECK(transfer_layers(level2, level1, layers_of("embedding,conv")) == 5); /* embedding, 2 x (conv weight, bias) */
     static const char *const moved[] = {"embedding.weight", "conv.2.weight", "conv.2.bias", "conv.3.weight",
                                         "conv.3.bias"};
     static const char *const fresh[] = {"fc1.weight", "fc1.bias", "out.weight", "out.bias"};
@@ -62,7 +70,7 @@ static void test_finetune_initialisation(void)
     for (size_t i = 0; i < 4; i++)
         CHECK_MSG(!same_values(level1, level2, fresh[i]), "%s should start fresh", fresh[i]);
     /* fc1 has the same shape in both: it moves when listed; out differs in shape and never does */
-    CHECK(transfer_layers(level2, level1, "fc1,out") == 2);
+    CHECK(transfer_layers(level2, level1, layers_of("fc1,out")) == 2);
     CHECK(same_values(level1, level2, "fc1.weight") && !same_values(level1, level2, "out.weight"));
     network_free(level1);
     network_free(level2);
@@ -70,14 +78,15 @@ static void test_finetune_initialisation(void)
 
 static void test_layer_list(void)
 {
-    CHECK(transfer_layer_listed("conv.2.weight", "embedding,conv"));
-    CHECK(transfer_layer_listed("embedding.weight", "embedding,conv"));
-    CHECK(!transfer_layer_listed("fc1.weight", "embedding,conv"));
-    CHECK(!transfer_layer_listed("conv.2.weight", "con,embedding"));
-    CHECK(!transfer_layer_listed("conv.2.weight", "convx"));
-    CHECK(transfer_layer_listed("out.bias", "out"));
-    CHECK(!transfer_layer_listed("out.bias", ""));
-    CHECK(transfer_layer_listed("out.bias", "fc1,,out"));
+    CHECK(transfer_layer_listed("conv.2.weight", layers_of("embedding,conv")));
+    CHECK(transfer_layer_listed("embedding.weight", layers_of("embedding,conv")));
+    CHECK(!transfer_layer_listed("fc1.weight", layers_of("embedding,conv")));
+    uint64_t unused;
+    CHECK(!transfer_layers_parse("con,embedding", &unused)); /* "con" is no layer, not a prefix of "conv" */
+    CHECK(!transfer_layers_parse("convx", &unused));
+    CHECK(transfer_layer_listed("out.bias", layers_of("out")));
+    CHECK(!transfer_layer_listed("out.bias", layers_of("")));
+    CHECK(transfer_layer_listed("out.bias", layers_of("fc1,,out")));
 }
 
 int main(void)

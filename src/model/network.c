@@ -76,16 +76,17 @@ size_t encoder_names_list(char *buf, size_t size)
 /* The network's own layers, beside its encoder's. */
 static const char *const network_layers[] = {"embedding", "fc1", "bn", "out"};
 
-bool encoder_layer_known(const char *layer, size_t len)
+int network_layer_index(const char *layer, size_t len)
 {
-    for (size_t i = 0; i < NAMES_COUNT(network_layers); i++)
+    int index = 0;
+    for (size_t i = 0; i < NAMES_COUNT(network_layers); i++, index++)
         if (len == strlen(network_layers[i]) && !strncmp(layer, network_layers[i], len))
-            return true;
+            return index;
     for (size_t i = 0; i < NAMES_COUNT(encoders); i++)
-        for (const char *const *l = encoders[i]->layers; l && *l; l++)
+        for (const char *const *l = encoders[i]->layers; l && *l; l++, index++)
             if (len == strlen(*l) && !strncmp(layer, *l, len))
-                return true;
-    return false;
+                return index;
+    return -1;
 }
 
 size_t encoder_layers_list(char *buf, size_t size)

@@ -67,9 +67,9 @@ bool encoder_parse(const char *name, encoder_kind *out);
 const char *encoder_name(encoder_kind kind);
 /* The encoders' names, comma-separated, into buf; returns the length written. */
 size_t encoder_names_list(char *buf, size_t size);
-/* Whether layer[0..len) names a layer of some encoder or of the network's own (embedding, fc1, bn, out):
- * the layers fine-tuning may copy. */
-bool encoder_layer_known(const char *layer, size_t len);
+/* The place of layer[0..len) among the layers of the network's own (embedding, fc1, bn, out) and of every
+ * encoder, the layers fine-tuning may copy; -1 for a name no network has. */
+int network_layer_index(const char *layer, size_t len);
 /* Those layers' names, comma-separated, into buf; returns the length written. */
 size_t encoder_layers_list(char *buf, size_t size);
 /* A model file's config fields that belong to c's encoder: written into j, read back from j (false:

@@ -140,14 +140,11 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     transfer_kind transfer;
     if (!transfer_parse(o->transfer, &transfer))
         return "--transfer must be none or finetune";
-    for (const char *item = o->transfer_layers; *item;) {
-        size_t n = strcspn(item, ",");
-        if (!encoder_layer_known(item, n)) {
-            int used = snprintf(message, sizeof message, "--transfer-layers lists layers from: ");
-            encoder_layers_list(message + used, sizeof message - (size_t)used);
-            return message;
-        }
-        item += n + (item[n] == ',');
+    uint64_t layers;
+    if (!transfer_layers_parse(o->transfer_layers, &layers)) {
+        int used = snprintf(message, sizeof message, "--transfer-layers lists layers from: ");
+        encoder_layers_list(message + used, sizeof message - (size_t)used);
+        return message;
     }
     if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
         return "--pos-weight must be in (0, 1e6]";
@@ -208,7 +205,8 @@ hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
     c->net.embed_dim = o->dim;
     c->tokenizer = (tokenizer_options){
         .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
-    bool inherit = c->transfer == TRANSFER_FINETUNE && transfer_layer_listed("embedding", o->transfer_layers) &&
+    transfer_layers_parse(o->transfer_layers, &c->transfer_layers);
+    bool inherit = c->transfer == TRANSFER_FINETUNE && transfer_layer_listed("embedding", c->transfer_layers) &&
                    o->freeze_child_embeddings;
     c->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
                         : inherit            ? NODE_EMBEDDING_INHERITED

@@ -52,6 +52,7 @@ typedef struct {
     wordvec_format vectors_format; /* auto until hftc_train probes the file */
     strategy_kind strategy;
     transfer_kind transfer;
+    uint64_t transfer_layers; /* the layers finetune copies (model/transfer.h) */
     node_docs_kind node_docs;
     early_stop_kind early_stop;
     scoring_kind scoring;

@@ -176,11 +176,10 @@ hftc_status trainer_set_pos_weight(trainer *t, float weight) { return trainer_se
 
 size_t transfer_with_groups(const train_config *cfg, network *dst, network *src)
 {
-    const hftc_train_options *o = cfg->o;
-    size_t n = transfer_layers(dst, src, o->transfer_layers);
+    size_t n = transfer_layers(dst, src, cfg->transfer_layers);
     param_set *d = network_params(dst), *s = network_params(src);
     for (size_t i = 0; i < d->n_tensors; i++)
-        if (transfer_layer_listed(d->tensors[i].name, o->transfer_layers) && params_find(s, d->tensors[i].name))
+        if (transfer_layer_listed(d->tensors[i].name, cfg->transfer_layers) && params_find(s, d->tensors[i].name))
             d->tensors[i].group = GROUP_TRANSFERRED;
     return n;
 }
