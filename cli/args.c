@@ -1,68 +1,27 @@
-/* Option parsing with strict number checks: "--epochs 1x" or "--lr -1" is an error, not a guess. */
+/* Option parsing over a table of options, their values parsed strictly by the library (hftc_parse_value):
+ * "--epochs 1x" or "--lr -1" is an error, not a guess. */
 #include "args.h"
 
 #include "hftc.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
-
-static bool parse_size(const char *s, size_t *out)
-{
-    if (!*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > SIZE_MAX)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static bool parse_float(const char *s, float *out)
-{
-    char *end;
-    errno = 0;
-    float f = strtof(s, &end);
-    if (errno || end == s || *end || !isfinite(f))
-        return false;
-    *out = f;
-    return true;
-}
 
 static bool parse_value(const arg_spec *spec, const char *s)
 {
-    size_t v;
     switch (spec->type) {
     case ARG_STRING:
         *(const char **)spec->target = s;
         return true;
     case ARG_SIZE:
-        return parse_size(s, spec->target);
+        return hftc_parse_value(HFTC_VALUE_SIZE, s, spec->target);
     case ARG_INT:
-        if (!parse_size(s, &v) || v > INT_MAX)
-            return false;
-        *(int *)spec->target = (int)v;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_INT, s, spec->target);
     case ARG_U64:
-        if (!parse_size(s, &v))
-            return false;
-        *(unsigned long long *)spec->target = v;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_U64, s, spec->target);
     case ARG_FLOAT:
-        return parse_float(s, spec->target);
+        return hftc_parse_value(HFTC_VALUE_FLOAT, s, spec->target);
     case ARG_BOOL:
-        if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes"))
-            *(int *)spec->target = 1;
-        else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no"))
-            *(int *)spec->target = 0;
-        else
-            return false;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_BOOL, s, spec->target);
     case ARG_TRAIN:
         return hftc_train_options_set(spec->target, spec->name, s) == HFTC_STATUS_OK;
     case ARG_FLAG:

@@ -50,6 +50,16 @@ HFTC_API void hftc_set_threads(int n);
 HFTC_API const char *hftc_blas_kernels(void);
 HFTC_API const char *hftc_blas_better_kernels(void);
 
+/* ---- Option values ------------------------------------------------------------------------- */
+
+/* The types of the option values the library and the command line read from text. */
+typedef enum { HFTC_VALUE_SIZE, HFTC_VALUE_INT, HFTC_VALUE_U64, HFTC_VALUE_FLOAT, HFTC_VALUE_BOOL } hftc_value_type;
+/* Parses text strictly as type into *out (size_t, int, unsigned long long, float; int 0 or 1 for a
+ * boolean): integers are digits alone (no sign or space, nothing after; an int at most INT_MAX), floats
+ * finite numbers, booleans 1/0, true/false, yes/no. Returns 1, or 0 with *out unchanged. The parser of
+ * hftc_train_options_set, for a program's own options too. */
+HFTC_API int hftc_parse_value(hftc_value_type type, const char *text, void *out);
+
 /* ---- Training ---------------------------------------------------------------------------- */
 
 #define HFTC_MAX_WINDOWS 8

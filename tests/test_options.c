@@ -95,6 +95,30 @@ static void test_strict_values(void)
     CHECK(o.freeze_embeddings == 1);
 }
 
+/* The one value parser (the training options and the command line's own): strict, *out untouched on failure. */
+static void test_parse_value(void)
+{
+    size_t z = 42;
+    static const char *const bad_sizes[] = {"", " 5", "5 ", "-1", "+1", "1x", "0x10", "1e3", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++)
+        CHECK_MSG(!hftc_parse_value(HFTC_VALUE_SIZE, bad_sizes[i], &z) && z == 42, "'%s' read as a size", bad_sizes[i]);
+    CHECK(hftc_parse_value(HFTC_VALUE_SIZE, "0", &z) && z == 0);
+    int n = 7;
+    CHECK(!hftc_parse_value(HFTC_VALUE_INT, "2147483648", &n) && n == 7);
+    CHECK(hftc_parse_value(HFTC_VALUE_INT, "2147483647", &n) && n == 2147483647);
+    unsigned long long u = 0;
+    CHECK(hftc_parse_value(HFTC_VALUE_U64, "18446744073709551615", &u) && u == 18446744073709551615ULL);
+    float f = 1.0f;
+    static const char *const bad_floats[] = {"", "nan", "inf", "1e99", "0.5x", "fast"};
+    for (size_t i = 0; i < sizeof bad_floats / sizeof *bad_floats; i++)
+        CHECK_MSG(!hftc_parse_value(HFTC_VALUE_FLOAT, bad_floats[i], &f) && f == 1.0f, "'%s' read as a float",
+                  bad_floats[i]);
+    CHECK(hftc_parse_value(HFTC_VALUE_FLOAT, "-2.5e-3", &f) && f == -2.5e-3f);
+    int b = 5;
+    CHECK(!hftc_parse_value(HFTC_VALUE_BOOL, "2", &b) && b == 5);
+    CHECK(hftc_parse_value(HFTC_VALUE_BOOL, "no", &b) && b == 0);
+}
+
 /* The presets: each named, each passes the checks once given data, and the values their papers give. */
 static void test_presets(void)
 {
@@ -160,6 +184,7 @@ int main(void)
     hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
     RUN_TEST(test_every_option_recorded);
     RUN_TEST(test_strict_values);
+    RUN_TEST(test_parse_value);
     RUN_TEST(test_presets);
     RUN_TEST(test_checkpoint_other_head);
     tmpfiles_cleanup();

@@ -6,14 +6,9 @@
 
 #include "core/error.h"
 
-#include <errno.h>
 #include <stdbool.h>
-#include <limits.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef enum {
@@ -158,30 +153,6 @@ static const option_spec *option_find(const char *name)
     return NULL;
 }
 
-static bool parse_size(const char *s, size_t *out)
-{
-    if (!*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > SIZE_MAX)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static bool parse_float(const char *s, float *out)
-{
-    char *end;
-    errno = 0;
-    float f = strtof(s, &end);
-    if (errno || end == s || *end || !isfinite(f))
-        return false;
-    *out = f;
-    return true;
-}
-
 /* A comma-separated list of at most capacity items into items (item i at byte i * item_size); "none" is
  * no items, for the options a preset leaves empty (windows of the recurrent encoders). */
 static bool parse_list(const char *s, bool floats, void *items, size_t capacity, size_t *count)
@@ -195,7 +166,8 @@ static bool parse_list(const char *s, bool floats, void *items, size_t capacity,
                 return false;
             memcpy(buf, item, len);
             buf[len] = '\0';
-            bool ok = floats ? parse_float(buf, (float *)items + n) : parse_size(buf, (size_t *)items + n);
+            bool ok = floats ? hftc_parse_value(HFTC_VALUE_FLOAT, buf, (float *)items + n)
+                             : hftc_parse_value(HFTC_VALUE_SIZE, buf, (size_t *)items + n);
             if (!ok)
                 return false;
             n++;
@@ -211,7 +183,6 @@ static bool parse_list(const char *s, bool floats, void *items, size_t capacity,
 static bool parse_value(const option_spec *spec, hftc_train_options *o, const char *s)
 {
     void *field = (char *)o + spec->offset;
-    size_t v;
     switch (spec->type) {
     case OPTION_STRING:
         *(const char **)field = s;
@@ -222,27 +193,15 @@ static bool parse_value(const option_spec *spec, hftc_train_options *o, const ch
         memcpy(field, s, strlen(s) + 1);
         return true;
     case OPTION_SIZE:
-        return parse_size(s, field);
+        return hftc_parse_value(HFTC_VALUE_SIZE, s, field);
     case OPTION_INT:
-        if (!parse_size(s, &v) || v > INT_MAX)
-            return false;
-        *(int *)field = (int)v;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_INT, s, field);
     case OPTION_U64:
-        if (!parse_size(s, &v))
-            return false;
-        *(unsigned long long *)field = v;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_U64, s, field);
     case OPTION_FLOAT:
-        return parse_float(s, field);
+        return hftc_parse_value(HFTC_VALUE_FLOAT, s, field);
     case OPTION_BOOL:
-        if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes"))
-            *(int *)field = 1;
-        else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no"))
-            *(int *)field = 0;
-        else
-            return false;
-        return true;
+        return hftc_parse_value(HFTC_VALUE_BOOL, s, field);
     case OPTION_SIZE_LIST:
     case OPTION_FLOAT_LIST:
         return parse_list(s, spec->type == OPTION_FLOAT_LIST, field, spec->size,
