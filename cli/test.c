@@ -1,4 +1,5 @@
-/* hftc test: evaluates a model on a labelled file; --json prints one object (docs/ARCHITECTURE.md, "The command-line contract"). */
+/* hftc test: evaluates a model on a labelled file; --json prints one object (docs/ARCHITECTURE.md, "The command-line
+ * contract"). */
 #include "args.h"
 #include "commands.h"
 
@@ -103,7 +104,8 @@ int cmd_test(int argc, char **argv)
         {"--input", ARG_STRING, &in.path, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, "data format: auto, tsv, fasttext, jsonl"},
         {"--scoring", ARG_STRING, &in.scoring,
-         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels); "
+         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
+         "leaf (the best leaf and its ancestors: single-path data); "
          "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, "decision threshold (-1 = the model's)"},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, "skip malformed lines with a warning"},

@@ -1,6 +1,6 @@
 /* Scoring functions on hand-made score tables: a tree where a confident child sits under an unsure
  * parent, and a DAG with a node under two parents and one under a parent and the root; the
- * single-label (softmax levels) top-down and argmax decisions. */
+ * single-label (softmax levels) top-down and argmax decisions; the single-path leaf decision. */
 #include "hier/decisions.h"
 #include "hier/scoring.h"
 
@@ -217,6 +217,70 @@ static void test_names(void)
     CHECK(!scoring_parse("BSF", &k) && !scoring_parse("", &k));
     CHECK(!strcmp(scoring_name(SCORING_MSF), "msf"));
     CHECK(scoring_parse("top-down", &k) && k == SCORING_TOP_DOWN && scoring_parse("argmax", &k) && k == SCORING_ARGMAX);
+    CHECK(scoring_parse("leaf", &k) && k == SCORING_LEAF && !strcmp(scoring_name(SCORING_LEAF), "leaf"));
+    char list[128];
+    scoring_names_list(list, sizeof list);
+    CHECK_MSG(!strcmp(list, "independent, bsf, msf, top-down, argmax, leaf"), "%s", list);
+}
+
+/* The leaf scoring on the tree and DAG of build(): a leaf scores its probability, any other node the best
+ * leaf below it (leaves at different depths compared alike); the decision is the best leaf with every
+ * ancestor (both parents of G), whatever the threshold; the scores rank that path first. */
+static void test_leaf(void)
+{
+    taxonomy t;
+    build(&t);
+    /* leaves: C (under A > B), D, G (under E and F), H (under E and the root) */
+    static const struct {
+        const char *name;
+        float prob, score;
+    } doc[2][8] = {
+        {{"A", 0.9f, 0.8f},
+         {"B", 0.6f, 0.8f},
+         {"C", 0.8f, 0.8f},
+         {"D", 0.3f, 0.3f},
+         {"E", 0.2f, 0.4f},
+         {"F", 0.7f, 0.1f},
+         {"G", 0.1f, 0.1f},
+         {"H", 0.4f, 0.4f}},
+        {{"A", 0.9f, 0.2f},
+         {"B", 0.9f, 0.2f},
+         {"C", 0.2f, 0.2f},
+         {"D", 0.3f, 0.3f},
+         {"E", 0.1f, 0.6f},
+         {"F", 0.1f, 0.6f},
+         {"G", 0.6f, 0.6f},
+         {"H", 0.5f, 0.5f}},
+    };
+    size_t N = t.n_nodes;
+    float probs[2 * 8], scores[2 * 8];
+    bool keep[2 * 8];
+    CHECK(N == 8);
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 8; i++)
+            probs[d * N + id(&t, doc[d][i].name)] = doc[d][i].prob;
+    memcpy(scores, probs, sizeof probs);
+    scoring_apply(test_compute, SCORING_LEAF, &t, scores, scores, 2); /* in place */
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 8; i++)
+            CHECK_NEAR(scores[d * N + id(&t, doc[d][i].name)], doc[d][i].score, 1e-7);
+    scoring_select(SCORING_LEAF, &t, scores, 0.99f, NULL, keep, 2); /* the threshold plays no part */
+    static const char *const kept[2] = {"ABC", "EFG"};
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 8; i++) {
+            const char *name = doc[d][i].name;
+            CHECK_MSG(keep[d * N + id(&t, name)] == (strchr(kept[d], name[0]) != NULL), "document %zu, %s", d, name);
+        }
+    /* a document whose leaves all score 0 gets nothing */
+    memset(probs, 0, N * sizeof *probs);
+    probs[id(&t, "A")] = 1.0f;
+    scoring_apply(test_compute, SCORING_LEAF, &t, probs, scores, 1);
+    scoring_select(SCORING_LEAF, &t, scores, 0.5f, NULL, keep, 1);
+    size_t n_kept = 0;
+    for (size_t c = 0; c < N; c++)
+        n_kept += keep[c];
+    CHECK(n_kept == 0 && scores[id(&t, "A")] == 0.0f);
+    taxonomy_free(&t);
 }
 
 /* What the decisions ask of each scoring: only bsf and msf bound a node by its parent; the single-label
@@ -229,6 +293,7 @@ static void test_predicates(void)
     CHECK(scoring_uses_threshold(SCORING_INDEPENDENT) && scoring_uses_threshold(SCORING_BSF) &&
           scoring_uses_threshold(SCORING_MSF));
     CHECK(!scoring_uses_threshold(SCORING_TOP_DOWN) && !scoring_uses_threshold(SCORING_ARGMAX));
+    CHECK(!scoring_uses_threshold(SCORING_LEAF) && !scoring_bounded_by_parent(SCORING_LEAF));
 }
 
 int main(void)
@@ -239,6 +304,7 @@ int main(void)
     RUN_TEST(test_single_label);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_names);
+    RUN_TEST(test_leaf);
     RUN_TEST(test_predicates);
     TEST_MAIN_END();
 }

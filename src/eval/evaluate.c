@@ -29,9 +29,11 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
     if (!data_format_parse(in->format ? in->format : "auto", &opt->format) ||
         (labelled && opt->format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);
-    if (in->scoring && !scoring_parse(in->scoring, kind))
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                         "unknown scoring \"%s\" (independent, bsf, msf, top-down, argmax)", in->scoring);
+    if (in->scoring && !scoring_parse(in->scoring, kind)) {
+        char names[128];
+        scoring_names_list(names, sizeof names);
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (%s)", in->scoring, names);
+    }
     if (in->explain && (!encoder_has_attention(&m->net_config) || in->explain > 100))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
                          in->explain > 100 ? "more than 100 words asked" : "its word attention");

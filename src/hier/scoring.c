@@ -6,7 +6,9 @@
 
 #include <string.h>
 
-static const char *const scoring_names[] = {"independent", "bsf", "msf", "top-down", "argmax"};
+#include <stdio.h>
+
+static const char *const scoring_names[] = {"independent", "bsf", "msf", "top-down", "argmax", "leaf"};
 
 bool scoring_parse(const char *name, scoring_kind *out)
 {
@@ -19,9 +21,21 @@ bool scoring_parse(const char *name, scoring_kind *out)
 
 const char *scoring_name(scoring_kind kind) { return scoring_names[kind]; }
 
+size_t scoring_names_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NAMES_COUNT(scoring_names) && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", scoring_names[i]);
+    return used < size ? used : size - 1;
+}
+
 bool scoring_bounded_by_parent(scoring_kind kind) { return kind == SCORING_BSF || kind == SCORING_MSF; }
 
-bool scoring_uses_threshold(scoring_kind kind) { return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX; }
+bool scoring_uses_threshold(scoring_kind kind)
+{
+    return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && kind != SCORING_LEAF;
+}
 
 // The restricted path probabilities of one document (scores may be probs): parents first, each node's
 // probability over the sum of its siblings' (the top level's over all top-level nodes), times its
@@ -75,6 +89,37 @@ static uint32_t level_best(const taxonomy *t, const float *s, size_t level)
     return best;
 }
 
+// One document's leaf scores (scores may be probs): children before parents, a leaf its probability, any
+// other node the best score of its children (so of the leaves below it).
+static void leaf_scores(const taxonomy *t, const float *probs, float *scores)
+{
+    for (size_t i = t->n_nodes; i-- > 0;) {
+        uint32_t c = t->order[i];
+        float best = t->child_start[c] == t->child_start[c + 1] ? probs[c] : 0.0f;
+        for (size_t j = t->child_start[c]; j < t->child_start[c + 1]; j++)
+            best = scores[t->children[j]] > best ? scores[t->children[j]] : best;
+        scores[c] = best;
+    }
+}
+
+// One document's leaf decision into k (cleared): the best-scoring leaf above 0, then every ancestor of a
+// kept node, children before parents.
+static void leaf_select(const taxonomy *t, const float *s, bool *k)
+{
+    uint32_t best = TAXONOMY_ROOT;
+    for (uint32_t c = 0; c < (uint32_t)t->n_nodes; c++)
+        best = t->child_start[c] == t->child_start[c + 1] ? better(best, c, s) : best;
+    if (best == TAXONOMY_ROOT)
+        return;
+    k[best] = true;
+    for (size_t i = t->n_nodes; i-- > 0;) {
+        uint32_t c = t->order[i];
+        for (size_t j = t->parent_start[c]; k[c] && j < t->parent_start[c + 1]; j++)
+            if (t->parents[j] != TAXONOMY_ROOT)
+                k[t->parents[j]] = true;
+    }
+}
+
 bool scoring_parent_kept(const taxonomy *t, const bool *k, uint32_t c)
 {
     for (size_t j = t->parent_start[c]; j < t->parent_start[c + 1]; j++)
@@ -104,6 +149,10 @@ void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, f
             continue;
         }
         memset(k, 0, N * sizeof *k);
+        if (kind == SCORING_LEAF) {
+            leaf_select(t, s, k);
+            continue;
+        }
         if (kind == SCORING_TOP_DOWN) {
             for (uint32_t c = best_child(t, TAXONOMY_ROOT, s); c != TAXONOMY_ROOT; c = best_child(t, c, s))
                 k[c] = true;
@@ -153,10 +202,10 @@ void scoring_apply(const compute_context *cc, scoring_kind kind, const taxonomy 
         memcpy(scores, probs, n_docs * N * sizeof *scores);
     if (kind == SCORING_INDEPENDENT || kind == SCORING_ARGMAX)
         return;
-    if (kind == SCORING_TOP_DOWN) {
+    if (kind == SCORING_TOP_DOWN || kind == SCORING_LEAF) {
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
         for (size_t d = 0; d < n_docs; d++)
-            top_down_scores(t, probs + d * N, scores + d * N);
+            (kind == SCORING_LEAF ? leaf_scores : top_down_scores)(t, probs + d * N, scores + d * N);
         return;
     }
 #pragma omp parallel for schedule(static) num_threads(cc->threads)

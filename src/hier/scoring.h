@@ -12,6 +12,10 @@
  *                the greedy path, at each level the best child of the category chosen above
  *   argmax       score(c) = p(c); decisions: the best category of each level on its own (the
  *                HFT-ONLSTM paper's unrestricted mode; the path may be inconsistent)
+ * For single-path data (each document one path from the root to a leaf), with any head:
+ *   leaf         score(leaf) = p(leaf), score(c) = the best score of the leaves below c; decisions: the
+ *                best-scoring leaf and its ancestors, one path whatever the threshold (a one-of-the-leaves
+ *                choice, which beats independent thresholds on such data)
  * Everything that depends on the kind is here (scoring.c): a new scoring is a value of scoring_kind, its
  * name, its answers to the predicates below, its scores and its decisions. Decision rules, decision sets
  * and threshold searches (decisions.h, threshold_search.h) ask these functions and compare no kinds. */
@@ -21,16 +25,25 @@
 #include "core/compute.h"
 #include "data/taxonomy.h"
 
-typedef enum { SCORING_INDEPENDENT, SCORING_BSF, SCORING_MSF, SCORING_TOP_DOWN, SCORING_ARGMAX } scoring_kind;
+typedef enum {
+    SCORING_INDEPENDENT,
+    SCORING_BSF,
+    SCORING_MSF,
+    SCORING_TOP_DOWN,
+    SCORING_ARGMAX,
+    SCORING_LEAF
+} scoring_kind;
 
 bool scoring_parse(const char *name, scoring_kind *out);
 const char *scoring_name(scoring_kind kind);
+/* The scorings' names, comma-separated, into buf (for messages); returns the length written. */
+size_t scoring_names_list(char *buf, size_t size);
 
 /* Whether a node's score is bounded by its parent's (bsf, msf): with one threshold a node is kept only
  * with a kept parent, and per-label thresholds must add that condition. */
 bool scoring_bounded_by_parent(scoring_kind kind);
 /* Whether decisions threshold the scores (independent, bsf, msf), rather than choose one category per
- * level (top-down, argmax: neither a threshold nor per-label thresholds play a part). */
+ * level or one path (top-down, argmax, leaf: neither a threshold nor per-label thresholds play a part). */
 bool scoring_uses_threshold(scoring_kind kind);
 
 /* probs and scores are (n_docs, t->n_nodes); they may be the same array. */
@@ -50,7 +63,8 @@ static inline float scoring_bounded(scoring_kind kind, float p, float bound)
 /* Whether one of c's parents is kept in keep (one document's decisions; the root always is). */
 bool scoring_parent_kept(const taxonomy *t, const bool *keep, uint32_t c);
 /* keep (n_docs, t->n_nodes): the decisions from scoring_apply's scores: score >= threshold, or for
- * top-down and argmax one category per level as above (a node scoring 0 is never chosen). thresholds:
+ * top-down and argmax one category per level and for leaf one path, as above (a node scoring 0 is never
+ * chosen). thresholds:
  * NULL, or one per node replacing threshold (top-down and argmax use neither); then bsf and msf keep a
  * node only with a kept parent, as one threshold does by itself (a score is at most its parent's). */
 void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, const float *thresholds,

@@ -111,8 +111,11 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
                "classifier decides at --threshold)";
     scoring_kind scoring;
-    if (!scoring_parse(o->scoring, &scoring))
-        return "--scoring must be independent, bsf, msf, top-down or argmax";
+    if (!scoring_parse(o->scoring, &scoring)) {
+        int used = snprintf(message, sizeof message, "--scoring must be one of: ");
+        scoring_names_list(message + used, sizeof message - (size_t)used);
+        return message;
+    }
     if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(scoring)))
         return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
     int kind;

@@ -132,7 +132,8 @@ static const option_spec option_table[] = {
     {"pos-weight", OPTION_FLOAT, FIELD(pos_weight), 0, "1", "weight of positive targets in the loss (sigmoid head)"},
     {"scoring", OPTION_CHARS, FIELD(scoring), OPTION_RUN_NEUTRAL, "independent",
      "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "
-     "softmax levels: top-down (best child of the category above), argmax (best of each level)"},
+     "softmax levels: top-down (best child of the category above), argmax (best of each level); single-path "
+     "data: leaf (the best leaf and its ancestors)"},
     {"threshold", OPTION_FLOAT, FIELD(threshold), 0, "0.5", "decision threshold stored in the model"},
     {"tune-threshold", OPTION_BOOL, FIELD(tune_threshold), 0, NULL,
      "store the threshold with the best validation micro-F1 (of the model's scoring)"},
