@@ -99,14 +99,14 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
-    char encoder[16];            /* "cnn", "bigru-att", "onlstm" */
+    char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
                                   * "node": one binary model per category (HTrans) */
     char transfer[16];           /* "none", or "finetune": a level (node) starts from the level above's (its
                                   * parent's) trained layers */
     char transfer_layers[64];    /* the layers finetune copies: "embedding,conv" (also "fc1", "out", "gru",
-                                  * "attention") */
+                                  * "attention", "onlstm", "ngram", "bn") */
     float transfer_lr;           /* learning rate of the transferred layers; 0 = lr */
     int freeze_child_embeddings; /* node + finetune: below the top level, the parent's embedding, frozen */
     size_t dim;                  /* embedding size (taken from the vectors when given) */
@@ -121,6 +121,7 @@ typedef struct {
     float rnn_dropout;            /* bigru-att: on the GRU outputs; onlstm: on the pooled state */
     size_t onlstm_chunk;          /* onlstm: units per master-gate value (1 = the paper's equations) */
     char rnn_pool[8];             /* onlstm: "last" state or "max" over the words */
+    size_t buckets;               /* ngram: rows of the table the word bigrams hash to (fastText's -bucket) */
     int joint_embedding;          /* level + softmax: below the top level, the parent category's name words are
                                    * read before the text (true parent in training, predicted at inference) */
     const char *label_names_path; /* joint embedding: "label<TAB>name" or "label: name" lines; labels it does

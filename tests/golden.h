@@ -7,6 +7,7 @@
 #define HFTC_TESTS_GOLDEN_H
 
 #include "model/network.h"
+#include "nn/adam.h"
 #include "test.h"
 
 #include <stdbool.h>
@@ -196,7 +197,8 @@ static inline network *golden_network(const golden_case *gc, const golden *g, co
 }
 
 /* A training network of the variant against PyTorch: probabilities and loss of network_predict, loss
- * and every gradient (to grad_tol(tensor name), as check_close_tol) of network_train_batch, and the embedding's
+ * and every gradient (to grad_tol(tensor name), as check_close_tol; NULL: GOLDEN_TOL) of network_train_batch, and the
+ * embedding's
  * touched rows, which must be the distinct non-pad ids at valid positions, sorted. If inference is not
  * NULL, that network (of the same weights) must give the same probabilities and loss. The training
  * loss is the record "train_loss" where there is one (batch norm: training and inference differ),
@@ -228,7 +230,8 @@ static inline void golden_check_network(network *net, network *inference, const 
         char name[96];
         snprintf(name, sizeof name, "grad.%s", t->name);
         snprintf(what, sizeof what, "%s%s", prefix, name);
-        check_close_tol(what, t->grad, golden_get(g, prefix, name, t->size), t->size, grad_tol(t->name));
+        check_close_tol(what, t->grad, golden_get(g, prefix, name, t->size), t->size,
+                        grad_tol ? grad_tol(t->name) : GOLDEN_TOL);
     }
 
     tensor *emb = params_find(ps, "embedding.weight");
@@ -253,6 +256,54 @@ static inline void golden_check_network(network *net, network *inference, const 
         snprintf(what, sizeof what, "%sloss (inference network)", prefix);
         check_close(what, &loss, torch_loss, 1);
     }
+}
+
+/* Trains net the given steps on the variant's batch (network_train_batch, then adam_step with opt), each step's loss
+ * against PyTorch's, losses[step], as check_close. */
+static inline void golden_train_steps(network *net, adam *opt, const golden_case *gc, const double *losses,
+                                      size_t steps)
+{
+    for (size_t step = 0; step < steps; step++) {
+        float loss = network_train_batch(net, test_compute, gc->tokens, gc->lengths, gc->B, gc->T, gc->targets,
+                                         gc->pos_weight, NULL, 0);
+        char what[64];
+        snprintf(what, sizeof what, "loss at step %zu", step + 1);
+        check_close(what, &loss, losses + step, 1);
+        adam_step(opt, test_compute, network_params(net));
+    }
+}
+
+/* How a golden test reads its variants: read sets gc's configuration (the head is given in gc->cfg.head) and inputs
+ * (false: it reported why); load makes a network of the golden weights in a mode (NULL: golden_network); grad_tol
+ * bounds each gradient (NULL: GOLDEN_TOL); more, where not NULL, checks the trained network further. */
+typedef struct {
+    bool (*read)(golden_case *gc, const golden *g, const char *prefix);
+    network *(*load)(const golden_case *gc, const golden *g, const char *prefix, network_mode mode);
+    double (*grad_tol)(const char *name);
+    void (*more)(network *net, const golden_case *gc, const golden *g, const char *prefix);
+} golden_variant;
+
+/* Variant prefix of the golden file at path, with the given head, against PyTorch: golden_check_network on a training
+ * network of its weights and an inference one, then v->more. */
+static inline void golden_check_variant(const char *path, const char *prefix, head_kind head, const golden_variant *v)
+{
+    golden g;
+    CHECK(golden_load(&g, path));
+    golden_case gc = {.cfg = {.head = head}};
+    network *(*load)(const golden_case *, const golden *, const char *, network_mode) =
+        v->load ? v->load : golden_network;
+    network *net = NULL, *inference = NULL;
+    if (!v->read(&gc, &g, prefix) || !(net = load(&gc, &g, prefix, NETWORK_TRAINING)) ||
+        !(inference = load(&gc, &g, prefix, NETWORK_INFERENCE))) {
+        CHECK_MSG(false, "%s: could not load the variant", prefix);
+    } else {
+        golden_check_network(net, inference, &gc, &g, prefix, v->grad_tol);
+        if (v->more)
+            v->more(net, &gc, &g, prefix);
+    }
+    network_free(net);
+    network_free(inference);
+    golden_free(&g);
 }
 
 #endif

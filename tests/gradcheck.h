@@ -320,6 +320,36 @@ static inline uint8_t *network_mask(size_t layer, uint64_t seed, const size_t *l
     return mask;
 }
 
+// The targets (4 documents, 3 classes) and positive weights of the network checks of test_gradcheck.c and
+// test_gradcheck_ngram.c: multi-hot rows for the sigmoid head, one-hot for softmax.
+static inline void network_check_targets(float *targets, float *pos_weight, head_kind head)
+{
+    static const float multi_hot[12] = {1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0},
+                       one_hot[12] = {0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+    memcpy(targets, head == HEAD_SOFTMAX ? one_hot : multi_hot, sizeof one_hot);
+    pos_weight[0] = 2.0f, pos_weight[1] = 0.5f, pos_weight[2] = 4.0f;
+}
+
+// A training network of cfg for batches of B x T, initialised from init_seed, then every weight 3 times larger than
+// the initialisation (so that every layer carries a visible gradient) and the embedding's <pad> row zero; NULL (and
+// a failed check) if it cannot be made.
+static inline network *network_check_create(const network_config *cfg, size_t B, size_t T, uint64_t init_seed)
+{
+    network *net = NULL;
+    CHECK_STATUS(network_create(&net, cfg, B, T, NETWORK_TRAINING), HFTC_STATUS_OK);
+    if (!net)
+        return NULL;
+    rng r;
+    rng_seed(&r, init_seed, 0);
+    network_init(net, &r);
+    param_set *ps = network_params(net);
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        for (size_t j = 0; j < ps->tensors[i].size; j++)
+            ps->tensors[i].value[j] *= 3.0f;
+    memset(params_find(ps, "embedding.weight")->value, 0, cfg->embed_dim * sizeof(float));
+    return net;
+}
+
 // Copies tensor name of the network into a new double array (and returns the tensor in *t).
 static inline double *tensor_double(param_set *ps, const char *name, tensor **t)
 {

@@ -1,10 +1,10 @@
 /* The network against a PyTorch Kim CNN / XML-CNN built to be identical (tests/ref/make_golden_cnn.py
  * writes golden/cnn.golden): forward output, loss and every parameter gradient for a sigmoid/BCE variant
  * (windows 2,3,4, hidden layer, pos_weight), a softmax/CE variant (windows 1,3, no hidden layer) and an
- * XML-CNN variant (4 chunks per feature map against nn.AdaptiveMaxPool1d, bottleneck layer), and the
- * parameters after three Adam steps (SparseAdam for the embedding). PyTorch computed in
- * float64 from float32 weights, so the differences are our float32 rounding; any real discrepancy
- * fails the test. */
+ * XML-CNN variant (4 chunks per feature map against nn.AdaptiveMaxPool1d, bottleneck layer), the same
+ * probabilities from an inference-only network, and the parameters after three Adam steps (SparseAdam for the
+ * embedding). PyTorch computed in float64 from float32 weights, so the differences are our float32 rounding; any real
+ * discrepancy fails the test. */
 #include "golden.h"
 #include "model/network.h"
 #include "nn/adam.h"
@@ -14,13 +14,12 @@
 
 #define GOLDEN_PATH "golden/cnn.golden"
 
-// Reads a variant (configuration, inputs) and builds its training network with the golden weights;
-// NULL if it cannot.
-static network *case_load(golden_case *gc, const golden *g, const char *prefix, head_kind head)
+// Reads a variant's configuration (with the head in gc->cfg.head) and inputs.
+static bool case_read(golden_case *gc, const golden *g, const char *prefix)
 {
     const double *config = golden_get(g, prefix, "config", 8);
     if (!config)
-        return NULL;
+        return false;
     size_t n_windows = 0;
     for (size_t i = 0; i < g->n; i++)
         if (strncmp(g->records[i].name, prefix, strlen(prefix)) == 0 &&
@@ -28,10 +27,10 @@ static network *case_load(golden_case *gc, const golden *g, const char *prefix, 
             n_windows = g->records[i].count;
     const double *windows = golden_get(g, prefix, "windows", n_windows);
     if (!windows || n_windows > NETWORK_MAX_WINDOWS)
-        return NULL;
+        return false;
     gc->B = (size_t)config[5], gc->T = (size_t)config[6];
     gc->cfg = (network_config){.encoder = ENCODER_CNN,
-                               .head = head,
+                               .head = gc->cfg.head,
                                .vocab_size = (size_t)config[0],
                                .embed_dim = (size_t)config[1],
                                .n_windows = n_windows,
@@ -41,41 +40,24 @@ static network *case_load(golden_case *gc, const golden *g, const char *prefix, 
                                .n_classes = (size_t)config[4]};
     for (size_t w = 0; w < n_windows; w++)
         gc->cfg.windows[w] = (size_t)windows[w];
-    return golden_case_inputs(gc, g, prefix) ? golden_network(gc, g, prefix, NETWORK_TRAINING) : NULL;
+    return golden_case_inputs(gc, g, prefix);
 }
 
-static double grad_tol(const char *name)
-{
-    (void)name;
-    return GOLDEN_TOL;
-}
+static const golden_variant cnn_variant = {.read = case_read};
 
-static void check_variant(const char *prefix, head_kind head)
-{
-    golden g;
-    CHECK(golden_load(&g, GOLDEN_PATH));
-    golden_case gc;
-    network *net = case_load(&gc, &g, prefix, head);
-    if (net)
-        golden_check_network(net, NULL, &gc, &g, prefix, grad_tol);
-    else
-        CHECK_MSG(false, "%s: could not load the variant", prefix);
-    network_free(net);
-    golden_free(&g);
-}
+static void test_sigmoid(void) { golden_check_variant(GOLDEN_PATH, "sigmoid.", HEAD_SIGMOID, &cnn_variant); }
 
-static void test_sigmoid(void) { check_variant("sigmoid.", HEAD_SIGMOID); }
+static void test_softmax(void) { golden_check_variant(GOLDEN_PATH, "softmax.", HEAD_SOFTMAX, &cnn_variant); }
 
-static void test_softmax(void) { check_variant("softmax.", HEAD_SOFTMAX); }
-
-static void test_xml_cnn(void) { check_variant("xml.", HEAD_SIGMOID); }
+static void test_xml_cnn(void) { golden_check_variant(GOLDEN_PATH, "xml.", HEAD_SIGMOID, &cnn_variant); }
 
 // Loads the sigmoid variant for the optimiser tests: groups as in the generator (conv and embedding
 // in group 0, fc1 and out in group 1), the learning rates, and a copy of the initial values.
 static network *adam_load(golden *g, golden_case *gc, adam *opt, float **initial)
 {
     const double *lr = golden_get(g, "sigmoid.", "adam.lr", 2);
-    network *net = lr ? case_load(gc, g, "sigmoid.", HEAD_SIGMOID) : NULL;
+    gc->cfg.head = HEAD_SIGMOID;
+    network *net = lr && case_read(gc, g, "sigmoid.") ? golden_network(gc, g, "sigmoid.", NETWORK_TRAINING) : NULL;
     if (!net)
         return NULL;
     param_set *ps = network_params(net);
@@ -193,15 +175,7 @@ static void test_adam_training(void)
     if (!net) {
         CHECK_MSG(false, "adam: could not load the golden data");
     } else {
-        param_set *ps = network_params(net);
-        for (size_t step = 0; step < 3; step++) {
-            float loss = network_train_batch(net, test_compute, gc.tokens, gc.lengths, gc.B, gc.T, gc.targets,
-                                             gc.pos_weight, NULL, 0);
-            char what[64];
-            snprintf(what, sizeof what, "loss at step %zu", step + 1);
-            check_close(what, &loss, losses + step, 1);
-            adam_step(&opt, test_compute, ps);
-        }
+        golden_train_steps(net, &opt, &gc, losses, 3);
         adam_compare(&g, &gc, net, &opt, initial, 1e-3, "training");
     }
     free(initial);

@@ -20,15 +20,15 @@
 #define GOLDEN_PATH "golden/gru.golden"
 #define GRU_GRAD_TOL 1e-4
 
-// Reads the configuration and inputs of a variant.
-static bool case_read(golden_case *gc, const golden *g, const char *prefix, head_kind head)
+// Reads the configuration (with the head in gc->cfg.head) and inputs of a variant.
+static bool case_read(golden_case *gc, const golden *g, const char *prefix)
 {
     const double *config = golden_get(g, prefix, "config", 8);
     if (!config)
         return false;
     gc->B = (size_t)config[6], gc->T = (size_t)config[7];
     gc->cfg = (network_config){.encoder = ENCODER_BIGRU_ATT,
-                               .head = head,
+                               .head = gc->cfg.head,
                                .vocab_size = (size_t)config[0],
                                .embed_dim = (size_t)config[1],
                                .rnn_hidden = (size_t)config[2],
@@ -59,29 +59,13 @@ static double grad_tol(const char *name)
     return GRU_GRAD_TOL;
 }
 
-// The training network against PyTorch, and an inference-only network (no cache, no training
-// buffers) must give the same probabilities.
-static void check_variant(const char *prefix, head_kind head)
-{
-    golden g;
-    CHECK(golden_load(&g, GOLDEN_PATH));
-    golden_case gc;
-    network *net = NULL;
-    if (!case_read(&gc, &g, prefix, head) || !(net = network_load(&gc, &g, prefix, NETWORK_TRAINING))) {
-        CHECK_MSG(false, "%s: could not load the variant", prefix);
-        golden_free(&g);
-        return;
-    }
-    network *inference = network_load(&gc, &g, prefix, NETWORK_INFERENCE);
-    golden_check_network(net, inference, &gc, &g, prefix, grad_tol);
-    network_free(net);
-    network_free(inference);
-    golden_free(&g);
-}
+// The training network against PyTorch, and an inference-only network (no cache, no training buffers) must give the
+// same probabilities.
+static const golden_variant gru_variant = {.read = case_read, .load = network_load, .grad_tol = grad_tol};
 
-static void test_sigmoid(void) { check_variant("sigmoid.", HEAD_SIGMOID); }
+static void test_sigmoid(void) { golden_check_variant(GOLDEN_PATH, "sigmoid.", HEAD_SIGMOID, &gru_variant); }
 
-static void test_softmax(void) { check_variant("softmax.", HEAD_SOFTMAX); }
+static void test_softmax(void) { golden_check_variant(GOLDEN_PATH, "softmax.", HEAD_SOFTMAX, &gru_variant); }
 
 int main(void)
 {

@@ -538,22 +538,12 @@ static void check_network(const network_config *cfg, const char *label)
     // id outside the vocabulary.
     uint32_t tokens[B * T] = {2, 5, 7, 3, 9, 11, 4, 6, 1, 8, 2, 3, 99, 99, 10, 0, 0, 0, 0, 0, 0, 3, 3, 5, 3, 0, 99, 8};
     size_t lengths[B] = {7, 4, 1, 7};
-    float targets[B * 3] = {1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0}, pos_weight[3] = {2.0f, 0.5f, 4.0f};
-    if (cfg->head == HEAD_SOFTMAX) {
-        float one_hot[B * 3] = {0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1};
-        memcpy(targets, one_hot, sizeof one_hot);
-    }
-    network *net;
-    CHECK_STATUS(network_create(&net, cfg, B, T, NETWORK_TRAINING), HFTC_STATUS_OK);
-    rng r;
-    rng_seed(&r, 3, 0);
-    network_init(net, &r);
+    float targets[B * 3], pos_weight[3];
+    network_check_targets(targets, pos_weight, cfg->head);
+    network *net = network_check_create(cfg, B, T, 3);
+    if (!net)
+        return;
     param_set *ps = network_params(net);
-    // Larger weights than PyTorch's default so that every layer carries a visible gradient.
-    for (size_t i = 0; i < ps->n_tensors; i++)
-        for (size_t j = 0; j < ps->tensors[i].size; j++)
-            ps->tensors[i].value[j] *= 3.0f;
-    memset(params_find(ps, "embedding.weight")->value, 0, cfg->embed_dim * sizeof(float));
 
     net_ctx c = {
         .cfg = cfg, .lengths = lengths, .B = B, .T = T, .head = {.targets = targets, .pos_weight = pos_weight}};

@@ -461,6 +461,82 @@ static void test_onlstm_round_trip(void)
     check_save_load_same(m, "onlstm.hftc", "onlstm");
 }
 
+/* The transfer lines of the level strategy's log. */
+static void capture_transfer(hftc_log_level level, const char *message, void *user)
+{
+    (void)level;
+    if (strstr(message, " starts from "))
+        snprintf(user, 256, "%s", message);
+}
+
+// The ngram preset (fastText's model): it learns, the model file keeps the bucket count and the bucket table and
+// predicts the same after save + load; fine-tuned level by level (--transfer-layers embedding,ngram: both tables
+// move) it trains, saves and loads; as node classifiers sharing one frozen embedding (whose lookup the others
+// share at inference) each reads its batch's token ids, and a document scores the same alone as in a batch.
+static void test_ngram(void)
+{
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "ngram"), HFTC_STATUS_OK);
+    o.train_path = path_train, o.valid_path = path_valid;
+    o.dim = 16, o.buckets = 5000, o.batch = 16, o.epochs = 6, o.seed = 7;
+    hftc_model *m = train_and_check(&o, 0.9, "ngram");
+    if (m) {
+        char *d = hftc_model_describe(m);
+        json_t *j = d ? json_loads(d, 0, NULL) : NULL, *cfg = json_object_get(j, "config");
+        CHECK(!strcmp(json_string_value(json_object_get(cfg, "encoder")), "ngram") &&
+              json_integer_value(json_object_get(cfg, "buckets")) == 5000);
+        CHECK(d && strstr(d, "\"ngram.buckets\"") && !strstr(d, "conv.") &&
+              json_integer_value(json_object_get(j, "frozen")) == 0);
+        json_decref(j);
+        free(d);
+        check_save_load_same(m, "ngram.hftc", "ngram");
+    }
+
+    o.epochs = 4;
+    snprintf(o.strategy, sizeof o.strategy, "level");
+    snprintf(o.transfer, sizeof o.transfer, "finetune");
+    snprintf(o.transfer_layers, sizeof o.transfer_layers, "embedding,ngram");
+    o.taxonomy_path = tmpfiles_write_text("ngram.taxonomy", "Root\ttopic\ntopic\tsport\tscience\n");
+    char transferred[256] = "";
+    hftc_set_log(capture_transfer, HFTC_LOG_INFO, transferred);
+    m = train_and_check(&o, 0.9, "ngram, level + finetune");
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    CHECK_MSG(strstr(transferred, "level2 starts from level1: 2 tensors"), "%s", transferred);
+    if (m) {
+        char *d = hftc_model_describe(m);
+        CHECK(m->n_parts == 2 && d && strstr(d, "level2.ngram.buckets"));
+        free(d);
+        size_t C = hftc_model_num_labels(m);
+        float before[N_PROBES * 3];
+        CHECK(C == 3);
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
+        const char *path = tmpfiles_path("ngram-levels.hftc");
+        CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
+        hftc_model *loaded = NULL;
+        CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
+        if (loaded)
+            test_check_loaded_predictions(loaded, probe_texts, N_PROBES, C, before, "ngram levels");
+        hftc_model_free(loaded);
+        hftc_model_free(m);
+    }
+
+    snprintf(o.strategy, sizeof o.strategy, "node");
+    snprintf(o.transfer, sizeof o.transfer, "none");
+    o.taxonomy_path = NULL;
+    o.freeze_embeddings = 1;
+    m = train_and_check(&o, 0.85, "ngram, node classifiers sharing a frozen embedding");
+    if (m) {
+        float alone[N_PROBES * 2], together[N_PROBES * 2];
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, together), HFTC_STATUS_OK);
+        for (size_t i = 0; i < N_PROBES; i++) /* one document at a time: each batch's own tokens */
+            CHECK_STATUS(hftc_predict_texts(m, probe_texts + i, 1, alone + 2 * i), HFTC_STATUS_OK);
+        /* the same sums, but for the output layer's products, which BLAS may round by the batch's size */
+        CHECK_MSG(test_max_diff(alone, together, N_PROBES * 2) <= 1e-6, "node ngram: %.3g",
+                  test_max_diff(alone, together, N_PROBES * 2));
+        hftc_model_free(m);
+    }
+}
+
 static void test_damaged_model_files(void)
 {
     FILE *f = fopen(path_model, "rb");
@@ -850,6 +926,7 @@ int main(void)
     RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_onlstm_round_trip);
+    RUN_TEST(test_ngram);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_label_thresholds);

@@ -437,7 +437,7 @@ static void test_params(void)
     CHECK(ps.total == 12 + 5 + 12);
     tensor *a = params_find(&ps, "a");
     CHECK(a && a->value && !a->grad && !a->adam_m && !sparse->touched_rows); // values only until training
-    CHECK_STATUS(params_allocate_training(&ps, 6), HFTC_STATUS_OK);
+    CHECK_STATUS(params_allocate_training(&ps), HFTC_STATUS_OK);
     CHECK(a && a->size == 12 && a->value && a->grad && a->adam_m && a->adam_v && !a->touched_rows);
     CHECK(sparse->touched_rows != NULL && params_find(&ps, "nope") == NULL);
     CHECK(((uintptr_t)a->value & 63) == 0 && ((uintptr_t)params_find(&ps, "conv.b")->value & 63) == 0);

@@ -131,7 +131,7 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 11);
+    CHECK(n == 12);
     hftc_train_options o;
     CHECK_STATUS(hftc_train_options_init(&o, "no-such-preset"), HFTC_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(hftc_last_error(), "htrans") != NULL);
@@ -150,6 +150,16 @@ static void test_presets(void)
     CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);
     hftc_train_options_init(&o, "gru-att-multi");
     CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "micro-f1") && o.n_class_weights == 1);
+    hftc_train_options_init(&o, "ngram");
+    CHECK(!strcmp(o.encoder, "ngram") && !strcmp(o.strategy, "flat") && !strcmp(o.head, "sigmoid"));
+    CHECK(o.dim == 100 && o.buckets == 1000000 && o.hidden == 0 && o.embed_dropout == 0.0f && o.hidden_dropout == 0.0f);
+    CHECK(o.max_len == 500 && o.lr == 0.05f && o.epochs == 10 && o.min_count == 1 && o.n_windows == 0);
+    CHECK(!strcmp(o.transfer_layers, "embedding,ngram"));
+    o.train_path = "train.tsv";
+    o.buckets = 0;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--buckets"));
+    o.buckets = 100000001;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--buckets"));
 }
 
 /* A flat training stopped after its first epoch, continued with another head: refused, as the checkpoint

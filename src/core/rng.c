@@ -11,6 +11,12 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+uint64_t rng_hash_pair(uint32_t hi, uint32_t lo)
+{
+    uint64_t x = (uint64_t)hi << 32 | lo;
+    return splitmix64(&x);
+}
+
 void rng_seed(rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);

@@ -22,5 +22,9 @@ float rng_normal(rng *r);
 size_t rng_below(rng *r, size_t n);
 /* Fisher-Yates shuffle of n indices. */
 void rng_shuffle(rng *r, size_t *items, size_t n);
+/* A hash of the pair (hi, lo): splitmix64's output for the state hi * 2^32 + lo (z = state + 0x9e3779b97f4a7c15;
+ * z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9; z = (z ^ z >> 27) * 0x94d049bb133111eb; z ^ z >> 31, all modulo 2^64):
+ * well mixed, and the same on every platform. */
+uint64_t rng_hash_pair(uint32_t hi, uint32_t lo);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "text/tokenizer.h"
 
 #include <stdlib.h>
@@ -46,20 +47,11 @@ void taxonomy_free(taxonomy *t)
     taxonomy_init(t);
 }
 
-static uint64_t edge_hash(uint32_t parent, uint32_t child)
-{
-    // splitmix64's finaliser over the pair
-    uint64_t x = ((uint64_t)parent << 32 | child) + 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 // Slot of parent -> child in the edge set, or the empty slot where it would go.
 static size_t edge_slot(const taxonomy *t, uint32_t parent, uint32_t child)
 {
     size_t mask = t->n_edge_slots - 1;
-    for (size_t i = (size_t)edge_hash(parent, child) & mask;; i = (i + 1) & mask) {
+    for (size_t i = (size_t)rng_hash_pair(parent, child) & mask;; i = (i + 1) & mask) {
         size_t e = t->edge_slots[i];
         if (e == 0 || (t->edge_parent[e - 1] == parent && t->edge_child[e - 1] == child))
             return i;

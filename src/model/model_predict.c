@@ -189,7 +189,8 @@ static hftc_status predict_dataset(hftc_model *m, const compute_context *cc, con
                 T = batch_fill(ds, batch_idx, B, T_max, min_len, &prefix, tokens, lengths);
                 embedded_table = NULL; /* new input */
             }
-            if (network_has_word_cache(part->net)) { /* reads the tokens, and overwrites the shared activations */
+            /* reads the tokens (from the cache, or ngram's bigrams), and overwrites the shared activations */
+            if (network_has_word_cache(part->net) || network_reads_tokens(part->net)) {
                 if (isnan(network_predict(part->net, cc, tokens, lengths, B, T, NULL, NULL, part_probs)))
                     st = HFTC_STATUS_INVALID_ARGUMENT;
                 embedded_table = NULL;

@@ -1,7 +1,7 @@
-/* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c) ->
- * [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE. Parameters
- * live in a param_set; every activation comes from one arena sized at creation, so a batch allocates
- * nothing. */
+/* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c,
+ * encoder_ngram.c) -> [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE.
+ * Parameters live in a param_set; every activation comes from one arena sized at creation, so a batch
+ * allocates nothing. */
 #include "model/network_internal.h"
 
 #include "core/error.h"
@@ -20,7 +20,7 @@
 
 /* The encoders, by encoder_kind: adding one is its own file (encoder_NAME.c, defining encoder_NAME_ops) and its
  * NAME at the end of this list. */
-#define ENCODERS(X) X(cnn) X(bigru) X(onlstm)
+#define ENCODERS(X) X(cnn) X(bigru) X(onlstm) X(ngram)
 
 #define ENCODER_DECLARATION(name) extern const encoder_ops encoder_##name##_ops;
 #define ENCODER_ENTRY(name) &encoder_##name##_ops,
@@ -300,7 +300,7 @@ hftc_status network_set_mode(network *net, network_mode mode)
     word_cache_free(net->word_cache); /* the values may change from here on */
     net->word_cache = NULL;
     if (mode == NETWORK_TRAINING) {
-        TRY(params_allocate_training(&net->params, net->cfg.vocab_size));
+        TRY(params_allocate_training(&net->params));
     } else {
         params_free_training(&net->params);
     }
@@ -596,9 +596,14 @@ size_t network_embed_batch(network *net, const compute_context *cc, const uint32
     return Tp;
 }
 
+bool network_reads_tokens(const network *net) { return net->enc->reads_tokens; }
+
 hftc_status network_predict_embedded(network *net, const compute_context *cc, const float *embedded,
                                      const size_t *lengths, size_t B, size_t T, float *probs)
 {
+    if (net->enc->reads_tokens)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: the %s encoder reads the token ids, not an embedding",
+                         net->enc->name);
     if (!network_check_batch(net, B, T) || T < net->min_len)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: batch %zu x %zu out of range", B, T);
     for (size_t b = 0; b < B; b++)

@@ -1,7 +1,8 @@
 /* A network: embedding -> encoder -> head, over a batch of padded token-id sequences. Encoders:
  * cnn (Kim's CNN, XML-CNN with dynamic pooling; encoder_cnn.c), bigru-att (BiGRU + attention, max
- * and mean pooling; encoder_bigru.c) and onlstm (ordered-neurons LSTM, last state or max pooling;
- * encoder_onlstm.c). The head: [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out.
+ * and mean pooling; encoder_bigru.c), onlstm (ordered-neurons LSTM, last state or max pooling;
+ * encoder_onlstm.c) and ngram (fastText: the mean of the words' and the hashed bigrams' vectors;
+ * encoder_ngram.c). The head: [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out.
  * All memory (parameters, gradients, moments, activations) is sized at creation for
  * batch_capacity x length_capacity; training and inference allocate nothing. An inference-only network
  * holds its parameter values and forward activations only. */
@@ -21,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT, ENCODER_ONLSTM } encoder_kind;
+typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT, ENCODER_ONLSTM, ENCODER_NGRAM } encoder_kind;
 typedef enum { ACTIVATION_RELU, ACTIVATION_TANH } activation_kind;
 typedef enum { RNN_POOL_LAST, RNN_POOL_MAX } rnn_pool_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
@@ -31,6 +32,7 @@ typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } n
 
 #define NETWORK_MAX_WINDOWS HFTC_MAX_WINDOWS
 #define NETWORK_MAX_CHUNKS 1024
+#define NETWORK_MAX_BUCKETS 100000000
 
 typedef struct {
     encoder_kind encoder;
@@ -48,6 +50,8 @@ typedef struct {
     float rnn_dropout;      /* on the GRU outputs; on the ON-LSTM's pooled state */
     size_t onlstm_chunk;    /* units per master-gate value (divides rnn_hidden); 0 or 1 = one per unit */
     rnn_pool_kind rnn_pool; /* onlstm: the state at the last word, or max over the words */
+    /* ngram */
+    size_t buckets; /* rows of the table the word bigrams hash to (fastText's -bucket) */
     /* head */
     size_t hidden;                     /* units of the hidden FC layer (XML-CNN's bottleneck, the MLP); 0 = none */
     activation_kind hidden_activation; /* of the hidden layer */
@@ -102,7 +106,8 @@ hftc_status network_share_activations(network *net, arena *shared);
  * word cache (nn/word_cache.h: computed when a batch first uses the word, from the values the
  * parameters have then) when the whole table, vocab_size x N floats (N: 9 F for Kim's windows 2, 3,
  * 4, 6 H for the BiGRU, the ON-LSTM's gate rows), is at most max_bytes; only the rows of words seen
- * are allocated. Off (and OK) for 0, a training network or a borrowed embedding; network_set_mode turns
+ * are allocated. Off (and OK) for 0, a training network, a borrowed embedding or an encoder without a
+ * first-layer projection (ngram, N = 0: its words' part is their embedding itself); network_set_mode turns
  * it off. The parameter values must not change while it is on (set it again after changing them). */
 hftc_status network_set_word_cache(network *net, size_t max_bytes);
 bool network_has_word_cache(const network *net);
@@ -127,7 +132,8 @@ void network_init(network *net, rng *r);
  * Training pass: forward with dropout drawn from dropout_seed (one stream per document, so
  * results do not depend on the thread count), loss (mean over B x C for sigmoid, over B for
  * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
- * is not frozen (frozen[group] true); sets touched_rows of the embedding. Returns the loss.
+ * is not frozen (frozen[group] true); sets touched_rows of the row-sparse tensors (the embedding, ngram's
+ * buckets). Returns the loss.
  * Ids >= vocab_size are read as <unk> (1). T may exceed length_capacity up to the largest window. B or T out of
  * range, or a network in inference mode: returns NaN and sets the error message (hftc_last_error). */
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
@@ -145,8 +151,12 @@ size_t network_embed_batch(network *net, const compute_context *cc, const uint32
 /* The word attention of the last forward pass of a bigru-att network: (B, *T) weights, each document's
  * summing to 1 over its positions (0 past its length); NULL for other encoders. */
 const float *network_attention(const network *net, size_t *T);
+/* Whether the encoder reads the batch's token ids besides their embedding (ngram: its bigrams): such a network
+ * predicts from the tokens (network_predict), never from another network's embedded batch. */
+bool network_reads_tokens(const network *net);
 /* network_predict from an embedded batch (B, T, E) with lengths (B), as network_embed_batch made it
- * (with a network reading the same table); embedded may lie in this network's shared activations. */
+ * (with a network reading the same table); embedded may lie in this network's shared activations. Refused
+ * (INVALID_ARGUMENT) for a network that reads the token ids. */
 hftc_status network_predict_embedded(network *net, const compute_context *cc, const float *embedded,
                                      const size_t *lengths, size_t B, size_t T, float *probs);
 

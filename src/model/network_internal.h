@@ -1,7 +1,8 @@
 /* The network's insides, shared by network.c (embedding, head, loss, modes) and the encoders
- * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c). An encoder reads the embedded batch net->input (B, T, E) (or,
- * in inference with a word cache, its first layer's products net->projected) and writes net->features_out (B, D); its
- * backward pass reads net->dfeatures (B, D) and, when the embedding trains, writes net->demb. */
+ * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c, encoder_ngram.c). An encoder reads the embedded batch net->input
+ * (B, T, E) (or, in inference with a word cache, its first layer's products net->projected; one that says
+ * reads_tokens also the ids net->tokens) and writes net->features_out (B, D); its backward pass reads net->dfeatures
+ * (B, D) and, when the embedding trains, writes net->demb. */
 #ifndef HFTC_MODEL_NETWORK_INTERNAL_H
 #define HFTC_MODEL_NETWORK_INTERNAL_H
 
@@ -37,7 +38,7 @@ struct network {
 
     arena own_acts;                  /* the activations, unless they live in a shared arena */
     arena *acts;                     /* &own_acts or the shared arena */
-    uint32_t *tokens;                /* (B, T') with T' = max(T, min_len); ids checked against V */
+    uint32_t *tokens;                /* (B, T') with T' = max(T, min_len); ids checked against V, set for t < lengths */
     size_t *lengths;                 /* (B) clamped to T */
     size_t *emb_valid;               /* (B) lengths * E: the elements of each document the dropout draws */
     float *emb, *demb;               /* (B, T', E) */
@@ -67,6 +68,8 @@ struct encoder_ops {
     bool (*config_from_json)(const json_t *j, network_config *c);
     // The attention weights (B, *T) of the last forward pass, or NULL; NULL when the encoder has none.
     const float *(*attention)(const network *net, size_t *T);
+    // Whether forward reads net->tokens (B, T) besides net->input: it cannot run from another network's embedding.
+    bool reads_tokens;
     // Encoder-specific configuration checks (sizes in range, nothing overflowing).
     hftc_status (*check)(const network_config *c, size_t batch_capacity, size_t length_capacity);
     // Sets net->min_len and net->features from the configuration.
@@ -80,7 +83,7 @@ struct encoder_ops {
     // net->input (B, T, E) -> net->features_out; train: dropout from seed, keep what backward needs.
     void (*forward)(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed);
     // The encoder's first layer as a projection of each word without bias (word_cache): returns its
-    // width N and, when proj is not NULL, writes proj (N, E).
+    // width N and, when proj is not NULL, writes proj (N, E). 0: no such layer, no word cache.
     size_t (*word_projection)(const network *net, float *proj);
     // Whether any encoder tensor is outside the frozen groups.
     bool (*trains)(const network *net, const bool *frozen);

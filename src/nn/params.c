@@ -29,12 +29,12 @@ static void params_carve_values(param_set *ps)
         ps->tensors[i].value = arena_floats(&ps->values, ps->tensors[i].size);
 }
 
-static void params_carve_training(param_set *ps, size_t max_touched_rows)
+static void params_carve_training(param_set *ps)
 {
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
         t->grad = arena_floats(&ps->grads, t->size);
-        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, max_touched_rows, sizeof(uint32_t)) : NULL;
+        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint32_t)) : NULL;
         t->n_touched = 0;
     }
     for (size_t i = 0; i < ps->n_tensors; i++)
@@ -55,12 +55,12 @@ hftc_status params_allocate(param_set *ps)
     return HFTC_STATUS_OK;
 }
 
-hftc_status params_allocate_training(param_set *ps, size_t max_touched_rows)
+hftc_status params_allocate_training(param_set *ps)
 {
     if (ps->grads.base)
         return HFTC_STATUS_OK;
     ps->grads = ps->moments = (arena){0};
-    params_carve_training(ps, max_touched_rows);
+    params_carve_training(ps);
     arena plan[2] = {ps->grads, ps->moments};
     hftc_status st = arena_init(&ps->grads, plan[0].used);
     if (st == HFTC_STATUS_OK)
@@ -69,7 +69,7 @@ hftc_status params_allocate_training(param_set *ps, size_t max_touched_rows)
         params_free_training(ps);
         return st;
     }
-    params_carve_training(ps, max_touched_rows);
+    params_carve_training(ps);
     return HFTC_STATUS_OK;
 }
 

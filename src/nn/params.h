@@ -18,7 +18,7 @@ typedef struct {
     size_t ndim, shape[TENSOR_MAX_DIMS], size;
     float *value, *grad, *adam_m, *adam_v;
     size_t group;           /* optimiser parameter group */
-    bool row_sparse;        /* gradient lives only in touched_rows (embeddings) */
+    bool row_sparse;        /* gradient lives only in touched_rows (embeddings, ngram's buckets) */
     bool buffer;            /* a running statistic (batch norm): saved and copied, never optimised */
     uint32_t *touched_rows; /* row_sparse: the rows the last backward wrote, sorted, unique */
     size_t n_touched;
@@ -37,9 +37,9 @@ typedef struct {
 tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_t *shape);
 /* Allocates the values (zeroed) and points every tensor into them. */
 hftc_status params_allocate(param_set *ps);
-/* Allocates gradients and Adam moments (zeroed) for training; a no-op if they exist.
- * max_touched_rows: capacity of touched_rows for row_sparse tensors. */
-hftc_status params_allocate_training(param_set *ps, size_t max_touched_rows);
+/* Allocates gradients and Adam moments (zeroed) for training, and the touched_rows of row_sparse tensors (room
+ * for every row); a no-op if they exist. */
+hftc_status params_allocate_training(param_set *ps);
 /* Frees gradients and moments: the values stay (a trained set kept for inference). */
 void params_free_training(param_set *ps);
 void params_free(param_set *ps);

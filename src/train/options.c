@@ -88,6 +88,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--filters must be positive and --hidden at most 65536";
     if (o->pool_chunks < 1 || o->pool_chunks > NETWORK_MAX_CHUNKS)
         return "--pool-chunks must be between 1 and " TEXT_OF(NETWORK_MAX_CHUNKS);
+    if (o->buckets < 1 || o->buckets > NETWORK_MAX_BUCKETS)
+        return "--buckets must be between 1 and " TEXT_OF(NETWORK_MAX_BUCKETS);
     if (o->batch < 1 || o->batch > 65536)
         return "--batch must be between 1 and 65536";
     if (o->epochs < 1)
@@ -203,6 +205,7 @@ hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
     c->net.rnn_hidden = o->rnn_hidden, c->net.attention_dim = o->attention_dim, c->net.rnn_dropout = o->rnn_dropout;
     c->net.onlstm_chunk = o->onlstm_chunk, c->net.hidden_batchnorm = o->batchnorm;
     c->net.n_windows = o->n_windows, c->net.n_filters = o->filters, c->net.pool_chunks = o->pool_chunks;
+    c->net.buckets = o->buckets;
     memcpy(c->net.windows, o->windows, sizeof o->windows);
     c->net.hidden = o->hidden, c->net.embed_dropout = o->embed_dropout, c->net.hidden_dropout = o->hidden_dropout;
     c->net.embed_dim = o->dim;

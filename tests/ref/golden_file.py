@@ -31,6 +31,28 @@ class GoldenFile:
         for name, t in (("tokens", tokens), ("lengths", lengths), ("targets", targets), ("pos_weight", pos_weight)):
             self.add(prefix + name, t.numpy())
 
+    def add_tensors(self, prefix, tensors):
+        """Each tensor of a dict name -> tensor as the record prefix + name."""
+        for name, t in tensors.items():
+            self.add(prefix + name, t.numpy())
+
+    def add_variant(self, prefix, config, extra, inputs, weights):
+        """A variant's "config", its other records (a dict name -> values), its inputs (tokens, lengths, targets,
+        pos_weight) and its weights (a dict name -> tensor)."""
+        self.add(prefix + "config", config)
+        for name, values in extra.items():
+            self.add(prefix + name, values)
+        self.add_inputs(prefix, *inputs)
+        self.add_tensors(prefix, weights)
+
+    def add_pass(self, prefix, logits, loss, probs_of, grads_of):
+        """A forward pass's probabilities and loss, then after the backward pass its gradients: grads_of() is a dict
+        name -> gradient, recorded as grad.<name>."""
+        loss.backward()
+        self.add(prefix + "probs", probs_of(logits).detach().numpy())
+        self.add(prefix + "loss", [loss.item()])
+        self.add_tensors(prefix + "grad.", grads_of())
+
     def write(self, filename):
         """Writes tests/golden/<filename> and says so."""
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", filename)
@@ -47,6 +69,37 @@ class GoldenFile:
 def f32(t):
     """Rounds a tensor to float32 values (kept in float64)."""
     return t.float().double()
+
+
+def tensor_getter(grads):
+    """A parameter's value, or with grads=True its gradient (a sparse one made dense)."""
+    return (lambda p: p.grad.to_dense() if p.grad.is_sparse else p.grad) if grads else (lambda p: p.detach())
+
+
+def head_tensors(m, get):
+    """hftc's names of the head's layers m.fc1 (None: no hidden layer) and m.out -> get(parameter)."""
+    out = {}
+    if m.fc1 is not None:
+        out["fc1.weight"], out["fc1.bias"] = get(m.fc1.weight), get(m.fc1.bias)
+    out["out.weight"], out["out.bias"] = get(m.out.weight), get(m.out.bias)
+    return out
+
+
+def optimise(optimisers, loss_of, steps, after_backward=None):
+    """steps of each optimiser on the loss loss_of() computes, after_backward(step) (if given) between the backward
+    pass and the steps; returns the losses."""
+    losses = []
+    for step in range(steps):
+        for o in optimisers:
+            o.zero_grad()
+        loss = loss_of()
+        loss.backward()
+        if after_backward:
+            after_backward(step)
+        for o in optimisers:
+            o.step()
+        losses.append(loss.item())
+    return losses
 
 
 def batch(seed, lengths, V, T, first_id, unk_at):

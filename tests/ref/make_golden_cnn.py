@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_file import GoldenFile, batch, f32, head_targets  # noqa: E402
+from golden_file import GoldenFile, batch, f32, head_targets, head_tensors, optimise, tensor_getter  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -84,15 +84,12 @@ def make_model(windows, hidden, chunks, sparse, seed):
 
 def hftc_tensors(m, grads=False):
     """name -> tensor in hftc's names and layouts (values, or gradients with grads=True)."""
-    get = (lambda p: p.grad.to_dense() if p.grad.is_sparse else p.grad) if grads else (lambda p: p.detach())
+    get = tensor_getter(grads)
     out = {"embedding.weight": get(m.embedding.weight)}
     for k, conv in zip(m.windows, m.convs):
         out[f"conv.{k}.weight"] = get(conv.weight).permute(0, 2, 1).reshape(FILTERS, k * E)
         out[f"conv.{k}.bias"] = get(conv.bias)
-    if m.fc1 is not None:
-        out["fc1.weight"], out["fc1.bias"] = get(m.fc1.weight), get(m.fc1.bias)
-    out["out.weight"], out["out.bias"] = get(m.out.weight), get(m.out.bias)
-    return out
+    return {**out, **head_tensors(m, get)}
 
 
 golden = GoldenFile()
@@ -104,20 +101,11 @@ def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam
     tokens, lengths = batch(seed + 1, lengths, V, T, first_id=1, unk_at=(1, 3))
     targets, pos_weight, loss_fn, probs_of = head_targets(head, seed + 2, B, C)
 
-    add(prefix + "config", [V, E, FILTERS, hidden, C, B, T, chunks])
-    add(prefix + "windows", windows)
-    golden.add_inputs(prefix, tokens, lengths, targets, pos_weight)
-    for name, t in hftc_tensors(m).items():
-        add(prefix + name, t.numpy())
-
+    golden.add_variant(prefix, [V, E, FILTERS, hidden, C, B, T, chunks], {"windows": windows},
+                       (tokens, lengths, targets, pos_weight), hftc_tensors(m))
     logits = m(tokens, lengths)
-    loss = loss_fn(logits, targets)
-    loss.backward()
     add(prefix + "logits", logits.detach().numpy())
-    add(prefix + "probs", probs_of(logits).detach().numpy())
-    add(prefix + "loss", [loss.item()])
-    for name, t in hftc_tensors(m, grads=True).items():
-        add(prefix + "grad." + name, t.numpy())
+    golden.add_pass(prefix, logits, loss_fn(logits, targets), probs_of, lambda: hftc_tensors(m, grads=True))
 
     if not adam:
         return
@@ -126,21 +114,11 @@ def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam
     head_params = list(m.fc1.parameters()) + list(m.out.parameters())
     dense = torch.optim.Adam([{"params": conv_params, "lr": 0.01}, {"params": head_params, "lr": 0.005}])
     sparse = torch.optim.SparseAdam([m.embedding.weight], lr=0.01)
-    losses = []
-    for step in range(3):
-        dense.zero_grad()
-        sparse.zero_grad()
-        loss = loss_fn(m(tokens, lengths), targets)
-        loss.backward()
-        for name, t in hftc_tensors(m, grads=True).items():
-            add(f"{prefix}adam.grad{step + 1}.{name}", t.numpy())
-        dense.step()
-        sparse.step()
-        losses.append(loss.item())
+    losses = optimise([dense, sparse], lambda: loss_fn(m(tokens, lengths), targets), 3,
+                      lambda step: golden.add_tensors(f"{prefix}adam.grad{step + 1}.", hftc_tensors(m, grads=True)))
     add(prefix + "adam.lr", [0.01, 0.005])
     add(prefix + "adam.loss", losses)
-    for name, t in hftc_tensors(m).items():
-        add(prefix + "adam." + name, t.numpy())
+    golden.add_tensors(prefix + "adam.", hftc_tensors(m))
 
 
 variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1, adam=True)
