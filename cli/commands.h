@@ -28,6 +28,11 @@ json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_
  * threads, and loads the model at path with a word cache of at most word_cache_mb MiB (0: none). Returns 0,
  * or the exit status after printing why. */
 int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m);
+/* 0 if threshold is in [0, 1] or -1 (the model's: the default of --threshold), else 2 after saying so:
+ * test, predict and serve check it before loading the model. */
+int cli_check_threshold(const char *command, float threshold);
+/* The --threshold option's help. */
+#define CLI_THRESHOLD_HELP "decision threshold in [0, 1] (-1 = the model's)"
 /* The --prune option's help. */
 #define CLI_PRUNE_HELP                                                                                                 \
     "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \

@@ -40,6 +40,15 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
     return 0;
 }
 
+int cli_check_threshold(const char *command, float threshold)
+{
+    if ((threshold >= 0.0f && threshold <= 1.0f) || threshold == -1.0f)
+        return 0;
+    fprintf(stderr, "hftc %s: --threshold must be in [0, 1], or -1 for the model's (%g given)\n", command,
+            (double)threshold);
+    return 2;
+}
+
 static int usage(FILE *out)
 {
     fprintf(out, "usage: hftc <command> [options]\n\n"

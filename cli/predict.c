@@ -82,7 +82,7 @@ int cmd_predict(int argc, char **argv)
         {"--input", ARG_STRING, &in.path, "documents, one per line (text, tsv, fasttext or jsonl; - for stdin)"},
         {"--format", ARG_STRING, &in.format, "input format: auto, text, tsv, fasttext, jsonl"},
         {"--k", ARG_SIZE, &out.k, "at most this many labels per document (0 = all above the threshold)"},
-        {"--threshold", ARG_FLOAT, &in.threshold, "decision threshold (-1 = the model's)"},
+        {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},
         {"--scoring", ARG_STRING, &in.scoring,
          "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
          "leaf (the best leaf and its ancestors: single-path data); "
@@ -100,6 +100,8 @@ int cmd_predict(int argc, char **argv)
                         sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
+    if ((rc = cli_check_threshold("predict", in.threshold)))
+        return rc;
     hftc_model *m;
     if ((rc = cli_load_model("predict", model_path, threads, word_cache_mb, &m)))
         return rc;

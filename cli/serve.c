@@ -559,7 +559,7 @@ int cmd_serve(int argc, char **argv)
         {"--host", ARG_STRING, &host, "address to listen on (0.0.0.0 or :: for every interface)"},
         {"--port", ARG_SIZE, &port, "TCP port (0 = one the system chooses; the address is printed)"},
         {"--k", ARG_SIZE, &s.k, "at most this many labels per document (0 = all above the threshold)"},
-        {"--threshold", ARG_FLOAT, &s.in.threshold, "decision threshold (-1 = the model's)"},
+        {"--threshold", ARG_FLOAT, &s.in.threshold, CLI_THRESHOLD_HELP},
         {"--scoring", ARG_STRING, &s.in.scoring,
          "independent, bsf, msf, top-down, argmax, leaf; the model's by default"},
         {"--prune", ARG_BOOL, &s.in.prune, CLI_PRUNE_HELP},
@@ -580,6 +580,8 @@ int cmd_serve(int argc, char **argv)
                                           : "--max-request-mb: 1 .. 2^20");
         return 2;
     }
+    if ((rc = cli_check_threshold("serve", s.in.threshold)))
+        return rc;
     s.max_request_bytes = max_request_mb << 20;
     if ((rc = cli_load_model("serve", model_path, s.threads, word_cache_mb, &s.m)))
         return rc;

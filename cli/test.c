@@ -107,7 +107,7 @@ int cmd_test(int argc, char **argv)
          "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
          "leaf (the best leaf and its ancestors: single-path data); "
          "the model's by default"},
-        {"--threshold", ARG_FLOAT, &in.threshold, "decision threshold (-1 = the model's)"},
+        {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, "skip malformed lines with a warning"},
         {"--prune", ARG_BOOL, &in.prune,
          CLI_PRUNE_HELP "; P@k, nDCG@k and accuracy given the parent are not a full run's"},
@@ -123,6 +123,8 @@ int cmd_test(int argc, char **argv)
         fprintf(stderr, "hftc test: --input is required\n");
         return 2;
     }
+    if ((rc = cli_check_threshold("test", in.threshold)))
+        return rc;
     hftc_model *m;
     if ((rc = cli_load_model("test", model_path, threads, word_cache_mb, &m)))
         return rc;

@@ -5,10 +5,7 @@
 #include "hftc.h"
 
 #include <errno.h>
-#include <libgen.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,23 +56,6 @@ static void show_progress(const hftc_progress *p, void *user)
     ps->last_width = n > 0 ? (size_t)n : 0;
 }
 
-/* Fails early, before training, if the model could not be written where asked. */
-static bool output_writable(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "hftc train: %s is a directory\n", path);
-        return false;
-    }
-    char *copy = strdup(path);
-    const char *dir = copy ? dirname(copy) : ".";
-    bool ok = access(dir, W_OK) == 0;
-    if (!ok)
-        fprintf(stderr, "hftc train: cannot write to directory %s: %s\n", dir, strerror(errno));
-    free(copy);
-    return ok;
-}
-
 int cmd_train(int argc, char **argv)
 {
     hftc_train_options o;
@@ -105,8 +85,8 @@ int cmd_train(int argc, char **argv)
                         argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (!output) {
-        fprintf(stderr, "hftc train: --output MODEL is required\n");
+    if (!output || !*output) {
+        fprintf(stderr, "hftc train: --output MODEL is required%s\n", output ? " (an empty name was given)" : "");
         return 2;
     }
     const char *problem = hftc_train_options_check(&o);
@@ -114,12 +94,12 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "hftc train: %s\n", problem);
         return 2;
     }
-    if (o.checkpoint_path && !strcmp(o.checkpoint_path, output)) {
-        fprintf(stderr, "hftc train: --checkpoint must be another file than --output (it is removed at the end)\n");
-        return 2;
+    /* the model and the checkpoint can be written, over none of the inputs: before hours of training */
+    hftc_status st = hftc_train_outputs_check(&o, output);
+    if (st != HFTC_STATUS_OK) {
+        fprintf(stderr, "hftc train: %s\n", hftc_last_error());
+        return st == HFTC_STATUS_INVALID_ARGUMENT ? 2 : 1;
     }
-    if (!output_writable(output) || (o.checkpoint_path && !output_writable(o.checkpoint_path)))
-        return 1;
     verbose = !quiet;
     cli_setup_log(verbose);
     progress_state ps = {.tty = isatty(STDERR_FILENO)};
@@ -128,7 +108,7 @@ int cmd_train(int argc, char **argv)
         o.progress_user = &ps;
     }
     hftc_model *m;
-    hftc_status st = hftc_train(&o, &m);
+    st = hftc_train(&o, &m);
     if (st == HFTC_STATUS_INCOMPLETE) {
         fprintf(stderr, "hftc train: %s\n", hftc_last_error());
         return 3;

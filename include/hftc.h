@@ -199,12 +199,23 @@ HFTC_API const char *hftc_train_option_name(size_t i);
 HFTC_API const char *hftc_train_option_help(const char *name);
 /* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). */
 HFTC_API const char *hftc_train_options_check(const hftc_train_options *o);
+/* Checks, before a training, the files it will write: its model at output (NULL: none) and its checkpoint
+ * (o->checkpoint_path, if set; hftc_train checks it so). Each must have a name, be in a directory that can
+ * be written, not exist as anything but a regular file or a symbolic link (a directory, a FIFO, a device:
+ * hftc_model_save refuses them; a link is replaced, never followed), and be none of the training's input
+ * files (by name or as the same file) nor, for the checkpoint, output. INVALID_ARGUMENT for an empty name
+ * or one naming an input file, IO for the rest. */
+HFTC_API hftc_status hftc_train_outputs_check(const hftc_train_options *o, const char *output);
 
 typedef struct hftc_model hftc_model;
 
 HFTC_API hftc_status hftc_train(const hftc_train_options *o, hftc_model **out);
-/* Written atomically: a temporary file in the same directory, then renamed. */
+/* Written atomically: a new temporary file in the same directory (.<name>.hftc-tmp.XXXXXX, created
+ * exclusively: never through a link; any of path's an hour old, left by a killed writer, removed), then
+ * renamed over path. A path that exists as anything but a regular file (a directory, a FIFO, a device) is
+ * refused (IO); a symbolic link at path is replaced by the file, never followed. */
 HFTC_API hftc_status hftc_model_save(const hftc_model *m, const char *path);
+/* A path that is not a regular file (a FIFO, a directory, a device) is refused at once (IO), never waited on. */
 HFTC_API hftc_status hftc_model_load(hftc_model **out, const char *path);
 HFTC_API void hftc_model_free(hftc_model *m);
 
@@ -241,7 +252,7 @@ typedef struct {
     const char *path;    /* "-" = stdin */
     const char *format;  /* "auto", "tsv", "fasttext", "jsonl", "text" (predict only) */
     const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
-    float threshold;     /* < 0: the model's */
+    float threshold;     /* in [0, 1]; -1: the model's (any other value: INVALID_ARGUMENT) */
     int skip_bad_lines;
     /* Node models (one classifier per label) under bsf or msf scoring: run a label's classifier only on
      * the documents whose parents can pass the threshold (a label scores at most its best parent). The

@@ -14,6 +14,7 @@ The library and the command are found from HFTC_LIBRARY and HFTC_BIN, then besid
 tree (../build/release), then where the system keeps them (ldconfig, PATH); only test() runs the command.
 Errors raise HftcError with the library's or the command's message (HftcOptionError, also a ValueError,
 for training options the library refuses)."""
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -71,6 +72,7 @@ class _ProgressSlot(ctypes.Structure):
 
 
 _lib = None
+_STATUS_INVALID_ARGUMENT = 1  # hftc_status
 
 
 def _library():
@@ -104,6 +106,7 @@ def _library():
     lib.hftc_train_options_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
     lib.hftc_train_options_check.argtypes = [ctypes.c_void_p]
     lib.hftc_train_options_check.restype = ctypes.c_char_p
+    lib.hftc_train_outputs_check.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.hftc_train.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
     lib.hftc_model_save.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     _lib = lib
@@ -157,7 +160,8 @@ def _texts(texts):
 class Model:
     """A trained hftc model file, loaded once; predictions use `threads` threads (0: every core). Python
     threads sharing a Model take turns (a lock: ctypes lets them into the library at once, which the
-    model does not allow); give each its own Model to predict concurrently."""
+    model does not allow); give each its own Model to predict concurrently. close() waits for a call
+    running in another thread; a call on a closed model raises HftcError."""
 
     def __init__(self, path, threads=0, word_cache_mb=2048):
         self._m = None
@@ -176,8 +180,11 @@ class Model:
         self.labels = [lib.hftc_model_label(self._m, i).decode("utf-8") for i in range(n_labels)]
 
     def close(self):
-        if self._m:
-            with self._lock:
+        lock = getattr(self, "_lock", None)  # None: __init__ failed before making it
+        if lock is None:
+            return
+        with lock:  # after a call running in another thread: it holds the handle
+            if self._m:
                 _library().hftc_model_free(self._m)
                 self._m = None
 
@@ -190,17 +197,20 @@ class Model:
     def __del__(self):
         self.close()
 
+    @contextlib.contextmanager
     def _handle(self):
-        if not self._m:
-            raise HftcError("the model is closed")
-        return self._m
+        """The handle, for the duration of a call into the library: read under the lock that close() takes,
+        so that the model cannot be freed under the call."""
+        with self._lock:
+            if not self._m:
+                raise HftcError("the model is closed")
+            yield self._m
 
     def predict(self, texts, k=0, threshold=None, scoring=None, explain=0):
         """Per text, the labels decided as `hftc predict` decides them (the model's threshold and scoring
         unless given), best first, as (label, score) pairs; at most k of them (0: all). With explain=N
         (bigru-att models): (label, score, [(word, attention), ...]) with the N words the label's
         classifier attended to most."""
-        m = self._handle()
         array, n = _texts(texts)
         options = _InputOptions(threshold=-1.0 if threshold is None else threshold, prune=1, explain=explain,
                                 scoring=None if scoring is None else scoring.encode())
@@ -221,17 +231,16 @@ class Model:
             results[p.index] = rows
             return 0
 
-        with self._lock:
+        with self._handle() as m:
             _check(_library().hftc_predict_documents(m, array, n, ctypes.byref(options), 0, _PREDICTION_FN(collect),
                                                      None))
         return results
 
     def probabilities(self, texts):
         """Per text, the probability of every label (in the order of self.labels)."""
-        m = self._handle()
         array, n = _texts(texts)
         probs = (ctypes.c_float * max(n * len(self.labels), 1))()
-        with self._lock:
+        with self._handle() as m:
             _check(_library().hftc_predict_texts(m, array, n, probs))
         C = len(self.labels)
         return [list(probs[i * C:(i + 1) * C]) for i in range(n)]
@@ -313,15 +322,6 @@ def _option_value(name, value):
     return text
 
 
-def _check_writable(path):
-    """Fails before training, as the command does, if the file could not be written."""
-    if os.path.isdir(path):
-        raise HftcError(f"{os.fsdecode(path)} is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.access(directory, os.W_OK):
-        raise HftcError(f"cannot write to directory {os.fsdecode(directory)}")
-
-
 def train(output, *, quiet=False, **options):
     """Trains a model into `output` in this process, as `hftc train` does: every keyword but quiet is one of
     its options (`hftc train --help`, hftc_train_options_set), underscores for dashes (preset="htrans",
@@ -350,12 +350,12 @@ def train(output, *, quiet=False, **options):
     problem = lib.hftc_train_options_check(o)
     if problem:
         raise HftcOptionError(problem.decode("utf-8", "replace"))
+    # the model and the checkpoint can be written, over none of the inputs: checked before training, as the
+    # command does (a name or an input file refused: HftcOptionError; a file that cannot be written: HftcError)
+    status = lib.hftc_train_outputs_check(o, _option_value("output", output))
+    if status != 0:
+        raise (HftcOptionError if status == _STATUS_INVALID_ARGUMENT else HftcError)(_last_error())
     checkpoint = options.get("checkpoint")
-    if checkpoint is not None and os.path.abspath(checkpoint) == os.path.abspath(output):
-        raise HftcOptionError("checkpoint must be another file than output (it is removed at the end)")
-    for path in (output, checkpoint):
-        if path is not None:
-            _check_writable(path)
     slot = _ProgressSlot.from_buffer(o, size - ctypes.sizeof(_ProgressSlot))
     if not quiet:
         slot.progress = _progress

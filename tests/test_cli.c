@@ -1,7 +1,7 @@
-/* The hftc command keeps its contract (docs/ARCHITECTURE.md, "The command-line contract"): run as a user would on generated data, train (a
- * flat-cnn, and a node model stopped by a time limit and continued from its checkpoint), test, predict, serve,
- * info and tokens are checked for their output, exit statuses and messages (file and line for bad data, the
- * option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */
+/* The hftc command keeps its contract (docs/ARCHITECTURE.md, "The command-line contract"): run as a user would on
+ * generated data, train (a flat-cnn, and a node model stopped by a time limit and continued from its checkpoint), test,
+ * predict, serve, info and tokens are checked for their output, exit statuses and messages (file and line for bad data,
+ * the option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */
 #include "hftc.h"
 #include "test.h"
 #include "tmpfiles.h"
@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -518,12 +519,162 @@ static void test_command_line(void)
     CHECK(strstr(out, "--word-cache-mb") && strstr(out, "[2048]"));
 }
 
+/* The small training the output checks try (refused before it starts; were it not, over in a second). */
+#define TINY_TRAINING "--preset flat-cnn --dim 8 --filters 4 --hidden 8 --max-len 10 --epochs 1 --threads 1"
+
+static bool same_bytes(const char *a, const char *b)
+{
+    char cmd[1024], out[256];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
+    return run(cmd, out, sizeof out) == 0;
+}
+
+/* A training whose model (or checkpoint) would replace a FIFO or a device is refused before it starts,
+ * naming the file, which stays as it was (issue 25): a rename over it once replaced /dev/full. */
+static void test_train_refuses_special_outputs(void)
+{
+    const char *bin = getenv("HFTC_BIN");
+    char cmd[2048], out[65536];
+    const char *fifo = tmpfiles_path("output.fifo");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    snprintf(cmd, sizeof cmd, "%s train %s --train %s --output %s 2>&1", bin, TINY_TRAINING, path_train, fifo);
+    int status = run(cmd, out, sizeof out);
+    struct stat sb;
+    bool refused = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    CHECK_MSG(status == 1 && strstr(out, "output.fifo") && strstr(out, "not a regular file") && !strstr(out, "epoch") &&
+                  refused,
+              "--output FIFO: status %d, %s: %s", status, refused ? "still a FIFO" : "replaced", out);
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset gru-att --dim 8 --rnn-hidden 4 --max-len 10 --epochs 1 --threads 1 --train %s "
+             "--output %s --checkpoint %s --time-limit 0.000001 2>&1",
+             bin, path_train, tmpfiles_path("never.hftc"), fifo);
+    status = run(cmd, out, sizeof out);
+    bool kept = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    CHECK_MSG(status == 1 && strstr(out, "output.fifo") && strstr(out, "not a regular file") && kept,
+              "--checkpoint FIFO: status %d, %s: %s", status, kept ? "still a FIFO" : "replaced", out);
+    /* /dev/null (the tests run as root): tried only once a FIFO is refused, as a command that replaced the
+     * FIFO would replace /dev/null */
+    if (refused && kept) {
+        snprintf(cmd, sizeof cmd, "%s train %s --train %s --output /dev/null 2>&1", bin, TINY_TRAINING, path_train);
+        status = run(cmd, out, sizeof out);
+        CHECK_MSG(status == 1 && strstr(out, "/dev/null") && strstr(out, "not a regular file"), "status %d: %s", status,
+                  out);
+        CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+    }
+    CHECK(unlink(fifo) == 0);
+}
+
+/* Outputs refused before training (issue 25, item 12): an empty name, and a model or checkpoint that is one of
+ * the training's own files (the same path, a link to it, a hard link), which it would overwrite. */
+static void test_train_refuses_bad_outputs(void)
+{
+    const char *bin = getenv("HFTC_BIN");
+    char cmd[2048], out[65536];
+    snprintf(cmd, sizeof cmd, "%s train %s --train %s --output '' 2>&1", bin, TINY_TRAINING, path_train);
+    int status = run(cmd, out, sizeof out);
+    CHECK_MSG(status == 2 && strstr(out, "--output") && !strstr(out, "epoch"), "--output '': status %d: %s", status,
+              out);
+    const char *train = tmpfiles_path("own-train.tsv"), *valid = tmpfiles_path("own-valid.tsv");
+    const char *taxonomy = tmpfiles_write_text("own-taxonomy.tsv", "Root\tsport\tscience\n");
+    const char *copy = tmpfiles_path("copy.tsv"), *link = tmpfiles_path("link.tsv"), *hard = tmpfiles_path("hard.tsv");
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s && cp %s %s && ln -s %s %s && ln %s %s", path_train, train,
+             path_valid, valid, path_train, copy, train, link, valid, hard);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    const struct {
+        const char *option, *path, *names;
+    } cases[] = {
+        {"--output", train, "--train"},
+        {"--output", valid, "--valid"},
+        {"--output", taxonomy, "--taxonomy"},
+        {"--output", link, "--train"},
+        {"--output", hard, "--valid"},
+        {"--checkpoint", train, "--train"},
+        {"--checkpoint", taxonomy, "--taxonomy"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *output = !strcmp(cases[i].option, "--output") ? cases[i].path : tmpfiles_path("never.hftc");
+        snprintf(cmd, sizeof cmd, "%s train %s --train %s --valid %s --taxonomy %s --output %s%s%s 2>&1", bin,
+                 TINY_TRAINING, train, valid, taxonomy, output,
+                 strcmp(cases[i].option, "--checkpoint") ? "" : " --checkpoint ",
+                 strcmp(cases[i].option, "--checkpoint") ? "" : cases[i].path);
+        status = run(cmd, out, sizeof out);
+        CHECK_MSG(status == 2 && strstr(out, cases[i].option) && strstr(out, cases[i].names) && !strstr(out, "epoch"),
+                  "%s %s: status %d: %s", cases[i].option, cases[i].path, status, out);
+    }
+    /* the checkpoint at the model's place under another name, neither written yet */
+    const char *fresh = tmpfiles_path("fresh.hftc"), *dir = tmpfiles_dir();
+    snprintf(cmd, sizeof cmd, "%s train %s --train %s --output %s --checkpoint %s/../%s/fresh.hftc 2>&1", bin,
+             TINY_TRAINING, train, fresh, dir, strrchr(dir, '/') + 1);
+    status = run(cmd, out, sizeof out);
+    CHECK_MSG(status == 2 && strstr(out, "--checkpoint must be another file than --output"), "status %d: %s", status,
+              out);
+    CHECK(access(fresh, F_OK) != 0);
+    CHECK_MSG(same_bytes(train, path_train) && same_bytes(copy, path_train) && same_bytes(valid, path_valid),
+              "a training file was overwritten");
+    struct stat sb;
+    CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode) && access(tmpfiles_path("never.hftc"), F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "grep -qx 'Root.sport.science' %s", taxonomy);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "the taxonomy was overwritten");
+}
+
+/* A FIFO named as the model is refused at once, not waited on for a writer (timeout: 10 s). */
+static void test_model_fifo(void)
+{
+    const char *bin = getenv("HFTC_BIN");
+    char cmd[1024], out[65536];
+    const char *fifo = tmpfiles_path("model.fifo");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    static const char *const commands[] = {"info", "predict --input /dev/null", "test --input /dev/null"};
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        snprintf(cmd, sizeof cmd, "timeout 10 %s %s --model %s 2>&1", bin, commands[i], fifo);
+        int status = run(cmd, out, sizeof out);
+        CHECK_MSG(status == 1 && strstr(out, "model.fifo") && strstr(out, "not a regular file"), "%s: status %d%s: %s",
+                  commands[i], status, status == 124 ? " (hung for 10 s)" : "", out);
+    }
+    CHECK(unlink(fifo) == 0);
+}
+
+/* A threshold is in [0, 1], or -1 for the model's (issue 25, item 12): predict, test and serve refuse others
+ * before loading the model (timeout: a serve that took it would run until stopped). */
+static void test_threshold_range(void)
+{
+    const char *bin = getenv("HFTC_BIN"), *model = tmpfiles_path("cli.hftc");
+    char cmd[1024], out[65536];
+    /* serve reads no input: its port instead */
+    static const char *const commands[] = {"predict", "test", "serve"};
+    char input[600];
+    snprintf(input, sizeof input, "--input %s", path_test);
+    const char *const inputs[] = {input, input, "--port 0"};
+    static const char *const bad[] = {"2", "-0.5", "1.01", "-2"};
+    for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
+        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+            snprintf(cmd, sizeof cmd, "timeout 20 %s %s --model %s --threshold %s %s 2>&1 </dev/null", bin, commands[c],
+                     model, bad[b], inputs[c]);
+            int status = run(cmd, out, sizeof out);
+            CHECK_MSG(status == 2 && strstr(out, "--threshold") && strstr(out, "[0, 1]"), "%s: status %d: %s", cmd,
+                      status, out);
+        }
+    static const char *const good[] = {"-1", "0", "1", "0.5"};
+    for (size_t g = 0; g < sizeof good / sizeof *good; g++) {
+        snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --threshold %s --json 2>&1", bin, model, path_test,
+                 good[g]);
+        CHECK_MSG(run(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
+        snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --threshold %s 2>&1", bin, model,
+                 good[g]);
+        CHECK_MSG(run(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
+    }
+}
+
 int main(void)
 {
     tmpfiles_init("cli");
     topics_write_splits();
     hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
     RUN_TEST(test_command_line);
+    RUN_TEST(test_train_refuses_special_outputs);
+    RUN_TEST(test_train_refuses_bad_outputs);
+    RUN_TEST(test_model_fifo);
+    RUN_TEST(test_threshold_range);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

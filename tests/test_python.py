@@ -36,6 +36,55 @@ def write_data(path, n, rng):
             f.write(f"{label}\t{text}\n")
 
 
+# Thread 1 predicts 5,000 texts while thread 2 closes the model after 0-5 ms, 100 times (issue 25): close()
+# waits for the running call, which ends with its answers, or the call finds the model closed and raises.
+# In a child interpreter, so that a crash (a model freed under a running prediction) fails the check.
+_CLOSE_DURING_PREDICT = """
+import random, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import hftc
+sys.setswitchinterval(1e-5)  # threads trade the interpreter often: the race is met in every run, not by chance
+rng = random.Random(5)
+words = "team match goal atom cell theory the a of and".split()
+texts = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(5000)]
+outcomes = {"answered": 0, "closed": 0}
+for i in range(100):
+    model = hftc.Model(sys.argv[2], threads=1)
+    method = model.predict if i % 2 else model.probabilities
+    def work():
+        try:
+            outcomes["answered"] += len(method(texts)) == 5000
+        except hftc.HftcError as e:
+            assert "closed" in str(e), repr(e)
+            outcomes["closed"] += 1
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(rng.uniform(0, 0.005))
+    model.close()
+    worker.join()
+    for call in (lambda: model.predict(texts[:1]), lambda: model.probabilities(texts[:1])):
+        try:
+            call()
+            raise AssertionError("a closed model answered")
+        except hftc.HftcError as e:
+            assert "closed" in str(e), repr(e)
+    model.close()  # again: nothing to do
+print(outcomes["answered"], outcomes["closed"])
+"""
+
+
+def check_close_during_predict(model_path):
+    try:
+        done = subprocess.run([sys.executable, "-c", _CLOSE_DURING_PREDICT, os.path.dirname(hftc.__file__),
+                               model_path], capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        check(False, "close() during predict: no end within 600 s")
+        return
+    counts = done.stdout.split()
+    check(done.returncode == 0 and len(counts) == 2 and int(counts[0]) + int(counts[1]) == 100,
+          f"close() during predict: exit status {done.returncode}: {done.stdout}{done.stderr[-2000:]}")
+
+
 def main():
     rng = random.Random(3)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,6 +119,13 @@ def main():
             check(any(label == "science" for label, _ in predicted[1]), f"predict: {predicted}")
             check(all(len(p) <= 1 for p in model.predict(texts, k=1)), "predict k=1")
             check(all(p == [] for p in model.predict(texts, threshold=1.0)), "threshold 1: nothing selected")
+            for bad in (2, -0.5, 1.01):  # [0, 1], or -1 for the model's
+                try:
+                    model.predict(texts, threshold=bad)
+                    check(False, f"threshold {bad} accepted")
+                except hftc.HftcError as e:
+                    check("threshold" in str(e) and "[0, 1]" in str(e), f"threshold {bad}: {e}")
+            check(model.predict(texts, threshold=-1) == predicted, "threshold -1: the model's")
             try:
                 model.predict(texts, explain=2)
                 check(False, "a CNN explained its predictions")
@@ -100,6 +156,7 @@ def main():
             check(False, "a closed model predicted")
         except hftc.HftcError:
             pass
+        check_close_during_predict(model_path)
 
         # a BiGRU-attention model explains its labels with words of the text
         # stopped at its time limit after one epoch, then continued from its checkpoint by the same call
@@ -146,6 +203,20 @@ def main():
             check(False, "a string was taken for a list")
         except TypeError:
             pass
+        # outputs refused before training (issue 25, item 12): an empty name, one of the training's own files
+        with open(train_path, "rb") as f:
+            train_bytes = f.read()
+        tiny = dict(train=train_path, valid=valid_path, taxonomy=taxonomy, preset="flat-cnn", dim=8, filters=4,
+                    hidden=8, epochs=1, threads=1, max_len=10, quiet=True)
+        for output, what in (("", "output"), (train_path, "--train"), (valid_path, "--valid"),
+                             (taxonomy, "--taxonomy")):
+            try:
+                hftc.train(output, **tiny)
+                check(False, f"training into {output!r} ran")
+            except hftc.HftcError as e:
+                check(isinstance(e, ValueError) and what in str(e), f"output {output!r}: {e!r}")
+        with open(train_path, "rb") as f:
+            check(f.read() == train_bytes, "the training file was overwritten")
     # in a process of its own, without OPENBLAS_CORETYPE: the bindings name the kernels this CPU runs best
     # before OpenBLAS is loaded, so the library finds none better than the ones it runs
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}

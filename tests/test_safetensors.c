@@ -1,6 +1,7 @@
 /* Tests for src/model/safetensors.c: round trips, the byte layout, every kind of corruption the
- * reader must reject (built by editing a valid file or writing headers by hand), and the atomic
- * writer's behaviour on failure. */
+ * reader must reject (built by editing a valid file or writing headers by hand), the atomic
+ * writer's behaviour on failure, and the files it refuses to replace, read or follow (FIFOs, devices,
+ * links planted at its temporary file's name). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "model/safetensors.h"
@@ -15,6 +16,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 // Tensor t of f read into a new array (at least one float), or NULL after a failed check.
@@ -432,6 +435,7 @@ static void test_truncated_after_open(void)
 
 static void test_overwrite_and_temporary(void)
 {
+    size_t before = dir_entries();
     const char *path = tmpfiles_path("over.st");
     static const float one[2] = {1, 2}, two[3] = {3, 4, 5};
     static const st_tensor first[] = {{"first", 1, {2}, one}};
@@ -447,9 +451,127 @@ static void test_overwrite_and_temporary(void)
     free(v);
     safetensors_close(f);
 
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    CHECK(!file_exists(tmp));
+    /* no temporary file left: over.st is the one new entry */
+    CHECK(dir_entries() == before + 1);
+    CHECK(unlink(path) == 0);
+}
+
+/* The writer's output, if it is a FIFO, a device, a directory or a socket, stays as it was and the write
+ * is refused, naming it: a rename over it would put a model file in its place (as root, /dev/full). */
+static void test_refuses_special_outputs(void)
+{
+    static const float x[1] = {1};
+    static const st_tensor one[] = {{"x", 1, {1}, x}};
+    size_t before = dir_entries();
+    const char *fifo = tmpfiles_path("fifo.st");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    CHECK_STATUS(safetensors_write(fifo, one, 1, NULL, 0), HFTC_STATUS_IO);
+    CHECK_MSG(strstr(hftc_last_error(), "fifo.st") && strstr(hftc_last_error(), "not a regular file"), "%s",
+              hftc_last_error());
+    struct stat sb;
+    bool refused = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
+    CHECK_MSG(refused, "fifo.st is no longer a FIFO");
+    CHECK(dir_entries() == before + 1); /* and no temporary file left */
+    CHECK(unlink(fifo) == 0);
+    /* /dev/null, refused before anything is written: tried only once a FIFO is refused, as a writer that
+     * replaced it would replace /dev/null (the tests run as root) */
+    if (refused) {
+        CHECK_STATUS(safetensors_write("/dev/null", one, 1, NULL, 0), HFTC_STATUS_IO);
+        CHECK_MSG(strstr(hftc_last_error(), "/dev/null") && strstr(hftc_last_error(), "not a regular file"), "%s",
+                  hftc_last_error());
+        CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+    }
+    CHECK_STATUS(safetensors_write("", one, 1, NULL, 0), HFTC_STATUS_IO);
+}
+
+/* A symbolic link at the output is replaced by the model file, never followed: what it points to (a file, a
+ * FIFO, nothing) is untouched. */
+static void test_link_output_replaced(void)
+{
+    static const float x[1] = {1};
+    static const st_tensor one[] = {{"x", 1, {1}, x}};
+    const char *target = tmpfiles_write_text("target.txt", "keep me");
+    const char *fifo = tmpfiles_path("target.fifo");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    const char *link = tmpfiles_path("link.st");
+    const char *const targets[] = {target, fifo, tmpfiles_path("nothing-here")};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(symlink(targets[i], link) == 0);
+        CHECK_STATUS(safetensors_write(link, one, 1, NULL, 0), HFTC_STATUS_OK);
+        struct stat sb;
+        CHECK_MSG(lstat(link, &sb) == 0 && S_ISREG(sb.st_mode), "link %zu: the output is not a regular file", i);
+        CHECK(unlink(link) == 0);
+    }
+    size_t len = 0;
+    unsigned char *kept = read_bytes(target, &len);
+    CHECK(kept && len == 7 && !memcmp(kept, "keep me", 7));
+    free(kept);
+    struct stat sb;
+    CHECK(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    CHECK(!file_exists(targets[2]));
+    CHECK(unlink(fifo) == 0 && unlink(target) == 0);
+}
+
+/* The temporary file is made anew, never opened through a name that exists: a link planted at the name the
+ * writer once used (<output>.tmp.<pid>) does not redirect the model into the file it points to, nor make the
+ * output a link. A new file's mode: 0666 less the umask. */
+static void test_planted_temporary_link(void)
+{
+    static const float x[2] = {1, 2};
+    static const st_tensor two[] = {{"x", 1, {2}, x}};
+    size_t before = dir_entries();
+    const char *victim = tmpfiles_write_text("victim.txt", "precious data");
+    const char *path = tmpfiles_path("planted.st");
+    char old_name[600];
+    snprintf(old_name, sizeof old_name, "planted.st.tmp.%ld", (long)getpid());
+    const char *planted = tmpfiles_path(old_name);
+    CHECK(symlink(victim, planted) == 0);
+    mode_t umask_before = umask(027);
+    CHECK_STATUS(safetensors_write(path, two, 1, NULL, 0), HFTC_STATUS_OK);
+    umask(umask_before);
+    size_t len = 0;
+    unsigned char *kept = read_bytes(victim, &len);
+    CHECK_MSG(kept && len == 13 && !memcmp(kept, "precious data", 13), "the planted link was followed");
+    free(kept);
+    struct stat sb;
+    CHECK_MSG(lstat(path, &sb) == 0 && S_ISREG(sb.st_mode), "the output is not a regular file");
+    CHECK_MSG((sb.st_mode & 07777) == 0640, "mode %o under umask 027", (unsigned)(sb.st_mode & 07777));
+    st_file *f = NULL;
+    CHECK_STATUS(safetensors_open(&f, path), HFTC_STATUS_OK);
+    safetensors_close(f);
+    CHECK(lstat(planted, &sb) == 0 && S_ISLNK(sb.st_mode)); /* left alone */
+    CHECK(dir_entries() == before + 3);                     /* victim, link, output: no temporary file left */
+    CHECK(unlink(planted) == 0 && unlink(path) == 0 && unlink(victim) == 0);
+}
+
+/* Sets path's modification time seconds ago. */
+static bool age_file(const char *path, long seconds)
+{
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    struct timeval times[2] = {{now.tv_sec - seconds, 0}, {now.tv_sec - seconds, 0}};
+    return utimes(path, times) == 0;
+}
+
+/* The temporary files a killed writer left (.<name>.hftc-tmp.XXXXXX beside the output) are removed by the
+ * next write of the same output once an hour old; a recent one (perhaps another writer's, running), another
+ * output's, and other names are kept. */
+static void test_stale_temporaries(void)
+{
+    static const float x[1] = {1};
+    static const st_tensor one[] = {{"x", 1, {1}, x}};
+    size_t before = dir_entries();
+    const char *path = tmpfiles_path("stale.st");
+    const char *old = tmpfiles_write_text(".stale.st.hftc-tmp.Ab3xYz", "left by a kill");
+    const char *recent = tmpfiles_write_text(".stale.st.hftc-tmp.Cd4wVu", "being written");
+    const char *other = tmpfiles_write_text(".other.st.hftc-tmp.Ef5tSr", "another output's");
+    const char *longer = tmpfiles_write_text(".stale.st.hftc-tmp.Gh6qPoX", "not the pattern");
+    CHECK(age_file(old, 2 * 3600) && age_file(recent, 60) && age_file(other, 2 * 3600) && age_file(longer, 2 * 3600));
+    CHECK_STATUS(safetensors_write(path, one, 1, NULL, 0), HFTC_STATUS_OK);
+    CHECK_MSG(!file_exists(old), "a stale temporary file was kept");
+    CHECK(file_exists(recent) && file_exists(other) && file_exists(longer) && file_exists(path));
+    CHECK(dir_entries() == before + 4);
+    CHECK(unlink(recent) == 0 && unlink(other) == 0 && unlink(longer) == 0 && unlink(path) == 0);
 }
 
 static void test_write_failures(void)
@@ -536,6 +658,32 @@ static void test_open_failures(void)
     expect_open_error(tmpfiles_dir(), HFTC_STATUS_IO, "not a regular file");
 }
 
+/* A FIFO is refused at once, not waited on for a writer: in a child process with 10 s to answer, so that a
+ * reader that blocks fails the test instead of hanging it. */
+static void test_open_fifo(void)
+{
+    const char *fifo = tmpfiles_path("model.fifo");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        st_file *f = (st_file *)&f;
+        hftc_status st = safetensors_open(&f, fifo);
+        bool ok = st == HFTC_STATUS_IO && f == NULL && strstr(hftc_last_error(), "model.fifo") &&
+                  strstr(hftc_last_error(), "not a regular file");
+        if (!ok)
+            fprintf(stderr, "status %d: %s\n", (int)st, hftc_last_error());
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
+              WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "opening a FIFO hung for 10 s"
+                                                                 : "opening a FIFO did not fail as expected");
+    CHECK(unlink(fifo) == 0);
+}
+
 int main(void)
 {
     tmpfiles_init("safetensors");
@@ -551,6 +699,11 @@ int main(void)
     RUN_TEST(test_write_failures);
     RUN_TEST(test_invalid_writes);
     RUN_TEST(test_open_failures);
+    RUN_TEST(test_open_fifo);
+    RUN_TEST(test_refuses_special_outputs);
+    RUN_TEST(test_link_output_replaced);
+    RUN_TEST(test_planted_temporary_link);
+    RUN_TEST(test_stale_temporaries);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

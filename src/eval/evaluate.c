@@ -19,13 +19,17 @@
 typedef hftc_status (*chunk_fn)(size_t first, size_t n, const float *scores, const size_t *pred_start,
                                 const uint32_t *pred, const uint32_t *ranked, void *user);
 
-/* The reading options for the input, and its scoring (NULL: the model's). */
+/* The reading options for the input, and its scoring (NULL: the model's); an input option out of range is
+ * an error. */
 static hftc_status input_options(const hftc_model *m, const hftc_input_options *in, bool labelled, dataset_options *opt,
                                  scoring_kind *kind)
 {
     *opt =
         (dataset_options){.tokenizer = m->tokenizer, .labels_required = labelled, .skip_bad_lines = in->skip_bad_lines};
     *kind = m->scoring;
+    if (!(in->threshold >= 0.0f && in->threshold <= 1.0f) && in->threshold != -1.0f)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "threshold %g: must be in [0, 1], or -1 for the model's",
+                         (double)in->threshold);
     if (!data_format_parse(in->format ? in->format : "auto", &opt->format) ||
         (labelled && opt->format == DATA_FORMAT_TEXT))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown or unlabelled data format \"%s\"", in->format);

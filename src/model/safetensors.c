@@ -1,6 +1,7 @@
 /* safetensors files: an atomic writer (temporary file, fsync, rename) and a reader that validates
  * the whole layout before handing out tensors, so a damaged model file fails with a clear message
- * instead of feeding garbage to the network. */
+ * instead of feeding garbage to the network. Neither touches what is not a regular file: the writer
+ * refuses to replace a FIFO or a device, the reader to wait on one. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "model/safetensors.h"
@@ -8,6 +9,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -17,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -27,6 +31,16 @@
 /* A header larger than this is taken as a corrupt length field rather than a model. */
 #define ST_MAX_HEADER ((size_t)100 * 1000 * 1000)
 #define ST_METADATA_KEY "__metadata__"
+
+/* A temporary file is named .<output's name>.hftc-tmp.XXXXXX beside its output: hidden, recognisably
+ * hftc's, one output's apart from another's. The output's name is cut to ST_TEMP_NAME_MAX bytes in it,
+ * so that the whole stays under NAME_MAX (255). */
+#define ST_TEMP_MARK ".hftc-tmp."
+#define ST_TEMP_RANDOM 6
+#define ST_TEMP_NAME_MAX 200
+/* A temporary file of the same output untouched this long was left by a writer that was killed (a live
+ * one writes it as it goes and renames it seconds after its last write): the next write removes it. */
+#define ST_TEMP_STALE_SECONDS (60 * 60)
 
 struct st_file {
     json_t *header;     /* owns every name, key and value string handed out */
@@ -145,9 +159,91 @@ static bool file_put(FILE *fp, const char *json, const st_tensor *tensors, size_
     return fflush(fp) == 0 && fsync(fileno(fp)) == 0;
 }
 
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a file";
+}
+
+hftc_status safetensors_check_output(const char *path)
+{
+    struct stat sb;
+    if (!*path)
+        return error_set(HFTC_STATUS_IO, "cannot write a file of no name");
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? HFTC_STATUS_OK
+                               : error_set(HFTC_STATUS_IO, "cannot write %s: %s", path, strerror(errno));
+    if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))
+        return HFTC_STATUS_OK;
+    return error_set(HFTC_STATUS_IO, "cannot write %s: it exists and is not a regular file (%s)", path,
+                     file_kind(sb.st_mode));
+}
+
+/* The place of the name in path (after its last slash) and the length of the prefix every temporary file
+ * of path has: <directory>/.<name>.hftc-tmp. */
+static size_t temp_prefix_length(const char *path, size_t *name_at)
+{
+    const char *slash = strrchr(path, '/');
+    *name_at = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t name = strlen(path + *name_at);
+    return *name_at + 1 + (name < ST_TEMP_NAME_MAX ? name : ST_TEMP_NAME_MAX) + strlen(ST_TEMP_MARK);
+}
+
+/* Removes the temporary files of path that writers killed before their rename left (ST_TEMP_STALE_SECONDS):
+ * regular files of this user named prefix (path's, without its directory) and ST_TEMP_RANDOM characters,
+ * in directory dir. Best effort: what cannot be read or removed stays. */
+static void temp_remove_stale(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t n = strlen(prefix);
+    time_t now = time(NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat sb;
+        if (!strncmp(e->d_name, prefix, n) && strlen(e->d_name) == n + ST_TEMP_RANDOM &&
+            fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            sb.st_uid == geteuid() && now - sb.st_mtime > ST_TEMP_STALE_SECONDS)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* Creates tmp, which holds path's temporary prefix and room for ST_TEMP_RANDOM characters, as a new file
+ * under random names until one is free: O_EXCL makes a name that exists an error, a symbolic link included,
+ * so nothing planted there is followed or reused. mkstemp's way, with the mode of any new file (0666 less
+ * the umask, as the kernel applies it; mkstemp's 0600 could be widened only by reading the umask, which
+ * sets it for every thread). Returns the descriptor, or -1 with errno set. */
+static int temp_create(char *tmp, size_t prefix_length)
+{
+    static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 40);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0)
+            r = 0; /* the clock's and the step's name alone: unguessable or not, never an existing file */
+        x = (x ^ r) * 6364136223846793005ULL + 1442695040888963407ULL;
+        for (size_t i = 0; i < ST_TEMP_RANDOM; i++)
+            tmp[prefix_length + i] = letters[(x >> (33 + 5 * i)) % (sizeof letters - 1)];
+        tmp[prefix_length + ST_TEMP_RANDOM] = '\0';
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
                               size_t n_metadata)
 {
+    TRY(safetensors_check_output(path));
     json_t *root = json_object();
     if (!root)
         return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
@@ -165,14 +261,17 @@ hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t
                          path, header_len, ST_MAX_HEADER);
     }
 
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp = mem_alloc(tmp_size, 1);
-    if (!tmp) {
-        free(json);
-        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t name_at, prefix_length = temp_prefix_length(path, &name_at);
+    char *tmp = mem_alloc(prefix_length + ST_TEMP_RANDOM + 1, 1);
+    char *dir = mem_alloc(name_at + 2, 1);
+    if (!tmp || !dir) {
+        free(tmp), free(dir), free(json);
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
     }
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    snprintf(tmp, prefix_length + 1, "%.*s.%.*s" ST_TEMP_MARK, (int)name_at, path, ST_TEMP_NAME_MAX, path + name_at);
+    snprintf(dir, name_at + 2, "%.*s", name_at ? (int)name_at : 1, name_at ? path : ".");
+    temp_remove_stale(dir, tmp + name_at);
+    int fd = temp_create(tmp, prefix_length);
     FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     bool ok = fp && file_put(fp, json, tensors, n_tensors);
     int saved = ok ? 0 : errno;
@@ -193,8 +292,7 @@ hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t
             unlink(tmp);
         status = error_set(HFTC_STATUS_IO, "cannot write %s: %s", path, strerror(saved ? saved : EIO));
     }
-    free(tmp);
-    free(json);
+    free(tmp), free(dir), free(json);
     return status;
 }
 
@@ -332,14 +430,8 @@ static hftc_status header_parse(st_file *f, const char *path, const char *text, 
     return HFTC_STATUS_OK;
 }
 
-static hftc_status file_read(st_file *f, FILE *fp, const char *path)
+static hftc_status file_read(st_file *f, FILE *fp, const char *path, size_t size)
 {
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0)
-        return error_set(HFTC_STATUS_IO, "cannot read %s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return error_set(HFTC_STATUS_IO, "cannot read %s: not a regular file", path);
-    size_t size = (size_t)sb.st_size;
     unsigned char prefix[8];
     if (size < 8 || fread(prefix, 1, 8, fp) != 8)
         return corrupt(path);
@@ -376,12 +468,36 @@ static hftc_status file_read(st_file *f, FILE *fp, const char *path)
     return status;
 }
 
+/* Opens path for reading if it is a regular file. O_NONBLOCK: opening a FIFO would otherwise wait for a
+ * writer, forever, before the check could refuse it; cleared after, as it means nothing for a file. */
+static FILE *open_regular(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    } else if (!S_ISREG(sb.st_mode)) {
+        error_set(HFTC_STATUS_IO, "cannot read %s: not a regular file (%s)", path, file_kind(sb.st_mode));
+    } else {
+        FILE *fp = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+        if (fp) {
+            *size = (size_t)sb.st_size;
+            return fp;
+        }
+        error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
 hftc_status safetensors_open(st_file **out, const char *path)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
+    size_t size;
+    FILE *fp = open_regular(path, &size);
     if (!fp)
-        return error_set(HFTC_STATUS_IO, "cannot open %s: %s", path, strerror(errno));
+        return HFTC_STATUS_IO;
     st_file *f = mem_calloc(1, sizeof *f);
     if (!f)
         fclose(fp);
@@ -389,7 +505,7 @@ hftc_status safetensors_open(st_file **out, const char *path)
     if (f) {
         f->fp = fp;
         f->path = strdup(path);
-        status = f->path ? file_read(f, fp, path) : HFTC_STATUS_OUT_OF_MEMORY;
+        status = f->path ? file_read(f, fp, path, size) : HFTC_STATUS_OUT_OF_MEMORY;
     }
     if (status != HFTC_STATUS_OK) {
         safetensors_close(f);

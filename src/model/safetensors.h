@@ -1,7 +1,7 @@
 /* The safetensors file layout (https://huggingface.co/docs/safetensors): 8-byte little-endian
  * header length N, N bytes of JSON header {"name": {"dtype": "F32", "shape": [...],
  * "data_offsets": [begin, end]}, ..., "__metadata__": {string: string}}, then raw little-endian
- * data. hftc writes only F32 tensors. Writing goes to a temporary file in the same directory,
+ * data. hftc writes only F32 tensors. Writing goes to a new temporary file in the same directory,
  * flushed and renamed over the target, so a crash never leaves a half-written model. Reading
  * validates everything: header length within the file, JSON, dtypes, shapes x 4 bytes = extent,
  * offsets in bounds, non-overlapping and covering the data exactly. Opening reads the header
@@ -29,8 +29,14 @@ typedef struct {
     const char *value;
 } st_metadata;
 
+/* Writes a new file at path (never through a temporary name that exists: a link planted there is not
+ * followed) and renames it over path. path may be a symbolic link: the link is replaced, never followed.
+ * Removes the temporary files of path an hour old (writers killed before their rename). */
 hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
                               size_t n_metadata);
+/* An error (IO, naming path) if path is empty or exists as anything but a regular file or a symbolic link: a
+ * directory, a FIFO, a device, a socket, which a rename would replace by a model file. */
+hftc_status safetensors_check_output(const char *path);
 
 typedef struct st_file st_file;
 

@@ -135,6 +135,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
+    TRY(hftc_train_outputs_check(o, NULL));
     compute_check_blas();
     if (o->embeddings_path)
         TRY(wordvec_probe(o->embeddings_path, cfg.vectors_format, &cfg.vectors_format, &cfg.net.embed_dim));
