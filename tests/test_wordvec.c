@@ -8,6 +8,7 @@
 #include "tmpfiles.h"
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -294,6 +295,35 @@ static void test_gzip(void)
     vocab_free(&v);
 }
 
+/* One endless line (a gzip file of zeros, 400 MiB unpacked): an error naming the file and line once the
+ * 64 MiB bound is passed, with no more than about the bound held. getline held the whole line (over
+ * 400 MiB of resident memory) before the error. */
+static void test_endless_line(void)
+{
+    const char *path = tmpfiles_path("zeros.vec.gz");
+    static char zeros[1 << 20];
+    memset(zeros, '0', sizeof zeros);
+    gzFile gz = gzopen(path, "wb1");
+    CHECK(gz != NULL);
+    for (int i = 0; gz && i < 400; i++)
+        CHECK(gzwrite(gz, zeros, sizeof zeros) == (int)sizeof zeros);
+    CHECK(gz && gzclose(gz) == Z_OK);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    vocab v;
+    make_vocab(&v);
+    float emb[V * 3];
+    rng r;
+    rng_seed(&r, 1, 0);
+    size_t found;
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_FORMAT);
+    CHECK_MSG(strstr(hftc_last_error(), "zeros.vec.gz:1: line longer than 67108864 bytes"), "%s", hftc_last_error());
+    getrusage(RUSAGE_SELF, &after);
+    long grown_mib = (after.ru_maxrss - before.ru_maxrss) >> 10; /* ru_maxrss is in KiB */
+    CHECK_MSG(grown_mib < 256, "reading the line grew the resident memory by %ld MiB", grown_mib);
+    vocab_free(&v);
+}
+
 static void test_format_names(void)
 {
     static const char *const names[] = {"auto", "text", "vec", "glove", "binary", "bin"};
@@ -315,6 +345,7 @@ int main(void)
     RUN_TEST(test_bad_text_files);
     RUN_TEST(test_bad_binary_files);
     RUN_TEST(test_gzip);
+    RUN_TEST(test_endless_line);
     RUN_TEST(test_format_names);
     tmpfiles_cleanup();
     TEST_MAIN_END();

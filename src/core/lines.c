@@ -85,12 +85,63 @@ static int stream_next(line_reader *r, char **line, size_t *n)
     return 1;
 }
 
+/* Stream source with max_line set: like stream_next, but a line longer than max_line + CUT_MARGIN bytes is
+ * returned cut at that length and the rest of it is skipped on the next call, never held. getline has no
+ * bound (one endless line of a gzip file of zeros would take gigabytes), hence the byte loop; it leaves
+ * the stream just after the "\n", as getline does. */
+static int stream_next_bounded(line_reader *r, char **line, size_t *n)
+{
+    size_t limit = r->max_line + CUT_MARGIN, len = 0;
+    int c, got = 0;
+    flockfile(r->f);
+    while (r->skipping && (c = getc_unlocked(r->f)) != EOF && c != '\n')
+        continue;
+    r->skipping = false;
+    while ((c = getc_unlocked(r->f)) != EOF) {
+        got = 1;
+        if (c == '\n')
+            break;
+        if (len == limit) {
+            r->skipping = true;
+            break;
+        }
+        if (len + 2 > r->cap) {
+            size_t cap = r->cap ? 2 * r->cap : 256;
+            cap = cap > limit + 1 ? limit + 1 : cap;
+            char *buf = realloc(r->buf, cap);
+            if (!buf) {
+                errno = ENOMEM;
+                got = -1;
+                break;
+            }
+            r->buf = buf, r->cap = cap;
+        }
+        r->buf[len++] = (char)c;
+    }
+    bool failed = got < 0 || ferror(r->f);
+    funlockfile(r->f);
+    if (failed)
+        return -1;
+    if (!got)
+        return 0;
+    if (!r->buf) {
+        if (!(r->buf = malloc(1))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        r->cap = 1;
+    }
+    r->buf[len] = '\0';
+    *line = r->buf, *n = len;
+    return 1;
+}
+
 int line_reader_next(line_reader *r, char **line, size_t *len, size_t *skipped)
 {
     char *p;
     size_t n, start = 0;
     errno = 0;
-    int got = r->f ? stream_next(r, &p, &n) : fd_next(r, &p, &n);
+    int got = !r->f ? fd_next(r, &p, &n) : r->max_line ? stream_next_bounded(r, &p, &n) : stream_next(r, &p, &n);
     if (got <= 0)
         return got;
     r->line_no++;

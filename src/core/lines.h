@@ -5,7 +5,8 @@
  * Two sources: a stdio stream (read with getline; the caller may go on reading the stream itself), or
  * a file descriptor read into the reader's own buffer, which can also tell whether a line is ready
  * without waiting (line_reader_ready), what lets a reader of a pipe answer each line as it comes, and
- * which holds at most about max_line bytes of a line, whatever the input. */
+ * which holds at most about max_line bytes of a line, whatever the input (a stream source too, when
+ * max_line is set). */
 #ifndef HFTC_CORE_LINES_H
 #define HFTC_CORE_LINES_H
 
@@ -20,9 +21,9 @@ typedef struct {
     size_t cap;
     size_t start, end; // descriptor source: buf[start, end) is read and not yet returned
     bool at_end;       // descriptor source: read returned 0
-    size_t max_line;   // descriptor source: a longer line is returned cut (to more than max_line bytes, so the
+    size_t max_line;   // a longer line is returned cut (to more than max_line bytes, so the
                        // caller can tell) and the rest of it is skipped without being held; 0: no limit
-    bool skipping;     // descriptor source: dropping the rest of a line cut at max_line
+    bool skipping;     // dropping the rest of a line cut at max_line
     size_t line_no;    // the line last returned, counting from 1; every physical line counts, blank ones too
 } line_reader;
 

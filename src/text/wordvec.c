@@ -24,6 +24,9 @@
 #define MAX_DIM ((size_t)1 << 20)
 #define MAX_BINARY_WORD 65536
 #define PROBE_BYTES 4096
+/* As the data reader's limit: a longer line is an error, and no more than this is ever held (a gzip file
+ * of zeros is one endless line). */
+#define MAX_LINE_BYTES ((size_t)64 << 20)
 
 typedef struct {
     const char *path;
@@ -102,6 +105,17 @@ static bool looks_like_text(const char *buf, size_t n, bool whole_file)
     return utf8_find_invalid(buf, n) == n;
 }
 
+static void vectors_reader_init(line_reader *lr, FILE *f)
+{
+    line_reader_init(lr, f);
+    lr->max_line = MAX_LINE_BYTES;
+}
+
+static hftc_status too_long(const char *path, size_t line_no)
+{
+    return error_set(HFTC_STATUS_FORMAT, "%s:%zu: line longer than %zu bytes", path, line_no, MAX_LINE_BYTES);
+}
+
 // A gzip-compressed file as a stdio stream (zlib decompresses; seeking rewinds and reads again).
 static ssize_t gz_read(void *gz, char *buf, size_t size)
 {
@@ -159,13 +173,15 @@ static FILE *open_vectors(const char *path)
 static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
 {
     line_reader lr;
-    line_reader_init(&lr, f);
+    vectors_reader_init(&lr, f);
     char *p;
     size_t len;
     int got = line_reader_next(&lr, &p, &len, NULL);
-    if (got <= 0) {
+    if (got <= 0 || len > MAX_LINE_BYTES) {
         line_reader_free(&lr);
-        return got < 0 ? read_error(h->path) : error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path);
+        return got < 0    ? read_error(h->path)
+               : got == 0 ? error_set(HFTC_STATUS_FORMAT, "%s: empty file", h->path)
+                          : too_long(h->path, 1);
     }
     bool header = parse_header(p, len, &h->count, &h->dim);
     if (fmt == WORDVEC_AUTO && !header) {
@@ -331,7 +347,7 @@ static hftc_status load_text(FILE *f, const wordvec_header *h, wordvec_target *t
 {
     bool has_header = h->format == WORDVEC_TEXT;
     line_reader lr;
-    line_reader_init(&lr, f);
+    vectors_reader_init(&lr, f);
     char *p;
     size_t len, n_words = 0;
     field_list fl = {0};
@@ -339,6 +355,10 @@ static hftc_status load_text(FILE *f, const wordvec_header *h, wordvec_target *t
     int got = 0;
     while (st == HFTC_STATUS_OK && (got = line_reader_next(&lr, &p, &len, NULL)) > 0) {
         size_t line_no = lr.line_no;
+        if (len > MAX_LINE_BYTES) {
+            st = too_long(h->path, line_no);
+            break;
+        }
         if (line_no == 1 && has_header)
             continue;
         st = split_fields(&fl, p, len);
@@ -374,7 +394,7 @@ static hftc_status load_binary(FILE *f, const wordvec_header *h, wordvec_target 
     char *header, *word = NULL;
     size_t header_len;
     line_reader lr;
-    line_reader_init(&lr, f);
+    vectors_reader_init(&lr, f);
     int got;
     unsigned char *bytes = mem_alloc(h->dim, 4);
     float *values = mem_alloc(h->dim, sizeof *values);
