@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -82,6 +83,7 @@ typedef struct {
     char *data;
     size_t len, cap;
     int too_large;
+    int bad_length; /* Content-Length headers that disagree */
     double started;
     job *job; /* its prediction, once queued */
 } request;
@@ -375,6 +377,32 @@ static reply route(server *s, struct MHD_Connection *c, const char *method, cons
     return description ? (reply){200, description} : error_reply(500, "cannot describe the model");
 }
 
+typedef struct {
+    const char *first; /* the first Content-Length value */
+    bool disagree;
+} length_check;
+
+static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    length_check *l = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (!l->first)
+        l->first = value;
+    l->disagree = strcmp(l->first, value) != 0;
+    return l->disagree ? MHD_NO : MHD_YES;
+}
+
+/* Whether the request has Content-Length headers with different values (RFC 9112, 6.3: an error). A proxy
+ * that reads another one than libmicrohttpd (which takes one silently) sees another request: smuggling. */
+static bool lengths_disagree(struct MHD_Connection *c)
+{
+    length_check l = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_length, &l);
+    return l.disagree;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
@@ -383,7 +411,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     request *r = *state;
     if (!r) { /* the headers: the body, if any, comes in the next calls */
         *state = r = calloc(1, sizeof *r);
-        return r ? MHD_YES : MHD_NO;
+        if (!r)
+            return MHD_NO;
+        r->bad_length = lengths_disagree(c);
+        if (!r->bad_length)
+            return MHD_YES;
     }
     if (*upload_size) {
         size_t n = *upload_size;
@@ -410,7 +442,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->job->out = (reply){0};
     } else {
         r->started = now_seconds();
-        out = route(s, c, method, url, r, &allow);
+        out = r->bad_length ? error_reply(400, "conflicting Content-Length headers")
+                            : route(s, c, method, url, r, &allow);
         if (out.status == 0) /* queued, the connection suspended */
             return MHD_YES;
     }
