@@ -148,6 +148,23 @@ def _check(status):
         raise HftcError(_last_error())
 
 
+def _path(path):
+    """A file name as the library reads it: a NUL would end it early (another file loaded), so refused."""
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        raise ValueError(f"path {os.fsdecode(path)!r} holds a NUL character")
+    return encoded
+
+
+def _count(name, value, limit=2**31 - 1):
+    """A non-negative integer argument (a bool or a string is no count; ctypes would take either silently)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: an integer, not {type(value).__name__}")
+    if not 0 <= value <= limit:
+        raise ValueError(f"{name}: {value} is not in [0, {limit}]")
+    return value
+
+
 def _texts(texts):
     if isinstance(texts, str):
         raise TypeError("texts: a list of strings, not one string")
@@ -165,10 +182,13 @@ class Model:
 
     def __init__(self, path, threads=0, word_cache_mb=2048):
         self._m = None
+        encoded = _path(path)
+        threads = _count("threads", threads)
+        word_cache_mb = _count("word_cache_mb", word_cache_mb, 2**44)
         self._lock = threading.Lock()
         lib = _library()
         handle = ctypes.c_void_p()
-        _check(lib.hftc_model_load(ctypes.byref(handle), os.fsencode(path)))
+        _check(lib.hftc_model_load(ctypes.byref(handle), encoded))
         self._m = handle
         lib.hftc_model_set_threads(self._m, threads)  # the model's own, whichever thread predicts
         try:
@@ -211,6 +231,7 @@ class Model:
         unless given), best first, as (label, score) pairs; at most k of them (0: all). With explain=N
         (bigru-att models): (label, score, [(word, attention), ...]) with the N words the label's
         classifier attended to most."""
+        k, explain = _count("k", k), _count("explain", explain)
         array, n = _texts(texts)
         options = _InputOptions(threshold=-1.0 if threshold is None else threshold, prune=1, explain=explain,
                                 scoring=None if scoring is None else scoring.encode())

@@ -203,6 +203,24 @@ def main():
             check(False, "a string was taken for a list")
         except TypeError:
             pass
+        # arguments refused (issue 25, item 12): a path with a NUL (the library would read the name before
+        # it, another file), negative counts, a count that is no integer
+        for path, kwargs, error in ((model_path + "\0.other", {}, ValueError),
+                                    (model_path, {"threads": -1}, ValueError),
+                                    (model_path, {"word_cache_mb": -1}, ValueError),
+                                    (model_path, {"threads": "2"}, TypeError)):
+            try:
+                hftc.Model(path, **kwargs).close()
+                check(False, f"Model({path!r}, {kwargs}) loaded")
+            except error:
+                pass
+        with hftc.Model(model_path, threads=1) as model:
+            for k, error in ((-1, ValueError), ("3", TypeError), (True, TypeError)):
+                try:
+                    got = model.predict(["the team won the match"], k=k)
+                    check(False, f"predict(k={k!r}) returned {got}")
+                except error:
+                    pass
         # outputs refused before training (issue 25, item 12): an empty name, one of the training's own files
         with open(train_path, "rb") as f:
             train_bytes = f.read()
