@@ -2,6 +2,7 @@
  * rows over it, and the record of the options that a checkpoint and --reuse-runs compare. The record must
  * hold every option: a training continued from a checkpoint with another --head was once taken for the same
  * training and went on from the other head's weights. */
+#include "core/compute.h"
 #include "hftc.h"
 #include "test.h"
 #include "tmpfiles.h"
@@ -188,6 +189,28 @@ static void test_checkpoint_other_head(void)
     hftc_model_free(m);
 }
 
+static void keep_message(hftc_log_level level, const char *message, void *user)
+{
+    if (level == HFTC_LOG_WARN)
+        snprintf(user, 256, "%s", message);
+}
+
+/* A thread count far above the cores is capped at 4 per core with a warning (issue 25, item 12: --threads
+ * 100000 was taken as it stood), in the one place every interface turns a count into a context. */
+static void test_threads_capped(void)
+{
+    char warning[256] = "";
+    hftc_set_log(keep_message, HFTC_LOG_WARN, warning);
+    int cores = compute_context_of(0).threads;
+    CHECK_MSG(compute_context_of(100000).threads == 4 * cores, "100000 threads on %d cores: %d", cores,
+              compute_context_of(100000).threads);
+    CHECK_MSG(strstr(warning, "100000 threads asked for"), "warning: \"%s\"", warning);
+    warning[0] = '\0';
+    CHECK(compute_context_of(4 * cores).threads == 4 * cores && compute_context_of(1).threads == 1);
+    CHECK_MSG(warning[0] == '\0', "warning: \"%s\"", warning);
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+}
+
 int main(void)
 {
     tmpfiles_init("options");
@@ -197,6 +220,7 @@ int main(void)
     RUN_TEST(test_parse_value);
     RUN_TEST(test_presets);
     RUN_TEST(test_checkpoint_other_head);
+    RUN_TEST(test_threads_capped);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

@@ -7,6 +7,7 @@
 #include "core/log.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,9 +17,19 @@
 // program has its own.
 void hftc_set_threads(int n) { omp_set_num_threads(compute_context_of(n).threads); }
 
+/* More threads than cores only take turns on them: a few per core may hide a stall, thousands cost a stack
+ * each and time at every barrier (--threads 100000 was taken as it stood). */
+#define MAX_THREADS_PER_CORE 4
+
 compute_context compute_context_of(int threads)
 {
-    return (compute_context){threads > 0 ? threads : omp_get_num_procs()};
+    int cores = omp_get_num_procs(),
+        cap = cores > INT_MAX / MAX_THREADS_PER_CORE ? INT_MAX : MAX_THREADS_PER_CORE * cores;
+    if (threads > cap) {
+        log_warn("%d threads asked for, %d cores: using %d (%d per core)", threads, cores, cap, MAX_THREADS_PER_CORE);
+        threads = cap;
+    }
+    return (compute_context){threads > 0 ? threads : cores};
 }
 
 compute_context compute_context_default(void) { return (compute_context){omp_get_max_threads()}; }

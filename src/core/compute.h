@@ -21,7 +21,8 @@ typedef struct {
     int slicing;
 } compute_context;
 
-/* threads, or every core for threads <= 0 (the options' 0). */
+/* threads, or every core for threads <= 0 (the options' 0); more than 4 per core is capped there, with a
+ * warning through the log. */
 compute_context compute_context_of(int threads);
 /* The default of the calling thread for contexts nobody chose (a model as hftc_model_load makes it): the
  * count hftc_set_threads set on this thread, else OpenMP's (OMP_NUM_THREADS, else every core). */
