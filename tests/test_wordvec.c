@@ -112,6 +112,34 @@ static void test_three_formats(void)
     vocab_free(&v);
 }
 
+/* A text file whose first word is not valid UTF-8 (Latin-1 "\xe9cole") is text, as its numbers say
+ * (issue 25, item 12: taken for binary, then "truncated" or garbage); binary vectors stay binary. */
+static void test_invalid_utf8_word(void)
+{
+    vocab v;
+    make_vocab(&v);
+    float emb[V * 3];
+    rng r;
+    size_t found = 0, dim;
+    wordvec_format fmt;
+    static const char latin1[] = "2 3\n\xe9"
+                                 "cole 1 2 3\ncat -1 2.5e-1 .5\n";
+    const char *path = tmpfiles_write_text("latin1.vec", latin1);
+    CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+    CHECK_MSG(fmt == WORDVEC_TEXT && dim == 3, "format %d (text: %d), dim %zu", (int)fmt, (int)WORDVEC_TEXT, dim);
+    rng_seed(&r, 1, 0);
+    CHECK_STATUS(wordvec_load(path, WORDVEC_AUTO, &v, 3, emb, &r, &found), HFTC_STATUS_OK);
+    CHECK(found == 1 && emb[3 * 3] == -1.0f);
+    unsigned char bin[512];
+    static const char *const words[] = {"\xe9"
+                                        "cole",
+                                        "cat"};
+    path = tmpfiles_write("latin1.bin", bin, make_binary(bin, 2, words, bin_vecs, 2));
+    CHECK_STATUS(wordvec_probe(path, WORDVEC_AUTO, &fmt, &dim), HFTC_STATUS_OK);
+    CHECK(fmt == WORDVEC_BINARY && dim == 3);
+    vocab_free(&v);
+}
+
 static void test_binary_without_newlines(void)
 {
     vocab v;
@@ -341,6 +369,7 @@ int main(void)
 {
     tmpfiles_init("wordvec");
     RUN_TEST(test_three_formats);
+    RUN_TEST(test_invalid_utf8_word);
     RUN_TEST(test_binary_without_newlines);
     RUN_TEST(test_bad_text_files);
     RUN_TEST(test_bad_binary_files);

@@ -80,11 +80,68 @@ static bool parse_header(const char *line, size_t len, size_t *count, size_t *di
     return p == end;
 }
 
-// Whether the bytes after a header line read as text: valid UTF-8 without control characters up to
-// the first newline. Binary vectors fail this almost surely (zero bytes, stray continuation bytes).
-static bool looks_like_text(const char *buf, size_t n, bool whole_file)
+typedef enum { NUMBER_OK, NUMBER_BAD, NUMBER_NONFINITE } number_check;
+
+static bool ascii_prefix_ci(const char *s, size_t n, const char *word)
+{
+    size_t k = strlen(word);
+    return n == k && strncasecmp(s, word, k) == 0;
+}
+
+// The syntax strtof accepts for decimal numbers, without parsing: [+-] digits [. digits] [e [+-] digits].
+static number_check check_number(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    if (ascii_prefix_ci(s + i, n - i, "nan") || ascii_prefix_ci(s + i, n - i, "inf") ||
+        ascii_prefix_ci(s + i, n - i, "infinity"))
+        return NUMBER_NONFINITE;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (digits == 0)
+        return NUMBER_BAD;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t exp_digits = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            exp_digits++;
+        if (exp_digits == 0)
+            return NUMBER_BAD;
+    }
+    return i == n ? NUMBER_OK : NUMBER_BAD;
+}
+
+/* How many fields at the end of line[0, n) are numbers (as check_number reads them, infinities too). */
+static size_t trailing_numbers(const char *line, size_t n)
+{
+    size_t count = 0;
+    while (n > 0) {
+        while (n > 0 && (is_field_sep(line[n - 1]) || line[n - 1] == '\r'))
+            n--;
+        size_t end = n;
+        while (n > 0 && !is_field_sep(line[n - 1]))
+            n--;
+        if (end == n || check_number(line + n, end - n) == NUMBER_BAD)
+            break;
+        count++;
+    }
+    return count;
+}
+
+/* Whether the bytes after a header line read as text, up to the first newline: no control characters
+ * (binary vectors' float bytes hold one almost surely) and either valid UTF-8 or, for a word that is not
+ * (a legacy encoding, a word cut inside a character: text all the same), dim numbers at the end of the line
+ * (at least one of a line longer than the chunk). Binary vectors fail both (stray bytes, no numbers). */
+static bool looks_like_text(const char *buf, size_t n, bool whole_file, size_t dim)
 {
     const char *nl = memchr(buf, '\n', n);
+    bool complete = nl || whole_file;
     if (nl) {
         n = (size_t)(nl - buf);
     } else if (!whole_file) {
@@ -102,7 +159,13 @@ static bool looks_like_text(const char *buf, size_t n, bool whole_file)
         if (c < 0x20 && c != '\t' && c != '\r')
             return false;
     }
-    return utf8_find_invalid(buf, n) == n;
+    if (utf8_find_invalid(buf, n) == n)
+        return true;
+    if (!complete) // the last field may be cut: the numbers before it
+        while (n > 0 && !is_field_sep(buf[n - 1]))
+            n--;
+    size_t numbers = trailing_numbers(buf, n);
+    return complete ? numbers >= dim : numbers >= 1;
 }
 
 static void vectors_reader_init(line_reader *lr, FILE *f)
@@ -189,7 +252,7 @@ static hftc_status probe_stream(FILE *f, wordvec_format fmt, wordvec_header *h)
     } else if (fmt == WORDVEC_AUTO) {
         char buf[PROBE_BYTES];
         size_t n = fread(buf, 1, sizeof buf, f);
-        fmt = looks_like_text(buf, n, n < sizeof buf) ? WORDVEC_TEXT : WORDVEC_BINARY;
+        fmt = looks_like_text(buf, n, n < sizeof buf, h->dim) ? WORDVEC_TEXT : WORDVEC_BINARY;
     }
     hftc_status st = HFTC_STATUS_OK;
     if (fmt == WORDVEC_GLOVE) {
@@ -224,43 +287,6 @@ hftc_status wordvec_probe(const char *path, wordvec_format fmt, wordvec_format *
         *dim = h.dim;
     }
     return st;
-}
-
-typedef enum { NUMBER_OK, NUMBER_BAD, NUMBER_NONFINITE } number_check;
-
-static bool ascii_prefix_ci(const char *s, size_t n, const char *word)
-{
-    size_t k = strlen(word);
-    return n == k && strncasecmp(s, word, k) == 0;
-}
-
-// The syntax strtof accepts for decimal numbers, without parsing: [+-] digits [. digits] [e [+-] digits].
-static number_check check_number(const char *s, size_t n)
-{
-    size_t i = 0, digits = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    if (ascii_prefix_ci(s + i, n - i, "nan") || ascii_prefix_ci(s + i, n - i, "inf") ||
-        ascii_prefix_ci(s + i, n - i, "infinity"))
-        return NUMBER_NONFINITE;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        digits++;
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            digits++;
-    if (digits == 0)
-        return NUMBER_BAD;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t exp_digits = 0;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            exp_digits++;
-        if (exp_digits == 0)
-            return NUMBER_BAD;
-    }
-    return i == n ? NUMBER_OK : NUMBER_BAD;
 }
 
 typedef struct {

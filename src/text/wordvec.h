@@ -11,8 +11,8 @@
 
 typedef enum { WORDVEC_AUTO, WORDVEC_TEXT, WORDVEC_GLOVE, WORDVEC_BINARY } wordvec_format;
 
-/* Auto-detection: a first line of two integers -> text (.vec) unless the bytes after the header
- * line are not valid UTF-8 text -> binary; otherwise GloVe. */
+/* Auto-detection: a first line of two integers -> text (.vec) unless the line after the header holds
+ * control characters, or is not valid UTF-8 and does not end in dim numbers -> binary; otherwise GloVe. */
 hftc_status wordvec_probe(const char *path, wordvec_format fmt, wordvec_format *detected, size_t *dim);
 /* Fills embedding (vocab_size(v) x dim, row-major; dim 0 = the file's, from wordvec_probe; a different
  * nonzero dim is HFTC_STATUS_INVALID_ARGUMENT): rows of words found in the file get their
