@@ -553,6 +553,27 @@ static void test_stream(void)
     vocab_free(&v);
 }
 
+/* Line ends of CR alone (classic Mac OS) made one document of the whole file, silently (issue 25, item 12):
+ * now an error naming the file, in every format; a stray CR inside a line of an LF file is still text. */
+static void test_cr_only_line_endings(void)
+{
+    const char *path = tmpfiles_write_text("mac.tsv", "A\tfirst document\rB\tsecond one\rA\tthird\r");
+    for (int format = DATA_FORMAT_AUTO; format <= DATA_FORMAT_TEXT; format++) {
+        dataset_options opt = {.format = (data_format)format, .skip_bad_lines = true};
+        loaded l;
+        hftc_status st = load(&l, path, &opt);
+        CHECK_MSG(st == HFTC_STATUS_FORMAT && strstr(hftc_last_error(), "mac.tsv: the lines end in a carriage return"),
+                  "format %d: status %d, %zu documents: %s", format, (int)st, st ? 0 : l.ds.n_docs, hftc_last_error());
+        unload(&l);
+    }
+    path = tmpfiles_write_text("stray.tsv", "A\tone\rdocument\nB\ttwo\n");
+    dataset_options opt = {.format = DATA_FORMAT_TSV, .labels_required = true};
+    loaded l;
+    CHECK_STATUS(load(&l, path, &opt), HFTC_STATUS_OK);
+    CHECK(l.ds.n_docs == 2);
+    unload(&l);
+}
+
 // Random lines built from pieces that matter to the parsers, plus random bytes.
 static size_t random_line(rng *r, char *out, size_t cap)
 {
@@ -750,6 +771,7 @@ int main(void)
     tmpfiles_init("dataset");
     RUN_TEST(test_malformed_table);
     RUN_TEST(test_tsv_line_endings);
+    RUN_TEST(test_cr_only_line_endings);
     RUN_TEST(test_fasttext);
     RUN_TEST(test_jsonl);
     RUN_TEST(test_text_and_optional_labels);

@@ -44,6 +44,7 @@ static int fd_next(line_reader *r, char **line, size_t *n)
             *n = nl ? (size_t)(nl - from) : cut ? r->max_line + CUT_MARGIN : avail;
             r->start += *n + (nl != NULL);
             r->skipping = cut;
+            r->ended = nl != NULL;
             (*line)[*n] = '\0'; /* the "\n", a byte of a cut line, or the spare byte after the last line */
             return 1;
         }
@@ -80,7 +81,8 @@ static int stream_next(line_reader *r, char **line, size_t *n)
     if (got < 0) /* glibc's getline does not set the error flag when a line exhausts memory */
         return ferror(r->f) || errno == ENOMEM ? -1 : 0;
     *line = r->buf, *n = (size_t)got;
-    if (*n && (*line)[*n - 1] == '\n')
+    r->ended = *n && (*line)[*n - 1] == '\n';
+    if (r->ended)
         (*line)[--*n] = '\0';
     return 1;
 }
@@ -132,6 +134,7 @@ static int stream_next_bounded(line_reader *r, char **line, size_t *n)
         r->cap = 1;
     }
     r->buf[len] = '\0';
+    r->ended = c == '\n';
     *line = r->buf, *n = len;
     return 1;
 }

@@ -24,6 +24,7 @@ typedef struct {
     size_t max_line;   // a longer line is returned cut (to more than max_line bytes, so the
                        // caller can tell) and the rest of it is skipped without being held; 0: no limit
     bool skipping;     // dropping the rest of a line cut at max_line
+    bool ended;        // the line last returned ended with "\n" (not the input's end, nor a cut)
     size_t line_no;    // the line last returned, counting from 1; every physical line counts, blank ones too
 } line_reader;
 

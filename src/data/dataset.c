@@ -344,6 +344,15 @@ static hftc_status read_lines(reader *r, line_reader *lr, size_t max_docs, bool 
             i++;
         if (i == len)
             continue;
+        /* The whole input as one line with carriage returns in it: line ends of CR alone (classic Mac OS),
+         * which would make one document of the file. Refused rather than split: a stray CR inside a line
+         * of an LF file is text, and no reader of these formats splits there. */
+        if (line_no == 1 && !lr->ended && len <= max_bytes && memchr(p, '\r', len))
+            return error_set(
+                HFTC_STATUS_FORMAT,
+                "%s: the lines end in a carriage return alone (classic Mac OS), not \"\\n\" or \"\\r\\n\": "
+                "convert them first (tr '\\r' '\\n')",
+                r->name);
         if (ds->format == DATA_FORMAT_AUTO)
             ds->format = detect_format(p, len, opt->labels_required);
         if (len > max_bytes)
