@@ -36,13 +36,16 @@ typedef struct {
 
 static bool is_field_sep(char c) { return c == ' ' || c == '\t'; }
 
-/* Set by gz_read when the compressed data is damaged or ends early (stdio may not keep its errno). */
-static _Thread_local bool gzip_damaged;
+/* Set by gz_read when the compressed data is damaged, ends early or is followed by bytes that are no gzip
+ * member (stdio may not keep its errno). */
+static _Thread_local enum { GZIP_OK, GZIP_DAMAGED, GZIP_TRAILING } gzip_problem;
 
 static hftc_status read_error(const char *path)
 {
-    if (gzip_damaged)
+    if (gzip_problem == GZIP_DAMAGED)
         return error_set(HFTC_STATUS_FORMAT, "%s: the gzip-compressed data is damaged or cut short", path);
+    if (gzip_problem == GZIP_TRAILING)
+        return error_set(HFTC_STATUS_FORMAT, "%s: bytes after the gzip-compressed data that are no gzip member", path);
     return errno == ENOMEM ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "%s: out of memory reading a line", path)
                            : error_set(HFTC_STATUS_IO, "%s: read error: %s", path, strerror(errno));
 }
@@ -179,56 +182,126 @@ static hftc_status too_long(const char *path, size_t line_no)
     return error_set(HFTC_STATUS_FORMAT, "%s:%zu: line longer than %zu bytes", path, line_no, MAX_LINE_BYTES);
 }
 
-// A gzip-compressed file as a stdio stream (zlib decompresses; seeking rewinds and reads again).
-static ssize_t gz_read(void *gz, char *buf, size_t size)
+/* A gzip-compressed file as a stdio stream: inflate over the raw file, member after member (gzip files may be
+ * concatenated). Not zlib's gzread, which ignores bytes after the last member that are no member. Seeking
+ * goes forward by reading, or back to the start by reading again. */
+typedef struct {
+    FILE *raw;
+    z_stream z;
+    uint64_t pos; // uncompressed bytes handed out
+    bool end;     // the last member ended at the end of the file
+    unsigned char in[1 << 17];
+} gz_source;
+
+// More compressed bytes after the unread ones; false at the end of the file or on an error.
+static bool gz_fill(gz_source *g)
 {
-    int got = gzread(gz, buf, size < (size_t)1 << 30 ? (unsigned)size : 1u << 30), err = Z_OK;
-    gzerror(gz, &err);
-    /* Corrupt, or the input ends inside the stream (Z_BUF_ERROR on the read that reaches it): fail before
-     * the partial data can pass for a last line. */
-    if (got < 0 || err == Z_BUF_ERROR) {
-        gzip_damaged = true;
-        errno = EIO;
-        return -1;
-    }
-    return got;
+    if (g->z.avail_in && g->z.next_in != g->in)
+        memmove(g->in, g->z.next_in, g->z.avail_in);
+    g->z.next_in = g->in;
+    size_t got = fread(g->in + g->z.avail_in, 1, sizeof g->in - g->z.avail_in, g->raw);
+    g->z.avail_in += (uInt)got;
+    return got > 0;
 }
 
-static int gz_seek(void *gz, off64_t *offset, int whence)
+static ssize_t gz_fail(int problem)
 {
-    z_off_t at = whence == SEEK_END ? -1 : gzseek(gz, (z_off_t)*offset, whence);
-    if (at < 0) {
+    gzip_problem = problem;
+    errno = EIO;
+    return -1;
+}
+
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+    gz_source *g = cookie;
+    uInt want = size < (size_t)1 << 30 ? (uInt)size : 1u << 30;
+    g->z.next_out = (Bytef *)buf;
+    g->z.avail_out = want;
+    while (g->z.avail_out == want && !g->end) {
+        if (g->z.avail_in == 0 && !gz_fill(g)) // the file ends inside a member: fail before the partial data
+            return ferror(g->raw) ? -1 : gz_fail(GZIP_DAMAGED); // can pass for a last line
+        int rc = inflate(&g->z, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END) { // the end of the file, another member, or bytes that are none
+            if (g->z.avail_in < 2)
+                gz_fill(g);
+            if (ferror(g->raw))
+                return -1;
+            if (g->z.avail_in == 0)
+                g->end = true;
+            else if (g->z.avail_in >= 2 && g->z.next_in[0] == 0x1f && g->z.next_in[1] == 0x8b)
+                inflateReset(&g->z);
+            else
+                return gz_fail(GZIP_TRAILING);
+        } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && g->z.avail_in == 0)) { // Z_BUF_ERROR with input left: stuck
+            return rc == Z_MEM_ERROR ? (errno = ENOMEM, -1) : gz_fail(GZIP_DAMAGED);
+        }
+    }
+    g->pos += want - g->z.avail_out;
+    return (ssize_t)(want - g->z.avail_out);
+}
+
+static int gz_seek(void *cookie, off64_t *offset, int whence)
+{
+    gz_source *g = cookie;
+    int64_t to = whence == SEEK_SET ? *offset : whence == SEEK_CUR ? (int64_t)g->pos + *offset : -1;
+    if (to < 0) {
         errno = EINVAL;
         return -1;
     }
-    *offset = at;
+    if ((uint64_t)to < g->pos) { // from the start again
+        if (fseek(g->raw, 0, SEEK_SET) != 0)
+            return -1;
+        inflateReset(&g->z);
+        g->z.avail_in = 0;
+        g->pos = 0;
+        g->end = false;
+    }
+    char skip[4096];
+    while (g->pos < (uint64_t)to) {
+        uint64_t left = (uint64_t)to - g->pos;
+        ssize_t got = gz_read(g, skip, left < sizeof skip ? (size_t)left : sizeof skip);
+        if (got <= 0) {
+            errno = got < 0 ? errno : EINVAL;
+            return -1;
+        }
+    }
+    *offset = (off64_t)g->pos;
     return 0;
 }
 
-static int gz_close(void *gz) { return gzclose(gz) == Z_OK ? 0 : EOF; }
+static int gz_close(void *cookie)
+{
+    gz_source *g = cookie;
+    inflateEnd(&g->z);
+    int rc = fclose(g->raw);
+    free(g);
+    return rc;
+}
 
 /* Opens the vectors at path for reading, decompressing them if they are gzip (by their first bytes:
  * fastText's crawl vectors come as .vec.gz). */
 static FILE *open_vectors(const char *path)
 {
-    gzip_damaged = false;
+    gzip_problem = GZIP_OK;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     unsigned char magic[2] = {0};
     bool gzip = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    if (!gzip) {
-        rewind(f);
+    rewind(f);
+    if (!gzip)
         return f;
-    }
-    fclose(f);
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
+    gz_source *g = mem_calloc(1, sizeof *g);
+    if (!g || inflateInit2(&g->z, 16 + MAX_WBITS) != Z_OK) {
+        free(g);
+        fclose(f);
+        errno = ENOMEM;
         return NULL;
-    gzbuffer(gz, 1 << 17);
-    FILE *stream = fopencookie(gz, "rb", (cookie_io_functions_t){.read = gz_read, .seek = gz_seek, .close = gz_close});
+    }
+    g->raw = f;
+    FILE *stream = fopencookie(g, "rb", (cookie_io_functions_t){.read = gz_read, .seek = gz_seek, .close = gz_close});
     if (!stream)
-        gzclose(gz);
+        gz_close(g);
     return stream;
 }
 
