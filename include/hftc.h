@@ -38,7 +38,8 @@ HFTC_API void hftc_set_log(hftc_log_fn fn, hftc_log_level max_level, void *user)
  * cores. A model keeps the count it was loaded with until hftc_model_set_threads changes it, whichever thread
  * predicts with it; a training uses hftc_train_options.threads, and the model it returns keeps that count.
  * The default is the calling thread's OpenMP count (as omp_set_num_threads; without this call,
- * OMP_NUM_THREADS or all cores). */
+ * OMP_NUM_THREADS or all cores). Here, in hftc_model_set_threads and in a training, a count above 4 per core
+ * is capped there, with a warning through the log. */
 HFTC_API void hftc_set_threads(int n);
 
 /* OpenBLAS's GEMM kernels: the name of those in use, and that of better ones this CPU runs when OpenBLAS
