@@ -1,7 +1,8 @@
 /* Tests for the line reader, over a stream and over a file descriptor: a table of inputs (LF, CRLF, no
  * final newline, empty lines, a BOM on line 1 and one on line 2, lone and doubled "\r", NUL bytes) checked
  * line by line with line numbers and skipped bytes, a 1 MB line with and without a BOM, the read error of a
- * directory, on a pipe whether a line is ready without waiting, and a line cut at max_line. */
+ * directory, on a pipe whether a line is ready without waiting, and a line cut at max_line (over a descriptor
+ * and, with max_line set, a stream: the table's cases too). */
 #include "core/lines.h"
 
 #include "test.h"
@@ -81,11 +82,14 @@ static void reader_close(line_reader *r)
 
 static void test_table(void)
 {
-    for (size_t c = 0; c < 2 * sizeof cases / sizeof *cases; c++) {
-        const line_case *lc = &cases[c / 2];
+    /* each case over a stream, a descriptor, and a stream with a bound that no line reaches */
+    for (size_t c = 0; c < 3 * sizeof cases / sizeof *cases; c++) {
+        const line_case *lc = &cases[c / 3];
         line_reader r;
-        if (!reader_open(&r, tmpfiles_write("case.txt", lc->input, lc->input_len), c % 2))
+        if (!reader_open(&r, tmpfiles_write("case.txt", lc->input, lc->input_len), c % 3 == 1))
             continue;
+        if (c % 3 == 2)
+            r.max_line = 100;
         char *line;
         size_t len, skipped, n = 0;
         int got;
@@ -232,10 +236,10 @@ static void test_ready(void)
     }
 }
 
-// A descriptor reader with max_line cuts a longer line to more than max_line bytes and skips the rest
+// A reader with max_line cuts a longer line to more than max_line bytes and skips the rest
 // of it without holding it (a long line already read whole is returned whole): lines after it keep
 // their numbers, and the buffer stays small.
-static void test_cut(void)
+static void test_cut(bool fd)
 {
     size_t big = (size_t)5 << 20, size = 6 + 20 + 1 + big + 1 + 5;
     char *content = malloc(size);
@@ -250,18 +254,25 @@ static void test_cut(void)
     const char *path = tmpfiles_write("cut.txt", content, size);
     free(content);
     line_reader r;
-    if (!reader_open(&r, path, true))
+    if (!reader_open(&r, path, fd))
         return;
     r.max_line = 10;
     char *line;
     size_t len;
     CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && !strcmp(line, "short"));
-    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && len == 20 && r.line_no == 2); /* read whole: kept */
+    /* a descriptor: read whole, kept; a stream: cut */
+    CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && len == (fd ? 20 : 18) && r.line_no == 2);
     CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && len > 10 && line[0] == 'y' && r.line_no == 3);
     CHECK_MSG(r.cap <= (size_t)1 << 18, "a 5 MiB line cut at 10 bytes grew the buffer to %zu bytes", r.cap);
     CHECK(line_reader_next(&r, &line, &len, NULL) == 1 && !strcmp(line, "next") && r.line_no == 4);
     CHECK(line_reader_next(&r, &line, &len, NULL) == 0);
     reader_close(&r);
+}
+
+static void test_cuts(void)
+{
+    test_cut(true);
+    test_cut(false);
 }
 
 int main(void)
@@ -270,7 +281,7 @@ int main(void)
     RUN_TEST(test_table);
     RUN_TEST(test_sources);
     RUN_TEST(test_ready);
-    RUN_TEST(test_cut);
+    RUN_TEST(test_cuts);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

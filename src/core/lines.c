@@ -4,6 +4,7 @@
 #include "core/lines.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,54 +88,87 @@ static int stream_next(line_reader *r, char **line, size_t *n)
     return 1;
 }
 
+/* What the bounded stream source's buffer holds where no line is: no "\n" and no NUL, so that after fgets the
+ * line's end is the first "\n" and, at the end of the input, its length the last NUL, even with NUL bytes in
+ * it (what getline counts and fgets does not). */
+#define FILL 'x'
+
+/* fgets into buf[at, at + room) (all FILL before); returns the bytes read: up to and with a "\n", room - 1
+ * without one, or fewer at the end of the input; 0 at the end or on an error. */
+static size_t fgets_counted(line_reader *r, size_t at, size_t room)
+{
+    char *b = r->buf + at;
+    if (!fgets(b, (int)room, r->f)) {
+        r->dirty = r->cap; /* on an error, fgets may have written anywhere in the room */
+        return 0;
+    }
+    char *nl = memchr(b, '\n', room - 1);
+    size_t got = room - 1;
+    if (nl)
+        got = (size_t)(nl - b) + 1;
+    else if (feof(r->f) || ferror(r->f))
+        while (b[got] != '\0')
+            got--;
+    if (r->dirty < at + got + 1)
+        r->dirty = at + got + 1;
+    return got;
+}
+
 /* Stream source with max_line set: like stream_next, but a line longer than max_line + CUT_MARGIN bytes is
- * returned cut at that length and the rest of it is skipped on the next call, never held. getline has no
- * bound (one endless line of a gzip file of zeros would take gigabytes), hence the byte loop; it leaves
- * the stream just after the "\n", as getline does. */
+ * returned cut at that length and the rest of it is skipped on the next call, never held: getline has no
+ * bound (one endless line of a gzip file of zeros would take gigabytes). fgets, at getline's speed, with the
+ * FILL bytes to count what it read; it leaves the stream just after the "\n", as getline does. */
 static int stream_next_bounded(line_reader *r, char **line, size_t *n)
 {
     size_t limit = r->max_line + CUT_MARGIN, len = 0;
-    int c, got = 0;
-    flockfile(r->f);
-    while (r->skipping && (c = getc_unlocked(r->f)) != EOF && c != '\n')
-        continue;
-    r->skipping = false;
-    while ((c = getc_unlocked(r->f)) != EOF) {
-        got = 1;
-        if (c == '\n')
-            break;
-        if (len == limit) {
-            r->skipping = true;
-            break;
-        }
-        if (len + 2 > r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 256;
+    if (r->dirty)
+        memset(r->buf, FILL, r->dirty);
+    r->dirty = 0;
+    bool skip = r->skipping, any = false;
+    r->ended = r->skipping = false;
+    for (;;) {
+        if (r->cap - len < 2) { /* fgets needs room for a byte and its NUL */
+            if (skip && len > 0) {
+                memset(r->buf, FILL, r->dirty);
+                r->dirty = len = 0;
+                continue;
+            }
+            if (r->cap >= limit + 1) { /* a line of limit bytes and more: cut */
+                r->skipping = true;
+                break;
+            }
+            size_t cap = r->cap < 2048 ? 4096 : 2 * r->cap;
             cap = cap > limit + 1 ? limit + 1 : cap;
             char *buf = realloc(r->buf, cap);
             if (!buf) {
                 errno = ENOMEM;
-                got = -1;
-                break;
+                return -1;
             }
+            memset(buf + r->cap, FILL, cap - r->cap);
             r->buf = buf, r->cap = cap;
         }
-        r->buf[len++] = (char)c;
-    }
-    bool failed = got < 0 || ferror(r->f);
-    funlockfile(r->f);
-    if (failed)
-        return -1;
-    if (!got)
-        return 0;
-    if (!r->buf) {
-        if (!(r->buf = malloc(1))) {
-            errno = ENOMEM;
-            return -1;
+        size_t room = r->cap - len, got = fgets_counted(r, len, room > INT_MAX ? INT_MAX : room);
+        if (got == 0)
+            break;
+        len += got;
+        if (r->buf[len - 1] != '\n') {
+            any = any || !skip;
+            continue;
         }
-        r->cap = 1;
+        if (!skip) {
+            r->ended = any = true;
+            len--;
+            break;
+        }
+        skip = false; /* the cut line's end: the next line follows */
+        memset(r->buf, FILL, r->dirty);
+        r->dirty = len = 0;
     }
+    if (ferror(r->f))
+        return -1;
+    if (!any)
+        return 0;
     r->buf[len] = '\0';
-    r->ended = c == '\n';
     *line = r->buf, *n = len;
     return 1;
 }

@@ -23,6 +23,7 @@ typedef struct {
     bool at_end;       // descriptor source: read returned 0
     size_t max_line;   // a longer line is returned cut (to more than max_line bytes, so the
                        // caller can tell) and the rest of it is skipped without being held; 0: no limit
+    size_t dirty;      // bounded stream source: buf[0, dirty) may hold other bytes than the fill
     bool skipping;     // dropping the rest of a line cut at max_line
     bool ended;        // the line last returned ended with "\n" (not the input's end, nor a cut)
     size_t line_no;    // the line last returned, counting from 1; every physical line counts, blank ones too
