@@ -286,6 +286,45 @@ static const char *edit_pool_chunks(const char *path, const char *name, const ch
     return out;
 }
 
+// The model file at path with field of its metadata key (a JSON object inside a JSON string) set to value, raw
+// JSON text ("1e300", "NaN"), the header rewritten around it (padded to 8 bytes, its length updated).
+// Returns the new file's path, or NULL.
+static const char *edit_stored(const char *path, const char *name, const char *key, const char *field,
+                               const char *value)
+{
+    size_t size = 0, len = 0;
+    char *bytes = file_bytes(path, &size), *edited = NULL, *text = NULL, *header_text = NULL, *file = NULL;
+    for (int i = 0; bytes && size > 8 && i < 8; i++)
+        len |= (size_t)(unsigned char)bytes[i] << (8 * i);
+    json_t *header = bytes && size > 8 && len <= size - 8 ? json_loadb(bytes + 8, len, 0, NULL) : NULL;
+    json_t *meta = json_object_get(header, "__metadata__");
+    const char *stored = json_string_value(json_object_get(meta, key));
+    json_t *entry = stored ? json_loads(stored, 0, NULL) : NULL;
+    const char *out = NULL;
+    if (json_is_object(entry) && json_object_set_new(entry, field, json_string("@VALUE@")) == 0)
+        edited = json_dumps(entry, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    char *mark = edited ? strstr(edited, "\"@VALUE@\"") : NULL;
+    if (mark && (text = malloc(strlen(edited) + strlen(value) + 1)) != NULL) {
+        *mark = '\0';
+        sprintf(text, "%s%s%s", edited, value, mark + strlen("\"@VALUE@\""));
+        json_object_set_new(meta, key, json_string(text));
+        header_text = json_dumps(header, JSON_COMPACT);
+    }
+    size_t header_len = header_text ? strlen(header_text) : 0, padded = (header_len + 7) / 8 * 8;
+    size_t data = header_text ? size - 8 - len : 0;
+    if (header_text && (file = malloc(8 + padded + data)) != NULL) {
+        for (int i = 0; i < 8; i++)
+            file[i] = (char)(padded >> (8 * i));
+        memcpy(file + 8, header_text, header_len);
+        memset(file + 8 + header_len, ' ', padded - header_len);
+        memcpy(file + 8 + padded, bytes + 8 + len, data);
+        out = tmpfiles_write(name, file, 8 + padded + data);
+    }
+    json_decref(entry), json_decref(header);
+    free(bytes), free(edited), free(text), free(header_text), free(file);
+    return out;
+}
+
 // XML-CNN (the "xml-cnn" preset's dynamic max pooling, here 2 chunks): trains, survives save + load bit for
 // bit, and the chunk count is read back from the file, 1 when the key is missing.
 /* --pos-weight: positive targets weigh more in the loss, so the same seed ends with higher probabilities
@@ -660,6 +699,48 @@ static void test_label_thresholds(void)
     }
 }
 
+/* Every stored setting is checked on load as train checks its option (core/bounds.h): a model file whose
+ * threshold, label threshold, dropout or size is out of range, or not a number JSON can hold, is refused with
+ * the file and the key named (a threshold of 1e300 made `info` fail with "out of memory" and predict print
+ * nothing; -5 selected every label). The model is test_label_thresholds's, which has label thresholds. */
+static void test_stored_values_checked(void)
+{
+    const char *saved = tmpfiles_path("thresholds.hftc");
+    const char *same = edit_stored(saved, "stored.hftc", "config", "threshold", "0.375");
+    hftc_model *m = NULL;
+    CHECK_STATUS(same ? hftc_model_load(&m, same) : HFTC_STATUS_MODEL, HFTC_STATUS_OK); /* the edit itself */
+    CHECK(m && hftc_model_threshold(m) == 0.375f);
+    hftc_model_free(m);
+    static const struct {
+        const char *key, *field, *value, *named;
+    } cases[] = {
+        {"config", "threshold", "1e300", "\"threshold\""},
+        {"config", "threshold", "-5", "\"threshold\""},
+        {"config", "threshold", "NaN", "\"config\""},
+        {"config", "threshold", "1e400", "\"config\""}, /* a double's overflow: inf */
+        {"config", "embed_dropout", "1", "\"embed_dropout\""},
+        {"config", "hidden_dropout", "-0.5", "\"hidden_dropout\""},
+        {"config", "hidden", "70000", "\"hidden\""},
+        {"config", "filters", "70000", "\"filters\""},
+        {"config", "max_len", "100001", "\"max_len\""},
+        {"config", "embed_dim", "0", "\"embed_dim\""},
+        {"config", "scoring", "\"none\"", "\"scoring\""},
+        {"config", "strategy", "\"tree\"", "\"strategy\""},
+        {"label_thresholds", "sport", "1.5", "\"label_thresholds\""},
+        {"label_thresholds", "topic", "-0.1", "\"label_thresholds\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *edited = edit_stored(saved, "stored.hftc", cases[i].key, cases[i].field, cases[i].value);
+        CHECK_MSG(edited != NULL, "could not edit %s", cases[i].field);
+        m = NULL;
+        hftc_status st = edited ? hftc_model_load(&m, edited) : HFTC_STATUS_MODEL;
+        const char *message = st == HFTC_STATUS_OK ? "loaded" : hftc_last_error();
+        CHECK_MSG(st == HFTC_STATUS_MODEL && !m && strstr(message, "stored.hftc") && strstr(message, cases[i].named),
+                  "%s %s = %s: %s", cases[i].key, cases[i].field, cases[i].value, message);
+        hftc_model_free(m);
+    }
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -930,6 +1011,7 @@ int main(void)
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_label_thresholds);
+    RUN_TEST(test_stored_values_checked);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     tmpfiles_cleanup();

@@ -352,11 +352,13 @@ static void test_dag(void)
     CHECK_MSG(strcmp(join(&t, t.order, t.n_nodes, buf, sizeof buf), "A,B,D,C,E,X,Y,F") == 0, "%s", buf);
     CHECK(strcmp(join(&t, t.top, t.n_top, buf, sizeof buf), "E,A,B") == 0);
     uint32_t anc[8];
-    size_t n = taxonomy_ancestors(&t, id_of(&t, "F"), anc);
+    bool mark[8] = {false};
+    size_t n = taxonomy_ancestors(&t, id_of(&t, "F"), anc, mark);
     CHECK_MSG(strcmp(join(&t, anc, n, buf, sizeof buf), "D,A,B,C,X,Y") == 0, "%s", buf);
-    n = taxonomy_ancestors(&t, id_of(&t, "E"), anc);
+    n = taxonomy_ancestors(&t, id_of(&t, "E"), anc, mark);
     CHECK(strcmp(join(&t, anc, n, buf, sizeof buf), "D,A,B") == 0);
-    CHECK(taxonomy_ancestors(&t, id_of(&t, "A"), anc) == 0);
+    CHECK(taxonomy_ancestors(&t, id_of(&t, "A"), anc, mark) == 0);
+    CHECK(memchr(mark, true, sizeof mark) == NULL); /* left all false */
     taxonomy_free(&t);
 }
 
@@ -608,7 +610,9 @@ static void test_big_tree(void)
     check_invariants(&b);
     uint32_t anc[BIG_LEVELS];
     snprintf(name, sizeof name, "node %zu", total - 1);
-    CHECK(taxonomy_ancestors(&a, id_of(&a, name), anc) == BIG_LEVELS - 1);
+    bool *mark = calloc(a.n_nodes, sizeof *mark);
+    CHECK(mark && taxonomy_ancestors(&a, id_of(&a, name), anc, mark) == BIG_LEVELS - 1);
+    free(mark);
     taxonomy_free(&a);
     taxonomy_free(&b);
     free(parent);

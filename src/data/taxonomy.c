@@ -345,25 +345,38 @@ static int compare_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out)
+size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out, bool *mark)
 {
-    // out doubles as the queue of nodes whose parents are still to add; the membership test is linear,
-    // which is cheap for the few ancestors a node has.
+    // out doubles as the queue of nodes whose parents are still to add; mark makes "already added?" one
+    // look-up, so the climb is linear in the ancestors found, however deep the taxonomy.
     size_t n = 0, head = 0;
     for (uint32_t u = node;;) {
         for (size_t j = t->parent_start[u]; j < t->parent_start[u + 1]; j++) {
             uint32_t p = t->parents[j];
-            size_t k = 0;
-            while (k < n && out[k] != p)
-                k++;
-            if (p != TAXONOMY_ROOT && k == n)
-                out[n++] = p;
+            if (p != TAXONOMY_ROOT && !mark[p])
+                mark[p] = true, out[n++] = p;
         }
         if (head == n)
             break;
         u = out[head++];
     }
-    qsort(out, n, sizeof *out, compare_u32);
+    bool ascending = true, descending = true;
+    for (size_t i = 0; i < n; i++) {
+        mark[out[i]] = false;
+        if (i) {
+            ascending = ascending && out[i - 1] < out[i];
+            descending = descending && out[i - 1] > out[i];
+        }
+    }
+    // A path climbed from a node numbered after its parents, as taxonomy files list them, comes out
+    // descending: reversed in linear time rather than sorted.
+    if (descending)
+        for (size_t i = 0; i < n / 2; i++) {
+            uint32_t swap = out[i];
+            out[i] = out[n - 1 - i], out[n - 1 - i] = swap;
+        }
+    else if (!ascending)
+        qsort(out, n, sizeof *out, compare_u32);
     return n;
 }
 

@@ -78,8 +78,9 @@ void taxonomy_adopt_names(taxonomy *t);
 hftc_status taxonomy_forget_pending(taxonomy *t);
 
 /* All ancestors of node (not the root, not node itself), sorted, into out (capacity n_nodes);
- * returns their number. */
-/* t must be finalised; taxonomy_complete_dataset finalises it when it is not. */
-size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out);
+ * returns their number. mark: n_nodes flags, all false, left all false; with it the work is linear in
+ * the ancestors found (and their sort when the ids do not come out in order), whatever the depth.
+ * t must be finalised; taxonomy_complete_dataset finalises it when it is not. */
+size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out, bool *mark);
 
 #endif

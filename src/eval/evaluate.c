@@ -199,20 +199,30 @@ static hftc_status hierarchical_metrics(const hftc_model *m, const metrics_input
 {
     const taxonomy *t = &m->tax;
     size_t *start = mem_alloc(mi->n_docs + 1, sizeof *start), cap = 0;
-    uint32_t *ids = NULL, *ancestors = mem_alloc(t->n_nodes ? t->n_nodes : 1, sizeof *ancestors);
+    uint32_t *ids = NULL, *stack = mem_alloc(t->n_nodes ? t->n_nodes : 1, sizeof *stack);
     bool *seen = mem_calloc(mi->n_labels ? mi->n_labels : 1, sizeof *seen);
-    hftc_status st = start && ancestors && seen ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = start && stack && seen ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     size_t n = 0;
+    // A climb stops at a label already taken, whose ancestors were taken with it: a document costs the size
+    // of its labels' closure, however deep the taxonomy (a climb per label was quadratic on a long chain).
     for (size_t d = 0; st == HFTC_STATUS_OK && d < mi->n_docs; d++) {
         start[d] = n;
         for (size_t j = mi->pred_start[d]; st == HFTC_STATUS_OK && j < mi->pred_start[d + 1]; j++) {
             uint32_t label = mi->pred[j];
-            size_t n_anc = label < t->n_nodes ? taxonomy_ancestors(t, label, ancestors) : 0;
-            st = mem_reserve((void **)&ids, &cap, n + n_anc + 1, sizeof *ids);
-            for (size_t a = 0; st == HFTC_STATUS_OK && a <= n_anc; a++) {
-                uint32_t id = a < n_anc ? ancestors[a] : label;
-                if (!seen[id])
-                    seen[id] = true, ids[n++] = id;
+            if (seen[label])
+                continue;
+            st = mem_reserve((void **)&ids, &cap, n + t->n_nodes + 1, sizeof *ids);
+            size_t top = 0;
+            if (st == HFTC_STATUS_OK)
+                seen[label] = true, ids[n++] = label, stack[top++] = label;
+            while (top) {
+                uint32_t u = stack[--top];
+                for (size_t k = u < t->n_nodes ? t->parent_start[u] : 0; u < t->n_nodes && k < t->parent_start[u + 1];
+                     k++) {
+                    uint32_t p = t->parents[k];
+                    if (p != TAXONOMY_ROOT && !seen[p])
+                        seen[p] = true, ids[n++] = p, stack[top++] = p;
+                }
             }
         }
         for (size_t j = start[d]; j < n; j++)
@@ -232,7 +242,7 @@ static hftc_status hierarchical_metrics(const hftc_model *m, const metrics_input
         out->hierarchical_recall = mt.micro_recall;
         out->hierarchical_f1 = mt.micro_f1;
     }
-    free(start), free(ids), free(ancestors), free(seen);
+    free(start), free(ids), free(stack), free(seen);
     return st;
 }
 

@@ -165,10 +165,10 @@ static const char *const cnn_layers[] = {"conv", NULL};
 
 /* Windows, filters and pooling chunks are among the fields every model file's config has (read before this);
  * a CNN needs a window. */
-static bool cnn_config_from_json(const json_t *j, network_config *c)
+static const char *cnn_config_from_json(const json_t *j, network_config *c)
 {
     (void)c;
-    return json_array_size(json_object_get(j, "windows")) >= 1;
+    return json_array_size(json_object_get(j, "windows")) >= 1 ? NULL : "windows";
 }
 
 const encoder_ops encoder_cnn_ops = {.name = "cnn",

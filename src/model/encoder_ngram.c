@@ -103,13 +103,13 @@ static void ngram_config_to_json(const network_config *c, json_t *j)
     json_object_set_new(j, "buckets", json_integer((json_int_t)c->buckets));
 }
 
-static bool ngram_config_from_json(const json_t *j, network_config *c)
+static const char *ngram_config_from_json(const json_t *j, network_config *c)
 {
     json_int_t buckets;
     if (json_unpack((json_t *)j, "{s:I}", "buckets", &buckets) != 0 || buckets < 1 || buckets > NETWORK_MAX_BUCKETS)
-        return false;
+        return "buckets";
     c->buckets = (size_t)buckets;
-    return true;
+    return NULL;
 }
 
 static const char *const ngram_layers[] = {"ngram", NULL};

@@ -184,16 +184,20 @@ static void onlstm_config_to_json(const network_config *c, json_t *j)
     json_object_set_new(j, "rnn_pool", json_string(rnn_pool_name(c->rnn_pool)));
 }
 
-static bool onlstm_config_from_json(const json_t *j, network_config *c)
+static const char *onlstm_config_from_json(const json_t *j, network_config *c)
 {
     json_int_t chunk = 1;
     const char *pool = "last";
-    if (!recurrent_config_from_json(j, c) ||
-        json_unpack((json_t *)j, "{s?I, s?s}", "onlstm_chunk", &chunk, "rnn_pool", &pool) != 0 || chunk < 1 ||
-        (json_int_t)c->rnn_hidden % chunk || !rnn_pool_parse(pool, &c->rnn_pool))
-        return false;
+    const char *bad = recurrent_config_from_json(j, c);
+    if (bad)
+        return bad;
+    if (json_unpack((json_t *)j, "{s?I}", "onlstm_chunk", &chunk) != 0 || chunk < 1 ||
+        (json_int_t)c->rnn_hidden % chunk)
+        return "onlstm_chunk";
+    if (json_unpack((json_t *)j, "{s?s}", "rnn_pool", &pool) != 0 || !rnn_pool_parse(pool, &c->rnn_pool))
+        return "rnn_pool";
     c->onlstm_chunk = (size_t)chunk;
-    return true;
+    return NULL;
 }
 
 static const char *const onlstm_layers[] = {"onlstm", NULL};

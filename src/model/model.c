@@ -171,6 +171,13 @@ hftc_status model_share_workspace(hftc_model *m)
     return HFTC_STATUS_OK;
 }
 
+hftc_status model_share_part_workspace(hftc_model *m, size_t p)
+{
+    if (network_activation_bytes(m->parts[p].net) > m->workspace.size)
+        return model_share_workspace(m);
+    return network_share_activations(m->parts[p].net, &m->workspace);
+}
+
 void hftc_model_free(hftc_model *m)
 {
     if (!m)

@@ -69,9 +69,13 @@ hftc_status model_create(hftc_model **out);
  * labels has an output gets no part. Node parts come level by level (parents first), each borrowing
  * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). */
 hftc_status model_build_parts(hftc_model *m, const bool *has_output);
-/* Points the part's network (in inference mode) at the model's shared activation arena, growing the
- * arena when it is the first part or needs more (then every part is pointed at the new one). */
+/* Points every part's network (each in inference mode) at the model's shared activation arena, growing the
+ * arena to the largest part's need. */
 hftc_status model_share_workspace(hftc_model *m);
+/* The same for part p alone (back in inference mode after its training): constant work in the number of
+ * parts, so a model of thousands of levels shares level by level in linear time; when p needs a larger
+ * arena, every part moves to the new one (model_share_workspace). */
+hftc_status model_share_part_workspace(hftc_model *m, size_t p);
 /* The embedding table part p reads: its own, its parent's, or the model's shared one. */
 const float *model_part_embedding(const hftc_model *m, size_t p);
 bool node_embedding_parse(const char *name, node_embedding_kind *out);

@@ -3,6 +3,7 @@
 #include "model/model_file.h"
 
 #include "core/arena.h"
+#include "core/bounds.h"
 #include "core/compute.h"
 #include "core/error.h"
 
@@ -198,9 +199,9 @@ static hftc_status label_thresholds_from_json(hftc_model *m, const char *path, c
     for (size_t c = 0; st == HFTC_STATUS_OK && c < C; c++) {
         json_t *v = json_object_get(o, strmap_string(&m->tax.names, c));
         double t = json_number_value(v);
-        if (!json_is_number(v) || !(t >= 0.0 && t <= 1.0))
-            st = error_set(HFTC_STATUS_MODEL, "%s: no valid threshold for \"%s\"", path,
-                           strmap_string(&m->tax.names, c));
+        if (!json_is_number(v) || !bounds_threshold_ok(t))
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"label_thresholds\" has no threshold in [0, 1] for \"%s\"",
+                           path, strmap_string(&m->tax.names, c));
         else
             m->label_thresholds[c] = (float)t;
     }
@@ -218,9 +219,9 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
     for (size_t p = 0; st == HFTC_STATUS_OK && p < m->n_parts; p++) {
         json_t *w = json_object_get(o, strmap_string(&m->tax.names, m->parts[p].nodes[0]));
         double v = json_number_value(w);
-        if (!json_is_number(w) || !(v > 0.0 && v <= 1e6))
-            st = error_set(HFTC_STATUS_MODEL, "%s: no valid class weight for \"%s\"", path,
-                           strmap_string(&m->tax.names, m->parts[p].nodes[0]));
+        if (!json_is_number(w) || !bounds_weight_ok(v))
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"class_weights\" has no weight in (0, 1e6] for \"%s\"",
+                           path, strmap_string(&m->tax.names, m->parts[p].nodes[0]));
         else
             m->parts[p].class_weight = (float)v;
     }
@@ -383,6 +384,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
+    if (text && !j) /* NaN, Infinity and numbers past a double's range are not JSON: refused here */
+        return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" is not valid JSON: %s", path, err.text);
     json_int_t V, E, F, H, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
     double embed_dropout, hidden_dropout, thr;
     int lowercase, split_punct, drop_punct;
@@ -412,9 +415,11 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     bool known = encoder_parse(encoder, &kind);
     *c = (network_config){.encoder = known ? kind : ENCODER_CNN};
     known = known && head_parse(head, &c->head);
-    if (known && !encoder_config_from_json(j, c))
+    const char *bad = known ? encoder_config_from_json(j, c) : NULL;
+    if (bad)
         st = error_set(HFTC_STATUS_MODEL,
-                       "%s: metadata \"config\" lacks the %s encoder's sizes or has them out of range", path, encoder);
+                       "%s: metadata \"config\" of the %s encoder lacks \"%s\" or has it out of range", path, encoder,
+                       bad);
     const char *activation = "relu";
     int batchnorm = 0;
     if (json_unpack(j, "{s?s, s?b}", "hidden_activation", &activation, "batchnorm", &batchnorm) != 0 ||
@@ -426,13 +431,44 @@ static hftc_status config_from_json(const char *path, const char *text, network_
         st = error_set(HFTC_STATUS_MODEL, "%s: the joint embedding needs single-label levels", path);
     if (!known)
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
-    else if (V < 2 || E < 1 || F < 1 || chunks < 1 || chunks > NETWORK_MAX_CHUNKS || H < 0 || C < 1 || max_len < 1 ||
-             !json_is_array(windows) || json_array_size(windows) > NETWORK_MAX_WINDOWS)
-        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has out-of-range sizes", path);
+    /* the bounds train checks its options against (core/bounds.h) */
+    const struct {
+        const char *key;
+        json_int_t value, min, max;
+    } sizes[] = {{"vocab_size", V, 2, UINT32_MAX},
+                 {"embed_dim", E, 1, BOUNDS_MAX_VECTOR_DIM},
+                 {"filters", F, 1, BOUNDS_MAX_FILTERS},
+                 {"pool_chunks", chunks, 1, NETWORK_MAX_CHUNKS},
+                 {"hidden", H, 0, BOUNDS_MAX_HIDDEN},
+                 {"classes", C, 1, UINT32_MAX},
+                 {"max_len", max_len, 1, BOUNDS_MAX_LEN},
+                 {"windows", (json_int_t)json_array_size(windows), 0, NETWORK_MAX_WINDOWS}};
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < sizeof sizes / sizeof *sizes; i++)
+        if (sizes[i].value < sizes[i].min || sizes[i].value > sizes[i].max)
+            st = error_set(HFTC_STATUS_MODEL,
+                           "%s: metadata \"config\" has an out-of-range \"%s\": %lld, not between %lld and %lld", path,
+                           sizes[i].key, (long long)sizes[i].value, (long long)sizes[i].min, (long long)sizes[i].max);
+    const struct {
+        const char *key;
+        double value;
+        bool ok;
+        const char *range;
+    } rates[] = {{"threshold", thr, bounds_threshold_ok(thr), "[0, 1]"},
+                 {"embed_dropout", embed_dropout, bounds_dropout_ok(embed_dropout), "[0, 1)"},
+                 {"hidden_dropout", hidden_dropout, bounds_dropout_ok(hidden_dropout), "[0, 1)"}};
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < sizeof rates / sizeof *rates; i++)
+        if (!rates[i].ok)
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an out-of-range \"%s\": %g, not in %s", path,
+                           rates[i].key, rates[i].value, rates[i].range);
+    if (st == HFTC_STATUS_OK && !json_is_array(windows))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no list of \"windows\"", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));
         if (k < 1 || k > max_len)
-            st = error_set(HFTC_STATUS_MODEL, "%s: window size %lld out of range", path, (long long)k);
+            st = error_set(HFTC_STATUS_MODEL,
+                           "%s: metadata \"config\" has an out-of-range \"windows\" size: %lld, not between 1 and "
+                           "\"max_len\" %lld",
+                           path, (long long)k, (long long)max_len);
         c->windows[c->n_windows++] = (size_t)k;
     }
     c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;

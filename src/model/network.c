@@ -4,6 +4,7 @@
  * allocates nothing. */
 #include "model/network_internal.h"
 
+#include "core/bounds.h"
 #include "core/error.h"
 #include "core/names.h"
 #include "nn/activation.h"
@@ -108,10 +109,12 @@ void encoder_config_to_json(const network_config *c, json_t *j)
         enc->config_to_json(c, j);
 }
 
-bool encoder_config_from_json(const json_t *j, network_config *c)
+const char *encoder_config_from_json(const json_t *j, network_config *c)
 {
     const encoder_ops *enc = encoder_of(c->encoder);
-    return enc && (!enc->config_from_json || enc->config_from_json(j, c));
+    if (!enc)
+        return "encoder";
+    return enc->config_from_json ? enc->config_from_json(j, c) : NULL;
 }
 
 bool encoder_has_attention(const network_config *c)
@@ -127,17 +130,20 @@ void recurrent_config_to_json(const network_config *c, json_t *j)
     json_object_set_new(j, "rnn_dropout", json_real(c->rnn_dropout));
 }
 
-bool recurrent_config_from_json(const json_t *j, network_config *c)
+const char *recurrent_config_from_json(const json_t *j, network_config *c)
 {
-    json_int_t hidden, attention_dim;
-    double dropout;
-    if (json_unpack((json_t *)j, "{s:I, s:I, s:F}", "rnn_hidden", &hidden, "attention_dim", &attention_dim,
-                    "rnn_dropout", &dropout) != 0 ||
-        hidden < 1 || hidden > 65536 || attention_dim < 0 || attention_dim > 65536 ||
-        !(dropout >= 0.0 && dropout < 1.0))
-        return false;
+    json_int_t hidden = 0, attention_dim = -1;
+    double dropout = -1.0;
+    json_unpack((json_t *)j, "{s?I, s?I, s?F}", "rnn_hidden", &hidden, "attention_dim", &attention_dim, "rnn_dropout",
+                &dropout);
+    if (hidden < 1 || hidden > BOUNDS_MAX_RNN)
+        return "rnn_hidden";
+    if (attention_dim < 0 || attention_dim > BOUNDS_MAX_RNN)
+        return "attention_dim";
+    if (!bounds_dropout_ok(dropout))
+        return "rnn_dropout";
     c->rnn_hidden = (size_t)hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)dropout;
-    return true;
+    return NULL;
 }
 
 // Runs twice: on the unsized arena to count bytes, then on the allocated one to hand out pointers.

@@ -76,10 +76,10 @@ size_t encoder_names_list(char *buf, size_t size);
 int network_layer_index(const char *layer, size_t len);
 /* Those layers' names, comma-separated, into buf; returns the length written. */
 size_t encoder_layers_list(char *buf, size_t size);
-/* A model file's config fields that belong to c's encoder: written into j, read back from j (false:
- * missing or out of range). */
+/* A model file's config fields that belong to c's encoder: written into j, read back from j (NULL, or the
+ * key that is missing or out of range). */
 void encoder_config_to_json(const network_config *c, json_t *j);
-bool encoder_config_from_json(const json_t *j, network_config *c);
+const char *encoder_config_from_json(const json_t *j, network_config *c);
 /* Whether c's encoder has attention weights (network_attention, --explain). */
 bool encoder_has_attention(const network_config *c);
 bool head_parse(const char *name, head_kind *out);

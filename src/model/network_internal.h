@@ -64,8 +64,8 @@ struct encoder_ops {
     const char *const *layers;
     // Writes its configuration's fields (those not common to every network) into a model file's config j.
     void (*config_to_json)(const network_config *c, json_t *j);
-    // Reads them back from j into c; false when they are missing or out of range.
-    bool (*config_from_json)(const json_t *j, network_config *c);
+    // Reads them back from j into c; NULL, or the key that is missing or out of range (core/bounds.h).
+    const char *(*config_from_json)(const json_t *j, network_config *c);
     // The attention weights (B, *T) of the last forward pass, or NULL; NULL when the encoder has none.
     const float *(*attention)(const network *net, size_t *T);
     // Whether forward reads net->tokens (B, T) besides net->input: it cannot run from another network's embedding.
@@ -94,7 +94,7 @@ struct encoder_ops {
 
 /* The recurrent encoders' common fields of a model file's config: rnn_hidden, attention_dim, rnn_dropout. */
 void recurrent_config_to_json(const network_config *c, json_t *j);
-bool recurrent_config_from_json(const json_t *j, network_config *c);
+const char *recurrent_config_from_json(const json_t *j, network_config *c);
 
 // Whether t's gradient is wanted: its group is not frozen.
 static inline bool tensor_trains(const tensor *t, const bool *frozen) { return !frozen || !frozen[t->group]; }

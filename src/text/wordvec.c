@@ -8,6 +8,7 @@
 #include "text/wordvec.h"
 
 #include "core/arena.h"
+#include "core/bounds.h"
 #include "core/error.h"
 #include "core/lines.h"
 #include "text/tokenizer.h"
@@ -21,7 +22,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#define MAX_DIM ((size_t)1 << 20)
+#define MAX_DIM ((size_t)BOUNDS_MAX_VECTOR_DIM)
 #define MAX_BINARY_WORD 65536
 #define PROBE_BYTES 4096
 /* As the data reader's limit: a longer line is an error, and no more than this is ever held (a gzip file

@@ -366,7 +366,7 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
         if (st == HFTC_STATUS_OK)
             st = network_set_mode(m->parts[p].net, NETWORK_INFERENCE);
         if (st == HFTC_STATUS_OK)
-            st = model_share_workspace(m);
+            st = model_share_part_workspace(m, p);
         if (st == HFTC_STATUS_OK && o->checkpoint_path && !finished)
             st = level_checkpoint_save(&ck, m, parts, p + 1, NULL, NULL, 0);
     }

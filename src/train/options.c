@@ -2,6 +2,7 @@
  * resolution into a train_config: the one place that reads the options' names. */
 #include "train/options.h"
 
+#include "core/bounds.h"
 #include "core/error.h"
 #include "core/names.h"
 #include "data/dataset.h"
@@ -76,16 +77,18 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         if (o->windows[i] < 1 || o->windows[i] > o->max_len)
             return "window sizes must be between 1 and --max-len";
     bool recurrent = encoder == ENCODER_BIGRU_ATT || onlstm;
-    if (recurrent && (o->rnn_hidden < 1 || o->rnn_hidden > 4096 || o->attention_dim > 4096))
-        return "--rnn-hidden must be between 1 and 4096 and --attention-dim at most 4096";
-    if (!(o->rnn_dropout >= 0.0f && o->rnn_dropout < 1.0f))
+    if (recurrent && (o->rnn_hidden < 1 || o->rnn_hidden > BOUNDS_MAX_RNN || o->attention_dim > BOUNDS_MAX_RNN))
+        return "--rnn-hidden must be between 1 and " TEXT_OF(BOUNDS_MAX_RNN) " and --attention-dim at most " TEXT_OF(
+            BOUNDS_MAX_RNN);
+    if (!bounds_dropout_ok(o->rnn_dropout))
         return "dropout rates must be in [0, 1)";
-    if (o->max_len < 1 || o->max_len > 100000)
-        return "--max-len must be between 1 and 100000";
-    if (o->dim < 1 || o->dim > 4096)
-        return "--dim must be between 1 and 4096";
-    if (o->filters < 1 || o->hidden > 65536)
-        return "--filters must be positive and --hidden at most 65536";
+    if (o->max_len < 1 || o->max_len > BOUNDS_MAX_LEN)
+        return "--max-len must be between 1 and " TEXT_OF(BOUNDS_MAX_LEN);
+    if (o->dim < 1 || o->dim > BOUNDS_MAX_DIM)
+        return "--dim must be between 1 and " TEXT_OF(BOUNDS_MAX_DIM);
+    if (o->filters < 1 || o->filters > BOUNDS_MAX_FILTERS || o->hidden > BOUNDS_MAX_HIDDEN)
+        return "--filters must be between 1 and " TEXT_OF(BOUNDS_MAX_FILTERS) " and --hidden at most " TEXT_OF(
+            BOUNDS_MAX_HIDDEN);
     if (o->pool_chunks < 1 || o->pool_chunks > NETWORK_MAX_CHUNKS)
         return "--pool-chunks must be between 1 and " TEXT_OF(NETWORK_MAX_CHUNKS);
     if (o->buckets < 1 || o->buckets > NETWORK_MAX_BUCKETS)
@@ -96,10 +99,9 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--epochs must be at least 1";
     if (!(o->lr > 0.0f) || o->lr > 10.0f)
         return "--lr must be in (0, 10]";
-    if (!(o->embed_dropout >= 0.0f && o->embed_dropout < 1.0f) ||
-        !(o->hidden_dropout >= 0.0f && o->hidden_dropout < 1.0f))
+    if (!bounds_dropout_ok(o->embed_dropout) || !bounds_dropout_ok(o->hidden_dropout))
         return "dropout rates must be in [0, 1)";
-    if (!(o->threshold >= 0.0f && o->threshold <= 1.0f))
+    if (!bounds_threshold_ok(o->threshold))
         return "--threshold must be in [0, 1]";
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
@@ -128,8 +130,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
         return "--class-weights lists 1 to " TEXT_OF(HFTC_MAX_CLASS_WEIGHTS) " weights";
     for (size_t i = 0; i < o->n_class_weights; i++)
-        if (!(o->class_weights[i] > 0.0f && o->class_weights[i] <= 1e6f))
-            return "--class-weights must be in (0, 1e6]";
+        if (!bounds_weight_ok(o->class_weights[i]))
+            return "--class-weights must be in (0, " TEXT_OF(BOUNDS_MAX_WEIGHT) "]";
     if (o->n_class_weights > 1 && !node)
         return "--class-weights searches per classifier: it needs the node strategy";
     if (o->class_weights_from && (node || softmax))
@@ -151,8 +153,8 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         encoder_layers_list(message + used, sizeof message - (size_t)used);
         return message;
     }
-    if (!(o->pos_weight > 0.0f && o->pos_weight <= 1e6f))
-        return "--pos-weight must be in (0, 1e6]";
+    if (!bounds_weight_ok(o->pos_weight))
+        return "--pos-weight must be in (0, " TEXT_OF(BOUNDS_MAX_WEIGHT) "]";
     if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
     int early_stop;
