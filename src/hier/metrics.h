@@ -1,9 +1,8 @@
-/* The metrics of decision sets (docs/ARCHITECTURE.md, "The command-line contract") over label-id sets: what evaluation reports and the
- * threshold searches maximise.
- * micro-F1: over all (document, label) pairs; macro-F1: mean of per-label F1 over the labels that
- * occur in the gold set (of the labels selected by label_mask); exact match: predicted set equals
- * gold set; P@k = |top-k ∩ gold| / k; nDCG@k = DCG@k / IDCG@k with binary relevance and
- * log2(rank + 1) discount, IDCG over min(k, |gold|) hits; averages over documents. */
+/* The metrics of decision sets (docs/ARCHITECTURE.md, "The command-line contract") over label-id sets: what evaluation
+ * reports and the threshold searches maximise. micro-F1: over all (document, label) pairs; macro-F1: mean of per-label
+ * F1 over the labels that occur in the gold set (of the labels selected by label_mask); exact match: predicted set
+ * equals gold set; P@k = |top-k ∩ gold| / k; nDCG@k = DCG@k / IDCG@k with binary relevance and log2(rank + 1) discount,
+ * IDCG over min(k, |gold|) hits; averages over documents. */
 #ifndef HFTC_HIER_METRICS_H
 #define HFTC_HIER_METRICS_H
 
