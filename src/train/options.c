@@ -34,43 +34,40 @@ static bool kind_parse(const char *const *names, size_t n, const char *name, int
     return true;
 }
 
-const char *hftc_train_options_check(const hftc_train_options *o)
+/* Checks o and parses its choices into c's kinds as it goes (the one reading of the names); returns the first
+ * problem's message, or NULL. */
+static const char *check_choices(const hftc_train_options *o, train_config *c)
 {
+    *c = (train_config){.o = o, .vectors_format = WORDVEC_AUTO, .taxonomy_format = TAXONOMY_FORMAT_AUTO};
     if (!o->train_path)
         return "a training file is required (--train)";
-    data_format data;
-    if (!data_format_parse(o->format, &data) || data == DATA_FORMAT_TEXT)
+    if (!data_format_parse(o->format, &c->data_format) || c->data_format == DATA_FORMAT_TEXT)
         return "--format must be auto, tsv, fasttext or jsonl";
-    taxonomy_format tax;
-    if (o->taxonomy_path && !taxonomy_format_parse(o->taxonomy_format, &tax))
+    if (o->taxonomy_path && !taxonomy_format_parse(o->taxonomy_format, &c->taxonomy_format))
         return "--taxonomy-format must be auto, parent-children or tree";
-    wordvec_format vectors;
-    if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &vectors))
+    if (o->embeddings_path && !wordvec_format_parse(o->embeddings_format, &c->vectors_format))
         return "--embeddings-format must be auto, vec, glove or bin";
     /* messages naming what the registries hold are written here: valid until the next check on this thread */
     static _Thread_local char message[256];
-    encoder_kind encoder;
-    if (!encoder_parse(o->encoder, &encoder)) {
+    if (!encoder_parse(o->encoder, &c->net.encoder)) {
         int used = snprintf(message, sizeof message, "unknown encoder (known: ");
         used += (int)encoder_names_list(message + used, sizeof message - (size_t)used - 1);
         snprintf(message + used, sizeof message - (size_t)used, ")");
         return message;
     }
+    encoder_kind encoder = c->net.encoder;
     bool cnn = encoder == ENCODER_CNN, onlstm = encoder == ENCODER_ONLSTM;
-    activation_kind activation;
-    if (!activation_parse(o->hidden_activation, &activation))
+    if (!activation_parse(o->hidden_activation, &c->net.hidden_activation))
         return "unknown --hidden-activation (known: relu, tanh)";
     if (o->batchnorm && !o->hidden)
         return "--batchnorm needs a hidden layer (--hidden)";
-    rnn_pool_kind pool;
-    if (!rnn_pool_parse(o->rnn_pool, &pool))
+    if (!rnn_pool_parse(o->rnn_pool, &c->net.rnn_pool))
         return "unknown --rnn-pool (known: last, max)";
     if (onlstm && (o->onlstm_chunk < 1 || o->rnn_hidden % o->onlstm_chunk))
         return "--onlstm-chunk must divide --rnn-hidden";
-    head_kind head;
-    if (!head_parse(o->head, &head))
+    if (!head_parse(o->head, &c->net.head))
         return "unknown head (known: sigmoid, softmax)";
-    bool softmax = head == HEAD_SOFTMAX;
+    bool softmax = c->net.head == HEAD_SOFTMAX;
     if (cnn && (o->n_windows < 1 || o->n_windows > NETWORK_MAX_WINDOWS))
         return "between 1 and " TEXT_OF(HFTC_MAX_WINDOWS) " window sizes are needed";
     for (size_t i = 0; cnn && i < o->n_windows; i++)
@@ -105,26 +102,25 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--threshold must be in [0, 1]";
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
-    strategy_kind strategy;
-    if (!strategy_parse(o->strategy, &strategy))
+    if (!strategy_parse(o->strategy, &c->strategy))
         return "--strategy must be flat, level or node";
-    bool node = strategy == STRATEGY_NODE;
+    bool node = c->strategy == STRATEGY_NODE;
     if (node && softmax)
         return "the node strategy trains binary classifiers: --head sigmoid";
     if (node && (o->tune_threshold || o->tune_label_thresholds))
         return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
                "classifier decides at --threshold)";
-    scoring_kind scoring;
-    if (!scoring_parse(o->scoring, &scoring)) {
+    if (!scoring_parse(o->scoring, &c->scoring)) {
         int used = snprintf(message, sizeof message, "--scoring must be one of: ");
         scoring_names_list(message + used, sizeof message - (size_t)used);
         return message;
     }
-    if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(scoring)))
+    if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(c->scoring)))
         return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
     int kind;
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";
+    c->node_docs = (node_docs_kind)kind;
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
@@ -144,11 +140,9 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--time-limit keeps the work done in a checkpoint: give --checkpoint FILE";
     if (!(o->transfer_lr >= 0.0f && o->transfer_lr <= 10.0f))
         return "--transfer-lr must be in [0, 10] (0 = --lr)";
-    transfer_kind transfer;
-    if (!transfer_parse(o->transfer, &transfer))
+    if (!transfer_parse(o->transfer, &c->transfer))
         return "--transfer must be none or finetune";
-    uint64_t layers;
-    if (!transfer_layers_parse(o->transfer_layers, &layers)) {
+    if (!transfer_layers_parse(o->transfer_layers, &c->transfer_layers)) {
         int used = snprintf(message, sizeof message, "--transfer-layers lists layers from: ");
         encoder_layers_list(message + used, sizeof message - (size_t)used);
         return message;
@@ -157,20 +151,26 @@ const char *hftc_train_options_check(const hftc_train_options *o)
         return "--pos-weight must be in (0, " TEXT_OF(BOUNDS_MAX_WEIGHT) "]";
     if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
-    int early_stop;
-    if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &early_stop))
+    if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &kind))
         return "--early-stop must be loss, micro-f1 or accuracy";
-    if (early_stop == EARLY_STOP_ACCURACY && !softmax)
+    c->early_stop = (early_stop_kind)kind;
+    if (c->early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";
     if (!(o->lr_decay > 0.0f && o->lr_decay <= 1.0f))
         return "--lr-decay must be in (0, 1]";
     if (o->min_count < 1)
         return "--min-count must be at least 1";
-    if (o->joint_embedding && (strategy != STRATEGY_LEVEL || !softmax))
+    if (o->joint_embedding && (c->strategy != STRATEGY_LEVEL || !softmax))
         return "--joint-embedding reads one parent category per document: it needs --strategy level --head softmax";
     if (o->label_names_path && !o->joint_embedding)
         return "--label-names names the parents' words of the joint embedding: add --joint-embedding";
     return NULL;
+}
+
+const char *hftc_train_options_check(const hftc_train_options *o)
+{
+    train_config unused;
+    return check_choices(o, &unused);
 }
 
 bool transfer_parse(const char *name, transfer_kind *out)
@@ -184,26 +184,9 @@ bool transfer_parse(const char *name, transfer_kind *out)
 
 hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
 {
-    const char *problem = hftc_train_options_check(o);
+    const char *problem = check_choices(o, c);
     if (problem)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s", problem);
-    *c = (train_config){.o = o, .vectors_format = WORDVEC_AUTO, .taxonomy_format = TAXONOMY_FORMAT_AUTO};
-    int node_docs = 0, early_stop = 0;
-    bool known = data_format_parse(o->format, &c->data_format) && strategy_parse(o->strategy, &c->strategy) &&
-                 transfer_parse(o->transfer, &c->transfer) &&
-                 kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &node_docs) &&
-                 kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &early_stop) &&
-                 scoring_parse(o->scoring, &c->scoring) && encoder_parse(o->encoder, &c->net.encoder) &&
-                 head_parse(o->head, &c->net.head) &&
-                 activation_parse(o->hidden_activation, &c->net.hidden_activation) &&
-                 rnn_pool_parse(o->rnn_pool, &c->net.rnn_pool);
-    if (o->taxonomy_path)
-        known = known && taxonomy_format_parse(o->taxonomy_format, &c->taxonomy_format);
-    if (o->embeddings_path)
-        known = known && wordvec_format_parse(o->embeddings_format, &c->vectors_format);
-    if (!known) /* hftc_train_options_check names every choice it accepts: a name it let through is a defect */
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "an option names an unknown choice");
-    c->node_docs = (node_docs_kind)node_docs, c->early_stop = (early_stop_kind)early_stop;
     c->net.rnn_hidden = o->rnn_hidden, c->net.attention_dim = o->attention_dim, c->net.rnn_dropout = o->rnn_dropout;
     c->net.onlstm_chunk = o->onlstm_chunk, c->net.hidden_batchnorm = o->batchnorm;
     c->net.n_windows = o->n_windows, c->net.n_filters = o->filters, c->net.pool_chunks = o->pool_chunks;
@@ -213,7 +196,6 @@ hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
     c->net.embed_dim = o->dim;
     c->tokenizer = (tokenizer_options){
         .lowercase = o->lowercase, .split_punct = o->split_punct, .drop_punct = o->drop_punct, .max_len = o->max_len};
-    transfer_layers_parse(o->transfer_layers, &c->transfer_layers);
     bool inherit = c->transfer == TRANSFER_FINETUNE && transfer_layer_listed("embedding", c->transfer_layers) &&
                    o->freeze_child_embeddings;
     c->node_embedding = o->freeze_embeddings ? NODE_EMBEDDING_SHARED
