@@ -19,4 +19,17 @@ static inline bool names_find(const char *const *names, size_t n, const char *na
 
 #define NAMES_COUNT(names) (sizeof(names) / sizeof *(names))
 
+/* Defines prefix_parse (name -> kind, false for an unknown or NULL name) and prefix_name (kind -> name) over
+ * the array prefix_names, listed by kind. */
+#define NAMES_LOOKUP(kind_type, prefix)                                                                                \
+    bool prefix##_parse(const char *name, kind_type *out)                                                              \
+    {                                                                                                                  \
+        size_t i;                                                                                                      \
+        if (!name || !names_find(prefix##_names, NAMES_COUNT(prefix##_names), name, &i))                               \
+            return false;                                                                                              \
+        *out = (kind_type)i;                                                                                           \
+        return true;                                                                                                   \
+    }                                                                                                                  \
+    const char *prefix##_name(kind_type kind) { return prefix##_names[kind]; }
+
 #endif

@@ -10,16 +10,7 @@
 
 static const char *const scoring_names[] = {"independent", "bsf", "msf", "top-down", "argmax", "leaf"};
 
-bool scoring_parse(const char *name, scoring_kind *out)
-{
-    size_t i;
-    if (!names_find(scoring_names, NAMES_COUNT(scoring_names), name, &i))
-        return false;
-    *out = (scoring_kind)i;
-    return true;
-}
-
-const char *scoring_name(scoring_kind kind) { return scoring_names[kind]; }
+NAMES_LOOKUP(scoring_kind, scoring)
 
 size_t scoring_names_list(char *buf, size_t size)
 {

@@ -14,27 +14,9 @@
 static const char *const strategy_names[] = {"flat", "level", "node"};
 static const char *const node_embedding_names[] = {"own", "shared", "inherited"};
 
-bool strategy_parse(const char *name, strategy_kind *out)
-{
-    size_t i;
-    if (!names_find(strategy_names, NAMES_COUNT(strategy_names), name, &i))
-        return false;
-    *out = (strategy_kind)i;
-    return true;
-}
+NAMES_LOOKUP(strategy_kind, strategy)
 
-const char *strategy_name(strategy_kind kind) { return strategy_names[kind]; }
-
-bool node_embedding_parse(const char *name, node_embedding_kind *out)
-{
-    size_t i;
-    if (!names_find(node_embedding_names, NAMES_COUNT(node_embedding_names), name, &i))
-        return false;
-    *out = (node_embedding_kind)i;
-    return true;
-}
-
-const char *node_embedding_name(node_embedding_kind kind) { return node_embedding_names[kind]; }
+NAMES_LOOKUP(node_embedding_kind, node_embedding)
 
 hftc_status model_create(hftc_model **out)
 {

@@ -33,20 +33,9 @@ static const char *const head_names[] = {"sigmoid", "softmax"};
 static const char *const activation_names[] = {"relu", "tanh"};
 static const char *const rnn_pool_names[] = {"last", "max"};
 
-#define NAME_LOOKUP(kind_type, prefix)                                                                                 \
-    bool prefix##_parse(const char *name, kind_type *out)                                                              \
-    {                                                                                                                  \
-        size_t i;                                                                                                      \
-        if (!name || !names_find(prefix##_names, NAMES_COUNT(prefix##_names), name, &i))                               \
-            return false;                                                                                              \
-        *out = (kind_type)i;                                                                                           \
-        return true;                                                                                                   \
-    }                                                                                                                  \
-    const char *prefix##_name(kind_type kind) { return prefix##_names[kind]; }
-
-NAME_LOOKUP(head_kind, head)
-NAME_LOOKUP(activation_kind, activation)
-NAME_LOOKUP(rnn_pool_kind, rnn_pool)
+NAMES_LOOKUP(head_kind, head)
+NAMES_LOOKUP(activation_kind, activation)
+NAMES_LOOKUP(rnn_pool_kind, rnn_pool)
 
 static const encoder_ops *encoder_of(encoder_kind kind)
 {
