@@ -198,7 +198,8 @@ HFTC_API hftc_status hftc_train_options_get(const hftc_train_options *o, const c
 HFTC_API size_t hftc_train_option_count(void);
 HFTC_API const char *hftc_train_option_name(size_t i);
 HFTC_API const char *hftc_train_option_help(const char *name);
-/* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). */
+/* Checks an options struct; returns an error message or NULL (liblinear's check_parameter). A message that
+ * lists what the library knows (encoders, scorings, layers) lives until the next check on the same thread. */
 HFTC_API const char *hftc_train_options_check(const hftc_train_options *o);
 /* Checks, before a training, the files it will write: its model at output (NULL: none) and its checkpoint
  * (o->checkpoint_path, if set; hftc_train checks it so). Each must have a name, be in a directory that can
