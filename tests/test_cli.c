@@ -3,18 +3,14 @@
  * predict, serve, info and tokens are checked for their output, exit statuses and messages (file and line for bad data,
  * the option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */
 #include "hftc.h"
+#include "http_client.h"
 #include "test.h"
 #include "tmpfiles.h"
 #include "topics.h"
 
 #include <jansson.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,26 +23,6 @@ static int run(const char *cmd, char *out, size_t size)
     out[n] = '\0';
     int status = p ? pclose(p) : -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Reads one line (up to size - 1 bytes, without its newline) from fd, waiting at most seconds for it;
- * false if none came. */
-static bool read_line_within(int fd, char *out, size_t size, int seconds)
-{
-    size_t n = 0;
-    while (n + 1 < size) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        char c;
-        if (poll(&p, 1, seconds * 1000) != 1 || read(fd, &c, 1) != 1)
-            break;
-        if (c == '\n') {
-            out[n] = '\0';
-            return true;
-        }
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return false;
 }
 
 /* hftc predict answers each line written into its standard input before the input ends. */
@@ -79,87 +55,6 @@ static void check_predict_answers_each_line(const char *bin, const char *model)
     close(out[0]);
     int status;
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-/* Sends an HTTP request to 127.0.0.1:port and reads the whole answer: returns its status (0 if none came
- * within 120 s), its body in body. */
-static int http(int port, const char *method, const char *path, const char *content, size_t content_len, char *body,
-                size_t size)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    body[0] = '\0';
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     "Content-Length: %zu\r\n\r\n",
-                     method, path, content_len);
-    // send without SIGPIPE: a server stopping under SIGTERM may close the connection mid-request
-    bool sent = send(fd, head, (size_t)n, MSG_NOSIGNAL) == n;
-    for (size_t done = 0; sent && done < content_len;) {
-        ssize_t w = send(fd, content + done, content_len - done, MSG_NOSIGNAL);
-        sent = w > 0;
-        done += sent ? (size_t)w : 0;
-    }
-    char *answer = malloc(1 << 20);
-    size_t got = 0;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    ssize_t r = 1;
-    while (answer && got + 1 < (1 << 20) && poll(&p, 1, 120000) == 1 &&
-           (r = read(fd, answer + got, (1 << 20) - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fd);
-    int status = 0;
-    if (answer) {
-        answer[got] = '\0';
-        const char *start = strstr(answer, "\r\n\r\n");
-        if (sscanf(answer, "HTTP/1.1 %d", &status) != 1)
-            status = 0;
-        snprintf(body, size, "%s", start ? start + 4 : "");
-    }
-    free(answer);
-    return status;
-}
-
-/* Sends raw (a whole request) to the server on port; returns the answer's status, 0 if none came (the connection
- * closed), within 120 s. */
-static int http_raw(int port, const char *raw)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    char answer[4096];
-    size_t got = 0;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    ssize_t r = 1;
-    if (send(fd, raw, strlen(raw), MSG_NOSIGNAL) == (ssize_t)strlen(raw))
-        while (got + 1 < sizeof answer && poll(&p, 1, 120000) == 1 &&
-               (r = read(fd, answer + got, sizeof answer - 1 - got)) > 0)
-            got += (size_t)r;
-    close(fd);
-    answer[got] = '\0';
-    int status = 0;
-    return sscanf(answer, "HTTP/1.1 %d", &status) == 1 ? status : 0;
-}
-
-/* Reads lines from fd until one holds needle (copied to line); false if none came within 120 s. */
-static bool stderr_line_with(int fd, const char *needle, char *line, size_t size)
-{
-    while (read_line_within(fd, line, size, 120))
-        if (strstr(line, needle))
-            return true;
-    return false;
 }
 
 /* Concurrent clients of hftc serve: each sends single-document requests, alternately with the server's
@@ -274,25 +169,14 @@ static void check_serve(const char *bin, const char *model_to_copy)
     if (out)
         fclose(out);
     const char *model = tmpfiles_path("serve.hftc");
-    int err[2];
-    if (pipe(err) != 0) {
-        CHECK(false);
+    const char *const args[] = {"--model", model, "--threads", "1", "--max-request-mb", "1", "--max-request-docs",
+                                "3",       NULL};
+    int err, port;
+    pid_t pid = serve_start(bin, args, &err, &port);
+    CHECK_MSG(pid > 0 && port > 0, "hftc serve did not start");
+    if (pid < 0)
         return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(err[1], STDERR_FILENO);
-        close(err[0]), close(err[1]);
-        execl(bin, bin, "serve", "--model", model, "--port", "0", "--threads", "1", "--max-request-mb", "1",
-              "--max-request-docs", "3", (char *)NULL);
-        _exit(127);
-    }
-    close(err[1]);
     char line[256], body[4096];
-    int port = 0;
-    bool listening = read_line_within(err[0], line, sizeof line, 120);
-    const char *at = strstr(line, " port ");
-    CHECK_MSG(listening && at && sscanf(at, " port %d", &port) == 1 && port > 0, "serve printed: %s", line);
     if (port > 0) {
         CHECK(http(port, "GET", "/health", "", 0, body, sizeof body) == 200 && strstr(body, "\"ok\""));
         static const char request[] = "{\"texts\": [\"the team won the match\", \"a theory of the atom\"]}";
@@ -350,8 +234,7 @@ static void check_serve(const char *bin, const char *model_to_copy)
             if (i == 1)
                 tmpfiles_write_text("serve.hftc", "not a model");
             kill(pid, SIGHUP);
-            CHECK_MSG(stderr_line_with(err[0], reloads[i], line, sizeof line), "SIGHUP %d: no \"%s\"", i + 1,
-                      reloads[i]);
+            CHECK_MSG(read_line_with(err, reloads[i], line, sizeof line), "SIGHUP %d: no \"%s\"", i + 1, reloads[i]);
             status = http(port, "POST", "/predict", request, strlen(request), body, sizeof body);
             CHECK_MSG(status == 200 && strstr(body, "\"sport\""), "after SIGHUP %d: status %d: %s", i + 1, status,
                       body);
@@ -387,10 +270,10 @@ static void check_serve(const char *bin, const char *model_to_copy)
     int status;
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     bool stopped = false;
-    while (read_line_within(err[0], line, sizeof line, 10))
+    while (read_line_within(err, line, sizeof line, 10))
         stopped = stopped || strstr(line, "SIGTERM: stopping");
     CHECK(stopped);
-    close(err[0]);
+    close(err);
 }
 
 static void test_command_line(void)
