@@ -54,7 +54,11 @@ typedef struct job {
     size_t n, k;
     hftc_input_options in;
     json_t *predictions; /* the batcher's, as they come */
-    reply out;           /* set by the batcher before it resumes the connection */
+    reply out;           /* set by the batcher before answered */
+    /* under the server's lock */
+    bool answered;  /* out is set */
+    bool suspended; /* the connection waits for the batcher to resume it */
+    bool abandoned; /* the connection ended first: the batcher frees the job */
 } job;
 
 typedef struct {
@@ -182,7 +186,6 @@ static reply queue_prediction(server *s, struct MHD_Connection *c, request *r)
     pthread_mutex_lock(&s->lock);
     bool stopping = s->stopping;
     if (!stopping) {
-        MHD_suspend_connection(c); /* before the batcher, which resumes it, can take the request */
         job **end = &s->queue;
         while (*end)
             end = &(*end)->next;
@@ -281,7 +284,8 @@ static void predict_batch(server *s, job *batch)
 }
 
 /* The batcher thread: predicts the queued requests batch by batch, swaps in the model SIGHUP loaded
- * between two batches, and ends once the server is stopping and the queue is empty. */
+ * between two batches, and ends once the server is stopping and the queue is empty. A request's connection is
+ * resumed if it was suspended waiting; its job is freed here if the connection ended first. */
 static void *batcher(void *arg)
 {
     server *s = arg;
@@ -298,10 +302,16 @@ static void *batcher(void *arg)
             job *batch = take_batch(s);
             pthread_mutex_unlock(&s->lock);
             predict_batch(s, batch);
+            pthread_mutex_lock(&s->lock);
             for (job *j = batch, *next; j; j = next) {
-                next = j->next; /* j is the connection's again once resumed */
-                MHD_resume_connection(j->connection);
+                next = j->next; /* j is the connection's once answered */
+                j->answered = true;
+                if (j->abandoned)
+                    job_free(j);
+                else if (j->suspended)
+                    MHD_resume_connection(j->connection);
             }
+            pthread_mutex_unlock(&s->lock);
         } else {
             break;
         }
@@ -437,14 +447,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     const char *allow = NULL;
     reply out;
-    if (r->job) { /* resumed: the batcher's answer */
+    if (r->job) { /* called again: the batcher's answer, or a wait for it */
+        pthread_mutex_lock(&s->lock);
+        bool answered = r->job->answered;
+        if (!answered) {
+            r->job->suspended = true;
+            MHD_suspend_connection(c);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!answered)
+            return MHD_YES;
         out = r->job->out;
         r->job->out = (reply){0};
-    } else {
+    } else { /* the whole request */
         r->started = now_seconds();
         out = r->bad_length ? error_reply(400, "conflicting Content-Length headers")
                             : route(s, c, method, url, r, &allow);
-        if (out.status == 0) /* queued, the connection suspended */
+        /* Queued: returning without an answer puts the connection in libmicrohttpd's "request received" state, which
+         * reads nothing, and it calls again at once: that call suspends the connection. Suspended now, it would keep
+         * the state it had while receiving (a suspended connection's is not updated), and once resumed it would read
+         * before answering: a client that has shut its sending side (legal in HTTP/1.1) would read as gone and lose
+         * its answer. */
+        if (out.status == 0)
             return MHD_YES;
     }
     pthread_mutex_lock(&s->lock);
@@ -481,8 +505,11 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     server *s = cls;
     request *r = *state;
     if (r && r->job) {
-        job_free(r->job);
         pthread_mutex_lock(&s->lock);
+        if (!r->job->answered)
+            r->job->abandoned = true; /* still the batcher's */
+        else
+            job_free(r->job);
         s->unfinished--;
         pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
@@ -493,7 +520,9 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     *state = NULL;
 }
 
-/* Starts the daemon on host:port (port 0: one the system chooses); prints the address it listens on. */
+/* Starts the daemon on host:port (port 0: one the system chooses); prints the address it listens on. poll, as
+ * libmicrohttpd 0.9's epoll, edge-triggered, loses the end of a stream that arrives with the last bytes of a request:
+ * a client that had shut its sending side waited until the timeout for the end of its answer. */
 static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
 {
     char service[16];
@@ -504,7 +533,7 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
         fprintf(stderr, "hftc serve: --host %s: %s\n", host, gai_strerror(rc));
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d =
