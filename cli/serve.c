@@ -6,36 +6,46 @@
  *                  (s: the prediction of the batch the request was part of)
  *   GET  /health   -> {"status": "ok"}
  *   GET  /info     -> the model's description (what hftc info --json prints)
- *   GET  /metrics  -> Prometheus counters: requests by status, documents, batches, predicting seconds, reloads
+ *   GET  /metrics  -> Prometheus counters: requests by status, documents, batches, predicting seconds, reloads,
+ *                     connections closed at their deadline
  *
  * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
  * 413 past --max-request-mb or --max-request-docs, 500 otherwise, 503 once the server is stopping.
  *
- * Two threads: libmicrohttpd's receives the requests and sends the answers; the batcher predicts. A
- * prediction request is parsed where it arrives, queued, and its connection suspended until the batcher
- * has its answer. Whenever the batcher is free it takes every queued request (in arrival order, those with
+ * Three threads: libmicrohttpd's receives the requests and sends the answers; the batcher predicts; the main
+ * thread waits for signals and closes the connections past their deadline (serve_deadlines.h). A prediction
+ * request is parsed where it arrives, queued, and its connection suspended until the batcher has its answer.
+ * Whenever the batcher is free it takes every queued request (in arrival order, those with
  * the first one's threshold, scoring and explain, up to --max-request-docs documents) and predicts them in
  * one batch with --threads threads: one request alone is answered at once, and requests arriving
  * while a batch runs share the next one, so many clients sending one document each are answered at the
  * speed of batches. The model is the batcher's alone: SIGHUP loads the model file again (a new model put
  * in its place) and hands it over, swapped in between two batches; SIGINT or SIGTERM stops the server once
- * the queued requests are answered. */
+ * the queued requests are answered.
+ *
+ * Against clients that hold connections: at most --max-connections at once, --max-connections-per-ip from one
+ * address, and --request-timeout seconds for a connection to send a whole request; waiting for the batcher does
+ * not count. */
 #include "args.h"
 #include "commands.h"
+#include "serve_deadlines.h"
 
 #include "hftc.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -67,7 +77,9 @@ typedef struct {
     hftc_input_options in; /* the defaults of threshold, scoring and prune */
     size_t k;
     size_t max_request_bytes, max_request_docs;
+    float request_timeout; /* seconds */
     int quiet;
+    serve_deadlines deadlines;
     pthread_mutex_t lock;   /* the fields below */
     pthread_cond_t changed; /* a request queued, a model handed over, stopping, the last request done */
     job *queue;
@@ -78,7 +90,7 @@ typedef struct {
     bool stopping;
     /* for GET /metrics */
     size_t answered[600]; /* requests by HTTP status */
-    size_t documents, batches, reloads, failed_reloads;
+    size_t documents, batches, reloads, failed_reloads, timed_out;
     double predict_seconds, started;
 } server;
 
@@ -334,22 +346,25 @@ static reply metrics(server *s)
     for (size_t code = 0; code < sizeof s->answered / sizeof *s->answered; code++)
         if (s->answered[code])
             fprintf(f, "hftc_requests_total{status=\"%zu\"} %zu\n", code, s->answered[code]);
-    fprintf(f,
-            "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
-            "hftc_documents_total %zu\n"
-            "# HELP hftc_predict_batches_total Batches predicted (the prediction requests queued together).\n"
-            "# TYPE hftc_predict_batches_total counter\nhftc_predict_batches_total %zu\n"
-            "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
-            "hftc_predict_seconds_total %.6f\n"
-            "# HELP hftc_model_reloads_total SIGHUP reloads of the model file, by result.\n"
-            "# TYPE hftc_model_reloads_total counter\n"
-            "hftc_model_reloads_total{result=\"loaded\"} %zu\nhftc_model_reloads_total{result=\"failed\"} %zu\n"
-            "# HELP hftc_model_labels Labels of the model served.\n# TYPE hftc_model_labels gauge\n"
-            "hftc_model_labels %zu\n"
-            "# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
-            "hftc_uptime_seconds %.3f\n",
-            s->documents, s->batches, s->predict_seconds, s->reloads, s->failed_reloads, s->n_labels,
-            now_seconds() - s->started);
+    fprintf(
+        f,
+        "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
+        "hftc_documents_total %zu\n"
+        "# HELP hftc_predict_batches_total Batches predicted (the prediction requests queued together).\n"
+        "# TYPE hftc_predict_batches_total counter\nhftc_predict_batches_total %zu\n"
+        "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
+        "hftc_predict_seconds_total %.6f\n"
+        "# HELP hftc_model_reloads_total SIGHUP reloads of the model file, by result.\n"
+        "# TYPE hftc_model_reloads_total counter\n"
+        "hftc_model_reloads_total{result=\"loaded\"} %zu\nhftc_model_reloads_total{result=\"failed\"} %zu\n"
+        "# HELP hftc_model_labels Labels of the model served.\n# TYPE hftc_model_labels gauge\n"
+        "hftc_model_labels %zu\n"
+        "# HELP hftc_connections_timed_out_total Connections closed for not sending a whole request within "
+        "--request-timeout.\n# TYPE hftc_connections_timed_out_total counter\nhftc_connections_timed_out_total %zu\n"
+        "# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
+        "hftc_uptime_seconds %.3f\n",
+        s->documents, s->batches, s->predict_seconds, s->reloads, s->failed_reloads, s->n_labels, s->timed_out,
+        now_seconds() - s->started);
     pthread_mutex_unlock(&s->lock);
     if (fclose(f) != 0) {
         free(text);
@@ -461,6 +476,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->job->out = (reply){0};
     } else { /* the whole request */
         r->started = now_seconds();
+        serve_deadlines_received(&s->deadlines, c);
         out = r->bad_length ? error_reply(400, "conflicting Content-Length headers")
                             : route(s, c, method, url, r, &allow);
         /* Queued: returning without an answer puts the connection in libmicrohttpd's "request received" state, which
@@ -499,9 +515,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return queued;
 }
 
+/* A request answered, or its connection ended first: the next request's deadline starts. */
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
 {
-    (void)c, (void)why;
+    (void)why;
     server *s = cls;
     request *r = *state;
     if (r && r->job) {
@@ -518,12 +535,30 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
         free(r->data);
     free(r);
     *state = NULL;
+    serve_deadlines_restart(&s->deadlines, c);
+}
+
+/* libmicrohttpd's messages (a client gone mid-request, a connection refused at a limit): on stderr with the
+ * command's name, none with --quiet, as a hostile client can cause one per connection. */
+static void log_daemon(void *cls, const char *format, va_list ap)
+{
+    const server *s = cls;
+    if (s->quiet)
+        return;
+    char message[512];
+    vsnprintf(message, sizeof message, format, ap);
+    size_t len = strlen(message);
+    fprintf(stderr, "hftc serve: %s%s", message, len && message[len - 1] == '\n' ? "" : "\n");
 }
 
 /* Starts the daemon on host:port (port 0: one the system chooses); prints the address it listens on. poll, as
- * libmicrohttpd 0.9's epoll, edge-triggered, loses the end of a stream that arrives with the last bytes of a request:
- * a client that had shut its sending side waited until the timeout for the end of its answer. */
-static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
+ * select stops at FD_SETSIZE (1,024) connections, and libmicrohttpd 0.9's epoll, edge-triggered, loses the end of a
+ * stream that arrives with the last bytes of a request (the connection stayed in CLOSE-WAIT until the timeout, and a
+ * client that had shut its side waited as long for the end of its answer). Connections past the limits are closed
+ * once accepted, so the others are served. The inactivity timeout is the request deadline: a connection that
+ * neither sends nor takes its answer for that long is closed (a suspended one, waiting for the batcher, has none). */
+static struct MHD_Daemon *start(server *s, const char *host, unsigned port, size_t max_connections,
+                                size_t max_per_address)
 {
     char service[16];
     snprintf(service, sizeof service, "%u", port);
@@ -536,10 +571,12 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port)
     unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, request_done, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, log_daemon, s, /* first, for all */
+        MHD_OPTION_SOCK_ADDR, addr->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, s, MHD_OPTION_NOTIFY_CONNECTION,
+        serve_deadlines_notify, &s->deadlines, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ceilf(s->request_timeout),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)max_per_address, MHD_OPTION_END);
     freeaddrinfo(addr);
     if (!d) {
         fprintf(stderr, "hftc serve: cannot listen on %s port %u\n", host, port);
@@ -592,6 +629,19 @@ static void reload(server *s, const char *path, size_t word_cache_mb)
     fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, n_labels);
 }
 
+/* How often the main thread closes the connections past their deadline. */
+#define TICK_NS 250000000L
+
+static void reap(server *s)
+{
+    size_t reaped = serve_deadlines_reap(&s->deadlines);
+    if (reaped) {
+        pthread_mutex_lock(&s->lock);
+        s->timed_out += reaped;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
 /* SIGINT, SIGTERM: refuses new requests, lets the batcher answer the queued ones and end, and waits (10 s
  * at most) for their answers to be sent. */
 static void stop(server *s, pthread_t batcher_thread)
@@ -610,11 +660,38 @@ static void stop(server *s, pthread_t batcher_thread)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Raises the soft limit on open files to what max_connections needs (a socket each: the usual soft limit of 1,024
+ * would stop the accepting long before), up to the hard limit; lowers *max_connections to what the hard limit
+ * allows, with a warning. */
+static void fit_file_limit(size_t *max_connections)
+{
+    enum { SPARE = 64 }; /* the listening socket, libmicrohttpd's wake-up pipe, the model file, standard streams */
+    struct rlimit files;
+    rlim_t needed = (rlim_t)*max_connections + SPARE;
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0)
+        return;
+    if (files.rlim_cur < needed) {
+        files.rlim_cur = files.rlim_max < needed ? files.rlim_max : needed;
+        if (setrlimit(RLIMIT_NOFILE, &files) != 0 || getrlimit(RLIMIT_NOFILE, &files) != 0)
+            return;
+    }
+    if (files.rlim_cur < needed) {
+        size_t fit = files.rlim_cur > 2 * SPARE ? (size_t)files.rlim_cur - SPARE : (size_t)files.rlim_cur / 2;
+        fprintf(stderr, "hftc serve: %zu open files at most (ulimit -n): --max-connections %zu lowered to %zu\n",
+                (size_t)files.rlim_cur, *max_connections, fit);
+        *max_connections = fit;
+    }
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *model_path = NULL, *host = "127.0.0.1";
-    server s = {.in = {.threshold = -1.0f, .prune = 1}, .max_request_docs = 10000, .started = now_seconds()};
+    server s = {.in = {.threshold = -1.0f, .prune = 1},
+                .max_request_docs = 10000,
+                .request_timeout = 10.0f,
+                .started = now_seconds()};
     size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
+    size_t max_connections = 4096, max_per_address = 64;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_STRING, &model_path, "model file"},
@@ -628,18 +705,30 @@ int cmd_serve(int argc, char **argv)
         {"--max-request-mb", ARG_SIZE, &max_request_mb, "larger request bodies are refused (413)"},
         {"--max-request-docs", ARG_SIZE, &s.max_request_docs,
          "requests of more documents are refused (413), and a batch of queued requests holds at most this many"},
-        {"--quiet", ARG_FLAG, &s.quiet, "no line per request on stderr"},
+        {"--max-connections", ARG_SIZE, &max_connections,
+         "connections open at once; more are closed once accepted (the open-file limit is raised to fit)"},
+        {"--max-connections-per-ip", ARG_SIZE, &max_per_address,
+         "connections open at once from one address (0 = no limit: behind a proxy, every client is the proxy)"},
+        {"--request-timeout", ARG_FLOAT, &s.request_timeout,
+         "seconds a connection has to send a whole request (from its opening or its previous answer), and the longest "
+         "it may neither send nor take its answer; then it is closed"},
+        {"--quiet", ARG_FLAG, &s.quiet, "no line per request, nor libmicrohttpd's messages, on stderr"},
         CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };
     int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,
                         sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
-    if (port > 65535 || max_request_mb == 0 || max_request_mb > ((size_t)1 << 20) || s.max_request_docs == 0) {
-        fprintf(stderr, "hftc serve: %s\n",
-                port > 65535              ? "--port is at most 65535"
-                : s.max_request_docs == 0 ? "--max-request-docs is at least 1"
-                                          : "--max-request-mb: 1 .. 2^20");
+    const char *bad = port > 65535                                                ? "--port is at most 65535"
+                      : max_request_mb == 0 || max_request_mb > ((size_t)1 << 20) ? "--max-request-mb: 1 .. 2^20"
+                      : s.max_request_docs == 0                                   ? "--max-request-docs is at least 1"
+                      : max_connections == 0 || max_connections > 1000000         ? "--max-connections: 1 .. 1000000"
+                      : max_per_address > max_connections ? "--max-connections-per-ip is at most --max-connections"
+                      : !(s.request_timeout >= 1.0f && s.request_timeout <= 3600.0f)
+                          ? "--request-timeout: 1 .. 3600 seconds"
+                          : NULL;
+    if (bad) {
+        fprintf(stderr, "hftc serve: %s\n", bad);
         return 2;
     }
     if ((rc = cli_check_threshold("serve", s.in.threshold)))
@@ -649,9 +738,11 @@ int cmd_serve(int argc, char **argv)
         return rc;
     s.description = describe(s.m);
     s.n_labels = hftc_model_num_labels(s.m);
+    fit_file_limit(&max_connections);
+    serve_deadlines_init(&s.deadlines, s.request_timeout);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.changed, NULL);
-    /* The threads started here inherit the blocked signals: they reach sigwait below, and nothing else. */
+    /* The threads started here inherit the blocked signals: they reach sigtimedwait below, and nothing else. */
     sigset_t wanted;
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGINT);
@@ -661,20 +752,22 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     pthread_t batcher_thread;
     bool batching = pthread_create(&batcher_thread, NULL, batcher, &s) == 0;
-    struct MHD_Daemon *d = batching ? start(&s, host, (unsigned)port) : NULL;
+    struct MHD_Daemon *d = batching ? start(&s, host, (unsigned)port, max_connections, max_per_address) : NULL;
     if (!batching)
         fprintf(stderr, "hftc serve: cannot start a thread\n");
-    for (int got = SIGHUP; d && got == SIGHUP;) {
-        sigwait(&wanted, &got);
+    for (int got = 0; d && got != SIGINT && got != SIGTERM;) { /* between signals, deadlines every tick */
+        got = sigtimedwait(&wanted, NULL, &(struct timespec){0, TICK_NS});
         if (got == SIGHUP)
             reload(&s, model_path, word_cache_mb);
-        else
+        else if (got == SIGINT || got == SIGTERM)
             fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
+        reap(&s);
     }
     if (batching)
         stop(&s, batcher_thread);
     if (d)
         MHD_stop_daemon(d);
+    serve_deadlines_destroy(&s.deadlines);
     hftc_model_free(s.m);
     hftc_model_free(s.next_model);
     json_decref(s.description);

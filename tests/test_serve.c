@@ -1,6 +1,8 @@
-/* hftc serve under unusual clients (issue 25): a client that half-closes its side after its request
- * (shutdown(SHUT_WR), legal HTTP/1.1) gets its answer. The bounds on time are generous correctness checks, not
- * claims about speed. The command is $HFTC_BIN, set by ctest. */
+/* hftc serve under hostile and unusual clients (issue 25, items 4-5): a thousand idle connections, slowloris
+ * clients and slow bodies do not lock a real client out and are closed at their deadline; a client that half-closes
+ * its side after its request (shutdown(SHUT_WR), legal HTTP/1.1) gets its answer. The bounds on time are generous
+ * correctness checks (a locked-out client waits forever, a slowloris connection lives forever), not claims about
+ * speed. The command is $HFTC_BIN, set by ctest. */
 #include "hftc.h"
 #include "http_client.h"
 #include "test.h"
@@ -9,12 +11,15 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
 static const char *bin, *model;
 
 static const char document[] = "{\"text\": \"the team won the match\"}";
+
+enum { LOCALHOST = 0x7f000001 }; /* 127.0.0.1, the real client's address */
 
 static double now_seconds(void)
 {
@@ -29,6 +34,41 @@ static size_t predict_request(char *out, size_t size, bool keep_alive)
     int n = snprintf(out, size, "POST /predict HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n%s",
                      keep_alive ? "" : "Connection: close\r\n", strlen(document), document);
     return (size_t)n;
+}
+
+/* A real client: one prediction request from 127.0.0.1, its answer awaited at most seconds; true if it was 200 with
+ * the document's label. */
+static bool answered_within(int port, int seconds)
+{
+    char raw[512], answer[4096];
+    size_t len = predict_request(raw, sizeof raw, false);
+    return http_exchange(port, LOCALHOST, raw, len, seconds, answer, sizeof answer) == 200 &&
+           strstr(answer, "\"sport\"");
+}
+
+/* Opens n connections from the addresses 127.net.x.y, one each (one_address: all from 127.net.0.1), each sending
+ * prefix (NULL: nothing); returns how many opened, their sockets in fds. */
+static size_t open_clients(int port, uint32_t net, size_t n, bool one_address, const char *prefix, int *fds)
+{
+    size_t opened = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t host = one_address ? 1 : (uint32_t)i + 1;
+        int fd = http_connect(port, 0x7f000000u | net << 16 | (host / 250) << 8 | (host % 250 + 1));
+        if (fd >= 0 && prefix && !http_send(fd, prefix, strlen(prefix))) {
+            close(fd);
+            fd = -1;
+        }
+        if (fd >= 0)
+            fds[opened++] = fd;
+    }
+    return opened;
+}
+
+static void close_all(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
 }
 
 /* Waits at most seconds for the server (pid) to exit; its exit status, -1 if it had to be killed. */
@@ -64,6 +104,106 @@ static void stop(pid_t pid, int err)
     }
     if (err >= 0)
         close(err);
+}
+
+/* The server's connections on port in state CLOSE-WAIT (the client has closed, the server not yet), from
+ * /proc/net/tcp; -1 if it cannot be read. */
+static int close_waits(int port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    int n = 0;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned local_port, state;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &local_port, &state) == 2 && local_port == (unsigned)port &&
+            state == 0x08)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+enum { IDLE = 1000, PARTIAL = 300 };
+
+/* 1,000 idle connections from 1,000 addresses, 300 with half a request (and 300 more that close at once), then 1,000
+ * idle ones from one address: a real request is answered all the while (it was not once 256 connections were open);
+ * once they close, the server closes its side of each within 5 s (it used to leave them in CLOSE-WAIT until the
+ * timeout, as libmicrohttpd's epoll loses the end of a stream that arrives with the last bytes) and answers again. */
+static void test_idle_connections(void)
+{
+    int port, err;
+    pid_t pid = start((const char *const[]){NULL}, &port, &err);
+    static int fds[2 * IDLE + PARTIAL];
+    size_t n = port ? open_clients(port, 1, IDLE, false, NULL, fds) : 0;
+    CHECK_MSG(n == IDLE, "%zu of %d connections opened", n, IDLE);
+    size_t partial = port ? open_clients(port, 2, PARTIAL, false, "GET /health HTTP/1.1\r\nHo", fds + n) : 0;
+    CHECK_MSG(partial == PARTIAL, "%zu of %d connections opened", partial, PARTIAL);
+    n += partial;
+    /* and as many gone at once: their bytes and the end of their stream arrive together */
+    int gone[PARTIAL];
+    size_t n_gone = port ? open_clients(port, 4, PARTIAL, false, "GET /health HTTP/1.1\r\nHo", gone) : 0;
+    close_all(gone, n_gone);
+    CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s beside %zu idle connections", n);
+    /* from one address: the server closes those past the per-address limit */
+    size_t one = port ? open_clients(port, 3, IDLE, true, NULL, fds + n) : 0;
+    CHECK_MSG(one == IDLE, "%zu of %d connections opened", one, IDLE);
+    n += one;
+    CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s beside %zu idle connections", n);
+    close_all(fds, n);
+    int waiting = close_waits(port);
+    for (double until = now_seconds() + 5; waiting > 0 && now_seconds() < until; waiting = close_waits(port))
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    CHECK_MSG(waiting == 0, "%d connections in CLOSE-WAIT 5 s after their clients closed", waiting);
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s after the idle clients closed (%d)", i + 1);
+    stop(pid, err);
+}
+
+enum { SLOW = 100, SLOW_KINDS = 3 };
+
+/* 100 slowloris clients (a header byte every half second), 100 idle ones and 100 slow bodies (a body byte every half
+ * second) with --request-timeout 2: a real request is answered beside them, and each is closed by the server within
+ * 15 s (its deadline and the server's half-second rounds; without a deadline, a slowloris client lives forever). */
+static void test_slow_clients(void)
+{
+    int port, err;
+    pid_t pid = start((const char *const[]){"--request-timeout", "2", NULL}, &port, &err);
+    static int fds[SLOW_KINDS * SLOW];
+    static const char *const prefixes[SLOW_KINDS] = {
+        "POST /predict HTTP/1.1\r\nHost: localhost\r\n", NULL,
+        "POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n{\"text\": \""};
+    static const char drip[SLOW_KINDS] = {'X', 0, 'a'};
+    size_t n = 0;
+    for (uint32_t kind = 0; port && kind < SLOW_KINDS; kind++) {
+        size_t opened = open_clients(port, 3 + kind, SLOW, false, prefixes[kind], fds + kind * SLOW);
+        CHECK_MSG(opened == SLOW, "kind %u: %zu of %d connections opened", kind, opened, SLOW);
+        for (size_t i = opened; i < SLOW; i++)
+            fds[kind * SLOW + i] = -1;
+        n += opened;
+    }
+    CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s beside %zu slow clients", n);
+    size_t open = n;
+    double started = now_seconds();
+    while (open > 0 && now_seconds() < started + 15) {
+        nanosleep(&(struct timespec){0, 500000000}, NULL);
+        for (size_t i = 0; i < SLOW_KINDS * SLOW; i++) {
+            char c;
+            struct pollfd p = {.fd = fds[i], .events = POLLIN};
+            bool closed = fds[i] >= 0 && ((drip[i / SLOW] && send(fds[i], &drip[i / SLOW], 1, MSG_NOSIGNAL) != 1) ||
+                                          (poll(&p, 1, 0) == 1 && read(fds[i], &c, 1) <= 0));
+            if (closed) {
+                close(fds[i]);
+                fds[i] = -1;
+                open--;
+            }
+        }
+    }
+    CHECK_MSG(open == 0, "%zu of %zu slow clients still open after %.1f s", open, n, now_seconds() - started);
+    close_all(fds, SLOW_KINDS * SLOW);
+    CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s after the slow clients");
+    stop(pid, err);
 }
 
 enum { HALF_CLOSE_THREADS = 8, HALF_CLOSE_REQUESTS = 50 };
@@ -132,6 +272,12 @@ int main(void)
         fprintf(stderr, "HFTC_BIN not set: run through ctest\n");
         return 1;
     }
+    /* the clients of the tests: more sockets than the usual soft limit of 1,024 */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     signal(SIGPIPE, SIG_IGN);
     tmpfiles_init("serve");
     topics_write_splits();
@@ -144,6 +290,8 @@ int main(void)
     int trained = system(cmd);
     CHECK_MSG(trained == 0, "%s: status %d", cmd, trained);
     if (trained == 0) {
+        RUN_TEST(test_idle_connections);
+        RUN_TEST(test_slow_clients);
         RUN_TEST(test_half_closed_clients);
     }
     tmpfiles_cleanup();
