@@ -21,7 +21,7 @@
  * while a batch runs share the next one, so many clients sending one document each are answered at the
  * speed of batches. The model is the batcher's alone: SIGHUP loads the model file again (a new model put
  * in its place) and hands it over, swapped in between two batches; SIGINT or SIGTERM stops the server once
- * the queued requests are answered.
+ * the requests it received are answered (stop, below).
  *
  * Against clients that hold connections: at most --max-connections at once, --max-connections-per-ip from one
  * address, and --request-timeout seconds for a connection to send a whole request; waiting for the batcher does
@@ -32,7 +32,6 @@
 
 #include "hftc.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -81,13 +80,13 @@ typedef struct {
     int quiet;
     serve_deadlines deadlines;
     pthread_mutex_t lock;   /* the fields below */
-    pthread_cond_t changed; /* a request queued, a model handed over, stopping, the last request done */
+    pthread_cond_t changed; /* a request queued or answered, a model handed over, stopping, a request done */
     job *queue;
-    size_t unfinished;      /* prediction requests queued, being predicted or being sent */
+    size_t in_flight;       /* requests whose headers arrived and whose answer is not sent yet */
     hftc_model *next_model; /* SIGHUP's, for the batcher to swap in */
     json_t *description;    /* GET /info: the model's, made when it is loaded */
     size_t n_labels;
-    bool stopping;
+    bool stopping, batcher_done;
     /* for GET /metrics */
     size_t answered[600]; /* requests by HTTP status */
     size_t documents, batches, reloads, failed_reloads, timed_out;
@@ -202,7 +201,6 @@ static reply queue_prediction(server *s, struct MHD_Connection *c, request *r)
         while (*end)
             end = &(*end)->next;
         *end = r->job = j;
-        s->unfinished++;
         pthread_cond_broadcast(&s->changed);
     }
     pthread_mutex_unlock(&s->lock);
@@ -323,12 +321,15 @@ static void *batcher(void *arg)
                 else if (j->suspended)
                     MHD_resume_connection(j->connection);
             }
+            pthread_cond_broadcast(&s->changed);
             pthread_mutex_unlock(&s->lock);
         } else {
             break;
         }
         pthread_mutex_lock(&s->lock);
     }
+    s->batcher_done = true;
+    pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
     return NULL;
 }
@@ -438,6 +439,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *state = r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        pthread_mutex_lock(&s->lock);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->lock);
         r->bad_length = lengths_disagree(c);
         if (!r->bad_length)
             return MHD_YES;
@@ -477,8 +481,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else { /* the whole request */
         r->started = now_seconds();
         serve_deadlines_received(&s->deadlines, c);
-        out = r->bad_length ? error_reply(400, "conflicting Content-Length headers")
-                            : route(s, c, method, url, r, &allow);
+        pthread_mutex_lock(&s->lock);
+        bool stopping = s->stopping;
+        pthread_mutex_unlock(&s->lock);
+        out = stopping        ? error_reply(503, "the server is stopping")
+              : r->bad_length ? error_reply(400, "conflicting Content-Length headers")
+                              : route(s, c, method, url, r, &allow);
         /* Queued: returning without an answer puts the connection in libmicrohttpd's "request received" state, which
          * reads nothing, and it calls again at once: that call suspends the connection. Suspended now, it would keep
          * the state it had while receiving (a suspended connection's is not updated), and once resumed it would read
@@ -489,6 +497,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     pthread_mutex_lock(&s->lock);
     s->answered[out.status < 600 ? out.status : 0]++;
+    bool closing = s->stopping;
     pthread_mutex_unlock(&s->lock);
     bool json = out.body != NULL;
     char *text = json ? json_dumps(out.body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : out.text;
@@ -507,6 +516,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                             json ? "application/json" : "text/plain; version=0.0.4");
     if (allow)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+    if (closing) /* no further request on this connection: the server is about to close it */
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result queued = MHD_queue_response(c, out.status, response);
     MHD_destroy_response(response);
     if (!s->quiet)
@@ -521,19 +532,18 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     (void)why;
     server *s = cls;
     request *r = *state;
-    if (r && r->job) {
+    if (r) {
         pthread_mutex_lock(&s->lock);
-        if (!r->job->answered)
+        if (r->job && !r->job->answered)
             r->job->abandoned = true; /* still the batcher's */
         else
             job_free(r->job);
-        s->unfinished--;
+        s->in_flight--;
         pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
-    }
-    if (r)
         free(r->data);
-    free(r);
+        free(r);
+    }
     *state = NULL;
     serve_deadlines_restart(&s->deadlines, c);
 }
@@ -642,21 +652,30 @@ static void reap(server *s)
     }
 }
 
-/* SIGINT, SIGTERM: refuses new requests, lets the batcher answer the queued ones and end, and waits (10 s
- * at most) for their answers to be sent. */
-static void stop(server *s, pthread_t batcher_thread)
+/* SIGINT, SIGTERM: from now on every request that arrives whole is answered 503 with Connection: close (a new one,
+ * or one whose body was still arriving), every answer closes its connection, and the batcher answers the queued
+ * predictions and ends. The server goes on receiving while a request whose headers arrived is unanswered, at most
+ * --request-timeout seconds after the batcher ended (a body that never ends is closed at its deadline anyway). */
+static void stop(server *s)
 {
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(batcher_thread, NULL);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
-    pthread_mutex_lock(&s->lock);
-    while (s->unfinished && pthread_cond_timedwait(&s->changed, &s->lock, &until) != ETIMEDOUT)
-        ;
+    double until = 0;
+    while (!s->batcher_done || s->in_flight) {
+        if (s->batcher_done && until == 0)
+            until = now_seconds() + s->request_timeout;
+        if (until && now_seconds() >= until)
+            break;
+        struct timespec tick;
+        clock_gettime(CLOCK_REALTIME, &tick);
+        tick.tv_nsec += TICK_NS;
+        tick.tv_sec += tick.tv_nsec / 1000000000L, tick.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->changed, &s->lock, &tick);
+        pthread_mutex_unlock(&s->lock);
+        reap(s);
+        pthread_mutex_lock(&s->lock);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -763,8 +782,10 @@ int cmd_serve(int argc, char **argv)
             fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
         reap(&s);
     }
-    if (batching)
-        stop(&s, batcher_thread);
+    if (batching) {
+        stop(&s);
+        pthread_join(batcher_thread, NULL);
+    }
     if (d)
         MHD_stop_daemon(d);
     serve_deadlines_destroy(&s.deadlines);

@@ -1,8 +1,9 @@
-/* hftc serve under hostile and unusual clients (issue 25, items 4-5): a thousand idle connections, slowloris
+/* hftc serve under hostile and unusual clients (issue 25, items 4-6): a thousand idle connections, slowloris
  * clients and slow bodies do not lock a real client out and are closed at their deadline; a client that half-closes
- * its side after its request (shutdown(SHUT_WR), legal HTTP/1.1) gets its answer. The bounds on time are generous
- * correctness checks (a locked-out client waits forever, a slowloris connection lives forever), not claims about
- * speed. The command is $HFTC_BIN, set by ctest. */
+ * its side after its request (shutdown(SHUT_WR), legal HTTP/1.1) gets its answer; SIGTERM answers every request it
+ * received, answers 503 with Connection: close to those that arrive or complete during the drain, and exits 0. The
+ * bounds on time are generous correctness checks (a locked-out client waits forever, a slowloris connection lives
+ * forever), not claims about speed. The command is $HFTC_BIN, set by ctest. */
 #include "hftc.h"
 #include "http_client.h"
 #include "test.h"
@@ -265,6 +266,103 @@ static void test_half_closed_clients(void)
     stop(pid, err);
 }
 
+enum { LOAD_THREADS = 8, LOAD_REQUESTS = 25 };
+
+/* The clients sending while the server is told to stop: each answer must be a prediction or a 503 that closes the
+ * connection, never a connection closed without an answer. */
+typedef struct {
+    int port;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    size_t predicted, refused, done; /* under lock */
+    size_t wrong;
+    char first_wrong[512];
+} load;
+
+/* true if answer is the 503 of a stopping server, which closes the connection */
+static bool stopping_answer(int status, const char *answer)
+{
+    return status == 503 && strstr(answer, "\r\nConnection: close\r\n") && strstr(answer, "stopping");
+}
+
+static void *load_run(void *arg)
+{
+    load *l = arg;
+    char raw[512], answer[4096];
+    size_t len = predict_request(raw, sizeof raw, false);
+    for (int i = 0; i < LOAD_REQUESTS; i++) {
+        int status = http_exchange(l->port, 0, raw, len, 60, answer, sizeof answer);
+        bool predicted = status == 200 && strstr(answer, "\"sport\""), refused = stopping_answer(status, answer);
+        pthread_mutex_lock(&l->lock);
+        l->predicted += predicted, l->refused += refused, l->done++;
+        if (!predicted && !refused && !l->wrong++)
+            snprintf(l->first_wrong, sizeof l->first_wrong, "status %d: %.400s", status, answer);
+        pthread_cond_broadcast(&l->changed);
+        pthread_mutex_unlock(&l->lock);
+    }
+    return NULL;
+}
+
+/* SIGTERM while a request's body is half sent (its headers answered "100 Continue") and 8 clients send predictions:
+ * every request answered (a prediction before the signal, 503 with Connection: close after it), a new request
+ * during the drain 503, the half-sent request 503 once its body is complete, then exit status 0. */
+static void test_sigterm_drain(void)
+{
+    int port, err;
+    pid_t pid = start((const char *const[]){"--request-timeout", "60", NULL}, &port, &err);
+    char head[256], answer[4096];
+    int held = port ? http_connect(port, 0) : -1;
+    snprintf(head, sizeof head,
+             "POST /predict HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
+             strlen(document));
+    CHECK(held >= 0 && http_send(held, head, strlen(head)));
+    bool go_on = held >= 0 && read_line_within(held, answer, sizeof answer, 60) && strstr(answer, " 100 ");
+    CHECK_MSG(go_on, "no 100 Continue: %s", answer);
+    CHECK(held >= 0 && read_line_within(held, answer, sizeof answer, 60)); /* the blank line after it */
+    CHECK(held >= 0 && http_send(held, document, 10));
+
+    load l = {.port = port, .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+    pthread_t threads[LOAD_THREADS];
+    bool started[LOAD_THREADS] = {0};
+    for (int i = 0; port && i < LOAD_THREADS; i++) {
+        started[i] = pthread_create(&threads[i], NULL, load_run, &l) == 0;
+        CHECK(started[i]);
+    }
+    pthread_mutex_lock(&l.lock); /* the signal once the clients are under way */
+    while (port && l.done < 2 * LOAD_THREADS)
+        pthread_cond_wait(&l.changed, &l.lock);
+    pthread_mutex_unlock(&l.lock);
+    if (pid > 0)
+        kill(pid, SIGTERM);
+    for (int i = 0; port && i < LOAD_THREADS; i++)
+        if (started[i])
+            pthread_join(threads[i], NULL);
+    CHECK_MSG(l.wrong == 0 && l.predicted + l.refused == LOAD_THREADS * LOAD_REQUESTS && l.predicted > 0,
+              "%zu predicted, %zu refused with 503, %zu neither: the first %s", l.predicted, l.refused, l.wrong,
+              l.first_wrong);
+
+    /* the drain goes on while the half-sent request is unanswered: a new request is refused */
+    char raw[512];
+    size_t len = predict_request(raw, sizeof raw, true);
+    int status = port ? http_exchange(port, 0, raw, len, 60, answer, sizeof answer) : 0;
+    CHECK_MSG(stopping_answer(status, answer), "a request during the drain: status %d: %s", status, answer);
+    /* the rest of the body: 503, and the connection closed */
+    CHECK(held >= 0 && http_send(held, document + 10, strlen(document) - 10));
+    status = held >= 0 ? http_answer(held, 60, answer, sizeof answer) : 0;
+    CHECK_MSG(stopping_answer(status, answer), "the body completed during the drain: status %d: %s", status, answer);
+    if (held >= 0)
+        close(held);
+    int exit_status = pid > 0 ? wait_exit(pid, 60) : -1;
+    CHECK_MSG(exit_status == 0, "hftc serve exited with %d", exit_status);
+    char line[256];
+    bool stopping = false;
+    while (err >= 0 && read_line_within(err, line, sizeof line, 10))
+        stopping = stopping || strstr(line, "SIGTERM: stopping");
+    CHECK(stopping);
+    if (err >= 0)
+        close(err);
+}
+
 int main(void)
 {
     bin = getenv("HFTC_BIN");
@@ -293,6 +391,7 @@ int main(void)
         RUN_TEST(test_idle_connections);
         RUN_TEST(test_slow_clients);
         RUN_TEST(test_half_closed_clients);
+        RUN_TEST(test_sigterm_drain);
     }
     tmpfiles_cleanup();
     TEST_MAIN_END();
