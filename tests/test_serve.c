@@ -128,14 +128,24 @@ static int close_waits(int port)
 
 enum { IDLE = 1000, PARTIAL = 300 };
 
-/* 1,000 idle connections from 1,000 addresses, 300 with half a request (and 300 more that close at once), then 1,000
- * idle ones from one address: a real request is answered all the while (it was not once 256 connections were open);
- * once they close, the server closes its side of each within 5 s (it used to leave them in CLOSE-WAIT until the
- * timeout, as libmicrohttpd's epoll loses the end of a stream that arrives with the last bytes) and answers again. */
+/* The server started with a soft limit of 256 open files: 1,000 idle connections from 1,000 addresses, 300 with half a
+ * request (and 300 more that close at once), then 1,000 idle ones from one address: a real request is answered all the
+ * while (it was not once 256 connections were open); once they close, the server closes its side of each within 5 s (it
+ * used to leave them in CLOSE-WAIT until the timeout, as libmicrohttpd's epoll loses the end of a stream that arrives
+ * with the last bytes) and answers again. */
 static void test_idle_connections(void)
 {
+    struct rlimit files, low;
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_max < 4096 + 64) {
+        fprintf(stderr, "test_idle_connections skipped: a hard limit of %llu open files\n",
+                (unsigned long long)files.rlim_max);
+        return;
+    }
+    low = (struct rlimit){256, files.rlim_max};
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
     int port, err;
     pid_t pid = start((const char *const[]){NULL}, &port, &err);
+    CHECK(setrlimit(RLIMIT_NOFILE, &files) == 0);
     static int fds[2 * IDLE + PARTIAL];
     size_t n = port ? open_clients(port, 1, IDLE, false, NULL, fds) : 0;
     CHECK_MSG(n == IDLE, "%zu of %d connections opened", n, IDLE);
@@ -160,6 +170,27 @@ static void test_idle_connections(void)
     for (int i = 0; i < 3; i++)
         CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s after the idle clients closed (%d)", i + 1);
     stop(pid, err);
+}
+
+/* A hard limit of 200 open files: the server says it serves fewer connections than --max-connections, and serves. */
+static void test_file_limit(void)
+{
+    char cmd[1024], line[256], warned[256] = "";
+    snprintf(cmd, sizeof cmd, "ulimit -n 200 && echo $$ && exec %s serve --model %s --port 0 --quiet 2>&1", bin, model);
+    FILE *p = popen(cmd, "r");
+    int pid = 0;
+    bool listening = false;
+    if (p && fgets(line, sizeof line, p) && sscanf(line, "%d", &pid) == 1)
+        while (!listening && fgets(line, sizeof line, p)) {
+            listening = strstr(line, "listening on");
+            if (strstr(line, "--max-connections"))
+                snprintf(warned, sizeof warned, "%s", line);
+        }
+    if (pid > 0)
+        kill(pid, SIGTERM);
+    int status = p ? pclose(p) : -1;
+    CHECK_MSG(listening && strstr(warned, "--max-connections 4096 lowered to 136"), "warning: %s", warned);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 }
 
 enum { SLOW = 100, SLOW_KINDS = 3 };
@@ -389,6 +420,7 @@ int main(void)
     CHECK_MSG(trained == 0, "%s: status %d", cmd, trained);
     if (trained == 0) {
         RUN_TEST(test_idle_connections);
+        RUN_TEST(test_file_limit);
         RUN_TEST(test_slow_clients);
         RUN_TEST(test_half_closed_clients);
         RUN_TEST(test_sigterm_drain);
