@@ -172,6 +172,31 @@ static void test_idle_connections(void)
     stop(pid, err);
 }
 
+/* With --max-connections 300, 1,000 idle connections from one address: the server keeps the first 64 (the default
+ * --max-connections-per-ip) and closes the others within 5 s, so a real request is answered beside them (without the
+ * per-address limit, the first 300 filled the server). */
+static void test_per_address_limit(void)
+{
+    int port, err;
+    pid_t pid = start((const char *const[]){"--max-connections", "300", NULL}, &port, &err);
+    static int fds[IDLE];
+    size_t n = port ? open_clients(port, 5, IDLE, true, NULL, fds) : 0;
+    CHECK_MSG(n == IDLE, "%zu of %d connections opened", n, IDLE);
+    CHECK_MSG(port && answered_within(port, 5), "no answer within 5 s beside %zu idle connections from one address", n);
+    size_t closed = 0;
+    for (double until = now_seconds() + 5; closed < n - 64 && now_seconds() < until;) {
+        closed = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct pollfd p = {.fd = fds[i], .events = POLLIN};
+            closed += poll(&p, 1, 0) == 1;
+        }
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    CHECK_MSG(closed == n - 64, "%zu of %zu connections from one address closed by the server", closed, n);
+    close_all(fds, n);
+    stop(pid, err);
+}
+
 /* A hard limit of 200 open files: the server says it serves fewer connections than --max-connections, and serves. */
 static void test_file_limit(void)
 {
@@ -420,6 +445,7 @@ int main(void)
     CHECK_MSG(trained == 0, "%s: status %d", cmd, trained);
     if (trained == 0) {
         RUN_TEST(test_idle_connections);
+        RUN_TEST(test_per_address_limit);
         RUN_TEST(test_file_limit);
         RUN_TEST(test_slow_clients);
         RUN_TEST(test_half_closed_clients);
