@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ typedef struct {
     size_t max_request_bytes, max_request_docs;
     float request_timeout; /* seconds */
     int quiet;
+    atomic_bool listening; /* --quiet silences libmicrohttpd's messages from then on, not why it cannot start */
     serve_deadlines deadlines;
     pthread_mutex_t lock;   /* the fields below */
     pthread_cond_t changed; /* a request queued or answered, a model handed over, stopping, a request done */
@@ -549,11 +551,12 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
 }
 
 /* libmicrohttpd's messages (a client gone mid-request, a connection refused at a limit): on stderr with the
- * command's name, none with --quiet, as a hostile client can cause one per connection. */
+ * command's name, none with --quiet once listening, as a hostile client can cause one per connection. (Not under
+ * the server's lock: libmicrohttpd may write one from a call made under it.) */
 static void log_daemon(void *cls, const char *format, va_list ap)
 {
-    const server *s = cls;
-    if (s->quiet)
+    server *s = cls;
+    if (s->quiet && atomic_load(&s->listening))
         return;
     char message[512];
     vsnprintf(message, sizeof message, format, ap);
@@ -592,6 +595,7 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port, size
         fprintf(stderr, "hftc serve: cannot listen on %s port %u\n", host, port);
         return NULL;
     }
+    atomic_store(&s->listening, true);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     fprintf(stderr, "hftc serve: listening on %s port %u\n", host, info ? (unsigned)info->port : port);
     return d;
@@ -731,7 +735,7 @@ int cmd_serve(int argc, char **argv)
         {"--request-timeout", ARG_FLOAT, &s.request_timeout,
          "seconds a connection has to send a whole request (from its opening or its previous answer), and the longest "
          "it may neither send nor take its answer; then it is closed"},
-        {"--quiet", ARG_FLAG, &s.quiet, "no line per request, nor libmicrohttpd's messages, on stderr"},
+        {"--quiet", ARG_FLAG, &s.quiet, "no line per request, nor libmicrohttpd's messages once listening, on stderr"},
         CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
     };
     int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,

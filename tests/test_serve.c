@@ -218,6 +218,23 @@ static void test_file_limit(void)
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 }
 
+/* A port in use: the second server says why it cannot listen, --quiet or not, and exits 1. */
+static void test_port_in_use(void)
+{
+    int port, err;
+    pid_t pid = start((const char *const[]){NULL}, &port, &err);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s serve --model %s --port %d --quiet 2>&1", bin, model, port);
+    FILE *p = port ? popen(cmd, "r") : NULL;
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = '\0';
+    int status = p ? pclose(p) : -1;
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(out, "Address already in use") &&
+                  strstr(out, "cannot listen"),
+              "status %d: %s", status, out);
+    stop(pid, err);
+}
+
 enum { SLOW = 100, SLOW_KINDS = 3 };
 
 /* 100 slowloris clients (a header byte every half second), 100 idle ones and 100 slow bodies (a body byte every half
@@ -447,6 +464,7 @@ int main(void)
         RUN_TEST(test_idle_connections);
         RUN_TEST(test_per_address_limit);
         RUN_TEST(test_file_limit);
+        RUN_TEST(test_port_in_use);
         RUN_TEST(test_slow_clients);
         RUN_TEST(test_half_closed_clients);
         RUN_TEST(test_sigterm_drain);
