@@ -100,6 +100,8 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
+    char family[16];             /* "neural": networks (the encoder below); "linear": linear classifiers over
+                                  * TF-IDF features, trained by liblinear */
     char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
@@ -129,6 +131,15 @@ typedef struct {
                                    * not name are split on non-alphanumerics */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
+    /* linear family */
+    char linear_loss[16]; /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
+                           * decision values turned into probabilities by a sigmoid fitted on validation */
+    size_t n_linear_c;    /* the regularisation values C tried; the best validation micro-F1 is kept */
+    float linear_c[HFTC_MAX_CLASS_WEIGHTS];
+    float linear_tolerance; /* liblinear's stopping tolerance (its -e) */
+    size_t ngrams;          /* word n-grams as features: 1 (words) or 2 (words and bigrams) */
+    size_t min_df;          /* a feature of fewer training documents is left out */
+    int sublinear_tf;       /* 1 + ln(tf) instead of the term count */
     /* node strategy */
     char node_docs[16];        /* "all": every document (positives and negatives); "parent": those of its parent */
     float node_valid_fraction; /* each classifier's validation split, stratified, from all labelled documents */

@@ -144,11 +144,12 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     TRY(model_create(&m));
     m->tokenizer = cfg.tokenizer;
     m->strategy = cfg.strategy;
+    m->family = cfg.family;
     m->compute = cfg.compute;
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
-    const strategy_ops *strategy = strategy_ops_of(cfg.strategy);
+    const strategy_ops *strategy = cfg.family == FAMILY_LINEAR ? &strategy_linear_ops : strategy_ops_of(cfg.strategy);
     float *label_weights = NULL;
     hftc_status st = read_training_data(&cfg, m, &train, &valid);
     if (st == HFTC_STATUS_OK)
