@@ -179,6 +179,8 @@ typedef struct {
      * first (bsf, msf: a label is kept only with a kept parent), for the flat and level strategies with the
      * sigmoid head and independent, bsf or msf scoring; test and predict use them unless given a threshold. */
     int tune_label_thresholds;
+    int tune_scoring; /* single-path training data (each document one leaf and its ancestors): the leaf
+                       * decision instead when its validation micro-F1 is better (after the tuning above) */
     unsigned long long seed;
     int threads; /* 0 = all cores */
     /* The last members: bindings that hold the struct as hftc_train_options_size() bytes, set by name, find

@@ -298,6 +298,48 @@ static void test_damaged_file(void)
     hftc_model_free(m);
 }
 
+/* Copies path's lines but those labelled "science,physics" (a document ending at an inner category). */
+static const char *leaf_documents_only(const char *path, const char *name)
+{
+    const char *out = tmpfiles_path(name);
+    FILE *in = fopen(path, "r"), *f = fopen(out, "w");
+    char line[1024];
+    while (in && f && fgets(line, sizeof line, in))
+        if (strncmp(line, "science,physics\t", 16) != 0)
+            fputs(line, f);
+    if (in)
+        fclose(in);
+    if (f)
+        fclose(f);
+    return out;
+}
+
+/* --tune-scoring tries the leaf decision on single-path data (every document a leaf and its ancestors) and
+ * records the choice; it leaves other data alone. */
+static void test_tune_scoring(void)
+{
+    hftc_train_options o;
+    linear_options(&o);
+    o.tune_scoring = 1;
+    for (int single = 0; single < 2; single++) {
+        if (single) {
+            o.train_path = leaf_documents_only(path_train, "train-leaves.tsv");
+            o.valid_path = leaf_documents_only(path_valid, "valid-leaves.tsv");
+        }
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        if (!m)
+            continue;
+        json_t *training = json_loads(m->training_json, 0, NULL), *tuned = json_object_get(training, "tuned_scoring");
+        CHECK_MSG(single ? json_is_object(tuned) : tuned == NULL, "single-path %d: tuned_scoring %s", single,
+                  tuned ? "present" : "absent");
+        const char *kept = json_string_value(json_object_get(tuned, "kept"));
+        CHECK(!single || (kept && !strcmp(kept, hftc_model_scoring(m))));
+        json_decref(training);
+        hftc_model_free(m);
+    }
+}
+
 static void test_refused_options(void)
 {
     hftc_train_options o;
@@ -335,6 +377,7 @@ int main(void)
     RUN_TEST(test_svm_as_liblinear);
     RUN_TEST(test_strategies);
     RUN_TEST(test_damaged_file);
+    RUN_TEST(test_tune_scoring);
     RUN_TEST(test_refused_options);
     tmpfiles_cleanup();
     TEST_MAIN_END();

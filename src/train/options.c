@@ -146,8 +146,9 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
         return linear_problem;
     if (node && softmax)
         return "the node strategy trains binary classifiers: --head sigmoid";
-    if (node && c->family == FAMILY_NEURAL && (o->tune_threshold || o->tune_label_thresholds))
-        return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
+    if (node && c->family == FAMILY_NEURAL && (o->tune_threshold || o->tune_label_thresholds || o->tune_scoring))
+        return "--tune-threshold, --tune-label-thresholds and --tune-scoring are not available with the node strategy "
+               "(each "
                "classifier decides at --threshold)";
     if (!scoring_parse(o->scoring, &c->scoring)) {
         int used = snprintf(message, sizeof message, "--scoring must be one of: ");

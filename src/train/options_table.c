@@ -152,6 +152,8 @@ static const option_spec option_table[] = {
     {"tune-label-thresholds", OPTION_BOOL, FIELD(tune_label_thresholds), 0, NULL,
      "also store one threshold per label, each the best for its validation F1 (parents first); test and "
      "predict use them unless given --threshold"},
+    {"tune-scoring", OPTION_BOOL, FIELD(tune_scoring), 0, NULL,
+     "single-path training data: keep the leaf decision when its validation micro-F1 is better"},
     {"seed", OPTION_U64, FIELD(seed), 0, "1", "random seed (runs repeat for a given seed and thread count)"},
     {"threads", OPTION_INT, FIELD(threads), OPTION_INCIDENTAL, NULL, "threads (0 = all cores)"},
 };

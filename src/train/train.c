@@ -180,6 +180,8 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
             st = tune_label_thresholds(m, scores, &gold, record);
         free(scores), free((void *)gold.start), free((void *)gold.labels);
     }
+    if (st == HFTC_STATUS_OK && o->tune_scoring && taxonomy_single_path(&m->tax, tr.ds, tr.idx, tr.n))
+        st = tune_scoring(m, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);
