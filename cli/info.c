@@ -13,6 +13,7 @@ static void print_summary(const json_t *d)
     printf("format           %s version %lld\n", json_string_value(json_object_get(d, "format")),
            (long long)json_integer_value(json_object_get(d, "format_version")));
     printf("preset           %s\n", json_string_value(json_object_get(d, "preset")));
+    printf("checksums        %s\n", json_string_value(json_object_get(d, "checksums")));
     char *config = json_dumps(cfg, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("configuration    %s\n", config);
     free(config);

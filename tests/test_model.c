@@ -270,11 +270,31 @@ static char *file_bytes(const char *path, size_t *size)
 // The model file at path with its "pool_chunks" configuration entry replaced by entry padded with spaces ("":
 // removed, as in files written before XML-CNN). The config is JSON inside a JSON string, hence the escaped
 // quotes. Returns the new file's path, or NULL.
+/* Blanks the checksums entry of a model file's header (bytes: the whole file, NUL-terminated) and makes it
+ * format version 1: the file then reads as one written before hftc kept checksums, so that an edit of its
+ * header reaches the checks of what it says rather than the checksum's. The entry is the last metadata
+ * entry: its leading comma goes with it. */
+static void strip_checksums(char *bytes)
+{
+    char *version = strstr(bytes + 8, "\"format_version\":\"2\"");
+    if (version)
+        version[strlen("\"format_version\":\"")] = '1';
+    char *at = strstr(bytes + 8, ",\"hftc_checksums\":\"");
+    char *end = at ? at + strlen(",\"hftc_checksums\":\"") : NULL;
+    while (end && *end && (*end != '"' || end[-1] == '\\')) /* the string's end: its first unescaped quote */
+        end++;
+    if (end && *end)
+        memset(at, ' ', (size_t)(end + 1 - at));
+}
+
 static const char *edit_pool_chunks(const char *path, const char *name, const char *entry)
 {
     size_t size;
     // The header follows its 8-byte length, whose zero bytes would end strstr's search.
-    char *bytes = file_bytes(path, &size), *key = bytes && size > 8 ? strstr(bytes + 8, "\\\"pool_chunks\\\":") : NULL;
+    char *bytes = file_bytes(path, &size);
+    if (bytes && size > 8)
+        strip_checksums(bytes);
+    char *key = bytes && size > 8 ? strstr(bytes + 8, "\\\"pool_chunks\\\":") : NULL;
     char *end = key ? strchr(key, ',') : NULL;
     const char *out = NULL;
     if (end && strlen(entry) <= (size_t)(end + 1 - key)) {
@@ -298,6 +318,8 @@ static const char *edit_stored(const char *path, const char *name, const char *k
         len |= (size_t)(unsigned char)bytes[i] << (8 * i);
     json_t *header = bytes && size > 8 && len <= size - 8 ? json_loadb(bytes + 8, len, 0, NULL) : NULL;
     json_t *meta = json_object_get(header, "__metadata__");
+    json_object_del(meta, "hftc_checksums"); /* an unchecked file (version 1): the edit reaches the checks of */
+    json_object_set_new(meta, "format_version", json_string("1")); /* its values */
     const char *stored = json_string_value(json_object_get(meta, key));
     json_t *entry = stored ? json_loads(stored, 0, NULL) : NULL;
     const char *out = NULL;
@@ -446,6 +468,9 @@ static void test_xml_cnn_round_trip(void)
     loaded = NULL;
     CHECK_STATUS(hftc_model_load(&kim, path_model), HFTC_STATUS_OK);
     CHECK_STATUS(old ? hftc_model_load(&loaded, old) : HFTC_STATUS_MODEL, HFTC_STATUS_OK);
+    char *described = loaded ? hftc_model_describe(loaded) : NULL; /* an unchecked file says so */
+    CHECK(described && strstr(described, "\"checksums\": \"none"));
+    free(described);
     if (kim && loaded) {
         CHECK_STATUS(hftc_predict_texts(kim, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
         CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
@@ -602,14 +627,29 @@ static void test_damaged_model_files(void)
      * starts past the 8-byte length prefix, which holds zero bytes) */
     char *meta = strstr(bytes + 8, "\"format\":\"hftc\"");
     CHECK(meta != NULL);
-    if (meta) {
+    if (meta) { /* the checksum sees the change; without the checksums, the format's name is not hftc's */
         meta[10] = 'X';
         const char *damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "does not match its checksum") != NULL, "%s", hftc_last_error());
+        strip_checksums(bytes);
+        damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
+        CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
         CHECK_MSG(strstr(hftc_last_error(), "not an hftc model") != NULL, "%s", hftc_last_error());
     }
+    /* a flipped bit in the weights (the file's last byte): the tensor's checksum (not finite values are
+     * refused as well: test_safetensors) */
+    f = fopen(path_model, "rb"); /* bytes as saved again */
+    CHECK(f && fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    if (f)
+        fclose(f);
+    bytes[size - 1] ^= 0x04;
+    const char *flipped = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
     hftc_model *m = NULL;
+    CHECK_STATUS(hftc_model_load(&m, flipped), HFTC_STATUS_MODEL);
+    CHECK_MSG(strstr(hftc_last_error(), "damaged.hftc") && strstr(hftc_last_error(), "does not match its checksum"),
+              "%s", hftc_last_error());
     CHECK_STATUS(hftc_model_load(&m, "/nonexistent/model.hftc"), HFTC_STATUS_IO);
     free(bytes);
 }

@@ -67,6 +67,7 @@ struct hftc_model {
     size_t batch_capacity;
     char *training_json;      /* the options and the training record, as JSON; may be NULL */
     char *checkpoint_summary; /* loaded from a training checkpoint: the summary its training wrote; else NULL */
+    bool unchecked_file;      /* loaded from a file without checksums (written before hftc kept them) */
     arena workspace;          /* the activations the parts share at inference */
     compute_context compute;  /* the threads prediction runs on (hftc_model_set_threads) */
 };

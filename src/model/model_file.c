@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define MODEL_FORMAT_NAME "hftc"
-#define MODEL_FORMAT_VERSION 1
+/* Version 2 files carry checksums (safetensors.h) and must; version 1 files, written before, load unchecked. */
+#define MODEL_FORMAT_VERSION 2
 
 static json_t *config_to_json(const hftc_model *m)
 {
@@ -560,9 +561,11 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     tfidf_options features = {0};
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
-    else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
-        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
-                       version ? version : "(none)", MODEL_FORMAT_VERSION);
+    else if (!version || (strcmp(version, "1") && strcmp(version, "2")))
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads versions 1 and 2", path,
+                       version ? version : "(none)");
+    else if (strcmp(version, "1") && !safetensors_checksummed(f))
+        st = error_set(HFTC_STATUS_MODEL, "%s: its checksums are missing or damaged: the file is damaged", path);
     if (st == HFTC_STATUS_OK)
         st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
                               &node_embedding, &joint_embedding, &family, &features);
@@ -590,6 +593,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         m->training_json = training ? mem_strdup(training) : NULL;
         const char *summary = safetensors_metadata(f, MODEL_CHECKPOINT_SUMMARY_KEY);
         m->checkpoint_summary = summary ? mem_strdup(summary) : NULL;
+        m->unchecked_file = !safetensors_checksummed(f);
         const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
         st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
         for (size_t i = 0; w && i < cfg.vocab_size; i++)
@@ -722,6 +726,10 @@ char *hftc_model_describe(const hftc_model *m)
     json_object_set_new(j, "labels_per_level", levels);
     json_object_set_new(j, "parts", parts);
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
+    json_object_set_new(j, "checksums",
+                        json_string(m->unchecked_file ? "none: a file from before hftc kept checksums, damage to it "
+                                                        "would go unnoticed (save it again to add them)"
+                                                      : "crc32 of the header and of each tensor, checked on load"));
     json_t *checkpoint = m->checkpoint_summary ? json_loads(m->checkpoint_summary, 0, NULL) : NULL;
     if (checkpoint)
         json_object_set_new(j, "checkpoint", checkpoint);
