@@ -240,6 +240,13 @@ static void check_strategy(const char *strategy, const char *transfer, const cha
     CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
     CHECK_MSG(e.micro_f1 > 0.95, "%s %s %s %s: test micro-F1 %.4f", strategy, transfer, node_docs, loss, e.micro_f1);
     hftc_evaluation_free(&e);
+    if (!strcmp(node_docs, "parent")) /* a child's weights stay on its documents' words, whatever its parent's */
+        for (size_t p = 0; p < m->n_parts; p++)
+            if (!strcmp(hftc_model_label(m, m->parts[p].nodes[0]), "football")) {
+                const linear_classifier *lc = m->parts[p].linear;
+                uint32_t qubit = vocab_lookup(&m->vocab, "qubit", 5);
+                CHECK(qubit != VOCAB_UNK && lc->row_start[qubit] == lc->row_start[qubit + 1]);
+            }
     if (!strcmp(loss, "svm")) /* the fitted sigmoids turn larger decision values into larger probabilities */
         for (size_t p = 0; p < m->n_parts; p++)
             for (size_t j = 0; j < m->parts[p].n_outputs; j++)

@@ -131,11 +131,42 @@ static void unit_weights_free(unit_weights *w)
     *w = (unit_weights){0};
 }
 
-/* Trains unit u at C from start (dense, n_features + 1 with the bias last; NULL: zeros) into out, with
- * scratch room for its documents (tr->n pointers, labels). */
-static hftc_status train_unit(linear_context *ctx, size_t u, double C, const double *start, struct feature_node **docs,
-                              double *y, unit_weights *out)
+/* Scratch room of one thread's units: its documents (tr->n pointers, labels), a dense start (n_features + 1,
+ * the bias last) and the features its documents have (n_features flags, left all false). */
+typedef struct {
+    struct feature_node **docs;
+    double *y, *start;
+    bool *present;
+} unit_scratch;
+
+/* The solver's start from weights from (NULL: zeros), on the features of the l documents only: elsewhere the
+ * loss does not depend on a weight, so the optimum is 0 there, and a start of 0 keeps it exactly 0 (a
+ * child's classifier stays as sparse as its documents, whatever its parent's). */
+static const double *unit_start(const linear_context *ctx, const unit_weights *from, size_t l, unit_scratch *sc)
 {
+    if (!from)
+        return NULL;
+    size_t F = ctx->n_features;
+    memset(sc->start, 0, (F + 1) * sizeof *sc->start);
+    for (size_t i = 0; i < l; i++)
+        for (const struct feature_node *x = sc->docs[i]; x->index > 0 && (size_t)x->index <= F; x++)
+            sc->present[x->index - 1] = true;
+    for (size_t k = 0; k < from->nnz; k++)
+        if (sc->present[from->index[k]])
+            sc->start[from->index[k]] = from->value[k];
+    for (size_t i = 0; i < l; i++)
+        for (const struct feature_node *x = sc->docs[i]; x->index > 0 && (size_t)x->index <= F; x++)
+            sc->present[x->index - 1] = false;
+    sc->start[F] = from->bias;
+    return sc->start;
+}
+
+/* Trains unit u at C from the weights from (NULL: zeros) into out (which may be from). */
+static hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weights *from, unit_scratch *sc,
+                              unit_weights *out)
+{
+    struct feature_node **docs = sc->docs;
+    double *y = sc->y;
     const split *tr = ctx->tr;
     const hftc_train_options *o = ctx->cfg->o;
     uint32_t label = unit_label(ctx, u);
@@ -149,6 +180,7 @@ static hftc_status train_unit(linear_context *ctx, size_t u, double C, const dou
         docs[l] = ctx->x[i], y[l++] = positive ? 1.0 : -1.0;
         positives += positive;
     }
+    const double *start = unit_start(ctx, from, l, sc);
     unit_weights_free(out);
     out->trained = true;
     if (positives == 0 || positives == l) { /* one class: a constant, the documents' share of it */
@@ -202,9 +234,9 @@ static void train_wave(linear_context *ctx, size_t level, double C)
 #pragma omp parallel num_threads(cc->threads)
     {
         compute_blas_serial(); /* liblinear's vector products: one thread, the same sums whatever the count */
-        double *start = mem_alloc(F + 1, sizeof *start), *y = mem_alloc(n ? n : 1, sizeof *y);
-        struct feature_node **docs = mem_alloc(n ? n : 1, sizeof *docs);
-        hftc_status st = start && y && docs ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        unit_scratch sc = {mem_alloc(n ? n : 1, sizeof *sc.docs), mem_alloc(n ? n : 1, sizeof *sc.y),
+                           mem_alloc(F + 1, sizeof *sc.start), mem_calloc(F + 1, sizeof *sc.present)};
+        hftc_status st = sc.docs && sc.y && sc.start && sc.present ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
 #pragma omp for schedule(dynamic)
         for (size_t u = 0; u < ctx->n_units; u++) {
             if (st != HFTC_STATUS_OK || ctx->m->parts[ctx->units[u].part].level != level)
@@ -212,19 +244,13 @@ static void train_wave(linear_context *ctx, size_t level, double C)
             const unit_weights *from = ctx->w[u].trained                       ? &ctx->w[u]
                                        : ctx->units[u].parent_unit != SIZE_MAX ? &ctx->w[ctx->units[u].parent_unit]
                                                                                : NULL;
-            if (from) {
-                memset(start, 0, (F + 1) * sizeof *start);
-                for (size_t k = 0; k < from->nnz; k++)
-                    start[from->index[k]] = from->value[k];
-                start[F] = from->bias;
-            }
-            st = train_unit(ctx, u, C, from ? start : NULL, docs, y, &ctx->w[u]);
+            st = train_unit(ctx, u, C, from, &sc, &ctx->w[u]);
         }
         if (st != HFTC_STATUS_OK) {
 #pragma omp critical(hftc_linear_status)
             ctx->status = st;
         }
-        free(start), free(y), free(docs);
+        free(sc.docs), free(sc.y), free(sc.start), free(sc.present);
     }
 }
 
