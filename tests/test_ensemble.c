@@ -1,9 +1,9 @@
-/* Ensembles through the library (hftc_ensemble): members of three strategies and two families, one with its
- * labels in another order, combined by the weighted mean of their probabilities, aligned by label name; the
- * ensemble saved and loaded predicts the same bits; its record holds what hftc_evaluate gives on the
- * validation data; members that disagree on the taxonomy or the tokeniser, validation data a member trained
- * on and damaged ensemble files are refused with messages that say why. The hftc ensemble command's contract
- * is checked in test_cli.c. */
+/* Ensembles through the library (hftc_ensemble): members of three strategies and both families (networks of
+ * three encoders, a linear model), one with its labels in another order, combined by the weighted mean of their
+ * probabilities, aligned by label name; the ensemble saved and loaded predicts the same bits; its record holds what
+ * hftc_evaluate gives on the validation data; members that disagree on the taxonomy or the tokeniser, validation data a
+ * member trained on and damaged ensemble files are refused with messages that say why. The hftc ensemble command's
+ * contract is checked in test_cli.c. */
 #include "hftc.h"
 #include "model/ensemble.h"
 #include "model/model.h"
@@ -53,10 +53,11 @@ static hftc_model *load_one_thread(const char *path)
     return m;
 }
 
-static const char *members[3];
+#define N_MEMBERS 4
+static const char *members[N_MEMBERS];
 
-/* The three members: flat CNN with per-label thresholds; ngram per level, its taxonomy's labels in another
- * order; bi-GRU node classifiers under BSF. */
+/* The members: flat CNN with per-label thresholds; ngram per level, its taxonomy's labels in another order;
+ * bi-GRU node classifiers under BSF; TF-IDF + logistic regression (its own max_len). */
 static void train_members(void)
 {
     tmpfiles_write_text("taxonomy.tsv", TAXONOMY);
@@ -74,6 +75,8 @@ static void train_members(void)
              "taxonomy=%s dim=8 rnn-hidden=4 max-len=10 epochs=2 class-weights=1 scoring=bsf",
              tmpfiles_path("taxonomy.tsv"));
     members[2] = train_member("gru-att", settings, "node.hftc");
+    snprintf(settings, sizeof settings, "taxonomy=%s min-df=1", tmpfiles_path("taxonomy.tsv"));
+    members[3] = train_member("linear", settings, "linear.hftc");
 }
 
 static hftc_status make_ensemble(const char *const *models, size_t n, const char *valid, hftc_model **out)
@@ -91,10 +94,10 @@ static void check_weighted_mean(hftc_model *e)
     size_t C = hftc_model_num_labels(e);
     const float *w = ensemble_weights(e->ensemble);
     float got[N_TEXTS * 3], want[N_TEXTS * 3] = {0}, own[N_TEXTS * 3];
-    CHECK(C == 3 && fabsf(w[0] + w[1] + w[2] - 1.0f) < 1e-5f);
+    CHECK(C == 3 && fabsf(w[0] + w[1] + w[2] + w[3] - 1.0f) < 1e-5f);
     CHECK_STATUS(hftc_predict_texts(e, texts, N_TEXTS, got), HFTC_STATUS_OK);
     bool first = true;
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < N_MEMBERS; k++) {
         hftc_model *m = load_one_thread(members[k]);
         if (!m || w[k] == 0.0f) {
             hftc_model_free(m);
@@ -124,10 +127,11 @@ static void check_record(hftc_model *e)
     free(text);
     json_t *choice = json_object_get(json_object_get(d, "training"), "ensemble");
     json_t *list = json_object_get(d, "members");
-    CHECK(!strcmp(json_string_value(json_object_get(d, "preset")), "ensemble") && json_array_size(list) == 3);
+    CHECK(!strcmp(json_string_value(json_object_get(d, "preset")), "ensemble") && json_array_size(list) == N_MEMBERS);
     CHECK(!strcmp(json_string_value(json_object_get(json_object_get(d, "config"), "strategy")), "ensemble"));
-    CHECK(json_array_size(json_object_get(choice, "members")) == 3 && json_object_get(choice, "weights"));
-    for (size_t k = 0; k < 3; k++) {
+    CHECK(json_array_size(json_object_get(choice, "members")) == N_MEMBERS && json_object_get(choice, "weights"));
+    CHECK(json_integer_value(json_object_get(choice, "mixes_tried")) == 287); /* tenths of 4 members, equal first */
+    for (size_t k = 0; k < N_MEMBERS; k++) {
         json_t *member = json_array_get(list, k), *figures = json_array_get(json_object_get(choice, "members"), k);
         CHECK(!strcmp(json_string_value(json_object_get(member, "name")), members[k]));
         CHECK(json_real_value(json_object_get(member, "weight")) ==
@@ -158,7 +162,7 @@ static void check_record(hftc_model *e)
 static void test_ensemble_round_trip(void)
 {
     hftc_model *e = NULL;
-    CHECK_STATUS(make_ensemble(members, 3, path_valid, &e), HFTC_STATUS_OK);
+    CHECK_STATUS(make_ensemble(members, N_MEMBERS, path_valid, &e), HFTC_STATUS_OK);
     if (!e)
         return;
     check_weighted_mean(e);
@@ -273,6 +277,19 @@ static void test_damaged_files(void)
         {"\"scoring\":", "\"scoring\":\"x\",\"was\":", "no known \"scoring\""},
         {"\"threshold\":", "\"threshold\":1.5,\"was\":", "no \"threshold\" in [0, 1]"},
     };
+    /* a member's data checked against the file's checksums, through the view it is read by */
+    FILE *f = fopen(path, "rb");
+    static unsigned char bytes[1 << 22];
+    size_t len = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    CHECK(f && len > 0 && len < sizeof bytes);
+    if (f)
+        fclose(f);
+    bytes[len - 1] ^= 0x10; /* the last tensor's last value: the last member's */
+    hftc_model *flipped = NULL;
+    CHECK_STATUS(hftc_model_load(&flipped, tmpfiles_write("flipped.hftc", bytes, len)), HFTC_STATUS_MODEL);
+    CHECK_MSG(strstr(hftc_last_error(), "flipped.hftc, under \"member3.\": tensor 'linear.") &&
+                  strstr(hftc_last_error(), "does not match its checksum"),
+              "%s", hftc_last_error());
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *copy = edited_copy(path, "damaged.hftc", cases[i].what, cases[i].with);
         hftc_model *m = NULL;
