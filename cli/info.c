@@ -1,4 +1,4 @@
-/* hftc info: what a model file holds (JSON with --json, a summary otherwise). */
+/* hftc info: what a model file holds (JSON with --json, a summary otherwise; an ensemble's members too). */
 #include "args.h"
 #include "commands.h"
 
@@ -6,6 +6,40 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+
+/* An ensemble's members, their weights and validation figures (alone, under their own decision rule), and
+ * the ensemble's. */
+static void print_members(const json_t *d)
+{
+    const json_t *members = json_object_get(d, "members"), *choice;
+    choice = json_object_get(json_object_get(d, "training"), "ensemble");
+    const json_t *figures = json_object_get(choice, "members");
+    printf("ensemble         %zu members, the weighted mean of their probabilities", json_array_size(members));
+    if (json_object_get(choice, "valid"))
+        printf("; weights and threshold chosen on %s (%lld documents)",
+               json_string_value(json_object_get(choice, "valid")),
+               (long long)json_integer_value(json_object_get(json_object_get(d, "training"), "valid_docs")));
+    printf("\n");
+    size_t k;
+    const json_t *m;
+    json_array_foreach(members, k, m)
+    {
+        const json_t *f = json_array_get(figures, k);
+        printf("  member %-7zu weight %.3f  %-12s %s", k + 1, json_number_value(json_object_get(m, "weight")),
+               json_string_value(json_object_get(m, "preset")), json_string_value(json_object_get(m, "name")));
+        if (f)
+            printf("  validation micro-F1 %.4f, macro-F1 %.4f", json_number_value(json_object_get(f, "valid_micro_f1")),
+                   json_number_value(json_object_get(f, "valid_macro_f1")));
+        printf("\n");
+    }
+    if (choice)
+        printf("  the ensemble   %s scoring, threshold %.2f%s  validation micro-F1 %.4f, macro-F1 %.4f\n",
+               json_string_value(json_object_get(choice, "scoring")),
+               json_number_value(json_object_get(choice, "threshold")),
+               json_is_true(json_object_get(choice, "label_thresholds")) ? " and per-label thresholds" : "",
+               json_number_value(json_object_get(choice, "valid_micro_f1")),
+               json_number_value(json_object_get(choice, "valid_macro_f1")));
+}
 
 static void print_summary(const json_t *d)
 {
@@ -45,6 +79,8 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(t, "parameters")));
         free(shape);
     }
+    if (json_object_get(d, "members"))
+        print_members(d);
     const json_t *tr = json_object_get(d, "training"), *parts = json_object_get(d, "parts");
     if (json_object_get(tr, "train_seconds"))
         printf("training         %.1f s, %lld training and %lld validation documents\n",

@@ -258,6 +258,40 @@ HFTC_API const char *hftc_model_scoring(const hftc_model *m);
  * training record); the caller frees it with free(). */
 HFTC_API char *hftc_model_describe(const hftc_model *m);
 
+/* ---- Ensembles ----------------------------------------------------------------------------- */
+
+#define HFTC_MAX_ENSEMBLE 16
+
+typedef struct {
+    const char *const *models; /* the members' model files: trained over the same taxonomy, reading text alike */
+    size_t n_models;           /* 2 to HFTC_MAX_ENSEMBLE */
+    const char *valid_path;    /* labelled data the weights and the decision rule are chosen on: not a member's
+                                * training data (refused, INVALID_ARGUMENT) */
+    const char *format;        /* of valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    int skip_bad_lines;
+    const char *scoring; /* the ensemble's scoring (hftc_train_options.scoring); NULL: the first member's */
+    /* Per-label thresholds besides the threshold (scorings that threshold): 1 yes, 0 no, -1 where a member has
+     * them (the default). */
+    int label_thresholds;
+    size_t weight_steps; /* the weights are multiples of 1 / weight_steps (default 10): every such mix for up to
+                          * 4 members, a coordinate search beyond */
+    int threads;         /* 0 = all cores */
+} hftc_ensemble_options;
+
+/* The defaults: no members, no validation data, "auto" format, the first member's scoring, per-label
+ * thresholds where a member has them, 10 weight steps, all cores. */
+HFTC_API void hftc_ensemble_options_init(hftc_ensemble_options *o);
+/* hftc_train_outputs_check's checks of output for an ensemble: writable, and none of its input files (a member,
+ * the validation data). */
+HFTC_API hftc_status hftc_ensemble_outputs_check(const hftc_ensemble_options *o, const char *output);
+/* One model of the members (read once into it, kept whole): its probabilities the weighted mean of theirs. The
+ * weights, the threshold (0.05 steps) and the per-label thresholds are those with the best micro-F1 on
+ * o->valid_path under the ensemble's scoring; the model's training record holds each member's validation
+ * figures alone (its own decision rule, and under the ensemble's), the ensemble's and the weights
+ * (hftc_model_describe). Members that disagree on the taxonomy are refused with the first difference named
+ * (INVALID_ARGUMENT). */
+HFTC_API hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out);
+
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */

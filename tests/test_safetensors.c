@@ -162,6 +162,58 @@ static void test_round_trip(void)
     safetensors_close(f);
 }
 
+/* A view of the entries under a prefix: their names without it, nothing else, data read from the file. */
+static void test_view(void)
+{
+    static const float a[] = {1, 2, 3}, b[] = {4}, c[] = {5, 6};
+    static const st_tensor tensors[] = {
+        {"m0.conv.weight", 1, {3}, a}, {"m1.conv.weight", 1, {1}, b}, {"m1.fc.bias", 1, {2}, c}};
+    static const st_metadata meta[] = {{"ensemble", "{}"}, {"m0.config", "zero"}, {"m1.config", "one"}};
+    const char *path = tmpfiles_path("view.st");
+    CHECK_STATUS(safetensors_write(path, tensors, 3, meta, 3), HFTC_STATUS_OK);
+    st_file *f = NULL, *v = NULL;
+    CHECK_STATUS(safetensors_open(&f, path), HFTC_STATUS_OK);
+    CHECK_STATUS(f ? safetensors_view(f, "m1.", &v) : HFTC_STATUS_IO, HFTC_STATUS_OK);
+    if (!v) {
+        safetensors_close(f);
+        return;
+    }
+    CHECK(safetensors_count(v) == 2 && safetensors_find(v, "conv.weight") && safetensors_find(v, "fc.bias"));
+    CHECK(!safetensors_find(v, "m1.conv.weight") && !safetensors_find(v, "m0.conv.weight"));
+    float *values = read_tensor(v, safetensors_find(v, "fc.bias"));
+    CHECK(values && values[0] == 5 && values[1] == 6);
+    free(values);
+    CHECK(safetensors_metadata_count(v) == 1 && !strcmp(safetensors_metadata(v, "config"), "one"));
+    CHECK(!safetensors_metadata(v, "ensemble") && !strcmp(safetensors_metadata_at(v, 0)->key, "config"));
+    safetensors_close(v); /* the file stays open for the next view */
+    CHECK_STATUS(safetensors_view(f, "m0.", &v), HFTC_STATUS_OK);
+    values = v ? read_tensor(v, safetensors_find(v, "conv.weight")) : NULL;
+    CHECK(values && values[2] == 3);
+    free(values);
+    safetensors_close(v);
+    safetensors_close(f);
+    /* checksummed as the file: a flipped byte of a tensor's data is caught when it is read through the view */
+    size_t len = 0;
+    unsigned char *bytes = read_bytes(path, &len);
+    if (!bytes)
+        return;
+    bytes[len - 1] ^= 0x40; /* m1.fc.bias's last value, the last bytes of the file */
+    const char *flipped = tmpfiles_write("view-flipped.st", bytes, len);
+    free(bytes);
+    CHECK_STATUS(safetensors_open(&f, flipped), HFTC_STATUS_OK);
+    CHECK_STATUS(f ? safetensors_view(f, "m1.", &v) : HFTC_STATUS_IO, HFTC_STATUS_OK);
+    if (v) {
+        float out[2];
+        CHECK(safetensors_checksummed(v));
+        CHECK_STATUS(safetensors_read(v, safetensors_find(v, "fc.bias"), out), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "view-flipped.st, under \"m1.\": tensor 'fc.bias' does not match"), "%s",
+                  hftc_last_error());
+        CHECK_STATUS(safetensors_read(v, safetensors_find(v, "conv.weight"), out), HFTC_STATUS_OK);
+    }
+    safetensors_close(v);
+    safetensors_close(f);
+}
+
 static void test_layout(void)
 {
     const char *path = tmpfiles_path("layout.st");
@@ -760,6 +812,7 @@ int main(void)
 {
     tmpfiles_init("safetensors");
     RUN_TEST(test_round_trip);
+    RUN_TEST(test_view);
     RUN_TEST(test_layout);
     RUN_TEST(test_empty_files);
     RUN_TEST(test_truncated_everywhere);

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/names.h"
+#include "model/ensemble.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -183,6 +184,7 @@ void hftc_model_free(hftc_model *m)
 {
     if (!m)
         return;
+    ensemble_free(m->ensemble);
     for (size_t p = 0; p < m->n_parts; p++) {
         network_free(m->parts[p].net);
         linear_free(m->parts[p].linear);
@@ -213,16 +215,35 @@ size_t model_input_len(const hftc_model *m)
     return m->tokenizer.max_len + (m->joint_embedding ? m->label_words.longest : 0);
 }
 
-void hftc_model_set_threads(hftc_model *m, int n) { m->compute = compute_context_of(n); }
+void hftc_model_set_threads(hftc_model *m, int n)
+{
+    m->compute = compute_context_of(n);
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        hftc_model_set_threads(ensemble_member(m->ensemble, k), n);
+}
+
+/* The word cache tables of m's parts, an ensemble's members' included. */
+static size_t word_cache_total(const hftc_model *m)
+{
+    size_t total = 0;
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) /* a linear model: no embeddings */
+        total += network_word_cache_bytes(m->parts[p].net);
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        total += word_cache_total(ensemble_member(m->ensemble, k));
+    return total;
+}
+
+/* Turns every cache of m (its members' included) on or off. */
+static hftc_status word_cache_switch(hftc_model *m, bool on)
+{
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++)
+        TRY(network_set_word_cache(m->parts[p].net, on ? SIZE_MAX : 0));
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        TRY(word_cache_switch(ensemble_member(m->ensemble, k), on));
+    return HFTC_STATUS_OK;
+}
 
 hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
 {
-    size_t total = 0;
-    if (m->family == FAMILY_LINEAR) /* no embeddings to cache */
-        return HFTC_STATUS_OK;
-    for (size_t p = 0; p < m->n_parts; p++)
-        total += network_word_cache_bytes(m->parts[p].net);
-    for (size_t p = 0; p < m->n_parts; p++)
-        TRY(network_set_word_cache(m->parts[p].net, max_bytes > 0 && total <= max_bytes ? SIZE_MAX : 0));
-    return HFTC_STATUS_OK;
+    return word_cache_switch(m, max_bytes > 0 && word_cache_total(m) <= max_bytes);
 }

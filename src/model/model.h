@@ -70,6 +70,9 @@ struct hftc_model {
     bool unchecked_file;      /* loaded from a file without checksums (written before hftc kept them) */
     arena workspace;          /* the activations the parts share at inference */
     compute_context compute;  /* the threads prediction runs on (hftc_model_set_threads) */
+    /* An ensemble (model/ensemble.h): its members predict, this model has no parts of its own; NULL for a
+     * model of one strategy. */
+    struct ensemble *ensemble;
 };
 
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts, the calling thread's default

@@ -8,15 +8,12 @@
 #include "core/bounds.h"
 #include "core/compute.h"
 #include "core/error.h"
+#include "model/ensemble.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MODEL_FORMAT_NAME "hftc"
-/* Version 2 files carry checksums (safetensors.h) and must; version 1 files, written before, load unchecked. */
-#define MODEL_FORMAT_VERSION 2
 
 static json_t *config_to_json(const hftc_model *m)
 {
@@ -251,8 +248,8 @@ static size_t model_tensor_count(const hftc_model *m)
     return n;
 }
 
-hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
-                            const st_tensor *extra, size_t n_extra)
+hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, size_t n_extra_meta,
+                          const st_tensor *extra, size_t n_extra, model_entries_fn fn, void *user)
 {
     size_t n_tensors = model_tensor_count(m), i = 0;
     st_tensor *tensors = mem_alloc(n_tensors + n_extra, sizeof *tensors);
@@ -318,15 +315,29 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const st_meta
         meta[n_meta++] = extra_meta[k];
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
                       (label_words_text || !m->joint_embedding) && (thresholds_text || !m->label_thresholds))
-                         ? safetensors_write(path, tensors, n_tensors + n_extra, meta, n_meta)
+                         ? fn(user, tensors, n_tensors + n_extra, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
         free(label_words_text), free(thresholds_text), free(tensors), free(names), free(meta);
     return st;
 }
 
+static hftc_status write_entries(void *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *meta,
+                                 size_t n_meta)
+{
+    return safetensors_write(path, tensors, n_tensors, meta, n_meta);
+}
+
+hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
+                            const st_tensor *extra, size_t n_extra)
+{
+    return model_entries(m, extra_meta, n_extra_meta, extra, n_extra, write_entries, (void *)path);
+}
+
 hftc_status hftc_model_save(const hftc_model *m, const char *path)
 {
+    if (m->ensemble)
+        return ensemble_save(m, path);
     return model_save_with(m, path, NULL, 0, NULL, 0);
 }
 
@@ -540,11 +551,8 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
     return HFTC_STATUS_OK;
 }
 
-hftc_status hftc_model_load(hftc_model **out, const char *path)
+hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **out)
 {
-    compute_check_blas();
-    st_file *f;
-    TRY(safetensors_open(&f, path));
     hftc_status st = HFTC_STATUS_OK;
     const char *format = safetensors_metadata(f, "format");
     const char *version = safetensors_metadata(f, "format_version");
@@ -623,7 +631,6 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         st = hftc_model_set_word_cache(m, HFTC_WORD_CACHE_DEFAULT_BYTES);
     json_decref(words);
     json_decref(labels);
-    safetensors_close(f);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);
         return st;
@@ -666,8 +673,21 @@ static size_t describe_linear(const hftc_model *m, json_t *tensors, json_t *part
     return total;
 }
 
+hftc_status hftc_model_load(hftc_model **out, const char *path)
+{
+    compute_check_blas();
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    hftc_status st =
+        safetensors_metadata(f, ENSEMBLE_METADATA_KEY) ? ensemble_load(f, path, out) : model_load_entries(f, path, out);
+    safetensors_close(f);
+    return st;
+}
+
 char *hftc_model_describe(const hftc_model *m)
 {
+    if (m->ensemble)
+        return ensemble_describe(m);
     json_t *tensors = json_array(), *parts = json_array();
     json_error_t err;
     json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;

@@ -20,6 +20,22 @@
  * define), which loading keeps and hftc_model_describe shows, unread, as "checkpoint". */
 #define MODEL_CHECKPOINT_SUMMARY_KEY "checkpoint_summary"
 
+#define MODEL_FORMAT_NAME "hftc"
+/* Version 2 files carry checksums (safetensors.h) and must; version 1 files, written before, load unchecked. */
+#define MODEL_FORMAT_VERSION 2
+
+/* Receives a model's tensors and metadata entries (valid during the call only). */
+typedef hftc_status (*model_entries_fn)(void *user, const st_tensor *tensors, size_t n_tensors, const st_metadata *meta,
+                                        size_t n_meta);
+/* Hands fn m's tensors and metadata entries as its model file holds them, with n_extra_meta more metadata
+ * entries and n_extra more tensors: what model_save_with writes, and what an ensemble's file holds of each
+ * member under a prefix. */
+hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, size_t n_extra_meta,
+                          const st_tensor *extra, size_t n_extra, model_entries_fn fn, void *user);
+/* The model of the entries of f: a model file, or a view of one (an ensemble's member); path names it in
+ * messages. */
+hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **out);
+
 /* hftc_model_save with n_extra_meta more metadata entries, such as a training checkpoint's record and summary,
  * and n_extra more tensors (named with MODEL_EXTRA_TENSOR_PREFIX). */
 hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,

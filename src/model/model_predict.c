@@ -7,6 +7,7 @@
 #include "core/compute.h"
 #include "core/error.h"
 #include "model/batch.h"
+#include "model/ensemble.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -269,6 +270,8 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
                                   const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain)
 {
+    if (m->ensemble)
+        return ensemble_predict_dataset(m, ds, idx, n, probs);
     compute_context one = compute_context_of(1);
     return predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs,
                            explain);

@@ -58,6 +58,7 @@ struct st_file {
     st_metadata *metadata;
     size_t n_metadata;
     FILE *fp;         /* open until safetensors_close: tensors are read on demand */
+    bool borrowed_fp; /* a view's: its file's, which closes it */
     off_t data_start; /* the data section's offset in the file */
     char *path;       /* for error messages */
 };
@@ -669,10 +670,57 @@ void safetensors_close(st_file *f)
     free(f->tensors);
     free(f->by_name);
     free(f->metadata);
-    if (f->fp)
+    if (f->fp && !f->borrowed_fp)
         fclose(f->fp);
     free(f->path);
     free(f);
+}
+
+/* The view's names point past the prefix into f's, which f's header owns; its metadata object holds the
+ * entries again under the shorter keys (safetensors_metadata looks them up there); it keeps its tensors'
+ * checksums, so that reading one through it checks it as reading it from f does. */
+hftc_status safetensors_view(const st_file *f, const char *prefix, st_file **out)
+{
+    *out = NULL;
+    size_t n = strlen(prefix);
+    st_file *v = mem_calloc(1, sizeof *v);
+    if (!v)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    *v = (st_file){.fp = f->fp,
+                   .borrowed_fp = true,
+                   .checksummed = f->checksummed, /* its tensors are checked against the file's checksums */
+                   .data_start = f->data_start};
+    size_t size = strlen(f->path) + n + 16; /* messages name the file and the prefix: "m.hftc, under \"member1.\"" */
+    if ((v->path = mem_alloc(size, 1)))
+        snprintf(v->path, size, "%s, under \"%s\"", f->path, prefix);
+    v->meta = v->header = json_object();
+    v->tensors = mem_alloc(f->n_tensors + 1, sizeof *v->tensors);
+    v->by_name = mem_alloc(f->n_tensors + 1, sizeof *v->by_name);
+    v->metadata = mem_alloc(f->n_metadata + 1, sizeof *v->metadata);
+    v->crc = f->checksummed ? mem_alloc(f->n_tensors + 1, sizeof *v->crc) : NULL;
+    bool ok = v->path && v->header && v->tensors && v->by_name && v->metadata && (v->crc || !f->checksummed);
+    for (size_t i = 0; ok && i < f->n_tensors; i++)
+        if (!strncmp(f->tensors[i].name, prefix, n)) {
+            if (v->crc)
+                v->crc[v->n_tensors] = f->crc[i];
+            v->tensors[v->n_tensors] = f->tensors[i];
+            v->tensors[v->n_tensors++].name += n;
+        }
+    for (size_t i = 0; ok && i < v->n_tensors; i++)
+        v->by_name[i] = &v->tensors[i];
+    if (ok)
+        qsort(v->by_name, v->n_tensors, sizeof *v->by_name, name_compare);
+    for (size_t i = 0; ok && i < f->n_metadata; i++)
+        if (!strncmp(f->metadata[i].key, prefix, n)) {
+            v->metadata[v->n_metadata++] = (st_metadata){f->metadata[i].key + n, f->metadata[i].value};
+            ok = json_object_set_new(v->meta, f->metadata[i].key + n, json_string(f->metadata[i].value)) == 0;
+        }
+    if (!ok) {
+        safetensors_close(v);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    *out = v;
+    return HFTC_STATUS_OK;
 }
 
 size_t safetensors_count(const st_file *f) { return f->n_tensors; }

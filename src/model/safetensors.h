@@ -47,6 +47,11 @@ hftc_status safetensors_check_output(const char *path);
 typedef struct st_file st_file;
 
 hftc_status safetensors_open(st_file **out, const char *path);
+/* The tensors and metadata entries of f whose names begin with prefix, under their names without it: a
+ * view that reads f's file (f stays open while it is used; closing the view leaves f open), checksummed as
+ * f is (its tensors checked as they are read). A model file holding other models' entries under prefixes
+ * (an ensemble) reads each through its view. */
+hftc_status safetensors_view(const st_file *f, const char *prefix, st_file **out);
 void safetensors_close(st_file *f);
 size_t safetensors_count(const st_file *f);
 /* The i-th tensor in file order (name, shape, data aligned for float access). */

@@ -344,8 +344,10 @@ static hftc_status build_classifiers(linear_context *ctx, linear_classifier **pa
         if (st == HFTC_STATUS_OK) {
             w.start[0] = 0;
             for (size_t j = 0; j < J; j++, u++) {
-                memcpy(w.index + w.start[j], ctx->w[u].index, ctx->w[u].nnz * sizeof *w.index);
-                memcpy(w.value + w.start[j], ctx->w[u].value, ctx->w[u].nnz * sizeof *w.value);
+                if (ctx->w[u].nnz) { /* a one-class unit has no weights at all (NULL), only its bias */
+                    memcpy(w.index + w.start[j], ctx->w[u].index, ctx->w[u].nnz * sizeof *w.index);
+                    memcpy(w.value + w.start[j], ctx->w[u].value, ctx->w[u].nnz * sizeof *w.value);
+                }
                 w.start[j + 1] = w.start[j] + ctx->w[u].nnz;
                 bias[j] = ctx->w[u].bias;
             }
