@@ -100,6 +100,11 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
+    int auto_choice;             /* --preset auto: linear, linear SVM, ngram and hft-cnn members trained on the data
+                                  * with their own presets (of these options: the files, formats, vectors, seed,
+                                  * threads, time limit), ensembled, and the best on validation kept */
+    char auto_settings[256];     /* auto: settings over members' presets, "member:name=value name=value;member:..."
+                                  * (members: linear, linear-svm, ngram, hft-cnn) */
     char family[16];             /* "neural": networks (the encoder below); "linear": linear classifiers over
                                   * TF-IDF features, trained by liblinear */
     char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */

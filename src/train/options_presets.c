@@ -74,7 +74,10 @@ typedef struct {
  * there (data/README's "strongest simple baselines": a tuned threshold is worth more than the learner). Whole
  * documents (max-len 100000, the bound), words of any count in the vocabulary (min-count 1: min-df decides which
  * become features). liblinear's own stopping tolerance for its primal solvers (0.01). On single-path data the
- * leaf decision when validation prefers it (20ng: a one-of-the-leaves choice beats thresholds by far). */
+ * leaf decision when validation prefers it (20ng: a one-of-the-leaves choice beats thresholds by far).
+ *
+ * auto: the members above that a practitioner would try (linear, linear with the SVM loss, ngram, hft-cnn),
+ * each with its own preset, ensembled, the best on validation kept (train/auto.c). */
 static const preset_spec presets[] = {
     {"flat-cnn", NULL, ""},
     {"woft-cnn", NULL, "strategy=level scoring=bsf"},
@@ -97,6 +100,7 @@ static const preset_spec presets[] = {
     {"ngram", NULL,
      "encoder=ngram transfer-layers=embedding,ngram windows=none dim=100 hidden=0 embed-dropout=0 hidden-dropout=0 "
      "max-len=500 lr=0.05 epochs=10"},
+    {"auto", NULL, "auto=1"},
     {"linear", NULL,
      "family=linear linear-loss=logreg linear-c=1,10,100 ngrams=2 min-df=2 sublinear-tf=1 max-len=100000 "
      "min-count=1 tune-threshold=1 tune-scoring=1"},

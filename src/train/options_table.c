@@ -67,6 +67,11 @@ static const option_spec option_table[] = {
     /* model */
     {"preset", OPTION_CHARS, FIELD(preset), OPTION_FIXED | OPTION_RUN_NEUTRAL, NULL,
      "the preset whose defaults the options start from"},
+    {"auto", OPTION_BOOL, FIELD(auto_choice), 0, NULL,
+     "train linear, linear SVM, ngram and hft-cnn members, ensemble them, keep the best on validation (--preset auto)"},
+    {"auto-settings", OPTION_CHARS, FIELD(auto_settings), 0, NULL,
+     "auto: settings over members' presets, \"member:name=value ...;member:...\" (linear, linear-svm, ngram, "
+     "hft-cnn)"},
     {"family", OPTION_CHARS, FIELD(family), 0, "neural",
      "neural (networks) or linear (linear classifiers over TF-IDF features, trained by liblinear)"},
     {"encoder", OPTION_CHARS, FIELD(encoder), 0, "cnn", "encoder: cnn, bigru-att, onlstm or ngram"},

@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/auto.h"
 #include "train/options.h"
 #include "train/strategy.h"
 #include "train/thresholds.h"
@@ -133,6 +134,8 @@ const strategy_ops *strategy_ops_of(strategy_kind kind)
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
+    if (o->auto_choice)
+        return train_auto(o, out);
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
     TRY(hftc_train_outputs_check(o, NULL));
