@@ -104,7 +104,8 @@ int cmd_test(int argc, char **argv)
         {"--input", ARG_STRING, &in.path, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, "data format: auto, tsv, fasttext, jsonl"},
         {"--scoring", ARG_STRING, &in.scoring,
-         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
+         "independent, bsf (kept only if the parent is), msf (own probability, ranked by the path's product), product "
+         "(the path's product thresholded), top-down, argmax (softmax levels), "
          "leaf (the best leaf and its ancestors: single-path data); "
          "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},

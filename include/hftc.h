@@ -160,13 +160,16 @@ typedef struct {
                           * label) on the validation split (micro-f1 with tune_threshold: at each
                           * epoch's best threshold, since the final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
-    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative);
-                          * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
-    float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
+    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative:
+                          * each label's own probability thresholded, ranked by its path's product),
+                          * "product" (that product thresholded); softmax levels: "top-down" (restricted to
+                          * the chosen parent's children), "argmax"; single-path data: "leaf" */
+    float threshold;     /* decision threshold stored in the model, on the values that scoring decides on */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     /* One threshold per label besides (0.05 steps), each the best for that label's validation F1, parents
-     * first (bsf, msf: a label is kept only with a kept parent), for the flat and level strategies with the
-     * sigmoid head and independent, bsf or msf scoring; test and predict use them unless given a threshold. */
+     * first (bsf, product: a label is kept only with a kept parent), for the flat and level strategies with the
+     * sigmoid head and independent, bsf, msf or product scoring; test and predict use them unless given a
+     * threshold. */
     int tune_label_thresholds;
     unsigned long long seed;
     int threads; /* 0 = all cores */
@@ -256,7 +259,7 @@ typedef struct {
     const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
     float threshold;     /* in [0, 1]; -1: the model's (any other value: INVALID_ARGUMENT) */
     int skip_bad_lines;
-    /* Node models (one classifier per label) under bsf or msf scoring: run a label's classifier only on
+    /* Node models (one classifier per label) under bsf or product scoring: run a label's classifier only on
      * the documents whose parents can pass the threshold (a label scores at most its best parent). The
      * decisions are those of running every classifier; the probabilities of skipped labels read 0, so
      * rankings past the decided labels (P@k, nDCG@k, hftc_predict_file's k) are not a full run's, and
@@ -326,7 +329,7 @@ typedef struct {
     const size_t *selected; /* label ids */
     size_t n_ranked;
     const size_t *ranked; /* label ids, best first */
-    const float *probs;   /* num_labels probabilities */
+    const float *probs;   /* num_labels scores under the scoring (independent: the probabilities) */
     int batch_end;        /* every document read so far is answered: a caller writing to a pipe flushes here */
     /* With hftc_input_options.explain = n_words: for each selected label (row i: selected[i]), the n_words
      * words its classifier attended to most, best first, and their attention weights ("" and 0 past the

@@ -741,6 +741,39 @@ static void test_stored_values_checked(void)
     }
 }
 
+/* The model file's format version says what "msf" means: version 2 (written now) the paper's MSF, version 1
+ * (hftc before it) the product thresholded, which loads as "product"; other versions are refused, naming the
+ * versions read. The model is test_label_thresholds's, its stored scoring edited. */
+static void test_format_versions(void)
+{
+    const char *msf = edit_stored(tmpfiles_path("thresholds.hftc"), "msf.hftc", "config", "scoring", "\"msf\"");
+    size_t size = 0;
+    char *bytes = msf ? file_bytes(msf, &size) : NULL;
+    char *version = NULL;
+    for (size_t i = 8; bytes && !version && i + 20 <= size; i++) /* the header may hold zero bytes: no strstr */
+        version = memcmp(bytes + i, "\"format_version\":\"2\"", 20) ? NULL : bytes + i + 18;
+    CHECK(version != NULL);
+    static const struct {
+        char version;
+        const char *scoring; /* NULL: refused */
+    } cases[] = {{'2', "msf"}, {'1', "product"}, {'3', NULL}, {'0', NULL}};
+    for (size_t i = 0; version && i < sizeof cases / sizeof *cases; i++) {
+        *version = cases[i].version;
+        const char *path = tmpfiles_write("version.hftc", bytes, size);
+        hftc_model *m = NULL;
+        hftc_status st = hftc_model_load(&m, path);
+        if (cases[i].scoring)
+            CHECK_MSG(st == HFTC_STATUS_OK && m && !strcmp(hftc_model_scoring(m), cases[i].scoring), "version %c: %s",
+                      cases[i].version, m ? hftc_model_scoring(m) : hftc_last_error());
+        else
+            CHECK_MSG(st == HFTC_STATUS_MODEL && strstr(hftc_last_error(), "version.hftc") &&
+                          strstr(hftc_last_error(), "reads versions 1 to 2"),
+                      "version %c: %s", cases[i].version, st == HFTC_STATUS_OK ? "loaded" : hftc_last_error());
+        hftc_model_free(m);
+    }
+    free(bytes);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -758,8 +791,8 @@ static void test_taxonomy_training(void)
     CHECK(e.n_levels == 2 && e.level[0].labels == 1 && e.level[1].labels == 2);
     CHECK_MSG(e.level[0].accuracy > 0.99, "level 1 (always 'topic') accuracy %.4f", e.level[0].accuracy);
     CHECK_MSG(e.level[1].micro_f1 > 0.85, "level 2 micro-F1 %.4f", e.level[1].micro_f1);
-    /* BSF never selects a child without its parent, even at a threshold that would */
-    const char *scorings[] = {"bsf", "msf"};
+    /* BSF and product never select a child without its parent, even at a threshold that would */
+    const char *scorings[] = {"bsf", "product"};
     for (size_t i = 0; i < 2; i++) {
         in.scoring = scorings[i];
         in.threshold = 0.3f;
@@ -1012,6 +1045,7 @@ int main(void)
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
+    RUN_TEST(test_format_versions);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     tmpfiles_cleanup();

@@ -51,10 +51,11 @@ static float best_label_threshold(const float *scores, const bool *is_gold, cons
     return best;
 }
 
-hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, const float *scores, const gold_sets *gold,
-                                    float base, float *thresholds)
+hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, const float *probs, const float *scores,
+                                    const gold_sets *gold, float base, float *thresholds)
 {
     size_t C = t->n_nodes, n = gold->n;
+    const float *values = scoring_decided(scoring, probs, scores);
     bool bounded = scoring_bounded_by_parent(scoring);
     bool *is_gold = mem_calloc(n * C + 1, sizeof *is_gold), *keep = mem_calloc(n * C + 1, sizeof *keep);
     bool *eligible = mem_alloc(n + 1, sizeof *eligible);
@@ -70,9 +71,9 @@ hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, con
         uint32_t c = t->order[o];
         for (size_t i = 0; i < n; i++)
             eligible[i] = !bounded || scoring_parent_kept(t, keep + i * C, c);
-        thresholds[c] = best_label_threshold(scores, is_gold, eligible, n, C, c, base);
+        thresholds[c] = best_label_threshold(values, is_gold, eligible, n, C, c, base);
         for (size_t i = 0; i < n; i++)
-            keep[i * C + c] = eligible[i] && scores[i * C + c] >= thresholds[c];
+            keep[i * C + c] = eligible[i] && values[i * C + c] >= thresholds[c];
     }
     free(is_gold), free(keep), free(eligible);
     return HFTC_STATUS_OK;

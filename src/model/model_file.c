@@ -13,7 +13,10 @@
 #include <string.h>
 
 #define MODEL_FORMAT_NAME "hftc"
-#define MODEL_FORMAT_VERSION 1
+/* 2: "msf" is the HFT-CNN paper's MSF (each label's own probability thresholded); in version 1 it meant the
+ * product thresholded, read now as "product". Both load; older hftc refuses version 2 rather than misread it. */
+#define MODEL_FORMAT_VERSION 2
+#define MODEL_FORMAT_OLDEST 1
 
 static json_t *config_to_json(const hftc_model *m)
 {
@@ -378,9 +381,9 @@ static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const 
     return st;
 }
 
-static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring,
-                                    node_embedding_kind *node_embedding, bool *joint_embedding)
+static hftc_status config_from_json(const char *path, int version, const char *text, network_config *c,
+                                    tokenizer_options *tok, float *threshold, strategy_kind *strategy,
+                                    scoring_kind *scoring, node_embedding_kind *node_embedding, bool *joint_embedding)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -407,6 +410,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *scoring = SCORING_INDEPENDENT;
     if (scoring_text && !scoring_parse(scoring_text, scoring))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
+    if (version == 1 && *scoring == SCORING_MSF) /* version 1's msf thresholded the product */
+        *scoring = SCORING_PRODUCT;
     const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
     *node_embedding = NODE_EMBEDDING_OWN;
     if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
@@ -539,12 +544,12 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     bool joint_embedding = false;
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
-    else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
-        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
-                       version ? version : "(none)", MODEL_FORMAT_VERSION);
+    else if (!version || atoi(version) < MODEL_FORMAT_OLDEST || atoi(version) > MODEL_FORMAT_VERSION)
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads versions %d to %d", path,
+                       version ? version : "(none)", MODEL_FORMAT_OLDEST, MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
-                              &node_embedding, &joint_embedding);
+        st = config_from_json(path, atoi(version), safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy,
+                              &scoring, &node_embedding, &joint_embedding);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)

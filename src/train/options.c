@@ -116,7 +116,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
         return message;
     }
     if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(c->scoring)))
-        return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
+        return "--tune-label-thresholds needs the sigmoid head and independent, bsf, msf or product scoring";
     int kind;
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";

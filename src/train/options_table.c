@@ -133,7 +133,8 @@ static const option_spec option_table[] = {
     {"lr-decay", OPTION_FLOAT, FIELD(lr_decay), 0, "0.1", "learning-rate factor of --lr-patience"},
     {"pos-weight", OPTION_FLOAT, FIELD(pos_weight), 0, "1", "weight of positive targets in the loss (sigmoid head)"},
     {"scoring", OPTION_CHARS, FIELD(scoring), OPTION_RUN_NEUTRAL, "independent",
-     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "
+     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (own probability, ranked by "
+     "the product with its ancestors'), product (that product thresholded); "
      "softmax levels: top-down (best child of the category above), argmax (best of each level); single-path "
      "data: leaf (the best leaf and its ancestors)"},
     {"threshold", OPTION_FLOAT, FIELD(threshold), 0, "0.5", "decision threshold stored in the model"},
