@@ -129,6 +129,9 @@ typedef struct {
                                    * not name are split on non-alphanumerics */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
+    /* level strategy */
+    char level_docs[16]; /* "all": every level model on every document; "reach": level k's on those with a
+                          * category at level k or k - 1 (the HFT-CNN authors' code) */
     /* node strategy */
     char node_docs[16];        /* "all": every document (positives and negatives); "parent": those of its parent */
     float node_valid_fraction; /* each classifier's validation split, stratified, from all labelled documents */

@@ -1027,6 +1027,81 @@ static void test_level_strategy(void)
     CHECK(hftc_train_options_check(&o) != NULL);
 }
 
+// Copies src to tmpfiles name with every fifth document relabelled "other" (a top-level category without
+// children: it reaches level 1 only) and the "sport" documents that say "goal" also "football" (level 3);
+// *others counts the relabelled ones, *n all.
+static const char *with_shallow_documents(const char *src, const char *name, size_t *others, size_t *n)
+{
+    const char *path = tmpfiles_path(name);
+    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
+    char line[1024];
+    *others = *n = 0;
+    while (in && out && fgets(line, sizeof line, in)) {
+        const char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        if ((*n)++ % 5 == 0)
+            fprintf(out, "other%s", tab), ++*others;
+        else if (!strncmp(line, "sport\t", 6) && strstr(tab, "goal"))
+            fprintf(out, "sport,football%s", tab);
+        else
+            fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    return path;
+}
+
+// --level-docs: the HFT-CNN presets train level k on the documents with a category at level k or k - 1 (the
+// authors' code), so the "other" documents, which stop at level 1, train levels 1 and 2 but not level 3;
+// --level-docs all trains every level on every document. The other presets take all; reach needs levels.
+static void test_level_docs_training(void)
+{
+    size_t train_other, train_n, valid_other, valid_n;
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    CHECK(!strcmp(o.level_docs, "reach"));
+    o.train_path = with_shallow_documents(path_train, "shallow-train.tsv", &train_other, &train_n);
+    o.valid_path = with_shallow_documents(path_valid, "shallow-valid.tsv", &valid_other, &valid_n);
+    o.taxonomy_path =
+        tmpfiles_write_text("shallow.taxonomy", "Root\ttopic\tother\ntopic\tsport\tscience\nsport\tfootball\n");
+    o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 1, o.lr = 5e-3f;
+    for (int reach = 1; reach >= 0; reach--) {
+        snprintf(o.level_docs, sizeof o.level_docs, reach ? "reach" : "all");
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        if (!m)
+            continue;
+        json_t *record = json_loads(m->training_json, 0, NULL), *parts = json_object_get(record, "parts");
+        CHECK(m->n_parts == 3 && json_array_size(parts) == 3);
+        for (size_t p = 0; p < json_array_size(parts); p++) {
+            json_t *part = json_array_get(parts, p);
+            size_t tr = (size_t)json_integer_value(json_object_get(part, "train_docs"));
+            size_t va = (size_t)json_integer_value(json_object_get(part, "valid_docs"));
+            bool deep = reach && p == 2;
+            CHECK_MSG(tr == (deep ? train_n - train_other : train_n) && va == (deep ? valid_n - valid_other : valid_n),
+                      "%s, level %zu: %zu training and %zu validation documents", o.level_docs, p + 1, tr, va);
+        }
+        json_decref(record);
+        hftc_model_free(m);
+    }
+    static const char *const all_presets[] = {"flat-cnn", "xml-cnn", "gru-att", "hft-onlstm", "ngram"};
+    for (size_t i = 0; i < sizeof all_presets / sizeof *all_presets; i++) {
+        CHECK_STATUS(hftc_train_options_init(&o, all_presets[i]), HFTC_STATUS_OK);
+        CHECK_MSG(!strcmp(o.level_docs, "all"), "%s: %s", all_presets[i], o.level_docs);
+    }
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    o.train_path = path_train;
+    snprintf(o.strategy, sizeof o.strategy, "flat");
+    const char *problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs reach"), "%s", problem ? problem : "accepted");
+    snprintf(o.level_docs, sizeof o.level_docs, "deep");
+    problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs must be all or reach"), "%s", problem ? problem : "accepted");
+}
+
 int main(void)
 {
     tmpfiles_init("model");
@@ -1048,6 +1123,7 @@ int main(void)
     RUN_TEST(test_format_versions);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
+    RUN_TEST(test_level_docs_training);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

@@ -22,6 +22,7 @@
 
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
+static const char *const level_docs_names[] = {"all", "reach"}; /* by level_docs_kind */
 static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
 
 /* Sets *kind to name's place in names, or returns false. */
@@ -121,6 +122,11 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";
     c->node_docs = (node_docs_kind)kind;
+    if (!kind_parse(level_docs_names, NAMES_COUNT(level_docs_names), o->level_docs, &kind))
+        return "--level-docs must be all or reach";
+    c->level_docs = (level_docs_kind)kind;
+    if (c->level_docs == LEVEL_DOCS_REACH && c->strategy != STRATEGY_LEVEL)
+        return "--level-docs reach chooses each level model's documents: it needs --strategy level";
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)

@@ -19,7 +19,10 @@ typedef struct {
  * Adam 1e-3, batch 100, at most 40 epochs stopped on the validation loss after 3 without a gain).
  * woft-cnn and hft-cnn: the paper's per-level models WoFT(B) and HFT(B), without and with fine-tuning (level
  * k's embedding and convolutions start from level k-1's trained ones; the dense layers start fresh), read
- * with Boolean scoring.
+ * with Boolean scoring. Level k's model trains and is validated on the documents with a category at level k
+ * or k-1 (level-docs=reach), as the authors' code builds each level's problem for both (ShimShim46/HFT-CNN,
+ * data_helper.py, build_problem: "if (layer in doc['hie_info']) or ((layer-1) in doc['hie_info'])"); the
+ * paper does not say.
  * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
  * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
  * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and keeps
@@ -69,7 +72,7 @@ typedef struct {
  * transfer-layers embedding,ngram: all but the output layer, for --strategy level --transfer finetune. */
 static const preset_spec presets[] = {
     {"flat-cnn", NULL, ""},
-    {"woft-cnn", NULL, "strategy=level scoring=bsf"},
+    {"woft-cnn", NULL, "strategy=level scoring=bsf level-docs=reach"},
     {"hft-cnn", "woft-cnn", "transfer=finetune"},
     {"xml-cnn", NULL, "pool-chunks=5 hidden=512"},
     {"gru-att", NULL,

@@ -81,6 +81,9 @@ static const option_spec option_table[] = {
      "node + finetune: below the top level, read the parent's embedding, frozen"},
     {"node-docs", OPTION_CHARS, FIELD(node_docs), 0, "all",
      "documents a node classifier trains on: all, or parent (those of its parent)"},
+    {"level-docs", OPTION_CHARS, FIELD(level_docs), OPTION_RUN_NEUTRAL, "all",
+     "documents a level model trains and validates on: all, or reach (those with a category at its level or the "
+     "level above, as the HFT-CNN authors' code); softmax heads: those with a label at its level, either way"},
     {"node-valid-fraction", OPTION_FLOAT, FIELD(node_valid_fraction), 0, "0.15",
      "each node classifier's stratified validation split"},
     {"class-weights", OPTION_FLOAT_LIST, LIST(class_weights, n_class_weights), OPTION_RUN_NEUTRAL, "1",
