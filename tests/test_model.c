@@ -1102,6 +1102,38 @@ static void test_level_docs_training(void)
     CHECK_MSG(problem && strstr(problem, "--level-docs must be all or reach"), "%s", problem ? problem : "accepted");
 }
 
+// Fine-tuning that leaves the embedding out of --transfer-layers: every level's embedding starts from the word
+// vectors (levels 2+ started random), and with --freeze-embeddings keeps them.
+static void test_vectors_without_embedding_transfer(void)
+{
+    static const char vectors[] = "2 16\nteam 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\natom 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    o.train_path = path_train, o.valid_path = path_valid;
+    o.taxonomy_path = tmpfiles_write_text("topics.taxonomy", taxonomy_text);
+    o.embeddings_path = tmpfiles_write_text("levels.vec", vectors);
+    o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 1, o.lr = 5e-3f;
+    o.freeze_embeddings = 1;
+    snprintf(o.transfer_layers, sizeof o.transfer_layers, "conv");
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    CHECK(m->n_parts == 2 && m->net_config.embed_dim == 16);
+    static const char *const words[] = {"team", "atom"};
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const tensor *emb = params_find(network_params(m->parts[p].net), "embedding.weight");
+        for (size_t w = 0; emb && w < 2; w++) {
+            const float *row = emb->value + (size_t)vocab_lookup(&m->vocab, words[w], 4) * 16;
+            bool same = true;
+            for (size_t k = 0; k < 16; k++)
+                same = same && row[k] == (k == w ? 1.0f : 0.0f);
+            CHECK_MSG(same, "%s: \"%s\" does not start from its vector", m->parts[p].name, words[w]);
+        }
+    }
+    hftc_model_free(m);
+}
+
 int main(void)
 {
     tmpfiles_init("model");
@@ -1124,6 +1156,7 @@ int main(void)
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     RUN_TEST(test_level_docs_training);
+    RUN_TEST(test_vectors_without_embedding_transfer);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

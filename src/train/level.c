@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
+#include "model/transfer.h"
 #include "train/checkpoint.h"
 #include "train/level_docs.h"
 #include "train/strategy.h"
@@ -50,12 +51,14 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     rng r;
     rng_seed(&r, o->seed, 0x1417 + p);
     network_init(part->net, &r);
-    if (cfg->transfer == TRANSFER_FINETUNE && p > 0) {
+    bool transferred = cfg->transfer == TRANSFER_FINETUNE && p > 0;
+    if (transferred) {
         size_t n = transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
         log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
-    } else {
-        TRY(init_embeddings(cfg, m, part->net, &r));
     }
+    /* an embedding the level above does not hand down starts from the word vectors, as the first level's */
+    if (!transferred || !transfer_layer_listed("embedding.weight", cfg->transfer_layers))
+        TRY(init_embeddings(cfg, m, part->net, &r));
     trainer t = {0};
     json_t *part_record = json_object();
     json_array_append_new(parts, part_record);
