@@ -159,9 +159,10 @@ typedef struct {
                          * lr_decay (Keras' ReduceLROnPlateau; the counter restarts); 0 = never */
     float lr_decay;
     float lr;
-    char early_stop[16]; /* "loss", "micro-f1" or "accuracy" (single-label heads: the best output is the
-                          * label) on the validation split (micro-f1 with tune_threshold: at each
-                          * epoch's best threshold, since the final one is not known yet) */
+    char early_stop[16]; /* "loss", "micro-f1", "weighted-f1" (the labels' F1 weighted by their support) or
+                          * "accuracy" (single-label heads: the best output is the label) on the validation
+                          * split (the F1s with tune_threshold: at each epoch's best threshold, since the
+                          * final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
     char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative:
                           * each label's own probability thresholded, ranked by its path's product),
@@ -303,6 +304,7 @@ typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    double weighted_f1; /* the gold labels' F1, weighted by their support (scikit-learn's average="weighted") */
     /* Hierarchical precision, recall and F1 (Kiritchenko et al. 2005): the micro figures with every
      * predicted label's ancestors added to the prediction, as the gold sets have them; the same as the
      * micro figures when the scoring predicts a label only with its parents (bsf, top-down). */

@@ -1134,6 +1134,50 @@ static void test_vectors_without_embedding_transfer(void)
     hftc_model_free(m);
 }
 
+// --early-stop weighted-f1 (gru-att-multi's, as the HTrans paper selects its multi-label model): each epoch's
+// validation weighted F1 is recorded and the best epoch is the first with the highest; the evaluation
+// reports the same figure, between the labels' worst and best F1.
+static void test_early_stop_weighted_f1(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 4, o.patience = 100, o.lr = 1e-3f;
+    snprintf(o.early_stop, sizeof o.early_stop, "weighted-f1");
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    json_t *record = json_loads(m->training_json, 0, NULL);
+    json_t *part = json_array_get(json_object_get(record, "parts"), 0), *epoch;
+    size_t i, best_epoch = 0;
+    double best = -1.0;
+    bool recorded = true;
+    json_array_foreach(json_object_get(part, "epochs"), i, epoch)
+    {
+        json_t *f1 = json_object_get(epoch, "valid_weighted_f1");
+        recorded = recorded && json_is_number(f1);
+        if (json_number_value(f1) > best)
+            best = json_number_value(f1), best_epoch = i + 1;
+    }
+    CHECK_MSG(recorded && i == 4 && (size_t)json_integer_value(json_object_get(part, "best_epoch")) == best_epoch,
+              "best epoch %lld, the weighted F1's %zu",
+              (long long)json_integer_value(json_object_get(part, "best_epoch")), best_epoch);
+    json_decref(record);
+    hftc_input_options in = {.path = path_valid, .format = "auto", .threshold = -1.0f, .per_label = 1};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    double lowest = 1.0, highest = 0.0;
+    for (size_t l = 0; l < e.n_per_label; l++)
+        if (e.per_label[l].support)
+            lowest = fmin(lowest, e.per_label[l].f1), highest = fmax(highest, e.per_label[l].f1);
+    CHECK_MSG(fabs(e.weighted_f1 - best) < 1e-6 && e.weighted_f1 >= lowest && e.weighted_f1 <= highest,
+              "weighted F1 %.6f, recorded %.6f", e.weighted_f1, best);
+    hftc_evaluation_free(&e);
+    hftc_model_free(m);
+    CHECK_STATUS(hftc_train_options_init(&o, "gru-att-multi"), HFTC_STATUS_OK);
+    CHECK(!strcmp(o.early_stop, "weighted-f1"));
+}
+
 int main(void)
 {
     tmpfiles_init("model");
@@ -1157,6 +1201,7 @@ int main(void)
     RUN_TEST(test_level_strategy);
     RUN_TEST(test_level_docs_training);
     RUN_TEST(test_vectors_without_embedding_transfer);
+    RUN_TEST(test_early_stop_weighted_f1);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

@@ -227,7 +227,7 @@ static void test_threshold_searches(void)
     /* one threshold for every label, on what msf thresholds: at .3 A and B pass in the first document only */
     float best;
     double f1;
-    CHECK_STATUS(threshold_search_best(scoring_decided(SCORING_MSF, probs, scores), 2, &gold, &best, &f1),
+    CHECK_STATUS(threshold_search_best(scoring_decided(SCORING_MSF, probs, scores), 2, &gold, false, &best, &f1),
                  HFTC_STATUS_OK);
     CHECK_MSG(fabsf(best - 0.3f) < 1e-6f && f1 == 1.0, "msf: %g (%g)", (double)best, f1);
     taxonomy_free(&t);

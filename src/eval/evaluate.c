@@ -354,6 +354,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
                                  .micro_recall = mt.micro_recall,
                                  .micro_f1 = mt.micro_f1,
                                  .macro_f1 = mt.macro_f1,
+                                 .weighted_f1 = mt.weighted_f1,
                                  .exact_match = mt.exact_match,
                                  .overall_accuracy = last_level_accuracy(&m->tax, &ds, &d),
                                  .seconds = seconds,

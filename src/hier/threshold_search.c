@@ -10,18 +10,18 @@
 
 #define THRESHOLD_STEPS 19 /* the thresholds tried: 0.05, 0.10, ..., 0.95 */
 
-hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, float *threshold,
-                                  double *micro_f1)
+hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, bool weighted, float *threshold,
+                                  double *best)
 {
     *threshold = 0.5f;
-    *micro_f1 = -1.0;
+    *best = -1.0;
     for (int step = 1; step <= THRESHOLD_STEPS; step++) {
         float candidate = 0.05f * (float)step;
         metrics mt;
         TRY(decisions_metrics_at(scores, C, gold, candidate, &mt));
-        double f1 = mt.micro_f1;
-        if (f1 > *micro_f1 + 1e-12 || (f1 > *micro_f1 - 1e-12 && fabsf(candidate - 0.5f) < fabsf(*threshold - 0.5f))) {
-            *micro_f1 = f1;
+        double f1 = weighted ? mt.weighted_f1 : mt.micro_f1;
+        if (f1 > *best + 1e-12 || (f1 > *best - 1e-12 && fabsf(candidate - 0.5f) < fabsf(*threshold - 0.5f))) {
+            *best = f1;
             *threshold = candidate;
         }
     }

@@ -5,10 +5,11 @@
 
 #include "hier/decisions.h"
 
-/* The threshold step (0.05, 0.10, ..., 0.95) with the best micro-F1 of scores (gold->n x C) thresholded
- * at it (decisions_metrics_at); ties: the one closest to 0.5. */
-hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, float *threshold,
-                                  double *micro_f1);
+/* The threshold step (0.05, 0.10, ..., 0.95) with the best micro-F1 (weighted: the support-weighted F1) of
+ * scores (gold->n x C) thresholded at it (decisions_metrics_at), that F1 into *f1; ties: the one closest to
+ * 0.5. */
+hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, bool weighted, float *threshold,
+                                  double *f1);
 
 /* One threshold per node of t into thresholds (t->n_nodes) for a scoring that uses a threshold, from the
  * values its decisions compare (scoring_decided of probs and scores, gold->n x t->n_nodes each: the

@@ -22,8 +22,8 @@
 
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
-static const char *const level_docs_names[] = {"all", "reach"}; /* by level_docs_kind */
-static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
+static const char *const level_docs_names[] = {"all", "reach"};                                /* by level_docs_kind */
+static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy", "weighted-f1"}; /* by early_stop_kind */
 
 /* Sets *kind to name's place in names, or returns false. */
 static bool kind_parse(const char *const *names, size_t n, const char *name, int *kind)
@@ -158,7 +158,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
     if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &kind))
-        return "--early-stop must be loss, micro-f1 or accuracy";
+        return "--early-stop must be loss, micro-f1, weighted-f1 or accuracy";
     c->early_stop = (early_stop_kind)kind;
     if (c->early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";

@@ -39,7 +39,8 @@ typedef struct {
  *                  lr 5e-4 for the transferred layers, 1e-3 for the output layer, the embedding frozen
  *                  below the top level
  *   gru-att-multi  one multi-label model over all categories (per-class weights from an htrans model
- *                  with --class-weights-from), selected on validation micro-F1
+ *                  with --class-weights-from), its epoch chosen on the validation weighted F1 (the paper:
+ *                  "We optimize the weighted F1-score during training the multi-label model")
  *
  * The HFT-ONLSTM paper's settings (Gao et al.; WOS): pretrained 300-d vectors, not trained (pass them with
  * --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's default; the
@@ -80,7 +81,7 @@ static const preset_spec presets[] = {
      "batch=128 epochs=10 hidden=0 embed-dropout=0 hidden-dropout=0"},
     {"gru-att-cw", "gru-att", "class-weights=1,2,3,5,10,30,50"},
     {"htrans", "gru-att-cw", "transfer=finetune transfer-lr=5e-4 freeze-child-embeddings=1"},
-    {"gru-att-multi", "gru-att", "strategy=flat early-stop=micro-f1"},
+    {"gru-att-multi", "gru-att", "strategy=flat early-stop=weighted-f1"},
     {"hft-onlstm", NULL,
      "encoder=onlstm head=softmax strategy=level transfer=finetune transfer-layers=embedding,onlstm "
      "joint-embedding=1 windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 rnn-hidden=500 "

@@ -130,7 +130,8 @@ static const option_spec option_table[] = {
     {"lr", OPTION_FLOAT, FIELD(lr), 0, "0.001", "Adam learning rate"},
     {"patience", OPTION_SIZE, FIELD(patience), 0, "3", "epochs without improvement before stopping"},
     {"early-stop", OPTION_CHARS, FIELD(early_stop), 0, "loss",
-     "validation criterion: loss, micro-f1 (at the best threshold with --tune-threshold) or accuracy (softmax)"},
+     "validation criterion: loss, micro-f1, weighted-f1 (per-label F1 weighted by support; both at the best "
+     "threshold with --tune-threshold) or accuracy (softmax)"},
     {"lr-patience", OPTION_SIZE, FIELD(lr_patience), 0, NULL,
      "epochs without improvement after which the learning rate is multiplied by --lr-decay (0 = never)"},
     {"lr-decay", OPTION_FLOAT, FIELD(lr_decay), 0, "0.1", "learning-rate factor of --lr-patience"},

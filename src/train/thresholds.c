@@ -42,8 +42,8 @@ hftc_status tune_threshold(hftc_model *m, const float *probs, const float *score
 {
     float threshold = m->threshold;
     double best_f1 = 0.0;
-    TRY(threshold_search_best(scoring_decided(m->scoring, probs, scores), m->net_config.n_classes, gold, &threshold,
-                              &best_f1));
+    TRY(threshold_search_best(scoring_decided(m->scoring, probs, scores), m->net_config.n_classes, gold, false,
+                              &threshold, &best_f1));
     m->threshold = threshold;
     log_info("threshold %.2f maximises validation micro-F1 (%.4f, %s scoring)", (double)threshold, best_f1,
              scoring_name(m->scoring));
