@@ -855,22 +855,37 @@ static bool parts_hold_training_state(hftc_model *m)
 
 /* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
  * holds every level, and a round trip reproduces predictions bit for bit. */
-// Copies the lines of src whose label field has no comma (single-label documents) to tmpfiles name.
-static const char *single_label_copy(const char *src, const char *name)
+// Copies src's lines to tmpfiles name, each through edit: it writes the line (labels, then from the tab on),
+// changed or not, to out, or leaves it out. Returns the copy's path.
+typedef void (*line_edit)(const char *line, const char *tab, FILE *out, void *user);
+static const char *copy_edited(const char *src, const char *name, line_edit edit, void *user)
 {
     const char *path = tmpfiles_path(name);
     FILE *in = fopen(src, "r"), *out = fopen(path, "w");
     char line[1024];
     while (in && out && fgets(line, sizeof line, in)) {
         const char *tab = strchr(line, '\t');
-        if (tab && !memchr(line, ',', (size_t)(tab - line)))
-            fputs(line, out);
+        if (tab)
+            edit(line, tab, out, user);
     }
     if (in)
         fclose(in);
     if (out)
         fclose(out);
     return path;
+}
+
+// Keeps the lines whose label field has no comma (single-label documents).
+static void keep_single_label(const char *line, const char *tab, FILE *out, void *user)
+{
+    (void)user;
+    if (!memchr(line, ',', (size_t)(tab - line)))
+        fputs(line, out);
+}
+
+static const char *single_label_copy(const char *src, const char *name)
+{
+    return copy_edited(src, name, keep_single_label, NULL);
 }
 
 // The softmax head per level: multi-label data is refused with a message naming the document and
@@ -1027,31 +1042,18 @@ static void test_level_strategy(void)
     CHECK(hftc_train_options_check(&o) != NULL);
 }
 
-// Copies src to tmpfiles name with every fifth document relabelled "other" (a top-level category without
-// children: it reaches level 1 only) and the "sport" documents that say "goal" also "football" (level 3);
-// *others counts the relabelled ones, *n all.
-static const char *with_shallow_documents(const char *src, const char *name, size_t *others, size_t *n)
+// Relabels every fifth document "other" (a top-level category without children: it reaches level 1 only) and
+// the "sport" documents that say "goal" also "football" (level 3); counts[0] counts the relabelled ones,
+// counts[1] all.
+static void add_shallow_documents(const char *line, const char *tab, FILE *out, void *user)
 {
-    const char *path = tmpfiles_path(name);
-    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
-    char line[1024];
-    *others = *n = 0;
-    while (in && out && fgets(line, sizeof line, in)) {
-        const char *tab = strchr(line, '\t');
-        if (!tab)
-            continue;
-        if ((*n)++ % 5 == 0)
-            fprintf(out, "other%s", tab), ++*others;
-        else if (!strncmp(line, "sport\t", 6) && strstr(tab, "goal"))
-            fprintf(out, "sport,football%s", tab);
-        else
-            fputs(line, out);
-    }
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-    return path;
+    size_t *counts = user;
+    if (counts[1]++ % 5 == 0)
+        fprintf(out, "other%s", tab), counts[0]++;
+    else if (!strncmp(line, "sport\t", 6) && strstr(tab, "goal"))
+        fprintf(out, "sport,football%s", tab);
+    else
+        fputs(line, out);
 }
 
 // --level-docs: the HFT-CNN presets train level k on the documents with a category at level k or k - 1 (the
@@ -1059,12 +1061,12 @@ static const char *with_shallow_documents(const char *src, const char *name, siz
 // --level-docs all trains every level on every document. The other presets take all; reach needs levels.
 static void test_level_docs_training(void)
 {
-    size_t train_other, train_n, valid_other, valid_n;
+    size_t train[2] = {0}, valid[2] = {0}; /* the "other" documents, all */
     hftc_train_options o;
     CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
     CHECK(!strcmp(o.level_docs, "reach"));
-    o.train_path = with_shallow_documents(path_train, "shallow-train.tsv", &train_other, &train_n);
-    o.valid_path = with_shallow_documents(path_valid, "shallow-valid.tsv", &valid_other, &valid_n);
+    o.train_path = copy_edited(path_train, "shallow-train.tsv", add_shallow_documents, train);
+    o.valid_path = copy_edited(path_valid, "shallow-valid.tsv", add_shallow_documents, valid);
     o.taxonomy_path =
         tmpfiles_write_text("shallow.taxonomy", "Root\ttopic\tother\ntopic\tsport\tscience\nsport\tfootball\n");
     o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 1, o.lr = 5e-3f;
@@ -1081,7 +1083,7 @@ static void test_level_docs_training(void)
             size_t tr = (size_t)json_integer_value(json_object_get(part, "train_docs"));
             size_t va = (size_t)json_integer_value(json_object_get(part, "valid_docs"));
             bool deep = reach && p == 2;
-            CHECK_MSG(tr == (deep ? train_n - train_other : train_n) && va == (deep ? valid_n - valid_other : valid_n),
+            CHECK_MSG(tr == (deep ? train[1] - train[0] : train[1]) && va == (deep ? valid[1] - valid[0] : valid[1]),
                       "%s, level %zu: %zu training and %zu validation documents", o.level_docs, p + 1, tr, va);
         }
         json_decref(record);
