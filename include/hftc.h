@@ -307,7 +307,7 @@ typedef struct {
     double weighted_f1; /* the gold labels' F1, weighted by their support (scikit-learn's average="weighted") */
     /* Hierarchical precision, recall and F1 (Kiritchenko et al. 2005): the micro figures with every
      * predicted label's ancestors added to the prediction, as the gold sets have them; the same as the
-     * micro figures when the scoring predicts a label only with its parents (bsf, top-down). */
+     * micro figures when the scoring predicts a label only with its parents (bsf, product, top-down). */
     double hierarchical_precision, hierarchical_recall, hierarchical_f1;
     double overall_accuracy; /* the HFT-ONLSTM paper's "overall": documents whose last-level labels (gold labels
                               * at the deepest level they reach) are predicted, parents predicted, not given */

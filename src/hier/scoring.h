@@ -76,9 +76,9 @@ static inline float scoring_bounded(scoring_kind kind, float p, float bound)
 /* Whether one of c's parents is kept in keep (one document's decisions; the root always is). */
 bool scoring_parent_kept(const taxonomy *t, const bool *keep, uint32_t c);
 /* keep (n_docs, t->n_nodes): the decisions from the probabilities and scoring_apply's scores (n_docs,
- * t->n_nodes each; they may be the same array where kind's scores are the probabilities, or where
- * scoring_decided reads only one of them): decided value (scoring_decided) >= threshold, or for top-down and
- * argmax one category per level and for leaf one path, as above (a node scoring 0 is never chosen).
+ * t->n_nodes each; one array for both where the scores are the probabilities): the value scoring_decided
+ * reads >= threshold, or for top-down and argmax one category per level and for leaf one path, as above (a
+ * node scoring 0 is never chosen).
  * thresholds: NULL, or one per node replacing threshold (top-down and argmax use neither); then bsf and
  * product keep a node only with a kept parent, as one threshold does by itself (a score is at most its
  * parent's). */

@@ -65,9 +65,10 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
     // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
     // taxonomy only by the parameter values of the parts already trained.
-    // A single-label head trains on the documents with a label among its outputs (one each).
-    // Each level shuffles its own copy of the training indices: its batches do not depend on the levels
-    // before it (nor on whether they were trained in this call or came with a checkpoint).
+    // The level trains and validates on the documents level_docs_split chooses (--level-docs; a
+    // single-label head: those with a label among its outputs). Each level shuffles its own copy of them:
+    // its batches do not depend on the levels before it (nor on whether they were trained in this call or
+    // came with a checkpoint).
     bool single = m->net_config.head == HEAD_SOFTMAX;
     split part_tr = {0}, part_va = {0};
     hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", &part_tr);
