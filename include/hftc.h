@@ -100,6 +100,8 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
+    char family[16];             /* "neural": networks (the encoder below); "linear": linear classifiers over
+                                  * TF-IDF features, trained by liblinear */
     char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
@@ -132,6 +134,15 @@ typedef struct {
     /* level strategy */
     char level_docs[16]; /* "all": every level model on every document; "reach": level k's on those with a
                           * category at level k or k - 1 (the HFT-CNN authors' code) */
+    /* linear family */
+    char linear_loss[16]; /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
+                           * decision values turned into probabilities by a sigmoid fitted on validation */
+    size_t n_linear_c;    /* the regularisation values C tried; the best validation micro-F1 is kept */
+    float linear_c[HFTC_MAX_CLASS_WEIGHTS];
+    float linear_tolerance; /* liblinear's stopping tolerance (its -e) */
+    size_t ngrams;          /* word n-grams as features: 1 (words) or 2 (words and bigrams) */
+    size_t min_df;          /* a feature of fewer training documents is left out */
+    int sublinear_tf;       /* 1 + ln(tf) instead of the term count */
     /* node strategy */
     char node_docs[16];        /* "all": every document (positives and negatives); "parent": those of its parent */
     float node_valid_fraction; /* each classifier's validation split, stratified, from all labelled documents */
@@ -175,6 +186,8 @@ typedef struct {
      * sigmoid head and independent, bsf, msf or product scoring; test and predict use them unless given a
      * threshold. */
     int tune_label_thresholds;
+    int tune_scoring; /* single-path training data (each document one leaf and its ancestors): the leaf
+                       * decision instead when its validation micro-F1 is better (after the tuning above) */
     unsigned long long seed;
     int threads; /* 0 = all cores */
     /* The last members: bindings that hold the struct as hftc_train_options_size() bytes, set by name, find

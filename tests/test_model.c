@@ -1099,6 +1099,10 @@ static void test_level_docs_training(void)
     snprintf(o.strategy, sizeof o.strategy, "flat");
     const char *problem = hftc_train_options_check(&o);
     CHECK_MSG(problem && strstr(problem, "--level-docs reach"), "%s", problem ? problem : "accepted");
+    snprintf(o.strategy, sizeof o.strategy, "level");
+    snprintf(o.family, sizeof o.family, "linear");
+    problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs reach"), "linear: %s", problem ? problem : "accepted");
     snprintf(o.level_docs, sizeof o.level_docs, "deep");
     problem = hftc_train_options_check(&o);
     CHECK_MSG(problem && strstr(problem, "--level-docs must be all or reach"), "%s", problem ? problem : "accepted");

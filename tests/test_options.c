@@ -132,8 +132,11 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 12);
+    CHECK(n == 13);
     hftc_train_options o;
+    hftc_train_options_init(&o, "linear"); /* scikit-learn's TF-IDF + logistic regression baseline */
+    CHECK(!strcmp(o.family, "linear") && !strcmp(o.linear_loss, "logreg") && o.ngrams == 2 && o.min_df == 2 &&
+          o.sublinear_tf && o.n_linear_c == 3 && o.linear_c[2] == 100.0f && o.tune_threshold);
     CHECK_STATUS(hftc_train_options_init(&o, "no-such-preset"), HFTC_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(hftc_last_error(), "htrans") != NULL);
     hftc_train_options_init(&o, "htrans");

@@ -38,7 +38,7 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
         scoring_names_list(names, sizeof names);
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (%s)", in->scoring, names);
     }
-    if (in->explain && (!encoder_has_attention(&m->net_config) || in->explain > 100))
+    if (in->explain && (m->family != FAMILY_NEURAL || !encoder_has_attention(&m->net_config) || in->explain > 100))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
                          in->explain > 100 ? "more than 100 words asked" : "its word attention");
     /* every classifier's words are kept for a chunk of documents until the decisions are known */

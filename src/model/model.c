@@ -13,8 +13,11 @@
 
 static const char *const strategy_names[] = {"flat", "level", "node"};
 static const char *const node_embedding_names[] = {"own", "shared", "inherited"};
+static const char *const model_family_names[] = {"neural", "linear"};
 
 NAMES_LOOKUP(strategy_kind, strategy)
+
+NAMES_LOOKUP(model_family, model_family)
 
 NAMES_LOOKUP(node_embedding_kind, node_embedding)
 
@@ -47,7 +50,19 @@ static void level_part_name(model_part *part, size_t level)
     }
 }
 
-const float *model_part_embedding(const hftc_model *m, size_t p) { return network_embedding(m->parts[p].net); }
+const float *model_part_embedding(const hftc_model *m, size_t p)
+{
+    return m->parts[p].net ? network_embedding(m->parts[p].net) : NULL;
+}
+
+/* Part's network, as m->net_config says with n_classes outputs (a linear model's parts have none: their
+ * classifiers come with training or the model file). */
+static hftc_status part_network(hftc_model *m, model_part *part, network_config cfg)
+{
+    if (m->family == FAMILY_LINEAR)
+        return HFTC_STATUS_OK;
+    return network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
+}
 
 // The node parts' networks: one binary classifier per label with an output, level by level.
 static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
@@ -56,7 +71,7 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
     size_t *part_of = mem_alloc(t->n_nodes, sizeof *part_of);
     if (!part_of)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding) {
+    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding && m->family == FAMILY_NEURAL) {
         m->shared_embedding = mem_calloc(m->net_config.vocab_size * m->net_config.embed_dim, sizeof(float));
         if (!m->shared_embedding) {
             free(part_of);
@@ -92,8 +107,8 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
             cfg.borrowed_embedding =
                 m->node_embedding == NODE_EMBEDDING_SHARED ||
                 (m->node_embedding == NODE_EMBEDDING_INHERITED && part->parent_part != MODEL_NO_PART);
-            st = network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
-            if (st == HFTC_STATUS_OK && cfg.borrowed_embedding)
+            st = part_network(m, part, cfg);
+            if (st == HFTC_STATUS_OK && cfg.borrowed_embedding && part->net)
                 network_borrow_embedding(part->net, m->node_embedding == NODE_EMBEDDING_SHARED
                                                         ? m->shared_embedding
                                                         : model_part_embedding(m, part->parent_part));
@@ -132,7 +147,7 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
         level_part_name(part, level);
         network_config cfg = m->net_config;
         cfg.n_classes = part->n_outputs;
-        TRY(network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED));
+        TRY(part_network(m, part, cfg));
     }
     return model_share_workspace(m);
 }
@@ -140,6 +155,8 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 hftc_status model_share_workspace(hftc_model *m)
 {
     size_t need = 0;
+    if (m->family == FAMILY_LINEAR)
+        return HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts; p++) {
         size_t bytes = network_activation_bytes(m->parts[p].net);
         need = bytes > need ? bytes : need;
@@ -155,6 +172,8 @@ hftc_status model_share_workspace(hftc_model *m)
 
 hftc_status model_share_part_workspace(hftc_model *m, size_t p)
 {
+    if (!m->parts[p].net)
+        return HFTC_STATUS_OK;
     if (network_activation_bytes(m->parts[p].net) > m->workspace.size)
         return model_share_workspace(m);
     return network_share_activations(m->parts[p].net, &m->workspace);
@@ -166,12 +185,14 @@ void hftc_model_free(hftc_model *m)
         return;
     for (size_t p = 0; p < m->n_parts; p++) {
         network_free(m->parts[p].net);
+        linear_free(m->parts[p].linear);
         free(m->parts[p].nodes);
     }
     free(m->parts);
     arena_free(&m->workspace);
     free(m->shared_embedding);
     vocab_free(&m->vocab);
+    tfidf_free(&m->features);
     taxonomy_free(&m->tax);
     label_words_free(&m->label_words);
     free(m->training_json);
@@ -197,6 +218,8 @@ void hftc_model_set_threads(hftc_model *m, int n) { m->compute = compute_context
 hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
 {
     size_t total = 0;
+    if (m->family == FAMILY_LINEAR) /* no embeddings to cache */
+        return HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts; p++)
         total += network_word_cache_bytes(m->parts[p].net);
     for (size_t p = 0; p < m->n_parts; p++)

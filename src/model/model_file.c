@@ -2,6 +2,8 @@
  * JSON of the metadata entries each way, and hftc_model_describe. */
 #include "model/model_file.h"
 
+#include "model/model_file_linear.h"
+
 #include "core/arena.h"
 #include "core/bounds.h"
 #include "core/compute.h"
@@ -21,18 +23,24 @@
 static json_t *config_to_json(const hftc_model *m)
 {
     const network_config *c = &m->net_config;
+    json_t *j = json_pack("{s:I, s:I, s:I, s:b, s:b, s:b, s:f, s:s, s:s}", "vocab_size", (json_int_t)c->vocab_size,
+                          "classes", (json_int_t)c->n_classes, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
+                          m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
+                          m->tokenizer.drop_punct, "threshold", (double)m->threshold, "strategy",
+                          strategy_name(m->strategy), "scoring", scoring_name(m->scoring));
+    if (m->family == FAMILY_LINEAR) {
+        linear_config_to_json(m, j);
+        return j;
+    }
     json_t *windows = json_array();
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
-    json_t *j =
-        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
-                  encoder_name(c->encoder), "head", head_name(c->head), "vocab_size", (json_int_t)c->vocab_size,
-                  "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
-                  "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1), "hidden", (json_int_t)c->hidden,
-                  "classes", (json_int_t)c->n_classes, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
-                  (double)c->hidden_dropout, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
-                  m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
-                  m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    json_object_update_new(
+        j, json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:f, s:f}", "encoder", encoder_name(c->encoder), "head",
+                     head_name(c->head), "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                     (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
+                     "hidden", (json_int_t)c->hidden, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
+                     (double)c->hidden_dropout));
     encoder_config_to_json(c, j);
     if (m->joint_embedding)
         json_object_set_new(j, "joint_embedding", json_true());
@@ -40,10 +48,8 @@ static json_t *config_to_json(const hftc_model *m)
         json_object_set_new(j, "hidden_activation", json_string(activation_name(c->hidden_activation)));
     if (c->hidden_batchnorm)
         json_object_set_new(j, "batchnorm", json_true());
-    json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
     if (m->strategy == STRATEGY_NODE)
         json_object_set_new(j, "node_embedding", json_string(node_embedding_name(m->node_embedding)));
-    json_object_set_new(j, "scoring", json_string(scoring_name(m->scoring)));
     return j;
 }
 
@@ -232,9 +238,6 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
     return st;
 }
 
-/* "level3.conv.2.weight": a part's tensor under its name in the file. */
-#define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
-
 #define SHARED_EMBEDDING_NAME "embedding.weight"
 
 /* The model's own metadata entries: ten always, "label_words" and "label_thresholds" when it has them. */
@@ -242,6 +245,8 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
 
 static size_t model_tensor_count(const hftc_model *m)
 {
+    if (m->family == FAMILY_LINEAR)
+        return linear_tensor_count(m);
     size_t n = m->shared_embedding ? 1 : 0;
     for (size_t p = 0; p < m->n_parts; p++)
         n += network_params(m->parts[p].net)->n_tensors;
@@ -265,7 +270,9 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const st_meta
                                    .shape = {m->net_config.vocab_size, m->net_config.embed_dim},
                                    .data = m->shared_embedding};
     }
-    for (size_t p = 0; p < m->n_parts; p++) {
+    if (m->family == FAMILY_LINEAR)
+        linear_tensors(m, tensors, names);
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
         for (size_t k = 0; k < ps->n_tensors; k++, i++) {
             const tensor *t = &ps->tensors[k];
@@ -383,26 +390,35 @@ static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const 
 
 static hftc_status config_from_json(const char *path, int version, const char *text, network_config *c,
                                     tokenizer_options *tok, float *threshold, strategy_kind *strategy,
-                                    scoring_kind *scoring, node_embedding_kind *node_embedding, bool *joint_embedding)
+                                    scoring_kind *scoring, node_embedding_kind *node_embedding, bool *joint_embedding,
+                                    model_family *family, tfidf_options *features)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
     if (text && !j) /* NaN, Infinity and numbers past a double's range are not JSON: refused here */
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" is not valid JSON: %s", path, err.text);
-    json_int_t V, E, F, H, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
-    double embed_dropout, hidden_dropout, thr;
+    /* A linear model has no network: its file lacks the network's entries, which stand at neutral values. */
+    json_int_t V, E = 1, F = 1, H = 0, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
+    double embed_dropout = 0.0, hidden_dropout = 0.0, thr;
     int lowercase, split_punct, drop_punct;
-    const char *encoder, *head;
-    json_t *windows;
-    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s?I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}",
-                          "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
-                          "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout",
-                          &embed_dropout, "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase",
-                          &lowercase, "split_punct", &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
+    const char *encoder = NULL, *head = NULL, *family_text = "neural";
+    json_t *windows = NULL;
+    if (!j ||
+        json_unpack(j, "{s?s, s?s, s:I, s?I, s?o, s?I, s?I, s?I, s:I, s?F, s?F, s:I, s:b, s:b, s:b, s:F, s?s}",
+                    "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
+                    "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout,
+                    "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct",
+                    &split_punct, "drop_punct", &drop_punct, "threshold", &thr, "family", &family_text) != 0 ||
+        !model_family_parse(family_text, family) ||
+        (*family == FAMILY_NEURAL && (!encoder || !head || !windows || !json_object_get(j, "embed_dim") ||
+                                      !json_object_get(j, "filters") || !json_object_get(j, "hidden") ||
+                                      !json_object_get(j, "embed_dropout") || !json_object_get(j, "hidden_dropout")))) {
         json_decref(j);
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
-    hftc_status st = HFTC_STATUS_OK;
+    hftc_status st = *family == FAMILY_LINEAR ? linear_config_from_json(path, j, features) : HFTC_STATUS_OK;
+    if (*family == FAMILY_LINEAR)
+        encoder = "cnn", head = "sigmoid";
     const char *strategy_text = json_string_value(json_object_get(j, "strategy"));
     if (!strategy_text || !strategy_parse(strategy_text, strategy))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"strategy\"", path);
@@ -414,13 +430,14 @@ static hftc_status config_from_json(const char *path, int version, const char *t
         *scoring = SCORING_PRODUCT;
     const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
     *node_embedding = NODE_EMBEDDING_OWN;
-    if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
+    if (*strategy == STRATEGY_NODE && *family == FAMILY_NEURAL &&
+        (!node_text || !node_embedding_parse(node_text, node_embedding)))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
     encoder_kind kind;
     bool known = encoder_parse(encoder, &kind);
     *c = (network_config){.encoder = known ? kind : ENCODER_CNN};
     known = known && head_parse(head, &c->head);
-    const char *bad = known ? encoder_config_from_json(j, c) : NULL;
+    const char *bad = known && *family == FAMILY_NEURAL ? encoder_config_from_json(j, c) : NULL;
     if (bad)
         st = error_set(HFTC_STATUS_MODEL,
                        "%s: metadata \"config\" of the %s encoder lacks \"%s\" or has it out of range", path, encoder,
@@ -465,7 +482,7 @@ static hftc_status config_from_json(const char *path, int version, const char *t
         if (!rates[i].ok)
             st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an out-of-range \"%s\": %g, not in %s", path,
                            rates[i].key, rates[i].value, rates[i].range);
-    if (st == HFTC_STATUS_OK && !json_is_array(windows))
+    if (st == HFTC_STATUS_OK && !json_is_array(windows) && *family == FAMILY_NEURAL)
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no list of \"windows\"", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));
@@ -496,8 +513,8 @@ static hftc_status load_tensor(const st_file *f, const char *path, const char *n
     bool same = s->ndim == ndim;
     for (size_t d = 0; same && d < ndim; d++)
         same = s->shape[d] == shape[d];
-    if (!same)
-        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
+    if (!same || s->dtype != ST_F32)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape or type", path, name);
     return safetensors_read(f, s, values);
 }
 
@@ -510,6 +527,8 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
     if (n_model != model_tensor_count(m))
         return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, n_model,
                          model_tensor_count(m));
+    if (m->family == FAMILY_LINEAR)
+        return linear_load_tensors(m, f, path);
     if (m->shared_embedding)
         TRY(load_tensor(f, path, SHARED_EMBEDDING_NAME, 2,
                         (size_t[]){m->net_config.vocab_size, m->net_config.embed_dim}, m->shared_embedding));
@@ -542,6 +561,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     scoring_kind scoring = SCORING_INDEPENDENT;
     node_embedding_kind node_embedding = NODE_EMBEDDING_OWN;
     bool joint_embedding = false;
+    model_family family = FAMILY_NEURAL;
+    tfidf_options features = {0};
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
     else if (!version || atoi(version) < MODEL_FORMAT_OLDEST || atoi(version) > MODEL_FORMAT_VERSION)
@@ -549,7 +570,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
                        version ? version : "(none)", MODEL_FORMAT_OLDEST, MODEL_FORMAT_VERSION);
     if (st == HFTC_STATUS_OK)
         st = config_from_json(path, atoi(version), safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy,
-                              &scoring, &node_embedding, &joint_embedding);
+                              &scoring, &node_embedding, &joint_embedding, &family, &features);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -561,6 +582,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK) {
         m->net_config = cfg;
         m->strategy = strategy;
+        m->family = family;
+        m->features.opt = features;
         m->node_embedding = node_embedding;
         m->scoring = scoring;
         m->batch_capacity = 256;
@@ -610,6 +633,40 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     return HFTC_STATUS_OK;
 }
 
+/* A linear model's tensors and parts into the lists hftc_model_describe makes; returns its parameters (every
+ * weight, bias and sigmoid). */
+static size_t describe_linear(const hftc_model *m, json_t *tensors, json_t *parts)
+{
+    size_t n = linear_tensor_count(m), total = 0;
+    st_tensor *t = mem_alloc(n, sizeof *t);
+    char(*names)[MODEL_TENSOR_NAME_MAX] = mem_alloc(n, sizeof *names);
+    if (!t || !names) {
+        free(t), free(names);
+        return 0;
+    }
+    linear_tensors(m, t, names);
+    for (size_t i = 0; i < n; i++) {
+        json_t *shape = json_array();
+        size_t count = 1;
+        for (size_t d = 0; d < t[i].ndim; d++) {
+            json_array_append_new(shape, json_integer((json_int_t)t[i].shape[d]));
+            count *= t[i].shape[d];
+        }
+        json_array_append_new(
+            tensors, json_pack("{s:s, s:o, s:I}", "name", t[i].name, "shape", shape, "parameters", (json_int_t)count));
+    }
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const linear_classifier *lc = m->parts[p].linear;
+        size_t params = linear_nnz(lc) + 3 * lc->n_outputs;
+        json_array_append_new(parts, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                               (json_int_t)lc->n_outputs, "parameters", (json_int_t)params, "trainable",
+                                               (json_int_t)params, "frozen", 0, "statistics", 0));
+        total += params;
+    }
+    free(t), free(names);
+    return total;
+}
+
 char *hftc_model_describe(const hftc_model *m)
 {
     json_t *tensors = json_array(), *parts = json_array();
@@ -620,7 +677,9 @@ char *hftc_model_describe(const hftc_model *m)
     bool static_embedding = json_is_true(json_object_get(json_object_get(training, "options"), "freeze_embeddings"));
     size_t trainable = 0, frozen = m->shared_embedding ? m->net_config.vocab_size * m->net_config.embed_dim : 0;
     size_t statistics = 0;
-    for (size_t p = 0; p < m->n_parts; p++) {
+    if (m->family == FAMILY_LINEAR)
+        trainable = describe_linear(m, tensors, parts);
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
         size_t part_trainable = 0, part_frozen = 0, part_statistics = 0;
         for (size_t i = 0; i < ps->n_tensors; i++) {

@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+/* "level3.conv.2.weight": a part's tensor under its name in the file. */
+#define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
+
 /* Tensors a model file may hold besides the model's, which loading skips: a training checkpoint's state
  * ("checkpoint.best_values", ...). */
 #define MODEL_EXTRA_TENSOR_PREFIX "checkpoint."

@@ -123,8 +123,8 @@ static hftc_status header_build(json_t *root, const char *path, const st_tensor 
             built = json_array_append_new(shape, json_integer((json_int_t)t->shape[d])) == 0;
         size_t end = offset + elements * sizeof(float);
         // json_pack takes over shape ("o"), also when it fails.
-        json_t *entry = built ? json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
-                                          (json_int_t)offset, (json_int_t)end)
+        json_t *entry = built ? json_pack("{s:s, s:o, s:[I,I]}", "dtype", t->dtype == ST_U32 ? "U32" : "F32", "shape",
+                                          shape, "data_offsets", (json_int_t)offset, (json_int_t)end)
                               : NULL;
         if (!built)
             json_decref(shape);
@@ -342,9 +342,10 @@ static hftc_status entry_parse(st_entry *e, const char *path, const char *name, 
     if (!json_is_string(dtype) || !json_is_array(shape) || !json_is_array(offsets))
         return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' needs a dtype string, a shape and data_offsets", path,
                          name);
-    if (strcmp(json_string_value(dtype), "F32") != 0)
-        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has dtype %s; hftc reads only F32", path, name,
+    if (strcmp(json_string_value(dtype), "F32") != 0 && strcmp(json_string_value(dtype), "U32") != 0)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has dtype %s; hftc reads only F32 and U32", path, name,
                          json_string_value(dtype));
+    e->tensor.dtype = strcmp(json_string_value(dtype), "U32") == 0 ? ST_U32 : ST_F32;
     size_t ndim = json_array_size(shape);
     if (ndim > SAFETENSORS_MAX_DIMS)
         return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has %zu dimensions; at most %d are supported", path, name,
@@ -553,7 +554,7 @@ const st_metadata *safetensors_metadata_at(const st_file *f, size_t i)
     return i < f->n_metadata ? &f->metadata[i] : NULL;
 }
 
-hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out)
+hftc_status safetensors_read(const st_file *f, const st_tensor *t, void *out)
 {
     size_t n = 1;
     for (size_t d = 0; d < t->ndim; d++)

@@ -1,12 +1,11 @@
 /* The safetensors file layout (https://huggingface.co/docs/safetensors): 8-byte little-endian
  * header length N, N bytes of JSON header {"name": {"dtype": "F32", "shape": [...],
  * "data_offsets": [begin, end]}, ..., "__metadata__": {string: string}}, then raw little-endian
- * data. hftc writes only F32 tensors. Writing goes to a new temporary file in the same directory,
- * flushed and renamed over the target, so a crash never leaves a half-written model. Reading
- * validates everything: header length within the file, JSON, dtypes, shapes x 4 bytes = extent,
- * offsets in bounds, non-overlapping and covering the data exactly. Opening reads the header
- * only; safetensors_read copies one tensor's data from the file into the caller's memory, so that
- * loading a model needs its size in memory once. */
+ * data. hftc writes F32 tensors and U32 ones (a linear model's indices), both 4 bytes an element. Writing goes to a new
+ * temporary file in the same directory, flushed and renamed over the target, so a crash never leaves a half-written
+ * model. Reading validates everything: header length within the file, JSON, dtypes, shapes x 4 bytes = extent, offsets
+ * in bounds, non-overlapping and covering the data exactly. Opening reads the header only; safetensors_read copies one
+ * tensor's data from the file into the caller's memory, so that loading a model needs its size in memory once. */
 #ifndef HFTC_MODEL_SAFETENSORS_H
 #define HFTC_MODEL_SAFETENSORS_H
 
@@ -16,12 +15,15 @@
 
 #define SAFETENSORS_MAX_DIMS 4
 
+typedef enum { ST_F32, ST_U32 } st_dtype; /* both 4 bytes an element */
+
 typedef struct st_tensor {
     const char *name;
     size_t ndim;
     size_t shape[SAFETENSORS_MAX_DIMS];
-    const float *data; /* writing: the values; read from a file: NULL (safetensors_read) */
-    size_t offset;     /* read from a file: where its bytes start in the data section */
+    const void *data; /* writing: the values; read from a file: NULL (safetensors_read) */
+    st_dtype dtype;   /* F32 unless set */
+    size_t offset;    /* read from a file: where its bytes start in the data section */
 } st_tensor;
 
 typedef struct {
@@ -47,9 +49,9 @@ size_t safetensors_count(const st_file *f);
 const st_tensor *safetensors_tensor(const st_file *f, size_t i);
 /* NULL if absent. */
 const st_tensor *safetensors_find(const st_file *f, const char *name);
-/* Copies tensor t of f (its shape's element count of floats) into out; an error names the file if it
+/* Copies tensor t of f (its shape's element count of 4-byte values) into out; an error names the file if it
  * can no longer be read as it was opened. */
-hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out);
+hftc_status safetensors_read(const st_file *f, const st_tensor *t, void *out);
 /* NULL if absent. */
 const char *safetensors_metadata(const st_file *f, const char *key);
 size_t safetensors_metadata_count(const st_file *f);

@@ -241,7 +241,7 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
 }
 
 /* The training split and the validation split (a seeded hold-out when no file is given). */
-static hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va)
+hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va)
 {
     const hftc_train_options *o = cfg->o;
     tr->ds = train;

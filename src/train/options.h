@@ -52,6 +52,8 @@ typedef struct {
     taxonomy_format taxonomy_format;
     wordvec_format vectors_format; /* auto until hftc_train probes the file */
     strategy_kind strategy;
+    model_family family;
+    bool linear_svm; /* linear: the L2-loss SVM (else logistic regression) */
     transfer_kind transfer;
     uint64_t transfer_layers; /* the layers finetune copies (model/transfer.h) */
     node_docs_kind node_docs;

@@ -67,6 +67,8 @@ static const option_spec option_table[] = {
     /* model */
     {"preset", OPTION_CHARS, FIELD(preset), OPTION_FIXED | OPTION_RUN_NEUTRAL, NULL,
      "the preset whose defaults the options start from"},
+    {"family", OPTION_CHARS, FIELD(family), 0, "neural",
+     "neural (networks) or linear (linear classifiers over TF-IDF features, trained by liblinear)"},
     {"encoder", OPTION_CHARS, FIELD(encoder), 0, "cnn", "encoder: cnn, bigru-att, onlstm or ngram"},
     {"head", OPTION_CHARS, FIELD(head), 0, "sigmoid", "output: sigmoid (multi-label) or softmax (single-label)"},
     {"strategy", OPTION_CHARS, FIELD(strategy), 0, "flat",
@@ -79,6 +81,14 @@ static const option_spec option_table[] = {
      "learning rate of transferred layers (0 = --lr)"},
     {"freeze-child-embeddings", OPTION_BOOL, FIELD(freeze_child_embeddings), OPTION_RUN_NEUTRAL, NULL,
      "node + finetune: below the top level, read the parent's embedding, frozen"},
+    {"linear-loss", OPTION_CHARS, FIELD(linear_loss), 0, "logreg",
+     "linear: logreg (logistic regression) or svm (L2-loss SVM with a sigmoid fitted on validation)"},
+    {"linear-c", OPTION_FLOAT_LIST, LIST(linear_c, n_linear_c), 0, "1,10,100",
+     "linear: the regularisation values C tried (the best validation micro-F1 is kept)"},
+    {"linear-tolerance", OPTION_FLOAT, FIELD(linear_tolerance), 0, "0.01", "linear: liblinear's stopping tolerance"},
+    {"ngrams", OPTION_SIZE, FIELD(ngrams), 0, "2", "linear: word n-grams as features, 1 (words) or 2 (and bigrams)"},
+    {"min-df", OPTION_SIZE, FIELD(min_df), 0, "2", "linear: a feature of fewer training documents is left out"},
+    {"sublinear-tf", OPTION_BOOL, FIELD(sublinear_tf), 0, "1", "linear: 1 + ln(tf) instead of the term count"},
     {"node-docs", OPTION_CHARS, FIELD(node_docs), 0, "all",
      "documents a node classifier trains on: all, or parent (those of its parent)"},
     {"level-docs", OPTION_CHARS, FIELD(level_docs), OPTION_RUN_NEUTRAL, "all",
@@ -147,6 +157,8 @@ static const option_spec option_table[] = {
     {"tune-label-thresholds", OPTION_BOOL, FIELD(tune_label_thresholds), 0, NULL,
      "also store one threshold per label, each the best for its validation F1 (parents first); test and "
      "predict use them unless given --threshold"},
+    {"tune-scoring", OPTION_BOOL, FIELD(tune_scoring), 0, NULL,
+     "single-path training data: keep the leaf decision when its validation micro-F1 is better"},
     {"seed", OPTION_U64, FIELD(seed), 0, "1", "random seed (runs repeat for a given seed and thread count)"},
     {"threads", OPTION_INT, FIELD(threads), OPTION_INCIDENTAL, NULL, "threads (0 = all cores)"},
 };

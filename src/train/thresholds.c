@@ -78,3 +78,34 @@ hftc_status tune_label_thresholds(hftc_model *m, const float *probs, const float
     free(thresholds);
     return st;
 }
+
+hftc_status tune_scoring(hftc_model *m, const split *va, json_t *record)
+{
+    scoring_kind tuned = m->scoring;
+    float *probs[2] = {NULL, NULL}, *scores[2] = {NULL, NULL};
+    gold_sets gold = {0};
+    metrics mt[2];
+    hftc_status st = HFTC_STATUS_OK;
+    for (int leaf = 0; leaf < 2 && st == HFTC_STATUS_OK; leaf++) {
+        m->scoring = leaf ? SCORING_LEAF : tuned;
+        if (leaf)
+            free((void *)gold.start), free((void *)gold.labels);
+        st = valid_scores(m, va, &probs[leaf], &scores[leaf], &gold);
+        decision_rule rule = {m->scoring, m->threshold, leaf ? NULL : m->label_thresholds};
+        if (st == HFTC_STATUS_OK)
+            st = decisions_metrics(&rule, &m->tax, probs[leaf], scores[leaf], &gold, &mt[leaf]);
+    }
+    free(probs[0]), free(probs[1]), free(scores[0]), free(scores[1]);
+    free((void *)gold.start), free((void *)gold.labels);
+    m->scoring = tuned;
+    TRY(st);
+    bool leaf = mt[1].micro_f1 > mt[0].micro_f1;
+    log_info("single-path data: leaf decisions give validation micro-F1 %.4f, %s %.4f: %s kept", mt[1].micro_f1,
+             scoring_name(tuned), mt[0].micro_f1, leaf ? "leaf" : scoring_name(tuned));
+    if (leaf)
+        m->scoring = SCORING_LEAF;
+    json_object_set_new(record, "tuned_scoring",
+                        json_pack("{s:s, s:f, s:f}", "kept", scoring_name(m->scoring), "leaf_valid_micro_f1",
+                                  mt[1].micro_f1, "other_valid_micro_f1", mt[0].micro_f1));
+    return HFTC_STATUS_OK;
+}

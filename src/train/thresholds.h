@@ -19,4 +19,9 @@ hftc_status tune_threshold(hftc_model *m, const float *probs, const float *score
 hftc_status tune_label_thresholds(hftc_model *m, const float *probs, const float *scores, const gold_sets *gold,
                                   json_t *record);
 
+/* With single-path training data (taxonomy_single_path): the leaf decision's validation micro-F1 beside the
+ * model's rule as tuned (its scoring, threshold, per-label thresholds); the better becomes the model's
+ * scoring (ties: the model's). */
+hftc_status tune_scoring(hftc_model *m, const split *va, json_t *record);
+
 #endif

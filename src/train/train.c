@@ -144,11 +144,12 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     TRY(model_create(&m));
     m->tokenizer = cfg.tokenizer;
     m->strategy = cfg.strategy;
+    m->family = cfg.family;
     m->compute = cfg.compute;
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
-    const strategy_ops *strategy = strategy_ops_of(cfg.strategy);
+    const strategy_ops *strategy = cfg.family == FAMILY_LINEAR ? &strategy_linear_ops : strategy_ops_of(cfg.strategy);
     float *label_weights = NULL;
     hftc_status st = read_training_data(&cfg, m, &train, &valid);
     if (st == HFTC_STATUS_OK)
@@ -179,6 +180,8 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
             st = tune_label_thresholds(m, probs, scores, &gold, record);
         free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     }
+    if (st == HFTC_STATUS_OK && o->tune_scoring && taxonomy_single_path(&m->tax, tr.ds, tr.idx, tr.n))
+        st = tune_scoring(m, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);
