@@ -136,6 +136,9 @@ typedef struct {
                                    * not name are split on non-alphanumerics */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
+    /* level strategy */
+    char level_docs[16]; /* "all": every level model on every document; "reach": level k's on those with a
+                          * category at level k or k - 1 (the HFT-CNN authors' code) */
     /* linear family */
     char linear_loss[16]; /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
                            * decision values turned into probabilities by a sigmoid fitted on validation */
@@ -172,17 +175,21 @@ typedef struct {
                          * lr_decay (Keras' ReduceLROnPlateau; the counter restarts); 0 = never */
     float lr_decay;
     float lr;
-    char early_stop[16]; /* "loss", "micro-f1" or "accuracy" (single-label heads: the best output is the
-                          * label) on the validation split (micro-f1 with tune_threshold: at each
-                          * epoch's best threshold, since the final one is not known yet) */
+    char early_stop[16]; /* "loss", "micro-f1", "weighted-f1" (the labels' F1 weighted by their support) or
+                          * "accuracy" (single-label heads: the best output is the label) on the validation
+                          * split (the F1s with tune_threshold: at each epoch's best threshold, since the
+                          * final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
-    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative);
-                          * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
-    float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
+    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative:
+                          * each label's own probability thresholded, ranked by its path's product),
+                          * "product" (that product thresholded); softmax levels: "top-down" (restricted to
+                          * the chosen parent's children), "argmax"; single-path data: "leaf" */
+    float threshold;     /* decision threshold stored in the model, on the values that scoring decides on */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     /* One threshold per label besides (0.05 steps), each the best for that label's validation F1, parents
-     * first (bsf, msf: a label is kept only with a kept parent), for the flat and level strategies with the
-     * sigmoid head and independent, bsf or msf scoring; test and predict use them unless given a threshold. */
+     * first (bsf, product: a label is kept only with a kept parent), for the flat and level strategies with the
+     * sigmoid head and independent, bsf, msf or product scoring; test and predict use them unless given a
+     * threshold. */
     int tune_label_thresholds;
     int tune_scoring; /* single-path training data (each document one leaf and its ancestors): the leaf
                        * decision instead when its validation micro-F1 is better (after the tuning above) */
@@ -308,7 +315,7 @@ typedef struct {
     const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
     float threshold;     /* in [0, 1]; -1: the model's (any other value: INVALID_ARGUMENT) */
     int skip_bad_lines;
-    /* Node models (one classifier per label) under bsf or msf scoring: run a label's classifier only on
+    /* Node models (one classifier per label) under bsf or product scoring: run a label's classifier only on
      * the documents whose parents can pass the threshold (a label scores at most its best parent). The
      * decisions are those of running every classifier; the probabilities of skipped labels read 0, so
      * rankings past the decided labels (P@k, nDCG@k, hftc_predict_file's k) are not a full run's, and
@@ -349,9 +356,10 @@ typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    double weighted_f1; /* the gold labels' F1, weighted by their support (scikit-learn's average="weighted") */
     /* Hierarchical precision, recall and F1 (Kiritchenko et al. 2005): the micro figures with every
      * predicted label's ancestors added to the prediction, as the gold sets have them; the same as the
-     * micro figures when the scoring predicts a label only with its parents (bsf, top-down). */
+     * micro figures when the scoring predicts a label only with its parents (bsf, product, top-down). */
     double hierarchical_precision, hierarchical_recall, hierarchical_f1;
     double overall_accuracy; /* the HFT-ONLSTM paper's "overall": documents whose last-level labels (gold labels
                               * at the deepest level they reach) are predicted, parents predicted, not given */
@@ -378,7 +386,7 @@ typedef struct {
     const size_t *selected; /* label ids */
     size_t n_ranked;
     const size_t *ranked; /* label ids, best first */
-    const float *probs;   /* num_labels probabilities */
+    const float *probs;   /* num_labels scores under the scoring (independent: the probabilities) */
     int batch_end;        /* every document read so far is answered: a caller writing to a pipe flushes here */
     /* With hftc_input_options.explain = n_words: for each selected label (row i: selected[i]), the n_words
      * words its classifier attended to most, best first, and their attention weights ("" and 0 past the

@@ -523,12 +523,14 @@ static void test_command_line(void)
         CHECK(run(cmd, out, sizeof out) == 0);
         j = json_loads(out, 0, NULL);
         json_t *labels = json_object_get(j, "per_label");
-        double f1_sum = 0;
-        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0;
+        double f1_sum = 0, weighted_sum = 0;
+        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0, supports = 0;
         for (size_t i = 0; i < json_array_size(labels); i++) {
             json_t *l = json_array_get(labels, i);
             size_t support = (size_t)json_integer_value(json_object_get(l, "support"));
             f1_sum += support ? json_real_value(json_object_get(l, "f1")) : 0.0;
+            weighted_sum += (double)support * json_real_value(json_object_get(l, "f1"));
+            supports += support;
             in_gold += support > 0;
             correct += (size_t)json_integer_value(json_object_get(l, "correct"));
             predicted += (size_t)json_integer_value(json_object_get(l, "predicted"));
@@ -540,6 +542,7 @@ static void test_command_line(void)
                   "per_label: %s", out);
         /* the JSON holds 6 digits */
         CHECK(fabs(f1_sum / (double)in_gold - json_real_value(json_object_get(j, "macro_f1"))) < 1e-5);
+        CHECK(fabs(weighted_sum / (double)supports - json_real_value(json_object_get(j, "weighted_f1"))) < 1e-5);
         if (!unknown)
             CHECK(fabs(f1_sum / (double)in_gold - macro_f1) < 1e-5 &&
                   fabs((double)correct / (double)predicted - micro_p) < 1e-5);

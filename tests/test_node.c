@@ -139,13 +139,13 @@ static void predict_test_file(hftc_model *m, const char *scoring, float threshol
     CHECK(out->docs == N_TEST_DOCS);
 }
 
-// Pruning (hftc_input_options.prune): under bsf and msf the same decisions and F1 with classifiers
-// skipped (their probabilities read 0) where a parent fails; nothing skipped at threshold 0 or under
-// independent scoring.
+// Pruning (hftc_input_options.prune): under bsf and product the same decisions and F1 with classifiers
+// skipped (their probabilities read 0) where a parent fails; nothing skipped at threshold 0, under
+// independent scoring, or under msf (a label's own probability decides, whatever its parent's).
 static void check_pruning(hftc_model *m)
 {
     static predictions full, pruned;
-    static const char *const kinds[] = {"bsf", "msf"};
+    static const char *const kinds[] = {"bsf", "product"};
     for (size_t k = 0; k < 2; k++) {
         predict_test_file(m, kinds[k], 0.5f, 0, &full);
         predict_test_file(m, kinds[k], 0.5f, 1, &pruned);
@@ -181,6 +181,9 @@ static void check_pruning(hftc_model *m)
     CHECK(memcmp(&full, &pruned, sizeof full) == 0);
     predict_test_file(m, "independent", 0.5f, 0, &full);
     predict_test_file(m, "independent", 0.5f, 1, &pruned);
+    CHECK(memcmp(&full, &pruned, sizeof full) == 0);
+    predict_test_file(m, "msf", 0.5f, 0, &full);
+    predict_test_file(m, "msf", 0.5f, 1, &pruned);
     CHECK(memcmp(&full, &pruned, sizeof full) == 0);
 }
 

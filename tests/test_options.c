@@ -153,7 +153,7 @@ static void test_presets(void)
     CHECK(!strcmp(o.transfer, "none") && o.joint_embedding && !strcmp(o.head, "softmax") && o.rnn_hidden == 500);
     CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);
     hftc_train_options_init(&o, "gru-att-multi");
-    CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "micro-f1") && o.n_class_weights == 1);
+    CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "weighted-f1") && o.n_class_weights == 1);
     hftc_train_options_init(&o, "ngram");
     CHECK(!strcmp(o.encoder, "ngram") && !strcmp(o.strategy, "flat") && !strcmp(o.head, "sigmoid"));
     CHECK(o.dim == 100 && o.buckets == 1000000 && o.hidden == 0 && o.embed_dropout == 0.0f && o.hidden_dropout == 0.0f);

@@ -397,10 +397,10 @@ static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const 
     return st;
 }
 
-static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring,
-                                    node_embedding_kind *node_embedding, bool *joint_embedding, model_family *family,
-                                    tfidf_options *features)
+static hftc_status config_from_json(const char *path, int version, const char *text, network_config *c,
+                                    tokenizer_options *tok, float *threshold, strategy_kind *strategy,
+                                    scoring_kind *scoring, node_embedding_kind *node_embedding, bool *joint_embedding,
+                                    model_family *family, tfidf_options *features)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
@@ -435,6 +435,8 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *scoring = SCORING_INDEPENDENT;
     if (scoring_text && !scoring_parse(scoring_text, scoring))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
+    if (version == 1 && *scoring == SCORING_MSF) /* version 1's msf thresholded the product */
+        *scoring = SCORING_PRODUCT;
     const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
     *node_embedding = NODE_EMBEDDING_OWN;
     if (*strategy == STRATEGY_NODE && *family == FAMILY_NEURAL &&
@@ -569,14 +571,14 @@ hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **
     tfidf_options features = {0};
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
-    else if (!version || (strcmp(version, "1") && strcmp(version, "2")))
-        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads versions 1 and 2", path,
-                       version ? version : "(none)");
-    else if (strcmp(version, "1") && !safetensors_checksummed(f))
+    else if (!version || atoi(version) < MODEL_FORMAT_OLDEST || atoi(version) > MODEL_FORMAT_VERSION)
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads versions %d to %d", path,
+                       version ? version : "(none)", MODEL_FORMAT_OLDEST, MODEL_FORMAT_VERSION);
+    else if (atoi(version) >= 2 && !safetensors_checksummed(f))
         st = error_set(HFTC_STATUS_MODEL, "%s: its checksums are missing or damaged: the file is damaged", path);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
-                              &node_embedding, &joint_embedding, &family, &features);
+        st = config_from_json(path, atoi(version), safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy,
+                              &scoring, &node_embedding, &joint_embedding, &family, &features);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)

@@ -21,8 +21,11 @@
 #define MODEL_CHECKPOINT_SUMMARY_KEY "checkpoint_summary"
 
 #define MODEL_FORMAT_NAME "hftc"
-/* Version 2 files carry checksums (safetensors.h) and must; version 1 files, written before, load unchecked. */
+/* Version 2 files carry checksums (safetensors.h) and must, and their "msf" is the HFT-CNN paper's MSF (each
+ * label's own probability thresholded). Version 1 files, written before, load unchecked, their "msf" (the
+ * product thresholded) read as "product". An older hftc refuses version 2 rather than misread it. */
 #define MODEL_FORMAT_VERSION 2
+#define MODEL_FORMAT_OLDEST 1
 
 /* Receives a model's tensors and metadata entries (valid during the call only). */
 typedef hftc_status (*model_entries_fn)(void *user, const st_tensor *tensors, size_t n_tensors, const st_metadata *meta,

@@ -47,7 +47,7 @@ bool model_prunes(const hftc_model *m, const decision_rule *prune)
 typedef struct {
     const decision_rule *rule;
     size_t *part_of;    /* (n_nodes) the node's part, MODEL_NO_PART: none */
-    float *scores;      /* (batch capacity, n_nodes) the BSF or MSF scores of the batch so far */
+    float *scores;      /* (batch capacity, n_nodes) the BSF or product scores of the batch so far */
     float *bounds;      /* (batch capacity) the parent bound of each document that runs */
     size_t *active_idx; /* (batch capacity) the documents that run, in ds */
     size_t *active_pos; /* (batch capacity) and in the batch */

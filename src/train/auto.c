@@ -122,14 +122,13 @@ static hftc_status member_options(const hftc_train_options *o, size_t k, hftc_tr
         TRY(cnn_length(o, mo, &mo->max_len));
     TRY(apply_user_settings(o->auto_settings, s->name, mo));
     mo->train_path = o->train_path, mo->valid_path = o->valid_path, mo->taxonomy_path = o->taxonomy_path;
-    memcpy(mo->format, o->format, sizeof mo->format);
-    memcpy(mo->taxonomy_format, o->taxonomy_format, sizeof mo->taxonomy_format);
+    mo->format = o->format, mo->taxonomy_format = o->taxonomy_format;
     mo->add_unknown_labels = o->add_unknown_labels, mo->skip_bad_lines = o->skip_bad_lines;
     mo->seed = o->seed, mo->threads = o->threads;
     mo->progress = o->progress, mo->progress_user = o->progress_user;
     if (s->neural && o->embeddings_path) {
         mo->embeddings_path = o->embeddings_path;
-        memcpy(mo->embeddings_format, o->embeddings_format, sizeof mo->embeddings_format);
+        mo->embeddings_format = o->embeddings_format;
     }
     return HFTC_STATUS_OK;
 }
@@ -185,7 +184,9 @@ static hftc_status train_members(const hftc_train_options *o, member_files *file
         }
         if (st != HFTC_STATUS_OK)
             return error_wrap(st, "auto: member %s", members[k].name);
-        snprintf(files->paths[files->n], sizeof files->paths[0], "%s/%s.hftc", files->dir, members[k].name);
+        char path[sizeof files->paths[0]];
+        snprintf(path, sizeof path, "%s/%s.hftc", files->dir, members[k].name);
+        memcpy(files->paths[files->n], path, sizeof path);
         st = hftc_model_save(m, files->paths[files->n]);
         json_t *training = training_record(m);
         json_object_set_new(entry, "seconds", json_real(now_seconds() - t0));

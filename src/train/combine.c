@@ -35,7 +35,8 @@ typedef struct {
     size_t n, C, M;
     float *member_probs[HFTC_MAX_ENSEMBLE]; /* (n x C) each, at the ensemble's labels */
     gold_sets gold;
-    float *scores; /* (n x C) the last mix's, under the scoring */
+    float *probs;  /* (n x C) the last mix's probabilities (or a member's) */
+    float *scores; /* (n x C) and their scores under the scoring */
 } valid_set;
 
 typedef struct {
@@ -46,7 +47,7 @@ typedef struct {
 static hftc_status rule_figures(valid_set *v, const decision_rule *rule, figures *out)
 {
     metrics mt;
-    TRY(decisions_metrics(rule, &v->m->tax, v->scores, &v->gold, &mt));
+    TRY(decisions_metrics(rule, &v->m->tax, v->probs, v->scores, &v->gold, &mt));
     *out = (figures){rule->threshold, mt.micro_f1, mt.macro_f1};
     return HFTC_STATUS_OK;
 }
@@ -57,12 +58,13 @@ static hftc_status mix_figures(valid_set *v, const float *w, figures *out)
 {
     size_t count = v->n * v->C;
     for (size_t k = 0; k < v->M; k++)
-        ensemble_accumulate(v->scores, v->member_probs[k], w[k], count, k == 0);
-    scoring_apply(&v->m->compute, v->scoring, &v->m->tax, v->scores, v->scores, v->n);
+        ensemble_accumulate(v->probs, v->member_probs[k], w[k], count, k == 0);
+    scoring_apply(&v->m->compute, v->scoring, &v->m->tax, v->probs, v->scores, v->n);
     decision_rule rule = {v->scoring, v->m->threshold, NULL};
     double micro_f1;
     if (scoring_uses_threshold(v->scoring))
-        TRY(threshold_search_best(v->scores, v->C, &v->gold, &rule.threshold, &micro_f1));
+        TRY(threshold_search_best(scoring_decided(v->scoring, v->probs, v->scores), v->C, &v->gold, false,
+                                  &rule.threshold, &micro_f1));
     return rule_figures(v, &rule, out);
 }
 
@@ -74,8 +76,8 @@ static hftc_status member_own_figures(valid_set *v, size_t k, figures *out)
     float *thresholds = mem_alloc(v->C + 1, sizeof *thresholds);
     if (!thresholds)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    memcpy(v->scores, v->member_probs[k], v->n * v->C * sizeof *v->scores);
-    scoring_apply(&v->m->compute, member->scoring, &v->m->tax, v->scores, v->scores, v->n);
+    memcpy(v->probs, v->member_probs[k], v->n * v->C * sizeof *v->probs);
+    scoring_apply(&v->m->compute, member->scoring, &v->m->tax, v->probs, v->scores, v->n);
     bool per_label = scoring_uses_threshold(member->scoring) && ensemble_member_label_thresholds(v->m, k, thresholds);
     decision_rule rule = {member->scoring, member->threshold, per_label ? thresholds : NULL};
     hftc_status st = rule_figures(v, &rule, out);
@@ -267,7 +269,8 @@ static hftc_status choose(const hftc_ensemble_options *o, valid_set *v, json_t *
         m->label_thresholds = mem_alloc(v->C + 1, sizeof *m->label_thresholds);
         if (!m->label_thresholds)
             return HFTC_STATUS_OUT_OF_MEMORY;
-        TRY(threshold_search_labels(v->scoring, &m->tax, v->scores, &v->gold, m->threshold, m->label_thresholds));
+        TRY(threshold_search_labels(v->scoring, &m->tax, v->probs, v->scores, &v->gold, m->threshold,
+                                    m->label_thresholds));
         decision_rule rule = {v->scoring, m->threshold, m->label_thresholds};
         TRY(rule_figures(v, &rule, &final));
     }
@@ -319,7 +322,8 @@ hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out)
     v.n = ds.n_docs;
     v.gold = (gold_sets){ds.n_docs, strmap_count(&m->tax.names), ds.label_start, ds.labels};
     v.scores = st == HFTC_STATUS_OK ? mem_alloc(v.n * v.C + 1, sizeof *v.scores) : NULL;
-    if (st == HFTC_STATUS_OK && !v.scores)
+    v.probs = st == HFTC_STATUS_OK ? mem_alloc(v.n * v.C + 1, sizeof *v.probs) : NULL;
+    if (st == HFTC_STATUS_OK && (!v.scores || !v.probs))
         st = HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
         st = predict_members(&v, &ds);
@@ -340,7 +344,7 @@ hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out)
     json_decref(record);
     for (size_t k = 0; k < v.M; k++)
         free(v.member_probs[k]);
-    free(v.scores);
+    free(v.scores), free(v.probs);
     dataset_free(&ds);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);

@@ -373,12 +373,13 @@ static hftc_status validate(linear_context *ctx, linear_classifier **parts, doub
     hftc_model *m = ctx->m;
     for (size_t p = 0; p < m->n_parts; p++)
         m->parts[p].linear = parts[p];
-    float *scores = NULL;
+    float *probs = NULL, *scores = NULL;
     gold_sets gold = {0};
-    hftc_status st = valid_scores(m, ctx->va, &scores, &gold);
+    hftc_status st = valid_scores(m, ctx->va, &probs, &scores, &gold);
     if (st == HFTC_STATUS_OK)
-        st = threshold_search_best(scores, m->tax.n_nodes, &gold, threshold, micro_f1);
-    free(scores), free((void *)gold.start), free((void *)gold.labels);
+        st = threshold_search_best(scoring_decided(m->scoring, probs, scores), m->tax.n_nodes, &gold, false, threshold,
+                                   micro_f1);
+    free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     for (size_t p = 0; p < m->n_parts; p++)
         m->parts[p].linear = NULL;
     return st;

@@ -22,7 +22,8 @@
 
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
-static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
+static const char *const level_docs_names[] = {"all", "reach"};                                /* by level_docs_kind */
+static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy", "weighted-f1"}; /* by early_stop_kind */
 
 /* Sets *kind to name's place in names, or returns false. */
 static bool kind_parse(const char *const *names, size_t n, const char *name, int *kind)
@@ -156,11 +157,17 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
         return message;
     }
     if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(c->scoring)))
-        return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
+        return "--tune-label-thresholds needs the sigmoid head and independent, bsf, msf or product scoring";
     int kind;
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";
     c->node_docs = (node_docs_kind)kind;
+    if (!kind_parse(level_docs_names, NAMES_COUNT(level_docs_names), o->level_docs, &kind))
+        return "--level-docs must be all or reach";
+    c->level_docs = (level_docs_kind)kind;
+    if (c->level_docs == LEVEL_DOCS_REACH && (c->strategy != STRATEGY_LEVEL || c->family != FAMILY_NEURAL))
+        return "--level-docs reach chooses each level network's documents: it needs --strategy level and the neural "
+               "family";
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
@@ -192,7 +199,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
     if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &kind))
-        return "--early-stop must be loss, micro-f1 or accuracy";
+        return "--early-stop must be loss, micro-f1, weighted-f1 or accuracy";
     c->early_stop = (early_stop_kind)kind;
     if (c->early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";

@@ -19,7 +19,10 @@ typedef struct {
  * Adam 1e-3, batch 100, at most 40 epochs stopped on the validation loss after 3 without a gain).
  * woft-cnn and hft-cnn: the paper's per-level models WoFT(B) and HFT(B), without and with fine-tuning (level
  * k's embedding and convolutions start from level k-1's trained ones; the dense layers start fresh), read
- * with Boolean scoring.
+ * with Boolean scoring. Level k's model trains and is validated on the documents with a category at level k
+ * or k-1 (level-docs=reach), as the authors' code builds each level's problem for both (ShimShim46/HFT-CNN,
+ * data_helper.py, build_problem: "if (layer in doc['hie_info']) or ((layer-1) in doc['hie_info'])"); the
+ * paper does not say.
  * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
  * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
  * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and keeps
@@ -36,7 +39,8 @@ typedef struct {
  *                  lr 5e-4 for the transferred layers, 1e-3 for the output layer, the embedding frozen
  *                  below the top level
  *   gru-att-multi  one multi-label model over all categories (per-class weights from an htrans model
- *                  with --class-weights-from), selected on validation micro-F1
+ *                  with --class-weights-from), its epoch chosen on the validation weighted F1 (the paper:
+ *                  "We optimize the weighted F1-score during training the multi-label model")
  *
  * The HFT-ONLSTM paper's settings (Gao et al.; WOS): pretrained 300-d vectors, not trained (pass them with
  * --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's default; the
@@ -80,7 +84,7 @@ typedef struct {
  * each with its own preset, ensembled, the best on validation kept (train/auto.c). */
 static const preset_spec presets[] = {
     {"flat-cnn", NULL, ""},
-    {"woft-cnn", NULL, "strategy=level scoring=bsf"},
+    {"woft-cnn", NULL, "strategy=level scoring=bsf level-docs=reach"},
     {"hft-cnn", "woft-cnn", "transfer=finetune"},
     {"xml-cnn", NULL, "pool-chunks=5 hidden=512"},
     {"gru-att", NULL,
@@ -88,7 +92,7 @@ static const preset_spec presets[] = {
      "batch=128 epochs=10 hidden=0 embed-dropout=0 hidden-dropout=0"},
     {"gru-att-cw", "gru-att", "class-weights=1,2,3,5,10,30,50"},
     {"htrans", "gru-att-cw", "transfer=finetune transfer-lr=5e-4 freeze-child-embeddings=1"},
-    {"gru-att-multi", "gru-att", "strategy=flat early-stop=micro-f1"},
+    {"gru-att-multi", "gru-att", "strategy=flat early-stop=weighted-f1"},
     {"hft-onlstm", NULL,
      "encoder=onlstm head=softmax strategy=level transfer=finetune transfer-layers=embedding,onlstm "
      "joint-embedding=1 windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 rnn-hidden=500 "

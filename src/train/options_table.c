@@ -96,6 +96,9 @@ static const option_spec option_table[] = {
     {"sublinear-tf", OPTION_BOOL, FIELD(sublinear_tf), 0, "1", "linear: 1 + ln(tf) instead of the term count"},
     {"node-docs", OPTION_CHARS, FIELD(node_docs), 0, "all",
      "documents a node classifier trains on: all, or parent (those of its parent)"},
+    {"level-docs", OPTION_CHARS, FIELD(level_docs), OPTION_RUN_NEUTRAL, "all",
+     "documents a level model trains and validates on: all, or reach (those with a category at its level or the "
+     "level above, as the HFT-CNN authors' code); softmax heads: those with a label at its level, either way"},
     {"node-valid-fraction", OPTION_FLOAT, FIELD(node_valid_fraction), 0, "0.15",
      "each node classifier's stratified validation split"},
     {"class-weights", OPTION_FLOAT_LIST, LIST(class_weights, n_class_weights), OPTION_RUN_NEUTRAL, "1",
@@ -142,13 +145,15 @@ static const option_spec option_table[] = {
     {"lr", OPTION_FLOAT, FIELD(lr), 0, "0.001", "Adam learning rate"},
     {"patience", OPTION_SIZE, FIELD(patience), 0, "3", "epochs without improvement before stopping"},
     {"early-stop", OPTION_CHARS, FIELD(early_stop), 0, "loss",
-     "validation criterion: loss, micro-f1 (at the best threshold with --tune-threshold) or accuracy (softmax)"},
+     "validation criterion: loss, micro-f1, weighted-f1 (per-label F1 weighted by support; both at the best "
+     "threshold with --tune-threshold) or accuracy (softmax)"},
     {"lr-patience", OPTION_SIZE, FIELD(lr_patience), 0, NULL,
      "epochs without improvement after which the learning rate is multiplied by --lr-decay (0 = never)"},
     {"lr-decay", OPTION_FLOAT, FIELD(lr_decay), 0, "0.1", "learning-rate factor of --lr-patience"},
     {"pos-weight", OPTION_FLOAT, FIELD(pos_weight), 0, "1", "weight of positive targets in the loss (sigmoid head)"},
     {"scoring", OPTION_CHARS, FIELD(scoring), OPTION_RUN_NEUTRAL, "independent",
-     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "
+     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (own probability, ranked by "
+     "the product with its ancestors'), product (that product thresholded); "
      "softmax levels: top-down (best child of the category above), argmax (best of each level); single-path "
      "data: leaf (the best leaf and its ancestors)"},
     {"threshold", OPTION_FLOAT, FIELD(threshold), 0, "0.5", "decision threshold stored in the model"},

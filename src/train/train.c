@@ -174,14 +174,14 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK)
         st = strategy->train(&cfg, m, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && (o->tune_threshold || o->tune_label_thresholds)) {
-        float *scores = NULL;
+        float *probs = NULL, *scores = NULL;
         gold_sets gold = {0};
-        st = valid_scores(m, &va, &scores, &gold);
+        st = valid_scores(m, &va, &probs, &scores, &gold);
         if (st == HFTC_STATUS_OK && o->tune_threshold)
-            st = tune_threshold(m, scores, &gold, record);
+            st = tune_threshold(m, probs, scores, &gold, record);
         if (st == HFTC_STATUS_OK && o->tune_label_thresholds)
-            st = tune_label_thresholds(m, scores, &gold, record);
-        free(scores), free((void *)gold.start), free((void *)gold.labels);
+            st = tune_label_thresholds(m, probs, scores, &gold, record);
+        free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     }
     if (st == HFTC_STATUS_OK && o->tune_scoring && taxonomy_single_path(&m->tax, tr.ds, tr.idx, tr.n))
         st = tune_scoring(m, &va, record);
