@@ -316,7 +316,8 @@ static hftc_status checksums_entry(const st_tensor *tensors, size_t n_tensors, c
         json_array_append_new(list, json_integer(crc[i]));
     }
     if (st == HFTC_STATUS_OK) {
-        memcpy(sorted, metadata, n_metadata * sizeof *metadata);
+        if (n_metadata) /* metadata may be NULL with none */
+            memcpy(sorted, metadata, n_metadata * sizeof *metadata);
         uint32_t header = header_crc(sorted, n_metadata, order, begin, n_tensors, crc);
         json_t *entry = json_pack("{s:I, s:o}", "crc32", (json_int_t)header, "tensors", list);
         list = NULL; /* json_pack took it, also when it failed */
