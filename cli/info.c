@@ -41,6 +41,33 @@ static void print_members(const json_t *d)
                json_number_value(json_object_get(choice, "valid_macro_f1")));
 }
 
+/* --preset auto's choice: each member's validation figures (or why it was left out), the ensembles tried, what
+ * was kept and why. */
+static void print_auto(const json_t *d)
+{
+    const json_t *a = json_object_get(json_object_get(d, "training"), "auto"), *e;
+    if (!a)
+        return;
+    printf("auto             kept %s %s: validation micro-F1 %.4f (%.0f s in all)\n",
+           json_string_value(json_object_get(a, "chosen")), json_string_value(json_object_get(a, "why")),
+           json_number_value(json_object_get(a, "valid_micro_f1")), json_number_value(json_object_get(a, "seconds")));
+    size_t i;
+    json_array_foreach(json_object_get(a, "members"), i, e)
+    {
+        printf("  member %-12s", json_string_value(json_object_get(e, "member")));
+        if (json_object_get(e, "left_out"))
+            printf(" left out: %s\n", json_string_value(json_object_get(e, "left_out")));
+        else
+            printf(" validation micro-F1 %.4f, macro-F1 %.4f (alone, its own decisions), %.0f s\n",
+                   json_number_value(json_object_get(e, "valid_micro_f1")),
+                   json_number_value(json_object_get(e, "valid_macro_f1")),
+                   json_number_value(json_object_get(e, "seconds")));
+    }
+    json_array_foreach(json_object_get(a, "ensembles"), i, e)
+        printf("  ensemble under %-12s validation micro-F1 %.4f\n", json_string_value(json_object_get(e, "scoring")),
+               json_number_value(json_object_get(e, "valid_micro_f1")));
+}
+
 static void print_summary(const json_t *d)
 {
     const json_t *cfg = json_object_get(d, "config");
@@ -81,6 +108,7 @@ static void print_summary(const json_t *d)
     }
     if (json_object_get(d, "members"))
         print_members(d);
+    print_auto(d);
     const json_t *tr = json_object_get(d, "training"), *parts = json_object_get(d, "parts");
     if (json_object_get(tr, "train_seconds"))
         printf("training         %.1f s, %lld training and %lld validation documents\n",

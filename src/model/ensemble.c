@@ -566,7 +566,9 @@ hftc_status ensemble_load(const st_file *f, const char *path, hftc_model **out)
         ensemble_set_weights(m->ensemble, weights);
         st = rule_from_json(m, path, j);
     }
-    const char *training = safetensors_metadata(f, "training");
+    const char *training = safetensors_metadata(f, "training"), *preset = safetensors_metadata(f, "preset");
+    if (st == HFTC_STATUS_OK && preset) /* "ensemble", or what made it ("auto") */
+        snprintf(m->preset, sizeof m->preset, "%s", preset);
     if (st == HFTC_STATUS_OK && training && !(m->training_json = mem_strdup(training)))
         st = HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) /* as a model loads: on when the members' caches together fit the default */

@@ -220,6 +220,21 @@ static void ensemble_figures(const hftc_model *e, double *ensemble_f1, double *m
     json_decref(record);
 }
 
+/* Each trained member's validation figures alone (its own decision rule), from an ensemble's record, into its
+ * entry of the auto record. */
+static void record_member_figures(const hftc_model *e, const size_t *trained_k, json_t *entries)
+{
+    json_t *record = training_record(e), *list = json_object_get(json_object_get(record, "ensemble"), "members"), *it;
+    size_t i;
+    json_array_foreach(list, i, it)
+    {
+        json_t *entry = json_array_get(entries, trained_k[i]);
+        json_object_set(entry, "valid_micro_f1", json_object_get(it, "valid_micro_f1"));
+        json_object_set(entry, "valid_macro_f1", json_object_get(it, "valid_macro_f1"));
+    }
+    json_decref(record);
+}
+
 hftc_status train_auto(const hftc_train_options *o, hftc_model **out)
 {
     if (!o->train_path || !o->valid_path)
@@ -269,6 +284,8 @@ hftc_status train_auto(const hftc_train_options *o, hftc_model **out)
             double f1, member_f1;
             size_t member;
             ensemble_figures(e, &f1, &member_f1, &member);
+            if (s == 0)
+                record_member_figures(e, trained_k, json_object_get(record, "members"));
             json_array_append_new(json_object_get(record, "ensembles"),
                                   json_pack("{s:s, s:f}", "scoring", scorings[s], "valid_micro_f1", f1));
             if (s == 0 && member_f1 > f1) { /* a member alone: kept unless an ensemble below does better */
