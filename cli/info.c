@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* An ensemble's members, their weights and validation figures (alone, under their own decision rule), and
  * the ensemble's. */
@@ -48,9 +49,11 @@ static void print_auto(const json_t *d)
     const json_t *a = json_object_get(json_object_get(d, "training"), "auto"), *e;
     if (!a)
         return;
-    printf("auto             kept %s %s: validation micro-F1 %.4f (%.0f s in all)\n",
-           json_string_value(json_object_get(a, "chosen")), json_string_value(json_object_get(a, "why")),
-           json_number_value(json_object_get(a, "valid_micro_f1")), json_number_value(json_object_get(a, "seconds")));
+    bool ensemble = !strcmp(json_string_value(json_object_get(a, "chosen")), "ensemble");
+    printf("auto             kept %s%s%s: validation micro-F1 %.4f (%.0f s in all)\n",
+           ensemble ? "the ensemble under the " : "the member ", json_string_value(json_object_get(a, "why")),
+           ensemble ? " scoring" : " alone", json_number_value(json_object_get(a, "valid_micro_f1")),
+           json_number_value(json_object_get(a, "seconds")));
     size_t i;
     json_array_foreach(json_object_get(a, "members"), i, e)
     {
