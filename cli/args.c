@@ -24,6 +24,13 @@ static bool parse_value(const arg_spec *spec, const char *s)
         return hftc_parse_value(HFTC_VALUE_BOOL, s, spec->target);
     case ARG_TRAIN:
         return hftc_train_options_set(spec->target, spec->name, s) == HFTC_STATUS_OK;
+    case ARG_LIST: {
+        arg_list *list = spec->target;
+        if (list->n == ARG_LIST_MAX)
+            return false;
+        list->items[list->n++] = s;
+        return true;
+    }
     case ARG_FLAG:
         break;
     }
@@ -56,6 +63,13 @@ static void format_value(const arg_spec *spec, char *buf, size_t size)
         if (hftc_train_options_get(spec->target, spec->name, buf, size) != HFTC_STATUS_OK)
             snprintf(buf, size, "?");
         break;
+    case ARG_LIST: {
+        const arg_list *list = spec->target;
+        size_t used = (size_t)snprintf(buf, size, "%s", list->n ? "" : "none");
+        for (size_t i = 0; i < list->n && used < size; i++)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", list->items[i]);
+        break;
+    }
     }
 }
 

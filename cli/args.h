@@ -17,7 +17,16 @@ typedef enum {
     ARG_BOOL,   /* int, takes a value: 1/0, true/false, yes/no */
     ARG_FLAG,   /* int, set to 1, takes no value */
     ARG_TRAIN,  /* hftc_train_options: the library's option of that name (name without "--") */
+    ARG_LIST,   /* arg_list: the option may be given again, each value added */
 } arg_type;
+
+#define ARG_LIST_MAX 32
+
+/* The values of an option given once or more (ARG_LIST). */
+typedef struct {
+    const char *items[ARG_LIST_MAX];
+    size_t n;
+} arg_list;
 
 typedef struct {
     const char *name; /* "--epochs"; ARG_TRAIN: "epochs", the library's name */

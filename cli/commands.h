@@ -12,6 +12,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_ensemble(int argc, char **argv);
 
 /* Prints "hftc <command>: <library error message>" and returns 1. */
 int cli_fail(const char *command);
@@ -35,7 +36,7 @@ int cli_check_threshold(const char *command, float threshold);
 #define CLI_THRESHOLD_HELP "decision threshold in [0, 1] (-1 = the model's)"
 /* The --prune option's help. */
 #define CLI_PRUNE_HELP                                                                                                 \
-    "node models, bsf/msf: run a label's classifier only where its parents can pass the threshold (the same "          \
+    "node models, bsf/product: run a label's classifier only where its parents can pass the threshold (the same "      \
     "decisions)"
 /* The options of test, predict and serve that concern loading the model, for an arg_spec table. */
 #define CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed)                                                             \

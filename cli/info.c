@@ -1,4 +1,4 @@
-/* hftc info: what a model file holds (JSON with --json, a summary otherwise). */
+/* hftc info: what a model file holds (JSON with --json, a summary otherwise; an ensemble's members too). */
 #include "args.h"
 #include "commands.h"
 
@@ -6,6 +6,70 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* An ensemble's members, their weights and validation figures (alone, under their own decision rule), and
+ * the ensemble's. */
+static void print_members(const json_t *d)
+{
+    const json_t *members = json_object_get(d, "members"), *choice;
+    choice = json_object_get(json_object_get(d, "training"), "ensemble");
+    const json_t *figures = json_object_get(choice, "members");
+    printf("ensemble         %zu members, the weighted mean of their probabilities", json_array_size(members));
+    if (json_object_get(choice, "valid"))
+        printf("; weights and threshold chosen on %s (%lld documents)",
+               json_string_value(json_object_get(choice, "valid")),
+               (long long)json_integer_value(json_object_get(json_object_get(d, "training"), "valid_docs")));
+    printf("\n");
+    size_t k;
+    const json_t *m;
+    json_array_foreach(members, k, m)
+    {
+        const json_t *f = json_array_get(figures, k);
+        printf("  member %-7zu weight %.3f  %-12s %s", k + 1, json_number_value(json_object_get(m, "weight")),
+               json_string_value(json_object_get(m, "preset")), json_string_value(json_object_get(m, "name")));
+        if (f)
+            printf("  validation micro-F1 %.4f, macro-F1 %.4f", json_number_value(json_object_get(f, "valid_micro_f1")),
+                   json_number_value(json_object_get(f, "valid_macro_f1")));
+        printf("\n");
+    }
+    if (choice)
+        printf("  the ensemble   %s scoring, threshold %.2f%s  validation micro-F1 %.4f, macro-F1 %.4f\n",
+               json_string_value(json_object_get(choice, "scoring")),
+               json_number_value(json_object_get(choice, "threshold")),
+               json_is_true(json_object_get(choice, "label_thresholds")) ? " and per-label thresholds" : "",
+               json_number_value(json_object_get(choice, "valid_micro_f1")),
+               json_number_value(json_object_get(choice, "valid_macro_f1")));
+}
+
+/* --preset auto's choice: each member's validation figures (or why it was left out), the ensembles tried, what
+ * was kept and why. */
+static void print_auto(const json_t *d)
+{
+    const json_t *a = json_object_get(json_object_get(d, "training"), "auto"), *e;
+    if (!a)
+        return;
+    bool ensemble = !strcmp(json_string_value(json_object_get(a, "chosen")), "ensemble");
+    printf("auto             kept %s%s%s: validation micro-F1 %.4f (%.0f s in all)\n",
+           ensemble ? "the ensemble under the " : "the member ", json_string_value(json_object_get(a, "why")),
+           ensemble ? " scoring" : " alone", json_number_value(json_object_get(a, "valid_micro_f1")),
+           json_number_value(json_object_get(a, "seconds")));
+    size_t i;
+    json_array_foreach(json_object_get(a, "members"), i, e)
+    {
+        printf("  member %-12s", json_string_value(json_object_get(e, "member")));
+        if (json_object_get(e, "left_out"))
+            printf(" left out: %s\n", json_string_value(json_object_get(e, "left_out")));
+        else
+            printf(" validation micro-F1 %.4f, macro-F1 %.4f (alone, its own decisions), %.0f s\n",
+                   json_number_value(json_object_get(e, "valid_micro_f1")),
+                   json_number_value(json_object_get(e, "valid_macro_f1")),
+                   json_number_value(json_object_get(e, "seconds")));
+    }
+    json_array_foreach(json_object_get(a, "ensembles"), i, e)
+        printf("  ensemble under %-12s validation micro-F1 %.4f\n", json_string_value(json_object_get(e, "scoring")),
+               json_number_value(json_object_get(e, "valid_micro_f1")));
+}
 
 static void print_summary(const json_t *d)
 {
@@ -13,6 +77,7 @@ static void print_summary(const json_t *d)
     printf("format           %s version %lld\n", json_string_value(json_object_get(d, "format")),
            (long long)json_integer_value(json_object_get(d, "format_version")));
     printf("preset           %s\n", json_string_value(json_object_get(d, "preset")));
+    printf("checksums        %s\n", json_string_value(json_object_get(d, "checksums")));
     char *config = json_dumps(cfg, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("configuration    %s\n", config);
     free(config);
@@ -44,6 +109,9 @@ static void print_summary(const json_t *d)
                (long long)json_integer_value(json_object_get(t, "parameters")));
         free(shape);
     }
+    if (json_object_get(d, "members"))
+        print_members(d);
+    print_auto(d);
     const json_t *tr = json_object_get(d, "training"), *parts = json_object_get(d, "parts");
     if (json_object_get(tr, "train_seconds"))
         printf("training         %.1f s, %lld training and %lld validation documents\n",

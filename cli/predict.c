@@ -84,7 +84,8 @@ int cmd_predict(int argc, char **argv)
         {"--k", ARG_SIZE, &out.k, "at most this many labels per document (0 = all above the threshold)"},
         {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},
         {"--scoring", ARG_STRING, &in.scoring,
-         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
+         "independent, bsf (kept only if the parent is), msf (own probability, ranked by the path's product), product "
+         "(the path's product thresholded), top-down, argmax (softmax levels), "
          "leaf (the best leaf and its ancestors: single-path data); "
          "the model's by default"},
         {"--probs", ARG_FLAG, &out.probs, "print label:probability"},

@@ -14,6 +14,7 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
                           (json_int_t)e->labels, "unknown_labels", (json_int_t)e->unknown_labels, "micro_precision",
                           e->micro_precision, "micro_recall", e->micro_recall, "micro_f1", e->micro_f1, "macro_f1",
                           e->macro_f1, "exact_match", e->exact_match, "threshold", (double)threshold);
+    json_object_set_new(j, "weighted_f1", json_real(e->weighted_f1));
     json_object_set_new(j, "label_thresholds", json_boolean(e->label_thresholds));
     for (int k = 1; k <= HFTC_MAX_K; k += 2) {
         char key[16];
@@ -69,6 +70,7 @@ static void print_text(const hftc_evaluation *e, float threshold)
         printf("threshold        %g\n", (double)threshold);
     printf("micro-F1         %.4f  (precision %.4f, recall %.4f)\n", e->micro_f1, e->micro_precision, e->micro_recall);
     printf("macro-F1         %.4f\n", e->macro_f1);
+    printf("weighted F1      %.4f  (the labels' F1 weighted by their support)\n", e->weighted_f1);
     printf("hierarchical F1  %.4f  (precision %.4f, recall %.4f; predictions with their ancestors)\n",
            e->hierarchical_f1, e->hierarchical_precision, e->hierarchical_recall);
     printf("exact match      %.4f\n", e->exact_match);
@@ -104,7 +106,8 @@ int cmd_test(int argc, char **argv)
         {"--input", ARG_STRING, &in.path, "labelled data to evaluate on (- for stdin)"},
         {"--format", ARG_STRING, &in.format, "data format: auto, tsv, fasttext, jsonl"},
         {"--scoring", ARG_STRING, &in.scoring,
-         "independent, bsf (kept only if the parent is), msf (x ancestors), top-down, argmax (softmax levels), "
+         "independent, bsf (kept only if the parent is), msf (own probability, ranked by the path's product), product "
+         "(the path's product thresholded), top-down, argmax (softmax levels), "
          "leaf (the best leaf and its ancestors: single-path data); "
          "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},

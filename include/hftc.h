@@ -100,6 +100,13 @@ typedef struct {
     int skip_bad_lines;
     /* model */
     char preset[32];
+    int auto_choice;             /* --preset auto: linear, linear SVM, ngram and hft-cnn members trained on the data
+                                  * with their own presets (of these options: the files, formats, vectors, seed,
+                                  * threads, time limit), ensembled, and the best on validation kept */
+    char auto_settings[256];     /* auto: settings over members' presets, "member:name=value name=value;member:..."
+                                  * (members: linear, linear-svm, ngram, hft-cnn) */
+    char family[16];             /* "neural": networks (the encoder below); "linear": linear classifiers over
+                                  * TF-IDF features, trained by liblinear */
     char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
@@ -129,6 +136,18 @@ typedef struct {
                                    * not name are split on non-alphanumerics */
     float embed_dropout, hidden_dropout;
     int freeze_embeddings; /* static embeddings */
+    /* level strategy */
+    char level_docs[16]; /* "all": every level model on every document; "reach": level k's on those with a
+                          * category at level k or k - 1 (the HFT-CNN authors' code) */
+    /* linear family */
+    char linear_loss[16]; /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
+                           * decision values turned into probabilities by a sigmoid fitted on validation */
+    size_t n_linear_c;    /* the regularisation values C tried; the best validation micro-F1 is kept */
+    float linear_c[HFTC_MAX_CLASS_WEIGHTS];
+    float linear_tolerance; /* liblinear's stopping tolerance (its -e) */
+    size_t ngrams;          /* word n-grams as features: 1 (words) or 2 (words and bigrams) */
+    size_t min_df;          /* a feature of fewer training documents is left out */
+    int sublinear_tf;       /* 1 + ln(tf) instead of the term count */
     /* node strategy */
     char node_docs[16];        /* "all": every document (positives and negatives); "parent": those of its parent */
     float node_valid_fraction; /* each classifier's validation split, stratified, from all labelled documents */
@@ -156,18 +175,24 @@ typedef struct {
                          * lr_decay (Keras' ReduceLROnPlateau; the counter restarts); 0 = never */
     float lr_decay;
     float lr;
-    char early_stop[16]; /* "loss", "micro-f1" or "accuracy" (single-label heads: the best output is the
-                          * label) on the validation split (micro-f1 with tune_threshold: at each
-                          * epoch's best threshold, since the final one is not known yet) */
+    char early_stop[16]; /* "loss", "micro-f1", "weighted-f1" (the labels' F1 weighted by their support) or
+                          * "accuracy" (single-label heads: the best output is the label) on the validation
+                          * split (the F1s with tune_threshold: at each epoch's best threshold, since the
+                          * final one is not known yet) */
     float pos_weight;    /* sigmoid head: BCE weight of positive targets (PyTorch's pos_weight), 1 = none */
-    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative);
-                          * softmax levels: "top-down" (restricted to the chosen parent's children), "argmax" */
-    float threshold;     /* decision threshold stored in the model, on the scores of that scoring */
+    char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative:
+                          * each label's own probability thresholded, ranked by its path's product),
+                          * "product" (that product thresholded); softmax levels: "top-down" (restricted to
+                          * the chosen parent's children), "argmax"; single-path data: "leaf" */
+    float threshold;     /* decision threshold stored in the model, on the values that scoring decides on */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     /* One threshold per label besides (0.05 steps), each the best for that label's validation F1, parents
-     * first (bsf, msf: a label is kept only with a kept parent), for the flat and level strategies with the
-     * sigmoid head and independent, bsf or msf scoring; test and predict use them unless given a threshold. */
+     * first (bsf, product: a label is kept only with a kept parent), for the flat and level strategies with the
+     * sigmoid head and independent, bsf, msf or product scoring; test and predict use them unless given a
+     * threshold. */
     int tune_label_thresholds;
+    int tune_scoring; /* single-path training data (each document one leaf and its ancestors): the leaf
+                       * decision instead when its validation micro-F1 is better (after the tuning above) */
     unsigned long long seed;
     int threads; /* 0 = all cores */
     /* The last members: bindings that hold the struct as hftc_train_options_size() bytes, set by name, find
@@ -245,6 +270,40 @@ HFTC_API const char *hftc_model_scoring(const hftc_model *m);
  * training record); the caller frees it with free(). */
 HFTC_API char *hftc_model_describe(const hftc_model *m);
 
+/* ---- Ensembles ----------------------------------------------------------------------------- */
+
+#define HFTC_MAX_ENSEMBLE 16
+
+typedef struct {
+    const char *const *models; /* the members' model files: trained over the same taxonomy, reading text alike */
+    size_t n_models;           /* 2 to HFTC_MAX_ENSEMBLE */
+    const char *valid_path;    /* labelled data the weights and the decision rule are chosen on: not a member's
+                                * training data (refused, INVALID_ARGUMENT) */
+    const char *format;        /* of valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    int skip_bad_lines;
+    const char *scoring; /* the ensemble's scoring (hftc_train_options.scoring); NULL: the first member's */
+    /* Per-label thresholds besides the threshold (scorings that threshold): 1 yes, 0 no, -1 where a member has
+     * them (the default). */
+    int label_thresholds;
+    size_t weight_steps; /* the weights are multiples of 1 / weight_steps (default 10): every such mix for up to
+                          * 4 members, a coordinate search beyond */
+    int threads;         /* 0 = all cores */
+} hftc_ensemble_options;
+
+/* The defaults: no members, no validation data, "auto" format, the first member's scoring, per-label
+ * thresholds where a member has them, 10 weight steps, all cores. */
+HFTC_API void hftc_ensemble_options_init(hftc_ensemble_options *o);
+/* hftc_train_outputs_check's checks of output for an ensemble: writable, and none of its input files (a member,
+ * the validation data). */
+HFTC_API hftc_status hftc_ensemble_outputs_check(const hftc_ensemble_options *o, const char *output);
+/* One model of the members (read once into it, kept whole): its probabilities the weighted mean of theirs. The
+ * weights, the threshold (0.05 steps) and the per-label thresholds are those with the best micro-F1 on
+ * o->valid_path under the ensemble's scoring; the model's training record holds each member's validation
+ * figures alone (its own decision rule, and under the ensemble's), the ensemble's and the weights
+ * (hftc_model_describe). Members that disagree on the taxonomy are refused with the first difference named
+ * (INVALID_ARGUMENT). */
+HFTC_API hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out);
+
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */
@@ -256,7 +315,7 @@ typedef struct {
     const char *scoring; /* as hftc_train_options.scoring: how ancestors' scores combine; NULL: the model's */
     float threshold;     /* in [0, 1]; -1: the model's (any other value: INVALID_ARGUMENT) */
     int skip_bad_lines;
-    /* Node models (one classifier per label) under bsf or msf scoring: run a label's classifier only on
+    /* Node models (one classifier per label) under bsf or product scoring: run a label's classifier only on
      * the documents whose parents can pass the threshold (a label scores at most its best parent). The
      * decisions are those of running every classifier; the probabilities of skipped labels read 0, so
      * rankings past the decided labels (P@k, nDCG@k, hftc_predict_file's k) are not a full run's, and
@@ -297,9 +356,10 @@ typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
     double micro_precision, micro_recall, micro_f1, macro_f1, exact_match;
+    double weighted_f1; /* the gold labels' F1, weighted by their support (scikit-learn's average="weighted") */
     /* Hierarchical precision, recall and F1 (Kiritchenko et al. 2005): the micro figures with every
      * predicted label's ancestors added to the prediction, as the gold sets have them; the same as the
-     * micro figures when the scoring predicts a label only with its parents (bsf, top-down). */
+     * micro figures when the scoring predicts a label only with its parents (bsf, product, top-down). */
     double hierarchical_precision, hierarchical_recall, hierarchical_f1;
     double overall_accuracy; /* the HFT-ONLSTM paper's "overall": documents whose last-level labels (gold labels
                               * at the deepest level they reach) are predicted, parents predicted, not given */
@@ -326,7 +386,7 @@ typedef struct {
     const size_t *selected; /* label ids */
     size_t n_ranked;
     const size_t *ranked; /* label ids, best first */
-    const float *probs;   /* num_labels probabilities */
+    const float *probs;   /* num_labels scores under the scoring (independent: the probabilities) */
     int batch_end;        /* every document read so far is answered: a caller writing to a pipe flushes here */
     /* With hftc_input_options.explain = n_words: for each selected label (row i: selected[i]), the n_words
      * words its classifier attended to most, best first, and their attention weights ("" and 0 past the

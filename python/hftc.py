@@ -425,6 +425,20 @@ def train(output, *, quiet=False, **options):
     return "".join(line + "\n" for line in lines)
 
 
+def ensemble(output, models, valid, *, quiet=False, **options):
+    """Combines trained `models` (model files over the same taxonomy) into the model file `output` with `hftc
+    ensemble`: the weighted mean of their probabilities, the weights and the threshold chosen on the labelled file
+    `valid`. Options as the command's, underscores for dashes (scoring="bsf", weight_steps=20, threads=1;
+    label_thresholds=True/False/"auto"). The result loads as Model(output) like any model. Returns the command's
+    messages (each member's and the ensemble's validation figures)."""
+    args = ["ensemble", "--output", os.fspath(output), "--valid", os.fspath(valid)]
+    for model in models:
+        args += ["--model", os.fspath(model)]
+    if isinstance(options.get("label_thresholds"), bool):
+        options["label_thresholds"] = "yes" if options["label_thresholds"] else "no"
+    return _run(args + (["--quiet"] if quiet else []) + _arguments(options)).stderr
+
+
 def test(model, input, **options):
     """Evaluates `model` on the labelled file `input` with `hftc test --json`; returns its metrics."""
     done = _run(["test", "--model", os.fspath(model), "--input", os.fspath(input), "--json"] + _arguments(options))

@@ -1,7 +1,8 @@
 /* The hftc command keeps its contract (docs/ARCHITECTURE.md, "The command-line contract"): run as a user would on
  * generated data, train (a flat-cnn, and a node model stopped by a time limit and continued from its checkpoint), test,
- * predict, serve, info and tokens are checked for their output, exit statuses and messages (file and line for bad data,
- * the option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by ctest. */
+ * predict, serve, info, tokens and ensemble are checked for their output, exit statuses and messages (file and line for
+ * bad data, the option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by
+ * ctest. */
 #include "hftc.h"
 #include "http_client.h"
 #include "test.h"
@@ -276,6 +277,81 @@ static void check_serve(const char *bin, const char *model_to_copy)
     close(err);
 }
 
+/* hftc ensemble (docs/ARCHITECTURE.md, "The command-line contract"): model, a flat-cnn, and an ngram model
+ * combined into one model file that test, predict, serve and info use like any other; its usage errors exit 2,
+ * members that disagree on the taxonomy 1, each with a message that says why. */
+static void check_ensemble(const char *bin, const char *model)
+{
+    char cmd[4096], out[65536];
+    const char *ngram = tmpfiles_path("cli-ngram.hftc"), *ensemble = tmpfiles_path("cli-ensemble.hftc");
+    snprintf(cmd, sizeof cmd,
+             "%s train --preset ngram --train %s --valid %s --output %s --dim 8 --buckets 1000 --epochs 2 --threads 1 "
+             "--quiet 2>&1",
+             bin, path_train, path_valid, ngram);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s ensemble --model %s --model %s --valid %s --output %s --threads 1 2>&1", bin, model,
+             ngram, path_valid, ensemble);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0 && strstr(out, "ensemble: weights ") && strstr(out, "saved ") &&
+                  strstr(out, "member 2 (") && strstr(out, "validation micro-F1"),
+              "ensemble printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json", bin, ensemble, path_test);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK_MSG(json_integer_value(json_object_get(j, "docs")) == 150 &&
+                  json_real_value(json_object_get(j, "micro_f1")) > 0.8,
+              "test printed: %s", out);
+    json_decref(j);
+    snprintf(cmd, sizeof cmd, "%s info --model %s", bin, ensemble);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "preset           ensemble") && strstr(out, "2 members, the weighted mean") &&
+                  strstr(out, "  member 1       weight ") && strstr(out, "flat-cnn") && strstr(out, "cli-ngram.hftc") &&
+                  strstr(out, "member1.ngram.buckets") && strstr(out, "the ensemble   independent scoring"),
+              "info printed: %s", out);
+    check_predict_answers_each_line(bin, ensemble);
+    check_serve(bin, ensemble);
+
+    const char *other = tmpfiles_path("cli-taxonomy.hftc");
+    snprintf(cmd, sizeof cmd,
+             "%s train --train %s --taxonomy %s --output %s --dim 8 --filters 4 --hidden 8 --max-len 10 --epochs 1 "
+             "--threads 1 --quiet 2>&1",
+             bin, path_train, tmpfiles_write_text("cli-taxonomy.tsv", "Root\ttopic\ntopic\tsport\tscience\n"), other);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train printed: %s", out);
+    static const struct {
+        const char *args, *message;
+        int status;
+    } bad[] = {
+        {"--model M --valid V --output E", "give at least two --model", 2},
+        {"--model M --model N --output E", "--valid F is required", 2},
+        {"--model M --model N --valid V", "--output MODEL is required", 2},
+        {"--model M --model N --valid V --output E --label-thresholds maybe", "yes, no or auto", 2},
+        {"--model M --model N --valid V --output M", "is the file of --model", 2},
+        {"--model M --model N --valid V --output E --weight-steps 1x", "--weight-steps", 2},
+        {"--model M --model N --valid V --output E --scoring nope", "unknown scoring \"nope\"", 1},
+        {"--model M --model T --valid V --output E", "disagree on the taxonomy: label \"sport\" is under the root", 1},
+        {"--model M --model N --valid R --output E", "is the training data of member 1", 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        /* each word M, N, T (the models), V, R (validation and training data), E (an output) made its file */
+        const char *files[] = {model, ngram, other, path_valid, path_train, tmpfiles_path("cli-never.hftc")};
+        char args[2048] = "", words[256];
+        snprintf(words, sizeof words, "%s", bad[i].args);
+        for (char *save = NULL, *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            const char *at = strlen(w) == 1 ? strchr("MNTVRE", *w) : NULL;
+            size_t used = strlen(args);
+            snprintf(args + used, sizeof args - used, " %s", at ? files[at - "MNTVRE"] : w);
+        }
+        snprintf(cmd, sizeof cmd, "%s ensemble %s --threads 1 2>&1", bin, args);
+        int status = run(cmd, out, sizeof out);
+        CHECK_MSG(status == bad[i].status && strstr(out, bad[i].message), "ensemble %s: status %d: %s", bad[i].args,
+                  status, out);
+    }
+    CHECK(access(tmpfiles_path("cli-never.hftc"), F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "%s ensemble --help && %s --help", bin, bin);
+    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "--weight-steps") && strstr(out, "[10]") && strstr(out, "  ensemble  combine models"),
+              "help printed: %s", out);
+}
+
 static void test_command_line(void)
 {
     const char *bin = getenv("HFTC_BIN");
@@ -330,12 +406,14 @@ static void test_command_line(void)
         CHECK(run(cmd, out, sizeof out) == 0);
         j = json_loads(out, 0, NULL);
         json_t *labels = json_object_get(j, "per_label");
-        double f1_sum = 0;
-        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0;
+        double f1_sum = 0, weighted_sum = 0;
+        size_t in_gold = 0, correct = 0, predicted = 0, level0 = 0, supports = 0;
         for (size_t i = 0; i < json_array_size(labels); i++) {
             json_t *l = json_array_get(labels, i);
             size_t support = (size_t)json_integer_value(json_object_get(l, "support"));
             f1_sum += support ? json_real_value(json_object_get(l, "f1")) : 0.0;
+            weighted_sum += (double)support * json_real_value(json_object_get(l, "f1"));
+            supports += support;
             in_gold += support > 0;
             correct += (size_t)json_integer_value(json_object_get(l, "correct"));
             predicted += (size_t)json_integer_value(json_object_get(l, "predicted"));
@@ -347,6 +425,7 @@ static void test_command_line(void)
                   "per_label: %s", out);
         /* the JSON holds 6 digits */
         CHECK(fabs(f1_sum / (double)in_gold - json_real_value(json_object_get(j, "macro_f1"))) < 1e-5);
+        CHECK(fabs(weighted_sum / (double)supports - json_real_value(json_object_get(j, "weighted_f1"))) < 1e-5);
         if (!unknown)
             CHECK(fabs(f1_sum / (double)in_gold - macro_f1) < 1e-5 &&
                   fabs((double)correct / (double)predicted - micro_p) < 1e-5);
@@ -378,6 +457,7 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
     CHECK(run(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
+    check_ensemble(bin, model);
 
     /* a node model trained under a time limit: exit status 3 until done, then the checkpoint is removed */
     const char *checkpoint = tmpfiles_path("cli.checkpoint"), *node_model = tmpfiles_path("cli-node.hftc");

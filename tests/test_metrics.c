@@ -42,8 +42,9 @@ static void test_hand_computed(void)
     CHECK_NEAR(m.micro_precision, 2.0 / 3.0, 1e-12);
     CHECK_NEAR(m.micro_recall, 0.5, 1e-12);
     CHECK_NEAR(m.micro_f1, 4.0 / 7.0, 1e-12);
-    /* Macro over labels 0,1,2: (1 + 2/3 + 0) / 3 = 5/9. */
+    /* Macro over labels 0,1,2: (1 + 2/3 + 0) / 3 = 5/9. Weighted by support 1, 2, 1: (1 + 4/3 + 0) / 4 = 7/12. */
     CHECK_NEAR(m.macro_f1, 5.0 / 9.0, 1e-12);
+    CHECK_NEAR(m.weighted_f1, 7.0 / 12.0, 1e-12);
     /* Only doc 1 matches exactly. */
     CHECK_NEAR(m.exact_match, 1.0 / 3.0, 1e-12);
     /* P@1: 1, 1, 0 -> 2/3.  P@3: 2/3, 1/3, 0 -> 1/3.  P@5: 2/5, 1/5, 1/5 -> 4/15 (denominator 5 even
@@ -84,6 +85,7 @@ static void test_label_mask(void)
     CHECK(m.labels == 2);
     CHECK_NEAR(m.micro_f1, 0.5, 1e-12);
     CHECK_NEAR(m.macro_f1, 0.5, 1e-12);
+    CHECK_NEAR(m.weighted_f1, 0.5, 1e-12); /* supports 1 and 1 */
     CHECK_NEAR(m.exact_match, 1.0 / 3.0, 1e-12);
     /* P@1: 1, 0, 0 -> 1/3.  P@3: 1/3, 0, 1/3 -> 2/9.  P@5: 1/5, 0, 1/5 -> 2/15.
      * nDCG@1: 1, 0, 0 -> 1/3.  nDCG@3 = nDCG@5: 1, 0 (empty gold), 1/log2(4) -> 1/2. */
@@ -112,7 +114,7 @@ static void test_empty_predictions(void)
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK(m.labels == 3);
     CHECK(m.micro_precision == 0.0 && m.micro_recall == 0.0 && m.micro_f1 == 0.0);
-    CHECK(m.macro_f1 == 0.0);
+    CHECK(m.macro_f1 == 0.0 && m.weighted_f1 == 0.0);
     CHECK(m.exact_match == 0.0);
     CHECK(m.precision_at[1] == 0.0 && m.ndcg_at[5] == 0.0);
 }
@@ -130,7 +132,7 @@ static void test_empty_gold(void)
     metrics m;
     CHECK_STATUS(metrics_compute(&m, &in), HFTC_STATUS_OK);
     CHECK(m.docs == 3 && m.labels == 0);
-    CHECK(m.micro_f1 == 0.0 && m.macro_f1 == 0.0);
+    CHECK(m.micro_f1 == 0.0 && m.macro_f1 == 0.0 && m.weighted_f1 == 0.0);
     CHECK_NEAR(m.exact_match, 2.0 / 3.0, 1e-12);
     for (size_t k = 1; k <= METRICS_MAX_K; k++)
         CHECK(m.precision_at[k] == 0.0 && m.ndcg_at[k] == 0.0);

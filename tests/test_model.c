@@ -270,11 +270,31 @@ static char *file_bytes(const char *path, size_t *size)
 // The model file at path with its "pool_chunks" configuration entry replaced by entry padded with spaces ("":
 // removed, as in files written before XML-CNN). The config is JSON inside a JSON string, hence the escaped
 // quotes. Returns the new file's path, or NULL.
+/* Blanks the checksums entry of a model file's header (bytes: the whole file, NUL-terminated) and makes it
+ * format version 1: the file then reads as one written before hftc kept checksums, so that an edit of its
+ * header reaches the checks of what it says rather than the checksum's. The entry is the last metadata
+ * entry: its leading comma goes with it. */
+static void strip_checksums(char *bytes)
+{
+    char *version = strstr(bytes + 8, "\"format_version\":\"2\"");
+    if (version)
+        version[strlen("\"format_version\":\"")] = '1';
+    char *at = strstr(bytes + 8, ",\"hftc_checksums\":\"");
+    char *end = at ? at + strlen(",\"hftc_checksums\":\"") : NULL;
+    while (end && *end && (*end != '"' || end[-1] == '\\')) /* the string's end: its first unescaped quote */
+        end++;
+    if (end && *end)
+        memset(at, ' ', (size_t)(end + 1 - at));
+}
+
 static const char *edit_pool_chunks(const char *path, const char *name, const char *entry)
 {
     size_t size;
     // The header follows its 8-byte length, whose zero bytes would end strstr's search.
-    char *bytes = file_bytes(path, &size), *key = bytes && size > 8 ? strstr(bytes + 8, "\\\"pool_chunks\\\":") : NULL;
+    char *bytes = file_bytes(path, &size);
+    if (bytes && size > 8)
+        strip_checksums(bytes);
+    char *key = bytes && size > 8 ? strstr(bytes + 8, "\\\"pool_chunks\\\":") : NULL;
     char *end = key ? strchr(key, ',') : NULL;
     const char *out = NULL;
     if (end && strlen(entry) <= (size_t)(end + 1 - key)) {
@@ -298,6 +318,8 @@ static const char *edit_stored(const char *path, const char *name, const char *k
         len |= (size_t)(unsigned char)bytes[i] << (8 * i);
     json_t *header = bytes && size > 8 && len <= size - 8 ? json_loadb(bytes + 8, len, 0, NULL) : NULL;
     json_t *meta = json_object_get(header, "__metadata__");
+    json_object_del(meta, "hftc_checksums"); /* an unchecked file (version 1): the edit reaches the checks of */
+    json_object_set_new(meta, "format_version", json_string("1")); /* its values */
     const char *stored = json_string_value(json_object_get(meta, key));
     json_t *entry = stored ? json_loads(stored, 0, NULL) : NULL;
     const char *out = NULL;
@@ -446,6 +468,9 @@ static void test_xml_cnn_round_trip(void)
     loaded = NULL;
     CHECK_STATUS(hftc_model_load(&kim, path_model), HFTC_STATUS_OK);
     CHECK_STATUS(old ? hftc_model_load(&loaded, old) : HFTC_STATUS_MODEL, HFTC_STATUS_OK);
+    char *described = loaded ? hftc_model_describe(loaded) : NULL; /* an unchecked file says so */
+    CHECK(described && strstr(described, "\"checksums\": \"none"));
+    free(described);
     if (kim && loaded) {
         CHECK_STATUS(hftc_predict_texts(kim, probe_texts, N_PROBES, before), HFTC_STATUS_OK);
         CHECK_STATUS(hftc_predict_texts(loaded, probe_texts, N_PROBES, after), HFTC_STATUS_OK);
@@ -602,14 +627,29 @@ static void test_damaged_model_files(void)
      * starts past the 8-byte length prefix, which holds zero bytes) */
     char *meta = strstr(bytes + 8, "\"format\":\"hftc\"");
     CHECK(meta != NULL);
-    if (meta) {
+    if (meta) { /* the checksum sees the change; without the checksums, the format's name is not hftc's */
         meta[10] = 'X';
         const char *damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
         hftc_model *m = NULL;
         CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "does not match its checksum") != NULL, "%s", hftc_last_error());
+        strip_checksums(bytes);
+        damaged = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
+        CHECK_STATUS(hftc_model_load(&m, damaged), HFTC_STATUS_MODEL);
         CHECK_MSG(strstr(hftc_last_error(), "not an hftc model") != NULL, "%s", hftc_last_error());
     }
+    /* a flipped bit in the weights (the file's last byte): the tensor's checksum (not finite values are
+     * refused as well: test_safetensors) */
+    f = fopen(path_model, "rb"); /* bytes as saved again */
+    CHECK(f && fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    if (f)
+        fclose(f);
+    bytes[size - 1] ^= 0x04;
+    const char *flipped = tmpfiles_write("damaged.hftc", bytes, (size_t)size);
     hftc_model *m = NULL;
+    CHECK_STATUS(hftc_model_load(&m, flipped), HFTC_STATUS_MODEL);
+    CHECK_MSG(strstr(hftc_last_error(), "damaged.hftc") && strstr(hftc_last_error(), "does not match its checksum"),
+              "%s", hftc_last_error());
     CHECK_STATUS(hftc_model_load(&m, "/nonexistent/model.hftc"), HFTC_STATUS_IO);
     free(bytes);
 }
@@ -741,6 +781,52 @@ static void test_stored_values_checked(void)
     }
 }
 
+/* The model file's format version says what "msf" means: version 2 (written now, with checksums) the paper's
+ * MSF, version 1 (hftc before it) the product thresholded, which loads as "product"; other versions are
+ * refused, naming the versions read. The model is test_label_thresholds's, its scoring set to msf and saved
+ * (version 2), and that file's stored scoring edited as a version 1 file (edit_stored). */
+static void test_format_versions(void)
+{
+    hftc_model *m = NULL;
+    const char *saved = tmpfiles_path("thresholds.hftc"), *v2 = tmpfiles_path("msf2.hftc");
+    CHECK_STATUS(hftc_model_load(&m, saved), HFTC_STATUS_OK);
+    if (m) {
+        m->scoring = SCORING_MSF;
+        CHECK_STATUS(hftc_model_save(m, v2), HFTC_STATUS_OK);
+        hftc_model_free(m);
+        m = NULL;
+        CHECK_STATUS(hftc_model_load(&m, v2), HFTC_STATUS_OK);
+        CHECK(m && !strcmp(hftc_model_scoring(m), "msf"));
+        hftc_model_free(m);
+    }
+    const char *msf = edit_stored(v2, "msf.hftc", "config", "scoring", "\"msf\"");
+    size_t size = 0;
+    char *bytes = msf ? file_bytes(msf, &size) : NULL;
+    char *version = NULL;
+    for (size_t i = 8; bytes && !version && i + 20 <= size; i++) /* the header may hold zero bytes: no strstr */
+        version = memcmp(bytes + i, "\"format_version\":\"1\"", 20) ? NULL : bytes + i + 18;
+    CHECK(version != NULL);
+    static const struct {
+        char version;
+        const char *scoring; /* NULL: refused */
+    } cases[] = {{'1', "product"}, {'3', NULL}, {'0', NULL}};
+    for (size_t i = 0; version && i < sizeof cases / sizeof *cases; i++) {
+        *version = cases[i].version;
+        const char *path = tmpfiles_write("version.hftc", bytes, size);
+        m = NULL;
+        hftc_status st = hftc_model_load(&m, path);
+        if (cases[i].scoring)
+            CHECK_MSG(st == HFTC_STATUS_OK && m && !strcmp(hftc_model_scoring(m), cases[i].scoring), "version %c: %s",
+                      cases[i].version, m ? hftc_model_scoring(m) : hftc_last_error());
+        else
+            CHECK_MSG(st == HFTC_STATUS_MODEL && strstr(hftc_last_error(), "version.hftc") &&
+                          strstr(hftc_last_error(), "reads versions 1 to 2"),
+                      "version %c: %s", cases[i].version, st == HFTC_STATUS_OK ? "loaded" : hftc_last_error());
+        hftc_model_free(m);
+    }
+    free(bytes);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -758,8 +844,8 @@ static void test_taxonomy_training(void)
     CHECK(e.n_levels == 2 && e.level[0].labels == 1 && e.level[1].labels == 2);
     CHECK_MSG(e.level[0].accuracy > 0.99, "level 1 (always 'topic') accuracy %.4f", e.level[0].accuracy);
     CHECK_MSG(e.level[1].micro_f1 > 0.85, "level 2 micro-F1 %.4f", e.level[1].micro_f1);
-    /* BSF never selects a child without its parent, even at a threshold that would */
-    const char *scorings[] = {"bsf", "msf"};
+    /* BSF and product never select a child without its parent, even at a threshold that would */
+    const char *scorings[] = {"bsf", "product"};
     for (size_t i = 0; i < 2; i++) {
         in.scoring = scorings[i];
         in.threshold = 0.3f;
@@ -822,22 +908,37 @@ static bool parts_hold_training_state(hftc_model *m)
 
 /* One network per level (woft-cnn / hft-cnn): each level's outputs are its labels, the model file
  * holds every level, and a round trip reproduces predictions bit for bit. */
-// Copies the lines of src whose label field has no comma (single-label documents) to tmpfiles name.
-static const char *single_label_copy(const char *src, const char *name)
+// Copies src's lines to tmpfiles name, each through edit: it writes the line (labels, then from the tab on),
+// changed or not, to out, or leaves it out. Returns the copy's path.
+typedef void (*line_edit)(const char *line, const char *tab, FILE *out, void *user);
+static const char *copy_edited(const char *src, const char *name, line_edit edit, void *user)
 {
     const char *path = tmpfiles_path(name);
     FILE *in = fopen(src, "r"), *out = fopen(path, "w");
     char line[1024];
     while (in && out && fgets(line, sizeof line, in)) {
         const char *tab = strchr(line, '\t');
-        if (tab && !memchr(line, ',', (size_t)(tab - line)))
-            fputs(line, out);
+        if (tab)
+            edit(line, tab, out, user);
     }
     if (in)
         fclose(in);
     if (out)
         fclose(out);
     return path;
+}
+
+// Keeps the lines whose label field has no comma (single-label documents).
+static void keep_single_label(const char *line, const char *tab, FILE *out, void *user)
+{
+    (void)user;
+    if (!memchr(line, ',', (size_t)(tab - line)))
+        fputs(line, out);
+}
+
+static const char *single_label_copy(const char *src, const char *name)
+{
+    return copy_edited(src, name, keep_single_label, NULL);
 }
 
 // The softmax head per level: multi-label data is refused with a message naming the document and
@@ -994,6 +1095,148 @@ static void test_level_strategy(void)
     CHECK(hftc_train_options_check(&o) != NULL);
 }
 
+// Relabels every fifth document "other" (a top-level category without children: it reaches level 1 only) and
+// the "sport" documents that say "goal" also "football" (level 3); counts[0] counts the relabelled ones,
+// counts[1] all.
+static void add_shallow_documents(const char *line, const char *tab, FILE *out, void *user)
+{
+    size_t *counts = user;
+    if (counts[1]++ % 5 == 0)
+        fprintf(out, "other%s", tab), counts[0]++;
+    else if (!strncmp(line, "sport\t", 6) && strstr(tab, "goal"))
+        fprintf(out, "sport,football%s", tab);
+    else
+        fputs(line, out);
+}
+
+// --level-docs: the HFT-CNN presets train level k on the documents with a category at level k or k - 1 (the
+// authors' code), so the "other" documents, which stop at level 1, train levels 1 and 2 but not level 3;
+// --level-docs all trains every level on every document. The other presets take all; reach needs levels.
+static void test_level_docs_training(void)
+{
+    size_t train[2] = {0}, valid[2] = {0}; /* the "other" documents, all */
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    CHECK(!strcmp(o.level_docs, "reach"));
+    o.train_path = copy_edited(path_train, "shallow-train.tsv", add_shallow_documents, train);
+    o.valid_path = copy_edited(path_valid, "shallow-valid.tsv", add_shallow_documents, valid);
+    o.taxonomy_path =
+        tmpfiles_write_text("shallow.taxonomy", "Root\ttopic\tother\ntopic\tsport\tscience\nsport\tfootball\n");
+    o.dim = 16, o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 1, o.lr = 5e-3f;
+    for (int reach = 1; reach >= 0; reach--) {
+        snprintf(o.level_docs, sizeof o.level_docs, reach ? "reach" : "all");
+        hftc_model *m = NULL;
+        CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+        if (!m)
+            continue;
+        json_t *record = json_loads(m->training_json, 0, NULL), *parts = json_object_get(record, "parts");
+        CHECK(m->n_parts == 3 && json_array_size(parts) == 3);
+        for (size_t p = 0; p < json_array_size(parts); p++) {
+            json_t *part = json_array_get(parts, p);
+            size_t tr = (size_t)json_integer_value(json_object_get(part, "train_docs"));
+            size_t va = (size_t)json_integer_value(json_object_get(part, "valid_docs"));
+            bool deep = reach && p == 2;
+            CHECK_MSG(tr == (deep ? train[1] - train[0] : train[1]) && va == (deep ? valid[1] - valid[0] : valid[1]),
+                      "%s, level %zu: %zu training and %zu validation documents", o.level_docs, p + 1, tr, va);
+        }
+        json_decref(record);
+        hftc_model_free(m);
+    }
+    static const char *const all_presets[] = {"flat-cnn", "xml-cnn", "gru-att", "hft-onlstm", "ngram"};
+    for (size_t i = 0; i < sizeof all_presets / sizeof *all_presets; i++) {
+        CHECK_STATUS(hftc_train_options_init(&o, all_presets[i]), HFTC_STATUS_OK);
+        CHECK_MSG(!strcmp(o.level_docs, "all"), "%s: %s", all_presets[i], o.level_docs);
+    }
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    o.train_path = path_train;
+    snprintf(o.strategy, sizeof o.strategy, "flat");
+    const char *problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs reach"), "%s", problem ? problem : "accepted");
+    snprintf(o.strategy, sizeof o.strategy, "level");
+    snprintf(o.family, sizeof o.family, "linear");
+    problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs reach"), "linear: %s", problem ? problem : "accepted");
+    snprintf(o.level_docs, sizeof o.level_docs, "deep");
+    problem = hftc_train_options_check(&o);
+    CHECK_MSG(problem && strstr(problem, "--level-docs must be all or reach"), "%s", problem ? problem : "accepted");
+}
+
+// Fine-tuning that leaves the embedding out of --transfer-layers: every level's embedding starts from the word
+// vectors (levels 2+ started random), and with --freeze-embeddings keeps them.
+static void test_vectors_without_embedding_transfer(void)
+{
+    static const char vectors[] = "2 16\nteam 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\natom 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "hft-cnn"), HFTC_STATUS_OK);
+    o.train_path = path_train, o.valid_path = path_valid;
+    o.taxonomy_path = tmpfiles_write_text("topics.taxonomy", taxonomy_text);
+    o.embeddings_path = tmpfiles_write_text("levels.vec", vectors);
+    o.filters = 8, o.hidden = 32, o.max_len = 20, o.batch = 16, o.epochs = 1, o.lr = 5e-3f;
+    o.freeze_embeddings = 1;
+    snprintf(o.transfer_layers, sizeof o.transfer_layers, "conv");
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    CHECK(m->n_parts == 2 && m->net_config.embed_dim == 16);
+    static const char *const words[] = {"team", "atom"};
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const tensor *emb = params_find(network_params(m->parts[p].net), "embedding.weight");
+        for (size_t w = 0; emb && w < 2; w++) {
+            const float *row = emb->value + (size_t)vocab_lookup(&m->vocab, words[w], 4) * 16;
+            bool same = true;
+            for (size_t k = 0; k < 16; k++)
+                same = same && row[k] == (k == w ? 1.0f : 0.0f);
+            CHECK_MSG(same, "%s: \"%s\" does not start from its vector", m->parts[p].name, words[w]);
+        }
+    }
+    hftc_model_free(m);
+}
+
+// --early-stop weighted-f1 (gru-att-multi's, as the HTrans paper selects its multi-label model): each epoch's
+// validation weighted F1 is recorded and the best epoch is the first with the highest; the evaluation
+// reports the same figure, between the labels' worst and best F1.
+static void test_early_stop_weighted_f1(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 4, o.patience = 100, o.lr = 1e-3f;
+    snprintf(o.early_stop, sizeof o.early_stop, "weighted-f1");
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    json_t *record = json_loads(m->training_json, 0, NULL);
+    json_t *part = json_array_get(json_object_get(record, "parts"), 0), *epoch;
+    size_t i, best_epoch = 0;
+    double best = -1.0;
+    bool recorded = true;
+    json_array_foreach(json_object_get(part, "epochs"), i, epoch)
+    {
+        json_t *f1 = json_object_get(epoch, "valid_weighted_f1");
+        recorded = recorded && json_is_number(f1);
+        if (json_number_value(f1) > best)
+            best = json_number_value(f1), best_epoch = i + 1;
+    }
+    CHECK_MSG(recorded && i == 4 && (size_t)json_integer_value(json_object_get(part, "best_epoch")) == best_epoch,
+              "best epoch %lld, the weighted F1's %zu",
+              (long long)json_integer_value(json_object_get(part, "best_epoch")), best_epoch);
+    json_decref(record);
+    hftc_input_options in = {.path = path_valid, .format = "auto", .threshold = -1.0f, .per_label = 1};
+    hftc_evaluation e;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    double lowest = 1.0, highest = 0.0;
+    for (size_t l = 0; l < e.n_per_label; l++)
+        if (e.per_label[l].support)
+            lowest = fmin(lowest, e.per_label[l].f1), highest = fmax(highest, e.per_label[l].f1);
+    CHECK_MSG(fabs(e.weighted_f1 - best) < 1e-6 && e.weighted_f1 >= lowest && e.weighted_f1 <= highest,
+              "weighted F1 %.6f, recorded %.6f", e.weighted_f1, best);
+    hftc_evaluation_free(&e);
+    hftc_model_free(m);
+    CHECK_STATUS(hftc_train_options_init(&o, "gru-att-multi"), HFTC_STATUS_OK);
+    CHECK(!strcmp(o.early_stop, "weighted-f1"));
+}
+
 int main(void)
 {
     tmpfiles_init("model");
@@ -1012,8 +1255,12 @@ int main(void)
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
+    RUN_TEST(test_format_versions);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
+    RUN_TEST(test_level_docs_training);
+    RUN_TEST(test_vectors_without_embedding_transfer);
+    RUN_TEST(test_early_stop_weighted_f1);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

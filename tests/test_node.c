@@ -7,46 +7,13 @@
 #include "hftc.h"
 #include "model/model.h"
 #include "test.h"
+#include "leaves.h"
 #include "tmpfiles.h"
 
 #include <jansson.h>
 #include <stdint.h>
 
 static const char *path_train, *path_valid, *path_test, *path_taxonomy, *path_model;
-
-static const char taxonomy_text[] = "Root\tsport\tscience\n"
-                                    "sport\tfootball\ttennis\n"
-                                    "science\tphysics\tbiology\n"
-                                    "physics\tquantum\n";
-
-/* A document of one leaf (with its ancestors): its own words, its parent's words, filler. */
-static void write_data(const char *path, size_t n, uint64_t seed)
-{
-    static const char *const leaves[] = {"sport,football", "sport,tennis", "science,physics,quantum", "science,biology",
-                                         "science,physics"};
-    static const char *const words[][3] = {{"goal", "pitch", "striker"},
-                                           {"racket", "serve", "wimbledon"},
-                                           {"qubit", "entangled", "spin"},
-                                           {"cell", "gene", "protein"},
-                                           {"force", "mass", "energy"}};
-    static const char *const filler[] = {"the", "a", "of", "today", "said", "new"};
-    FILE *f = fopen(path, "w");
-    uint64_t x = seed;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        unsigned kind = (unsigned)(x >> 33) % 5;
-        fprintf(f, "%s\t", leaves[kind]);
-        size_t len = 5 + (x >> 40) % 8;
-        for (size_t t = 0; t < len; t++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            unsigned r = (unsigned)(x >> 33);
-            const char *w = r % 2 ? words[kind][r / 2 % 3] : filler[r / 2 % 6];
-            fprintf(f, "%s%s", t ? " " : "", w);
-        }
-        fputc('\n', f);
-    }
-    fclose(f);
-}
 
 static void small_options(hftc_train_options *o, const char *preset)
 {
@@ -172,13 +139,13 @@ static void predict_test_file(hftc_model *m, const char *scoring, float threshol
     CHECK(out->docs == N_TEST_DOCS);
 }
 
-// Pruning (hftc_input_options.prune): under bsf and msf the same decisions and F1 with classifiers
-// skipped (their probabilities read 0) where a parent fails; nothing skipped at threshold 0 or under
-// independent scoring.
+// Pruning (hftc_input_options.prune): under bsf and product the same decisions and F1 with classifiers
+// skipped (their probabilities read 0) where a parent fails; nothing skipped at threshold 0, under
+// independent scoring, or under msf (a label's own probability decides, whatever its parent's).
 static void check_pruning(hftc_model *m)
 {
     static predictions full, pruned;
-    static const char *const kinds[] = {"bsf", "msf"};
+    static const char *const kinds[] = {"bsf", "product"};
     for (size_t k = 0; k < 2; k++) {
         predict_test_file(m, kinds[k], 0.5f, 0, &full);
         predict_test_file(m, kinds[k], 0.5f, 1, &pruned);
@@ -214,6 +181,9 @@ static void check_pruning(hftc_model *m)
     CHECK(memcmp(&full, &pruned, sizeof full) == 0);
     predict_test_file(m, "independent", 0.5f, 0, &full);
     predict_test_file(m, "independent", 0.5f, 1, &pruned);
+    CHECK(memcmp(&full, &pruned, sizeof full) == 0);
+    predict_test_file(m, "msf", 0.5f, 0, &full);
+    predict_test_file(m, "msf", 0.5f, 1, &pruned);
     CHECK(memcmp(&full, &pruned, sizeof full) == 0);
 }
 
@@ -402,7 +372,7 @@ static void test_sparse_parent(void)
                                           "physics\tquantum\n"
                                           "chess\tblitz\n";
     const char *train = tmpfiles_path("sparse-train.tsv");
-    write_data(train, 300, 1);
+    leaves_write(train, 300, 1);
     FILE *f = fopen(train, "a");
     fputs("sport,chess,blitz\tcheckmate blitz clock the\n", f);
     fclose(f);
@@ -633,7 +603,7 @@ static void test_reuse_runs(void)
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "not the first 1 of --class-weights"));
     o.class_weights[0] = 1.0f, o.class_weights[1] = 3.0f;
     const char *other_train = tmpfiles_path("other-train.tsv");
-    write_data(other_train, 300, 7);
+    leaves_write(other_train, 300, 7);
     o.train_path = other_train;
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "other data"));
     o.train_path = path_train;
@@ -681,11 +651,11 @@ int main(void)
     path_train = tmpfiles_path("train.tsv");
     path_valid = tmpfiles_path("valid.tsv");
     path_test = tmpfiles_path("test.tsv");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", taxonomy_text, strlen(taxonomy_text));
+    path_taxonomy = tmpfiles_write("taxonomy.tsv", leaves_taxonomy, strlen(leaves_taxonomy));
     path_model = tmpfiles_path("model.hftc");
-    write_data(path_train, 300, 1);
-    write_data(path_valid, 60, 2);
-    write_data(path_test, N_TEST_DOCS, 3);
+    leaves_write(path_train, 300, 1);
+    leaves_write(path_valid, 60, 2);
+    leaves_write(path_test, N_TEST_DOCS, 3);
     RUN_TEST(test_htrans);
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);

@@ -132,8 +132,11 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 12);
+    CHECK(n == 14);
     hftc_train_options o;
+    hftc_train_options_init(&o, "linear"); /* scikit-learn's TF-IDF + logistic regression baseline */
+    CHECK(!strcmp(o.family, "linear") && !strcmp(o.linear_loss, "logreg") && o.ngrams == 2 && o.min_df == 2 &&
+          o.sublinear_tf && o.n_linear_c == 3 && o.linear_c[2] == 100.0f && o.tune_threshold);
     CHECK_STATUS(hftc_train_options_init(&o, "no-such-preset"), HFTC_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(hftc_last_error(), "htrans") != NULL);
     hftc_train_options_init(&o, "htrans");
@@ -150,7 +153,7 @@ static void test_presets(void)
     CHECK(!strcmp(o.transfer, "none") && o.joint_embedding && !strcmp(o.head, "softmax") && o.rnn_hidden == 500);
     CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);
     hftc_train_options_init(&o, "gru-att-multi");
-    CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "micro-f1") && o.n_class_weights == 1);
+    CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "weighted-f1") && o.n_class_weights == 1);
     hftc_train_options_init(&o, "ngram");
     CHECK(!strcmp(o.encoder, "ngram") && !strcmp(o.strategy, "flat") && !strcmp(o.head, "sigmoid"));
     CHECK(o.dim == 100 && o.buckets == 1000000 && o.hidden == 0 && o.embed_dropout == 0.0f && o.hidden_dropout == 0.0f);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Tests for the Python bindings (python/hftc.py): train small models in-process through them (without the
 hftc command), predict in-process and check the predictions against `hftc predict --json` on the same texts,
-the probabilities against the scores, evaluation through `hftc test`, and the errors (training options
+the probabilities against the scores, evaluation through `hftc test`, an ensemble (`hftc ensemble`) loaded and
+predicting like any model, and the errors (training options
 refused before any training). Run by ctest with HFTC_LIBRARY and HFTC_BIN set."""
 import concurrent.futures
 import json
@@ -157,6 +158,32 @@ def main():
         except hftc.HftcError:
             pass
         check_close_during_predict(model_path)
+
+        # an ensemble of the CNN and an ngram model loads and predicts like any model: the weighted mean of its
+        # members' probabilities, with the weights its description records
+        ngram_path, ensemble_path = os.path.join(tmp, "ngram.hftc"), os.path.join(tmp, "ensemble.hftc")
+        hftc.train(ngram_path, train=train_path, valid=valid_path, taxonomy=taxonomy, preset="ngram", dim=8,
+                   buckets=1000, epochs=3, threads=1, quiet=True)
+        log = hftc.ensemble(ensemble_path, [model_path, ngram_path], valid_path, threads=1, label_thresholds=False)
+        check("ensemble: weights " in log and os.path.exists(ensemble_path), f"ensemble: {log}")
+        info = json.loads(subprocess.run([os.environ["HFTC_BIN"], "info", "--model", ensemble_path, "--json"],
+                                         capture_output=True, text=True).stdout)
+        weights = [member["weight"] for member in info["members"]]
+        with hftc.Model(ensemble_path, threads=1) as combined, hftc.Model(ngram_path, threads=1) as ngram, \
+                hftc.Model(model_path, threads=1) as cnn:
+            mixed = combined.probabilities(texts)
+            parts = [m.probabilities(texts) for m in (cnn, ngram)]
+            check(combined.labels == cnn.labels and sorted(ngram.labels) == sorted(cnn.labels), "ensemble labels")
+            for i, row in enumerate(mixed):
+                for j, label in enumerate(combined.labels):
+                    want = sum(w * p[i][m.labels.index(label)] for w, p, m in zip(weights, parts, (cnn, ngram)))
+                    check(abs(row[j] - want) < 1e-6, f"ensemble {label}: {row[j]} against {want}")
+            check(combined.predict(texts)[0][0][0] == "topic", f"ensemble predicts {combined.predict(texts)}")
+        try:
+            hftc.ensemble(os.path.join(tmp, "x.hftc"), [model_path], valid_path)
+            check(False, "an ensemble of one model")
+        except hftc.HftcError as e:
+            check("two --model" in str(e), repr(e))
 
         # a BiGRU-attention model explains its labels with words of the text
         # stopped at its time limit after one epoch, then continued from its checkpoint by the same call

@@ -162,6 +162,58 @@ static void test_round_trip(void)
     safetensors_close(f);
 }
 
+/* A view of the entries under a prefix: their names without it, nothing else, data read from the file. */
+static void test_view(void)
+{
+    static const float a[] = {1, 2, 3}, b[] = {4}, c[] = {5, 6};
+    static const st_tensor tensors[] = {
+        {"m0.conv.weight", 1, {3}, a}, {"m1.conv.weight", 1, {1}, b}, {"m1.fc.bias", 1, {2}, c}};
+    static const st_metadata meta[] = {{"ensemble", "{}"}, {"m0.config", "zero"}, {"m1.config", "one"}};
+    const char *path = tmpfiles_path("view.st");
+    CHECK_STATUS(safetensors_write(path, tensors, 3, meta, 3), HFTC_STATUS_OK);
+    st_file *f = NULL, *v = NULL;
+    CHECK_STATUS(safetensors_open(&f, path), HFTC_STATUS_OK);
+    CHECK_STATUS(f ? safetensors_view(f, "m1.", &v) : HFTC_STATUS_IO, HFTC_STATUS_OK);
+    if (!v) {
+        safetensors_close(f);
+        return;
+    }
+    CHECK(safetensors_count(v) == 2 && safetensors_find(v, "conv.weight") && safetensors_find(v, "fc.bias"));
+    CHECK(!safetensors_find(v, "m1.conv.weight") && !safetensors_find(v, "m0.conv.weight"));
+    float *values = read_tensor(v, safetensors_find(v, "fc.bias"));
+    CHECK(values && values[0] == 5 && values[1] == 6);
+    free(values);
+    CHECK(safetensors_metadata_count(v) == 1 && !strcmp(safetensors_metadata(v, "config"), "one"));
+    CHECK(!safetensors_metadata(v, "ensemble") && !strcmp(safetensors_metadata_at(v, 0)->key, "config"));
+    safetensors_close(v); /* the file stays open for the next view */
+    CHECK_STATUS(safetensors_view(f, "m0.", &v), HFTC_STATUS_OK);
+    values = v ? read_tensor(v, safetensors_find(v, "conv.weight")) : NULL;
+    CHECK(values && values[2] == 3);
+    free(values);
+    safetensors_close(v);
+    safetensors_close(f);
+    /* checksummed as the file: a flipped byte of a tensor's data is caught when it is read through the view */
+    size_t len = 0;
+    unsigned char *bytes = read_bytes(path, &len);
+    if (!bytes)
+        return;
+    bytes[len - 1] ^= 0x40; /* m1.fc.bias's last value, the last bytes of the file */
+    const char *flipped = tmpfiles_write("view-flipped.st", bytes, len);
+    free(bytes);
+    CHECK_STATUS(safetensors_open(&f, flipped), HFTC_STATUS_OK);
+    CHECK_STATUS(f ? safetensors_view(f, "m1.", &v) : HFTC_STATUS_IO, HFTC_STATUS_OK);
+    if (v) {
+        float out[2];
+        CHECK(safetensors_checksummed(v));
+        CHECK_STATUS(safetensors_read(v, safetensors_find(v, "fc.bias"), out), HFTC_STATUS_MODEL);
+        CHECK_MSG(strstr(hftc_last_error(), "view-flipped.st, under \"m1.\": tensor 'fc.bias' does not match"), "%s",
+                  hftc_last_error());
+        CHECK_STATUS(safetensors_read(v, safetensors_find(v, "conv.weight"), out), HFTC_STATUS_OK);
+    }
+    safetensors_close(v);
+    safetensors_close(f);
+}
+
 static void test_layout(void)
 {
     const char *path = tmpfiles_path("layout.st");
@@ -301,12 +353,84 @@ static void test_flipped_header_bytes(void)
             for (size_t i = 0; i < safetensors_count(f); i++)
                 floats += elements(safetensors_tensor(f, i));
             CHECK(8 + header + floats * sizeof(float) == len);
+            /* the checksum lets through only flips that change nothing the file says (its JSON's spelling) */
+            /* (a flip in the checksums' own key leaves a file that reads as unchecked, one entry more: hftc's model
+             * files of version 2 must be checked, model_file.c) */
+            CHECK(safetensors_checksummed(f) ? safetensors_metadata_count(f) == N_SAMPLE_META
+                                             : safetensors_metadata_count(f) == N_SAMPLE_META + 1);
+            for (size_t i = 0; i < N_SAMPLE_META; i++) {
+                const char *value = safetensors_metadata(f, sample_metadata[i].key);
+                CHECK_MSG(value && !strcmp(value, sample_metadata[i].value), "flip at %zu changed metadata %s", pos,
+                          sample_metadata[i].key);
+            }
+            for (size_t i = 0; i < N_SAMPLE; i++) {
+                const st_tensor *t = safetensors_find(f, sample_tensors[i].name);
+                CHECK_MSG(t && t->ndim == sample_tensors[i].ndim && elements(t) == elements(&sample_tensors[i]),
+                          "flip at %zu changed tensor %s", pos, sample_tensors[i].name);
+            }
             safetensors_close(f);
         }
     }
     CHECK(rejected > 1000);
     CHECK(accepted > 0);
     free(buf);
+}
+
+/* Every single-byte flip in the tensor data is caught when that tensor is read (the header still opens);
+ * a value that is not finite is refused by name; a file without checksums (written before them) opens
+ * unchecked; and no caller may write the checksums' entry itself. */
+static void test_checksums_and_finite_values(void)
+{
+    const char *full = tmpfiles_path("full.st"), *edited = tmpfiles_path("edited.st");
+    write_sample(full);
+    size_t len = 0;
+    unsigned char *buf = read_bytes(full, &len);
+    if (!buf)
+        return;
+    size_t header = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16, caught = 0;
+    for (size_t pos = 8 + header; pos < len; pos++) {
+        buf[pos] ^= 0x10;
+        CHECK(tmpfiles_write_path(edited, buf, len));
+        buf[pos] ^= 0x10;
+        st_file *f = NULL;
+        CHECK_STATUS(safetensors_open(&f, edited), HFTC_STATUS_OK);
+        bool failed = false;
+        for (size_t i = 0; f && i < safetensors_count(f); i++) {
+            const st_tensor *t = safetensors_tensor(f, i);
+            float v[8];
+            if (safetensors_read(f, t, v) != HFTC_STATUS_OK) {
+                failed = true;
+                CHECK_MSG(strstr(hftc_last_error(), "does not match its checksum"), "%s", hftc_last_error());
+            }
+        }
+        caught += failed;
+        safetensors_close(f);
+    }
+    CHECK_MSG(caught == len - 8 - header, "%zu of %zu data bytes flipped were caught", caught, len - 8 - header);
+    free(buf);
+
+    const char *nan_path = tmpfiles_path("nan.st");
+    static float bad[3] = {1.0f, 0.0f, 2.0f};
+    bad[1] = NAN;
+    const st_tensor with_nan[] = {{"w", 1, {3}, bad}};
+    CHECK_STATUS(safetensors_write(nan_path, with_nan, 1, NULL, 0), HFTC_STATUS_OK);
+    st_file *f = NULL;
+    CHECK_STATUS(safetensors_open(&f, nan_path), HFTC_STATUS_OK);
+    float out[3];
+    CHECK_STATUS(f ? safetensors_read(f, safetensors_tensor(f, 0), out) : HFTC_STATUS_OK, HFTC_STATUS_MODEL);
+    CHECK(strstr(hftc_last_error(), "'w' has a value that is not finite (element 1)") != NULL);
+    safetensors_close(f);
+
+    const char *old = tmpfiles_path("old.st");
+    make_file(old, "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+    f = NULL;
+    CHECK_STATUS(safetensors_open(&f, old), HFTC_STATUS_OK);
+    CHECK(f && !safetensors_checksummed(f));
+    safetensors_close(f);
+
+    static const st_metadata own[] = {{"hftc_checksums", "{}"}};
+    CHECK_STATUS(safetensors_write(edited, NULL, 0, own, 1), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(hftc_last_error(), "format's own") != NULL);
 }
 
 static void test_bad_headers(void)
@@ -688,6 +812,7 @@ int main(void)
 {
     tmpfiles_init("safetensors");
     RUN_TEST(test_round_trip);
+    RUN_TEST(test_view);
     RUN_TEST(test_layout);
     RUN_TEST(test_empty_files);
     RUN_TEST(test_truncated_everywhere);
@@ -697,6 +822,7 @@ int main(void)
     RUN_TEST(test_truncated_after_open);
     RUN_TEST(test_overwrite_and_temporary);
     RUN_TEST(test_write_failures);
+    RUN_TEST(test_checksums_and_finite_values);
     RUN_TEST(test_invalid_writes);
     RUN_TEST(test_open_failures);
     RUN_TEST(test_open_fifo);

@@ -77,6 +77,8 @@ static void blas_product(bool trans_a, bool trans_b, size_t M, size_t N, size_t 
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+void compute_blas_serial(void) { omp_set_num_threads(1); }
+
 void gemm(const compute_context *cc, bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
           const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {

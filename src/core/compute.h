@@ -28,6 +28,11 @@ compute_context compute_context_of(int threads);
  * count hftc_set_threads set on this thread, else OpenMP's (OMP_NUM_THREADS, else every core). */
 compute_context compute_context_default(void);
 
+/* Makes the calling thread's BLAS calls from outside gemm (a library's, such as liblinear's vector products)
+ * run on that thread alone, inside a parallel region of one thread too: their sums then do not depend on the
+ * thread count. */
+void compute_blas_serial(void);
+
 /* Warns once (the log) when hftc_blas_better_kernels names better kernels and OPENBLAS_CORETYPE is not set. */
 void compute_check_blas(void);
 

@@ -504,3 +504,23 @@ hftc_status taxonomy_forget_pending(taxonomy *t)
     t->names = kept;
     return HFTC_STATUS_OK;
 }
+
+bool taxonomy_single_path(const taxonomy *t, const dataset *ds, const size_t *idx, size_t n)
+{
+    if (!t->is_tree)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = idx[i], leaves = 0, depth = 0;
+        for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++) {
+            uint32_t c = ds->labels[j];
+            if (c >= t->n_nodes)
+                return false;
+            if (t->child_start[c] == t->child_start[c + 1])
+                leaves++, depth = t->level[c];
+        }
+        /* in a tree, a leaf's ancestor-closed set has as many labels as its level */
+        if (leaves != 1 || ds->label_start[d + 1] - ds->label_start[d] != depth)
+            return false;
+    }
+    return n > 0;
+}

@@ -83,4 +83,8 @@ hftc_status taxonomy_forget_pending(taxonomy *t);
  * t must be finalised; taxonomy_complete_dataset finalises it when it is not. */
 size_t taxonomy_ancestors(const taxonomy *t, uint32_t node, uint32_t *out, bool *mark);
 
+/* Whether documents idx[0..n) of ds (labels completed with their ancestors) are single-path: t is a tree and
+ * each document's labels are one leaf and its ancestors, as 20 Newsgroups' are. */
+bool taxonomy_single_path(const taxonomy *t, const dataset *ds, const size_t *idx, size_t n);
+
 #endif

@@ -38,7 +38,7 @@ static hftc_status input_options(const hftc_model *m, const hftc_input_options *
         scoring_names_list(names, sizeof names);
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "unknown scoring \"%s\" (%s)", in->scoring, names);
     }
-    if (in->explain && (!encoder_has_attention(&m->net_config) || in->explain > 100))
+    if (in->explain && (m->family != FAMILY_NEURAL || !encoder_has_attention(&m->net_config) || in->explain > 100))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "explanations (1 to 100 words) need a bigru-att model (%s)",
                          in->explain > 100 ? "more than 100 words asked" : "its word attention");
     /* every classifier's words are kept for a chunk of documents until the decisions are known */
@@ -91,31 +91,32 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
     }
 }
 
-/* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and
- * the scores into decisions, and hands each chunk to fn; with a tally (ds labelled, its labels
- * completed), counts the accuracy given the true parent from the same probabilities. */
+/* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and both
+ * into decisions (the labels kept, ranked by their scores), and hands each chunk to fn; with a tally (ds
+ * labelled, its labels completed), counts the accuracy given the true parent from the same probabilities. */
 static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const decision_rule *rule, bool prune, size_t k,
                                     parent_tally *tally, attention_words *explain, chunk_fn fn, void *user)
 {
     scoring_kind kind = rule->scoring;
     size_t C = m->net_config.n_classes;
-    float *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
+    float *probs = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *probs),
+          *scores = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *scores);
     bool *keep = mem_alloc(EVAL_CHUNK_DOCS * C, sizeof *keep);
     size_t *idx = mem_alloc(EVAL_CHUNK_DOCS, sizeof *idx);
     uint32_t *ranked = k ? mem_alloc(EVAL_CHUNK_DOCS * k, sizeof *ranked) : NULL;
-    hftc_status st = scores && keep && idx && (ranked || !k) ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = probs && scores && keep && idx && (ranked || !k) ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t first = 0; st == HFTC_STATUS_OK && first < ds->n_docs; first += EVAL_CHUNK_DOCS) {
         size_t n = ds->n_docs - first < EVAL_CHUNK_DOCS ? ds->n_docs - first : EVAL_CHUNK_DOCS;
         for (size_t i = 0; i < n; i++)
             idx[i] = first + i;
         parent_source parents = {kind, false};
-        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, scores, explain);
+        st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, probs, explain);
         if (st != HFTC_STATUS_OK)
             break;
         if (tally)
-            tally_given_parent(m, ds, first, n, scores, kind, tally);
-        scoring_apply(&m->compute, kind, &m->tax, scores, scores, n);
-        scoring_select(kind, &m->tax, scores, rule->threshold, rule->thresholds, keep, n);
+            tally_given_parent(m, ds, first, n, probs, kind, tally);
+        scoring_apply(&m->compute, kind, &m->tax, probs, scores, n);
+        scoring_select(kind, &m->tax, probs, scores, rule->threshold, rule->thresholds, keep, n);
         size_t *pred_start = NULL;
         uint32_t *pred = NULL;
         st = decisions_from_mask(scores, keep, n, C, k, &pred_start, &pred, ranked);
@@ -123,7 +124,7 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const deci
             st = fn(first, n, scores, pred_start, pred, ranked, user);
         free(pred_start), free(pred);
     }
-    free(scores), free(keep), free(idx), free(ranked);
+    free(probs), free(scores), free(keep), free(idx), free(ranked);
     return st;
 }
 
@@ -353,6 +354,7 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
                                  .micro_recall = mt.micro_recall,
                                  .micro_f1 = mt.micro_f1,
                                  .macro_f1 = mt.macro_f1,
+                                 .weighted_f1 = mt.weighted_f1,
                                  .exact_match = mt.exact_match,
                                  .overall_accuracy = last_level_accuracy(&m->tax, &ds, &d),
                                  .seconds = seconds,

@@ -126,15 +126,15 @@ hftc_status decisions_metrics_at(const float *scores, size_t C, const gold_sets 
     return score_decisions(gold, pred_start, pred, mt);
 }
 
-hftc_status decisions_metrics(const decision_rule *rule, const taxonomy *t, const float *scores, const gold_sets *gold,
-                              metrics *mt)
+hftc_status decisions_metrics(const decision_rule *rule, const taxonomy *t, const float *probs, const float *scores,
+                              const gold_sets *gold, metrics *mt)
 {
     size_t C = t->n_nodes, *pred_start;
     uint32_t *pred;
     bool *keep = mem_alloc(gold->n * C + 1, sizeof *keep);
     if (!keep)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    scoring_select(rule->scoring, t, scores, rule->threshold, rule->thresholds, keep, gold->n);
+    scoring_select(rule->scoring, t, probs, scores, rule->threshold, rule->thresholds, keep, gold->n);
     hftc_status st = decisions_from_mask(scores, keep, gold->n, C, 0, &pred_start, &pred, NULL);
     free(keep);
     return st == HFTC_STATUS_OK ? score_decisions(gold, pred_start, pred, mt) : st;

@@ -39,8 +39,9 @@ typedef struct {
 
 /* The metrics of scores (gold->n x C) thresholded at threshold, each output on its own. */
 hftc_status decisions_metrics_at(const float *scores, size_t C, const gold_sets *gold, float threshold, metrics *mt);
-/* The metrics of rule's decisions on scores (gold->n x t->n_nodes, scoring_apply's under rule->scoring). */
-hftc_status decisions_metrics(const decision_rule *rule, const taxonomy *t, const float *scores, const gold_sets *gold,
-                              metrics *mt);
+/* The metrics of rule's decisions (scoring_select) from probs and scores (gold->n x t->n_nodes each, the
+ * probabilities and scoring_apply's scores under rule->scoring). */
+hftc_status decisions_metrics(const decision_rule *rule, const taxonomy *t, const float *probs, const float *scores,
+                              const gold_sets *gold, metrics *mt);
 
 #endif

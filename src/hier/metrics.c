@@ -173,14 +173,16 @@ hftc_status metrics_compute(metrics *out, const metrics_input *in)
         return status;
     }
     size_t tp = 0, fp = 0, fn = 0, labels = 0;
-    double macro_sum = 0;
+    double macro_sum = 0, weighted_sum = 0;
     for (size_t l = 0; l < in->n_labels; l++) {
         tp += c.tp[l];
         fp += c.fp[l];
         fn += c.fn[l];
         if (c.tp[l] + c.fn[l] > 0) {
             labels++;
-            macro_sum += 2.0 * (double)c.tp[l] / (double)(2 * c.tp[l] + c.fp[l] + c.fn[l]);
+            double f1 = metrics_f1(c.tp[l], c.fp[l], c.fn[l]);
+            macro_sum += f1;
+            weighted_sum += f1 * (double)(c.tp[l] + c.fn[l]);
         }
     }
     free(counts);
@@ -191,6 +193,7 @@ hftc_status metrics_compute(metrics *out, const metrics_input *in)
     out->micro_f1 = metrics_f1(tp, fp, fn);
     out->micro_tp = tp, out->micro_fp = fp, out->micro_fn = fn;
     out->macro_f1 = ratio(macro_sum, (double)labels);
+    out->weighted_f1 = ratio(weighted_sum, (double)(tp + fn)); /* the supports sum to the gold pairs */
     out->exact_match = ratio((double)c.exact, (double)in->n_docs);
     for (size_t k = 1; k <= METRICS_MAX_K; k++) {
         out->precision_at[k] = ratio(c.precision_sum[k], (double)in->n_docs);

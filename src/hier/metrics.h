@@ -1,6 +1,7 @@
 /* The metrics of decision sets (docs/ARCHITECTURE.md, "The command-line contract") over label-id sets: what evaluation
  * reports and the threshold searches maximise. micro-F1: over all (document, label) pairs; macro-F1: mean of per-label
- * F1 over the labels that occur in the gold set (of the labels selected by label_mask); exact match: predicted set
+ * F1 over the labels that occur in the gold set (of the labels selected by label_mask); weighted F1: their mean
+ * weighted by each label's support (gold documents; scikit-learn's average="weighted"); exact match: predicted set
  * equals gold set; P@k = |top-k ∩ gold| / k; nDCG@k = DCG@k / IDCG@k with binary relevance and log2(rank + 1) discount,
  * IDCG over min(k, |gold|) hits; averages over documents. */
 #ifndef HFTC_HIER_METRICS_H
@@ -21,6 +22,7 @@ typedef struct {
     double micro_precision, micro_recall, micro_f1;
     size_t micro_tp, micro_fp, micro_fn; /* the (document, label) counts of the micro figures */
     double macro_f1;
+    double weighted_f1;
     double exact_match;
     double precision_at[METRICS_MAX_K + 1]; /* index k = 1..5 */
     double ndcg_at[METRICS_MAX_K + 1];

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-static const char *const scoring_names[] = {"independent", "bsf", "msf", "top-down", "argmax", "leaf"};
+static const char *const scoring_names[] = {"independent", "bsf", "msf", "product", "top-down", "argmax", "leaf"};
 
 NAMES_LOOKUP(scoring_kind, scoring)
 
@@ -21,11 +21,16 @@ size_t scoring_names_list(char *buf, size_t size)
     return used < size ? used : size - 1;
 }
 
-bool scoring_bounded_by_parent(scoring_kind kind) { return kind == SCORING_BSF || kind == SCORING_MSF; }
+bool scoring_bounded_by_parent(scoring_kind kind) { return kind == SCORING_BSF || kind == SCORING_PRODUCT; }
 
 bool scoring_uses_threshold(scoring_kind kind)
 {
     return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && kind != SCORING_LEAF;
+}
+
+const float *scoring_decided(scoring_kind kind, const float *probs, const float *scores)
+{
+    return kind == SCORING_MSF ? probs : scores;
 }
 
 // The restricted path probabilities of one document (scores may be probs): parents first, each node's
@@ -119,13 +124,14 @@ bool scoring_parent_kept(const taxonomy *t, const bool *k, uint32_t c)
     return false;
 }
 
-void scoring_select(scoring_kind kind, const taxonomy *t, const float *scores, float threshold, const float *thresholds,
-                    bool *keep, size_t n_docs)
+void scoring_select(scoring_kind kind, const taxonomy *t, const float *probs, const float *scores, float threshold,
+                    const float *thresholds, bool *keep, size_t n_docs)
 {
     size_t N = t->n_nodes;
     bool bounded = scoring_bounded_by_parent(kind), thresholded = scoring_uses_threshold(kind);
+    const float *values = scoring_decided(kind, probs, scores);
     for (size_t d = 0; d < n_docs; d++) {
-        const float *s = scores + d * N;
+        const float *s = values + d * N;
         bool *k = keep + d * N;
         if (thresholded && !thresholds) {
             for (size_t c = 0; c < N; c++)

@@ -10,18 +10,18 @@
 
 #define THRESHOLD_STEPS 19 /* the thresholds tried: 0.05, 0.10, ..., 0.95 */
 
-hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, float *threshold,
-                                  double *micro_f1)
+hftc_status threshold_search_best(const float *scores, size_t C, const gold_sets *gold, bool weighted, float *threshold,
+                                  double *best)
 {
     *threshold = 0.5f;
-    *micro_f1 = -1.0;
+    *best = -1.0;
     for (int step = 1; step <= THRESHOLD_STEPS; step++) {
         float candidate = 0.05f * (float)step;
         metrics mt;
         TRY(decisions_metrics_at(scores, C, gold, candidate, &mt));
-        double f1 = mt.micro_f1;
-        if (f1 > *micro_f1 + 1e-12 || (f1 > *micro_f1 - 1e-12 && fabsf(candidate - 0.5f) < fabsf(*threshold - 0.5f))) {
-            *micro_f1 = f1;
+        double f1 = weighted ? mt.weighted_f1 : mt.micro_f1;
+        if (f1 > *best + 1e-12 || (f1 > *best - 1e-12 && fabsf(candidate - 0.5f) < fabsf(*threshold - 0.5f))) {
+            *best = f1;
             *threshold = candidate;
         }
     }
@@ -51,10 +51,11 @@ static float best_label_threshold(const float *scores, const bool *is_gold, cons
     return best;
 }
 
-hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, const float *scores, const gold_sets *gold,
-                                    float base, float *thresholds)
+hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, const float *probs, const float *scores,
+                                    const gold_sets *gold, float base, float *thresholds)
 {
     size_t C = t->n_nodes, n = gold->n;
+    const float *values = scoring_decided(scoring, probs, scores);
     bool bounded = scoring_bounded_by_parent(scoring);
     bool *is_gold = mem_calloc(n * C + 1, sizeof *is_gold), *keep = mem_calloc(n * C + 1, sizeof *keep);
     bool *eligible = mem_alloc(n + 1, sizeof *eligible);
@@ -70,9 +71,9 @@ hftc_status threshold_search_labels(scoring_kind scoring, const taxonomy *t, con
         uint32_t c = t->order[o];
         for (size_t i = 0; i < n; i++)
             eligible[i] = !bounded || scoring_parent_kept(t, keep + i * C, c);
-        thresholds[c] = best_label_threshold(scores, is_gold, eligible, n, C, c, base);
+        thresholds[c] = best_label_threshold(values, is_gold, eligible, n, C, c, base);
         for (size_t i = 0; i < n; i++)
-            keep[i * C + c] = eligible[i] && scores[i * C + c] >= thresholds[c];
+            keep[i * C + c] = eligible[i] && values[i * C + c] >= thresholds[c];
     }
     free(is_gold), free(keep), free(eligible);
     return HFTC_STATUS_OK;

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/names.h"
+#include "model/ensemble.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -13,8 +14,11 @@
 
 static const char *const strategy_names[] = {"flat", "level", "node"};
 static const char *const node_embedding_names[] = {"own", "shared", "inherited"};
+static const char *const model_family_names[] = {"neural", "linear"};
 
 NAMES_LOOKUP(strategy_kind, strategy)
+
+NAMES_LOOKUP(model_family, model_family)
 
 NAMES_LOOKUP(node_embedding_kind, node_embedding)
 
@@ -47,7 +51,19 @@ static void level_part_name(model_part *part, size_t level)
     }
 }
 
-const float *model_part_embedding(const hftc_model *m, size_t p) { return network_embedding(m->parts[p].net); }
+const float *model_part_embedding(const hftc_model *m, size_t p)
+{
+    return m->parts[p].net ? network_embedding(m->parts[p].net) : NULL;
+}
+
+/* Part's network, as m->net_config says with n_classes outputs (a linear model's parts have none: their
+ * classifiers come with training or the model file). */
+static hftc_status part_network(hftc_model *m, model_part *part, network_config cfg)
+{
+    if (m->family == FAMILY_LINEAR)
+        return HFTC_STATUS_OK;
+    return network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
+}
 
 // The node parts' networks: one binary classifier per label with an output, level by level.
 static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
@@ -56,7 +72,7 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
     size_t *part_of = mem_alloc(t->n_nodes, sizeof *part_of);
     if (!part_of)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding) {
+    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding && m->family == FAMILY_NEURAL) {
         m->shared_embedding = mem_calloc(m->net_config.vocab_size * m->net_config.embed_dim, sizeof(float));
         if (!m->shared_embedding) {
             free(part_of);
@@ -92,8 +108,8 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
             cfg.borrowed_embedding =
                 m->node_embedding == NODE_EMBEDDING_SHARED ||
                 (m->node_embedding == NODE_EMBEDDING_INHERITED && part->parent_part != MODEL_NO_PART);
-            st = network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
-            if (st == HFTC_STATUS_OK && cfg.borrowed_embedding)
+            st = part_network(m, part, cfg);
+            if (st == HFTC_STATUS_OK && cfg.borrowed_embedding && part->net)
                 network_borrow_embedding(part->net, m->node_embedding == NODE_EMBEDDING_SHARED
                                                         ? m->shared_embedding
                                                         : model_part_embedding(m, part->parent_part));
@@ -132,7 +148,7 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
         level_part_name(part, level);
         network_config cfg = m->net_config;
         cfg.n_classes = part->n_outputs;
-        TRY(network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED));
+        TRY(part_network(m, part, cfg));
     }
     return model_share_workspace(m);
 }
@@ -140,6 +156,8 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 hftc_status model_share_workspace(hftc_model *m)
 {
     size_t need = 0;
+    if (m->family == FAMILY_LINEAR)
+        return HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts; p++) {
         size_t bytes = network_activation_bytes(m->parts[p].net);
         need = bytes > need ? bytes : need;
@@ -155,6 +173,8 @@ hftc_status model_share_workspace(hftc_model *m)
 
 hftc_status model_share_part_workspace(hftc_model *m, size_t p)
 {
+    if (!m->parts[p].net)
+        return HFTC_STATUS_OK;
     if (network_activation_bytes(m->parts[p].net) > m->workspace.size)
         return model_share_workspace(m);
     return network_share_activations(m->parts[p].net, &m->workspace);
@@ -164,14 +184,17 @@ void hftc_model_free(hftc_model *m)
 {
     if (!m)
         return;
+    ensemble_free(m->ensemble);
     for (size_t p = 0; p < m->n_parts; p++) {
         network_free(m->parts[p].net);
+        linear_free(m->parts[p].linear);
         free(m->parts[p].nodes);
     }
     free(m->parts);
     arena_free(&m->workspace);
     free(m->shared_embedding);
     vocab_free(&m->vocab);
+    tfidf_free(&m->features);
     taxonomy_free(&m->tax);
     label_words_free(&m->label_words);
     free(m->training_json);
@@ -192,14 +215,35 @@ size_t model_input_len(const hftc_model *m)
     return m->tokenizer.max_len + (m->joint_embedding ? m->label_words.longest : 0);
 }
 
-void hftc_model_set_threads(hftc_model *m, int n) { m->compute = compute_context_of(n); }
+void hftc_model_set_threads(hftc_model *m, int n)
+{
+    m->compute = compute_context_of(n);
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        hftc_model_set_threads(ensemble_member(m->ensemble, k), n);
+}
+
+/* The word cache tables of m's parts, an ensemble's members' included. */
+static size_t word_cache_total(const hftc_model *m)
+{
+    size_t total = 0;
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) /* a linear model: no embeddings */
+        total += network_word_cache_bytes(m->parts[p].net);
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        total += word_cache_total(ensemble_member(m->ensemble, k));
+    return total;
+}
+
+/* Turns every cache of m (its members' included) on or off. */
+static hftc_status word_cache_switch(hftc_model *m, bool on)
+{
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++)
+        TRY(network_set_word_cache(m->parts[p].net, on ? SIZE_MAX : 0));
+    for (size_t k = 0; m->ensemble && k < ensemble_size(m->ensemble); k++)
+        TRY(word_cache_switch(ensemble_member(m->ensemble, k), on));
+    return HFTC_STATUS_OK;
+}
 
 hftc_status hftc_model_set_word_cache(hftc_model *m, size_t max_bytes)
 {
-    size_t total = 0;
-    for (size_t p = 0; p < m->n_parts; p++)
-        total += network_word_cache_bytes(m->parts[p].net);
-    for (size_t p = 0; p < m->n_parts; p++)
-        TRY(network_set_word_cache(m->parts[p].net, max_bytes > 0 && total <= max_bytes ? SIZE_MAX : 0));
-    return HFTC_STATUS_OK;
+    return word_cache_switch(m, max_bytes > 0 && word_cache_total(m) <= max_bytes);
 }

@@ -12,11 +12,18 @@
 #include "core/compute.h"
 #include "data/taxonomy.h"
 #include "hier/scoring.h"
+#include "model/linear.h"
 #include "model/network.h"
+#include "model/tfidf.h"
 #include "text/label_words.h"
 #include "text/vocab.h"
 
 typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL, STRATEGY_NODE } strategy_kind;
+
+/* What a part is: a network (embedding, encoder, head) trained by the trainer, or a linear classifier over
+ * TF-IDF features trained by liblinear (train/linear.c). Every strategy, scoring and threshold applies to
+ * both. */
+typedef enum { FAMILY_NEURAL, FAMILY_LINEAR } model_family;
 
 /* Where node classifiers take their embedding table from: each its own (trained with it); one table
  * of the model's, frozen, for all; or (HTrans) top-level classifiers own theirs and every classifier
@@ -26,11 +33,12 @@ typedef enum { NODE_EMBEDDING_OWN, NODE_EMBEDDING_SHARED, NODE_EMBEDDING_INHERIT
 #define MODEL_NO_PART SIZE_MAX
 
 typedef struct {
-    size_t level;    /* taxonomy level of its labels; 0 for flat */
-    char name[64];   /* "flat", "level3" or "node CCAT" */
-    char prefix[40]; /* of its tensor names in the model file: "" (flat), "level3." or "node17." */
-    network *net;    /* sized for batch_capacity x tokenizer.max_len */
-    uint32_t *nodes; /* output j -> taxonomy node */
+    size_t level;              /* taxonomy level of its labels; 0 for flat */
+    char name[64];             /* "flat", "level3" or "node CCAT" */
+    char prefix[40];           /* of its tensor names in the model file: "" (flat), "level3." or "node17." */
+    network *net;              /* neural: sized for batch_capacity x tokenizer.max_len; linear: NULL */
+    linear_classifier *linear; /* linear: its classifier (NULL until trained); neural: NULL */
+    uint32_t *nodes;           /* output j -> taxonomy node */
     size_t n_outputs;
     size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level) */
     float class_weight; /* node: BCE weight of the positive class it was trained with */
@@ -43,6 +51,8 @@ struct hftc_model {
     tokenizer_options tokenizer;
     network_config net_config; /* n_classes: all labels (taxonomy nodes); each part has its own */
     strategy_kind strategy;
+    model_family family;
+    tfidf features; /* linear: the documents' features */
     node_embedding_kind node_embedding;
     float *shared_embedding; /* NODE_EMBEDDING_SHARED: the (V, E) table every node part reads */
     model_part *parts;
@@ -57,8 +67,12 @@ struct hftc_model {
     size_t batch_capacity;
     char *training_json;      /* the options and the training record, as JSON; may be NULL */
     char *checkpoint_summary; /* loaded from a training checkpoint: the summary its training wrote; else NULL */
+    bool unchecked_file;      /* loaded from a file without checksums (written before hftc kept them) */
     arena workspace;          /* the activations the parts share at inference */
     compute_context compute;  /* the threads prediction runs on (hftc_model_set_threads) */
+    /* An ensemble (model/ensemble.h): its members predict, this model has no parts of its own; NULL for a
+     * model of one strategy. */
+    struct ensemble *ensemble;
 };
 
 /* An empty model: vocabulary with <pad> and <unk>, empty taxonomy, no parts, the calling thread's default
@@ -82,6 +96,8 @@ bool node_embedding_parse(const char *name, node_embedding_kind *out);
 const char *node_embedding_name(node_embedding_kind kind);
 bool strategy_parse(const char *name, strategy_kind *out);
 const char *strategy_name(strategy_kind kind);
+bool model_family_parse(const char *name, model_family *out);
+const char *model_family_name(model_family kind);
 
 /* The longest input a network reads: the text's max_len plus, with the joint embedding, the longest
  * label name. */

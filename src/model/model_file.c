@@ -2,34 +2,40 @@
  * JSON of the metadata entries each way, and hftc_model_describe. */
 #include "model/model_file.h"
 
+#include "model/model_file_linear.h"
+
 #include "core/arena.h"
 #include "core/bounds.h"
 #include "core/compute.h"
 #include "core/error.h"
+#include "model/ensemble.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MODEL_FORMAT_NAME "hftc"
-#define MODEL_FORMAT_VERSION 1
-
 static json_t *config_to_json(const hftc_model *m)
 {
     const network_config *c = &m->net_config;
+    json_t *j = json_pack("{s:I, s:I, s:I, s:b, s:b, s:b, s:f, s:s, s:s}", "vocab_size", (json_int_t)c->vocab_size,
+                          "classes", (json_int_t)c->n_classes, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
+                          m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
+                          m->tokenizer.drop_punct, "threshold", (double)m->threshold, "strategy",
+                          strategy_name(m->strategy), "scoring", scoring_name(m->scoring));
+    if (m->family == FAMILY_LINEAR) {
+        linear_config_to_json(m, j);
+        return j;
+    }
     json_t *windows = json_array();
     for (size_t i = 0; i < c->n_windows; i++)
         json_array_append_new(windows, json_integer((json_int_t)c->windows[i]));
-    json_t *j =
-        json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:b, s:b, s:b, s:f}", "encoder",
-                  encoder_name(c->encoder), "head", head_name(c->head), "vocab_size", (json_int_t)c->vocab_size,
-                  "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters", (json_int_t)c->n_filters,
-                  "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1), "hidden", (json_int_t)c->hidden,
-                  "classes", (json_int_t)c->n_classes, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
-                  (double)c->hidden_dropout, "max_len", (json_int_t)m->tokenizer.max_len, "lowercase",
-                  m->tokenizer.lowercase, "split_punct", m->tokenizer.split_punct, "drop_punct",
-                  m->tokenizer.drop_punct, "threshold", (double)m->threshold);
+    json_object_update_new(
+        j, json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:f, s:f}", "encoder", encoder_name(c->encoder), "head",
+                     head_name(c->head), "embed_dim", (json_int_t)c->embed_dim, "windows", windows, "filters",
+                     (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
+                     "hidden", (json_int_t)c->hidden, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
+                     (double)c->hidden_dropout));
     encoder_config_to_json(c, j);
     if (m->joint_embedding)
         json_object_set_new(j, "joint_embedding", json_true());
@@ -37,10 +43,8 @@ static json_t *config_to_json(const hftc_model *m)
         json_object_set_new(j, "hidden_activation", json_string(activation_name(c->hidden_activation)));
     if (c->hidden_batchnorm)
         json_object_set_new(j, "batchnorm", json_true());
-    json_object_set_new(j, "strategy", json_string(strategy_name(m->strategy)));
     if (m->strategy == STRATEGY_NODE)
         json_object_set_new(j, "node_embedding", json_string(node_embedding_name(m->node_embedding)));
-    json_object_set_new(j, "scoring", json_string(scoring_name(m->scoring)));
     return j;
 }
 
@@ -229,9 +233,6 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
     return st;
 }
 
-/* "level3.conv.2.weight": a part's tensor under its name in the file. */
-#define MODEL_TENSOR_NAME_MAX (TENSOR_NAME_MAX + 40)
-
 #define SHARED_EMBEDDING_NAME "embedding.weight"
 
 /* The model's own metadata entries: ten always, "label_words" and "label_thresholds" when it has them. */
@@ -239,14 +240,16 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
 
 static size_t model_tensor_count(const hftc_model *m)
 {
+    if (m->family == FAMILY_LINEAR)
+        return linear_tensor_count(m);
     size_t n = m->shared_embedding ? 1 : 0;
     for (size_t p = 0; p < m->n_parts; p++)
         n += network_params(m->parts[p].net)->n_tensors;
     return n;
 }
 
-hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
-                            const st_tensor *extra, size_t n_extra)
+hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, size_t n_extra_meta,
+                          const st_tensor *extra, size_t n_extra, model_entries_fn fn, void *user)
 {
     size_t n_tensors = model_tensor_count(m), i = 0;
     st_tensor *tensors = mem_alloc(n_tensors + n_extra, sizeof *tensors);
@@ -262,7 +265,9 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const st_meta
                                    .shape = {m->net_config.vocab_size, m->net_config.embed_dim},
                                    .data = m->shared_embedding};
     }
-    for (size_t p = 0; p < m->n_parts; p++) {
+    if (m->family == FAMILY_LINEAR)
+        linear_tensors(m, tensors, names);
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
         for (size_t k = 0; k < ps->n_tensors; k++, i++) {
             const tensor *t = &ps->tensors[k];
@@ -310,15 +315,29 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const st_meta
         meta[n_meta++] = extra_meta[k];
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
                       (label_words_text || !m->joint_embedding) && (thresholds_text || !m->label_thresholds))
-                         ? safetensors_write(path, tensors, n_tensors + n_extra, meta, n_meta)
+                         ? fn(user, tensors, n_tensors + n_extra, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
         free(label_words_text), free(thresholds_text), free(tensors), free(names), free(meta);
     return st;
 }
 
+static hftc_status write_entries(void *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *meta,
+                                 size_t n_meta)
+{
+    return safetensors_write(path, tensors, n_tensors, meta, n_meta);
+}
+
+hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
+                            const st_tensor *extra, size_t n_extra)
+{
+    return model_entries(m, extra_meta, n_extra_meta, extra, n_extra, write_entries, (void *)path);
+}
+
 hftc_status hftc_model_save(const hftc_model *m, const char *path)
 {
+    if (m->ensemble)
+        return ensemble_save(m, path);
     return model_save_with(m, path, NULL, 0, NULL, 0);
 }
 
@@ -378,28 +397,37 @@ static hftc_status label_words_from_json(hftc_model *m, const st_file *f, const 
     return st;
 }
 
-static hftc_status config_from_json(const char *path, const char *text, network_config *c, tokenizer_options *tok,
-                                    float *threshold, strategy_kind *strategy, scoring_kind *scoring,
-                                    node_embedding_kind *node_embedding, bool *joint_embedding)
+static hftc_status config_from_json(const char *path, int version, const char *text, network_config *c,
+                                    tokenizer_options *tok, float *threshold, strategy_kind *strategy,
+                                    scoring_kind *scoring, node_embedding_kind *node_embedding, bool *joint_embedding,
+                                    model_family *family, tfidf_options *features)
 {
     json_error_t err;
     json_t *j = text ? json_loads(text, 0, &err) : NULL;
     if (text && !j) /* NaN, Infinity and numbers past a double's range are not JSON: refused here */
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" is not valid JSON: %s", path, err.text);
-    json_int_t V, E, F, H, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
-    double embed_dropout, hidden_dropout, thr;
+    /* A linear model has no network: its file lacks the network's entries, which stand at neutral values. */
+    json_int_t V, E = 1, F = 1, H = 0, C, max_len, chunks = 1; /* files from before XML-CNN have no "pool_chunks" */
+    double embed_dropout = 0.0, hidden_dropout = 0.0, thr;
     int lowercase, split_punct, drop_punct;
-    const char *encoder, *head;
-    json_t *windows;
-    if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:o, s:I, s?I, s:I, s:I, s:F, s:F, s:I, s:b, s:b, s:b, s:F}",
-                          "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
-                          "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout",
-                          &embed_dropout, "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase",
-                          &lowercase, "split_punct", &split_punct, "drop_punct", &drop_punct, "threshold", &thr) != 0) {
+    const char *encoder = NULL, *head = NULL, *family_text = "neural";
+    json_t *windows = NULL;
+    if (!j ||
+        json_unpack(j, "{s?s, s?s, s:I, s?I, s?o, s?I, s?I, s?I, s:I, s?F, s?F, s:I, s:b, s:b, s:b, s:F, s?s}",
+                    "encoder", &encoder, "head", &head, "vocab_size", &V, "embed_dim", &E, "windows", &windows,
+                    "filters", &F, "pool_chunks", &chunks, "hidden", &H, "classes", &C, "embed_dropout", &embed_dropout,
+                    "hidden_dropout", &hidden_dropout, "max_len", &max_len, "lowercase", &lowercase, "split_punct",
+                    &split_punct, "drop_punct", &drop_punct, "threshold", &thr, "family", &family_text) != 0 ||
+        !model_family_parse(family_text, family) ||
+        (*family == FAMILY_NEURAL && (!encoder || !head || !windows || !json_object_get(j, "embed_dim") ||
+                                      !json_object_get(j, "filters") || !json_object_get(j, "hidden") ||
+                                      !json_object_get(j, "embed_dropout") || !json_object_get(j, "hidden_dropout")))) {
         json_decref(j);
         return error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" missing or incomplete", path);
     }
-    hftc_status st = HFTC_STATUS_OK;
+    hftc_status st = *family == FAMILY_LINEAR ? linear_config_from_json(path, j, features) : HFTC_STATUS_OK;
+    if (*family == FAMILY_LINEAR)
+        encoder = "cnn", head = "sigmoid";
     const char *strategy_text = json_string_value(json_object_get(j, "strategy"));
     if (!strategy_text || !strategy_parse(strategy_text, strategy))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"strategy\"", path);
@@ -407,15 +435,18 @@ static hftc_status config_from_json(const char *path, const char *text, network_
     *scoring = SCORING_INDEPENDENT;
     if (scoring_text && !scoring_parse(scoring_text, scoring))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"scoring\"", path);
+    if (version == 1 && *scoring == SCORING_MSF) /* version 1's msf thresholded the product */
+        *scoring = SCORING_PRODUCT;
     const char *node_text = json_string_value(json_object_get(j, "node_embedding"));
     *node_embedding = NODE_EMBEDDING_OWN;
-    if (*strategy == STRATEGY_NODE && (!node_text || !node_embedding_parse(node_text, node_embedding)))
+    if (*strategy == STRATEGY_NODE && *family == FAMILY_NEURAL &&
+        (!node_text || !node_embedding_parse(node_text, node_embedding)))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
     encoder_kind kind;
     bool known = encoder_parse(encoder, &kind);
     *c = (network_config){.encoder = known ? kind : ENCODER_CNN};
     known = known && head_parse(head, &c->head);
-    const char *bad = known ? encoder_config_from_json(j, c) : NULL;
+    const char *bad = known && *family == FAMILY_NEURAL ? encoder_config_from_json(j, c) : NULL;
     if (bad)
         st = error_set(HFTC_STATUS_MODEL,
                        "%s: metadata \"config\" of the %s encoder lacks \"%s\" or has it out of range", path, encoder,
@@ -460,7 +491,7 @@ static hftc_status config_from_json(const char *path, const char *text, network_
         if (!rates[i].ok)
             st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an out-of-range \"%s\": %g, not in %s", path,
                            rates[i].key, rates[i].value, rates[i].range);
-    if (st == HFTC_STATUS_OK && !json_is_array(windows))
+    if (st == HFTC_STATUS_OK && !json_is_array(windows) && *family == FAMILY_NEURAL)
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no list of \"windows\"", path);
     for (size_t i = 0; st == HFTC_STATUS_OK && i < json_array_size(windows); i++) {
         json_int_t k = json_integer_value(json_array_get(windows, i));
@@ -491,8 +522,8 @@ static hftc_status load_tensor(const st_file *f, const char *path, const char *n
     bool same = s->ndim == ndim;
     for (size_t d = 0; same && d < ndim; d++)
         same = s->shape[d] == shape[d];
-    if (!same)
-        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape", path, name);
+    if (!same || s->dtype != ST_F32)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor \"%s\" has the wrong shape or type", path, name);
     return safetensors_read(f, s, values);
 }
 
@@ -505,6 +536,8 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
     if (n_model != model_tensor_count(m))
         return error_set(HFTC_STATUS_MODEL, "%s: %zu tensors, the configuration needs %zu", path, n_model,
                          model_tensor_count(m));
+    if (m->family == FAMILY_LINEAR)
+        return linear_load_tensors(m, f, path);
     if (m->shared_embedding)
         TRY(load_tensor(f, path, SHARED_EMBEDDING_NAME, 2,
                         (size_t[]){m->net_config.vocab_size, m->net_config.embed_dim}, m->shared_embedding));
@@ -520,11 +553,8 @@ static hftc_status model_load_tensors(hftc_model *m, const st_file *f, const cha
     return HFTC_STATUS_OK;
 }
 
-hftc_status hftc_model_load(hftc_model **out, const char *path)
+hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **out)
 {
-    compute_check_blas();
-    st_file *f;
-    TRY(safetensors_open(&f, path));
     hftc_status st = HFTC_STATUS_OK;
     const char *format = safetensors_metadata(f, "format");
     const char *version = safetensors_metadata(f, "format_version");
@@ -537,14 +567,18 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     scoring_kind scoring = SCORING_INDEPENDENT;
     node_embedding_kind node_embedding = NODE_EMBEDDING_OWN;
     bool joint_embedding = false;
+    model_family family = FAMILY_NEURAL;
+    tfidf_options features = {0};
     if (!format || strcmp(format, MODEL_FORMAT_NAME))
         st = error_set(HFTC_STATUS_MODEL, "%s: not an hftc model (no \"format\": \"hftc\" in its metadata)", path);
-    else if (!version || atoi(version) != MODEL_FORMAT_VERSION)
-        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads version %d", path,
-                       version ? version : "(none)", MODEL_FORMAT_VERSION);
+    else if (!version || atoi(version) < MODEL_FORMAT_OLDEST || atoi(version) > MODEL_FORMAT_VERSION)
+        st = error_set(HFTC_STATUS_MODEL, "%s: model format version %s, this hftc reads versions %d to %d", path,
+                       version ? version : "(none)", MODEL_FORMAT_OLDEST, MODEL_FORMAT_VERSION);
+    else if (atoi(version) >= 2 && !safetensors_checksummed(f))
+        st = error_set(HFTC_STATUS_MODEL, "%s: its checksums are missing or damaged: the file is damaged", path);
     if (st == HFTC_STATUS_OK)
-        st = config_from_json(path, safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy, &scoring,
-                              &node_embedding, &joint_embedding);
+        st = config_from_json(path, atoi(version), safetensors_metadata(f, "config"), &cfg, &tok, &threshold, &strategy,
+                              &scoring, &node_embedding, &joint_embedding, &family, &features);
     if (st == HFTC_STATUS_OK)
         st = metadata_strings(f, path, "vocab", &words);
     if (st == HFTC_STATUS_OK)
@@ -556,6 +590,8 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     if (st == HFTC_STATUS_OK) {
         m->net_config = cfg;
         m->strategy = strategy;
+        m->family = family;
+        m->features.opt = features;
         m->node_embedding = node_embedding;
         m->scoring = scoring;
         m->batch_capacity = 256;
@@ -567,6 +603,7 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         m->training_json = training ? mem_strdup(training) : NULL;
         const char *summary = safetensors_metadata(f, MODEL_CHECKPOINT_SUMMARY_KEY);
         m->checkpoint_summary = summary ? mem_strdup(summary) : NULL;
+        m->unchecked_file = !safetensors_checksummed(f);
         const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
         st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
         for (size_t i = 0; w && i < cfg.vocab_size; i++)
@@ -596,7 +633,6 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
         st = hftc_model_set_word_cache(m, HFTC_WORD_CACHE_DEFAULT_BYTES);
     json_decref(words);
     json_decref(labels);
-    safetensors_close(f);
     if (st != HFTC_STATUS_OK) {
         hftc_model_free(m);
         return st;
@@ -605,8 +641,55 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
     return HFTC_STATUS_OK;
 }
 
+/* A linear model's tensors and parts into the lists hftc_model_describe makes; returns its parameters (every
+ * weight, bias and sigmoid). */
+static size_t describe_linear(const hftc_model *m, json_t *tensors, json_t *parts)
+{
+    size_t n = linear_tensor_count(m), total = 0;
+    st_tensor *t = mem_alloc(n, sizeof *t);
+    char(*names)[MODEL_TENSOR_NAME_MAX] = mem_alloc(n, sizeof *names);
+    if (!t || !names) {
+        free(t), free(names);
+        return 0;
+    }
+    linear_tensors(m, t, names);
+    for (size_t i = 0; i < n; i++) {
+        json_t *shape = json_array();
+        size_t count = 1;
+        for (size_t d = 0; d < t[i].ndim; d++) {
+            json_array_append_new(shape, json_integer((json_int_t)t[i].shape[d]));
+            count *= t[i].shape[d];
+        }
+        json_array_append_new(
+            tensors, json_pack("{s:s, s:o, s:I}", "name", t[i].name, "shape", shape, "parameters", (json_int_t)count));
+    }
+    for (size_t p = 0; p < m->n_parts; p++) {
+        const linear_classifier *lc = m->parts[p].linear;
+        size_t params = linear_nnz(lc) + 3 * lc->n_outputs;
+        json_array_append_new(parts, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", m->parts[p].name, "outputs",
+                                               (json_int_t)lc->n_outputs, "parameters", (json_int_t)params, "trainable",
+                                               (json_int_t)params, "frozen", 0, "statistics", 0));
+        total += params;
+    }
+    free(t), free(names);
+    return total;
+}
+
+hftc_status hftc_model_load(hftc_model **out, const char *path)
+{
+    compute_check_blas();
+    st_file *f;
+    TRY(safetensors_open(&f, path));
+    hftc_status st =
+        safetensors_metadata(f, ENSEMBLE_METADATA_KEY) ? ensemble_load(f, path, out) : model_load_entries(f, path, out);
+    safetensors_close(f);
+    return st;
+}
+
 char *hftc_model_describe(const hftc_model *m)
 {
+    if (m->ensemble)
+        return ensemble_describe(m);
     json_t *tensors = json_array(), *parts = json_array();
     json_error_t err;
     json_t *training = m->training_json ? json_loads(m->training_json, 0, &err) : NULL;
@@ -615,7 +698,9 @@ char *hftc_model_describe(const hftc_model *m)
     bool static_embedding = json_is_true(json_object_get(json_object_get(training, "options"), "freeze_embeddings"));
     size_t trainable = 0, frozen = m->shared_embedding ? m->net_config.vocab_size * m->net_config.embed_dim : 0;
     size_t statistics = 0;
-    for (size_t p = 0; p < m->n_parts; p++) {
+    if (m->family == FAMILY_LINEAR)
+        trainable = describe_linear(m, tensors, parts);
+    for (size_t p = 0; m->family == FAMILY_NEURAL && p < m->n_parts; p++) {
         const param_set *ps = network_params(m->parts[p].net);
         size_t part_trainable = 0, part_frozen = 0, part_statistics = 0;
         for (size_t i = 0; i < ps->n_tensors; i++) {
@@ -663,6 +748,10 @@ char *hftc_model_describe(const hftc_model *m)
     json_object_set_new(j, "labels_per_level", levels);
     json_object_set_new(j, "parts", parts);
     json_object_set_new(j, "taxonomy_is_tree", json_boolean(m->tax.is_tree));
+    json_object_set_new(j, "checksums",
+                        json_string(m->unchecked_file ? "none: a file from before hftc kept checksums, damage to it "
+                                                        "would go unnoticed (save it again to add them)"
+                                                      : "crc32 of the header and of each tensor, checked on load"));
     json_t *checkpoint = m->checkpoint_summary ? json_loads(m->checkpoint_summary, 0, NULL) : NULL;
     if (checkpoint)
         json_object_set_new(j, "checkpoint", checkpoint);

@@ -7,6 +7,7 @@
 #include "core/compute.h"
 #include "core/error.h"
 #include "model/batch.h"
+#include "model/ensemble.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -38,15 +39,15 @@ static uint32_t joint_parent(const hftc_model *m, const dataset *ds, size_t doc,
 
 bool model_prunes(const hftc_model *m, const decision_rule *prune)
 {
-    return prune && m->strategy == STRATEGY_NODE && scoring_bounded_by_parent(prune->scoring) &&
-           (prune->thresholds || prune->threshold > 0.0f);
+    return prune && m->strategy == STRATEGY_NODE && m->family == FAMILY_NEURAL &&
+           scoring_bounded_by_parent(prune->scoring) && (prune->thresholds || prune->threshold > 0.0f);
 }
 
 /* What pruning by a decision rule needs besides the batch. */
 typedef struct {
     const decision_rule *rule;
     size_t *part_of;    /* (n_nodes) the node's part, MODEL_NO_PART: none */
-    float *scores;      /* (batch capacity, n_nodes) the BSF or MSF scores of the batch so far */
+    float *scores;      /* (batch capacity, n_nodes) the BSF or product scores of the batch so far */
     float *bounds;      /* (batch capacity) the parent bound of each document that runs */
     size_t *active_idx; /* (batch capacity) the documents that run, in ds */
     size_t *active_pos; /* (batch capacity) and in the batch */
@@ -133,10 +134,54 @@ static void record_attention(const hftc_model *m, size_t p, size_t T, size_t sta
     }
 }
 
+/* A linear model's probabilities: documents in batches of the model's capacity, side by side, each batch's
+ * TF-IDF rows scored by every part. Each document's probabilities depend on it alone. */
+static hftc_status predict_linear(hftc_model *m, const compute_context *cc, const dataset *ds, const size_t *idx,
+                                  size_t n, float *probs)
+{
+    size_t cap = m->batch_capacity, C = m->net_config.n_classes, widest = 0, with_output = 0;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        widest = m->parts[p].n_outputs > widest ? m->parts[p].n_outputs : widest;
+        with_output += m->parts[p].n_outputs;
+    }
+    if (with_output < C) /* labels without an output score 0 */
+        memset(probs, 0, n * C * sizeof *probs);
+    hftc_status st = HFTC_STATUS_OK;
+    size_t n_batches = (n + cap - 1) / cap;
+#pragma omp parallel for num_threads(cc->threads) schedule(dynamic)
+    for (size_t k = 0; k < n_batches; k++) {
+        size_t start = k * cap, B = n - start < cap ? n - start : cap;
+        size_t *batch_idx = mem_alloc(B, sizeof *batch_idx);
+        float *part_probs = mem_alloc(B * widest, sizeof *part_probs);
+        sparse_rows rows = {0};
+        hftc_status bst = batch_idx && part_probs ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        for (size_t b = 0; bst == HFTC_STATUS_OK && b < B; b++)
+            batch_idx[b] = idx ? idx[start + b] : start + b;
+        if (bst == HFTC_STATUS_OK)
+            bst = tfidf_transform(&m->features, ds, batch_idx, B, &rows);
+        for (size_t p = 0; p < m->n_parts && bst == HFTC_STATUS_OK; p++) {
+            const model_part *part = &m->parts[p];
+            linear_probabilities(part->linear, &rows, part_probs);
+            for (size_t b = 0; b < B; b++)
+                for (size_t j = 0; j < part->n_outputs; j++)
+                    probs[(start + b) * C + part->nodes[j]] = part_probs[b * part->n_outputs + j];
+        }
+        sparse_rows_free(&rows);
+        free(batch_idx), free(part_probs);
+        if (bst != HFTC_STATUS_OK) {
+#pragma omp critical(hftc_predict_linear)
+            st = bst;
+        }
+    }
+    return st;
+}
+
 static hftc_status predict_dataset(hftc_model *m, const compute_context *cc, const dataset *ds, const size_t *idx,
                                    size_t n, const parent_source *parents, const decision_rule *prune, float *probs,
                                    attention_words *explain)
 {
+    if (m->family == FAMILY_LINEAR)
+        return predict_linear(m, cc, ds, idx, n, probs);
     size_t cap = m->batch_capacity, C = m->net_config.n_classes, T_max = m->tokenizer.max_len, widest = 0;
     size_t min_len = model_min_len(&m->net_config);
     parent_source predicted = {m->scoring, false};
@@ -225,6 +270,8 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
                                   const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain)
 {
+    if (m->ensemble)
+        return ensemble_predict_dataset(m, ds, idx, n, probs);
     compute_context one = compute_context_of(1);
     return predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs,
                            explain);

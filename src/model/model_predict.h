@@ -43,7 +43,8 @@ typedef struct {
 } attention_words;
 
 /* Probabilities (n x all labels) for documents idx[0..n) of ds (idx NULL: documents 0..n), every
- * part in batches of the model's capacity, each part's outputs placed at its labels. parents: as
+ * part in batches of the model's capacity, each part's outputs placed at its labels (an ensemble: its
+ * members', combined; parents, prune and explain do not apply). parents: as
  * above for a joint-embedding model (NULL: predicted by the model's scoring); ignored otherwise.
  * prune: NULL, or the decision rule to prune by, as above (ignored where model_prunes says no).
  * explain: NULL, or (bigru-att models, no pruning) filled with the words each part attended to most. */

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c copies float32 data in host byte order, which must be little-endian"
@@ -42,7 +44,12 @@
  * one writes it as it goes and renames it seconds after its last write): the next write removes it. */
 #define ST_TEMP_STALE_SECONDS (60 * 60)
 
+/* The metadata entry of hftc's checksums: {"crc32": header CRC, "tensors": [each tensor's CRC, file order]}. */
+#define ST_CHECKSUM_KEY "hftc_checksums"
+
 struct st_file {
+    bool checksummed;   /* the header matched its checksum; each tensor is checked as it is read */
+    uint32_t *crc;      /* (n_tensors) with checksummed: each tensor's CRC-32, by file order */
     json_t *header;     /* owns every name, key and value string handed out */
     json_t *meta;       /* the __metadata__ object or NULL */
     st_tensor *tensors; /* file order */
@@ -51,6 +58,7 @@ struct st_file {
     st_metadata *metadata;
     size_t n_metadata;
     FILE *fp;         /* open until safetensors_close: tensors are read on demand */
+    bool borrowed_fp; /* a view's: its file's, which closes it */
     off_t data_start; /* the data section's offset in the file */
     char *path;       /* for error messages */
 };
@@ -76,6 +84,50 @@ static bool shape_elements(const size_t *shape, size_t ndim, size_t *elements)
     }
     *elements = n;
     return true;
+}
+
+/* ---- checksums ---- */
+
+static uint32_t crc_bytes(uint32_t crc, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    while (n > 0) { /* zlib takes unsigned int lengths */
+        uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk, n -= chunk;
+    }
+    return crc;
+}
+
+static int metadata_compare(const void *a, const void *b)
+{
+    return strcmp(((const st_metadata *)a)->key, ((const st_metadata *)b)->key);
+}
+
+/* The header's CRC-32 over what it says, independent of its JSON spelling: the metadata entries but the
+ * checksums' own, by key, then each tensor in file order (name, dtype, shape, extent) with its data's CRC. A
+ * changed word, shape or offset changes it. sorted: metadata sorted by key (may be reordered). */
+static uint32_t header_crc(st_metadata *meta, size_t n_meta, const st_tensor *const *tensors, const size_t *begin,
+                           size_t n_tensors, const uint32_t *tensor_crc)
+{
+    qsort(meta, n_meta, sizeof *meta, metadata_compare);
+    uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
+    for (size_t i = 0; i < n_meta; i++)
+        if (strcmp(meta[i].key, ST_CHECKSUM_KEY) != 0) {
+            crc = crc_bytes(crc, meta[i].key, strlen(meta[i].key) + 1);
+            crc = crc_bytes(crc, meta[i].value, strlen(meta[i].value) + 1);
+        }
+    for (size_t i = 0; i < n_tensors; i++) {
+        const st_tensor *t = tensors[i];
+        char line[96];
+        int used = snprintf(line, sizeof line, "%c%zu", t->dtype == ST_U32 ? 'U' : 'F', t->ndim);
+        for (size_t d = 0; d < t->ndim; d++)
+            used += snprintf(line + used, sizeof line - (size_t)used, ",%zu", t->shape[d]);
+        snprintf(line + used, sizeof line - (size_t)used, "@%zu#%08x", begin[i], tensor_crc[i]);
+        crc = crc_bytes(crc, t->name, strlen(t->name) + 1);
+        crc = crc_bytes(crc, line, strlen(line) + 1);
+    }
+    return crc;
 }
 
 /* ---- writing ---- */
@@ -123,8 +175,8 @@ static hftc_status header_build(json_t *root, const char *path, const st_tensor 
             built = json_array_append_new(shape, json_integer((json_int_t)t->shape[d])) == 0;
         size_t end = offset + elements * sizeof(float);
         // json_pack takes over shape ("o"), also when it fails.
-        json_t *entry = built ? json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
-                                          (json_int_t)offset, (json_int_t)end)
+        json_t *entry = built ? json_pack("{s:s, s:o, s:[I,I]}", "dtype", t->dtype == ST_U32 ? "U32" : "F32", "shape",
+                                          shape, "data_offsets", (json_int_t)offset, (json_int_t)end)
                               : NULL;
         if (!built)
             json_decref(shape);
@@ -240,6 +292,45 @@ static int temp_create(char *tmp, size_t prefix_length)
     return -1;
 }
 
+/* The checksums entry's value (caller frees) for tensors and metadata that header_build accepted; a caller's
+ * entry of that key is refused. */
+static hftc_status checksums_entry(const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
+                                   size_t n_metadata, char **text)
+{
+    for (size_t i = 0; i < n_metadata; i++)
+        if (!strcmp(metadata[i].key, ST_CHECKSUM_KEY))
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "metadata key '%s' is the format's own", ST_CHECKSUM_KEY);
+    uint32_t *crc = mem_alloc(n_tensors + 1, sizeof *crc);
+    size_t *begin = mem_alloc(n_tensors + 1, sizeof *begin);
+    const st_tensor **order = mem_alloc(n_tensors + 1, sizeof *order);
+    st_metadata *sorted = mem_alloc(n_metadata + 1, sizeof *sorted);
+    json_t *list = json_array();
+    hftc_status st = crc && begin && order && sorted && list ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    size_t offset = 0;
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < n_tensors; i++) {
+        size_t elements = 0;
+        shape_elements(tensors[i].shape, tensors[i].ndim, &elements);
+        crc[i] = crc_bytes((uint32_t)crc32(0, Z_NULL, 0), tensors[i].data, elements * 4);
+        begin[i] = offset, order[i] = &tensors[i];
+        offset += elements * 4;
+        json_array_append_new(list, json_integer(crc[i]));
+    }
+    if (st == HFTC_STATUS_OK) {
+        if (n_metadata) /* metadata may be NULL with none */
+            memcpy(sorted, metadata, n_metadata * sizeof *metadata);
+        uint32_t header = header_crc(sorted, n_metadata, order, begin, n_tensors, crc);
+        json_t *entry = json_pack("{s:I, s:o}", "crc32", (json_int_t)header, "tensors", list);
+        list = NULL; /* json_pack took it, also when it failed */
+        *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+        json_decref(entry);
+        if (!*text)
+            st = HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    json_decref(list);
+    free(crc), free(begin), free(order), free(sorted);
+    return st == HFTC_STATUS_OUT_OF_MEMORY ? error_set(st, "out of memory computing checksums") : st;
+}
+
 hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t n_tensors, const st_metadata *metadata,
                               size_t n_metadata)
 {
@@ -248,6 +339,19 @@ hftc_status safetensors_write(const char *path, const st_tensor *tensors, size_t
     if (!root)
         return error_set(HFTC_STATUS_OUT_OF_MEMORY, "cannot write %s: out of memory", path);
     hftc_status status = header_build(root, path, tensors, n_tensors, metadata, n_metadata);
+    /* the checksums of what header_build checked: its own metadata entry, which no caller's may be */
+    char *checksums = NULL;
+    if (status == HFTC_STATUS_OK) {
+        status = checksums_entry(tensors, n_tensors, metadata, n_metadata, &checksums);
+        json_t *meta = json_object_get(root, ST_METADATA_KEY);
+        if (status == HFTC_STATUS_OK && !meta && json_object_set_new(root, ST_METADATA_KEY, meta = json_object()))
+            status = error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory");
+        if (status == HFTC_STATUS_OK && json_object_set_new(meta, ST_CHECKSUM_KEY, json_string(checksums)))
+            status = error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory");
+        if (status != HFTC_STATUS_OK)
+            error_wrap(status, "cannot write %s", path);
+    }
+    free(checksums);
     char *json = status == HFTC_STATUS_OK ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (status != HFTC_STATUS_OK)
@@ -342,9 +446,10 @@ static hftc_status entry_parse(st_entry *e, const char *path, const char *name, 
     if (!json_is_string(dtype) || !json_is_array(shape) || !json_is_array(offsets))
         return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' needs a dtype string, a shape and data_offsets", path,
                          name);
-    if (strcmp(json_string_value(dtype), "F32") != 0)
-        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has dtype %s; hftc reads only F32", path, name,
+    if (strcmp(json_string_value(dtype), "F32") != 0 && strcmp(json_string_value(dtype), "U32") != 0)
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has dtype %s; hftc reads only F32 and U32", path, name,
                          json_string_value(dtype));
+    e->tensor.dtype = strcmp(json_string_value(dtype), "U32") == 0 ? ST_U32 : ST_F32;
     size_t ndim = json_array_size(shape);
     if (ndim > SAFETENSORS_MAX_DIMS)
         return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has %zu dimensions; at most %d are supported", path, name,
@@ -376,7 +481,8 @@ static hftc_status metadata_parse(st_file *f, const char *path, json_t *meta)
     {
         if (!json_is_string(value))
             return error_set(HFTC_STATUS_MODEL, "%s: %s value of '%s' is not a string", path, ST_METADATA_KEY, key);
-        f->metadata[f->n_metadata++] = (st_metadata){key, json_string_value(value)};
+        if (strcmp(key, ST_CHECKSUM_KEY) != 0) /* the format's own entry, not the caller's metadata */
+            f->metadata[f->n_metadata++] = (st_metadata){key, json_string_value(value)};
     }
     f->meta = meta;
     return HFTC_STATUS_OK;
@@ -430,6 +536,8 @@ static hftc_status header_parse(st_file *f, const char *path, const char *text, 
     return HFTC_STATUS_OK;
 }
 
+static hftc_status checksums_verify(st_file *f, const char *path, const st_entry *entries);
+
 static hftc_status file_read(st_file *f, FILE *fp, const char *path, size_t size)
 {
     unsigned char prefix[8];
@@ -464,9 +572,48 @@ static hftc_status file_read(st_file *f, FILE *fp, const char *path, size_t size
         }
         qsort(f->by_name, f->n_tensors, sizeof *f->by_name, name_compare);
     }
+    if (status == HFTC_STATUS_OK)
+        status = checksums_verify(f, path, entries);
     free(entries);
     return status;
 }
+
+/* Checks the header against hftc's checksums entry when it has one (files written before it have none: they
+ * load unchecked) and keeps the tensors' CRCs for safetensors_read. entries: by file order. */
+static hftc_status checksums_verify(st_file *f, const char *path, const st_entry *entries)
+{
+    const char *text = safetensors_metadata(f, ST_CHECKSUM_KEY);
+    if (!text)
+        return HFTC_STATUS_OK;
+    json_t *j = json_loads(text, 0, NULL), *list = json_object_get(j, "tensors");
+    json_int_t header = json_integer_value(json_object_get(j, "crc32"));
+    f->crc = mem_alloc(f->n_tensors + 1, sizeof *f->crc);
+    size_t *begin = mem_alloc(f->n_tensors + 1, sizeof *begin);
+    const st_tensor **order = mem_alloc(f->n_tensors + 1, sizeof *order);
+    st_metadata *meta = mem_alloc(f->n_metadata + 1, sizeof *meta);
+    hftc_status st = f->crc && begin && order && meta ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK && (!json_is_integer(json_object_get(j, "crc32")) || !json_is_array(list) ||
+                                 json_array_size(list) != f->n_tensors))
+        st = error_set(HFTC_STATUS_MODEL, "%s: its checksums entry is damaged", path);
+    for (size_t i = 0; st == HFTC_STATUS_OK && i < f->n_tensors; i++) {
+        json_int_t crc = json_integer_value(json_array_get(list, i));
+        f->crc[i] = (uint32_t)crc;
+        begin[i] = entries[i].begin, order[i] = &f->tensors[i];
+        if (crc < 0 || crc > UINT32_MAX)
+            st = error_set(HFTC_STATUS_MODEL, "%s: its checksums entry is damaged", path);
+    }
+    if (st == HFTC_STATUS_OK) {
+        memcpy(meta, f->metadata, f->n_metadata * sizeof *meta);
+        if (header_crc(meta, f->n_metadata, order, begin, f->n_tensors, f->crc) != (uint32_t)header)
+            st = error_set(HFTC_STATUS_MODEL, "%s: its header does not match its checksum: the file is damaged", path);
+    }
+    f->checksummed = st == HFTC_STATUS_OK;
+    json_decref(j);
+    free(begin), free(order), free(meta);
+    return st;
+}
+
+bool safetensors_checksummed(const st_file *f) { return f->checksummed; }
 
 /* Opens path for reading if it is a regular file. O_NONBLOCK: opening a FIFO would otherwise wait for a
  * writer, forever, before the check could refuse it; cleared after, as it means nothing for a file. */
@@ -520,13 +667,61 @@ void safetensors_close(st_file *f)
     if (!f)
         return;
     json_decref(f->header);
+    free(f->crc);
     free(f->tensors);
     free(f->by_name);
     free(f->metadata);
-    if (f->fp)
+    if (f->fp && !f->borrowed_fp)
         fclose(f->fp);
     free(f->path);
     free(f);
+}
+
+/* The view's names point past the prefix into f's, which f's header owns; its metadata object holds the
+ * entries again under the shorter keys (safetensors_metadata looks them up there); it keeps its tensors'
+ * checksums, so that reading one through it checks it as reading it from f does. */
+hftc_status safetensors_view(const st_file *f, const char *prefix, st_file **out)
+{
+    *out = NULL;
+    size_t n = strlen(prefix);
+    st_file *v = mem_calloc(1, sizeof *v);
+    if (!v)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    *v = (st_file){.fp = f->fp,
+                   .borrowed_fp = true,
+                   .checksummed = f->checksummed, /* its tensors are checked against the file's checksums */
+                   .data_start = f->data_start};
+    size_t size = strlen(f->path) + n + 16; /* messages name the file and the prefix: "m.hftc, under \"member1.\"" */
+    if ((v->path = mem_alloc(size, 1)))
+        snprintf(v->path, size, "%s, under \"%s\"", f->path, prefix);
+    v->meta = v->header = json_object();
+    v->tensors = mem_alloc(f->n_tensors + 1, sizeof *v->tensors);
+    v->by_name = mem_alloc(f->n_tensors + 1, sizeof *v->by_name);
+    v->metadata = mem_alloc(f->n_metadata + 1, sizeof *v->metadata);
+    v->crc = f->checksummed ? mem_alloc(f->n_tensors + 1, sizeof *v->crc) : NULL;
+    bool ok = v->path && v->header && v->tensors && v->by_name && v->metadata && (v->crc || !f->checksummed);
+    for (size_t i = 0; ok && i < f->n_tensors; i++)
+        if (!strncmp(f->tensors[i].name, prefix, n)) {
+            if (v->crc)
+                v->crc[v->n_tensors] = f->crc[i];
+            v->tensors[v->n_tensors] = f->tensors[i];
+            v->tensors[v->n_tensors++].name += n;
+        }
+    for (size_t i = 0; ok && i < v->n_tensors; i++)
+        v->by_name[i] = &v->tensors[i];
+    if (ok)
+        qsort(v->by_name, v->n_tensors, sizeof *v->by_name, name_compare);
+    for (size_t i = 0; ok && i < f->n_metadata; i++)
+        if (!strncmp(f->metadata[i].key, prefix, n)) {
+            v->metadata[v->n_metadata++] = (st_metadata){f->metadata[i].key + n, f->metadata[i].value};
+            ok = json_object_set_new(v->meta, f->metadata[i].key + n, json_string(f->metadata[i].value)) == 0;
+        }
+    if (!ok) {
+        safetensors_close(v);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    *out = v;
+    return HFTC_STATUS_OK;
 }
 
 size_t safetensors_count(const st_file *f) { return f->n_tensors; }
@@ -553,7 +748,7 @@ const st_metadata *safetensors_metadata_at(const st_file *f, size_t i)
     return i < f->n_metadata ? &f->metadata[i] : NULL;
 }
 
-hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out)
+hftc_status safetensors_read(const st_file *f, const st_tensor *t, void *out)
 {
     size_t n = 1;
     for (size_t d = 0; d < t->ndim; d++)
@@ -562,5 +757,13 @@ hftc_status safetensors_read(const st_file *f, const st_tensor *t, float *out)
         (fseeko(f->fp, f->data_start + (off_t)t->offset, SEEK_SET) != 0 || fread(out, sizeof(float), n, f->fp) != n))
         return error_set(HFTC_STATUS_MODEL, "%s: cannot read tensor '%s' (the file changed or was truncated)", f->path,
                          t->name);
+    if (f->checksummed && crc_bytes((uint32_t)crc32(0, Z_NULL, 0), out, n * sizeof(float)) != f->crc[t - f->tensors])
+        return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' does not match its checksum: the file is damaged", f->path,
+                         t->name);
+    const float *values = out;
+    for (size_t i = 0; t->dtype == ST_F32 && i < n; i++)
+        if (!isfinite(values[i]))
+            return error_set(HFTC_STATUS_MODEL, "%s: tensor '%s' has a value that is not finite (element %zu)", f->path,
+                             t->name, i);
     return HFTC_STATUS_OK;
 }

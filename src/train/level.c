@@ -4,7 +4,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
+#include "model/transfer.h"
 #include "train/checkpoint.h"
+#include "train/level_docs.h"
 #include "train/strategy.h"
 #include "train/trainer.h"
 
@@ -25,47 +27,6 @@ static hftc_status init_embeddings(const train_config *cfg, hftc_model *m, netwo
     log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, vocab_size(&m->vocab),
              100.0 * (double)found / (double)vocab_size(&m->vocab));
     return HFTC_STATUS_OK;
-}
-
-/* The documents of split in with exactly one label among the part's outputs (a single-label head's
- * training data: a level's softmax sees the documents that reach that level); none: skipped; more
- * than one: the data is multi-label, which the softmax head cannot learn. out->idx is allocated. */
-static hftc_status single_label_split(const split *in, const hftc_model *m, const model_part *part, const char *what,
-                                      split *out)
-{
-    size_t n_labels = strmap_count(&m->tax.names);
-    bool *mine = mem_calloc(n_labels, sizeof *mine);
-    *out = (split){in->ds, mem_alloc(in->n ? in->n : 1, sizeof *out->idx), 0};
-    if (!mine || !out->idx) {
-        free(mine), free(out->idx);
-        out->idx = NULL;
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    }
-    for (size_t j = 0; j < part->n_outputs; j++)
-        mine[part->nodes[j]] = true;
-    hftc_status st = HFTC_STATUS_OK;
-    for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
-        size_t d = in->idx[i], count = 0, first = 0;
-        for (size_t j = in->ds->label_start[d]; j < in->ds->label_start[d + 1]; j++)
-            if (in->ds->labels[j] < n_labels && mine[in->ds->labels[j]]) {
-                if (count++ == 0)
-                    first = j;
-                else
-                    st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                                   "%s document %zu has two labels in %s (%s, %s): the softmax head needs one label "
-                                   "per document (per level); use --head sigmoid for multi-label data",
-                                   what, d + 1, part->name, strmap_string(&m->tax.names, in->ds->labels[first]),
-                                   strmap_string(&m->tax.names, in->ds->labels[j]));
-            }
-        if (count == 1)
-            out->idx[out->n++] = d;
-    }
-    free(mine);
-    if (st != HFTC_STATUS_OK) {
-        free(out->idx);
-        out->idx = NULL;
-    }
-    return st;
 }
 
 /* The joint embedding's prefix for a part of level (> 1): every document's true category at level - 1. */
@@ -90,37 +51,33 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     rng r;
     rng_seed(&r, o->seed, 0x1417 + p);
     network_init(part->net, &r);
-    if (cfg->transfer == TRANSFER_FINETUNE && p > 0) {
+    bool transferred = cfg->transfer == TRANSFER_FINETUNE && p > 0;
+    if (transferred) {
         size_t n = transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
         log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
-    } else {
-        TRY(init_embeddings(cfg, m, part->net, &r));
     }
+    /* an embedding the level above does not hand down starts from the word vectors, as the first level's */
+    if (!transferred || !transfer_layer_listed("embedding.weight", cfg->transfer_layers))
+        TRY(init_embeddings(cfg, m, part->net, &r));
     trainer t = {0};
     json_t *part_record = json_object();
     json_array_append_new(parts, part_record);
     json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
     // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
     // taxonomy only by the parameter values of the parts already trained.
-    // A single-label head trains on the documents with a label among its outputs (one each).
-    // Each level shuffles its own copy of the training indices: its batches do not depend on the levels
-    // before it (nor on whether they were trained in this call or came with a checkpoint).
+    // The level trains and validates on the documents level_docs_split chooses (--level-docs; a
+    // single-label head: those with a label among its outputs). Each level shuffles its own copy of them:
+    // its batches do not depend on the levels before it (nor on whether they were trained in this call or
+    // came with a checkpoint).
     bool single = m->net_config.head == HEAD_SOFTMAX;
-    split part_tr = single ? (split){0} : *tr, part_va = single ? (split){0} : *va;
-    hftc_status st = HFTC_STATUS_OK;
-    if (!single) {
-        part_tr.idx = mem_alloc(tr->n ? tr->n : 1, sizeof *part_tr.idx);
-        if (part_tr.idx)
-            memcpy(part_tr.idx, tr->idx, tr->n * sizeof *part_tr.idx);
-        else
-            st = HFTC_STATUS_OUT_OF_MEMORY;
-    } else {
-        st = single_label_split(tr, m, part, "training", &part_tr);
-        if (st == HFTC_STATUS_OK)
-            st = single_label_split(va, m, part, "validation", &part_va);
-        if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
-            st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
-    }
+    split part_tr = {0}, part_va = {0};
+    hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", &part_tr);
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_split(cfg->level_docs, single, &m->tax, part, va, "validation", &part_va);
+    if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+    json_object_set_new(part_record, "train_docs", json_integer((json_int_t)part_tr.n));
+    json_object_set_new(part_record, "valid_docs", json_integer((json_int_t)part_va.n));
     // The joint embedding: below the top level, each document is read after its true parent's words.
     uint32_t *train_prefix = NULL, *valid_prefix = NULL;
     if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
@@ -139,9 +96,7 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &part_tr, &part_va, part_record, hooks);
     trainer_free(&t);
-    free(train_prefix), free(valid_prefix), free(part_tr.idx);
-    if (single)
-        free(part_va.idx);
+    free(train_prefix), free(valid_prefix), free(part_tr.idx), free(part_va.idx);
     return st;
 }
 
@@ -286,7 +241,7 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
 }
 
 /* The training split and the validation split (a seeded hold-out when no file is given). */
-static hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va)
+hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va)
 {
     const hftc_train_options *o = cfg->o;
     tr->ds = train;
@@ -317,6 +272,25 @@ static hftc_status levels_split(const train_config *cfg, dataset *train, dataset
     return HFTC_STATUS_OK;
 }
 
+/* Each level's validation documents, chosen before any level trains: a level left without any (a small
+ * validation split under --level-docs reach, or no single-label document at its level) stops the training
+ * before the levels above it have spent their time. */
+static hftc_status check_valid_docs(const train_config *cfg, const hftc_model *m, const split *va)
+{
+    bool single = m->net_config.head == HEAD_SOFTMAX;
+    for (size_t p = 0; p < m->n_parts; p++) {
+        split chosen;
+        TRY(level_docs_split(cfg->level_docs, single, &m->tax, &m->parts[p], va, "validation", &chosen));
+        free(chosen.idx);
+        if (chosen.n == 0)
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no validation document %s", m->parts[p].name,
+                             single ? "has a label at its level"
+                                    : "has a category at its level or the one above (--level-docs reach; all "
+                                      "takes every document)");
+    }
+    return HFTC_STATUS_OK;
+}
+
 /* Trains m's parts in order on tr, validated on va (label_weights: the BCE positive weight of each label, or
  * NULL); continues from the checkpoint when it exists, at the level and epoch it reached, and saves the work
  * done there after each level and about once a minute. */
@@ -327,6 +301,7 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
     json_t *parts = json_array(), *done;
     json_object_set_new(record, "parts", parts);
     checkpoint ck;
+    TRY(check_valid_docs(cfg, m, va));
     TRY(level_checkpoint_start(cfg, m, tr, va, &ck, &done));
     size_t trained_now = 0, from_checkpoint = 0;
     hftc_status st = HFTC_STATUS_OK;

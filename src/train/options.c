@@ -22,7 +22,8 @@
 
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
-static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy"};
+static const char *const level_docs_names[] = {"all", "reach"};                                /* by level_docs_kind */
+static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy", "weighted-f1"}; /* by early_stop_kind */
 
 /* Sets *kind to name's place in names, or returns false. */
 static bool kind_parse(const char *const *names, size_t n, const char *name, int *kind)
@@ -32,6 +33,42 @@ static bool kind_parse(const char *const *names, size_t n, const char *name, int
         return false;
     *kind = (int)i;
     return true;
+}
+
+static const char *const linear_loss_names[] = {"logreg", "svm"};
+
+/* The family and the linear family's options into c; the first problem's message, or NULL. */
+static const char *check_linear(const hftc_train_options *o, train_config *c)
+{
+    if (!model_family_parse(o->family, &c->family))
+        return "--family must be neural or linear";
+    int kind;
+    if (!kind_parse(linear_loss_names, NAMES_COUNT(linear_loss_names), o->linear_loss, &kind))
+        return "--linear-loss must be logreg or svm";
+    c->linear_svm = kind == 1;
+    if (o->n_linear_c < 1 || o->n_linear_c > HFTC_MAX_CLASS_WEIGHTS)
+        return "--linear-c lists 1 to " TEXT_OF(HFTC_MAX_CLASS_WEIGHTS) " values";
+    for (size_t i = 0; i < o->n_linear_c; i++)
+        if (!(o->linear_c[i] > 0.0f && o->linear_c[i] <= 1e6f))
+            return "--linear-c values must be in (0, 1e6]";
+    if (!(o->linear_tolerance > 0.0f && o->linear_tolerance <= 1.0f))
+        return "--linear-tolerance must be in (0, 1]";
+    if (o->ngrams < 1 || o->ngrams > 2)
+        return "--ngrams must be 1 or 2";
+    if (o->min_df < 1)
+        return "--min-df must be at least 1";
+    if (c->family != FAMILY_LINEAR)
+        return NULL;
+    if (o->embeddings_path)
+        return "the linear family reads TF-IDF features, not word vectors: leave out --embeddings";
+    if (!strcmp(o->head, "softmax") || o->joint_embedding)
+        return "the linear family trains binary one-vs-rest classifiers: --head sigmoid, no --joint-embedding";
+    if (o->checkpoint_path || o->time_limit > 0.0f || o->reuse_runs_from)
+        return "--checkpoint, --time-limit and --reuse-runs apply to the neural family (a linear model trains in "
+               "minutes)";
+    if (o->n_class_weights > 1 || o->class_weights_from)
+        return "--class-weights and --class-weights-from apply to the neural family (use --pos-weight)";
+    return NULL;
 }
 
 /* Checks o and parses its choices into c's kinds as it goes (the one reading of the names); returns the first
@@ -105,10 +142,14 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (!strategy_parse(o->strategy, &c->strategy))
         return "--strategy must be flat, level or node";
     bool node = c->strategy == STRATEGY_NODE;
+    const char *linear_problem = check_linear(o, c);
+    if (linear_problem)
+        return linear_problem;
     if (node && softmax)
         return "the node strategy trains binary classifiers: --head sigmoid";
-    if (node && (o->tune_threshold || o->tune_label_thresholds))
-        return "--tune-threshold and --tune-label-thresholds are not available with the node strategy (each "
+    if (node && c->family == FAMILY_NEURAL && (o->tune_threshold || o->tune_label_thresholds || o->tune_scoring))
+        return "--tune-threshold, --tune-label-thresholds and --tune-scoring are not available with the node strategy "
+               "(each "
                "classifier decides at --threshold)";
     if (!scoring_parse(o->scoring, &c->scoring)) {
         int used = snprintf(message, sizeof message, "--scoring must be one of: ");
@@ -116,11 +157,17 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
         return message;
     }
     if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(c->scoring)))
-        return "--tune-label-thresholds needs the sigmoid head and independent, bsf or msf scoring";
+        return "--tune-label-thresholds needs the sigmoid head and independent, bsf, msf or product scoring";
     int kind;
     if (!kind_parse(node_docs_names, NAMES_COUNT(node_docs_names), o->node_docs, &kind))
         return "--node-docs must be all or parent";
     c->node_docs = (node_docs_kind)kind;
+    if (!kind_parse(level_docs_names, NAMES_COUNT(level_docs_names), o->level_docs, &kind))
+        return "--level-docs must be all or reach";
+    c->level_docs = (level_docs_kind)kind;
+    if (c->level_docs == LEVEL_DOCS_REACH && (c->strategy != STRATEGY_LEVEL || c->family != FAMILY_NEURAL))
+        return "--level-docs reach chooses each level network's documents: it needs --strategy level and the neural "
+               "family";
     if (!(o->node_valid_fraction > 0.0f && o->node_valid_fraction < 1.0f))
         return "--node-valid-fraction must be in (0, 1)";
     if (o->n_class_weights < 1 || o->n_class_weights > HFTC_MAX_CLASS_WEIGHTS)
@@ -152,7 +199,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->pos_weight != 1.0f && softmax)
         return "--pos-weight applies to the sigmoid head";
     if (!kind_parse(early_stop_names, NAMES_COUNT(early_stop_names), o->early_stop, &kind))
-        return "--early-stop must be loss, micro-f1 or accuracy";
+        return "--early-stop must be loss, micro-f1, weighted-f1 or accuracy";
     c->early_stop = (early_stop_kind)kind;
     if (c->early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";

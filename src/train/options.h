@@ -38,7 +38,8 @@ void train_options_drop(json_t *options, unsigned flags);
 
 typedef enum { TRANSFER_NONE, TRANSFER_FINETUNE } transfer_kind;
 typedef enum { NODE_DOCS_ALL, NODE_DOCS_PARENT } node_docs_kind;
-typedef enum { EARLY_STOP_LOSS, EARLY_STOP_MICRO_F1, EARLY_STOP_ACCURACY } early_stop_kind;
+typedef enum { LEVEL_DOCS_ALL, LEVEL_DOCS_REACH } level_docs_kind;
+typedef enum { EARLY_STOP_LOSS, EARLY_STOP_MICRO_F1, EARLY_STOP_ACCURACY, EARLY_STOP_WEIGHTED_F1 } early_stop_kind;
 
 bool transfer_parse(const char *name, transfer_kind *out);
 
@@ -51,9 +52,12 @@ typedef struct {
     taxonomy_format taxonomy_format;
     wordvec_format vectors_format; /* auto until hftc_train probes the file */
     strategy_kind strategy;
+    model_family family;
+    bool linear_svm; /* linear: the L2-loss SVM (else logistic regression) */
     transfer_kind transfer;
     uint64_t transfer_layers; /* the layers finetune copies (model/transfer.h) */
     node_docs_kind node_docs;
+    level_docs_kind level_docs;
     early_stop_kind early_stop;
     scoring_kind scoring;
     node_embedding_kind node_embedding; /* how node classifiers hold their embedding */

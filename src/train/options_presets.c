@@ -19,7 +19,10 @@ typedef struct {
  * Adam 1e-3, batch 100, at most 40 epochs stopped on the validation loss after 3 without a gain).
  * woft-cnn and hft-cnn: the paper's per-level models WoFT(B) and HFT(B), without and with fine-tuning (level
  * k's embedding and convolutions start from level k-1's trained ones; the dense layers start fresh), read
- * with Boolean scoring.
+ * with Boolean scoring. Level k's model trains and is validated on the documents with a category at level k
+ * or k-1 (level-docs=reach), as the authors' code builds each level's problem for both (ShimShim46/HFT-CNN,
+ * data_helper.py, build_problem: "if (layer in doc['hie_info']) or ((layer-1) in doc['hie_info'])"); the
+ * paper does not say.
  * xml-cnn: the same paper's XML-CNN comparison (Liu et al. 2017), as its Chainer code builds it
  * (ShimShim46/HFT-CNN, xml_cnn_model.py, train.py): the same embedding, windows, filters, dropouts and
  * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and keeps
@@ -36,7 +39,8 @@ typedef struct {
  *                  lr 5e-4 for the transferred layers, 1e-3 for the output layer, the embedding frozen
  *                  below the top level
  *   gru-att-multi  one multi-label model over all categories (per-class weights from an htrans model
- *                  with --class-weights-from), selected on validation micro-F1
+ *                  with --class-weights-from), its epoch chosen on the validation weighted F1 (the paper:
+ *                  "We optimize the weighted F1-score during training the multi-label model")
  *
  * The HFT-ONLSTM paper's settings (Gao et al.; WOS): pretrained 300-d vectors, not trained (pass them with
  * --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's default; the
@@ -66,10 +70,21 @@ typedef struct {
  * at 0.005, 0.02, 0.03, 0.05 and 0.1; 0.616 with 1M buckets). -epoch 5 counts per-document updates; batches of 100 make
  * a hundred times fewer, so at most 10 epochs, early stopping (the table's patience 3 on the validation loss) choosing
  * the best. max-len 500: fastText reads whole documents; 500 tokens keep most of an abstract or a news story.
- * transfer-layers embedding,ngram: all but the output layer, for --strategy level --transfer finetune. */
+ * transfer-layers embedding,ngram: all but the output layer, for --strategy level --transfer finetune.
+ *
+ * linear: the strong baseline practitioners reach for first, scikit-learn's TfidfVectorizer(ngram_range=(1, 2),
+ * sublinear_tf=True, min_df=2) + one-vs-rest LogisticRegression(solver="liblinear"), over every label of the
+ * ancestor-closed sets (the flat strategy), C chosen on validation from {1, 10, 100} and one threshold tuned
+ * there (data/README's "strongest simple baselines": a tuned threshold is worth more than the learner). Whole
+ * documents (max-len 100000, the bound), words of any count in the vocabulary (min-count 1: min-df decides which
+ * become features). liblinear's own stopping tolerance for its primal solvers (0.01). On single-path data the
+ * leaf decision when validation prefers it (20ng: a one-of-the-leaves choice beats thresholds by far).
+ *
+ * auto: the members above that a practitioner would try (linear, linear with the SVM loss, ngram, hft-cnn),
+ * each with its own preset, ensembled, the best on validation kept (train/auto.c). */
 static const preset_spec presets[] = {
     {"flat-cnn", NULL, ""},
-    {"woft-cnn", NULL, "strategy=level scoring=bsf"},
+    {"woft-cnn", NULL, "strategy=level scoring=bsf level-docs=reach"},
     {"hft-cnn", "woft-cnn", "transfer=finetune"},
     {"xml-cnn", NULL, "pool-chunks=5 hidden=512"},
     {"gru-att", NULL,
@@ -77,7 +92,7 @@ static const preset_spec presets[] = {
      "batch=128 epochs=10 hidden=0 embed-dropout=0 hidden-dropout=0"},
     {"gru-att-cw", "gru-att", "class-weights=1,2,3,5,10,30,50"},
     {"htrans", "gru-att-cw", "transfer=finetune transfer-lr=5e-4 freeze-child-embeddings=1"},
-    {"gru-att-multi", "gru-att", "strategy=flat early-stop=micro-f1"},
+    {"gru-att-multi", "gru-att", "strategy=flat early-stop=weighted-f1"},
     {"hft-onlstm", NULL,
      "encoder=onlstm head=softmax strategy=level transfer=finetune transfer-layers=embedding,onlstm "
      "joint-embedding=1 windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 rnn-hidden=500 "
@@ -89,6 +104,10 @@ static const preset_spec presets[] = {
     {"ngram", NULL,
      "encoder=ngram transfer-layers=embedding,ngram windows=none dim=100 hidden=0 embed-dropout=0 hidden-dropout=0 "
      "max-len=500 lr=0.05 epochs=10"},
+    {"auto", NULL, "auto=1"},
+    {"linear", NULL,
+     "family=linear linear-loss=logreg linear-c=1,10,100 ngrams=2 min-df=2 sublinear-tf=1 max-len=100000 "
+     "min-count=1 tune-threshold=1 tune-scoring=1"},
 };
 
 #define N_PRESETS (sizeof presets / sizeof *presets)

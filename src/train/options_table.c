@@ -67,6 +67,13 @@ static const option_spec option_table[] = {
     /* model */
     {"preset", OPTION_CHARS, FIELD(preset), OPTION_FIXED | OPTION_RUN_NEUTRAL, NULL,
      "the preset whose defaults the options start from"},
+    {"auto", OPTION_BOOL, FIELD(auto_choice), 0, NULL,
+     "train linear, linear SVM, ngram and hft-cnn members, ensemble them, keep the best on validation (--preset auto)"},
+    {"auto-settings", OPTION_CHARS, FIELD(auto_settings), 0, NULL,
+     "auto: settings over members' presets, \"member:name=value ...;member:...\" (linear, linear-svm, ngram, "
+     "hft-cnn)"},
+    {"family", OPTION_CHARS, FIELD(family), 0, "neural",
+     "neural (networks) or linear (linear classifiers over TF-IDF features, trained by liblinear)"},
     {"encoder", OPTION_CHARS, FIELD(encoder), 0, "cnn", "encoder: cnn, bigru-att, onlstm or ngram"},
     {"head", OPTION_CHARS, FIELD(head), 0, "sigmoid", "output: sigmoid (multi-label) or softmax (single-label)"},
     {"strategy", OPTION_CHARS, FIELD(strategy), 0, "flat",
@@ -79,8 +86,19 @@ static const option_spec option_table[] = {
      "learning rate of transferred layers (0 = --lr)"},
     {"freeze-child-embeddings", OPTION_BOOL, FIELD(freeze_child_embeddings), OPTION_RUN_NEUTRAL, NULL,
      "node + finetune: below the top level, read the parent's embedding, frozen"},
+    {"linear-loss", OPTION_CHARS, FIELD(linear_loss), 0, "logreg",
+     "linear: logreg (logistic regression) or svm (L2-loss SVM with a sigmoid fitted on validation)"},
+    {"linear-c", OPTION_FLOAT_LIST, LIST(linear_c, n_linear_c), 0, "1,10,100",
+     "linear: the regularisation values C tried (the best validation micro-F1 is kept)"},
+    {"linear-tolerance", OPTION_FLOAT, FIELD(linear_tolerance), 0, "0.01", "linear: liblinear's stopping tolerance"},
+    {"ngrams", OPTION_SIZE, FIELD(ngrams), 0, "2", "linear: word n-grams as features, 1 (words) or 2 (and bigrams)"},
+    {"min-df", OPTION_SIZE, FIELD(min_df), 0, "2", "linear: a feature of fewer training documents is left out"},
+    {"sublinear-tf", OPTION_BOOL, FIELD(sublinear_tf), 0, "1", "linear: 1 + ln(tf) instead of the term count"},
     {"node-docs", OPTION_CHARS, FIELD(node_docs), 0, "all",
      "documents a node classifier trains on: all, or parent (those of its parent)"},
+    {"level-docs", OPTION_CHARS, FIELD(level_docs), OPTION_RUN_NEUTRAL, "all",
+     "documents a level model trains and validates on: all, or reach (those with a category at its level or the "
+     "level above, as the HFT-CNN authors' code); softmax heads: those with a label at its level, either way"},
     {"node-valid-fraction", OPTION_FLOAT, FIELD(node_valid_fraction), 0, "0.15",
      "each node classifier's stratified validation split"},
     {"class-weights", OPTION_FLOAT_LIST, LIST(class_weights, n_class_weights), OPTION_RUN_NEUTRAL, "1",
@@ -127,13 +145,15 @@ static const option_spec option_table[] = {
     {"lr", OPTION_FLOAT, FIELD(lr), 0, "0.001", "Adam learning rate"},
     {"patience", OPTION_SIZE, FIELD(patience), 0, "3", "epochs without improvement before stopping"},
     {"early-stop", OPTION_CHARS, FIELD(early_stop), 0, "loss",
-     "validation criterion: loss, micro-f1 (at the best threshold with --tune-threshold) or accuracy (softmax)"},
+     "validation criterion: loss, micro-f1, weighted-f1 (per-label F1 weighted by support; both at the best "
+     "threshold with --tune-threshold) or accuracy (softmax)"},
     {"lr-patience", OPTION_SIZE, FIELD(lr_patience), 0, NULL,
      "epochs without improvement after which the learning rate is multiplied by --lr-decay (0 = never)"},
     {"lr-decay", OPTION_FLOAT, FIELD(lr_decay), 0, "0.1", "learning-rate factor of --lr-patience"},
     {"pos-weight", OPTION_FLOAT, FIELD(pos_weight), 0, "1", "weight of positive targets in the loss (sigmoid head)"},
     {"scoring", OPTION_CHARS, FIELD(scoring), OPTION_RUN_NEUTRAL, "independent",
-     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (x ancestors); "
+     "scoring stored in the model: independent, bsf (kept only if the parent is), msf (own probability, ranked by "
+     "the product with its ancestors'), product (that product thresholded); "
      "softmax levels: top-down (best child of the category above), argmax (best of each level); single-path "
      "data: leaf (the best leaf and its ancestors)"},
     {"threshold", OPTION_FLOAT, FIELD(threshold), 0, "0.5", "decision threshold stored in the model"},
@@ -142,6 +162,8 @@ static const option_spec option_table[] = {
     {"tune-label-thresholds", OPTION_BOOL, FIELD(tune_label_thresholds), 0, NULL,
      "also store one threshold per label, each the best for its validation F1 (parents first); test and "
      "predict use them unless given --threshold"},
+    {"tune-scoring", OPTION_BOOL, FIELD(tune_scoring), 0, NULL,
+     "single-path training data: keep the leaf decision when its validation micro-F1 is better"},
     {"seed", OPTION_U64, FIELD(seed), 0, "1", "random seed (runs repeat for a given seed and thread count)"},
     {"threads", OPTION_INT, FIELD(threads), OPTION_INCIDENTAL, NULL, "threads (0 = all cores)"},
 };

@@ -1,7 +1,9 @@
 /* The files a training writes (its model and its checkpoint), checked before it starts, so that hours of
  * training do not end in a file that cannot be written, nor write over a device or the training's own
- * data. */
+ * data; and an ensemble's model the same way. */
 #define _XOPEN_SOURCE 700 /* realpath */
+
+#include "train/outputs.h"
 
 #include "core/error.h"
 #include "model/safetensors.h"
@@ -32,7 +34,7 @@ static char *resolved_place(const char *path)
 /* Whether writing path would destroy file: the same file under any name (a hard link, or a symbolic link
  * at path: the write would replace the link, but its user meant the file), or where neither exists yet,
  * the same place. */
-static bool writes_over(const char *path, const char *file)
+bool same_file(const char *path, const char *file)
 {
     struct stat p, f;
     bool path_exists = stat(path, &p) == 0, file_exists = stat(file, &f) == 0;
@@ -44,26 +46,22 @@ static bool writes_over(const char *path, const char *file)
     return same;
 }
 
+typedef struct {
+    const char *path, *option;
+} input_file;
+
 /* path, which option names, can be written: not empty, not a special file, in a directory that can be
- * written, and none of the training's input files. */
-static hftc_status output_check(const hftc_train_options *o, const char *path, const char *option)
+ * written, and none of the n inputs of the work (a training, an ensemble) that writes it. */
+static hftc_status output_check(const char *path, const char *option, const input_file *inputs, size_t n,
+                                const char *work)
 {
     if (!*path)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: the file name is empty", option);
-    const struct {
-        const char *path, *option;
-    } inputs[] = {{o->train_path, "--train"},
-                  {o->valid_path, "--valid"},
-                  {o->taxonomy_path, "--taxonomy"},
-                  {o->embeddings_path, "--embeddings"},
-                  {o->label_names_path, "--label-names"},
-                  {o->class_weights_from, "--class-weights-from"},
-                  {o->reuse_runs_from, "--reuse-runs"}};
-    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
-        if (inputs[i].path && writes_over(path, inputs[i].path))
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i].path && same_file(path, inputs[i].path))
             return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                             "%s %s is the file of %s: the training would write over its own input", option, path,
-                             inputs[i].option);
+                             "%s %s is the file of %s: the %s would write over its own input", option, path,
+                             inputs[i].option, work);
     TRY(safetensors_check_output(path));
     char *copy = strdup(path);
     if (!copy)
@@ -79,10 +77,27 @@ static hftc_status output_check(const hftc_train_options *o, const char *path, c
 hftc_status hftc_train_outputs_check(const hftc_train_options *o, const char *output)
 {
     const char *checkpoint = o->checkpoint_path;
-    if (output && checkpoint && writes_over(checkpoint, output))
+    if (output && checkpoint && same_file(checkpoint, output))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
                          "--checkpoint must be another file than --output (it is removed at the end)");
+    const input_file inputs[] = {{o->train_path, "--train"},
+                                 {o->valid_path, "--valid"},
+                                 {o->taxonomy_path, "--taxonomy"},
+                                 {o->embeddings_path, "--embeddings"},
+                                 {o->label_names_path, "--label-names"},
+                                 {o->class_weights_from, "--class-weights-from"},
+                                 {o->reuse_runs_from, "--reuse-runs"}};
+    size_t n = sizeof inputs / sizeof *inputs;
     if (output)
-        TRY(output_check(o, output, "--output"));
-    return checkpoint ? output_check(o, checkpoint, "--checkpoint") : HFTC_STATUS_OK;
+        TRY(output_check(output, "--output", inputs, n, "training"));
+    return checkpoint ? output_check(checkpoint, "--checkpoint", inputs, n, "training") : HFTC_STATUS_OK;
+}
+
+hftc_status hftc_ensemble_outputs_check(const hftc_ensemble_options *o, const char *output)
+{
+    input_file inputs[HFTC_MAX_ENSEMBLE + 1] = {{o->valid_path, "--valid"}};
+    size_t n = 1;
+    for (size_t k = 0; k < o->n_models && n < sizeof inputs / sizeof *inputs; k++)
+        inputs[n++] = (input_file){o->models[k], "--model"};
+    return output_check(output, "--output", inputs, n, "ensemble");
 }

@@ -19,6 +19,12 @@ typedef struct {
 } strategy_ops;
 
 extern const strategy_ops strategy_levels_ops, strategy_node_ops;
+/* The linear family's training (linear.c), whatever the strategy: its parts are the strategy's layout. */
+extern const strategy_ops strategy_linear_ops;
+
+/* The training file's documents and the validation file's (a seeded hold-out of --valid-fraction without
+ * one): the flat and level strategies' split, and the linear family's. */
+hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va);
 
 /* The strategy of kind. */
 const strategy_ops *strategy_ops_of(strategy_kind kind);

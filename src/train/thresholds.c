@@ -10,19 +10,21 @@
 
 #include <stdlib.h>
 
-/* The validation split's scores under the model's scoring (va->n x C, caller frees) and gold label sets. */
-hftc_status valid_scores(hftc_model *m, const split *va, float **scores, gold_sets *gold)
+/* The validation split's probabilities and scores under the model's scoring (va->n x C each, caller frees)
+ * and gold label sets. */
+hftc_status valid_scores(hftc_model *m, const split *va, float **probs, float **scores, gold_sets *gold)
 {
     size_t C = m->net_config.n_classes, n_gold = 0;
+    *probs = mem_alloc(va->n * C, sizeof **probs);
     *scores = mem_alloc(va->n * C, sizeof **scores);
     size_t *gold_start = mem_alloc(va->n + 1, sizeof *gold_start);
     uint32_t *gold_labels = mem_alloc(va->ds->label_start[va->ds->n_docs] + 1, sizeof *gold_labels);
     *gold = (gold_sets){va->n, strmap_count(&m->tax.names), gold_start, gold_labels};
-    hftc_status st = *scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = *probs && *scores && gold_start && gold_labels ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
-        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, *scores, NULL);
+        st = model_predict_dataset(m, va->ds, va->idx, va->n, NULL, NULL, *probs, NULL);
     if (st == HFTC_STATUS_OK) {
-        scoring_apply(&m->compute, m->scoring, &m->tax, *scores, *scores, va->n);
+        scoring_apply(&m->compute, m->scoring, &m->tax, *probs, *scores, va->n);
         gold_start[0] = 0;
         for (size_t i = 0; i < va->n; i++) {
             for (size_t j = va->ds->label_start[va->idx[i]]; j < va->ds->label_start[va->idx[i] + 1]; j++)
@@ -35,11 +37,13 @@ hftc_status valid_scores(hftc_model *m, const split *va, float **scores, gold_se
 
 /* The threshold in 0.05 steps with the best validation micro-F1 of the whole model's decisions (all
  * parts, the model's scoring, every label); ties go to the one closest to 0.5. */
-hftc_status tune_threshold(hftc_model *m, const float *scores, const gold_sets *gold, json_t *record)
+hftc_status tune_threshold(hftc_model *m, const float *probs, const float *scores, const gold_sets *gold,
+                           json_t *record)
 {
     float threshold = m->threshold;
     double best_f1 = 0.0;
-    TRY(threshold_search_best(scores, m->net_config.n_classes, gold, &threshold, &best_f1));
+    TRY(threshold_search_best(scoring_decided(m->scoring, probs, scores), m->net_config.n_classes, gold, false,
+                              &threshold, &best_f1));
     m->threshold = threshold;
     log_info("threshold %.2f maximises validation micro-F1 (%.4f, %s scoring)", (double)threshold, best_f1,
              scoring_name(m->scoring));
@@ -50,18 +54,19 @@ hftc_status tune_threshold(hftc_model *m, const float *scores, const gold_sets *
 
 /* One threshold per label from the validation scores (threshold_search_labels); the validation metrics
  * of its decisions are logged beside those of the model's one threshold. */
-hftc_status tune_label_thresholds(hftc_model *m, const float *scores, const gold_sets *gold, json_t *record)
+hftc_status tune_label_thresholds(hftc_model *m, const float *probs, const float *scores, const gold_sets *gold,
+                                  json_t *record)
 {
     float *thresholds = mem_alloc(m->tax.n_nodes + 1, sizeof *thresholds);
     if (!thresholds)
         return HFTC_STATUS_OUT_OF_MEMORY;
     decision_rule per_label_rule = {m->scoring, m->threshold, thresholds}, one_rule = {m->scoring, m->threshold, NULL};
     metrics per_label, one;
-    hftc_status st = threshold_search_labels(m->scoring, &m->tax, scores, gold, m->threshold, thresholds);
+    hftc_status st = threshold_search_labels(m->scoring, &m->tax, probs, scores, gold, m->threshold, thresholds);
     if (st == HFTC_STATUS_OK)
-        st = decisions_metrics(&per_label_rule, &m->tax, scores, gold, &per_label);
+        st = decisions_metrics(&per_label_rule, &m->tax, probs, scores, gold, &per_label);
     if (st == HFTC_STATUS_OK)
-        st = decisions_metrics(&one_rule, &m->tax, scores, gold, &one);
+        st = decisions_metrics(&one_rule, &m->tax, probs, scores, gold, &one);
     if (st == HFTC_STATUS_OK) {
         free(m->label_thresholds);
         m->label_thresholds = thresholds, thresholds = NULL;
@@ -72,4 +77,35 @@ hftc_status tune_label_thresholds(hftc_model *m, const float *scores, const gold
     }
     free(thresholds);
     return st;
+}
+
+hftc_status tune_scoring(hftc_model *m, const split *va, json_t *record)
+{
+    scoring_kind tuned = m->scoring;
+    float *probs[2] = {NULL, NULL}, *scores[2] = {NULL, NULL};
+    gold_sets gold = {0};
+    metrics mt[2];
+    hftc_status st = HFTC_STATUS_OK;
+    for (int leaf = 0; leaf < 2 && st == HFTC_STATUS_OK; leaf++) {
+        m->scoring = leaf ? SCORING_LEAF : tuned;
+        if (leaf)
+            free((void *)gold.start), free((void *)gold.labels);
+        st = valid_scores(m, va, &probs[leaf], &scores[leaf], &gold);
+        decision_rule rule = {m->scoring, m->threshold, leaf ? NULL : m->label_thresholds};
+        if (st == HFTC_STATUS_OK)
+            st = decisions_metrics(&rule, &m->tax, probs[leaf], scores[leaf], &gold, &mt[leaf]);
+    }
+    free(probs[0]), free(probs[1]), free(scores[0]), free(scores[1]);
+    free((void *)gold.start), free((void *)gold.labels);
+    m->scoring = tuned;
+    TRY(st);
+    bool leaf = mt[1].micro_f1 > mt[0].micro_f1;
+    log_info("single-path data: leaf decisions give validation micro-F1 %.4f, %s %.4f: %s kept", mt[1].micro_f1,
+             scoring_name(tuned), mt[0].micro_f1, leaf ? "leaf" : scoring_name(tuned));
+    if (leaf)
+        m->scoring = SCORING_LEAF;
+    json_object_set_new(record, "tuned_scoring",
+                        json_pack("{s:s, s:f, s:f}", "kept", scoring_name(m->scoring), "leaf_valid_micro_f1",
+                                  mt[1].micro_f1, "other_valid_micro_f1", mt[0].micro_f1));
+    return HFTC_STATUS_OK;
 }

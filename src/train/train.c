@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "nn/adam.h"
 #include "text/wordvec.h"
+#include "train/auto.h"
 #include "train/options.h"
 #include "train/strategy.h"
 #include "train/thresholds.h"
@@ -133,6 +134,8 @@ const strategy_ops *strategy_ops_of(strategy_kind kind)
 
 hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
 {
+    if (o->auto_choice)
+        return train_auto(o, out);
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
     TRY(hftc_train_outputs_check(o, NULL));
@@ -144,11 +147,12 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     TRY(model_create(&m));
     m->tokenizer = cfg.tokenizer;
     m->strategy = cfg.strategy;
+    m->family = cfg.family;
     m->compute = cfg.compute;
     dataset train = {0}, valid = {0};
     split tr = {0}, va = {0};
     json_t *record = json_object();
-    const strategy_ops *strategy = strategy_ops_of(cfg.strategy);
+    const strategy_ops *strategy = cfg.family == FAMILY_LINEAR ? &strategy_linear_ops : strategy_ops_of(cfg.strategy);
     float *label_weights = NULL;
     hftc_status st = read_training_data(&cfg, m, &train, &valid);
     if (st == HFTC_STATUS_OK)
@@ -170,15 +174,17 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK)
         st = strategy->train(&cfg, m, label_weights, &tr, &va, record);
     if (st == HFTC_STATUS_OK && (o->tune_threshold || o->tune_label_thresholds)) {
-        float *scores = NULL;
+        float *probs = NULL, *scores = NULL;
         gold_sets gold = {0};
-        st = valid_scores(m, &va, &scores, &gold);
+        st = valid_scores(m, &va, &probs, &scores, &gold);
         if (st == HFTC_STATUS_OK && o->tune_threshold)
-            st = tune_threshold(m, scores, &gold, record);
+            st = tune_threshold(m, probs, scores, &gold, record);
         if (st == HFTC_STATUS_OK && o->tune_label_thresholds)
-            st = tune_label_thresholds(m, scores, &gold, record);
-        free(scores), free((void *)gold.start), free((void *)gold.labels);
+            st = tune_label_thresholds(m, probs, scores, &gold, record);
+        free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     }
+    if (st == HFTC_STATUS_OK && o->tune_scoring && taxonomy_single_path(&m->tax, tr.ds, tr.idx, tr.n))
+        st = tune_scoring(m, &va, record);
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);

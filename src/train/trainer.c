@@ -48,14 +48,6 @@ hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics 
     return decisions_metrics_at(t->valid_probs, t->part->n_outputs, &gold, threshold, mt);
 }
 
-hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1)
-{
-    metrics mt;
-    TRY(valid_metrics(t, va, threshold, &mt));
-    *micro_f1 = mt.micro_f1;
-    return HFTC_STATUS_OK;
-}
-
 /* The validation split's gold label sets in the part's output ids, gathered once (CSR); labels
  * outside the part (other levels, labels only validation data has) are left out. */
 static hftc_status valid_gather_gold(trainer *t, const split *va)
@@ -225,6 +217,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
     const hftc_train_options *o = t->cfg->o;
     param_set *ps = network_params(t->part->net);
     bool by_loss = t->cfg->early_stop == EARLY_STOP_LOSS, by_accuracy = t->cfg->early_stop == EARLY_STOP_ACCURACY;
+    bool by_weighted = t->cfg->early_stop == EARLY_STOP_WEIGHTED_F1;
     double total_start = now_seconds();
     epoch_state s = {.best = INFINITY, .epochs = json_array()};
     json_object_set_new(record, "epochs", s.epochs);
@@ -240,15 +233,18 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         double t0 = now_seconds();
         float train_loss = train_epoch(t, tr, epoch, &order_rng);
         float valid_loss = valid_predict(t, va);
-        double valid_f1;
-        TRY(valid_micro_f1(t, va, o->threshold, &valid_f1));
+        metrics mt;
+        TRY(valid_metrics(t, va, o->threshold, &mt));
+        double valid_f1 = mt.micro_f1, weighted_f1 = mt.weighted_f1;
         if (o->tune_threshold) { /* the final threshold is not known yet: each epoch is judged at its best */
             gold_sets gold = {va->n, t->part->n_outputs, t->valid_gold_start, t->valid_gold};
             float unused;
-            TRY(threshold_search_best(t->valid_probs, t->part->n_outputs, &gold, &unused, &valid_f1));
+            TRY(threshold_search_best(t->valid_probs, t->part->n_outputs, &gold, false, &unused, &valid_f1));
+            if (by_weighted)
+                TRY(threshold_search_best(t->valid_probs, t->part->n_outputs, &gold, true, &unused, &weighted_f1));
         }
         double accuracy = by_accuracy ? valid_accuracy(t, va) : 0.0;
-        double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : -valid_f1;
+        double score = by_loss ? (double)valid_loss : by_accuracy ? -accuracy : by_weighted ? -weighted_f1 : -valid_f1;
         bool improved = score < s.best;
         double lr = t->opt.groups[GROUP_DEFAULT].lr;
         if (improved) {
@@ -263,6 +259,8 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
                       "valid_loss", (double)valid_loss, "valid_micro_f1", valid_f1, "lr", lr, "seconds", seconds);
         if (by_accuracy)
             json_object_set_new(e, "valid_accuracy", json_real(accuracy));
+        if (by_weighted)
+            json_object_set_new(e, "valid_weighted_f1", json_real(weighted_f1));
         json_array_append_new(s.epochs, e);
         if (o->lr_patience && s.since_lr >= o->lr_patience) { /* ReduceLROnPlateau, Keras' counting */
             for (size_t g = 0; g < t->opt.n_groups; g++)

@@ -89,8 +89,6 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
 float valid_predict(trainer *t, const split *va);
 /* The metrics of t->valid_probs at threshold (one output: micro-F1 is the F1 of its class). */
 hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt);
-/* Micro-F1 of t->valid_probs at threshold (one output: the F1 of its class). */
-hftc_status valid_micro_f1(trainer *t, const split *va, float threshold, double *micro_f1);
 /* Starts dst from src's listed layers (model/transfer.c); the copied tensors learn at o->transfer_lr
  * when it is set. Returns the number of tensors copied. */
 size_t transfer_with_groups(const train_config *cfg, network *dst, network *src);

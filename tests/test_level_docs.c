@@ -1,0 +1,108 @@
+/* Which documents a level network trains and is validated on (train/level_docs.c), on a hand-made taxonomy and
+ * documents: --level-docs all takes every document; reach (the HFT-CNN authors' build_problem) level k's those
+ * with a category at level k or k - 1; a single-label head's, those with one label among its outputs, two
+ * being an error naming the document; a flat part every document. */
+#include "train/level_docs.h"
+
+#include "test.h"
+
+/* Root > A, B; A > A1, A2; A1 > A11 > A111: levels 1 to 4. */
+static const char *const edges[][2] = {{NULL, "A"}, {NULL, "B"},   {"A", "A1"},
+                                       {"A", "A2"}, {"A1", "A11"}, {"A11", "A111"}};
+
+/* The documents' labels, completed with their ancestors (the levels they reach: 1, 1, 2, 3, 2, 4, 2). */
+static const char *const docs[] = {"B", "A", "A A1", "A A1 A11", "A A2", "A A1 A11 A111", "A B A2"};
+#define N_DOCS (sizeof docs / sizeof *docs)
+
+static uint32_t id(const taxonomy *t, const char *name) { return (uint32_t)strmap_find(&t->names, name, strlen(name)); }
+
+static void build(taxonomy *t, dataset *ds, size_t *label_start, uint32_t *labels)
+{
+    taxonomy_init(t);
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        CHECK_STATUS(taxonomy_add_edge(t, edges[i][0], edges[i][1]), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(t), HFTC_STATUS_OK);
+    size_t n = 0;
+    for (size_t d = 0; d < N_DOCS; d++) {
+        label_start[d] = n;
+        char copy[64];
+        snprintf(copy, sizeof copy, "%s", docs[d]);
+        for (char *name = strtok(copy, " "); name; name = strtok(NULL, " "))
+            labels[n++] = id(t, name);
+    }
+    label_start[N_DOCS] = n;
+    *ds = (dataset){.n_docs = N_DOCS, .label_start = label_start, .labels = labels};
+}
+
+/* The part of level whose outputs are the named labels (space-separated). */
+static model_part part_of(const taxonomy *t, size_t level, const char *outputs, uint32_t *nodes)
+{
+    model_part p = {.level = level, .nodes = nodes};
+    snprintf(p.name, sizeof p.name, level ? "level%zu" : "flat", level);
+    char copy[64];
+    snprintf(copy, sizeof copy, "%s", outputs);
+    for (char *name = strtok(copy, " "); name; name = strtok(NULL, " "))
+        nodes[p.n_outputs++] = id(t, name);
+    return p;
+}
+
+/* The documents chosen, as their indices: "2 3 5". */
+static void chosen(level_docs_kind kind, bool single, const taxonomy *t, const model_part *part, const split *in,
+                   const char *expected)
+{
+    split out;
+    CHECK_STATUS(level_docs_split(kind, single, t, part, in, "training", &out), HFTC_STATUS_OK);
+    char got[64] = "";
+    for (size_t i = 0; out.idx && i < out.n; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? " " : "", out.idx[i]);
+    CHECK_MSG(!strcmp(got, expected) && out.ds == in->ds, "%s, %s%s: got \"%s\", expected \"%s\"", part->name,
+              kind == LEVEL_DOCS_REACH ? "reach" : "all", single ? ", single-label" : "", got, expected);
+    free(out.idx);
+}
+
+static void test_level_docs(void)
+{
+    taxonomy t;
+    dataset ds;
+    size_t label_start[N_DOCS + 1];
+    uint32_t labels[32], nodes[4][4];
+    build(&t, &ds, label_start, labels);
+    size_t all_idx[N_DOCS];
+    for (size_t d = 0; d < N_DOCS; d++)
+        all_idx[d] = d;
+    split in = {&ds, all_idx, N_DOCS, NULL};
+    model_part level1 = part_of(&t, 1, "A B", nodes[0]), level2 = part_of(&t, 2, "A1 A2", nodes[1]);
+    model_part level3 = part_of(&t, 3, "A11", nodes[2]), level4 = part_of(&t, 4, "A111", nodes[3]);
+    model_part flat = part_of(&t, 0, "A B A1", nodes[0]);
+    /* all: every document at every level */
+    chosen(LEVEL_DOCS_ALL, false, &t, &level4, &in, "0 1 2 3 4 5 6");
+    /* reach: levels 1 and 2 every document (each has a level-1 category); level 3 those reaching level 2,
+     * level 4 those reaching level 3 */
+    chosen(LEVEL_DOCS_REACH, false, &t, &level1, &in, "0 1 2 3 4 5 6");
+    chosen(LEVEL_DOCS_REACH, false, &t, &level2, &in, "0 1 2 3 4 5 6");
+    chosen(LEVEL_DOCS_REACH, false, &t, &level3, &in, "2 3 4 5 6");
+    chosen(LEVEL_DOCS_REACH, false, &t, &level4, &in, "3 5");
+    chosen(LEVEL_DOCS_REACH, false, &t, &flat, &in, "0 1 2 3 4 5 6");
+    /* a split's own documents, in its order */
+    size_t some[] = {5, 0, 4, 3};
+    split part = {&ds, some, 4, NULL};
+    chosen(LEVEL_DOCS_REACH, false, &t, &level4, &part, "5 3");
+    chosen(LEVEL_DOCS_REACH, false, &t, &level3, &part, "5 4 3");
+    /* single-label heads: one label among the outputs, whatever the choice */
+    for (int k = 0; k < 2; k++) {
+        chosen((level_docs_kind)k, true, &t, &level2, &in, "2 3 4 5 6");
+        chosen((level_docs_kind)k, true, &t, &level3, &in, "3 5");
+    }
+    split out;
+    CHECK_STATUS(level_docs_split(LEVEL_DOCS_ALL, true, &t, &level1, &in, "validation", &out),
+                 HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG(out.idx == NULL && strstr(hftc_last_error(), "validation document 7 has two labels in level1 (A, B)"),
+              "%s", hftc_last_error());
+    taxonomy_free(&t);
+}
+
+int main(void)
+{
+    RUN_TEST(test_level_docs);
+    TEST_MAIN_END();
+}
