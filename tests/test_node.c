@@ -6,6 +6,7 @@
  * weights of a node model. */
 #include "hftc.h"
 #include "model/model.h"
+#include "hierarchy.h"
 #include "test.h"
 #include "tmpfiles.h"
 
@@ -13,40 +14,6 @@
 #include <stdint.h>
 
 static const char *path_train, *path_valid, *path_test, *path_taxonomy, *path_model;
-
-static const char taxonomy_text[] = "Root\tsport\tscience\n"
-                                    "sport\tfootball\ttennis\n"
-                                    "science\tphysics\tbiology\n"
-                                    "physics\tquantum\n";
-
-/* A document of one leaf (with its ancestors): its own words, its parent's words, filler. */
-static void write_data(const char *path, size_t n, uint64_t seed)
-{
-    static const char *const leaves[] = {"sport,football", "sport,tennis", "science,physics,quantum", "science,biology",
-                                         "science,physics"};
-    static const char *const words[][3] = {{"goal", "pitch", "striker"},
-                                           {"racket", "serve", "wimbledon"},
-                                           {"qubit", "entangled", "spin"},
-                                           {"cell", "gene", "protein"},
-                                           {"force", "mass", "energy"}};
-    static const char *const filler[] = {"the", "a", "of", "today", "said", "new"};
-    FILE *f = fopen(path, "w");
-    uint64_t x = seed;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        unsigned kind = (unsigned)(x >> 33) % 5;
-        fprintf(f, "%s\t", leaves[kind]);
-        size_t len = 5 + (x >> 40) % 8;
-        for (size_t t = 0; t < len; t++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            unsigned r = (unsigned)(x >> 33);
-            const char *w = r % 2 ? words[kind][r / 2 % 3] : filler[r / 2 % 6];
-            fprintf(f, "%s%s", t ? " " : "", w);
-        }
-        fputc('\n', f);
-    }
-    fclose(f);
-}
 
 static void small_options(hftc_train_options *o, const char *preset)
 {
@@ -402,7 +369,7 @@ static void test_sparse_parent(void)
                                           "physics\tquantum\n"
                                           "chess\tblitz\n";
     const char *train = tmpfiles_path("sparse-train.tsv");
-    write_data(train, 300, 1);
+    hierarchy_write(train, 300, 1);
     FILE *f = fopen(train, "a");
     fputs("sport,chess,blitz\tcheckmate blitz clock the\n", f);
     fclose(f);
@@ -437,20 +404,6 @@ static void test_sparse_parent(void)
               checked, sport_docs, blitz_docs);
     json_decref(record);
     hftc_model_free(m);
-}
-
-// Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
-static bool same_classifiers(const hftc_model *a, const hftc_model *b)
-{
-    if (a->n_parts != b->n_parts)
-        return false;
-    for (size_t p = 0; p < a->n_parts; p++) {
-        const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
-        if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
-            a->parts[p].class_weight != b->parts[p].class_weight)
-            return false;
-    }
-    return true;
 }
 
 /* A training stopped at its time limit again and again continues from its checkpoint each time and
@@ -633,7 +586,7 @@ static void test_reuse_runs(void)
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "not the first 1 of --class-weights"));
     o.class_weights[0] = 1.0f, o.class_weights[1] = 3.0f;
     const char *other_train = tmpfiles_path("other-train.tsv");
-    write_data(other_train, 300, 7);
+    hierarchy_write(other_train, 300, 7);
     o.train_path = other_train;
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "other data"));
     o.train_path = path_train;
@@ -681,11 +634,11 @@ int main(void)
     path_train = tmpfiles_path("train.tsv");
     path_valid = tmpfiles_path("valid.tsv");
     path_test = tmpfiles_path("test.tsv");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", taxonomy_text, strlen(taxonomy_text));
+    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
     path_model = tmpfiles_path("model.hftc");
-    write_data(path_train, 300, 1);
-    write_data(path_valid, 60, 2);
-    write_data(path_test, N_TEST_DOCS, 3);
+    hierarchy_write(path_train, 300, 1);
+    hierarchy_write(path_valid, 60, 2);
+    hierarchy_write(path_test, N_TEST_DOCS, 3);
     RUN_TEST(test_htrans);
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);

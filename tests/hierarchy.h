@@ -1,0 +1,62 @@
+/* The generated data of the node models' tests (test_node.c through the library, mpi_node.c through
+ * mpirun): documents of the leaves of a three-level taxonomy, each with its own words, and the comparison of
+ * two node models' classifiers. Header-only like tmpfiles.h. */
+#ifndef HFTC_TESTS_HIERARCHY_H
+#define HFTC_TESTS_HIERARCHY_H
+
+#include "model/model.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char hierarchy_taxonomy[] = "Root\tsport\tscience\n"
+                                         "sport\tfootball\ttennis\n"
+                                         "science\tphysics\tbiology\n"
+                                         "physics\tquantum\n";
+
+/* A document of one leaf (with its ancestors): its own words, its parent's words, filler. */
+static inline void hierarchy_write(const char *path, size_t n, uint64_t seed)
+{
+    static const char *const leaves[] = {"sport,football", "sport,tennis", "science,physics,quantum", "science,biology",
+                                         "science,physics"};
+    static const char *const words[][3] = {{"goal", "pitch", "striker"},
+                                           {"racket", "serve", "wimbledon"},
+                                           {"qubit", "entangled", "spin"},
+                                           {"cell", "gene", "protein"},
+                                           {"force", "mass", "energy"}};
+    static const char *const filler[] = {"the", "a", "of", "today", "said", "new"};
+    FILE *f = fopen(path, "w");
+    uint64_t x = seed;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned kind = (unsigned)(x >> 33) % 5;
+        fprintf(f, "%s\t", leaves[kind]);
+        size_t len = 5 + (x >> 40) % 8;
+        for (size_t t = 0; t < len; t++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            const char *w = r % 2 ? words[kind][r / 2 % 3] : filler[r / 2 % 6];
+            fprintf(f, "%s%s", t ? " " : "", w);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+// Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
+static inline bool same_classifiers(const hftc_model *a, const hftc_model *b)
+{
+    if (a->n_parts != b->n_parts)
+        return false;
+    for (size_t p = 0; p < a->n_parts; p++) {
+        const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
+        if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
+            a->parts[p].class_weight != b->parts[p].class_weight)
+            return false;
+    }
+    return true;
+}
+
+#endif
