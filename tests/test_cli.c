@@ -394,10 +394,12 @@ static void test_command_line(void)
     }
     char cmd[1024], out[65536];
     // The command runs OpenBLAS's better kernels where it fell back to its generic ones here, and those
-    // OPENBLAS_CORETYPE names where it is set.
+    // OPENBLAS_CORETYPE names where it is set; it says whether it trains across MPI processes.
     const char *better = hftc_blas_better_kernels(), *kernels = better ? better : hftc_blas_kernels();
-    char expected[128];
-    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels)", kernels);
+    const char *mpi = hftc_mpi_library();
+    char expected[256];
+    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels, %s%s)", kernels, mpi ? "MPI: " : "no MPI",
+             mpi ? mpi : "");
     snprintf(cmd, sizeof cmd, "%s --version", bin);
     CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, expected), "expected %s in: %s", expected, out);
