@@ -8,10 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
+// In an MPI job, what a process other than rank 0 prints starts with its rank.
+static void print_rank(void)
+{
+    if (hftc_distributed_rank() > 0)
+        fprintf(stderr, "rank %d: ", hftc_distributed_rank());
+}
+
 static void log_to_stderr(hftc_log_level level, const char *message, void *user)
 {
     (void)user;
     static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+    print_rank();
     fprintf(stderr, "%s%s\n", prefix[level], message);
 }
 
@@ -19,6 +27,7 @@ void cli_setup_log(int verbose) { hftc_set_log(log_to_stderr, verbose ? HFTC_LOG
 
 int cli_fail(const char *command)
 {
+    print_rank();
     fprintf(stderr, "hftc %s: %s\n", command, hftc_last_error());
     return 1;
 }
@@ -89,7 +98,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
         return usage(stdout);
     if (!strcmp(cmd, "--version")) {
-        printf("hftc 0.1.0 (OpenBLAS %s kernels)\n", hftc_blas_kernels());
+        const char *mpi = hftc_mpi_library();
+        printf("hftc 0.1.0 (OpenBLAS %s kernels, %s%s)\n", hftc_blas_kernels(), mpi ? "MPI: " : "no MPI",
+               mpi ? mpi : "");
         return 0;
     }
     static const struct {

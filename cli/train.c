@@ -100,30 +100,35 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "hftc train: %s\n", hftc_last_error());
         return st == HFTC_STATUS_INVALID_ARGUMENT ? 2 : 1;
     }
-    verbose = !quiet;
+    /* Under mpirun every process trains (the node strategy spreads its runs over them); rank 0 alone prints
+     * progress, saves the model and removes the checkpoint. */
+    if (hftc_distributed_init() != HFTC_STATUS_OK)
+        return cli_fail("train");
+    bool first = hftc_distributed_rank() == 0;
+    verbose = !quiet && first;
     cli_setup_log(verbose);
     progress_state ps = {.tty = isatty(STDERR_FILENO)};
     if (verbose) {
         o.progress = show_progress;
         o.progress_user = &ps;
     }
-    hftc_model *m;
+    hftc_model *m = NULL;
     st = hftc_train(&o, &m);
+    int exit_status = 0;
     if (st == HFTC_STATUS_INCOMPLETE) {
-        fprintf(stderr, "hftc train: %s\n", hftc_last_error());
-        return 3;
-    }
-    if (st != HFTC_STATUS_OK)
-        return cli_fail("train");
-    if (hftc_model_save(m, output) != HFTC_STATUS_OK) {
-        hftc_model_free(m);
-        return cli_fail("train");
-    }
-    if (verbose)
+        if (first)
+            fprintf(stderr, "hftc train: %s\n", hftc_last_error());
+        exit_status = 3;
+    } else if (st != HFTC_STATUS_OK || (first && hftc_model_save(m, output) != HFTC_STATUS_OK))
+        exit_status = cli_fail("train");
+    if (exit_status == 0 && verbose)
         fprintf(stderr, "saved %s (%zu labels)\n", output, hftc_model_num_labels(m));
-    if (o.checkpoint_path && unlink(o.checkpoint_path) != 0 && errno != ENOENT)
+    if (exit_status == 0 && first && o.checkpoint_path && unlink(o.checkpoint_path) != 0 && errno != ENOENT)
         fprintf(stderr, "hftc train: warning: cannot remove the checkpoint %s: %s\n", o.checkpoint_path,
                 strerror(errno));
     hftc_model_free(m);
-    return 0;
+    // An error may be this process's alone, the others waiting for it: it ends them all. The time limit stops
+    // every process alike.
+    hftc_distributed_end(exit_status == 1, exit_status);
+    return exit_status;
 }

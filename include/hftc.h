@@ -51,6 +51,24 @@ HFTC_API void hftc_set_threads(int n);
 HFTC_API const char *hftc_blas_kernels(void);
 HFTC_API const char *hftc_blas_better_kernels(void);
 
+/* ---- Processes: training across an MPI job -------------------------------------------------- */
+
+/* Under an MPI launcher (mpirun -np N hftc train ...), every process runs the same training and a node
+ * model's classifier runs are spread over them; rank 0 keeps the results, writes the checkpoint, and alone
+ * is to save the model (the others' models are the same). hftc_distributed_init joins the job this process
+ * was started in by the launcher (mpirun, srun), once, from the main thread, before any training; in a
+ * process started otherwise, or a library built without MPI, it does nothing and the process trains alone
+ * (rank 0 of 1). */
+HFTC_API hftc_status hftc_distributed_init(void);
+/* This process's rank in the job (0 .. size - 1) and the job's process count: 0 and 1 outside a job. */
+HFTC_API int hftc_distributed_rank(void);
+HFTC_API int hftc_distributed_size(void);
+/* Leaves the job. With failed (this process met an error the others may not share, and they may be waiting
+ * for it), ends every process of the job (MPI_Abort with exit_code) instead. */
+HFTC_API void hftc_distributed_end(int failed, int exit_code);
+/* The MPI library compiled in ("Open MPI v4.1.4"), or NULL when hftc was built without MPI. */
+HFTC_API const char *hftc_mpi_library(void);
+
 /* ---- Option values ------------------------------------------------------------------------- */
 
 /* The types of the option values the library and the command line read from text. */

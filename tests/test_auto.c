@@ -4,7 +4,7 @@
  * too short for any member stops with INCOMPLETE; a missing validation file and an unknown member are
  * refused with messages. */
 #include "hftc.h"
-#include "leaves.h"
+#include "hierarchy.h"
 #include "model/model.h"
 #include "test.h"
 #include "tmpfiles.h"
@@ -93,14 +93,14 @@ static void test_auto_refusals(void)
 int main(void)
 {
     tmpfiles_init("auto");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", leaves_taxonomy, strlen(leaves_taxonomy));
+    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
     path_train = tmpfiles_path("train.tsv");
     path_valid = tmpfiles_path("valid.tsv");
     path_test = tmpfiles_path("test.tsv");
     path_model = tmpfiles_path("model.hftc");
-    leaves_write(path_train, 300, 1);
-    leaves_write(path_valid, 60, 2);
-    leaves_write(path_test, 100, 3);
+    hierarchy_write(path_train, 300, 1);
+    hierarchy_write(path_valid, 60, 2);
+    hierarchy_write(path_test, 100, 3);
     hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
     RUN_TEST(test_auto_chooses_on_validation);
     RUN_TEST(test_auto_refusals);

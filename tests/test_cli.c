@@ -4,6 +4,7 @@
  * bad data, the option for a bad option, the output path checked before training). The command is $HFTC_BIN, set by
  * ctest. */
 #include "hftc.h"
+#include "command.h"
 #include "http_client.h"
 #include "test.h"
 #include "tmpfiles.h"
@@ -15,16 +16,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Runs a shell command line, capturing stdout + stderr; returns the exit status. */
-static int run(const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(out, 1, size - 1, p) : 0;
-    out[n] = '\0';
-    int status = p ? pclose(p) : -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* hftc predict answers each line written into its standard input before the input ends. */
 static void check_predict_answers_each_line(const char *bin, const char *model)
@@ -288,21 +279,21 @@ static void check_ensemble(const char *bin, const char *model)
              "%s train --preset ngram --train %s --valid %s --output %s --dim 8 --buckets 1000 --epochs 2 --threads 1 "
              "--quiet 2>&1",
              bin, path_train, path_valid, ngram);
-    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train printed: %s", out);
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "train printed: %s", out);
     snprintf(cmd, sizeof cmd, "%s ensemble --model %s --model %s --valid %s --output %s --threads 1 2>&1", bin, model,
              ngram, path_valid, ensemble);
-    CHECK_MSG(run(cmd, out, sizeof out) == 0 && strstr(out, "ensemble: weights ") && strstr(out, "saved ") &&
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 0 && strstr(out, "ensemble: weights ") && strstr(out, "saved ") &&
                   strstr(out, "member 2 (") && strstr(out, "validation micro-F1"),
               "ensemble printed: %s", out);
     snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json", bin, ensemble, path_test);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     json_t *j = json_loads(out, 0, NULL);
     CHECK_MSG(json_integer_value(json_object_get(j, "docs")) == 150 &&
                   json_real_value(json_object_get(j, "micro_f1")) > 0.8,
               "test printed: %s", out);
     json_decref(j);
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, ensemble);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "preset           ensemble") && strstr(out, "2 members, the weighted mean") &&
                   strstr(out, "  member 1       weight ") && strstr(out, "flat-cnn") && strstr(out, "cli-ngram.hftc") &&
                   strstr(out, "member1.ngram.buckets") && strstr(out, "the ensemble   independent scoring"),
@@ -315,7 +306,7 @@ static void check_ensemble(const char *bin, const char *model)
              "%s train --train %s --taxonomy %s --output %s --dim 8 --filters 4 --hidden 8 --max-len 10 --epochs 1 "
              "--threads 1 --quiet 2>&1",
              bin, path_train, tmpfiles_write_text("cli-taxonomy.tsv", "Root\ttopic\ntopic\tsport\tscience\n"), other);
-    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train printed: %s", out);
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "train printed: %s", out);
     static const struct {
         const char *args, *message;
         int status;
@@ -341,13 +332,13 @@ static void check_ensemble(const char *bin, const char *model)
             snprintf(args + used, sizeof args - used, " %s", at ? files[at - "MNTVRE"] : w);
         }
         snprintf(cmd, sizeof cmd, "%s ensemble %s --threads 1 2>&1", bin, args);
-        int status = run(cmd, out, sizeof out);
+        int status = run_command(cmd, out, sizeof out);
         CHECK_MSG(status == bad[i].status && strstr(out, bad[i].message), "ensemble %s: status %d: %s", bad[i].args,
                   status, out);
     }
     CHECK(access(tmpfiles_path("cli-never.hftc"), F_OK) != 0);
     snprintf(cmd, sizeof cmd, "%s ensemble --help && %s --help", bin, bin);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "--weight-steps") && strstr(out, "[10]") && strstr(out, "  ensemble  combine models"),
               "help printed: %s", out);
 }
@@ -362,23 +353,25 @@ static void test_command_line(void)
     }
     char cmd[1024], out[65536];
     // The command runs OpenBLAS's better kernels where it fell back to its generic ones here, and those
-    // OPENBLAS_CORETYPE names where it is set.
+    // OPENBLAS_CORETYPE names where it is set; it says whether it trains across MPI processes.
     const char *better = hftc_blas_better_kernels(), *kernels = better ? better : hftc_blas_kernels();
-    char expected[128];
-    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels)", kernels);
+    const char *mpi = hftc_mpi_library();
+    char expected[256];
+    snprintf(expected, sizeof expected, "(OpenBLAS %s kernels, %s%s)", kernels, mpi ? "MPI: " : "no MPI",
+             mpi ? mpi : "");
     snprintf(cmd, sizeof cmd, "%s --version", bin);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, expected), "expected %s in: %s", expected, out);
     const char *model = tmpfiles_path("cli.hftc");
     snprintf(cmd, sizeof cmd,
              "%s train --preset flat-cnn --train %s --valid %s --output %s --dim 16 --filters 8 --hidden 32 "
              "--max-len 20 --batch 16 --epochs 3 --lr 0.005 --threads 2 2>&1",
              bin, path_train, path_valid, model);
-    CHECK_MSG(run(cmd, out, sizeof out) == 0, "train failed: %s", out);
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "train failed: %s", out);
     CHECK_MSG(strstr(out, "valid_micro_f1") != NULL, "no per-epoch line: %s", out);
 
     snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json", bin, model, path_test);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     json_error_t err;
     json_t *j = json_loads(out, 0, &err);
     CHECK_MSG(json_is_object(j), "test --json printed: %s", out);
@@ -399,11 +392,11 @@ static void test_command_line(void)
     const char *with_unknown = tmpfiles_path("unknown.tsv");
     snprintf(cmd, sizeof cmd, "cp %s %s && printf 'neverseen\\tthe team won\\n' >> %s", path_test, with_unknown,
              with_unknown);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     for (int unknown = 0; unknown < 2; unknown++) {
         snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --json --per-label", bin, model,
                  unknown ? with_unknown : path_test);
-        CHECK(run(cmd, out, sizeof out) == 0);
+        CHECK(run_command(cmd, out, sizeof out) == 0);
         j = json_loads(out, 0, NULL);
         json_t *labels = json_object_get(j, "per_label");
         double f1_sum = 0, weighted_sum = 0;
@@ -434,7 +427,7 @@ static void test_command_line(void)
 
     snprintf(cmd, sizeof cmd,
              "printf 'the team won the match\\na theory of the atom\\n' | %s predict --model %s --probs -", bin, model);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "sport:", 6) == 0 && strstr(out, "\nscience:"), "predict printed: %s", out);
     /* a malformed line stops the reading after the answers of the batches before its own (256 each) */
     FILE *jsonl = fopen(tmpfiles_path("stream.jsonl"), "w");
@@ -447,15 +440,15 @@ static void test_command_line(void)
     snprintf(cmd, sizeof cmd,
              "%s predict --model %s --input %s 2>/dev/null | wc -l; %s predict --model %s --input %s 2>&1 >/dev/null",
              bin, model, tmpfiles_path("stream.jsonl"), bin, model, tmpfiles_path("stream.jsonl"));
-    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(run_command(cmd, out, sizeof out) == 1);
     CHECK_MSG(atoi(out) == 256 && strstr(out, "stream.jsonl:301"), "predict printed: %s", out);
     snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --explain 2 2>&1", bin, model);
-    CHECK(run(cmd, out, sizeof out) == 1 && strstr(out, "bigru-att")); /* a CNN has no word attention */
+    CHECK(run_command(cmd, out, sizeof out) == 1 && strstr(out, "bigru-att")); /* a CNN has no word attention */
     check_predict_answers_each_line(bin, model);
     check_serve(bin, model);
 
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, model);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
     check_ensemble(bin, model);
 
@@ -468,40 +461,40 @@ static void test_command_line(void)
     int status, calls = 0;
     char info_cmd[1024];
     snprintf(info_cmd, sizeof info_cmd, "%s info --model %s", bin, checkpoint);
-    while ((status = run(cmd, out, sizeof out)) == 3 && ++calls < 50) {
+    while ((status = run_command(cmd, out, sizeof out)) == 3 && ++calls < 50) {
         CHECK_MSG(strstr(out, "time limit") && strstr(out, "cli.checkpoint"), "train printed: %s", out);
-        CHECK(run(info_cmd, out, sizeof out) == 0);
+        CHECK(run_command(info_cmd, out, sizeof out) == 0);
         CHECK_MSG(strstr(out, "checkpoint ") && strstr(out, " of 4 classifier runs done"), "info printed: %s", out);
     }
     CHECK_MSG(status == 0 && calls >= 2, "status %d after %d stops: %s", status, calls, out);
     CHECK(access(node_model, F_OK) == 0 && access(checkpoint, F_OK) != 0);
     snprintf(cmd, sizeof cmd, "%s train --preset gru-att --train %s --output %s --checkpoint %s 2>&1", bin, path_train,
              node_model, node_model);
-    CHECK(run(cmd, out, sizeof out) == 2 && strstr(out, "--checkpoint"));
+    CHECK(run_command(cmd, out, sizeof out) == 2 && strstr(out, "--checkpoint"));
 
     /* tokens: the words train reads, with the preset's tokeniser unless told otherwise */
     const char *words = tmpfiles_write_text("words.tsv", "sport\tThe Team WON, the match!\n");
     snprintf(cmd, sizeof cmd, "%s tokens --input %s && %s tokens --input %s --drop-punct 0 --max-len 4", bin, words,
              bin, words);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(!strcmp(out, "the team won the match\nthe team won ,\n"), "tokens printed: %s", out);
     snprintf(cmd, sizeof cmd, "%s tokens --input %s > /dev/full 2>&1", bin, words);
-    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(run_command(cmd, out, sizeof out) == 1);
 
     /* errors: file and line for bad data, a clear message for a bad option, output checked first */
     const char *bad = tmpfiles_write_text("bad.tsv", "sport\tthe match\nno tab on this line\n");
     snprintf(cmd, sizeof cmd, "%s train --train %s --output %s 2>&1", bin, bad, tmpfiles_path("x.hftc"));
-    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(run_command(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "bad.tsv:2") != NULL, "train on bad data printed: %s", out);
     snprintf(cmd, sizeof cmd, "%s train --train %s --output %s --epochs 1x 2>&1", bin, path_train,
              tmpfiles_path("x.hftc"));
-    CHECK(run(cmd, out, sizeof out) == 2);
+    CHECK(run_command(cmd, out, sizeof out) == 2);
     CHECK(strstr(out, "--epochs") != NULL);
     snprintf(cmd, sizeof cmd, "%s train --train %s --output /nonexistent/dir/x.hftc 2>&1", bin, path_train);
-    CHECK(run(cmd, out, sizeof out) == 1);
+    CHECK(run_command(cmd, out, sizeof out) == 1);
     CHECK(strstr(out, "/nonexistent/dir") != NULL);
     snprintf(cmd, sizeof cmd, "%s train --help", bin);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "--max-len") && strstr(out, "[13]"));
     for (size_t i = 0; hftc_preset_name(i); i++) { /* the help lists every preset */
         char listed[64];
@@ -511,7 +504,7 @@ static void test_command_line(void)
                   hftc_preset_name(i));
     }
     snprintf(cmd, sizeof cmd, "%s test --help", bin);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "--word-cache-mb") && strstr(out, "[2048]"));
 }
 
@@ -522,7 +515,7 @@ static bool same_bytes(const char *a, const char *b)
 {
     char cmd[1024], out[256];
     snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
-    return run(cmd, out, sizeof out) == 0;
+    return run_command(cmd, out, sizeof out) == 0;
 }
 
 /* A training whose model (or checkpoint) would replace a FIFO or a device is refused before it starts,
@@ -534,7 +527,7 @@ static void test_train_refuses_special_outputs(void)
     const char *fifo = tmpfiles_path("output.fifo");
     CHECK(mkfifo(fifo, 0644) == 0);
     snprintf(cmd, sizeof cmd, "%s train %s --train %s --output %s 2>&1", bin, TINY_TRAINING, path_train, fifo);
-    int status = run(cmd, out, sizeof out);
+    int status = run_command(cmd, out, sizeof out);
     struct stat sb;
     bool refused = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
     CHECK_MSG(status == 1 && strstr(out, "output.fifo") && strstr(out, "not a regular file") && !strstr(out, "epoch") &&
@@ -544,7 +537,7 @@ static void test_train_refuses_special_outputs(void)
              "%s train --preset gru-att --dim 8 --rnn-hidden 4 --max-len 10 --epochs 1 --threads 1 --train %s "
              "--output %s --checkpoint %s --time-limit 0.000001 2>&1",
              bin, path_train, tmpfiles_path("never.hftc"), fifo);
-    status = run(cmd, out, sizeof out);
+    status = run_command(cmd, out, sizeof out);
     bool kept = lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode);
     CHECK_MSG(status == 1 && strstr(out, "output.fifo") && strstr(out, "not a regular file") && kept,
               "--checkpoint FIFO: status %d, %s: %s", status, kept ? "still a FIFO" : "replaced", out);
@@ -552,7 +545,7 @@ static void test_train_refuses_special_outputs(void)
      * FIFO would replace /dev/null */
     if (refused && kept) {
         snprintf(cmd, sizeof cmd, "%s train %s --train %s --output /dev/null 2>&1", bin, TINY_TRAINING, path_train);
-        status = run(cmd, out, sizeof out);
+        status = run_command(cmd, out, sizeof out);
         CHECK_MSG(status == 1 && strstr(out, "/dev/null") && strstr(out, "not a regular file"), "status %d: %s", status,
                   out);
         CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
@@ -567,7 +560,7 @@ static void test_train_refuses_bad_outputs(void)
     const char *bin = getenv("HFTC_BIN");
     char cmd[2048], out[65536];
     snprintf(cmd, sizeof cmd, "%s train %s --train %s --output '' 2>&1", bin, TINY_TRAINING, path_train);
-    int status = run(cmd, out, sizeof out);
+    int status = run_command(cmd, out, sizeof out);
     CHECK_MSG(status == 2 && strstr(out, "--output") && !strstr(out, "epoch"), "--output '': status %d: %s", status,
               out);
     const char *train = tmpfiles_path("own-train.tsv"), *valid = tmpfiles_path("own-valid.tsv");
@@ -575,7 +568,7 @@ static void test_train_refuses_bad_outputs(void)
     const char *copy = tmpfiles_path("copy.tsv"), *link = tmpfiles_path("link.tsv"), *hard = tmpfiles_path("hard.tsv");
     snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s && cp %s %s && ln -s %s %s && ln %s %s", path_train, train,
              path_valid, valid, path_train, copy, train, link, valid, hard);
-    CHECK(run(cmd, out, sizeof out) == 0);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
     const struct {
         const char *option, *path, *names;
     } cases[] = {
@@ -593,7 +586,7 @@ static void test_train_refuses_bad_outputs(void)
                  TINY_TRAINING, train, valid, taxonomy, output,
                  strcmp(cases[i].option, "--checkpoint") ? "" : " --checkpoint ",
                  strcmp(cases[i].option, "--checkpoint") ? "" : cases[i].path);
-        status = run(cmd, out, sizeof out);
+        status = run_command(cmd, out, sizeof out);
         CHECK_MSG(status == 2 && strstr(out, cases[i].option) && strstr(out, cases[i].names) && !strstr(out, "epoch"),
                   "%s %s: status %d: %s", cases[i].option, cases[i].path, status, out);
     }
@@ -601,7 +594,7 @@ static void test_train_refuses_bad_outputs(void)
     const char *fresh = tmpfiles_path("fresh.hftc"), *dir = tmpfiles_dir();
     snprintf(cmd, sizeof cmd, "%s train %s --train %s --output %s --checkpoint %s/../%s/fresh.hftc 2>&1", bin,
              TINY_TRAINING, train, fresh, dir, strrchr(dir, '/') + 1);
-    status = run(cmd, out, sizeof out);
+    status = run_command(cmd, out, sizeof out);
     CHECK_MSG(status == 2 && strstr(out, "--checkpoint must be another file than --output"), "status %d: %s", status,
               out);
     CHECK(access(fresh, F_OK) != 0);
@@ -610,7 +603,7 @@ static void test_train_refuses_bad_outputs(void)
     struct stat sb;
     CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode) && access(tmpfiles_path("never.hftc"), F_OK) != 0);
     snprintf(cmd, sizeof cmd, "grep -qx 'Root.sport.science' %s", taxonomy);
-    CHECK_MSG(run(cmd, out, sizeof out) == 0, "the taxonomy was overwritten");
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "the taxonomy was overwritten");
 }
 
 /* A FIFO named as the model is refused at once, not waited on for a writer (timeout: 10 s). */
@@ -623,7 +616,7 @@ static void test_model_fifo(void)
     static const char *const commands[] = {"info", "predict --input /dev/null", "test --input /dev/null"};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         snprintf(cmd, sizeof cmd, "timeout 10 %s %s --model %s 2>&1", bin, commands[i], fifo);
-        int status = run(cmd, out, sizeof out);
+        int status = run_command(cmd, out, sizeof out);
         CHECK_MSG(status == 1 && strstr(out, "model.fifo") && strstr(out, "not a regular file"), "%s: status %d%s: %s",
                   commands[i], status, status == 124 ? " (hung for 10 s)" : "", out);
     }
@@ -646,7 +639,7 @@ static void test_threshold_range(void)
         for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
             snprintf(cmd, sizeof cmd, "timeout 20 %s %s --model %s --threshold %s %s 2>&1 </dev/null", bin, commands[c],
                      model, bad[b], inputs[c]);
-            int status = run(cmd, out, sizeof out);
+            int status = run_command(cmd, out, sizeof out);
             CHECK_MSG(status == 2 && strstr(out, "--threshold") && strstr(out, "[0, 1]"), "%s: status %d: %s", cmd,
                       status, out);
         }
@@ -654,10 +647,10 @@ static void test_threshold_range(void)
     for (size_t g = 0; g < sizeof good / sizeof *good; g++) {
         snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --threshold %s --json 2>&1", bin, model, path_test,
                  good[g]);
-        CHECK_MSG(run(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
+        CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
         snprintf(cmd, sizeof cmd, "echo 'the team won' | %s predict --model %s --threshold %s 2>&1", bin, model,
                  good[g]);
-        CHECK_MSG(run(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
+        CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "threshold %s: %s", good[g], out);
     }
 }
 

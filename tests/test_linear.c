@@ -5,7 +5,7 @@
  * family refuses. */
 #include "data/dataset.h"
 #include "hftc.h"
-#include "leaves.h"
+#include "hierarchy.h"
 #include "model/model.h"
 #include "model/model_file.h"
 #include "test.h"
@@ -370,14 +370,14 @@ static void test_refused_options(void)
 int main(void)
 {
     tmpfiles_init("linear");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", leaves_taxonomy, strlen(leaves_taxonomy));
+    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
     path_train = tmpfiles_path("train.tsv");
     path_valid = tmpfiles_path("valid.tsv");
     path_test = tmpfiles_path("test.tsv");
     path_model = tmpfiles_path("model.hftc");
-    leaves_write(path_train, 300, 1);
-    leaves_write(path_valid, 60, 2);
-    leaves_write(path_test, 100, 3);
+    hierarchy_write(path_train, 300, 1);
+    hierarchy_write(path_valid, 60, 2);
+    hierarchy_write(path_test, 100, 3);
     hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
     RUN_TEST(test_tfidf_formulas);
     RUN_TEST(test_logreg_as_liblinear);

@@ -7,7 +7,7 @@
 #include "hftc.h"
 #include "model/model.h"
 #include "test.h"
-#include "leaves.h"
+#include "hierarchy.h"
 #include "tmpfiles.h"
 
 #include <jansson.h>
@@ -372,7 +372,7 @@ static void test_sparse_parent(void)
                                           "physics\tquantum\n"
                                           "chess\tblitz\n";
     const char *train = tmpfiles_path("sparse-train.tsv");
-    leaves_write(train, 300, 1);
+    hierarchy_write(train, 300, 1);
     FILE *f = fopen(train, "a");
     fputs("sport,chess,blitz\tcheckmate blitz clock the\n", f);
     fclose(f);
@@ -407,20 +407,6 @@ static void test_sparse_parent(void)
               checked, sport_docs, blitz_docs);
     json_decref(record);
     hftc_model_free(m);
-}
-
-// Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
-static bool same_classifiers(const hftc_model *a, const hftc_model *b)
-{
-    if (a->n_parts != b->n_parts)
-        return false;
-    for (size_t p = 0; p < a->n_parts; p++) {
-        const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
-        if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
-            a->parts[p].class_weight != b->parts[p].class_weight)
-            return false;
-    }
-    return true;
 }
 
 /* A training stopped at its time limit again and again continues from its checkpoint each time and
@@ -603,7 +589,7 @@ static void test_reuse_runs(void)
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "not the first 1 of --class-weights"));
     o.class_weights[0] = 1.0f, o.class_weights[1] = 3.0f;
     const char *other_train = tmpfiles_path("other-train.tsv");
-    leaves_write(other_train, 300, 7);
+    hierarchy_write(other_train, 300, 7);
     o.train_path = other_train;
     hftc_model_free(train_expect(&o, HFTC_STATUS_INVALID_ARGUMENT, "other data"));
     o.train_path = path_train;
@@ -651,11 +637,11 @@ int main(void)
     path_train = tmpfiles_path("train.tsv");
     path_valid = tmpfiles_path("valid.tsv");
     path_test = tmpfiles_path("test.tsv");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", leaves_taxonomy, strlen(leaves_taxonomy));
+    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
     path_model = tmpfiles_path("model.hftc");
-    leaves_write(path_train, 300, 1);
-    leaves_write(path_valid, 60, 2);
-    leaves_write(path_test, N_TEST_DOCS, 3);
+    hierarchy_write(path_train, 300, 1);
+    hierarchy_write(path_valid, 60, 2);
+    hierarchy_write(path_test, N_TEST_DOCS, 3);
     RUN_TEST(test_htrans);
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);

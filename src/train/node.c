@@ -13,6 +13,7 @@
  * That also makes training resumable (checkpoint.h): the checkpoint holds every classifier's best network
  * so far and, per classifier, the record of each finished (classifier, weight) run; a later call runs
  * only the runs missing. */
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -36,7 +37,7 @@ typedef struct {
                        MODEL_NO_PART: all documents */
 } node_split;
 
-/* What the level's jobs share, read-only except under the critical section. */
+/* What the level's runs share, read-only but for the work queue's calls (under its lock, on rank 0). */
 typedef struct {
     const train_config *cfg;
     hftc_model *m;
@@ -48,13 +49,15 @@ typedef struct {
     json_t **runs; /* per part: one record per weight (null: not run yet) */
     hftc_status status;
     char error[512];
-    int halt;        /* set on an error or at the time limit: no new run starts */
-    bool timed_out;  /* the time limit halted this call */
-    size_t runs_now; /* runs finished in this call */
+    bool halt;                      /* set on an error or at the time limit: no new run starts */
+    bool timed_out;                 /* the time limit halted this call */
+    size_t runs_now;                /* runs finished in this call */
+    size_t *jobs, n_jobs, next_job; /* the level's runs not done yet (part * weights + weight index) */
+    size_t *runs_by_rank;           /* runs finished in this call by each rank of the job (on rank 0) */
     checkpoint ck;
     char data_fingerprint[17]; /* training_fingerprint's, recorded in the model for --reuse-runs */
     /* progress of the level being trained, logged about every PROGRESS_SECONDS */
-    size_t level, level_jobs, level_done;
+    size_t level, level_done;
     double level_start, last_progress;
 } node_context;
 
@@ -178,8 +181,9 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
-        // The runs share the training's threads, one each.
-        t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads};
+        // The runs share the training's threads, one each, and slice as a training on all the job's threads
+        // (every rank's): N ranks of T threads give the model one process of N x T threads gives.
+        t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads * hftc_distributed_size()};
         t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
         st = trainer_set_pos_weight(&t, o->class_weights[w]);
     }
@@ -226,80 +230,109 @@ static hftc_status node_checkpoint_save(node_context *ctx)
     return st;
 }
 
-// Stops the level's remaining runs from starting; the first error is kept.
-static void node_halt(node_context *ctx, hftc_status st)
+// Stops the level's remaining runs from starting; the first error (message) is kept.
+static void node_halt(node_context *ctx, hftc_status st, const char *message)
 {
     if (st != HFTC_STATUS_OK && ctx->status == HFTC_STATUS_OK) {
         ctx->status = st;
-        snprintf(ctx->error, sizeof ctx->error, "%s", hftc_last_error());
+        snprintf(ctx->error, sizeof ctx->error, "%s", message);
     }
-#pragma omp atomic write
-    ctx->halt = 1;
+    ctx->halt = true;
 }
 
-// Whether run (p, w) should not start: after an error, or past the time limit once this call has finished
-// a run (so that every call makes progress).
-static bool node_job_skipped(node_context *ctx)
+/* A run's result as the work queue carries it to rank 0 (the same way within one process): this header,
+ * then its text (the run's record as JSON, or the error's message), then the trained network's values. */
+typedef struct {
+    int64_t status;
+    double f1;
+    uint64_t text_bytes, value_bytes;
+} run_result;
+
+// The queue's next job: the level's next run, unless an error stopped the level or the time limit has passed
+// once this call has finished a run (so that every call makes progress).
+static bool node_next(void *user, size_t *job)
 {
-    int halt;
-    size_t done;
-#pragma omp atomic read
-    halt = ctx->halt;
-#pragma omp atomic read
-    done = ctx->runs_now;
-    if (halt || done == 0 || !checkpoint_time_up(&ctx->ck))
-        return halt;
-#pragma omp critical(hftc_node_result)
-    {
+    node_context *ctx = user;
+    if (!ctx->halt && ctx->runs_now > 0 && checkpoint_time_up(&ctx->ck)) {
         ctx->timed_out = true;
-        node_halt(ctx, HFTC_STATUS_OK);
+        node_halt(ctx, HFTC_STATUS_OK, NULL);
     }
+    if (ctx->halt || ctx->next_job == ctx->n_jobs)
+        return false;
+    *job = ctx->jobs[ctx->next_job++];
     return true;
 }
 
-// Runs job (part, weight index) and keeps its network in the part if it is the best so far: higher F1,
-// or equal F1 and a smaller weight index (a fixed order, whatever order the jobs finish in).
-static void node_job(node_context *ctx, size_t p, size_t w)
+// Runs job (part * weights + weight index) on whichever rank the queue sent it to; its result as bytes.
+static void *node_job(void *user, size_t job, size_t *bytes)
 {
-    if (node_job_skipped(ctx))
-        return;
+    node_context *ctx = user;
+    size_t n_weights = ctx->cfg->o->n_class_weights;
     json_t *record = json_object();
     double f1 = 0.0;
     network *net = NULL;
-    hftc_status st = node_run(ctx, p, w, record, &f1, &net);
-#pragma omp critical(hftc_node_result)
-    {
-        if (st != HFTC_STATUS_OK)
-            node_halt(ctx, st);
-        if (st == HFTC_STATUS_OK) {
-            json_object_set_new(record, "class_weight", json_real(ctx->cfg->o->class_weights[w]));
-            json_object_set_new(record, "valid_f1", json_real(f1));
-            json_array_set(ctx->runs[p], w, record);
-            bool better =
-                f1 > ctx->best_f1[p] + 1e-12 || (fabs(f1 - ctx->best_f1[p]) <= 1e-12 && w < ctx->best_weight[p]);
-            if (better) {
-                ctx->best_f1[p] = f1;
-                ctx->best_weight[p] = w;
-                param_set *dst = network_params(ctx->m->parts[p].net), *src = network_params(net);
-                memcpy(dst->values.base, src->values.base, src->values.used);
-            }
-#pragma omp atomic update
-            ctx->runs_now++;
-            double now = now_seconds();
-            if (++ctx->level_done < ctx->level_jobs && now - ctx->last_progress >= PROGRESS_SECONDS) {
-                ctx->last_progress = now;
-                log_info("level %zu: %zu of %zu classifier runs done in %.0f s", ctx->level, ctx->level_done,
-                         ctx->level_jobs, now - ctx->level_start);
-            }
-            if (checkpoint_due(&ctx->ck)) {
-                hftc_status saved = node_checkpoint_save(ctx);
-                if (saved != HFTC_STATUS_OK)
-                    node_halt(ctx, saved);
-            }
-        }
+    hftc_status st = node_run(ctx, job / n_weights, job % n_weights, record, &f1, &net);
+    char *text = st == HFTC_STATUS_OK ? json_dumps(record, JSON_COMPACT) : strdup(hftc_last_error());
+    const arena *values = net ? &network_params(net)->values : NULL;
+    run_result head = {st, f1, text ? strlen(text) : 0, values ? values->used : 0};
+    unsigned char *out = text ? malloc(sizeof head + head.text_bytes + head.value_bytes) : NULL;
+    if (out) {
+        memcpy(out, &head, sizeof head);
+        memcpy(out + sizeof head, text, head.text_bytes);
+        if (values)
+            memcpy(out + sizeof head + head.text_bytes, values->base, head.value_bytes);
+        *bytes = sizeof head + head.text_bytes + head.value_bytes;
     }
+    free(text);
     json_decref(record);
     network_free(net);
+    return out;
+}
+
+// Keeps job's result, whichever rank ran it, and its network in the part if it is the best so far: higher
+// F1, or equal F1 and a smaller weight index (a fixed order, whatever order the runs finish in).
+static void node_collect(void *user, size_t job, int rank, const void *result, size_t bytes)
+{
+    node_context *ctx = user;
+    size_t n_weights = ctx->cfg->o->n_class_weights, p = job / n_weights, w = job % n_weights;
+    run_result head = {0};
+    if (result && bytes >= sizeof head)
+        memcpy(&head, result, sizeof head);
+    const char *text = result ? (const char *)result + sizeof head : "";
+    if (head.status != HFTC_STATUS_OK) {
+        char message[sizeof ctx->error];
+        snprintf(message, sizeof message, "%.*s", (int)head.text_bytes, text);
+        node_halt(ctx, (hftc_status)head.status, message);
+        return;
+    }
+    param_set *dst = network_params(ctx->m->parts[p].net);
+    json_t *record = result ? json_loadb(text, head.text_bytes, 0, NULL) : NULL;
+    if (!record || head.value_bytes != dst->values.used) {
+        json_decref(record);
+        node_halt(ctx, HFTC_STATUS_OUT_OF_MEMORY, "out of memory for the result of a classifier run");
+        return;
+    }
+    double f1 = head.f1;
+    json_object_set_new(record, "class_weight", json_real(ctx->cfg->o->class_weights[w]));
+    json_object_set_new(record, "valid_f1", json_real(f1));
+    json_array_set_new(ctx->runs[p], w, record);
+    bool better = f1 > ctx->best_f1[p] + 1e-12 || (fabs(f1 - ctx->best_f1[p]) <= 1e-12 && w < ctx->best_weight[p]);
+    if (better) {
+        ctx->best_f1[p] = f1;
+        ctx->best_weight[p] = w;
+        memcpy(dst->values.base, text + head.text_bytes, head.value_bytes);
+    }
+    ctx->runs_now++;
+    ctx->runs_by_rank[rank]++;
+    double now = now_seconds();
+    if (++ctx->level_done < ctx->n_jobs && now - ctx->last_progress >= PROGRESS_SECONDS) {
+        ctx->last_progress = now;
+        log_info("level %zu: %zu of %zu classifier runs done in %.0f s", ctx->level, ctx->level_done, ctx->n_jobs,
+                 now - ctx->level_start);
+    }
+    hftc_status saved = checkpoint_due(&ctx->ck) ? node_checkpoint_save(ctx) : HFTC_STATUS_OK;
+    if (saved != HFTC_STATUS_OK)
+        node_halt(ctx, saved, hftc_last_error());
 }
 
 // Continues from the checkpoint if there is one: its networks (checkpoint_resume) and per part the best
@@ -491,13 +524,136 @@ static size_t runs_reused(const node_context *ctx, size_t n_parts)
     return n;
 }
 
+// Rank 0's state of parts [first, end) as bytes: a JSON object {"status", "error", "timed_out", "restored", "parts":
+// [[best weight, best F1, runs], ...]}, its length first (8 bytes), then the values of the parts that have a
+// best network. NULL if out of memory.
+static unsigned char *node_share_encode(const node_context *ctx, size_t first, size_t end, size_t restored,
+                                        size_t *bytes)
+{
+    json_t *parts = json_array();
+    size_t values = 0;
+    for (size_t p = first; p < end; p++) {
+        json_array_append_new(parts,
+                              json_pack("[I, f, O]", (json_int_t)ctx->best_weight[p], ctx->best_f1[p], ctx->runs[p]));
+        if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights)
+            values += network_params(ctx->m->parts[p].net)->values.used;
+    }
+    json_t *state = json_pack("{s:i, s:s, s:b, s:I, s:o}", "status", (int)ctx->status, "error", ctx->error, "timed_out",
+                              ctx->timed_out, "restored", (json_int_t)restored, "parts", parts);
+    char *text = state ? json_dumps(state, JSON_COMPACT) : NULL;
+    json_decref(state);
+    uint64_t text_bytes = text ? strlen(text) : 0;
+    unsigned char *out = text ? malloc(sizeof text_bytes + text_bytes + values) : NULL, *at = out;
+    if (out) {
+        memcpy(at, &text_bytes, sizeof text_bytes), at += sizeof text_bytes;
+        memcpy(at, text, text_bytes), at += text_bytes;
+        for (size_t p = first; p < end; p++)
+            if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights) {
+                const arena *v = &network_params(ctx->m->parts[p].net)->values;
+                memcpy(at, v->base, v->used), at += v->used;
+            }
+        *bytes = (size_t)(at - out);
+    }
+    free(text);
+    return out;
+}
+
+// node_share_encode's bytes into ctx (on a rank other than 0).
+static hftc_status node_share_decode(node_context *ctx, size_t first, size_t end, const unsigned char *in, size_t bytes,
+                                     size_t *restored)
+{
+    uint64_t text_bytes = 0;
+    if (bytes >= sizeof text_bytes)
+        memcpy(&text_bytes, in, sizeof text_bytes);
+    json_t *state = text_bytes && text_bytes <= bytes - sizeof text_bytes
+                        ? json_loadb((const char *)in + sizeof text_bytes, text_bytes, 0, NULL)
+                        : NULL;
+    const json_t *parts = json_object_get(state, "parts");
+    const unsigned char *at = state ? in + sizeof text_bytes + text_bytes : in, *stop = in + bytes;
+    bool valid = json_array_size(parts) == end - first;
+    for (size_t p = first; valid && p < end; p++) {
+        json_int_t best;
+        double best_f1;
+        json_t *runs;
+        valid = json_unpack(json_array_get(parts, p - first), "[IFo]", &best, &best_f1, &runs) == 0 && best >= 0;
+        if (!valid)
+            break;
+        ctx->best_weight[p] = (size_t)best, ctx->best_f1[p] = best_f1;
+        json_decref(ctx->runs[p]);
+        ctx->runs[p] = json_incref(runs);
+        if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights) {
+            const arena *v = &network_params(ctx->m->parts[p].net)->values;
+            valid = (size_t)(stop - at) >= v->used;
+            if (valid)
+                memcpy(v->base, at, v->used), at += v->used;
+        }
+    }
+    if (valid) {
+        ctx->status = (hftc_status)json_integer_value(json_object_get(state, "status"));
+        snprintf(ctx->error, sizeof ctx->error, "%s", json_string_value(json_object_get(state, "error")));
+        ctx->timed_out = json_is_true(json_object_get(state, "timed_out"));
+        if (restored)
+            *restored = (size_t)json_integer_value(json_object_get(state, "restored"));
+    }
+    json_decref(state);
+    return valid && at == stop ? HFTC_STATUS_OK
+                               : error_set(HFTC_STATUS_OUT_OF_MEMORY, "rank %d: out of memory for rank 0's results",
+                                           hftc_distributed_rank());
+}
+
+/* Rank 0's results of parts [first, end) to every other rank, so that each holds the networks the next level
+ * starts from: the status (an error, or the time limit), and per part its best weight and F1, its runs'
+ * records and its best network; *restored (if not NULL): how many runs the checkpoint held. */
+static hftc_status node_share(node_context *ctx, size_t first, size_t end, size_t *restored)
+{
+    if (hftc_distributed_size() == 1)
+        return HFTC_STATUS_OK;
+    unsigned char *state = NULL;
+    size_t bytes = 0;
+    if (hftc_distributed_rank() == 0)
+        state = node_share_encode(ctx, first, end, restored ? *restored : 0, &bytes);
+    hftc_status st = dist_broadcast((void **)&state, &bytes); /* 0 bytes: rank 0 ran out of memory */
+    if (st == HFTC_STATUS_OK && bytes == 0)
+        st = error_set(HFTC_STATUS_OUT_OF_MEMORY, "rank 0: out of memory for the classifiers' results");
+    if (st == HFTC_STATUS_OK && hftc_distributed_rank() != 0)
+        st = node_share_decode(ctx, first, end, state, bytes, restored);
+    free(state);
+    return st;
+}
+
+/* Where the training starts: rank 0 continues from the checkpoint and takes the runs --reuse-runs names, and
+ * every rank gets what it restored (node_share). */
+static hftc_status node_start(node_context *ctx, size_t *restored)
+{
+    if (hftc_distributed_rank() == 0) {
+        hftc_status st = node_resume(ctx, restored);
+        if (st == HFTC_STATUS_OK)
+            st = node_reuse(ctx);
+        if (st != HFTC_STATUS_OK)
+            node_halt(ctx, st, hftc_last_error());
+    }
+    TRY(node_share(ctx, 0, ctx->m->n_parts, restored));
+    return ctx->status == HFTC_STATUS_OK ? HFTC_STATUS_OK : error_set(ctx->status, "%s", ctx->error);
+}
+
+// How many runs each rank of the job trained in this call, for the user to see how the work was spread.
+static void log_runs_by_rank(const size_t *runs_by_rank)
+{
+    char line[1024];
+    size_t used = 0;
+    for (int r = 0; r < hftc_distributed_size() && used < sizeof line; r++)
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%zu", r ? ", " : "", runs_by_rank[r]);
+    log_info("classifier runs trained by each of the %d processes: %s", hftc_distributed_size(), line);
+}
+
 static void node_context_free(node_context *ctx, size_t n_parts)
 {
     for (size_t p = 0; ctx->splits && p < n_parts; p++)
         free(ctx->splits[p].train_idx), free(ctx->splits[p].valid_idx);
     for (size_t p = 0; ctx->runs && p < n_parts; p++)
         json_decref(ctx->runs[p]);
-    free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs);
+    free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs), free(ctx->jobs);
+    free(ctx->runs_by_rank);
 }
 
 /* The node strategy's pool: every labelled document (the validation file's appended to the training
@@ -564,9 +720,11 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
     ctx.best_f1 = mem_alloc(n_parts, sizeof *ctx.best_f1);
     ctx.best_weight = mem_alloc(n_parts, sizeof *ctx.best_weight);
     ctx.runs = mem_calloc(n_parts, sizeof *ctx.runs);
-    size_t *jobs = mem_alloc(n_parts * n_weights, sizeof *jobs);
-    hftc_status st =
-        ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && jobs ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    ctx.jobs = mem_alloc(n_parts * n_weights, sizeof *ctx.jobs);
+    ctx.runs_by_rank = mem_calloc((size_t)hftc_distributed_size(), sizeof *ctx.runs_by_rank);
+    hftc_status st = ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && ctx.jobs && ctx.runs_by_rank
+                         ? HFTC_STATUS_OK
+                         : HFTC_STATUS_OUT_OF_MEMORY;
     json_t *nodes = json_array();
     json_object_set_new(record, "nodes", nodes);
     for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
@@ -587,9 +745,7 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
     if (st == HFTC_STATUS_OK)
         st = checkpoint_init(&ctx.ck, cfg, m, splits, 1, initial_embedding);
     if (st == HFTC_STATUS_OK)
-        st = node_resume(&ctx, &restored);
-    if (st == HFTC_STATUS_OK)
-        st = node_reuse(&ctx);
+        st = node_start(&ctx, &restored);
     // Level by level: a level's jobs read only the levels above, which are final.
     for (size_t first = 0; first < n_parts && st == HFTC_STATUS_OK;) {
         size_t level = m->parts[first].level, end = first, n_jobs = 0;
@@ -598,23 +754,24 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         for (size_t p = first; p < end; p++)
             for (size_t w = 0; w < n_weights; w++)
                 if (json_is_null(json_array_get(ctx.runs[p], w))) /* not in the checkpoint */
-                    jobs[n_jobs++] = p * n_weights + w;
+                    ctx.jobs[n_jobs++] = p * n_weights + w;
         double level_start = now_seconds();
-        ctx.level = level, ctx.level_jobs = n_jobs, ctx.level_done = 0;
+        ctx.level = level, ctx.n_jobs = n_jobs, ctx.next_job = 0, ctx.level_done = 0;
         ctx.level_start = ctx.last_progress = level_start;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(cfg->compute.threads)
-        for (size_t j = 0; j < n_jobs; j++)
-            node_job(&ctx, jobs[j] / n_weights, jobs[j] % n_weights);
-        if (ctx.status != HFTC_STATUS_OK) {
+        // The runs, over this process's threads and those of the other ranks; each rank has the results after.
+        dist_queue queue = {.user = &ctx, .next = node_next, .run = node_job, .collect = node_collect};
+        dist_queue_run(&queue, cfg->compute.threads);
+        st = node_share(&ctx, first, end, NULL);
+        if (st == HFTC_STATUS_OK && ctx.status != HFTC_STATUS_OK)
             st = error_set(ctx.status, "%s", ctx.error);
+        if (st != HFTC_STATUS_OK)
             break;
-        }
         if (ctx.timed_out) {
             size_t done = 0;
             for (size_t p = 0; p < n_parts; p++)
                 for (size_t w = 0; w < n_weights; w++)
                     done += !json_is_null(json_array_get(ctx.runs[p], w));
-            st = node_checkpoint_save(&ctx);
+            st = hftc_distributed_rank() == 0 ? node_checkpoint_save(&ctx) : HFTC_STATUS_OK;
             if (st == HFTC_STATUS_OK)
                 st = checkpoint_incomplete(&ctx.ck, done, n_parts * n_weights, "classifier runs", NULL);
             break;
@@ -655,8 +812,9 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
     json_object_set_new(record, "runs_reused", json_integer((json_int_t)runs_reused(&ctx, n_parts)));
     if (st == HFTC_STATUS_OK)
         log_info("%zu node classifiers trained in %.1f s in all", n_parts, seconds);
+    if (hftc_distributed_size() > 1 && hftc_distributed_rank() == 0)
+        log_runs_by_rank(ctx.runs_by_rank);
     node_context_free(&ctx, n_parts);
-    free(jobs);
     return st;
 }
 

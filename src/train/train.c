@@ -139,6 +139,11 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
     TRY(hftc_train_outputs_check(o, NULL));
+    if (hftc_distributed_size() > 1 && cfg.strategy != STRATEGY_NODE)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                         "only node models (htrans, gru-att, gru-att-cw) train across the processes of an MPI job: "
+                         "train a %s model in one process",
+                         cfg.strategy == STRATEGY_FLAT ? "flat" : "level");
     compute_check_blas();
     if (o->embeddings_path)
         TRY(wordvec_probe(o->embeddings_path, cfg.vectors_format, &cfg.vectors_format, &cfg.net.embed_dim));
@@ -193,6 +198,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
         json_t *options = train_options_json(o);
         json_object_set_new(options, "threads", json_integer(cfg.compute.threads)); /* the count used, not 0 */
         json_object_set_new(record, "options", options);
+        json_object_set_new(record, "processes", json_integer(hftc_distributed_size()));
         m->training_json = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(7));
     }
     json_decref(record);

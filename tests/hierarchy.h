@@ -1,19 +1,23 @@
-/* Generated data of a three-level taxonomy for the tests of the per-category and per-level models
- * (test_node.c, test_linear.c): every document one path from the top (its deepest label with its
- * ancestors), with its deepest label's words and filler. Header-only like topics.h. */
-#ifndef HFTC_LEAVES_H
-#define HFTC_LEAVES_H
+/* The generated data of the per-category and per-level models' tests (test_node.c, test_linear.c and
+ * test_auto.c through the library, mpi_node.c through mpirun): documents of the leaves of a three-level taxonomy, each with its own words, and the comparison of
+ * two node models' classifiers. Header-only like tmpfiles.h. */
+#ifndef HFTC_TESTS_HIERARCHY_H
+#define HFTC_TESTS_HIERARCHY_H
 
+#include "model/model.h"
+
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-static const char leaves_taxonomy[] = "Root\tsport\tscience\n"
-                                      "sport\tfootball\ttennis\n"
-                                      "science\tphysics\tbiology\n"
-                                      "physics\tquantum\n";
+static const char hierarchy_taxonomy[] = "Root\tsport\tscience\n"
+                                         "sport\tfootball\ttennis\n"
+                                         "science\tphysics\tbiology\n"
+                                         "physics\tquantum\n";
 
 /* A document of one leaf (with its ancestors): its own words, its parent's words, filler. */
-static inline void leaves_write(const char *path, size_t n, uint64_t seed)
+static inline void hierarchy_write(const char *path, size_t n, uint64_t seed)
 {
     static const char *const leaves[] = {"sport,football", "sport,tennis", "science,physics,quantum", "science,biology",
                                          "science,physics"};
@@ -39,6 +43,20 @@ static inline void leaves_write(const char *path, size_t n, uint64_t seed)
         fputc('\n', f);
     }
     fclose(f);
+}
+
+// Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
+static inline bool same_classifiers(const hftc_model *a, const hftc_model *b)
+{
+    if (a->n_parts != b->n_parts)
+        return false;
+    for (size_t p = 0; p < a->n_parts; p++) {
+        const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
+        if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
+            a->parts[p].class_weight != b->parts[p].class_weight)
+            return false;
+    }
+    return true;
 }
 
 #endif
