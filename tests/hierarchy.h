@@ -1,6 +1,7 @@
 /* The generated data of the per-category and per-level models' tests (test_node.c, test_linear.c and
- * test_auto.c through the library, mpi_node.c through mpirun): documents of the leaves of a three-level taxonomy, each with its own words, and the comparison of
- * two node models' classifiers. Header-only like tmpfiles.h. */
+ * test_auto.c through the library, mpi_node.c through mpirun): documents of the leaves of a three-level
+ * taxonomy, each with its own words, and the comparison of two node models' classifiers. Header-only like
+ * tmpfiles.h. */
 #ifndef HFTC_TESTS_HIERARCHY_H
 #define HFTC_TESTS_HIERARCHY_H
 
