@@ -6,6 +6,7 @@
 #define HFTC_TESTS_HIERARCHY_H
 
 #include "model/model.h"
+#include "tmpfiles.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +45,23 @@ static inline void hierarchy_write(const char *path, size_t n, uint64_t seed)
         fputc('\n', f);
     }
     fclose(f);
+}
+
+/* The files of the tests on this data, in the tmpfiles directory (tmpfiles_init first): the taxonomy, the
+ * training (300 documents), validation (60) and test (100) files, and where a model goes. */
+typedef struct {
+    const char *taxonomy, *train, *valid, *test, *model;
+} hierarchy_files;
+
+static inline hierarchy_files hierarchy_write_files(void)
+{
+    hierarchy_files f = {tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy)),
+                         tmpfiles_path("train.tsv"), tmpfiles_path("valid.tsv"), tmpfiles_path("test.tsv"),
+                         tmpfiles_path("model.hftc")};
+    hierarchy_write(f.train, 300, 1);
+    hierarchy_write(f.valid, 60, 2);
+    hierarchy_write(f.test, 100, 3);
+    return f;
 }
 
 // Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.

@@ -370,14 +370,9 @@ static void test_refused_options(void)
 int main(void)
 {
     tmpfiles_init("linear");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
-    path_train = tmpfiles_path("train.tsv");
-    path_valid = tmpfiles_path("valid.tsv");
-    path_test = tmpfiles_path("test.tsv");
-    path_model = tmpfiles_path("model.hftc");
-    hierarchy_write(path_train, 300, 1);
-    hierarchy_write(path_valid, 60, 2);
-    hierarchy_write(path_test, 100, 3);
+    hierarchy_files files = hierarchy_write_files();
+    path_taxonomy = files.taxonomy, path_train = files.train, path_valid = files.valid, path_test = files.test;
+    path_model = files.model;
     hftc_set_log(NULL, HFTC_LOG_WARN, NULL);
     RUN_TEST(test_tfidf_formulas);
     RUN_TEST(test_logreg_as_liblinear);

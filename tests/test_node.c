@@ -634,14 +634,9 @@ static void test_option_errors(void)
 int main(void)
 {
     tmpfiles_init("node");
-    path_train = tmpfiles_path("train.tsv");
-    path_valid = tmpfiles_path("valid.tsv");
-    path_test = tmpfiles_path("test.tsv");
-    path_taxonomy = tmpfiles_write("taxonomy.tsv", hierarchy_taxonomy, strlen(hierarchy_taxonomy));
-    path_model = tmpfiles_path("model.hftc");
-    hierarchy_write(path_train, 300, 1);
-    hierarchy_write(path_valid, 60, 2);
-    hierarchy_write(path_test, N_TEST_DOCS, 3);
+    hierarchy_files files = hierarchy_write_files();
+    path_taxonomy = files.taxonomy, path_train = files.train, path_valid = files.valid, path_test = files.test;
+    path_model = files.model;
     RUN_TEST(test_htrans);
     RUN_TEST(test_htrans_quality);
     RUN_TEST(test_gru_att_variants);
