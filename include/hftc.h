@@ -158,9 +158,10 @@ typedef struct {
     char level_docs[16]; /* "all": every level model on every document; "reach": level k's on those with a
                           * category at level k or k - 1 (the HFT-CNN authors' code) */
     /* linear family */
-    char linear_loss[16]; /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
-                           * decision values turned into probabilities by a sigmoid fitted on validation */
-    size_t n_linear_c;    /* the regularisation values C tried; the best validation micro-F1 is kept */
+    char linear_loss[16];    /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
+                              * decision values turned into probabilities by a sigmoid fitted on validation */
+    char linear_sigmoid[16]; /* svm: "global", one sigmoid for every output, or "label", one per output */
+    size_t n_linear_c;       /* the regularisation values C tried; the best validation micro-F1 is kept */
     float linear_c[HFTC_MAX_CLASS_WEIGHTS];
     float linear_tolerance; /* liblinear's stopping tolerance (its -e) */
     size_t ngrams;          /* word n-grams as features: 1 (words) or 2 (words and bigrams) */

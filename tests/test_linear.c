@@ -247,11 +247,13 @@ static void check_strategy(const char *strategy, const char *transfer, const cha
                 uint32_t qubit = vocab_lookup(&m->vocab, "qubit", 5);
                 CHECK(qubit != VOCAB_UNK && lc->row_start[qubit] == lc->row_start[qubit + 1]);
             }
-    if (!strcmp(loss, "svm")) /* the fitted sigmoids turn larger decision values into larger probabilities */
-        for (size_t p = 0; p < m->n_parts; p++)
-            for (size_t j = 0; j < m->parts[p].n_outputs; j++)
-                CHECK_MSG(m->parts[p].linear->sigmoid[2 * j] > 0.0f, "%s output %zu: slope %g", m->parts[p].name, j,
-                          (double)m->parts[p].linear->sigmoid[2 * j]);
+    if (!strcmp(loss, "svm")) /* one sigmoid for all (the default), turning larger decision values into larger */
+        for (size_t p = 0; p < m->n_parts; p++) /* probabilities */
+            for (size_t j = 0; j < m->parts[p].n_outputs; j++) {
+                const float *sg = m->parts[p].linear->sigmoid, *first = m->parts[0].linear->sigmoid;
+                CHECK_MSG(sg[2 * j] > 0.0f, "%s output %zu: slope %g", m->parts[p].name, j, (double)sg[2 * j]);
+                CHECK(sg[2 * j] == first[0] && sg[2 * j + 1] == first[1]);
+            }
     float before[N_PROBES * N_LABELS];
     CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
     CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
@@ -274,6 +276,28 @@ static void test_strategies(void)
     check_strategy("node", "finetune", "parent", "logreg");
     check_strategy("node", "none", "all", "svm");
     check_strategy("flat", "none", "all", "svm");
+}
+
+/* --linear-sigmoid label fits a sigmoid per output: the outputs' differ. */
+static void test_sigmoid_per_label(void)
+{
+    hftc_train_options o;
+    linear_options(&o);
+    snprintf(o.linear_loss, sizeof o.linear_loss, "svm");
+    CHECK_STATUS(hftc_train_options_set(&o, "linear-sigmoid", "label"), HFTC_STATUS_OK);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    const float *sg = m->parts[0].linear->sigmoid;
+    size_t differ = 0;
+    for (size_t j = 1; j < m->parts[0].n_outputs; j++)
+        differ += sg[2 * j] != sg[0] || sg[2 * j + 1] != sg[1];
+    CHECK_MSG(differ > 0, "every output has the first one's sigmoid");
+    hftc_model_free(m);
+    linear_options(&o);
+    CHECK_STATUS(hftc_train_options_set(&o, "linear-sigmoid", "each"), HFTC_STATUS_OK);
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "global or label"));
 }
 
 /* A damaged classifier (an output past the part's, a weight that is not finite) is refused on load. */
@@ -378,6 +402,7 @@ int main(void)
     RUN_TEST(test_logreg_as_liblinear);
     RUN_TEST(test_svm_as_liblinear);
     RUN_TEST(test_strategies);
+    RUN_TEST(test_sigmoid_per_label);
     RUN_TEST(test_damaged_file);
     RUN_TEST(test_tune_scoring);
     RUN_TEST(test_refused_options);

@@ -53,7 +53,8 @@ typedef struct {
     wordvec_format vectors_format; /* auto until hftc_train probes the file */
     strategy_kind strategy;
     model_family family;
-    bool linear_svm; /* linear: the L2-loss SVM (else logistic regression) */
+    bool linear_svm;               /* linear: the L2-loss SVM (else logistic regression) */
+    bool linear_sigmoid_per_label; /* linear SVM: a sigmoid per output (else one for all) */
     transfer_kind transfer;
     uint64_t transfer_layers; /* the layers finetune copies (model/transfer.h) */
     node_docs_kind node_docs;
