@@ -44,7 +44,8 @@ def read_split(path):
 
 def hftc_tokens(hftc, texts):
     """hftc's tokens of each text, joined by spaces (the linear preset's tokeniser)."""
-    out = subprocess.run([hftc, "tokens", "--preset", "linear"], input="\n".join(texts) + "\n",
+    # hftc tokens skips blank lines: a text of none stands as "." (no token either way)
+    out = subprocess.run([hftc, "tokens", "--preset", "linear"], input="\n".join(t if t.strip() else "." for t in texts) + "\n",
                          capture_output=True, text=True, check=True).stdout.split("\n")
     return out[:len(texts)]
 
@@ -114,12 +115,13 @@ def run_sklearn(data, hftc, threads, cs, tol, loss):
     return seconds, c, t, f1, scores(yte, predicted), xtr.shape[1]
 
 
-def run_hftc(data, hftc, threads, cs, tol, loss):
+def run_hftc(data, hftc, threads, cs, tol, loss, tune_scoring):
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "linear.hftc")
         command = [hftc, "train", "--preset", "linear", "--train", f"{data}/train.tsv", "--valid", f"{data}/valid.tsv",
                    "--taxonomy", f"{data}/taxonomy.tsv", "--output", model, "--threads", str(threads), "--linear-c",
-                   ",".join(str(c) for c in cs), "--linear-tolerance", str(tol), "--linear-loss", loss]
+                   ",".join(str(c) for c in cs), "--linear-tolerance", str(tol), "--linear-loss", loss,
+                   "--tune-scoring", str(tune_scoring)]
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         seconds = time.perf_counter() - start
@@ -143,6 +145,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--c", default="1,10,100")
     ap.add_argument("--tolerance", type=float, default=0.01, help="both sides' solver tolerance (liblinear -e)")
+    ap.add_argument("--sklearn-tolerance", type=float, default=None,
+                    help="scikit-learn's tolerance instead (its LogisticRegression default is 1e-4)")
+    ap.add_argument("--tune-scoring", type=int, default=0,
+                    help="hftc's --tune-scoring (the preset's 1 keeps the leaf decision on single-path data; 0 "
+                         "thresholds, as scikit-learn's side does)")
     ap.add_argument("--loss", choices=["logreg", "svm"], default="logreg")
     args = ap.parse_args()
     cs = [float(c) for c in args.c.split(",")]
@@ -151,8 +158,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|")
     for data in args.data:
         name = os.path.basename(os.path.normpath(data))
-        h = run_hftc(data, args.hftc, args.threads, cs, args.tolerance, args.loss)
-        s = run_sklearn(data, args.hftc, args.threads, cs, args.tolerance, args.loss)
+        h = run_hftc(data, args.hftc, args.threads, cs, args.tolerance, args.loss, args.tune_scoring)
+        s = run_sklearn(data, args.hftc, args.threads, cs,
+                        args.sklearn_tolerance if args.sklearn_tolerance else args.tolerance, args.loss)
         for system, r in (("hftc linear", h), ("scikit-learn", s)):
             seconds, c, t, vf1, (mi, ma, ex), nf = r
             print(f"| {name} | {system} | {c:g} | {t:.2f} | {vf1:.4f} | {mi:.4f} | {ma:.4f} | {ex:.4f} | {nf} | "
