@@ -41,6 +41,12 @@ static const member_spec members[AUTO_MAX_MEMBERS] = {
     {"hft-cnn", "hft-cnn", "tune-threshold=1", true},
 };
 
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* The CNN's words per document: the 90th percentile of the training documents' lengths within [13, 256]. */
 static hftc_status cnn_length(const hftc_train_options *o, const hftc_train_options *cnn, size_t *out)
 {
@@ -64,13 +70,9 @@ static hftc_status cnn_length(const hftc_train_options *o, const hftc_train_opti
         st = HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
         size_t n = ds.n_docs;
-        for (size_t d = 0; d < n; d++) /* counting sort would do; n log n on lengths is nothing here */
+        for (size_t d = 0; d < n; d++)
             lengths[d] = ds.token_start[d + 1] - ds.token_start[d];
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && lengths[j - 1] > lengths[j]; j--) {
-                size_t t = lengths[j];
-                lengths[j] = lengths[j - 1], lengths[j - 1] = t;
-            }
+        qsort(lengths, n, sizeof *lengths, compare_size);
         size_t p90 = n ? lengths[(n - 1) * 9 / 10] : 13;
         *out = p90 < 13 ? 13 : p90 > 256 ? 256 : p90;
     }
