@@ -82,22 +82,18 @@ hftc_status tune_label_thresholds(hftc_model *m, const float *probs, const float
 hftc_status tune_scoring(hftc_model *m, const split *va, json_t *record)
 {
     scoring_kind tuned = m->scoring;
-    float *probs[2] = {NULL, NULL}, *scores[2] = {NULL, NULL};
+    float *probs = NULL, *scores = NULL;
     gold_sets gold = {0};
     metrics mt[2];
-    hftc_status st = HFTC_STATUS_OK;
+    /* the validation probabilities once, then each rule's scores from them */
+    hftc_status st = valid_scores(m, va, &probs, &scores, &gold);
+    decision_rule rules[2] = {{tuned, m->threshold, m->label_thresholds}, {SCORING_LEAF, m->threshold, NULL}};
     for (int leaf = 0; leaf < 2 && st == HFTC_STATUS_OK; leaf++) {
-        m->scoring = leaf ? SCORING_LEAF : tuned;
         if (leaf)
-            free((void *)gold.start), free((void *)gold.labels);
-        st = valid_scores(m, va, &probs[leaf], &scores[leaf], &gold);
-        decision_rule rule = {m->scoring, m->threshold, leaf ? NULL : m->label_thresholds};
-        if (st == HFTC_STATUS_OK)
-            st = decisions_metrics(&rule, &m->tax, probs[leaf], scores[leaf], &gold, &mt[leaf]);
+            scoring_apply(&m->compute, SCORING_LEAF, &m->tax, probs, scores, va->n);
+        st = decisions_metrics(&rules[leaf], &m->tax, probs, scores, &gold, &mt[leaf]);
     }
-    free(probs[0]), free(probs[1]), free(scores[0]), free(scores[1]);
-    free((void *)gold.start), free((void *)gold.labels);
-    m->scoring = tuned;
+    free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     TRY(st);
     bool leaf = mt[1].micro_f1 > mt[0].micro_f1;
     log_info("single-path data: leaf decisions give validation micro-F1 %.4f, %s %.4f: %s kept", mt[1].micro_f1,
