@@ -194,6 +194,8 @@ typedef struct {
                          * lr_decay (Keras' ReduceLROnPlateau; the counter restarts); 0 = never */
     float lr_decay;
     float lr;
+    char optimizer[8];   /* "adam", or "sgd" (fastText's: lr is the step per document of the loss summed over
+                          * the outputs, decaying linearly to 0 over the epochs' batches) */
     char early_stop[16]; /* "loss", "micro-f1", "weighted-f1" (the labels' F1 weighted by their support) or
                           * "accuracy" (single-label heads: the best output is the label) on the validation
                           * split (the F1s with tune_threshold: at each epoch's best threshold, since the

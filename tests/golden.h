@@ -8,6 +8,7 @@
 
 #include "model/network.h"
 #include "nn/adam.h"
+#include "nn/sgd.h"
 #include "test.h"
 
 #include <stdbool.h>
@@ -258,10 +259,11 @@ static inline void golden_check_network(network *net, network *inference, const 
     }
 }
 
-/* Trains net the given steps on the variant's batch (network_train_batch, then adam_step with opt), each step's loss
- * against PyTorch's, losses[step], as check_close. */
-static inline void golden_train_steps(network *net, adam *opt, const golden_case *gc, const double *losses,
-                                      size_t steps)
+/* Trains net the given steps on the variant's batch (network_train_batch, then adam_step with opt, or with opt NULL
+ * sgd_step at rate sgd_lr on the loss summed as the trainer sums it for SGD), each step's loss against PyTorch's,
+ * losses[step], as check_close. */
+static inline void golden_train_steps(network *net, adam *opt, float sgd_lr, const golden_case *gc,
+                                      const double *losses, size_t steps)
 {
     for (size_t step = 0; step < steps; step++) {
         float loss = network_train_batch(net, test_compute, gc->tokens, gc->lengths, gc->B, gc->T, gc->targets,
@@ -269,7 +271,13 @@ static inline void golden_train_steps(network *net, adam *opt, const golden_case
         char what[64];
         snprintf(what, sizeof what, "loss at step %zu", step + 1);
         check_close(what, &loss, losses + step, 1);
-        adam_step(opt, test_compute, network_params(net));
+        if (opt) {
+            adam_step(opt, test_compute, network_params(net));
+        } else {
+            param_group rate = {.lr = sgd_lr};
+            double sum = sgd_sum_scale(gc->B, gc->cfg.n_classes, gc->cfg.head == HEAD_SIGMOID);
+            sgd_step(&rate, 1, test_compute, network_params(net), (float)sum);
+        }
     }
 }
 

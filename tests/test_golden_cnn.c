@@ -175,7 +175,7 @@ static void test_adam_training(void)
     if (!net) {
         CHECK_MSG(false, "adam: could not load the golden data");
     } else {
-        golden_train_steps(net, &opt, &gc, losses, 3);
+        golden_train_steps(net, &opt, 0.0f, &gc, losses, 3);
         adam_compare(&g, &gc, net, &opt, initial, 1e-3, "training");
     }
     free(initial);

@@ -4,12 +4,13 @@
  * probabilities, loss and every gradient for a sigmoid/BCE variant with a hidden layer and a softmax/CE variant
  * with an empty document, the same probabilities from an inference-only network, the buckets' touched rows, and
  * training: three network_train_batch + adam_step against
- * SparseAdam on the table and Adam on the head. PyTorch computed in float64 from float32 weights, so the
- * differences are our float32 rounding. */
+ * SparseAdam on the table and Adam on the head, and three sgd_steps against torch.optim.SGD on the summed loss. PyTorch
+ * computed in float64 from float32 weights, so the differences are our float32 rounding. */
 #include "golden.h"
 #include "model/network.h"
 #include "nn/adam.h"
 #include "nn/bag.h"
+#include "nn/sgd.h"
 #include "test.h"
 
 #define GOLDEN_PATH "golden/ngram.golden"
@@ -69,20 +70,26 @@ static void test_sigmoid(void) { golden_check_variant(GOLDEN_PATH, "sigmoid.", H
 
 static void test_softmax(void) { golden_check_variant(GOLDEN_PATH, "softmax.", HEAD_SOFTMAX, &ngram_variant); }
 
-// Three training steps against PyTorch: the losses to 1e-5, the parameters to 1e-4 of the largest change Adam can
-// make in three steps (Adam's normalisation amplifies the float32 rounding of tiny gradients; 2e-6 seen). Values
-// PyTorch leaves unmoved (rows no document used, the embedding's <pad> among them; dead ReLU units) have not moved
-// at all.
-static void test_adam_training(void)
+/* Three training steps against PyTorch, by Adam (opt "adam": SparseAdam on the table, lr[0], Adam on the head,
+ * lr[1]) or by SGD on the summed loss (opt "sgd", lr[0] for all): the losses to 1e-5, the parameters to 1e-4 of
+ * the largest change the optimiser makes in three steps (Adam: 3 lr, since its normalisation amplifies the float32
+ * rounding of tiny gradients, 2e-6 seen; SGD: the tensor's largest change in PyTorch). Values PyTorch leaves
+ * unmoved (rows no document used, the embedding's <pad> among them; dead ReLU units) have not moved at all. */
+static void check_training(const char *opt_name)
 {
     golden g;
     CHECK(golden_load(&g, GOLDEN_PATH));
+    bool adam_steps = !strcmp(opt_name, "adam");
     golden_case gc = {.cfg = {.head = HEAD_SIGMOID}};
-    const double *lr = golden_get(&g, "sigmoid.", "adam.lr", 2), *losses = golden_get(&g, "sigmoid.", "adam.loss", 3);
+    char key[96];
+    snprintf(key, sizeof key, "%s.lr", opt_name);
+    const double *lr = golden_get(&g, "sigmoid.", key, adam_steps ? 2 : 1);
+    snprintf(key, sizeof key, "%s.loss", opt_name);
+    const double *losses = golden_get(&g, "sigmoid.", key, 3);
     network *net =
         lr && losses && case_read(&gc, &g, "sigmoid.") ? golden_network(&gc, &g, "sigmoid.", NETWORK_TRAINING) : NULL;
     if (!net) {
-        CHECK_MSG(false, "adam: could not load the golden data");
+        CHECK_MSG(false, "%s: could not load the golden data", opt_name);
         golden_free(&g);
         return;
     }
@@ -90,7 +97,7 @@ static void test_adam_training(void)
     adam opt;
     adam_init(&opt, (float)lr[0]);
     opt.n_groups = 2;
-    opt.groups[1] = (param_group){.lr = (float)lr[1], .frozen = false};
+    opt.groups[1] = (param_group){.lr = adam_steps ? (float)lr[1] : (float)lr[0], .frozen = false};
     float *initial[PARAMS_MAX_TENSORS] = {NULL};
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
@@ -98,13 +105,15 @@ static void test_adam_training(void)
         initial[i] = malloc(t->size * sizeof(float));
         memcpy(initial[i], t->value, t->size * sizeof(float));
     }
-    golden_train_steps(net, &opt, &gc, losses, 3);
+    golden_train_steps(net, adam_steps ? &opt : NULL, (float)lr[0], &gc, losses, 3);
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
-        char name[96];
-        snprintf(name, sizeof name, "adam.%s", t->name);
-        const double *ref = golden_get(&g, "sigmoid.", name, t->size);
+        snprintf(key, sizeof key, "%s.%s", opt_name, t->name);
+        const double *ref = golden_get(&g, "sigmoid.", key, t->size);
         double reach = 3.0 * opt.groups[t->group].lr, worst = 0.0;
+        for (size_t j = 0; ref && !adam_steps && j < t->size; j++)
+            reach = j == 0 || fabs(ref[j] - initial[i][j]) > reach ? fabs(ref[j] - initial[i][j]) : reach;
+        reach = reach > 1e-12 ? reach : 1e-12;
         size_t still = 0, unmoved = 0;
         for (size_t j = 0; ref && j < t->size; j++) {
             double err = fabs((double)t->value[j] - ref[j]) / reach;
@@ -113,20 +122,27 @@ static void test_adam_training(void)
             still += ref[j] == (double)initial[i][j] && t->value[j] == initial[i][j];
         }
         if (getenv("GOLDEN_VERBOSE"))
-            fprintf(stderr, "training %s: worst %.3g of the step size, %zu unmoved\n", t->name, worst, unmoved);
-        CHECK_MSG(worst <= 1e-4, "training: %s differs from PyTorch by %.3g of the step size", t->name, worst);
-        CHECK_MSG(still == unmoved, "training: %s: %zu of PyTorch's %zu unmoved values moved", t->name, unmoved - still,
-                  unmoved);
+            fprintf(stderr, "%s training %s: worst %.3g of the step size, %zu unmoved\n", opt_name, t->name, worst,
+                    unmoved);
+        CHECK_MSG(worst <= 1e-4, "%s training: %s differs from PyTorch by %.3g of the step size", opt_name, t->name,
+                  worst);
+        CHECK_MSG(still == unmoved, "%s training: %s: %zu of PyTorch's %zu unmoved values moved", opt_name, t->name,
+                  unmoved - still, unmoved);
         free(initial[i]);
     }
     network_free(net);
     golden_free(&g);
 }
 
+static void test_adam_training(void) { check_training("adam"); }
+
+static void test_sgd_training(void) { check_training("sgd"); }
+
 int main(void)
 {
     RUN_TEST(test_sigmoid);
     RUN_TEST(test_softmax);
     RUN_TEST(test_adam_training);
+    RUN_TEST(test_sgd_training);
     TEST_MAIN_END();
 }

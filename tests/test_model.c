@@ -601,6 +601,36 @@ static void test_ngram(void)
     }
 }
 
+// SGD at a rate far too high (--lr 10 on the loss summed over the batch and the outputs) diverges in its first
+// epoch; the trainer starts over at half the rate until it does not, records each restart, and the model learns
+// as at a sound rate. The same options give the same model again (the restarts are deterministic).
+static void test_sgd_recovers_from_divergence(void)
+{
+    hftc_train_options o;
+    CHECK_STATUS(hftc_train_options_init(&o, "ngram"), HFTC_STATUS_OK);
+    o.train_path = path_train, o.valid_path = path_valid;
+    o.dim = 16, o.buckets = 5000, o.batch = 16, o.epochs = 6, o.patience = 6, o.seed = 7, o.lr = 10.0f;
+    hftc_model *m = train_and_check(&o, 0.9, "ngram from a diverging rate");
+    if (!m)
+        return;
+    char *d = hftc_model_describe(m);
+    const char *restarts_at = d ? strstr(d, "\"restarts\"") : NULL;
+    CHECK_MSG(restarts_at && strstr(restarts_at, "\"diverged_in_epoch\"") && strstr(d, "\"from_epoch\""),
+              "no restart recorded: %.300s", restarts_at ? restarts_at : "(none)");
+    free(d);
+    float first[N_PROBES * 2], again[N_PROBES * 2];
+    CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, first), HFTC_STATUS_OK);
+    hftc_model_free(m);
+    m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    if (m) {
+        CHECK_STATUS(hftc_predict_texts(m, probe_texts, N_PROBES, again), HFTC_STATUS_OK);
+        CHECK_MSG(test_max_diff(first, again, N_PROBES * 2) == 0.0, "a second training differs by %.3g",
+                  test_max_diff(first, again, N_PROBES * 2));
+        hftc_model_free(m);
+    }
+}
+
 static void test_damaged_model_files(void)
 {
     FILE *f = fopen(path_model, "rb");
@@ -1251,6 +1281,7 @@ int main(void)
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_onlstm_round_trip);
     RUN_TEST(test_ngram);
+    RUN_TEST(test_sgd_recovers_from_divergence);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_label_thresholds);

@@ -157,7 +157,8 @@ static void test_presets(void)
     hftc_train_options_init(&o, "ngram");
     CHECK(!strcmp(o.encoder, "ngram") && !strcmp(o.strategy, "flat") && !strcmp(o.head, "sigmoid"));
     CHECK(o.dim == 100 && o.buckets == 1000000 && o.hidden == 0 && o.embed_dropout == 0.0f && o.hidden_dropout == 0.0f);
-    CHECK(o.max_len == 500 && o.lr == 0.05f && o.epochs == 10 && o.min_count == 1 && o.n_windows == 0);
+    CHECK(o.max_len == 500 && o.lr == 1.0f && o.epochs == 25 && o.patience == 25 && o.batch == 10 && o.min_count == 1 &&
+          o.n_windows == 0 && !strcmp(o.optimizer, "sgd") && !strcmp(o.early_stop, "micro-f1"));
     CHECK(!strcmp(o.transfer_layers, "embedding,ngram"));
     o.train_path = "train.tsv";
     o.buckets = 0;

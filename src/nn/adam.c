@@ -52,20 +52,6 @@ static void adam_sparse(const compute_context *cc, tensor *t, float beta1, float
     t->n_touched = 0;
 }
 
-// Frozen tensors are left as they are, but whatever gradient they hold is still consumed, so a
-// group that is unfrozen later does not start from stale gradients.
-static void adam_drop_grad(tensor *t)
-{
-    if (!t->row_sparse) {
-        memset(t->grad, 0, t->size * sizeof(float));
-        return;
-    }
-    size_t row = t->size / t->shape[0];
-    for (size_t j = 0; j < t->n_touched; j++)
-        memset(t->grad + (size_t)t->touched_rows[j] * row, 0, row * sizeof(float));
-    t->n_touched = 0;
-}
-
 void adam_step(adam *opt, const compute_context *cc, param_set *ps)
 {
     opt->step++;
@@ -75,8 +61,9 @@ void adam_step(adam *opt, const compute_context *cc, param_set *ps)
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
         const param_group *g = &opt->groups[t->group < opt->n_groups ? t->group : 0];
-        if (g->frozen || t->buffer)
-            adam_drop_grad(t);
+        if (g->frozen || t->buffer) /* left as they are, but their gradient is consumed: a group unfrozen
+                                     * later does not start from stale gradients */
+            tensor_zero_grad(t);
         else if (t->row_sparse)
             adam_sparse(cc, t, opt->beta1, opt->beta2, opt->eps, (float)(g->lr * sqrt(bc2) / bc1));
         else

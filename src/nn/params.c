@@ -102,20 +102,23 @@ tensor *params_find(param_set *ps, const char *name)
 }
 
 // A row-sparse gradient is non-zero only in its touched rows (the invariant kept by the embedding
-// backward and Adam), so only those are cleared: a 50000 x 300 table is not swept every batch.
+// backward and the optimisers), so only those are cleared: a 50000 x 300 table is not swept every batch.
+void tensor_zero_grad(tensor *t)
+{
+    if (!t->row_sparse) {
+        memset(t->grad, 0, t->size * sizeof(float));
+        return;
+    }
+    size_t row = t->size / t->shape[0];
+    for (size_t j = 0; j < t->n_touched; j++)
+        memset(t->grad + (size_t)t->touched_rows[j] * row, 0, row * sizeof(float));
+    t->n_touched = 0;
+}
+
 void params_zero_grad(param_set *ps)
 {
-    for (size_t i = 0; i < ps->n_tensors; i++) {
-        tensor *t = &ps->tensors[i];
-        if (t->row_sparse) {
-            size_t row = t->size / t->shape[0];
-            for (size_t j = 0; j < t->n_touched; j++)
-                memset(t->grad + (size_t)t->touched_rows[j] * row, 0, row * sizeof(float));
-            t->n_touched = 0;
-        } else {
-            memset(t->grad, 0, t->size * sizeof(float));
-        }
-    }
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        tensor_zero_grad(&ps->tensors[i]);
 }
 
 size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name))

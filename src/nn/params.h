@@ -44,6 +44,8 @@ hftc_status params_allocate_training(param_set *ps);
 void params_free_training(param_set *ps);
 void params_free(param_set *ps);
 tensor *params_find(param_set *ps, const char *name);
+/* Zeroes t's gradient (a row-sparse one in its touched rows, which it then forgets). */
+void tensor_zero_grad(tensor *t);
 void params_zero_grad(param_set *ps);
 /* Copies values of tensors with equal names and shapes from src (transfer between models). */
 size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name));

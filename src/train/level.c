@@ -191,7 +191,8 @@ static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
                          "does not match",
                          t->cfg->o->checkpoint_path, t->part->name);
     TRY(checkpoint_read_state(le->ck, STATE_BEST_VALUES, t->best_values.base, ps->values.used));
-    TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
+    if (t->cfg->optimizer == OPTIMIZER_ADAM) /* SGD keeps no moments */
+        TRY(checkpoint_read_state(le->ck, STATE_ADAM_MOMENTS, ps->moments.base, ps->moments.used));
     memcpy(ps->values.base, le->values, ps->values.used);
     for (size_t g = 0; g < t->opt.n_groups; g++)
         t->opt.groups[g].lr = (float)json_number_value(json_array_get(lr, g));
@@ -230,7 +231,8 @@ static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *us
                                 .ndim = 1,
                                 .shape = {ps->moments.used / sizeof(float)},
                                 .data = (const float *)ps->moments.base}};
-    hftc_status st = record ? level_checkpoint_save(le->ck, le->m, le->parts, le->part, record, state, 2)
+    size_t n_state = t->cfg->optimizer == OPTIMIZER_ADAM ? 2 : 1;
+    hftc_status st = record ? level_checkpoint_save(le->ck, le->m, le->parts, le->part, record, state, n_state)
                             : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the checkpoint");
     json_decref(record);
     TRY(st);

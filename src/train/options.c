@@ -23,6 +23,7 @@
 static const char *const transfer_names[] = {"none", "finetune"}; /* by transfer_kind */
 static const char *const node_docs_names[] = {"all", "parent"};
 static const char *const level_docs_names[] = {"all", "reach"};                                /* by level_docs_kind */
+static const char *const optimizer_names[] = {"adam", "sgd"};                                  /* by optimizer_kind */
 static const char *const early_stop_names[] = {"loss", "micro-f1", "accuracy", "weighted-f1"}; /* by early_stop_kind */
 
 /* Sets *kind to name's place in names, or returns false. */
@@ -207,6 +208,9 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     c->early_stop = (early_stop_kind)kind;
     if (c->early_stop == EARLY_STOP_ACCURACY && !softmax)
         return "--early-stop accuracy needs a single-label head (--head softmax)";
+    if (!kind_parse(optimizer_names, NAMES_COUNT(optimizer_names), o->optimizer, &kind))
+        return "--optimizer must be adam or sgd";
+    c->optimizer = (optimizer_kind)kind;
     if (!(o->lr_decay > 0.0f && o->lr_decay <= 1.0f))
         return "--lr-decay must be in (0, 1]";
     if (o->min_count < 1)

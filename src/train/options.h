@@ -39,6 +39,7 @@ void train_options_drop(json_t *options, unsigned flags);
 typedef enum { TRANSFER_NONE, TRANSFER_FINETUNE } transfer_kind;
 typedef enum { NODE_DOCS_ALL, NODE_DOCS_PARENT } node_docs_kind;
 typedef enum { LEVEL_DOCS_ALL, LEVEL_DOCS_REACH } level_docs_kind;
+typedef enum { OPTIMIZER_ADAM, OPTIMIZER_SGD } optimizer_kind;
 typedef enum { EARLY_STOP_LOSS, EARLY_STOP_MICRO_F1, EARLY_STOP_ACCURACY, EARLY_STOP_WEIGHTED_F1 } early_stop_kind;
 
 bool transfer_parse(const char *name, transfer_kind *out);
@@ -60,6 +61,7 @@ typedef struct {
     node_docs_kind node_docs;
     level_docs_kind level_docs;
     early_stop_kind early_stop;
+    optimizer_kind optimizer;
     scoring_kind scoring;
     node_embedding_kind node_embedding; /* how node classifiers hold their embedding */
     network_config net;                 /* vocab_size, embed_dim and n_classes: once the data is read */

@@ -144,7 +144,10 @@ static const option_spec option_table[] = {
     /* optimisation */
     {"epochs", OPTION_SIZE, FIELD(epochs), 0, "40", "most epochs (early stopping may end sooner)"},
     {"batch", OPTION_SIZE, FIELD(batch), 0, "100", "documents per mini-batch"},
-    {"lr", OPTION_FLOAT, FIELD(lr), 0, "0.001", "Adam learning rate"},
+    {"lr", OPTION_FLOAT, FIELD(lr), 0, "0.001", "learning rate (of --optimizer)"},
+    {"optimizer", OPTION_CHARS, FIELD(optimizer), 0, "adam",
+     "adam, or sgd (fastText's: --lr is the step per document of the loss summed over the outputs, decaying "
+     "linearly to 0 over the epochs' batches; no moments kept)"},
     {"patience", OPTION_SIZE, FIELD(patience), 0, "3", "epochs without improvement before stopping"},
     {"early-stop", OPTION_CHARS, FIELD(early_stop), 0, "loss",
      "validation criterion: loss, micro-f1, weighted-f1 (per-label F1 weighted by support; both at the best "

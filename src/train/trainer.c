@@ -10,6 +10,7 @@
 #include "hier/threshold_search.h"
 #include "model/transfer.h"
 #include "nn/adam.h"
+#include "nn/sgd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -77,9 +78,25 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
     uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
     float loss = network_train_batch(t->part->net, &t->compute, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
                                      t->frozen, dropout_seed);
-    adam_step(&t->opt, &t->compute, network_params(t->part->net));
+    param_set *ps = network_params(t->part->net);
+    if (t->cfg->optimizer == OPTIMIZER_ADAM) {
+        adam_step(&t->opt, &t->compute, ps);
+        return loss;
+    }
+    /* SGD, fastText's schedule: the rate falls linearly from lr to 0 over every batch of the planned epochs
+     * (early stopping may end sooner). The loss is a mean (over B x C for the sigmoid head, B for softmax);
+     * fastText steps by each document's loss summed over the outputs, so the gradient is scaled back to that
+     * sum over the batch. */
+    size_t batches = (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
+    double left = 1.0 - (double)t->opt.step / (double)(batches * t->cfg->o->epochs);
+    double sum_scale = sgd_sum_scale(B, t->part->n_outputs, t->m->net_config.head == HEAD_SIGMOID);
+    sgd_step(t->opt.groups, t->opt.n_groups, &t->compute, ps, (float)((left > 0.0 ? left : 0.0) * sum_scale));
+    t->opt.step++;
     return loss;
 }
+
+/* Restarts of a diverging SGD training before it gives up (each halves the rate: 1/1024 of it at the end). */
+#define MAX_RESTARTS 10
 
 static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_rng)
 {
@@ -90,6 +107,8 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     for (size_t start = 0; start < tr->n; start += o->batch) {
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
         float loss = trainer_step(t, tr, start, B, epoch);
+        if (epoch == 1 && start == 0)
+            t->first_loss = loss;
         loss_sum += (double)loss * (double)B;
         done += B;
         if (o->progress && !t->quiet) {
@@ -181,7 +200,7 @@ void trainer_free(trainer *t)
     free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs);
     arena_free(&t->best_values);
     free(t->pos_weight);
-    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of);
+    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of), free(t->first_order);
     *t = (trainer){0};
 }
 
@@ -212,6 +231,32 @@ static double valid_accuracy(const trainer *t, const split *va)
     return va->n ? (double)right / (double)va->n : 0.0;
 }
 
+/* A diverging SGD epoch (a non-finite training or validation loss, or a training loss above the first batch's
+ * at the starting weights: the rate is too high for the data, as fastText's one-vs-all loss over thousands of
+ * outputs finds at rates that suit tens) goes back to the best epoch, or to the start, with the batch orders
+ * from there and every rate halved, the restart recorded. */
+static void diverged_restart(trainer *t, split *tr, epoch_state *s, rng *order_rng, json_t *restarts)
+{
+    size_t diverged = s->epoch, batches = (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
+    params_backup(network_params(t->part->net), (float *)t->best_values.base, true);
+    s->epoch = s->best_epoch, s->since_best = s->since_lr = 0;
+    t->opt.step = s->epoch * batches;
+    while (json_array_size(s->epochs) > s->epoch)
+        json_array_remove(s->epochs, json_array_size(s->epochs) - 1);
+    memcpy(tr->idx, t->first_order, tr->n * sizeof *tr->idx);
+    rng_seed(order_rng, t->seed, 0x0bdec);
+    for (size_t e = 0; e < s->epoch; e++)
+        rng_shuffle(order_rng, tr->idx, tr->n);
+    for (size_t g = 0; g < t->opt.n_groups; g++)
+        t->opt.groups[g].lr *= 0.5f;
+    json_array_append_new(restarts,
+                          json_pack("{s:I, s:I, s:f}", "diverged_in_epoch", (json_int_t)diverged, "from_epoch",
+                                    (json_int_t)s->epoch, "lr", (double)t->opt.groups[GROUP_DEFAULT].lr));
+    if (!t->quiet)
+        log_info("%s: training diverged in epoch %zu: from epoch %zu again at learning rate %g", t->part->name,
+                 diverged, s->epoch, (double)t->opt.groups[GROUP_DEFAULT].lr);
+}
+
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks)
 {
     const hftc_train_options *o = t->cfg->o;
@@ -223,6 +268,22 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
     json_object_set_new(record, "epochs", s.epochs);
     if (hooks && hooks->start)
         TRY(hooks->start(t, &s, hooks->user));
+    /* SGD recovers from a diverging epoch (below): it goes back to the best epoch's weights, the start's until
+     * one is done, which the backup then holds, and to the batch order from there. */
+    bool recovers = t->cfg->optimizer == OPTIMIZER_SGD;
+    free(t->first_order);
+    t->first_order = recovers ? mem_alloc(tr->n, sizeof *t->first_order) : NULL;
+    if (recovers && !t->first_order)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    t->first_loss = NAN; /* until the first batch (a continued training: never) */
+    if (recovers) {
+        memcpy(t->first_order, tr->idx, tr->n * sizeof *t->first_order);
+        if (s.best_epoch == 0)
+            params_backup(ps, (float *)t->best_values.base, false);
+    }
+    json_t *restarts = recovers ? json_array() : NULL;
+    if (recovers)
+        json_object_set_new(record, "restarts", restarts);
     rng order_rng;
     rng_seed(&order_rng, t->seed, 0x0bdec);
     for (size_t e = 0; e < s.epoch; e++) /* the batch orders of the epochs done, which the next one continues */
@@ -233,6 +294,11 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         double t0 = now_seconds();
         float train_loss = train_epoch(t, tr, epoch, &order_rng);
         float valid_loss = valid_predict(t, va);
+        bool diverged = !(isfinite(train_loss) && isfinite(valid_loss) && !(train_loss > t->first_loss));
+        if (recovers && diverged && json_array_size(restarts) < MAX_RESTARTS) {
+            diverged_restart(t, tr, &s, &order_rng, restarts);
+            continue;
+        }
         metrics mt;
         TRY(valid_metrics(t, va, o->threshold, &mt));
         double valid_f1 = mt.micro_f1, weighted_f1 = mt.weighted_f1;

@@ -31,7 +31,7 @@ typedef struct {
     hftc_model *m;
     model_part *part;    /* the network being trained */
     uint32_t *output_of; /* label id -> the part's output, UINT32_MAX for labels outside it */
-    adam opt;
+    adam opt;            /* Adam's state; SGD uses its groups and step count alone */
     bool frozen[ADAM_MAX_GROUPS];
     uint32_t *tokens;
     size_t *lengths;
@@ -46,6 +46,8 @@ typedef struct {
     uint64_t seed;           /* of the batch order and dropout: o->seed, or one per node classifier */
     compute_context compute; /* the threads its passes run on: the training's, or one (node classifiers) */
     bool quiet;              /* no progress callbacks and per-part information (concurrent node classifiers) */
+    size_t *first_order;     /* SGD: the training split's order before the first epoch, to restart from */
+    float first_loss;        /* the first batch's loss, at the starting weights (a diverging epoch's mark) */
 } trainer;
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
@@ -78,9 +80,9 @@ typedef struct {
 } epoch_hooks;
 
 /* One optimisation step on documents tr->idx[start .. start + B) in epoch (1-based): the batch's forward and
- * backward passes, then Adam's update; returns the batch's mean loss. Dropout masks depend on the seed,
- * the epoch and start alone. The seam where data-parallel training will sum the gradients across
- * processes before the update. */
+ * backward passes, then the optimiser's update (Adam or SGD); returns the batch's mean loss. Dropout masks depend on
+ * the seed, the epoch and start alone. The seam where data-parallel training will sum the gradients across processes
+ * before the update. */
 float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch);
 /* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. hooks:
  * NULL, or a training that may continue an earlier one and stop between epochs. */

@@ -20,7 +20,9 @@ Words start uniform(-0.25, 0.25) with row 0 (<pad>) zero, buckets uniform(-1/E, 
 Optimiser reference (sigmoid variant): 3 steps on the same batch, the parameters after the third (adam.*) and
 the losses (adam.loss). The input table (sparse=True) is stepped by torch.optim.SparseAdam (lr 0.01), which is
 hftc's lazy row-sparse Adam for the embedding and the buckets alike (each row on its own); fc1 and out by
-torch.optim.Adam (lr 0.005).
+torch.optim.Adam (lr 0.005). And the same 3 steps by torch.optim.SGD (lr 0.05) on the loss summed over the
+batch and the outputs (reduction "sum": fastText's step per document, hftc's --optimizer sgd), the parameters
+after the third (sgd.*) and the mean losses (sgd.loss), all tensors, the table's rows sparse.
 
 File format: HFTCGLD1, float64 records, as tests/ref/golden_file.py describes; "config" is
 [V, E, BUCKETS, hidden, C, B, T]; "bigram_ids" the buckets of the batch's bigrams in document order."""
@@ -118,6 +120,14 @@ def variant(prefix, hidden, head, seed, lengths, adam=False):
     add(prefix + "adam.lr", [0.01, 0.005])
     add(prefix + "adam.loss", losses)
     golden.add_tensors(prefix + "adam.", hftc_tensors(m))
+
+    m = make_model(hidden, seed)
+    sgd = torch.optim.SGD(m.parameters(), lr=0.05)
+    summed = B * C  # BCEWithLogitsLoss averages over the batch and the outputs
+    losses = optimise([sgd], lambda: loss_fn(m(ids, offsets), targets) * summed, 3)
+    add(prefix + "sgd.lr", [0.05])
+    add(prefix + "sgd.loss", [loss / summed for loss in losses])
+    golden.add_tensors(prefix + "sgd.", hftc_tensors(m))
 
 
 variant("sigmoid.", 12, "sigmoid", seed=1, lengths=[10, 7, 2, 1], adam=True)
