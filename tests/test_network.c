@@ -6,6 +6,7 @@
 #include "hftc.h"
 #include "model/network.h"
 #include "nn/adam.h"
+#include "nn/sgd.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -491,6 +492,53 @@ static void test_params(void)
     params_free(&ps);
 }
 
+// The best-epoch backup: a full sync copies everything; later ones copy dense tensors whole and, of a row-sparse
+// one, only the rows an optimiser step marked changed (a restore brings back exactly those), then clear the marks.
+static void test_sync_backup(void)
+{
+    param_set ps = {0};
+    tensor *dense = params_declare(&ps, "dense", 1, (size_t[]){3});
+    tensor *table = params_declare(&ps, "table", 2, (size_t[]){5, 2});
+    table->row_sparse = true;
+    CHECK(dense && table);
+    CHECK_STATUS(params_allocate(&ps), HFTC_STATUS_OK);
+    CHECK_STATUS(params_allocate_training(&ps), HFTC_STATUS_OK);
+    float *backup = calloc(ps.values.used / sizeof(float), sizeof(float)); /* the tensors' room, aligned */
+    CHECK(backup != NULL);
+    if (!backup)
+        return;
+    for (size_t i = 0; i < 3; i++)
+        dense->value[i] = (float)i;
+    for (size_t i = 0; i < 10; i++)
+        table->value[i] = 10.0f + (float)i;
+    params_sync_backup(&ps, backup, false, true);
+    CHECK(backup[dense->value - (float *)ps.values.base + 2] == 2.0f);
+    CHECK(backup[table->value - (float *)ps.values.base + 9] == 19.0f);
+
+    // an SGD step on row 3 marks it; a value written behind the optimiser's back (row 1) is not copied
+    table->grad[6] = 1.0f, table->grad[7] = -1.0f;
+    table->touched_rows[0] = 3, table->n_touched = 1;
+    param_group rate = {.lr = 0.5f};
+    compute_context cc = {.threads = 1};
+    sgd_step(&rate, 1, &cc, &ps, 1.0f);
+    CHECK(table->changed[3] == 1 && table->changed[1] == 0 && table->value[6] == 15.5f && table->value[7] == 17.5f);
+    table->value[2] = -1.0f;
+    dense->value[0] = 7.0f;
+    float *copy = backup + (table->value - (float *)ps.values.base);
+    params_sync_backup(&ps, backup, false, false);
+    CHECK(copy[6] == 15.5f && copy[7] == 17.5f && copy[2] == 12.0f && table->changed[3] == 0);
+    CHECK(backup[dense->value - (float *)ps.values.base] == 7.0f);
+
+    // restore: the rows moved since the copy come back, the marks are cleared
+    table->grad[8] = 2.0f, table->touched_rows[0] = 4, table->n_touched = 1;
+    sgd_step(&rate, 1, &cc, &ps, 1.0f);
+    CHECK(table->value[8] == 17.0f && table->changed[4] == 1);
+    params_sync_backup(&ps, backup, true, false);
+    CHECK(table->value[8] == 18.0f && table->changed[4] == 0 && table->value[6] == 15.5f);
+    free(backup);
+    params_free(&ps);
+}
+
 int main(void)
 {
     hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
@@ -503,5 +551,6 @@ int main(void)
     RUN_TEST(test_frozen);
     RUN_TEST(test_accumulation);
     RUN_TEST(test_params);
+    RUN_TEST(test_sync_backup);
     TEST_MAIN_END();
 }

@@ -35,6 +35,7 @@ static void params_carve_training(param_set *ps)
         tensor *t = &ps->tensors[i];
         t->grad = arena_floats(&ps->grads, t->size);
         t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint32_t)) : NULL;
+        t->changed = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint8_t)) : NULL;
         t->n_touched = 0;
     }
     for (size_t i = 0; i < ps->n_tensors; i++)
@@ -81,6 +82,7 @@ void params_free_training(param_set *ps)
         tensor *t = &ps->tensors[i];
         t->grad = t->adam_m = t->adam_v = NULL;
         t->touched_rows = NULL;
+        t->changed = NULL;
         t->n_touched = 0;
     }
 }
@@ -119,6 +121,25 @@ void params_zero_grad(param_set *ps)
 {
     for (size_t i = 0; i < ps->n_tensors; i++)
         tensor_zero_grad(&ps->tensors[i]);
+}
+
+void params_sync_backup(param_set *ps, float *backup, bool restore, bool all)
+{
+    float *base = (float *)ps->values.base;
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        tensor *t = &ps->tensors[i];
+        float *copy = backup + (t->value - base), *to = restore ? t->value : copy, *from = restore ? copy : t->value;
+        if (all || !t->changed) {
+            memcpy(to, from, t->size * sizeof(float));
+        } else {
+            size_t row = t->size / t->shape[0];
+            for (size_t r = 0; r < t->shape[0]; r++)
+                if (t->changed[r])
+                    memcpy(to + r * row, from + r * row, row * sizeof(float));
+        }
+        if (t->changed)
+            memset(t->changed, 0, t->shape[0]);
+    }
 }
 
 size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name))

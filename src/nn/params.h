@@ -22,6 +22,8 @@ typedef struct {
     bool buffer;            /* a running statistic (batch norm): saved and copied, never optimised */
     uint32_t *touched_rows; /* row_sparse: the rows the last backward wrote, sorted, unique */
     size_t n_touched;
+    uint8_t *changed; /* row_sparse, training: 1 for each row an optimiser step moved since the last
+                       * params_sync_backup */
 } tensor;
 
 #define PARAMS_MAX_TENSORS 64
@@ -47,6 +49,11 @@ tensor *params_find(param_set *ps, const char *name);
 /* Zeroes t's gradient (a row-sparse one in its touched rows, which it then forgets). */
 void tensor_zero_grad(tensor *t);
 void params_zero_grad(param_set *ps);
+/* Makes backup (room for the values arena) equal to the values (restore: the values equal to backup): dense
+ * tensors whole, row-sparse ones only in their changed rows unless all is set; then no row is marked changed.
+ * Without all, the two must have been equal outside the changed rows (a 1M-row table whose epoch moved a tenth
+ * of its rows costs a tenth of the copy). */
+void params_sync_backup(param_set *ps, float *backup, bool restore, bool all);
 /* Copies values of tensors with equal names and shapes from src (transfer between models). */
 size_t params_copy_matching(param_set *dst, const param_set *src, bool (*select)(const char *name));
 

@@ -17,6 +17,8 @@ static void sgd_sparse(const compute_context *cc, tensor *t, float rate)
     for (size_t j = 0; j < t->n_touched; j++) {
         size_t base = (size_t)t->touched_rows[j] * row;
         float *value = t->value + base, *grad = t->grad + base;
+        if (t->changed)
+            t->changed[t->touched_rows[j]] = 1;
 #pragma omp simd
         for (size_t i = 0; i < row; i++) {
             value[i] -= rate * grad[i];

@@ -204,15 +204,12 @@ void trainer_free(trainer *t)
     *t = (trainer){0};
 }
 
-/* Copies all parameter values (they are one contiguous arena) to or from the best-epoch backup. */
-static void params_backup(param_set *ps, float *backup, bool restore)
+/* Copies the parameter values to or from the best-epoch backup: all of them until the two are known equal outside
+ * the rows the optimiser marks (params_sync_backup), then only what moved. */
+static void params_backup(trainer *t, bool restore)
 {
-    float *values = (float *)ps->values.base;
-    size_t n = ps->values.used / sizeof(float);
-    if (restore)
-        memcpy(values, backup, n * sizeof(float));
-    else
-        memcpy(backup, values, n * sizeof(float));
+    params_sync_backup(network_params(t->part->net), (float *)t->best_values.base, restore, !t->backup_synced);
+    t->backup_synced = true;
 }
 
 // The share of validation documents whose best output is their (one) label: a single-label head's
@@ -238,7 +235,7 @@ static double valid_accuracy(const trainer *t, const split *va)
 static void diverged_restart(trainer *t, split *tr, epoch_state *s, rng *order_rng, json_t *restarts)
 {
     size_t diverged = s->epoch, batches = (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
-    params_backup(network_params(t->part->net), (float *)t->best_values.base, true);
+    params_backup(t, true);
     s->epoch = s->best_epoch, s->since_best = s->since_lr = 0;
     t->opt.step = s->epoch * batches;
     while (json_array_size(s->epochs) > s->epoch)
@@ -260,12 +257,12 @@ static void diverged_restart(trainer *t, split *tr, epoch_state *s, rng *order_r
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks)
 {
     const hftc_train_options *o = t->cfg->o;
-    param_set *ps = network_params(t->part->net);
     bool by_loss = t->cfg->early_stop == EARLY_STOP_LOSS, by_accuracy = t->cfg->early_stop == EARLY_STOP_ACCURACY;
     bool by_weighted = t->cfg->early_stop == EARLY_STOP_WEIGHTED_F1;
     double total_start = now_seconds();
     epoch_state s = {.best = INFINITY, .epochs = json_array()};
     json_object_set_new(record, "epochs", s.epochs);
+    t->backup_synced = false; /* whatever set the values (a transfer, a checkpoint) marked no rows */
     if (hooks && hooks->start)
         TRY(hooks->start(t, &s, hooks->user));
     /* SGD recovers from a diverging epoch (below): it goes back to the best epoch's weights, the start's until
@@ -279,7 +276,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
     if (recovers) {
         memcpy(t->first_order, tr->idx, tr->n * sizeof *t->first_order);
         if (s.best_epoch == 0)
-            params_backup(ps, (float *)t->best_values.base, false);
+            params_backup(t, false);
     }
     json_t *restarts = recovers ? json_array() : NULL;
     if (recovers)
@@ -315,7 +312,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         double lr = t->opt.groups[GROUP_DEFAULT].lr;
         if (improved) {
             s.best = score, s.best_epoch = epoch, s.since_best = s.since_lr = 0;
-            params_backup(ps, (float *)t->best_values.base, false);
+            params_backup(t, false);
         } else {
             s.since_best++, s.since_lr++;
         }
@@ -358,7 +355,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         if (!stop && s.epoch < o->epochs && hooks && hooks->after_epoch)
             TRY(hooks->after_epoch(t, &s, hooks->user));
     }
-    params_backup(ps, (float *)t->best_values.base, true);
+    params_backup(t, true);
     double total = s.seconds + (now_seconds() - total_start);
     json_object_set_new(record, "epochs_run", json_integer((json_int_t)s.epoch));
     json_object_set_new(record, "best_epoch", json_integer((json_int_t)s.best_epoch));

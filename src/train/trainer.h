@@ -40,6 +40,7 @@ typedef struct {
     float *valid_probs;
     float *pos_weight;        /* (n_outputs) BCE weight of positive targets; NULL = 1 */
     arena best_values;        /* parameter values of the best epoch: a copy of the parameter arena */
+    bool backup_synced;       /* best_values equals the values but in the rows the optimiser marked changed */
     size_t *valid_gold_start; /* gold label sets of the validation split (CSR) */
     uint32_t *valid_gold;
     size_t n_labels;         /* label ids in use, including those only in validation data */
