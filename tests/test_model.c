@@ -857,6 +857,38 @@ static void test_format_versions(void)
     free(bytes);
 }
 
+/* The warnings of a training, the last kept. */
+static void capture_warning(hftc_log_level level, const char *message, void *user)
+{
+    if (level == HFTC_LOG_WARN)
+        snprintf(user, 512, "%s", message);
+}
+
+// A validation label no output stands for: outside the taxonomy it is an error naming the file and line, as in the
+// training data; without a taxonomy, a label in no training document is kept in the gold sets, and said.
+static void test_valid_unknown_labels(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 1;
+    o.valid_path = tmpfiles_write_text("unknown-valid.tsv", "sport\tmatch goal team\ncooking\tmatch goal\n");
+    o.taxonomy_path = tmpfiles_write_text("unknown-valid.taxonomy", taxonomy_text);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_FORMAT);
+    char expected[512];
+    snprintf(expected, sizeof expected, "%s:2: label \"cooking\" is not in the taxonomy", o.valid_path);
+    CHECK_MSG(strcmp(hftc_last_error(), expected) == 0, "%s", hftc_last_error());
+    CHECK(m == NULL);
+
+    o.taxonomy_path = NULL;
+    char warning[512] = "";
+    hftc_set_log(capture_warning, HFTC_LOG_WARN, warning);
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    CHECK_MSG(strstr(warning, ": 1 label in no training document (the first, \"cooking\", on line 2)"), "%s", warning);
+    hftc_model_free(m);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -1284,6 +1316,7 @@ int main(void)
     RUN_TEST(test_sgd_recovers_from_divergence);
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
+    RUN_TEST(test_valid_unknown_labels);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
     RUN_TEST(test_format_versions);

@@ -393,6 +393,21 @@ static bool find_unknown(const taxonomy *t, const dataset *ds, size_t *doc, uint
     return false;
 }
 
+size_t taxonomy_unknown_labels(const taxonomy *t, const dataset *ds, size_t *doc, uint32_t *label)
+{
+    if (!find_unknown(t, ds, doc, label))
+        return 0;
+    size_t past = strmap_count(&t->names) - t->n_nodes, distinct = 0;
+    bool *seen = calloc(past, sizeof *seen), counted = seen != NULL;
+    for (size_t j = 0; counted && j < ds->label_start[ds->n_docs]; j++)
+        if (ds->labels[j] >= t->n_nodes && !seen[ds->labels[j] - t->n_nodes]) {
+            seen[ds->labels[j] - t->n_nodes] = true;
+            distinct++;
+        }
+    free(seen);
+    return counted ? distinct : 1; /* out of memory: at least the first */
+}
+
 hftc_status taxonomy_complete_dataset(taxonomy *t, dataset *ds, const char *path, taxonomy_unknown unknown,
                                       size_t *n_added)
 {

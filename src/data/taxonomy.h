@@ -71,6 +71,10 @@ typedef enum {
 hftc_status taxonomy_complete_dataset(taxonomy *t, dataset *ds, const char *path, taxonomy_unknown unknown,
                                       size_t *n_added);
 
+/* The distinct labels of ds the taxonomy lacks (ids >= t->n_nodes), 0 if none; with some, the first in file order
+ * and its document at *label and *doc. */
+size_t taxonomy_unknown_labels(const taxonomy *t, const dataset *ds, size_t *doc, uint32_t *label);
+
 /* Every name in t->names becomes a node, ids unchanged (rebuilding a stored taxonomy: the names
  * first, in id order, then the edges). */
 void taxonomy_adopt_names(taxonomy *t);

@@ -68,6 +68,19 @@ static hftc_status read_training_data(const train_config *cfg, hftc_model *m, da
         TRY(dataset_read(valid, o->valid_path, &opt, &m->vocab, false, &tax->names));
         if (valid->n_docs == 0)
             return error_set(HFTC_STATUS_FORMAT, "%s: no documents", o->valid_path);
+        /* A label no output stands for: with a taxonomy, a label outside it (as in --train, an error); without
+         * one, a label in no training document, which a random split gives rare labels (kept, said). */
+        size_t doc;
+        uint32_t label;
+        size_t unknown = taxonomy_unknown_labels(tax, valid, &doc, &label);
+        if (unknown && o->taxonomy_path && !o->add_unknown_labels)
+            return error_set(HFTC_STATUS_FORMAT, "%s:%zu: label \"%s\" is not in the taxonomy", o->valid_path,
+                             valid->line[doc], strmap_string(&tax->names, label));
+        if (unknown)
+            log_warn("%s: %zu label%s in no training document (the first, \"%s\", on line %zu): kept in the gold "
+                     "sets, where no output can predict them",
+                     o->valid_path, unknown, unknown == 1 ? "" : "s", strmap_string(&tax->names, label),
+                     valid->line[doc]);
         TRY(taxonomy_complete_dataset(tax, valid, o->valid_path, TAXONOMY_UNKNOWN_KEEP, NULL));
     }
     return HFTC_STATUS_OK;
