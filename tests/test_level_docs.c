@@ -101,8 +101,61 @@ static void test_level_docs(void)
     taxonomy_free(&t);
 }
 
+/* A heap copy of n document indices, as the splits own theirs. */
+static size_t *indices(const size_t *idx, size_t n)
+{
+    size_t *copy = malloc(n * sizeof *copy);
+    memcpy(copy, idx, n * sizeof *copy);
+    return copy;
+}
+
+// A part whose validation documents have none of its labels takes a seeded fraction of its training documents with
+// one (at least one) and of the others as its validation split; a split with a positive, or training documents
+// with fewer than two, are left as they are.
+static void test_hold_out(void)
+{
+    taxonomy t;
+    dataset ds;
+    size_t label_start[N_DOCS + 1];
+    uint32_t labels[32], nodes[2][4];
+    build(&t, &ds, label_start, labels);
+    model_part level2 = part_of(&t, 2, "A1 A2", nodes[0]), level4 = part_of(&t, 4, "A111", nodes[1]);
+    static const size_t all[] = {0, 1, 2, 3, 4, 5, 6}, none_of_level2[] = {0, 1}, one_of_level2[] = {1, 2};
+    size_t held = 99, first[N_DOCS];
+    for (int run = 0; run < 2; run++) { /* the same documents move each time */
+        split tr = {&ds, indices(all, N_DOCS), N_DOCS, NULL}, va = {&ds, indices(none_of_level2, 2), 2, NULL};
+        CHECK_STATUS(level_docs_hold_out(&t, &level2, 0.5f, 7, &tr, &va, &held), HFTC_STATUS_OK);
+        /* 5 training documents have A1 or A2 (2 move), 2 have neither (1 moves) */
+        CHECK_MSG(held == 3 && va.n == 3 && tr.n == 4 && va.ds == tr.ds, "held %zu, valid %zu, train %zu", held, va.n,
+                  tr.n);
+        size_t positives = 0;
+        for (size_t i = 0; i < va.n; i++) {
+            positives += va.idx[i] >= 2;
+            CHECK(i == 0 || va.idx[i] > va.idx[i - 1]);
+            for (size_t j = 0; j < tr.n; j++)
+                CHECK(tr.idx[j] != va.idx[i]);
+            if (run == 0)
+                first[i] = va.idx[i];
+            else
+                CHECK(va.idx[i] == first[i]);
+        }
+        CHECK(positives == 2);
+        free(tr.idx), free(va.idx);
+    }
+    split tr = {&ds, indices(all, N_DOCS), N_DOCS, NULL}, va = {&ds, indices(one_of_level2, 2), 2, NULL};
+    CHECK_STATUS(level_docs_hold_out(&t, &level2, 0.5f, 7, &tr, &va, &held), HFTC_STATUS_OK);
+    CHECK(held == 0 && tr.n == N_DOCS && va.n == 2 && va.idx[1] == 2);
+    free(va.idx);
+    va = (split){&ds, indices(none_of_level2, 2), 2, NULL}; /* only document 5 has A111: none to spare */
+    CHECK_STATUS(level_docs_hold_out(&t, &level4, 0.5f, 7, &tr, &va, &held), HFTC_STATUS_OK);
+    CHECK(held == 0 && tr.n == N_DOCS && va.n == 2);
+    free(tr.idx), free(va.idx);
+    taxonomy_free(&t);
+}
+
 int main(void)
 {
     RUN_TEST(test_level_docs);
+    RUN_TEST(test_hold_out);
     TEST_MAIN_END();
 }

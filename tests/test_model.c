@@ -889,6 +889,28 @@ static void test_valid_unknown_labels(void)
     hftc_model_free(m);
 }
 
+// A level whose validation documents have none of its labels (here: every validation document is labelled "topic"
+// alone) is validated on a hold-out of its training documents instead, said in a warning and in its record.
+static void test_level_without_valid_positives(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 2;
+    snprintf(o.strategy, sizeof o.strategy, "level");
+    o.taxonomy_path = tmpfiles_write_text("held.taxonomy", taxonomy_text);
+    o.valid_path = tmpfiles_write_text("held-valid.tsv", "topic\tmatch goal team\ntopic\tcell atom\n");
+    char warning[512] = "";
+    hftc_set_log(capture_warning, HFTC_LOG_WARN, warning);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    CHECK_MSG(strstr(warning, "level2: no validation document has a label among its 2 outputs"), "%s", warning);
+    char *d = m ? hftc_model_describe(m) : NULL;
+    CHECK_MSG(d && strstr(d, "\"valid_held_out\""), "no hold-out in the record");
+    free(d);
+    hftc_model_free(m);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -1317,6 +1339,7 @@ int main(void)
     RUN_TEST(test_damaged_model_files);
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_valid_unknown_labels);
+    RUN_TEST(test_level_without_valid_positives);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
     RUN_TEST(test_format_versions);

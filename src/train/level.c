@@ -76,6 +76,15 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
         st = level_docs_split(cfg->level_docs, single, &m->tax, part, va, "validation", &part_va);
     if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+    size_t held = 0;
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_hold_out(&m->tax, part, o->valid_fraction, o->seed, &part_tr, &part_va, &held);
+    if (held) {
+        log_warn("%s: no validation document has a label among its %zu outputs, so early stopping would watch "
+                 "nothing but the loss of all-negative answers: %zu of its training documents validate it instead",
+                 part->name, part->n_outputs, held);
+        json_object_set_new(part_record, "valid_held_out", json_integer((json_int_t)held));
+    }
     json_object_set_new(part_record, "train_docs", json_integer((json_int_t)part_tr.n));
     json_object_set_new(part_record, "valid_docs", json_integer((json_int_t)part_va.n));
     // The joint embedding: below the top level, each document is read after its true parent's words.

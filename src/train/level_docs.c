@@ -4,8 +4,10 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/rng.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Whether document d has a label at level or level - 1 (the authors' "layer in hie_info or layer-1 in
  * hie_info": labels are completed with their ancestors, so this is a document reaching level - 1). */
@@ -69,4 +71,68 @@ hftc_status level_docs_split(level_docs_kind kind, bool single_label, const taxo
         out->idx = NULL;
     }
     return st;
+}
+
+/* Whether document d has a label among the part's outputs (mine, by label id). */
+static bool has_output_label(const taxonomy *t, const dataset *ds, size_t d, const bool *mine)
+{
+    size_t n_labels = strmap_count(&t->names);
+    for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
+        if (ds->labels[j] < n_labels && mine[ds->labels[j]])
+            return true;
+    return false;
+}
+
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+hftc_status level_docs_hold_out(const taxonomy *t, const model_part *part, float fraction, uint64_t seed, split *tr,
+                                split *va, size_t *held)
+{
+    *held = 0;
+    size_t n_labels = strmap_count(&t->names);
+    bool *mine = mem_calloc(n_labels + 1, sizeof *mine);
+    size_t *sides = mem_alloc(tr->n ? tr->n : 1, sizeof *sides), *moved = mem_alloc(tr->n ? tr->n : 1, sizeof *moved);
+    if (!mine || !sides || !moved) {
+        free(mine), free(sides), free(moved);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t j = 0; j < part->n_outputs; j++)
+        mine[part->nodes[j]] = true;
+    bool positive = false;
+    for (size_t i = 0; i < va->n && !positive; i++)
+        positive = has_output_label(t, va->ds, va->idx[i], mine);
+    size_t n_pos = 0, n_neg = 0; /* the positives from the front of sides, the others from its back */
+    for (size_t i = 0; !positive && i < tr->n; i++) {
+        if (has_output_label(t, tr->ds, tr->idx[i], mine))
+            sides[n_pos++] = tr->idx[i];
+        else
+            sides[tr->n - 1 - n_neg++] = tr->idx[i];
+    }
+    if (!positive && n_pos >= 2) {
+        rng r;
+        rng_seed(&r, seed, 0x401d0000ULL + part->level);
+        rng_shuffle(&r, sides, n_pos);
+        rng_shuffle(&r, sides + n_pos, n_neg);
+        size_t v_pos = (size_t)((double)n_pos * (double)fraction), v_neg = (size_t)((double)n_neg * (double)fraction);
+        v_pos = v_pos < 1 ? 1 : v_pos >= n_pos ? n_pos - 1 : v_pos;
+        memcpy(moved, sides, v_pos * sizeof *moved);
+        memcpy(moved + v_pos, sides + n_pos, v_neg * sizeof *moved);
+        size_t n_moved = v_pos + v_neg;
+        qsort(moved, n_moved, sizeof *moved, compare_size);
+        size_t kept = 0; /* tr loses the moved documents, its order otherwise kept */
+        for (size_t i = 0; i < tr->n; i++)
+            if (!bsearch(&tr->idx[i], moved, n_moved, sizeof *moved, compare_size))
+                tr->idx[kept++] = tr->idx[i];
+        tr->n = kept;
+        free(va->idx);
+        *va = (split){tr->ds, moved, n_moved, NULL};
+        moved = NULL;
+        *held = n_moved;
+    }
+    free(mine), free(sides), free(moved);
+    return HFTC_STATUS_OK;
 }
