@@ -911,6 +911,33 @@ static void test_level_without_valid_positives(void)
     hftc_model_free(m);
 }
 
+// Data a model can learn little from trains, and a warning says why: every document with the same text; a label
+// with one training document.
+static void test_degenerate_data_warned(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.epochs = 1;
+    o.valid_path = NULL;
+    char text[4096] = "";
+    for (int i = 0; i < 40; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s\tthe same words\n", i % 2 ? "sport" : "science");
+    o.train_path = tmpfiles_write_text("same.tsv", text);
+    char warning[512] = "";
+    hftc_set_log(capture_warning, HFTC_LOG_WARN, warning);
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    CHECK_MSG(strstr(warning, "all 40 documents have the same text"), "%s", warning);
+    hftc_model_free(m);
+    m = NULL;
+    snprintf(text + strlen(text), sizeof text - strlen(text), "rare\tother words\n");
+    o.train_path = tmpfiles_write_text("one.tsv", text);
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    hftc_set_log(NULL, HFTC_LOG_ERROR, NULL);
+    CHECK_MSG(strstr(warning, "1 label has one training document (\"rare\")"), "%s", warning);
+    hftc_model_free(m);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -1340,6 +1367,7 @@ int main(void)
     RUN_TEST(test_taxonomy_training);
     RUN_TEST(test_valid_unknown_labels);
     RUN_TEST(test_level_without_valid_positives);
+    RUN_TEST(test_degenerate_data_warned);
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
     RUN_TEST(test_format_versions);

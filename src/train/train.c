@@ -20,6 +20,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Training data a model can learn little from trains as any other, but the user hears why the result is poor:
+ * documents that all have the same text (the labels' frequencies are all there is to learn), and labels with one
+ * document (their outputs learn from it alone). */
+static void warn_degenerate_data(const dataset *ds, const taxonomy *tax, const char *path)
+{
+    bool same = ds->n_docs > 1;
+    size_t first_len = ds->token_start[1] - ds->token_start[0];
+    for (size_t d = 1; same && d < ds->n_docs; d++)
+        same = ds->token_start[d + 1] - ds->token_start[d] == first_len &&
+               !memcmp(ds->tokens + ds->token_start[d], ds->tokens, first_len * sizeof *ds->tokens);
+    if (same)
+        log_warn("%s: all %zu documents have the same text: a model can learn no more than how often each label "
+                 "occurs",
+                 path, ds->n_docs);
+    size_t *count = mem_calloc(tax->n_nodes + 1, sizeof *count), single = 0, example = 0;
+    for (size_t j = 0; count && j < ds->label_start[ds->n_docs]; j++)
+        if (ds->labels[j] < tax->n_nodes)
+            count[ds->labels[j]]++;
+    for (size_t l = 0; count && l < tax->n_nodes; l++)
+        if (count[l] == 1 && single++ == 0)
+            example = l;
+    if (single)
+        log_warn("%s: %zu label%s one training document (\"%s\"%s): %s from it alone", path, single,
+                 single == 1 ? " has" : "s have", strmap_string(&tax->names, (uint32_t)example),
+                 single == 1 ? "" : " among them", single == 1 ? "its output learns" : "their outputs learn");
+    free(count);
+}
+
 static hftc_status read_training_data(const train_config *cfg, hftc_model *m, dataset *train, dataset *valid)
 {
     const hftc_train_options *o = cfg->o;
@@ -61,6 +89,7 @@ static hftc_status read_training_data(const train_config *cfg, hftc_model *m, da
             log_warn("%zu label-name words fell out of the vocabulary (--max-vocab) and read as <unk>", unknown);
         log_info("joint embedding: label names of up to %zu words before the text", m->label_words.longest);
     }
+    warn_degenerate_data(train, tax, o->train_path);
     log_info("%s: %zu documents, %zu labels, vocabulary %zu (min count %zu), %zu truncated to %zu tokens",
              o->train_path, train->n_docs, tax->n_nodes, vocab_size(&m->vocab), o->min_count, train->n_truncated,
              o->max_len);
