@@ -3,10 +3,10 @@
 # Safe to run again: packages already installed are left alone.
 set -eu
 
-packages="build-essential cmake pkg-config libopenblas-openmp-dev libjansson-dev libutf8proc-dev libmicrohttpd-dev zlib1g-dev liblinear-dev liblinear-tools libopenmpi-dev openmpi-bin wordnet-base python3"
+packages="build-essential cmake pkg-config libopenblas-openmp-dev libjansson-dev libutf8proc-dev libmicrohttpd-dev zlib1g-dev liblinear-dev liblinear-tools libopenmpi-dev openmpi-bin wordnet-base python3 python3-numpy python3-sklearn python3-venv python3-setuptools python3-wheel python3-pip"
 # Only for regenerating golden files and running the PyTorch side of the benchmarks: scripts/setup.sh --dev
 if [ "${1:-}" = "--dev" ]; then
-    packages="$packages python3-torch python3-numpy python3-sklearn clang-format"
+    packages="$packages python3-torch clang-format"
 fi
 
 missing=""

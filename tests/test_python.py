@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests for the Python bindings (python/hftc.py): train small models in-process through them (without the
+"""Tests for the Python bindings (python/hftc/): train small models in-process through them (without the
 hftc command), predict in-process and check the predictions against `hftc predict --json` on the same texts,
 the probabilities against the scores, evaluation through `hftc test`, an ensemble (`hftc ensemble`) loaded and
 predicting like any model, and the errors (training options
@@ -76,7 +76,7 @@ print(outcomes["answered"], outcomes["closed"])
 
 def check_close_during_predict(model_path):
     try:
-        done = subprocess.run([sys.executable, "-c", _CLOSE_DURING_PREDICT, os.path.dirname(hftc.__file__),
+        done = subprocess.run([sys.executable, "-c", _CLOSE_DURING_PREDICT, os.path.dirname(os.path.dirname(hftc.__file__)),
                                model_path], capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         check(False, "close() during predict: no end within 600 s")
@@ -268,7 +268,7 @@ def main():
     probe = ("import ctypes, sys; sys.path.insert(0, sys.argv[1]); import hftc; lib = hftc._library(); "
              "lib.hftc_blas_better_kernels.restype = lib.hftc_blas_kernels.restype = ctypes.c_char_p; "
              "print(lib.hftc_blas_kernels().decode(), lib.hftc_blas_better_kernels())")
-    done = subprocess.run([sys.executable, "-c", probe, os.path.dirname(hftc.__file__)], env=env,
+    done = subprocess.run([sys.executable, "-c", probe, os.path.dirname(os.path.dirname(hftc.__file__))], env=env,
                           capture_output=True, text=True)
     check(done.returncode == 0 and done.stdout.split()[1:] == ["None"], f"kernels: {done.stdout}{done.stderr}")
     print(f"{failures} failed" if failures else "python bindings: all checks passed")

@@ -10,8 +10,10 @@ command line's (underscores for dashes).
             print(labels)                    # [(label, score), ...], best first
         rows = model.probabilities(["..."])  # one probability per label (model.labels)
 
-The library and the command are found from HFTC_LIBRARY and HFTC_BIN, then beside this file in a build
-tree (../build/release), then where the system keeps them (ldconfig, PATH); only test() runs the command.
+The library and the command are found from HFTC_LIBRARY and HFTC_BIN, then in the build tree of the source
+tree this package is in (build/release), then where the system keeps them (ldconfig, PATH: `cmake --install`);
+only test(), ensemble() and HierarchicalClassifier.score run the command. HierarchicalClassifier
+(hftc.estimator) is the same in scikit-learn's style: fit, predict, predict_proba, score, save, load.
 Errors raise HftcError with the library's or the command's message (HftcOptionError, also a ValueError,
 for training options the library refuses)."""
 import contextlib
@@ -24,10 +26,10 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["HftcError", "HftcOptionError", "Model", "train", "test"]
+__all__ = ["HftcError", "HftcOptionError", "HierarchicalClassifier", "Model", "ensemble", "train", "test"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_BUILD = os.path.join(_HERE, "..", "build", "release")
+_BUILD = os.path.join(_HERE, "..", "..", "build", "release")  # run from the source tree (python/hftc/)
 
 
 class HftcError(RuntimeError):
@@ -84,6 +86,7 @@ def _library():
     if path is None:
         raise HftcError("libhftc.so not found: build hftc, or set HFTC_LIBRARY")
     _choose_blas_kernels(path)
+    _choose_spin_count()
     lib = ctypes.CDLL(path)
     lib.hftc_last_error.restype = ctypes.c_char_p
     lib.hftc_model_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int]
@@ -113,10 +116,10 @@ def _library():
     return lib
 
 
-def _openblas_loaded():
+def _library_loaded(name):
     try:
         with open("/proc/self/maps") as maps:
-            return "libopenblas" in maps.read()
+            return name in maps.read()
     except OSError:
         return False
 
@@ -127,7 +130,7 @@ def _choose_blas_kernels(path):
     child process, so that OpenBLAS is not loaded here yet) which kernels this CPU runs better, and name
     them before loading it. Nothing to do where OPENBLAS_CORETYPE is set or OpenBLAS is already loaded in
     this process (by numpy or torch): the library then warns once, at the first model it loads."""
-    if "OPENBLAS_CORETYPE" in os.environ or _openblas_loaded() or not sys.executable:
+    if "OPENBLAS_CORETYPE" in os.environ or _library_loaded("libopenblas") or not sys.executable:
         return
     probe = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.hftc_blas_better_kernels.restype = "
              "ctypes.c_char_p; print((lib.hftc_blas_better_kernels() or b'').decode())")
@@ -137,6 +140,15 @@ def _choose_blas_kernels(path):
         return  # (an interpreter embedded in another program): the library's warning then
     if done.returncode == 0 and done.stdout.strip():
         os.environ["OPENBLAS_CORETYPE"] = done.stdout.strip()
+
+
+def _choose_spin_count():
+    """libgomp reads how long a waiting thread spins once, when it is loaded; its default (300,000 spins) makes a
+    training crawl on a machine where another process holds a core. As the hftc command does (cli/main.c,
+    HFTC_SPIN_COUNT), choose a few microseconds' worth unless the user has chosen, or libgomp is loaded already."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ or _library_loaded("libgomp"):
+        return
+    os.environ["GOMP_SPINCOUNT"] = "10000"
 
 
 def _last_error():
@@ -302,6 +314,8 @@ _LOG_WARN, _LOG_INFO = 1, 2
 _LOG_PREFIX = ("error: ", "warning: ", "", "")
 _train_lock = threading.Lock()
 _log_lines = None
+_user_progress = None
+_epoch_lines = False
 
 
 @_LOG_FN
@@ -321,6 +335,13 @@ def _progress(p, _user):
         return
     part = p.part.decode("utf-8", "replace") if p.part else "flat"
     accuracy = p.valid_accuracy >= 0
+    if _user_progress is not None:
+        _user_progress({"part": part, "epoch": p.epoch, "epochs": p.epochs, "train_loss": p.train_loss,
+                        "valid_loss": p.valid_loss, "valid_micro_f1": p.valid_micro_f1,
+                        "valid_accuracy": p.valid_accuracy if accuracy else None, "seconds": p.seconds,
+                        "improved": bool(p.improved)})
+    if not _epoch_lines:
+        return
     rate = p.docs_done / p.seconds if p.seconds > 0 else 0.0
     _log_lines.append(f"{'' if part == 'flat' else part + ' '}epoch {p.epoch}/{p.epochs}  "
                       f"train_loss {p.train_loss:.5f}  valid_loss {p.valid_loss:.5f}  "
@@ -343,7 +364,7 @@ def _option_value(name, value):
     return text
 
 
-def train(output, *, quiet=False, **options):
+def train(output, *, quiet=False, progress=None, **options):
     """Trains a model into `output` in this process, as `hftc train` does: every keyword but quiet is one of
     its options (`hftc train --help`, hftc_train_options_set), underscores for dashes (preset="htrans",
     class_weights=[1, 3], max_len=256, tune_threshold=True); None leaves an option at its preset's default.
@@ -352,8 +373,11 @@ def train(output, *, quiet=False, **options):
     the warnings only). A failed training raises HftcError with the library's message (a time_limit stop
     too: the same call continues from the checkpoint). The training runs on a thread of its own while this
     one waits; other Python threads run meanwhile, and trainings in one process take turns. Ctrl-C raises
-    KeyboardInterrupt once the library returns, without saving: it cannot stop a training midway."""
-    global _log_lines
+    KeyboardInterrupt once the library returns, without saving: it cannot stop a training midway.
+    progress: a callable given a dict at the end of each epoch (part, epoch, epochs, train_loss, valid_loss,
+    valid_micro_f1, valid_accuracy (None unless the head is softmax), seconds, improved), on the library's
+    thread; what it raises is printed, not raised (ctypes cannot carry it out of the library)."""
+    global _log_lines, _user_progress, _epoch_lines
     lib = _library()
     preset = options.pop("preset", None)
     size = lib.hftc_train_options_size()
@@ -378,7 +402,7 @@ def train(output, *, quiet=False, **options):
         raise (HftcOptionError if status == _STATUS_INVALID_ARGUMENT else HftcError)(_last_error())
     checkpoint = options.get("checkpoint")
     slot = _ProgressSlot.from_buffer(o, size - ctypes.sizeof(_ProgressSlot))
-    if not quiet:
+    if not quiet or progress is not None:
         slot.progress = _progress
     lines, handle, done = [], ctypes.c_void_p(), threading.Event()
     failure = [HftcError("the training thread failed")]  # until the library returns
@@ -391,7 +415,7 @@ def train(output, *, quiet=False, **options):
 
     interrupted = None
     with _train_lock:
-        _log_lines = lines
+        _log_lines, _user_progress, _epoch_lines = lines, progress, not quiet
         lib.hftc_set_log(_log, _LOG_WARN if quiet else _LOG_INFO, None)
         threading.Thread(target=run, name="hftc.train").start()
         # Until the library returns, as it holds o and the strings in keep. Not Thread.join: interrupted, it
@@ -402,7 +426,7 @@ def train(output, *, quiet=False, **options):
             except KeyboardInterrupt as e:
                 interrupted = e
         lib.hftc_set_log(_log, _LOG_WARN, None)
-        _log_lines = None
+        _log_lines = _user_progress = None
     try:
         if interrupted is not None:
             raise interrupted
@@ -443,3 +467,6 @@ def test(model, input, **options):
     """Evaluates `model` on the labelled file `input` with `hftc test --json`; returns its metrics."""
     done = _run(["test", "--model", os.fspath(model), "--input", os.fspath(input), "--json"] + _arguments(options))
     return json.loads(done.stdout)
+
+
+from .estimator import HierarchicalClassifier  # noqa: E402 (it uses the names above)
