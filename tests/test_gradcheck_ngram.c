@@ -4,6 +4,7 @@
  * touched-row list over batches and bucket counts that need 0 to 3 radix passes), and whole ngram networks
  * (embedding dropout, hidden layer or none, both heads, ids past the vocabulary). */
 #include "gradcheck.h"
+#include "grads.h"
 #include "model/network.h"
 #include "nn/bag.h"
 
@@ -86,36 +87,28 @@ static void test_bag(void)
     check_forward("bag", out, ref, B * E, 1e-6);
     CHECK(all_equal(out + 3 * E, E, 0.0f));
 
-    // Backward adds: both gradients start at 0.5; padded word rows and untouched table rows keep it exactly.
-    float dwords[B * T * E], dtable[N * E];
+    // Backward adds: the words' gradient starts at 0.5, its padded rows keep it exactly; the table's is compact (row j
+    // the gradient of row rows[j]), zero as the optimisers leave it, and its room past the touched rows stays zero.
+    float dwords[B * T * E], dtable[N * E] = {0}, dense[N * E];
     uint32_t rows[N], expected[N], scratch[3 * B * T + 1 + N];
     CHECK(bag_scratch_size(B, T, N) <= sizeof scratch / sizeof *scratch);
     for (size_t i = 0; i < B * T * E; i++)
         dwords[i] = 0.5f;
-    for (size_t i = 0; i < N * E; i++)
-        dtable[i] = 0.5f;
     size_t n_rows = 0;
     bag_backward(test_compute, dwords, dtable, rows, &n_rows, scratch, R, ids, lengths, B, T, E, N);
     size_t n_expected = bucket_rows(expected, ids, lengths, B, T, N);
     CHECK(n_rows == n_expected && memcmp(rows, expected, n_rows * sizeof *rows) == 0);
     CHECK(padding_is(dwords, lengths, 0.5f, B, T, E));
-    bool untouched_kept = true;
-    for (size_t v = 0, j = 0; v < N; v++) {
-        bool touched = j < n_rows && rows[j] == v;
-        j += touched;
-        for (size_t e = 0; e < E; e++)
-            untouched_kept = untouched_kept && (touched || dtable[v * E + e] == 0.5f);
-    }
-    CHECK(untouched_kept);
+    CHECK(all_equal(dtable + n_rows * E, (N - n_rows) * E, 0.0f));
     for (size_t i = 0; i < B * T * E; i++)
         dwords[i] -= 0.5f;
-    for (size_t i = 0; i < N * E; i++)
-        dtable[i] -= 0.5f;
+    grad_spread(dense, dtable, rows, n_rows, N, E);
     check_gradient("bag.dwords", c.words, B * T * E, dwords, bag_loss, &c);
-    check_gradient("bag.dtable", c.table, N * E, dtable, bag_loss, &c);
+    check_gradient("bag.dtable", c.table, N * E, dense, bag_loss, &c);
 
-    // Without dwords the table's gradient is the same; a second batch merges its rows and adds.
-    float dtable2[N * E] = {0};
+    // Without dwords the table's gradient is the same; a second batch merges its rows (the rows after a new one
+    // move) and adds: every row's sum is the first batch's plus the second's, exactly.
+    float dtable2[N * E] = {0}, dense2[N * E];
     uint32_t rows2[N] = {0};
     size_t n2 = 0;
     bag_backward(test_compute, NULL, dtable2, rows2, &n2, scratch, R, ids, lengths, B, T, E, N);
@@ -133,7 +126,12 @@ static void test_bag(void)
     CHECK(listed && n2 >= n_rows && n2 <= n_rows + 1);
     for (size_t j = 1; j < n2; j++)
         CHECK(rows2[j] > rows2[j - 1]);
-    CHECK_NEAR(dtable2[ids2[0] * E + 1], dtable[ids2[0] * E + 1] + R[1] / 3.0f, 1e-6);
+    grad_spread(dense2, dtable2, rows2, n2, N, E);
+    bool added = true;
+    for (size_t v = 0; v < N; v++)
+        for (size_t e = 0; e < E; e++)
+            added = added && dense2[v * E + e] == (v == ids2[0] ? dense[v * E + e] + R[e] / 3.0f : dense[v * E + e]);
+    CHECK(added);
     free(words), free(table), free(R), free(c.words), free(c.table), free(c.r);
 }
 
@@ -155,10 +153,13 @@ static void test_bag_radix(void)
     for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
         size_t N = counts[k];
         bag_bigrams(ids, tokens, lengths, B, T, N);
-        float *dtable = calloc(N * E, sizeof *dtable), *serial = calloc(N * E, sizeof *serial);
-        uint32_t *rows = malloc(N * sizeof *rows), *scratch = malloc(bag_scratch_size(B, T, N) * sizeof *scratch);
+        size_t room = N < B * T ? N : B * T;
+        float *dtable = calloc(room * E, sizeof *dtable), *serial = calloc(N * E, sizeof *serial);
+        float *dense = malloc(N * E * sizeof *dense);
+        uint32_t *rows = malloc(room * sizeof *rows), *scratch = malloc(bag_scratch_size(B, T, N) * sizeof *scratch);
         size_t n_rows = 0;
         bag_backward(test_compute, NULL, dtable, rows, &n_rows, scratch, dout, ids, lengths, B, T, E, N);
+        grad_spread(dense, dtable, rows, n_rows, N, E);
         size_t distinct = 0;
         for (size_t b = 0; b < B; b++)
             for (size_t t = 0; t + 1 < lengths[b]; t++)
@@ -171,8 +172,8 @@ static void test_bag_radix(void)
         for (size_t j = 0; sorted && j < n_rows; j++)
             sorted = serial[(size_t)rows[j] * E] != 0.0f && (j == 0 || rows[j] > rows[j - 1]);
         CHECK_MSG(sorted, "%zu buckets: %zu rows listed, %zu used", N, n_rows, distinct);
-        CHECK_MSG(memcmp(dtable, serial, N * E * sizeof *dtable) == 0, "%zu buckets: the sums differ", N);
-        free(dtable), free(serial), free(rows), free(scratch);
+        CHECK_MSG(memcmp(dense, serial, N * E * sizeof *dense) == 0, "%zu buckets: the sums differ", N);
+        free(dtable), free(serial), free(dense), free(rows), free(scratch);
     }
 }
 
@@ -260,13 +261,15 @@ static void check_network(const network_config *cfg, const char *label)
     size_t n_rows = bucket_rows(rows, ids, lengths, B, T, cfg->buckets);
     CHECK_MSG(buckets->n_touched == n_rows && !memcmp(buckets->touched_rows, rows, n_rows * sizeof *rows),
               "%s: %zu bucket rows touched, %zu used", label, buckets->n_touched, n_rows);
-    CHECK(all_equal(emb->grad, cfg->embed_dim, 0.0f));
+    float *emb_grad = grad_dense(emb), *buckets_grad = grad_dense(buckets);
+    CHECK(all_equal(emb_grad, cfg->embed_dim, 0.0f));
     char name[96];
     snprintf(name, sizeof name, "%s embedding", label);
-    check_gradient(name, c.emb + cfg->embed_dim, (cfg->vocab_size - 1) * cfg->embed_dim, emb->grad + cfg->embed_dim,
+    check_gradient(name, c.emb + cfg->embed_dim, (cfg->vocab_size - 1) * cfg->embed_dim, emb_grad + cfg->embed_dim,
                    net_loss, &c);
     snprintf(name, sizeof name, "%s ngram.buckets", label);
-    check_gradient(name, c.buckets, buckets->size, buckets->grad, net_loss, &c);
+    check_gradient(name, c.buckets, buckets->size, buckets_grad, net_loss, &c);
+    free(emb_grad), free(buckets_grad);
     struct {
         tensor *t;
         double *v;

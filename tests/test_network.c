@@ -1,8 +1,9 @@
 /* The network's contract beyond its numbers (test_gradcheck and test_golden_cnn check those):
  * configuration and batch validation, determinism for a seed and across thread counts, padding and
- * batch-mate invariance, frozen groups, gradient accumulation, initialisation, and the parameter
- * set and Adam bookkeeping (groups, frozen groups, lazy rows). */
+ * batch-mate invariance, frozen groups, gradient accumulation, compact row-sparse gradients, initialisation,
+ * and the parameter set and Adam bookkeeping (groups, frozen groups, lazy rows). */
 #include "core/rng.h"
+#include "grads.h"
 #include "hftc.h"
 #include "model/network.h"
 #include "nn/adam.h"
@@ -68,13 +69,16 @@ static network *network_make(const network_config *cfg, size_t max_batch, size_t
     return net;
 }
 
-// All gradients of the network, concatenated.
+// All gradients of the network, whole (grads.h), concatenated.
 static float *grads_copy(network *net)
 {
     param_set *ps = network_params(net);
     float *g = malloc(ps->total * sizeof(float));
-    for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size)
-        memcpy(g + off, ps->tensors[i].grad, ps->tensors[i].size * sizeof(float));
+    for (size_t i = 0, off = 0; i < ps->n_tensors; off += ps->tensors[i++].size) {
+        float *whole = grad_dense(&ps->tensors[i]);
+        memcpy(g + off, whole, ps->tensors[i].size * sizeof(float));
+        free(whole);
+    }
     return g;
 }
 
@@ -366,12 +370,13 @@ static void test_frozen(void)
     network_free(net);
 }
 
-// Two batches without an optimiser step add up, and the touched rows are their union.
+// Two batches without an optimiser step add up, and the touched rows are their union (the embedding's 300 rows fit
+// in the room of one batch's 6 x 50 positions: test_compact_gradient refuses a second batch that might not).
 static void test_accumulation(void)
 {
     network_config cfg = small_config();
     cfg.embed_dropout = cfg.hidden_dropout = 0.0f;
-    enum { B = 6, T = 15 };
+    enum { B = 6, T = 50 };
     network *net = network_make(&cfg, B, T);
     param_set *ps = network_params(net);
     tensor *emb = params_find(ps, "embedding.weight");
@@ -418,6 +423,40 @@ static void test_accumulation(void)
     network_free(net);
 }
 
+// A row-sparse tensor's gradient has room for the rows one batch can touch (B x S positions), not for the whole
+// table: fastText's 1M x 100 buckets would cost 400 MB of gradient, first touched in the first epoch. A second
+// batch whose rows might not fit beside the unconsumed ones is refused before anything changes.
+static void test_compact_gradient(void)
+{
+    network_config cfg = {.encoder = ENCODER_NGRAM,
+                          .head = HEAD_SIGMOID,
+                          .vocab_size = 300,
+                          .embed_dim = 8,
+                          .buckets = 1000000,
+                          .n_classes = 3};
+    enum { B = 4, T = 10 };
+    network *net = network_make(&cfg, B, T);
+    param_set *ps = network_params(net);
+    tensor *buckets = params_find(ps, "ngram.buckets"), *emb = params_find(ps, "embedding.weight");
+    // The gradients' arena: the buckets' changed marks (a byte a row, nn/params.h) and little besides.
+    CHECK(ps->grads.used < 2 * buckets->shape[0] && buckets->grad_rows == B * T && emb->grad_rows == B * T);
+    batch x = batch_make(7, B, T, &cfg), y = batch_make(8, B, T, &cfg);
+    params_zero_grad(ps);
+    CHECK(isfinite(network_train_batch(net, test_compute, x.tokens, x.lengths, B, T, x.targets, NULL, NULL, 0)));
+    size_t n_buckets = buckets->n_touched, n_emb = emb->n_touched;
+    CHECK(n_buckets > 0 && n_emb > 0);
+    float *before = grads_copy(net);
+    CHECK(isnan(network_train_batch(net, test_compute, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0)));
+    CHECK(strstr(hftc_last_error(), "embedding.weight") != NULL);
+    float *after = grads_copy(net);
+    CHECK(buckets->n_touched == n_buckets && emb->n_touched == n_emb && memcmp(before, after, ps->total * 4) == 0);
+    params_zero_grad(ps);
+    CHECK(isfinite(network_train_batch(net, test_compute, y.tokens, y.lengths, B, T, y.targets, NULL, NULL, 0)));
+    free(before), free(after);
+    batch_free(&x), batch_free(&y);
+    network_free(net);
+}
+
 static bool select_conv(const char *name) { return strncmp(name, "conv.", 5) == 0; }
 
 static void test_params(void)
@@ -432,7 +471,7 @@ static void test_params(void)
     long_name[TENSOR_NAME_MAX] = '\0';
     CHECK(params_declare(&ps, long_name, 1, (size_t[]){1}) == NULL);
     tensor *sparse = params_declare(&ps, "rows", 2, (size_t[]){6, 2});
-    sparse->row_sparse = true;
+    tensor_set_row_sparse(sparse, 3); /* a gradient of three rows' room */
     CHECK(ps.n_tensors == 3);
     CHECK_STATUS(params_allocate(&ps), HFTC_STATUS_OK);
     CHECK(ps.total == 12 + 5 + 12);
@@ -440,7 +479,7 @@ static void test_params(void)
     CHECK(a && a->value && !a->grad && !a->adam_m && !sparse->touched_rows); // values only until training
     CHECK_STATUS(params_allocate_training(&ps), HFTC_STATUS_OK);
     CHECK(a && a->size == 12 && a->value && a->grad && a->adam_m && a->adam_v && !a->touched_rows);
-    CHECK(sparse->touched_rows != NULL && params_find(&ps, "nope") == NULL);
+    CHECK(sparse->touched_rows != NULL && sparse->grad_rows == 3 && params_find(&ps, "nope") == NULL);
     CHECK(((uintptr_t)a->value & 63) == 0 && ((uintptr_t)params_find(&ps, "conv.b")->value & 63) == 0);
     for (size_t i = 0; i < 12; i++)
         a->value[i] = (float)i;
@@ -474,10 +513,13 @@ static void test_params(void)
     }
     for (size_t i = 0; i < 5; i++)
         params_find(&ps, "conv.b")->grad[i] = 1.0f;
-    sparse->grad[2 * 2] = 2.0f, sparse->grad[2 * 2 + 1] = -2.0f; // row 2
-    sparse->grad[5 * 2 + 1] = 0.5f;                              // row 5
+    sparse->grad[0] = 2.0f, sparse->grad[1] = -2.0f; // row 2
+    sparse->grad[2 + 1] = 0.5f;                      // row 5
     sparse->touched_rows[0] = 2, sparse->touched_rows[1] = 5;
     sparse->n_touched = 2;
+    CHECK(tensor_grad_row(sparse, 5) == sparse->grad + 2 && tensor_grad_row(sparse, 2) == sparse->grad);
+    CHECK(tensor_grad_row(sparse, 3) == NULL && tensor_grad_row(sparse, 0) == NULL);
+    CHECK(tensor_grad_row(a, 2) == a->grad + 8);
     adam_step(&opt, test_compute, &ps);
     CHECK(opt.step == 1);
     // First step: m_hat / sqrt(v_hat) = sign(g), so every value moves by lr against its gradient.
@@ -488,7 +530,8 @@ static void test_params(void)
     CHECK(sparse->value[5 * 2] == 1.0f); // zero gradient in a touched row: no move on the first step
     CHECK_NEAR(sparse->value[5 * 2 + 1], 0.9, 1e-6);
     CHECK(sparse->value[0] == 1.0f && sparse->value[3 * 2] == 1.0f && sparse->adam_m[0] == 0.0f);
-    CHECK(sparse->n_touched == 0 && sparse->grad[2 * 2] == 0.0f && a->grad[0] == 0.0f);
+    CHECK(sparse->n_touched == 0 && sparse->grad[0] == 0.0f && sparse->grad[3] == 0.0f && a->grad[0] == 0.0f);
+    CHECK(tensor_grad_row(sparse, 2) == NULL);
     params_free(&ps);
 }
 
@@ -499,7 +542,7 @@ static void test_sync_backup(void)
     param_set ps = {0};
     tensor *dense = params_declare(&ps, "dense", 1, (size_t[]){3});
     tensor *table = params_declare(&ps, "table", 2, (size_t[]){5, 2});
-    table->row_sparse = true;
+    tensor_set_row_sparse(table, 5);
     CHECK(dense && table);
     CHECK_STATUS(params_allocate(&ps), HFTC_STATUS_OK);
     CHECK_STATUS(params_allocate_training(&ps), HFTC_STATUS_OK);
@@ -516,7 +559,7 @@ static void test_sync_backup(void)
     CHECK(backup[table->value - (float *)ps.values.base + 9] == 19.0f);
 
     // an SGD step on row 3 marks it; a value written behind the optimiser's back (row 1) is not copied
-    table->grad[6] = 1.0f, table->grad[7] = -1.0f;
+    table->grad[0] = 1.0f, table->grad[1] = -1.0f;
     table->touched_rows[0] = 3, table->n_touched = 1;
     param_group rate = {.lr = 0.5f};
     compute_context cc = {.threads = 1};
@@ -530,7 +573,7 @@ static void test_sync_backup(void)
     CHECK(backup[dense->value - (float *)ps.values.base] == 7.0f);
 
     // restore: the rows moved since the copy come back, the marks are cleared
-    table->grad[8] = 2.0f, table->touched_rows[0] = 4, table->n_touched = 1;
+    table->grad[0] = 2.0f, table->touched_rows[0] = 4, table->n_touched = 1;
     sgd_step(&rate, 1, &cc, &ps, 1.0f);
     CHECK(table->value[8] == 17.0f && table->changed[4] == 1);
     params_sync_backup(&ps, backup, true, false);
@@ -550,6 +593,7 @@ int main(void)
     RUN_TEST(test_modes);
     RUN_TEST(test_frozen);
     RUN_TEST(test_accumulation);
+    RUN_TEST(test_compact_gradient);
     RUN_TEST(test_params);
     RUN_TEST(test_sync_backup);
     TEST_MAIN_END();

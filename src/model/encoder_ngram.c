@@ -6,7 +6,10 @@
  *
  * Bigrams are hashed from the ids the network reads (past the vocabulary: <unk>), so a bigram with an unknown
  * word has the bucket of (word, <unk>); fastText hashes the words' strings, unknown ones included. The table
- * is row-sparse like the embedding: a batch touches the rows of its bigrams only, and Adam updates those.
+ * is row-sparse like the embedding: a batch touches the rows of its bigrams only, its gradient holds those rows
+ * alone (room for one batch's positions, nn/params.h), and the optimiser updates those. A table entry costs its
+ * value, its best-epoch copy and, under Adam, two moments (SGD keeps none); the gradient costs one batch's rows
+ * whatever the table's size.
  *
  * Its rows start uniform(-1/E, 1/E), fastText's initialisation of its input rows, rather than the
  * embedding's uniform(-0.25, 0.25): most buckets hold bigrams seen a handful of times, whose rows Adam moves
@@ -53,7 +56,7 @@ static void ngram_declare(network *net)
 {
     const network_config *c = &net->cfg;
     ngram_of(net)->buckets = params_declare(&net->params, "ngram.buckets", 2, (size_t[]){c->buckets, c->embed_dim});
-    ngram_of(net)->buckets->row_sparse = true;
+    tensor_set_row_sparse(ngram_of(net)->buckets, net->batch_capacity * network_max_len(net));
 }
 
 static void ngram_carve(network *net, arena *a, size_t B, size_t S, bool train)

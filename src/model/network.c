@@ -140,7 +140,7 @@ const char *recurrent_config_from_json(const json_t *j, network_config *c)
 static void network_carve(network *net, arena *a)
 {
     const network_config *c = &net->cfg;
-    size_t B = net->batch_capacity, S = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
+    size_t B = net->batch_capacity, S = network_max_len(net);
     size_t E = c->embed_dim, D = net->features, H = c->hidden, C = c->n_classes;
     bool training = net->mode == NETWORK_TRAINING;
     size_t train = training; /* multiplies the sizes of training-only buffers */
@@ -242,7 +242,7 @@ static hftc_status network_declare(network *net)
         net->embedding = &net->borrowed;
     } else {
         net->embedding = params_declare(ps, "embedding.weight", 2, (size_t[]){c->vocab_size, c->embed_dim});
-        net->embedding->row_sparse = true;
+        tensor_set_row_sparse(net->embedding, net->batch_capacity * network_max_len(net));
     }
     net->enc->declare(net);
     if (H) {
@@ -344,9 +344,8 @@ hftc_status network_set_word_cache(network *net, size_t max_bytes)
     hftc_status st = proj ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
         net->enc->word_projection(net, proj);
-        size_t S = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
         st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, N,
-                               net->batch_capacity * S);
+                               net->batch_capacity * network_max_len(net));
     }
     free(proj);
     return st;
@@ -394,7 +393,7 @@ void network_init(network *net, rng *r)
 // need that much, and the arena has the room.
 static bool network_check_batch(const network *net, size_t B, size_t T)
 {
-    size_t max_T = net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
+    size_t max_T = network_max_len(net);
     if (!net->acts || !net->acts->base) {
         error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: no activations (a shared arena was never given)");
         return false;
@@ -488,11 +487,28 @@ static float network_loss(network *net, size_t B, const float *targets, const fl
     return loss_sigmoid_bce(net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes);
 }
 
+// A row-sparse gradient has room for the rows of one batch (nn/params.h): a batch of the given positions whose rows
+// might not fit beside the rows of earlier batches not yet consumed is refused before anything changes.
+static bool network_check_gradient_room(const network *net, size_t positions)
+{
+    for (size_t i = 0; i < net->params.n_tensors; i++) {
+        const tensor *t = &net->params.tensors[i];
+        if (t->row_sparse && t->grad_rows < t->shape[0] && t->n_touched + positions > t->grad_rows) {
+            error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                      "network: %s: the gradient holds %zu rows of earlier batches, no room for %zu positions more "
+                      "(an optimiser step or params_zero_grad consumes it)",
+                      t->name, t->n_touched, positions);
+            return false;
+        }
+    }
+    return true;
+}
+
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
                           size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
                           uint64_t dropout_seed)
 {
-    if (!network_check_batch(net, B, T))
+    if (!network_check_batch(net, B, T) || !network_check_gradient_room(net, B * (T > net->min_len ? T : net->min_len)))
         return NAN;
     if (net->mode != NETWORK_TRAINING) {
         error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: training an inference-only network");

@@ -132,10 +132,12 @@ void network_init(network *net, rng *r);
  * Training pass: forward with dropout drawn from dropout_seed (one stream per document, so
  * results do not depend on the thread count), loss (mean over B x C for sigmoid, over B for
  * softmax, as PyTorch's defaults), backward adding into the gradients of tensors whose group
- * is not frozen (frozen[group] true); sets touched_rows of the row-sparse tensors (the embedding, ngram's
- * buckets). Returns the loss.
+ * is not frozen (frozen[group] true); adds this batch's rows to touched_rows of the row-sparse tensors (the
+ * embedding, ngram's buckets), whose compact gradients hold one batch's rows (nn/params.h). Returns the loss.
  * Ids >= vocab_size are read as <unk> (1). T may exceed length_capacity up to the largest window. B or T out of
- * range, or a network in inference mode: returns NaN and sets the error message (hftc_last_error). */
+ * range, a network in inference mode, or a batch whose rows might not fit in a row-sparse gradient beside those of
+ * earlier batches (a table of more rows than batch_capacity x length_capacity, its gradient not consumed since):
+ * returns NaN, changes nothing and sets the error message (hftc_last_error). */
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
                           size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
                           uint64_t dropout_seed);

@@ -96,6 +96,13 @@ struct encoder_ops {
 void recurrent_config_to_json(const network_config *c, json_t *j);
 const char *recurrent_config_from_json(const json_t *j, network_config *c);
 
+// The rows a document is laid out in at most (T' <= this): max(length_capacity, min_len). A batch has at most
+// batch_capacity times as many positions, the most rows of a row-sparse table one batch touches.
+static inline size_t network_max_len(const network *net)
+{
+    return net->length_capacity > net->min_len ? net->length_capacity : net->min_len;
+}
+
 // Whether t's gradient is wanted: its group is not frozen.
 static inline bool tensor_trains(const tensor *t, const bool *frozen) { return !frozen || !frozen[t->group]; }
 

@@ -37,7 +37,7 @@ static void adam_sparse(const compute_context *cc, tensor *t, float beta1, float
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t j = 0; j < t->n_touched; j++) {
         size_t base = (size_t)t->touched_rows[j] * row;
-        float *value = t->value + base, *grad = t->grad + base, *m = t->adam_m + base, *v = t->adam_v + base;
+        float *value = t->value + base, *grad = t->grad + j * row, *m = t->adam_m + base, *v = t->adam_v + base;
         if (t->changed)
             t->changed[t->touched_rows[j]] = 1;
 #pragma omp simd

@@ -2,6 +2,7 @@
 #include "nn/bag.h"
 
 #include "core/rng.h"
+#include "nn/params.h"
 
 #include <string.h>
 
@@ -51,7 +52,11 @@ void bag_forward(const compute_context *cc, float *out, const float *words, cons
     }
 }
 
-size_t bag_scratch_size(size_t B, size_t T, size_t n_buckets) { return 3 * B * T + 1 + n_buckets; }
+// The merged row list is as long as the gradient's room, the rows one batch can touch.
+size_t bag_scratch_size(size_t B, size_t T, size_t n_buckets)
+{
+    return 3 * B * T + 1 + (n_buckets < B * T ? n_buckets : B * T);
+}
 
 // Sorts the m positions of pos by their bucket ids[pos[i]], radix 256 from the lowest byte (stable: a bucket's
 // positions stay in order), alternating with tmp; returns the array that holds the result.
@@ -98,25 +103,28 @@ void bag_backward(const compute_context *cc, float *dwords, float *dtable, uint3
         for (size_t t = 0; t + 1 < lengths[b] && t + 1 < T; t++)
             pos[m++] = (uint32_t)(b * T + t);
     const uint32_t *sorted = sort_by_bucket(pos, tmp, m, ids, n_buckets);
-    // Group g is sorted[start[g] .. start[g + 1]), the positions of one bucket; the buckets merge into the
-    // earlier rows in one pass.
+    // Group g is sorted[start[g] .. start[g + 1]), the positions of one bucket, whose gradient is row slot[g] (in
+    // the sort's other array, free now); the buckets merge into the earlier rows in one pass.
+    uint32_t *slot = sorted == pos ? tmp : pos;
     size_t groups = 0, n = 0, old = 0;
     for (size_t i = 0; i < m; i++) {
         uint32_t row = ids[sorted[i]];
         if (i > 0 && row == ids[sorted[i - 1]])
             continue;
-        start[groups++] = (uint32_t)i;
         while (old < *n_rows && rows[old] < row)
             merged[n++] = rows[old++];
         old += old < *n_rows && rows[old] == row;
+        slot[groups] = (uint32_t)n;
+        start[groups++] = (uint32_t)i;
         merged[n++] = row;
     }
     start[groups] = (uint32_t)m;
     while (old < *n_rows)
         merged[n++] = rows[old++];
+    row_grads_merge(dtable, E, rows, *n_rows, merged, n);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(cc->threads)
     for (size_t g = 0; g < groups; g++) {
-        float *dw = dtable + (size_t)ids[sorted[start[g]]] * E;
+        float *dw = dtable + (size_t)slot[g] * E;
         for (uint32_t j = start[g]; j < start[g + 1]; j++) {
             size_t b = sorted[j] / T, L = lengths[b] < T ? lengths[b] : T;
             const float *d = dout + b * E;

@@ -5,7 +5,8 @@
  *
  * The bucket table's backward pass is row-sparse and deterministic, as the embedding's: the bigram positions
  * are sorted by bucket (a stable radix sort: cost in the positions, not in the table's rows, which run to
- * millions), then each touched row sums its positions in order, one thread per row. Nothing is allocated. */
+ * millions), then each touched row sums its positions in order, one thread per row, into a compact gradient of
+ * the touched rows alone (nn/params.h). Nothing is allocated. */
 #ifndef HFTC_NN_BAG_H
 #define HFTC_NN_BAG_H
 
@@ -31,10 +32,13 @@ void bag_forward(const compute_context *cc, float *out, const float *words, cons
 // uint32 elements of scratch that bag_backward needs.
 size_t bag_scratch_size(size_t B, size_t T, size_t n_buckets);
 
-// dout is (B,E); dwords is (B,T,E) or NULL; dtable is (n_buckets,E) or NULL.
-// Adds dout[b] / (2L - 1) into every word row t < L of dwords and into the table row of every bigram of document b
-// (once per occurrence). rows/n_rows is the sorted, unique list of table rows holding gradient (capacity n_buckets):
-// on entry the rows touched since the gradient was last consumed, on return their union with this batch's.
+// dout is (B,E); dwords is (B,T,E) or NULL; dtable is NULL or a row-sparse gradient of the (n_buckets,E) table: its
+// row j the gradient of row rows[j].
+// Adds dout[b] / (2L - 1) into every word row t < L of dwords and into the table row's gradient of every bigram of
+// document b (once per occurrence). rows/n_rows is the sorted, unique list of table rows holding gradient: on entry
+// the rows touched since the gradient was last consumed, on return their union with this batch's (earlier rows'
+// gradients moved to their new places), which dtable and rows must have room for (min(n_buckets, B x T) when the
+// gradient was consumed).
 void bag_backward(const compute_context *cc, float *dwords, float *dtable, uint32_t *rows, size_t *n_rows,
                   uint32_t *scratch, const float *dout, const uint32_t *ids, const size_t *lengths, size_t B, size_t T,
                   size_t E, size_t n_buckets);

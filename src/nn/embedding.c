@@ -1,6 +1,8 @@
 /* Embedding forward (gather) and row-sparse, deterministic backward. */
 #include "nn/embedding.h"
 
+#include "nn/params.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -49,10 +51,11 @@ void embedding_backward(const compute_context *cc, float *dweight, uint32_t *row
         }
     }
     // After the scatter start[v] is where bucket v ends, i.e. where bucket v + 1 begins.
+    row_grads_merge(dweight, E, rows, *n_rows, merged, n);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(cc->threads)
     for (size_t i = 0; i < n; i++) {
         uint32_t v = merged[i];
-        float *dw = dweight + (size_t)v * E;
+        float *dw = dweight + i * E;
         for (uint32_t j = start[v - 1]; j < start[v]; j++) {
             const float *g = dout + (size_t)order[j] * E;
 #pragma omp simd

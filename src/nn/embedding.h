@@ -1,6 +1,7 @@
 /* Embedding lookup: token ids to rows of a (V, E) table. The backward pass is row-sparse and
  * deterministic: positions are bucketed by token id (a counting sort), then each touched row sums
- * its positions in order, one thread per row. Row 0 (<pad>) never receives a gradient. */
+ * its positions in order, one thread per row, into a compact gradient of the touched rows alone.
+ * Row 0 (<pad>) never receives a gradient. */
 #ifndef HFTC_NN_EMBEDDING_H
 #define HFTC_NN_EMBEDDING_H
 
@@ -17,11 +18,13 @@ void embedding_forward(const compute_context *cc, float *out, const uint32_t *to
 // uint32 elements of scratch that embedding_backward needs.
 size_t embedding_scratch_size(size_t B, size_t T, size_t V);
 
-// dout is (B,T,E), tokens is (B,T), lengths is (B), dweight is (V,E).
-// Adds the gradient of every position t < lengths[b] with a token other than 0 into its row of
-// dweight. rows/n_rows is the sorted, unique list of rows holding gradient (capacity V): on entry
-// the rows touched by earlier calls since the gradient was last consumed, on return their union
-// with the rows of this batch.
+// dout is (B,T,E), tokens is (B,T), lengths is (B); dweight is a row-sparse gradient (nn/params.h) of a (V,E)
+// table: its row j the gradient of row rows[j].
+// Adds the gradient of every position t < lengths[b] with a token other than 0 into its row's gradient.
+// rows/n_rows is the sorted, unique list of rows holding gradient: on entry the rows touched by earlier calls
+// since the gradient was last consumed, on return their union with the rows of this batch (earlier rows'
+// gradients moved to their new places), which dweight and rows must have room for (min(V, B x T) when the
+// gradient was consumed).
 void embedding_backward(const compute_context *cc, float *dweight, uint32_t *rows, size_t *n_rows, uint32_t *scratch,
                         const float *dout, const uint32_t *tokens, const size_t *lengths, size_t B, size_t T, size_t E,
                         size_t V);

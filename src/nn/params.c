@@ -1,5 +1,5 @@
-/* Named parameter tensors carved from three arenas: values, gradients (plus the touched-row lists
- * of row-sparse tensors) and Adam moments. The last two exist only while a set is being trained. */
+/* Named parameter tensors carved from three arenas: values, gradients (compact for row-sparse tensors, plus
+ * their touched-row lists) and Adam moments. The last two exist only while a set is being trained. */
 #include "nn/params.h"
 
 #include "core/error.h"
@@ -22,6 +22,12 @@ tensor *params_declare(param_set *ps, const char *name, size_t ndim, const size_
     return t;
 }
 
+void tensor_set_row_sparse(tensor *t, size_t max_rows)
+{
+    t->row_sparse = true;
+    t->grad_rows = max_rows < t->shape[0] ? max_rows : t->shape[0];
+}
+
 // Each carve runs twice: on an unsized arena to count bytes, then on the allocated one to hand out pointers.
 static void params_carve_values(param_set *ps)
 {
@@ -33,8 +39,8 @@ static void params_carve_training(param_set *ps)
 {
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
-        t->grad = arena_floats(&ps->grads, t->size);
-        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint32_t)) : NULL;
+        t->grad = arena_floats(&ps->grads, t->row_sparse ? t->grad_rows * (t->size / t->shape[0]) : t->size);
+        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, t->grad_rows, sizeof(uint32_t)) : NULL;
         t->changed = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint8_t)) : NULL;
         t->n_touched = 0;
     }
@@ -103,17 +109,42 @@ tensor *params_find(param_set *ps, const char *name)
     return NULL;
 }
 
-// A row-sparse gradient is non-zero only in its touched rows (the invariant kept by the embedding
-// backward and the optimisers), so only those are cleared: a 50000 x 300 table is not swept every batch.
+const float *tensor_grad_row(const tensor *t, size_t r)
+{
+    size_t row = t->size / t->shape[0], lo = 0, hi = t->n_touched;
+    if (!t->row_sparse)
+        return t->grad + r * row;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->touched_rows[mid] < r)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n_touched && t->touched_rows[lo] == r ? t->grad + lo * row : NULL;
+}
+
+// From the last place down: a row's place in merged is at or after its place in rows, so no row is overwritten
+// before it moves, and once the places left are as many as the old rows left, those are in place. The rows past
+// n_rows are zero (the invariant the optimisers and tensor_zero_grad keep): only a new row placed below n_rows,
+// where an old row was, needs zeroing.
+void row_grads_merge(float *grad, size_t width, const uint32_t *rows, size_t n_rows, const uint32_t *merged, size_t n)
+{
+    for (size_t left = n, old = n_rows; left > old;) {
+        size_t i = --left;
+        if (old > 0 && merged[i] == rows[old - 1])
+            memcpy(grad + i * width, grad + --old * width, width * sizeof(float));
+        else if (i < n_rows)
+            memset(grad + i * width, 0, width * sizeof(float));
+    }
+}
+
+// A row-sparse gradient is non-zero only in its first n_touched rows (the invariant kept by the backward passes
+// and the optimisers), so only those are cleared.
 void tensor_zero_grad(tensor *t)
 {
-    if (!t->row_sparse) {
-        memset(t->grad, 0, t->size * sizeof(float));
-        return;
-    }
-    size_t row = t->size / t->shape[0];
-    for (size_t j = 0; j < t->n_touched; j++)
-        memset(t->grad + (size_t)t->touched_rows[j] * row, 0, row * sizeof(float));
+    size_t n = t->row_sparse ? t->n_touched * (t->size / t->shape[0]) : t->size;
+    memset(t->grad, 0, n * sizeof(float));
     t->n_touched = 0;
 }
 

@@ -15,8 +15,7 @@ static void sgd_sparse(const compute_context *cc, tensor *t, float rate)
     size_t row = t->size / t->shape[0];
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t j = 0; j < t->n_touched; j++) {
-        size_t base = (size_t)t->touched_rows[j] * row;
-        float *value = t->value + base, *grad = t->grad + base;
+        float *value = t->value + (size_t)t->touched_rows[j] * row, *grad = t->grad + j * row;
         if (t->changed)
             t->changed[t->touched_rows[j]] = 1;
 #pragma omp simd

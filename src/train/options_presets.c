@@ -61,8 +61,9 @@ typedef struct {
  * layer (no hidden layer, no dropout: fastText has neither), -dim 100, -minCount 1 (the table's min-count),
  * sigmoid outputs (-loss ova, one-vs-all, fastText's multi-label loss), the flat strategy, and fastText's
  * optimiser: SGD with the rate per document decaying linearly to 0 (--optimizer sgd), which keeps no moments, so
- * a table entry costs a value and a gradient (and the best-epoch copy). The table's buckets, 1,000,000, are half
- * of fastText's -bucket 2000000 (at E = 100, 1M buckets wrote a 416 MB model on WordNet). The rate is 1.0, the top
+ * a table entry costs a value (and the best-epoch copy); the gradient has room for one batch's rows only (10 x 500
+ * positions: 2 MB at E = 100, nn/params.h). The table's buckets, 1,000,000, are half of fastText's -bucket
+ * 2000000 (at E = 100, 1M buckets wrote a 416 MB model on WordNet). The rate is 1.0, the top
  * of fastText's tutorial's 0.1-1.0, in batches of 10 documents (about fastText's per-document updates: on amazon,
  * batch 1 and batch 10 at 0.1 reached 0.309 and 0.306 test micro-F1 in 15 epochs, batch 10 in a third of the
  * time), chosen on validation micro-F1 among 0.1, 0.25, 0.5 and 1.0 at 25 epochs (rcv1dev 0.620, 0.681, 0.707,
