@@ -139,6 +139,7 @@ typedef struct {
     size_t n_windows, windows[HFTC_MAX_WINDOWS];
     size_t filters;
     size_t pool_chunks;           /* max pooling chunks per feature map: 1 = 1-max (Kim), p > 1 = XML-CNN's dynamic */
+    size_t conv_stride;           /* words between window starts: 1 (Kim, XML-CNN), 2 (XML-CNN(2)) */
     size_t hidden;                /* 0 = no hidden layer; XML-CNN's bottleneck; HFT-ONLSTM's MLP */
     char hidden_activation[8];    /* of the hidden layer: "relu", "tanh" */
     int batchnorm;                /* batch normalisation after the hidden layer's dropout */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define GOLDEN_MAX_RECORDS 160
+#define GOLDEN_MAX_RECORDS 256
 /* check_close: |ours - torch| <= GOLDEN_TOL * max(|torch|, 1e-2 * largest |torch| of the tensor) */
 #define GOLDEN_TOL 1e-5
 

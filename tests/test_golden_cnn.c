@@ -17,7 +17,7 @@
 // Reads a variant's configuration (with the head in gc->cfg.head) and inputs.
 static bool case_read(golden_case *gc, const golden *g, const char *prefix)
 {
-    const double *config = golden_get(g, prefix, "config", 8);
+    const double *config = golden_get(g, prefix, "config", 9);
     if (!config)
         return false;
     size_t n_windows = 0;
@@ -36,6 +36,7 @@ static bool case_read(golden_case *gc, const golden *g, const char *prefix)
                                .n_windows = n_windows,
                                .n_filters = (size_t)config[2],
                                .pool_chunks = (size_t)config[7],
+                               .conv_stride = (size_t)config[8],
                                .hidden = (size_t)config[3],
                                .n_classes = (size_t)config[4]};
     for (size_t w = 0; w < n_windows; w++)
@@ -50,6 +51,9 @@ static void test_sigmoid(void) { golden_check_variant(GOLDEN_PATH, "sigmoid.", H
 static void test_softmax(void) { golden_check_variant(GOLDEN_PATH, "softmax.", HEAD_SOFTMAX, &cnn_variant); }
 
 static void test_xml_cnn(void) { golden_check_variant(GOLDEN_PATH, "xml.", HEAD_SIGMOID, &cnn_variant); }
+
+// XML-CNN(2): the convolution at stride 2 against torch.nn.Conv1d(stride=2).
+static void test_xml_cnn2(void) { golden_check_variant(GOLDEN_PATH, "xml2.", HEAD_SIGMOID, &cnn_variant); }
 
 // Loads the sigmoid variant for the optimiser tests: groups as in the generator (conv and embedding
 // in group 0, fc1 and out in group 1), the learning rates, and a copy of the initial values.
@@ -193,6 +197,7 @@ int main(void)
     RUN_TEST(test_sigmoid);
     RUN_TEST(test_softmax);
     RUN_TEST(test_xml_cnn);
+    RUN_TEST(test_xml_cnn2);
     RUN_TEST(test_adam_steps);
     RUN_TEST(test_adam_training);
     TEST_MAIN_END();

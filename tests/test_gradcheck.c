@@ -20,16 +20,17 @@
 
 /* ---- double references ---- */
 
-// out (B, F*p) at stride ld, as conv1d_forward.
+// out (B, F*p) at stride ld, as conv1d_forward with windows starting every stride words.
 static void ref_conv(double *out, size_t ld, const double *x, const size_t *lengths, const double *w,
-                     const double *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+                     const double *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p, size_t stride)
 {
     for (size_t b = 0; b < B; b++) {
-        size_t L = lengths[b] < T ? lengths[b] : T, n = L >= K ? L - K + 1 : 1;
+        size_t L = lengths[b] < T ? lengths[b] : T, n = L >= K ? (L - K) / stride + 1 : 1;
         for (size_t f = 0; f < F; f++)
             for (size_t c = 0; c < p; c++) {
                 double best = -INFINITY;
-                for (size_t t = c * n / p; t < ((c + 1) * n + p - 1) / p; t++) {
+                for (size_t j = c * n / p; j < ((c + 1) * n + p - 1) / p; j++) {
+                    size_t t = j * stride;
                     double s = bias[f];
                     for (size_t i = 0; i < K * E; i++)
                         s += x[(b * T + t) * E + i] * w[f * K * E + i];
@@ -186,17 +187,17 @@ static void test_dropout(void)
 typedef struct {
     const size_t *lengths;
     double *x, *w, *bias, *out, *r;
-    size_t B, T, E, F, K, p;
+    size_t B, T, E, F, K, p, stride;
 } conv_ctx;
 
 static double conv_loss(const void *p)
 {
     const conv_ctx *c = p;
-    ref_conv(c->out, c->F * c->p, c->x, c->lengths, c->w, c->bias, c->B, c->T, c->E, c->F, c->K, c->p);
+    ref_conv(c->out, c->F * c->p, c->x, c->lengths, c->w, c->bias, c->B, c->T, c->E, c->F, c->K, c->p, c->stride);
     return dot(c->out, c->r, c->B * c->F * c->p);
 }
 
-static void check_conv(size_t K, size_t p)
+static void check_conv(size_t K, size_t p, size_t stride)
 {
     enum { B = 4, T = 8, E = 3, F = 5 };
     // Full, padded, shorter than most windows, and empty documents; rows past a length are zero as
@@ -212,7 +213,7 @@ static void check_conv(size_t K, size_t p)
     size_t ld = F * p + 3;
     float *out = malloc(B * ld * sizeof *out), *scratch = malloc(conv1d_scratch_size(B, T, E, F, K) * sizeof(float));
     uint32_t *argmax = malloc(B * ld * sizeof *argmax);
-    conv1d_forward(test_compute, out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p);
+    conv1d_forward(test_compute, out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p, stride);
     double ref[B * F * 8];
     conv_ctx c = {lengths,
                   to_double(x, B * T * E),
@@ -225,7 +226,8 @@ static void check_conv(size_t K, size_t p)
                   E,
                   F,
                   K,
-                  p};
+                  p,
+                  stride};
     conv_loss(&c);
     float packed[B * F * 8], dout[B * F * 8 + 8 * 3];
     for (size_t b = 0; b < B; b++)
@@ -234,7 +236,7 @@ static void check_conv(size_t K, size_t p)
             dout[b * ld + i] = R[b * F * p + i];
         }
     char name[64];
-    snprintf(name, sizeof name, "conv K=%zu p=%zu", K, p);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu stride %zu", K, p, stride);
     check_forward(name, packed, ref, B * F * p, 1e-5);
 
     // Backward adds into non-zero buffers.
@@ -248,16 +250,16 @@ static void check_conv(size_t K, size_t p)
         dw[i] -= 1.0f;
     for (size_t f = 0; f < F; f++)
         db[f] += 2.0f;
-    snprintf(name, sizeof name, "conv K=%zu p=%zu dx", K, p);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu stride %zu dx", K, p, stride);
     check_gradient(name, c.x, B * T * E, dx, conv_loss, &c);
-    snprintf(name, sizeof name, "conv K=%zu p=%zu dw", K, p);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu stride %zu dw", K, p, stride);
     check_gradient(name, c.w, F * K * E, dw, conv_loss, &c);
-    snprintf(name, sizeof name, "conv K=%zu p=%zu db", K, p);
+    snprintf(name, sizeof name, "conv K=%zu p=%zu stride %zu db", K, p, stride);
     check_gradient(name, c.bias, F, db, conv_loss, &c);
-    // Windows never start past the last full window (or 0 for a short document).
+    // Windows start at multiples of the stride, never past the last full window (or 0 for a short document).
     for (size_t b = 0; b < B; b++)
         for (size_t i = 0; i < F * p; i++)
-            CHECK(argmax[b * ld + i] <= (lengths[b] >= K ? lengths[b] - K : 0));
+            CHECK(argmax[b * ld + i] <= (lengths[b] >= K ? lengths[b] - K : 0) && argmax[b * ld + i] % stride == 0);
     free(x), free(w), free(bias), free(R), free(out), free(scratch), free(argmax), free(dx), free(dw);
     free(c.x), free(c.w), free(c.bias), free(c.r);
 }
@@ -266,8 +268,11 @@ static void test_conv1d(void)
 {
     const size_t windows[] = {1, 2, 3, 5};
     for (size_t i = 0; i < 4; i++) {
-        check_conv(windows[i], 1);
-        check_conv(windows[i], 3);
+        check_conv(windows[i], 1, 1);
+        check_conv(windows[i], 3, 1);
+        check_conv(windows[i], 1, 2); /* XML-CNN(2) */
+        check_conv(windows[i], 3, 2);
+        check_conv(windows[i], 2, 3);
     }
 }
 
@@ -521,7 +526,8 @@ static double net_loss(const void *p)
     ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
     ref_dropout(x, c->emb_mask, B * T * E, cfg->embed_dropout);
     for (size_t w = 0; w < cfg->n_windows; w++)
-        ref_conv(pooled + w * F * P, D, x, c->lengths, c->conv_w[w], c->conv_b[w], B, T, E, F, cfg->windows[w], P);
+        ref_conv(pooled + w * F * P, D, x, c->lengths, c->conv_w[w], c->conv_b[w], B, T, E, F, cfg->windows[w], P,
+                 cfg->conv_stride > 1 ? cfg->conv_stride : 1);
     ref_relu(pooled, B * D);
     double loss = ref_network_head(cfg, &c->head, pooled, B, D);
     free(x), free(pooled);
@@ -659,12 +665,20 @@ static void test_network_xml(void)
                           .embed_dropout = 0.3f,
                           .hidden_dropout = 0.4f};
     check_network(&cfg, "network(xml-cnn)");
+    cfg.conv_stride = 2; /* XML-CNN(2): windows start at 0, 2, 4, ... */
+    check_network(&cfg, "network(xml-cnn, stride 2)");
+    cfg.conv_stride = 1;
     // The pooled features, and so fc1's inputs, grow by p; Kim's tensor names are kept.
     network *net = NULL;
     CHECK_STATUS(network_create(&net, &cfg, 2, 7, NETWORK_TRAINING), HFTC_STATUS_OK);
     tensor *fc1 = net ? params_find(network_params(net), "fc1.weight") : NULL;
     CHECK(fc1 && fc1->shape[0] == 5 && fc1->shape[1] == 2 * 3 * 3);
     network_free(net);
+    cfg.conv_stride = NETWORK_MAX_STRIDE + 1;
+    net = NULL;
+    CHECK_STATUS(network_create(&net, &cfg, 2, 7, NETWORK_TRAINING), HFTC_STATUS_INVALID_ARGUMENT);
+    CHECK(net == NULL && strstr(hftc_last_error(), "stride") != NULL);
+    cfg.conv_stride = 1;
     cfg.pool_chunks = NETWORK_MAX_CHUNKS + 1;
     net = NULL;
     CHECK_STATUS(network_create(&net, &cfg, 2, 7, NETWORK_TRAINING), HFTC_STATUS_INVALID_ARGUMENT);

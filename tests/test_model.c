@@ -347,8 +347,6 @@ static const char *edit_stored(const char *path, const char *name, const char *k
     return out;
 }
 
-// XML-CNN (the "xml-cnn" preset's dynamic max pooling, here 2 chunks): trains, survives save + load bit for
-// bit, and the chunk count is read back from the file, 1 when the key is missing.
 /* --pos-weight: positive targets weigh more in the loss, so the same seed ends with higher probabilities
  * (BCE's optimum moves from p to w p / (w p + 1 - p)); the softmax head refuses it. */
 static void test_pos_weight(void)
@@ -412,6 +410,8 @@ static const char *check_save_load_same(hftc_model *m, const char *name, const c
     return path;
 }
 
+// XML-CNN (the "xml-cnn" preset's dynamic max pooling, here 2 chunks): trains, survives save + load bit for
+// bit, and the chunk count is read back from the file, 1 when the key is missing.
 static void test_xml_cnn_round_trip(void)
 {
     hftc_train_options o;
@@ -1272,6 +1272,38 @@ static void test_level_docs_training(void)
     CHECK_MSG(problem && strstr(problem, "--level-docs must be all or reach"), "%s", problem ? problem : "accepted");
 }
 
+// XML-CNN(2) (--conv-stride 2): learns, the file keeps the stride ("conv_stride", written only when above 1) and
+// predicts the same after save + load.
+static void test_xml_cnn2_round_trip(void)
+{
+    hftc_train_options o;
+    small_options(&o);
+    o.pool_chunks = 2, o.conv_stride = 2, o.epochs = 3;
+    hftc_model *m = train_and_check(&o, 0.85, "XML-CNN(2) after 3 epochs");
+    if (!m)
+        return;
+    char *d = hftc_model_describe(m);
+    json_t *j = d ? json_loads(d, 0, NULL) : NULL;
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "config"), "conv_stride")) == 2);
+    json_decref(j);
+    free(d);
+    const char *path = check_save_load_same(m, "xml2.hftc", "XML-CNN(2)");
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
+    d = loaded ? hftc_model_describe(loaded) : NULL;
+    CHECK(d && strstr(d, "\"conv_stride\": 2"));
+    free(d);
+    hftc_model_free(loaded);
+    loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK); /* stride 1: no key in its config */
+    d = loaded ? hftc_model_describe(loaded) : NULL;
+    j = d ? json_loads(d, 0, NULL) : NULL;
+    CHECK(json_object_get(j, "config") && !json_object_get(json_object_get(j, "config"), "conv_stride"));
+    json_decref(j);
+    free(d);
+    hftc_model_free(loaded);
+}
+
 // Fine-tuning that leaves the embedding out of --transfer-layers: every level's embedding starts from the word
 // vectors (levels 2+ started random), and with --freeze-embeddings keeps them.
 static void test_vectors_without_embedding_transfer(void)
@@ -1360,6 +1392,7 @@ int main(void)
     RUN_TEST(test_threshold_tuning);
     RUN_TEST(test_pos_weight);
     RUN_TEST(test_xml_cnn_round_trip);
+    RUN_TEST(test_xml_cnn2_round_trip);
     RUN_TEST(test_onlstm_round_trip);
     RUN_TEST(test_ngram);
     RUN_TEST(test_sgd_recovers_from_divergence);

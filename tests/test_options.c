@@ -132,7 +132,7 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 14);
+    CHECK(n == 15);
     hftc_train_options o;
     hftc_train_options_init(&o, "linear"); /* scikit-learn's TF-IDF + logistic regression baseline */
     CHECK(!strcmp(o.family, "linear") && !strcmp(o.linear_loss, "logreg") && o.ngrams == 2 && o.min_df == 2 &&
@@ -148,7 +148,12 @@ static void test_presets(void)
     CHECK(o.max_len == 13 && o.n_windows == 3 && o.windows[2] == 4 && o.filters == 128 && o.hidden == 1024);
     CHECK(o.lr == 1e-3f && o.embed_dropout == 0.25f && o.hidden_dropout == 0.5f && o.epochs == 40);
     hftc_train_options_init(&o, "xml-cnn");
-    CHECK(o.pool_chunks == 5 && o.hidden == 512 && !strcmp(o.strategy, "flat"));
+    CHECK(o.pool_chunks == 5 && o.hidden == 512 && !strcmp(o.strategy, "flat") && o.conv_stride == 1);
+    hftc_train_options_init(&o, "xml-cnn2"); /* XML-CNN(2): stride 2 */
+    CHECK(o.pool_chunks == 5 && o.hidden == 512 && !strcmp(o.strategy, "flat") && o.conv_stride == 2);
+    o.train_path = "train.tsv";
+    o.conv_stride = 0;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--conv-stride"));
     hftc_train_options_init(&o, "woft-onlstm");
     CHECK(!strcmp(o.transfer, "none") && o.joint_embedding && !strcmp(o.head, "softmax") && o.rnn_hidden == 500);
     CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);

@@ -34,6 +34,9 @@ static hftc_status cnn_check(const network_config *c, size_t batch_capacity, siz
     if (c->pool_chunks > NETWORK_MAX_CHUNKS)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu pooling chunks (at most %d)", c->pool_chunks,
                          NETWORK_MAX_CHUNKS);
+    if (c->conv_stride > NETWORK_MAX_STRIDE)
+        return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: convolution stride %zu (at most %d)", c->conv_stride,
+                         NETWORK_MAX_STRIDE);
     if (c->n_windows == 0 || c->n_windows > NETWORK_MAX_WINDOWS)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: %zu windows (1 to %d allowed)", c->n_windows,
                          NETWORK_MAX_WINDOWS);
@@ -118,7 +121,8 @@ static void cnn_forward(network *net, const compute_context *cc, size_t B, size_
     for (size_t w = 0; w < c->n_windows; w++) {
         conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch,
                        net->input, net->projected, column, net->lengths, cnn_of(net)->w[w]->value,
-                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p);
+                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p,
+                       c->conv_stride > 1 ? c->conv_stride : 1);
         column += c->windows[w] * F;
     }
     relu_forward(cc, net->features_out, net->features_out, B * D);

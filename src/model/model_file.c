@@ -36,6 +36,8 @@ static json_t *config_to_json(const hftc_model *m)
                      (json_int_t)c->n_filters, "pool_chunks", (json_int_t)(c->pool_chunks > 1 ? c->pool_chunks : 1),
                      "hidden", (json_int_t)c->hidden, "embed_dropout", (double)c->embed_dropout, "hidden_dropout",
                      (double)c->hidden_dropout));
+    if (c->conv_stride > 1) /* XML-CNN(2); files of other models stay as they were */
+        json_object_set_new(j, "conv_stride", json_integer((json_int_t)c->conv_stride));
     encoder_config_to_json(c, j);
     if (m->joint_embedding)
         json_object_set_new(j, "joint_embedding", json_true());
@@ -462,6 +464,8 @@ static hftc_status config_from_json(const char *path, int version, const char *t
         st = error_set(HFTC_STATUS_MODEL, "%s: the joint embedding needs single-label levels", path);
     if (!known)
         st = error_set(HFTC_STATUS_MODEL, "%s: unsupported encoder \"%s\" or head \"%s\"", path, encoder, head);
+    json_t *stride_value = json_object_get(j, "conv_stride"); /* XML-CNN(2) alone writes it */
+    json_int_t stride = stride_value ? (json_is_integer(stride_value) ? json_integer_value(stride_value) : 0) : 1;
     /* the bounds train checks its options against (core/bounds.h) */
     const struct {
         const char *key;
@@ -470,6 +474,7 @@ static hftc_status config_from_json(const char *path, int version, const char *t
                  {"embed_dim", E, 1, BOUNDS_MAX_VECTOR_DIM},
                  {"filters", F, 1, BOUNDS_MAX_FILTERS},
                  {"pool_chunks", chunks, 1, NETWORK_MAX_CHUNKS},
+                 {"conv_stride", stride, 1, NETWORK_MAX_STRIDE},
                  {"hidden", H, 0, BOUNDS_MAX_HIDDEN},
                  {"classes", C, 1, UINT32_MAX},
                  {"max_len", max_len, 1, BOUNDS_MAX_LEN},
@@ -503,7 +508,7 @@ static hftc_status config_from_json(const char *path, int version, const char *t
         c->windows[c->n_windows++] = (size_t)k;
     }
     c->vocab_size = (size_t)V, c->embed_dim = (size_t)E, c->n_filters = (size_t)F, c->hidden = (size_t)H;
-    c->pool_chunks = (size_t)chunks;
+    c->pool_chunks = (size_t)chunks, c->conv_stride = (size_t)stride;
     c->n_classes = (size_t)C, c->embed_dropout = (float)embed_dropout, c->hidden_dropout = (float)hidden_dropout;
     *tok = (tokenizer_options){
         .lowercase = lowercase, .split_punct = split_punct, .drop_punct = drop_punct, .max_len = (size_t)max_len};

@@ -32,6 +32,7 @@ typedef enum { NETWORK_INFERENCE, NETWORK_TRAINING, NETWORK_INFERENCE_SHARED } n
 
 #define NETWORK_MAX_WINDOWS HFTC_MAX_WINDOWS
 #define NETWORK_MAX_CHUNKS 1024
+#define NETWORK_MAX_STRIDE 16
 #define NETWORK_MAX_BUCKETS 100000000
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     size_t windows[NETWORK_MAX_WINDOWS];
     size_t n_filters;   /* F feature maps per window */
     size_t pool_chunks; /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
+    size_t conv_stride; /* windows start every conv_stride words (XML-CNN(2): 2); 0 or 1 = every word */
     /* bigru-att, onlstm */
     size_t rnn_hidden;      /* GRU units per direction; ON-LSTM units */
     size_t attention_dim;   /* A of the word attention; 0 = 2 * rnn_hidden */

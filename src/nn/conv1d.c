@@ -20,7 +20,8 @@ void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
 
 void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
                     const float *inp, const float *const *projected, size_t column, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p,
+                    size_t stride)
 {
     size_t KF = K * F;
     float *y = scratch, *wk = scratch + B * T * KF;
@@ -34,7 +35,7 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t L = lengths[b] < T ? lengths[b] : T;
-        size_t n = L >= K ? L - K + 1 : 1;
+        size_t n = L >= K ? (L - K) / stride + 1 : 1; /* the window starts 0, stride, 2 stride, ... */
         const float *yb = y + b * T * KF;
         for (size_t c = 0; c < p; c++) {
             size_t begin = c * n / p, end = ((c + 1) * n + p - 1) / p;
@@ -45,12 +46,13 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
                 uint32_t arg[CONV1D_BLOCK];
                 for (size_t j = 0; j < nf; j++) {
                     best[j] = -INFINITY;
-                    arg[j] = (uint32_t)begin;
+                    arg[j] = (uint32_t)(begin * stride);
                 }
-                for (size_t t = begin; t < end; t++) {
+                for (size_t s = begin; s < end; s++) {
+                    size_t t = s * stride;
                     // Projected rows are scattered over the word cache's table: fetch the row this loop
                     // meets CONV1D_PREFETCH windows later ahead of time.
-                    size_t ahead = t + K - 1 + CONV1D_PREFETCH;
+                    size_t ahead = t + K - 1 + CONV1D_PREFETCH * stride;
                     if (projected && ahead < T)
                         for (size_t i = 0; i < nf; i += 16)
                             for (size_t k = 0; k < K; k++)

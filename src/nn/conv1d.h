@@ -9,7 +9,8 @@
  * the fly by the pooling pass (same FLOPs, no copy of the input, one large well-shaped GEMM).
  *
  * Pooling for document b of length L (clamped to T) runs over the window starts
- * t in [0, n), n = max(L - K + 1, 1): windows never reach past the document when L >= K, and a
+ * t = 0, s, 2s, ... below max(L - K + 1, 1) (s: the stride, 1 in Kim's CNN, 2 in XML-CNN(2); n of them,
+ * torch.nn.Conv1d(stride=s)'s output length): windows never reach past the document when L >= K, and a
  * document shorter than K has its single window at t = 0 over its zero-padded rows. The n positions
  * are split into p chunks as torch.nn.AdaptiveMaxPool1d(p) does (chunk c is
  * [floor(c n / p), ceil((c + 1) n / p))), each max-pooled; p = 1 is 1-max pooling. The bias is added
@@ -28,13 +29,14 @@ size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
 // inp is (B,T,E) with T >= K, lengths is (B), weight is (F,K*E) (weight[f, k*E + e] multiplies word k
 // of the window, feature e), bias is (F).
 // out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
-// start t that won. Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
+// start t that won (a multiple of stride). Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
 // projected: NULL, or the products already computed (nn/word_cache.h): projected[b*T + t] + column +
 // k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight and
 // scratch are not read.
 void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
                     const float *inp, const float *const *projected, size_t column, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
+                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p,
+                    size_t stride);
 
 // The products' layout: wk (K*F, E) with row k*F + f = weight[f, k*E : (k+1)*E], the slice of filter f
 // that meets word k of the window.

@@ -128,6 +128,8 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->filters < 1 || o->filters > BOUNDS_MAX_FILTERS || o->hidden > BOUNDS_MAX_HIDDEN)
         return "--filters must be between 1 and " TEXT_OF(BOUNDS_MAX_FILTERS) " and --hidden at most " TEXT_OF(
             BOUNDS_MAX_HIDDEN);
+    if (o->conv_stride < 1 || o->conv_stride > NETWORK_MAX_STRIDE)
+        return "--conv-stride must be in [1, " TEXT_OF(NETWORK_MAX_STRIDE) "]";
     if (o->pool_chunks < 1 || o->pool_chunks > NETWORK_MAX_CHUNKS)
         return "--pool-chunks must be between 1 and " TEXT_OF(NETWORK_MAX_CHUNKS);
     if (o->buckets < 1 || o->buckets > NETWORK_MAX_BUCKETS)
@@ -245,6 +247,7 @@ hftc_status train_config_resolve(const hftc_train_options *o, train_config *c)
     c->net.rnn_hidden = o->rnn_hidden, c->net.attention_dim = o->attention_dim, c->net.rnn_dropout = o->rnn_dropout;
     c->net.onlstm_chunk = o->onlstm_chunk, c->net.hidden_batchnorm = o->batchnorm;
     c->net.n_windows = o->n_windows, c->net.n_filters = o->filters, c->net.pool_chunks = o->pool_chunks;
+    c->net.conv_stride = o->conv_stride;
     c->net.buckets = o->buckets;
     memcpy(c->net.windows, o->windows, sizeof o->windows);
     c->net.hidden = o->hidden, c->net.embed_dropout = o->embed_dropout, c->net.hidden_dropout = o->hidden_dropout;

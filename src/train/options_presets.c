@@ -28,7 +28,11 @@ typedef struct {
  * optimisation, a 512-unit bottleneck, and dynamic max pooling. That code convolves with stride 2 and keeps
  * the max of each 2 neighbouring outputs: at 13 words, 5, 5 and 4 maxima per feature map for windows 2, 3, 4,
  * the i-th over window starts 2i and 2i + 2. Over stride-1 windows, 5 chunks keep 5 maxima over about the
- * same spans (exactly the same for window 3).
+ * same spans (exactly the same for window 3): the paper's XML-CNN(1), "the same window sizes and stride size as
+ * HFT-CNN".
+ * xml-cnn2: the paper's XML-CNN(2), the convolution at stride 2 as that code has it (window starts 0, 2, 4, ...;
+ * torch.nn.Conv1d(stride=2)); its maxima over neighbouring pairs become the same 5 adaptive chunks, over the
+ * 6, 6 and 5 strided windows of a 13-word text.
  *
  * The HTrans paper's settings (Banerjee et al. 2019): 100-d embeddings, BiGRU 96 per direction with word
  * attention, max and mean pooling, dropout .4 on the GRU outputs, batch 128, the first 100 words, at most 10
@@ -90,6 +94,7 @@ static const preset_spec presets[] = {
     {"woft-cnn", NULL, "strategy=level scoring=bsf level-docs=reach"},
     {"hft-cnn", "woft-cnn", "transfer=finetune"},
     {"xml-cnn", NULL, "pool-chunks=5 hidden=512"},
+    {"xml-cnn2", "xml-cnn", "conv-stride=2"},
     {"gru-att", NULL,
      "encoder=bigru-att strategy=node transfer-layers=embedding,gru,attention windows=none dim=100 max-len=100 "
      "batch=128 epochs=10 hidden=0 embed-dropout=0 hidden-dropout=0"},

@@ -123,6 +123,8 @@ static const option_spec option_table[] = {
     {"filters", OPTION_SIZE, FIELD(filters), 0, "128", "feature maps per window size"},
     {"pool-chunks", OPTION_SIZE, FIELD(pool_chunks), 0, "1",
      "max pooling chunks per feature map (1 = Kim, > 1 = XML-CNN)"},
+    {"conv-stride", OPTION_SIZE, FIELD(conv_stride), 0, "1",
+     "words between the convolution's window starts (1 = every word; XML-CNN(2): 2)"},
     {"rnn-hidden", OPTION_SIZE, FIELD(rnn_hidden), 0, "96", "bigru-att: GRU units per direction; onlstm: units"},
     {"onlstm-chunk", OPTION_SIZE, FIELD(onlstm_chunk), 0, "1",
      "onlstm: units per master-gate value (1 = the equations)"},

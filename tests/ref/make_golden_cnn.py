@@ -14,9 +14,12 @@ max over time; p > 1 is XML-CNN's dynamic max pooling, whose chunks hftc's conv1
 as AdaptiveMaxPool1d does ([floor(c n / p), ceil((c + 1) n / p))). Variants:
   sigmoid  windows 2,3,4, hidden 32, p 1, BCEWithLogitsLoss(pos_weight), plus optimiser steps;
   softmax  windows 1,3, no hidden layer, p 1, CrossEntropyLoss on one-hot targets;
-  xml      windows 2,3,4, bottleneck 10, p 4, BCEWithLogitsLoss(pos_weight).
+  xml      windows 2,3,4, bottleneck 10, p 4, BCEWithLogitsLoss(pos_weight);
+  xml2     the same with Conv1d(stride=2) (XML-CNN(2)): windows start at 0, 2, 4, ..., so n = max((L - K) // 2
+           + 1, 1), lengths 10, 7, 4, 1 (n above, equal to and below p).
 Documents: full length, padded, one of length 2 (shorter than windows 3 and 4), one of length 1; the
-xml variant has lengths 10, 6, 3, 1, so that n is above, equal to and below p.
+xml variant has lengths 10, 6, 3, 1, so that n is above, equal to and below p. "config" is
+[V, E, F, hidden, C, B, T, p, stride].
 
 Optimiser reference (sigmoid variant): 3 steps on the same batch, with the gradient of every step
 (adam.grad<k>.*) and the parameters after the third (adam.*). Dense tensors: torch.optim.Adam with
@@ -47,12 +50,12 @@ LENGTHS = [10, 7, 2, 1]
 
 
 class CNN(nn.Module):
-    def __init__(self, windows, hidden, chunks, sparse):
+    def __init__(self, windows, hidden, chunks, sparse, stride=1):
         super().__init__()
-        self.windows = windows
+        self.windows, self.stride = windows, stride
         self.pool = nn.AdaptiveMaxPool1d(chunks)
         self.embedding = nn.Embedding(V, E, padding_idx=0, sparse=sparse)
-        self.convs = nn.ModuleList(nn.Conv1d(E, FILTERS, k) for k in windows)
+        self.convs = nn.ModuleList(nn.Conv1d(E, FILTERS, k, stride=stride) for k in windows)
         features = FILTERS * len(windows) * chunks
         self.fc1 = nn.Linear(features, hidden) if hidden else None
         self.out = nn.Linear(hidden or features, C)
@@ -61,8 +64,8 @@ class CNN(nn.Module):
         x = self.embedding(tokens).transpose(1, 2)  # (B, E, T)
         pooled = []
         for k, conv in zip(self.windows, self.convs):
-            y = conv(x)  # (B, F, T - k + 1)
-            n = torch.clamp(lengths - k + 1, min=1)
+            y = conv(x)  # (B, F, (T - k) // stride + 1)
+            n = torch.clamp(torch.div(lengths - k, self.stride, rounding_mode="floor") + 1, min=1)
             # Each document pools its own n valid window starts: (B, F, p) -> (B, F*p), f*p + c.
             pooled.append(torch.stack([self.pool(y[b:b + 1, :, :n[b]])[0] for b in range(len(n))]).flatten(1))
         h = F.relu(torch.cat(pooled, 1))
@@ -71,9 +74,9 @@ class CNN(nn.Module):
         return self.out(h)
 
 
-def make_model(windows, hidden, chunks, sparse, seed):
+def make_model(windows, hidden, chunks, sparse, seed, stride=1):
     torch.manual_seed(seed)
-    m = CNN(windows, hidden, chunks, sparse)
+    m = CNN(windows, hidden, chunks, sparse, stride)
     with torch.no_grad():
         m.embedding.weight.uniform_(-0.25, 0.25)
         m.embedding.weight[0].zero_()
@@ -96,12 +99,12 @@ golden = GoldenFile()
 add = golden.add
 
 
-def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam=False):
-    m = make_model(windows, hidden, chunks, sparse=True, seed=seed)
+def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam=False, stride=1):
+    m = make_model(windows, hidden, chunks, sparse=True, seed=seed, stride=stride)
     tokens, lengths = batch(seed + 1, lengths, V, T, first_id=1, unk_at=(1, 3))
     targets, pos_weight, loss_fn, probs_of = head_targets(head, seed + 2, B, C)
 
-    golden.add_variant(prefix, [V, E, FILTERS, hidden, C, B, T, chunks], {"windows": windows},
+    golden.add_variant(prefix, [V, E, FILTERS, hidden, C, B, T, chunks, stride], {"windows": windows},
                        (tokens, lengths, targets, pos_weight), hftc_tensors(m))
     logits = m(tokens, lengths)
     add(prefix + "logits", logits.detach().numpy())
@@ -124,5 +127,6 @@ def variant(prefix, windows, hidden, head, seed, chunks=1, lengths=LENGTHS, adam
 variant("sigmoid.", [2, 3, 4], 32, "sigmoid", seed=1, adam=True)
 variant("softmax.", [1, 3], 0, "softmax", seed=2)
 variant("xml.", [2, 3, 4], 10, "sigmoid", seed=3, chunks=4, lengths=[10, 6, 3, 1])
+variant("xml2.", [2, 3, 4], 10, "sigmoid", seed=4, chunks=2, lengths=[10, 7, 4, 1], stride=2)
 
 golden.write("cnn.golden")
