@@ -3,6 +3,7 @@
 #include "core/arena.h"
 
 #include "core/error.h"
+#include "core/fault.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,10 @@
 hftc_status arena_init(arena *a, size_t size)
 {
     *a = (arena){.size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN};
+    if (a->size && fault_allocation()) {
+        a->size = 0;
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory allocating %zu bytes", size);
+    }
     if (a->size >= ARENA_MAP_BYTES) {
         void *p = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         a->mapped = p != MAP_FAILED;
@@ -69,7 +74,7 @@ hftc_status mem_reserve(void **ptr, size_t *capacity, size_t needed, size_t elem
         cap = cap > SIZE_MAX / 2 ? needed : cap * 2;
     if (cap > SIZE_MAX / elem)
         return error_set(HFTC_STATUS_OUT_OF_MEMORY, "array of %zu elements too large", cap);
-    void *p = realloc(*ptr, cap * elem);
+    void *p = fault_allocation() ? NULL : realloc(*ptr, cap * elem);
     if (!p)
         return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory growing an array to %zu bytes", cap * elem);
     *ptr = p;
@@ -79,7 +84,7 @@ hftc_status mem_reserve(void **ptr, size_t *capacity, size_t needed, size_t elem
 
 void *mem_alloc(size_t n, size_t elem)
 {
-    void *p = (elem && n > SIZE_MAX / elem) ? NULL : malloc(n * elem > 0 ? n * elem : 1);
+    void *p = (elem && n > SIZE_MAX / elem) || fault_allocation() ? NULL : malloc(n * elem > 0 ? n * elem : 1);
     if (!p)
         error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory allocating %zu x %zu bytes", n, elem);
     return p;
@@ -87,7 +92,7 @@ void *mem_alloc(size_t n, size_t elem)
 
 void *mem_calloc(size_t n, size_t elem)
 {
-    void *p = calloc(n ? n : 1, elem ? elem : 1);
+    void *p = fault_allocation() ? NULL : calloc(n ? n : 1, elem ? elem : 1);
     if (!p)
         error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory allocating %zu x %zu bytes", n, elem);
     return p;

@@ -336,11 +336,18 @@ hftc_status model_save_with(const hftc_model *m, const char *path, const st_meta
     return model_entries(m, extra_meta, n_extra_meta, extra, n_extra, write_entries, (void *)path);
 }
 
+/* st, its message naming the model file where it does not yet (an allocation that failed deep inside). */
+static hftc_status naming_file(hftc_status st, const char *what, const char *path)
+{
+    if (st != HFTC_STATUS_OK && !strstr(hftc_last_error(), path))
+        error_wrap(st, "%s%s", what, path);
+    return st;
+}
+
 hftc_status hftc_model_save(const hftc_model *m, const char *path)
 {
-    if (m->ensemble)
-        return ensemble_save(m, path);
-    return model_save_with(m, path, NULL, 0, NULL, 0);
+    hftc_status st = m->ensemble ? ensemble_save(m, path) : model_save_with(m, path, NULL, 0, NULL, 0);
+    return naming_file(st, "cannot write ", path);
 }
 
 hftc_status model_read_metadata(const char *path, const char *key, char **value)
@@ -608,9 +615,12 @@ hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **
         m->training_json = training ? mem_strdup(training) : NULL;
         const char *summary = safetensors_metadata(f, MODEL_CHECKPOINT_SUMMARY_KEY);
         m->checkpoint_summary = summary ? mem_strdup(summary) : NULL;
+        if ((training && !m->training_json) || (summary && !m->checkpoint_summary)) /* not lost quietly */
+            st = HFTC_STATUS_OUT_OF_MEMORY;
         m->unchecked_file = !safetensors_checksummed(f);
         const char **w = mem_alloc(cfg.vocab_size, sizeof *w);
-        st = w ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        if (!w)
+            st = HFTC_STATUS_OUT_OF_MEMORY;
         for (size_t i = 0; w && i < cfg.vocab_size; i++)
             w[i] = json_string_value(json_array_get(words, i));
         vocab_free(&m->vocab);
@@ -684,11 +694,13 @@ hftc_status hftc_model_load(hftc_model **out, const char *path)
 {
     compute_check_blas();
     st_file *f;
-    TRY(safetensors_open(&f, path));
-    hftc_status st =
+    hftc_status st = safetensors_open(&f, path);
+    if (st != HFTC_STATUS_OK)
+        return naming_file(st, "", path);
+    st =
         safetensors_metadata(f, ENSEMBLE_METADATA_KEY) ? ensemble_load(f, path, out) : model_load_entries(f, path, out);
     safetensors_close(f);
-    return st;
+    return naming_file(st, "", path);
 }
 
 char *hftc_model_describe(const hftc_model *m)

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -199,16 +200,16 @@ static bool file_put(FILE *fp, const char *json, const st_tensor *tensors, size_
     for (size_t i = 0; i < 8; i++)
         prefix[i] = (unsigned char)((uint64_t)padded >> (8 * i));
     static const char spaces[8] = "        ";
-    if (fwrite(prefix, 1, 8, fp) != 8 || fwrite(json, 1, len, fp) != len ||
+    if (fault_write() || fwrite(prefix, 1, 8, fp) != 8 || fault_write() || fwrite(json, 1, len, fp) != len ||
         fwrite(spaces, 1, padded - len, fp) != padded - len)
         return false;
     for (size_t i = 0; i < n_tensors; i++) {
         size_t elements;
         shape_elements(tensors[i].shape, tensors[i].ndim, &elements);
-        if (elements && fwrite(tensors[i].data, sizeof(float), elements, fp) != elements)
+        if (elements && (fault_write() || fwrite(tensors[i].data, sizeof(float), elements, fp) != elements))
             return false;
     }
-    return fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    return !fault_write() && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
 }
 
 /* What a file that is not a regular one is, for messages. */
