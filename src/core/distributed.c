@@ -141,6 +141,8 @@ hftc_status dist_broadcast(void **data, size_t *bytes)
         size_t k = n - at < CHUNK_BYTES ? n - at : CHUNK_BYTES;
         MPI_Bcast(buf + at, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD);
     }
+    if (world_rank == 0) /* what scaling costs, for the user and docs/SCALING.md */
+        log_info("MPI: %.3f MB broadcast to %d ranks", (double)n / 1e6, world_size - 1);
     return HFTC_STATUS_OK;
 }
 
@@ -168,8 +170,9 @@ static void work_remote(const dist_queue *q)
     }
 }
 
-// Rank 0's serving thread: answers the other ranks' requests until each has said it is done.
-static void serve(const dist_queue *q)
+// Rank 0's serving thread: answers the other ranks' requests until each has said it is done; counts the results
+// and their bytes.
+static void serve(const dist_queue *q, size_t *results, uint64_t *bytes)
 {
     for (int working = world_size - 1; working > 0;) {
         int any;
@@ -195,6 +198,7 @@ static void serve(const dist_queue *q)
                 MPI_Abort(MPI_COMM_WORLD, 1);
             }
             receive_chunks(result, request[2], s.MPI_SOURCE);
+            ++*results, *bytes += request[2];
         }
         uint64_t answer = NO_JOB;
 #pragma omp critical(hftc_dist_queue)
@@ -213,6 +217,8 @@ static void serve(const dist_queue *q)
 void dist_queue_run(const dist_queue *q, int threads)
 {
     bool serving = world_rank == 0 && world_size > 1;
+    size_t results = 0;
+    uint64_t bytes = 0;
     // Rank 0 has one thread more, the serving one, asleep but for the moments it answers.
 #pragma omp parallel num_threads(threads + serving)
     {
@@ -222,7 +228,7 @@ void dist_queue_run(const dist_queue *q, int threads)
             server = true;
         }
         if (server)
-            serve(q);
+            serve(q, &results, &bytes);
         else if (world_rank == 0)
             work_local(q);
         else
@@ -230,6 +236,8 @@ void dist_queue_run(const dist_queue *q, int threads)
     }
     if (world_rank != 0)
         MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
+    if (serving)
+        log_info("MPI: %zu results from the other ranks, %.3f MB", results, (double)bytes / 1e6);
 }
 
 #else
