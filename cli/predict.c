@@ -86,7 +86,8 @@ int cmd_predict(int argc, char **argv)
         {"--scoring", ARG_STRING, &in.scoring,
          "independent, bsf (kept only if the parent is), msf (own probability, ranked by the path's product), product "
          "(the path's product thresholded), top-down, argmax (softmax levels), "
-         "leaf (the best leaf and its ancestors: single-path data); "
+         "leaf (the best leaf and its ancestors: single-path data), leaf-product (the leaf of the best path "
+         "product); "
          "the model's by default"},
         {"--probs", ARG_FLAG, &out.probs, "print label:probability"},
         {"--json", ARG_FLAG, &out.json, "one JSON object per line with labels and scores"},

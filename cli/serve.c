@@ -723,7 +723,7 @@ int cmd_serve(int argc, char **argv)
         {"--k", ARG_SIZE, &s.k, "at most this many labels per document (0 = all above the threshold)"},
         {"--threshold", ARG_FLOAT, &s.in.threshold, CLI_THRESHOLD_HELP},
         {"--scoring", ARG_STRING, &s.in.scoring,
-         "independent, bsf, msf, product, top-down, argmax, leaf; the model's by default"},
+         "independent, bsf, msf, product, top-down, argmax, leaf, leaf-product; the model's by default"},
         {"--prune", ARG_BOOL, &s.in.prune, CLI_PRUNE_HELP},
         {"--max-request-mb", ARG_SIZE, &max_request_mb, "larger request bodies are refused (413)"},
         {"--max-request-docs", ARG_SIZE, &s.max_request_docs,

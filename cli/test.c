@@ -108,7 +108,8 @@ int cmd_test(int argc, char **argv)
         {"--scoring", ARG_STRING, &in.scoring,
          "independent, bsf (kept only if the parent is), msf (own probability, ranked by the path's product), product "
          "(the path's product thresholded), top-down, argmax (softmax levels), "
-         "leaf (the best leaf and its ancestors: single-path data); "
+         "leaf (the best leaf and its ancestors: single-path data), leaf-product (the leaf of the best path "
+         "product); "
          "the model's by default"},
         {"--threshold", ARG_FLOAT, &in.threshold, CLI_THRESHOLD_HELP},
         {"--skip-bad-lines", ARG_BOOL, &in.skip_bad_lines, "skip malformed lines with a warning"},

@@ -205,7 +205,8 @@ typedef struct {
     char scoring[16];    /* stored in the model: "independent", "bsf", "msf" (HFT-CNN's Boolean/multiplicative:
                           * each label's own probability thresholded, ranked by its path's product),
                           * "product" (that product thresholded); softmax levels: "top-down" (restricted to
-                          * the chosen parent's children), "argmax"; single-path data: "leaf" */
+                          * the chosen parent's children), "argmax"; single-path data: "leaf", "leaf-product" (the
+                          * leaf of the best path product) */
     float threshold;     /* decision threshold stored in the model, on the values that scoring decides on */
     int tune_threshold;  /* instead, the threshold (0.05 steps) with the best validation micro-F1 */
     /* One threshold per label besides (0.05 steps), each the best for that label's validation F1, parents

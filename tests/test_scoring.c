@@ -9,6 +9,8 @@
 
 #include "test.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 
 static uint32_t id(const taxonomy *t, const char *name) { return (uint32_t)strmap_find(&t->names, name, strlen(name)); }
@@ -329,7 +331,7 @@ static void test_names(void)
     CHECK(scoring_parse("leaf", &k) && k == SCORING_LEAF && !strcmp(scoring_name(SCORING_LEAF), "leaf"));
     char list[128];
     scoring_names_list(list, sizeof list);
-    CHECK_MSG(!strcmp(list, "independent, bsf, msf, product, top-down, argmax, leaf"), "%s", list);
+    CHECK_MSG(!strcmp(list, "independent, bsf, msf, product, top-down, argmax, leaf, leaf-product"), "%s", list);
 }
 
 /* The leaf scoring on the tree and DAG of build(): a leaf scores its probability, any other node the best
@@ -392,6 +394,40 @@ static void test_leaf(void)
     taxonomy_free(&t);
 }
 
+/* leaf-product on the same documents: each node's path product first (a node under two parents takes the better,
+ * H under the root keeps its own), then the best leaf product below each node; the decision is the best product's
+ * leaf with its ancestors. In the second document the leaf rule's G (0.6, but under parents of 0.1) gives way to H. */
+static void test_leaf_product(void)
+{
+    taxonomy t;
+    build(&t);
+    static const char names[] = "ABCDEFGH";
+    static const float probs_by_name[2][8] = {{0.9f, 0.6f, 0.8f, 0.3f, 0.2f, 0.7f, 0.1f, 0.4f},
+                                              {0.9f, 0.9f, 0.2f, 0.3f, 0.1f, 0.1f, 0.6f, 0.5f}};
+    static const float expected[2][8] = {{0.432f, 0.432f, 0.432f, 0.3f, 0.4f, 0.07f, 0.07f, 0.4f},
+                                         {0.162f, 0.162f, 0.162f, 0.3f, 0.5f, 0.06f, 0.06f, 0.5f}};
+    static const char *const kept[2] = {"ABC", "EH"};
+    size_t N = t.n_nodes;
+    float probs[2 * 8], scores[2 * 8];
+    bool keep[2 * 8];
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 8; i++)
+            probs[d * N + id(&t, (char[]){names[i], 0})] = probs_by_name[d][i];
+    scoring_apply(test_compute, SCORING_LEAF_PRODUCT, &t, probs, scores, 2);
+    scoring_select(SCORING_LEAF_PRODUCT, &t, probs, scores, 0.99f, NULL, keep, 2);
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 8; i++) {
+            uint32_t c = id(&t, (char[]){names[i], 0});
+            CHECK_MSG(fabsf(scores[d * N + c] - expected[d][i]) < 1e-6f, "document %zu, %c: %g, expected %g", d,
+                      names[i], (double)scores[d * N + c], (double)expected[d][i]);
+            CHECK_MSG(keep[d * N + c] == (strchr(kept[d], names[i]) != NULL), "document %zu, %c", d, names[i]);
+        }
+    CHECK(!scoring_uses_threshold(SCORING_LEAF_PRODUCT) && !scoring_bounded_by_parent(SCORING_LEAF_PRODUCT));
+    scoring_kind k;
+    CHECK(scoring_parse("leaf-product", &k) && k == SCORING_LEAF_PRODUCT);
+    taxonomy_free(&t);
+}
+
 /* What the decisions ask of each scoring: only bsf and product bound a node by its parent (msf's decisions
  * read the node's own probability: not pruned, no parent condition); only msf thresholds the probabilities
  * rather than its scores; the single-label scorings choose one category per level instead of thresholding. */
@@ -421,6 +457,7 @@ int main(void)
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_names);
     RUN_TEST(test_leaf);
+    RUN_TEST(test_leaf_product);
     RUN_TEST(test_predicates);
     TEST_MAIN_END();
 }

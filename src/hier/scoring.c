@@ -8,7 +8,8 @@
 
 #include <stdio.h>
 
-static const char *const scoring_names[] = {"independent", "bsf", "msf", "product", "top-down", "argmax", "leaf"};
+static const char *const scoring_names[] = {"independent", "bsf",    "msf",  "product",
+                                            "top-down",    "argmax", "leaf", "leaf-product"};
 
 NAMES_LOOKUP(scoring_kind, scoring)
 
@@ -25,7 +26,7 @@ bool scoring_bounded_by_parent(scoring_kind kind) { return kind == SCORING_BSF |
 
 bool scoring_uses_threshold(scoring_kind kind)
 {
-    return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && kind != SCORING_LEAF;
+    return kind != SCORING_TOP_DOWN && kind != SCORING_ARGMAX && kind != SCORING_LEAF && kind != SCORING_LEAF_PRODUCT;
 }
 
 const float *scoring_decided(scoring_kind kind, const float *probs, const float *scores)
@@ -146,7 +147,7 @@ void scoring_select(scoring_kind kind, const taxonomy *t, const float *probs, co
             continue;
         }
         memset(k, 0, N * sizeof *k);
-        if (kind == SCORING_LEAF) {
+        if (kind == SCORING_LEAF || kind == SCORING_LEAF_PRODUCT) {
             leaf_select(t, s, k);
             continue;
         }
@@ -205,12 +206,16 @@ void scoring_apply(const compute_context *cc, scoring_kind kind, const taxonomy 
             (kind == SCORING_LEAF ? leaf_scores : top_down_scores)(t, probs + d * N, scores + d * N);
         return;
     }
+    /* leaf-product: each node's path product (product's scores), then each node the best leaf product below it */
+    scoring_kind bounding = kind == SCORING_LEAF_PRODUCT ? SCORING_PRODUCT : kind;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t d = 0; d < n_docs; d++) {
         float *s = scores + d * N;
         for (size_t i = 0; i < N; i++) { /* a node under the root keeps p(c) (p <= 1) */
             uint32_t c = t->order[i];
-            s[c] = scoring_bounded(kind, s[c], scoring_parent_bound(t, s, c));
+            s[c] = scoring_bounded(bounding, s[c], scoring_parent_bound(t, s, c));
         }
+        if (kind == SCORING_LEAF_PRODUCT)
+            leaf_scores(t, s, s);
     }
 }

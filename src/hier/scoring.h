@@ -39,7 +39,8 @@ typedef enum {
     SCORING_PRODUCT,
     SCORING_TOP_DOWN,
     SCORING_ARGMAX,
-    SCORING_LEAF
+    SCORING_LEAF,
+    SCORING_LEAF_PRODUCT /* the leaf of the best path product: for classifiers each conditional on its parent */
 } scoring_kind;
 
 bool scoring_parse(const char *name, scoring_kind *out);

@@ -162,7 +162,8 @@ static const option_spec option_table[] = {
      "scoring stored in the model: independent, bsf (kept only if the parent is), msf (own probability, ranked by "
      "the product with its ancestors'), product (that product thresholded); "
      "softmax levels: top-down (best child of the category above), argmax (best of each level); single-path "
-     "data: leaf (the best leaf and its ancestors)"},
+     "data: leaf (the best leaf and its ancestors), leaf-product (the leaf of the best path product: node "
+     "classifiers on their parent's documents)"},
     {"threshold", OPTION_FLOAT, FIELD(threshold), 0, "0.5", "decision threshold stored in the model"},
     {"tune-threshold", OPTION_BOOL, FIELD(tune_threshold), 0, NULL,
      "store the threshold with the best validation micro-F1 (of the model's scoring)"},
@@ -170,7 +171,7 @@ static const option_spec option_table[] = {
      "also store one threshold per label, each the best for its validation F1 (parents first); test and "
      "predict use them unless given --threshold"},
     {"tune-scoring", OPTION_BOOL, FIELD(tune_scoring), 0, NULL,
-     "single-path training data: keep the leaf decision when its validation micro-F1 is better"},
+     "single-path training data: keep the leaf or leaf-product decision when its validation micro-F1 is better"},
     {"seed", OPTION_U64, FIELD(seed), 0, "1", "random seed (runs repeat for a given seed and thread count)"},
     {"threads", OPTION_INT, FIELD(threads), OPTION_INCIDENTAL, NULL, "threads (0 = all cores)"},
 };

@@ -84,24 +84,30 @@ hftc_status tune_scoring(hftc_model *m, const split *va, json_t *record)
     scoring_kind tuned = m->scoring;
     float *probs = NULL, *scores = NULL;
     gold_sets gold = {0};
-    metrics mt[2];
-    /* the validation probabilities once, then each rule's scores from them */
+    metrics mt[3];
+    /* the validation probabilities once, then each rule's scores from them: the rule tuned so far, the best leaf,
+     * and the leaf of the best path product (node classifiers trained on their parent's documents each give a
+     * probability given the parent, whose product along a path is the path's) */
     hftc_status st = valid_scores(m, va, &probs, &scores, &gold);
-    decision_rule rules[2] = {{tuned, m->threshold, m->label_thresholds}, {SCORING_LEAF, m->threshold, NULL}};
-    for (int leaf = 0; leaf < 2 && st == HFTC_STATUS_OK; leaf++) {
-        if (leaf)
-            scoring_apply(&m->compute, SCORING_LEAF, &m->tax, probs, scores, va->n);
-        st = decisions_metrics(&rules[leaf], &m->tax, probs, scores, &gold, &mt[leaf]);
+    decision_rule rules[3] = {{tuned, m->threshold, m->label_thresholds},
+                              {SCORING_LEAF, m->threshold, NULL},
+                              {SCORING_LEAF_PRODUCT, m->threshold, NULL}};
+    for (int r = 0; r < 3 && st == HFTC_STATUS_OK; r++) {
+        if (r)
+            scoring_apply(&m->compute, rules[r].scoring, &m->tax, probs, scores, va->n);
+        st = decisions_metrics(&rules[r], &m->tax, probs, scores, &gold, &mt[r]);
     }
     free(probs), free(scores), free((void *)gold.start), free((void *)gold.labels);
     TRY(st);
-    bool leaf = mt[1].micro_f1 > mt[0].micro_f1;
-    log_info("single-path data: leaf decisions give validation micro-F1 %.4f, %s %.4f: %s kept", mt[1].micro_f1,
-             scoring_name(tuned), mt[0].micro_f1, leaf ? "leaf" : scoring_name(tuned));
-    if (leaf)
-        m->scoring = SCORING_LEAF;
+    int kept = 0; /* ties keep the earlier rule */
+    for (int r = 1; r < 3; r++)
+        kept = mt[r].micro_f1 > mt[kept].micro_f1 ? r : kept;
+    log_info("single-path data: leaf decisions give validation micro-F1 %.4f, leaf-product %.4f, %s %.4f: %s kept",
+             mt[1].micro_f1, mt[2].micro_f1, scoring_name(tuned), mt[0].micro_f1, scoring_name(rules[kept].scoring));
+    m->scoring = rules[kept].scoring;
     json_object_set_new(record, "tuned_scoring",
-                        json_pack("{s:s, s:f, s:f}", "kept", scoring_name(m->scoring), "leaf_valid_micro_f1",
-                                  mt[1].micro_f1, "other_valid_micro_f1", mt[0].micro_f1));
+                        json_pack("{s:s, s:f, s:f, s:f}", "kept", scoring_name(m->scoring), "leaf_valid_micro_f1",
+                                  mt[1].micro_f1, "leaf_product_valid_micro_f1", mt[2].micro_f1, "other_valid_micro_f1",
+                                  mt[0].micro_f1));
     return HFTC_STATUS_OK;
 }
