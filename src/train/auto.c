@@ -6,10 +6,10 @@
  * short texts, the 256 the project's long-text runs use). Each member chooses its own threshold and, on
  * single-path data, its decision rule on the validation file; the ensemble (train/combine.c) then chooses
  * the members' weights and its threshold under each candidate scoring (independent; bsf below a taxonomy of
- * more than one level; leaf on single-path data); the ensemble, or a member alone where one is better on
- * validation, is the model. --time-limit bounds the whole: a neural member gets what is left, and one that
- * does not finish in it is left out. Nothing is chosen on test data. The training record's "auto" entry says
- * what was tried and chosen, with every validation figure. */
+ * more than one level; leaf and leaf-product on single-path data); the ensemble, or a member alone where one is better
+ * on validation, is the model. --time-limit bounds the whole: a neural member gets what is left, and one that does not
+ * finish in it is left out. Nothing is chosen on test data. The training record's "auto" entry says what was tried and
+ * chosen, with every validation figure. */
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -261,7 +261,7 @@ hftc_status train_auto(const hftc_train_options *o, hftc_model **out)
         st = hftc_model_load(&best, files.paths[0]);
         why = "the only member that finished";
     } else if (st == HFTC_STATUS_OK) {
-        /* the candidate scorings: leaf only where a member found the data single-path */
+        /* the candidate scorings: leaf and leaf-product only where a member found the data single-path */
         bool single_path = false, deep = false;
         json_t *entry;
         size_t i;
@@ -270,9 +270,9 @@ hftc_status train_auto(const hftc_train_options *o, hftc_model **out)
         const char *paths[AUTO_MAX_MEMBERS];
         for (size_t k = 0; k < files.n; k++)
             paths[k] = files.paths[k];
-        static const char *const scorings[] = {"independent", "bsf", "leaf"};
-        for (size_t s = 0; s < 3 && st == HFTC_STATUS_OK; s++) {
-            if ((s == 1 && !deep) || (s == 2 && !single_path))
+        static const char *const scorings[] = {"independent", "bsf", "leaf", "leaf-product"};
+        for (size_t s = 0; s < 4 && st == HFTC_STATUS_OK; s++) {
+            if ((s == 1 && !deep) || (s >= 2 && !single_path))
                 continue;
             hftc_ensemble_options eo;
             hftc_ensemble_options_init(&eo);
