@@ -1,4 +1,4 @@
-/* What the fuzz targets share (fuzz/README in docs/RELIABILITY.md, "Fuzzing"): a quiet library, one thread,
+/* What the fuzz targets share (docs/RELIABILITY.md, "Fuzzing"): a quiet library, one thread,
  * and for the parsers that read a path, the input written to a file in a temporary directory of the process's
  * own, removed when it exits. Header-only: each target is one file and this header. */
 #ifndef HFTC_FUZZ_H
