@@ -29,6 +29,7 @@
 #include "args.h"
 #include "commands.h"
 #include "serve_deadlines.h"
+#include "serve_request.h"
 
 #include "hftc.h"
 
@@ -59,10 +60,7 @@ typedef struct {
 typedef struct job {
     struct job *next;
     struct MHD_Connection *connection;
-    json_t *request; /* the parsed body: it holds the texts */
-    const char **texts;
-    size_t n, k;
-    hftc_input_options in;
+    serve_prediction p;
     json_t *predictions; /* the batcher's, as they come */
     reply out;           /* set by the batcher before answered */
     /* under the server's lock */
@@ -117,39 +115,12 @@ static reply error_reply(unsigned status, const char *message)
     return (reply){status, json_pack("{s:s}", "error", message)};
 }
 
-/* Reads the optional fields that override the server's defaults; NULL, or why the request is bad. */
-static const char *request_options(const json_t *j, hftc_input_options *in, size_t *k)
-{
-    const json_t *v;
-    if ((v = json_object_get(j, "k"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return "\"k\" must be a whole number >= 0";
-        *k = (size_t)json_integer_value(v);
-    }
-    if ((v = json_object_get(j, "threshold"))) {
-        if (!json_is_number(v) || json_number_value(v) < 0.0 || json_number_value(v) > 1.0)
-            return "\"threshold\" must be a number in [0, 1]";
-        in->threshold = (float)json_number_value(v);
-    }
-    if ((v = json_object_get(j, "explain"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100)
-            return "\"explain\" must be a whole number from 0 to 100";
-        in->explain = (size_t)json_integer_value(v);
-    }
-    if ((v = json_object_get(j, "scoring"))) {
-        if (!json_is_string(v))
-            return "\"scoring\" must be a string";
-        in->scoring = json_string_value(v);
-    }
-    return NULL;
-}
-
 static void job_free(job *j)
 {
     if (j) {
-        json_decref(j->request), json_decref(j->predictions), json_decref(j->out.body);
+        serve_prediction_free(&j->p);
+        json_decref(j->predictions), json_decref(j->out.body);
         free(j->out.text);
-        free(j->texts);
         free(j);
     }
 }
@@ -158,44 +129,18 @@ static void job_free(job *j)
  * that says why it cannot be answered. */
 static reply queue_prediction(server *s, struct MHD_Connection *c, request *r)
 {
-    json_error_t err;
-    json_t *body = json_loadb(r->data ? r->data : "", r->len, 0, &err);
-    if (!body) {
-        char message[300];
-        snprintf(message, sizeof message, "the body is not JSON: %s (line %d, column %d)", err.text, err.line,
-                 err.column);
-        return error_reply(400, message);
+    serve_prediction p = {.k = s->k, .in = s->in};
+    serve_refusal no;
+    if (!serve_parse_prediction(r->data, r->len, s->max_request_docs, &p, &no))
+        return error_reply(no.status, no.message);
+    job *j = calloc(1, sizeof *j);
+    json_t *predictions = json_array();
+    if (!j || !predictions) {
+        free(j), json_decref(predictions);
+        serve_prediction_free(&p);
+        return error_reply(500, "out of memory");
     }
-    const json_t *texts = json_object_get(body, "texts"), *text = json_object_get(body, "text");
-    const char *bad = !json_is_object(body)               ? "the body must be a JSON object"
-                      : (texts != NULL) == (text != NULL) ? "give \"texts\" (a list of strings) or \"text\" (a string)"
-                      : texts && !json_is_array(texts)    ? "\"texts\" must be a list of strings"
-                      : text && !json_is_string(text)     ? "\"text\" must be a string"
-                                                          : NULL;
-    size_t n = texts ? json_array_size(texts) : 1;
-    if (!bad && n > s->max_request_docs) {
-        json_decref(body);
-        return error_reply(413, "the request has more documents than --max-request-docs");
-    }
-    job *j = bad ? NULL : calloc(1, sizeof *j);
-    if (j) {
-        *j = (job){.connection = c, .request = body, .n = n, .k = s->k, .in = s->in, .predictions = json_array()};
-        body = NULL;
-        j->texts = malloc((n ? n : 1) * sizeof *j->texts);
-    }
-    for (size_t i = 0; j && j->texts && i < n; i++) {
-        const json_t *t = texts ? json_array_get(texts, i) : text;
-        j->texts[i] = json_string_value(t);
-        if (!j->texts[i] || strlen(j->texts[i]) != json_string_length(t))
-            bad = "every text must be a string without NUL characters";
-    }
-    if (!bad && j)
-        bad = request_options(j->request, &j->in, &j->k);
-    if (bad || !j || !j->texts || !j->predictions) {
-        json_decref(body);
-        job_free(j);
-        return bad ? error_reply(400, bad) : error_reply(500, "out of memory");
-    }
+    *j = (job){.connection = c, .p = p, .predictions = predictions};
     pthread_mutex_lock(&s->lock);
     bool stopping = s->stopping;
     if (!stopping) {
@@ -224,16 +169,16 @@ static bool same_options(const hftc_input_options *a, const hftc_input_options *
 static job *take_batch(server *s)
 {
     job *batch = s->queue, **tail = &batch->next;
-    size_t docs = batch->n;
+    size_t docs = batch->p.n;
     s->queue = batch->next;
     batch->next = NULL;
     for (job **at = &s->queue; *at;) {
         job *j = *at;
-        if (same_options(&j->in, &batch->in) && docs + j->n <= s->max_request_docs) {
+        if (same_options(&j->p.in, &batch->p.in) && docs + j->p.n <= s->max_request_docs) {
             *at = j->next;
             j->next = NULL;
             *tail = j, tail = &j->next;
-            docs += j->n;
+            docs += j->p.n;
         } else {
             at = &j->next;
         }
@@ -251,11 +196,11 @@ typedef struct {
 static hftc_status collect_prediction(const hftc_prediction *p, void *user)
 {
     batch_answers *a = user;
-    while (p->index >= a->offset + a->at->n)
-        a->offset += a->at->n, a->at = a->at->next;
+    while (p->index >= a->offset + a->at->p.n)
+        a->offset += a->at->p.n, a->at = a->at->next;
     hftc_prediction mine = *p;
     mine.index -= a->offset;
-    return json_array_append_new(a->at->predictions, cli_prediction_json(a->m, &mine, a->at->k)) == 0
+    return json_array_append_new(a->at->predictions, cli_prediction_json(a->m, &mine, a->at->p.k)) == 0
                ? HFTC_STATUS_OK
                : HFTC_STATUS_OUT_OF_MEMORY;
 }
@@ -265,17 +210,17 @@ static void predict_batch(server *s, job *batch)
 {
     size_t n = 0;
     for (job *j = batch; j; j = j->next)
-        n += j->n;
+        n += j->p.n;
     const char **texts = malloc((n ? n : 1) * sizeof *texts);
     hftc_status st = texts ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     size_t at = 0;
     for (job *j = batch; texts && j; j = j->next)
-        for (size_t i = 0; i < j->n; i++)
-            texts[at++] = j->texts[i];
+        for (size_t i = 0; i < j->p.n; i++)
+            texts[at++] = j->p.texts[i];
     double t0 = now_seconds();
     batch_answers answers = {s->m, batch, 0};
     if (st == HFTC_STATUS_OK && n > 0)
-        st = hftc_predict_documents(s->m, texts, n, &batch->in, 0, collect_prediction, &answers);
+        st = hftc_predict_documents(s->m, texts, n, &batch->p.in, 0, collect_prediction, &answers);
     double seconds = now_seconds() - t0;
     free(texts);
     for (job *j = batch; j; j = j->next) {
@@ -380,24 +325,18 @@ static reply metrics(server *s)
 static reply route(server *s, struct MHD_Connection *c, const char *method, const char *url, request *r,
                    const char **allow)
 {
-    bool predict_path = !strcmp(url, "/predict"), health = !strcmp(url, "/health"), info = !strcmp(url, "/info");
-    bool metrics_path = !strcmp(url, "/metrics");
-    if (!predict_path && !health && !info && !metrics_path)
-        return error_reply(404, "no such path: POST /predict, GET /health, GET /info, GET /metrics");
-    if (predict_path && strcmp(method, MHD_HTTP_METHOD_POST)) {
-        *allow = "POST";
-        return error_reply(405, "use POST");
+    serve_path path;
+    serve_refusal no;
+    if (!serve_route(method, url, &path, &no)) {
+        *allow = no.allow;
+        return error_reply(no.status, no.message);
     }
-    if (!predict_path && strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
-        *allow = "GET, HEAD";
-        return error_reply(405, "use GET");
-    }
-    if (predict_path)
+    if (path == SERVE_PREDICT)
         return r->too_large ? error_reply(413, "the request is larger than --max-request-mb")
                             : queue_prediction(s, c, r);
-    if (health)
+    if (path == SERVE_HEALTH)
         return (reply){200, json_pack("{s:s}", "status", "ok")};
-    if (metrics_path)
+    if (path == SERVE_METRICS)
         return metrics(s);
     pthread_mutex_lock(&s->lock);
     json_t *description = json_incref(s->description);

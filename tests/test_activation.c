@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 
 static float from_bits(uint32_t bits)
@@ -38,6 +39,9 @@ static void test_exp(void)
     CHECK_MSG(worst <= 2.0, "act_exp: %.2f ulp", worst);
     printf("act_exp: %.2f ulp\n", worst);
     CHECK(act_exp(0.0f) == 1.0f);
+    /* a NaN (from weights that overflow in a layer: fuzz/corpus/model/model-nan-into-act-exp) gives NaN, as expf
+     * does, without converting it to an int on the way (undefined: UBSan's float-cast-overflow) */
+    CHECK(isnan(act_exp(NAN)) && isnan(act_sigmoid(NAN)));
     CHECK(act_exp(-200.0f) >= 0.0f && act_exp(-200.0f) < 1e-37f);
     CHECK(isfinite(act_exp(1000.0f)) && act_exp(1000.0f) > 1e38f);
 }

@@ -938,6 +938,30 @@ static void test_degenerate_data_warned(void)
     hftc_model_free(m);
 }
 
+/* Weights that are finite each but overflow float32 in the layers (a damaged file with its checksums made again:
+ * fuzz_model found one) make prediction fail with a message, not return NaN probabilities. */
+static void test_overflowing_weights(void)
+{
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_model_load(&m, path_model), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    hftc_model_set_word_cache(m, 0); /* the cache holds products of the weights before the edit */
+    /* every layer overflows to +inf, then the output layer's weights of both signs make inf - inf */
+    for (size_t p = 0; p < m->n_parts; p++) {
+        param_set *ps = network_params(m->parts[p].net);
+        for (size_t i = 0; i < ps->n_tensors; i++)
+            for (size_t j = 0; j < ps->tensors[i].size; j++)
+                ps->tensors[i].value[j] = strcmp(ps->tensors[i].name, "out.weight") || j % 2 ? 3e38f : -3e38f;
+    }
+    float *probs = malloc(2 * hftc_model_num_labels(m) * sizeof *probs);
+    hftc_status st = probs ? hftc_predict_texts(m, probe_texts, 2, probs) : HFTC_STATUS_OUT_OF_MEMORY;
+    CHECK_MSG(st == HFTC_STATUS_MODEL && strstr(hftc_last_error(), "its weights overflow float32"), "%s",
+              st == HFTC_STATUS_OK ? "predicted" : hftc_last_error());
+    free(probs);
+    hftc_model_free(m);
+}
+
 static void test_taxonomy_training(void)
 {
     hftc_train_options o;
@@ -1404,6 +1428,7 @@ int main(void)
     RUN_TEST(test_label_thresholds);
     RUN_TEST(test_stored_values_checked);
     RUN_TEST(test_format_versions);
+    RUN_TEST(test_overflowing_weights);
     RUN_TEST(test_softmax_levels);
     RUN_TEST(test_level_strategy);
     RUN_TEST(test_level_docs_training);

@@ -31,9 +31,8 @@ void line_reader_free(line_reader *r)
 static int fd_next(line_reader *r, char **line, size_t *n)
 {
     for (;;) {
-        char *from = r->buf + r->start;
-        size_t avail = r->end - r->start;
-        char *nl = avail ? memchr(from, '\n', avail) : NULL;
+        size_t avail = r->end - r->start; /* buf is NULL before the first read: no pointer into it then */
+        char *nl = avail ? memchr(r->buf + r->start, '\n', avail) : NULL;
         bool cut = !nl && r->max_line && avail > r->max_line + CUT_MARGIN;
         if (r->skipping) { /* the rest of a cut line */
             r->start = nl ? (size_t)(nl - r->buf) + 1 : r->end;
@@ -41,8 +40,8 @@ static int fd_next(line_reader *r, char **line, size_t *n)
             if (nl)
                 continue;
         } else if (nl || cut || (r->at_end && avail)) {
-            *line = from;
-            *n = nl ? (size_t)(nl - from) : cut ? r->max_line + CUT_MARGIN : avail;
+            *line = r->buf + r->start;
+            *n = nl ? (size_t)(nl - *line) : cut ? r->max_line + CUT_MARGIN : avail;
             r->start += *n + (nl != NULL);
             r->skipping = cut;
             r->ended = nl != NULL;

@@ -266,6 +266,21 @@ static hftc_status predict_dataset(hftc_model *m, const compute_context *cc, con
  * 0.53 ms per document against 0.27 ms on one). */
 #define PREDICT_SERIAL_BELOW 8
 
+/* Weights that are finite each but overflow float32 in the layers (a damaged model file whose checksums were made
+ * again, or one hftc did not write) give probabilities that are NaN, which every decision would read as "no";
+ * refused instead. Found by fuzz_model. */
+static hftc_status check_probabilities(const hftc_model *m, size_t n, const float *probs)
+{
+    size_t C = m->net_config.n_classes;
+    for (size_t i = 0; i < n * C; i++)
+        if (!(probs[i] >= 0.0f && probs[i] <= 1.0f))
+            return error_set(HFTC_STATUS_MODEL,
+                             "the model gives label \"%s\" a probability of %g in document %zu: its weights overflow "
+                             "float32 (a damaged model file?)",
+                             strmap_string(&m->tax.names, i % C), (double)probs[i], i / C + 1);
+    return HFTC_STATUS_OK;
+}
+
 hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t *idx, size_t n,
                                   const parent_source *parents, const decision_rule *prune, float *probs,
                                   attention_words *explain)
@@ -273,8 +288,8 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     if (m->ensemble)
         return ensemble_predict_dataset(m, ds, idx, n, probs);
     compute_context one = compute_context_of(1);
-    return predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs,
-                           explain);
+    TRY(predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs, explain));
+    return check_probabilities(m, n, probs);
 }
 
 hftc_status model_texts_dataset(const hftc_model *m, const char *const *texts, size_t n, bool keep_unknown, dataset *ds)
