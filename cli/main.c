@@ -3,6 +3,7 @@
 
 #include "hftc.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +74,39 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-// OpenBLAS chooses its kernels when it is loaded, and Debian 12's falls back to generic ones on CPUs newer
-// than itself (hftc_blas_better_kernels): hftc then starts itself again with OPENBLAS_CORETYPE naming the
-// better ones (unless it is set: the user's choice, or this start's).
-static void use_better_blas_kernels(char **argv)
+/* What libgomp and OpenBLAS read from the environment once, when they are loaded, and hftc chooses unless the
+ * user has: the better OpenBLAS kernels where Debian 12's falls back to generic ones on CPUs newer than itself
+ * (hftc_blas_better_kernels), and how long an OpenMP thread waiting at a barrier spins before it sleeps. libgomp
+ * spins 300,000 times by default (milliseconds): on a machine where another process holds a core, a thread
+ * spins for the whole of its slice while the thread it waits for has no core, and a 2-thread training ran 4.7
+ * times slower beside one single-threaded process (issue 25). HFTC_SPIN_COUNT spins, about a microsecond, then
+ * sleep: beside one busy process, ngram training took 2.0-2.4x its idle time against 5.4x, flat-cnn 1.9-2.0x
+ * against 2.2-2.3x (docs/PERFORMANCE.md, "A busy machine"). hftc starts itself again with what it set; a user's
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT is theirs. */
+#define HFTC_SPIN_COUNT "1000"
+
+static void choose_runtime_environment(char **argv)
 {
     const char *better = hftc_blas_better_kernels();
+    bool kernels = better && !getenv("OPENBLAS_CORETYPE");
+    bool spin = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1); // this program's file, as valgrind reports it
-    if (!better || getenv("OPENBLAS_CORETYPE") || n <= 0 || (size_t)n >= sizeof self - 1 ||
-        setenv("OPENBLAS_CORETYPE", better, 1))
+    if (!(kernels || spin) || n <= 0 || (size_t)n >= sizeof self - 1)
+        return;
+    if ((kernels && setenv("OPENBLAS_CORETYPE", better, 1)) || (spin && setenv("GOMP_SPINCOUNT", HFTC_SPIN_COUNT, 1)))
         return;
     self[n] = '\0';
-    execv(self, argv); // returns only if it failed: carry on with the kernels loaded
-    unsetenv("OPENBLAS_CORETYPE");
+    execv(self, argv); // returns only if it failed: carry on as loaded
+    if (kernels)
+        unsetenv("OPENBLAS_CORETYPE");
+    if (spin)
+        unsetenv("GOMP_SPINCOUNT");
 }
 
 int main(int argc, char **argv)
 {
-    use_better_blas_kernels(argv);
+    choose_runtime_environment(argv);
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];

@@ -148,7 +148,7 @@ def _choose_spin_count():
     HFTC_SPIN_COUNT), choose a few microseconds' worth unless the user has chosen, or libgomp is loaded already."""
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ or _library_loaded("libgomp"):
         return
-    os.environ["GOMP_SPINCOUNT"] = "10000"
+    os.environ["GOMP_SPINCOUNT"] = "1000"
 
 
 def _last_error():
