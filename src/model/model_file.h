@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* "level3.conv.2.weight": a part's tensor under its name in the file. */
@@ -43,6 +44,9 @@ hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **
  * and n_extra more tensors (named with MODEL_EXTRA_TENSOR_PREFIX). */
 hftc_status model_save_with(const hftc_model *m, const char *path, const st_metadata *extra_meta, size_t n_extra_meta,
                             const st_tensor *extra, size_t n_extra);
+/* The model's metadata entry "config" as JSON (new reference): the network's, the tokeniser's and the decisions'
+ * settings (hftc_model_describe shows it). */
+json_t *model_config_json(const hftc_model *m);
 /* A copy (caller frees) of metadata entry key of the model file at path; missing: HFTC_STATUS_MODEL. */
 hftc_status model_read_metadata(const char *path, const char *key, char **value);
 
