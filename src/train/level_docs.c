@@ -42,19 +42,25 @@ static hftc_status one_label_among(const taxonomy *t, const model_part *part, co
     return HFTC_STATUS_OK;
 }
 
+/* By label id (room for every label of t's map): whether it is one of the part's outputs; NULL if out of memory. */
+static bool *outputs_mask(const taxonomy *t, const model_part *part)
+{
+    bool *mine = mem_calloc(strmap_count(&t->names) + 1, sizeof *mine);
+    for (size_t j = 0; mine && j < part->n_outputs; j++)
+        mine[part->nodes[j]] = true;
+    return mine;
+}
+
 hftc_status level_docs_split(level_docs_kind kind, bool single_label, const taxonomy *t, const model_part *part,
                              const split *in, const char *what, split *out)
 {
-    size_t n_labels = strmap_count(&t->names);
-    bool *mine = single_label ? mem_calloc(n_labels + 1, sizeof *mine) : NULL;
+    bool *mine = single_label ? outputs_mask(t, part) : NULL;
     *out = (split){in->ds, mem_alloc(in->n ? in->n : 1, sizeof *out->idx), 0, NULL};
     if (!out->idx || (single_label && !mine)) {
         free(mine), free(out->idx);
         out->idx = NULL;
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    for (size_t j = 0; single_label && j < part->n_outputs; j++)
-        mine[part->nodes[j]] = true;
     bool by_reach = kind == LEVEL_DOCS_REACH && part->level > 0;
     hftc_status st = HFTC_STATUS_OK;
     for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
@@ -93,15 +99,12 @@ hftc_status level_docs_hold_out(const taxonomy *t, const model_part *part, float
                                 split *va, size_t *held)
 {
     *held = 0;
-    size_t n_labels = strmap_count(&t->names);
-    bool *mine = mem_calloc(n_labels + 1, sizeof *mine);
+    bool *mine = outputs_mask(t, part);
     size_t *sides = mem_alloc(tr->n ? tr->n : 1, sizeof *sides), *moved = mem_alloc(tr->n ? tr->n : 1, sizeof *moved);
     if (!mine || !sides || !moved) {
         free(mine), free(sides), free(moved);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
-    for (size_t j = 0; j < part->n_outputs; j++)
-        mine[part->nodes[j]] = true;
     bool positive = false;
     for (size_t i = 0; i < va->n && !positive; i++)
         positive = has_output_label(t, va->ds, va->idx[i], mine);

@@ -71,6 +71,20 @@ static hftc_status valid_gather_gold(trainer *t, const split *va)
     return HFTC_STATUS_OK;
 }
 
+// Batches of an epoch over tr: the unit of SGD's schedule.
+static size_t batches_per_epoch(const trainer *t, const split *tr)
+{
+    return (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
+}
+
+// The batch order (tr's, shuffled in place by each epoch) after epochs epochs, from tr's order before the first.
+static void order_after(const trainer *t, split *tr, rng *order_rng, size_t epochs)
+{
+    rng_seed(order_rng, t->seed, 0x0bdec);
+    for (size_t e = 0; e < epochs; e++)
+        rng_shuffle(order_rng, tr->idx, tr->n);
+}
+
 float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch)
 {
     size_t T = trainer_fill(t, tr, start, B);
@@ -87,8 +101,7 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
      * (early stopping may end sooner). The loss is a mean (over B x C for the sigmoid head, B for softmax);
      * fastText steps by each document's loss summed over the outputs, so the gradient is scaled back to that
      * sum over the batch. */
-    size_t batches = (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
-    double left = 1.0 - (double)t->opt.step / (double)(batches * t->cfg->o->epochs);
+    double left = 1.0 - (double)t->opt.step / (double)(batches_per_epoch(t, tr) * t->cfg->o->epochs);
     double sum_scale = sgd_sum_scale(B, t->part->n_outputs, t->m->net_config.head == HEAD_SIGMOID);
     sgd_step(t->opt.groups, t->opt.n_groups, &t->compute, ps, (float)((left > 0.0 ? left : 0.0) * sum_scale));
     t->opt.step++;
@@ -234,16 +247,14 @@ static double valid_accuracy(const trainer *t, const split *va)
  * from there and every rate halved, the restart recorded. */
 static void diverged_restart(trainer *t, split *tr, epoch_state *s, rng *order_rng, json_t *restarts)
 {
-    size_t diverged = s->epoch, batches = (tr->n + t->cfg->o->batch - 1) / t->cfg->o->batch;
+    size_t diverged = s->epoch;
     params_backup(t, true);
     s->epoch = s->best_epoch, s->since_best = s->since_lr = 0;
-    t->opt.step = s->epoch * batches;
+    t->opt.step = s->epoch * batches_per_epoch(t, tr);
     while (json_array_size(s->epochs) > s->epoch)
         json_array_remove(s->epochs, json_array_size(s->epochs) - 1);
     memcpy(tr->idx, t->first_order, tr->n * sizeof *tr->idx);
-    rng_seed(order_rng, t->seed, 0x0bdec);
-    for (size_t e = 0; e < s->epoch; e++)
-        rng_shuffle(order_rng, tr->idx, tr->n);
+    order_after(t, tr, order_rng, s->epoch);
     for (size_t g = 0; g < t->opt.n_groups; g++)
         t->opt.groups[g].lr *= 0.5f;
     json_array_append_new(restarts,
@@ -282,9 +293,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
     if (recovers)
         json_object_set_new(record, "restarts", restarts);
     rng order_rng;
-    rng_seed(&order_rng, t->seed, 0x0bdec);
-    for (size_t e = 0; e < s.epoch; e++) /* the batch orders of the epochs done, which the next one continues */
-        rng_shuffle(&order_rng, tr->idx, tr->n);
+    order_after(t, tr, &order_rng, s.epoch); /* the batch orders of the epochs done, which the next one continues */
     bool stop = false;
     while (!stop && s.epoch < o->epochs) {
         size_t epoch = ++s.epoch;
