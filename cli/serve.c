@@ -31,7 +31,7 @@
  * requests it received are answered (stop, below).
  *
  * Against clients that hold connections: at most --max-connections at once, --max-connections-per-ip from one
- * address, and --request-timeout seconds for a connection to send a whole request; waiting for the batcher does
+ * address, and --request-timeout seconds for a connection to send a whole request; waiting for a batcher does
  * not count. */
 #include "args.h"
 #include "commands.h"
@@ -154,10 +154,11 @@ static serve_reply route(server *s, struct MHD_Connection *c, const char *method
         return serve_error(no.status, no.message);
     }
     serve_model *model = t.name ? serve_models_find(s, t.name, t.name_len) : &s->models[0];
-    if (!model) {
-        char message[SERVE_NAME_MAX + 64];
-        snprintf(message, sizeof message, "no model named \"%.*s\" (GET /models lists them)",
-                 (int)(t.name_len > SERVE_NAME_MAX ? SERVE_NAME_MAX : t.name_len), t.name);
+    if (!model) { /* the name said back only if it is one: other bytes may not be UTF-8, which JSON cannot carry */
+        char message[SERVE_NAME_MAX + 64] = "no model of that name (GET /models lists them)";
+        if (serve_model_name_valid(t.name, t.name_len))
+            snprintf(message, sizeof message, "no model named \"%.*s\" (GET /models lists them)", (int)t.name_len,
+                     t.name);
         return serve_error(404, message);
     }
     json_t *body = NULL;
@@ -254,7 +255,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     const char *allow = NULL;
     serve_reply out;
-    if (r->job) { /* called again: the batcher's answer, or a wait for it */
+    if (r->job) { /* called again: the answer of a batcher or of the main thread, or a wait for it */
         pthread_mutex_lock(&s->lock);
         bool answered = r->job->answered;
         if (!answered) {
@@ -323,7 +324,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     if (r) {
         pthread_mutex_lock(&s->lock);
         if (r->job && !r->job->answered)
-            r->job->abandoned = true; /* still the batcher's */
+            r->job->abandoned = true; /* still a batcher's or the main thread's */
         else
             serve_job_free(r->job);
         s->in_flight--;
@@ -355,7 +356,8 @@ static void log_daemon(void *cls, const char *format, va_list ap)
  * stream that arrives with the last bytes of a request (the connection stayed in CLOSE-WAIT until the timeout, and a
  * client that had shut its side waited as long for the end of its answer). Connections past the limits are closed
  * once accepted, so the others are served. The inactivity timeout is the request deadline: a connection that
- * neither sends nor takes its answer for that long is closed (a suspended one, waiting for the batcher, has none). */
+ * neither sends nor takes its answer for that long is closed (a suspended one, waiting for a batcher or a reload, has
+ * none). */
 static struct MHD_Daemon *start(server *s, const char *host, unsigned port, size_t max_connections,
                                 size_t max_per_address)
 {
@@ -401,9 +403,10 @@ static void reap(server *s)
 }
 
 /* SIGINT, SIGTERM: from now on every request that arrives whole is answered 503 with Connection: close (a new one,
- * or one whose body was still arriving), every answer closes its connection, and the batcher answers the queued
- * predictions and ends. The server goes on receiving while a request whose headers arrived is unanswered, at most
- * --request-timeout seconds after the batcher ended (a body that never ends is closed at its deadline anyway). */
+ * or one whose body was still arriving), every answer closes its connection, each batcher answers its queued
+ * predictions and ends, and the reloads already requested are done. The server goes on receiving while a request
+ * whose headers arrived is unanswered, at most --request-timeout seconds after the last batcher ended (a body that
+ * never ends is closed at its deadline anyway). */
 static void stop(server *s)
 {
     pthread_mutex_lock(&s->lock);

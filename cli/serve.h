@@ -95,6 +95,9 @@ int serve_models_parse(server *s, const char *const *values, size_t n);
 /* Loads every model; 0, or the exit status after saying which failed. */
 int serve_models_load(server *s);
 void serve_models_free(server *s);
+/* Whether name (len bytes) can be a model's: 1 to SERVE_NAME_MAX letters, digits, '.', '_' or '-', starting with a
+ * letter or a digit (a URL path segment that needs no escaping). */
+bool serve_model_name_valid(const char *name, size_t len);
 /* The model of that name (len bytes), or NULL. */
 serve_model *serve_models_find(server *s, const char *name, size_t len);
 

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "serve.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,12 @@
 /* The name of the model of a plain --model PATH. */
 static const char default_name[] = "default";
 
-/* A name is a URL path segment that needs no escaping: letters, digits, '.', '_' and '-', starting with a letter or
- * a digit, at most SERVE_NAME_MAX bytes. */
-static bool valid_name(const char *name, size_t len)
+bool serve_model_name_valid(const char *name, size_t len)
 {
-    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
-    if (len == 0 || len > SERVE_NAME_MAX || !strchr(allowed, name[0]) || name[0] == '.' || name[0] == '_' ||
-        name[0] == '-')
+    if (len == 0 || len > SERVE_NAME_MAX || !isalnum((unsigned char)name[0]))
         return false;
     for (size_t i = 0; i < len; i++)
-        if (!name[i] || !strchr(allowed, name[i]))
+        if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i] ? name[i] : '/'))
             return false;
     return true;
 }
@@ -43,7 +40,7 @@ int serve_models_parse(server *s, const char *const *values, size_t n)
         size_t name_len = equals && !memchr(v, '/', (size_t)(equals - v)) ? (size_t)(equals - v) : 0;
         model->s = s;
         model->path = name_len || (equals == v) ? equals + 1 : v;
-        if ((equals == v || name_len) && !valid_name(v, name_len)) {
+        if ((equals == v || name_len) && !serve_model_name_valid(v, name_len)) {
             fprintf(stderr,
                     "hftc serve: --model %s: a model's name is 1 to %d letters, digits, '.', '_' or '-', starting with "
                     "a letter or a digit (write ./%s for a file whose name has '=')\n",
