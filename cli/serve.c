@@ -73,9 +73,22 @@ double serve_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+json_t *serve_text_json(const char *text)
+{
+    json_t *j = json_string(text);
+    char *ascii = j ? NULL : strdup(text);
+    for (char *c = ascii; c && *c; c++)
+        if ((unsigned char)*c >= 0x80)
+            *c = '?';
+    if (ascii)
+        j = json_string(ascii);
+    free(ascii);
+    return j;
+}
+
 serve_reply serve_error(unsigned status, const char *message)
 {
-    return (serve_reply){status, json_pack("{s:s}", "error", message)};
+    return (serve_reply){status, json_pack("{s:o}", "error", serve_text_json(message))};
 }
 
 void serve_reply_free(serve_reply r)

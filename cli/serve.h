@@ -85,6 +85,10 @@ typedef struct server {
 } server;
 
 double serve_now(void);
+/* text as a JSON string; where it is not UTF-8 (a file's name in another encoding), each byte past ASCII as '?'.
+ * NULL out of memory. */
+json_t *serve_text_json(const char *text);
+/* {"error": message} with status. */
 serve_reply serve_error(unsigned status, const char *message);
 void serve_reply_free(serve_reply r);
 void serve_job_free(serve_job *j);

@@ -178,7 +178,8 @@ json_t *serve_model_json(server *s, serve_model *model)
     pthread_mutex_unlock(&s->lock);
     if (!description)
         return NULL;
-    return json_pack("{s:s, s:s, s:I, s:o, s:{s:I, s:I, s:o}}", "name", model->name, "file", model->path, "labels",
-                     (json_int_t)n_labels, "description", description, "reloads", "loaded", (json_int_t)loaded,
-                     "failed", (json_int_t)failed, "last_error", error[0] ? json_string(error) : json_null());
+    return json_pack("{s:s, s:o, s:I, s:o, s:{s:I, s:I, s:o}}", "name", model->name, "file",
+                     serve_text_json(model->path), "labels", (json_int_t)n_labels, "description", description,
+                     "reloads", "loaded", (json_int_t)loaded, "failed", (json_int_t)failed, "last_error",
+                     error[0] ? serve_text_json(error) : json_null());
 }

@@ -431,11 +431,12 @@ static void copy_file(const char *from, const char *to)
 }
 
 /* Reloads with --allow-reload: POST /models/shop/reload loads it again (200); once its file is no model, 500, the
- * failure kept in GET /models/shop and in /metrics, shop still answering with its own taxonomy; SIGHUP then reloads
- * news and logs shop's failure by its name. */
+ * failure kept in GET /models/shop (whose file's name, not UTF-8, has '?' for its
+ * byte past ASCII) and in /metrics, shop still
+ * answering with its own taxonomy; SIGHUP then reloads news and logs shop's failure by its name. */
 static void test_reload(void)
 {
-    const char *copy = tmpfiles_path("shop-copy.hftc");
+    const char *copy = tmpfiles_path("shop-\xff.hftc"); /* a name JSON cannot carry as it is */
     copy_file(shop, copy);
     int port, err;
     char news_arg[512], shop_arg[512], line[512], *body = malloc(BODY);
@@ -450,14 +451,16 @@ static void test_reload(void)
     }
     int status = http(port, "POST", "/models/shop/reload", "", 0, body, BODY);
     CHECK_MSG(status == 200 && strstr(body, "\"reloaded\""), "reload: %d %s", status, body);
-    tmpfiles_write_text("shop-copy.hftc", "not a model");
+    tmpfiles_write_text("shop-\xff.hftc", "not a model");
     status = http(port, "POST", "/models/shop/reload", "", 0, body, BODY);
     CHECK_MSG(status == 500 && strstr(body, "goes on serving"), "reload of no model: %d %s", status, body);
     status = http(port, "GET", "/models/shop", "", 0, body, BODY);
     json_t *j = json_loads(body, 0, NULL), *reloads = json_object_get(j, "reloads");
     CHECK_MSG(status == 200 && json_integer_value(json_object_get(reloads, "loaded")) == 1 &&
                   json_integer_value(json_object_get(reloads, "failed")) == 1 &&
-                  json_is_string(json_object_get(reloads, "last_error")),
+                  json_is_string(json_object_get(reloads, "last_error")) &&
+                  json_is_string(json_object_get(j, "file")) &&
+                  strstr(json_string_value(json_object_get(j, "file")), "shop-?.hftc"),
               "GET /models/shop: %d %.500s", status, body);
     json_decref(j);
     static const char request[] = "{\"text\": \"the team won the match\", \"threshold\": 0}";
