@@ -481,7 +481,7 @@ int cmd_serve(int argc, char **argv)
     unsigned long long seed = 1;
     const arg_spec specs[] = {
         {"--model", ARG_LIST, &models,
-         "model file, or NAME=PATH (given again for each of several models, each with its name: POST "
+         "model file, or NAME=PATH; again for each of several models (up to 32), each with its name (POST "
          "/models/NAME/predict)"},
         {"--host", ARG_STRING, &host, "address to listen on (0.0.0.0 or :: for every interface)"},
         {"--port", ARG_SIZE, &port, "TCP port (0 = one the system chooses; the address is printed)"},
