@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *method = line, *url = line + (space - (const char *)data) + 1;
     serve_target target;
     serve_refusal no;
+    serve_route(method, url, true, &target, &no); /* as a server of several models routes it */
     if (!serve_route(method, url, false, &target, &no) ||
         (target.path != SERVE_PREDICT && target.path != SERVE_MODEL_PREDICT))
         return 0;
