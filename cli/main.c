@@ -67,7 +67,7 @@ static int usage(FILE *out)
                  "  test      evaluate a model:      hftc test --model MODEL --input F [--json]\n"
                  "  predict   label documents:       hftc predict --model MODEL [--input F | -] [--k K] [--probs]\n"
                  "  ensemble  combine models:        hftc ensemble --model A --model B --valid F --output MODEL\n"
-                 "  report    an HTML page of a test: hftc report --model MODEL --input F [--output report.html]\n"
+                 "  report    write an HTML report:  hftc report --model MODEL --input F [--output report.html]\n"
                  "  info      describe a model file: hftc info --model MODEL\n"
                  "  serve     answer over HTTP:      hftc serve --model MODEL [--host ADDR] [--port N]\n"
                  "  tokens    the words train reads: hftc tokens --input F [--preset NAME]\n\n"
