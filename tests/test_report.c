@@ -45,22 +45,6 @@ static void write_docs(const char *path, size_t n, uint64_t seed)
         fclose(f);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = s ? fread(s, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (s)
-        s[got] = '\0';
-    return s;
-}
-
 /* What the page says as text: its sections and charts, the odd label escaped and never raw, nothing fetched. */
 static void check_page_text(const char *html, const char *const *ids, size_t n_ids)
 {
@@ -162,7 +146,7 @@ static void test_report(void)
     static const char *const ids[] = {"overall",          "levels",           "taxonomy-tree",
                                       "f1-support-chart", "confusions",       "training-curves",
                                       "training-chart-1", "training-chart-2", "threshold-curve"};
-    char *html = read_all(page);
+    char *html = tmpfiles_read(page, NULL);
     CHECK(html != NULL);
     if (html) {
         check_page_text(html, ids, sizeof ids / sizeof *ids);
@@ -176,7 +160,7 @@ static void test_report(void)
     CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "%s", out);
     static const char *const node_ids[] = {"overall", "taxonomy-tree", "training-levels", "training-chart-1",
                                            "threshold-absent"};
-    char *node_html = read_all(node_page);
+    char *node_html = tmpfiles_read(node_page, NULL);
     CHECK(node_html != NULL);
     if (node_html)
         check_page_text(node_html, node_ids, sizeof node_ids / sizeof *node_ids);
@@ -192,7 +176,7 @@ static void test_report(void)
     snprintf(cmd, sizeof cmd, "%s report --model %s --input %s --output %s/none/r.html 2>&1", bin, node, test,
              tmpfiles_dir());
     CHECK_MSG(run_command(cmd, out, sizeof out) == 1 && strstr(out, "none/r.html"), "%s", out);
-    char *again = read_all(page);
+    char *again = tmpfiles_read(page, NULL);
     CHECK(again && html && !strcmp(again, html));
     free(again);
 
