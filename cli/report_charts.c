@@ -268,7 +268,7 @@ void report_training(FILE *f, const report *r)
 {
     const json_t *training = json_object_get(r->model, "training"), *record_parts = json_object_get(training, "parts");
     const json_t *described = json_object_get(r->model, "parts"), *part;
-    trained_part parts[REPORT_NODE_CHARTS > 16 ? REPORT_NODE_CHARTS : 16];
+    trained_part parts[HFTC_MAX_LEVELS + REPORT_NODE_CHARTS]; /* a level model: one network per level */
     size_t n = 0, i;
     fputs("<section id=\"training\"><h2>Training</h2><div id=\"training-curves\">", f);
     if (json_object_get(training, "nodes")) {
