@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* The plot area inside an SVG of CHART_W x CHART_H. */
-enum { CHART_W = 540, CHART_H = 300, PLOT_L = 52, PLOT_R = 14, PLOT_T = 14, PLOT_B = 42 };
+enum { CHART_W = 540, CHART_H = 300, PLOT_L = 52, PLOT_R = 44, PLOT_T = 14, PLOT_B = 42 };
 
 typedef struct {
     double x0, x1, y0, y1; /* the data's ranges */
@@ -64,6 +64,17 @@ static void chart_open(FILE *f, const char *id, const chart_axes *a, const char 
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>", (CHART_W + PLOT_L) / 2, CHART_H - 6, x_name);
     fprintf(f, "<text transform=\"translate(13 %d) rotate(-90)\" text-anchor=\"middle\">%s</text>",
             (CHART_H - PLOT_B + PLOT_T) / 2, y_name);
+}
+
+/* A second y scale on the right (ticks and name), for a line drawn against b. */
+static void right_axis(FILE *f, const chart_axes *b, const char *name)
+{
+    double step = tick_step(b->y1 - b->y0);
+    for (double y = ceil(b->y0 / step) * step; y <= b->y1 + 1e-9; y += step)
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\">%g</text>", CHART_W - PLOT_R + 4, py(b, y) + 4,
+                fabs(y) < 1e-12 ? 0.0 : y);
+    fprintf(f, "<text transform=\"translate(%d %d) rotate(90)\" text-anchor=\"middle\">%s</text>", CHART_W - 12,
+            (CHART_H - PLOT_B + PLOT_T) / 2, name);
 }
 
 /* One line of n points (NAN values skipped), with its name as the hover title. */
@@ -149,7 +160,9 @@ static void part_chart(FILE *f, const trained_part *p, size_t index)
     if (!x)
         return;
     const char *metric_key = valid_metric(json_array_get(p->epochs, 0));
-    chart_axes a = {1.0, n > 1 ? (double)n : 2.0, 0.0, 1.0, false};
+    /* the losses on the left scale, from 0 to their largest; the validation metric on the right, 0 to 1 */
+    chart_axes a = {1.0, n > 1 ? (double)n : 2.0, 0.0, 0.0, false}, b = a;
+    b.y1 = 1.0;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(p->epochs, i);
         const json_t *tl = json_object_get(e, "train_loss"), *vl = json_object_get(e, "valid_loss");
@@ -160,13 +173,16 @@ static void part_chart(FILE *f, const trained_part *p, size_t index)
         metric_y[i] = json_is_number(mv) ? json_number_value(mv) : NAN;
         a.y1 = fmax(a.y1, fmax(isnan(train[i]) ? 0 : train[i], isnan(valid[i]) ? 0 : valid[i]));
     }
-    a.y1 = ceil(a.y1 * 10.0) / 10.0;
+    double step = tick_step(a.y1);
+    a.y1 = a.y1 > 0 ? ceil(a.y1 / step - 1e-9) * step : 1.0;
     char id[32];
     snprintf(id, sizeof id, "training-chart-%zu", index + 1);
     fputs("<figure><figcaption><b>", f);
     html_text(f, p->name);
     fprintf(f, "</b>: %zu epochs, the best %lld</figcaption>", n, p->best_epoch);
-    chart_open(f, id, &a, "epoch", "loss; validation metric");
+    chart_open(f, id, &a, "epoch", "loss");
+    if (metric_key)
+        right_axis(f, &b, "validation metric (dashed)");
     if (p->best_epoch >= 1 && (size_t)p->best_epoch <= n)
         fprintf(f,
                 "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#888\" stroke-dasharray=\"2 3\">"
@@ -176,7 +192,7 @@ static void part_chart(FILE *f, const trained_part *p, size_t index)
     chart_line(f, &a, x, train, n, colours[0], "training loss", false);
     chart_line(f, &a, x, valid, n, colours[1], "validation loss", false);
     if (metric_key)
-        chart_line(f, &a, x, metric_y, n, colours[2], metric_key, true);
+        chart_line(f, &b, x, metric_y, n, colours[2], metric_key, true);
     fputs("</svg>", f);
     const char *names[] = {"training loss", "validation loss", metric_key};
     legend(f, names, colours, metric_key ? 3 : 2);

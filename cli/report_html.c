@@ -166,7 +166,11 @@ static size_t *tree_children(const hftc_model *m, size_t C, size_t **children)
     return start;
 }
 
-/* The taxonomy, parents before children: each category with children a <details> (the top level open), each
+/* The top level's categories open at first: where they show at most this many lines in all. */
+#define REPORT_TREE_OPEN_LINES 60
+
+/* The taxonomy, parents before children: each category with children a <details> (the top level open when it
+ * is small: REPORT_TREE_OPEN_LINES), each
  * with several parents under each of them, its subtree under the first only. Walked with a stack of its
  * own: a taxonomy may be a chain thousands of levels deep. */
 static void taxonomy_tree(FILE *f, const report *r)
@@ -184,6 +188,9 @@ static void taxonomy_tree(FILE *f, const report *r)
         free(start), free(stack), free(pos), free(shown);
         return;
     }
+    size_t lines = start[C + 1] - start[C];
+    for (size_t i = start[C]; i < start[C + 1]; i++)
+        lines += start[children[i] + 1] - start[children[i]];
     fputs("<div id=\"taxonomy-tree\"><ul>", f);
     size_t top = 0;
     stack[top] = C, pos[top++] = start[C];
@@ -203,7 +210,7 @@ static void taxonomy_tree(FILE *f, const report *r)
             fputs("</li>", f);
             continue;
         }
-        fprintf(f, "<li><details%s><summary>", u == C ? " open" : "");
+        fprintf(f, "<li><details%s><summary>", u == C && lines <= REPORT_TREE_OPEN_LINES ? " open" : "");
         tree_label(f, r, c, false);
         fputs("</summary><ul>", f);
         stack[top] = c, pos[top++] = start[c];
