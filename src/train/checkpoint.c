@@ -2,6 +2,7 @@
 #include "train/checkpoint.h"
 
 #include "core/arena.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
@@ -216,4 +217,26 @@ hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total
                      "continues",
                      (double)c->cfg->o->time_limit, done, total, units, in_progress ? " and " : "",
                      in_progress ? in_progress : "", c->cfg->o->checkpoint_path);
+}
+
+hftc_status checkpoint_same_on_every_rank(const checkpoint *c, const json_t *parts)
+{
+    int ranks = hftc_distributed_size();
+    if (ranks == 1)
+        return HFTC_STATUS_OK;
+    char *text = parts ? json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    uint64_t mine = text ? fnv1a(0xcbf29ce484222325ULL, text, strlen(text)) : 0, *each = NULL;
+    free(text);
+    size_t *counts = mem_alloc((size_t)ranks, sizeof *counts);
+    if (!counts) /* the others wait in the gather: the job ends (cli) */
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st = dist_gather(&mine, sizeof mine, (void **)&each, counts);
+    for (int r = 1; st == HFTC_STATUS_OK && r < ranks; r++)
+        if (each[r] != each[0])
+            st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                           "rank %d reads another checkpoint %s than rank 0 (or none): put it on a file system every "
+                           "rank reads",
+                           r, c->cfg->o->checkpoint_path);
+    free(each), free(counts);
+    return st;
 }
