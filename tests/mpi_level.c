@@ -3,8 +3,9 @@
  * metrics within 0.01 of -np 1's (the tensors differ by the float summation order alone: the largest difference is
  * printed), the same model on every run, also when a training stopped at its time limit again and again continues
  * from rank 0's checkpoint; rank 0 alone logs, with the bytes a step sends; linear flat models are refused.
- * Three networks: a flat CNN, a level CNN fine-tuned level by level, and a level ONLSTM with dropout everywhere and
- * batch norm, whose last training batch of one document leaves rank 1 an empty share (289 = 18 x 16 + 1).
+ * Four networks: a flat CNN, a level CNN fine-tuned level by level, fastText's ngram (SGD, a row-sparse bucket table
+ * beside the embedding) and a level ONLSTM with dropout everywhere and batch norm, whose last training batch of one
+ * document leaves rank 1 an empty share (289 = 18 x 16 + 1).
  * Built and run only where hftc is built with MPI (tests/CMakeLists.txt). */
 #include "hftc.h"
 #include "command.h"
@@ -21,6 +22,7 @@ typedef struct {
 static const network_kind kinds[] = {
     {"flat", "--preset flat-cnn --dim 8 --filters 4 --hidden 16"},
     {"level", "--preset hft-cnn --dim 8 --filters 4 --hidden 16"},
+    {"flat-ngram", "--preset ngram --dim 8 --buckets 1000 --batch 8"},
     {"level-batchnorm", "--preset hft-onlstm --dim 8 --rnn-hidden 8 --onlstm-chunk 2 --hidden 8 --freeze-embeddings 0 "
                         "--lr 0.01"},
 };

@@ -4,8 +4,10 @@
 #include "core/arena.h"
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "model/safetensors.h"
+#include "train/data_parallel.h"
 #include "train/options.h"
 
 #include <errno.h>
@@ -17,14 +19,6 @@
 
 #define CHECKPOINT_SECONDS 60.0
 #define CHECKPOINT_RECORD_KEY "checkpoint" /* the metadata entry of the record */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static uint64_t fingerprint_dataset(uint64_t h, const split *s)
 {
@@ -221,22 +215,16 @@ hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total
 
 hftc_status checkpoint_same_on_every_rank(const checkpoint *c, const json_t *parts)
 {
-    int ranks = hftc_distributed_size();
-    if (ranks == 1)
+    if (hftc_distributed_size() == 1)
         return HFTC_STATUS_OK;
     char *text = parts ? json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    uint64_t mine = text ? fnv1a(0xcbf29ce484222325ULL, text, strlen(text)) : 0, *each = NULL;
+    uint64_t mine = text ? fnv1a(FNV1A_START, text, strlen(text)) : 0;
     free(text);
-    size_t *counts = mem_alloc((size_t)ranks, sizeof *counts);
-    if (!counts) /* the others wait in the gather: the job ends (cli) */
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    hftc_status st = dist_gather(&mine, sizeof mine, (void **)&each, counts);
-    for (int r = 1; st == HFTC_STATUS_OK && r < ranks; r++)
-        if (each[r] != each[0])
-            st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                           "rank %d reads another checkpoint %s than rank 0 (or none): put it on a file system every "
-                           "rank reads",
-                           r, c->cfg->o->checkpoint_path);
-    free(each), free(counts);
-    return st;
+    int other;
+    TRY(dp_first_differing_rank(mine, &other));
+    return other ? error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                             "rank %d reads another checkpoint %s than rank 0 (or none): put it on a file system every "
+                             "rank reads",
+                             other, c->cfg->o->checkpoint_path)
+                 : HFTC_STATUS_OK;
 }

@@ -1,8 +1,10 @@
 /* Data-parallel training: the sums and gathers of the shares (see data_parallel.h). */
 #include "train/data_parallel.h"
 
+#include "core/arena.h"
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,4 +72,32 @@ hftc_status dp_gather_rows(float *probs, size_t first, size_t n, size_t width, s
         memcpy(probs, all, bytes);
     free(all);
     return HFTC_STATUS_OK;
+}
+
+hftc_status dp_first_differing_rank(uint64_t value, int *rank)
+{
+    *rank = 0;
+    int ranks = hftc_distributed_size();
+    if (ranks == 1)
+        return HFTC_STATUS_OK;
+    size_t *counts = mem_alloc((size_t)ranks, sizeof *counts);
+    if (!counts) /* the others wait in the gather: the job ends (cli) */
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    uint64_t *each = NULL;
+    hftc_status st = dist_gather(&value, sizeof value, (void **)&each, counts);
+    for (int r = 1; st == HFTC_STATUS_OK && r < ranks && !*rank; r++)
+        *rank = each[r] != each[0] ? r : 0;
+    free(each), free(counts);
+    return st;
+}
+
+hftc_status dp_check_same_weights(const param_set *ps, const char *name)
+{
+    int other;
+    TRY(dp_first_differing_rank(fnv1a(FNV1A_START, ps->values.base, ps->values.used), &other));
+    return other ? error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                             "%s: rank %d's weights differ from rank 0's after data-parallel training: the MPI "
+                             "library's sums are not the same on every rank",
+                             name, other)
+                 : HFTC_STATUS_OK;
 }

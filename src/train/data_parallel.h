@@ -17,4 +17,11 @@ hftc_status dp_sum_gradients(param_set *ps, size_t *rank_counts, float *loss);
  * completed with the other processes' shares (collective): every process then holds every row. */
 hftc_status dp_gather_rows(float *probs, size_t first, size_t n, size_t width, size_t *rank_counts);
 
+/* The first rank whose value differs from rank 0's into *rank (0: none) (collective). */
+hftc_status dp_first_differing_rank(uint64_t value, int *rank);
+
+/* Whether every rank holds the weights rank 0 holds, as summing the same gradients on every rank gives them: an
+ * error on every rank naming the first that differs (an MPI library whose sums differ by rank) (collective). */
+hftc_status dp_check_same_weights(const param_set *ps, const char *name);
+
 #endif

@@ -9,6 +9,7 @@
 #include "model/safetensors.h"
 #include "model/transfer.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/level_docs.h"
 #include "train/strategy.h"
 #include "train/trainer.h"
@@ -107,6 +108,8 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
         st = trainer_set_label_weights(&t, label_weights);
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &part_tr, &part_va, part_record, hooks);
+    if (st == HFTC_STATUS_OK)
+        st = dp_check_same_weights(network_params(part->net), part->name);
     trainer_free(&t);
     free(train_prefix), free(valid_prefix), free(part_tr.idx), free(part_va.idx);
     return st;
