@@ -125,12 +125,9 @@ static void test_checkpoint(void)
         stops++;
     }
     CHECK_MSG(status == 0 && stops >= 3, "status %d after %zu stops: %s", status, stops, out);
-    hftc_model *a = load(model_path(1, "np2")), *b = status == 0 ? load(resumed) : NULL;
-    if (a && b)
-        CHECK_MSG(same_classifiers(a, b), "the -np 2 training continued from its checkpoint differs");
+    CHECK_MSG(status != 0 || same_model_files(model_path(1, "np2"), resumed),
+              "the -np 2 training continued from its checkpoint differs");
     CHECK(access(checkpoint, F_OK) != 0); /* rank 0 removed it */
-    hftc_model_free(a);
-    hftc_model_free(b);
 }
 
 /* The linear family's flat models have no batches to spread: refused before any training. */

@@ -161,12 +161,9 @@ static void test_checkpoint(void)
         stops++;
     }
     CHECK_MSG(status == 0 && stops >= 3, "status %d after %zu stops: %s", status, stops, out);
-    hftc_model *a = load(one_model), *b = status == 0 ? load(resumed) : NULL;
-    if (a && b)
-        CHECK_MSG(same_classifiers(a, b), "the training continued from its checkpoint differs");
+    CHECK_MSG(status != 0 || same_model_files(one_model, resumed),
+              "the training continued from its checkpoint differs");
     CHECK(access(checkpoint, F_OK) != 0); /* rank 0 removed it */
-    hftc_model_free(a);
-    hftc_model_free(b);
 }
 
 /* A rank killed with SIGKILL mid-training ends the job with an error naming it, not a hang, and the same

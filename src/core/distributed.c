@@ -76,16 +76,18 @@ static void poll_pause(void)
     nanosleep(&t, NULL);
 }
 
-// MPI_Wait without its busy polling, which would take a core from the ranks still working.
-static void wait_polled(MPI_Request *r)
+// MPI_Wait without its busy polling, which would take a core from the ranks still working: pause between tests.
+static void wait_pausing(MPI_Request *r, void (*pause)(void))
 {
     for (int done = 0;;) {
         MPI_Test(r, &done, MPI_STATUS_IGNORE);
         if (done)
             return;
-        poll_pause();
+        pause();
     }
 }
+
+static void wait_polled(MPI_Request *r) { wait_pausing(r, poll_pause); }
 
 static void send_chunks(const unsigned char *data, size_t bytes, int to)
 {
@@ -170,17 +172,11 @@ hftc_status dist_broadcast(void **data, size_t *bytes)
     return HFTC_STATUS_OK;
 }
 
+static void yield_core(void) { sched_yield(); }
+
 // A wait of data-parallel training: the ranks move in step, so it is short; the core is yielded between tests,
 // to a process beside this one, instead of MPI's busy polling or a sleep (a millisecond a step would cost much).
-static void wait_yielding(MPI_Request *r)
-{
-    for (int done = 0;;) {
-        MPI_Test(r, &done, MPI_STATUS_IGNORE);
-        if (done)
-            return;
-        sched_yield();
-    }
-}
+static void wait_yielding(MPI_Request *r) { wait_pausing(r, yield_core); }
 
 #define CHUNK_ELEMENTS ((size_t)1 << 28) /* MPI counts are ints */
 
