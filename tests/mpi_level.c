@@ -20,8 +20,8 @@ typedef struct {
 } network_kind;
 
 static const network_kind kinds[] = {
-    {"flat", "--preset flat-cnn --dim 8 --filters 4 --hidden 16"},
-    {"level", "--preset hft-cnn --dim 8 --filters 4 --hidden 16"},
+    {"flat", "--preset flat-cnn --dim 8 --filters 4 --hidden 16 --lr 0.01"},
+    {"level", "--preset hft-cnn --dim 8 --filters 4 --hidden 16 --lr 0.01"},
     {"flat-ngram", "--preset ngram --dim 8 --buckets 1000 --batch 8"},
     {"level-batchnorm", "--preset hft-onlstm --dim 8 --rnn-hidden 8 --onlstm-chunk 2 --hidden 8 --freeze-embeddings 0 "
                         "--lr 0.01"},
