@@ -100,8 +100,8 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "hftc train: %s\n", hftc_last_error());
         return st == HFTC_STATUS_INVALID_ARGUMENT ? 2 : 1;
     }
-    /* Under mpirun every process trains (the node strategy spreads its runs over them); rank 0 alone prints
-     * progress, saves the model and removes the checkpoint. */
+    /* Under mpirun every process trains (the node strategy spreads its runs over them, flat and level networks
+     * their batches); rank 0 alone prints progress, saves the model and removes the checkpoint. */
     if (hftc_distributed_init() != HFTC_STATUS_OK)
         return cli_fail("train");
     bool first = hftc_distributed_rank() == 0;

@@ -53,9 +53,10 @@ HFTC_API const char *hftc_blas_better_kernels(void);
 
 /* ---- Processes: training across an MPI job -------------------------------------------------- */
 
-/* Under an MPI launcher (mpirun -np N hftc train ...), every process runs the same training and a node
- * model's classifier runs are spread over them; rank 0 keeps the results, writes the checkpoint, and alone
- * is to save the model (the others' models are the same). hftc_distributed_init joins the job this process
+/* Under an MPI launcher (mpirun -np N hftc train ...), every process runs the same training: a node
+ * model's classifier runs are spread over them, a flat or level network's batches split among them
+ * (data-parallel); rank 0 keeps the results, writes the checkpoint, and alone is to save the model (the
+ * others' models are the same). hftc_distributed_init joins the job this process
  * was started in by the launcher (mpirun, srun), once, from the main thread, before any training; in a
  * process started otherwise, or a library built without MPI, it does nothing and the process trains alone
  * (rank 0 of 1). */

@@ -78,4 +78,15 @@ static inline bool same_classifiers(const hftc_model *a, const hftc_model *b)
     return true;
 }
 
+/* Whether the model files at paths a and b load and hold the same classifiers (same_classifiers). */
+static inline bool same_model_files(const char *a, const char *b)
+{
+    hftc_model *x = NULL, *y = NULL;
+    bool same =
+        hftc_model_load(&x, a) == HFTC_STATUS_OK && hftc_model_load(&y, b) == HFTC_STATUS_OK && same_classifiers(x, y);
+    hftc_model_free(x);
+    hftc_model_free(y);
+    return same;
+}
+
 #endif

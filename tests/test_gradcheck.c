@@ -377,9 +377,10 @@ static void test_batchnorm(void)
     float *x = random_floats(&r, B * N, -2, 2), *gamma = random_floats(&r, N, 0.5f, 1.5f);
     float *beta = random_floats(&r, N, -1, 1), *R = random_floats(&r, B * N, -1, 1);
     float out[B * N], xhat[B * N], inv_std[N], rmean[N], rvar[N];
+    double sums[2 * N];
     for (size_t j = 0; j < N; j++)
         rmean[j] = 0.0f, rvar[j] = 1.0f;
-    batchnorm_forward_train(test_compute, out, xhat, inv_std, rmean, rvar, x, gamma, beta, B, N);
+    batchnorm_forward_train(test_compute, out, xhat, inv_std, rmean, rvar, x, gamma, beta, B, N, sums);
     double ref[B * N];
     bn_ctx c = {to_double(x, B * N), to_double(gamma, N), to_double(beta, N), ref, to_double(R, B * N), B, N};
     bn_loss(&c);
@@ -404,15 +405,15 @@ static void test_batchnorm(void)
                      fabs(infer[i] - (gamma[i % N] * (x[i] - rmean[i % N]) / sqrt(rvar[i % N] + 1e-5) + beta[i % N])));
     CHECK_MSG(worst < 1e-5, "batchnorm inference off by %g", worst);
     float dx[B * N], dgamma[N] = {0}, dbeta[N] = {0};
-    batchnorm_backward(test_compute, dx, dgamma, dbeta, R, xhat, inv_std, gamma, B, N);
+    batchnorm_backward(test_compute, dx, dgamma, dbeta, R, xhat, inv_std, gamma, B, N, sums);
     check_gradient("batchnorm.dx", c.x, B * N, dx, bn_loss, &c);
     check_gradient("batchnorm.dgamma", c.gamma, N, dgamma, bn_loss, &c);
     check_gradient("batchnorm.dbeta", c.beta, N, dbeta, bn_loss, &c);
     // A batch of one: beta out, running statistics unchanged, no gradient to x.
     float one[N], one_xhat[N], one_is[N], m1[N], v1[N], d1[N];
     memcpy(m1, rmean, sizeof m1), memcpy(v1, rvar, sizeof v1);
-    batchnorm_forward_train(test_compute, one, one_xhat, one_is, m1, v1, x, gamma, beta, 1, N);
-    batchnorm_backward(test_compute, d1, NULL, NULL, R, one_xhat, one_is, gamma, 1, N);
+    batchnorm_forward_train(test_compute, one, one_xhat, one_is, m1, v1, x, gamma, beta, 1, N, sums);
+    batchnorm_backward(test_compute, d1, NULL, NULL, R, one_xhat, one_is, gamma, 1, N, sums);
     CHECK(memcmp(one, beta, sizeof one) == 0 && memcmp(m1, rmean, sizeof m1) == 0 && all_equal(d1, N, 0.0f));
     free(x), free(gamma), free(beta), free(R), free(c.x), free(c.gamma), free(c.beta), free(c.r);
 }
@@ -452,7 +453,7 @@ static void test_sigmoid_bce(void)
     for (int weighted = 0; weighted < 2; weighted++) {
         const float *w = weighted ? pw : NULL;
         float probs[B * C], dx[B * C];
-        float loss = loss_sigmoid_bce(probs, dx, x, y, w, B, C);
+        float loss = loss_sigmoid_bce(probs, dx, x, y, w, B, C, B);
         loss_ctx c = {to_double(x, B * C), y, w, B, C};
         double ref_probs[B * C], ref = ref_bce(ref_probs, c.x, y, w, B, C);
         CHECK(isfinite(loss));
@@ -461,13 +462,13 @@ static void test_sigmoid_bce(void)
         check_gradient(weighted ? "bce(pos_weight).dlogits" : "bce.dlogits", c.x, B * C, dx, bce_loss, &c);
         // Probabilities alone when there are no targets.
         float probs_only[B * C];
-        CHECK(loss_sigmoid_bce(probs_only, NULL, x, NULL, w, B, C) == 0.0f);
+        CHECK(loss_sigmoid_bce(probs_only, NULL, x, NULL, w, B, C, B) == 0.0f);
         CHECK(memcmp(probs_only, probs, sizeof probs) == 0);
         free(c.x);
     }
     // A hand-computed value: x = 0, y = 1, pos_weight 3 -> 3 log 2; x = 0, y = 0 -> log 2.
     float z[2] = {0.0f, 0.0f}, t[2] = {1.0f, 0.0f}, w3[2] = {3.0f, 3.0f}, pr[2], d[2];
-    CHECK_NEAR(loss_sigmoid_bce(pr, d, z, t, w3, 1, 2), (3.0 * log(2.0) + log(2.0)) / 2.0, 1e-6);
+    CHECK_NEAR(loss_sigmoid_bce(pr, d, z, t, w3, 1, 2, 1), (3.0 * log(2.0) + log(2.0)) / 2.0, 1e-6);
     CHECK_NEAR(d[0], -1.5 / 2.0, 1e-7);
     CHECK_NEAR(d[1], 0.5 / 2.0, 1e-7);
     free(x);
@@ -485,7 +486,7 @@ static void test_softmax_ce(void)
     y[2 * C + 0] = 0.25f, y[2 * C + 2] = 0.75f; // a distribution
     y[3 * C + 4] = 0.5f, y[3 * C + 1] = 0.2f;   // a row not summing to 1: the general gradient
     float probs[B * C], dx[B * C];
-    float loss = loss_softmax_ce(probs, dx, x, y, B, C);
+    float loss = loss_softmax_ce(probs, dx, x, y, B, C, B);
     loss_ctx c = {to_double(x, B * C), y, NULL, B, C};
     double ref_probs[B * C], ref = ref_softmax_ce(ref_probs, c.x, y, B, C);
     CHECK(isfinite(loss));
@@ -500,7 +501,7 @@ static void test_softmax_ce(void)
     }
     // Uniform logits, one-hot target: log C.
     float z[3] = {0}, t[3] = {0, 0, 1}, pr[3];
-    CHECK_NEAR(loss_softmax_ce(pr, NULL, z, t, 1, 3), log(3.0), 1e-6);
+    CHECK_NEAR(loss_softmax_ce(pr, NULL, z, t, 1, 3, 1), log(3.0), 1e-6);
     free(x), free(c.x);
 }
 

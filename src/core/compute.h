@@ -5,6 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Data-parallel training (flat and level models under MPI): the documents of a batch this process computes,
+ * [first, first + its B) of the batch's total documents, the others' on the other processes. */
+typedef struct {
+    size_t first, total;
+} batch_share;
+
 /* How many threads a computation runs on, as ggml's CPU backend holds its thread count: every OpenMP
  * parallel region of the layers takes its team size from it (num_threads), and gemm gives it to OpenBLAS.
  * The model carries one for prediction, the training configuration one for training (train_config), and
@@ -19,6 +25,10 @@ typedef struct {
      * count, as they did when the count was OpenMP's ambient one: a node model trained on n threads stays
      * bit for bit what it was (AVX2 kernels round the slices' products differently). */
     int slicing;
+    /* This process's share of a training batch; NULL: the whole batch here. Dropout draws document b's mask from the
+     * stream of its place in the whole batch (first + b), the loss is a mean over the total, and batch norm's
+     * statistics are summed across the processes. */
+    const batch_share *share;
 } compute_context;
 
 /* threads, or every core for threads <= 0 (the options' 0); more than 4 per core is capped there, with a

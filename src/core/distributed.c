@@ -17,6 +17,29 @@
 #include <string.h>
 
 static int world_rank, world_size = 1;
+static uint64_t traffic; /* bytes handed to the data-parallel collectives */
+
+void dist_share(size_t total, size_t *first, size_t *n)
+{
+    size_t ranks = (size_t)world_size, rank = (size_t)world_rank, each = total / ranks, more = total % ranks;
+    *first = rank * each + (rank < more ? rank : more);
+    *n = each + (rank < more);
+}
+
+uint64_t dist_traffic(void) { return traffic; }
+
+// dist_gather with one process: a copy of its own bytes.
+static hftc_status gather_alone(const void *mine, size_t bytes, void **all, size_t *counts)
+{
+    counts[0] = bytes;
+    *all = NULL;
+    if (bytes == 0)
+        return HFTC_STATUS_OK;
+    if (!(*all = malloc(bytes)))
+        return error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory gathering %zu bytes", bytes);
+    memcpy(*all, mine, bytes);
+    return HFTC_STATUS_OK;
+}
 
 // The shared-memory part: a thread of rank 0 takes jobs from the queue and collects their results itself.
 static void work_local(const dist_queue *q)
@@ -37,6 +60,7 @@ static void work_local(const dist_queue *q)
 
 #ifdef HFTC_MPI
 #include <mpi.h>
+#include <sched.h>
 #include <time.h>
 
 enum { TAG_REQUEST = 1, TAG_CHUNK, TAG_ANSWER, TAG_DONE };
@@ -52,16 +76,18 @@ static void poll_pause(void)
     nanosleep(&t, NULL);
 }
 
-// MPI_Wait without its busy polling, which would take a core from the ranks still working.
-static void wait_polled(MPI_Request *r)
+// MPI_Wait without its busy polling, which would take a core from the ranks still working: pause between tests.
+static void wait_pausing(MPI_Request *r, void (*pause)(void))
 {
     for (int done = 0;;) {
         MPI_Test(r, &done, MPI_STATUS_IGNORE);
         if (done)
             return;
-        poll_pause();
+        pause();
     }
 }
+
+static void wait_polled(MPI_Request *r) { wait_pausing(r, poll_pause); }
 
 static void send_chunks(const unsigned char *data, size_t bytes, int to)
 {
@@ -144,6 +170,86 @@ hftc_status dist_broadcast(void **data, size_t *bytes)
     if (world_rank == 0) /* what scaling costs, for the user and docs/SCALING.md */
         log_info("MPI: %.3f MB broadcast to %d ranks", (double)n / 1e6, world_size - 1);
     return HFTC_STATUS_OK;
+}
+
+static void yield_core(void) { sched_yield(); }
+
+// A wait of data-parallel training: the ranks move in step, so it is short; the core is yielded between tests,
+// to a process beside this one, instead of MPI's busy polling or a sleep (a millisecond a step would cost much).
+static void wait_yielding(MPI_Request *r) { wait_pausing(r, yield_core); }
+
+#define CHUNK_ELEMENTS ((size_t)1 << 28) /* MPI counts are ints */
+
+static void sum_in_place(void *x, size_t n, size_t size, MPI_Datatype type)
+{
+    if (world_size == 1)
+        return;
+    traffic += n * size;
+    for (size_t at = 0; at < n; at += CHUNK_ELEMENTS) {
+        size_t k = n - at < CHUNK_ELEMENTS ? n - at : CHUNK_ELEMENTS;
+        MPI_Request r;
+        MPI_Iallreduce(MPI_IN_PLACE, (char *)x + at * size, (int)k, type, MPI_SUM, MPI_COMM_WORLD, &r);
+        wait_yielding(&r);
+    }
+}
+
+void dist_sum_floats(float *x, size_t n) { sum_in_place(x, n, sizeof *x, MPI_FLOAT); }
+
+void dist_sum_doubles(double *x, size_t n) { sum_in_place(x, n, sizeof *x, MPI_DOUBLE); }
+
+// A collective cannot fail on one rank alone, the others waiting for it: out of memory there ends the job.
+static void *collective_alloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        log_error("rank %d: out of memory for %zu bytes in a collective step", world_rank, bytes);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    return p;
+}
+
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "counts are gathered as MPI_UINT64_T");
+
+hftc_status dist_gather(const void *mine, size_t bytes, void **all, size_t *counts)
+{
+    if (world_size == 1)
+        return gather_alone(mine, bytes, all, counts);
+    uint64_t n = bytes;
+    MPI_Request r;
+    MPI_Iallgather(&n, 1, MPI_UINT64_T, counts, 1, MPI_UINT64_T, MPI_COMM_WORLD, &r);
+    wait_yielding(&r);
+    int *sizes = collective_alloc((size_t)world_size * sizeof *sizes),
+        *at = collective_alloc((size_t)world_size * sizeof *at);
+    size_t total = 0;
+    for (int k = 0; k < world_size; k++) {
+        sizes[k] = (int)counts[k], at[k] = (int)total;
+        total += counts[k];
+        if (total > INT32_MAX) { /* the same on every rank: all stop here */
+            free(sizes), free(at);
+            *all = NULL;
+            return error_set(HFTC_STATUS_INVALID_ARGUMENT, "%zu bytes to gather across the ranks: more than MPI's 2 GB",
+                             total);
+        }
+    }
+    *all = total ? collective_alloc(total) : NULL;
+    if (total) {
+        traffic += bytes;
+        MPI_Iallgatherv(mine, (int)bytes, MPI_BYTE, *all, sizes, at, MPI_BYTE, MPI_COMM_WORLD, &r);
+        wait_yielding(&r);
+    }
+    free(sizes), free(at);
+    return HFTC_STATUS_OK;
+}
+
+bool dist_rank0_decides(bool yes)
+{
+    if (world_size == 1)
+        return yes;
+    int v = yes;
+    MPI_Request r;
+    MPI_Ibcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD, &r);
+    wait_yielding(&r);
+    return v != 0;
 }
 
 // A thread of rank r > 0: asks rank 0 for jobs, handing in each one's result with the next request.
@@ -259,6 +365,17 @@ void dist_queue_run(const dist_queue *q, int threads)
 #pragma omp parallel num_threads(threads)
     work_local(q);
 }
+
+void dist_sum_floats(float *x, size_t n) { (void)x, (void)n; }
+
+void dist_sum_doubles(double *x, size_t n) { (void)x, (void)n; }
+
+hftc_status dist_gather(const void *mine, size_t bytes, void **all, size_t *counts)
+{
+    return gather_alone(mine, bytes, all, counts);
+}
+
+bool dist_rank0_decides(bool yes) { return yes; }
 
 #endif
 

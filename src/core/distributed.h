@@ -14,12 +14,33 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Joining and leaving the job, the rank and the process count: hftc_distributed_* in hftc.h. */
 
 /* Rank 0's *bytes bytes at *data to every rank (collective): on the others *data is allocated here (the
  * caller frees it) and *bytes set. Nothing with one process. */
 hftc_status dist_broadcast(void **data, size_t *bytes);
+
+/* Data-parallel training (flat and level models): the processes compute shares of each batch and combine them
+ * with the collectives below, each called by every rank in the same order. With one process they change nothing.
+ * Waits yield the core between tests: the ranks move in step, so a wait is short, and a rank waiting leaves the
+ * core to a process beside it. */
+
+/* Documents [*first, *first + *n) of a batch of total: this rank's contiguous share (the first ranks take one
+ * more when total does not divide; a rank past total takes none). */
+void dist_share(size_t total, size_t *first, size_t *n);
+/* x[0 .. n) summed element-wise over the ranks, on every rank (collective). */
+void dist_sum_floats(float *x, size_t n);
+void dist_sum_doubles(double *x, size_t n);
+/* Every rank's bytes bytes at mine, concatenated in rank order, into *all (allocated here, the caller frees;
+ * NULL when there are none), with rank r's byte count in counts[r] (room for every rank) (collective). */
+hftc_status dist_gather(const void *mine, size_t bytes, void **all, size_t *counts);
+/* Rank 0's value of yes, on every rank (collective): decisions that depend on rank 0's clock (time limits). */
+bool dist_rank0_decides(bool yes);
+/* The bytes this process has handed to the collectives above (its share of the sums and gathers): what
+ * data-parallel training sends. */
+uint64_t dist_traffic(void);
 
 /* A dynamic work queue: jobs handed out one at a time by rank 0 to whichever thread of whichever rank asks
  * first, each job's result (bytes) handed back to rank 0. Rank 0 serves the queue from a thread of its own

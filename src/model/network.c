@@ -160,6 +160,7 @@ static void network_carve(network *net, arena *a)
     net->normed = arena_floats(a, bn * B * H);
     net->bn_xhat = arena_floats(a, bn * train * B * H);
     net->bn_inv_std = arena_floats(a, bn * train * H);
+    net->bn_sums = arena_alloc(a, bn * train * 2 * H, sizeof(double));
     net->head_mask = arena_alloc(a, train * B * (H > D ? H : D), sizeof(uint8_t));
     net->logits = arena_floats(a, B * C);
     net->probs = arena_floats(a, B * C);
@@ -469,7 +470,8 @@ static void network_encode(network *net, const compute_context *cc, const float 
     if (c->hidden_batchnorm) {
         if (train)
             batchnorm_forward_train(cc, net->normed, net->bn_xhat, net->bn_inv_std, net->bn_mean->value,
-                                    net->bn_var->value, head_in, net->bn_w->value, net->bn_b->value, B, H);
+                                    net->bn_var->value, head_in, net->bn_w->value, net->bn_b->value, B, H,
+                                    net->bn_sums);
         else
             batchnorm_forward_infer(net->normed, head_in, net->bn_w->value, net->bn_b->value, net->bn_mean->value,
                                     net->bn_var->value, B, H);
@@ -479,12 +481,15 @@ static void network_encode(network *net, const compute_context *cc, const float 
     dense_forward(cc, net->logits, head_in, net->out_w->value, net->out_b->value, B, head_dim, c->n_classes);
 }
 
-static float network_loss(network *net, size_t B, const float *targets, const float *pos_weight, float *dlogits)
+// The loss, a mean over the batch: a data-parallel share's over the whole batch's documents.
+static float network_loss(network *net, const compute_context *cc, size_t B, const float *targets,
+                          const float *pos_weight, float *dlogits)
 {
     const network_config *c = &net->cfg;
+    size_t B_mean = cc->share ? cc->share->total : B;
     if (c->head == HEAD_SOFTMAX)
-        return loss_softmax_ce(net->probs, dlogits, net->logits, targets, B, c->n_classes);
-    return loss_sigmoid_bce(net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes);
+        return loss_softmax_ce(net->probs, dlogits, net->logits, targets, B, c->n_classes, B_mean);
+    return loss_sigmoid_bce(net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes, B_mean);
 }
 
 // A row-sparse gradient has room for the rows of one batch (nn/params.h): a batch of the given positions whose rows
@@ -504,10 +509,37 @@ static bool network_check_gradient_room(const network *net, size_t positions)
     return true;
 }
 
+// Whether the backward pass goes below the output layer: some tensor below it still trains.
+static bool network_head_input_trains(const network *net, const bool *frozen)
+{
+    const network_config *c = &net->cfg;
+    bool emb_trains = !c->borrowed_embedding && tensor_trains(net->embedding, frozen);
+    bool fc1_trains = c->hidden && (tensor_trains(net->fc1_w, frozen) || tensor_trains(net->fc1_b, frozen));
+    bool bn_trains = c->hidden_batchnorm && (tensor_trains(net->bn_w, frozen) || tensor_trains(net->bn_b, frozen));
+    return emb_trains || net->enc->trains(net, frozen) || fc1_trains || bn_trains;
+}
+
+// An empty data-parallel share (a batch of fewer documents than processes) computes nothing, yet takes part in
+// batch norm's sums over the shares, as the others' passes expect.
+static float network_train_empty_share(network *net, const compute_context *cc, const bool *frozen)
+{
+    const network_config *c = &net->cfg;
+    if (net->mode != NETWORK_TRAINING || !c->hidden_batchnorm)
+        return 0.0f;
+    batchnorm_forward_train(cc, net->normed, net->bn_xhat, net->bn_inv_std, net->bn_mean->value, net->bn_var->value,
+                            net->hidden, net->bn_w->value, net->bn_b->value, 0, c->hidden, net->bn_sums);
+    if (network_head_input_trains(net, frozen))
+        batchnorm_backward(cc, net->dhidden, grad_if_trains(net->bn_w, frozen), grad_if_trains(net->bn_b, frozen),
+                           net->dhidden, net->bn_xhat, net->bn_inv_std, net->bn_w->value, 0, c->hidden, net->bn_sums);
+    return 0.0f;
+}
+
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
                           size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
                           uint64_t dropout_seed)
 {
+    if (B == 0 && cc->share)
+        return network_train_empty_share(net, cc, frozen);
     if (!network_check_batch(net, B, T) || !network_check_gradient_room(net, B * (T > net->min_len ? T : net->min_len)))
         return NAN;
     if (net->mode != NETWORK_TRAINING) {
@@ -518,14 +550,12 @@ float network_train_batch(network *net, const compute_context *cc, const uint32_
     size_t E = c->embed_dim, D = net->features, H = c->hidden, C = c->n_classes;
     size_t Tp = network_embed(net, cc, tokens, lengths, B, T, true, dropout_seed);
     network_encode(net, cc, net->emb, B, Tp, true, dropout_seed);
-    float loss = network_loss(net, B, targets, pos_weight, net->dlogits);
+    float loss = network_loss(net, cc, B, targets, pos_weight, net->dlogits);
 
     // Gradients flow down only as far as some tensor below still trains.
     bool emb_trains = !c->borrowed_embedding && tensor_trains(net->embedding, frozen);
-    bool fc1_trains = H && (tensor_trains(net->fc1_w, frozen) || tensor_trains(net->fc1_b, frozen));
-    bool bn_trains = c->hidden_batchnorm && (tensor_trains(net->bn_w, frozen) || tensor_trains(net->bn_b, frozen));
     bool need_dfeatures = emb_trains || net->enc->trains(net, frozen);
-    bool need_dhead = need_dfeatures || fc1_trains || bn_trains;
+    bool need_dhead = network_head_input_trains(net, frozen);
 
     float *dhead = H ? net->dhidden : net->dfeatures;
     size_t head_dim = H ? H : D;
@@ -537,7 +567,7 @@ float network_train_batch(network *net, const compute_context *cc, const uint32_
         return loss;
     if (c->hidden_batchnorm)
         batchnorm_backward(cc, dhead, grad_if_trains(net->bn_w, frozen), grad_if_trains(net->bn_b, frozen), dhead,
-                           net->bn_xhat, net->bn_inv_std, net->bn_w->value, B, H);
+                           net->bn_xhat, net->bn_inv_std, net->bn_w->value, B, H, net->bn_sums);
     if (c->hidden_dropout > 0.0f)
         dropout_backward(cc, dhead, dhead, net->head_mask, NULL, B, head_dim, c->hidden_dropout);
     if (H) {
@@ -586,7 +616,7 @@ float network_predict(network *net, const compute_context *cc, const uint32_t *t
         size_t Tp = network_embed(net, cc, tokens, lengths, B, T, false, 0);
         network_encode(net, cc, net->emb, B, Tp, false, 0);
     }
-    float loss = network_loss(net, B, targets, pos_weight, NULL);
+    float loss = network_loss(net, cc, B, targets, pos_weight, NULL);
     memcpy(probs, net->probs, B * net->cfg.n_classes * sizeof(float));
     return loss;
 }
@@ -620,7 +650,7 @@ hftc_status network_predict_embedded(network *net, const compute_context *cc, co
     for (size_t b = 0; b < B; b++)
         net->lengths[b] = lengths[b] < T ? lengths[b] : T;
     network_encode(net, cc, embedded, B, T, false, 0);
-    network_loss(net, B, NULL, NULL, NULL);
+    network_loss(net, cc, B, NULL, NULL, NULL);
     memcpy(probs, net->probs, B * net->cfg.n_classes * sizeof(float));
     return HFTC_STATUS_OK;
 }

@@ -139,7 +139,10 @@ void network_init(network *net, rng *r);
  * Ids >= vocab_size are read as <unk> (1). T may exceed length_capacity up to the largest window. B or T out of
  * range, a network in inference mode, or a batch whose rows might not fit in a row-sparse gradient beside those of
  * earlier batches (a table of more rows than batch_capacity x length_capacity, its gradient not consumed since):
- * returns NaN, changes nothing and sets the error message (hftc_last_error). */
+ * returns NaN, changes nothing and sets the error message (hftc_last_error).
+ * A data-parallel share of a batch (cc->share, core/compute.h): the documents [first, first + B) of the batch's total,
+ * the loss and gradients their part of the whole batch's (a mean over the total), the caller summing the shares'
+ * gradients across the processes; B = 0 (an empty share) computes nothing but takes part in batch norm's sums. */
 float network_train_batch(network *net, const compute_context *cc, const uint32_t *tokens, const size_t *lengths,
                           size_t B, size_t T, const float *targets, const float *pos_weight, const bool *frozen,
                           uint64_t dropout_seed);

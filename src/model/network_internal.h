@@ -52,6 +52,7 @@ struct network {
     const float *head_in;            /* the output layer's input in the last forward pass */
     float *normed, *bn_xhat;         /* (B, H) after batch norm, the normalised input (training) */
     float *bn_inv_std;               /* (H) */
+    double *bn_sums;                 /* (2H) batch norm's statistics (training) */
     uint8_t *head_mask;              /* (B, max(H, D)): dropout on the input of the output layer */
     float *logits, *probs, *dlogits; /* (B, C) */
     uint32_t *emb_scratch;           /* embedding_scratch_size */

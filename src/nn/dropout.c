@@ -12,6 +12,7 @@ void dropout_forward(const compute_context *cc, float *out, uint8_t *mask, const
     float scale = 1.0f / (1.0f - p);
     // Each 64-bit draw decides four elements, 16 bits each: p is rounded to a multiple of 2^-16.
     uint32_t threshold = (uint32_t)lrintf(p * 65536.0f);
+    size_t first = cc->share ? cc->share->first : 0; /* a data-parallel share: its documents' places in the batch */
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
         size_t n = n_valid && n_valid[b] < N ? n_valid[b] : N;
@@ -19,7 +20,7 @@ void dropout_forward(const compute_context *cc, float *out, uint8_t *mask, const
         const float *x = inp + b * N;
         uint8_t *m = mask + b * N;
         rng r;
-        rng_seed(&r, seed, b);
+        rng_seed(&r, seed, first + b);
         for (size_t i = 0; i < n; i += 4) {
             uint64_t bits = rng_next(&r);
             for (size_t j = i; j < i + 4 && j < n; j++, bits >>= 16)

@@ -1,6 +1,8 @@
 /* Inverted dropout: kept elements are scaled by 1 / (1 - p) during training, so inference is the
  * identity. The mask of document b comes from its own stream rng_seed(seed, b), drawn in element
- * order, so it depends neither on the thread count nor on how much padding follows the document. */
+ * order, so it depends neither on the thread count nor on how much padding follows the document; in a
+ * data-parallel share of a batch (cc->share), b counts from the share's first document, so that the masks are
+ * those of the whole batch in one process. */
 #ifndef HFTC_NN_DROPOUT_H
 #define HFTC_NN_DROPOUT_H
 

@@ -5,9 +5,9 @@
 #include <math.h>
 
 float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const float *targets, const float *pos_weight,
-                       size_t B, size_t C)
+                       size_t B, size_t C, size_t B_mean)
 {
-    double total = 0.0, inv_n = 1.0 / (double)(B * C);
+    double total = 0.0, inv_n = 1.0 / (double)(B_mean * C);
     for (size_t i = 0; i < B * C; i++) {
         double x = logits[i];
         // sigmoid(x) and sigmoid(-x) both from exp(-|x|): neither overflows nor cancels.
@@ -24,7 +24,8 @@ float loss_sigmoid_bce(float *probs, float *dlogits, const float *logits, const 
     return (float)(total * inv_n);
 }
 
-float loss_softmax_ce(float *probs, float *dlogits, const float *logits, const float *targets, size_t B, size_t C)
+float loss_softmax_ce(float *probs, float *dlogits, const float *logits, const float *targets, size_t B, size_t C,
+                      size_t B_mean)
 {
     double total = 0.0;
     for (size_t b = 0; b < B; b++) {
@@ -44,7 +45,7 @@ float loss_softmax_ce(float *probs, float *dlogits, const float *logits, const f
         }
         if (targets && dlogits)
             for (size_t c = 0; c < C; c++)
-                dlogits[b * C + c] = (float)((exp(x[c] - max) / sum * mass - targets[b * C + c]) / (double)B);
+                dlogits[b * C + c] = (float)((exp(x[c] - max) / sum * mass - targets[b * C + c]) / (double)B_mean);
     }
-    return targets ? (float)(total / (double)B) : 0.0f;
+    return targets ? (float)(total / (double)B_mean) : 0.0f;
 }

@@ -35,13 +35,23 @@ static void params_carve_values(param_set *ps)
         ps->tensors[i].value = arena_floats(&ps->values, ps->tensors[i].size);
 }
 
+// The dense tensors' gradients first, back to back (one reduction sums them in data-parallel training), then the
+// row-sparse ones with their row lists.
 static void params_carve_training(param_set *ps)
 {
+    for (size_t i = 0; i < ps->n_tensors; i++)
+        if (!ps->tensors[i].row_sparse)
+            ps->tensors[i].grad = arena_floats(&ps->grads, ps->tensors[i].size);
+    ps->dense_grads = ps->grads.used / sizeof(float); /* with the alignment's gaps, which stay zero */
     for (size_t i = 0; i < ps->n_tensors; i++) {
         tensor *t = &ps->tensors[i];
-        t->grad = arena_floats(&ps->grads, t->row_sparse ? t->grad_rows * (t->size / t->shape[0]) : t->size);
-        t->touched_rows = t->row_sparse ? arena_alloc(&ps->grads, t->grad_rows, sizeof(uint32_t)) : NULL;
-        t->changed = t->row_sparse ? arena_alloc(&ps->grads, t->shape[0], sizeof(uint8_t)) : NULL;
+        if (t->row_sparse) {
+            t->grad = arena_floats(&ps->grads, t->grad_rows * (t->size / t->shape[0]));
+            t->touched_rows = arena_alloc(&ps->grads, t->grad_rows, sizeof(uint32_t));
+            t->changed = arena_alloc(&ps->grads, t->shape[0], sizeof(uint8_t));
+        } else {
+            t->touched_rows = NULL, t->changed = NULL;
+        }
         t->n_touched = 0;
     }
     for (size_t i = 0; i < ps->n_tensors; i++)

@@ -41,6 +41,8 @@ typedef struct {
     size_t n_tensors;
     size_t total;                 /* elements over all tensors */
     arena values, grads, moments; /* moments holds adam_m then adam_v */
+    size_t dense_grads;           /* training: the dense tensors' gradients (and the zeros between them) are the first
+                                   * dense_grads floats of grads */
 } param_set;
 
 /* Registration phase: declare every tensor (shape given as ndim sizes), then allocate. */

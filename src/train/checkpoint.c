@@ -2,9 +2,12 @@
 #include "train/checkpoint.h"
 
 #include "core/arena.h"
+#include "core/distributed.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "model/safetensors.h"
+#include "train/data_parallel.h"
 #include "train/options.h"
 
 #include <errno.h>
@@ -16,14 +19,6 @@
 
 #define CHECKPOINT_SECONDS 60.0
 #define CHECKPOINT_RECORD_KEY "checkpoint" /* the metadata entry of the record */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static uint64_t fingerprint_dataset(uint64_t h, const split *s)
 {
@@ -216,4 +211,20 @@ hftc_status checkpoint_incomplete(const checkpoint *c, size_t done, size_t total
                      "continues",
                      (double)c->cfg->o->time_limit, done, total, units, in_progress ? " and " : "",
                      in_progress ? in_progress : "", c->cfg->o->checkpoint_path);
+}
+
+hftc_status checkpoint_same_on_every_rank(const checkpoint *c, const json_t *parts)
+{
+    if (hftc_distributed_size() == 1)
+        return HFTC_STATUS_OK;
+    char *text = parts ? json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    uint64_t mine = text ? fnv1a(FNV1A_START, text, strlen(text)) : 0;
+    free(text);
+    int other;
+    TRY(dp_first_differing_rank(mine, &other));
+    return other ? error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                             "rank %d reads another checkpoint %s than rank 0 (or none): put it on a file system every "
+                             "rank reads",
+                             other, c->cfg->o->checkpoint_path)
+                 : HFTC_STATUS_OK;
 }

@@ -36,6 +36,9 @@ hftc_status checkpoint_init(checkpoint *c, const train_config *cfg, const hftc_m
  * returns its record of the parts in *parts (one entry per part, the caller's reference); otherwise
  * *parts = NULL. Errors name the file and say to remove it to start over. */
 hftc_status checkpoint_resume(checkpoint *c, hftc_model *m, json_t **parts);
+/* Under MPI, whether every rank read the checkpoint rank 0 read (parts: checkpoint_resume's record; NULL: none),
+ * as data-parallel training needs: an error on every rank, naming the first that differs (collective). */
+hftc_status checkpoint_same_on_every_rank(const checkpoint *c, const json_t *parts);
 /* Writes m with the record of its parts (one entry per part), the strategy's summary of it (taken: the
  * caller's reference) and n_state training-state tensors (named MODEL_EXTRA_TENSOR_PREFIX "...") to the
  * checkpoint file. */

@@ -1,11 +1,15 @@
 /* The flat and level strategies: the model's networks (one, or one per taxonomy level) trained in
  * order, a level's network possibly starting from the one before (HFT-CNN's fine-tuning), continued from
- * a checkpoint at the level and epoch it reached. */
+ * a checkpoint at the level and epoch it reached. Under MPI every rank trains each network together
+ * (data-parallel: trainer.c), all from the same checkpoint; rank 0 decides the time limit and writes the
+ * checkpoint. */
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/safetensors.h"
 #include "model/transfer.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/level_docs.h"
 #include "train/strategy.h"
 #include "train/trainer.h"
@@ -99,11 +103,13 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     if (st == HFTC_STATUS_OK)
         st = network_set_mode(part->net, NETWORK_TRAINING);
     if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, cfg, m, part, &part_va);
+        st = trainer_init(&t, cfg, m, part, &part_va, true);
     if (st == HFTC_STATUS_OK && label_weights)
         st = trainer_set_label_weights(&t, label_weights);
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &part_tr, &part_va, part_record, hooks);
+    if (st == HFTC_STATUS_OK)
+        st = dp_check_same_weights(network_params(part->net), part->name);
     trainer_free(&t);
     free(train_prefix), free(valid_prefix), free(part_tr.idx), free(part_va.idx);
     return st;
@@ -145,6 +151,8 @@ static hftc_status level_checkpoint_start(const train_config *cfg, hftc_model *m
 static hftc_status level_checkpoint_save(checkpoint *ck, const hftc_model *m, const json_t *parts, size_t n_done,
                                          json_t *in_progress, const st_tensor *state, size_t n_state)
 {
+    if (hftc_distributed_rank() != 0) /* under MPI every rank holds the same training: rank 0 writes it */
+        return HFTC_STATUS_OK;
     json_t *entries = json_array();
     for (size_t p = 0; entries && p < n_done; p++)
         json_array_append(entries, json_array_get(parts, p));
@@ -220,8 +228,8 @@ static hftc_status level_epochs_start(trainer *t, epoch_state *s, void *user)
 static hftc_status level_epochs_after(trainer *t, const epoch_state *s, void *user)
 {
     level_epochs *le = user;
-    bool up = checkpoint_time_up(le->ck);
-    if (!up && !checkpoint_due(le->ck))
+    bool up = dist_rank0_decides(checkpoint_time_up(le->ck)); /* every rank stops at the same epoch */
+    if (!up && !(hftc_distributed_rank() == 0 && checkpoint_due(le->ck)))
         return HFTC_STATUS_OK;
     param_set *ps = network_params(t->part->net);
     json_t *lr = json_array();
@@ -314,6 +322,11 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
     checkpoint ck;
     TRY(check_valid_docs(cfg, m, va));
     TRY(level_checkpoint_start(cfg, m, tr, va, &ck, &done));
+    hftc_status same = checkpoint_same_on_every_rank(&ck, done);
+    if (same != HFTC_STATUS_OK) {
+        json_decref(done);
+        return same;
+    }
     size_t trained_now = 0, from_checkpoint = 0;
     hftc_status st = HFTC_STATUS_OK;
     for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
@@ -322,7 +335,7 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
         if (finished) { /* its network came with the checkpoint */
             json_array_append(parts, entry);
             from_checkpoint++;
-        } else if (trained_now > 0 && checkpoint_time_up(&ck)) {
+        } else if (trained_now > 0 && dist_rank0_decides(checkpoint_time_up(&ck))) {
             st = level_checkpoint_save(&ck, m, parts, p, NULL, NULL, 0);
             if (st == HFTC_STATUS_OK)
                 st = checkpoint_incomplete(&ck, p, m->n_parts, "levels", NULL);

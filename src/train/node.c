@@ -145,7 +145,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     hftc_status st = tr.idx ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK) {
         memcpy(tr.idx, s->train_idx, s->n_train * sizeof *tr.idx);
-        st = trainer_init(&t, ctx->cfg, m, &run_part, &va);
+        st = trainer_init(&t, ctx->cfg, m, &run_part, &va, false);
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;

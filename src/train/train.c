@@ -181,10 +181,12 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
     TRY(hftc_train_outputs_check(o, NULL));
-    if (hftc_distributed_size() > 1 && cfg.strategy != STRATEGY_NODE)
+    /* Node models spread their classifier runs over the processes, flat and level networks their batches; the
+     * linear family's flat and level models have no batches to spread. */
+    if (hftc_distributed_size() > 1 && cfg.strategy != STRATEGY_NODE && cfg.family == FAMILY_LINEAR)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                         "only node models (htrans, gru-att, gru-att-cw) train across the processes of an MPI job: "
-                         "train a %s model in one process",
+                         "a linear %s model trains in one process: only node models and networks train across the "
+                         "processes of an MPI job",
                          cfg.strategy == STRATEGY_FLAT ? "flat" : "level");
     compute_check_blas();
     if (o->embeddings_path)

@@ -5,12 +5,14 @@
 
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "hier/threshold_search.h"
 #include "model/transfer.h"
 #include "nn/adam.h"
 #include "nn/sgd.h"
+#include "train/data_parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,15 +32,25 @@ static size_t trainer_fill(trainer *t, const split *s, size_t start, size_t B)
 float valid_predict(trainer *t, const split *va)
 {
     hftc_model *m = t->m;
-    size_t C = t->part->n_outputs, cap = m->batch_capacity;
+    size_t C = t->part->n_outputs, cap = m->batch_capacity, first = 0, n = va->n;
+    if (t->data_parallel)
+        dist_share(va->n, &first, &n);
+    uint64_t sent = dist_traffic();
     double loss_sum = 0;
-    for (size_t start = 0; start < va->n; start += cap) {
-        size_t B = va->n - start < cap ? va->n - start : cap;
+    for (size_t start = first; start < first + n; start += cap) {
+        size_t B = first + n - start < cap ? first + n - start : cap;
         size_t T = trainer_fill(t, va, start, B);
         batch_targets(va->ds, va->idx + start, B, t->output_of, t->n_labels, C, t->targets);
         loss_sum += (double)network_predict(t->part->net, &t->compute, t->tokens, t->lengths, B, T, t->targets,
                                             t->pos_weight, t->valid_probs + start * C) *
                     (double)B;
+    }
+    if (t->data_parallel) {
+        dist_sum_doubles(&loss_sum, 1);
+        hftc_status st = dp_gather_rows(t->valid_probs, first, n, C, t->rank_counts);
+        t->valid_bytes += dist_traffic() - sent, t->validations++;
+        if (st != HFTC_STATUS_OK)
+            return NAN;
     }
     return (float)(loss_sum / (double)va->n);
 }
@@ -87,12 +99,33 @@ static void order_after(const trainer *t, split *tr, rng *order_rng, size_t epoc
 
 float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch)
 {
-    size_t T = trainer_fill(t, tr, start, B);
-    batch_targets(tr->ds, tr->idx + start, B, t->output_of, t->n_labels, t->part->n_outputs, t->targets);
+    // Data-parallel: this process's share of the batch, its place in the batch for the dropout masks and the batch's
+    // size for the loss's mean; the optimiser then steps on the shares' gradients summed.
+    compute_context cc = t->compute;
+    batch_share share = {0, B};
+    size_t n = B, T = 0;
+    if (t->data_parallel) {
+        dist_share(B, &share.first, &n);
+        cc.share = &share;
+    }
+    if (n) {
+        T = trainer_fill(t, tr, start + share.first, n);
+        batch_targets(tr->ds, tr->idx + start + share.first, n, t->output_of, t->n_labels, t->part->n_outputs,
+                      t->targets);
+    }
     uint64_t dropout_seed = t->seed * 0x9e3779b97f4a7c15ULL + epoch * 1000003ULL + start;
-    float loss = network_train_batch(t->part->net, &t->compute, t->tokens, t->lengths, B, T, t->targets, t->pos_weight,
+    float loss = network_train_batch(t->part->net, &cc, t->tokens, t->lengths, n, T, t->targets, t->pos_weight,
                                      t->frozen, dropout_seed);
     param_set *ps = network_params(t->part->net);
+    if (t->data_parallel) {
+        uint64_t sent = dist_traffic();
+        hftc_status st = dp_sum_gradients(ps, t->rank_counts, &loss);
+        t->step_bytes += dist_traffic() - sent, t->steps++;
+        if (st != HFTC_STATUS_OK && t->step_status == HFTC_STATUS_OK)
+            t->step_status = st;
+        if (st != HFTC_STATUS_OK)
+            loss = NAN;
+    }
     if (t->cfg->optimizer == OPTIMIZER_ADAM) {
         adam_step(&t->opt, &t->compute, ps);
         return loss;
@@ -138,10 +171,16 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     return (float)(loss_sum / (double)tr->n);
 }
 
-hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va)
+hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va,
+                         bool data_parallel)
 {
     const hftc_train_options *o = cfg->o;
-    *t = (trainer){.cfg = cfg, .m = m, .part = part, .n_labels = strmap_count(&m->tax.names), .seed = o->seed};
+    *t = (trainer){.cfg = cfg,
+                   .m = m,
+                   .part = part,
+                   .n_labels = strmap_count(&m->tax.names),
+                   .seed = o->seed,
+                   .data_parallel = data_parallel};
     t->compute = cfg->compute;
     size_t C = part->n_outputs, cap = m->batch_capacity;
     param_set *ps = network_params(part->net);
@@ -168,11 +207,12 @@ hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, mod
     t->prefix_label = mem_alloc(cap, sizeof *t->prefix_label);
     t->targets = mem_alloc(cap * C, sizeof *t->targets);
     t->valid_probs = mem_alloc(va->n * C, sizeof *t->valid_probs);
+    t->rank_counts = mem_alloc((size_t)hftc_distributed_size(), sizeof *t->rank_counts);
     hftc_status best = arena_init(&t->best_values, ps->values.used);
     bool weighted = o->pos_weight != 1.0f;
     t->pos_weight = weighted ? mem_alloc(C, sizeof *t->pos_weight) : NULL;
-    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || best != HFTC_STATUS_OK ||
-        (weighted && !t->pos_weight))
+    if (!t->tokens || !t->lengths || !t->prefix_label || !t->targets || !t->valid_probs || !t->rank_counts ||
+        best != HFTC_STATUS_OK || (weighted && !t->pos_weight))
         return HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t j = 0; weighted && j < C; j++)
         t->pos_weight[j] = o->pos_weight;
@@ -213,7 +253,7 @@ void trainer_free(trainer *t)
     free(t->tokens), free(t->lengths), free(t->prefix_label), free(t->targets), free(t->valid_probs);
     arena_free(&t->best_values);
     free(t->pos_weight);
-    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of), free(t->first_order);
+    free(t->valid_gold_start), free(t->valid_gold), free(t->output_of), free(t->first_order), free(t->rank_counts);
     *t = (trainer){0};
 }
 
@@ -300,6 +340,7 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
         double t0 = now_seconds();
         float train_loss = train_epoch(t, tr, epoch, &order_rng);
         float valid_loss = valid_predict(t, va);
+        TRY(t->step_status); /* a failed sum of the shares: the same on every process */
         bool diverged = !(isfinite(train_loss) && isfinite(valid_loss) && !(train_loss > t->first_loss));
         if (recovers && diverged && json_array_size(restarts) < MAX_RESTARTS) {
             diverged_restart(t, tr, &s, &order_rng, restarts);
@@ -372,5 +413,10 @@ hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const
     if (!t->quiet)
         log_info("%s, %zu labels: trained %zu epochs in %.1f s; best epoch %zu", t->part->name, t->part->n_outputs,
                  s.epoch, total, s.best_epoch);
+    if (t->data_parallel && hftc_distributed_size() > 1 && hftc_distributed_rank() == 0 && t->steps && t->validations)
+        log_info("%s: MPI: %.3f MB a training step (%zu steps), %.3f MB a validation, summed and gathered across %d "
+                 "ranks",
+                 t->part->name, (double)t->step_bytes / (double)t->steps / 1e6, t->steps,
+                 (double)t->valid_bytes / (double)t->validations / 1e6, hftc_distributed_size());
     return HFTC_STATUS_OK;
 }

@@ -49,11 +49,20 @@ typedef struct {
     bool quiet;              /* no progress callbacks and per-part information (concurrent node classifiers) */
     size_t *first_order;     /* SGD: the training split's order before the first epoch, to restart from */
     float first_loss;        /* the first batch's loss, at the starting weights (a diverging epoch's mark) */
+    /* Data-parallel (flat and level models): each process of an MPI job computes its share of every batch and of
+     * the validation documents (train/data_parallel.c); with one process, the whole of them. */
+    bool data_parallel;
+    size_t *rank_counts;              /* data-parallel: a gather's count per rank */
+    uint64_t step_bytes, valid_bytes; /* data-parallel: bytes sent by the steps and by the validations */
+    size_t steps, validations;
+    hftc_status step_status; /* data-parallel: a failed sum of the shares (the loss is then NaN) */
 } trainer;
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
- * positive weight is o->pos_weight for every output until trainer_set_label_weights. */
-hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va);
+ * positive weight is o->pos_weight for every output until trainer_set_label_weights. data_parallel: spread every
+ * batch over the processes of the MPI job (all of them train this network together). */
+hftc_status trainer_init(trainer *t, const train_config *cfg, hftc_model *m, model_part *part, const split *va,
+                         bool data_parallel);
 /* The BCE positive weight of each output: label_weights[label] (indexed by label id). */
 hftc_status trainer_set_label_weights(trainer *t, const float *label_weights);
 /* One BCE positive weight for every output. */
@@ -82,13 +91,14 @@ typedef struct {
 
 /* One optimisation step on documents tr->idx[start .. start + B) in epoch (1-based): the batch's forward and
  * backward passes, then the optimiser's update (Adam or SGD); returns the batch's mean loss. Dropout masks depend on
- * the seed, the epoch and start alone. The seam where data-parallel training will sum the gradients across processes
- * before the update. */
+ * the seed, the epoch and start alone. Data-parallel: this process's share of the batch, the shares' gradients
+ * summed across the processes before the update (collective). */
 float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch);
 /* Epochs with validation and early stopping; leaves the best epoch's weights; appends to record. hooks:
  * NULL, or a training that may continue an earlier one and stop between epochs. */
 hftc_status run_training(trainer *t, split *tr, split *va, json_t *record, const epoch_hooks *hooks);
-/* Probabilities of the validation split into t->valid_probs; returns the mean loss. */
+/* Probabilities of the validation split into t->valid_probs; returns the mean loss. Data-parallel: each process
+ * predicts its share of the documents, and every process gets them all (collective). */
 float valid_predict(trainer *t, const split *va);
 /* The metrics of t->valid_probs at threshold (one output: micro-F1 is the F1 of its class). */
 hftc_status valid_metrics(trainer *t, const split *va, float threshold, metrics *mt);
