@@ -10,8 +10,10 @@
  * an idle machine.
  *
  * --encoder cnn (default): the Kim CNN at the HFT-CNN paper's sizes (XML-CNN with --pool-chunks and
- *   --hidden 512). Reports the GFLOP/s of the forward convolution (the dominant cost) and the
- *   machine's GEMM rate on the convolution's largest product, so the fraction of peak is visible.
+ *   --hidden 512). Reports the GFLOP/s of the forward convolution (the dominant cost at 256 words), of a
+ *   training step's GEMM work (the convolution's forward product and the dense layers' forward and two backward
+ *   products: at 13 words the dense layers are a third of it), and the machine's GEMM rate on the
+ *   convolution's largest product, so the fraction of peak is visible.
  * --encoder bigru-att: HTrans's binary classifier (E=100, BiGRU 96 per direction, attention 192,
  *   dropout .4 on the GRU outputs, [attention | max | mean] -> output, 1 class, batch 128, T=100).
  *   Reports the GFLOP/s of the GEMM work: input projection 2*T*E*3H*2 directions, recurrence
@@ -344,15 +346,23 @@ int main(int argc, char **argv)
         double conv_flops = 0.0;
         for (size_t w = 0; w < cfg.n_windows; w++)
             conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
+        // A training step's GEMM work, counted as the recurrent rows count theirs: the convolution's forward product
+        // (its backward is sparse: 1-max pooling passes gradient to one window per filter and document) and the
+        // dense layers' forward and two backward products. At 13 words the dense layers are a third of it.
+        double D = (double)(cfg.n_windows * cfg.n_filters * cfg.pool_chunks), H = (double)cfg.hidden;
+        double dense_flops = 2.0 * (double)B * (H > 0.0 ? D * H + H * (double)C : D * (double)C);
+        double step_flops = conv_flops + 3.0 * dense_flops;
         printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
                "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
                "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_uniform_docs_per_s\": %.1f, "
                "\"infer_plain_docs_per_s\": %.1f, "
                "\"latency_plain_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
-               "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu}\n",
+               "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu, "
+               "\"step_mflop_per_doc\": %.2f, \"train_gflops\": %.1f}\n",
                threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3, infer_warm_docs,
                infer_uniform_docs, infer_plain_docs, latency_plain_s * 1e3, conv_flops * (double)iters / train_s / 1e9,
-               conv_flops * (double)infer_iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks);
+               conv_flops * (double)infer_iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks,
+               step_flops / (double)B / 1e6, step_flops * (double)iters / train_s / 1e9);
     }
     free(tokens), free(lengths), free(targets), free(probs), free(docs), free(uniform), free(cdf);
     network_free(net);

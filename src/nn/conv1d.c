@@ -7,6 +7,7 @@
 
 #define CONV1D_BLOCK 128
 #define CONV1D_PREFETCH 4
+#define CONV1D_GROUP 256
 
 size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
 
@@ -84,6 +85,40 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
     }
 }
 
+/* Sixteen floats as one value (a GNU C vector: gcc and clang map it to the widest registers the target has), so
+ * that sums over many terms stay in registers; read and written in place at any float's alignment. */
+typedef float conv1d_vec __attribute__((vector_size(64), aligned(4), may_alias));
+
+// dw[0 .. n_cols) += sum over j of g[j] inp[offset[j] .. + n_cols), the terms added in the order of j.
+static void conv1d_add_windows(float *dw, size_t n_cols, const float *g, const size_t *offset, size_t n,
+                               const float *inp)
+{
+    size_t i = 0;
+    for (; i + 8 * 16 <= n_cols; i += 8 * 16) { /* eight named sums: an array of them would live in memory */
+        conv1d_vec *d = (conv1d_vec *)(dw + i);
+        conv1d_vec a0 = d[0], a1 = d[1], a2 = d[2], a3 = d[3], a4 = d[4], a5 = d[5], a6 = d[6], a7 = d[7];
+        for (size_t j = 0; j < n; j++) {
+            const conv1d_vec *x = (const conv1d_vec *)(inp + offset[j] + i);
+            float s = g[j];
+            a0 += s * x[0];
+            a1 += s * x[1];
+            a2 += s * x[2];
+            a3 += s * x[3];
+            a4 += s * x[4];
+            a5 += s * x[5];
+            a6 += s * x[6];
+            a7 += s * x[7];
+        }
+        d[0] = a0, d[1] = a1, d[2] = a2, d[3] = a3, d[4] = a4, d[5] = a5, d[6] = a6, d[7] = a7;
+    }
+    for (size_t j = 0; i < n_cols && j < n; j++) {
+        const float *x = inp + offset[j];
+#pragma omp simd
+        for (size_t k = i; k < n_cols; k++)
+            dw[k] += g[j] * x[k];
+    }
+}
+
 void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
                      const uint32_t *argmax, size_t ld, const float *inp, const float *weight, size_t B, size_t T,
                      size_t E, size_t F, size_t K, size_t p)
@@ -93,22 +128,26 @@ void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, flo
     // and sums in a fixed order whatever the thread count.
     if (dweight || dbias) {
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
-        for (size_t f = 0; f < F; f++)
-            for (size_t b = 0; b < B; b++)
-                for (size_t c = 0; c < p; c++) {
-                    float g = dout[b * ld + f * p + c];
-                    if (g == 0.0f)
-                        continue;
-                    if (dbias)
-                        dbias[f] += g;
-                    if (dweight) {
-                        const float *x = inp + (b * T + argmax[b * ld + f * p + c]) * E;
-                        float *dw = dweight + f * KE;
-#pragma omp simd
-                        for (size_t i = 0; i < KE; i++)
-                            dw[i] += g * x[i];
-                    }
+        for (size_t f = 0; f < F; f++) {
+            // The documents' non-zero gradients and their windows' offsets in inp, a group at a time, then the row of
+            // dweight in bands summed in registers over the group: each element gets its terms in the order of b and
+            // c as before, without a load and a store of dw per term and a branch per term.
+            float g[CONV1D_GROUP];
+            size_t offset[CONV1D_GROUP];
+            for (size_t i0 = 0; i0 < B * p; i0 += CONV1D_GROUP) {
+                size_t n = 0;
+                for (size_t i = i0; i < B * p && i < i0 + CONV1D_GROUP; i++) {
+                    size_t b = i / p, c = i % p;
+                    g[n] = dout[b * ld + f * p + c];
+                    offset[n] = (b * T + argmax[b * ld + f * p + c]) * E;
+                    n += g[n] != 0.0f;
                 }
+                for (size_t j = 0; dbias && j < n; j++)
+                    dbias[f] += g[j];
+                if (dweight)
+                    conv1d_add_windows(dweight + f * KE, KE, g, offset, n, inp);
+            }
+        }
     }
     if (dinp) {
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
