@@ -327,6 +327,36 @@ HFTC_API hftc_status hftc_ensemble_outputs_check(const hftc_ensemble_options *o,
  * (INVALID_ARGUMENT). */
 HFTC_API hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out);
 
+/* ---- A model's life after training -------------------------------------------------------- */
+
+typedef struct {
+    const char *model_path;      /* the trained model (a neural model without the joint embedding) */
+    const char *taxonomy_path;   /* the new taxonomy: the model's categories and those to add */
+    const char *taxonomy_format; /* "auto", "parent-children", "tree" */
+    const char *train_path;      /* labelled documents (labels from the new taxonomy) the new categories learn from */
+    const char *valid_path;      /* NULL: as the model's training validated (node: each classifier's own split;
+                                  * flat and level: a held-out fraction of train_path) */
+    const char *format;          /* of train_path and valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    int skip_bad_lines;
+    int allow_removal; /* a category of the model that the new taxonomy lacks or puts under other parents is
+                        * dropped (a moved one trains anew under its new parents) instead of refused */
+    int tune_head;     /* flat and level models: the whole head (fully connected layers, batch norm, output) trains
+                        * with the new rows, not the new rows alone */
+    int threads;       /* 0 = all cores */
+} hftc_extend_options;
+
+/* No files, "auto" formats, nothing removed, the new rows alone, all cores. */
+HFTC_API void hftc_extend_options_init(hftc_extend_options *o);
+/* The model at o->model_path with the categories of o->taxonomy_path it lacks: node models train a classifier per
+ * new category as their training did (from its parent's with HTrans transfer, with the class-weight search), every
+ * other classifier bit for bit the model's; flat and level models grow their output layers by the new rows, which
+ * train while every other weight keeps its value. The options are those of the model's training record; the model's
+ * vocabulary, labels' thresholds and label order stay (new labels after the model's); the new labels' thresholds are
+ * tuned on o->valid_path as the training tuned them. The record grows a "history" entry: what was added and removed,
+ * from which files (path and fingerprint), when. A removed or moved category without allow_removal: INVALID_ARGUMENT
+ * naming it. */
+HFTC_API hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out);
+
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */

@@ -34,10 +34,17 @@ typedef struct {
     size_t *runs_by_rank;           /* runs finished in this call by each rank of the job (on rank 0) */
     checkpoint ck;
     char data_fingerprint[17]; /* training_fingerprint's, recorded in the model for --reuse-runs */
+    json_t *const *kept;       /* an extension (hftc_extend): per part, the record of a classifier the model had, which
+                                * stays as it is (NULL: trained here); NULL: a training */
     /* progress of the level being trained, logged about every PROGRESS_SECONDS */
     size_t level, level_done;
     double level_start, last_progress;
 } node_context;
+
+/* Rank 0's results of parts [first, end) to every other rank, so that each holds the networks the next level
+ * starts from: the status (an error, or the time limit), and per part its best weight and F1, its runs'
+ * records and its best network; *restored (if not NULL): how many runs the checkpoint held. */
+hftc_status node_share(node_context *ctx, size_t first, size_t end, size_t *restored);
 
 /* --reuse-runs: every classifier that starts from scratch here and in that model (the top level's; all when
  * neither transfers), and has no run from the checkpoint, takes that model's runs (records, best weight and

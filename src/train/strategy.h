@@ -26,6 +26,11 @@ extern const strategy_ops strategy_linear_ops;
  * one): the flat and level strategies' split, and the linear family's. */
 hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va);
 
+/* An extension's node training (hftc_extend): the parts with a record in kept (per part; NULL: none) stay as they
+ * are; the others train as the node strategy trains them, parents first, on the documents of train and valid. */
+hftc_status node_train_new(const train_config *cfg, hftc_model *m, json_t *const *kept, dataset *train, dataset *valid,
+                           json_t *record);
+
 /* The strategy of kind. */
 const strategy_ops *strategy_ops_of(strategy_kind kind);
 

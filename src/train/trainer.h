@@ -49,6 +49,11 @@ typedef struct {
     bool quiet;              /* no progress callbacks and per-part information (concurrent node classifiers) */
     size_t *first_order;     /* SGD: the training split's order before the first epoch, to restart from */
     float first_loss;        /* the first batch's loss, at the starting weights (a diverging epoch's mark) */
+    /* An extension (extend.c): after every step the values in these ranges go back to keep_values's, so that
+     * only the rest trains. Pairs (first float, count) of the values arena; NULL: none. */
+    const float *keep_values;
+    const size_t *keep_ranges;
+    size_t n_keep_ranges;
 } trainer;
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE
