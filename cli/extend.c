@@ -46,21 +46,12 @@ int cmd_extend(int argc, char **argv)
         return 2;
     }
     // the output: writable, none of the input files (the model may be replaced: it is read whole first)
-    hftc_train_options inputs;
-    hftc_train_options_init(&inputs, NULL);
-    inputs.train_path = o.train_path, inputs.valid_path = o.valid_path, inputs.taxonomy_path = o.taxonomy_path;
-    hftc_status st = hftc_train_outputs_check(&inputs, output);
-    if (st != HFTC_STATUS_OK) {
-        fprintf(stderr, "hftc extend: %s\n", hftc_last_error());
-        return st == HFTC_STATUS_INVALID_ARGUMENT ? 2 : 1;
-    }
+    int checked = cli_check_output("extend", o.train_path, o.valid_path, o.taxonomy_path, output);
+    if (checked)
+        return checked;
     cli_setup_log(!quiet);
     hftc_model *m = NULL;
     if (hftc_extend(&o, &m) != HFTC_STATUS_OK)
         return cli_fail("extend");
-    st = hftc_model_save(m, output);
-    if (st == HFTC_STATUS_OK && !quiet)
-        fprintf(stderr, "saved %s (%zu labels)\n", output, hftc_model_num_labels(m));
-    hftc_model_free(m);
-    return st == HFTC_STATUS_OK ? 0 : cli_fail("extend");
+    return cli_save_model("extend", m, output, quiet);
 }

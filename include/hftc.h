@@ -357,6 +357,36 @@ HFTC_API void hftc_extend_options_init(hftc_extend_options *o);
  * naming it. */
 HFTC_API hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out);
 
+typedef struct {
+    const char *model_path;      /* the trained model (not an ensemble, not a joint-embedding model) */
+    const char *train_path;      /* new labelled documents, corrected labels included */
+    const char *valid_path;      /* NULL: as the model's training validated (node: each classifier's own split; flat,
+                                  * level and linear: a held-out fraction of train_path) */
+    const char *format;          /* of train_path and valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    const char *taxonomy_path;   /* NULL: a label the model lacks is an error; else the model is first extended with
+                                  * this taxonomy (hftc_extend, on train_path and valid_path) */
+    const char *taxonomy_format; /* "auto", "parent-children", "tree" */
+    size_t epochs;               /* neural models: epochs of the continued training; 0: the model's --epochs */
+    float lr;                    /* neural models: learning rate; 0: the model's --lr */
+    float replay;                /* in [0, 1]: this fraction of the model's training documents (a seeded sample) trains
+                                  * too, against forgetting; the file is the one its record names, refused if its bytes
+                                  * changed since (the record's fingerprint) */
+    int skip_bad_lines;
+    int threads; /* 0 = all cores */
+} hftc_learn_options;
+
+/* No files, "auto" formats, the model's epochs and learning rate, no replay, all cores. */
+HFTC_API void hftc_learn_options_init(hftc_learn_options *o);
+/* The model at o->model_path trained on from its weights on o->train_path (with the replayed sample): neural flat
+ * and level networks fine-tuned whole; node classifiers each fine-tuned at its own class weight on its own split of
+ * the documents (one with too few documents stays as it is); linear classifiers retrained by liblinear starting from
+ * their weights (its initial solution, over the model's TF-IDF features: the objective is convex, so the result is
+ * the optimum for the documents given, the start only saving iterations: without replay the old documents are
+ * forgotten). The thresholds are tuned again as the training tuned them. The record grows a "history" entry: the
+ * files (path and fingerprint), epochs, learning rate, replay, when. A label the model lacks without
+ * o->taxonomy_path: FORMAT, naming it. */
+HFTC_API hftc_status hftc_learn(const hftc_learn_options *o, hftc_model **out);
+
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */

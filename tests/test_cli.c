@@ -343,33 +343,6 @@ static void check_ensemble(const char *bin, const char *model)
               "help printed: %s", out);
 }
 
-/* hftc extend on the flat model of the topics (sport, science at the top): a taxonomy that adds a category is
- * applied (its record's history says so), one that removes a category is refused naming it, and so is a call
- * without a taxonomy. */
-static void check_extend(const char *bin, const char *model)
-{
-    char cmd[4096], out[65536];
-    const char *extended = tmpfiles_path("cli-extended.hftc");
-    const char *more = tmpfiles_write_text("cli-more.tsv", "Root\tsport\tscience\tpolitics\n");
-    const char *less = tmpfiles_write_text("cli-less.tsv", "Root\tsport\tpolitics\n");
-    snprintf(cmd, sizeof cmd, "%s extend --model %s --taxonomy %s --train %s --output %s --threads 1 2>&1", bin, model,
-             more, path_train, extended);
-    CHECK_MSG(run_command(cmd, out, sizeof out) == 0 && strstr(out, "saved ") && strstr(out, "\"politics\""),
-              "extend printed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s info --model %s --json", bin, extended);
-    CHECK(run_command(cmd, out, sizeof out) == 0);
-    CHECK_MSG(strstr(out, "\"history\"") && strstr(out, "\"kind\": \"extend\""), "info printed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s extend --model %s --taxonomy %s --train %s --output %s --threads 1 2>&1", bin, model,
-             less, path_train, tmpfiles_path("cli-never.hftc"));
-    CHECK_MSG(run_command(cmd, out, sizeof out) == 1 && strstr(out, "category \"science\"") &&
-                  strstr(out, "--allow-removal"),
-              "extend printed: %s", out);
-    snprintf(cmd, sizeof cmd, "%s extend --model %s --train %s --output %s 2>&1", bin, model, path_train, extended);
-    CHECK_MSG(run_command(cmd, out, sizeof out) == 2 && strstr(out, "--taxonomy NEW is required"), "extend printed: %s",
-              out);
-    CHECK(access(tmpfiles_path("cli-never.hftc"), F_OK) != 0);
-}
-
 static void test_command_line(void)
 {
     const char *bin = getenv("HFTC_BIN");
@@ -478,7 +451,6 @@ static void test_command_line(void)
     CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "flat-cnn") && strstr(out, "conv.2.weight"));
     check_ensemble(bin, model);
-    check_extend(bin, model);
 
     /* a node model trained under a time limit: exit status 3 until done, then the checkpoint is removed */
     const char *checkpoint = tmpfiles_path("cli.checkpoint"), *node_model = tmpfiles_path("cli-node.hftc");

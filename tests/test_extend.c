@@ -44,19 +44,9 @@ static void write_reduced(const char *from, const char *to)
 
 static void small_options(hftc_train_options *o, const char *preset)
 {
-    hftc_train_options_init(o, preset);
-    o->train_path = reduced_train;
-    o->valid_path = reduced_valid;
-    o->taxonomy_path = reduced_taxonomy;
-    o->dim = 8;
-    o->rnn_hidden = 6;
+    hierarchy_options(o, preset, reduced_train, reduced_valid, reduced_taxonomy);
     o->filters = 6;
-    o->max_len = 12;
-    o->batch = 16;
     o->epochs = 6;
-    o->lr = 1e-2f;
-    o->seed = 3;
-    o->threads = 1;
 }
 
 // Trains the reduced model of preset and saves it at path.

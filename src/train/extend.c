@@ -1,14 +1,13 @@
 /* hftc_extend: a trained model given the categories a new taxonomy adds, without retraining what it has. The
  * extended model's taxonomy is the new one with the model's labels first, in the model's order (so its label
  * ids, node tensor names and output rows stay where they were) and the new labels after them. Node models:
- * each new category's classifier trains as the node strategy trains it (node_train_new), starting from its
+ * each new category's classifier trains as the node strategy trains it (node_train_partial), starting from its
  * parent's; every other classifier is the model's. Level and flat models: each network grows by the new
  * labels' output rows, which alone train (extend_level.c). The options are the model's training record's. */
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model.h"
-#include "train/checkpoint.h"
-#include "train/extend.h"
+#include "train/lifecycle.h"
 #include "train/options.h"
 #include "train/strategy.h"
 #include "train/thresholds.h"
@@ -16,8 +15,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 void hftc_extend_options_init(hftc_extend_options *o)
 {
@@ -88,47 +85,6 @@ static hftc_status merge_taxonomy(taxonomy *t, const taxonomy *old, const bool *
     return taxonomy_finalize(t);
 }
 
-/* Reads path's documents with m's vocabulary, their labels completed from m's taxonomy (a label outside it: an
- * error). */
-static hftc_status read_docs(const train_config *cfg, hftc_model *m, const char *path, dataset *ds)
-{
-    dataset_options opt = {.tokenizer = m->tokenizer,
-                           .format = cfg->data_format,
-                           .labels_required = true,
-                           .skip_bad_lines = cfg->o->skip_bad_lines};
-    TRY(dataset_read(ds, path, &opt, &m->vocab, false, &m->tax.names));
-    if (ds->n_docs == 0)
-        return error_set(HFTC_STATUS_FORMAT, "%s: no documents", path);
-    return taxonomy_complete_dataset(&m->tax, ds, path, TAXONOMY_UNKNOWN_ERROR, NULL);
-}
-
-// The model's options as its record holds them, for the files of this extension; *record: the whole record.
-static hftc_status recorded_options(const hftc_extend_options *o, const hftc_model *old, json_t **record,
-                                    hftc_train_options *to)
-{
-    json_error_t err;
-    *record = json_loads(old->training_json ? old->training_json : "null", JSON_DECODE_ANY, &err);
-    TRY(train_options_from_json(to, json_object_get(*record, "options")));
-    to->train_path = o->train_path;
-    to->valid_path = o->valid_path;
-    to->format = o->format ? o->format : "auto";
-    to->taxonomy_path = o->taxonomy_path;
-    to->taxonomy_format = o->taxonomy_format ? o->taxonomy_format : "auto";
-    to->checkpoint_path = to->reuse_runs_from = to->class_weights_from = NULL;
-    to->time_limit = 0.0f;
-    to->threads = o->threads;
-    to->skip_bad_lines = o->skip_bad_lines;
-    to->auto_choice = 0;
-    to->progress = NULL;
-    if (to->embeddings_path && access(to->embeddings_path, R_OK)) {
-        log_warn("%s: the word vectors it was trained with (%s) cannot be read: new top-level classifiers start "
-                 "from random embeddings",
-                 o->model_path, to->embeddings_path);
-        to->embeddings_path = NULL;
-    }
-    return HFTC_STATUS_OK;
-}
-
 // The extended model's frame: old's vocabulary, text options and network sizes over taxonomy t.
 static hftc_status model_frame(const hftc_model *old, const train_config *cfg, hftc_model *m)
 {
@@ -168,20 +124,6 @@ static size_t old_part_of(const hftc_model *old, const hftc_model *m, const mode
             return q;
     }
     return MODEL_NO_PART;
-}
-
-// The record of the model's node classifier of label (its training record's entry), for the extended model's.
-static json_t *node_record(const json_t *record, const char *label)
-{
-    const json_t *nodes = json_object_get(record, "nodes"), *node;
-    size_t i;
-    json_array_foreach(nodes, i, node)
-    {
-        const char *l = json_string_value(json_object_get(node, "label"));
-        if (l && !strcmp(l, label))
-            return json_deep_copy(node);
-    }
-    return json_pack("{s:s}", "label", label);
 }
 
 // The new categories with training documents get an output, and the model's with an output keep theirs.
@@ -236,7 +178,7 @@ static hftc_status tune_new_thresholds(const train_config *cfg, hftc_model *old,
     dataset valid = {0};
     float *probs = NULL, *scores = NULL;
     gold_sets gold = {0};
-    hftc_status st = read_docs(cfg, m, to->valid_path, &valid);
+    hftc_status st = model_read_docs(cfg, m, to->valid_path, "in the taxonomy", &valid);
     split va = {&valid, mem_alloc(valid.n_docs ? valid.n_docs : 1, sizeof(size_t)), valid.n_docs, NULL};
     if (st == HFTC_STATUS_OK && !va.idx)
         st = HFTC_STATUS_OUT_OF_MEMORY;
@@ -251,38 +193,6 @@ static hftc_status tune_new_thresholds(const train_config *cfg, hftc_model *old,
     free(keep), free(probs), free(scores), free(va.idx), free((void *)gold.start), free((void *)gold.labels);
     dataset_free(&valid);
     return st;
-}
-
-// {"path", "fingerprint"} of a file this extension read.
-static json_t *file_entry(const char *path)
-{
-    char fp[17] = "";
-    if (!path)
-        return json_null();
-    if (file_fingerprint(path, fp) != HFTC_STATUS_OK)
-        return json_pack("{s:s, s:n}", "path", path, "fingerprint");
-    return json_pack("{s:s, s:s}", "path", path, "fingerprint", fp);
-}
-
-json_t *history_entry(const char *kind)
-{
-    char at[32];
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return json_pack("{s:s, s:s}", "kind", kind, "at", at);
-}
-
-hftc_status history_append(json_t *record, json_t *entry)
-{
-    json_t *history = json_object_get(record, "history");
-    if (!json_is_array(history)) {
-        history = json_array();
-        json_object_set_new(record, "history", history);
-    }
-    return json_array_append_new(history, entry) ? error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory")
-                                                 : HFTC_STATUS_OK;
 }
 
 // Trains the extended model's new outputs (the rest copied from old) and records what was done in entry.
@@ -312,7 +222,7 @@ static hftc_status extend_train(const hftc_extend_options *o, const train_config
         }
         json_t *trained = json_object();
         if (st == HFTC_STATUS_OK)
-            st = node_train_new(cfg, m, kept, train, valid, trained);
+            st = node_train_partial(cfg, m, kept, false, train, valid, trained);
         if (st == HFTC_STATUS_OK) {
             json_object_set(record, "nodes", json_object_get(trained, "nodes"));
             json_t *nodes = json_array(), *node;
@@ -341,7 +251,7 @@ static hftc_status extend_train(const hftc_extend_options *o, const train_config
     return st;
 }
 
-hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out)
+hftc_status extend_model(const hftc_extend_options *o, bool need_additions, hftc_model **out)
 {
     if (!o->model_path || !o->taxonomy_path || !o->train_path)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "extend needs a model, a taxonomy and training documents");
@@ -380,14 +290,14 @@ hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK)
         st = model_frame(old, &cfg, m);
     if (st == HFTC_STATUS_OK)
-        st = read_docs(&cfg, m, o->train_path, &train);
+        st = model_read_docs(&cfg, m, o->train_path, "in the taxonomy", &train);
     if (st == HFTC_STATUS_OK && o->valid_path)
-        st = read_docs(&cfg, m, o->valid_path, &valid);
+        st = model_read_docs(&cfg, m, o->valid_path, "in the taxonomy", &valid);
     if (st == HFTC_STATUS_OK && !(has_output = mem_calloc(m->tax.n_nodes + 1, sizeof *has_output)))
         st = HFTC_STATUS_OUT_OF_MEMORY;
     if (st == HFTC_STATUS_OK)
         st = outputs_of(old, m, &train, kept, has_output, added);
-    if (st == HFTC_STATUS_OK && json_array_size(added) == 0 && json_array_size(removed) == 0)
+    if (st == HFTC_STATUS_OK && need_additions && json_array_size(added) == 0 && json_array_size(removed) == 0)
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s adds no category to %s", o->taxonomy_path, o->model_path);
     if (st == HFTC_STATUS_OK)
         st = model_build_parts(m, has_output);
@@ -426,3 +336,5 @@ hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out)
     *out = m;
     return HFTC_STATUS_OK;
 }
+
+hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out) { return extend_model(o, true, out); }

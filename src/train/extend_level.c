@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/transfer.h"
-#include "train/extend.h"
+#include "train/lifecycle.h"
 #include "train/level_docs.h"
 #include "train/strategy.h"
 
@@ -70,19 +70,11 @@ static hftc_status keep_ranges(trainer *t, const model_part *part, const bool *i
     return HFTC_STATUS_OK;
 }
 
-// Trains part p (its old part op, or MODEL_NO_PART) on its documents of tr and va; appends its record to parts.
-static hftc_status extend_part(const train_config *cfg, const hftc_model *old, hftc_model *m, size_t p, size_t op,
-                               const bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
+hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
+                             split *tr, split *va, json_t *parts)
 {
     const hftc_train_options *o = cfg->o;
     model_part *part = &m->parts[p];
-    rng r;
-    rng_seed(&r, o->seed, 0x1417 + p);
-    network_init(part->net, &r);
-    if (op != MODEL_NO_PART)
-        copy_old_values(old, &old->parts[op], m, part, is_new);
-    else if (cfg->transfer == TRANSFER_FINETUNE && p > 0)
-        transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
     bool single = m->net_config.head == HEAD_SOFTMAX;
     split part_tr = {0}, part_va = {0};
     hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", &part_tr);
@@ -104,7 +96,7 @@ static hftc_status extend_part(const train_config *cfg, const hftc_model *old, h
         st = network_set_mode(part->net, NETWORK_TRAINING);
     if (st == HFTC_STATUS_OK)
         st = trainer_init(&t, cfg, m, part, &part_va);
-    if (st == HFTC_STATUS_OK && op != MODEL_NO_PART) {
+    if (st == HFTC_STATUS_OK && is_new) {
         st = keep_ranges(&t, part, is_new, tune_head, &ranges, &n_ranges);
         keep = st == HFTC_STATUS_OK ? mem_alloc(ps->values.used / sizeof *keep, sizeof *keep) : NULL;
         if (st == HFTC_STATUS_OK && !keep)
@@ -120,6 +112,21 @@ static hftc_status extend_part(const train_config *cfg, const hftc_model *old, h
     if (st == HFTC_STATUS_OK)
         st = network_set_mode(part->net, NETWORK_INFERENCE);
     return st == HFTC_STATUS_OK ? model_share_part_workspace(m, p) : st;
+}
+
+// Part p from its old part op's values (MODEL_NO_PART: from the level above, as a training starts it), then trained.
+static hftc_status extend_part(const train_config *cfg, const hftc_model *old, hftc_model *m, size_t p, size_t op,
+                               const bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
+{
+    model_part *part = &m->parts[p];
+    rng r;
+    rng_seed(&r, cfg->o->seed, 0x1417 + p);
+    network_init(part->net, &r);
+    if (op != MODEL_NO_PART)
+        copy_old_values(old, &old->parts[op], m, part, is_new);
+    else if (cfg->transfer == TRANSFER_FINETUNE && p > 0)
+        transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
+    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head, tr, va, parts);
 }
 
 hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, hftc_model *m, const size_t *old_part,

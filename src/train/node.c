@@ -132,9 +132,12 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     rng_seed(&r, o->seed, 0x40de000000ULL + part->nodes[0]); /* the same start for every weight */
     network_init(net, &r);
     tensor *emb = params_find(network_params(net), "embedding.weight");
-    if (emb)
+    if (ctx->continued) /* from the classifier's own weights */
+        memcpy(network_params(net)->values.base, network_params(part->net)->values.base,
+               network_params(net)->values.used);
+    else if (emb)
         memcpy(emb->value, ctx->initial_embedding, emb->size * sizeof(float));
-    if (ctx->cfg->transfer == TRANSFER_FINETUNE && part->parent_part != MODEL_NO_PART)
+    if (!ctx->continued && ctx->cfg->transfer == TRANSFER_FINETUNE && part->parent_part != MODEL_NO_PART)
         transfer_with_groups(ctx->cfg, net, m->parts[part->parent_part].net);
     // The trainer shuffles its training indices: each run has its own copy.
     split tr = {ctx->ds, mem_alloc(s->n_train, sizeof(size_t)), s->n_train};
@@ -153,7 +156,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
         // (every rank's): N ranks of T threads give the model one process of N x T threads gives.
         t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads * hftc_distributed_size()};
         t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
-        st = trainer_set_pos_weight(&t, o->class_weights[w]);
+        st = trainer_set_pos_weight(&t, ctx->continued ? part->class_weight : o->class_weights[w]);
     }
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &tr, &va, record, NULL);
@@ -373,7 +376,7 @@ static void node_context_free(node_context *ctx, size_t n_parts)
     for (size_t p = 0; ctx->runs && p < n_parts; p++)
         json_decref(ctx->runs[p]);
     free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs), free(ctx->jobs);
-    free(ctx->runs_by_rank);
+    free(ctx->runs_by_rank), free(ctx->kept_now);
 }
 
 /* The node strategy's pool: every labelled document (the validation file's appended to the training
@@ -431,20 +434,27 @@ static hftc_status initial_embedding_table(const train_config *cfg, hftc_model *
  * split of pool, with the class-weight search; continues from the checkpoint when it exists and saves the
  * work done there. */
 static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
-                                    json_t *const *kept, json_t *record)
+                                    json_t *const *kept, bool continued, json_t *record)
 {
     const hftc_train_options *o = cfg->o;
     size_t n_parts = m->n_parts, n_weights = o->n_class_weights;
-    node_context ctx = {.cfg = cfg, .m = m, .initial_embedding = initial_embedding, .ds = pool->ds, .kept = kept};
+    node_context ctx = {.cfg = cfg,
+                        .m = m,
+                        .initial_embedding = initial_embedding,
+                        .ds = pool->ds,
+                        .kept = kept,
+                        .continued = continued};
     ctx.splits = mem_calloc(n_parts, sizeof *ctx.splits);
+    ctx.kept_now = mem_calloc(n_parts, sizeof *ctx.kept_now);
     ctx.best_f1 = mem_alloc(n_parts, sizeof *ctx.best_f1);
     ctx.best_weight = mem_alloc(n_parts, sizeof *ctx.best_weight);
     ctx.runs = mem_calloc(n_parts, sizeof *ctx.runs);
     ctx.jobs = mem_alloc(n_parts * n_weights, sizeof *ctx.jobs);
     ctx.runs_by_rank = mem_calloc((size_t)hftc_distributed_size(), sizeof *ctx.runs_by_rank);
-    hftc_status st = ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && ctx.jobs && ctx.runs_by_rank
-                         ? HFTC_STATUS_OK
-                         : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st =
+        ctx.splits && ctx.kept_now && ctx.best_f1 && ctx.best_weight && ctx.runs && ctx.jobs && ctx.runs_by_rank
+            ? HFTC_STATUS_OK
+            : HFTC_STATUS_OUT_OF_MEMORY;
     json_t *nodes = json_array();
     json_object_set_new(record, "nodes", nodes);
     for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
@@ -452,11 +462,20 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         ctx.best_weight[p] = n_weights;
         ctx.runs[p] = json_array();
         for (size_t w = 0; w < n_weights; w++)
-            json_array_append_new(ctx.runs[p], kept && kept[p] ? json_pack("{s:b}", "kept", 1) : json_null());
-        if (kept && kept[p]) /* no runs: its network is the extended model's */
+            json_array_append_new(ctx.runs[p], json_null());
+        // A classifier with a record stays as it is, unless continued and its documents are enough to train and
+        // validate on.
+        bool recorded = kept && kept[p], keep = recorded && !continued;
+        if (!keep) {
+            hftc_status made = node_split_make(&ctx.splits[p], cfg, m, &m->parts[p], pool);
+            keep = recorded && made != HFTC_STATUS_OK;
+            st = keep ? HFTC_STATUS_OK : made;
+        }
+        for (size_t w = 0; keep && w < n_weights; w++) /* no runs: its network is the model's */
+            json_array_set_new(ctx.runs[p], w, json_pack("{s:b}", "kept", 1));
+        if (keep)
             ctx.best_f1[p] = json_number_value(json_object_get(kept[p], "valid_f1")), ctx.best_weight[p] = 0;
-        else
-            st = node_split_make(&ctx.splits[p], cfg, m, &m->parts[p], pool);
+        ctx.kept_now[p] = keep;
     }
     size_t restored = 0;
     const split *splits[] = {pool};
@@ -502,11 +521,12 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         for (size_t p = first; p < end; p++) {
             model_part *part = &m->parts[p];
             node_split *s = &ctx.splits[p];
-            if (kept && kept[p]) {
+            if (ctx.kept_now[p]) {
                 json_array_append(nodes, kept[p]);
                 continue;
             }
-            part->class_weight = o->class_weights[ctx.best_weight[p]];
+            if (!continued)
+                part->class_weight = o->class_weights[ctx.best_weight[p]];
             log_debug("%s: weight %g, validation F1 %.4f (%zu + %zu documents, %zu + %zu positive)", part->name,
                       (double)part->class_weight, ctx.best_f1[p], s->n_train, s->n_valid, s->positives_train,
                       s->positives_valid);
@@ -553,13 +573,13 @@ static hftc_status node_train(const train_config *cfg, hftc_model *m, const floa
     float *initial_embedding = NULL;
     hftc_status st = initial_embedding_table(cfg, m, &initial_embedding);
     if (st == HFTC_STATUS_OK)
-        st = train_node_parts(cfg, m, initial_embedding, tr, NULL, record);
+        st = train_node_parts(cfg, m, initial_embedding, tr, NULL, false, record);
     free(initial_embedding);
     return st;
 }
 
-hftc_status node_train_new(const train_config *cfg, hftc_model *m, json_t *const *kept, dataset *train, dataset *valid,
-                           json_t *record)
+hftc_status node_train_partial(const train_config *cfg, hftc_model *m, json_t *const *kept, bool continued,
+                               dataset *train, dataset *valid, json_t *record)
 {
     split pool = {0};
     float *initial_embedding = NULL, *shared = NULL;
@@ -574,7 +594,7 @@ hftc_status node_train_new(const train_config *cfg, hftc_model *m, json_t *const
     if (st == HFTC_STATUS_OK && table)
         memcpy(m->shared_embedding, shared, table * sizeof *shared);
     if (st == HFTC_STATUS_OK)
-        st = train_node_parts(cfg, m, initial_embedding, &pool, kept, record);
+        st = train_node_parts(cfg, m, initial_embedding, &pool, kept, continued, record);
     free(initial_embedding), free(shared), free(pool.idx);
     return st;
 }

@@ -34,8 +34,11 @@ typedef struct {
     size_t *runs_by_rank;           /* runs finished in this call by each rank of the job (on rank 0) */
     checkpoint ck;
     char data_fingerprint[17]; /* training_fingerprint's, recorded in the model for --reuse-runs */
-    json_t *const *kept;       /* an extension (hftc_extend): per part, the record of a classifier the model had, which
-                                * stays as it is (NULL: trained here); NULL: a training */
+    json_t *const *kept; /* an extension or a continued training (hftc_extend, hftc_learn): per part, the record of a
+                          * classifier the model had (NULL: none); NULL: a training */
+    bool continued;      /* hftc_learn: each classifier with a record trains on from its own weights at its own class
+                          * weight, and stays as it is where its documents are too few; else those with a record stay */
+    bool *kept_now;      /* per part: it stays as it is */
     /* progress of the level being trained, logged about every PROGRESS_SECONDS */
     size_t level, level_done;
     double level_start, last_progress;
