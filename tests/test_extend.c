@@ -163,6 +163,23 @@ static void check_history(const hftc_model *m, const char *added)
     json_decref(record);
 }
 
+// Extended without validation data, a model's per-label thresholds stay; the new labels take its threshold.
+static void check_thresholds_without_valid(const char *old_path, const hftc_model *old)
+{
+    hftc_extend_options o;
+    hftc_extend_options_init(&o);
+    o.model_path = old_path, o.taxonomy_path = files.taxonomy, o.train_path = files.train, o.threads = 1;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_extend(&o, &m), HFTC_STATUS_OK);
+    if (m && old->label_thresholds) {
+        CHECK(m->label_thresholds != NULL);
+        for (size_t c = 0; m->label_thresholds && c < m->tax.n_nodes; c++)
+            CHECK(m->label_thresholds[c] == (c < old->tax.n_nodes ? old->label_thresholds[c] : m->threshold));
+    }
+    CHECK(!m || (old->label_thresholds != NULL) == (m->label_thresholds != NULL));
+    hftc_model_free(m);
+}
+
 static void test_extend_model(const char *preset, int tune_head)
 {
     const char *old_path = tmpfiles_path("old.hftc"), *ext_path = tmpfiles_path("ext.hftc");
@@ -177,8 +194,10 @@ static void test_extend_model(const char *preset, int tune_head)
     if (old && saved) {
         if (!tune_head)
             check_kept(old, saved);
-        for (size_t c = 0; c < old->tax.n_nodes; c++) /* the model's labels keep their ids */
-            CHECK(!strcmp(strmap_string(&old->tax.names, c), strmap_string(&saved->tax.names, c)));
+        for (size_t c = 0; c < old->tax.n_nodes; c++) /* the model's labels keep their ids and thresholds */
+            CHECK(!strcmp(strmap_string(&old->tax.names, c), strmap_string(&saved->tax.names, c)) &&
+                  (!old->label_thresholds || old->label_thresholds[c] == saved->label_thresholds[c]));
+        check_thresholds_without_valid(old_path, old);
         double tennis = label_f1(saved, "tennis"), biology = label_f1(saved, "biology");
         // about a fifth of the documents each: a constant answer scores about 0.33 (these small networks trained
         // from scratch on the full taxonomy score about 0.57 on both)

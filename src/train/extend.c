@@ -157,14 +157,16 @@ static hftc_status outputs_of(const hftc_model *old, const hftc_model *m, const 
     return HFTC_STATUS_OK;
 }
 
-// The new labels' thresholds tuned on valid_path (as a training tunes them); the model's stay. Labels that had
-// none of their own take the model's threshold, which stays the threshold of every label the model had.
+// The model's per-label thresholds carried over (its threshold for the labels it lacked); then, with validation data
+// and a training that tuned thresholds, the new labels' tuned on it (as a training tunes them) while the model's stay.
+// A model without per-label thresholds gets them so: its threshold for its own labels, the new labels' their own.
 static hftc_status tune_new_thresholds(const train_config *cfg, hftc_model *old, hftc_model *m, size_t n_old,
                                        json_t *entry)
 {
     const hftc_train_options *to = cfg->o;
     size_t C = m->tax.n_nodes;
-    if (!to->valid_path || (!to->tune_threshold && !to->tune_label_thresholds) || n_old == C)
+    bool tune = to->valid_path && (to->tune_threshold || to->tune_label_thresholds) && n_old < C;
+    if (!old->label_thresholds && !tune)
         return HFTC_STATUS_OK;
     float *keep = mem_alloc(C, sizeof *keep);
     if (!keep)
@@ -178,18 +180,23 @@ static hftc_status tune_new_thresholds(const train_config *cfg, hftc_model *old,
     dataset valid = {0};
     float *probs = NULL, *scores = NULL;
     gold_sets gold = {0};
-    hftc_status st = model_read_docs(cfg, m, to->valid_path, "in the taxonomy", &valid);
-    split va = {&valid, mem_alloc(valid.n_docs ? valid.n_docs : 1, sizeof(size_t)), valid.n_docs, NULL};
-    if (st == HFTC_STATUS_OK && !va.idx)
+    split va = {&valid, NULL, 0, NULL};
+    hftc_status st = tune ? model_read_docs(cfg, m, to->valid_path, "in the taxonomy", &valid) : HFTC_STATUS_OK;
+    if (tune && st == HFTC_STATUS_OK && !(va.idx = mem_alloc(valid.n_docs ? valid.n_docs : 1, sizeof(size_t))))
         st = HFTC_STATUS_OUT_OF_MEMORY;
-    for (size_t i = 0; st == HFTC_STATUS_OK && i < va.n; i++)
+    va.n = va.idx ? valid.n_docs : 0;
+    for (size_t i = 0; i < va.n; i++)
         va.idx[i] = i;
-    if (st == HFTC_STATUS_OK)
+    if (tune && st == HFTC_STATUS_OK)
         st = valid_scores(m, &va, &probs, &scores, &gold);
-    if (st == HFTC_STATUS_OK)
+    if (tune && st == HFTC_STATUS_OK)
         st = tune_label_thresholds(m, probs, scores, &gold, entry);
-    for (size_t c = 0; st == HFTC_STATUS_OK && c < n_old && m->label_thresholds; c++)
-        m->label_thresholds[c] = keep[c];
+    if (st == HFTC_STATUS_OK && !m->label_thresholds) { /* not tuned: the model's carried over */
+        m->label_thresholds = keep, keep = NULL;
+    } else if (st == HFTC_STATUS_OK) {
+        for (size_t c = 0; c < n_old; c++)
+            m->label_thresholds[c] = keep[c];
+    }
     free(keep), free(probs), free(scores), free(va.idx), free((void *)gold.start), free((void *)gold.labels);
     dataset_free(&valid);
     return st;
