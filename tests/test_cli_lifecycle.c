@@ -45,6 +45,10 @@ static void check_extend(const char *bin, const char *model)
     snprintf(cmd, sizeof cmd, "%s info --model %s --json", bin, extended);
     CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "\"kind\": \"learn\"") && strstr(out, "\"replay\""), "info printed: %s", out);
+    snprintf(cmd, sizeof cmd, "%s info --model %s", bin, extended);
+    CHECK(run_command(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "history          ") && strstr(out, "Z learn, from ") && strstr(out, "replayed ("),
+              "info printed: %s", out);
     const char *politics = tmpfiles_write_text("cli-politics.tsv", "politics\tthe vote\n");
     snprintf(cmd, sizeof cmd, "%s learn --model %s --train %s --output %s --threads 1 2>&1", bin, model, politics,
              tmpfiles_path("cli-never.hftc"));
