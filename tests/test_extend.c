@@ -160,6 +160,10 @@ static void check_history(const hftc_model *m, const char *added)
     CHECK_MSG(found, "%s is not among the labels added", added);
     CHECK(json_string_value(json_object_get(json_object_get(entry, "taxonomy"), "fingerprint")));
     CHECK(json_string_value(json_object_get(json_object_get(entry, "train"), "path")));
+    const json_t *nodes =
+        json_object_get(entry, "nodes"); /* a node model's: the classifiers trained, tennis and biology */
+    CHECK_MSG(m->strategy != STRATEGY_NODE || json_array_size(nodes) == 2, "%zu classifiers recorded as trained",
+              json_array_size(nodes));
     json_decref(record);
 }
 

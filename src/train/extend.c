@@ -232,11 +232,10 @@ static hftc_status extend_train(const hftc_extend_options *o, const train_config
             st = node_train_partial(cfg, m, kept, false, train, valid, trained);
         if (st == HFTC_STATUS_OK) {
             json_object_set(record, "nodes", json_object_get(trained, "nodes"));
-            json_t *nodes = json_array(), *node;
-            size_t i;
-            json_array_foreach(json_object_get(trained, "nodes"), i,
-                               node) if (!json_object_get(node, "kept") && json_object_get(node, "runs"))
-                json_array_append(nodes, node);
+            json_t *nodes = json_array(), *all = json_object_get(trained, "nodes");
+            for (size_t p = 0; p < n_parts; p++) /* the classifiers trained: a kept one's record is kept[p] itself */
+                if (json_array_get(all, p) != kept[p])
+                    json_array_append(nodes, json_array_get(all, p));
             json_object_set_new(entry, "nodes", nodes);
         }
         json_decref(trained);

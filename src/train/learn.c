@@ -100,10 +100,9 @@ static hftc_status learn_parts(const train_config *cfg, hftc_model *m, json_t *r
             st = node_train_partial(cfg, m, kept, true, train, valid, trained);
         if (st == HFTC_STATUS_OK) {
             json_object_set(record, "nodes", json_object_get(trained, "nodes"));
-            size_t left = 0, i;
-            json_t *node;
-            json_array_foreach(json_object_get(trained, "nodes"), i, node) left +=
-                json_object_get(node, "kept") != NULL;
+            size_t left = 0; /* a classifier left as it was has kept[p] itself as its record */
+            for (size_t p = 0; p < m->n_parts; p++)
+                left += json_array_get(json_object_get(trained, "nodes"), p) == kept[p];
             json_object_set_new(entry, "classifiers_unchanged", json_integer((json_int_t)left));
         }
         for (size_t p = 0; kept && p < m->n_parts; p++)
