@@ -452,10 +452,8 @@ static hftc_status train_c_grid(linear_context *ctx, json_t *record)
         classifiers_free(best, m->n_parts);
         return st;
     }
-    for (size_t p = 0; p < m->n_parts; p++) {
-        linear_free(m->parts[p].linear); /* a continued training's: its classifiers started from them */
+    for (size_t p = 0; p < m->n_parts; p++)
         m->parts[p].linear = best[p];
-    }
     free(best);
     log_info("C %g kept (validation micro-F1 %.4f)", best_c, best_f1);
     json_object_set_new(record, "C", json_real(best_c));
@@ -518,11 +516,25 @@ static hftc_status linear_run(const train_config *cfg, hftc_model *m, split *tr,
         st = make_units(&ctx);
     if (st == HFTC_STATUS_OK && warm)
         st = warm_starts(&ctx);
+    // A continued training's classifiers leave the model while the new ones are tried on it (validate), and come
+    // back if they fail.
+    linear_classifier **before = warm ? mem_calloc(m->n_parts ? m->n_parts : 1, sizeof *before) : NULL;
+    if (st == HFTC_STATUS_OK && warm && !before)
+        st = HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t p = 0; before && p < m->n_parts; p++)
+        before[p] = m->parts[p].linear, m->parts[p].linear = NULL;
     json_t *linear = json_pack("{s:s, s:I, s:I}", "loss", o->linear_loss, "features", (json_int_t)used, "bigrams",
                                (json_int_t)m->features.n_bigrams);
     json_object_set_new(record, "linear", linear);
     if (st == HFTC_STATUS_OK)
         st = train_c_grid(&ctx, linear);
+    for (size_t p = 0; before && p < m->n_parts; p++) {
+        if (st != HFTC_STATUS_OK)
+            m->parts[p].linear = before[p];
+        else
+            linear_free(before[p]);
+    }
+    free(before);
     for (size_t u = 0; u < ctx.n_units; u++)
         unit_weights_free(&ctx.w[u]);
     free(ctx.w), free(ctx.units), free(ctx.nodes), free(ctx.x);
