@@ -71,7 +71,7 @@ static hftc_status keep_ranges(trainer *t, const model_part *part, const bool *i
 }
 
 hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
-                             split *tr, split *va, json_t *parts)
+                             bool from_trained, split *tr, split *va, json_t *parts)
 {
     const hftc_train_options *o = cfg->o;
     model_part *part = &m->parts[p];
@@ -96,6 +96,7 @@ hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, c
         st = network_set_mode(part->net, NETWORK_TRAINING);
     if (st == HFTC_STATUS_OK)
         st = trainer_init(&t, cfg, m, part, &part_va);
+    t.from_trained = from_trained;
     if (st == HFTC_STATUS_OK && is_new) {
         st = keep_ranges(&t, part, is_new, tune_head, &ranges, &n_ranges);
         keep = st == HFTC_STATUS_OK ? mem_alloc(ps->values.used / sizeof *keep, sizeof *keep) : NULL;
@@ -126,7 +127,8 @@ static hftc_status extend_part(const train_config *cfg, const hftc_model *old, h
         copy_old_values(old, &old->parts[op], m, part, is_new);
     else if (cfg->transfer == TRANSFER_FINETUNE && p > 0)
         transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
-    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head, tr, va, parts);
+    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head, op != MODEL_NO_PART, tr, va,
+                            parts);
 }
 
 hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, hftc_model *m, const size_t *old_part,

@@ -120,7 +120,7 @@ static hftc_status learn_parts(const train_config *cfg, hftc_model *m, json_t *r
         json_t *parts = json_array();
         json_object_set_new(entry, "parts", parts);
         for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++)
-            st = level_part_train(cfg, m, p, NULL, false, &tr, &va, parts);
+            st = level_part_train(cfg, m, p, NULL, false, true, &tr, &va, parts);
     }
     if (st == HFTC_STATUS_OK)
         st = retune_thresholds(cfg, m, &va, entry);

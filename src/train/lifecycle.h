@@ -17,9 +17,10 @@ hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, h
 
 /* Trains part p of m from its weights on its documents of tr, validated on its documents of va (level_docs.h);
  * is_new: NULL, every weight trains; else the rows of the outputs j with is_new[j] alone, or with tune_head the
- * whole head, every other value kept bit for bit. Appends the part's record to parts. */
+ * whole head, every other value kept bit for bit. from_trained: the part's weights were trained (trainer.from_trained).
+ * Appends the part's record to parts. */
 hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
-                             split *tr, split *va, json_t *parts);
+                             bool from_trained, split *tr, split *va, json_t *parts);
 
 /* The options of old's training record (*record: the whole record, the caller frees it; string options point into it)
  * for o's files and threads: no checkpoint, no runs reused, no time limit; recorded word vectors that cannot be read

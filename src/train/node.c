@@ -152,6 +152,7 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
+        t.from_trained = ctx->continued;
         // The runs share the training's threads, one each, and slice as a training on all the job's threads
         // (every rank's): N ranks of T threads give the model one process of N x T threads gives.
         t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads * hftc_distributed_size()};

@@ -132,7 +132,7 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     for (size_t start = 0; start < tr->n; start += o->batch) {
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
         float loss = trainer_step(t, tr, start, B, epoch);
-        if (epoch == 1 && start == 0)
+        if (epoch == 1 && start == 0 && !t->from_trained)
             t->first_loss = loss;
         loss_sum += (double)loss * (double)B;
         done += B;

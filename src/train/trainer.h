@@ -49,6 +49,8 @@ typedef struct {
     bool quiet;              /* no progress callbacks and per-part information (concurrent node classifiers) */
     size_t *first_order;     /* SGD: the training split's order before the first epoch, to restart from */
     float first_loss;        /* the first batch's loss, at the starting weights (a diverging epoch's mark) */
+    bool from_trained;       /* the weights were trained before (hftc learn): the first batch's loss is already low,
+                              * no mark of divergence (a non-finite loss still is) */
     /* An extension (extend.c): after every step the values in these ranges go back to keep_values's, so that
      * only the rest trains. Pairs (first float, count) of the values arena; NULL: none. */
     const float *keep_values;
