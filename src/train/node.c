@@ -547,7 +547,7 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         size_t level_runs = (end - first) * n_weights;
         if (n_jobs < level_runs)
             log_info("level %zu: %zu classifiers x %zu class weights: %zu runs trained in %.1f s, %zu from the "
-                     "checkpoint or reused",
+                     "checkpoint, reused or kept as they were",
                      level, end - first, n_weights, n_jobs, now_seconds() - level_start, level_runs - n_jobs);
         else
             log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
