@@ -15,6 +15,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
 int cmd_extend(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "hftc <command>: <library error message>" and returns 1. */
 int cli_fail(const char *command);

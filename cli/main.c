@@ -91,6 +91,7 @@ static int usage(FILE *out)
                  "  ensemble  combine models:        hftc ensemble --model A --model B --valid F --output MODEL\n"
                  "  extend    add categories:        hftc extend --model M --taxonomy NEW --train F --output MODEL\n"
                  "  learn     train on from weights: hftc learn --model M --train F [--replay 0.2] --output MODEL\n"
+                 "  report    write an HTML report:  hftc report --model MODEL --input F [--output report.html]\n"
                  "  info      describe a model file: hftc info --model MODEL\n"
                  "  serve     answer over HTTP:      hftc serve --model MODEL [--host ADDR] [--port N]\n"
                  "  tokens    the words train reads: hftc tokens --input F [--preset NAME]\n\n"
@@ -145,9 +146,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"train", cmd_train},       {"test", cmd_test},     {"predict", cmd_predict},
-                    {"info", cmd_info},         {"tokens", cmd_tokens}, {"serve", cmd_serve},
-                    {"ensemble", cmd_ensemble}, {"extend", cmd_extend}, {"learn", cmd_learn}};
+    } commands[] = {{"train", cmd_train},   {"test", cmd_test},    {"predict", cmd_predict},   {"info", cmd_info},
+                    {"tokens", cmd_tokens}, {"serve", cmd_serve},  {"ensemble", cmd_ensemble}, {"extend", cmd_extend},
+                    {"learn", cmd_learn},   {"report", cmd_report}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 2, argv + 2);

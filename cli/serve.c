@@ -1,35 +1,41 @@
-/* hftc serve: answers predictions over HTTP from one loaded model (libmicrohttpd).
+/* hftc serve: answers predictions over HTTP from one loaded model or several, each by its name (libmicrohttpd).
  *
- *   POST /predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring",
+ *   POST /models/{name}/predict  {"texts": ["...", ...]} or {"text": "..."}, optional "k", "threshold", "scoring",
  *                  "explain" (bigru-att models: the words each label's classifier attended to most)
  *                  -> {"predictions": [{"doc": 1, "labels": [...], "scores": [...]}, ...], "seconds": s}
  *                  (s: the prediction of the batch the request was part of)
+ *   GET  /models   -> {"models": [{"name", "file", "labels", "description", "reloads"}, ...]}; GET /models/{name}: one
+ *   POST /models/{name}/reload -> loads the model's file again (with --allow-reload; 403 without)
  *   GET  /health   -> {"status": "ok"}
- *   GET  /info     -> the model's description (what hftc info --json prints)
  *   GET  /metrics  -> Prometheus counters: requests by status, documents, batches, predicting seconds, reloads,
  *                     connections closed at their deadline
+ *   GET  /openapi.json -> the OpenAPI 3 document of these routes (serve_openapi.c, from the router's table)
+ * With one model (--model PATH, its name "default", or --model NAME=PATH), also the routes from before several:
+ *   POST /predict  as POST /models/{name}/predict
+ *   GET  /info     -> the model's description (what hftc info --json prints)
  *
- * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 404, 405,
- * 413 past --max-request-mb or --max-request-docs, 500 otherwise, 503 once the server is stopping.
+ * Errors are JSON too ({"error": "..."}): 400 for a request the model cannot answer as sent, 403, 404 (a path, or a
+ * model's name, unknown), 405, 413 past --max-request-mb or --max-request-docs, 500 otherwise, 503 once the server is
+ * stopping.
  *
- * Three threads: libmicrohttpd's receives the requests and sends the answers; the batcher predicts; the main
- * thread waits for signals and closes the connections past their deadline (serve_deadlines.h). A prediction
- * request is parsed where it arrives, queued, and its connection suspended until the batcher has its answer.
- * Whenever the batcher is free it takes every queued request (in arrival order, those with
- * the first one's threshold, scoring and explain, up to --max-request-docs documents) and predicts them in
- * one batch with --threads threads: one request alone is answered at once, and requests arriving
- * while a batch runs share the next one, so many clients sending one document each are answered at the
- * speed of batches. The model is the batcher's alone: SIGHUP loads the model file again (a new model put
- * in its place) and hands it over, swapped in between two batches; SIGINT or SIGTERM stops the server once
- * the requests it received are answered (stop, below).
+ * Threads: libmicrohttpd's receives the requests and sends the answers; each model's batcher predicts for it
+ * (serve_batcher.c); the main thread waits for signals, loads model files again (SIGHUP: every model; a reload
+ * request: one) and closes the connections past their deadline (serve_deadlines.h). A prediction request is parsed
+ * where it arrives, queued for its model, and its connection suspended until the batcher has its answer. Whenever a
+ * batcher is free it takes every request queued for its model (in arrival order, those with the first one's
+ * threshold, scoring and explain, up to --max-request-docs documents) and predicts them in one batch with --threads
+ * threads: one request alone is answered at once, and requests arriving while a batch runs share the next one, so
+ * many clients sending one document each are answered at the speed of batches. A model is its batcher's alone: a
+ * reload loads the file again (a new model put in its place) and hands it over, swapped in between two batches; a
+ * file that cannot be loaded leaves the model loaded before serving. SIGINT or SIGTERM stops the server once the
+ * requests it received are answered (stop, below).
  *
  * Against clients that hold connections: at most --max-connections at once, --max-connections-per-ip from one
- * address, and --request-timeout seconds for a connection to send a whole request; waiting for the batcher does
+ * address, and --request-timeout seconds for a connection to send a whole request; waiting for a batcher does
  * not count. */
 #include "args.h"
 #include "commands.h"
-#include "serve_deadlines.h"
-#include "serve_request.h"
+#include "serve.h"
 
 #include "hftc.h"
 
@@ -50,49 +56,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-typedef struct {
-    unsigned status; /* 0: none yet (the request waits for the batcher) */
-    json_t *body;    /* the answer: JSON, or (NULL) the text below */
-    char *text;
-} reply;
-
-/* A prediction request between its arrival and its answer. */
-typedef struct job {
-    struct job *next;
-    struct MHD_Connection *connection;
-    serve_prediction p;
-    json_t *predictions; /* the batcher's, as they come */
-    reply out;           /* set by the batcher before answered */
-    /* under the server's lock */
-    bool answered;  /* out is set */
-    bool suspended; /* the connection waits for the batcher to resume it */
-    bool abandoned; /* the connection ended first: the batcher frees the job */
-} job;
-
-typedef struct {
-    hftc_model *m; /* the batcher thread's alone once it runs */
-    int threads;
-    hftc_input_options in; /* the defaults of threshold, scoring and prune */
-    size_t k;
-    size_t max_request_bytes, max_request_docs;
-    float request_timeout; /* seconds */
-    int quiet;
-    atomic_bool listening; /* --quiet silences libmicrohttpd's messages from then on, not why it cannot start */
-    serve_deadlines deadlines;
-    pthread_mutex_t lock;   /* the fields below */
-    pthread_cond_t changed; /* a request queued or answered, a model handed over, stopping, a request done */
-    job *queue;
-    size_t in_flight;       /* requests whose headers arrived and whose answer is not sent yet */
-    hftc_model *next_model; /* SIGHUP's, for the batcher to swap in */
-    json_t *description;    /* GET /info: the model's, made when it is loaded */
-    size_t n_labels;
-    bool stopping, batcher_done;
-    /* for GET /metrics */
-    size_t answered[600]; /* requests by HTTP status */
-    size_t documents, batches, reloads, failed_reloads, timed_out;
-    double predict_seconds, started;
-} server;
-
 /* A request's body as it arrives. */
 typedef struct {
     char *data;
@@ -100,248 +63,146 @@ typedef struct {
     int too_large;
     int bad_length; /* Content-Length headers that disagree */
     double started;
-    job *job; /* its prediction, once queued */
+    serve_job *job; /* its prediction or reload, once queued */
 } request;
 
-static double now_seconds(void)
+double serve_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static reply error_reply(unsigned status, const char *message)
+json_t *serve_text_json(const char *text)
 {
-    return (reply){status, json_pack("{s:s}", "error", message)};
+    json_t *j = json_string(text);
+    char *ascii = j ? NULL : strdup(text);
+    for (char *c = ascii; c && *c; c++)
+        if ((unsigned char)*c >= 0x80)
+            *c = '?';
+    if (ascii)
+        j = json_string(ascii);
+    free(ascii);
+    return j;
 }
 
-static void job_free(job *j)
+serve_reply serve_error(unsigned status, const char *message)
 {
-    if (j) {
-        serve_prediction_free(&j->p);
-        json_decref(j->predictions), json_decref(j->out.body);
-        free(j->out.text);
-        free(j);
-    }
+    return (serve_reply){status, json_pack("{s:o}", "error", serve_text_json(message))};
 }
 
-/* Parses a prediction request and queues it for the batcher (the status of the reply: 0), or the reply
- * that says why it cannot be answered. */
-static reply queue_prediction(server *s, struct MHD_Connection *c, request *r)
+void serve_reply_free(serve_reply r)
 {
-    serve_prediction p = {.k = s->k, .in = s->in};
-    serve_refusal no;
-    if (!serve_parse_prediction(r->data, r->len, s->max_request_docs, &p, &no))
-        return error_reply(no.status, no.message);
-    job *j = calloc(1, sizeof *j);
-    json_t *predictions = json_array();
-    if (!j || !predictions) {
-        free(j), json_decref(predictions);
-        serve_prediction_free(&p);
-        return error_reply(500, "out of memory");
-    }
-    *j = (job){.connection = c, .p = p, .predictions = predictions};
-    pthread_mutex_lock(&s->lock);
-    bool stopping = s->stopping;
-    if (!stopping) {
-        job **end = &s->queue;
-        while (*end)
-            end = &(*end)->next;
-        *end = r->job = j;
-        pthread_cond_broadcast(&s->changed);
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (stopping) {
-        job_free(j);
-        return error_reply(503, "the server is stopping");
-    }
-    return (reply){0};
+    json_decref(r.body);
+    free(r.text);
 }
 
-static bool same_options(const hftc_input_options *a, const hftc_input_options *b)
-{
-    return a->threshold == b->threshold && a->explain == b->explain && a->prune == b->prune &&
-           (a->scoring == b->scoring || (a->scoring && b->scoring && !strcmp(a->scoring, b->scoring)));
-}
-
-/* Unlinks the next batch from the queue (under s->lock): the first request, and the later ones with its
- * options while the documents stay within --max-request-docs. */
-static job *take_batch(server *s)
-{
-    job *batch = s->queue, **tail = &batch->next;
-    size_t docs = batch->p.n;
-    s->queue = batch->next;
-    batch->next = NULL;
-    for (job **at = &s->queue; *at;) {
-        job *j = *at;
-        if (same_options(&j->p.in, &batch->p.in) && docs + j->p.n <= s->max_request_docs) {
-            *at = j->next;
-            j->next = NULL;
-            *tail = j, tail = &j->next;
-            docs += j->p.n;
-        } else {
-            at = &j->next;
-        }
-    }
-    return batch;
-}
-
-/* Hands each prediction of a batch to its request, numbered within it. */
-typedef struct {
-    const hftc_model *m;
-    job *at;       /* the request of the next prediction */
-    size_t offset; /* its first document's index in the batch */
-} batch_answers;
-
-static hftc_status collect_prediction(const hftc_prediction *p, void *user)
-{
-    batch_answers *a = user;
-    while (p->index >= a->offset + a->at->p.n)
-        a->offset += a->at->p.n, a->at = a->at->next;
-    hftc_prediction mine = *p;
-    mine.index -= a->offset;
-    return json_array_append_new(a->at->predictions, cli_prediction_json(a->m, &mine, a->at->p.k)) == 0
-               ? HFTC_STATUS_OK
-               : HFTC_STATUS_OUT_OF_MEMORY;
-}
-
-/* Predicts a batch's documents in one call and sets each request's reply. */
-static void predict_batch(server *s, job *batch)
-{
-    size_t n = 0;
-    for (job *j = batch; j; j = j->next)
-        n += j->p.n;
-    const char **texts = malloc((n ? n : 1) * sizeof *texts);
-    hftc_status st = texts ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
-    size_t at = 0;
-    for (job *j = batch; texts && j; j = j->next)
-        for (size_t i = 0; i < j->p.n; i++)
-            texts[at++] = j->p.texts[i];
-    double t0 = now_seconds();
-    batch_answers answers = {s->m, batch, 0};
-    if (st == HFTC_STATUS_OK && n > 0)
-        st = hftc_predict_documents(s->m, texts, n, &batch->p.in, 0, collect_prediction, &answers);
-    double seconds = now_seconds() - t0;
-    free(texts);
-    for (job *j = batch; j; j = j->next) {
-        if (st == HFTC_STATUS_OK) {
-            j->out = (reply){200, json_pack("{s:o, s:f}", "predictions", j->predictions, "seconds", seconds)};
-            j->predictions = NULL; /* the reply's now */
-            if (!j->out.body)
-                j->out = error_reply(500, "out of memory");
-        } else {
-            j->out = error_reply(st == HFTC_STATUS_INVALID_ARGUMENT ? 400 : 500, hftc_last_error());
-        }
-    }
-    pthread_mutex_lock(&s->lock);
-    s->batches++;
-    if (st == HFTC_STATUS_OK)
-        s->documents += n, s->predict_seconds += seconds;
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* The batcher thread: predicts the queued requests batch by batch, swaps in the model SIGHUP loaded
- * between two batches, and ends once the server is stopping and the queue is empty. A request's connection is
- * resumed if it was suspended waiting; its job is freed here if the connection ended first. */
-static void *batcher(void *arg)
-{
-    server *s = arg;
-    pthread_mutex_lock(&s->lock);
-    for (;;) {
-        while (!s->queue && !s->next_model && !s->stopping)
-            pthread_cond_wait(&s->changed, &s->lock);
-        if (s->next_model) {
-            hftc_model *old = s->m;
-            s->m = s->next_model, s->next_model = NULL;
-            pthread_mutex_unlock(&s->lock);
-            hftc_model_free(old);
-        } else if (s->queue) {
-            job *batch = take_batch(s);
-            pthread_mutex_unlock(&s->lock);
-            predict_batch(s, batch);
-            pthread_mutex_lock(&s->lock);
-            for (job *j = batch, *next; j; j = next) {
-                next = j->next; /* j is the connection's once answered */
-                j->answered = true;
-                if (j->abandoned)
-                    job_free(j);
-                else if (j->suspended)
-                    MHD_resume_connection(j->connection);
-            }
-            pthread_cond_broadcast(&s->changed);
-            pthread_mutex_unlock(&s->lock);
-        } else {
-            break;
-        }
-        pthread_mutex_lock(&s->lock);
-    }
-    s->batcher_done = true;
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
-}
-
-/* The Prometheus text exposition of the server's counters. */
-static reply metrics(server *s)
+/* The Prometheus text exposition of the server's counters: the reloads summed over the models, the labels of each
+ * (without a model label where there is one model, as before several). */
+static serve_reply metrics(server *s)
 {
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     if (!f)
-        return error_reply(500, "out of memory");
+        return serve_error(500, "out of memory");
     pthread_mutex_lock(&s->lock);
+    size_t loaded = 0, failed = 0;
+    for (size_t i = 0; i < s->n_models; i++)
+        loaded += s->models[i].reloads, failed += s->models[i].failed_reloads;
     fprintf(f, "# HELP hftc_requests_total HTTP requests answered, by status.\n# TYPE hftc_requests_total counter\n");
     for (size_t code = 0; code < sizeof s->answered / sizeof *s->answered; code++)
         if (s->answered[code])
             fprintf(f, "hftc_requests_total{status=\"%zu\"} %zu\n", code, s->answered[code]);
-    fprintf(
-        f,
-        "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
-        "hftc_documents_total %zu\n"
-        "# HELP hftc_predict_batches_total Batches predicted (the prediction requests queued together).\n"
-        "# TYPE hftc_predict_batches_total counter\nhftc_predict_batches_total %zu\n"
-        "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
-        "hftc_predict_seconds_total %.6f\n"
-        "# HELP hftc_model_reloads_total SIGHUP reloads of the model file, by result.\n"
-        "# TYPE hftc_model_reloads_total counter\n"
-        "hftc_model_reloads_total{result=\"loaded\"} %zu\nhftc_model_reloads_total{result=\"failed\"} %zu\n"
-        "# HELP hftc_model_labels Labels of the model served.\n# TYPE hftc_model_labels gauge\n"
-        "hftc_model_labels %zu\n"
-        "# HELP hftc_connections_timed_out_total Connections closed for not sending a whole request within "
-        "--request-timeout.\n# TYPE hftc_connections_timed_out_total counter\nhftc_connections_timed_out_total %zu\n"
-        "# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
-        "hftc_uptime_seconds %.3f\n",
-        s->documents, s->batches, s->predict_seconds, s->reloads, s->failed_reloads, s->n_labels, s->timed_out,
-        now_seconds() - s->started);
+    fprintf(f,
+            "# HELP hftc_documents_total Documents predicted.\n# TYPE hftc_documents_total counter\n"
+            "hftc_documents_total %zu\n"
+            "# HELP hftc_predict_batches_total Batches predicted (the prediction requests queued together).\n"
+            "# TYPE hftc_predict_batches_total counter\nhftc_predict_batches_total %zu\n"
+            "# HELP hftc_predict_seconds_total Seconds spent predicting.\n# TYPE hftc_predict_seconds_total counter\n"
+            "hftc_predict_seconds_total %.6f\n"
+            "# HELP hftc_model_reloads_total Reloads of the model files (SIGHUP, reload requests), by result.\n"
+            "# TYPE hftc_model_reloads_total counter\n"
+            "hftc_model_reloads_total{result=\"loaded\"} %zu\nhftc_model_reloads_total{result=\"failed\"} %zu\n"
+            "# HELP hftc_model_labels Labels of the model served.\n# TYPE hftc_model_labels gauge\n",
+            s->documents, s->batches, s->predict_seconds, loaded, failed);
+    if (s->n_models == 1)
+        fprintf(f, "hftc_model_labels %zu\n", s->models[0].n_labels);
+    else
+        for (size_t i = 0; i < s->n_models; i++)
+            fprintf(f, "hftc_model_labels{model=\"%s\"} %zu\n", s->models[i].name, s->models[i].n_labels);
+    fprintf(f,
+            "# HELP hftc_connections_timed_out_total Connections closed for not sending a whole request within "
+            "--request-timeout.\n# TYPE hftc_connections_timed_out_total counter\nhftc_connections_timed_out_total "
+            "%zu\n# HELP hftc_uptime_seconds Seconds since the server started.\n# TYPE hftc_uptime_seconds gauge\n"
+            "hftc_uptime_seconds %.3f\n",
+            s->timed_out, serve_now() - s->started);
     pthread_mutex_unlock(&s->lock);
     if (fclose(f) != 0) {
         free(text);
-        return error_reply(500, "out of memory");
+        return serve_error(500, "out of memory");
     }
-    return (reply){200, NULL, text};
+    return (serve_reply){200, NULL, text};
 }
 
-/* The reply to a request whose body is in; status 0 when it waits for the batcher. */
-static reply route(server *s, struct MHD_Connection *c, const char *method, const char *url, request *r,
-                   const char **allow)
+/* GET /models: every model's serve_model_json. */
+static serve_reply list_models(server *s)
 {
-    serve_path path;
+    json_t *models = json_array();
+    for (size_t i = 0; models && i < s->n_models; i++)
+        if (json_array_append_new(models, serve_model_json(s, &s->models[i])) != 0)
+            json_decref(models), models = NULL;
+    json_t *body = models ? json_pack("{s:o}", "models", models) : NULL;
+    return body ? (serve_reply){200, body} : serve_error(500, "cannot describe the models");
+}
+
+/* The reply to a request whose body is in; status 0 when it waits for a batcher or a reload. */
+static serve_reply route(server *s, struct MHD_Connection *c, const char *method, const char *url, request *r,
+                         const char **allow)
+{
+    serve_target t;
     serve_refusal no;
-    if (!serve_route(method, url, &path, &no)) {
+    if (!serve_route(method, url, s->n_models > 1, &t, &no)) {
         *allow = no.allow;
-        return error_reply(no.status, no.message);
+        return serve_error(no.status, no.message);
     }
-    if (path == SERVE_PREDICT)
-        return r->too_large ? error_reply(413, "the request is larger than --max-request-mb")
-                            : queue_prediction(s, c, r);
-    if (path == SERVE_HEALTH)
-        return (reply){200, json_pack("{s:s}", "status", "ok")};
-    if (path == SERVE_METRICS)
+    serve_model *model = t.name ? serve_models_find(s, t.name, t.name_len) : &s->models[0];
+    if (!model) { /* the name said back only if it is one: other bytes may not be UTF-8, which JSON cannot carry */
+        char message[SERVE_NAME_MAX + 64] = "no model of that name (GET /models lists them)";
+        if (serve_model_name_valid(t.name, t.name_len))
+            snprintf(message, sizeof message, "no model named \"%.*s\" (GET /models lists them)", (int)t.name_len,
+                     t.name);
+        return serve_error(404, message);
+    }
+    json_t *body = NULL;
+    switch (t.path) {
+    case SERVE_PREDICT:
+    case SERVE_MODEL_PREDICT:
+        return r->too_large ? serve_error(413, "the request is larger than --max-request-mb")
+                            : serve_queue_prediction(s, model, c, r->data, r->len, &r->job);
+    case SERVE_MODEL_RELOAD:
+        return s->allow_reload ? serve_queue_reload(s, model, c, &r->job)
+                               : serve_error(403, "reloading by request is off: start the server with --allow-reload "
+                                                  "(SIGHUP reloads every model)");
+    case SERVE_HEALTH:
+        return (serve_reply){200, json_pack("{s:s}", "status", "ok")};
+    case SERVE_METRICS:
         return metrics(s);
-    pthread_mutex_lock(&s->lock);
-    json_t *description = json_incref(s->description);
-    pthread_mutex_unlock(&s->lock);
-    return description ? (reply){200, description} : error_reply(500, "cannot describe the model");
+    case SERVE_MODELS:
+        return list_models(s);
+    case SERVE_OPENAPI:
+        body = serve_openapi(s->n_models > 1);
+        return body ? (serve_reply){200, body} : serve_error(500, "cannot make the document");
+    case SERVE_MODEL:
+        body = serve_model_json(s, model);
+        return body ? (serve_reply){200, body} : serve_error(500, "cannot describe the model");
+    case SERVE_INFO:
+        pthread_mutex_lock(&s->lock);
+        body = json_incref(model->description);
+        pthread_mutex_unlock(&s->lock);
+        return body ? (serve_reply){200, body} : serve_error(500, "cannot describe the model");
+    }
+    return serve_error(500, "no such route");
 }
 
 typedef struct {
@@ -406,8 +267,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     const char *allow = NULL;
-    reply out;
-    if (r->job) { /* called again: the batcher's answer, or a wait for it */
+    serve_reply out;
+    if (r->job) { /* called again: the answer of a batcher or of the main thread, or a wait for it */
         pthread_mutex_lock(&s->lock);
         bool answered = r->job->answered;
         if (!answered) {
@@ -418,15 +279,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (!answered)
             return MHD_YES;
         out = r->job->out;
-        r->job->out = (reply){0};
+        r->job->out = (serve_reply){0};
     } else { /* the whole request */
-        r->started = now_seconds();
+        r->started = serve_now();
         serve_deadlines_received(&s->deadlines, c);
         pthread_mutex_lock(&s->lock);
         bool stopping = s->stopping;
         pthread_mutex_unlock(&s->lock);
-        out = stopping        ? error_reply(503, "the server is stopping")
-              : r->bad_length ? error_reply(400, "conflicting Content-Length headers")
+        out = stopping        ? serve_error(503, "the server is stopping")
+              : r->bad_length ? serve_error(400, "conflicting Content-Length headers")
                               : route(s, c, method, url, r, &allow);
         /* Queued: returning without an answer puts the connection in libmicrohttpd's "request received" state, which
          * reads nothing, and it calls again at once: that call suspends the connection. Suspended now, it would keep
@@ -463,7 +324,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     MHD_destroy_response(response);
     if (!s->quiet)
         fprintf(stderr, "%s %s %u (%zu bytes, %.1f ms)\n", method, url, out.status, r->len,
-                1e3 * (now_seconds() - r->started));
+                1e3 * (serve_now() - r->started));
     return queued;
 }
 
@@ -476,9 +337,9 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     if (r) {
         pthread_mutex_lock(&s->lock);
         if (r->job && !r->job->answered)
-            r->job->abandoned = true; /* still the batcher's */
+            r->job->abandoned = true; /* still a batcher's or the main thread's */
         else
-            job_free(r->job);
+            serve_job_free(r->job);
         s->in_flight--;
         pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
@@ -508,7 +369,8 @@ static void log_daemon(void *cls, const char *format, va_list ap)
  * stream that arrives with the last bytes of a request (the connection stayed in CLOSE-WAIT until the timeout, and a
  * client that had shut its side waited as long for the end of its answer). Connections past the limits are closed
  * once accepted, so the others are served. The inactivity timeout is the request deadline: a connection that
- * neither sends nor takes its answer for that long is closed (a suspended one, waiting for the batcher, has none). */
+ * neither sends nor takes its answer for that long is closed (a suspended one, waiting for a batcher or a reload, has
+ * none). */
 static struct MHD_Daemon *start(server *s, const char *host, unsigned port, size_t max_connections,
                                 size_t max_per_address)
 {
@@ -540,48 +402,6 @@ static struct MHD_Daemon *start(server *s, const char *host, unsigned port, size
     return d;
 }
 
-/* The model's description for GET /info; NULL if it cannot be made. */
-static json_t *describe(const hftc_model *m)
-{
-    char *text = hftc_model_describe(m);
-    json_t *description = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    return description;
-}
-
-/* SIGHUP: loads the model file again (a new model put in its place) and hands it to the batcher, which
- * swaps it in between two batches; if it cannot be loaded, the one loaded before goes on serving. */
-static void reload(server *s, const char *path, size_t word_cache_mb)
-{
-    hftc_model *m = NULL;
-    if (hftc_model_load(&m, path) != HFTC_STATUS_OK ||
-        hftc_model_set_word_cache(m, word_cache_mb << 20) != HFTC_STATUS_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", hftc_last_error());
-        hftc_model_free(m);
-        pthread_mutex_lock(&s->lock);
-        s->failed_reloads++;
-        pthread_mutex_unlock(&s->lock);
-        /* after the count: a client that read this line finds it in /metrics */
-        fprintf(stderr, "hftc serve: SIGHUP: %s; the model loaded before goes on serving\n", why);
-        return;
-    }
-    hftc_model_set_threads(m, s->threads);
-    json_t *description = describe(m);
-    size_t n_labels = hftc_model_num_labels(m);
-    pthread_mutex_lock(&s->lock);
-    hftc_model *not_taken = s->next_model; /* two SIGHUPs between two batches: the newer model */
-    json_t *old_description = s->description;
-    s->next_model = m, s->description = description, s->n_labels = n_labels;
-    s->reloads++;
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-    hftc_model_free(not_taken);
-    json_decref(old_description);
-    /* after the handover: a request sent once this line is read is answered by the new model */
-    fprintf(stderr, "hftc serve: SIGHUP: reloaded %s (%zu labels)\n", path, n_labels);
-}
-
 /* How often the main thread closes the connections past their deadline. */
 #define TICK_NS 250000000L
 
@@ -596,19 +416,20 @@ static void reap(server *s)
 }
 
 /* SIGINT, SIGTERM: from now on every request that arrives whole is answered 503 with Connection: close (a new one,
- * or one whose body was still arriving), every answer closes its connection, and the batcher answers the queued
- * predictions and ends. The server goes on receiving while a request whose headers arrived is unanswered, at most
- * --request-timeout seconds after the batcher ended (a body that never ends is closed at its deadline anyway). */
+ * or one whose body was still arriving), every answer closes its connection, each batcher answers its queued
+ * predictions and ends, and the reloads already requested are done. The server goes on receiving while a request
+ * whose headers arrived is unanswered, at most --request-timeout seconds after the last batcher ended (a body that
+ * never ends is closed at its deadline anyway). */
 static void stop(server *s)
 {
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->changed);
     double until = 0;
-    while (!s->batcher_done || s->in_flight) {
-        if (s->batcher_done && until == 0)
-            until = now_seconds() + s->request_timeout;
-        if (until && now_seconds() >= until)
+    while (!serve_batchers_done(s) || s->in_flight) {
+        if (serve_batchers_done(s) && until == 0)
+            until = serve_now() + s->request_timeout;
+        if (until && serve_now() >= until)
             break;
         struct timespec tick;
         clock_gettime(CLOCK_REALTIME, &tick);
@@ -616,6 +437,7 @@ static void stop(server *s)
         tick.tv_sec += tick.tv_nsec / 1000000000L, tick.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->changed, &s->lock, &tick);
         pthread_mutex_unlock(&s->lock);
+        serve_reloads_run(s); /* those queued before the signal */
         reap(s);
         pthread_mutex_lock(&s->lock);
     }
@@ -647,16 +469,20 @@ static void fit_file_limit(size_t *max_connections)
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *model_path = NULL, *host = "127.0.0.1";
+    const char *host = "127.0.0.1";
+    arg_list models = {0};
     server s = {.in = {.threshold = -1.0f, .prune = 1},
                 .max_request_docs = 10000,
                 .request_timeout = 10.0f,
-                .started = now_seconds()};
-    size_t port = 8080, max_request_mb = 16, word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
+                .word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20,
+                .started = serve_now()};
+    size_t port = 8080, max_request_mb = 16;
     size_t max_connections = 4096, max_per_address = 64;
     unsigned long long seed = 1;
     const arg_spec specs[] = {
-        {"--model", ARG_STRING, &model_path, "model file"},
+        {"--model", ARG_LIST, &models,
+         "model file, or NAME=PATH; again for each of several models (up to 32), each with its name (POST "
+         "/models/NAME/predict)"},
         {"--host", ARG_STRING, &host, "address to listen on (0.0.0.0 or :: for every interface)"},
         {"--port", ARG_SIZE, &port, "TCP port (0 = one the system chooses; the address is printed)"},
         {"--k", ARG_SIZE, &s.k, "at most this many labels per document (0 = all above the threshold)"},
@@ -675,10 +501,13 @@ int cmd_serve(int argc, char **argv)
          "seconds a connection has to send a whole request (from its opening or its previous answer), and the longest "
          "it may neither send nor take its answer; then it is closed"},
         {"--quiet", ARG_FLAG, &s.quiet, "no line per request, nor libmicrohttpd's messages once listening, on stderr"},
-        CLI_MODEL_LOAD_SPECS(s.threads, word_cache_mb, seed),
+        {"--allow-reload", ARG_FLAG, &s.allow_reload,
+         "POST /models/NAME/reload loads the model's file again (without it: 403; SIGHUP reloads every model)"},
+        CLI_MODEL_LOAD_SPECS(s.threads, s.word_cache_mb, seed),
     };
-    int rc = args_parse("serve", "--model MODEL [--host ADDR] [--port N] [--k K] [--threshold T]", specs,
-                        sizeof specs / sizeof *specs, argc, argv);
+    int rc = args_parse(
+        "serve", "--model [NAME=]MODEL [--model NAME=MODEL ...] [--host ADDR] [--port N] [--k K] [--threshold T]",
+        specs, sizeof specs / sizeof *specs, argc, argv);
     if (rc)
         return rc == 2 ? 0 : 2;
     const char *bad = port > 65535                                                ? "--port is at most 65535"
@@ -696,10 +525,10 @@ int cmd_serve(int argc, char **argv)
     if ((rc = cli_check_threshold("serve", s.in.threshold)))
         return rc;
     s.max_request_bytes = max_request_mb << 20;
-    if ((rc = cli_load_model("serve", model_path, s.threads, word_cache_mb, &s.m)))
+    if ((rc = serve_models_parse(&s, models.items, models.n)) || (rc = serve_models_load(&s))) {
+        serve_models_free(&s);
         return rc;
-    s.description = describe(s.m);
-    s.n_labels = hftc_model_num_labels(s.m);
+    }
     fit_file_limit(&max_connections);
     serve_deadlines_init(&s.deadlines, s.request_timeout);
     pthread_mutex_init(&s.lock, NULL);
@@ -712,29 +541,25 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&wanted, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &wanted, NULL);
     signal(SIGPIPE, SIG_IGN);
-    pthread_t batcher_thread;
-    bool batching = pthread_create(&batcher_thread, NULL, batcher, &s) == 0;
+    bool batching = serve_batchers_start(&s);
     struct MHD_Daemon *d = batching ? start(&s, host, (unsigned)port, max_connections, max_per_address) : NULL;
-    if (!batching)
-        fprintf(stderr, "hftc serve: cannot start a thread\n");
-    for (int got = 0; d && got != SIGINT && got != SIGTERM;) { /* between signals, deadlines every tick */
+    /* between signals, every tick: the reload requests, then the deadlines */
+    for (int got = 0; d && got != SIGINT && got != SIGTERM;) {
         got = sigtimedwait(&wanted, NULL, &(struct timespec){0, TICK_NS});
         if (got == SIGHUP)
-            reload(&s, model_path, word_cache_mb);
+            for (size_t i = 0; i < s.n_models; i++)
+                serve_reply_free(serve_reload(&s, &s.models[i], "SIGHUP"));
         else if (got == SIGINT || got == SIGTERM)
             fprintf(stderr, "hftc serve: %s: stopping\n", got == SIGINT ? "SIGINT" : "SIGTERM");
+        serve_reloads_run(&s);
         reap(&s);
     }
-    if (batching) {
-        stop(&s);
-        pthread_join(batcher_thread, NULL);
-    }
+    stop(&s);
+    serve_batchers_join(&s);
     if (d)
         MHD_stop_daemon(d);
     serve_deadlines_destroy(&s.deadlines);
-    hftc_model_free(s.m);
-    hftc_model_free(s.next_model);
-    json_decref(s.description);
+    serve_models_free(&s);
     pthread_cond_destroy(&s.changed);
     pthread_mutex_destroy(&s.lock);
     return d ? 0 : 1;

@@ -18,26 +18,125 @@ static bool refuse(serve_refusal *no, unsigned status, const char *fmt, ...)
     return false;
 }
 
-bool serve_route(const char *method, const char *url, serve_path *path, serve_refusal *no)
+/* Every route, in the order the OpenAPI document and the 404 message list them. Every route may also answer 503
+ * while the server is stopping (serve_openapi.c adds it). */
+const serve_route_spec serve_routes[] = {
+    {SERVE_PREDICT,
+     "POST",
+     "/predict",
+     true,
+     "Predict with the model (served when the server holds one model)",
+     "PredictRequest",
+     {{200, "Predictions", "the predictions, in the order of the texts"},
+      {400, "Error", "the body is not a prediction request the model can answer"},
+      {413, "Error", "the body is larger than --max-request-mb or has more texts than --max-request-docs"},
+      {500, "Error", "the prediction failed"}}},
+    {SERVE_HEALTH, "GET", "/health", false, "Whether the server answers", NULL, {{200, "Health", "it does"}}},
+    {SERVE_INFO,
+     "GET",
+     "/info",
+     true,
+     "The model's description, as hftc info --json prints it (served when the server holds one model)",
+     NULL,
+     {{200, "Description", "the description"}, {500, "Error", "the model cannot be described"}}},
+    {SERVE_METRICS,
+     "GET",
+     "/metrics",
+     false,
+     "Prometheus counters",
+     NULL,
+     {{200, "Metrics", "the counters in Prometheus' text format"}}},
+    {SERVE_MODELS,
+     "GET",
+     "/models",
+     false,
+     "Every model served, by name, with its description and reloads",
+     NULL,
+     {{200, "ModelList", "the models"}, {500, "Error", "the models cannot be described"}}},
+    {SERVE_MODEL,
+     "GET",
+     "/models/{name}",
+     false,
+     "One model: its description and reloads",
+     NULL,
+     {{200, "Model", "the model"},
+      {404, "Error", "no model of that name is served"},
+      {500, "Error", "the model cannot be described"}}},
+    {SERVE_MODEL_PREDICT,
+     "POST",
+     "/models/{name}/predict",
+     false,
+     "Predict with the model of that name",
+     "PredictRequest",
+     {{200, "Predictions", "the predictions, in the order of the texts"},
+      {400, "Error", "the body is not a prediction request the model can answer"},
+      {404, "Error", "no model of that name is served"},
+      {413, "Error", "the body is larger than --max-request-mb or has more texts than --max-request-docs"},
+      {500, "Error", "the prediction failed"}}},
+    {SERVE_MODEL_RELOAD,
+     "POST",
+     "/models/{name}/reload",
+     false,
+     "Load the model's file again and serve it from the next batch on (what SIGHUP does for every model)",
+     NULL,
+     {{200, "Reloaded", "the model file is loaded and handed over"},
+      {403, "Error", "the server was started without --allow-reload"},
+      {404, "Error", "no model of that name is served"},
+      {500, "Error", "the file cannot be loaded: the model loaded before goes on serving"}}},
+    {SERVE_OPENAPI,
+     "GET",
+     "/openapi.json",
+     false,
+     "This document: the routes of this server, their requests and replies",
+     NULL,
+     {{200, "OpenAPI", "the OpenAPI 3 document"}, {500, "Error", "the document cannot be made"}}},
+};
+const size_t serve_n_routes = sizeof serve_routes / sizeof *serve_routes;
+
+/* Whether url matches pattern segment by segment, "{name}" any one non-empty segment (whose place and length go to
+ * *t). */
+static bool matches(const char *pattern, const char *url, serve_target *t)
+{
+    while (*pattern && *url) {
+        if (!strncmp(pattern, "{name}", 6)) {
+            size_t len = strcspn(url, "/");
+            if (len == 0)
+                return false;
+            t->name = url, t->name_len = len;
+            pattern += 6, url += len;
+        } else if (*pattern++ != *url++) {
+            return false;
+        }
+    }
+    return !*pattern && !*url;
+}
+
+bool serve_route(const char *method, const char *url, bool several, serve_target *t, serve_refusal *no)
 {
     *no = (serve_refusal){0};
-    if (!strcmp(url, "/predict"))
-        *path = SERVE_PREDICT;
-    else if (!strcmp(url, "/health"))
-        *path = SERVE_HEALTH;
-    else if (!strcmp(url, "/info"))
-        *path = SERVE_INFO;
-    else if (!strcmp(url, "/metrics"))
-        *path = SERVE_METRICS;
-    else
-        return refuse(no, 404, "no such path: POST /predict, GET /health, GET /info, GET /metrics");
-    if (*path == SERVE_PREDICT && strcmp(method, "POST")) {
-        no->allow = "POST";
-        return refuse(no, 405, "use POST");
+    *t = (serve_target){0};
+    const serve_route_spec *found = NULL;
+    for (size_t i = 0; !found && i < serve_n_routes; i++)
+        if (!(several && serve_routes[i].one_model) && matches(serve_routes[i].pattern, url, t))
+            found = &serve_routes[i];
+    if (!found) {
+        *t = (serve_target){0};
+        size_t at = (size_t)snprintf(no->message, sizeof no->message, "no such path:");
+        const char *separator = " ";
+        for (size_t i = 0; i < serve_n_routes && at < sizeof no->message; i++)
+            if (!(several && serve_routes[i].one_model)) {
+                at += (size_t)snprintf(no->message + at, sizeof no->message - at, "%s%s %s", separator,
+                                       serve_routes[i].method, serve_routes[i].pattern);
+                separator = ", ";
+            }
+        no->status = 404;
+        return false;
     }
-    if (*path != SERVE_PREDICT && strcmp(method, "GET") && strcmp(method, "HEAD")) {
-        no->allow = "GET, HEAD";
-        return refuse(no, 405, "use GET");
+    t->path = found->path;
+    bool get = !strcmp(found->method, "GET");
+    if (strcmp(method, found->method) && !(get && !strcmp(method, "HEAD"))) {
+        no->allow = get ? "GET, HEAD" : found->method;
+        return refuse(no, 405, "use %s", found->method);
     }
     return true;
 }

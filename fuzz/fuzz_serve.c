@@ -1,6 +1,7 @@
-/* Fuzzing what hftc serve reads of a request (cli/serve_request.c): the route of its method and path, the
- * JSON of a prediction request and its options, then the prediction and its JSON answer as the server makes
- * them, with the tiny model of fuzz/corpus/model/flat-cnn. Input: "METHOD PATH\n" then the body. */
+/* Fuzzing what hftc serve reads of a request (cli/serve_request.c): the route of its method and path (among those
+ * of a server of one model, which has them all), the JSON of a prediction request and its options, then the
+ * prediction and its JSON answer as the server makes them, with the tiny model of fuzz/corpus/model/flat-cnn.
+ * Input: "METHOD PATH\n" then the body. */
 #include "fuzz.h"
 
 #include "../cli/commands.h"
@@ -45,9 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     line[line_len] = '\0';
     line[space - (const char *)data] = '\0';
     const char *method = line, *url = line + (space - (const char *)data) + 1;
-    serve_path path;
+    serve_target target;
     serve_refusal no;
-    if (!serve_route(method, url, &path, &no) || path != SERVE_PREDICT)
+    serve_route(method, url, true, &target, &no); /* as a server of several models routes it */
+    if (!serve_route(method, url, false, &target, &no) ||
+        (target.path != SERVE_PREDICT && target.path != SERVE_MODEL_PREDICT))
         return 0;
     /* the server's defaults: hftc serve's options unset, --max-request-docs small to keep each run short */
     serve_prediction p = {.in = {.threshold = -1.0f, .prune = 1}};

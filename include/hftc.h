@@ -284,6 +284,9 @@ HFTC_API void hftc_model_set_threads(hftc_model *m, int n);
 
 HFTC_API size_t hftc_model_num_labels(const hftc_model *m);
 HFTC_API const char *hftc_model_label(const hftc_model *m, size_t i);
+/* Label i's parents in the model's taxonomy (label ids), the first max of them into parents; returns how many
+ * it has (0: a top-level label, under the root; a taxonomy that is not a tree gives a label several). */
+HFTC_API size_t hftc_model_label_parents(const hftc_model *m, size_t i, size_t *parents, size_t max);
 HFTC_API float hftc_model_threshold(const hftc_model *m);
 /* The per-label thresholds (hftc_train_options.tune_label_thresholds), one per label; NULL: none. */
 HFTC_API const float *hftc_model_label_thresholds(const hftc_model *m);
@@ -408,6 +411,9 @@ typedef struct {
     /* Predictions of bigru-att models (HTrans, GRU-Att): the this-many words each selected label's
      * classifier attended to most (hftc_prediction.words); 0: none. Turns prune off. */
     size_t explain;
+    int sibling_confusions; /* hftc_evaluate: also the sibling pairs confused (hftc_evaluation.confusions) */
+    int threshold_curve;    /* hftc_evaluate: also the micro figures at each threshold (hftc_evaluation.curve); turns
+                             * prune off */
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
@@ -435,6 +441,22 @@ typedef struct {
     double precision, recall, f1;
 } hftc_label_metrics;
 
+/* A gold label missed while a sibling of it (a label sharing one of its parents, the root included) that the
+ * document does not have was predicted. */
+typedef struct {
+    char *gold, *predicted; /* the labels' names */
+    size_t count;           /* documents */
+} hftc_confusion;
+
+/* The threshold curve's points: 0, 0.05, ..., 1. */
+#define HFTC_CURVE_POINTS 21
+
+/* The micro figures of one threshold for every label under the evaluation's scoring (the model's per-label
+ * thresholds not used). */
+typedef struct {
+    double threshold, precision, recall, f1;
+} hftc_curve_point;
+
 typedef struct {
     size_t docs, labels;   /* labels: occurring in the gold set */
     size_t unknown_labels; /* gold labels the model does not know (counted as misses) */
@@ -455,11 +477,19 @@ typedef struct {
      * order (unknown gold labels last); NULL otherwise. Freed by hftc_evaluation_free. */
     hftc_label_metrics *per_label;
     size_t n_per_label;
+    /* With hftc_input_options.sibling_confusions: every pair confused at least once, most documents first (ties:
+     * by the gold label's name, then the predicted one's); NULL otherwise. Freed by hftc_evaluation_free. */
+    hftc_confusion *confusions;
+    size_t n_confusions;
+    /* With hftc_input_options.threshold_curve, for a scoring that uses a threshold: curve[i] at threshold
+     * i / (HFTC_CURVE_POINTS - 1); n_curve is HFTC_CURVE_POINTS then, 0 otherwise. */
+    hftc_curve_point curve[HFTC_CURVE_POINTS];
+    size_t n_curve;
 } hftc_evaluation;
 
 /* Evaluates m on the labelled file in->path; *out is set only on success. */
 HFTC_API hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_evaluation *out);
-/* Frees what hftc_evaluate allocated in e (per_label); e's numbers stay. */
+/* Frees what hftc_evaluate allocated in e (per_label, confusions); e's numbers stay. */
 HFTC_API void hftc_evaluation_free(hftc_evaluation *e);
 
 /* One predicted document: labels above the threshold (best first), and the k best overall. */

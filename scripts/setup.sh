@@ -6,6 +6,8 @@ set -eu
 packages="build-essential cmake pkg-config libopenblas-openmp-dev libjansson-dev libutf8proc-dev libmicrohttpd-dev zlib1g-dev liblinear-dev liblinear-tools libopenmpi-dev openmpi-bin wordnet-base python3 python3-numpy python3-sklearn python3-venv python3-setuptools python3-wheel python3-pip"
 # The fuzz build (scripts/fuzz): clang, its runtimes (libFuzzer, ASan, UBSan: libclang-rt-14-dev) and its OpenMP.
 packages="$packages clang libclang-rt-14-dev libomp-dev"
+# The headless browser the report's test renders its page in (tests/test_report.c).
+packages="$packages chromium"
 # Only for regenerating golden files and running the PyTorch side of the benchmarks: scripts/setup.sh --dev
 if [ "${1:-}" = "--dev" ]; then
     packages="$packages python3-torch clang-format"

@@ -31,19 +31,7 @@ static float *read_tensor(const st_file *f, const st_tensor *t)
     return v;
 }
 
-static unsigned char *read_bytes(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
-    *len = fread(buf, 1, (size_t)size, fp);
-    fclose(fp);
-    return buf;
-}
+static unsigned char *read_bytes(const char *path, size_t *len) { return (unsigned char *)tmpfiles_read(path, len); }
 
 /* Entries of the test directory other than . and .. */
 static size_t dir_entries(void)

@@ -86,6 +86,25 @@ static inline const char *tmpfiles_write_text(const char *name, const char *text
     return tmpfiles_write(name, text, strlen(text));
 }
 
+// The whole of path, '\0' after its len bytes (len may be NULL); NULL if it cannot be read. The caller frees it.
+static inline char *tmpfiles_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    size_t got = buf ? fread(buf, 1, (size_t)size, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[got] = '\0';
+    if (len)
+        *len = got;
+    return buf;
+}
+
 /* Removes every path handed out (remove() also takes an empty directory a test made there), then the
  * directory; a file the tests made without tmpfiles_path keeps the directory, which is reported. */
 static inline void tmpfiles_cleanup(void)

@@ -44,7 +44,8 @@ class HftcOptionError(HftcError, ValueError):
 class _InputOptions(ctypes.Structure):  # hftc_input_options
     _fields_ = [("path", ctypes.c_char_p), ("format", ctypes.c_char_p), ("scoring", ctypes.c_char_p),
                 ("threshold", ctypes.c_float), ("skip_bad_lines", ctypes.c_int), ("prune", ctypes.c_int),
-                ("per_label", ctypes.c_int), ("explain", ctypes.c_size_t)]
+                ("per_label", ctypes.c_int), ("explain", ctypes.c_size_t),
+                ("sibling_confusions", ctypes.c_int), ("threshold_curve", ctypes.c_int)]
 
 
 class _Prediction(ctypes.Structure):  # hftc_prediction

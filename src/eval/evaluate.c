@@ -3,6 +3,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "eval/diagnostics.h"
 #include "hier/decisions.h"
 #include "model/model.h"
 #include "model/model_predict.h"
@@ -91,11 +92,18 @@ static void tally_given_parent(const hftc_model *m, const dataset *ds, size_t fi
     }
 }
 
+/* What an evaluation counts from the probabilities of each chunk (ds labelled, its labels completed): the
+ * accuracy given the true parent, the threshold curve; NULL: not counted. */
+typedef struct {
+    parent_tally *parents;
+    curve_tally *curve;
+} chunk_tallies;
+
 /* Predicts every document of ds in chunks, turns probabilities into scores with the scoring kind and both
- * into decisions (the labels kept, ranked by their scores), and hands each chunk to fn; with a tally (ds
- * labelled, its labels completed), counts the accuracy given the true parent from the same probabilities. */
+ * into decisions (the labels kept, ranked by their scores), and hands each chunk to fn; with tallies, counts
+ * them from the same probabilities. */
 static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const decision_rule *rule, bool prune, size_t k,
-                                    parent_tally *tally, attention_words *explain, chunk_fn fn, void *user)
+                                    const chunk_tallies *tallies, attention_words *explain, chunk_fn fn, void *user)
 {
     scoring_kind kind = rule->scoring;
     size_t C = m->net_config.n_classes;
@@ -113,9 +121,11 @@ static hftc_status decide_in_chunks(hftc_model *m, const dataset *ds, const deci
         st = model_predict_dataset(m, ds, idx, n, &parents, prune ? rule : NULL, probs, explain);
         if (st != HFTC_STATUS_OK)
             break;
-        if (tally)
-            tally_given_parent(m, ds, first, n, probs, kind, tally);
+        if (tallies && tallies->parents)
+            tally_given_parent(m, ds, first, n, probs, kind, tallies->parents);
         scoring_apply(&m->compute, kind, &m->tax, probs, scores, n);
+        if (tallies && tallies->curve) /* before the decisions: it uses keep as scratch */
+            curve_tally_add(tallies->curve, kind, &m->tax, probs, scores, keep, ds, first, n);
         scoring_select(kind, &m->tax, probs, scores, rule->threshold, rule->thresholds, keep, n);
         size_t *pred_start = NULL;
         uint32_t *pred = NULL;
@@ -290,6 +300,11 @@ void hftc_evaluation_free(hftc_evaluation *e)
     free(e->per_label);
     e->per_label = NULL;
     e->n_per_label = 0;
+    for (size_t i = 0; i < e->n_confusions; i++)
+        free(e->confusions[i].gold), free(e->confusions[i].predicted);
+    free(e->confusions);
+    e->confusions = NULL;
+    e->n_confusions = 0;
 }
 
 static void copy_metrics(hftc_level_metrics *out, const metrics *mt)
@@ -323,11 +338,14 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
     if (st == HFTC_STATUS_OK) /* never NULL, even when nothing is selected */
         st = mem_reserve((void **)&d.pred, &d.pred_capacity, 1, sizeof *d.pred);
     parent_tally tally = {0};
-    bool prune = in->prune && model_prunes(m, &rule);
+    curve_tally curve = {{0}};
+    bool with_curve = in->threshold_curve && scoring_uses_threshold(kind);
+    /* the curve reads every label's probability, which pruning leaves out */
+    bool prune = in->prune && !with_curve && model_prunes(m, &rule);
+    chunk_tallies tallies = {m->joint_embedding || prune ? NULL : &tally, with_curve ? &curve : NULL};
     double t0 = now_seconds();
     if (st == HFTC_STATUS_OK)
-        st = decide_in_chunks(m, &ds, &rule, prune, METRICS_MAX_K, m->joint_embedding || prune ? NULL : &tally, NULL,
-                              gather_decisions, &d);
+        st = decide_in_chunks(m, &ds, &rule, prune, METRICS_MAX_K, &tallies, NULL, gather_decisions, &d);
     double seconds = now_seconds() - t0;
     if (st == HFTC_STATUS_OK && m->joint_embedding)
         st = tally_with_true_parents(m, &ds, kind, &tally);
@@ -369,6 +387,10 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
         st = hierarchical_metrics(m, &mi, out);
     if (st == HFTC_STATUS_OK && in->per_label)
         st = per_label_metrics(m, &mi, out);
+    if (st == HFTC_STATUS_OK && in->sibling_confusions)
+        st = sibling_confusions(&m->tax, &mi, out);
+    if (st == HFTC_STATUS_OK && with_curve)
+        curve_tally_finish(&curve, out);
     /* Per level: only that level's labels count (accuracy: the level's label set is exactly right). */
     mi.label_mask = mask;
     mi.ranked = NULL;

@@ -205,6 +205,19 @@ void hftc_model_free(hftc_model *m)
 
 size_t hftc_model_num_labels(const hftc_model *m) { return m->net_config.n_classes; }
 const char *hftc_model_label(const hftc_model *m, size_t i) { return strmap_string(&m->tax.names, i); }
+
+size_t hftc_model_label_parents(const hftc_model *m, size_t i, size_t *parents, size_t max)
+{
+    const taxonomy *t = &m->tax;
+    size_t n = 0;
+    for (size_t k = i < t->n_nodes ? t->parent_start[i] : 0; i < t->n_nodes && k < t->parent_start[i + 1]; k++)
+        if (t->parents[k] != TAXONOMY_ROOT) {
+            if (n < max)
+                parents[n] = t->parents[k];
+            n++;
+        }
+    return n;
+}
 float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
 
 const float *hftc_model_label_thresholds(const hftc_model *m) { return m->label_thresholds; }
