@@ -13,6 +13,8 @@ int cmd_info(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 /* Prints "hftc <command>: <library error message>" and returns 1. */
@@ -30,6 +32,12 @@ json_t *cli_prediction_json(const hftc_model *m, const hftc_prediction *p, size_
  * threads, and loads the model at path with a word cache of at most word_cache_mb MiB (0: none). Returns 0,
  * or the exit status after printing why. */
 int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m);
+/* 0 if output can be written and is none of the input files (hftc_train_outputs_check), else the exit status after
+ * saying why: extend and learn check it before reading the model. */
+int cli_check_output(const char *command, const char *train, const char *valid, const char *taxonomy,
+                     const char *output);
+/* Saves m at output (saying so unless quiet) and frees it; returns the exit status. */
+int cli_save_model(const char *command, hftc_model *m, const char *output, int quiet);
 /* 0 if threshold is in [0, 1] or -1 (the model's: the default of --threshold), else 2 after saying so:
  * test, predict and serve check it before loading the model. */
 int cli_check_threshold(const char *command, float threshold);

@@ -71,6 +71,30 @@ static void print_auto(const json_t *d)
                json_number_value(json_object_get(e, "valid_micro_f1")));
 }
 
+// One line per entry of the record's history: extensions and continued trainings, with their files.
+static void print_history(const json_t *training)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(training, "history"), i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        printf("%-16s %s %s", i ? "" : "history", json_string_value(json_object_get(e, "at")), kind ? kind : "?");
+        const json_t *added = json_object_get(e, "added"), *removed = json_object_get(e, "removed");
+        if (json_array_size(added) || json_array_size(removed))
+            printf(": %zu categories added, %zu removed", json_array_size(added), json_array_size(removed));
+        const char *train = json_string_value(json_object_get(json_object_get(e, "train"), "path"));
+        if (train)
+            printf(", from %s", train);
+        const json_t *replay = json_object_get(e, "replay");
+        if (replay)
+            printf(" with %lld documents of %s replayed",
+                   (long long)json_integer_value(json_object_get(replay, "docs")),
+                   json_string_value(json_object_get(replay, "path")));
+        printf(" (%.1f s)\n", json_number_value(json_object_get(e, "train_seconds")));
+    }
+}
+
 static void print_summary(const json_t *d)
 {
     const json_t *cfg = json_object_get(d, "config");
@@ -155,6 +179,7 @@ static void print_summary(const json_t *d)
                    (long long)json_integer_value(json_object_get(partial, "epochs")));
         printf("; %.0f s of training\n", json_number_value(json_object_get(ck, "seconds")));
     }
+    print_history(tr);
     const json_t *opts = json_object_get(tr, "options");
     if (opts) {
         char *text = json_dumps(opts, JSON_COMPACT | JSON_REAL_PRECISION(6));

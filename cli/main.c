@@ -33,6 +33,28 @@ int cli_fail(const char *command)
     return 1;
 }
 
+int cli_check_output(const char *command, const char *train, const char *valid, const char *taxonomy,
+                     const char *output)
+{
+    hftc_train_options inputs;
+    hftc_train_options_init(&inputs, NULL);
+    inputs.train_path = train, inputs.valid_path = valid, inputs.taxonomy_path = taxonomy;
+    hftc_status st = hftc_train_outputs_check(&inputs, output);
+    if (st == HFTC_STATUS_OK)
+        return 0;
+    fprintf(stderr, "hftc %s: %s\n", command, hftc_last_error());
+    return st == HFTC_STATUS_INVALID_ARGUMENT ? 2 : 1;
+}
+
+int cli_save_model(const char *command, hftc_model *m, const char *output, int quiet)
+{
+    hftc_status st = hftc_model_save(m, output);
+    if (st == HFTC_STATUS_OK && !quiet)
+        fprintf(stderr, "saved %s (%zu labels)\n", output, hftc_model_num_labels(m));
+    hftc_model_free(m);
+    return st == HFTC_STATUS_OK ? 0 : cli_fail(command);
+}
+
 int cli_load_model(const char *command, const char *path, int threads, size_t word_cache_mb, hftc_model **m)
 {
     if (!path) {
@@ -67,6 +89,8 @@ static int usage(FILE *out)
                  "  test      evaluate a model:      hftc test --model MODEL --input F [--json]\n"
                  "  predict   label documents:       hftc predict --model MODEL [--input F | -] [--k K] [--probs]\n"
                  "  ensemble  combine models:        hftc ensemble --model A --model B --valid F --output MODEL\n"
+                 "  extend    add categories:        hftc extend --model M --taxonomy NEW --train F --output MODEL\n"
+                 "  learn     train on from weights: hftc learn --model M --train F [--replay 0.2] --output MODEL\n"
                  "  report    write an HTML report:  hftc report --model MODEL --input F [--output report.html]\n"
                  "  info      describe a model file: hftc info --model MODEL\n"
                  "  serve     answer over HTTP:      hftc serve --model MODEL [--host ADDR] [--port N]\n"
@@ -122,8 +146,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"train", cmd_train},   {"test", cmd_test},   {"predict", cmd_predict},   {"info", cmd_info},
-                    {"tokens", cmd_tokens}, {"serve", cmd_serve}, {"ensemble", cmd_ensemble}, {"report", cmd_report}};
+    } commands[] = {{"train", cmd_train},   {"test", cmd_test},    {"predict", cmd_predict},   {"info", cmd_info},
+                    {"tokens", cmd_tokens}, {"serve", cmd_serve},  {"ensemble", cmd_ensemble}, {"extend", cmd_extend},
+                    {"learn", cmd_learn},   {"report", cmd_report}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 2, argv + 2);

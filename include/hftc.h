@@ -331,6 +331,66 @@ HFTC_API hftc_status hftc_ensemble_outputs_check(const hftc_ensemble_options *o,
  * (INVALID_ARGUMENT). */
 HFTC_API hftc_status hftc_ensemble(const hftc_ensemble_options *o, hftc_model **out);
 
+/* ---- A model's life after training -------------------------------------------------------- */
+
+typedef struct {
+    const char *model_path;      /* the trained model (a neural model without the joint embedding) */
+    const char *taxonomy_path;   /* the new taxonomy: the model's categories and those to add */
+    const char *taxonomy_format; /* "auto", "parent-children", "tree" */
+    const char *train_path;      /* labelled documents (labels from the new taxonomy) the new categories learn from */
+    const char *valid_path;      /* NULL: as the model's training validated (node: each classifier's own split;
+                                  * flat and level: a held-out fraction of train_path) */
+    const char *format;          /* of train_path and valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    int skip_bad_lines;
+    int allow_removal; /* a category of the model that the new taxonomy lacks or puts under other parents is
+                        * dropped (a moved one trains anew under its new parents) instead of refused */
+    int tune_head;     /* flat and level models: the whole head (fully connected layers, batch norm, output) trains
+                        * with the new rows, not the new rows alone */
+    int threads;       /* 0 = all cores */
+} hftc_extend_options;
+
+/* No files, "auto" formats, nothing removed, the new rows alone, all cores. */
+HFTC_API void hftc_extend_options_init(hftc_extend_options *o);
+/* The model at o->model_path with the categories of o->taxonomy_path it lacks: node models train a classifier per
+ * new category as their training did (from its parent's with HTrans transfer, with the class-weight search), every
+ * other classifier bit for bit the model's; flat and level models grow their output layers by the new rows, which
+ * train while every other weight keeps its value. The options are those of the model's training record; the model's
+ * vocabulary, labels' thresholds and label order stay (new labels after the model's); the new labels' thresholds are
+ * tuned on o->valid_path as the training tuned them. The record grows a "history" entry: what was added and removed,
+ * from which files (path and fingerprint), when. A removed or moved category without allow_removal: INVALID_ARGUMENT
+ * naming it. */
+HFTC_API hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out);
+
+typedef struct {
+    const char *model_path;      /* the trained model (not an ensemble, not a joint-embedding model) */
+    const char *train_path;      /* new labelled documents, corrected labels included */
+    const char *valid_path;      /* NULL: as the model's training validated (node: each classifier's own split; flat,
+                                  * level and linear: a held-out fraction of train_path) */
+    const char *format;          /* of train_path and valid_path: "auto", "tsv", "fasttext", "jsonl" */
+    const char *taxonomy_path;   /* NULL: a label the model lacks is an error; else the model is first extended with
+                                  * this taxonomy (hftc_extend, on train_path and valid_path) */
+    const char *taxonomy_format; /* "auto", "parent-children", "tree" */
+    size_t epochs;               /* neural models: epochs of the continued training; 0: the model's --epochs */
+    float lr;                    /* neural models: learning rate; 0: the model's --lr */
+    float replay;                /* in [0, 1]: this fraction of the model's training documents (a seeded sample) trains
+                                  * too, against forgetting; the file is the one its record names, refused if its bytes
+                                  * changed since (the record's fingerprint) */
+    int skip_bad_lines;
+    int threads; /* 0 = all cores */
+} hftc_learn_options;
+
+/* No files, "auto" formats, the model's epochs and learning rate, no replay, all cores. */
+HFTC_API void hftc_learn_options_init(hftc_learn_options *o);
+/* The model at o->model_path trained on from its weights on o->train_path (with the replayed sample): neural flat
+ * and level networks fine-tuned whole; node classifiers each fine-tuned at its own class weight on its own split of
+ * the documents (one with too few documents stays as it is); linear classifiers retrained by liblinear starting from
+ * their weights (its initial solution, over the model's TF-IDF features: the objective is convex, so the result is
+ * the optimum for the documents given, the start only saving iterations: without replay the old documents are
+ * forgotten). The thresholds are tuned again as the training tuned them. The record grows a "history" entry: the
+ * files (path and fingerprint), epochs, learning rate, replay, when. A label the model lacks without
+ * o->taxonomy_path: FORMAT, naming it. */
+HFTC_API hftc_status hftc_learn(const hftc_learn_options *o, hftc_model **out);
+
 /* ---- Inference and evaluation -------------------------------------------------------------- */
 
 /* Probabilities (n x num_labels) for raw texts. */

@@ -5,6 +5,7 @@
 #ifndef HFTC_TESTS_HIERARCHY_H
 #define HFTC_TESTS_HIERARCHY_H
 
+#include "hftc.h"
 #include "model/model.h"
 #include "tmpfiles.h"
 
@@ -62,6 +63,25 @@ static inline hierarchy_files hierarchy_write_files(void)
     hierarchy_write(f.valid, 60, 2);
     hierarchy_write(f.test, 100, 3);
     return f;
+}
+
+/* Small, quick options of preset over the given files: 8-dimensional embeddings, 6 recurrent units, 12 tokens,
+ * batches of 16, 4 epochs at rate 0.01, seed 3, one thread. */
+static inline void hierarchy_options(hftc_train_options *o, const char *preset, const char *train, const char *valid,
+                                     const char *taxonomy_path)
+{
+    hftc_train_options_init(o, preset);
+    o->train_path = train;
+    o->valid_path = valid;
+    o->taxonomy_path = taxonomy_path;
+    o->dim = 8;
+    o->rnn_hidden = 6;
+    o->max_len = 12;
+    o->batch = 16;
+    o->epochs = 4;
+    o->lr = 1e-2f;
+    o->seed = 3;
+    o->threads = 1;
 }
 
 // Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.

@@ -17,18 +17,7 @@ static const char *path_train, *path_valid, *path_test, *path_taxonomy, *path_mo
 
 static void small_options(hftc_train_options *o, const char *preset)
 {
-    hftc_train_options_init(o, preset);
-    o->train_path = path_train;
-    o->valid_path = path_valid;
-    o->taxonomy_path = path_taxonomy;
-    o->dim = 8;
-    o->rnn_hidden = 6;
-    o->max_len = 12;
-    o->batch = 16;
-    o->epochs = 4;
-    o->lr = 1e-2f;
-    o->seed = 3;
-    o->threads = 1;
+    hierarchy_options(o, preset, path_train, path_valid, path_taxonomy);
 }
 
 static const char *const probes[] = {"goal striker the pitch", "qubit spin entangled", "cell gene", "",

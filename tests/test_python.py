@@ -159,6 +159,20 @@ def main():
             pass
         check_close_during_predict(model_path)
 
+        # learn and extend through the command: the record's history says what was done
+        learnt_path, extended_path = os.path.join(tmp, "learnt.hftc"), os.path.join(tmp, "extended.hftc")
+        hftc.learn(learnt_path, model_path, valid_path, valid=test_path, epochs=1, threads=1, quiet=True)
+        more_taxonomy = os.path.join(tmp, "more-taxonomy.tsv")
+        with open(taxonomy) as f, open(more_taxonomy, "w") as g:
+            g.write(f.read() + "topic\tpolitics\n")
+        hftc.extend(extended_path, learnt_path, more_taxonomy, train_path, threads=1, quiet=True)
+        info = json.loads(subprocess.run([os.environ["HFTC_BIN"], "info", "--model", extended_path, "--json"],
+                                         capture_output=True, text=True).stdout)
+        history = [entry["kind"] for entry in info["training"]["history"]]
+        check(history == ["learn", "extend"], f"history {history}")
+        with hftc.Model(extended_path, threads=1) as extended:
+            check("politics" in extended.labels, f"extended labels {extended.labels}")
+
         # an ensemble of the CNN and an ngram model loads and predicts like any model: the weighted mean of its
         # members' probabilities, with the weights its description records
         ngram_path, ensemble_path = os.path.join(tmp, "ngram.hftc"), os.path.join(tmp, "ensemble.hftc")

@@ -464,6 +464,24 @@ def ensemble(output, models, valid, *, quiet=False, **options):
     return _run(args + (["--quiet"] if quiet else []) + _arguments(options)).stderr
 
 
+def extend(output, model, taxonomy, train, *, quiet=False, **options):
+    """Adds to `model` the categories the taxonomy file `taxonomy` has and it lacks, trained on the labelled file
+    `train`, into the model file `output` with `hftc extend` (valid="...", allow_removal=True, tune_head=True,
+    threads=1 as the command's options). Returns the command's messages."""
+    args = ["extend", "--output", os.fspath(output), "--model", os.fspath(model), "--taxonomy", os.fspath(taxonomy),
+            "--train", os.fspath(train)]
+    flags = [f"--{name.replace('_', '-')}" for name in ("allow_removal", "tune_head") if options.pop(name, False)]
+    return _run(args + flags + (["--quiet"] if quiet else []) + _arguments(options)).stderr
+
+
+def learn(output, model, train, *, quiet=False, **options):
+    """Trains `model` on from its weights on the labelled file `train` into the model file `output` with `hftc
+    learn` (valid="...", epochs=2, lr=1e-3, replay=0.2, taxonomy="..." as the command's options). Returns the
+    command's messages."""
+    args = ["learn", "--output", os.fspath(output), "--model", os.fspath(model), "--train", os.fspath(train)]
+    return _run(args + (["--quiet"] if quiet else []) + _arguments(options)).stderr
+
+
 def test(model, input, **options):
     """Evaluates `model` on the labelled file `input` with `hftc test --json`; returns its metrics."""
     done = _run(["test", "--model", os.fspath(model), "--input", os.fspath(input), "--json"] + _arguments(options))

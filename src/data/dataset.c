@@ -593,3 +593,22 @@ hftc_status hftc_tokenize_file(const char *path, const hftc_train_options *o, hf
     vocab_free(&v);
     return st;
 }
+
+void dataset_keep(dataset *ds, const bool *keep)
+{
+    size_t n = 0, tokens = 0, labels = 0;
+    for (size_t d = 0; d < ds->n_docs; d++) {
+        if (!keep[d])
+            continue;
+        size_t t0 = ds->token_start[d], nt = ds->token_start[d + 1] - t0;
+        size_t l0 = ds->label_start[d], nl = ds->label_start[d + 1] - l0;
+        memmove(ds->tokens + tokens, ds->tokens + t0, nt * sizeof *ds->tokens);
+        memmove(ds->labels + labels, ds->labels + l0, nl * sizeof *ds->labels);
+        ds->line[n] = ds->line[d];
+        ds->token_start[n] = tokens, ds->label_start[n] = labels;
+        tokens += nt, labels += nl, n++;
+        ds->token_start[n] = tokens, ds->label_start[n] = labels;
+    }
+    ds->token_start[n] = tokens, ds->label_start[n] = labels;
+    ds->n_docs = n;
+}

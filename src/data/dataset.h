@@ -79,6 +79,8 @@ hftc_status dataset_keep_unknown_word(dataset *ds, size_t token, const char *w, 
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap);
 /* Appends src's documents to dst (same vocabulary and label map); line numbers stay src's own. */
 hftc_status dataset_append(dataset *dst, const dataset *src);
+/* Keeps the documents d with keep[d] (in order; the counts of skipped, empty and truncated lines stay the file's). */
+void dataset_keep(dataset *ds, const bool *keep);
 void dataset_free(dataset *ds);
 /* "tsv", "fasttext", "jsonl", "text", "auto" <-> data_format; returns false on an unknown name. */
 bool data_format_parse(const char *name, data_format *out);

@@ -31,8 +31,7 @@ static uint64_t fingerprint_dataset(uint64_t h, const split *s)
     return fnv1a(h, ds->labels, ds->label_start[ds->n_docs] * sizeof *ds->labels);
 }
 
-/* Mixes the bytes of the file at path into h (what the training read from it, without parsing it again). */
-static hftc_status fingerprint_file(uint64_t *h, const char *path)
+hftc_status fingerprint_file(uint64_t *h, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -48,6 +47,14 @@ static hftc_status fingerprint_file(uint64_t *h, const char *path)
     free(buf);
     fclose(f);
     return st;
+}
+
+hftc_status file_fingerprint(const char *path, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    TRY(fingerprint_file(&h, path));
+    snprintf(out, 17, "%016" PRIx64, h);
+    return HFTC_STATUS_OK;
 }
 
 hftc_status training_fingerprint(const train_config *cfg, const hftc_model *m, const split *const *splits,

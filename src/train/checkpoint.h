@@ -23,6 +23,10 @@ typedef struct {
     double last_save, save_seconds; /* when the file was last written, and how long that took */
 } checkpoint;
 
+/* Mixes the bytes of the file at path into h (what the training read from it, without parsing it again). */
+hftc_status fingerprint_file(uint64_t *h, const char *path);
+/* The FNV-1a hash of the file's bytes as 16 hex digits (a model's record of the files it learnt from). */
+hftc_status file_fingerprint(const char *path, char out[17]);
 /* A fingerprint of what a training reads, apart from its options: m's vocabulary, labels and parts, the
  * documents of the splits and the embedding table the first networks start from (V x E floats), or with
  * NULL the bytes of o's word-vector file (if any; read, not parsed). */

@@ -460,15 +460,47 @@ static hftc_status train_c_grid(linear_context *ctx, json_t *record)
     return HFTC_STATUS_OK;
 }
 
-static hftc_status train_linear(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr,
-                                split *va, json_t *record)
+// Each unit's start from m's classifiers (a continued training's), each part's weights by output read once.
+static hftc_status warm_starts(linear_context *ctx)
 {
-    (void)label_weights; /* refused for the linear family (options.c) */
+    sparse_rows rows = {0};
+    size_t rows_of = SIZE_MAX;
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t u = 0; u < ctx->n_units && st == HFTC_STATUS_OK; u++) {
+        const model_part *part = &ctx->m->parts[ctx->units[u].part];
+        if (!part->linear)
+            continue;
+        if (rows_of != ctx->units[u].part) {
+            sparse_rows_free(&rows);
+            rows_of = ctx->units[u].part;
+            TRY(linear_to_outputs(part->linear, &rows));
+        }
+        size_t j = ctx->units[u].output, first = rows.start[j], n = rows.start[j + 1] - first;
+        unit_weights *w = &ctx->w[u];
+        w->index = mem_alloc(n ? n : 1, sizeof *w->index);
+        w->value = mem_alloc(n ? n : 1, sizeof *w->value);
+        if (w->index && w->value) {
+            memcpy(w->index, rows.index + first, n * sizeof *w->index);
+            memcpy(w->value, rows.value + first, n * sizeof *w->value);
+            w->nnz = n, w->bias = part->linear->bias[j], w->trained = true;
+        } else {
+            st = HFTC_STATUS_OUT_OF_MEMORY;
+        }
+    }
+    sparse_rows_free(&rows);
+    return st;
+}
+
+// Trains m's linear classifiers on tr: from scratch (the features fitted to tr), or warm: from m's own classifiers
+// over its features.
+static hftc_status linear_run(const train_config *cfg, hftc_model *m, split *tr, split *va, json_t *record, bool warm)
+{
     const hftc_train_options *o = cfg->o;
     double started = now_seconds();
     linear_context ctx = {.cfg = cfg, .m = m, .tr = tr, .va = va};
     tfidf_options features = {o->ngrams, o->min_df, o->sublinear_tf};
-    TRY(tfidf_fit(&m->features, &features, tr->ds, tr->idx, tr->n, vocab_size(&m->vocab)));
+    if (!warm)
+        TRY(tfidf_fit(&m->features, &features, tr->ds, tr->idx, tr->n, vocab_size(&m->vocab)));
     ctx.n_features = tfidf_n_features(&m->features);
     size_t used = 0;
     for (size_t f = 0; f < ctx.n_features; f++)
@@ -482,11 +514,27 @@ static hftc_status train_linear(const train_config *cfg, hftc_model *m, const fl
     sparse_rows_free(&rows);
     if (st == HFTC_STATUS_OK)
         st = make_units(&ctx);
+    if (st == HFTC_STATUS_OK && warm)
+        st = warm_starts(&ctx);
+    // A continued training's classifiers leave the model while the new ones are tried on it (validate), and come
+    // back if they fail.
+    linear_classifier **before = warm ? mem_calloc(m->n_parts ? m->n_parts : 1, sizeof *before) : NULL;
+    if (st == HFTC_STATUS_OK && warm && !before)
+        st = HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t p = 0; before && p < m->n_parts; p++)
+        before[p] = m->parts[p].linear, m->parts[p].linear = NULL;
     json_t *linear = json_pack("{s:s, s:I, s:I}", "loss", o->linear_loss, "features", (json_int_t)used, "bigrams",
                                (json_int_t)m->features.n_bigrams);
     json_object_set_new(record, "linear", linear);
     if (st == HFTC_STATUS_OK)
         st = train_c_grid(&ctx, linear);
+    for (size_t p = 0; before && p < m->n_parts; p++) {
+        if (st != HFTC_STATUS_OK)
+            m->parts[p].linear = before[p];
+        else
+            linear_free(before[p]);
+    }
+    free(before);
     for (size_t u = 0; u < ctx.n_units; u++)
         unit_weights_free(&ctx.w[u]);
     free(ctx.w), free(ctx.units), free(ctx.nodes), free(ctx.x);
@@ -495,6 +543,18 @@ static hftc_status train_linear(const train_config *cfg, hftc_model *m, const fl
     json_object_set_new(record, "train_seconds", json_real(seconds));
     log_info("%zu linear classifiers trained in %.1f s in all", ctx.n_units, seconds);
     return HFTC_STATUS_OK;
+}
+
+static hftc_status train_linear(const train_config *cfg, hftc_model *m, const float *label_weights, split *tr,
+                                split *va, json_t *record)
+{
+    (void)label_weights; /* refused for the linear family (options.c) */
+    return linear_run(cfg, m, tr, va, record, false);
+}
+
+hftc_status linear_train_warm(const train_config *cfg, hftc_model *m, split *tr, split *va, json_t *record)
+{
+    return linear_run(cfg, m, tr, va, record, true);
 }
 
 const strategy_ops strategy_linear_ops = {.split = levels_split, .train = train_linear};

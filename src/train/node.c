@@ -132,9 +132,12 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     rng_seed(&r, o->seed, 0x40de000000ULL + part->nodes[0]); /* the same start for every weight */
     network_init(net, &r);
     tensor *emb = params_find(network_params(net), "embedding.weight");
-    if (emb)
+    if (ctx->continued) /* from the classifier's own weights */
+        memcpy(network_params(net)->values.base, network_params(part->net)->values.base,
+               network_params(net)->values.used);
+    else if (emb)
         memcpy(emb->value, ctx->initial_embedding, emb->size * sizeof(float));
-    if (ctx->cfg->transfer == TRANSFER_FINETUNE && part->parent_part != MODEL_NO_PART)
+    if (!ctx->continued && ctx->cfg->transfer == TRANSFER_FINETUNE && part->parent_part != MODEL_NO_PART)
         transfer_with_groups(ctx->cfg, net, m->parts[part->parent_part].net);
     // The trainer shuffles its training indices: each run has its own copy.
     split tr = {ctx->ds, mem_alloc(s->n_train, sizeof(size_t)), s->n_train};
@@ -149,11 +152,12 @@ static hftc_status node_run(node_context *ctx, size_t p, size_t w, json_t *recor
     }
     if (st == HFTC_STATUS_OK) {
         t.quiet = true;
+        t.from_trained = ctx->continued;
         // The runs share the training's threads, one each, and slice as a training on all the job's threads
         // (every rank's): N ranks of T threads give the model one process of N x T threads gives.
         t.compute = (compute_context){.threads = 1, .slicing = ctx->cfg->compute.threads * hftc_distributed_size()};
         t.seed = o->seed * 0x2545f4914f6cdd1dULL + part->nodes[0] * 131ULL + w;
-        st = trainer_set_pos_weight(&t, o->class_weights[w]);
+        st = trainer_set_pos_weight(&t, ctx->continued ? part->class_weight : o->class_weights[w]);
     }
     if (st == HFTC_STATUS_OK)
         st = run_training(&t, &tr, &va, record, NULL);
@@ -341,103 +345,6 @@ static hftc_status node_resume(node_context *ctx, size_t *restored)
     return st;
 }
 
-// Rank 0's state of parts [first, end) as bytes: a JSON object {"status", "error", "timed_out", "restored", "parts":
-// [[best weight, best F1, runs], ...]}, its length first (8 bytes), then the values of the parts that have a
-// best network. NULL if out of memory.
-static unsigned char *node_share_encode(const node_context *ctx, size_t first, size_t end, size_t restored,
-                                        size_t *bytes)
-{
-    json_t *parts = json_array();
-    size_t values = 0;
-    for (size_t p = first; p < end; p++) {
-        json_array_append_new(parts,
-                              json_pack("[I, f, O]", (json_int_t)ctx->best_weight[p], ctx->best_f1[p], ctx->runs[p]));
-        if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights)
-            values += network_params(ctx->m->parts[p].net)->values.used;
-    }
-    json_t *state = json_pack("{s:i, s:s, s:b, s:I, s:o}", "status", (int)ctx->status, "error", ctx->error, "timed_out",
-                              ctx->timed_out, "restored", (json_int_t)restored, "parts", parts);
-    char *text = state ? json_dumps(state, JSON_COMPACT) : NULL;
-    json_decref(state);
-    uint64_t text_bytes = text ? strlen(text) : 0;
-    unsigned char *out = text ? malloc(sizeof text_bytes + text_bytes + values) : NULL, *at = out;
-    if (out) {
-        memcpy(at, &text_bytes, sizeof text_bytes), at += sizeof text_bytes;
-        memcpy(at, text, text_bytes), at += text_bytes;
-        for (size_t p = first; p < end; p++)
-            if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights) {
-                const arena *v = &network_params(ctx->m->parts[p].net)->values;
-                memcpy(at, v->base, v->used), at += v->used;
-            }
-        *bytes = (size_t)(at - out);
-    }
-    free(text);
-    return out;
-}
-
-// node_share_encode's bytes into ctx (on a rank other than 0).
-static hftc_status node_share_decode(node_context *ctx, size_t first, size_t end, const unsigned char *in, size_t bytes,
-                                     size_t *restored)
-{
-    uint64_t text_bytes = 0;
-    if (bytes >= sizeof text_bytes)
-        memcpy(&text_bytes, in, sizeof text_bytes);
-    json_t *state = text_bytes && text_bytes <= bytes - sizeof text_bytes
-                        ? json_loadb((const char *)in + sizeof text_bytes, text_bytes, 0, NULL)
-                        : NULL;
-    const json_t *parts = json_object_get(state, "parts");
-    const unsigned char *at = state ? in + sizeof text_bytes + text_bytes : in, *stop = in + bytes;
-    bool valid = json_array_size(parts) == end - first;
-    for (size_t p = first; valid && p < end; p++) {
-        json_int_t best;
-        double best_f1;
-        json_t *runs;
-        valid = json_unpack(json_array_get(parts, p - first), "[IFo]", &best, &best_f1, &runs) == 0 && best >= 0;
-        if (!valid)
-            break;
-        ctx->best_weight[p] = (size_t)best, ctx->best_f1[p] = best_f1;
-        json_decref(ctx->runs[p]);
-        ctx->runs[p] = json_incref(runs);
-        if (ctx->best_weight[p] < ctx->cfg->o->n_class_weights) {
-            const arena *v = &network_params(ctx->m->parts[p].net)->values;
-            valid = (size_t)(stop - at) >= v->used;
-            if (valid)
-                memcpy(v->base, at, v->used), at += v->used;
-        }
-    }
-    if (valid) {
-        ctx->status = (hftc_status)json_integer_value(json_object_get(state, "status"));
-        snprintf(ctx->error, sizeof ctx->error, "%s", json_string_value(json_object_get(state, "error")));
-        ctx->timed_out = json_is_true(json_object_get(state, "timed_out"));
-        if (restored)
-            *restored = (size_t)json_integer_value(json_object_get(state, "restored"));
-    }
-    json_decref(state);
-    return valid && at == stop ? HFTC_STATUS_OK
-                               : error_set(HFTC_STATUS_OUT_OF_MEMORY, "rank %d: out of memory for rank 0's results",
-                                           hftc_distributed_rank());
-}
-
-/* Rank 0's results of parts [first, end) to every other rank, so that each holds the networks the next level
- * starts from: the status (an error, or the time limit), and per part its best weight and F1, its runs'
- * records and its best network; *restored (if not NULL): how many runs the checkpoint held. */
-static hftc_status node_share(node_context *ctx, size_t first, size_t end, size_t *restored)
-{
-    if (hftc_distributed_size() == 1)
-        return HFTC_STATUS_OK;
-    unsigned char *state = NULL;
-    size_t bytes = 0;
-    if (hftc_distributed_rank() == 0)
-        state = node_share_encode(ctx, first, end, restored ? *restored : 0, &bytes);
-    hftc_status st = dist_broadcast((void **)&state, &bytes); /* 0 bytes: rank 0 ran out of memory */
-    if (st == HFTC_STATUS_OK && bytes == 0)
-        st = error_set(HFTC_STATUS_OUT_OF_MEMORY, "rank 0: out of memory for the classifiers' results");
-    if (st == HFTC_STATUS_OK && hftc_distributed_rank() != 0)
-        st = node_share_decode(ctx, first, end, state, bytes, restored);
-    free(state);
-    return st;
-}
-
 /* Where the training starts: rank 0 continues from the checkpoint and takes the runs --reuse-runs names, and
  * every rank gets what it restored (node_share). */
 static hftc_status node_start(node_context *ctx, size_t *restored)
@@ -470,7 +377,7 @@ static void node_context_free(node_context *ctx, size_t n_parts)
     for (size_t p = 0; ctx->runs && p < n_parts; p++)
         json_decref(ctx->runs[p]);
     free(ctx->splits), free(ctx->best_f1), free(ctx->best_weight), free(ctx->runs), free(ctx->jobs);
-    free(ctx->runs_by_rank);
+    free(ctx->runs_by_rank), free(ctx->kept_now);
 }
 
 /* The node strategy's pool: every labelled document (the validation file's appended to the training
@@ -528,29 +435,48 @@ static hftc_status initial_embedding_table(const train_config *cfg, hftc_model *
  * split of pool, with the class-weight search; continues from the checkpoint when it exists and saves the
  * work done there. */
 static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, const float *initial_embedding, split *pool,
-                                    json_t *record)
+                                    json_t *const *kept, bool continued, json_t *record)
 {
     const hftc_train_options *o = cfg->o;
     size_t n_parts = m->n_parts, n_weights = o->n_class_weights;
-    node_context ctx = {.cfg = cfg, .m = m, .initial_embedding = initial_embedding, .ds = pool->ds};
+    node_context ctx = {.cfg = cfg,
+                        .m = m,
+                        .initial_embedding = initial_embedding,
+                        .ds = pool->ds,
+                        .kept = kept,
+                        .continued = continued};
     ctx.splits = mem_calloc(n_parts, sizeof *ctx.splits);
+    ctx.kept_now = mem_calloc(n_parts, sizeof *ctx.kept_now);
     ctx.best_f1 = mem_alloc(n_parts, sizeof *ctx.best_f1);
     ctx.best_weight = mem_alloc(n_parts, sizeof *ctx.best_weight);
     ctx.runs = mem_calloc(n_parts, sizeof *ctx.runs);
     ctx.jobs = mem_alloc(n_parts * n_weights, sizeof *ctx.jobs);
     ctx.runs_by_rank = mem_calloc((size_t)hftc_distributed_size(), sizeof *ctx.runs_by_rank);
-    hftc_status st = ctx.splits && ctx.best_f1 && ctx.best_weight && ctx.runs && ctx.jobs && ctx.runs_by_rank
-                         ? HFTC_STATUS_OK
-                         : HFTC_STATUS_OUT_OF_MEMORY;
+    hftc_status st =
+        ctx.splits && ctx.kept_now && ctx.best_f1 && ctx.best_weight && ctx.runs && ctx.jobs && ctx.runs_by_rank
+            ? HFTC_STATUS_OK
+            : HFTC_STATUS_OUT_OF_MEMORY;
     json_t *nodes = json_array();
     json_object_set_new(record, "nodes", nodes);
     for (size_t p = 0; p < n_parts && st == HFTC_STATUS_OK; p++) {
-        st = node_split_make(&ctx.splits[p], cfg, m, &m->parts[p], pool);
         ctx.best_f1[p] = -1.0;
         ctx.best_weight[p] = n_weights;
         ctx.runs[p] = json_array();
         for (size_t w = 0; w < n_weights; w++)
             json_array_append_new(ctx.runs[p], json_null());
+        // A classifier with a record stays as it is, unless continued and its documents are enough to train and
+        // validate on.
+        bool recorded = kept && kept[p], keep = recorded && !continued;
+        if (!keep) {
+            hftc_status made = node_split_make(&ctx.splits[p], cfg, m, &m->parts[p], pool);
+            keep = recorded && made != HFTC_STATUS_OK;
+            st = keep ? HFTC_STATUS_OK : made;
+        }
+        for (size_t w = 0; keep && w < n_weights; w++) /* no runs: its network is the model's */
+            json_array_set_new(ctx.runs[p], w, json_pack("{s:b}", "kept", 1));
+        if (keep)
+            ctx.best_f1[p] = json_number_value(json_object_get(kept[p], "valid_f1")), ctx.best_weight[p] = 0;
+        ctx.kept_now[p] = keep;
     }
     size_t restored = 0;
     const split *splits[] = {pool};
@@ -596,7 +522,12 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         for (size_t p = first; p < end; p++) {
             model_part *part = &m->parts[p];
             node_split *s = &ctx.splits[p];
-            part->class_weight = o->class_weights[ctx.best_weight[p]];
+            if (ctx.kept_now[p]) {
+                json_array_append(nodes, kept[p]);
+                continue;
+            }
+            if (!continued)
+                part->class_weight = o->class_weights[ctx.best_weight[p]];
             log_debug("%s: weight %g, validation F1 %.4f (%zu + %zu documents, %zu + %zu positive)", part->name,
                       (double)part->class_weight, ctx.best_f1[p], s->n_train, s->n_valid, s->positives_train,
                       s->positives_valid);
@@ -616,7 +547,7 @@ static hftc_status train_node_parts(const train_config *cfg, hftc_model *m, cons
         size_t level_runs = (end - first) * n_weights;
         if (n_jobs < level_runs)
             log_info("level %zu: %zu classifiers x %zu class weights: %zu runs trained in %.1f s, %zu from the "
-                     "checkpoint or reused",
+                     "checkpoint, reused or kept as they were",
                      level, end - first, n_weights, n_jobs, now_seconds() - level_start, level_runs - n_jobs);
         else
             log_info("level %zu: %zu classifiers x %zu class weights trained in %.1f s", level, end - first, n_weights,
@@ -643,8 +574,29 @@ static hftc_status node_train(const train_config *cfg, hftc_model *m, const floa
     float *initial_embedding = NULL;
     hftc_status st = initial_embedding_table(cfg, m, &initial_embedding);
     if (st == HFTC_STATUS_OK)
-        st = train_node_parts(cfg, m, initial_embedding, tr, record);
+        st = train_node_parts(cfg, m, initial_embedding, tr, NULL, false, record);
     free(initial_embedding);
+    return st;
+}
+
+hftc_status node_train_partial(const train_config *cfg, hftc_model *m, json_t *const *kept, bool continued,
+                               dataset *train, dataset *valid, json_t *record)
+{
+    split pool = {0};
+    float *initial_embedding = NULL, *shared = NULL;
+    size_t table = m->shared_embedding ? vocab_size(&m->vocab) * m->net_config.embed_dim : 0;
+    if (table && !(shared = mem_alloc(table, sizeof *shared)))
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    if (table) /* the classifiers kept read the model's table: it stays as it is */
+        memcpy(shared, m->shared_embedding, table * sizeof *shared);
+    hftc_status st = node_split_pool(cfg, train, valid, &pool, NULL);
+    if (st == HFTC_STATUS_OK)
+        st = initial_embedding_table(cfg, m, &initial_embedding);
+    if (st == HFTC_STATUS_OK && table)
+        memcpy(m->shared_embedding, shared, table * sizeof *shared);
+    if (st == HFTC_STATUS_OK)
+        st = train_node_parts(cfg, m, initial_embedding, &pool, kept, continued, record);
+    free(initial_embedding), free(shared), free(pool.idx);
     return st;
 }
 

@@ -34,10 +34,20 @@ typedef struct {
     size_t *runs_by_rank;           /* runs finished in this call by each rank of the job (on rank 0) */
     checkpoint ck;
     char data_fingerprint[17]; /* training_fingerprint's, recorded in the model for --reuse-runs */
+    json_t *const *kept; /* an extension or a continued training (hftc_extend, hftc_learn): per part, the record of a
+                          * classifier the model had (NULL: none); NULL: a training */
+    bool continued;      /* hftc_learn: each classifier with a record trains on from its own weights at its own class
+                          * weight, and stays as it is where its documents are too few; else those with a record stay */
+    bool *kept_now;      /* per part: it stays as it is */
     /* progress of the level being trained, logged about every PROGRESS_SECONDS */
     size_t level, level_done;
     double level_start, last_progress;
 } node_context;
+
+/* Rank 0's results of parts [first, end) to every other rank, so that each holds the networks the next level
+ * starts from: the status (an error, or the time limit), and per part its best weight and F1, its runs'
+ * records and its best network; *restored (if not NULL): how many runs the checkpoint held. */
+hftc_status node_share(node_context *ctx, size_t first, size_t end, size_t *restored);
 
 /* --reuse-runs: every classifier that starts from scratch here and in that model (the top level's; all when
  * neither transfers), and has no run from the checkpoint, takes that model's runs (records, best weight and

@@ -35,6 +35,10 @@ hftc_status train_options_apply(hftc_train_options *o, const char *settings);
 json_t *train_options_json(const hftc_train_options *o);
 /* Deletes from train_options_json's object the options with any of flags. */
 void train_options_drop(json_t *options, unsigned flags);
+/* The options a training record holds (train_options_json's object) into o: its preset's defaults, then every
+ * recorded value (an option the record lacks keeps its default). String options point into options: keep it alive
+ * while o is in use. HFTC_STATUS_MODEL for a record without options or with a value of the wrong type. */
+hftc_status train_options_from_json(hftc_train_options *o, const json_t *options);
 
 typedef enum { TRANSFER_NONE, TRANSFER_FINETUNE } transfer_kind;
 typedef enum { NODE_DOCS_ALL, NODE_DOCS_PARENT } node_docs_kind;

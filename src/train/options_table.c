@@ -417,3 +417,71 @@ void train_options_drop(json_t *options, unsigned flags)
             json_object_del(options, key);
     }
 }
+
+hftc_status train_options_from_json(hftc_train_options *o, const json_t *options)
+{
+    if (!json_is_object(options))
+        return error_set(HFTC_STATUS_MODEL, "the model's training record has no options");
+    const char *preset = json_string_value(json_object_get(options, "preset"));
+    if (hftc_train_options_init(o, preset ? preset : "") != HFTC_STATUS_OK)
+        train_options_reset(o); /* a preset this hftc lacks: every recorded value is set below */
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option_spec *spec = &option_table[i];
+        char key[64];
+        record_key(spec, key, sizeof key);
+        const json_t *v = json_object_get(options, key);
+        void *field = (char *)o + spec->offset;
+        if (!v) /* recorded before the option existed: its value before any preset */
+            continue;
+        bool ok = true;
+        switch (spec->type) {
+        case OPTION_STRING:
+            ok = json_is_string(v) || json_is_null(v);
+            if (ok)
+                *(const char **)field = json_string_value(v);
+            break;
+        case OPTION_CHARS:
+            ok = json_is_string(v) && strlen(json_string_value(v)) < spec->size;
+            if (ok)
+                memcpy(field, json_string_value(v), strlen(json_string_value(v)) + 1);
+            break;
+        case OPTION_SIZE:
+        case OPTION_U64:
+            ok = json_is_integer(v) && json_integer_value(v) >= 0;
+            if (ok && spec->type == OPTION_SIZE)
+                *(size_t *)field = (size_t)json_integer_value(v);
+            else if (ok)
+                *(unsigned long long *)field = (unsigned long long)json_integer_value(v);
+            break;
+        case OPTION_INT:
+        case OPTION_BOOL:
+            ok = json_is_integer(v) || json_is_boolean(v);
+            if (ok)
+                *(int *)field = json_is_boolean(v) ? json_is_true(v) : (int)json_integer_value(v);
+            break;
+        case OPTION_FLOAT:
+            ok = json_is_number(v);
+            if (ok)
+                *(float *)field = (float)json_number_value(v);
+            break;
+        case OPTION_SIZE_LIST:
+        case OPTION_FLOAT_LIST:
+            ok = json_is_array(v) && json_array_size(v) <= spec->size;
+            for (size_t k = 0; ok && k < json_array_size(v); k++) {
+                const json_t *item = json_array_get(v, k);
+                ok = spec->type == OPTION_FLOAT_LIST ? json_is_number(item) : json_is_integer(item);
+                if (ok && spec->type == OPTION_FLOAT_LIST)
+                    ((float *)field)[k] = (float)json_number_value(item);
+                else if (ok)
+                    ((size_t *)field)[k] = (size_t)json_integer_value(item);
+            }
+            if (ok)
+                *(size_t *)((char *)o + spec->count_offset) = json_array_size(v);
+            break;
+        }
+        if (!ok)
+            return error_set(HFTC_STATUS_MODEL, "the model's training record has an invalid value of option %s",
+                             spec->name);
+    }
+    return HFTC_STATUS_OK;
+}

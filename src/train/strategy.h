@@ -21,10 +21,21 @@ typedef struct {
 extern const strategy_ops strategy_levels_ops, strategy_node_ops;
 /* The linear family's training (linear.c), whatever the strategy: its parts are the strategy's layout. */
 extern const strategy_ops strategy_linear_ops;
+/* The linear family's continued training (hftc_learn): every classifier of m trains on tr from its own weights (the
+ * solver's initial solution; the objective is convex, so the optimum is tr's whatever the start: the start only
+ * saves iterations) over m's features, at each C of the options. */
+hftc_status linear_train_warm(const train_config *cfg, hftc_model *m, split *tr, split *va, json_t *record);
 
 /* The training file's documents and the validation file's (a seeded hold-out of --valid-fraction without
  * one): the flat and level strategies' split, and the linear family's. */
 hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid, split *tr, split *va);
+
+/* The node training of an extension or a continued training (hftc_extend, hftc_learn), on the documents of train
+ * and valid: the parts with a record in kept (per part; NULL: none) stay as they are, or with continued train on from
+ * their own weights at their own class weight (those whose documents are too few stay); the others train as the node
+ * strategy trains them, parents first. */
+hftc_status node_train_partial(const train_config *cfg, hftc_model *m, json_t *const *kept, bool continued,
+                               dataset *train, dataset *valid, json_t *record);
 
 /* The strategy of kind. */
 const strategy_ops *strategy_ops_of(strategy_kind kind);

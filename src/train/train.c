@@ -10,6 +10,7 @@
 #include "nn/adam.h"
 #include "text/wordvec.h"
 #include "train/auto.h"
+#include "train/checkpoint.h"
 #include "train/options.h"
 #include "train/strategy.h"
 #include "train/thresholds.h"
@@ -237,6 +238,10 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK) {
         /* Drop label names that only the validation data used: the model has no output for them. */
         st = taxonomy_forget_pending(&m->tax);
+        // the training file's bytes, which hftc learn --replay checks before it reads them again
+        char fingerprint[17];
+        if (strcmp(o->train_path, "-") && file_fingerprint(o->train_path, fingerprint) == HFTC_STATUS_OK)
+            json_object_set_new(record, "train_fingerprint", json_string(fingerprint));
         json_object_set_new(record, "train_docs", json_integer((json_int_t)tr.n));
         json_object_set_new(record, "valid_docs", json_integer((json_int_t)va.n));
         json_t *options = train_options_json(o);

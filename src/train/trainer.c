@@ -97,6 +97,16 @@ static void order_after(const trainer *t, split *tr, rng *order_rng, size_t epoc
         rng_shuffle(order_rng, tr->idx, tr->n);
 }
 
+// An extension's fixed weights back to their values: the optimiser's step (and batch norm's running statistics)
+// moved them with the rest.
+static void keep_fixed_values(trainer *t)
+{
+    float *values = (float *)network_params(t->part->net)->values.base;
+    for (size_t r = 0; r < t->n_keep_ranges; r++)
+        memcpy(values + t->keep_ranges[2 * r], t->keep_values + t->keep_ranges[2 * r],
+               t->keep_ranges[2 * r + 1] * sizeof *values);
+}
+
 float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t epoch)
 {
     // Data-parallel: this process's share of the batch, its place in the batch for the dropout masks and the batch's
@@ -128,6 +138,7 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
     }
     if (t->cfg->optimizer == OPTIMIZER_ADAM) {
         adam_step(&t->opt, &t->compute, ps);
+        keep_fixed_values(t);
         return loss;
     }
     /* SGD, fastText's schedule: the rate falls linearly from lr to 0 over every batch of the planned epochs
@@ -138,6 +149,7 @@ float trainer_step(trainer *t, const split *tr, size_t start, size_t B, size_t e
     double sum_scale = sgd_sum_scale(B, t->part->n_outputs, t->m->net_config.head == HEAD_SIGMOID);
     sgd_step(t->opt.groups, t->opt.n_groups, &t->compute, ps, (float)((left > 0.0 ? left : 0.0) * sum_scale));
     t->opt.step++;
+    keep_fixed_values(t);
     return loss;
 }
 
@@ -153,7 +165,7 @@ static float train_epoch(trainer *t, const split *tr, size_t epoch, rng *order_r
     for (size_t start = 0; start < tr->n; start += o->batch) {
         size_t B = tr->n - start < o->batch ? tr->n - start : o->batch;
         float loss = trainer_step(t, tr, start, B, epoch);
-        if (epoch == 1 && start == 0)
+        if (epoch == 1 && start == 0 && !t->from_trained)
             t->first_loss = loss;
         loss_sum += (double)loss * (double)B;
         done += B;

@@ -56,6 +56,13 @@ typedef struct {
     uint64_t step_bytes, valid_bytes; /* data-parallel: bytes sent by the steps and by the validations */
     size_t steps, validations;
     hftc_status step_status; /* data-parallel: a failed sum of the shares (the loss is then NaN) */
+    bool from_trained;       /* the weights were trained before (hftc learn): the first batch's loss is already low,
+                              * no mark of divergence (a non-finite loss still is) */
+    /* An extension (extend.c): after every step the values in these ranges go back to keep_values's, so that
+     * only the rest trains. Pairs (first float, count) of the values arena; NULL: none. */
+    const float *keep_values;
+    const size_t *keep_ranges;
+    size_t n_keep_ranges;
 } trainer;
 
 /* The trainer of part (its network in training mode); va: the split it is validated on. The BCE

@@ -1,0 +1,162 @@
+/* hftc_extend's flat and level networks: each grows by its new labels' output rows, which train while every
+ * other weight keeps its value (the trainer puts them back after every step: keep_ranges), or with --tune-head
+ * the whole head trains. A level the model lacked trains whole, as the level strategy trains it. */
+#include "core/error.h"
+#include "core/log.h"
+#include "model/transfer.h"
+#include "train/lifecycle.h"
+#include "train/level_docs.h"
+#include "train/strategy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_head(const char *name)
+{
+    return !strncmp(name, "fc1.", 4) || !strncmp(name, "bn.", 3) || !strncmp(name, "out.", 4);
+}
+
+// Part's values from the old part's: every tensor of the same size, and the output rows of the labels the model
+// had (is_new[j]: output j is a new label's, which keeps its initial values).
+static void copy_old_values(const hftc_model *old, const model_part *op, hftc_model *m, model_part *part,
+                            const bool *is_new)
+{
+    param_set *to = network_params(part->net), *from = network_params(op->net);
+    for (size_t i = 0; i < to->n_tensors; i++) {
+        tensor *t = &to->tensors[i];
+        const tensor *s = params_find(from, t->name);
+        bool rows = !strcmp(t->name, "out.weight") || !strcmp(t->name, "out.bias");
+        if (s && !rows && s->size == t->size)
+            memcpy(t->value, s->value, t->size * sizeof(float));
+        size_t width = rows ? t->size / part->n_outputs : 0;
+        for (size_t j = 0; s && rows && j < part->n_outputs; j++) {
+            const char *label = strmap_string(&m->tax.names, part->nodes[j]);
+            for (size_t k = 0; !is_new[j] && k < op->n_outputs; k++)
+                if (!strcmp(label, strmap_string(&old->tax.names, op->nodes[k])))
+                    memcpy(t->value + j * width, s->value + k * width, width * sizeof(float));
+        }
+    }
+}
+
+// The ranges of part's values that stay (pairs: first float, count), into *out; the embedding is frozen instead.
+static hftc_status keep_ranges(trainer *t, const model_part *part, const bool *is_new, bool tune_head, size_t **out,
+                               size_t *n)
+{
+    param_set *ps = network_params(part->net);
+    const float *base = (const float *)ps->values.base;
+    size_t cap = 2 * (ps->n_tensors + 2 * part->n_outputs + 1), *r = mem_alloc(cap, sizeof *r), k = 0;
+    if (!r)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < ps->n_tensors; i++) {
+        const tensor *x = &ps->tensors[i];
+        size_t at = (size_t)(x->value - base);
+        bool rows = !strcmp(x->name, "out.weight") || !strcmp(x->name, "out.bias");
+        if (!strcmp(x->name, "embedding.weight")) {
+            t->opt.groups[x->group].frozen = t->frozen[x->group] = true; /* no gradient, no step */
+        } else if (!is_head(x->name) || (!tune_head && !rows)) {
+            r[k++] = at, r[k++] = x->size;
+        } else if (!tune_head) { /* the old rows of the output layer */
+            size_t width = x->size / part->n_outputs;
+            for (size_t j = 0; j < part->n_outputs; j++)
+                if (!is_new[j]) {
+                    if (k && r[k - 2] + r[k - 1] == at + j * width)
+                        r[k - 1] += width;
+                    else
+                        r[k++] = at + j * width, r[k++] = width;
+                }
+        }
+    }
+    *out = r, *n = k / 2;
+    return HFTC_STATUS_OK;
+}
+
+hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
+                             bool from_trained, split *tr, split *va, json_t *parts)
+{
+    const hftc_train_options *o = cfg->o;
+    model_part *part = &m->parts[p];
+    bool single = m->net_config.head == HEAD_SOFTMAX;
+    split part_tr = {0}, part_va = {0};
+    hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", &part_tr);
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_split(cfg->level_docs, single, &m->tax, part, va, "validation", &part_va);
+    size_t held = 0;
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_hold_out(&m->tax, part, o->valid_fraction, o->seed, &part_tr, &part_va, &held);
+    if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+    json_t *record = json_pack("{s:s, s:I, s:I, s:I}", "part", part->name, "outputs", (json_int_t)part->n_outputs,
+                               "train_docs", (json_int_t)part_tr.n, "valid_docs", (json_int_t)part_va.n);
+    json_array_append_new(parts, record);
+    trainer t = {0};
+    size_t *ranges = NULL, n_ranges = 0;
+    float *keep = NULL;
+    param_set *ps = network_params(part->net);
+    if (st == HFTC_STATUS_OK)
+        st = network_set_mode(part->net, NETWORK_TRAINING);
+    if (st == HFTC_STATUS_OK)
+        st = trainer_init(&t, cfg, m, part, &part_va);
+    t.from_trained = from_trained;
+    if (st == HFTC_STATUS_OK && is_new) {
+        st = keep_ranges(&t, part, is_new, tune_head, &ranges, &n_ranges);
+        keep = st == HFTC_STATUS_OK ? mem_alloc(ps->values.used / sizeof *keep, sizeof *keep) : NULL;
+        if (st == HFTC_STATUS_OK && !keep)
+            st = HFTC_STATUS_OUT_OF_MEMORY;
+        if (keep)
+            memcpy(keep, ps->values.base, ps->values.used);
+        t.keep_values = keep, t.keep_ranges = ranges, t.n_keep_ranges = n_ranges;
+    }
+    if (st == HFTC_STATUS_OK)
+        st = run_training(&t, &part_tr, &part_va, record, NULL);
+    trainer_free(&t);
+    free(keep), free(ranges), free(part_tr.idx), free(part_va.idx);
+    if (st == HFTC_STATUS_OK)
+        st = network_set_mode(part->net, NETWORK_INFERENCE);
+    return st == HFTC_STATUS_OK ? model_share_part_workspace(m, p) : st;
+}
+
+// Part p from its old part op's values (MODEL_NO_PART: from the level above, as a training starts it), then trained.
+static hftc_status extend_part(const train_config *cfg, const hftc_model *old, hftc_model *m, size_t p, size_t op,
+                               const bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
+{
+    model_part *part = &m->parts[p];
+    rng r;
+    rng_seed(&r, cfg->o->seed, 0x1417 + p);
+    network_init(part->net, &r);
+    if (op != MODEL_NO_PART)
+        copy_old_values(old, &old->parts[op], m, part, is_new);
+    else if (cfg->transfer == TRANSFER_FINETUNE && p > 0)
+        transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
+    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head, op != MODEL_NO_PART, tr, va,
+                            parts);
+}
+
+hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, hftc_model *m, const size_t *old_part,
+                               size_t n_old, bool tune_head, dataset *train, dataset *valid, json_t *parts)
+{
+    split tr = {0}, va = {0};
+    bool *is_new = mem_alloc(m->tax.n_nodes + 1, sizeof *is_new);
+    hftc_status st = is_new ? levels_split(cfg, train, valid, &tr, &va) : HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
+        model_part *part = &m->parts[p];
+        size_t op = old_part[p], n_new = 0;
+        for (size_t j = 0; j < part->n_outputs; j++)
+            n_new += is_new[j] = part->nodes[j] >= n_old;
+        if (n_new == 0 && op != MODEL_NO_PART) { /* the model's network as it is */
+            param_set *to = network_params(part->net);
+            const param_set *from = network_params(old->parts[op].net);
+            if (to->values.used != from->values.used)
+                st = error_set(HFTC_STATUS_MODEL, "%s's network does not match the model's options", part->name);
+            else
+                memcpy(to->values.base, from->values.base, to->values.used);
+            continue;
+        }
+        log_info("%s: %zu new output%s of %zu train%s", part->name, n_new, n_new == 1 ? "" : "s", part->n_outputs,
+                 op == MODEL_NO_PART ? " (a new level: all of it trains)"
+                 : tune_head         ? " with the head"
+                                     : "");
+        st = extend_part(cfg, old, m, p, op, is_new, tune_head, &tr, &va, parts);
+    }
+    free(is_new), free(tr.idx), free(va.idx);
+    return st;
+}
