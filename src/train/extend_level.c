@@ -95,7 +95,7 @@ hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, c
     if (st == HFTC_STATUS_OK)
         st = network_set_mode(part->net, NETWORK_TRAINING);
     if (st == HFTC_STATUS_OK)
-        st = trainer_init(&t, cfg, m, part, &part_va);
+        st = trainer_init(&t, cfg, m, part, &part_va, false);
     t.from_trained = from_trained;
     if (st == HFTC_STATUS_OK && is_new) {
         st = keep_ranges(&t, part, is_new, tune_head, &ranges, &n_ranges);
