@@ -4,8 +4,10 @@ texts and label sets (a taxonomy completing the leaves with their parent), predi
 in classes_ order agreeing with Model, score as `hftc test` computes it, save / load predicting the same, the
 parameter protocol as Debian's scikit-learn uses it (clone, get_params / set_params), a progress callback, and the
 errors. Run by ctest with Debian's python3 (NumPy, scikit-learn), HFTC_LIBRARY and HFTC_BIN set."""
+import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 
@@ -98,6 +100,33 @@ def main():
         neural.fit(train_texts, train_labels, valid=(valid_texts, valid_labels))
         check([e["epoch"] for e in epochs] == [1, 2, 3] and all("valid_micro_f1" in e for e in epochs),
               f"progress: {epochs}")
+
+        # learn: more documents, from the fitted weights; the same labels, still right
+        more_texts, more_labels = make_data(200, rng)
+        check(clf.learn(more_texts, more_labels, valid=(valid_texts, valid_labels)) is clf, "learn returns self")
+        check(sorted(clf.classes_) == ["science", "sport", "topic"], f"classes_ after learn {clf.classes_}")
+        check(clf.score(test_texts, test_labels) > 0.9, "score after learn")
+        clf.save(saved)
+        info = json.loads(subprocess.run([os.environ["HFTC_BIN"], "info", "--model", saved, "--json"],
+                                         capture_output=True, text=True).stdout)
+        check([e["kind"] for e in info["training"]["history"]] == ["learn"], "the record's history")
+
+        # extend: a new category "art" under "topic"; the flat network's old outputs stay as they were (their
+        # weights are kept), the new column comes after them
+        wider = os.path.join(tmp, "wider.tsv")
+        with open(wider, "w") as f:
+            f.write("Root\ttopic\ntopic\tsport\tscience\tart\n")
+        art = ["paint canvas museum sculpture gallery artist the a of".split()[i % 9] + " " +
+               " ".join(rng.choice("paint canvas museum sculpture gallery artist".split()) for _ in range(7))
+               for i in range(80)]
+        before = neural.predict_proba(test_texts)
+        old_classes = list(neural.classes_)
+        neural.extend(wider, art + train_texts[:80], [["art"]] * 80 + train_labels[:80])
+        check(neural.classes_[:len(old_classes)] == old_classes and neural.classes_[len(old_classes):] == ["art"],
+              f"classes_ after extend {neural.classes_}")
+        after = neural.predict_proba(test_texts)
+        check(after.shape == (100, 4) and np.array_equal(after[:, :3], before), "extend moved the old outputs")
+        check(neural.taxonomy == wider, "extend records the taxonomy")
 
         # bad input: an option the library refuses (before training), labels hftc's files cannot hold
         for kwargs, labels, error in (({"epochs": -1, "preset": "ngram"}, train_labels, hftc.HftcOptionError),

@@ -9,6 +9,8 @@ training in this process through the library (hftc.train), the model kept loaded
     clf.predict_proba(["a text"]) # (n, len(classes_)) probabilities
     clf.predict_labels(["a text"]) # [["topic", "sport"]]: the decisions by name, best first
     clf.score(texts, label_sets)  # test micro-F1, as `hftc test` computes it
+    clf.learn(new_texts, new_label_sets)                      # goes on training from the model's weights
+    clf.extend("new-taxonomy.tsv", texts, label_sets)         # adds the new taxonomy's categories
     clf.save("model.hftc");  HierarchicalClassifier.load("model.hftc")
 
 Parameters are hftc's training options (`hftc train --help`), underscores for dashes, kept as given (get_params,
@@ -20,7 +22,7 @@ import os
 import shutil
 import tempfile
 
-from . import HftcError, Model, test, train
+from . import HftcError, Model, extend, learn, test, train
 
 _FITTED = "this HierarchicalClassifier is not fitted: call fit or load first"
 
@@ -91,13 +93,7 @@ class HierarchicalClassifier:
         try:
             train_path = os.path.join(self._dir, "train.tsv")
             _write_tsv(train_path, texts, label_sets, "training data")
-            valid_path = None
-            if isinstance(valid, (str, bytes, os.PathLike)):
-                valid_path = valid
-            elif valid is not None:
-                valid_texts, valid_labels = valid
-                valid_path = os.path.join(self._dir, "valid.tsv")
-                _write_tsv(valid_path, valid_texts, valid_labels, "validation data")
+            valid_path = self._valid_path(valid)
             model_path = os.path.join(self._dir, "model.hftc")
             self.fit_log_ = train(model_path, quiet=self.quiet, progress=self.progress, preset=self.preset,
                                   train=train_path, valid=valid_path, taxonomy=self.taxonomy, threads=self.threads,
@@ -106,6 +102,51 @@ class HierarchicalClassifier:
         except BaseException:
             self._release()
             raise
+        return self
+
+    def _valid_path(self, valid):
+        """valid as fit takes it, as a file (written into the model's directory when given as texts)."""
+        if valid is None or isinstance(valid, (str, bytes, os.PathLike)):
+            return valid
+        valid_texts, valid_labels = valid
+        path = os.path.join(self._dir, "valid.tsv")
+        _write_tsv(path, valid_texts, valid_labels, "validation data")
+        return path
+
+    def _update(self, run, texts, label_sets, valid, options):
+        """Runs hftc.learn or hftc.extend (run) on the loaded model into a new file of its directory, then loads
+        that in its place; the model stays as it was when the command fails."""
+        self._fitted()
+        train_path = os.path.join(self._dir, "update.tsv")
+        _write_tsv(train_path, texts, label_sets, "training data")
+        output = os.path.join(self._dir, "updated.hftc")
+        options = dict(options, threads=self.threads, seed=self.seed)
+        valid_path = self._valid_path(valid)
+        if valid_path is not None:
+            options["valid"] = valid_path
+        log = run(output, self._model_path, train_path, options)
+        self._model.close()
+        self._model = None
+        os.replace(output, self._model_path)
+        self._open(self._model_path)
+        return log
+
+    def learn(self, texts, label_sets, valid=None, **options):
+        """Goes on training the fitted model on new labelled texts (corrected labels too) from its weights:
+        `hftc learn`'s options as keywords (epochs=2, lr=1e-3, replay=0.2: a share of the original training
+        data, which the model names, learnt again against forgetting; taxonomy="..." for labels the model
+        lacks). Returns self; learn_log_ holds the command's messages."""
+        self.learn_log_ = self._update(lambda output, model, train_path, o: learn(
+            output, model, train_path, quiet=self.quiet, **o), texts, label_sets, valid, options)
+        return self
+
+    def extend(self, taxonomy, texts, label_sets, valid=None, **options):
+        """Adds the categories of the taxonomy file that the model lacks, trained on the labelled texts, every
+        existing classifier kept (`hftc extend`: allow_removal=True, tune_head=True). Returns self; classes_
+        grows by the new labels (new columns after the old ones); extend_log_ holds the command's messages."""
+        self.extend_log_ = self._update(lambda output, model, train_path, o: extend(
+            output, model, taxonomy, train_path, quiet=self.quiet, **o), texts, label_sets, valid, options)
+        self.taxonomy = taxonomy
         return self
 
     def _open(self, model_path):
