@@ -12,17 +12,6 @@
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c copies float32 data in host byte order, which must be little-endian"
-/* What a file that is not a regular one is, for messages. */
-static inline const char *st_file_kind(mode_t mode)
-{
-    return S_ISDIR(mode)    ? "a directory"
-           : S_ISFIFO(mode) ? "a FIFO"
-           : S_ISCHR(mode)  ? "a character device"
-           : S_ISBLK(mode)  ? "a block device"
-           : S_ISSOCK(mode) ? "a socket"
-                            : "not a file";
-}
-
 #endif
 
 /* A header larger than this is taken as a corrupt length field rather than a model. */
