@@ -25,8 +25,11 @@ int cmd_extend(int argc, char **argv)
         {"--skip-bad-lines", ARG_FLAG, &o.skip_bad_lines, "skip malformed lines with a warning"},
         {"--allow-removal", ARG_FLAG, &o.allow_removal,
          "drop the model's categories the taxonomy lacks or moves (a moved one trains anew) instead of refusing"},
+        {"--grow-rows", ARG_FLAG, &o.grow_rows,
+         "flat and level models: grow each level's output layer by the new categories' rows, which alone train (else "
+         "a branch per level: a network of their own, started from the level's)"},
         {"--tune-head", ARG_FLAG, &o.tune_head,
-         "flat and level models: fine-tune the whole head with the new output rows (else the new rows alone)"},
+         "flat and level models: as --grow-rows, and fine-tune the whole head with the new rows"},
         {"--output", ARG_STRING, &output, "the extended model's file"},
         {"--quiet", ARG_FLAG, &quiet, "no information messages"},
         {"--threads", ARG_INT, &o.threads, "threads (0 = all cores)"},

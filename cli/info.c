@@ -95,6 +95,52 @@ static void print_history(const json_t *training)
     }
 }
 
+// The record of the model's part named name: the latest history entry's that trained it (hftc extend, learn), else
+// the training's (by name; in records that name no part, the k-th that is not a branch).
+static const json_t *part_record(const json_t *training, const char *name, size_t k)
+{
+    const json_t *history = json_object_get(training, "history"), *parts = json_object_get(training, "parts"), *p;
+    size_t j;
+    for (size_t i = json_array_size(history); i-- > 0;)
+        json_array_foreach(json_object_get(json_array_get(history, i), "parts"), j, p)
+        {
+            const char *part = json_string_value(json_object_get(p, "part"));
+            if (part && !strcmp(part, name))
+                return p;
+        }
+    json_array_foreach(parts, j, p)
+    {
+        const char *part = json_string_value(json_object_get(p, "part"));
+        if (part && !strcmp(part, name))
+            return p;
+    }
+    p = json_array_get(parts, k);
+    return p && !json_object_get(p, "part") ? p : NULL;
+}
+
+// One line per part of a flat or level model, with the record of its training.
+static void print_parts(const json_t *d, const json_t *training)
+{
+    size_t i, k = 0;
+    const json_t *part;
+    json_array_foreach(json_object_get(d, "parts"), i, part)
+    {
+        const char *name = json_string_value(json_object_get(part, "name"));
+        const json_t *p = part_record(training, name ? name : "", k);
+        k += !json_object_get(part, "branch");
+        printf("  %-16s %5lld labels %10lld parameters (%lld trained, %lld frozen)", name,
+               (long long)json_integer_value(json_object_get(part, "outputs")),
+               (long long)json_integer_value(json_object_get(part, "parameters")),
+               (long long)json_integer_value(json_object_get(part, "trainable")),
+               (long long)json_integer_value(json_object_get(part, "frozen")));
+        if (p)
+            printf("  %lld epochs (best %lld)  %.1f s", (long long)json_integer_value(json_object_get(p, "epochs_run")),
+                   (long long)json_integer_value(json_object_get(p, "best_epoch")),
+                   json_real_value(json_object_get(p, "train_seconds")));
+        printf("\n");
+    }
+}
+
 static void print_summary(const json_t *d)
 {
     const json_t *cfg = json_object_get(d, "config");
@@ -136,25 +182,14 @@ static void print_summary(const json_t *d)
     if (json_object_get(d, "members"))
         print_members(d);
     print_auto(d);
-    const json_t *tr = json_object_get(d, "training"), *parts = json_object_get(d, "parts");
+    const json_t *tr = json_object_get(d, "training");
     if (json_object_get(tr, "train_seconds"))
         printf("training         %.1f s, %lld training and %lld validation documents\n",
                json_real_value(json_object_get(tr, "train_seconds")),
                (long long)json_integer_value(json_object_get(tr, "train_docs")),
                (long long)json_integer_value(json_object_get(tr, "valid_docs")));
-    for (size_t k = 0; k < json_array_size(json_object_get(tr, "parts")); k++) {
-        const json_t *p = json_array_get(json_object_get(tr, "parts"), k);
-        const json_t *part = json_array_get(parts, k);
-        printf("  %-10s %5lld labels %10lld parameters (%lld trained, %lld frozen)  %lld epochs (best %lld)  %.1f s\n",
-               json_string_value(json_object_get(part, "name")),
-               (long long)json_integer_value(json_object_get(p, "outputs")),
-               (long long)json_integer_value(json_object_get(part, "parameters")),
-               (long long)json_integer_value(json_object_get(part, "trainable")),
-               (long long)json_integer_value(json_object_get(part, "frozen")),
-               (long long)json_integer_value(json_object_get(p, "epochs_run")),
-               (long long)json_integer_value(json_object_get(p, "best_epoch")),
-               json_real_value(json_object_get(p, "train_seconds")));
-    }
+    if (json_is_array(json_object_get(tr, "parts")))
+        print_parts(d, tr);
     const json_t *thresholds = json_object_get(d, "label_thresholds");
     if (thresholds) {
         double low = 1.0, high = 0.0;

@@ -344,21 +344,26 @@ typedef struct {
     int skip_bad_lines;
     int allow_removal; /* a category of the model that the new taxonomy lacks or puts under other parents is
                         * dropped (a moved one trains anew under its new parents) instead of refused */
-    int tune_head;     /* flat and level models: the whole head (fully connected layers, batch norm, output) trains
-                        * with the new rows, not the new rows alone */
+    int tune_head;     /* flat and level models: grow the level's network by the new output rows (as grow_rows) and
+                        * train its whole head (fully connected layers, batch norm, output) with them */
     int threads;       /* 0 = all cores */
+    int grow_rows;     /* flat and level models: the new categories get output rows in their level's network, which
+                        * alone train on its frozen features, instead of a branch: a network of their own per level,
+                        * started from the level's (transfer) and reading its embedding. A softmax head always grows
+                        * by rows (its outputs share one normalisation). */
 } hftc_extend_options;
 
-/* No files, "auto" formats, nothing removed, the new rows alone, all cores. */
+/* No files, "auto" formats, nothing removed, branches for flat and level models, all cores. */
 HFTC_API void hftc_extend_options_init(hftc_extend_options *o);
 /* The model at o->model_path with the categories of o->taxonomy_path it lacks: node models train a classifier per
  * new category as their training did (from its parent's with HTrans transfer, with the class-weight search), every
- * other classifier bit for bit the model's; flat and level models grow their output layers by the new rows, which
- * train while every other weight keeps its value. The options are those of the model's training record; the model's
- * vocabulary, labels' thresholds and label order stay (new labels after the model's); the new labels' thresholds are
- * tuned on o->valid_path as the training tuned them. The record grows a "history" entry: what was added and removed,
- * from which files (path and fingerprint), when. A removed or moved category without allow_removal: INVALID_ARGUMENT
- * naming it. */
+ * other classifier bit for bit the model's; flat and level models give each level's new categories a branch, a network
+ * of their own started from the level's (or with grow_rows grow the level's output layer by their rows, which train
+ * while every other weight keeps its value); every tensor of the model stays bit for bit. The options are those of the
+ * model's training record; the model's vocabulary, labels' thresholds and label order stay (new labels after the
+ * model's); the new labels' thresholds are tuned on o->valid_path as the training tuned them. The record grows a
+ * "history" entry: what was added and removed, from which files (path and fingerprint), when. A removed or moved
+ * category without allow_removal: INVALID_ARGUMENT naming it. */
 HFTC_API hftc_status hftc_extend(const hftc_extend_options *o, hftc_model **out);
 
 typedef struct {

@@ -8,11 +8,13 @@
 #include "topics.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* hftc extend and learn on the flat model of the topics (sport, science at the top): a taxonomy that adds a category
- * is applied (its record's history says so), one that removes a category is refused naming it, and so is a call
- * without a taxonomy; learn trains on with a replay, and refuses a label the model lacks. */
+ * is applied (its record's history says so; info lists the branch that predicts it), one that removes a category is
+ * refused naming it, and so is a call without a taxonomy; learn trains on with a replay, and refuses a label the model
+ * lacks. */
 static void check_extend(const char *bin, const char *model)
 {
     char cmd[4096], out[65536];
@@ -26,6 +28,25 @@ static void check_extend(const char *bin, const char *model)
     snprintf(cmd, sizeof cmd, "%s info --model %s --json", bin, extended);
     CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "\"history\"") && strstr(out, "\"kind\": \"extend\""), "info printed: %s", out);
+    // with documents of politics, it gets an output: a branch of the flat network, which info lists
+    size_t len = 0;
+    char *train = tmpfiles_read(path_train, &len), *more_train = malloc(len + 4096);
+    CHECK(train && more_train);
+    if (train && more_train) {
+        size_t n = 0;
+        for (int i = 0; i < 40; i++)
+            n += (size_t)snprintf(more_train + n, 4096 - n, "politics\tthe vote of the party %d\n", i % 3);
+        memcpy(more_train + n, train, len);
+        tmpfiles_write("cli-more-train.tsv", more_train, n + len);
+        snprintf(cmd, sizeof cmd, "%s extend --model %s --taxonomy %s --train %s --output %s --threads 1 2>&1", bin,
+                 model, more, tmpfiles_path("cli-more-train.tsv"), extended);
+        CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "extend printed: %s", out);
+        snprintf(cmd, sizeof cmd, "%s info --model %s", bin, extended);
+        CHECK(run_command(cmd, out, sizeof out) == 0);
+        const char *branch = strstr(out, "  flat branch 1 ");
+        CHECK_MSG(branch && strstr(branch, " 1 labels ") && strstr(branch, " epochs (best "), "info printed: %s", out);
+    }
+    free(train), free(more_train);
     snprintf(cmd, sizeof cmd, "%s extend --model %s --taxonomy %s --train %s --output %s --threads 1 2>&1", bin, model,
              less, path_train, tmpfiles_path("cli-never.hftc"));
     CHECK_MSG(run_command(cmd, out, sizeof out) == 1 && strstr(out, "category \"science\"") &&

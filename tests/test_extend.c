@@ -1,8 +1,9 @@
 /* hftc_extend on generated data with a three-level taxonomy: a node model (HTrans) and a level model (HFT-CNN)
  * trained without two categories (tennis, biology; their documents labelled with what remains) are extended with
  * the full taxonomy. Every classifier and weight the model had is in the extended model's file bit for bit, the
- * new categories are predicted well above chance, the extension is deterministic, the record says what was done,
- * and a taxonomy that removes or moves a category is refused with its name unless removal is allowed. */
+ * new categories are predicted well above chance (a level model's from a branch of each level, or from rows grown in
+ * its output layers), a model extended twice keeps its first branch, the extension is deterministic, the record says
+ * what was done, and a taxonomy that removes or moves a category is refused with its name unless removal is allowed. */
 #include "hftc.h"
 #include "model/model.h"
 #include "test.h"
@@ -20,8 +21,8 @@ static const char reduced_tree[] = "Root\tsport\tscience\n"
                                    "science\tphysics\n"
                                    "physics\tquantum\n";
 
-// from's documents with the labels tennis and biology cut (their documents keep their parents).
-static void write_reduced(const char *from, const char *to)
+// from's documents with the label cut, and biology unless keep_biology (their documents keep their parents).
+static void write_cut(const char *from, const char *to, const char *cut, bool keep_biology)
 {
     FILE *in = fopen(from, "r"), *out = fopen(to, "w");
     char line[4096];
@@ -32,7 +33,7 @@ static void write_reduced(const char *from, const char *to)
         *tab = '\0';
         char labels[256] = "", *save = NULL;
         for (char *l = strtok_r(line, ",", &save); l; l = strtok_r(NULL, ",", &save))
-            if (strcmp(l, "tennis") && strcmp(l, "biology"))
+            if (strcmp(l, cut) && (keep_biology || strcmp(l, "biology")))
                 snprintf(labels + strlen(labels), sizeof labels - strlen(labels), "%s%s", *labels ? "," : "", l);
         fprintf(out, "%s\t%s", labels, tab + 1);
     }
@@ -41,6 +42,9 @@ static void write_reduced(const char *from, const char *to)
     if (out)
         fclose(out);
 }
+
+// from's documents with the labels tennis and biology cut.
+static void write_reduced(const char *from, const char *to) { write_cut(from, to, "tennis", false); }
 
 static void small_options(hftc_train_options *o, const char *preset)
 {
@@ -71,20 +75,31 @@ static hftc_model *load(const char *path)
     return m;
 }
 
-// Extends model_path with taxonomy into out_path (if not NULL); the status expected, and in its error needle.
-static hftc_model *extend(const char *model_path, const char *taxonomy_path, int allow_removal, int tune_head,
-                          int threads, hftc_status expected, const char *needle)
+enum { BRANCH, GROW_ROWS, TUNE_HEAD }; /* how a flat or level model grows */
+
+// Extends model_path with taxonomy (grown as how says) on train and valid (NULL: files.train, files.valid); the
+// status expected, and in its error needle.
+static hftc_model *extend_on(const char *model_path, const char *taxonomy_path, const char *train, const char *valid,
+                             int allow_removal, int how, int threads, hftc_status expected, const char *needle)
 {
     hftc_extend_options o;
     hftc_extend_options_init(&o);
-    o.model_path = model_path, o.taxonomy_path = taxonomy_path, o.train_path = files.train, o.valid_path = files.valid;
-    o.allow_removal = allow_removal, o.tune_head = tune_head, o.threads = threads;
+    o.model_path = model_path, o.taxonomy_path = taxonomy_path, o.train_path = train ? train : files.train;
+    o.valid_path = valid ? valid : files.valid;
+    o.allow_removal = allow_removal, o.grow_rows = how == GROW_ROWS, o.tune_head = how == TUNE_HEAD;
+    o.threads = threads;
     hftc_model *m = NULL;
     CHECK_STATUS(hftc_extend(&o, &m), expected);
     if (needle)
         CHECK_MSG(strstr(hftc_last_error(), needle), "expected \"%s\" in: %s", needle, hftc_last_error());
     CHECK((m != NULL) == (expected == HFTC_STATUS_OK));
     return m;
+}
+
+static hftc_model *extend(const char *model_path, const char *taxonomy_path, int allow_removal, int how, int threads,
+                          hftc_status expected, const char *needle)
+{
+    return extend_on(model_path, taxonomy_path, NULL, NULL, allow_removal, how, threads, expected, needle);
 }
 
 // The model's part of label (node) or level (else).
@@ -184,20 +199,33 @@ static void check_thresholds_without_valid(const char *old_path, const hftc_mode
     hftc_model_free(m);
 }
 
-static void test_extend_model(const char *preset, int tune_head)
+// A level model extended with branches: the new labels' outputs come from a network of each level's own.
+static void check_branches(const hftc_model *m, const char *branch, const char *label)
+{
+    const model_part *part = part_named(m, branch);
+    bool found = false;
+    for (size_t j = 0; part && j < part->n_outputs; j++)
+        found = found || !strcmp(strmap_string(&m->tax.names, part->nodes[j]), label);
+    CHECK_MSG(found && part->branch > 0, "%s is not in %s", label, branch);
+}
+
+static void test_extend_model(const char *preset, int how)
 {
     const char *old_path = tmpfiles_path("old.hftc"), *ext_path = tmpfiles_path("ext.hftc");
     if (!train_reduced(preset, old_path, strcmp(preset, "htrans") != 0))
         return;
-    hftc_model *ext = extend(old_path, files.taxonomy, 0, tune_head, 1, HFTC_STATUS_OK, NULL);
+    hftc_model *ext = extend(old_path, files.taxonomy, 0, how, 1, HFTC_STATUS_OK, NULL);
     if (!ext)
         return;
     CHECK(hftc_model_num_labels(ext) == 7);
     CHECK_STATUS(hftc_model_save(ext, ext_path), HFTC_STATUS_OK);
     hftc_model *old = load(old_path), *saved = load(ext_path);
     if (old && saved) {
-        if (!tune_head)
+        if (how != TUNE_HEAD)
             check_kept(old, saved);
+        if (saved->strategy != STRATEGY_NODE && how == BRANCH)
+            check_branches(saved, "level2 branch 1", "tennis");
+        CHECK(label_f1(ext, "tennis") == label_f1(saved, "tennis")); /* the file holds what was trained */
         for (size_t c = 0; c < old->tax.n_nodes; c++) /* the model's labels keep their ids and thresholds */
             CHECK(!strcmp(strmap_string(&old->tax.names, c), strmap_string(&saved->tax.names, c)) &&
                   (!old->label_thresholds || old->label_thresholds[c] == saved->label_thresholds[c]));
@@ -210,7 +238,7 @@ static void test_extend_model(const char *preset, int tune_head)
         check_history(saved, "tennis");
     }
     // deterministic for a seed and thread count
-    hftc_model *again = extend(old_path, files.taxonomy, 0, tune_head, 1, HFTC_STATUS_OK, NULL);
+    hftc_model *again = extend(old_path, files.taxonomy, 0, how, 1, HFTC_STATUS_OK, NULL);
     if (again && ext) {
         bool same = again->n_parts == ext->n_parts;
         for (size_t p = 0; same && p < ext->n_parts; p++) {
@@ -226,8 +254,35 @@ static void test_extend_node(void) { test_extend_model("htrans", 0); }
 
 static void test_extend_level(void)
 {
-    test_extend_model("hft-cnn", 0);
-    test_extend_model("hft-cnn", 1);
+    test_extend_model("hft-cnn", BRANCH);
+    test_extend_model("hft-cnn", GROW_ROWS);
+    test_extend_model("hft-cnn", TUNE_HEAD);
+}
+
+/* Extended twice (tennis, then biology), a level model keeps its first branch bit for bit and adds a second. */
+static void test_extend_twice(void)
+{
+    static const char middle_tree[] = "Root\tsport\tscience\n"
+                                      "sport\tfootball\ttennis\n"
+                                      "science\tphysics\n"
+                                      "physics\tquantum\n";
+    const char *old_path = tmpfiles_path("old.hftc"), *mid_path = tmpfiles_path("mid.hftc");
+    const char *middle = tmpfiles_write("middle-taxonomy.tsv", middle_tree, strlen(middle_tree));
+    const char *middle_train = tmpfiles_path("middle-train.tsv"), *middle_valid = tmpfiles_path("middle-valid.tsv");
+    write_cut(files.train, middle_train, "biology", false);
+    write_cut(files.valid, middle_valid, "biology", false);
+    if (!train_reduced("hft-cnn", old_path, 1))
+        return;
+    hftc_model *mid = extend_on(old_path, middle, middle_train, middle_valid, 0, BRANCH, 1, HFTC_STATUS_OK, NULL);
+    CHECK(mid && hftc_model_save(mid, mid_path) == HFTC_STATUS_OK);
+    hftc_model *full = extend(mid_path, files.taxonomy, 0, BRANCH, 1, HFTC_STATUS_OK, NULL);
+    if (mid && full) {
+        check_kept(mid, full);
+        check_branches(full, "level2 branch 1", "tennis");
+        check_branches(full, "level2 branch 2", "biology");
+        CHECK(label_f1(full, "biology") > 0.5);
+    }
+    hftc_model_free(mid), hftc_model_free(full);
 }
 
 /* A category removed or moved is refused by name; with --allow-removal it is dropped (a moved one trains anew). */
@@ -281,6 +336,7 @@ int main(void)
     write_reduced(files.valid, reduced_valid);
     RUN_TEST(test_extend_node);
     RUN_TEST(test_extend_level);
+    RUN_TEST(test_extend_twice);
     RUN_TEST(test_removal);
     tmpfiles_cleanup();
     TEST_MAIN_END();

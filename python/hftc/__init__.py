@@ -466,11 +466,12 @@ def ensemble(output, models, valid, *, quiet=False, **options):
 
 def extend(output, model, taxonomy, train, *, quiet=False, **options):
     """Adds to `model` the categories the taxonomy file `taxonomy` has and it lacks, trained on the labelled file
-    `train`, into the model file `output` with `hftc extend` (valid="...", allow_removal=True, tune_head=True,
-    threads=1 as the command's options). Returns the command's messages."""
+    `train`, into the model file `output` with `hftc extend` (valid="...", allow_removal=True, grow_rows=True,
+    tune_head=True, threads=1 as the command's options). Returns the command's messages."""
     args = ["extend", "--output", os.fspath(output), "--model", os.fspath(model), "--taxonomy", os.fspath(taxonomy),
             "--train", os.fspath(train)]
-    flags = [f"--{name.replace('_', '-')}" for name in ("allow_removal", "tune_head") if options.pop(name, False)]
+    flags = [f"--{name.replace('_', '-')}" for name in ("allow_removal", "grow_rows", "tune_head")
+             if options.pop(name, False)]
     return _run(args + flags + (["--quiet"] if quiet else []) + _arguments(options)).stderr
 
 

@@ -142,7 +142,7 @@ class HierarchicalClassifier:
 
     def extend(self, taxonomy, texts, label_sets, valid=None, **options):
         """Adds the categories of the taxonomy file that the model lacks, trained on the labelled texts, every
-        existing classifier kept (`hftc extend`: allow_removal=True, tune_head=True). Returns self; classes_
+        existing classifier kept (`hftc extend`: allow_removal=True, grow_rows=True, tune_head=True). Returns self; classes_
         grows by the new labels (new columns after the old ones); extend_log_ holds the command's messages."""
         self.extend_log_ = self._update(lambda output, model, train_path, o: extend(
             output, model, taxonomy, train_path, quiet=self.quiet, **o), texts, label_sets, valid, options)

@@ -38,16 +38,22 @@ hftc_status model_create(hftc_model **out)
     return HFTC_STATUS_OK;
 }
 
-// Fills a part of the flat or level strategy: level 0 is every label.
-static void level_part_name(model_part *part, size_t level)
+// Fills a part of the flat or level strategy: level 0 is every label; branch k > 0 one hftc extend added.
+static void level_part_name(model_part *part, size_t level, unsigned branch)
 {
     part->level = level;
+    part->branch = branch;
     part->parent_part = MODEL_NO_PART;
-    if (level == 0) {
-        snprintf(part->name, sizeof part->name, "flat");
-    } else {
-        snprintf(part->name, sizeof part->name, "level%zu", level);
-        snprintf(part->prefix, sizeof part->prefix, "level%zu.", level);
+    const char *name = level == 0 ? "flat" : "level";
+    char number[24] = "";
+    if (level > 0)
+        snprintf(number, sizeof number, "%zu", level);
+    snprintf(part->name, sizeof part->name, "%s%s", name, number);
+    if (branch > 0) {
+        snprintf(part->name, sizeof part->name, "%s%s branch %u", name, number, branch);
+        snprintf(part->prefix, sizeof part->prefix, "%s%sb%u.", name, number, branch);
+    } else if (level > 0) {
+        snprintf(part->prefix, sizeof part->prefix, "%s%s.", name, number);
     }
 }
 
@@ -118,12 +124,27 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
     return st;
 }
 
+// The labels of level (0: all) with an output in branch b (0: the level's own network) into part.
+static size_t level_part_nodes(const hftc_model *m, const bool *has_output, size_t level, unsigned b, model_part *part)
+{
+    const taxonomy *t = &m->tax;
+    part->n_outputs = 0;
+    for (size_t c = 0; c < t->n_nodes; c++)
+        if ((level == 0 || t->level[c] == level) && (!has_output || has_output[c]) &&
+            (m->label_branch ? m->label_branch[c] : 0) == b)
+            part->nodes[part->n_outputs++] = (uint32_t)c;
+    return part->n_outputs;
+}
+
 hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 {
     const taxonomy *t = &m->tax;
     bool flat = m->strategy == STRATEGY_FLAT, node = m->strategy == STRATEGY_NODE;
     size_t first = flat ? 0 : 1, last = flat ? 0 : t->depth; /* level 0: all labels */
-    m->parts = mem_calloc(node ? t->n_nodes : last - first + 1, sizeof *m->parts);
+    unsigned branches = 0;
+    for (size_t c = 0; !node && m->label_branch && c < t->n_nodes; c++)
+        branches = m->label_branch[c] > branches ? m->label_branch[c] : branches;
+    m->parts = mem_calloc(node ? t->n_nodes : (last - first + 1) * (branches + 1), sizeof *m->parts);
     if (!m->parts)
         return HFTC_STATUS_OUT_OF_MEMORY;
     m->n_parts = 0;
@@ -132,23 +153,36 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
         return model_share_workspace(m);
     }
     for (size_t level = first; level <= last; level++) {
-        model_part *part = &m->parts[m->n_parts];
-        part->nodes = mem_alloc(t->n_nodes, sizeof *part->nodes);
-        if (!part->nodes)
-            return HFTC_STATUS_OUT_OF_MEMORY;
-        for (size_t c = 0; c < t->n_nodes; c++)
-            if ((level == 0 || t->level[c] == level) && (!has_output || has_output[c]))
-                part->nodes[part->n_outputs++] = (uint32_t)c;
-        if (part->n_outputs == 0) {
-            free(part->nodes);
-            *part = (model_part){0};
-            continue;
+        size_t own = MODEL_NO_PART;
+        for (unsigned b = 0; b <= branches; b++) {
+            model_part *part = &m->parts[m->n_parts];
+            part->nodes = mem_alloc(t->n_nodes, sizeof *part->nodes);
+            if (!part->nodes)
+                return HFTC_STATUS_OUT_OF_MEMORY;
+            if (level_part_nodes(m, has_output, level, b, part) == 0) {
+                free(part->nodes);
+                *part = (model_part){0};
+                continue;
+            }
+            if (b > 0 && own == MODEL_NO_PART) {
+                free(part->nodes);
+                *part = (model_part){0};
+                return error_set(HFTC_STATUS_MODEL, "branch %u of level %zu has no network of its level to read", b,
+                                 level);
+            }
+            own = b == 0 ? m->n_parts : own;
+            m->n_parts++;
+            level_part_name(part, level, b);
+            network_config cfg = m->net_config;
+            cfg.n_classes = part->n_outputs;
+            cfg.borrowed_embedding = b > 0;
+            TRY(part_network(m, part, cfg));
+            if (b > 0) {
+                part->parent_part = own;
+                if (part->net)
+                    network_borrow_embedding(part->net, model_part_embedding(m, own));
+            }
         }
-        m->n_parts++;
-        level_part_name(part, level);
-        network_config cfg = m->net_config;
-        cfg.n_classes = part->n_outputs;
-        TRY(part_network(m, part, cfg));
     }
     return model_share_workspace(m);
 }
@@ -199,6 +233,7 @@ void hftc_model_free(hftc_model *m)
     label_words_free(&m->label_words);
     free(m->training_json);
     free(m->checkpoint_summary);
+    free(m->label_branch);
     free(m->label_thresholds);
     free(m);
 }

@@ -31,6 +31,7 @@ typedef enum { FAMILY_NEURAL, FAMILY_LINEAR } model_family;
 typedef enum { NODE_EMBEDDING_OWN, NODE_EMBEDDING_SHARED, NODE_EMBEDDING_INHERITED } node_embedding_kind;
 
 #define MODEL_NO_PART SIZE_MAX
+#define MODEL_MAX_BRANCH 255
 
 typedef struct {
     size_t level;              /* taxonomy level of its labels; 0 for flat */
@@ -40,7 +41,10 @@ typedef struct {
     linear_classifier *linear; /* linear: its classifier (NULL until trained); neural: NULL */
     uint32_t *nodes;           /* output j -> taxonomy node */
     size_t n_outputs;
-    size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level) */
+    size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level); a branch: its
+                         * level's own part, whose embedding it reads */
+    unsigned branch;    /* flat and level: 0, the level's own network; k > 0, the k-th network hftc extend added to
+                         * the level for categories the model lacked ("level2 branch 1") */
     float class_weight; /* node: BCE weight of the positive class it was trained with */
 } model_part;
 
@@ -64,6 +68,8 @@ struct hftc_model {
     scoring_kind scoring;    /* how ancestors' probabilities combine when none is asked for */
     float threshold;         /* on the scores of that scoring */
     float *label_thresholds; /* n_classes thresholds replacing threshold, or NULL */
+    uint8_t *label_branch;   /* flat and level: n_classes, the branch whose network gives a label's output (0: its
+                              * level's own); NULL: every label's is its level's own */
     size_t batch_capacity;
     char *training_json;      /* the options and the training record, as JSON; may be NULL */
     char *checkpoint_summary; /* loaded from a training checkpoint: the summary its training wrote; else NULL */
@@ -80,7 +86,8 @@ struct hftc_model {
 hftc_status model_create(hftc_model **out);
 /* Creates the parts' networks for m->strategy over the finalised m->tax, with m->net_config's sizes,
  * giving an output to the labels with has_output[label] (NULL: every label); a level none of whose
- * labels has an output gets no part. Node parts come level by level (parents first), each borrowing
+ * labels has an output gets no part. Flat and level: each level's part, then its branches (m->label_branch), each
+ * reading its level part's embedding. Node parts come level by level (parents first), each borrowing
  * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). */
 hftc_status model_build_parts(hftc_model *m, const bool *has_output);
 /* Points every part's network (each in inference mode) at the model's shared activation arena, growing the

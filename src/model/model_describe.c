@@ -85,6 +85,8 @@ char *hftc_model_describe(const hftc_model *m)
                                  "frozen", (json_int_t)part_frozen, "statistics", (json_int_t)part_statistics);
         if (m->strategy == STRATEGY_NODE)
             json_object_set_new(part, "class_weight", json_real(m->parts[p].class_weight));
+        if (m->parts[p].branch)
+            json_object_set_new(part, "branch", json_integer(m->parts[p].branch));
         json_array_append_new(parts, part);
         trainable += part_trainable, frozen += part_frozen, statistics += part_statistics;
     }

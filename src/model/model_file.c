@@ -235,10 +235,56 @@ static hftc_status class_weights_from_json(hftc_model *m, const char *path, cons
     return st;
 }
 
+/* {label: branch} of the labels whose output is in a branch hftc extend added (flat and level models); NULL for
+ * none, the metadata then left out. */
+static char *branches_to_json(const hftc_model *m)
+{
+    json_t *o = json_object();
+    for (size_t c = 0; m->label_branch && c < m->net_config.n_classes; c++)
+        if (m->label_branch[c])
+            json_object_set_new(o, strmap_string(&m->tax.names, c), json_integer(m->label_branch[c]));
+    char *text = json_object_size(o) ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+/* m->label_branch from text, branches_to_json's (NULL: none). */
+static hftc_status branches_from_json(hftc_model *m, const char *path, const char *text)
+{
+    if (!text)
+        return HFTC_STATUS_OK;
+    json_t *o = json_loads(text, 0, NULL);
+    m->label_branch = mem_calloc(m->net_config.n_classes + 1, sizeof *m->label_branch);
+    hftc_status st = !m->label_branch ? HFTC_STATUS_OUT_OF_MEMORY
+                     : json_is_object(o) && m->strategy != STRATEGY_NODE
+                         ? HFTC_STATUS_OK
+                         : error_set(HFTC_STATUS_MODEL,
+                                     "%s: metadata \"branches\" is not {label: branch} of a flat "
+                                     "or level model",
+                                     path);
+    const char *label;
+    json_t *v;
+    json_object_foreach(o, label, v)
+    {
+        size_t c = strmap_find(&m->tax.names, label, strlen(label));
+        if (st != HFTC_STATUS_OK)
+            break;
+        if (c >= m->net_config.n_classes || !json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > MODEL_MAX_BRANCH)
+            st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"branches\" has no label and branch in [1, %d] at \"%s\"",
+                           path, MODEL_MAX_BRANCH, label);
+        else
+            m->label_branch[c] = (uint8_t)json_integer_value(v);
+    }
+    json_decref(o);
+    return st;
+}
+
 #define SHARED_EMBEDDING_NAME "embedding.weight"
 
-/* The model's own metadata entries: ten always, "label_words" and "label_thresholds" when it has them. */
-#define MODEL_METADATA_MAX 12
+/* The model's own metadata entries: ten always, "label_words", "label_thresholds" and "branches" when it has
+ * them. */
+#define MODEL_METADATA_MAX 13
 
 static size_t model_tensor_count(const hftc_model *m)
 {
@@ -289,6 +335,7 @@ hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, si
     char *outputs_text = outputs_to_json(m);
     char *weights_text = class_weights_to_json(m);
     char *thresholds_text = label_thresholds_to_json(m);
+    char *branches_text = branches_to_json(m);
     char *label_words_text = NULL; /* the joint embedding's words of each label */
     if (m->joint_embedding) {
         json_t *texts = json_array();
@@ -313,6 +360,8 @@ hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, si
         meta[n_meta++] = (st_metadata){"label_words", label_words_text};
     if (thresholds_text)
         meta[n_meta++] = (st_metadata){"label_thresholds", thresholds_text};
+    if (branches_text)
+        meta[n_meta++] = (st_metadata){"branches", branches_text};
     for (size_t k = 0; k < n_extra_meta; k++)
         meta[n_meta++] = extra_meta[k];
     hftc_status st = (config_text && vocab_text && labels_text && taxonomy_text && outputs_text && weights_text &&
@@ -320,7 +369,7 @@ hftc_status model_entries(const hftc_model *m, const st_metadata *extra_meta, si
                          ? fn(user, tensors, n_tensors + n_extra, meta, n_meta)
                          : error_set(HFTC_STATUS_OUT_OF_MEMORY, "out of memory encoding the model metadata");
     free(config_text), free(vocab_text), free(labels_text), free(taxonomy_text), free(outputs_text), free(weights_text),
-        free(label_words_text), free(thresholds_text), free(tensors), free(names), free(meta);
+        free(label_words_text), free(thresholds_text), free(branches_text), free(tensors), free(names), free(meta);
     return st;
 }
 
@@ -635,6 +684,8 @@ hftc_status model_load_entries(const st_file *f, const char *path, hftc_model **
     bool *has_output = NULL;
     if (st == HFTC_STATUS_OK)
         st = outputs_from_json(path, safetensors_metadata(f, "outputs"), cfg.n_classes, &has_output);
+    if (st == HFTC_STATUS_OK)
+        st = branches_from_json(m, path, safetensors_metadata(f, "branches"));
     if (st == HFTC_STATUS_OK)
         st = model_build_parts(m, has_output);
     free(has_output);

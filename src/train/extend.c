@@ -2,8 +2,9 @@
  * extended model's taxonomy is the new one with the model's labels first, in the model's order (so its label
  * ids, node tensor names and output rows stay where they were) and the new labels after them. Node models:
  * each new category's classifier trains as the node strategy trains it (node_train_partial), starting from its
- * parent's; every other classifier is the model's. Level and flat models: each network grows by the new
- * labels' output rows, which alone train (extend_level.c). The options are the model's training record's. */
+ * parent's; every other classifier is the model's. Level and flat models: each level's new labels get a branch, a
+ * network of their own started from the level's, or with --grow-rows the level's network grows by their output rows,
+ * which alone train (extend_level.c). The options are the model's training record's. */
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model.h"
@@ -112,12 +113,12 @@ static hftc_status model_frame(const hftc_model *old, const train_config *cfg, h
     return HFTC_STATUS_OK;
 }
 
-// The old model's part of label c's (node) or level's (flat, level), or MODEL_NO_PART.
+// The old model's part of label c's (node) or level's and branch's (flat, level), or MODEL_NO_PART.
 static size_t old_part_of(const hftc_model *old, const hftc_model *m, const model_part *part)
 {
     for (size_t q = 0; q < old->n_parts; q++) {
         const model_part *op = &old->parts[q];
-        if (m->strategy != STRATEGY_NODE && op->level == part->level)
+        if (m->strategy != STRATEGY_NODE && op->level == part->level && op->branch == part->branch)
             return q;
         if (m->strategy == STRATEGY_NODE &&
             !strcmp(strmap_string(&old->tax.names, op->nodes[0]), strmap_string(&m->tax.names, part->nodes[0])))
@@ -155,6 +156,46 @@ static hftc_status outputs_of(const hftc_model *old, const hftc_model *m, const 
     }
     free(seen);
     return HFTC_STATUS_OK;
+}
+
+// Flat and level models: the model's labels keep their branches (m->label_branch); unless grown by rows (o->grow_rows,
+// o->tune_head, a softmax head), the new labels with an output at a level the model has a network for go into a new
+// branch of that level.
+static hftc_status assign_branches(const hftc_extend_options *o, const hftc_model *old, hftc_model *m, size_t n_old,
+                                   const bool *has_output)
+{
+    bool branch = !o->grow_rows && !o->tune_head && m->net_config.head != HEAD_SOFTMAX;
+    if (m->strategy == STRATEGY_NODE || (!old->label_branch && !branch))
+        return HFTC_STATUS_OK;
+    if (!o->grow_rows && !o->tune_head && !branch)
+        log_info("a softmax head grows by output rows: its outputs share one normalisation");
+    size_t C = m->tax.n_nodes, levels = m->tax.depth + 1;
+    m->label_branch = mem_calloc(C + 1, sizeof *m->label_branch);
+    unsigned *next = mem_calloc(levels, sizeof *next); /* per level: 0, no network of the level; else its next branch */
+    if (!m->label_branch || !next) {
+        free(next);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t q = 0; q < old->n_parts; q++)
+        if (old->parts[q].level < levels && old->parts[q].branch + 1 > next[old->parts[q].level])
+            next[old->parts[q].level] = old->parts[q].branch + 1;
+    hftc_status st = HFTC_STATUS_OK;
+    for (size_t c = 0; c < C && st == HFTC_STATUS_OK; c++) {
+        const char *name = strmap_string(&m->tax.names, c);
+        size_t id = strmap_find(&old->tax.names, name, strlen(name)),
+               level = m->strategy == STRATEGY_FLAT ? 0 : m->tax.level[c];
+        if (c < n_old)
+            m->label_branch[c] = old->label_branch && id < old->tax.n_nodes ? old->label_branch[id] : 0;
+        else if (branch && has_output[c] && next[level] > MODEL_MAX_BRANCH)
+            st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
+                           "%s: level %zu has %d branches already (--grow-rows adds the "
+                           "new categories' rows instead)",
+                           o->model_path, level, MODEL_MAX_BRANCH);
+        else if (branch && has_output[c] && next[level])
+            m->label_branch[c] = (uint8_t)next[level];
+    }
+    free(next);
+    return st;
 }
 
 // The model's per-label thresholds carried over (its threshold for the labels it lacked); then, with validation data
@@ -306,6 +347,8 @@ hftc_status extend_model(const hftc_extend_options *o, bool need_additions, hftc
     if (st == HFTC_STATUS_OK && need_additions && json_array_size(added) == 0 && json_array_size(removed) == 0)
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s adds no category to %s", o->taxonomy_path, o->model_path);
     if (st == HFTC_STATUS_OK)
+        st = assign_branches(o, old, m, n_old, has_output);
+    if (st == HFTC_STATUS_OK)
         st = model_build_parts(m, has_output);
     if (st == HFTC_STATUS_OK)
         st = extend_train(o, &cfg, old, m, n_old, record, entry, &train, &valid);
@@ -317,6 +360,7 @@ hftc_status extend_model(const hftc_extend_options *o, bool need_additions, hftc
         json_object_set_new(entry, "train", file_entry(o->train_path));
         json_object_set_new(entry, "valid", file_entry(o->valid_path));
         json_object_set_new(entry, "tune_head", json_boolean(o->tune_head));
+        json_object_set_new(entry, "grow_rows", json_boolean(o->grow_rows));
         json_object_set(entry, "added", added);
         json_object_set(entry, "removed", removed);
         if (!json_is_object(record))

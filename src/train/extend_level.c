@@ -1,6 +1,8 @@
-/* hftc_extend's flat and level networks: each grows by its new labels' output rows, which train while every
- * other weight keeps its value (the trainer puts them back after every step: keep_ranges), or with --tune-head
- * the whole head trains. A level the model lacked trains whole, as the level strategy trains it. */
+/* hftc_extend's flat and level networks. A level's new labels get a branch: a network of their own, started from
+ * the level's (every tensor but the output layer: transfer) and reading its embedding, which trains whole while the
+ * level's network stays as it was. Or (--grow-rows) the level's network grows by their output rows, which train
+ * while every other weight keeps its value (the trainer puts them back after every step: keep_ranges), or with
+ * --tune-head the whole head trains. A level the model lacked trains whole, as the level strategy trains it. */
 #include "core/error.h"
 #include "core/log.h"
 #include "model/transfer.h"
@@ -17,17 +19,21 @@ static bool is_head(const char *name)
 }
 
 // Part's values from the old part's: every tensor of the same size, and the output rows of the labels the model
-// had (is_new[j]: output j is a new label's, which keeps its initial values).
-static void copy_old_values(const hftc_model *old, const model_part *op, hftc_model *m, model_part *part,
+// had (is_new[j]: output j is a new label's, which keeps its initial values). False when a tensor other than the
+// output layer has no counterpart of its size (the networks do not match).
+static bool copy_old_values(const hftc_model *old, const model_part *op, hftc_model *m, model_part *part,
                             const bool *is_new)
 {
     param_set *to = network_params(part->net), *from = network_params(op->net);
+    bool matched = true;
     for (size_t i = 0; i < to->n_tensors; i++) {
         tensor *t = &to->tensors[i];
         const tensor *s = params_find(from, t->name);
         bool rows = !strcmp(t->name, "out.weight") || !strcmp(t->name, "out.bias");
         if (s && !rows && s->size == t->size)
             memcpy(t->value, s->value, t->size * sizeof(float));
+        else if (!rows)
+            matched = false;
         size_t width = rows ? t->size / part->n_outputs : 0;
         for (size_t j = 0; s && rows && j < part->n_outputs; j++) {
             const char *label = strmap_string(&m->tax.names, part->nodes[j]);
@@ -36,6 +42,7 @@ static void copy_old_values(const hftc_model *old, const model_part *op, hftc_mo
                     memcpy(t->value + j * width, s->value + k * width, width * sizeof(float));
         }
     }
+    return matched;
 }
 
 // The ranges of part's values that stay (pairs: first float, count), into *out; the embedding is frozen instead.
@@ -115,20 +122,41 @@ hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, c
     return st == HFTC_STATUS_OK ? model_share_part_workspace(m, p) : st;
 }
 
-// Part p from its old part op's values (MODEL_NO_PART: from the level above, as a training starts it), then trained.
+// The index of the part of level's own network (branch 0) among parts, or MODEL_NO_PART.
+static size_t own_part(const model_part *parts, size_t n, size_t level)
+{
+    for (size_t q = 0; q < n; q++)
+        if (parts[q].level == level && parts[q].branch == 0)
+            return q;
+    return MODEL_NO_PART;
+}
+
+// Part p from its old part op's values (MODEL_NO_PART: a new branch from its level's network in old, a new level
+// from the level above, as a training starts it), then trained.
 static hftc_status extend_part(const train_config *cfg, const hftc_model *old, hftc_model *m, size_t p, size_t op,
-                               const bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
+                               bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
 {
     model_part *part = &m->parts[p];
     rng r;
     rng_seed(&r, cfg->o->seed, 0x1417 + p);
     network_init(part->net, &r);
-    if (op != MODEL_NO_PART)
-        copy_old_values(old, &old->parts[op], m, part, is_new);
-    else if (cfg->transfer == TRANSFER_FINETUNE && p > 0)
-        transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
-    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head, op != MODEL_NO_PART, tr, va,
-                            parts);
+    size_t from = part->branch > 0 ? own_part(old->parts, old->n_parts, part->level) : MODEL_NO_PART;
+    size_t above = part->level > 1 ? own_part(m->parts, p, part->level - 1) : MODEL_NO_PART;
+    bool matched = true;
+    if (op != MODEL_NO_PART) {
+        matched = copy_old_values(old, &old->parts[op], m, part, is_new);
+    } else if (from != MODEL_NO_PART) { /* every output is new: their rows keep their initial values */
+        for (size_t j = 0; j < part->n_outputs; j++)
+            is_new[j] = true;
+        matched = copy_old_values(old, &old->parts[from], m, part, is_new);
+        log_info("%s starts from %s", part->name, old->parts[from].name);
+    } else if (cfg->transfer == TRANSFER_FINETUNE && above != MODEL_NO_PART) {
+        transfer_with_groups(cfg, part->net, m->parts[above].net);
+    }
+    if (!matched)
+        return error_set(HFTC_STATUS_MODEL, "%s's network does not match the model's options", part->name);
+    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head,
+                            op != MODEL_NO_PART || from != MODEL_NO_PART, tr, va, parts);
 }
 
 hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, hftc_model *m, const size_t *old_part,
@@ -142,19 +170,19 @@ hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, h
         size_t op = old_part[p], n_new = 0;
         for (size_t j = 0; j < part->n_outputs; j++)
             n_new += is_new[j] = part->nodes[j] >= n_old;
-        if (n_new == 0 && op != MODEL_NO_PART) { /* the model's network as it is */
+        if (n_new == 0 && op != MODEL_NO_PART) { /* the model's network as it is, less the rows of labels removed */
             param_set *to = network_params(part->net);
             const param_set *from = network_params(old->parts[op].net);
-            if (to->values.used != from->values.used)
-                st = error_set(HFTC_STATUS_MODEL, "%s's network does not match the model's options", part->name);
-            else
+            if (to->values.used == from->values.used)
                 memcpy(to->values.base, from->values.base, to->values.used);
+            else if (!copy_old_values(old, &old->parts[op], m, part, is_new))
+                st = error_set(HFTC_STATUS_MODEL, "%s's network does not match the model's options", part->name);
             continue;
         }
         log_info("%s: %zu new output%s of %zu train%s", part->name, n_new, n_new == 1 ? "" : "s", part->n_outputs,
-                 op == MODEL_NO_PART ? " (a new level: all of it trains)"
-                 : tune_head         ? " with the head"
-                                     : "");
+                 op != MODEL_NO_PART ? (tune_head ? " with the head" : "")
+                 : part->branch > 0  ? " (a branch: a network of their own)"
+                                     : " (a new level: all of it trains)");
         st = extend_part(cfg, old, m, p, op, is_new, tune_head, &tr, &va, parts);
     }
     free(is_new), free(tr.idx), free(va.idx);

@@ -66,6 +66,7 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     trainer t = {0};
     json_t *part_record = json_object();
     json_array_append_new(parts, part_record);
+    json_object_set_new(part_record, "part", json_string(part->name));
     json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
     // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
     // taxonomy only by the parameter values of the parts already trained.
