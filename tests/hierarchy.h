@@ -84,12 +84,30 @@ static inline void hierarchy_options(hftc_train_options *o, const char *preset, 
     o->threads = 1;
 }
 
+// Whether linear classifiers a and b are the same, bit for bit.
+static inline bool same_linear(const linear_classifier *a, const linear_classifier *b)
+{
+    if (!a || !b || a->n_features != b->n_features || a->n_outputs != b->n_outputs)
+        return false;
+    size_t nnz = a->row_start[a->n_features], J = a->n_outputs;
+    return nnz == b->row_start[b->n_features] &&
+           !memcmp(a->row_start, b->row_start, (a->n_features + 1) * sizeof *a->row_start) &&
+           !memcmp(a->output, b->output, nnz * sizeof *a->output) &&
+           !memcmp(a->weight, b->weight, nnz * sizeof *a->weight) && !memcmp(a->bias, b->bias, J * sizeof *a->bias) &&
+           !memcmp(a->sigmoid, b->sigmoid, 2 * J * sizeof *a->sigmoid);
+}
+
 // Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
 static inline bool same_classifiers(const hftc_model *a, const hftc_model *b)
 {
-    if (a->n_parts != b->n_parts)
+    if (a->n_parts != b->n_parts || a->family != b->family)
         return false;
     for (size_t p = 0; p < a->n_parts; p++) {
+        if (a->family == FAMILY_LINEAR) {
+            if (!same_linear(a->parts[p].linear, b->parts[p].linear))
+                return false;
+            continue;
+        }
         const param_set *x = network_params(a->parts[p].net), *y = network_params(b->parts[p].net);
         if (x->values.used != y->values.used || memcmp(x->values.base, y->values.base, x->values.used) ||
             a->parts[p].class_weight != b->parts[p].class_weight)

@@ -2,7 +2,8 @@
  * $HFTC_BIN train, on generated data): under mpirun -np 1 the model of a plain process, bit for bit; at -np 2 test
  * metrics within 0.01 of -np 1's (the tensors differ by the float summation order alone: the largest difference is
  * printed), the same model on every run, also when a training stopped at its time limit again and again continues
- * from rank 0's checkpoint; rank 0 alone logs, with the bytes a step sends; linear flat models are refused.
+ * from rank 0's checkpoint; rank 0 alone logs, with the bytes a step sends. Linear models (flat, level, node)
+ * spread their classifiers over the processes instead: the same model as one process, bit for bit.
  * Four networks: a flat CNN, a level CNN fine-tuned level by level, fastText's ngram (SGD, a row-sparse bucket table
  * beside the embedding) and a level ONLSTM with dropout everywhere and batch norm, whose last training batch of one
  * document leaves rank 1 an empty share (289 = 18 x 16 + 1).
@@ -32,14 +33,20 @@ static char data[1024]; /* the data and the options every training shares */
 
 /* Trains kind k with processes ranks (0: without mpirun) into output, with extra options; returns the exit status,
  * the output in out. */
-static int train(size_t k, size_t processes, const char *output, const char *extra, char *out, size_t size)
+static int train_as(const network_kind *kind, size_t processes, const char *output, const char *extra, char *out,
+                    size_t size)
 {
     char cmd[4096], launcher[512] = "";
     if (processes)
         snprintf(launcher, sizeof launcher, "%s --oversubscribe -np %zu ", getenv("MPIEXEC"), processes);
-    snprintf(cmd, sizeof cmd, "%s%s train %s %s --output %s %s 2>&1", launcher, getenv("HFTC_BIN"), data,
-             kinds[k].options, output, extra);
+    snprintf(cmd, sizeof cmd, "%s%s train %s %s --output %s %s 2>&1", launcher, getenv("HFTC_BIN"), data, kind->options,
+             output, extra);
     return run_command(cmd, out, size);
+}
+
+static int train(size_t k, size_t processes, const char *output, const char *extra, char *out, size_t size)
+{
+    return train_as(&kinds[k], processes, output, extra, out, size);
 }
 
 static const char *model_path(size_t k, const char *run)
@@ -130,16 +137,28 @@ static void test_checkpoint(void)
     CHECK(access(checkpoint, F_OK) != 0); /* rank 0 removed it */
 }
 
-/* The linear family's flat models have no batches to spread: refused before any training. */
-static void test_linear_refused(void)
+/* The linear family's classifiers, each level's spread over the processes (every strategy): the model of a plain
+ * process, bit for bit, at -np 2 and -np 3 (a rank with fewer classifiers than threads). */
+static void test_linear_spread(void)
 {
-    char out[8192], cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "%s --oversubscribe -np 2 %s train --preset linear --strategy flat --train %s --output %s "
-             "2>&1",
-             getenv("MPIEXEC"), getenv("HFTC_BIN"), tmpfiles_path("train.tsv"), tmpfiles_path("linear.hftc"));
-    CHECK(run_command(cmd, out, sizeof out) != 0);
-    CHECK_MSG(strstr(out, "a linear flat model trains in one process"), "%s", out);
+    static const char *const strategies[] = {"flat", "level", "node"};
+    char out[16384], options[256];
+    for (size_t s = 0; s < sizeof strategies / sizeof *strategies; s++) {
+        snprintf(options, sizeof options, "--preset linear --strategy %s --linear-c 1,10", strategies[s]);
+        network_kind linear = {strategies[s], options};
+        char name[64];
+        snprintf(name, sizeof name, "linear-%s-plain.hftc", strategies[s]);
+        const char *plain = tmpfiles_path(name);
+        CHECK_MSG(train_as(&linear, 0, plain, "", out, sizeof out) == 0, "%s", out);
+        for (size_t np = 2; np <= 3; np++) {
+            snprintf(name, sizeof name, "linear-%s-np%zu.hftc", strategies[s], np);
+            const char *spread = tmpfiles_path(name);
+            CHECK_MSG(train_as(&linear, np, spread, "", out, sizeof out) == 0, "%s", out);
+            CHECK_MSG(strstr(out, "MPI: "), "%s", out);
+            CHECK_MSG(same_model_files(plain, spread), "linear %s at -np %zu differs from one process", strategies[s],
+                      np);
+        }
+    }
 }
 
 int main(void)
@@ -158,7 +177,7 @@ int main(void)
              tmpfiles_path("train.tsv"), tmpfiles_path("valid.tsv"), tax);
     RUN_TEST(test_ranks);
     RUN_TEST(test_checkpoint);
-    RUN_TEST(test_linear_refused);
+    RUN_TEST(test_linear_spread);
     tmpfiles_cleanup();
     TEST_MAIN_END();
 }

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "hier/threshold_search.h"
+#include "train/linear_internal.h"
 #include "train/strategy.h"
 #include "train/thresholds.h"
 
@@ -26,35 +27,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One binary classifier's weights (features increasing) and bias. */
-typedef struct {
-    uint32_t *index;
-    float *value;
-    size_t nnz;
-    float bias;
-    bool trained;
-} unit_weights;
-
-/* One binary classifier: output j of part p. */
-typedef struct {
-    size_t part, output;
-    size_t parent_unit; /* the unit of its label's first parent in an earlier part (transfer), or SIZE_MAX */
-    size_t docs_of;     /* the unit whose label's documents it trains on (--node-docs parent), or SIZE_MAX */
-} unit;
-
-typedef struct {
-    const train_config *cfg;
-    hftc_model *m;
-    const split *tr, *va;
-    size_t n_features;
-    struct feature_node *nodes; /* every training document's features, bias, terminator */
-    struct feature_node **x;    /* (tr->n) each document's first node */
-    unit *units;
-    size_t n_units;
-    unit_weights *w; /* (n_units) the solutions at the C in training, then the starts of the next */
-    hftc_status status;
-} linear_context;
 
 static void liblinear_silent(const char *text) { (void)text; }
 
@@ -125,19 +97,11 @@ static uint32_t unit_label(const linear_context *ctx, size_t u)
     return ctx->m->parts[ctx->units[u].part].nodes[ctx->units[u].output];
 }
 
-static void unit_weights_free(unit_weights *w)
+void unit_weights_free(unit_weights *w)
 {
     free(w->index), free(w->value);
     *w = (unit_weights){0};
 }
-
-/* Scratch room of one thread's units: its documents (tr->n pointers, labels), a dense start (n_features + 1,
- * the bias last) and the features its documents have (n_features flags, left all false). */
-typedef struct {
-    struct feature_node **docs;
-    double *y, *start;
-    bool *present;
-} unit_scratch;
 
 /* The solver's start from weights from (NULL: zeros), on the features of the l documents only: elsewhere the
  * loss does not depend on a weight, so the optimum is 0 there, and a start of 0 keeps it exactly 0 (a
@@ -161,9 +125,8 @@ static const double *unit_start(const linear_context *ctx, const unit_weights *f
     return sc->start;
 }
 
-/* Trains unit u at C from the weights from (NULL: zeros) into out (which may be from). */
-static hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weights *from, unit_scratch *sc,
-                              unit_weights *out)
+hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weights *from, unit_scratch *sc,
+                       unit_weights *out)
 {
     struct feature_node **docs = sc->docs;
     double *y = sc->y;
@@ -225,32 +188,51 @@ static hftc_status train_unit(linear_context *ctx, size_t u, double C, const uni
     return HFTC_STATUS_OK;
 }
 
+hftc_status unit_scratch_init(const linear_context *ctx, unit_scratch *sc)
+{
+    size_t F = ctx->n_features, n = ctx->tr->n;
+    *sc = (unit_scratch){mem_alloc(n ? n : 1, sizeof *sc->docs), mem_alloc(n ? n : 1, sizeof *sc->y),
+                         mem_alloc(F + 1, sizeof *sc->start), mem_calloc(F + 1, sizeof *sc->present)};
+    return sc->docs && sc->y && sc->start && sc->present ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
+void unit_scratch_free(unit_scratch *sc)
+{
+    free(sc->docs), free(sc->y), free(sc->start), free(sc->present);
+    *sc = (unit_scratch){0};
+}
+
+const unit_weights *unit_from(const linear_context *ctx, size_t u)
+{
+    return ctx->w[u].trained                       ? &ctx->w[u]
+           : ctx->units[u].parent_unit != SIZE_MAX ? &ctx->w[ctx->units[u].parent_unit]
+                                                   : NULL;
+}
+
 /* The units of parts at taxonomy level `level` (flat: 0) at C, side by side, each from its own solution at
- * the C before, else its parent's at this C (transfer), else zeros. */
+ * the C before, else its parent's at this C (transfer), else zeros; in an MPI job spread over its processes. */
 static void train_wave(linear_context *ctx, size_t level, double C)
 {
-    const compute_context *cc = &ctx->cfg->compute;
-    size_t F = ctx->n_features, n = ctx->tr->n;
-#pragma omp parallel num_threads(cc->threads)
+    if (hftc_distributed_size() > 1) {
+        linear_wave_spread(ctx, level, C);
+        return;
+    }
+#pragma omp parallel num_threads(ctx->cfg->compute.threads)
     {
         compute_blas_serial(); /* liblinear's vector products: one thread, the same sums whatever the count */
-        unit_scratch sc = {mem_alloc(n ? n : 1, sizeof *sc.docs), mem_alloc(n ? n : 1, sizeof *sc.y),
-                           mem_alloc(F + 1, sizeof *sc.start), mem_calloc(F + 1, sizeof *sc.present)};
-        hftc_status st = sc.docs && sc.y && sc.start && sc.present ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+        unit_scratch sc;
+        hftc_status st = unit_scratch_init(ctx, &sc);
 #pragma omp for schedule(dynamic)
         for (size_t u = 0; u < ctx->n_units; u++) {
             if (st != HFTC_STATUS_OK || ctx->m->parts[ctx->units[u].part].level != level)
                 continue;
-            const unit_weights *from = ctx->w[u].trained                       ? &ctx->w[u]
-                                       : ctx->units[u].parent_unit != SIZE_MAX ? &ctx->w[ctx->units[u].parent_unit]
-                                                                               : NULL;
-            st = train_unit(ctx, u, C, from, &sc, &ctx->w[u]);
+            st = train_unit(ctx, u, C, unit_from(ctx, u), &sc, &ctx->w[u]);
         }
         if (st != HFTC_STATUS_OK) {
 #pragma omp critical(hftc_linear_status)
             ctx->status = st;
         }
-        free(sc.docs), free(sc.y), free(sc.start), free(sc.present);
+        unit_scratch_free(&sc);
     }
 }
 

@@ -182,13 +182,6 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     train_config cfg;
     TRY(train_config_resolve(o, &cfg));
     TRY(hftc_train_outputs_check(o, NULL));
-    /* Node models spread their classifier runs over the processes, flat and level networks their batches; the
-     * linear family's flat and level models have no batches to spread. */
-    if (hftc_distributed_size() > 1 && cfg.strategy != STRATEGY_NODE && cfg.family == FAMILY_LINEAR)
-        return error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                         "a linear %s model trains in one process: only node models and networks train across the "
-                         "processes of an MPI job",
-                         cfg.strategy == STRATEGY_FLAT ? "flat" : "level");
     compute_check_blas();
     if (o->embeddings_path)
         TRY(wordvec_probe(o->embeddings_path, cfg.vectors_format, &cfg.vectors_format, &cfg.net.embed_dim));
