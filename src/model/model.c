@@ -48,13 +48,15 @@ static void level_part_name(model_part *part, size_t level, unsigned branch)
     char number[24] = "";
     if (level > 0)
         snprintf(number, sizeof number, "%zu", level);
+    char prefix[64] = ""; /* "level3." or "level3b1.": well under the room of part->prefix */
     snprintf(part->name, sizeof part->name, "%s%s", name, number);
     if (branch > 0) {
         snprintf(part->name, sizeof part->name, "%s%s branch %u", name, number, branch);
-        snprintf(part->prefix, sizeof part->prefix, "%s%sb%u.", name, number, branch);
+        snprintf(prefix, sizeof prefix, "%s%sb%u.", name, number, branch);
     } else if (level > 0) {
-        snprintf(part->prefix, sizeof part->prefix, "%s%s.", name, number);
+        snprintf(prefix, sizeof prefix, "%s%s.", name, number);
     }
+    snprintf(part->prefix, sizeof part->prefix, "%.39s", prefix);
 }
 
 const float *model_part_embedding(const hftc_model *m, size_t p)
