@@ -1,7 +1,8 @@
 /* hftc_learn on generated data with a three-level taxonomy: node (HTrans), level (HFT-CNN) and linear models trained
  * on half the documents train on from their weights on the other half. Their weights change, the record's history
  * says what they learnt from, the result is deterministic, a label the model lacks is an error naming it (unless a
- * taxonomy brings it), and a replay of the model's training data is refused once that file changed. */
+ * taxonomy brings it), a network keeps the class weights it was trained with, and a replay of the model's training data
+ * is refused once that file changed. */
 #include "hftc.h"
 #include "model/model.h"
 #include "test.h"
@@ -112,6 +113,36 @@ static void test_learn_node(void) { test_learn_preset("htrans"); }
 static void test_learn_level(void) { test_learn_preset("hft-cnn"); }
 static void test_learn_linear(void) { test_learn_preset("linear"); }
 
+/* A network trained with --class-weights-from trains on with those weights (the record names the file); once that
+ * file is gone, with weight 1 for every label (a warning), which trains to other weights. */
+static void test_learn_class_weights(void)
+{
+    const char *node = tmpfiles_path("cw-node.hftc"), *level = tmpfiles_path("cw-level.hftc");
+    if (!train_first_half("htrans", node))
+        return;
+    hftc_train_options o;
+    small_options(&o, "hft-cnn");
+    o.class_weights_from = node;
+    hftc_model *m = NULL;
+    CHECK_STATUS(hftc_train(&o, &m), HFTC_STATUS_OK);
+    CHECK(m && hftc_model_save(m, level) == HFTC_STATUS_OK);
+    hftc_model_free(m);
+    hftc_model *weighted = learn(level, second_half, NULL, 0.0f, HFTC_STATUS_OK, NULL);
+    CHECK(rename(node, tmpfiles_path("cw-node-moved.hftc")) == 0);
+    hftc_model *plain = learn(level, second_half, NULL, 0.0f, HFTC_STATUS_OK, NULL);
+    if (weighted && plain) {
+        json_t *record, *entry = last_entry(weighted, &record);
+        const char *from = json_string_value(json_object_get(entry, "class_weights_from"));
+        CHECK_MSG(from && !strcmp(from, node), "class_weights_from %s", from ? from : "(none)");
+        json_decref(record);
+        entry = last_entry(plain, &record);
+        CHECK(json_is_null(json_object_get(entry, "class_weights_from")));
+        json_decref(record);
+        CHECK_MSG(!same_weights(weighted, plain), "the class weights changed nothing");
+    }
+    hftc_model_free(weighted), hftc_model_free(plain);
+}
+
 /* SGD (fastText's, the ngram preset) from trained weights: an epoch's loss above the first batch's, which the
  * trained weights make low, is no divergence (it was: ten restarts at halved rates, learning nothing). */
 static void test_learn_sgd(void)
@@ -201,6 +232,7 @@ int main(void)
     RUN_TEST(test_learn_level);
     RUN_TEST(test_learn_linear);
     RUN_TEST(test_learn_sgd);
+    RUN_TEST(test_learn_class_weights);
     RUN_TEST(test_learn_errors);
     tmpfiles_cleanup();
     TEST_MAIN_END();

@@ -77,8 +77,8 @@ static hftc_status keep_ranges(trainer *t, const model_part *part, const bool *i
     return HFTC_STATUS_OK;
 }
 
-hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
-                             bool from_trained, split *tr, split *va, json_t *parts)
+hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const float *label_weights,
+                             const bool *is_new, bool tune_head, bool from_trained, split *tr, split *va, json_t *parts)
 {
     const hftc_train_options *o = cfg->o;
     model_part *part = &m->parts[p];
@@ -104,6 +104,8 @@ hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, c
     if (st == HFTC_STATUS_OK)
         st = trainer_init(&t, cfg, m, part, &part_va, false);
     t.from_trained = from_trained;
+    if (st == HFTC_STATUS_OK && label_weights)
+        st = trainer_set_label_weights(&t, label_weights);
     if (st == HFTC_STATUS_OK && is_new) {
         st = keep_ranges(&t, part, is_new, tune_head, &ranges, &n_ranges);
         keep = st == HFTC_STATUS_OK ? mem_alloc(ps->values.used / sizeof *keep, sizeof *keep) : NULL;
@@ -134,7 +136,8 @@ static size_t own_part(const model_part *parts, size_t n, size_t level)
 // Part p from its old part op's values (MODEL_NO_PART: a new branch from its level's network in old, a new level
 // from the level above, as a training starts it), then trained.
 static hftc_status extend_part(const train_config *cfg, const hftc_model *old, hftc_model *m, size_t p, size_t op,
-                               bool *is_new, bool tune_head, split *tr, split *va, json_t *parts)
+                               const float *label_weights, bool *is_new, bool tune_head, split *tr, split *va,
+                               json_t *parts)
 {
     model_part *part = &m->parts[p];
     rng r;
@@ -155,7 +158,7 @@ static hftc_status extend_part(const train_config *cfg, const hftc_model *old, h
     }
     if (!matched)
         return error_set(HFTC_STATUS_MODEL, "%s's network does not match the model's options", part->name);
-    return level_part_train(cfg, m, p, op != MODEL_NO_PART ? is_new : NULL, tune_head,
+    return level_part_train(cfg, m, p, label_weights, op != MODEL_NO_PART ? is_new : NULL, tune_head,
                             op != MODEL_NO_PART || from != MODEL_NO_PART, tr, va, parts);
 }
 
@@ -163,8 +166,11 @@ hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, h
                                size_t n_old, bool tune_head, dataset *train, dataset *valid, json_t *parts)
 {
     split tr = {0}, va = {0};
+    float *label_weights = NULL;
     bool *is_new = mem_alloc(m->tax.n_nodes + 1, sizeof *is_new);
     hftc_status st = is_new ? levels_split(cfg, train, valid, &tr, &va) : HFTC_STATUS_OUT_OF_MEMORY;
+    if (st == HFTC_STATUS_OK)
+        st = recorded_label_weights(cfg, m, &label_weights);
     for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++) {
         model_part *part = &m->parts[p];
         size_t op = old_part[p], n_new = 0;
@@ -183,8 +189,8 @@ hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, h
                  op != MODEL_NO_PART ? (tune_head ? " with the head" : "")
                  : part->branch > 0  ? " (a branch: a network of their own)"
                                      : " (a new level: all of it trains)");
-        st = extend_part(cfg, old, m, p, op, is_new, tune_head, &tr, &va, parts);
+        st = extend_part(cfg, old, m, p, op, label_weights, is_new, tune_head, &tr, &va, parts);
     }
-    free(is_new), free(tr.idx), free(va.idx);
+    free(is_new), free(tr.idx), free(va.idx), free(label_weights);
     return st;
 }

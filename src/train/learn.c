@@ -119,8 +119,13 @@ static hftc_status learn_parts(const train_config *cfg, hftc_model *m, json_t *r
     } else if (st == HFTC_STATUS_OK) {
         json_t *parts = json_array();
         json_object_set_new(entry, "parts", parts);
+        json_object_set_new(entry, "class_weights_from",
+                            cfg->o->class_weights_from ? json_string(cfg->o->class_weights_from) : json_null());
+        float *label_weights = NULL;
+        st = recorded_label_weights(cfg, m, &label_weights);
         for (size_t p = 0; p < m->n_parts && st == HFTC_STATUS_OK; p++)
-            st = level_part_train(cfg, m, p, NULL, false, true, &tr, &va, parts);
+            st = level_part_train(cfg, m, p, label_weights, NULL, false, true, &tr, &va, parts);
+        free(label_weights);
     }
     if (st == HFTC_STATUS_OK)
         st = retune_thresholds(cfg, m, &va, entry);

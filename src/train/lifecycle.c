@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "train/checkpoint.h"
 #include "train/lifecycle.h"
+#include "train/strategy.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -38,7 +39,7 @@ hftc_status recorded_options(const hftc_extend_options *o, const hftc_model *old
     to->format = o->format ? o->format : "auto";
     to->taxonomy_path = o->taxonomy_path;
     to->taxonomy_format = o->taxonomy_format ? o->taxonomy_format : "auto";
-    to->checkpoint_path = to->reuse_runs_from = to->class_weights_from = NULL;
+    to->checkpoint_path = to->reuse_runs_from = NULL;
     to->time_limit = 0.0f;
     to->threads = o->threads;
     to->skip_bad_lines = o->skip_bad_lines;
@@ -50,7 +51,18 @@ hftc_status recorded_options(const hftc_extend_options *o, const hftc_model *old
                  o->model_path, to->embeddings_path);
         to->embeddings_path = NULL;
     }
+    if (to->class_weights_from && access(to->class_weights_from, R_OK)) {
+        log_warn("%s: the model its class weights came from (%s) cannot be read: every label's weight is 1",
+                 o->model_path, to->class_weights_from);
+        to->class_weights_from = NULL;
+    }
     return HFTC_STATUS_OK;
+}
+
+hftc_status recorded_label_weights(const train_config *cfg, const hftc_model *m, float **out)
+{
+    *out = NULL;
+    return cfg->o->class_weights_from ? class_weights_read(cfg->o->class_weights_from, &m->tax, out) : HFTC_STATUS_OK;
 }
 
 json_t *node_record(const json_t *record, const char *label)

@@ -15,12 +15,16 @@
 hftc_status extend_level_parts(const train_config *cfg, const hftc_model *old, hftc_model *m, const size_t *old_part,
                                size_t n_old, bool tune_head, dataset *train, dataset *valid, json_t *parts);
 
-/* Trains part p of m from its weights on its documents of tr, validated on its documents of va (level_docs.h);
+/* Trains part p of m from its weights on its documents of tr, validated on its documents of va (level_docs.h), with
+ * each label's BCE positive weight label_weights (NULL: the options');
  * is_new: NULL, every weight trains; else the rows of the outputs j with is_new[j] alone, or with tune_head the
  * whole head, every other value kept bit for bit. from_trained: the part's weights were trained (trainer.from_trained).
  * Appends the part's record to parts. */
-hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const bool *is_new, bool tune_head,
-                             bool from_trained, split *tr, split *va, json_t *parts);
+hftc_status level_part_train(const train_config *cfg, hftc_model *m, size_t p, const float *label_weights,
+                             const bool *is_new, bool tune_head, bool from_trained, split *tr, split *va,
+                             json_t *parts);
+/* The labels' BCE positive weights of the model's recorded --class-weights-from (*out; NULL without one). */
+hftc_status recorded_label_weights(const train_config *cfg, const hftc_model *m, float **out);
 
 /* The options of old's training record (*record: the whole record, the caller frees it; string options point into it)
  * for o's files and threads: no checkpoint, no runs reused, no time limit; recorded word vectors that cannot be read

@@ -37,6 +37,10 @@ hftc_status levels_split(const train_config *cfg, dataset *train, dataset *valid
 hftc_status node_train_partial(const train_config *cfg, hftc_model *m, json_t *const *kept, bool continued,
                                dataset *train, dataset *valid, json_t *record);
 
+/* Each label of tax's BCE positive weight (*out, tax's names; the caller frees): the class weight of its classifier
+ * in the node model at path (--class-weights-from), 1 for a label that model lacks. */
+hftc_status class_weights_read(const char *path, const taxonomy *tax, float **out);
+
 /* The strategy of kind. */
 const strategy_ops *strategy_ops_of(strategy_kind kind);
 

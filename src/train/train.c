@@ -117,7 +117,7 @@ static hftc_status read_training_data(const train_config *cfg, hftc_model *m, da
 }
 
 /* Each label's BCE positive weight from a node model's class weights (1 for labels it lacks). */
-static hftc_status read_class_weights(const char *path, const taxonomy *tax, float **out)
+hftc_status class_weights_read(const char *path, const taxonomy *tax, float **out)
 {
     hftc_model *from;
     TRY(hftc_model_load(&from, path));
@@ -201,7 +201,7 @@ hftc_status hftc_train(const hftc_train_options *o, hftc_model **out)
     if (st == HFTC_STATUS_OK)
         st = strategy->split(&cfg, &train, &valid, &tr, &va);
     if (st == HFTC_STATUS_OK && o->class_weights_from)
-        st = read_class_weights(o->class_weights_from, &m->tax, &label_weights);
+        st = class_weights_read(o->class_weights_from, &m->tax, &label_weights);
     if (st == HFTC_STATUS_OK) {
         size_t C = m->net_config.n_classes;
         m->net_config = cfg.net;
