@@ -319,6 +319,21 @@ static void test_removal(void)
         json_decref(record);
     }
     hftc_model_free(m);
+    // football removed (allowed): dropped from the model, and from the documents of its training data a learn replays
+    const char *cut_train = tmpfiles_path("no-football-train.tsv"), *cut_valid = tmpfiles_path("no-football-valid.tsv");
+    const char *removed_model = tmpfiles_path("no-football.hftc");
+    write_cut(files.train, cut_train, "football", true);
+    write_cut(files.valid, cut_valid, "football", true);
+    m = extend_on(old_path, removed_path, cut_train, cut_valid, 1, BRANCH, 1, HFTC_STATUS_OK, NULL);
+    CHECK(m && hftc_model_save(m, removed_model) == HFTC_STATUS_OK);
+    hftc_model_free(m);
+    hftc_learn_options lo;
+    hftc_learn_options_init(&lo);
+    lo.model_path = removed_model, lo.train_path = cut_train, lo.valid_path = cut_valid, lo.replay = 0.5f;
+    lo.epochs = 1, lo.threads = 1;
+    m = NULL;
+    CHECK_STATUS(hftc_learn(&lo, &m), HFTC_STATUS_OK);
+    hftc_model_free(m);
     // errors never crash: a missing model, taxonomy or training file, a taxonomy that adds nothing
     extend(tmpfiles_path("none.hftc"), files.taxonomy, 0, 0, 1, HFTC_STATUS_IO, NULL);
     extend(old_path, tmpfiles_path("none.tsv"), 0, 0, 1, HFTC_STATUS_IO, NULL);

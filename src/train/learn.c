@@ -40,7 +40,7 @@ static hftc_status replay_sample(const train_config *cfg, hftc_model *m, const j
                          "the model's training data any more",
                          path, recorded, now);
     dataset old = {0};
-    hftc_status st = model_read_docs(cfg, m, path, "in the model", &old);
+    hftc_status st = model_read_known_docs(cfg, m, path, "in the model", true, &old);
     size_t n = old.n_docs, k = (size_t)lround((double)replay * (double)n);
     size_t *order = st == HFTC_STATUS_OK ? mem_alloc(n ? n : 1, sizeof *order) : NULL;
     bool *keep = st == HFTC_STATUS_OK ? mem_calloc(n ? n : 1, sizeof *keep) : NULL;

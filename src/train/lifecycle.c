@@ -11,16 +11,52 @@
 #include <time.h>
 #include <unistd.h>
 
+// Drops ds's labels past the taxonomy's nodes, and the documents left without a label; their counts into *labels and
+// *docs. The names of the labels dropped are forgotten.
+static hftc_status drop_unknown_labels(hftc_model *m, dataset *ds, size_t *labels, size_t *docs)
+{
+    bool *keep = mem_alloc(ds->n_docs ? ds->n_docs : 1, sizeof *keep);
+    if (!keep)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t at = 0, start = 0;
+    *labels = *docs = 0;
+    for (size_t d = 0; d < ds->n_docs; d++) {
+        for (size_t j = start; j < ds->label_start[d + 1]; j++)
+            if (ds->labels[j] < m->tax.n_nodes)
+                ds->labels[at++] = ds->labels[j];
+            else
+                ++*labels;
+        start = ds->label_start[d + 1];
+        ds->label_start[d + 1] = at;
+        keep[d] = at > ds->label_start[d];
+        *docs += !keep[d];
+    }
+    dataset_keep(ds, keep);
+    free(keep);
+    return taxonomy_forget_pending(&m->tax);
+}
+
 hftc_status model_read_docs(const train_config *cfg, hftc_model *m, const char *path, const char *hint, dataset *ds)
+{
+    return model_read_known_docs(cfg, m, path, hint, false, ds);
+}
+
+hftc_status model_read_known_docs(const train_config *cfg, hftc_model *m, const char *path, const char *hint,
+                                  bool drop_unknown, dataset *ds)
 {
     dataset_options opt = {.tokenizer = m->tokenizer,
                            .format = cfg->data_format,
                            .labels_required = true,
                            .skip_bad_lines = cfg->o->skip_bad_lines};
     TRY(dataset_read(ds, path, &opt, &m->vocab, false, &m->tax.names));
+    size_t doc, dropped_labels = 0, dropped_docs = 0;
+    if (drop_unknown)
+        TRY(drop_unknown_labels(m, ds, &dropped_labels, &dropped_docs));
+    if (dropped_labels)
+        log_info("%s: %zu labels the model lacks (removed from it) left out, and %zu documents left without a label",
+                 path, dropped_labels, dropped_docs);
     if (ds->n_docs == 0)
         return error_set(HFTC_STATUS_FORMAT, "%s: no documents", path);
-    size_t doc;
     uint32_t label;
     if (taxonomy_unknown_labels(&m->tax, ds, &doc, &label))
         return error_set(HFTC_STATUS_FORMAT, "%s:%zu: label \"%s\" is not %s", path, ds->line[doc],

@@ -34,6 +34,10 @@ hftc_status recorded_options(const hftc_extend_options *o, const hftc_model *old
 /* Reads path's documents with m's vocabulary, their labels completed from m's taxonomy; a label outside it is an error
  * ("file:line: label \"X\" is not " hint). */
 hftc_status model_read_docs(const train_config *cfg, hftc_model *m, const char *path, const char *hint, dataset *ds);
+/* model_read_docs, or with drop_unknown the labels outside m's taxonomy left out (a replay of the training data of a
+ * model an extension removed categories from), and the documents left without a label. */
+hftc_status model_read_known_docs(const train_config *cfg, hftc_model *m, const char *path, const char *hint,
+                                  bool drop_unknown, dataset *ds);
 /* The record's entry of label's node classifier (a copy), or {"label": label}. */
 json_t *node_record(const json_t *record, const char *label);
 /* {"path", "fingerprint"} of an input file (fingerprint null if it cannot be read); null for no path. */
