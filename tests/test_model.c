@@ -1137,7 +1137,7 @@ static void test_softmax_levels(void)
     const char *train_single = o.train_path, *valid_single = o.valid_path;
     CHECK_STATUS(hftc_train_options_init(&o, "hft-onlstm-nojoint"), HFTC_STATUS_OK);
     CHECK(!strcmp(o.encoder, "onlstm") && o.rnn_hidden == 500 && o.onlstm_chunk == 10 && o.hidden == 500 &&
-          o.batchnorm && !strcmp(o.hidden_activation, "tanh") && !strcmp(o.scoring, "top-down") &&
+          o.batchnorm && !strcmp(o.hidden_activation, "tanh") && !strcmp(o.scoring, "argmax") &&
           !strcmp(o.early_stop, "accuracy") && o.lr_patience == 3 && o.lr_decay == 0.1f && o.freeze_embeddings &&
           !strcmp(o.transfer, "finetune") && !strcmp(o.transfer_layers, "embedding,onlstm") && o.batch == 64);
     o.train_path = train_single, o.valid_path = valid_single;
@@ -1146,7 +1146,7 @@ static void test_softmax_levels(void)
     o.freeze_embeddings = 0; /* random vectors: let them learn */
     m = train_and_check(&o, 0.5, "hft-onlstm-nojoint");
     if (m) {
-        CHECK(!strcmp(hftc_model_scoring(m), "top-down"));
+        CHECK(!strcmp(hftc_model_scoring(m), "argmax"));
         test_check_checkpoint(&o, m, tmpfiles_path("levels.checkpoint"), probe_texts, N_PROBES, "hft-onlstm-nojoint");
     }
     hftc_model_free(m);

@@ -50,13 +50,15 @@ typedef struct {
  * --embeddings), dropout .25 after them, an ON-LSTM of 500 units (chunk 10, the reference code's default; the
  * paper does not say) with dropout .25 on its last state, the MLP head (fc1 500 tanh, dropout .5, batch
  * norm), one softmax per level, Adam 1e-3 x 0.1 after 3 epochs without a gain in validation accuracy, early
- * stopping on it (patience 6, at most 30 epochs), batch 64, the first 100 words, top-down decisions (each
- * level among the children of the category chosen above).
+ * stopping on it (patience 6, at most 30 epochs), batch 64, the first 100 words, each level's decision its
+ * softmax's best category, as the paper reads a level (`--scoring argmax`; the joint embedding reads the category
+ * so chosen above; `--scoring top-down` restricts each level to the children of the category chosen above).
  *   hft-onlstm          the joint embedding (below the top level the parent category's name words go before
  *                       the text) and fine-tuning: level k's embedding and ON-LSTM start from level k-1's, the
  *                       head fresh
- *   woft-onlstm         the joint embedding, each level trained from scratch (the paper's ablation)
- *   hft-onlstm-nojoint  fine-tuning without the parent's words (the paper's other ablation)
+ *   woft-onlstm         the joint embedding, each level trained from scratch (the project's ablation: the
+ *                       paper has none)
+ *   hft-onlstm-nojoint  fine-tuning without the parent's words (the project's other ablation)
  *
  * ngram: fastText's supervised model (Joulin et al. 2017), the flat baseline "FastText" of the HFT-ONLSTM
  * paper's Table 2 (overall accuracy only; the paper gives none of its settings, so they are fastText's own
@@ -106,7 +108,7 @@ static const preset_spec presets[] = {
      "joint-embedding=1 windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 rnn-hidden=500 "
      "onlstm-chunk=10 rnn-dropout=0.25 rnn-pool=last hidden=500 hidden-activation=tanh batchnorm=1 "
      "hidden-dropout=0.5 max-len=100 batch=64 epochs=30 patience=6 lr-patience=3 lr-decay=0.1 "
-     "early-stop=accuracy scoring=top-down"},
+     "early-stop=accuracy scoring=argmax"},
     {"woft-onlstm", "hft-onlstm", "transfer=none"},
     {"hft-onlstm-nojoint", "hft-onlstm", "joint-embedding=0"},
     {"ngram", NULL,
