@@ -5,6 +5,7 @@
 #include "hftc.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
@@ -36,6 +37,10 @@ int cli_load_model(const char *command, const char *path, int threads, size_t wo
  * saying why: extend and learn check it before reading the model. */
 int cli_check_output(const char *command, const char *train, const char *valid, const char *taxonomy,
                      const char *output);
+/* Writes write's output for user to path ("-": standard output) through a temporary file beside it
+ * (.NAME.hftc-tmp.XXXXXX) renamed over it once complete, so the file is whole or absent. Returns 0, or 1 after saying
+ * why. */
+int cli_write_file(const char *command, const char *path, void (*write)(FILE *f, const void *user), const void *user);
 /* Saves m at output (saying so unless quiet) and frees it; returns the exit status. */
 int cli_save_model(const char *command, hftc_model *m, const char *output, int quiet);
 /* 0 if threshold is in [0, 1] or -1 (the model's: the default of --threshold), else 2 after saying so:

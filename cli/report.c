@@ -15,49 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Writes the page to path: "-" is standard output; otherwise a temporary file beside it (.NAME.hftc-tmp.XXXXXX),
- * renamed over it once complete. Returns 0, or 1 after saying why. */
-static int write_page(const report *r, const char *path)
-{
-    if (!strcmp(path, "-")) {
-        report_html(stdout, r);
-        return fflush(stdout) ? 1 : 0;
-    }
-    const char *slash = strrchr(path, '/');
-    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t size = strlen(path) + 32;
-    char *tmp = malloc(size);
-    if (!tmp) {
-        fprintf(stderr, "hftc report: out of memory\n");
-        return 1;
-    }
-    snprintf(tmp, size, "%.*s.%s.hftc-tmp.XXXXXX", (int)dir, path, path + dir);
-    int fd = mkstemp(tmp);
-    mode_t mask = umask(0); /* the page readable as any new file is, not mkstemp's 0600 */
-    umask(mask);
-    if (fd >= 0)
-        fchmod(fd, 0666 & ~mask);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        fprintf(stderr, "hftc report: %s: cannot write beside it: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        free(tmp);
-        return 1;
-    }
-    report_html(f, r);
-    int failed = ferror(f) | fflush(f) | fsync(fileno(f));
-    int err = errno;
-    failed |= fclose(f);
-    if (!failed && rename(tmp, path) != 0)
-        failed = 1, err = errno;
-    if (failed) {
-        fprintf(stderr, "hftc report: %s: %s\n", path, strerror(err));
-        unlink(tmp);
-    }
-    free(tmp);
-    return failed ? 1 : 0;
-}
+static void write_page(FILE *f, const void *r) { report_html(f, r); }
 
 /* Each model label's figures in e->per_label (in the model's label order, the unknown labels last), or NULL. */
 static const hftc_label_metrics **label_figures(const hftc_model *m, const hftc_evaluation *e)
@@ -136,7 +94,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "hftc report: out of memory\n");
         rc = 1;
     } else {
-        rc = write_page(&r, output);
+        rc = cli_write_file("report", output, write_page, &r);
     }
     free(r.label), free(described);
     json_decref(model);

@@ -420,6 +420,7 @@ typedef struct {
     int sibling_confusions; /* hftc_evaluate: also the sibling pairs confused (hftc_evaluation.confusions) */
     int threshold_curve;    /* hftc_evaluate: also the micro figures at each threshold (hftc_evaluation.curve); turns
                              * prune off */
+    int doc_counts;         /* hftc_evaluate: also each document's counts (hftc_evaluation.doc_counts) */
 } hftc_input_options;
 
 #define HFTC_MAX_K 5
@@ -491,6 +492,11 @@ typedef struct {
      * i / (HFTC_CURVE_POINTS - 1); n_curve is HFTC_CURVE_POINTS then, 0 otherwise. */
     hftc_curve_point curve[HFTC_CURVE_POINTS];
     size_t n_curve;
+    /* With hftc_input_options.doc_counts: per document (docs x 3, in input order) its labels predicted and right,
+     * predicted, and gold (ancestors included, as the micro figures count them): micro-F1 over any sample of
+     * documents is 2 x right / (predicted + gold) summed over it (a paired bootstrap); NULL otherwise. Freed by
+     * hftc_evaluation_free. */
+    size_t *doc_counts;
 } hftc_evaluation;
 
 /* Evaluates m on the labelled file in->path; *out is set only on success. */

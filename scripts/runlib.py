@@ -12,6 +12,9 @@ import subprocess
 import sys
 import tarfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import significance  # noqa: E402
+
 
 INCOMPLETE = 3  # hftc train's exit status at --time-limit: the checkpoint holds the work done
 
@@ -59,7 +62,7 @@ def runs_reused(log):
     return sum(int(n) for n in re.findall(r": (\d+) classifier runs reused \(", log))
 
 
-RECORDS = (".train.log", ".info.json", ".done")  # and one NAME.SCORING.json per scoring
+RECORDS = (".train.log", ".info.json", ".done")  # and per scoring NAME.SCORING.json and NAME.SCORING.docs.tsv
 ARCHIVE = ".tar.xz"
 
 
@@ -69,10 +72,11 @@ def done(base):
 
 def record_files(files, names=None):
     """Which of the file names files are the records of the runs named (default: every finished run, one with
-    NAME.done among them): NAME.train.log, NAME.info.json, NAME.done and NAME.SCORING.json."""
+    NAME.done among them): NAME.train.log, NAME.info.json, NAME.done, NAME.SCORING.json and NAME.SCORING.docs.tsv
+    (the per-document counts of the bootstrap)."""
     names = names or [f[:-len(".done")] for f in files if f.endswith(".done")]
     return sorted(f for name in names for f in files if f.startswith(name + ".") and
-                  (f[len(name):] in RECORDS or re.fullmatch(r"\.\w+\.json", f[len(name):])))
+                  (f[len(name):] in RECORDS or re.fullmatch(r"\.[\w-]+\.(json|docs\.tsv)", f[len(name):])))
 
 
 def copy_records(src_dir, dst_dir, names=None):
@@ -197,19 +201,22 @@ def mark_done(base):
 def train_and_score(hftc, options, data_dir, base, scorings, threads, checkpoint=None):
     """One run: hftc train OPTIONS (which write base.hftc; continuing from the checkpoint file if given and
     there) with base.train.log, hftc test of the model on data_dir/test.tsv with each scoring
-    (base.SCORING.json), hftc info (base.info.json), then base.done. False if the training stopped at its
-    --time-limit (nothing tested, not done)."""
+    (base.SCORING.json, and each document's counts in base.SCORING.docs.tsv), hftc info (base.info.json), then
+    base.done. False if the training stopped at its --time-limit (nothing tested, not done)."""
     if train(hftc, options, base + ".train.log", checkpoint) == INCOMPLETE:
         return False
     for scoring in scorings:
-        test_json(hftc, base + ".hftc", os.path.join(data_dir, "test.tsv"), f"{base}.{scoring}.json", threads, scoring)
+        test_json(hftc, base + ".hftc", os.path.join(data_dir, "test.tsv"), f"{base}.{scoring}.json", threads, scoring,
+                  ["--doc-counts", f"{base}.{scoring}.docs.tsv"])
     info_json(hftc, base + ".hftc", base + ".info.json")
     mark_done(base)
     return True
 
 
 def read_scored_run(base, scorings, files=None):
-    """What train_and_score left: {"scores": {scoring: test JSON}, "info", "wall", "peak_mb", "runs_reused"};
+    """What train_and_score left: {"scores": {scoring: test JSON}, "doc_counts": {scoring: [(right, predicted,
+    gold)] per test document, or None for a run recorded before they were kept}, "info", "wall", "peak_mb",
+    "runs_reused"};
     None if not done. With files (a records archive's, read_archive) the run is read from them, not from
     base.* on disk: base's file name is the run's name there."""
     if files is None:
@@ -219,6 +226,8 @@ def read_scored_run(base, scorings, files=None):
         def read(suffix):
             with open(base + suffix, "rb") as f:
                 return f.read()
+        def present(suffix):
+            return os.path.exists(base + suffix)
     else:
         name = os.path.basename(base)
         if name + ".done" not in files:
@@ -226,7 +235,12 @@ def read_scored_run(base, scorings, files=None):
 
         def read(suffix):
             return files[name + suffix]
+
+        def present(suffix):
+            return name + suffix in files
     run = {"scores": {s: json.loads(read(f".{s}.json")) for s in scorings}, "info": json.loads(read(".info.json"))}
+    run["doc_counts"] = {s: significance.read_doc_counts(read(f".{s}.docs.tsv").decode())
+                         if present(f".{s}.docs.tsv") else None for s in scorings}
     log = read(".train.log").decode()
     run["wall"], run["peak_mb"] = time_report(log)
     run["runs_reused"] = runs_reused(log)

@@ -1,12 +1,14 @@
 /* What hftc_evaluate adds for a report (src/eval/diagnostics.c): the sibling pairs confused, counted on
  * hand-made decisions and wired through the evaluation; the threshold curve, whose point at the model's
- * threshold is the evaluation's own micro figures; and the taxonomy's parents through the API. */
+ * threshold is the evaluation's own micro figures; the per-document counts, whose sums are those figures; and the
+ * taxonomy's parents through the API. */
 #include "eval/diagnostics.h"
 #include "hftc.h"
 #include "hierarchy.h"
 #include "test.h"
 #include "tmpfiles.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Root: sport (football, tennis), science (physics (quantum), biology). Five documents: football read as
@@ -87,6 +89,21 @@ static void test_evaluation_adds_curve_and_confusions(void)
     for (size_t i = 1; i < e.n_confusions; i++)
         CHECK(e.confusions[i].count <= e.confusions[i - 1].count);
     hftc_evaluation_free(&e);
+    // per-document counts: their sums give the evaluation's micro figures (the bootstrap's premise)
+    in.threshold_curve = 0, in.sibling_confusions = 0, in.doc_counts = 1;
+    CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);
+    CHECK(plain.doc_counts == NULL && e.doc_counts != NULL);
+    size_t right = 0, predicted = 0, gold = 0;
+    for (size_t d = 0; e.doc_counts && d < e.docs; d++) {
+        CHECK(e.doc_counts[3 * d] <= e.doc_counts[3 * d + 1] && e.doc_counts[3 * d] <= e.doc_counts[3 * d + 2]);
+        right += e.doc_counts[3 * d], predicted += e.doc_counts[3 * d + 1], gold += e.doc_counts[3 * d + 2];
+    }
+    CHECK_MSG(predicted + gold > 0 && fabs(2.0 * (double)right / (double)(predicted + gold) - plain.micro_f1) < 1e-12 &&
+                  fabs((double)right / (double)gold - plain.micro_recall) < 1e-12,
+              "from the counts: %zu right, %zu predicted, %zu gold; evaluated micro-F1 %g", right, predicted, gold,
+              plain.micro_f1);
+    hftc_evaluation_free(&e);
+    in.doc_counts = 0;
     // a scoring without a threshold has no curve
     in.scoring = "top-down";
     CHECK_STATUS(hftc_evaluate(m, &in, &e), HFTC_STATUS_OK);

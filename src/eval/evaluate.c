@@ -305,6 +305,34 @@ void hftc_evaluation_free(hftc_evaluation *e)
     free(e->confusions);
     e->confusions = NULL;
     e->n_confusions = 0;
+    free(e->doc_counts);
+    e->doc_counts = NULL;
+}
+
+// Each document's labels predicted and right, predicted, and gold (mi's), into out->doc_counts.
+static hftc_status doc_counts(const metrics_input *mi, hftc_evaluation *out)
+{
+    size_t *counts = mem_alloc(3 * mi->n_docs + 1, sizeof *counts);
+    bool *gold = mem_calloc(mi->n_labels + 1, sizeof *gold);
+    if (!counts || !gold) {
+        free(counts), free(gold);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    for (size_t d = 0; d < mi->n_docs; d++) {
+        size_t right = 0;
+        for (size_t j = mi->gold_start[d]; j < mi->gold_start[d + 1]; j++)
+            gold[mi->gold[j]] = true;
+        for (size_t j = mi->pred_start[d]; j < mi->pred_start[d + 1]; j++)
+            right += mi->pred[j] < mi->n_labels && gold[mi->pred[j]];
+        for (size_t j = mi->gold_start[d]; j < mi->gold_start[d + 1]; j++)
+            gold[mi->gold[j]] = false;
+        counts[3 * d] = right;
+        counts[3 * d + 1] = mi->pred_start[d + 1] - mi->pred_start[d];
+        counts[3 * d + 2] = mi->gold_start[d + 1] - mi->gold_start[d];
+    }
+    free(gold);
+    out->doc_counts = counts;
+    return HFTC_STATUS_OK;
 }
 
 static void copy_metrics(hftc_level_metrics *out, const metrics *mt)
@@ -391,6 +419,8 @@ hftc_status hftc_evaluate(hftc_model *m, const hftc_input_options *in, hftc_eval
         st = sibling_confusions(&m->tax, &mi, out);
     if (st == HFTC_STATUS_OK && with_curve)
         curve_tally_finish(&curve, out);
+    if (st == HFTC_STATUS_OK && in->doc_counts)
+        st = doc_counts(&mi, out);
     /* Per level: only that level's labels count (accuracy: the level's label set is exactly right). */
     mi.label_mask = mask;
     mi.ranked = NULL;
