@@ -41,6 +41,10 @@ int cli_check_output(const char *command, const char *train, const char *valid, 
  * (.NAME.hftc-tmp.XXXXXX) renamed over it once complete, so the file is whole or absent. Returns 0, or 1 after saying
  * why. */
 int cli_write_file(const char *command, const char *path, void (*write)(FILE *f, const void *user), const void *user);
+/* The record of the part named name of a flat or level model (hftc_model_describe's "training" is training): the
+ * latest history entry's that trained it (hftc extend, hftc learn), else the training's (by name; in records that
+ * name no part, the k-th part that is not a branch); NULL if none. */
+const json_t *cli_part_record(const json_t *training, const char *name, size_t k);
 /* Saves m at output (saying so unless quiet) and frees it; returns the exit status. */
 int cli_save_model(const char *command, hftc_model *m, const char *output, int quiet);
 /* 0 if threshold is in [0, 1] or -1 (the model's: the default of --threshold), else 2 after saying so:

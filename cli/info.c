@@ -95,29 +95,6 @@ static void print_history(const json_t *training)
     }
 }
 
-// The record of the model's part named name: the latest history entry's that trained it (hftc extend, learn), else
-// the training's (by name; in records that name no part, the k-th that is not a branch).
-static const json_t *part_record(const json_t *training, const char *name, size_t k)
-{
-    const json_t *history = json_object_get(training, "history"), *parts = json_object_get(training, "parts"), *p;
-    size_t j;
-    for (size_t i = json_array_size(history); i-- > 0;)
-        json_array_foreach(json_object_get(json_array_get(history, i), "parts"), j, p)
-        {
-            const char *part = json_string_value(json_object_get(p, "part"));
-            if (part && !strcmp(part, name))
-                return p;
-        }
-    json_array_foreach(parts, j, p)
-    {
-        const char *part = json_string_value(json_object_get(p, "part"));
-        if (part && !strcmp(part, name))
-            return p;
-    }
-    p = json_array_get(parts, k);
-    return p && !json_object_get(p, "part") ? p : NULL;
-}
-
 // One line per part of a flat or level model, with the record of its training.
 static void print_parts(const json_t *d, const json_t *training)
 {
@@ -126,7 +103,7 @@ static void print_parts(const json_t *d, const json_t *training)
     json_array_foreach(json_object_get(d, "parts"), i, part)
     {
         const char *name = json_string_value(json_object_get(part, "name"));
-        const json_t *p = part_record(training, name ? name : "", k);
+        const json_t *p = cli_part_record(training, name ? name : "", k);
         k += !json_object_get(part, "branch");
         printf("  %-16s %5lld labels %10lld parameters (%lld trained, %lld frozen)", name,
                (long long)json_integer_value(json_object_get(part, "outputs")),

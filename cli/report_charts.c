@@ -1,6 +1,7 @@
 /* hftc report's charts, inline SVG drawn here (no script, no library): F1 against support per label (support on
  * a log scale), the epochs of each network's training from the model's record, and precision, recall and F1
  * against the threshold on validation data. Hovering a point or a line shows its <title>. */
+#include "commands.h"
 #include "report.h"
 
 #include <math.h>
@@ -290,14 +291,17 @@ void report_training(FILE *f, const report *r)
     if (json_object_get(training, "nodes")) {
         n = node_parts(f, json_object_get(training, "nodes"), parts);
     } else {
-        json_array_foreach(record_parts, i, part)
+        size_t k = 0; /* the parts that are not branches, for records that name no part */
+        json_array_foreach(described, i, part)
         {
-            if (n == sizeof parts / sizeof *parts || !json_array_size(json_object_get(part, "epochs")))
+            const char *name = json_string_value(json_object_get(part, "name"));
+            const json_t *record = json_is_array(record_parts) ? cli_part_record(training, name ? name : "", k) : NULL;
+            k += !json_object_get(part, "branch");
+            if (n == sizeof parts / sizeof *parts || !json_array_size(json_object_get(record, "epochs")))
                 continue;
-            const char *name = json_string_value(json_object_get(json_array_get(described, i), "name"));
             snprintf(parts[n].name, sizeof parts[n].name, "%s", name ? name : "network");
-            parts[n].epochs = json_object_get(part, "epochs");
-            parts[n].best_epoch = json_integer_value(json_object_get(part, "best_epoch"));
+            parts[n].epochs = json_object_get(record, "epochs");
+            parts[n].best_epoch = json_integer_value(json_object_get(record, "best_epoch"));
             n++;
         }
     }

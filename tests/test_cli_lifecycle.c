@@ -45,6 +45,16 @@ static void check_extend(const char *bin, const char *model)
         CHECK(run_command(cmd, out, sizeof out) == 0);
         const char *branch = strstr(out, "  flat branch 1 ");
         CHECK_MSG(branch && strstr(branch, " 1 labels ") && strstr(branch, " epochs (best "), "info printed: %s", out);
+        // the report draws each network's epochs under its own name, the branch's from the extension's record
+        const char *page = tmpfiles_path("cli-report.html");
+        snprintf(cmd, sizeof cmd, "%s report --model %s --input %s --output %s --threads 1 2>&1", bin, extended,
+                 path_test, page);
+        CHECK_MSG(run_command(cmd, out, sizeof out) == 0, "report printed: %s", out);
+        size_t page_len = 0;
+        char *html = tmpfiles_read(page, &page_len);
+        CHECK_MSG(html && strstr(html, "<b>flat</b>: ") && strstr(html, "<b>flat branch 1</b>: "),
+                  "the report's training curves lack a network");
+        free(html);
     }
     free(train), free(more_train);
     snprintf(cmd, sizeof cmd, "%s extend --model %s --taxonomy %s --train %s --output %s --threads 1 2>&1", bin, model,
