@@ -499,7 +499,7 @@ static void test_onlstm_round_trip(void)
     o.onlstm_chunk = 5;
     CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--onlstm-chunk"));
     o.onlstm_chunk = 3;
-    snprintf(o.rnn_pool, sizeof o.rnn_pool, "mean");
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "min");
     CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--rnn-pool"));
     snprintf(o.rnn_pool, sizeof o.rnn_pool, "max");
     o.hidden = 0;
