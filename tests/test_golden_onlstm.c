@@ -40,32 +40,7 @@ static bool case_read(golden_case *gc, const golden *g, const char *prefix)
     return golden_case_inputs(gc, g, prefix);
 }
 
-// Every torch parameter is an hftc tensor and the other way round (the two buffers aside), and the running statistics
-// after the training step are PyTorch's.
-static void check_tensors_and_statistics(network *net, const golden_case *gc, const golden *g, const char *prefix)
-{
-    (void)gc;
-    param_set *ps = network_params(net);
-    size_t grads = 0, params = 0, plen = strlen(prefix);
-    for (size_t i = 0; i < g->n; i++)
-        grads += !strncmp(g->records[i].name, prefix, plen) && !strncmp(g->records[i].name + plen, "grad.", 5);
-    for (size_t i = 0; i < ps->n_tensors; i++)
-        params += !ps->tensors[i].buffer;
-    CHECK_MSG(grads == params, "%s: torch has %zu parameters, hftc %zu", prefix, grads, params);
-    char what[96];
-    const char *stats[2] = {"bn.running_mean", "bn.running_var"};
-    for (size_t k = 0; k < 2; k++) {
-        tensor *t = params_find(ps, stats[k]);
-        char name[64];
-        snprintf(name, sizeof name, "after.%s", stats[k]);
-        snprintf(what, sizeof what, "%s%s", prefix, name);
-        if (t)
-            check_close(what, t->value, golden_get(g, prefix, name, t->size), t->size);
-    }
-}
-
-static const golden_variant onlstm_variant = {
-    .read = case_read, .grad_tol = grad_tol, .more = check_tensors_and_statistics};
+static const golden_variant onlstm_variant = {.read = case_read, .grad_tol = grad_tol, .more = golden_check_statistics};
 
 static void test_last(void) { golden_check_variant(GOLDEN_PATH, "last.", HEAD_SOFTMAX, &onlstm_variant); }
 
