@@ -294,6 +294,12 @@ typedef struct {
     void (*more)(network *net, const golden_case *gc, const golden *g, const char *prefix);
 } golden_variant;
 
+/* A golden_variant's grad_tol for the recurrent networks with the MLP head (test_golden_onlstm.c, test_golden_lstm.c):
+ * back-propagation through time is worse conditioned than the CNN, so 1e-4; fc1.bias, whose terms batch norm makes
+ * cancel in its sum over the batch to ~1e-3 of their size, 5e-3 (PyTorch's own float32 runs are off their float64
+ * results by up to 2.8e-3 there in this measure). */
+static inline double golden_recurrent_grad_tol(const char *name) { return strcmp(name, "fc1.bias") ? 1e-4 : 5e-3; }
+
 /* A golden_variant's more for networks with batch norm: every torch parameter is an hftc tensor and the other way
  * round (the running statistics aside), and the running statistics after the training step are PyTorch's (a
  * network without batch norm has none to check). */

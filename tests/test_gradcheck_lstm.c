@@ -227,7 +227,7 @@ static void check_network(const network_config *cfg, const char *label)
     if (!net)
         return;
     param_set *ps = network_params(net);
-    // Back to twice the initialisation (the embedding six times): three times saturates the gates, and batch norm's
+    // The LSTM's weights back to twice their initialisation: three times saturates its gates, and batch norm's
     // cancelling sums over the batch then leave some gradients at float32's rounding.
     for (size_t i = 0; i < ps->n_tensors; i++)
         for (size_t j = 0; j < ps->tensors[i].size && strncmp(ps->tensors[i].name, "lstm.", 5) == 0; j++)
@@ -242,26 +242,13 @@ static void check_network(const network_config *cfg, const char *label)
     uint32_t ref_tokens[B * T];
     ref_token_ids(ref_tokens, tokens, B * T, cfg->vocab_size);
     c.tokens = ref_tokens;
-    tensor *t_emb, *t_p[8], *t_fc1_w = NULL, *t_fc1_b = NULL, *t_bn_w = NULL, *t_bn_b = NULL, *t_out_w, *t_out_b;
+    tensor *t_emb, *t_p[8], *t_head[6];
     c.emb = tensor_double(ps, "embedding.weight", &t_emb);
-    bool found = t_emb;
+    bool found = ref_head_load(&c.head, t_head, ps, cfg) && t_emb && (!cfg->hidden_batchnorm || (bn_mean && bn_var));
     for (size_t k = 0; k < 8; k++) {
         c.p[k] = tensor_double(ps, names[k], &t_p[k]);
         found = found && t_p[k];
     }
-    if (cfg->hidden) {
-        c.head.fc1_w = tensor_double(ps, "fc1.weight", &t_fc1_w);
-        c.head.fc1_b = tensor_double(ps, "fc1.bias", &t_fc1_b);
-        found = found && t_fc1_w && t_fc1_b;
-    }
-    if (cfg->hidden_batchnorm) {
-        c.head.bn_w = tensor_double(ps, "bn.weight", &t_bn_w);
-        c.head.bn_b = tensor_double(ps, "bn.bias", &t_bn_b);
-        found = found && t_bn_w && t_bn_b && bn_mean && bn_var;
-    }
-    c.head.out_w = tensor_double(ps, "out.weight", &t_out_w);
-    c.head.out_b = tensor_double(ps, "out.bias", &t_out_b);
-    found = found && t_out_w && t_out_b;
     CHECK_MSG(found, "%s: a tensor is missing", label);
     CHECK(!found || (t_p[0]->shape[0] == 4 * H && t_p[0]->shape[1] == E && t_p[5]->shape[1] == H));
     if (!found) {
@@ -291,23 +278,13 @@ static void check_network(const network_config *cfg, const char *label)
     float *emb_grad = grad_dense(t_emb);
     check_gradient(name, c.emb + E, (cfg->vocab_size - 1) * E, emb_grad + E, net_loss, &c);
     free(emb_grad);
-    struct {
-        tensor *t;
-        double *v;
-    } rest[] = {{t_fc1_w, c.head.fc1_w}, {t_fc1_b, c.head.fc1_b}, {t_bn_w, c.head.bn_w},
-                {t_bn_b, c.head.bn_b},   {t_out_w, c.head.out_w}, {t_out_b, c.head.out_b}};
     for (size_t k = 0; k < 8; k++) {
         snprintf(name, sizeof name, "%s %s", label, names[k]);
         check_gradient(name, c.p[k], t_p[k]->size, t_p[k]->grad, net_loss, &c);
     }
-    for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
-        if (!rest[i].t)
-            continue;
-        snprintf(name, sizeof name, "%s %s", label, rest[i].t->name);
-        check_gradient(name, rest[i].v, rest[i].t->size, rest[i].t->grad, net_loss, &c);
-    }
-    free(c.emb), free(c.head.fc1_w), free(c.head.fc1_b), free(c.head.bn_w), free(c.head.bn_b), free(c.head.out_w);
-    free(c.head.out_b), free((void *)c.emb_mask), free((void *)c.rnn_mask), free((void *)c.head.mask);
+    check_head_gradients(label, t_head, &c.head, net_loss, &c);
+    ref_head_free(&c.head);
+    free(c.emb), free((void *)c.emb_mask), free((void *)c.rnn_mask);
     for (size_t k = 0; k < 8; k++)
         free(c.p[k]);
     network_free(net);
@@ -316,19 +293,7 @@ static void check_network(const network_config *cfg, const char *label)
 // The HFT-ONLSTM paper's MLP head (as the bilstm presets have it) with softmax, the pooling and dropout given.
 static network_config mlp_config(rnn_pool_kind pool, float dropout)
 {
-    return (network_config){.encoder = ENCODER_BILSTM,
-                            .head = HEAD_SOFTMAX,
-                            .vocab_size = 12,
-                            .embed_dim = E,
-                            .rnn_hidden = H,
-                            .rnn_pool = pool,
-                            .rnn_dropout = dropout,
-                            .hidden = 5,
-                            .hidden_activation = ACTIVATION_TANH,
-                            .hidden_batchnorm = true,
-                            .n_classes = 3,
-                            .embed_dropout = dropout,
-                            .hidden_dropout = dropout ? 0.5f : 0.0f};
+    return recurrent_mlp_config(ENCODER_BILSTM, E, H, pool, dropout);
 }
 
 static void test_network_last(void)

@@ -236,19 +236,12 @@ static void check_network(const network_config *cfg, const char *label)
     uint32_t ref_tokens[B * T];
     ref_token_ids(ref_tokens, tokens, B * T, cfg->vocab_size);
     c.tokens = ref_tokens;
-    tensor *t_emb, *t_p[4], *t_fc1_w, *t_fc1_b, *t_bn_w, *t_bn_b, *t_bn_mean, *t_bn_var, *t_out_w, *t_out_b;
+    tensor *t_emb, *t_p[4], *t_head[6];
     c.emb = tensor_double(ps, "embedding.weight", &t_emb);
     for (size_t k = 0; k < 4; k++)
         c.p[k] = tensor_double(ps, names[k], &t_p[k]);
-    c.head.fc1_w = tensor_double(ps, "fc1.weight", &t_fc1_w);
-    c.head.fc1_b = tensor_double(ps, "fc1.bias", &t_fc1_b);
-    c.head.bn_w = tensor_double(ps, "bn.weight", &t_bn_w);
-    c.head.bn_b = tensor_double(ps, "bn.bias", &t_bn_b);
-    t_bn_mean = params_find(ps, "bn.running_mean");
-    t_bn_var = params_find(ps, "bn.running_var");
-    c.head.out_w = tensor_double(ps, "out.weight", &t_out_w);
-    c.head.out_b = tensor_double(ps, "out.bias", &t_out_b);
-    bool found = t_emb && t_fc1_w && t_fc1_b && t_bn_w && t_bn_b && t_bn_mean && t_bn_var && t_out_w && t_out_b;
+    tensor *t_bn_mean = params_find(ps, "bn.running_mean"), *t_bn_var = params_find(ps, "bn.running_var");
+    bool found = ref_head_load(&c.head, t_head, ps, cfg) && t_emb && t_bn_mean && t_bn_var;
     for (size_t k = 0; k < 4; k++)
         found = found && t_p[k];
     CHECK_MSG(found, "%s: a tensor is missing", label);
@@ -256,7 +249,7 @@ static void check_network(const network_config *cfg, const char *label)
         network_free(net);
         return;
     }
-    CHECK(t_bn_mean->buffer && t_bn_var->buffer && !t_bn_w->buffer);
+    CHECK(t_bn_mean->buffer && t_bn_var->buffer && !t_head[2]->buffer);
     // Inference: no dropout, the running statistics (copied: training changes them).
     float mean0[8], var0[8];
     memcpy(mean0, t_bn_mean->value, cfg->hidden * sizeof(float));
@@ -279,18 +272,13 @@ static void check_network(const network_config *cfg, const char *label)
     float *emb_grad = grad_dense(t_emb);
     check_gradient(name, c.emb + E, (cfg->vocab_size - 1) * E, emb_grad + E, net_loss, &c);
     free(emb_grad);
-    struct {
-        tensor *t;
-        double *v;
-    } all[] = {{t_p[0], c.p[0]},        {t_p[1], c.p[1]},        {t_p[2], c.p[2]},      {t_p[3], c.p[3]},
-               {t_fc1_w, c.head.fc1_w}, {t_fc1_b, c.head.fc1_b}, {t_bn_w, c.head.bn_w}, {t_bn_b, c.head.bn_b},
-               {t_out_w, c.head.out_w}, {t_out_b, c.head.out_b}};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-        snprintf(name, sizeof name, "%s %s", label, all[i].t->name);
-        check_gradient(name, all[i].v, all[i].t->size, all[i].t->grad, net_loss, &c);
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "%s %s", label, names[k]);
+        check_gradient(name, c.p[k], t_p[k]->size, t_p[k]->grad, net_loss, &c);
     }
-    free(c.emb), free(c.head.fc1_w), free(c.head.fc1_b), free(c.head.bn_w), free(c.head.bn_b), free(c.head.out_w);
-    free(c.head.out_b), free((void *)c.emb_mask), free((void *)c.rnn_mask), free((void *)c.head.mask);
+    check_head_gradients(label, t_head, &c.head, net_loss, &c);
+    ref_head_free(&c.head);
+    free(c.emb), free((void *)c.emb_mask), free((void *)c.rnn_mask);
     for (size_t k = 0; k < 4; k++)
         free(c.p[k]);
     network_free(net);
@@ -298,20 +286,9 @@ static void check_network(const network_config *cfg, const char *label)
 
 static network_config mlp_config(size_t chunk, rnn_pool_kind pool, float dropout)
 {
-    return (network_config){.encoder = ENCODER_ONLSTM,
-                            .head = HEAD_SOFTMAX,
-                            .vocab_size = 12,
-                            .embed_dim = E,
-                            .rnn_hidden = H,
-                            .onlstm_chunk = chunk,
-                            .rnn_pool = pool,
-                            .rnn_dropout = dropout,
-                            .hidden = 5,
-                            .hidden_activation = ACTIVATION_TANH,
-                            .hidden_batchnorm = true,
-                            .n_classes = 3,
-                            .embed_dropout = dropout,
-                            .hidden_dropout = dropout ? 0.5f : 0.0f};
+    network_config cfg = recurrent_mlp_config(ENCODER_ONLSTM, E, H, pool, dropout);
+    cfg.onlstm_chunk = chunk;
+    return cfg;
 }
 
 static void test_network_last(void)

@@ -31,7 +31,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_file import GoldenFile, batch, f32, head_targets  # noqa: E402
+from golden_file import GoldenFile, batch, head_targets, init_recurrent  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -72,46 +72,13 @@ add = golden.add
 def variant(prefix, E, H, pool, hidden, C, head, lengths, seed):
     torch.manual_seed(seed)
     m = Net(E, H, pool, hidden, C)
-    with torch.no_grad():
-        m.embedding.weight.uniform_(-1, 1)
-        m.embedding.weight[0].zero_()
-        for p in m.lstm.parameters():  # away from the linear regime, visible gradients everywhere
-            p.uniform_(-0.9, 0.9)
-        if m.bn is not None:
-            m.bn.weight.uniform_(0.5, 1.5)
-            m.bn.bias.uniform_(-0.5, 0.5)
-            m.bn.running_mean.uniform_(-0.5, 0.5)
-            m.bn.running_var.uniform_(0.2, 2.0)
-        for p in list(m.parameters()) + list(m.buffers()):
-            if p.is_floating_point():
-                p.copy_(f32(p))
+    init_recurrent(m, m.lstm)
     tokens, lengths = batch(seed + 1, lengths, V, T, first_id=2, unk_at=(0, 3))
     targets, pos_weight, loss_fn, probs_of = head_targets(head, seed + 2, B, C)
 
     add(prefix + "config", [V, E, H, POOLS.index(pool), hidden, C, B, T, 1 if head == "softmax" else 0])
     golden.add_inputs(prefix, tokens, lengths, targets, pos_weight)
-    for name, p in m.named_parameters():
-        add(prefix + name, p.detach().numpy())
-    if m.bn is not None:
-        add(prefix + "bn.running_mean", m.bn.running_mean.numpy())
-        add(prefix + "bn.running_var", m.bn.running_var.numpy())
-
-    m.eval()
-    with torch.no_grad():
-        logits = m(tokens, lengths)
-    add(prefix + "probs", probs_of(logits).numpy())
-    add(prefix + "loss", [loss_fn(logits, targets).item()])
-
-    m.train()
-    loss = loss_fn(m(tokens, lengths), targets)
-    loss.backward()
-    add(prefix + "train_loss", [loss.item()])
-    for name, p in m.named_parameters():
-        add(prefix + "grad." + name, p.grad.numpy())
-    if m.bn is not None:
-        add(prefix + "after.bn.running_mean", m.bn.running_mean.numpy())
-        add(prefix + "after.bn.running_var", m.bn.running_var.numpy())
-
+    golden.add_network_passes(prefix, m, tokens, lengths, targets, loss_fn, probs_of)
 
 variant("max.", E=5, H=4, pool="max", hidden=6, C=4, head="softmax", lengths=[7, 3, 1, 5], seed=31)
 variant("mean.", E=4, H=5, pool="mean", hidden=5, C=3, head="softmax", lengths=[6, 2, 7, 4], seed=41)
