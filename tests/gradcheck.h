@@ -219,6 +219,25 @@ static inline double ref_softmax_ce(double *probs, const double *x, const float 
     return total / (double)B;
 }
 
+// The recurrent encoders' pooling (model/rnn_pool.h) of the states s (B, T, D) into features (B, D): the final state
+// (columns j < forward at L-1, the others at 0), or the maximum or mean over t < L; zero for an empty document.
+static inline void ref_rnn_pool(double *features, const double *s, const size_t *lengths, rnn_pool_kind pool, size_t B,
+                                size_t T, size_t D, size_t forward)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t j = 0; j < D; j++) {
+            size_t L = lengths[b];
+            double v = 0.0;
+            if (L && pool == RNN_POOL_LAST)
+                v = s[(b * T + (j < forward ? L - 1 : 0)) * D + j];
+            for (size_t t = 0; pool == RNN_POOL_MAX && t < L; t++)
+                v = t ? fmax(v, s[(b * T + t) * D + j]) : s[(b * T + t) * D + j];
+            for (size_t t = 0; pool == RNN_POOL_MEAN && t < L; t++)
+                v += s[(b * T + t) * D + j] / (double)L;
+            features[b * D + j] = v;
+        }
+}
+
 /* ---- the whole network ---- */
 
 // In place on x (B, N): torch.nn.BatchNorm1d with the batch's statistics (training) or the given

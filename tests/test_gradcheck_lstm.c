@@ -182,25 +182,6 @@ typedef struct {
     ref_head head;
 } net_ctx;
 
-// The pooled features (B, 2H) of the states s: the final states (forward at L-1, backward at 0), or the maximum or
-// mean over t < L; zero for an empty document.
-static void ref_pool(double *features, const double *s, const size_t *lengths, rnn_pool_kind pool)
-{
-    enum { D = 2 * H };
-    for (size_t b = 0; b < B; b++)
-        for (size_t j = 0; j < D; j++) {
-            size_t L = lengths[b];
-            double v = 0.0;
-            if (L && pool == RNN_POOL_LAST)
-                v = s[(b * T + (j < H ? L - 1 : 0)) * D + j];
-            for (size_t t = 0; pool == RNN_POOL_MAX && t < L; t++)
-                v = t ? fmax(v, s[(b * T + t) * D + j]) : s[(b * T + t) * D + j];
-            for (size_t t = 0; pool == RNN_POOL_MEAN && t < L; t++)
-                v += s[(b * T + t) * D + j] / (double)L;
-            features[b * D + j] = v;
-        }
-}
-
 static double net_loss(const void *ctx)
 {
     const net_ctx *c = ctx;
@@ -209,7 +190,7 @@ static double net_loss(const void *ctx)
     ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
     ref_dropout(x, c->emb_mask, B * T * E, cfg->embed_dropout);
     ref_lstm(s, x, c->lengths, c->p);
-    ref_pool(features, s, c->lengths, cfg->rnn_pool);
+    ref_rnn_pool(features, s, c->lengths, cfg->rnn_pool, B, T, 2 * H, H);
     ref_dropout(features, c->rnn_mask, B * 2 * H, cfg->rnn_dropout);
     return ref_network_head(cfg, &c->head, features, B, 2 * H);
 }

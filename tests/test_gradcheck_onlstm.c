@@ -1,6 +1,6 @@
 /* Finite-difference gradient checks (tests/gradcheck.h) for the ordered-neurons LSTM
  * (src/nn/onlstm.c), with chunk 1 (one master gate per unit: the paper's equations) and chunk 2, over
- * several timesteps, and for the whole onlstm network (src/model/encoder_onlstm.c): last state or max
+ * several timesteps, and for the whole onlstm network (src/model/encoder_onlstm.c): last state, max or mean
  * pooling, the paper's MLP head (fc1 -> tanh -> dropout -> batch norm -> out) with softmax
  * cross-entropy, dropout masks reproduced in the reference. The double-precision reference is written here from
  * equations (1)-(11) of the HFT-ONLSTM paper with the reference code's gate layout; the loss is L = sum(out * R).
@@ -193,14 +193,7 @@ static double net_loss(const void *ctx)
     ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
     ref_dropout(x, c->emb_mask, B * T * E, cfg->embed_dropout);
     ref_onlstm(s, x, c->lengths, c->p, cfg->onlstm_chunk ? cfg->onlstm_chunk : 1);
-    for (size_t b = 0; b < B; b++)
-        for (size_t j = 0; j < H; j++) {
-            size_t L = c->lengths[b];
-            double v = L ? s[(b * T + L - 1) * H + j] : 0.0;
-            for (size_t t = 0; cfg->rnn_pool == RNN_POOL_MAX && t < L; t++)
-                v = t ? fmax(v, s[(b * T + t) * H + j]) : s[(b * T + t) * H + j];
-            features[b * H + j] = v;
-        }
+    ref_rnn_pool(features, s, c->lengths, cfg->rnn_pool, B, T, H, H);
     ref_dropout(features, c->rnn_mask, B * H, cfg->rnn_dropout);
     return ref_network_head(cfg, &c->head, features, B, H);
 }
@@ -303,6 +296,13 @@ static void test_network_max_chunked(void)
     check_network(&cfg, "onlstm(max, chunk 2)");
 }
 
+// The mean over the words (rnn_pool.c, shared with the bilstm encoder).
+static void test_network_mean(void)
+{
+    network_config cfg = mlp_config(2, RNN_POOL_MEAN, 0.0f);
+    check_network(&cfg, "onlstm(mean, chunk 2)");
+}
+
 static void test_network_dropout(void)
 {
     network_config cfg = mlp_config(2, RNN_POOL_LAST, 0.25f);
@@ -321,6 +321,7 @@ int main(void)
     RUN_TEST(test_chunk2);
     RUN_TEST(test_network_last);
     RUN_TEST(test_network_max_chunked);
+    RUN_TEST(test_network_mean);
     RUN_TEST(test_network_dropout);
     RUN_TEST(test_few_skipped);
     TEST_MAIN_END();
