@@ -126,7 +126,7 @@ typedef struct {
                                   * (members: linear, linear-svm, ngram, hft-cnn) */
     char family[16];             /* "neural": networks (the encoder below); "linear": linear classifiers over
                                   * TF-IDF features, trained by liblinear */
-    char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram" */
+    char encoder[16];            /* "cnn", "bigru-att", "onlstm", "ngram", "bilstm" */
     char head[16];               /* "sigmoid", "softmax" */
     char strategy[16];           /* "flat": one model over all labels; "level": one per taxonomy level;
                                   * "node": one binary model per category (HTrans) */
@@ -144,11 +144,11 @@ typedef struct {
     size_t hidden;                /* 0 = no hidden layer; XML-CNN's bottleneck; HFT-ONLSTM's MLP */
     char hidden_activation[8];    /* of the hidden layer: "relu", "tanh" */
     int batchnorm;                /* batch normalisation after the hidden layer's dropout */
-    size_t rnn_hidden;            /* bigru-att: GRU units per direction; onlstm: units */
+    size_t rnn_hidden;            /* bigru-att, bilstm: units per direction; onlstm: units */
     size_t attention_dim;         /* bigru-att: attention size; 0 = 2 x rnn_hidden */
-    float rnn_dropout;            /* bigru-att: on the GRU outputs; onlstm: on the pooled state */
+    float rnn_dropout;            /* bigru-att: on the GRU outputs; onlstm, bilstm: on the pooled state */
     size_t onlstm_chunk;          /* onlstm: units per master-gate value (1 = the paper's equations) */
-    char rnn_pool[8];             /* onlstm: "last" state or "max" over the words */
+    char rnn_pool[8];             /* onlstm, bilstm: the "last" state(s), or "max" or "mean" over the words */
     size_t buckets;               /* ngram: rows of the table the word bigrams hash to (fastText's -bucket) */
     int joint_embedding;          /* level + softmax: below the top level, the parent category's name words are
                                    * read before the text (true parent in training, predicted at inference) */

@@ -219,6 +219,25 @@ static inline double ref_softmax_ce(double *probs, const double *x, const float 
     return total / (double)B;
 }
 
+// The recurrent encoders' pooling (model/rnn_pool.h) of the states s (B, T, D) into features (B, D): the final state
+// (columns j < forward at L-1, the others at 0), or the maximum or mean over t < L; zero for an empty document.
+static inline void ref_rnn_pool(double *features, const double *s, const size_t *lengths, rnn_pool_kind pool, size_t B,
+                                size_t T, size_t D, size_t forward)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t j = 0; j < D; j++) {
+            size_t L = lengths[b];
+            double v = 0.0;
+            if (L && pool == RNN_POOL_LAST)
+                v = s[(b * T + (j < forward ? L - 1 : 0)) * D + j];
+            for (size_t t = 0; pool == RNN_POOL_MAX && t < L; t++)
+                v = t ? fmax(v, s[(b * T + t) * D + j]) : s[(b * T + t) * D + j];
+            for (size_t t = 0; pool == RNN_POOL_MEAN && t < L; t++)
+                v += s[(b * T + t) * D + j] / (double)L;
+            features[b * D + j] = v;
+        }
+}
+
 /* ---- the whole network ---- */
 
 // In place on x (B, N): torch.nn.BatchNorm1d with the batch's statistics (training) or the given
@@ -355,6 +374,65 @@ static inline double *tensor_double(param_set *ps, const char *name, tensor **t)
 {
     *t = params_find(ps, name);
     return *t ? to_double((*t)->value, (*t)->size) : NULL;
+}
+
+// The head's tensors of a network of cfg into t, in the order fc1.weight, fc1.bias (with a hidden layer), bn.weight,
+// bn.bias (with batch norm), out.weight, out.bias (NULL where the network has none), and their values into h as
+// doubles; whether every tensor the configuration implies was found.
+static inline bool ref_head_load(ref_head *h, tensor *t[6], param_set *ps, const network_config *cfg)
+{
+    double **v[6] = {&h->fc1_w, &h->fc1_b, &h->bn_w, &h->bn_b, &h->out_w, &h->out_b};
+    const char *names[6] = {"fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "out.weight", "out.bias"};
+    bool found = true;
+    for (size_t k = 0; k < 6; k++) {
+        bool wanted = k >= 4 || (k < 2 ? cfg->hidden > 0 : cfg->hidden_batchnorm);
+        t[k] = NULL, *v[k] = wanted ? tensor_double(ps, names[k], &t[k]) : NULL;
+        found = found && (!wanted || t[k]);
+    }
+    return found;
+}
+
+// Finite differences of the loss f over every value of the head's tensors (ref_head_load's t, h), against their
+// gradients.
+static inline void check_head_gradients(const char *label, tensor *const t[6], const ref_head *h, ref_loss f,
+                                        const void *ctx)
+{
+    double *v[6] = {h->fc1_w, h->fc1_b, h->bn_w, h->bn_b, h->out_w, h->out_b};
+    char name[96];
+    for (size_t k = 0; k < 6; k++) {
+        if (!t[k])
+            continue;
+        snprintf(name, sizeof name, "%s %s", label, t[k]->name);
+        check_gradient(name, v[k], t[k]->size, t[k]->grad, f, ctx);
+    }
+}
+
+// Frees the values ref_head_load gave h and its dropout mask.
+static inline void ref_head_free(ref_head *h)
+{
+    free(h->fc1_w), free(h->fc1_b), free(h->bn_w), free(h->bn_b), free(h->out_w), free(h->out_b);
+    free((void *)h->mask);
+}
+
+// The recurrent networks' checks' configuration (test_gradcheck_onlstm.c, test_gradcheck_lstm.c): the HFT-ONLSTM
+// paper's MLP head (fc1 5 tanh, dropout, batch norm) with softmax over 3 classes, vocabulary 12, the given encoder,
+// sizes, pooling and dropout (on the embedding and the pooled features; 0.5 on the hidden layer with any).
+static inline network_config recurrent_mlp_config(encoder_kind encoder, size_t E, size_t H, rnn_pool_kind pool,
+                                                  float dropout)
+{
+    return (network_config){.encoder = encoder,
+                            .head = HEAD_SOFTMAX,
+                            .vocab_size = 12,
+                            .embed_dim = E,
+                            .rnn_hidden = H,
+                            .rnn_pool = pool,
+                            .rnn_dropout = dropout,
+                            .hidden = 5,
+                            .hidden_activation = ACTIVATION_TANH,
+                            .hidden_batchnorm = true,
+                            .n_classes = 3,
+                            .embed_dropout = dropout,
+                            .hidden_dropout = dropout ? 0.5f : 0.0f};
 }
 
 // The ids the double reference reads for the network's tokens: ids < V as they are, larger ones as

@@ -1,6 +1,6 @@
 /* Finite-difference gradient checks (tests/gradcheck.h) for the ordered-neurons LSTM
  * (src/nn/onlstm.c), with chunk 1 (one master gate per unit: the paper's equations) and chunk 2, over
- * several timesteps, and for the whole onlstm network (src/model/encoder_onlstm.c): last state or max
+ * several timesteps, and for the whole onlstm network (src/model/encoder_onlstm.c): last state, max or mean
  * pooling, the paper's MLP head (fc1 -> tanh -> dropout -> batch norm -> out) with softmax
  * cross-entropy, dropout masks reproduced in the reference. The double-precision reference is written here from
  * equations (1)-(11) of the HFT-ONLSTM paper with the reference code's gate layout; the loss is L = sum(out * R).
@@ -193,14 +193,7 @@ static double net_loss(const void *ctx)
     ref_embedding(x, c->tokens, c->lengths, c->emb, B, T, E);
     ref_dropout(x, c->emb_mask, B * T * E, cfg->embed_dropout);
     ref_onlstm(s, x, c->lengths, c->p, cfg->onlstm_chunk ? cfg->onlstm_chunk : 1);
-    for (size_t b = 0; b < B; b++)
-        for (size_t j = 0; j < H; j++) {
-            size_t L = c->lengths[b];
-            double v = L ? s[(b * T + L - 1) * H + j] : 0.0;
-            for (size_t t = 0; cfg->rnn_pool == RNN_POOL_MAX && t < L; t++)
-                v = t ? fmax(v, s[(b * T + t) * H + j]) : s[(b * T + t) * H + j];
-            features[b * H + j] = v;
-        }
+    ref_rnn_pool(features, s, c->lengths, cfg->rnn_pool, B, T, H, H);
     ref_dropout(features, c->rnn_mask, B * H, cfg->rnn_dropout);
     return ref_network_head(cfg, &c->head, features, B, H);
 }
@@ -236,19 +229,12 @@ static void check_network(const network_config *cfg, const char *label)
     uint32_t ref_tokens[B * T];
     ref_token_ids(ref_tokens, tokens, B * T, cfg->vocab_size);
     c.tokens = ref_tokens;
-    tensor *t_emb, *t_p[4], *t_fc1_w, *t_fc1_b, *t_bn_w, *t_bn_b, *t_bn_mean, *t_bn_var, *t_out_w, *t_out_b;
+    tensor *t_emb, *t_p[4], *t_head[6];
     c.emb = tensor_double(ps, "embedding.weight", &t_emb);
     for (size_t k = 0; k < 4; k++)
         c.p[k] = tensor_double(ps, names[k], &t_p[k]);
-    c.head.fc1_w = tensor_double(ps, "fc1.weight", &t_fc1_w);
-    c.head.fc1_b = tensor_double(ps, "fc1.bias", &t_fc1_b);
-    c.head.bn_w = tensor_double(ps, "bn.weight", &t_bn_w);
-    c.head.bn_b = tensor_double(ps, "bn.bias", &t_bn_b);
-    t_bn_mean = params_find(ps, "bn.running_mean");
-    t_bn_var = params_find(ps, "bn.running_var");
-    c.head.out_w = tensor_double(ps, "out.weight", &t_out_w);
-    c.head.out_b = tensor_double(ps, "out.bias", &t_out_b);
-    bool found = t_emb && t_fc1_w && t_fc1_b && t_bn_w && t_bn_b && t_bn_mean && t_bn_var && t_out_w && t_out_b;
+    tensor *t_bn_mean = params_find(ps, "bn.running_mean"), *t_bn_var = params_find(ps, "bn.running_var");
+    bool found = ref_head_load(&c.head, t_head, ps, cfg) && t_emb && t_bn_mean && t_bn_var;
     for (size_t k = 0; k < 4; k++)
         found = found && t_p[k];
     CHECK_MSG(found, "%s: a tensor is missing", label);
@@ -256,7 +242,7 @@ static void check_network(const network_config *cfg, const char *label)
         network_free(net);
         return;
     }
-    CHECK(t_bn_mean->buffer && t_bn_var->buffer && !t_bn_w->buffer);
+    CHECK(t_bn_mean->buffer && t_bn_var->buffer && !t_head[2]->buffer);
     // Inference: no dropout, the running statistics (copied: training changes them).
     float mean0[8], var0[8];
     memcpy(mean0, t_bn_mean->value, cfg->hidden * sizeof(float));
@@ -279,18 +265,13 @@ static void check_network(const network_config *cfg, const char *label)
     float *emb_grad = grad_dense(t_emb);
     check_gradient(name, c.emb + E, (cfg->vocab_size - 1) * E, emb_grad + E, net_loss, &c);
     free(emb_grad);
-    struct {
-        tensor *t;
-        double *v;
-    } all[] = {{t_p[0], c.p[0]},        {t_p[1], c.p[1]},        {t_p[2], c.p[2]},      {t_p[3], c.p[3]},
-               {t_fc1_w, c.head.fc1_w}, {t_fc1_b, c.head.fc1_b}, {t_bn_w, c.head.bn_w}, {t_bn_b, c.head.bn_b},
-               {t_out_w, c.head.out_w}, {t_out_b, c.head.out_b}};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-        snprintf(name, sizeof name, "%s %s", label, all[i].t->name);
-        check_gradient(name, all[i].v, all[i].t->size, all[i].t->grad, net_loss, &c);
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "%s %s", label, names[k]);
+        check_gradient(name, c.p[k], t_p[k]->size, t_p[k]->grad, net_loss, &c);
     }
-    free(c.emb), free(c.head.fc1_w), free(c.head.fc1_b), free(c.head.bn_w), free(c.head.bn_b), free(c.head.out_w);
-    free(c.head.out_b), free((void *)c.emb_mask), free((void *)c.rnn_mask), free((void *)c.head.mask);
+    check_head_gradients(label, t_head, &c.head, net_loss, &c);
+    ref_head_free(&c.head);
+    free(c.emb), free((void *)c.emb_mask), free((void *)c.rnn_mask);
     for (size_t k = 0; k < 4; k++)
         free(c.p[k]);
     network_free(net);
@@ -298,20 +279,9 @@ static void check_network(const network_config *cfg, const char *label)
 
 static network_config mlp_config(size_t chunk, rnn_pool_kind pool, float dropout)
 {
-    return (network_config){.encoder = ENCODER_ONLSTM,
-                            .head = HEAD_SOFTMAX,
-                            .vocab_size = 12,
-                            .embed_dim = E,
-                            .rnn_hidden = H,
-                            .onlstm_chunk = chunk,
-                            .rnn_pool = pool,
-                            .rnn_dropout = dropout,
-                            .hidden = 5,
-                            .hidden_activation = ACTIVATION_TANH,
-                            .hidden_batchnorm = true,
-                            .n_classes = 3,
-                            .embed_dropout = dropout,
-                            .hidden_dropout = dropout ? 0.5f : 0.0f};
+    network_config cfg = recurrent_mlp_config(ENCODER_ONLSTM, E, H, pool, dropout);
+    cfg.onlstm_chunk = chunk;
+    return cfg;
 }
 
 static void test_network_last(void)
@@ -324,6 +294,13 @@ static void test_network_max_chunked(void)
 {
     network_config cfg = mlp_config(2, RNN_POOL_MAX, 0.0f);
     check_network(&cfg, "onlstm(max, chunk 2)");
+}
+
+// The mean over the words (rnn_pool.c, shared with the bilstm encoder).
+static void test_network_mean(void)
+{
+    network_config cfg = mlp_config(2, RNN_POOL_MEAN, 0.0f);
+    check_network(&cfg, "onlstm(mean, chunk 2)");
 }
 
 static void test_network_dropout(void)
@@ -344,6 +321,7 @@ int main(void)
     RUN_TEST(test_chunk2);
     RUN_TEST(test_network_last);
     RUN_TEST(test_network_max_chunked);
+    RUN_TEST(test_network_mean);
     RUN_TEST(test_network_dropout);
     RUN_TEST(test_few_skipped);
     TEST_MAIN_END();

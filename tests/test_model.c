@@ -499,7 +499,7 @@ static void test_onlstm_round_trip(void)
     o.onlstm_chunk = 5;
     CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--onlstm-chunk"));
     o.onlstm_chunk = 3;
-    snprintf(o.rnn_pool, sizeof o.rnn_pool, "mean");
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "min");
     CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--rnn-pool"));
     snprintf(o.rnn_pool, sizeof o.rnn_pool, "max");
     o.hidden = 0;
@@ -523,6 +523,36 @@ static void test_onlstm_round_trip(void)
     json_decref(j);
     free(d);
     check_save_load_same(m, "onlstm.hftc", "onlstm");
+}
+
+// The HFT-ONLSTM paper's flat BiLSTM baselines (presets bilstm-max and bilstm-mean) at a small size: each learns
+// the topics well above chance, its file keeps the encoder, the pooling and both directions' tensors, and it
+// predicts the same after save + load.
+static void test_bilstm_presets(void)
+{
+    static const char *const presets[] = {"bilstm-max", "bilstm-mean"}, *const pools[] = {"max", "mean"};
+    for (size_t i = 0; i < 2; i++) {
+        hftc_train_options o;
+        CHECK_STATUS(hftc_train_options_init(&o, presets[i]), HFTC_STATUS_OK);
+        o.train_path = path_train, o.valid_path = path_valid;
+        o.dim = 16, o.rnn_hidden = 8, o.hidden = 12, o.max_len = 20, o.batch = 16, o.epochs = 8, o.lr = 5e-3f;
+        o.seed = 7;
+        o.freeze_embeddings = 0; /* random vectors: let them learn */
+        hftc_model *m = train_and_check(&o, 0.85, presets[i]);
+        if (!m)
+            continue;
+        char *d = hftc_model_describe(m);
+        json_t *j = d ? json_loads(d, 0, NULL) : NULL, *cfg = json_object_get(j, "config");
+        CHECK_MSG(!strcmp(json_string_value(json_object_get(cfg, "encoder")), "bilstm") &&
+                      !strcmp(json_string_value(json_object_get(cfg, "rnn_pool")), pools[i]) &&
+                      json_integer_value(json_object_get(cfg, "rnn_hidden")) == 8,
+                  "%s: config %.300s", presets[i], d ? d : "(none)");
+        CHECK(d && strstr(d, "\"lstm.weight_ih_l0\"") && strstr(d, "\"lstm.bias_hh_l0_reverse\"") &&
+              !strstr(d, "conv."));
+        json_decref(j);
+        free(d);
+        check_save_load_same(m, "bilstm.hftc", presets[i]);
+    }
 }
 
 /* The transfer lines of the level strategy's log. */
@@ -1418,6 +1448,7 @@ int main(void)
     RUN_TEST(test_xml_cnn_round_trip);
     RUN_TEST(test_xml_cnn2_round_trip);
     RUN_TEST(test_onlstm_round_trip);
+    RUN_TEST(test_bilstm_presets);
     RUN_TEST(test_ngram);
     RUN_TEST(test_sgd_recovers_from_divergence);
     RUN_TEST(test_damaged_model_files);

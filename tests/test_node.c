@@ -613,7 +613,7 @@ static void test_option_errors(void)
     snprintf(o.head, sizeof o.head, "softmax");
     CHECK(hftc_train_options_check(&o) != NULL);
     small_options(&o, "htrans");
-    snprintf(o.transfer_layers, sizeof o.transfer_layers, "embedding,lstm");
+    snprintf(o.transfer_layers, sizeof o.transfer_layers, "embedding,rnn");
     CHECK(hftc_train_options_check(&o) != NULL);
     small_options(&o, "htrans");
     o.class_weights[1] = -2.0f;

@@ -132,7 +132,7 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 15);
+    CHECK(n == 17);
     hftc_train_options o;
     hftc_train_options_init(&o, "linear"); /* scikit-learn's TF-IDF + logistic regression baseline */
     CHECK(!strcmp(o.family, "linear") && !strcmp(o.linear_loss, "logreg") && o.ngrams == 2 && o.min_df == 2 &&
@@ -157,6 +157,22 @@ static void test_presets(void)
     hftc_train_options_init(&o, "woft-onlstm");
     CHECK(!strcmp(o.transfer, "none") && o.joint_embedding && !strcmp(o.head, "softmax") && o.rnn_hidden == 500);
     CHECK(o.onlstm_chunk == 10 && o.batchnorm && o.freeze_embeddings && o.lr_patience == 3 && o.patience == 6);
+    hftc_train_options_init(&o, "bilstm-max"); /* the HFT-ONLSTM paper's flat BiLSTM baselines */
+    CHECK(!strcmp(o.encoder, "bilstm") && !strcmp(o.rnn_pool, "max") && !strcmp(o.strategy, "flat") &&
+          !strcmp(o.head, "sigmoid") && !strcmp(o.transfer, "none") && !o.joint_embedding);
+    CHECK(o.dim == 300 && o.freeze_embeddings && o.embed_dropout == 0.25f && o.rnn_hidden == 500 &&
+          o.rnn_dropout == 0.25f && o.hidden == 500 && !strcmp(o.hidden_activation, "tanh") && o.batchnorm &&
+          o.hidden_dropout == 0.5f && o.max_len == 100 && o.batch == 64 && o.epochs == 30 && o.patience == 6 &&
+          o.lr_patience == 3 && o.lr_decay == 0.1f && !strcmp(o.early_stop, "micro-f1") && o.tune_scoring);
+    CHECK(!strcmp(o.transfer_layers, "embedding,lstm"));
+    hftc_train_options_init(&o, "bilstm-mean");
+    CHECK(!strcmp(o.encoder, "bilstm") && !strcmp(o.rnn_pool, "mean") && o.rnn_hidden == 500);
+    o.train_path = "train.tsv";
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "min");
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "last, max, mean"));
+    snprintf(o.rnn_pool, sizeof o.rnn_pool, "mean");
+    o.rnn_hidden = 0;
+    CHECK(hftc_train_options_check(&o) && strstr(hftc_train_options_check(&o), "--rnn-hidden"));
     hftc_train_options_init(&o, "gru-att-multi");
     CHECK(!strcmp(o.strategy, "flat") && !strcmp(o.early_stop, "weighted-f1") && o.n_class_weights == 1);
     hftc_train_options_init(&o, "ngram");

@@ -175,6 +175,16 @@ static void test_encoders(void)
     onlstm.rnn_pool = RNN_POOL_MAX;
     onlstm.onlstm_chunk = 1;
     check_encoder("onlstm-max", &onlstm);
+    onlstm.rnn_pool = RNN_POOL_MEAN;
+    check_encoder("onlstm-mean", &onlstm);
+    // Both directions' projections side by side in a cached row (8H).
+    network_config bilstm = onlstm;
+    bilstm.encoder = ENCODER_BILSTM;
+    bilstm.rnn_hidden = 5;
+    check_encoder("bilstm-mean", &bilstm);
+    bilstm.rnn_pool = RNN_POOL_LAST;
+    bilstm.head = HEAD_SIGMOID;
+    check_encoder("bilstm-last", &bilstm);
 }
 
 static void test_borrowed(void)

@@ -61,21 +61,10 @@ static void bigru_setup(network *net)
 
 static void bigru_declare(network *net)
 {
-    const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, H = c->rnn_hidden, A = gru_of(net)->attention_dim;
+    size_t H = net->cfg.rnn_hidden, A = gru_of(net)->attention_dim;
     param_set *ps = &net->params;
-    char name[TENSOR_NAME_MAX];
-    for (size_t d = 0; d < 2; d++) {
-        const char *suffix = d ? "_reverse" : "";
-        snprintf(name, sizeof name, "gru.weight_ih_l0%s", suffix);
-        gru_of(net)->w_ih[d] = params_declare(ps, name, 2, (size_t[]){3 * H, E});
-        snprintf(name, sizeof name, "gru.weight_hh_l0%s", suffix);
-        gru_of(net)->w_hh[d] = params_declare(ps, name, 2, (size_t[]){3 * H, H});
-        snprintf(name, sizeof name, "gru.bias_ih_l0%s", suffix);
-        gru_of(net)->b_ih[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
-        snprintf(name, sizeof name, "gru.bias_hh_l0%s", suffix);
-        gru_of(net)->b_hh[d] = params_declare(ps, name, 1, (size_t[]){3 * H});
-    }
+    bigru_state *g = gru_of(net);
+    recurrent_declare(net, "gru", g->w_ih, g->w_hh, g->b_ih, g->b_hh, 3 * H);
     gru_of(net)->att_w = params_declare(ps, "attention.weight", 2, (size_t[]){A, 2 * H});
     gru_of(net)->att_b = params_declare(ps, "attention.bias", 1, (size_t[]){A});
     gru_of(net)->att_context = params_declare(ps, "attention.context", 1, (size_t[]){A});
@@ -100,16 +89,9 @@ static void bigru_carve(network *net, arena *a, size_t B, size_t S, bool train)
 static void bigru_init(network *net, rng *r)
 {
     bigru_state *g = gru_of(net);
-    // torch.nn.GRU: every weight and bias uniform(-1/sqrt(H), 1/sqrt(H)).
-    float bound = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
-    for (size_t d = 0; d < 2; d++) {
-        init_uniform(g->w_ih[d], r, bound);
-        init_uniform(g->w_hh[d], r, bound);
-        init_uniform(g->b_ih[d], r, bound);
-        init_uniform(g->b_hh[d], r, bound);
-    }
+    recurrent_init(net, g->w_ih, g->w_hh, g->b_ih, g->b_hh, r);
     // nn.Linear(2H, A); the context vector like a weight row of fan-in A.
-    bound = 1.0f / sqrtf((float)(2 * net->cfg.rnn_hidden));
+    float bound = 1.0f / sqrtf((float)(2 * net->cfg.rnn_hidden));
     init_uniform(g->att_w, r, bound);
     init_uniform(g->att_b, r, bound);
     init_uniform(g->att_context, r, 1.0f / sqrtf((float)g->attention_dim));

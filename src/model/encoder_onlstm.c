@@ -1,10 +1,11 @@
 /* The onlstm encoder (HFT-ONLSTM, Gao et al.): an ordered-neurons LSTM over the embedded words
- * (src/nn/onlstm.c), its state at each document's last word (or the maximum over its words, per
- * unit), dropout on that. Tensor names follow the reference code's cell (ih, hh linear layers):
+ * (src/nn/onlstm.c), its state at each document's last word (or the maximum or mean over its words, per
+ * unit: rnn_pool.c), dropout on that. Tensor names follow the reference code's cell (ih, hh linear layers):
  * "onlstm.ih.weight" (G, E), "onlstm.ih.bias", "onlstm.hh.weight" (G, H), "onlstm.hh.bias". */
 #include "model/network_internal.h"
 
 #include "core/error.h"
+#include "model/rnn_pool.h"
 #include "nn/dropout.h"
 #include "nn/onlstm.h"
 
@@ -34,7 +35,7 @@ static hftc_status onlstm_check(const network_config *c, size_t batch_capacity, 
                          "network: ON-LSTM size %zu out of range or not a multiple of the chunk size %zu", H, chunk);
     if (!(c->rnn_dropout >= 0.0f && c->rnn_dropout < 1.0f))
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: dropout rates must be in [0, 1)");
-    if (c->rnn_pool != RNN_POOL_LAST && c->rnn_pool != RNN_POOL_MAX)
+    if ((size_t)c->rnn_pool > RNN_POOL_MEAN)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: unknown ON-LSTM pooling %d", (int)c->rnn_pool);
     double G = (double)onlstm_gates(H, chunk), positions = (double)batch_capacity * (double)length_capacity;
     if (positions * (2.0 * G + 10.0 * (double)H + (double)c->embed_dim) > 1e11)
@@ -92,32 +93,6 @@ static onlstm_weights weights_of(const onlstm_state *s)
     return (onlstm_weights){s->w_ih->value, s->w_hh->value, s->b_ih->value, s->b_hh->value};
 }
 
-// features (B, H): the state at the last word, or the per-unit maximum over the words (its position
-// in argmax); zero for an empty document.
-static void pool_states(float *features, uint32_t *argmax, const float *out, const size_t *lengths, bool max, size_t B,
-                        size_t T, size_t H)
-{
-    for (size_t b = 0; b < B; b++) {
-        float *f = features + b * H;
-        size_t L = lengths[b];
-        memset(f, 0, H * sizeof(float));
-        memset(argmax + b * H, 0, H * sizeof(uint32_t));
-        if (L == 0)
-            continue;
-        if (!max) {
-            memcpy(f, out + (b * T + L - 1) * H, H * sizeof(float));
-            continue;
-        }
-        memcpy(f, out + b * T * H, H * sizeof(float));
-        for (size_t t = 1; t < L; t++)
-            for (size_t j = 0; j < H; j++)
-                if (out[(b * T + t) * H + j] > f[j]) {
-                    f[j] = out[(b * T + t) * H + j];
-                    argmax[b * H + j] = (uint32_t)t;
-                }
-    }
-}
-
 static void onlstm_forward_pass(network *net, const compute_context *cc, size_t B, size_t T, bool train, uint64_t seed)
 {
     const network_config *c = &net->cfg;
@@ -126,7 +101,7 @@ static void onlstm_forward_pass(network *net, const compute_context *cc, size_t 
     onlstm_weights w = weights_of(s);
     onlstm_forward(cc, s->out, train ? s->cache : NULL, s->scratch, net->input, net->projected, net->lengths, &w, B, T,
                    c->embed_dim, H, chunk_of(c));
-    pool_states(net->features_out, s->argmax, s->out, net->lengths, c->rnn_pool == RNN_POOL_MAX, B, T, H);
+    rnn_pool_forward(net->features_out, s->argmax, s->out, net->lengths, c->rnn_pool, B, T, H, H);
     if (train && c->rnn_dropout > 0.0f)
         dropout_forward(cc, net->features_out, s->mask, net->features_out, NULL, B, H, c->rnn_dropout,
                         dropout_layer_seed(seed, 2));
@@ -160,15 +135,7 @@ static void onlstm_backward_pass(network *net, const compute_context *cc, size_t
         return;
     if (c->rnn_dropout > 0.0f)
         dropout_backward(cc, net->dfeatures, net->dfeatures, s->mask, NULL, B, H, c->rnn_dropout);
-    // The pooled features' gradient goes to the positions they came from.
-    memset(s->dout, 0, B * T * H * sizeof(float));
-    for (size_t b = 0; b < B; b++) {
-        size_t L = net->lengths[b];
-        for (size_t j = 0; j < H && L > 0; j++) {
-            size_t t = c->rnn_pool == RNN_POOL_MAX ? s->argmax[b * H + j] : L - 1;
-            s->dout[(b * T + t) * H + j] += net->dfeatures[b * H + j];
-        }
-    }
+    rnn_pool_backward(s->dout, net->dfeatures, s->argmax, net->lengths, c->rnn_pool, B, T, H, H);
     if (emb_trains)
         memset(net->demb, 0, B * T * c->embed_dim * sizeof(float));
     onlstm_weights w = weights_of(s);
@@ -181,23 +148,20 @@ static void onlstm_config_to_json(const network_config *c, json_t *j)
 {
     recurrent_config_to_json(c, j);
     json_object_set_new(j, "onlstm_chunk", json_integer((json_int_t)chunk_of(c)));
-    json_object_set_new(j, "rnn_pool", json_string(rnn_pool_name(c->rnn_pool)));
+    rnn_pool_to_json(c, j);
 }
 
 static const char *onlstm_config_from_json(const json_t *j, network_config *c)
 {
     json_int_t chunk = 1;
-    const char *pool = "last";
     const char *bad = recurrent_config_from_json(j, c);
     if (bad)
         return bad;
     if (json_unpack((json_t *)j, "{s?I}", "onlstm_chunk", &chunk) != 0 || chunk < 1 ||
         (json_int_t)c->rnn_hidden % chunk)
         return "onlstm_chunk";
-    if (json_unpack((json_t *)j, "{s?s}", "rnn_pool", &pool) != 0 || !rnn_pool_parse(pool, &c->rnn_pool))
-        return "rnn_pool";
     c->onlstm_chunk = (size_t)chunk;
-    return NULL;
+    return rnn_pool_from_json(j, c);
 }
 
 static const char *const onlstm_layers[] = {"onlstm", NULL};

@@ -1,6 +1,6 @@
 /* The network: embedding -> dropout -> encoder (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c,
- * encoder_ngram.c) -> [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or softmax/CE.
- * Parameters live in a param_set; every activation comes from one arena sized at creation, so a batch
+ * encoder_ngram.c, encoder_bilstm.c) -> [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out -> sigmoid/BCE or
+ * softmax/CE. Parameters live in a param_set; every activation comes from one arena sized at creation, so a batch
  * allocates nothing. */
 #include "model/network_internal.h"
 
@@ -21,7 +21,7 @@
 
 /* The encoders, by encoder_kind: adding one is its own file (encoder_NAME.c, defining encoder_NAME_ops) and its
  * NAME at the end of this list. */
-#define ENCODERS(X) X(cnn) X(bigru) X(onlstm) X(ngram)
+#define ENCODERS(X) X(cnn) X(bigru) X(onlstm) X(ngram) X(bilstm)
 
 #define ENCODER_DECLARATION(name) extern const encoder_ops encoder_##name##_ops;
 #define ENCODER_ENTRY(name) &encoder_##name##_ops,
@@ -31,7 +31,7 @@ static const encoder_ops *const encoders[] = {ENCODERS(ENCODER_ENTRY)};
 /* By kind. */
 static const char *const head_names[] = {"sigmoid", "softmax"};
 static const char *const activation_names[] = {"relu", "tanh"};
-static const char *const rnn_pool_names[] = {"last", "max"};
+static const char *const rnn_pool_names[] = {"last", "max", "mean"};
 
 NAMES_LOOKUP(head_kind, head)
 NAMES_LOOKUP(activation_kind, activation)
@@ -133,6 +133,36 @@ const char *recurrent_config_from_json(const json_t *j, network_config *c)
         return "rnn_dropout";
     c->rnn_hidden = (size_t)hidden, c->attention_dim = (size_t)attention_dim, c->rnn_dropout = (float)dropout;
     return NULL;
+}
+
+void recurrent_declare(network *net, const char *prefix, tensor *w_ih[2], tensor *w_hh[2], tensor *b_ih[2],
+                       tensor *b_hh[2], size_t G)
+{
+    size_t E = net->cfg.embed_dim, H = net->cfg.rnn_hidden;
+    char name[TENSOR_NAME_MAX];
+    for (size_t d = 0; d < 2; d++) {
+        const char *suffix = d ? "_reverse" : "";
+        snprintf(name, sizeof name, "%s.weight_ih_l0%s", prefix, suffix);
+        w_ih[d] = params_declare(&net->params, name, 2, (size_t[]){G, E});
+        snprintf(name, sizeof name, "%s.weight_hh_l0%s", prefix, suffix);
+        w_hh[d] = params_declare(&net->params, name, 2, (size_t[]){G, H});
+        snprintf(name, sizeof name, "%s.bias_ih_l0%s", prefix, suffix);
+        b_ih[d] = params_declare(&net->params, name, 1, (size_t[]){G});
+        snprintf(name, sizeof name, "%s.bias_hh_l0%s", prefix, suffix);
+        b_hh[d] = params_declare(&net->params, name, 1, (size_t[]){G});
+    }
+}
+
+void recurrent_init(const network *net, tensor *const w_ih[2], tensor *const w_hh[2], tensor *const b_ih[2],
+                    tensor *const b_hh[2], rng *r)
+{
+    float bound = 1.0f / sqrtf((float)net->cfg.rnn_hidden);
+    for (size_t d = 0; d < 2; d++) {
+        init_uniform(w_ih[d], r, bound);
+        init_uniform(w_hh[d], r, bound);
+        init_uniform(b_ih[d], r, bound);
+        init_uniform(b_hh[d], r, bound);
+    }
 }
 
 // Runs twice: on the unsized arena to count bytes, then on the allocated one to hand out pointers.

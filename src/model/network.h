@@ -1,10 +1,10 @@
 /* A network: embedding -> encoder -> head, over a batch of padded token-id sequences. Encoders:
  * cnn (Kim's CNN, XML-CNN with dynamic pooling; encoder_cnn.c), bigru-att (BiGRU + attention, max
  * and mean pooling; encoder_bigru.c), onlstm (ordered-neurons LSTM, last state or max pooling;
- * encoder_onlstm.c) and ngram (fastText: the mean of the words' and the hashed bigrams' vectors;
- * encoder_ngram.c). The head: [fc1 -> ReLU or tanh] -> dropout -> [batch norm] -> out.
- * All memory (parameters, gradients, moments, activations) is sized at creation for
- * batch_capacity x length_capacity; training and inference allocate nothing. An inference-only network
+ * encoder_onlstm.c), ngram (fastText: the mean of the words' and the hashed bigrams' vectors;
+ * encoder_ngram.c) and bilstm (bidirectional LSTM, final states, max or mean pooling; encoder_bilstm.c). The head: [fc1
+ * -> ReLU or tanh] -> dropout -> [batch norm] -> out. All memory (parameters, gradients, moments, activations) is sized
+ * at creation for batch_capacity x length_capacity; training and inference allocate nothing. An inference-only network
  * holds its parameter values and forward activations only. */
 #ifndef HFTC_MODEL_NETWORK_H
 #define HFTC_MODEL_NETWORK_H
@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT, ENCODER_ONLSTM, ENCODER_NGRAM } encoder_kind;
+typedef enum { ENCODER_CNN, ENCODER_BIGRU_ATT, ENCODER_ONLSTM, ENCODER_NGRAM, ENCODER_BILSTM } encoder_kind;
 typedef enum { ACTIVATION_RELU, ACTIVATION_TANH } activation_kind;
-typedef enum { RNN_POOL_LAST, RNN_POOL_MAX } rnn_pool_kind;
+typedef enum { RNN_POOL_LAST, RNN_POOL_MAX, RNN_POOL_MEAN } rnn_pool_kind;
 typedef enum { HEAD_SIGMOID, HEAD_SOFTMAX } head_kind;
 /* NETWORK_INFERENCE_SHARED: an inference network created without activations of its own, to be given a
  * shared arena by network_share_activations before it runs (network_create only). */
@@ -46,12 +46,12 @@ typedef struct {
     size_t n_filters;   /* F feature maps per window */
     size_t pool_chunks; /* p: each feature map is max-pooled over p chunks (XML-CNN); 0 or 1 = 1-max (Kim) */
     size_t conv_stride; /* windows start every conv_stride words (XML-CNN(2): 2); 0 or 1 = every word */
-    /* bigru-att, onlstm */
-    size_t rnn_hidden;      /* GRU units per direction; ON-LSTM units */
+    /* bigru-att, onlstm, bilstm */
+    size_t rnn_hidden;      /* GRU and LSTM units per direction; ON-LSTM units */
     size_t attention_dim;   /* A of the word attention; 0 = 2 * rnn_hidden */
-    float rnn_dropout;      /* on the GRU outputs; on the ON-LSTM's pooled state */
+    float rnn_dropout;      /* on the GRU outputs; on the ON-LSTM's and BiLSTM's pooled state */
     size_t onlstm_chunk;    /* units per master-gate value (divides rnn_hidden); 0 or 1 = one per unit */
-    rnn_pool_kind rnn_pool; /* onlstm: the state at the last word, or max over the words */
+    rnn_pool_kind rnn_pool; /* onlstm, bilstm: the final state, or max or mean over the words (rnn_pool.h) */
     /* ngram */
     size_t buckets; /* rows of the table the word bigrams hash to (fastText's -bucket) */
     /* head */

@@ -1,8 +1,8 @@
 /* The network's insides, shared by network.c (embedding, head, loss, modes) and the encoders
- * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c, encoder_ngram.c). An encoder reads the embedded batch net->input
- * (B, T, E) (or, in inference with a word cache, its first layer's products net->projected; one that says
- * reads_tokens also the ids net->tokens) and writes net->features_out (B, D); its backward pass reads net->dfeatures
- * (B, D) and, when the embedding trains, writes net->demb. */
+ * (encoder_cnn.c, encoder_bigru.c, encoder_onlstm.c, encoder_ngram.c, encoder_bilstm.c). An encoder reads the embedded
+ * batch net->input (B, T, E) (or, in inference with a word cache, its first layer's products net->projected; one that
+ * says reads_tokens also the ids net->tokens) and writes net->features_out (B, D); its backward pass reads
+ * net->dfeatures (B, D) and, when the embedding trains, writes net->demb. */
 #ifndef HFTC_MODEL_NETWORK_INTERNAL_H
 #define HFTC_MODEL_NETWORK_INTERNAL_H
 
@@ -96,6 +96,14 @@ struct encoder_ops {
 /* The recurrent encoders' common fields of a model file's config: rnn_hidden, attention_dim, rnn_dropout. */
 void recurrent_config_to_json(const network_config *c, json_t *j);
 const char *recurrent_config_from_json(const json_t *j, network_config *c);
+
+/* A bidirectional torch.nn.GRU's or LSTM's tensors, named as torch names them (prefix "gru" or "lstm"):
+ * <prefix>.weight_ih_l0 (G, E), .weight_hh_l0 (G, H), .bias_ih_l0 and .bias_hh_l0 (G), direction 1's with the suffix
+ * "_reverse"; and their initialisation as torch's, every value uniform(-1/sqrt(H), 1/sqrt(H)). */
+void recurrent_declare(network *net, const char *prefix, tensor *w_ih[2], tensor *w_hh[2], tensor *b_ih[2],
+                       tensor *b_hh[2], size_t G);
+void recurrent_init(const network *net, tensor *const w_ih[2], tensor *const w_hh[2], tensor *const b_ih[2],
+                    tensor *const b_hh[2], rng *r);
 
 // The rows a document is laid out in at most (T' <= this): max(length_capacity, min_len). A batch has at most
 // batch_capacity times as many positions, the most rows of a row-sparse table one batch touches.

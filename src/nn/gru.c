@@ -66,22 +66,17 @@ static inline void gru_cell(float *restrict h, float *restrict cache, const floa
 static void forward_task(const compute_context *cc, float *out, float *cache, gru_scratch s, const size_t *lengths,
                          const gru_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
 {
-    size_t H3 = 3 * H, maxL = recurrent_max_length(lengths, b0, b1);
-    for (size_t b = b0; b < b1; b++)
-        for (size_t t = lengths[b]; t < T; t++)
-            memset(out + (b * T + t) * 2 * H + d * H, 0, H * sizeof(float));
+    size_t H3 = 3 * H, maxL = recurrent_max_length(lengths, b0, b1), tprev;
+    bool has_prev;
+    recurrent_clear_padding(out, lengths, d, b0, b1, T, H);
     for (size_t step = 0; step < T; step++) {
-        size_t t = d ? T - 1 - step : step;
+        size_t t = recurrent_step(d, step, T, &tprev, &has_prev);
         if (t >= maxL)
             continue;
-        // The state this step starts from: out at the previous position of the direction (zero past L).
-        bool has_prev = d ? t + 1 < T : t > 0;
-        size_t tprev = d ? t + 1 : t - 1;
-        if (has_prev)
-            gemm(cc, false, true, b1 - b0, H3, H, 1.0f, out + (b0 * T + tprev) * 2 * H + d * H, T * 2 * H, w->w_hh, H,
-                 0.0f, s.gh + b0 * H3, H3);
-        else // no state yet: a zero recurrent product, and that zero row serves as the state
-            memset(s.gh + b0 * H3, 0, (b1 - b0) * H3 * sizeof(float));
+        // The state this step starts from: out at the previous position of the direction (zero past L). Without
+        // one, a zero recurrent product, and that zero row serves as the state.
+        recurrent_product(cc, s.gh + b0 * H3, has_prev ? out + (b0 * T + tprev) * 2 * H + d * H : NULL, T * 2 * H,
+                          w->w_hh, b1 - b0, H3, H);
         for (size_t b = b0; b < b1; b++) {
             if (t >= lengths[b])
                 continue;
@@ -101,20 +96,13 @@ void gru_forward(const compute_context *cc, float *out, float *cache, float *scr
                  size_t E, size_t H)
 {
     size_t H3 = 3 * H, BT = B * T;
-    for (size_t d = 0; d < 2; d++) {
-        float *xp = scratch_direction(scratch, d, B, T, H).xproj;
-        if (projected) {
-            for (size_t b = 0; b < B; b++)
-                for (size_t t = 0; t < lengths[b]; t++)
-                    memcpy(xp + (b * T + t) * H3, projected[b * T + t] + d * H3, H3 * sizeof(float));
-            continue;
-        }
-        gemm(cc, false, true, BT, H3, E, 1.0f, inp, E, w[d].w_ih, E, 0.0f, xp, H3);
-    }
+    for (size_t d = 0; d < 2; d++)
+        recurrent_project(cc, scratch_direction(scratch, d, B, T, H).xproj, inp, projected, d * H3, lengths, w[d].w_ih,
+                          B, T, E, H3);
     size_t slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
-        size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
+        size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
         forward_task(cc, out, cache ? cache + d * BT * 4 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths,
                      &w[d], d, b0, b1, T, H);
     }
@@ -153,12 +141,11 @@ static void backward_task(const compute_context *cc, gru_scratch s, const float 
                           const float *cache, const size_t *lengths, const gru_weights *w, size_t d, size_t b0,
                           size_t b1, size_t T, size_t H)
 {
-    size_t H3 = 3 * H;
+    size_t H3 = 3 * H, tprev;
+    bool has_prev;
     memset(s.dh + b0 * H, 0, (b1 - b0) * H * sizeof(float));
     for (size_t step = T; step-- > 0;) {
-        size_t t = d ? T - 1 - step : step;
-        bool has_prev = d ? t + 1 < T : t > 0;
-        size_t tprev = d ? t + 1 : t - 1;
+        size_t t = recurrent_step(d, step, T, &tprev, &has_prev);
         for (size_t b = b0; b < b1; b++) {
             size_t row = b * T + t;
             float *dgx = s.xproj + row * H3, *dgh = s.dgh + row * H3, *hprev = s.hprev + row * H;
@@ -189,21 +176,13 @@ void gru_backward(const compute_context *cc, float *dinp, const gru_grads g[2], 
     size_t H3 = 3 * H, BT = B * T, slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
-        size_t d = k % 2, slice = k / 2, b0 = slice * B / slices, b1 = (slice + 1) * B / slices;
+        size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
         backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w[d], d,
                       b0, b1, T, H);
     }
     for (size_t d = 0; d < 2; d++) {
         gru_scratch s = scratch_direction(scratch, d, B, T, H);
-        if (g[d].w_hh)
-            gemm(cc, true, false, H3, H, BT, 1.0f, s.dgh, H3, s.hprev, H, 1.0f, g[d].w_hh, H);
-        if (g[d].b_hh)
-            add_column_sums(g[d].b_hh, s.dgh, BT, H3);
-        if (g[d].w_ih)
-            gemm(cc, true, false, H3, E, BT, 1.0f, s.xproj, H3, inp, E, 1.0f, g[d].w_ih, E);
-        if (g[d].b_ih)
-            add_column_sums(g[d].b_ih, s.xproj, BT, H3);
-        if (dinp)
-            gemm(cc, false, false, BT, E, H3, 1.0f, s.xproj, H3, w[d].w_ih, E, 1.0f, dinp, E);
+        recurrent_weight_grads(cc, dinp, g[d].w_ih, g[d].w_hh, g[d].b_ih, g[d].b_hh, s.xproj, s.dgh, s.hprev, inp,
+                               w[d].w_ih, BT, E, H, H3);
     }
 }

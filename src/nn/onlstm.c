@@ -191,15 +191,9 @@ void onlstm_forward(const compute_context *cc, float *out, float *cache, float *
                     const float *const *projected, const size_t *lengths, const onlstm_weights *w, size_t B, size_t T,
                     size_t E, size_t H, size_t chunk)
 {
-    size_t G = onlstm_gates(H, chunk), BT = B * T;
+    size_t G = onlstm_gates(H, chunk);
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
-    if (projected) {
-        for (size_t b = 0; b < B; b++)
-            for (size_t t = 0; t < lengths[b]; t++)
-                memcpy(s.xproj + (b * T + t) * G, projected[b * T + t], G * sizeof(float));
-    } else {
-        gemm(cc, false, true, BT, G, E, 1.0f, inp, E, w->w_ih, E, 0.0f, s.xproj, G);
-    }
+    recurrent_project(cc, s.xproj, inp, projected, 0, lengths, w->w_ih, B, T, E, G);
     size_t slices = recurrent_slices(cc, B, 1);
     if (slices == 1 && cc->threads > 1 && !omp_in_parallel()) {
         forward_columns(cc, out, cache, s, lengths, w, B, T, H, chunk);
@@ -294,14 +288,6 @@ void onlstm_backward(const compute_context *cc, float *dinp, const onlstm_grads 
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < slices; k++)
         backward_task(cc, s, dout, out, cache, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
-    if (g->w_hh)
-        gemm(cc, true, false, G, H, BT, 1.0f, s.xproj, G, s.hprev, H, 1.0f, g->w_hh, H);
-    if (g->b_hh)
-        add_column_sums(g->b_hh, s.xproj, BT, G);
-    if (g->w_ih)
-        gemm(cc, true, false, G, E, BT, 1.0f, s.xproj, G, inp, E, 1.0f, g->w_ih, E);
-    if (g->b_ih)
-        add_column_sums(g->b_ih, s.xproj, BT, G);
-    if (dinp)
-        gemm(cc, false, false, BT, E, G, 1.0f, s.xproj, G, w->w_ih, E, 1.0f, dinp, E);
+    recurrent_weight_grads(cc, dinp, g->w_ih, g->w_hh, g->b_ih, g->b_hh, s.xproj, s.xproj, s.hprev, inp, w->w_ih, BT, E,
+                           H, G);
 }

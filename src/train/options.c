@@ -104,7 +104,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->batchnorm && !o->hidden)
         return "--batchnorm needs a hidden layer (--hidden)";
     if (!rnn_pool_parse(o->rnn_pool, &c->net.rnn_pool))
-        return "unknown --rnn-pool (known: last, max)";
+        return "unknown --rnn-pool (known: last, max, mean)";
     if (onlstm && (o->onlstm_chunk < 1 || o->rnn_hidden % o->onlstm_chunk))
         return "--onlstm-chunk must divide --rnn-hidden";
     if (!head_parse(o->head, &c->net.head))
@@ -115,7 +115,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     for (size_t i = 0; cnn && i < o->n_windows; i++)
         if (o->windows[i] < 1 || o->windows[i] > o->max_len)
             return "window sizes must be between 1 and --max-len";
-    bool recurrent = encoder == ENCODER_BIGRU_ATT || onlstm;
+    bool recurrent = encoder == ENCODER_BIGRU_ATT || encoder == ENCODER_BILSTM || onlstm;
     if (recurrent && (o->rnn_hidden < 1 || o->rnn_hidden > BOUNDS_MAX_RNN || o->attention_dim > BOUNDS_MAX_RNN))
         return "--rnn-hidden must be between 1 and " TEXT_OF(BOUNDS_MAX_RNN) " and --attention-dim at most " TEXT_OF(
             BOUNDS_MAX_RNN);

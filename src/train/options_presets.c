@@ -81,6 +81,20 @@ typedef struct {
  * documents; 500 tokens keep most of an abstract or a news story.
  * transfer-layers embedding,ngram: all but the output layer, for --strategy level --transfer finetune.
  *
+ * bilstm-max, bilstm-mean: the same paper's flat baselines "BiLSTM/Maxpool" and "BiLSTM/Meanpool" (Table 2, overall
+ * accuracy only; its references [36], [23]: Conneau et al.'s BiLSTM-max encoder): a bidirectional LSTM
+ * (torch.nn.LSTM's cell) over the words, its states max- or mean-pooled over each document's words, then the usual
+ * head. The paper's: flat (one classifier, no levels, no fine-tuning), the pooling. The paper gives none of their
+ * settings, so the rest is chosen, from the hft-onlstm preset above where it applies: pretrained 300-d vectors not
+ * trained, dropout .25 after them, 500 LSTM units per direction (the ON-LSTM's size, as torch.nn.LSTM(300, 500,
+ * bidirectional=True) counts it: 1,000 features), dropout .25 on the pooled features, the MLP head (fc1 500 tanh,
+ * dropout .5, batch norm), Adam 1e-3 x 0.1 after 3 epochs without a gain, patience 6, at most 30 epochs, batch 64,
+ * the first 100 words. Flat over the taxonomy's ancestor-closed label sets needs sigmoid outputs (one softmax
+ * cannot hold a document's labels at every level), so epochs are chosen on validation micro-F1 (accuracy is a
+ * softmax's), and on single-path data the leaf decision (the best leaf and its ancestors: a flat classifier's one
+ * answer, as the paper reads them) is kept when validation prefers it (--tune-scoring).
+ * transfer-layers embedding,lstm: all but the head, for --strategy level --transfer finetune.
+ *
  * linear: the strong baseline practitioners reach for first, scikit-learn's TfidfVectorizer(ngram_range=(1, 2),
  * sublinear_tf=True, min_df=2) + one-vs-rest LogisticRegression(solver="liblinear"), over every label of the
  * ancestor-closed sets (the flat strategy), C chosen on validation from {1, 10, 100} and one threshold tuned
@@ -114,6 +128,11 @@ static const preset_spec presets[] = {
     {"ngram", NULL,
      "encoder=ngram transfer-layers=embedding,ngram windows=none dim=100 hidden=0 embed-dropout=0 hidden-dropout=0 "
      "max-len=500 optimizer=sgd lr=1 batch=10 epochs=25 patience=25 early-stop=micro-f1"},
+    {"bilstm-max", NULL,
+     "encoder=bilstm transfer-layers=embedding,lstm windows=none dim=300 freeze-embeddings=1 embed-dropout=0.25 "
+     "rnn-hidden=500 rnn-dropout=0.25 rnn-pool=max hidden=500 hidden-activation=tanh batchnorm=1 hidden-dropout=0.5 "
+     "max-len=100 batch=64 epochs=30 patience=6 lr-patience=3 lr-decay=0.1 early-stop=micro-f1 tune-scoring=1"},
+    {"bilstm-mean", "bilstm-max", "rnn-pool=mean"},
     {"auto", NULL, "auto=1"},
     {"linear", NULL,
      "family=linear linear-loss=logreg linear-c=1,10,100 ngrams=2 min-df=2 sublinear-tf=1 max-len=100000 "

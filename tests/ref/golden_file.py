@@ -53,6 +53,30 @@ class GoldenFile:
         self.add(prefix + "loss", [loss.item()])
         self.add_tensors(prefix + "grad.", grads_of())
 
+    def add_network_passes(self, prefix, m, tokens, lengths, targets, loss_fn, probs_of):
+        """A network's weights (every parameter, and m.bn's running statistics where m.bn is not None), then "probs" and
+        "loss" in eval mode, then one training-mode pass: "train_loss", every "grad.", and the running statistics it
+        leaves ("after.bn.running_mean", "after.bn.running_var")."""
+        bn = [("bn.running_mean", lambda: m.bn.running_mean), ("bn.running_var", lambda: m.bn.running_var)]
+        bn = bn if getattr(m, "bn", None) is not None else []
+        for name, p in m.named_parameters():
+            self.add(prefix + name, p.detach().numpy())
+        for name, get in bn:
+            self.add(prefix + name, get().numpy())
+        m.eval()
+        with torch.no_grad():
+            logits = m(tokens, lengths)
+        self.add(prefix + "probs", probs_of(logits).numpy())
+        self.add(prefix + "loss", [loss_fn(logits, targets).item()])
+        m.train()
+        loss = loss_fn(m(tokens, lengths), targets)
+        loss.backward()
+        self.add(prefix + "train_loss", [loss.item()])
+        for name, p in m.named_parameters():
+            self.add(prefix + "grad." + name, p.grad.numpy())
+        for name, get in bn:
+            self.add(prefix + "after." + name, get().numpy())
+
     def write(self, filename):
         """Writes tests/golden/<filename> and says so."""
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", filename)
@@ -69,6 +93,26 @@ class GoldenFile:
 def f32(t):
     """Rounds a tensor to float32 values (kept in float64)."""
     return t.float().double()
+
+
+def init_recurrent(m, rnn):
+    """The weights of the recurrent golden networks (make_golden_onlstm.py, make_golden_lstm.py): m.embedding
+    uniform(-1, 1) with row 0 zero and rnn's parameters uniform(-0.9, 0.9), away from the linear regime so that every
+    gradient is visible; m.bn's (where not None) gamma, beta and running statistics away from (1, 0, 0, 1), so that
+    inference shows using them; everything rounded to float32."""
+    with torch.no_grad():
+        m.embedding.weight.uniform_(-1, 1)
+        m.embedding.weight[0].zero_()
+        for p in rnn.parameters():
+            p.uniform_(-0.9, 0.9)
+        if getattr(m, "bn", None) is not None:
+            m.bn.weight.uniform_(0.5, 1.5)
+            m.bn.bias.uniform_(-0.5, 0.5)
+            m.bn.running_mean.uniform_(-0.5, 0.5)
+            m.bn.running_var.uniform_(0.2, 2.0)
+        for p in list(m.parameters()) + list(m.buffers()):
+            if p.is_floating_point():
+                p.copy_(f32(p))
 
 
 def tensor_getter(grads):

@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_file import GoldenFile, batch, f32, head_targets  # noqa: E402
+from golden_file import GoldenFile, batch, head_targets, init_recurrent  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -101,42 +101,13 @@ add = golden.add
 def variant(prefix, E, H, chunk, pool, hidden, C, lengths, seed):
     torch.manual_seed(seed)
     m = Net(E, H, chunk, pool, hidden, C)
-    with torch.no_grad():
-        m.embedding.weight.uniform_(-1, 1)
-        m.embedding.weight[0].zero_()
-        for p in m.onlstm.parameters():  # away from the linear regime, visible gradients everywhere
-            p.uniform_(-0.9, 0.9)
-        m.bn.weight.uniform_(0.5, 1.5)
-        m.bn.bias.uniform_(-0.5, 0.5)
-        m.bn.running_mean.uniform_(-0.5, 0.5)
-        m.bn.running_var.uniform_(0.2, 2.0)
-        for p in list(m.parameters()) + [m.bn.running_mean, m.bn.running_var]:
-            p.copy_(f32(p))
+    init_recurrent(m, m.onlstm)
     tokens, lengths = batch(seed + 1, lengths, V, T, first_id=2, unk_at=(0, 3))
     targets, pos_weight, loss_fn, probs_of = head_targets("softmax", seed + 2, B, C)
 
     add(prefix + "config", [V, E, H, chunk, 1 if pool == "max" else 0, hidden, C, B, T])
     golden.add_inputs(prefix, tokens, lengths, targets, pos_weight)
-    for name, p in m.named_parameters():
-        add(prefix + name, p.detach().numpy())
-    add(prefix + "bn.running_mean", m.bn.running_mean.numpy())
-    add(prefix + "bn.running_var", m.bn.running_var.numpy())
-
-    m.eval()
-    with torch.no_grad():
-        logits = m(tokens, lengths)
-    add(prefix + "probs", probs_of(logits).numpy())
-    add(prefix + "loss", [loss_fn(logits, targets).item()])
-
-    m.train()
-    loss = loss_fn(m(tokens, lengths), targets)
-    loss.backward()
-    add(prefix + "train_loss", [loss.item()])
-    for name, p in m.named_parameters():
-        add(prefix + "grad." + name, p.grad.numpy())
-    add(prefix + "after.bn.running_mean", m.bn.running_mean.numpy())
-    add(prefix + "after.bn.running_var", m.bn.running_var.numpy())
-
+    golden.add_network_passes(prefix, m, tokens, lengths, targets, loss_fn, probs_of)
 
 variant("last.", E=6, H=4, chunk=1, pool="last", hidden=5, C=4, lengths=[7, 3, 1, 5], seed=11)
 variant("max.", E=5, H=6, chunk=2, pool="max", hidden=7, C=3, lengths=[6, 2, 7, 4], seed=21)
