@@ -166,6 +166,11 @@ static const char *onlstm_config_from_json(const json_t *j, network_config *c)
 
 static const char *const onlstm_layers[] = {"onlstm", NULL};
 
+static bool onlstm_threads_pay_alone(const network *net)
+{
+    return onlstm_splits_steps(net->cfg.rnn_hidden, net->cfg.onlstm_chunk);
+}
+
 const encoder_ops encoder_onlstm_ops = {.name = "onlstm",
                                         .layers = onlstm_layers,
                                         .config_to_json = onlstm_config_to_json,
@@ -177,5 +182,6 @@ const encoder_ops encoder_onlstm_ops = {.name = "onlstm",
                                         .init = onlstm_init,
                                         .forward = onlstm_forward_pass,
                                         .word_projection = onlstm_word_projection,
+                                        .threads_pay_alone = onlstm_threads_pay_alone,
                                         .trains = onlstm_trains,
                                         .backward = onlstm_backward_pass};

@@ -263,8 +263,19 @@ static hftc_status predict_dataset(hftc_model *m, const compute_context *cc, con
 
 /* Fewer documents than this are predicted on one thread: a request of one document (hftc serve, a pipe)
  * otherwise wakes the other threads at every layer for nothing (with OMP_WAIT_POLICY=passive, 2 threads:
- * 0.53 ms per document against 0.27 ms on one). */
+ * 0.53 ms per document against 0.27 ms on one); unless a part's network runs one document faster on threads
+ * (network_threads_pay_alone: a large ON-LSTM). */
 #define PREDICT_SERIAL_BELOW 8
+
+static bool predict_serially(const hftc_model *m, size_t n)
+{
+    if (n >= PREDICT_SERIAL_BELOW)
+        return false;
+    for (size_t p = 0; p < m->n_parts; p++)
+        if (m->parts[p].net && network_threads_pay_alone(m->parts[p].net))
+            return false;
+    return true;
+}
 
 /* Weights that are finite each but overflow float32 in the layers (a damaged model file whose checksums were made
  * again, or one hftc did not write) give probabilities that are NaN, which every decision would read as "no";
@@ -288,7 +299,7 @@ hftc_status model_predict_dataset(hftc_model *m, const dataset *ds, const size_t
     if (m->ensemble)
         return ensemble_predict_dataset(m, ds, idx, n, probs);
     compute_context one = compute_context_of(1);
-    TRY(predict_dataset(m, n < PREDICT_SERIAL_BELOW ? &one : &m->compute, ds, idx, n, parents, prune, probs, explain));
+    TRY(predict_dataset(m, predict_serially(m, n) ? &one : &m->compute, ds, idx, n, parents, prune, probs, explain));
     return check_probabilities(m, n, probs);
 }
 

@@ -669,6 +669,11 @@ size_t network_embed_batch(network *net, const compute_context *cc, const uint32
 
 bool network_reads_tokens(const network *net) { return net->enc->reads_tokens; }
 
+bool network_threads_pay_alone(const network *net)
+{
+    return net->enc->threads_pay_alone && net->enc->threads_pay_alone(net);
+}
+
 hftc_status network_predict_embedded(network *net, const compute_context *cc, const float *embedded,
                                      const size_t *lengths, size_t B, size_t T, float *probs)
 {

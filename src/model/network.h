@@ -161,6 +161,9 @@ const float *network_attention(const network *net, size_t *T);
 /* Whether the encoder reads the batch's token ids besides their embedding (ngram: its bigrams): such a network
  * predicts from the tokens (network_predict), never from another network's embedded batch. */
 bool network_reads_tokens(const network *net);
+/* Whether predicting one document runs faster on several threads than on one: an ON-LSTM whose recurrent step reads
+ * enough weights to split (onlstm_splits_steps). A model predicts a handful of documents on one thread otherwise. */
+bool network_threads_pay_alone(const network *net);
 /* network_predict from an embedded batch (B, T, E) with lengths (B), as network_embed_batch made it
  * (with a network reading the same table); embedded may lie in this network's shared activations. Refused
  * (INVALID_ARGUMENT) for a network that reads the token ids. */

@@ -88,6 +88,9 @@ struct encoder_ops {
     size_t (*word_projection)(const network *net, float *proj);
     // Whether any encoder tensor is outside the frozen groups.
     bool (*trains)(const network *net, const bool *frozen);
+    // Whether one document's forward pass uses several threads to advantage (network_threads_pay_alone); NULL:
+    // it does not.
+    bool (*threads_pay_alone)(const network *net);
     // net->dfeatures -> gradients of the encoder's tensors that train; zeroes and fills net->demb
     // when emb_trains.
     void (*backward)(network *net, const compute_context *cc, size_t B, size_t T, const bool *frozen, bool emb_trains);

@@ -17,6 +17,8 @@
 
 size_t onlstm_gates(size_t H, size_t chunk) { return 2 * (H / chunk) + 4 * H; }
 
+bool onlstm_splits_steps(size_t H, size_t chunk) { return onlstm_gates(H, chunk) * H * sizeof(float) >= (1u << 20); }
+
 size_t onlstm_scratch_size(size_t B, size_t T, size_t H, size_t chunk, bool training)
 {
     size_t G = onlstm_gates(H, chunk), forward = B * T * G + B * G + B * H + B * 2 * H;
@@ -195,7 +197,7 @@ void onlstm_forward(const compute_context *cc, float *out, float *cache, float *
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
     recurrent_project(cc, s.xproj, inp, projected, 0, lengths, w->w_ih, B, T, E, G);
     size_t slices = recurrent_slices(cc, B, 1);
-    if (slices == 1 && cc->threads > 1 && !omp_in_parallel()) {
+    if (slices == 1 && cc->threads > 1 && !omp_in_parallel() && onlstm_splits_steps(H, chunk)) {
         forward_columns(cc, out, cache, s, lengths, w, B, T, H, chunk);
         return;
     }

@@ -30,6 +30,9 @@ typedef struct {
 
 // Gate rows: 2 H / chunk + 4 H.
 size_t onlstm_gates(size_t H, size_t chunk);
+// Whether a batch too small to slice splits each step's recurrent product over the threads: its weights are at least
+// 1 MiB (H = 500: 4.2 MB), so two cores reading halves beat one reading all, two barriers a step included.
+bool onlstm_splits_steps(size_t H, size_t chunk);
 
 // floats of scratch onlstm_forward needs (training: and onlstm_backward); floats of the cache a
 // training pass keeps.
