@@ -193,7 +193,10 @@ hftc_status unit_scratch_init(const linear_context *ctx, unit_scratch *sc)
     size_t F = ctx->n_features, n = ctx->tr->n;
     *sc = (unit_scratch){mem_alloc(n ? n : 1, sizeof *sc->docs), mem_alloc(n ? n : 1, sizeof *sc->y),
                          mem_alloc(F + 1, sizeof *sc->start), mem_calloc(F + 1, sizeof *sc->present)};
-    return sc->docs && sc->y && sc->start && sc->present ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+    if (sc->docs && sc->y && sc->start && sc->present)
+        return HFTC_STATUS_OK;
+    unit_scratch_free(sc); /* none of it, rather than part */
+    return HFTC_STATUS_OUT_OF_MEMORY;
 }
 
 void unit_scratch_free(unit_scratch *sc)

@@ -47,6 +47,7 @@ typedef struct {
 } unit_scratch;
 
 void unit_weights_free(unit_weights *w);
+/* sc's room for ctx's units, all of it or none (OUT_OF_MEMORY). */
 hftc_status unit_scratch_init(const linear_context *ctx, unit_scratch *sc);
 void unit_scratch_free(unit_scratch *sc);
 /* What unit u starts from: its own solution at the C before, else its parent's at this C (transfer), else NULL

@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "train/linear_internal.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ typedef struct {
     linear_context *ctx;
     size_t level, next_unit;
     double C;
+    unit_scratch *scratch; /* per thread of the queue (its OpenMP number), allocated at its first job */
+    size_t n_scratch;
 } wave;
 
 static size_t encoded_bytes(const unit_weights *w)
@@ -73,12 +76,12 @@ static void *wave_run(void *user, size_t job, size_t *bytes)
 {
     wave *wv = user;
     compute_blas_serial(); /* liblinear's vector products: one thread, the same sums whatever the count */
-    unit_scratch sc;
+    size_t k = (size_t)omp_get_thread_num();
+    unit_scratch *sc = k < wv->n_scratch ? &wv->scratch[k] : NULL;
     unit_weights out = {0};
-    hftc_status st = unit_scratch_init(wv->ctx, &sc);
+    hftc_status st = !sc ? HFTC_STATUS_OUT_OF_MEMORY : sc->docs ? HFTC_STATUS_OK : unit_scratch_init(wv->ctx, sc);
     if (st == HFTC_STATUS_OK)
-        st = train_unit(wv->ctx, job, wv->C, unit_from(wv->ctx, job), &sc, &out);
-    unit_scratch_free(&sc);
+        st = train_unit(wv->ctx, job, wv->C, unit_from(wv->ctx, job), sc, &out);
     unsigned char *result = st == HFTC_STATUS_OK ? malloc(encoded_bytes(&out)) : NULL;
     if (result)
         *bytes = (size_t)(encode_unit(result, job, &out) - result);
@@ -119,9 +122,15 @@ static unsigned char *encode_level(const wave *wv, size_t *bytes, unsigned char 
 
 void linear_wave_spread(linear_context *ctx, size_t level, double C)
 {
-    wave wv = {ctx, level, 0, C};
+    size_t slots = (size_t)ctx->cfg->compute.threads + 1; /* rank 0's serving thread too */
+    wave wv = {ctx, level, 0, C, mem_calloc(slots, sizeof(unit_scratch)), slots};
+    if (!wv.scratch)
+        wv.n_scratch = 0; /* every job fails: its result lost, said by wave_collect */
     dist_queue q = {&wv, wave_next, wave_run, wave_collect};
     dist_queue_run(&q, ctx->cfg->compute.threads);
+    for (size_t k = 0; k < wv.n_scratch; k++)
+        unit_scratch_free(&wv.scratch[k]);
+    free(wv.scratch);
     unsigned char fallback[sizeof(int32_t)];
     size_t bytes = 0;
     void *data = hftc_distributed_rank() == 0 ? encode_level(&wv, &bytes, fallback) : NULL;
