@@ -164,11 +164,13 @@ static hftc_status outputs_of(const hftc_model *old, const hftc_model *m, const 
 static hftc_status assign_branches(const hftc_extend_options *o, const hftc_model *old, hftc_model *m, size_t n_old,
                                    const bool *has_output)
 {
-    bool branch = !o->grow_rows && !o->tune_head && m->net_config.head != HEAD_SOFTMAX;
-    if (m->strategy == STRATEGY_NODE || (!old->label_branch && !branch))
+    if (m->strategy == STRATEGY_NODE)
         return HFTC_STATUS_OK;
-    if (!o->grow_rows && !o->tune_head && !branch)
+    bool asked_rows = o->grow_rows || o->tune_head, branch = !asked_rows && m->net_config.head != HEAD_SOFTMAX;
+    if (!asked_rows && !branch)
         log_info("a softmax head grows by output rows: its outputs share one normalisation");
+    if (!old->label_branch && !branch)
+        return HFTC_STATUS_OK;
     size_t C = m->tax.n_nodes, levels = m->tax.depth + 1;
     m->label_branch = mem_calloc(C + 1, sizeof *m->label_branch);
     unsigned *next = mem_calloc(levels, sizeof *next); /* per level: 0, no network of the level; else its next branch */
