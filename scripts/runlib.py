@@ -56,6 +56,12 @@ def time_report(log):
     return seconds, (max(rss) / 1024 if rss else None)
 
 
+def cpu_seconds(log):
+    """User and system CPU seconds of /usr/bin/time -v's reports in a log's text (every call's added up): on a shared
+    machine steadier than the wall time."""
+    return sum(float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", log))
+
+
 def runs_reused(log):
     """The classifier runs a node training took with --reuse-runs, from its log's text: summed over the
     calls it took, since a call that continues from a checkpoint finds them there and reuses none itself."""
