@@ -39,33 +39,69 @@ hftc_status linear_create(linear_classifier **out, size_t n_features, size_t n_o
     return HFTC_STATUS_OK;
 }
 
-hftc_status linear_from_outputs(linear_classifier **out, size_t n_features, const sparse_rows *w, const float *bias,
-                                const float *sigmoid)
+/* The by-feature layout of w's weights (counted in lc->row_start's room) by `blocks` threads, each taking a run of
+ * outputs: each counts its outputs' weights per feature, then writes them after the runs before it, so that each
+ * feature's weights come in output order whatever the number of runs. */
+static hftc_status lay_out_by_feature(linear_classifier *lc, const sparse_rows *w, size_t blocks)
 {
-    size_t nnz = 0;
-    for (size_t e = 0; e < w->start[w->n_rows]; e++)
+    size_t F = lc->n_features, J = w->n_rows;
+    uint32_t *next = mem_calloc(blocks * F + 1, sizeof *next); /* per block: its count, then its next slot */
+    if (!next)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+#pragma omp parallel num_threads((int)blocks)
+    {
+#pragma omp for schedule(static, 1)
+        for (size_t t = 0; t < blocks; t++) {
+            uint32_t *count = next + t * F;
+            for (size_t j = J * t / blocks; j < J * (t + 1) / blocks; j++)
+                for (size_t e = w->start[j]; e < w->start[j + 1]; e++)
+                    count[w->index[e]] += w->value[e] != 0.0f;
+        }
+#pragma omp single
+        {
+            uint32_t at = 0;
+            for (size_t f = 0; f < F; f++) {
+                lc->row_start[f] = at;
+                for (size_t t = 0; t < blocks; t++) {
+                    uint32_t n = next[t * F + f];
+                    next[t * F + f] = at, at += n;
+                }
+            }
+            lc->row_start[F] = at;
+        }
+#pragma omp for schedule(static, 1)
+        for (size_t t = 0; t < blocks; t++) {
+            uint32_t *slot = next + t * F;
+            for (size_t j = J * t / blocks; j < J * (t + 1) / blocks; j++)
+                for (size_t e = w->start[j]; e < w->start[j + 1]; e++)
+                    if (w->value[e] != 0.0f) {
+                        uint32_t at = slot[w->index[e]]++;
+                        lc->output[at] = (uint32_t)j, lc->weight[at] = w->value[e];
+                    }
+        }
+    }
+    free(next);
+    return HFTC_STATUS_OK;
+}
+
+hftc_status linear_from_outputs(linear_classifier **out, size_t n_features, const sparse_rows *w, const float *bias,
+                                const float *sigmoid, int threads)
+{
+    size_t nnz = 0, total = w->start[w->n_rows];
+#pragma omp parallel for num_threads(threads) reduction(+ : nnz) schedule(static)
+    for (size_t e = 0; e < total; e++)
         nnz += w->value[e] != 0.0f;
     linear_classifier *lc;
     TRY(linear_create(&lc, n_features, w->n_rows, nnz));
-    memset(lc->row_start, 0, (n_features + 1) * sizeof *lc->row_start);
-    for (size_t e = 0; e < w->start[w->n_rows]; e++) /* counts, then starts, then entries in output order */
-        if (w->value[e] != 0.0f)
-            lc->row_start[w->index[e] + 1]++;
-    for (size_t f = 0; f < n_features; f++)
-        lc->row_start[f + 1] += lc->row_start[f];
-    uint32_t *next = mem_alloc(n_features ? n_features : 1, sizeof *next);
-    if (!next) {
+    /* a run of outputs per thread, where each has enough to pay for its pass over the features */
+    size_t blocks = threads > 1 ? (size_t)threads : 1;
+    while (blocks > 1 && total / blocks < 4 * n_features)
+        blocks--;
+    hftc_status st = lay_out_by_feature(lc, w, blocks);
+    if (st != HFTC_STATUS_OK) {
         linear_free(lc);
-        return HFTC_STATUS_OUT_OF_MEMORY;
+        return st;
     }
-    memcpy(next, lc->row_start, n_features * sizeof *next);
-    for (size_t j = 0; j < w->n_rows; j++)
-        for (size_t e = w->start[j]; e < w->start[j + 1]; e++)
-            if (w->value[e] != 0.0f) {
-                uint32_t at = next[w->index[e]]++;
-                lc->output[at] = (uint32_t)j, lc->weight[at] = w->value[e];
-            }
-    free(next);
     memcpy(lc->bias, bias, w->n_rows * sizeof *bias);
     if (sigmoid)
         memcpy(lc->sigmoid, sigmoid, 2 * w->n_rows * sizeof *sigmoid);

@@ -24,9 +24,10 @@ size_t linear_nnz(const linear_classifier *lc);
 /* A classifier with room for nnz weights (row_start, output and weight to fill; bias 0, sigmoid (1, 0)). */
 hftc_status linear_create(linear_classifier **out, size_t n_features, size_t n_outputs, size_t nnz);
 /* The classifier of weights given by output (w: rows = outputs, indices = features < n_features; zeros
- * are left out), bias (n_outputs) and sigmoid (n_outputs x 2, NULL: (1, 0)). */
+ * are left out), bias (n_outputs) and sigmoid (n_outputs x 2, NULL: (1, 0)), laid out on `threads` threads (the same
+ * layout whatever their number). */
 hftc_status linear_from_outputs(linear_classifier **out, size_t n_features, const sparse_rows *w, const float *bias,
-                                const float *sigmoid);
+                                const float *sigmoid, int threads);
 /* The weights by output (rows = outputs), features increasing: what linear_from_outputs takes. */
 hftc_status linear_to_outputs(const linear_classifier *lc, sparse_rows *w);
 /* Checks a classifier read from a file: row_start increasing to nnz, outputs in range, every value

@@ -54,6 +54,14 @@ static hftc_status make_problem_rows(linear_context *ctx, const sparse_rows *row
         *at++ = (struct feature_node){(int)ctx->n_features + 1, 1.0};
         *at++ = (struct feature_node){-1, 0.0};
     }
+    bool *seen = mem_calloc(ctx->n_features + 1, sizeof *seen);
+    if (!seen)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    size_t n_seen = 0;
+    for (size_t k = 0; k < rows->start[n]; k++)
+        n_seen += !seen[rows->index[k]], seen[rows->index[k]] = true;
+    ctx->every_feature_seen = n_seen == ctx->n_features;
+    free(seen);
     return HFTC_STATUS_OK;
 }
 
@@ -83,8 +91,9 @@ static hftc_status make_units(linear_context *ctx)
             size_t parent_unit = parent == TAXONOMY_ROOT ? SIZE_MAX : unit_of[parent];
             if (parent_unit != SIZE_MAX && ctx->units[parent_unit].part == p)
                 parent_unit = SIZE_MAX;
-            ctx->units[ctx->n_units] = (unit){p, j, transfer ? parent_unit : SIZE_MAX,
-                                              parent_docs && m->strategy == STRATEGY_NODE ? parent_unit : SIZE_MAX};
+            ctx->units[ctx->n_units] =
+                (unit){p, j, transfer ? parent_unit : SIZE_MAX,
+                       parent_docs && m->strategy == STRATEGY_NODE ? parent_unit : SIZE_MAX, SIZE_MAX};
             unit_of[label] = ctx->n_units;
         }
     }
@@ -112,6 +121,12 @@ static const double *unit_start(const linear_context *ctx, const unit_weights *f
         return NULL;
     size_t F = ctx->n_features;
     memset(sc->start, 0, (F + 1) * sizeof *sc->start);
+    if (l == ctx->tr->n && ctx->every_feature_seen) { /* nothing to leave out */
+        for (size_t k = 0; k < from->nnz; k++)
+            sc->start[from->index[k]] = from->value[k];
+        sc->start[F] = from->bias;
+        return sc->start;
+    }
     for (size_t i = 0; i < l; i++)
         for (const struct feature_node *x = sc->docs[i]; x->index > 0 && (size_t)x->index <= F; x++)
             sc->present[x->index - 1] = true;
@@ -212,14 +227,9 @@ const unit_weights *unit_from(const linear_context *ctx, size_t u)
                                                    : NULL;
 }
 
-/* The units of parts at taxonomy level `level` (flat: 0) at C, side by side, each from its own solution at
- * the C before, else its parent's at this C (transfer), else zeros; in an MPI job spread over its processes. */
-static void train_wave(linear_context *ctx, size_t level, double C)
+/* train_wave's units on this process's threads. */
+static void train_wave_here(linear_context *ctx, size_t level, double C)
 {
-    if (hftc_distributed_size() > 1) {
-        linear_wave_spread(ctx, level, C);
-        return;
-    }
 #pragma omp parallel num_threads(ctx->cfg->compute.threads)
     {
         compute_blas_serial(); /* liblinear's vector products: one thread, the same sums whatever the count */
@@ -227,7 +237,7 @@ static void train_wave(linear_context *ctx, size_t level, double C)
         hftc_status st = unit_scratch_init(ctx, &sc);
 #pragma omp for schedule(dynamic)
         for (size_t u = 0; u < ctx->n_units; u++) {
-            if (st != HFTC_STATUS_OK || ctx->m->parts[ctx->units[u].part].level != level)
+            if (st != HFTC_STATUS_OK || !unit_in_wave(ctx, u, level))
                 continue;
             st = train_unit(ctx, u, C, unit_from(ctx, u), &sc, &ctx->w[u]);
         }
@@ -237,6 +247,20 @@ static void train_wave(linear_context *ctx, size_t level, double C)
         }
         unit_scratch_free(&sc);
     }
+}
+
+/* The units of parts at taxonomy level `level` (flat: 0) at C, side by side, each from its own solution at
+ * the C before, else its parent's at this C (transfer), else zeros; in an MPI job spread over its processes. A
+ * unit with a twin gets its twin's solution. */
+static void train_wave(linear_context *ctx, size_t level, double C)
+{
+    if (hftc_distributed_size() > 1) {
+        linear_wave_spread(ctx, level, C);
+    } else {
+        train_wave_here(ctx, level, C);
+    }
+    if (ctx->status == HFTC_STATUS_OK)
+        ctx->status = linear_copy_twins(ctx, level);
 }
 
 /* Platt's sigmoid sigma(a f + c) of decision values f (n) with labels positive, by Newton's method with
@@ -354,7 +378,7 @@ static hftc_status build_classifiers(linear_context *ctx, linear_classifier **pa
                 w.start[j + 1] = w.start[j] + ctx->w[u].nnz;
                 bias[j] = ctx->w[u].bias;
             }
-            st = linear_from_outputs(&parts[p], ctx->n_features, &w, bias, NULL);
+            st = linear_from_outputs(&parts[p], ctx->n_features, &w, bias, NULL, ctx->cfg->compute.threads);
         }
         sparse_rows_free(&w);
         free(bias);
@@ -501,6 +525,12 @@ static hftc_status linear_run(const train_config *cfg, hftc_model *m, split *tr,
         st = make_units(&ctx);
     if (st == HFTC_STATUS_OK && warm)
         st = warm_starts(&ctx);
+    size_t n_twins = 0;
+    if (st == HFTC_STATUS_OK && !warm)
+        st = linear_find_twins(&ctx, &n_twins);
+    if (st == HFTC_STATUS_OK && n_twins)
+        log_info("linear: %zu of %zu classifiers have the documents, labels and start of another (trained once)",
+                 n_twins, ctx.n_units);
     // A continued training's classifiers leave the model while the new ones are tried on it (validate), and come
     // back if they fail.
     linear_classifier **before = warm ? mem_calloc(m->n_parts ? m->n_parts : 1, sizeof *before) : NULL;
@@ -508,8 +538,8 @@ static hftc_status linear_run(const train_config *cfg, hftc_model *m, split *tr,
         st = HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t p = 0; before && p < m->n_parts; p++)
         before[p] = m->parts[p].linear, m->parts[p].linear = NULL;
-    json_t *linear = json_pack("{s:s, s:I, s:I}", "loss", o->linear_loss, "features", (json_int_t)used, "bigrams",
-                               (json_int_t)m->features.n_bigrams);
+    json_t *linear = json_pack("{s:s, s:I, s:I, s:I}", "loss", o->linear_loss, "features", (json_int_t)used, "bigrams",
+                               (json_int_t)m->features.n_bigrams, "twins", (json_int_t)n_twins);
     json_object_set_new(record, "linear", linear);
     if (st == HFTC_STATUS_OK)
         st = train_c_grid(&ctx, linear);

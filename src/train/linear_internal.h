@@ -23,6 +23,7 @@ typedef struct {
     size_t part, output;
     size_t parent_unit; /* the unit of its label's first parent in an earlier part (transfer), or SIZE_MAX */
     size_t docs_of;     /* the unit whose label's documents it trains on (--node-docs parent), or SIZE_MAX */
+    size_t twin; /* an earlier unit of the same problem, whose solution it copies (linear_twins.c), or SIZE_MAX */
 } unit;
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     size_t n_features;
     struct feature_node *nodes; /* every training document's features, bias, terminator */
     struct feature_node **x;    /* (tr->n) each document's first node */
+    bool every_feature_seen;    /* every feature occurs in a training document (not so in a continued training) */
     unit *units;
     size_t n_units;
     unit_weights *w; /* (n_units) the solutions at the C in training, then the starts of the next */
@@ -62,5 +64,16 @@ hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weigh
  * weights depend on its documents and its start alone: the same, bit for bit, whatever the process count. Errors
  * into ctx->status on every rank. */
 void linear_wave_spread(linear_context *ctx, size_t level, double C);
+
+/* Sets each unit's twin (the first earlier unit of the same level with the same documents, labels and start; none
+ * for a continued training, whose units start from their own weights); *n_twins: how many have one. */
+hftc_status linear_find_twins(linear_context *ctx, size_t *n_twins);
+/* Each unit of taxonomy level `level` that has a twin gets a copy of its twin's weights (the wave trained the twin). */
+hftc_status linear_copy_twins(linear_context *ctx, size_t level);
+/* Whether unit u is trained by the wave of `level` (of that level, and the first of its problem). */
+static inline bool unit_in_wave(const linear_context *ctx, size_t u, size_t level)
+{
+    return ctx->m->parts[ctx->units[u].part].level == level && ctx->units[u].twin == SIZE_MAX;
+}
 
 #endif

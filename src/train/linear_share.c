@@ -63,7 +63,7 @@ static bool wave_next(void *user, size_t *job)
 {
     wave *wv = user;
     linear_context *ctx = wv->ctx;
-    while (wv->next_unit < ctx->n_units && ctx->m->parts[ctx->units[wv->next_unit].part].level != wv->level)
+    while (wv->next_unit < ctx->n_units && !unit_in_wave(ctx, wv->next_unit, wv->level))
         wv->next_unit++;
     if (wv->next_unit >= ctx->n_units || ctx->status != HFTC_STATUS_OK)
         return false;
@@ -106,7 +106,7 @@ static unsigned char *encode_level(const wave *wv, size_t *bytes, unsigned char 
     linear_context *ctx = wv->ctx;
     size_t total = sizeof(int32_t);
     for (size_t u = 0; ctx->status == HFTC_STATUS_OK && u < ctx->n_units; u++)
-        if (ctx->m->parts[ctx->units[u].part].level == wv->level)
+        if (unit_in_wave(ctx, u, wv->level))
             total += encoded_bytes(&ctx->w[u]);
     unsigned char *out = malloc(total), *at = out;
     if (!out)
@@ -114,7 +114,7 @@ static unsigned char *encode_level(const wave *wv, size_t *bytes, unsigned char 
     int32_t status = (int32_t)ctx->status;
     memcpy(at, &status, sizeof status), at += sizeof status;
     for (size_t u = 0; total > sizeof status && u < ctx->n_units; u++)
-        if (ctx->m->parts[ctx->units[u].part].level == wv->level)
+        if (unit_in_wave(ctx, u, wv->level))
             at = encode_unit(at, u, &ctx->w[u]);
     *bytes = total;
     return out;
