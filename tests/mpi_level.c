@@ -138,13 +138,24 @@ static void test_checkpoint(void)
 }
 
 /* The linear family's classifiers, each level's spread over the processes (every strategy): the model of a plain
- * process, bit for bit, at -np 2 and -np 3 (a rank with fewer classifiers than threads). */
+ * process, bit for bit, at -np 2 and -np 3 (a rank with fewer classifiers than threads). In the training file physics
+ * always comes with quantum: the flat model's two classifiers are one problem, trained once and copied on every
+ * rank (linear_twins.c). */
 static void test_linear_spread(void)
 {
     static const char *const strategies[] = {"flat", "level", "node"};
-    char out[16384], options[256];
+    char out[16384], options[512];
+    const char *twins = tmpfiles_path("twins-train.tsv");
+    FILE *in = fopen(tmpfiles_path("train.tsv"), "r"), *copy = fopen(twins, "w");
+    char line[4096];
+    while (in && copy && fgets(line, sizeof line, in)) {
+        bool physics = !strncmp(line, "science,physics\t", 16);
+        fprintf(copy, "%s%s", physics ? "science,physics,quantum\t" : line, physics ? line + 16 : "");
+    }
+    fclose(in), fclose(copy);
     for (size_t s = 0; s < sizeof strategies / sizeof *strategies; s++) {
-        snprintf(options, sizeof options, "--preset linear --strategy %s --linear-c 1,10", strategies[s]);
+        snprintf(options, sizeof options, "--preset linear --strategy %s --linear-c 1,10 --train %s", strategies[s],
+                 twins);
         network_kind linear = {strategies[s], options};
         char name[64];
         snprintf(name, sizeof name, "linear-%s-plain.hftc", strategies[s]);
@@ -155,6 +166,7 @@ static void test_linear_spread(void)
             const char *spread = tmpfiles_path(name);
             CHECK_MSG(train_as(&linear, np, spread, "", out, sizeof out) == 0, "%s", out);
             CHECK_MSG(strstr(out, "MPI: "), "%s", out);
+            CHECK_MSG(strcmp(strategies[s], "flat") || strstr(out, "1 of 7 classifiers have the documents"), "%s", out);
             CHECK_MSG(same_model_files(plain, spread), "linear %s at -np %zu differs from one process", strategies[s],
                       np);
         }
