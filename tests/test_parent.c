@@ -276,6 +276,29 @@ static void test_linear(void)
     hftc_model_free(m);
 }
 
+/* In a DAG a category is an output of its first parent's part only (Root: A, B; A: X; B: X, Y; X: Z), and a part
+ * comes after its node's part: Z's part (X's) is below A's, X's first parent's, whose level it extends. */
+static void test_dag_layout(void)
+{
+    hftc_model *m = NULL;
+    CHECK_STATUS(model_create(&m), HFTC_STATUS_OK);
+    if (!m)
+        return;
+    static const char *const edges[][2] = {{NULL, "A"}, {NULL, "B"}, {"A", "X"}, {"B", "X"}, {"B", "Y"}, {"X", "Z"}};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        CHECK_STATUS(taxonomy_add_edge(&m->tax, edges[i][0], edges[i][1]), HFTC_STATUS_OK);
+    CHECK_STATUS(taxonomy_finalize(&m->tax), HFTC_STATUS_OK);
+    m->strategy = STRATEGY_PARENT, m->family = FAMILY_LINEAR; /* the layout alone: no networks */
+    m->net_config.n_classes = m->tax.n_nodes;
+    CHECK_STATUS(model_build_parts(m, NULL), HFTC_STATUS_OK);
+    CHECK_MSG(m->n_parts == 4, "%zu parts", m->n_parts);
+    size_t a = part_named(m, "parent A"), b = part_named(m, "parent B"), x = part_named(m, "parent X");
+    CHECK(outputs_are(m, 0, "A B") && outputs_are(m, a, "X") && outputs_are(m, b, "Y") && outputs_are(m, x, "Z"));
+    CHECK(a != MODEL_NO_PART && x != MODEL_NO_PART && m->parts[x].parent_part == a && x > a);
+    CHECK(x != MODEL_NO_PART && m->parts[x].level == 3 && m->parts[b].level == 2);
+    hftc_model_free(m);
+}
+
 /* The preset, and the combinations refused with their reason. */
 static void test_options(void)
 {
@@ -334,6 +357,7 @@ int main(void)
     RUN_TEST(test_transfer_changes_start);
     RUN_TEST(test_sigmoid_bsf);
     RUN_TEST(test_linear);
+    RUN_TEST(test_dag_layout);
     RUN_TEST(test_options);
     RUN_TEST(test_lifecycle_refused);
     tmpfiles_cleanup();
