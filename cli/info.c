@@ -95,7 +95,7 @@ static void print_history(const json_t *training)
     }
 }
 
-// One line per part of a flat or level model, with the record of its training.
+// One line per part of a flat, level or parent model, with the record of its training.
 static void print_parts(const json_t *d, const json_t *training)
 {
     size_t i, k = 0;
@@ -110,7 +110,10 @@ static void print_parts(const json_t *d, const json_t *training)
                (long long)json_integer_value(json_object_get(part, "parameters")),
                (long long)json_integer_value(json_object_get(part, "trainable")),
                (long long)json_integer_value(json_object_get(part, "frozen")));
-        if (p)
+        const char *untrained = json_string_value(json_object_get(p, "not_trained")); /* a parent's one child */
+        if (untrained)
+            printf("  not trained (%s)", untrained);
+        else if (p)
             printf("  %lld epochs (best %lld)  %.1f s", (long long)json_integer_value(json_object_get(p, "epochs_run")),
                    (long long)json_integer_value(json_object_get(p, "best_epoch")),
                    json_real_value(json_object_get(p, "train_seconds")));

@@ -34,6 +34,14 @@ static void build(taxonomy *t, dataset *ds, size_t *label_start, uint32_t *label
     *ds = (dataset){.n_docs = N_DOCS, .label_start = label_start, .labels = labels};
 }
 
+/* The split of every document of ds, in order, its indices in idx (N_DOCS). */
+static split every_doc(const dataset *ds, size_t *idx)
+{
+    for (size_t d = 0; d < N_DOCS; d++)
+        idx[d] = d;
+    return (split){ds, idx, N_DOCS, NULL};
+}
+
 /* The part of level whose outputs are the named labels (space-separated). */
 static model_part part_of(const taxonomy *t, size_t level, const char *outputs, uint32_t *nodes)
 {
@@ -68,9 +76,7 @@ static void test_level_docs(void)
     uint32_t labels[32], nodes[4][4];
     build(&t, &ds, label_start, labels);
     size_t all_idx[N_DOCS];
-    for (size_t d = 0; d < N_DOCS; d++)
-        all_idx[d] = d;
-    split in = {&ds, all_idx, N_DOCS, NULL};
+    split in = every_doc(&ds, all_idx);
     model_part level1 = part_of(&t, 1, "A B", nodes[0]), level2 = part_of(&t, 2, "A1 A2", nodes[1]);
     model_part level3 = part_of(&t, 3, "A11", nodes[2]), level4 = part_of(&t, 4, "A111", nodes[3]);
     model_part flat = part_of(&t, 0, "A B A1", nodes[0]);
@@ -98,6 +104,31 @@ static void test_level_docs(void)
                  HFTC_STATUS_INVALID_ARGUMENT);
     CHECK_MSG(out.idx == NULL && strstr(hftc_last_error(), "validation document 7 has two labels in level1 (A, B)"),
               "%s", hftc_last_error());
+    taxonomy_free(&t);
+}
+
+/* A parent part (of_node: its outputs one node's children) takes its node's documents (the top level's part every
+ * document); a single-label head's, of those, the ones with one label among its outputs. */
+static void test_parent_docs(void)
+{
+    taxonomy t;
+    dataset ds;
+    size_t label_start[N_DOCS + 1];
+    uint32_t labels[32], nodes[3][4];
+    build(&t, &ds, label_start, labels);
+    size_t all_idx[N_DOCS];
+    split in = every_doc(&ds, all_idx);
+    model_part top = part_of(&t, 1, "A B", nodes[0]), of_a = part_of(&t, 2, "A1 A2", nodes[1]);
+    model_part of_a1 = part_of(&t, 3, "A11", nodes[2]);
+    top.of_node = of_a.of_node = of_a1.of_node = true;
+    chosen(LEVEL_DOCS_ALL, false, &t, &top, &in, "0 1 2 3 4 5 6");
+    chosen(LEVEL_DOCS_ALL, false, &t, &of_a, &in, "1 2 3 4 5 6");
+    chosen(LEVEL_DOCS_ALL, false, &t, &of_a1, &in, "2 3 5");
+    chosen(LEVEL_DOCS_ALL, true, &t, &of_a, &in, "2 3 4 5 6");
+    chosen(LEVEL_DOCS_ALL, true, &t, &of_a1, &in, "3 5");
+    /* the same outputs as a level's: every document */
+    of_a1.of_node = false;
+    chosen(LEVEL_DOCS_ALL, false, &t, &of_a1, &in, "0 1 2 3 4 5 6");
     taxonomy_free(&t);
 }
 
@@ -156,6 +187,7 @@ static void test_hold_out(void)
 int main(void)
 {
     RUN_TEST(test_level_docs);
+    RUN_TEST(test_parent_docs);
     RUN_TEST(test_hold_out);
     TEST_MAIN_END();
 }

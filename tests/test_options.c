@@ -132,7 +132,7 @@ static void test_presets(void)
         CHECK_MSG(!problem, "%s: %s", hftc_preset_name(n), problem);
         CHECK(!strcmp(o.preset, hftc_preset_name(n)));
     }
-    CHECK(n == 17);
+    CHECK(n == 18);
     hftc_train_options o;
     hftc_train_options_init(&o, "linear"); /* scikit-learn's TF-IDF + logistic regression baseline */
     CHECK(!strcmp(o.family, "linear") && !strcmp(o.linear_loss, "logreg") && o.ngrams == 2 && o.min_df == 2 &&

@@ -8,11 +8,12 @@
 #include "core/names.h"
 #include "model/ensemble.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *const strategy_names[] = {"flat", "level", "node"};
+static const char *const strategy_names[] = {"flat", "level", "node", "parent"};
 static const char *const node_embedding_names[] = {"own", "shared", "inherited"};
 static const char *const model_family_names[] = {"neural", "linear"};
 
@@ -126,6 +127,68 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
     return st;
 }
 
+uint32_t model_part_node(const taxonomy *t, const model_part *part)
+{
+    return t->parents[t->parent_start[part->nodes[0]]];
+}
+
+/* The parent strategy's part over the children of node (TAXONOMY_ROOT: the top level) with an output whose first
+ * parent it is, if it has any; part_of[c]: the part whose outputs hold c, filled for them. */
+static hftc_status parent_part(hftc_model *m, const bool *has_output, uint32_t node, size_t *part_of)
+{
+    const taxonomy *t = &m->tax;
+    model_part *part = &m->parts[m->n_parts];
+    size_t n = node == TAXONOMY_ROOT ? t->n_top : t->child_start[node + 1] - t->child_start[node];
+    part->nodes = mem_alloc(n ? n : 1, sizeof *part->nodes);
+    if (!part->nodes)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t c = node == TAXONOMY_ROOT ? t->top[j] : t->children[t->child_start[node] + j];
+        if ((!has_output || has_output[c]) && t->parents[t->parent_start[c]] == node)
+            part->nodes[part->n_outputs++] = c;
+    }
+    if (part->n_outputs == 0) {
+        free(part->nodes);
+        *part = (model_part){0};
+        return HFTC_STATUS_OK;
+    }
+    size_t p = m->n_parts++;
+    part->of_node = true;
+    part->parent_part = node == TAXONOMY_ROOT ? MODEL_NO_PART : part_of[node];
+    part->level = part->parent_part == MODEL_NO_PART ? (node == TAXONOMY_ROOT ? 1 : t->level[node] + 1)
+                                                     : m->parts[part->parent_part].level + 1;
+    for (size_t j = 0; j < part->n_outputs; j++)
+        part_of[part->nodes[j]] = p;
+    if (node == TAXONOMY_ROOT) {
+        snprintf(part->name, sizeof part->name, "parent (top)");
+        snprintf(part->prefix, sizeof part->prefix, "parent_top.");
+    } else {
+        snprintf(part->name, sizeof part->name, "parent %s", strmap_string(&t->names, node));
+        snprintf(part->prefix, sizeof part->prefix, "parent%" PRIu32 ".", node);
+    }
+    network_config cfg = m->net_config;
+    cfg.n_classes = part->n_outputs;
+    return part_network(m, part, cfg);
+}
+
+/* The parent strategy's parts: the top level's, then each node's, parents first. A part's level is its node's
+ * part's plus one (so, in a tree, its outputs' level): a part comes after the part of its node whatever a DAG's
+ * levels say, as the linear family's waves need. */
+static hftc_status build_parent_parts(hftc_model *m, const bool *has_output)
+{
+    const taxonomy *t = &m->tax;
+    size_t *part_of = mem_alloc(t->n_nodes ? t->n_nodes : 1, sizeof *part_of);
+    if (!part_of)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    for (size_t c = 0; c < t->n_nodes; c++)
+        part_of[c] = MODEL_NO_PART;
+    hftc_status st = parent_part(m, has_output, TAXONOMY_ROOT, part_of);
+    for (size_t i = 0; i < t->n_nodes && st == HFTC_STATUS_OK; i++)
+        st = parent_part(m, has_output, t->order[i], part_of);
+    free(part_of);
+    return st;
+}
+
 // The labels of level (0: all) with an output in branch b (0: the level's own network) into part.
 static size_t level_part_nodes(const hftc_model *m, const bool *has_output, size_t level, unsigned b, model_part *part)
 {
@@ -142,6 +205,14 @@ hftc_status model_build_parts(hftc_model *m, const bool *has_output)
 {
     const taxonomy *t = &m->tax;
     bool flat = m->strategy == STRATEGY_FLAT, node = m->strategy == STRATEGY_NODE;
+    if (m->strategy == STRATEGY_PARENT) {
+        m->parts = mem_calloc(t->n_nodes + 1, sizeof *m->parts);
+        if (!m->parts)
+            return HFTC_STATUS_OUT_OF_MEMORY;
+        m->n_parts = 0;
+        TRY(build_parent_parts(m, has_output));
+        return model_share_workspace(m);
+    }
     size_t first = flat ? 0 : 1, last = flat ? 0 : t->depth; /* level 0: all labels */
     unsigned branches = 0;
     for (size_t c = 0; !node && m->label_branch && c < t->n_nodes; c++)

@@ -2,6 +2,7 @@
  * networks ("parts"), plus the record of how it was trained. Behind the public hftc_model handle.
  * The strategy decides the parts: flat = one network over all labels; level = one network per
  * taxonomy level over that level's labels; node = one binary network per label (HTrans), parents
+ * before children; parent = one network per node over its children (HDLTex), the top level's first, parents
  * before children. Only labels the training data has get an output (a label without positive
  * examples cannot be learnt): the others score 0. The parts run one at a time at inference, so they
  * share one activation arena. Batching is declared in batch.h, prediction in model_predict.h, the model
@@ -18,7 +19,7 @@
 #include "text/label_words.h"
 #include "text/vocab.h"
 
-typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL, STRATEGY_NODE } strategy_kind;
+typedef enum { STRATEGY_FLAT, STRATEGY_LEVEL, STRATEGY_NODE, STRATEGY_PARENT } strategy_kind;
 
 /* What a part is: a network (embedding, encoder, head) trained by the trainer, or a linear classifier over
  * TF-IDF features trained by liblinear (train/linear.c). Every strategy, scoring and threshold applies to
@@ -34,15 +35,18 @@ typedef enum { NODE_EMBEDDING_OWN, NODE_EMBEDDING_SHARED, NODE_EMBEDDING_INHERIT
 #define MODEL_MAX_BRANCH 255
 
 typedef struct {
-    size_t level;              /* taxonomy level of its labels; 0 for flat */
-    char name[64];             /* "flat", "level3" or "node CCAT" */
-    char prefix[40];           /* of its tensor names in the model file: "" (flat), "level3." or "node17." */
-    network *net;              /* neural: sized for batch_capacity x tokenizer.max_len; linear: NULL */
+    size_t level;    /* taxonomy level of its labels; 0 for flat; parent: its node's part's + 1 (1: the top) */
+    char name[64];   /* "flat", "level3", "node CCAT", "parent CCAT" or "parent (top)" */
+    char prefix[40]; /* of its tensor names: "" (flat), "level3.", "node17.", "parent17.", "parent_top." */
+    network *net;    /* neural: sized for batch_capacity x tokenizer.max_len; linear: NULL */
     linear_classifier *linear; /* linear: its classifier (NULL until trained); neural: NULL */
     uint32_t *nodes;           /* output j -> taxonomy node */
     size_t n_outputs;
-    size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level); a branch: its
-                         * level's own part, whose embedding it reads */
+    size_t parent_part; /* node: the part of the label's parent (MODEL_NO_PART: none, top level); parent: the part
+                         * whose outputs hold its node (MODEL_NO_PART: the top level's part); a branch: its level's
+                         * own part, whose embedding it reads */
+    bool of_node;       /* parent: its outputs are the children of one node (model_part_node), whose documents it
+                         * trains on */
     unsigned branch;    /* flat and level: 0, the level's own network; k > 0, the k-th network hftc extend added to
                          * the level for categories the model lacked ("level2 branch 1") */
     float class_weight; /* node: BCE weight of the positive class it was trained with */
@@ -88,7 +92,9 @@ hftc_status model_create(hftc_model **out);
  * giving an output to the labels with has_output[label] (NULL: every label); a level none of whose
  * labels has an output gets no part. Flat and level: each level's part, then its branches (m->label_branch), each
  * reading its level part's embedding. Node parts come level by level (parents first), each borrowing
- * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). */
+ * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). Parent parts: the top
+ * level's, then each node's in taxonomy order (parents first) over its children with an output whose first
+ * parent it is, a node without such children having none. */
 hftc_status model_build_parts(hftc_model *m, const bool *has_output);
 /* Points every part's network (each in inference mode) at the model's shared activation arena, growing the
  * arena to the largest part's need. */
@@ -97,6 +103,9 @@ hftc_status model_share_workspace(hftc_model *m);
  * parts, so a model of thousands of levels shares level by level in linear time; when p needs a larger
  * arena, every part moves to the new one (model_share_workspace). */
 hftc_status model_share_part_workspace(hftc_model *m, size_t p);
+/* The node whose children a part of the parent strategy (of_node) has as outputs: the first parent of its first
+ * output (TAXONOMY_ROOT: the top level's part). */
+uint32_t model_part_node(const taxonomy *t, const model_part *part);
 /* The embedding table part p reads: its own, its parent's, or the model's shared one. */
 const float *model_part_embedding(const hftc_model *m, size_t p);
 bool node_embedding_parse(const char *name, node_embedding_kind *out);

@@ -314,10 +314,10 @@ hftc_status extend_model(const hftc_extend_options *o, bool need_additions, hftc
     dataset train = {0}, valid = {0};
     bool *kept = NULL, *has_output = NULL;
     hftc_status st = HFTC_STATUS_OK;
-    if (old->ensemble || old->family != FAMILY_NEURAL || old->joint_embedding)
+    if (old->ensemble || old->family != FAMILY_NEURAL || old->joint_embedding || old->strategy == STRATEGY_PARENT)
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
                        "%s: only neural models without the joint embedding are "
-                       "extended (not an ensemble, a linear model or HFT-ONLSTM's)",
+                       "extended (not an ensemble, a linear model, HFT-ONLSTM's or a parent model: HDLTex's)",
                        o->model_path);
     if (st == HFTC_STATUS_OK)
         st = recorded_options(o, old, &record, &to);

@@ -180,10 +180,10 @@ hftc_status hftc_learn(const hftc_learn_options *o, hftc_model **out)
     train_config cfg;
     dataset train = {0}, valid = {0};
     hftc_status st = HFTC_STATUS_OK;
-    if (m->ensemble || m->joint_embedding)
+    if (m->ensemble || m->joint_embedding || (m->strategy == STRATEGY_PARENT && m->family == FAMILY_NEURAL))
         st = error_set(HFTC_STATUS_INVALID_ARGUMENT,
-                       "%s: an ensemble or a joint-embedding model (HFT-ONLSTM's) does not learn on: train its members "
-                       "or a new model",
+                       "%s: an ensemble, a joint-embedding model (HFT-ONLSTM's) or a neural parent model (HDLTex's) "
+                       "does not learn on: train its members or a new model",
                        o->model_path);
     if (st == HFTC_STATUS_OK)
         st = learn_options(o, m, &record, &to);

@@ -45,8 +45,65 @@ static hftc_status true_parents(const hftc_model *m, const dataset *ds, size_t l
     return HFTC_STATUS_OK;
 }
 
-/* Trains part p of the model (a level after the first may start from the one before); appends its
- * record to parts. hooks: NULL, or how its epochs continue a checkpoint and save to it. */
+/* Whether part p of m needs no training: a parent part's softmax over one child is 1 whatever it reads. */
+static bool constant_part(const hftc_model *m, size_t p)
+{
+    return m->parts[p].of_node && m->parts[p].n_outputs == 1 && m->net_config.head == HEAD_SOFTMAX;
+}
+
+/* The part whose network part p starts from with --transfer finetune: a level's, the level before; a parent part's,
+ * the part whose outputs hold its node (the nearest above it that trained: a constant part's values are its
+ * initial ones); MODEL_NO_PART for none. */
+static size_t transfer_source(const hftc_model *m, size_t p)
+{
+    if (!m->parts[p].of_node)
+        return p > 0 ? p - 1 : MODEL_NO_PART;
+    size_t from = m->parts[p].parent_part;
+    while (from != MODEL_NO_PART && constant_part(m, from))
+        from = m->parts[from].parent_part;
+    return from;
+}
+
+/* The documents part trains (*part_tr) and is validated on (*part_va) among tr and va, recorded in part_record. A
+ * parent part deep in the taxonomy may have no validation document: then some of its training documents validate
+ * it (level_docs_hold_out), or with fewer than two to spare, all of them (said, and recorded). */
+static hftc_status part_splits(const train_config *cfg, const hftc_model *m, const model_part *part, split *tr,
+                               split *va, json_t *part_record, split *part_tr, split *part_va)
+{
+    const hftc_train_options *o = cfg->o;
+    bool single = m->net_config.head == HEAD_SOFTMAX;
+    hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", part_tr);
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_split(cfg->level_docs, single, &m->tax, part, va, "validation", part_va);
+    if (st == HFTC_STATUS_OK && (part_tr->n == 0 || (part_va->n == 0 && !part->of_node)))
+        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
+    size_t held = 0;
+    if (st == HFTC_STATUS_OK)
+        st = level_docs_hold_out(&m->tax, part, o->valid_fraction, o->seed, part_tr, part_va, &held);
+    if (held) {
+        log_warn("%s: no validation document has a label among its %zu outputs, so early stopping would watch "
+                 "nothing but the loss of all-negative answers: %zu of its training documents validate it instead",
+                 part->name, part->n_outputs, held);
+        json_object_set_new(part_record, "valid_held_out", json_integer((json_int_t)held));
+    }
+    if (st == HFTC_STATUS_OK && part_va->n == 0) {
+        log_warn("%s: no validation document, and %zu training document%s: %s validate%s it", part->name, part_tr->n,
+                 part_tr->n == 1 ? "" : "s", part_tr->n == 1 ? "it" : "they", part_tr->n == 1 ? "s" : "");
+        free(part_va->idx);
+        part_va->idx = mem_alloc(part_tr->n, sizeof *part_va->idx);
+        if (!part_va->idx)
+            return HFTC_STATUS_OUT_OF_MEMORY;
+        memcpy(part_va->idx, part_tr->idx, part_tr->n * sizeof *part_va->idx);
+        *part_va = (split){part_tr->ds, part_va->idx, part_tr->n, NULL};
+        json_object_set_new(part_record, "valid_on_training", json_true());
+    }
+    json_object_set_new(part_record, "train_docs", json_integer((json_int_t)part_tr->n));
+    json_object_set_new(part_record, "valid_docs", json_integer((json_int_t)part_va->n));
+    return st;
+}
+
+/* Trains part p of the model (a level after the first may start from the one before, a parent part from its
+ * node's); appends its record to parts. hooks: NULL, or how its epochs continue a checkpoint and save to it. */
 static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, const float *label_weights, split *tr,
                               split *va, json_t *parts, const epoch_hooks *hooks)
 {
@@ -55,43 +112,33 @@ static hftc_status train_part(const train_config *cfg, hftc_model *m, size_t p, 
     rng r;
     rng_seed(&r, o->seed, 0x1417 + p);
     network_init(part->net, &r);
-    bool transferred = cfg->transfer == TRANSFER_FINETUNE && p > 0;
-    if (transferred) {
-        size_t n = transfer_with_groups(cfg, part->net, m->parts[p - 1].net);
-        log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[p - 1].name, n, o->transfer_layers);
-    }
-    /* an embedding the level above does not hand down starts from the word vectors, as the first level's */
-    if (!transferred || !transfer_layer_listed("embedding.weight", cfg->transfer_layers))
-        TRY(init_embeddings(cfg, m, part->net, &r));
-    trainer t = {0};
     json_t *part_record = json_object();
     json_array_append_new(parts, part_record);
     json_object_set_new(part_record, "part", json_string(part->name));
     json_object_set_new(part_record, "outputs", json_integer((json_int_t)part->n_outputs));
+    if (constant_part(m, p)) {
+        log_info("%s: one output, whose softmax is 1 whatever the document: not trained", part->name);
+        json_object_set_new(part_record, "not_trained", json_string("one output: its softmax is always 1"));
+        return HFTC_STATUS_OK;
+    }
+    size_t from = cfg->transfer == TRANSFER_FINETUNE ? transfer_source(m, p) : MODEL_NO_PART;
+    if (from != MODEL_NO_PART) {
+        size_t n = transfer_with_groups(cfg, part->net, m->parts[from].net);
+        log_info("%s starts from %s: %zu tensors (%s)", part->name, m->parts[from].name, n, o->transfer_layers);
+        json_object_set_new(part_record, "starts_from", json_string(m->parts[from].name));
+    }
+    /* an embedding the level above does not hand down starts from the word vectors, as the first level's */
+    if (from == MODEL_NO_PART || !transfer_layer_listed("embedding.weight", cfg->transfer_layers))
+        TRY(init_embeddings(cfg, m, part->net, &r));
+    trainer t = {0};
     // Gradients, moments and backward buffers exist for one part at a time: memory grows with the
     // taxonomy only by the parameter values of the parts already trained.
     // The level trains and validates on the documents level_docs_split chooses (--level-docs; a
-    // single-label head: those with a label among its outputs). Each level shuffles its own copy of them:
-    // its batches do not depend on the levels before it (nor on whether they were trained in this call or
-    // came with a checkpoint).
-    bool single = m->net_config.head == HEAD_SOFTMAX;
+    // single-label head: those with a label among its outputs; a parent part: its node's). Each level shuffles
+    // its own copy of them: its batches do not depend on the levels before it (nor on whether they were trained
+    // in this call or came with a checkpoint).
     split part_tr = {0}, part_va = {0};
-    hftc_status st = level_docs_split(cfg->level_docs, single, &m->tax, part, tr, "training", &part_tr);
-    if (st == HFTC_STATUS_OK)
-        st = level_docs_split(cfg->level_docs, single, &m->tax, part, va, "validation", &part_va);
-    if (st == HFTC_STATUS_OK && (part_tr.n == 0 || part_va.n == 0))
-        st = error_set(HFTC_STATUS_INVALID_ARGUMENT, "%s: no training or no validation documents", part->name);
-    size_t held = 0;
-    if (st == HFTC_STATUS_OK)
-        st = level_docs_hold_out(&m->tax, part, o->valid_fraction, o->seed, &part_tr, &part_va, &held);
-    if (held) {
-        log_warn("%s: no validation document has a label among its %zu outputs, so early stopping would watch "
-                 "nothing but the loss of all-negative answers: %zu of its training documents validate it instead",
-                 part->name, part->n_outputs, held);
-        json_object_set_new(part_record, "valid_held_out", json_integer((json_int_t)held));
-    }
-    json_object_set_new(part_record, "train_docs", json_integer((json_int_t)part_tr.n));
-    json_object_set_new(part_record, "valid_docs", json_integer((json_int_t)part_va.n));
+    hftc_status st = part_splits(cfg, m, part, tr, va, part_record, &part_tr, &part_va);
     // The joint embedding: below the top level, each document is read after its true parent's words.
     uint32_t *train_prefix = NULL, *valid_prefix = NULL;
     if (st == HFTC_STATUS_OK && m->joint_embedding && part->level > 1) {
@@ -299,6 +346,8 @@ static hftc_status check_valid_docs(const train_config *cfg, const hftc_model *m
 {
     bool single = m->net_config.head == HEAD_SOFTMAX;
     for (size_t p = 0; p < m->n_parts; p++) {
+        if (m->parts[p].of_node) /* a parent part without any is validated on its training documents */
+            continue;
         split chosen;
         TRY(level_docs_split(cfg->level_docs, single, &m->tax, &m->parts[p], va, "validation", &chosen));
         free(chosen.idx);
@@ -377,7 +426,8 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
     if (from_checkpoint)
         json_object_set_new(record, "levels_from_checkpoint", json_integer((json_int_t)from_checkpoint));
     if (m->n_parts > 1)
-        log_info("%zu level models trained in %.1f s in all", m->n_parts, seconds);
+        log_info("%zu %s models trained in %.1f s in all", m->n_parts,
+                 m->strategy == STRATEGY_PARENT ? "parent" : "level", seconds);
     return HFTC_STATUS_OK;
 }
 

@@ -1,5 +1,5 @@
-/* Which documents a flat or level network sees: a per-document test of its labels against the part's level
- * and outputs, in the split's order. */
+/* Which documents a flat, level or parent network sees: a per-document test of its labels against the part's
+ * level, node and outputs, in the split's order. */
 #include "train/level_docs.h"
 
 #include "core/arena.h"
@@ -18,6 +18,14 @@ static bool reaches(const taxonomy *t, const dataset *ds, size_t d, size_t level
         if (l < t->n_nodes && (t->level[l] == level || t->level[l] + 1 == level))
             return true;
     }
+    return false;
+}
+
+static bool has_label(const dataset *ds, size_t d, uint32_t label)
+{
+    for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
+        if (ds->labels[j] == label)
+            return true;
     return false;
 }
 
@@ -62,12 +70,16 @@ hftc_status level_docs_split(level_docs_kind kind, bool single_label, const taxo
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
     bool by_reach = kind == LEVEL_DOCS_REACH && part->level > 0;
+    uint32_t node = part->of_node ? model_part_node(t, part) : TAXONOMY_ROOT; /* the top level's: every document */
     hftc_status st = HFTC_STATUS_OK;
     for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
         size_t d = in->idx[i];
-        bool keep = !by_reach || reaches(t, in->ds, d, part->level);
-        if (single_label) /* one label at the level: the document reaches it */
-            st = one_label_among(t, part, in->ds, d, mine, what, &keep);
+        bool keep =
+            (!by_reach || reaches(t, in->ds, d, part->level)) && (node == TAXONOMY_ROOT || has_label(in->ds, d, node));
+        bool one = true;
+        if (single_label) /* one label at the level (among the node's children): it reaches the level (the node) */
+            st = one_label_among(t, part, in->ds, d, mine, what, &one);
+        keep = keep && one;
         if (keep && st == HFTC_STATUS_OK)
             out->idx[out->n++] = d;
     }

@@ -1,7 +1,8 @@
-/* The documents a flat or level network trains and is validated on (level_docs.c): a single-label head's,
- * those with exactly one label among its outputs; a multi-label head's, every document (--level-docs all) or,
- * for a level, those with a category at its level or the level above (reach, as the HFT-CNN authors' code
- * builds each level's problem: ShimShim46/HFT-CNN, data_helper.py, build_problem). */
+/* The documents a flat, level or parent network trains and is validated on (level_docs.c): a single-label
+ * head's, those with exactly one label among its outputs; a multi-label head's, every document (--level-docs all)
+ * or, for a level, those with a category at its level or the level above (reach, as the HFT-CNN authors' code
+ * builds each level's problem: ShimShim46/HFT-CNN, data_helper.py, build_problem). A parent part's (of_node) are
+ * only those of its node (the top level's: every document), as HDLTex trains a node's classifier. */
 #ifndef HFTC_TRAIN_LEVEL_DOCS_H
 #define HFTC_TRAIN_LEVEL_DOCS_H
 

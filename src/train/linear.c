@@ -3,8 +3,9 @@
  * (Fan et al. 2008; its primal trust-region Newton solvers: logistic regression or the L2-loss SVM,
  * scikit-learn's LogisticRegression(solver="liblinear") and LinearSVC optimise the same objectives, with a
  * bias feature of value 1). The parts keep the strategies' layout and hierarchy: a node classifier trains on
- * its parent's documents with --node-docs parent, and with --transfer finetune a label's classifier below
- * the top starts from its parent's (liblinear's initial solution). The objectives are convex, so transfer
+ * its parent's documents with --node-docs parent, a parent part's classifiers (one-vs-rest among a node's
+ * children) on their node's always, and with --transfer finetune a label's classifier below the top starts from
+ * its parent's (liblinear's initial solution). The objectives are convex, so transfer
  * speeds the solver up but leaves the optimum where it is (within the tolerance).
  *
  * Every C of --linear-c trains the whole model (each classifier starting from its solution at the C
@@ -81,7 +82,10 @@ static hftc_status make_units(linear_context *ctx)
     }
     for (size_t c = 0; c < N; c++)
         unit_of[c] = SIZE_MAX;
-    bool transfer = ctx->cfg->transfer == TRANSFER_FINETUNE, parent_docs = ctx->cfg->node_docs == NODE_DOCS_PARENT;
+    bool transfer = ctx->cfg->transfer == TRANSFER_FINETUNE;
+    /* node --node-docs parent and parent (HDLTex): a classifier trains on its parent's documents */
+    bool parent_docs =
+        (ctx->cfg->node_docs == NODE_DOCS_PARENT && m->strategy == STRATEGY_NODE) || m->strategy == STRATEGY_PARENT;
     for (size_t p = 0; p < m->n_parts; p++) {
         const model_part *part = &m->parts[p];
         for (size_t j = 0; j < part->n_outputs; j++, ctx->n_units++) {
@@ -92,8 +96,7 @@ static hftc_status make_units(linear_context *ctx)
             if (parent_unit != SIZE_MAX && ctx->units[parent_unit].part == p)
                 parent_unit = SIZE_MAX;
             ctx->units[ctx->n_units] =
-                (unit){p, j, transfer ? parent_unit : SIZE_MAX,
-                       parent_docs && m->strategy == STRATEGY_NODE ? parent_unit : SIZE_MAX, SIZE_MAX};
+                (unit){p, j, transfer ? parent_unit : SIZE_MAX, parent_docs ? parent_unit : SIZE_MAX, SIZE_MAX};
             unit_of[label] = ctx->n_units;
         }
     }

@@ -147,7 +147,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (!o->valid_path && !(o->valid_fraction > 0.0f && o->valid_fraction < 1.0f))
         return "--valid-fraction must be in (0, 1) when no --valid file is given";
     if (!strategy_parse(o->strategy, &c->strategy))
-        return "--strategy must be flat, level or node";
+        return "--strategy must be flat, level, node or parent";
     bool node = c->strategy == STRATEGY_NODE;
     const char *linear_problem = check_linear(o, c);
     if (linear_problem)
@@ -163,6 +163,13 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
         scoring_names_list(message + used, sizeof message - (size_t)used);
         return message;
     }
+    /* a parent part's probabilities are its children's given the node: only a path's product (or its top-down
+     * choice) is a category's probability */
+    bool path_scoring =
+        c->scoring == SCORING_TOP_DOWN || c->scoring == SCORING_LEAF_PRODUCT || scoring_bounded_by_parent(c->scoring);
+    if (c->strategy == STRATEGY_PARENT && (!path_scoring || o->tune_scoring))
+        return "the parent strategy gives each category's probability given its parent: --scoring top-down (HDLTex's "
+               "decision), product, bsf or leaf-product, without --tune-scoring";
     if (o->tune_label_thresholds && (softmax || !scoring_uses_threshold(c->scoring)))
         return "--tune-label-thresholds needs the sigmoid head and independent, bsf, msf or product scoring";
     int kind;
@@ -185,7 +192,7 @@ static const char *check_choices(const hftc_train_options *o, train_config *c)
     if (o->n_class_weights > 1 && !node)
         return "--class-weights searches per classifier: it needs the node strategy";
     if (o->class_weights_from && (node || softmax))
-        return "--class-weights-from applies to the flat and level strategies with the sigmoid head";
+        return "--class-weights-from applies to the flat, level and parent strategies with the sigmoid head";
     if (!(o->time_limit >= 0.0f && o->time_limit <= 1e9f))
         return "--time-limit must be in [0, 1e9] seconds (0 = none)";
     if (o->reuse_runs_from && !node)

@@ -77,9 +77,11 @@ static const option_spec option_table[] = {
     {"encoder", OPTION_CHARS, FIELD(encoder), 0, "cnn", "encoder: cnn, bigru-att, onlstm, ngram or bilstm"},
     {"head", OPTION_CHARS, FIELD(head), 0, "sigmoid", "output: sigmoid (multi-label) or softmax (single-label)"},
     {"strategy", OPTION_CHARS, FIELD(strategy), 0, "flat",
-     "flat (one model), level (one per taxonomy level) or node (one binary model per category)"},
+     "flat (one model), level (one per taxonomy level), node (one binary model per category) or parent (one per "
+     "category with children, over its children, on its documents: HDLTex)"},
     {"transfer", OPTION_CHARS, FIELD(transfer), OPTION_RUN_NEUTRAL, "none",
-     "none, or finetune: a level (node) starts from the level above (its parent)"},
+     "none, or finetune: a level (node) starts from the level above (its parent); parent: a node's model from the "
+     "model whose outputs hold the node"},
     {"transfer-layers", OPTION_CHARS, FIELD(transfer_layers), OPTION_RUN_NEUTRAL, "embedding,conv",
      "layers finetune copies (embedding, conv, fc1, out, gru, attention, onlstm, ngram, lstm, bn)"},
     {"transfer-lr", OPTION_FLOAT, FIELD(transfer_lr), OPTION_RUN_NEUTRAL, NULL,

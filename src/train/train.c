@@ -171,7 +171,8 @@ const strategy_ops *strategy_ops_of(strategy_kind kind)
 {
     static const strategy_ops *const strategies[] = {[STRATEGY_FLAT] = &strategy_levels_ops,
                                                      [STRATEGY_LEVEL] = &strategy_levels_ops,
-                                                     [STRATEGY_NODE] = &strategy_node_ops};
+                                                     [STRATEGY_NODE] = &strategy_node_ops,
+                                                     [STRATEGY_PARENT] = &strategy_levels_ops};
     return strategies[kind];
 }
 
