@@ -8,7 +8,9 @@
 #include <jansson.h>
 #include <string.h>
 
-static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold, const char *scoring, int prune)
+/* member: 0, or which member of an ensemble m is (named member_name). */
+static void print_json(const hftc_model *m, const hftc_evaluation *e, float threshold, const char *scoring, int prune,
+                       size_t member, const char *member_name)
 {
     json_t *j = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "docs", (json_int_t)e->docs, "labels",
                           (json_int_t)e->labels, "unknown_labels", (json_int_t)e->unknown_labels, "micro_precision",
@@ -40,6 +42,10 @@ static void print_json(const hftc_model *m, const hftc_evaluation *e, float thre
     json_object_set_new(j, "scoring", json_string(scoring));
     json_object_set_new(j, "prune", json_boolean(prune));
     json_object_set_new(j, "model_labels", json_integer((json_int_t)hftc_model_num_labels(m)));
+    if (member) {
+        json_object_set_new(j, "member", json_integer((json_int_t)member));
+        json_object_set_new(j, "member_name", json_string(member_name));
+    }
     json_object_set_new(j, "seconds", json_real(e->seconds));
     json_object_set_new(j, "docs_per_second", json_real(e->docs_per_second));
     if (e->per_label) {
@@ -109,6 +115,7 @@ int cmd_test(int argc, char **argv)
     const char *model_path = NULL;
     hftc_input_options in = {.path = NULL, .format = "auto", .threshold = -1.0f, .scoring = NULL};
     int json = 0, threads = 0;
+    size_t member = 0;
     const char *doc_counts = NULL;
     size_t word_cache_mb = HFTC_WORD_CACHE_DEFAULT_BYTES >> 20;
     unsigned long long seed = 1;
@@ -132,6 +139,9 @@ int cmd_test(int argc, char **argv)
         {"--doc-counts", ARG_STRING, &doc_counts,
          "also write each document's labels right, predicted and gold to this TSV file (- for stdout): micro-F1 over "
          "any sample of documents is 2 right / (predicted + gold), for a paired bootstrap"},
+        {"--member", ARG_SIZE, &member,
+         "an ensemble's member N alone (1 = the first; hftc info lists them), under its own decision rule; 0: the "
+         "model"},
         CLI_MODEL_LOAD_SPECS(threads, word_cache_mb, seed),
     };
     int rc = args_parse("test", "--model MODEL --input F [--json]", specs, sizeof specs / sizeof *specs, argc, argv);
@@ -143,26 +153,34 @@ int cmd_test(int argc, char **argv)
     }
     if ((rc = cli_check_threshold("test", in.threshold)))
         return rc;
-    hftc_model *m;
-    if ((rc = cli_load_model("test", model_path, threads, word_cache_mb, &m)))
+    hftc_model *loaded, *m;
+    if ((rc = cli_load_model("test", model_path, threads, word_cache_mb, &loaded)))
         return rc;
+    m = member ? hftc_model_member(loaded, member - 1) : loaded;
+    if (!m) {
+        fprintf(stderr, "hftc test: %s has %zu members: no member %zu%s\n", model_path, hftc_model_num_members(loaded),
+                member, hftc_model_num_members(loaded) ? "" : " (not an ensemble)");
+        hftc_model_free(loaded);
+        return 2;
+    }
     hftc_evaluation e;
     in.doc_counts = doc_counts != NULL;
     if (hftc_evaluate(m, &in, &e) != HFTC_STATUS_OK) {
-        hftc_model_free(m);
+        hftc_model_free(loaded);
         return cli_fail("test");
     }
     if (doc_counts && cli_write_file("test", doc_counts, write_doc_counts, &e)) {
         hftc_evaluation_free(&e);
-        hftc_model_free(m);
+        hftc_model_free(loaded);
         return 1;
     }
     float threshold = in.threshold >= 0.0f ? in.threshold : hftc_model_threshold(m);
     if (json)
-        print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m), in.prune);
+        print_json(m, &e, threshold, in.scoring ? in.scoring : hftc_model_scoring(m), in.prune, member,
+                   member ? hftc_model_member_name(loaded, member - 1) : NULL);
     else
         print_text(&e, threshold);
     hftc_evaluation_free(&e);
-    hftc_model_free(m);
+    hftc_model_free(loaded);
     return 0;
 }

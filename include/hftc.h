@@ -293,6 +293,13 @@ HFTC_API float hftc_model_threshold(const hftc_model *m);
 HFTC_API const float *hftc_model_label_thresholds(const hftc_model *m);
 /* The scoring the model applies when hftc_input_options.scoring is NULL (hftc_train_options.scoring). */
 HFTC_API const char *hftc_model_scoring(const hftc_model *m);
+/* An ensemble's members (0 for a model of one strategy), and member k (from 0; NULL past the last) as a model of its
+ * own: its probabilities and its own decision rule. The member belongs to the ensemble: valid while m is, never
+ * freed by the caller. */
+HFTC_API size_t hftc_model_num_members(const hftc_model *m);
+HFTC_API hftc_model *hftc_model_member(hftc_model *m, size_t k);
+/* Member k's name ("member 2", or the one it was given: --preset auto's "linear", "ngram", ...); NULL past the last. */
+HFTC_API const char *hftc_model_member_name(const hftc_model *m, size_t k);
 /* A JSON description of the model (preset, sizes, vocabulary and labels counts, parameters,
  * training record); the caller frees it with free(). */
 HFTC_API char *hftc_model_describe(const hftc_model *m);

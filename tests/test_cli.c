@@ -292,6 +292,26 @@ static void check_ensemble(const char *bin, const char *model)
                   json_real_value(json_object_get(j, "micro_f1")) > 0.8,
               "test printed: %s", out);
     json_decref(j);
+    // --member 2: the ngram member alone, under its own decision rule: what the ngram model's own file scores
+    double alone[2] = {-1.0, -1.0};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 k ? "%s test --model %s --input %s --json --member 2" : "%s test --model %s --input %s --json", bin,
+                 k ? ensemble : ngram, path_test);
+        CHECK(run_command(cmd, out, sizeof out) == 0);
+        j = json_loads(out, 0, NULL);
+        alone[k] =
+            json_real_value(json_object_get(j, "micro_f1")) + 10 * json_real_value(json_object_get(j, "macro_f1"));
+        CHECK_MSG(!k || (json_integer_value(json_object_get(j, "member")) == 2 &&
+                         strstr(json_string_value(json_object_get(j, "member_name")), "cli-ngram")),
+                  "test --member 2 printed: %s", out);
+        json_decref(j);
+    }
+    CHECK_MSG(alone[0] > 0.0 && alone[0] == alone[1], "the ngram model scores %g, as a member %g", alone[0], alone[1]);
+    snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --member 3 2>&1", bin, ensemble, path_test);
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 2 && strstr(out, "has 2 members: no member 3"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s test --model %s --input %s --member 1 2>&1", bin, ngram, path_test);
+    CHECK_MSG(run_command(cmd, out, sizeof out) == 2 && strstr(out, "(not an ensemble)"), "%s", out);
     snprintf(cmd, sizeof cmd, "%s info --model %s", bin, ensemble);
     CHECK(run_command(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "preset           ensemble") && strstr(out, "2 members, the weighted mean") &&

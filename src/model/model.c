@@ -331,6 +331,18 @@ float hftc_model_threshold(const hftc_model *m) { return m->threshold; }
 const float *hftc_model_label_thresholds(const hftc_model *m) { return m->label_thresholds; }
 const char *hftc_model_scoring(const hftc_model *m) { return scoring_name(m->scoring); }
 
+size_t hftc_model_num_members(const hftc_model *m) { return m->ensemble ? ensemble_size(m->ensemble) : 0; }
+
+hftc_model *hftc_model_member(hftc_model *m, size_t k)
+{
+    return k < hftc_model_num_members(m) ? ensemble_member(m->ensemble, k) : NULL;
+}
+
+const char *hftc_model_member_name(const hftc_model *m, size_t k)
+{
+    return k < hftc_model_num_members(m) ? ensemble_member_name(m->ensemble, k) : NULL;
+}
+
 size_t model_input_len(const hftc_model *m)
 {
     return m->tokenizer.max_len + (m->joint_embedding ? m->label_words.longest : 0);
