@@ -163,6 +163,9 @@ typedef struct {
     char linear_loss[16];    /* "logreg": L2-regularised logistic regression; "svm": L2-loss linear SVM, its
                               * decision values turned into probabilities by a sigmoid fitted on validation */
     char linear_sigmoid[16]; /* svm: "global", one sigmoid for every output, or "label", one per output */
+    char linear_start[16];   /* a classifier trained from nothing starts at "bias", the optimum of its bias alone
+                              * (faster; the same optimum, to the tolerance), or "zero" (liblinear's and
+                              * scikit-learn's start: their solutions, to the last digits) */
     size_t n_linear_c;       /* the regularisation values C tried; the best validation micro-F1 is kept */
     float linear_c[HFTC_MAX_CLASS_WEIGHTS];
     float linear_tolerance; /* liblinear's stopping tolerance (its -e) */

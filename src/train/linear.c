@@ -115,13 +115,11 @@ void unit_weights_free(unit_weights *w)
     *w = (unit_weights){0};
 }
 
-/* The solver's start from weights from (NULL: zeros), on the features of the l documents only: elsewhere the
+/* The solver's start from weights from, on the features of the l documents only: elsewhere the
  * loss does not depend on a weight, so the optimum is 0 there, and a start of 0 keeps it exactly 0 (a
  * child's classifier stays as sparse as its documents, whatever its parent's). */
 static const double *unit_start(const linear_context *ctx, const unit_weights *from, size_t l, unit_scratch *sc)
 {
-    if (!from)
-        return NULL;
     size_t F = ctx->n_features;
     memset(sc->start, 0, (F + 1) * sizeof *sc->start);
     if (l == ctx->tr->n && ctx->every_feature_seen) { /* nothing to leave out */
@@ -143,6 +141,30 @@ static const double *unit_start(const linear_context *ctx, const unit_weights *f
     return sc->start;
 }
 
+/* A classifier trained from nothing starts at the optimum of its bias alone, every other weight 0: for a label of a
+ * few positives among thousands of documents that is most of the way (amazon at C 1: 52.6 s of CPU from zeros, 23.2
+ * s from here). The objective is convex, so the optimum is the one a start at zeros reaches, to the tolerance, which
+ * liblinear measures against the gradient at zeros whatever the start. P and N: the positives' weight and the
+ * negatives' count; the bias feature is 1 and regularised like any weight. */
+static const double *bias_only_start(const linear_context *ctx, double C, double P, double N, unit_scratch *sc)
+{
+    double b = 0.0;
+    if (ctx->cfg->linear_svm) { /* min b^2/2 + C (P (1-b)^2 + N (1+b)^2): the minimum lies in (-1, 1) */
+        b = 2.0 * C * (P - N) / (1.0 + 2.0 * C * (P + N));
+    } else { /* min b^2/2 + C (P log(1 + e^-b) + N log(1 + e^b)), by Newton's method (convex, one variable) */
+        for (int iter = 0; iter < 100; iter++) {
+            double p = 1.0 / (1.0 + exp(-b)), g = b - C * P * (1.0 - p) + C * N * p,
+                   h = 1.0 + C * (P + N) * p * (1.0 - p);
+            b -= g / h;
+            if (fabs(g) <= 1e-12 * (1.0 + C * (P + N)))
+                break;
+        }
+    }
+    memset(sc->start, 0, (ctx->n_features + 1) * sizeof *sc->start);
+    sc->start[ctx->n_features] = b;
+    return sc->start;
+}
+
 hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weights *from, unit_scratch *sc,
                        unit_weights *out)
 {
@@ -161,7 +183,11 @@ hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weigh
         docs[l] = ctx->x[i], y[l++] = positive ? 1.0 : -1.0;
         positives += positive;
     }
-    const double *start = unit_start(ctx, from, l, sc);
+    const double *start = NULL; /* zeros */
+    if (from)
+        start = unit_start(ctx, from, l, sc);
+    else if (!ctx->cfg->linear_zero_start)
+        start = bias_only_start(ctx, C, (double)positives * o->pos_weight, (double)(l - positives), sc);
     unit_weights_free(out);
     out->trained = true;
     if (positives == 0 || positives == l) { /* one class: a constant, the documents' share of it */

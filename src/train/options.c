@@ -38,6 +38,7 @@ static bool kind_parse(const char *const *names, size_t n, const char *name, int
 
 static const char *const linear_loss_names[] = {"logreg", "svm"};
 static const char *const linear_sigmoid_names[] = {"global", "label"};
+static const char *const linear_start_names[] = {"bias", "zero"};
 
 /* The family and the linear family's options into c; the first problem's message, or NULL. */
 static const char *check_linear(const hftc_train_options *o, train_config *c)
@@ -51,6 +52,9 @@ static const char *check_linear(const hftc_train_options *o, train_config *c)
     if (!kind_parse(linear_sigmoid_names, NAMES_COUNT(linear_sigmoid_names), o->linear_sigmoid, &kind))
         return "--linear-sigmoid must be global or label";
     c->linear_sigmoid_per_label = kind == 1;
+    if (!kind_parse(linear_start_names, NAMES_COUNT(linear_start_names), o->linear_start, &kind))
+        return "--linear-start must be bias or zero";
+    c->linear_zero_start = kind == 1;
     if (o->n_linear_c < 1 || o->n_linear_c > HFTC_MAX_CLASS_WEIGHTS)
         return "--linear-c lists 1 to " TEXT_OF(HFTC_MAX_CLASS_WEIGHTS) " values";
     for (size_t i = 0; i < o->n_linear_c; i++)

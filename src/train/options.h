@@ -59,6 +59,7 @@ typedef struct {
     strategy_kind strategy;
     model_family family;
     bool linear_svm;               /* linear: the L2-loss SVM (else logistic regression) */
+    bool linear_zero_start;        /* linear: a classifier from nothing starts at zeros (else at its bias's optimum) */
     bool linear_sigmoid_per_label; /* linear SVM: a sigmoid per output (else one for all) */
     transfer_kind transfer;
     uint64_t transfer_layers; /* the layers finetune copies (model/transfer.h) */

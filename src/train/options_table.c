@@ -92,6 +92,9 @@ static const option_spec option_table[] = {
      "linear: logreg (logistic regression) or svm (L2-loss SVM with a sigmoid fitted on validation)"},
     {"linear-sigmoid", OPTION_CHARS, FIELD(linear_sigmoid), 0, "global",
      "linear svm: one sigmoid for all outputs (global) or one per output (label), fitted on validation"},
+    {"linear-start", OPTION_CHARS, FIELD(linear_start), 0, "bias",
+     "linear: a classifier trained from nothing starts at bias (the optimum of its bias alone: faster) or zero "
+     "(liblinear's and scikit-learn's start)"},
     {"linear-c", OPTION_FLOAT_LIST, LIST(linear_c, n_linear_c), 0, "1,10,100",
      "linear: the regularisation values C tried (the best validation micro-F1 is kept)"},
     {"linear-tolerance", OPTION_FLOAT, FIELD(linear_tolerance), 0, "0.01", "linear: liblinear's stopping tolerance"},
