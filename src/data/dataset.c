@@ -486,6 +486,14 @@ hftc_status dataset_read(dataset *ds, const char *path, const dataset_options *o
     return st;
 }
 
+bool dataset_has_label(const dataset *ds, size_t doc, uint32_t label)
+{
+    for (size_t j = ds->label_start[doc]; j < ds->label_start[doc + 1]; j++)
+        if (ds->labels[j] == label)
+            return true;
+    return false;
+}
+
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap)
 {
     size_t n = ds->n_docs ? ds->token_start[ds->n_docs] : 0;

@@ -75,6 +75,8 @@ void dataset_stream_close(dataset_stream *s);
 const char *dataset_unknown_word(const dataset *ds, size_t token);
 /* Keeps w (len bytes) as the text of <unk> token `token`, past those kept before. */
 hftc_status dataset_keep_unknown_word(dataset *ds, size_t token, const char *w, size_t len);
+/* Whether document doc of ds carries label. */
+bool dataset_has_label(const dataset *ds, size_t doc, uint32_t label);
 /* Applies a vocab_finalize remap to every token. */
 void dataset_remap_tokens(dataset *ds, const uint32_t *remap);
 /* Appends src's documents to dst (same vocabulary and label map); line numbers stay src's own. */

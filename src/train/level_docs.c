@@ -21,14 +21,6 @@ static bool reaches(const taxonomy *t, const dataset *ds, size_t d, size_t level
     return false;
 }
 
-static bool has_label(const dataset *ds, size_t d, uint32_t label)
-{
-    for (size_t j = ds->label_start[d]; j < ds->label_start[d + 1]; j++)
-        if (ds->labels[j] == label)
-            return true;
-    return false;
-}
-
 /* Whether document d has one label among the part's outputs (mine); two are an error naming the document and
  * them (what: the split's name). */
 static hftc_status one_label_among(const taxonomy *t, const model_part *part, const dataset *ds, size_t d,
@@ -74,8 +66,8 @@ hftc_status level_docs_split(level_docs_kind kind, bool single_label, const taxo
     hftc_status st = HFTC_STATUS_OK;
     for (size_t i = 0; i < in->n && st == HFTC_STATUS_OK; i++) {
         size_t d = in->idx[i];
-        bool keep =
-            (!by_reach || reaches(t, in->ds, d, part->level)) && (node == TAXONOMY_ROOT || has_label(in->ds, d, node));
+        bool keep = (!by_reach || reaches(t, in->ds, d, part->level)) &&
+                    (node == TAXONOMY_ROOT || dataset_has_label(in->ds, d, node));
         bool one = true;
         if (single_label) /* one label at the level (among the node's children): it reaches the level (the node) */
             st = one_label_among(t, part, in->ds, d, mine, what, &one);

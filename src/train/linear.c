@@ -31,14 +31,6 @@
 
 static void liblinear_silent(const char *text) { (void)text; }
 
-static bool has_label(const dataset *ds, size_t doc, uint32_t label)
-{
-    for (size_t j = ds->label_start[doc]; j < ds->label_start[doc + 1]; j++)
-        if (ds->labels[j] == label)
-            return true;
-    return false;
-}
-
 /* liblinear's rows of the training documents: 1-based feature indices, then the bias feature, then -1. */
 static hftc_status make_problem_rows(linear_context *ctx, const sparse_rows *rows)
 {
@@ -102,11 +94,6 @@ static hftc_status make_units(linear_context *ctx)
     }
     free(unit_of);
     return HFTC_STATUS_OK;
-}
-
-static uint32_t unit_label(const linear_context *ctx, size_t u)
-{
-    return ctx->m->parts[ctx->units[u].part].nodes[ctx->units[u].output];
 }
 
 void unit_weights_free(unit_weights *w)
@@ -177,9 +164,9 @@ hftc_status train_unit(linear_context *ctx, size_t u, double C, const unit_weigh
     uint32_t parent_label = docs_of == SIZE_MAX ? 0 : unit_label(ctx, docs_of);
     for (size_t i = 0; i < tr->n; i++) {
         size_t d = tr->idx[i];
-        if (docs_of != SIZE_MAX && !has_label(tr->ds, d, parent_label))
+        if (docs_of != SIZE_MAX && !dataset_has_label(tr->ds, d, parent_label))
             continue;
-        bool positive = has_label(tr->ds, d, label);
+        bool positive = dataset_has_label(tr->ds, d, label);
         docs[l] = ctx->x[i], y[l++] = positive ? 1.0 : -1.0;
         positives += positive;
     }
@@ -363,7 +350,7 @@ static hftc_status fit_sigmoids(linear_context *ctx, linear_classifier **parts)
         for (size_t j = 0; j < J; j++) {
             for (size_t i = 0; i < va->n; i++) {
                 pooled[at + i] = values[i * J + j];
-                positive[at + i] = has_label(va->ds, va->idx[i], ctx->m->parts[p].nodes[j]);
+                positive[at + i] = dataset_has_label(va->ds, va->idx[i], ctx->m->parts[p].nodes[j]);
             }
             if (ctx->cfg->linear_sigmoid_per_label)
                 fit_sigmoid(pooled + at, positive + at, va->n, 1, &lc->sigmoid[2 * j], &lc->sigmoid[2 * j + 1]);

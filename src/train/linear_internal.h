@@ -70,6 +70,11 @@ void linear_wave_spread(linear_context *ctx, size_t level, double C);
 hftc_status linear_find_twins(linear_context *ctx, size_t *n_twins);
 /* Each unit of taxonomy level `level` that has a twin gets a copy of its twin's weights (the wave trained the twin). */
 hftc_status linear_copy_twins(linear_context *ctx, size_t level);
+/* The taxonomy node of unit u's output. */
+static inline uint32_t unit_label(const linear_context *ctx, size_t u)
+{
+    return ctx->m->parts[ctx->units[u].part].nodes[ctx->units[u].output];
+}
 /* Whether unit u is trained by the wave of `level` (of that level, and the first of its problem). */
 static inline bool unit_in_wave(const linear_context *ctx, size_t u, size_t level)
 {

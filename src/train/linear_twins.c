@@ -64,11 +64,6 @@ static bool same_problem(const label_docs *ld, const problem_key *a, const probl
            !memcmp(a->positives, b->positives, a->n_positives * sizeof *a->positives);
 }
 
-static uint32_t unit_label(const linear_context *ctx, size_t u)
-{
-    return ctx->m->parts[ctx->units[u].part].nodes[ctx->units[u].output];
-}
-
 static size_t resolved(const linear_context *ctx, size_t u)
 {
     return u == SIZE_MAX || ctx->units[u].twin == SIZE_MAX ? u : ctx->units[u].twin;

@@ -29,14 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool has_label(const dataset *ds, size_t doc, uint32_t label)
-{
-    for (size_t j = ds->label_start[doc]; j < ds->label_start[doc + 1]; j++)
-        if (ds->labels[j] == label)
-            return true;
-    return false;
-}
-
 // The classifier's documents (all, or those of category parent), split per class: a fraction of the
 // positives and of the negatives, at least one of each side where there are two, goes to validation.
 // False when a side of the split is empty.
@@ -49,9 +41,9 @@ static bool node_split_fill(node_split *s, const train_config *cfg, const model_
     size_t n_pos = 0, n_neg = 0;
     for (size_t i = 0; i < pool->n; i++) {
         size_t d = pool->idx[i];
-        if (parent_only && !has_label(ds, d, parent))
+        if (parent_only && !dataset_has_label(ds, d, parent))
             continue;
-        if (has_label(ds, d, label))
+        if (dataset_has_label(ds, d, label))
             pos[n_pos++] = d;
         else
             neg[n_neg++] = d;
