@@ -456,7 +456,7 @@ static void test_sigmoid_bce(void)
     for (int weighted = 0; weighted < 2; weighted++) {
         const float *w = weighted ? pw : NULL;
         float probs[B * C], dx[B * C];
-        float loss = loss_sigmoid_bce(probs, dx, x, y, w, B, C, B);
+        float loss = loss_sigmoid_bce(test_compute, probs, dx, x, y, w, B, C, B);
         loss_ctx c = {to_double(x, B * C), y, w, B, C};
         double ref_probs[B * C], ref = ref_bce(ref_probs, c.x, y, w, B, C);
         CHECK(isfinite(loss));
@@ -465,16 +465,43 @@ static void test_sigmoid_bce(void)
         check_gradient(weighted ? "bce(pos_weight).dlogits" : "bce.dlogits", c.x, B * C, dx, bce_loss, &c);
         // Probabilities alone when there are no targets.
         float probs_only[B * C];
-        CHECK(loss_sigmoid_bce(probs_only, NULL, x, NULL, w, B, C, B) == 0.0f);
+        CHECK(loss_sigmoid_bce(test_compute, probs_only, NULL, x, NULL, w, B, C, B) == 0.0f);
         CHECK(memcmp(probs_only, probs, sizeof probs) == 0);
         free(c.x);
     }
     // A hand-computed value: x = 0, y = 1, pos_weight 3 -> 3 log 2; x = 0, y = 0 -> log 2.
     float z[2] = {0.0f, 0.0f}, t[2] = {1.0f, 0.0f}, w3[2] = {3.0f, 3.0f}, pr[2], d[2];
-    CHECK_NEAR(loss_sigmoid_bce(pr, d, z, t, w3, 1, 2, 1), (3.0 * log(2.0) + log(2.0)) / 2.0, 1e-6);
+    CHECK_NEAR(loss_sigmoid_bce(test_compute, pr, d, z, t, w3, 1, 2, 1), (3.0 * log(2.0) + log(2.0)) / 2.0, 1e-6);
     CHECK_NEAR(d[0], -1.5 / 2.0, 1e-7);
     CHECK_NEAR(d[1], 0.5 / 2.0, 1e-7);
     free(x);
+}
+
+// The losses run rows on the threads: past one chunk of rows (LOSS_ROWS) and with enough terms to fork, the loss,
+// probabilities and gradient are the same bits on 1, 2 and 3 threads.
+static void test_loss_threads(void)
+{
+    enum { B = 300, C = 37 };
+    rng r;
+    rng_seed(&r, 19, 0);
+    float *x = random_floats(&r, B * C, -6, 6), *y = random_floats(&r, B * C, 0, 1), *pw = random_floats(&r, C, 1, 4);
+    float *probs = malloc(3 * B * C * sizeof(float)), *dx = malloc(3 * B * C * sizeof(float)), loss[2][3];
+    for (size_t i = 0; i < B * C; i++)
+        y[i] = y[i] < 0.3f ? 1.0f : 0.0f;
+    for (int softmax = 0; softmax < 2; softmax++)
+        for (int threads = 1; threads <= 3; threads++) {
+            compute_context cc = {.threads = threads};
+            float *p = probs + (threads - 1) * B * C, *d = dx + (threads - 1) * B * C;
+            loss[softmax][threads - 1] =
+                softmax ? loss_softmax_ce(&cc, p, d, x, y, B, C, B) : loss_sigmoid_bce(&cc, p, d, x, y, pw, B, C, B);
+            CHECK(loss[softmax][threads - 1] == loss[softmax][0]);
+            CHECK(memcmp(p, probs, B * C * sizeof(float)) == 0);
+            CHECK(memcmp(d, dx, B * C * sizeof(float)) == 0);
+        }
+    double *xd = to_double(x, B * C), *refp = malloc(B * C * sizeof(double));
+    CHECK_NEAR(loss[0][0], ref_bce(refp, xd, y, pw, B, C), 1e-6);
+    CHECK_NEAR(loss[1][0], ref_softmax_ce(refp, xd, y, B, C), 1e-5);
+    free(x), free(y), free(pw), free(probs), free(dx), free(xd), free(refp);
 }
 
 static void test_softmax_ce(void)
@@ -489,7 +516,7 @@ static void test_softmax_ce(void)
     y[2 * C + 0] = 0.25f, y[2 * C + 2] = 0.75f; // a distribution
     y[3 * C + 4] = 0.5f, y[3 * C + 1] = 0.2f;   // a row not summing to 1: the general gradient
     float probs[B * C], dx[B * C];
-    float loss = loss_softmax_ce(probs, dx, x, y, B, C, B);
+    float loss = loss_softmax_ce(test_compute, probs, dx, x, y, B, C, B);
     loss_ctx c = {to_double(x, B * C), y, NULL, B, C};
     double ref_probs[B * C], ref = ref_softmax_ce(ref_probs, c.x, y, B, C);
     CHECK(isfinite(loss));
@@ -504,7 +531,7 @@ static void test_softmax_ce(void)
     }
     // Uniform logits, one-hot target: log C.
     float z[3] = {0}, t[3] = {0, 0, 1}, pr[3];
-    CHECK_NEAR(loss_softmax_ce(pr, NULL, z, t, 1, 3, 1), log(3.0), 1e-6);
+    CHECK_NEAR(loss_softmax_ce(test_compute, pr, NULL, z, t, 1, 3, 1), log(3.0), 1e-6);
     free(x), free(c.x);
 }
 
@@ -701,6 +728,7 @@ int main(void)
     RUN_TEST(test_batchnorm);
     RUN_TEST(test_sigmoid_bce);
     RUN_TEST(test_softmax_ce);
+    RUN_TEST(test_loss_threads);
     RUN_TEST(test_network_sigmoid);
     RUN_TEST(test_network_softmax);
     RUN_TEST(test_network_xml);

@@ -518,8 +518,8 @@ static float network_loss(network *net, const compute_context *cc, size_t B, con
     const network_config *c = &net->cfg;
     size_t B_mean = cc->share ? cc->share->total : B;
     if (c->head == HEAD_SOFTMAX)
-        return loss_softmax_ce(net->probs, dlogits, net->logits, targets, B, c->n_classes, B_mean);
-    return loss_sigmoid_bce(net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes, B_mean);
+        return loss_softmax_ce(cc, net->probs, dlogits, net->logits, targets, B, c->n_classes, B_mean);
+    return loss_sigmoid_bce(cc, net->probs, dlogits, net->logits, targets, pos_weight, B, c->n_classes, B_mean);
 }
 
 // A row-sparse gradient has room for the rows of one batch (nn/params.h): a batch of the given positions whose rows

@@ -1,26 +1,23 @@
 /* Per-word input projections: rows computed on first use, by GEMM over the batch's new words. */
 #include "nn/word_cache.h"
 
-#include "core/arena.h"
+#include "core/arena.h" /* mem_alloc */
 #include "core/compute.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-// New words are projected in chunks of this many: one GEMM of (WORD_CACHE_CHUNK, E) x (E, N) each.
-#define WORD_CACHE_CHUNK 512
-
 struct word_cache {
     size_t V, E, N, max_positions, filled;
-    const float *embedding;     /* (V, E), the network's */
-    float *proj;                /* (N, E) */
-    float *table;               /* (V, N): row v valid where ready[v] */
-    uint8_t *ready;             /* (V) */
-    float *zero;                /* (N) */
-    const float **rows;         /* (max_positions) the row of each position of the last batch */
-    uint32_t *pending;          /* (max_positions) words of the batch not in the table yet */
-    float *gathered, *computed; /* (WORD_CACHE_CHUNK, E), (WORD_CACHE_CHUNK, N) */
+    const float *embedding; /* (V, E), the network's */
+    float *proj;            /* (N, E) */
+    float *table;           /* (V, N): the row of the i-th word computed is row i */
+    uint32_t *slot;         /* (V): 1 + the row of word v in the table, 0 while it has none */
+    float *zero;            /* (N) */
+    const float **rows;     /* (max_positions) the row of each position of the last batch */
+    uint32_t *pending;      /* (max_positions) words of the batch not in the table yet */
+    float *gathered;        /* (max_positions, E) their vectors */
 };
 
 size_t word_cache_table_bytes(size_t V, size_t N) { return V * N * sizeof(float); }
@@ -29,8 +26,8 @@ void word_cache_free(word_cache *c)
 {
     if (!c)
         return;
-    free(c->proj), free(c->table), free(c->ready), free(c->zero);
-    free(c->rows), free(c->pending), free(c->gathered), free(c->computed);
+    free(c->table), free(c->proj), free(c->slot), free(c->zero);
+    free(c->rows), free(c->pending), free(c->gathered);
     free(c);
 }
 
@@ -42,15 +39,17 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
     if (!c)
         return HFTC_STATUS_OUT_OF_MEMORY;
     *c = (word_cache){.V = V, .E = E, .N = N, .max_positions = max_positions, .embedding = embedding};
+    // The system commits the table's pages as rows are written, and rows are written in the order words are first
+    // met: the committed part is the rows in use. (Huge pages advised made a cold start slower here, 0.14 -> 0.17-0.27
+    // s in bench_network's T=13 inference: the system time of finding them.)
+    c->table = mem_alloc(V * N, sizeof(float));
     c->proj = mem_alloc(N * E, sizeof(float));
-    c->table = mem_alloc(V * N, sizeof(float)); /* pages are committed as rows are written */
-    c->ready = mem_calloc(V, 1);
+    c->slot = mem_calloc(V, sizeof *c->slot);
     c->zero = mem_calloc(N, sizeof(float));
     c->rows = mem_alloc(max_positions, sizeof *c->rows);
     c->pending = mem_alloc(max_positions, sizeof *c->pending);
-    c->gathered = mem_alloc(WORD_CACHE_CHUNK * E, sizeof(float));
-    c->computed = mem_alloc(WORD_CACHE_CHUNK * N, sizeof(float));
-    if (!c->proj || !c->table || !c->ready || !c->zero || !c->rows || !c->pending || !c->gathered || !c->computed) {
+    c->gathered = mem_alloc(max_positions * E, sizeof(float));
+    if (!c->table || !c->proj || !c->slot || !c->zero || !c->rows || !c->pending || !c->gathered) {
         word_cache_free(c);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
@@ -59,16 +58,17 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
     return HFTC_STATUS_OK;
 }
 
-// The rows of words[0 .. n): their vectors gathered, then one GEMM, as the uncached path computes W x for
-// a whole batch.
+static float *table_row(const word_cache *c, size_t row) { return c->table + row * c->N; }
+
+// The rows of the n new words: their vectors gathered, then one GEMM straight into the table's next n rows, as the
+// uncached path computes W x for a whole batch.
 static void project_words(const compute_context *cc, word_cache *c, const uint32_t *words, size_t n)
 {
     size_t E = c->E, N = c->N;
+#pragma omp parallel for schedule(static) num_threads(cc->threads) if (n * E >= 65536)
     for (size_t i = 0; i < n; i++)
         memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
-    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, c->computed, N);
-    for (size_t i = 0; i < n; i++)
-        memcpy(c->table + (size_t)words[i] * N, c->computed + i * N, N * sizeof(float));
+    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, table_row(c, c->filled), N);
 }
 
 const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,
@@ -78,17 +78,17 @@ const float *const *word_cache_rows(word_cache *c, const compute_context *cc, co
     for (size_t b = 0; b < B; b++)
         for (size_t t = 0; t < lengths[b]; t++) {
             uint32_t v = tokens[b * T + t];
-            if (!c->ready[v]) {
-                c->ready[v] = 1;
+            if (!c->slot[v]) {
+                c->slot[v] = (uint32_t)(c->filled + n_new + 1);
                 c->pending[n_new++] = v;
             }
         }
-    for (size_t i = 0; i < n_new; i += WORD_CACHE_CHUNK)
-        project_words(cc, c, c->pending + i, n_new - i < WORD_CACHE_CHUNK ? n_new - i : WORD_CACHE_CHUNK);
+    if (n_new)
+        project_words(cc, c, c->pending, n_new);
     c->filled += n_new;
     for (size_t b = 0; b < B; b++)
         for (size_t t = 0; t < T; t++)
-            c->rows[b * T + t] = t < lengths[b] ? c->table + (size_t)tokens[b * T + t] * c->N : c->zero;
+            c->rows[b * T + t] = t < lengths[b] ? table_row(c, c->slot[tokens[b * T + t]] - 1) : c->zero;
     return c->rows;
 }
 

@@ -10,8 +10,8 @@
  *
  * The rows are the same sums as the GEMM over the embedded batch computes (the products over E), so predictions match
  * the uncached path to the last bits or within a float rounding of it. The table (V, N) is reserved whole but the
- * operating system commits its pages only as rows are written: the memory used grows with the number of distinct words
- * seen. */
+ * operating system commits its pages only as rows are written; rows are laid out in the order words are first met, so
+ * the memory used is the rows of the distinct words seen, and a batch's new rows are one GEMM's output in place. */
 #ifndef HFTC_NN_WORD_CACHE_H
 #define HFTC_NN_WORD_CACHE_H
 
