@@ -100,7 +100,10 @@ static inline bool same_linear(const linear_classifier *a, const linear_classifi
 // Whether a and b have the same classifiers: every tensor bit for bit and the same class weights.
 static inline bool same_classifiers(const hftc_model *a, const hftc_model *b)
 {
-    if (a->n_parts != b->n_parts || a->family != b->family)
+    if (a->n_parts != b->n_parts || a->family != b->family || !a->shared_embedding != !b->shared_embedding)
+        return false;
+    if (a->shared_embedding && memcmp(a->shared_embedding, b->shared_embedding,
+                                      a->net_config.vocab_size * a->net_config.embed_dim * sizeof *a->shared_embedding))
         return false;
     for (size_t p = 0; p < a->n_parts; p++) {
         if (a->family == FAMILY_LINEAR) {

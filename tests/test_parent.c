@@ -1,10 +1,13 @@
 /* The parent strategy (HDLTex: a local classifier per category with children, over its children), end to end on
  * the generated three-level data: its parts and their outputs, each part trained on its node's documents, a part
  * of one softmax output left untrained, transfer from the part of the node's parent, top-down decisions, the model
- * file, the seed, the linear family's one-vs-rest classifiers among a node's children, and the combinations
- * refused. */
+ * file, the seed, frozen word vectors read from one table by every part, the linear family's one-vs-rest classifiers
+ * among a node's children, and the combinations refused. */
 #include "hftc.h"
 #include "model/model.h"
+#include "model/network.h"
+#include "nn/params.h"
+#include "text/vocab.h"
 #include "test.h"
 #include "hierarchy.h"
 #include "tmpfiles.h"
@@ -189,6 +192,47 @@ static void test_softmax_finetune(void)
     hftc_model_free(m);
 }
 
+/* Frozen word vectors (--freeze-embeddings, as the hdltex preset has them): every part reads one shared table, not a
+ * copy of its own; the table holds the vectors, is saved once in the model file and loads back. */
+static void test_frozen_vectors_shared(void)
+{
+    static const char vectors[] = "2 8\ngoal 1 0 0 0 0 0 0 0\nqubit 0 1 0 0 0 0 0 0\n";
+    hftc_train_options o;
+    parent_options(&o, "softmax", "finetune");
+    o.embeddings_path = tmpfiles_write_text("parent.vec", vectors);
+    o.dim = 8, o.freeze_embeddings = 1, o.epochs = 2;
+    hftc_model *m = train_parent(&o);
+    if (!m)
+        return;
+    CHECK(m->node_embedding == NODE_EMBEDDING_SHARED && m->shared_embedding);
+    for (size_t p = 0; p < m->n_parts; p++)
+        CHECK_MSG(model_part_embedding(m, p) == m->shared_embedding &&
+                      !params_find(network_params(m->parts[p].net), "embedding.weight"),
+                  "%s has an embedding of its own", m->parts[p].name);
+    static const char *const words[] = {"goal", "qubit"};
+    for (size_t w = 0; w < 2; w++) {
+        const float *row = m->shared_embedding + (size_t)vocab_lookup(&m->vocab, words[w], strlen(words[w])) * 8;
+        bool same = true;
+        for (size_t k = 0; k < 8; k++)
+            same = same && row[k] == (k == w ? 1.0f : 0.0f);
+        CHECK_MSG(same, "\"%s\" is not its vector in the shared table", words[w]);
+    }
+    float probs[N_PROBES * N_LABELS];
+    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, probs), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    if (loaded) {
+        check_layout(loaded);
+        CHECK(loaded->shared_embedding && model_part_embedding(loaded, 0) == loaded->shared_embedding);
+        CHECK(same_classifiers(m, loaded));
+        test_check_loaded_predictions(loaded, probes, N_PROBES, N_LABELS, probs, "parent, shared vectors");
+        hftc_model_free(loaded);
+    }
+    check_trains_same(o, 2, m, "parent, shared vectors");
+    hftc_model_free(m);
+}
+
 /* Transfer changes a node's part and nothing above it: the top level's part trains the same with and without
  * it (it starts fresh either way), a child's part does not (it starts from the top level's, trained). */
 static void test_transfer_changes_start(void)
@@ -354,6 +398,7 @@ int main(void)
     path_taxonomy = files.taxonomy, path_train = files.train, path_valid = files.valid, path_test = files.test;
     path_model = files.model;
     RUN_TEST(test_softmax_finetune);
+    RUN_TEST(test_frozen_vectors_shared);
     RUN_TEST(test_transfer_changes_start);
     RUN_TEST(test_sigmoid_bsf);
     RUN_TEST(test_linear);

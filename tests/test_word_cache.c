@@ -187,6 +187,8 @@ static void test_encoders(void)
     check_encoder("bilstm-last", &bilstm);
 }
 
+// A borrowed embedding (node and parent parts reading a shared table): no cache before it has its table, then one
+// that reads it, with the plain path's predictions; borrowing another table drops the cache.
 static void test_borrowed(void)
 {
     network_config cfg = {.encoder = ENCODER_BIGRU_ATT,
@@ -197,12 +199,33 @@ static void test_borrowed(void)
                           .n_classes = 1,
                           .borrowed_embedding = true};
     network *net = NULL;
-    CHECK_STATUS(network_create(&net, &cfg, 2, 5, NETWORK_INFERENCE), HFTC_STATUS_OK);
+    CHECK_STATUS(network_create(&net, &cfg, 9, 12, NETWORK_INFERENCE), HFTC_STATUS_OK);
     if (!net)
         return;
     CHECK(network_word_cache_bytes(net) == 0);
     CHECK_STATUS(network_set_word_cache(net, SIZE_MAX), HFTC_STATUS_OK);
     CHECK(!network_has_word_cache(net));
+    rng r;
+    rng_seed(&r, 5, 0);
+    network_init(net, &r);
+    float table[20 * 4], other[20 * 4];
+    for (size_t i = 0; i < 20 * 4; i++)
+        table[i] = rng_uniform(&r, -0.5f, 0.5f), other[i] = rng_uniform(&r, -0.5f, 0.5f);
+    network_borrow_embedding(net, table);
+    batch x = batch_make(21, 9, 12, 20), y = batch_make(22, 5, 7, 20);
+    float plain[14], cached[14];
+    predict_two(net, &x, &y, 1, plain);
+    CHECK(network_word_cache_bytes(net) > 0);
+    CHECK_STATUS(network_set_word_cache(net, SIZE_MAX), HFTC_STATUS_OK);
+    CHECK(network_has_word_cache(net));
+    predict_two(net, &x, &y, 1, cached);
+    CHECK_MSG(test_max_diff(plain, cached, 14) <= 1e-6, "borrowed: cached predictions differ by %g",
+              test_max_diff(plain, cached, 14));
+    network_borrow_embedding(net, other);
+    CHECK(!network_has_word_cache(net));
+    predict_two(net, &x, &y, 1, cached);
+    CHECK(test_max_diff(plain, cached, 14) > 1e-6); /* the other table's words */
+    free(x.tokens), free(x.lengths), free(y.tokens), free(y.lengths);
     network_free(net);
 }
 

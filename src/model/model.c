@@ -74,6 +74,16 @@ static hftc_status part_network(hftc_model *m, model_part *part, network_config 
     return network_create(&part->net, &cfg, m->batch_capacity, model_input_len(m), NETWORK_INFERENCE_SHARED);
 }
 
+/* The one embedding table the parts read, frozen, where m->node_embedding says SHARED (node and parent parts of a
+ * neural model): allocated zeroed, once. */
+static hftc_status shared_embedding_alloc(hftc_model *m)
+{
+    if (m->node_embedding != NODE_EMBEDDING_SHARED || m->shared_embedding || m->family != FAMILY_NEURAL)
+        return HFTC_STATUS_OK;
+    m->shared_embedding = mem_calloc(m->net_config.vocab_size * m->net_config.embed_dim, sizeof(float));
+    return m->shared_embedding ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
+}
+
 // The node parts' networks: one binary classifier per label with an output, level by level.
 static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
 {
@@ -81,14 +91,11 @@ static hftc_status build_node_parts(hftc_model *m, const bool *has_output)
     size_t *part_of = mem_alloc(t->n_nodes, sizeof *part_of);
     if (!part_of)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    if (m->node_embedding == NODE_EMBEDDING_SHARED && !m->shared_embedding && m->family == FAMILY_NEURAL) {
-        m->shared_embedding = mem_calloc(m->net_config.vocab_size * m->net_config.embed_dim, sizeof(float));
-        if (!m->shared_embedding) {
-            free(part_of);
-            return HFTC_STATUS_OUT_OF_MEMORY;
-        }
+    hftc_status st = shared_embedding_alloc(m);
+    if (st != HFTC_STATUS_OK) {
+        free(part_of);
+        return st;
     }
-    hftc_status st = HFTC_STATUS_OK;
     for (size_t c = 0; c < t->n_nodes; c++)
         part_of[c] = MODEL_NO_PART;
     for (size_t level = 1; level <= t->depth && st == HFTC_STATUS_OK; level++)
@@ -168,7 +175,11 @@ static hftc_status parent_part(hftc_model *m, const bool *has_output, uint32_t n
     }
     network_config cfg = m->net_config;
     cfg.n_classes = part->n_outputs;
-    return part_network(m, part, cfg);
+    cfg.borrowed_embedding = m->shared_embedding != NULL;
+    TRY(part_network(m, part, cfg));
+    if (cfg.borrowed_embedding && part->net)
+        network_borrow_embedding(part->net, m->shared_embedding);
+    return HFTC_STATUS_OK;
 }
 
 /* The parent strategy's parts: the top level's, then each node's, parents first. A part's level is its node's
@@ -182,7 +193,9 @@ static hftc_status build_parent_parts(hftc_model *m, const bool *has_output)
         return HFTC_STATUS_OUT_OF_MEMORY;
     for (size_t c = 0; c < t->n_nodes; c++)
         part_of[c] = MODEL_NO_PART;
-    hftc_status st = parent_part(m, has_output, TAXONOMY_ROOT, part_of);
+    hftc_status st = shared_embedding_alloc(m);
+    if (st == HFTC_STATUS_OK)
+        st = parent_part(m, has_output, TAXONOMY_ROOT, part_of);
     for (size_t i = 0; i < t->n_nodes && st == HFTC_STATUS_OK; i++)
         st = parent_part(m, has_output, t->order[i], part_of);
     free(part_of);

@@ -94,7 +94,8 @@ hftc_status model_create(hftc_model **out);
  * reading its level part's embedding. Node parts come level by level (parents first), each borrowing
  * its embedding as m->node_embedding says (SHARED: allocates m->shared_embedding). Parent parts: the top
  * level's, then each node's in taxonomy order (parents first) over its children with an output whose first
- * parent it is, a node without such children having none. */
+ * parent it is, a node without such children having none; with m->node_embedding SHARED they all read
+ * m->shared_embedding (frozen word vectors: one table, not one per part). */
 hftc_status model_build_parts(hftc_model *m, const bool *has_output);
 /* Points every part's network (each in inference mode) at the model's shared activation arena, growing the
  * arena to the largest part's need. */

@@ -46,7 +46,7 @@ json_t *model_config_json(const hftc_model *m)
         json_object_set_new(j, "hidden_activation", json_string(activation_name(c->hidden_activation)));
     if (c->hidden_batchnorm)
         json_object_set_new(j, "batchnorm", json_true());
-    if (m->strategy == STRATEGY_NODE)
+    if (m->strategy == STRATEGY_NODE || (m->strategy == STRATEGY_PARENT && m->shared_embedding))
         json_object_set_new(j, "node_embedding", json_string(node_embedding_name(m->node_embedding)));
     return j;
 }
@@ -340,6 +340,11 @@ static hftc_status config_from_json(const char *path, int version, const char *t
     if (*strategy == STRATEGY_NODE && *family == FAMILY_NEURAL &&
         (!node_text || !node_embedding_parse(node_text, node_embedding)))
         st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has no known \"node_embedding\"", path);
+    /* parent parts: absent where each part has its own embedding (and in files from before the shared table) */
+    if (*strategy == STRATEGY_PARENT && *family == FAMILY_NEURAL && node_text &&
+        (!node_embedding_parse(node_text, node_embedding) || *node_embedding == NODE_EMBEDDING_INHERITED))
+        st = error_set(HFTC_STATUS_MODEL, "%s: metadata \"config\" has an unknown \"node_embedding\" for parent parts",
+                       path);
     encoder_kind kind;
     bool known = encoder_parse(encoder, &kind);
     *c = (network_config){.encoder = known ? kind : ENCODER_CNN};

@@ -386,7 +386,7 @@ bool network_has_word_cache(const network *net) { return net->word_cache != NULL
 
 size_t network_word_cache_bytes(const network *net)
 {
-    if (net->mode == NETWORK_TRAINING || net->cfg.borrowed_embedding)
+    if (net->mode == NETWORK_TRAINING || !net->embedding->value) /* a borrowed embedding not given its table yet */
         return 0;
     return word_cache_table_bytes(net->cfg.vocab_size, net->enc->word_projection(net, NULL));
 }
@@ -394,6 +394,8 @@ size_t network_word_cache_bytes(const network *net)
 void network_borrow_embedding(network *net, const float *table)
 {
     net->borrowed.value = (float *)table; /* never written: a borrowed embedding does not train */
+    word_cache_free(net->word_cache);     /* its rows were another table's */
+    net->word_cache = NULL;
 }
 
 void network_init(network *net, rng *r)

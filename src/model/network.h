@@ -108,9 +108,10 @@ hftc_status network_share_activations(network *net, arena *shared);
  * word cache (nn/word_cache.h: computed when a batch first uses the word, from the values the
  * parameters have then) when the whole table, vocab_size x N floats (N: 9 F for Kim's windows 2, 3,
  * 4, 6 H for the BiGRU, the ON-LSTM's gate rows), is at most max_bytes; only the rows of words seen
- * are allocated. Off (and OK) for 0, a training network, a borrowed embedding or an encoder without a
- * first-layer projection (ngram, N = 0: its words' part is their embedding itself); network_set_mode turns
- * it off. The parameter values must not change while it is on (set it again after changing them). */
+ * are allocated. Off (and OK) for 0, a training network, a borrowed embedding not given its table or an encoder
+ * without a first-layer projection (ngram, N = 0: its words' part is their embedding itself); network_set_mode and
+ * network_borrow_embedding turn it off. The parameter values must not change while it is on (set it again after
+ * changing them). */
 hftc_status network_set_word_cache(network *net, size_t max_bytes);
 bool network_has_word_cache(const network *net);
 /* The bytes of the whole table a word cache of net reserves; 0 where it cannot have one. */

@@ -22,9 +22,9 @@
 static hftc_status init_embeddings(const train_config *cfg, hftc_model *m, network *net, rng *r)
 {
     const hftc_train_options *o = cfg->o;
-    if (!o->embeddings_path)
+    tensor *emb = params_find(network_params(net), "embedding.weight"); /* NULL: it reads the shared table */
+    if (!o->embeddings_path || !emb)
         return HFTC_STATUS_OK;
-    tensor *emb = params_find(network_params(net), "embedding.weight");
     size_t found;
     TRY(wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, m->net_config.embed_dim, emb->value, r,
                      &found));
@@ -371,6 +371,8 @@ static hftc_status train_level_parts(const train_config *cfg, hftc_model *m, con
     json_object_set_new(record, "parts", parts);
     checkpoint ck;
     TRY(check_valid_docs(cfg, m, va));
+    if (m->shared_embedding) /* parent parts reading one frozen table (a checkpoint holds the same values) */
+        TRY(embedding_start_table(cfg, m, m->shared_embedding));
     TRY(level_checkpoint_start(cfg, m, tr, va, &ck, &done));
     hftc_status same = checkpoint_same_on_every_rank(&ck, done);
     if (same != HFTC_STATUS_OK) {

@@ -391,34 +391,20 @@ static hftc_status node_split_pool(const train_config *cfg, dataset *train, data
     return HFTC_STATUS_OK;
 }
 
-/* The embedding table node classifiers start from: the word vectors (uniform(-0.25, 0.25) for words
- * without one) or uniform(-0.25, 0.25); row 0 (<pad>) zero. A shared table is this one, frozen. */
+/* The embedding table node classifiers start from (embedding_start_table); a shared table is this one, frozen. */
 static hftc_status initial_embedding_table(const train_config *cfg, hftc_model *m, float **out)
 {
-    const hftc_train_options *o = cfg->o;
     size_t V = vocab_size(&m->vocab), E = m->net_config.embed_dim;
     float *table = mem_alloc(V * E, sizeof *table);
     if (!table)
         return HFTC_STATUS_OUT_OF_MEMORY;
-    rng r;
-    rng_seed(&r, o->seed, 0xe3bed);
-    for (size_t i = 0; i < V * E; i++)
-        table[i] = rng_uniform(&r, -0.25f, 0.25f);
-    memset(table, 0, E * sizeof *table);
-    hftc_status st = HFTC_STATUS_OK;
-    if (o->embeddings_path) {
-        size_t found;
-        st = wordvec_load(o->embeddings_path, cfg->vectors_format, &m->vocab, E, table, &r, &found);
-        if (st == HFTC_STATUS_OK)
-            log_info("%s: vectors for %zu of %zu vocabulary words (%.1f%%)", o->embeddings_path, found, V,
-                     100.0 * (double)found / (double)V);
-    }
-    if (st == HFTC_STATUS_OK && m->shared_embedding)
-        memcpy(m->shared_embedding, table, V * E * sizeof *table);
+    hftc_status st = embedding_start_table(cfg, m, table);
     if (st != HFTC_STATUS_OK) {
         free(table);
         return st;
     }
+    if (m->shared_embedding)
+        memcpy(m->shared_embedding, table, V * E * sizeof *table);
     *out = table;
     return HFTC_STATUS_OK;
 }

@@ -100,7 +100,8 @@ typedef struct {
  * independent), the categories chosen top-down (the best top-level category, then the best of its children, ...).
  * HDLTex's own networks (DNN, CNN, RNN per node) are not the comparison's point: the encoder and its settings are
  * bilstm-max's above, so the row differs from BiLSTM/Maxpool by the strategy alone; a softmax's epochs are chosen
- * on validation accuracy (as hft-onlstm's), and the decision is top-down, not tuned.
+ * on validation accuracy (as hft-onlstm's), and the decision is top-down, not tuned. The frozen vectors are one
+ * table every part reads (HDLTex's one GloVe embedding), not a copy per part.
  *
  * linear: the strong baseline practitioners reach for first, scikit-learn's TfidfVectorizer(ngram_range=(1, 2),
  * sublinear_tf=True, min_df=2) + one-vs-rest LogisticRegression(solver="liblinear"), over every label of the

@@ -41,6 +41,11 @@ hftc_status node_train_partial(const train_config *cfg, hftc_model *m, json_t *c
  * in the node model at path (--class-weights-from), 1 for a label that model lacks. */
 hftc_status class_weights_read(const char *path, const taxonomy *tax, float **out);
 
+/* Fills table (V, E) with the embedding the parts of m start from, or read frozen when they share one
+ * (m->shared_embedding): uniform(-0.25, 0.25) from a stream of the seed, row 0 (<pad>) zero, then the word vectors of
+ * --embeddings where a word has one. */
+hftc_status embedding_start_table(const train_config *cfg, const hftc_model *m, float *table);
+
 /* The strategy of kind. */
 const strategy_ops *strategy_ops_of(strategy_kind kind);
 
