@@ -74,6 +74,7 @@ def main():
     scores = {}  # label -> test probabilities (n_test)
     t0 = time.perf_counter()
     previous = None
+    epochs_run = []  # per level, as hftc's log reports them
     for lv in sorted(by_level):
         labels = by_level[lv]
         index = {l: j for j, l in enumerate(labels)}
@@ -110,6 +111,7 @@ def main():
                 since += 1
                 if since >= 3:
                     break
+        epochs_run.append(epoch + 1)
         model.load_state_dict(best_state)
         model.eval()
         with torch.no_grad():
@@ -136,7 +138,8 @@ def main():
     gold_labels = {l for gold, _ in test for l in gold}
     macro = sum(2 * tp[l] / (2 * tp[l] + fp[l] + fn[l]) for l in gold_labels) / len(gold_labels)
     print(json.dumps({"seed": a.seed, "transfer": a.transfer, "micro_f1": 2 * T / (2 * T + P + N),
-                      "macro_f1": macro, "train_seconds": seconds, "threads": a.threads}))
+                      "macro_f1": macro, "train_seconds": seconds, "threads": a.threads,
+                      "epochs": epochs_run}))
 
 
 if __name__ == "__main__":
