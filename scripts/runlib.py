@@ -162,6 +162,18 @@ def archive_index(archive, files):
     return "\n".join(lines) + "\n"
 
 
+def archived_record(name, data):
+    """What an archive keeps of a record file: all of it, but an info file (hftc info --json) without its "labels"
+    (every category's name, parent and settings: the dataset's taxonomy over again, 1.5 MB a run on amazon), which
+    no table reads. The same bytes for the same file, so a run packed twice gives the same archive."""
+    if not name.endswith(".info.json"):
+        return data
+    info = json.loads(data)
+    if info.pop("labels", None) is None:
+        return data
+    return (json.dumps(info, indent=1, ensure_ascii=False) + "\n").encode()
+
+
 def pack_records(src_dir, archive, names=None):
     """Adds the records of the finished runs in src_dir (all, or those named) to the archive (created if
     missing; a run already there is replaced) and rewrites its index (index_path) beside it. xz cannot be
@@ -169,11 +181,13 @@ def pack_records(src_dir, archive, names=None):
     runs of minutes to hours. Returns the names packed."""
     files = read_archive(archive) if os.path.exists(archive) else {}
     names = names or [f[:-len(".done")] for f in os.listdir(src_dir) if f.endswith(".done")]
-    for f in record_files(list(files), names):  # a run packed again: its files now, none left from before
-        del files[f]
-    for f in record_files(os.listdir(src_dir), names):
-        with open(os.path.join(src_dir, f), "rb") as data:
-            files[f] = data.read()
+    if names:  # (record_files reads no names as every run: the archive's own would go)
+        for f in record_files(list(files), names):  # a run packed again: its files now, none left from before
+            del files[f]
+        for f in record_files(os.listdir(src_dir), names):
+            with open(os.path.join(src_dir, f), "rb") as data:
+                files[f] = data.read()
+    files = {f: archived_record(f, data) for f, data in files.items()}  # those packed before too
     write_archive(archive, files)
     with open(index_path(archive), "w") as out:
         out.write(archive_index(archive, files))
