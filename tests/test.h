@@ -118,6 +118,21 @@ static inline void test_check_loaded_predictions(hftc_model *loaded, const char 
     free(after);
 }
 
+/* Predicts texts with m into before (n x C), saves m to path, loads it back and checks that it predicts the same
+ * (test_check_loaded_predictions). Returns the loaded model for more checks (NULL if it did not load); the caller
+ * frees it. */
+static inline hftc_model *test_save_and_reload(hftc_model *m, const char *path, const char *const *texts, size_t n,
+                                               size_t C, float *before, const char *label)
+{
+    CHECK_STATUS(hftc_predict_texts(m, texts, n, before), HFTC_STATUS_OK);
+    CHECK_STATUS(hftc_model_save(m, path), HFTC_STATUS_OK);
+    hftc_model *loaded = NULL;
+    CHECK_STATUS(hftc_model_load(&loaded, path), HFTC_STATUS_OK);
+    if (loaded)
+        test_check_loaded_predictions(loaded, texts, n, C, before, label);
+    return loaded;
+}
+
 /* The epochs m's training ran, over all its parts (0 if its record says nothing), the number of parts and
  * how many came from a checkpoint. */
 static inline size_t test_epochs_run(const hftc_model *m, size_t *n_parts, size_t *from_checkpoint)

@@ -301,12 +301,8 @@ static void check_strategy(const char *strategy, const char *transfer, const cha
                 CHECK(sg[2 * j] == first[0] && sg[2 * j + 1] == first[1]);
             }
     float before[N_PROBES * N_LABELS];
-    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
-    hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded = test_save_and_reload(m, path_model, probes, N_PROBES, N_LABELS, before, strategy);
     if (loaded) {
-        test_check_loaded_predictions(loaded, probes, N_PROBES, N_LABELS, before, strategy);
         char *description = hftc_model_describe(loaded);
         CHECK(description && strstr(description, "\"family\": \"linear\"") && strstr(description, "linear.weight"));
         free(description);

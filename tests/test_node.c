@@ -29,13 +29,7 @@ static const char *const probes[] = {"goal striker the pitch", "qubit spin entan
 // test_check_loaded_predictions); returns the loaded model (NULL if it failed to load).
 static hftc_model *save_and_reload(hftc_model *m, float *before)
 {
-    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, before), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
-    hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
-    if (loaded)
-        test_check_loaded_predictions(loaded, probes, N_PROBES, N_LABELS, before, "node");
-    return loaded;
+    return test_save_and_reload(m, path_model, probes, N_PROBES, N_LABELS, before, "node");
 }
 
 static void test_htrans(void)

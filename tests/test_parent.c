@@ -218,15 +218,12 @@ static void test_frozen_vectors_shared(void)
         CHECK_MSG(same, "\"%s\" is not its vector in the shared table", words[w]);
     }
     float probs[N_PROBES * N_LABELS];
-    CHECK_STATUS(hftc_predict_texts(m, probes, N_PROBES, probs), HFTC_STATUS_OK);
-    CHECK_STATUS(hftc_model_save(m, path_model), HFTC_STATUS_OK);
-    hftc_model *loaded = NULL;
-    CHECK_STATUS(hftc_model_load(&loaded, path_model), HFTC_STATUS_OK);
+    hftc_model *loaded =
+        test_save_and_reload(m, path_model, probes, N_PROBES, N_LABELS, probs, "parent, shared vectors");
     if (loaded) {
         check_layout(loaded);
         CHECK(loaded->shared_embedding && model_part_embedding(loaded, 0) == loaded->shared_embedding);
         CHECK(same_classifiers(m, loaded));
-        test_check_loaded_predictions(loaded, probes, N_PROBES, N_LABELS, probs, "parent, shared vectors");
         hftc_model_free(loaded);
     }
     check_trains_same(o, 2, m, "parent, shared vectors");
