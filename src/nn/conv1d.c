@@ -7,7 +7,7 @@
 
 #define CONV1D_BLOCK 128
 #define CONV1D_PREFETCH 4
-#define CONV1D_GROUP 256
+#define CONV1D_GROUP 32
 
 size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
 
@@ -127,16 +127,18 @@ void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, flo
     // Filters own their rows of dweight and documents their rows of dinp, so each loop is race-free
     // and sums in a fixed order whatever the thread count.
     if (dweight || dbias) {
-#pragma omp parallel for schedule(static) num_threads(cc->threads)
-        for (size_t f = 0; f < F; f++) {
-            // The documents' non-zero gradients and their windows' offsets in inp, a group at a time, then the row of
-            // dweight in bands summed in registers over the group: each element gets its terms in the order of b and
-            // c as before, without a load and a store of dw per term and a branch per term.
-            float g[CONV1D_GROUP];
-            size_t offset[CONV1D_GROUP];
-            for (size_t i0 = 0; i0 < B * p; i0 += CONV1D_GROUP) {
-                size_t n = 0;
-                for (size_t i = i0; i < B * p && i < i0 + CONV1D_GROUP; i++) {
+        // Documents a group at a time (the rows of their windows stay in L2), and in each group every filter: their
+        // non-zero gradients and their windows' offsets in inp, then the filter's row of dweight in bands summed in
+        // registers over the group. Each element gets its terms in the order of b and c, without a load and a store
+        // of dw per term and a branch per term. The static schedule gives a filter the same thread in every group.
+#pragma omp parallel num_threads(cc->threads)
+        for (size_t i0 = 0; i0 < B * p; i0 += CONV1D_GROUP) {
+            size_t i1 = B * p - i0 < CONV1D_GROUP ? B * p : i0 + CONV1D_GROUP;
+#pragma omp for schedule(static) nowait
+            for (size_t f = 0; f < F; f++) {
+                float g[CONV1D_GROUP];
+                size_t offset[CONV1D_GROUP], n = 0;
+                for (size_t i = i0; i < i1; i++) {
                     size_t b = i / p, c = i % p;
                     g[n] = dout[b * ld + f * p + c];
                     offset[n] = (b * T + argmax[b * ld + f * p + c]) * E;
