@@ -13,7 +13,8 @@
  *   --hidden 512). Reports the GFLOP/s of the forward convolution (the dominant cost at 256 words), of a
  *   training step's GEMM work (the convolution's forward product and the dense layers' forward and two backward
  *   products: at 13 words the dense layers are a third of it), and the machine's GEMM rate on the
- *   convolution's largest product, so the fraction of peak is visible.
+ *   convolution's largest product, so the fraction of peak is visible; and the time of the step's GEMMs alone at their
+ *   shapes (step_gemm_ms beside step_ms): the step's ceiling, and what everything else in it costs.
  * --encoder bigru-att: HTrans's binary classifier (E=100, BiGRU 96 per direction, attention 192,
  *   dropout .4 on the GRU outputs, [attention | max | mean] -> output, 1 class, batch 128, T=100).
  *   Reports the GFLOP/s of the GEMM work: input projection 2*T*E*3H*2 directions, recurrence
@@ -34,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 static const char *arg_str(int argc, char **argv, const char *name, const char *fallback)
 {
@@ -70,6 +73,45 @@ static double gemm_rate(const compute_context *cc, size_t M, size_t N, size_t K,
     }
     free(ga), free(gb), free(gc);
     return 2.0 * (double)M * (double)N * (double)K * (double)calls / best / 1e9;
+}
+
+// Seconds of the CNN training step's GEMMs alone, at their shapes and transposes, best of reps after one untimed pass:
+// per window the convolution's forward product (B*T, k*F, E), then the dense layers' forward product and, in reverse,
+// their weight and input gradients (the input gradient of the first dense layer too: it feeds the pooling's). What a
+// step costs beyond this is everything else: the step's ceiling on the fraction of the GEMM peak.
+static double cnn_step_gemm_seconds(const compute_context *cc, const network_config *cfg, size_t B, size_t T, int reps)
+{
+    size_t E = cfg->embed_dim, F = cfg->n_filters, D = cfg->n_windows * F * cfg->pool_chunks;
+    size_t widths[3] = {D, cfg->hidden ? cfg->hidden : cfg->n_classes, cfg->n_classes}; /* the dense layers' */
+    size_t n_dense = cfg->hidden ? 2 : 1, floats = 0;
+    for (size_t w = 0; w < cfg->n_windows; w++) /* x (B*T, E), the slices (k*F, E), the products (B*T, k*F) */
+        floats = MAX(floats, B * T * E + cfg->windows[w] * F * (E + B * T));
+    for (size_t l = 0; l < n_dense; l++) /* x and dx (B, in), dy (B, out), W (out, in) */
+        floats = MAX(floats, 2 * B * widths[l] + B * widths[l + 1] + widths[l] * widths[l + 1]);
+    float *buf = calloc(floats, sizeof(float));
+    double best = 1e30;
+    for (int rep = 0; buf && rep <= reps; rep++) {
+        double t0 = omp_get_wtime();
+        for (size_t w = 0; w < cfg->n_windows; w++) {
+            size_t kF = cfg->windows[w] * F;
+            gemm(cc, false, true, B * T, kF, E, 1.0f, buf, E, buf + B * T * E, E, 0.0f, buf + B * T * E + kF * E, kF);
+        }
+        for (size_t l = 0; l < n_dense; l++) { /* forward: y (B, out) = x W^T */
+            size_t in = widths[l], out = widths[l + 1];
+            float *x = buf, *y = x + B * in, *W = y + B * out;
+            gemm(cc, false, true, B, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+        }
+        for (size_t l = n_dense; l-- > 0;) { /* backward: dW (out, in) += dy^T x, dx (B, in) = dy W */
+            size_t in = widths[l], out = widths[l + 1];
+            float *x = buf, *dy = x + B * in, *W = dy + B * out, *dx = W + in * out;
+            gemm(cc, true, false, out, in, B, 1.0f, dy, out, x, in, 1.0f, W, in);
+            gemm(cc, false, false, B, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+        }
+        double s = omp_get_wtime() - t0;
+        best = rep > 0 && s < best ? s : best;
+    }
+    free(buf);
+    return best;
 }
 
 // n word ids drawn by Zipf's law over ids 2 .. V-1 (id 2 the most frequent: frequency ~ 1 / rank), as
@@ -352,17 +394,19 @@ int main(int argc, char **argv)
         double D = (double)(cfg.n_windows * cfg.n_filters * cfg.pool_chunks), H = (double)cfg.hidden;
         double dense_flops = 2.0 * (double)B * (H > 0.0 ? D * H + H * (double)C : D * (double)C);
         double step_flops = conv_flops + 3.0 * dense_flops;
+        double step_gemm_s = cnn_step_gemm_seconds(&cc, &cfg, B, T, 20);
         printf("{\"system\": \"hftc\", \"threads\": %zu, \"batch\": %zu, \"len\": %zu, \"classes\": %zu, "
                "\"vocab\": %zu, \"last_loss\": %.4f, \"train_docs_per_s\": %.1f, \"infer_docs_per_s\": %.1f, "
                "\"latency_ms\": %.3f, \"infer_warm_docs_per_s\": %.1f, \"infer_uniform_docs_per_s\": %.1f, "
                "\"infer_plain_docs_per_s\": %.1f, "
                "\"latency_plain_ms\": %.3f, \"train_conv_gflops\": %.1f, \"infer_conv_gflops\": %.1f, "
                "\"gemm_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"pool_chunks\": %zu, "
-               "\"step_mflop_per_doc\": %.2f, \"train_gflops\": %.1f}\n",
+               "\"step_mflop_per_doc\": %.2f, \"train_gflops\": %.1f, \"step_ms\": %.3f, \"step_gemm_ms\": %.3f}\n",
                threads, B, T, C, V, (double)loss, train_docs, infer_docs, latency_s * 1e3, infer_warm_docs,
                infer_uniform_docs, infer_plain_docs, latency_plain_s * 1e3, conv_flops * (double)iters / train_s / 1e9,
                conv_flops * (double)infer_iters / infer_plain_s / 1e9, gemm_peak, peak_mb, cfg.pool_chunks,
-               step_flops / (double)B / 1e6, step_flops * (double)iters / train_s / 1e9);
+               step_flops / (double)B / 1e6, step_flops * (double)iters / train_s / 1e9, train_s / (double)iters * 1e3,
+               step_gemm_s * 1e3);
     }
     free(tokens), free(lengths), free(targets), free(probs), free(docs), free(uniform), free(cdf);
     network_free(net);
