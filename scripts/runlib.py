@@ -69,6 +69,8 @@ def runs_reused(log):
 
 
 RECORDS = (".train.log", ".info.json", ".done")  # and per scoring NAME.SCORING.json and NAME.SCORING.docs.tsv
+# a test split's part tested alone (NAME.SCORING.PART.json: hft-cnn-tables' Figure 3 groups, PART labelsN)
+PART_SCORES = re.compile(r"\.[\w-]+\.labels\d+\.json")
 ARCHIVE = ".tar.xz"
 
 
@@ -78,11 +80,12 @@ def done(base):
 
 def record_files(files, names=None):
     """Which of the file names files are the records of the runs named (default: every finished run, one with
-    NAME.done among them): NAME.train.log, NAME.info.json, NAME.done, NAME.SCORING.json and NAME.SCORING.docs.tsv
-    (the per-document counts of the bootstrap)."""
+    NAME.done among them): NAME.train.log, NAME.info.json, NAME.done, NAME.SCORING.json, NAME.SCORING.docs.tsv
+    (the per-document counts of the bootstrap) and NAME.SCORING.labelsN.json (PART_SCORES)."""
     names = names or [f[:-len(".done")] for f in files if f.endswith(".done")]
     return sorted(f for name in names for f in files if f.startswith(name + ".") and
-                  (f[len(name):] in RECORDS or re.fullmatch(r"\.[\w-]+\.(json|docs\.tsv)", f[len(name):])))
+                  (f[len(name):] in RECORDS or re.fullmatch(r"\.[\w-]+\.(json|docs\.tsv)", f[len(name):]) or
+                   PART_SCORES.fullmatch(f[len(name):])))
 
 
 def copy_records(src_dir, dst_dir, names=None):
@@ -151,7 +154,8 @@ def archive_index(archive, files):
         if system.endswith(f"-s{seed}"):
             system = system[:-len(f"-s{seed}")]
         mine = record_files(list(files), [name])
-        scorings = [f[len(name) + 1:-len(".json")] for f in mine if f.endswith(".json") and f != name + ".info.json"]
+        scorings = [f[len(name) + 1:-len(".json")] for f in mine
+                    if f.endswith(".json") and f != name + ".info.json" and not PART_SCORES.fullmatch(f[len(name):])]
         scores = "; ".join(f"{s} {x['micro_f1']:.4f} / {x['macro_f1']:.4f}"
                            for s, x in ((s, json.loads(files[f"{name}.{s}.json"])) for s in scorings))
         wall = f"{run['wall']:.0f}" if run["wall"] is not None else ""
