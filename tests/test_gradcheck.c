@@ -279,6 +279,49 @@ static void test_conv1d(void)
     }
 }
 
+// conv1d_backward's dweight takes the documents in groups (CONV1D_GROUP entries): past several groups, with zero
+// gradients among them and a row past a band of 128 floats, dweight and dbias are the sums of every term (against a
+// double reference) and the same bits on 1, 2 and 3 threads.
+static void test_conv1d_groups(void)
+{
+    enum { B = 45, T = 6, E = 150, F = 5, K = 2, p = 2 };
+    rng r;
+    rng_seed(&r, 23, 0);
+    float *x = random_floats(&r, B * T * E, -1, 1), *w = random_floats(&r, F * K * E, -0.5f, 0.5f);
+    float *dout = random_floats(&r, B * F * p, -1, 1), *dw = malloc(3 * F * K * E * sizeof(float)), db[3][F];
+    uint32_t argmax[B * F * p];
+    for (size_t i = 0; i < B * F * p; i++) {
+        argmax[i] = (uint32_t)rng_below(&r, T - K + 1);
+        dout[i] = i % 7 == 0 ? 0.0f : dout[i];
+    }
+    for (int threads = 1; threads <= 3; threads++) {
+        compute_context cc = {.threads = threads};
+        float *d = dw + (threads - 1) * F * K * E;
+        for (size_t i = 0; i < F * K * E; i++)
+            d[i] = 0.5f;
+        for (size_t f = 0; f < F; f++)
+            db[threads - 1][f] = 0.25f;
+        conv1d_backward(&cc, NULL, d, db[threads - 1], dout, argmax, F * p, x, w, B, T, E, F, K, p);
+        CHECK(memcmp(d, dw, F * K * E * sizeof(float)) == 0);
+        CHECK(memcmp(db[threads - 1], db[0], sizeof db[0]) == 0);
+    }
+    for (size_t f = 0; f < F; f++) {
+        double bias = 0.25;
+        for (size_t i = 0; i < K * E; i++) {
+            double sum = 0.5;
+            for (size_t b = 0; b < B; b++)
+                for (size_t c = 0; c < p; c++)
+                    sum += (double)dout[(b * F + f) * p + c] * x[(b * T + argmax[(b * F + f) * p + c]) * E + i];
+            CHECK_NEAR(dw[f * K * E + i], sum, 1e-4);
+        }
+        for (size_t i = 0; i < B; i++)
+            for (size_t c = 0; c < p; c++)
+                bias += dout[(i * F + f) * p + c];
+        CHECK_NEAR(db[0][f], bias, 1e-4);
+    }
+    free(x), free(w), free(dout), free(dw);
+}
+
 /* ---- relu and dense ---- */
 
 typedef struct {
@@ -723,6 +766,7 @@ int main(void)
     RUN_TEST(test_embedding);
     RUN_TEST(test_dropout);
     RUN_TEST(test_conv1d);
+    RUN_TEST(test_conv1d_groups);
     RUN_TEST(test_relu);
     RUN_TEST(test_dense);
     RUN_TEST(test_batchnorm);
