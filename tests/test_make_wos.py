@@ -8,15 +8,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make-wos-dataset")
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    if not ok:
-        failed += 1
-        print("FAIL", what)
 
 
 def run(raw, out, *extra):
@@ -73,5 +67,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode != 0 and f"Data1k.txt:{len(papers) + 2}: expected 7" in r.stderr, f"bad line: {r.stderr}")
     check(not os.path.exists(bad) or not os.listdir(bad), "files written from bad input")
 
-print("make-wos-dataset:", "ok" if not failed else f"{failed} failed")
-sys.exit(1 if failed else 0)
+finish("make-wos-dataset")

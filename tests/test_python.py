@@ -14,15 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 import hftc  # noqa: E402
-
-failures = 0
-
-
-def check(condition, message):
-    global failures
-    if not condition:
-        failures += 1
-        print("CHECK failed:", message)
+from checks import check, finish  # noqa: E402
 
 
 def write_data(path, n, rng):
@@ -285,9 +277,8 @@ def main():
     done = subprocess.run([sys.executable, "-c", probe, os.path.dirname(os.path.dirname(hftc.__file__))], env=env,
                           capture_output=True, text=True)
     check(done.returncode == 0 and done.stdout.split()[1:] == ["None"], f"kernels: {done.stdout}{done.stderr}")
-    print(f"{failures} failed" if failures else "python bindings: all checks passed")
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    finish("python bindings")

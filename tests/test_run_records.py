@@ -11,15 +11,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import runlib  # noqa: E402
-
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    if not ok:
-        failed += 1
-        print("FAIL", what)
+from checks import check, finish  # noqa: E402
 
 
 LOG = "Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\nMaximum resident set size (kbytes): 2048\n"
@@ -63,5 +55,4 @@ with tempfile.TemporaryDirectory() as tmp:
         archived = runlib.read_scored_run(os.path.join(runs, name), ["bsf"], files)
         on_disk["info"].pop("labels")
         check(on_disk == archived and archived["wall"] == 62.5 and archived["peak_mb"] == 2.0, f"{name}: {archived}")
-print("test_run_records:", "FAILED" if failed else "ok")
-sys.exit(1 if failed else 0)
+finish("test_run_records")

@@ -11,15 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import significance as s  # noqa: E402
-
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    if not ok:
-        failed += 1
-        print("FAIL", what)
+from checks import check, finish  # noqa: E402
 
 
 def t_exact(d):
@@ -52,5 +44,4 @@ lines = s.findings_table([("A", "B", "micro_f1", "A is better")],
                          lambda row: {seed: ({"micro_f1": s.micro_f1(c)}, c)
                                       for seed, c in enumerate([better, better] if row == "A" else [a, a])})
 check(any("| A > B (A is better) | micro-f1 |" in line and "holds" in line for line in lines), "\n".join(lines))
-print("test_significance:", "FAILED" if failed else "ok")
-sys.exit(1 if failed else 0)
+finish("test_significance")
