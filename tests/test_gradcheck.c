@@ -211,9 +211,30 @@ static void check_conv(size_t K, size_t p, size_t stride, size_t E)
         memset(x + (b * T + lengths[b]) * E, 0, (T - lengths[b]) * E * sizeof(float));
     // Output at a row stride wider than F*p, as inside a concatenation.
     size_t ld = F * p + 3;
-    float *out = malloc(B * ld * sizeof *out), *scratch = malloc(conv1d_scratch_size(B, T, E, F, K) * sizeof(float));
+    size_t n_products = conv1d_products_size(B, T, F, K);
+    float *out = malloc(B * ld * sizeof *out), *products = calloc(n_products, sizeof(float));
+    float *slices = malloc(conv1d_slices_size(E, F, K) * sizeof(float));
     uint32_t *argmax = malloc(B * ld * sizeof *argmax);
-    conv1d_forward(test_compute, out, argmax, ld, scratch, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p, stride);
+    conv1d_forward(test_compute, out, argmax, ld, products, true, slices, x, NULL, 0, lengths, w, bias, B, T, E, F, K,
+                   p, stride);
+    // The products are left zero, and the next pass, which adds onto them, gives the same bits.
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n_products; i++)
+        nonzero += products[i] != 0.0f;
+    CHECK(nonzero == 0);
+    float *again = malloc(B * ld * sizeof *again);
+    conv1d_forward(test_compute, again, argmax, ld, products, true, slices, x, NULL, 0, lengths, w, bias, B, T, E, F, K,
+                   p, stride);
+    for (size_t b = 0; b < B; b++)
+        CHECK(memcmp(again + b * ld, out + b * ld, F * p * sizeof(float)) == 0);
+    // Without kept_zero, whatever the products held (as in a shared arena) does not matter.
+    for (size_t i = 0; i < n_products; i++)
+        products[i] = NAN;
+    conv1d_forward(test_compute, again, argmax, ld, products, false, slices, x, NULL, 0, lengths, w, bias, B, T, E, F,
+                   K, p, stride);
+    for (size_t b = 0; b < B; b++)
+        CHECK(memcmp(again + b * ld, out + b * ld, F * p * sizeof(float)) == 0);
+    free(again);
     double ref[B * F * 8];
     conv_ctx c = {lengths,
                   to_double(x, B * T * E),
@@ -260,7 +281,7 @@ static void check_conv(size_t K, size_t p, size_t stride, size_t E)
     for (size_t b = 0; b < B; b++)
         for (size_t i = 0; i < F * p; i++)
             CHECK(argmax[b * ld + i] <= (lengths[b] >= K ? lengths[b] - K : 0) && argmax[b * ld + i] % stride == 0);
-    free(x), free(w), free(bias), free(R), free(out), free(scratch), free(argmax), free(dx), free(dw);
+    free(x), free(w), free(bias), free(R), free(out), free(products), free(slices), free(argmax), free(dx), free(dw);
     free(c.x), free(c.w), free(c.bias), free(c.r);
 }
 

@@ -19,7 +19,9 @@
 typedef struct {
     tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
     size_t chunks;    /* p, at least 1 */
-    float *scratch;   /* conv1d_scratch_size of the largest window */
+    float *products;  /* conv1d_products_size of the widest window */
+    bool kept_zero;   /* products zero between forward passes: a training network's own arena */
+    float *slices;    /* conv1d_slices_size of the widest window */
     uint32_t *argmax; /* (B, D) */
 } cnn_state;
 
@@ -89,14 +91,17 @@ static void cnn_declare(network *net)
 
 static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
 {
-    (void)train;
     const network_config *c = &net->cfg;
-    size_t scratch = 0;
-    for (size_t w = 0; w < c->n_windows; w++) {
-        size_t n = conv1d_scratch_size(B, S, c->embed_dim, c->n_filters, c->windows[w]);
-        scratch = n > scratch ? n : scratch;
-    }
-    cnn_of(net)->scratch = arena_floats(a, scratch);
+    size_t widest = 0;
+    for (size_t w = 0; w < c->n_windows; w++)
+        widest = c->windows[w] > widest ? c->windows[w] : widest;
+    size_t products = conv1d_products_size(B, S, c->n_filters, widest);
+    cnn_of(net)->products = arena_floats(a, products);
+    // An inference network's activations may be shared with other networks (network_share_activations).
+    cnn_of(net)->kept_zero = train;
+    if (train && cnn_of(net)->products)
+        memset(cnn_of(net)->products, 0, products * sizeof(float));
+    cnn_of(net)->slices = arena_floats(a, conv1d_slices_size(c->embed_dim, c->n_filters, widest));
     cnn_of(net)->argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
 }
 
@@ -119,9 +124,9 @@ static void cnn_forward(network *net, const compute_context *cc, size_t B, size_
     size_t F = c->n_filters, p = cnn_of(net)->chunks, D = net->features;
     size_t column = 0; /* of window w's products in a projected row */
     for (size_t w = 0; w < c->n_windows; w++) {
-        conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->scratch,
-                       net->input, net->projected, column, net->lengths, cnn_of(net)->w[w]->value,
-                       cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p,
+        conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->products,
+                       cnn_of(net)->kept_zero, cnn_of(net)->slices, net->input, net->projected, column, net->lengths,
+                       cnn_of(net)->w[w]->value, cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p,
                        c->conv_stride > 1 ? c->conv_stride : 1);
         column += c->windows[w] * F;
     }

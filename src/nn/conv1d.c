@@ -4,12 +4,15 @@
 #include "core/compute.h"
 
 #include <math.h>
+#include <string.h>
 
 #define CONV1D_BLOCK 128
 #define CONV1D_PREFETCH 4
 #define CONV1D_GROUP 32
 
-size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K) { return B * T * K * F + K * F * E; }
+size_t conv1d_products_size(size_t B, size_t T, size_t F, size_t K) { return B * T * K * F; }
+
+size_t conv1d_slices_size(size_t E, size_t F, size_t K) { return K * F * E; }
 
 void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
 {
@@ -19,18 +22,18 @@ void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
                 wk[(k * F + f) * E + e] = weight[f * K * E + k * E + e];
 }
 
-void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
-                    const float *inp, const float *const *projected, size_t column, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p,
-                    size_t stride)
+void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *products, bool kept_zero,
+                    float *slices, const float *inp, const float *const *projected, size_t column,
+                    const size_t *lengths, const float *weight, const float *bias, size_t B, size_t T, size_t E,
+                    size_t F, size_t K, size_t p, size_t stride)
 {
     size_t KF = K * F;
-    float *y = scratch, *wk = scratch + B * T * KF;
+    float *y = products;
     // With the slices as rows of wk, for a fixed k the F products of a row are contiguous in y and the
-    // pooling pass vectorises over f.
+    // pooling pass vectorises over f. A y kept zero takes the product added onto it (beta 1: the same bits).
     if (!projected) {
-        conv1d_slices(wk, weight, E, F, K);
-        gemm(cc, false, true, B * T, KF, E, 1.0f, inp, E, wk, E, 0.0f, y, KF);
+        conv1d_slices(slices, weight, E, F, K);
+        gemm(cc, false, true, B * T, KF, E, 1.0f, inp, E, slices, E, kept_zero ? 1.0f : 0.0f, y, KF);
     }
 
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
@@ -82,6 +85,8 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
                 }
             }
         }
+        if (kept_zero && !projected) /* the document's rows, read for the last time: zero for the next product */
+            memset(y + b * T * KF, 0, T * KF * sizeof(float));
     }
 }
 

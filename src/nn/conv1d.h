@@ -20,23 +20,30 @@
 
 #include "core/compute.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-// floats of scratch that conv1d_forward needs.
-size_t conv1d_scratch_size(size_t B, size_t T, size_t E, size_t F, size_t K);
+// floats of conv1d_forward's products (B*T rows of K*F) and of its slices of the weight (K*F rows of E).
+size_t conv1d_products_size(size_t B, size_t T, size_t F, size_t K);
+size_t conv1d_slices_size(size_t E, size_t F, size_t K);
 
 // inp is (B,T,E) with T >= K, lengths is (B), weight is (F,K*E) (weight[f, k*E + e] multiplies word k
 // of the window, feature e), bias is (F).
 // out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
 // start t that won (a multiple of stride). Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
+// products: conv1d_products_size floats. With kept_zero, it must be all zero on entry and is all zero again on
+// return: the GEMM adds onto it (beta 1, which OpenBLAS runs without its pass that clears the output first: 6 MB a
+// step at T=13) and the pooling pass clears each document's rows once it has read them, while they are in its
+// core's cache; only for a buffer no one else writes, zeroed once (calloc, a fresh arena). Without kept_zero, any
+// content (OpenBLAS clears it). slices: conv1d_slices_size floats, any content.
 // projected: NULL, or the products already computed (nn/word_cache.h): projected[b*T + t] + column +
-// k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight and
-// scratch are not read.
-void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *scratch,
-                    const float *inp, const float *const *projected, size_t column, const size_t *lengths,
-                    const float *weight, const float *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p,
-                    size_t stride);
+// k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight,
+// products and slices are not read.
+void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *products, bool kept_zero,
+                    float *slices, const float *inp, const float *const *projected, size_t column,
+                    const size_t *lengths, const float *weight, const float *bias, size_t B, size_t T, size_t E,
+                    size_t F, size_t K, size_t p, size_t stride);
 
 // The products' layout: wk (K*F, E) with row k*F + f = weight[f, k*E : (k+1)*E], the slice of filter f
 // that meets word k of the window.
