@@ -1,18 +1,23 @@
 /* Per-word input projections: rows computed on first use, by GEMM over the batch's new words. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise */
 #include "nn/word_cache.h"
 
 #include "core/arena.h" /* mem_alloc */
 #include "core/compute.h"
+#include "core/fault.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct word_cache {
     size_t V, E, N, max_positions, filled;
     const float *embedding; /* (V, E), the network's */
     float *proj;            /* (N, E) */
-    float *table;           /* (V, N): the row of the i-th word computed is row i */
+    float *table;           /* (V, N): the row of the i-th word computed is row i; rows past filled are zero */
+    size_t table_bytes;     /* of its mapping */
     uint32_t *slot;         /* (V): 1 + the row of word v in the table, 0 while it has none */
     float *zero;            /* (N) */
     const float **rows;     /* (max_positions) the row of each position of the last batch */
@@ -26,7 +31,9 @@ void word_cache_free(word_cache *c)
 {
     if (!c)
         return;
-    free(c->table), free(c->proj), free(c->slot), free(c->zero);
+    if (c->table)
+        munmap(c->table, c->table_bytes);
+    free(c->proj), free(c->slot), free(c->zero);
     free(c->rows), free(c->pending), free(c->gathered);
     free(c);
 }
@@ -42,7 +49,12 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
     // The system commits the table's pages as rows are written, and rows are written in the order words are first
     // met: the committed part is the rows in use. (Huge pages advised made a cold start slower here, 0.14 -> 0.17-0.27
     // s in bench_network's T=13 inference: the system time of finding them.)
-    c->table = mem_alloc(V * N, sizeof(float));
+    // Mapped (fresh pages read as zero), so a batch's new rows are zero and its GEMM adds onto them.
+    c->table_bytes = word_cache_table_bytes(V, N);
+    void *table = fault_allocation() || !c->table_bytes ? MAP_FAILED
+                                                        : mmap(NULL, c->table_bytes, PROT_READ | PROT_WRITE,
+                                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    c->table = table == MAP_FAILED ? NULL : table;
     c->proj = mem_alloc(N * E, sizeof(float));
     c->slot = mem_calloc(V, sizeof *c->slot);
     c->zero = mem_calloc(N, sizeof(float));
@@ -68,7 +80,13 @@ static void project_words(const compute_context *cc, word_cache *c, const uint32
 #pragma omp parallel for schedule(static) num_threads(cc->threads) if (n * E >= 65536)
     for (size_t i = 0; i < n; i++)
         memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
-    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 0.0f, table_row(c, c->filled), N);
+    // The new rows' pages faulted in by one call (where the kernel has MADV_POPULATE_WRITE, Linux 5.14): the GEMM
+    // reads each row before it writes it, which would take two faults a page. They are zero, so it adds onto them
+    // (beta 1), without OpenBLAS's pass that clears its output first.
+    uintptr_t page = 4096, begin = (uintptr_t)table_row(c, c->filled), end = (uintptr_t)table_row(c, c->filled + n);
+    begin &= ~(page - 1);
+    madvise((void *)begin, end - begin, MADV_POPULATE_WRITE);
+    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 1.0f, table_row(c, c->filled), N);
 }
 
 const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,
