@@ -19,8 +19,7 @@
 typedef struct {
     tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
     size_t chunks;    /* p, at least 1 */
-    float *products;  /* conv1d_products_size of the widest window */
-    bool kept_zero;   /* products zero between forward passes: a training network's own arena */
+    float *products;  /* conv1d_products_size of the widest window; zero between a training network's passes */
     float *slices;    /* conv1d_slices_size of the widest window */
     uint32_t *argmax; /* (B, D) */
 } cnn_state;
@@ -89,17 +88,20 @@ static void cnn_declare(network *net)
     }
 }
 
+// A training network's products stay zero between passes (conv1d_forward's kept_zero); an inference network's
+// activations may be shared with other networks (network_share_activations).
+static bool products_kept_zero(const network *net) { return net->mode == NETWORK_TRAINING; }
+
 static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
 {
+    (void)train;
     const network_config *c = &net->cfg;
     size_t widest = 0;
     for (size_t w = 0; w < c->n_windows; w++)
         widest = c->windows[w] > widest ? c->windows[w] : widest;
     size_t products = conv1d_products_size(B, S, c->n_filters, widest);
     cnn_of(net)->products = arena_floats(a, products);
-    // An inference network's activations may be shared with other networks (network_share_activations).
-    cnn_of(net)->kept_zero = train;
-    if (train && cnn_of(net)->products)
+    if (products_kept_zero(net) && cnn_of(net)->products)
         memset(cnn_of(net)->products, 0, products * sizeof(float));
     cnn_of(net)->slices = arena_floats(a, conv1d_slices_size(c->embed_dim, c->n_filters, widest));
     cnn_of(net)->argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
@@ -125,7 +127,7 @@ static void cnn_forward(network *net, const compute_context *cc, size_t B, size_
     size_t column = 0; /* of window w's products in a projected row */
     for (size_t w = 0; w < c->n_windows; w++) {
         conv1d_forward(cc, net->features_out + w * F * p, cnn_of(net)->argmax + w * F * p, D, cnn_of(net)->products,
-                       cnn_of(net)->kept_zero, cnn_of(net)->slices, net->input, net->projected, column, net->lengths,
+                       products_kept_zero(net), cnn_of(net)->slices, net->input, net->projected, column, net->lengths,
                        cnn_of(net)->w[w]->value, cnn_of(net)->b[w]->value, B, T, c->embed_dim, F, c->windows[w], p,
                        c->conv_stride > 1 ? c->conv_stride : 1);
         column += c->windows[w] * F;

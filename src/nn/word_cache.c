@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 struct word_cache {
     size_t V, E, N, max_positions, filled;
@@ -83,7 +84,8 @@ static void project_words(const compute_context *cc, word_cache *c, const uint32
     // The new rows' pages faulted in by one call (where the kernel has MADV_POPULATE_WRITE, Linux 5.14): the GEMM
     // reads each row before it writes it, which would take two faults a page. They are zero, so it adds onto them
     // (beta 1), without OpenBLAS's pass that clears its output first.
-    uintptr_t page = 4096, begin = (uintptr_t)table_row(c, c->filled), end = (uintptr_t)table_row(c, c->filled + n);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), begin = (uintptr_t)table_row(c, c->filled),
+              end = (uintptr_t)table_row(c, c->filled + n);
     begin &= ~(page - 1);
     madvise((void *)begin, end - begin, MADV_POPULATE_WRITE);
     gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 1.0f, table_row(c, c->filled), N);
