@@ -317,14 +317,22 @@ hftc_status network_create(network **out, const network_config *cfg, size_t batc
     return HFTC_STATUS_OK;
 }
 
+// The word cache and the head's packed weights, made from the values as they were (network_set_word_cache).
+static void drop_inference_caches(network *net)
+{
+    word_cache_free(net->word_cache);
+    net->word_cache = NULL;
+    free(net->head_packing);
+    net->head_packing = NULL;
+}
+
 hftc_status network_set_mode(network *net, network_mode mode)
 {
     if (mode == NETWORK_INFERENCE_SHARED)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: NETWORK_INFERENCE_SHARED is a creation mode");
     if (mode == net->mode && net->acts && net->acts->base)
         return HFTC_STATUS_OK;
-    word_cache_free(net->word_cache); /* the values may change from here on */
-    net->word_cache = NULL;
+    drop_inference_caches(net); /* the values may change from here on */
     if (mode == NETWORK_TRAINING) {
         TRY(params_allocate_training(&net->params));
     } else {
@@ -346,7 +354,7 @@ void network_free(network *net)
         return;
     params_free(&net->params);
     arena_free(&net->own_acts);
-    word_cache_free(net->word_cache);
+    drop_inference_caches(net);
     free(net);
 }
 
@@ -362,10 +370,38 @@ void init_uniform(tensor *t, rng *r, float bound)
         t->value[i] = rng_uniform(r, -bound, bound);
 }
 
+// The head's weights packed once for the word cache's lifetime (the values fixed meanwhile); as they are if the CPU
+// has no packed kernel.
+static hftc_status pack_head(network *net)
+{
+    const network_config *c = &net->cfg;
+    size_t D = net->features, H = c->hidden, head_dim = H ? H : D, C = c->n_classes;
+    size_t fc1 = H ? packed_matrix_floats(D, H) : 0, out = packed_matrix_floats(head_dim, C);
+    if (!out)
+        return HFTC_STATUS_OK;
+    net->head_packing = mem_alloc(fc1 + out, sizeof(float));
+    if (!net->head_packing)
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    compute_context one = compute_context_of(1);
+    if (H)
+        net->fc1_t = pack_matrix(&one, net->head_packing, net->fc1_w->value, D, true, D, H);
+    net->out_t = pack_matrix(&one, net->head_packing + fc1, net->out_w->value, head_dim, true, head_dim, C);
+    return HFTC_STATUS_OK;
+}
+
+// The dense layer w, b of the head: with the weights packed (pack_head) where they are.
+static void head_dense(const compute_context *cc, const network *net, float *out, const float *inp,
+                       const packed_matrix *packed, const tensor *w, const tensor *b, size_t B, size_t I, size_t O)
+{
+    if (net->head_packing)
+        dense_forward_packed(cc, out, inp, packed, b->value, B);
+    else
+        dense_forward(cc, out, inp, w->value, b->value, B, I, O);
+}
+
 hftc_status network_set_word_cache(network *net, size_t max_bytes)
 {
-    word_cache_free(net->word_cache);
-    net->word_cache = NULL;
+    drop_inference_caches(net);
     size_t bytes = network_word_cache_bytes(net);
     if (bytes == 0 || bytes > max_bytes)
         return HFTC_STATUS_OK;
@@ -379,6 +415,10 @@ hftc_status network_set_word_cache(network *net, size_t max_bytes)
                                net->batch_capacity * network_max_len(net));
     }
     free(proj);
+    if (st == HFTC_STATUS_OK)
+        st = pack_head(net);
+    if (st != HFTC_STATUS_OK)
+        drop_inference_caches(net);
     return st;
 }
 
@@ -394,8 +434,7 @@ size_t network_word_cache_bytes(const network *net)
 void network_borrow_embedding(network *net, const float *table)
 {
     net->borrowed.value = (float *)table; /* never written: a borrowed embedding does not train */
-    word_cache_free(net->word_cache);     /* its rows were another table's */
-    net->word_cache = NULL;
+    drop_inference_caches(net);           /* the word cache's rows were another table's */
 }
 
 void network_init(network *net, rng *r)
@@ -483,7 +522,7 @@ static void network_encode(network *net, const compute_context *cc, const float 
     float *head_in = net->features_out;
     size_t head_dim = D;
     if (H) {
-        dense_forward(cc, net->hidden, net->features_out, net->fc1_w->value, net->fc1_b->value, B, D, H);
+        head_dense(cc, net, net->hidden, net->features_out, &net->fc1_t, net->fc1_w, net->fc1_b, B, D, H);
         if (c->hidden_activation == ACTIVATION_TANH)
             tanh_forward(cc, net->hidden, net->hidden, B * H);
         else
@@ -510,7 +549,7 @@ static void network_encode(network *net, const compute_context *cc, const float 
         head_in = net->normed;
     }
     net->head_in = head_in;
-    dense_forward(cc, net->logits, head_in, net->out_w->value, net->out_b->value, B, head_dim, c->n_classes);
+    head_dense(cc, net, net->logits, head_in, &net->out_t, net->out_w, net->out_b, B, head_dim, c->n_classes);
 }
 
 // The loss, a mean over the batch: a data-parallel share's over the whole batch's documents.

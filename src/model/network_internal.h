@@ -9,6 +9,7 @@
 #include "model/network.h"
 
 #include "core/arena.h"
+#include "core/packed_gemm.h"
 #include "nn/word_cache.h"
 
 #include <jansson.h>
@@ -44,6 +45,8 @@ struct network {
     float *emb, *demb;               /* (B, T', E) */
     const float *input;              /* the encoder's input: emb, or an embedded batch given to predict */
     word_cache *word_cache;          /* inference: each word's projection by the encoder's first layer */
+    float *head_packing;             /* with the word cache: storage of the head's weights packed once */
+    packed_matrix fc1_t, out_t;      /* fc1_w^T and out_w^T there (core/packed_gemm.h), else as they are */
     const float *const *projected;   /* (B*T) rows of word_cache for this batch, used instead of input; or NULL */
     uint8_t *emb_mask;               /* (B, T', E) */
     float *features_out, *dfeatures; /* (B, D) */

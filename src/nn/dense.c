@@ -5,12 +5,20 @@
 
 #include <string.h>
 
+void dense_forward_packed(const compute_context *cc, float *out, const float *inp, const packed_matrix *weight_t,
+                          const float *bias, size_t B)
+{
+    size_t I = weight_t->K, O = weight_t->N;
+    for (size_t b = 0; b < B; b++)
+        memcpy(out + b * O, bias, O * sizeof(float));
+    gemm_packed(cc, B, inp, I, weight_t, 1.0f, out, O);
+}
+
 void dense_forward(const compute_context *cc, float *out, const float *inp, const float *weight, const float *bias,
                    size_t B, size_t I, size_t O)
 {
-    for (size_t b = 0; b < B; b++)
-        memcpy(out + b * O, bias, O * sizeof(float));
-    gemm(cc, false, true, B, O, I, 1.0f, inp, I, weight, I, 1.0f, out, O);
+    packed_matrix weight_t = packed_matrix_unpacked(weight, I, true, I, O);
+    dense_forward_packed(cc, out, inp, &weight_t, bias, B);
 }
 
 void dense_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,

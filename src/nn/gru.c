@@ -4,7 +4,8 @@
  * that a word's projection is a row of the word cache; xproj is reused as the gradient of
  * the input projection in the backward pass), gh[d] (B, 3H) the recurrent product of one step;
  * backward only: dgh[d] (B*T, 3H) the gradients of the recurrent products, hprev[d] (B*T, H) the
- * state each step started from, dh[d] (B, H) the gradient flowing back along the sequence.
+ * state each step started from, dh[d] (B, H) the gradient flowing back along the sequence. Between the two parts,
+ * packed[d]: W_hh packed for the pass's steps (nn/recurrent.h).
  * The cache keeps r, z, n and W_hn h + b_hn (4H) of every position. */
 #include "nn/gru.h"
 
@@ -17,23 +18,24 @@
 
 size_t gru_scratch_size(size_t B, size_t T, size_t H, bool training)
 {
-    size_t forward = 2 * (B * T * 3 * H + B * 3 * H);
+    size_t forward = 2 * (B * T * 3 * H + B * 3 * H + recurrent_packed_floats(3 * H, H));
     return training ? forward + 2 * (B * T * 4 * H + B * H) : forward;
 }
 
 size_t gru_cache_size(size_t B, size_t T, size_t H) { return 2 * B * T * 4 * H; }
 
 typedef struct {
-    float *xproj, *gh, *dgh, *hprev, *dh;
+    float *xproj, *gh, *packed, *dgh, *hprev, *dh;
 } gru_scratch;
 
 // The forward part (xproj, gh of both directions) first, so that inference needs only that.
 static gru_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t T, size_t H)
 {
-    size_t BT = B * T, forward = 2 * (BT * 3 * H + B * 3 * H);
+    size_t BT = B * T, packed = recurrent_packed_floats(3 * H, H), forward = 2 * (BT * 3 * H + B * 3 * H + packed);
     gru_scratch s;
     s.xproj = scratch + d * BT * 3 * H;
     s.gh = scratch + 2 * BT * 3 * H + d * B * 3 * H;
+    s.packed = scratch + 2 * (BT * 3 * H + B * 3 * H) + d * packed;
     s.dgh = scratch + forward + d * BT * 3 * H;
     s.hprev = scratch + forward + 2 * BT * 3 * H + d * BT * H;
     s.dh = scratch + forward + 2 * BT * 4 * H + d * B * H;
@@ -64,7 +66,8 @@ static inline void gru_cell(float *restrict h, float *restrict cache, const floa
 
 // The recurrence of direction d over documents [b0, b1).
 static void forward_task(const compute_context *cc, float *out, float *cache, gru_scratch s, const size_t *lengths,
-                         const gru_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
+                         const gru_weights *w, const packed_matrix *w_hh_t, size_t d, size_t b0, size_t b1, size_t T,
+                         size_t H)
 {
     size_t H3 = 3 * H, maxL = recurrent_max_length(lengths, b0, b1), tprev;
     bool has_prev;
@@ -76,7 +79,7 @@ static void forward_task(const compute_context *cc, float *out, float *cache, gr
         // The state this step starts from: out at the previous position of the direction (zero past L). Without
         // one, a zero recurrent product, and that zero row serves as the state.
         recurrent_product(cc, s.gh + b0 * H3, has_prev ? out + (b0 * T + tprev) * 2 * H + d * H : NULL, T * 2 * H,
-                          w->w_hh, b1 - b0, H3, H);
+                          w_hh_t, b1 - b0, H3);
         for (size_t b = b0; b < b1; b++) {
             if (t >= lengths[b])
                 continue;
@@ -99,12 +102,15 @@ void gru_forward(const compute_context *cc, float *out, float *cache, float *scr
     for (size_t d = 0; d < 2; d++)
         recurrent_project(cc, scratch_direction(scratch, d, B, T, H).xproj, inp, projected, d * H3, lengths, w[d].w_ih,
                           B, T, E, H3);
+    packed_matrix w_hh_t[2];
+    for (size_t d = 0; d < 2; d++)
+        w_hh_t[d] = recurrent_pack_forward(cc, scratch_direction(scratch, d, B, T, H).packed, w[d].w_hh, H3, H);
     size_t slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
         forward_task(cc, out, cache ? cache + d * BT * 4 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths,
-                     &w[d], d, b0, b1, T, H);
+                     &w[d], &w_hh_t[d], d, b0, b1, T, H);
     }
 }
 
@@ -138,7 +144,7 @@ static inline void gru_cell_backward(float *restrict dgx, float *restrict dgh, f
 // Back-propagation through time of direction d over documents [b0, b1): fills xproj (now the
 // gradient of the input projection), dgh and hprev, row by row; padded rows are zero.
 static void backward_task(const compute_context *cc, gru_scratch s, const float *dout, const float *out,
-                          const float *cache, const size_t *lengths, const gru_weights *w, size_t d, size_t b0,
+                          const float *cache, const size_t *lengths, const packed_matrix *w_hh, size_t d, size_t b0,
                           size_t b1, size_t T, size_t H)
 {
     size_t H3 = 3 * H, tprev;
@@ -164,8 +170,7 @@ static void backward_task(const compute_context *cc, gru_scratch s, const float 
         }
         // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
         if (has_prev)
-            gemm(cc, false, false, b1 - b0, H, H3, 1.0f, s.dgh + (b0 * T + t) * H3, T * H3, w->w_hh, H, 1.0f,
-                 s.dh + b0 * H, H);
+            gemm_packed(cc, b1 - b0, s.dgh + (b0 * T + t) * H3, T * H3, w_hh, 1.0f, s.dh + b0 * H, H);
     }
 }
 
@@ -174,11 +179,14 @@ void gru_backward(const compute_context *cc, float *dinp, const gru_grads g[2], 
                   size_t B, size_t T, size_t E, size_t H)
 {
     size_t H3 = 3 * H, BT = B * T, slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
+    packed_matrix w_hh[2];
+    for (size_t d = 0; d < 2; d++)
+        w_hh[d] = recurrent_pack_backward(cc, scratch_direction(scratch, d, B, T, H).packed, w[d].w_hh, H3, H);
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
-        backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w[d], d,
-                      b0, b1, T, H);
+        backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 4 * H, lengths, &w_hh[d],
+                      d, b0, b1, T, H);
     }
     for (size_t d = 0; d < 2; d++) {
         gru_scratch s = scratch_direction(scratch, d, B, T, H);

@@ -4,7 +4,8 @@
  * word's projection is a row of the word cache; reused as the gradient of the gate pre-activations in the backward
  * pass, which is also the recurrent product's: no gate multiplies W_hh h alone, unlike the GRU's n), gates[d]
  * (B, 4H) one step's pre-activations, state[d] (B, H) the cell state; backward only: hprev[d] (B*T, H) the state
- * each step started from, dh[d] and dc[d] (B, H) the gradients flowing back along the sequence.
+ * each step started from, dh[d] and dc[d] (B, H) the gradients flowing back along the sequence. Between the two
+ * parts, packed[d]: W_hh packed for the pass's steps (nn/recurrent.h).
  * The cache keeps i, f, g, o, c and tanh(c) (6H) of every position. */
 #include "nn/lstm.h"
 
@@ -16,24 +17,26 @@
 
 size_t lstm_scratch_size(size_t B, size_t T, size_t H, bool training)
 {
-    size_t forward = 2 * (B * T * 4 * H + B * 4 * H + B * H);
+    size_t forward = 2 * (B * T * 4 * H + B * 4 * H + B * H + recurrent_packed_floats(4 * H, H));
     return training ? forward + 2 * (B * T * H + 2 * B * H) : forward;
 }
 
 size_t lstm_cache_size(size_t B, size_t T, size_t H) { return 2 * B * T * 6 * H; }
 
 typedef struct {
-    float *xproj, *gates, *state, *hprev, *dh, *dc;
+    float *xproj, *gates, *state, *packed, *hprev, *dh, *dc;
 } lstm_scratch;
 
 // The forward part of both directions first, so that inference needs only that.
 static lstm_scratch scratch_direction(float *scratch, size_t d, size_t B, size_t T, size_t H)
 {
-    size_t BT = B * T, fwd = BT * 4 * H + B * 4 * H + B * H, bwd = BT * H + 2 * B * H;
+    size_t BT = B * T, fwd = BT * 4 * H + B * 4 * H + B * H + recurrent_packed_floats(4 * H, H);
+    size_t bwd = BT * H + 2 * B * H;
     lstm_scratch s;
     s.xproj = scratch + d * fwd;
     s.gates = s.xproj + BT * 4 * H;
     s.state = s.gates + B * 4 * H;
+    s.packed = s.state + B * H;
     s.hprev = scratch + 2 * fwd + d * bwd;
     s.dh = s.hprev + BT * H;
     s.dc = s.dh + B * H;
@@ -71,7 +74,8 @@ static inline void lstm_cell(float *restrict h, float *restrict c, float *restri
 // The recurrence of direction d over documents [b0, b1). The cell state starts at zero and stays so until a
 // document's first step: the backward direction skips the padded positions it meets first.
 static void forward_task(const compute_context *cc, float *out, float *cache, lstm_scratch s, const size_t *lengths,
-                         const lstm_weights *w, size_t d, size_t b0, size_t b1, size_t T, size_t H)
+                         const lstm_weights *w, const packed_matrix *w_hh_t, size_t d, size_t b0, size_t b1, size_t T,
+                         size_t H)
 {
     size_t H4 = 4 * H, maxL = recurrent_max_length(lengths, b0, b1), tprev;
     bool has_prev;
@@ -83,7 +87,7 @@ static void forward_task(const compute_context *cc, float *out, float *cache, ls
             continue;
         // The state this step starts from: out at the previous position of the direction (zero past L).
         recurrent_product(cc, s.gates + b0 * H4, has_prev ? out + (b0 * T + tprev) * 2 * H + d * H : NULL, T * 2 * H,
-                          w->w_hh, b1 - b0, H4, H);
+                          w_hh_t, b1 - b0, H4);
         for (size_t b = b0; b < b1; b++) {
             if (t >= lengths[b])
                 continue;
@@ -106,12 +110,15 @@ void lstm_forward(const compute_context *cc, float *out, float *cache, float *sc
     for (size_t d = 0; d < 2; d++)
         recurrent_project(cc, scratch_direction(scratch, d, B, T, H).xproj, inp, projected, d * H4, lengths, w[d].w_ih,
                           B, T, E, H4);
+    packed_matrix w_hh_t[2];
+    for (size_t d = 0; d < 2; d++)
+        w_hh_t[d] = recurrent_pack_forward(cc, scratch_direction(scratch, d, B, T, H).packed, w[d].w_hh, H4, H);
     size_t slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
         forward_task(cc, out, cache ? cache + d * BT * 6 * H : NULL, scratch_direction(scratch, d, B, T, H), lengths,
-                     &w[d], d, b0, b1, T, H);
+                     &w[d], &w_hh_t[d], d, b0, b1, T, H);
     }
 }
 
@@ -136,7 +143,7 @@ static inline void lstm_cell_backward(float *restrict dg, float *restrict dc, co
 // Back-propagation through time of direction d over documents [b0, b1): fills xproj (now the gradient of the gate
 // pre-activations) and hprev, row by row; padded rows are zero.
 static void backward_task(const compute_context *cc, lstm_scratch s, const float *dout, const float *out,
-                          const float *cache, const size_t *lengths, const lstm_weights *w, size_t d, size_t b0,
+                          const float *cache, const size_t *lengths, const packed_matrix *w_hh, size_t d, size_t b0,
                           size_t b1, size_t T, size_t H)
 {
     size_t H4 = 4 * H, tprev;
@@ -165,8 +172,7 @@ static void backward_task(const compute_context *cc, lstm_scratch s, const float
         }
         // The gradient reaching the previous state, through W_hh only (rows of finished documents are zero).
         if (has_prev)
-            gemm(cc, false, false, b1 - b0, H, H4, 1.0f, s.xproj + (b0 * T + t) * H4, T * H4, w->w_hh, H, 0.0f,
-                 s.dh + b0 * H, H);
+            gemm_packed(cc, b1 - b0, s.xproj + (b0 * T + t) * H4, T * H4, w_hh, 0.0f, s.dh + b0 * H, H);
     }
 }
 
@@ -175,11 +181,14 @@ void lstm_backward(const compute_context *cc, float *dinp, const lstm_grads g[2]
                    size_t B, size_t T, size_t E, size_t H)
 {
     size_t H4 = 4 * H, BT = B * T, slices = recurrent_slices(cc, B, 2), tasks = 2 * slices;
+    packed_matrix w_hh[2];
+    for (size_t d = 0; d < 2; d++)
+        w_hh[d] = recurrent_pack_backward(cc, scratch_direction(scratch, d, B, T, H).packed, w[d].w_hh, H4, H);
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < tasks; k++) {
         size_t b0, b1, d = recurrent_task(k, slices, B, &b0, &b1);
-        backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 6 * H, lengths, &w[d], d,
-                      b0, b1, T, H);
+        backward_task(cc, scratch_direction(scratch, d, B, T, H), dout, out, cache + d * BT * 6 * H, lengths, &w_hh[d],
+                      d, b0, b1, T, H);
     }
     for (size_t d = 0; d < 2; d++) {
         lstm_scratch s = scratch_direction(scratch, d, B, T, H);

@@ -4,7 +4,8 @@
  * pre-activations in the backward pass), gates (B, G) one step's pre-activations, then the master
  * gates' cumax, state (B, H) the cell state, master (B, 2H) the master gates spread over their units;
  * backward only: hprev (B*T, H) the state each step started from, dh and dc (B, H) the gradients
- * flowing back along the sequence, dmaster (B, 2H) per unit gradients of the master gates.
+ * flowing back along the sequence, dmaster (B, 2H) per unit gradients of the master gates. Between the two parts,
+ * packed: W_hh packed for the pass's steps (nn/recurrent.h).
  * The cache keeps, per position, the master gates' softmax (2K), o, c^, i, f, c and tanh(c) (6H). */
 #include "nn/onlstm.h"
 
@@ -21,7 +22,7 @@ bool onlstm_splits_steps(size_t H, size_t chunk) { return onlstm_gates(H, chunk)
 
 size_t onlstm_scratch_size(size_t B, size_t T, size_t H, size_t chunk, bool training)
 {
-    size_t G = onlstm_gates(H, chunk), forward = B * T * G + B * G + B * H + B * 2 * H;
+    size_t G = onlstm_gates(H, chunk), forward = B * T * G + B * G + B * H + B * 2 * H + recurrent_packed_floats(G, H);
     return training ? forward + B * T * H + 2 * B * H + B * 2 * H : forward;
 }
 
@@ -30,7 +31,7 @@ static size_t cache_row(size_t H, size_t chunk) { return 2 * (H / chunk) + 6 * H
 size_t onlstm_cache_size(size_t B, size_t T, size_t H, size_t chunk) { return B * T * cache_row(H, chunk); }
 
 typedef struct {
-    float *xproj, *gates, *state, *master, *hprev, *dh, *dc, *dmaster;
+    float *xproj, *gates, *state, *master, *packed, *hprev, *dh, *dc, *dmaster;
 } onlstm_scratch;
 
 static onlstm_scratch scratch_parts(float *scratch, size_t B, size_t T, size_t H, size_t chunk)
@@ -41,7 +42,8 @@ static onlstm_scratch scratch_parts(float *scratch, size_t B, size_t T, size_t H
     s.gates = s.xproj + B * T * G;
     s.state = s.gates + B * G;
     s.master = s.state + B * H;
-    s.hprev = s.master + B * 2 * H;
+    s.packed = s.master + B * 2 * H;
+    s.hprev = s.packed + recurrent_packed_floats(G, H);
     s.dh = s.hprev + B * T * H;
     s.dc = s.dh + B * H;
     s.dmaster = s.dc + B * H;
@@ -155,14 +157,18 @@ static void clear_state(float *out, onlstm_scratch s, const size_t *lengths, siz
     memset(s.state + b0 * H, 0, (b1 - b0) * H * sizeof(float));
 }
 
-// The recurrence over documents [b0, b1).
+// The recurrence over documents [b0, b1), w_hh_t W_hh^T packed.
 static void forward_task(const compute_context *cc, float *out, float *cache, onlstm_scratch s, const size_t *lengths,
-                         const onlstm_weights *w, size_t b0, size_t b1, size_t T, size_t H, size_t chunk)
+                         const onlstm_weights *w, const packed_matrix *w_hh_t, size_t b0, size_t b1, size_t T, size_t H,
+                         size_t chunk)
 {
     size_t G = onlstm_gates(H, chunk), maxL = recurrent_max_length(lengths, b0, b1);
     clear_state(out, s, lengths, b0, b1, T, H);
     for (size_t t = 0; t < maxL; t++) {
-        step_products(cc, out, s, w, b0, b1, 0, G, t, T, H, G);
+        if (t > 0)
+            gemm_packed(cc, b1 - b0, out + (b0 * T + t - 1) * H, T * H, w_hh_t, 0.0f, s.gates + b0 * G, G);
+        else
+            memset(s.gates + b0 * G, 0, (b1 - b0) * G * sizeof(float));
         step_cells(out, cache, s, lengths, w, b0, b1, t, T, H, chunk);
     }
 }
@@ -201,9 +207,10 @@ void onlstm_forward(const compute_context *cc, float *out, float *cache, float *
         forward_columns(cc, out, cache, s, lengths, w, B, T, H, chunk);
         return;
     }
+    packed_matrix w_hh_t = recurrent_pack_forward(cc, s.packed, w->w_hh, G, H);
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < slices; k++)
-        forward_task(cc, out, cache, s, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
+        forward_task(cc, out, cache, s, lengths, w, &w_hh_t, k * B / slices, (k + 1) * B / slices, T, H, chunk);
 }
 
 // The master gates' gradient: dspread (H, per unit) summed per chunk into D (K), then back through the
@@ -236,7 +243,7 @@ static void master_backward(float *dpre, const float *dspread, const float *sm, 
 // Back-propagation through time over documents [b0, b1): fills xproj (now the gradient of the gate
 // pre-activations) and hprev, row by row; padded rows are zero.
 static void backward_task(const compute_context *cc, onlstm_scratch s, const float *dout, const float *out,
-                          const float *cache, const size_t *lengths, const onlstm_weights *w, size_t b0, size_t b1,
+                          const float *cache, const size_t *lengths, const packed_matrix *w_hh, size_t b0, size_t b1,
                           size_t T, size_t H, size_t chunk)
 {
     size_t K = H / chunk, G = onlstm_gates(H, chunk), C = cache_row(H, chunk);
@@ -276,8 +283,7 @@ static void backward_task(const compute_context *cc, onlstm_scratch s, const flo
         }
         // The gradient reaching the previous state through W_hh (rows of finished documents are zero).
         if (t > 0)
-            gemm(cc, false, false, b1 - b0, H, G, 1.0f, s.xproj + (b0 * T + t) * G, T * G, w->w_hh, H, 0.0f,
-                 s.dh + b0 * H, H);
+            gemm_packed(cc, b1 - b0, s.xproj + (b0 * T + t) * G, T * G, w_hh, 0.0f, s.dh + b0 * H, H);
     }
 }
 
@@ -287,9 +293,10 @@ void onlstm_backward(const compute_context *cc, float *dinp, const onlstm_grads 
 {
     size_t G = onlstm_gates(H, chunk), BT = B * T, slices = recurrent_slices(cc, B, 1);
     onlstm_scratch s = scratch_parts(scratch, B, T, H, chunk);
+    packed_matrix w_hh = recurrent_pack_backward(cc, s.packed, w->w_hh, G, H);
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t k = 0; k < slices; k++)
-        backward_task(cc, s, dout, out, cache, lengths, w, k * B / slices, (k + 1) * B / slices, T, H, chunk);
+        backward_task(cc, s, dout, out, cache, lengths, &w_hh, k * B / slices, (k + 1) * B / slices, T, H, chunk);
     recurrent_weight_grads(cc, dinp, g->w_ih, g->w_hh, g->b_ih, g->b_hh, s.xproj, s.xproj, s.hprev, inp, w->w_ih, BT, E,
                            H, G);
 }

@@ -5,6 +5,7 @@
 #define HFTC_NN_RECURRENT_H
 
 #include "core/compute.h"
+#include "core/packed_gemm.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,13 +60,34 @@ static inline void recurrent_clear_padding(float *out, const size_t *lengths, si
             memset(out + (b * T + t) * 2 * H + d * H, 0, H * sizeof(float));
 }
 
-/* One step's recurrent products gates (rows, G) = hp (rows of H at stride ld) x W_hh^T (W_hh (G, H)); zero without a
- * previous state (hp NULL). */
+/* Floats of scratch for one W_hh (G, H) packed for a pass's steps (core/packed_gemm.h): the forward pass packs W_hh^T
+ * (recurrent_pack_forward), the backward pass W_hh (recurrent_pack_backward) into the same place. Packed once a pass,
+ * where OpenBLAS would pack it again at each of the T steps. */
+static inline size_t recurrent_packed_floats(size_t G, size_t H)
+{
+    size_t forward = packed_matrix_floats(H, G), backward = packed_matrix_floats(G, H);
+    return forward > backward ? forward : backward;
+}
+
+static inline packed_matrix recurrent_pack_forward(const compute_context *cc, float *storage, const float *w_hh,
+                                                   size_t G, size_t H)
+{
+    return pack_matrix(cc, storage, w_hh, H, true, H, G);
+}
+
+static inline packed_matrix recurrent_pack_backward(const compute_context *cc, float *storage, const float *w_hh,
+                                                    size_t G, size_t H)
+{
+    return pack_matrix(cc, storage, w_hh, H, false, G, H);
+}
+
+/* One step's recurrent products gates (rows, G) = hp (rows of H at stride ld) x W_hh^T (packed by
+ * recurrent_pack_forward); zero without a previous state (hp NULL). */
 static inline void recurrent_product(const compute_context *cc, float *gates, const float *hp, size_t ld,
-                                     const float *w_hh, size_t rows, size_t G, size_t H)
+                                     const packed_matrix *w_hh_t, size_t rows, size_t G)
 {
     if (hp)
-        gemm(cc, false, true, rows, G, H, 1.0f, hp, ld, w_hh, H, 0.0f, gates, G);
+        gemm_packed(cc, rows, hp, ld, w_hh_t, 0.0f, gates, G);
     else
         memset(gates, 0, rows * G * sizeof(float));
 }

@@ -5,6 +5,7 @@
 #include "core/arena.h" /* mem_alloc */
 #include "core/compute.h"
 #include "core/fault.h"
+#include "core/packed_gemm.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,13 +18,15 @@ struct word_cache {
     size_t V, E, N, max_positions, filled;
     const float *embedding; /* (V, E), the network's */
     float *proj;            /* (N, E) */
-    float *table;           /* (V, N): the row of the i-th word computed is row i; rows past filled are zero */
-    size_t table_bytes;     /* of its mapping */
-    uint32_t *slot;         /* (V): 1 + the row of word v in the table, 0 while it has none */
-    float *zero;            /* (N) */
-    const float **rows;     /* (max_positions) the row of each position of the last batch */
-    uint32_t *pending;      /* (max_positions) words of the batch not in the table yet */
-    float *gathered;        /* (max_positions, E) their vectors */
+    float *proj_storage;    /* proj^T packed once (core/packed_gemm.h): every batch's product reads it as it is */
+    packed_matrix proj_t;
+    float *table;       /* (V, N): the row of the i-th word computed is row i; rows past filled are zero */
+    size_t table_bytes; /* of its mapping */
+    uint32_t *slot;     /* (V): 1 + the row of word v in the table, 0 while it has none */
+    float *zero;        /* (N) */
+    const float **rows; /* (max_positions) the row of each position of the last batch */
+    uint32_t *pending;  /* (max_positions) words of the batch not in the table yet */
+    float *gathered;    /* (max_positions, E) their vectors */
 };
 
 size_t word_cache_table_bytes(size_t V, size_t N) { return V * N * sizeof(float); }
@@ -34,7 +37,7 @@ void word_cache_free(word_cache *c)
         return;
     if (c->table)
         munmap(c->table, c->table_bytes);
-    free(c->proj), free(c->slot), free(c->zero);
+    free(c->proj), free(c->proj_storage), free(c->slot), free(c->zero);
     free(c->rows), free(c->pending), free(c->gathered);
     free(c);
 }
@@ -67,6 +70,14 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
     memcpy(c->proj, proj, N * E * sizeof(float));
+    size_t packed = packed_matrix_floats(E, N);
+    c->proj_storage = packed ? mem_alloc(packed, sizeof(float)) : NULL;
+    if (packed && !c->proj_storage) {
+        word_cache_free(c);
+        return HFTC_STATUS_OUT_OF_MEMORY;
+    }
+    compute_context one = compute_context_of(1);
+    c->proj_t = pack_matrix(&one, c->proj_storage, c->proj, E, true, E, N);
     *out = c;
     return HFTC_STATUS_OK;
 }
@@ -88,7 +99,7 @@ static void project_words(const compute_context *cc, word_cache *c, const uint32
               end = (uintptr_t)table_row(c, c->filled + n);
     begin &= ~(page - 1);
     madvise((void *)begin, end - begin, MADV_POPULATE_WRITE);
-    gemm(cc, false, true, n, N, E, 1.0f, c->gathered, E, c->proj, E, 1.0f, table_row(c, c->filled), N);
+    gemm_packed(cc, n, c->gathered, E, &c->proj_t, 1.0f, table_row(c, c->filled), N);
 }
 
 const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,

@@ -1,0 +1,47 @@
+/* Products with a matrix packed once and read many times: the recurrent layers' W_hh, multiplied by one step's states
+ * at every one of a batch's time steps. OpenBLAS packs its operand again at every call (it has no pre-packed API), a
+ * sixth of the ON-LSTM's training step; here the weight is packed once a pass and an AVX-512 kernel of our own reads
+ * it. Where the CPU has no AVX-512, the products are gemm's (OpenBLAS), as before.
+ *
+ * The numbers: each element of a product is one chain of fused multiply-adds over k, started from zero, in the
+ * blocks of k that OpenBLAS 0.3.21's Cooper Lake kernels use on one thread (320, or a longer remainder halved up to a
+ * multiple of 16), each block's sum added to the element (beta 0: to zero). On such a CPU a product is the same bits
+ * as OpenBLAS's one-thread sgemm, and at any thread count the same bits as on one thread (the threads split the
+ * columns, never k). */
+#ifndef HFTC_CORE_PACKED_GEMM_H
+#define HFTC_CORE_PACKED_GEMM_H
+
+#include "core/compute.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* op(B) (K, N) ready for gemm_packed: its columns in panels of 32, each panel k-major (zero past N), or, where the
+ * kernel is not available, the source itself (panels NULL). The source must outlive it. */
+typedef struct {
+    const float *source;
+    size_t ldb, K, N;
+    bool trans;
+    float *panels;
+} packed_matrix;
+
+/* op(B) left as it is: products with it are gemm's (a caller with one path for packed and unpacked weights). */
+packed_matrix packed_matrix_unpacked(const float *B, size_t ldb, bool trans_b, size_t K, size_t N);
+
+/* Whether this CPU runs the packed kernel (AVX-512F); when not, packed products are OpenBLAS's. */
+bool packed_gemm_native(void);
+
+/* Floats of storage pack_matrix needs for a (K, N) matrix, its alignment included (0 without the kernel). */
+size_t packed_matrix_floats(size_t K, size_t N);
+
+/* op(B) (K, N) (trans_b: B is (N, K), rows of ldb) packed into storage (packed_matrix_floats(K, N) floats), on
+ * cc->threads threads (one inside a parallel region). */
+packed_matrix pack_matrix(const compute_context *cc, float *storage, const float *B, size_t ldb, bool trans_b, size_t K,
+                          size_t N);
+
+/* Row-major C (M, N) = A (M, K; rows of lda) x op(B) + beta C, beta 0 or 1, on cc->threads threads (one inside a
+ * parallel region). M = 1 runs as gemm's matrix-vector product. */
+void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
+                 float *C, size_t ldc);
+
+#endif
