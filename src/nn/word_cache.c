@@ -92,13 +92,19 @@ static void project_words(const compute_context *cc, word_cache *c, const uint32
 #pragma omp parallel for schedule(static) num_threads(cc->threads) if (n * E >= 65536)
     for (size_t i = 0; i < n; i++)
         memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
-    // The new rows' pages faulted in by one call (where the kernel has MADV_POPULATE_WRITE, Linux 5.14): the GEMM
-    // reads each row before it writes it, which would take two faults a page. They are zero, so it adds onto them
-    // (beta 1), without OpenBLAS's pass that clears its output first.
+    // The new rows' pages faulted in by one call per thread (where the kernel has MADV_POPULATE_WRITE, Linux 5.14;
+    // the kernel clears each page, work the threads share): the product reads each row before it writes it, which
+    // would take two faults a page. They are zero, so it adds onto them (beta 1).
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), begin = (uintptr_t)table_row(c, c->filled),
               end = (uintptr_t)table_row(c, c->filled + n);
     begin &= ~(page - 1);
-    madvise((void *)begin, end - begin, MADV_POPULATE_WRITE);
+    size_t pages = (end - begin + page - 1) / page, parts = (size_t)cc->threads;
+#pragma omp parallel for schedule(static) num_threads(cc->threads) if (pages >= 64)
+    for (size_t k = 0; k < parts; k++) {
+        uintptr_t from = begin + pages * k / parts * page, to = begin + pages * (k + 1) / parts * page;
+        if (to > from)
+            madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+    }
     gemm_packed(cc, n, c->gathered, E, &c->proj_t, 1.0f, table_row(c, c->filled), N);
 }
 
