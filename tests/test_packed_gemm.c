@@ -1,7 +1,7 @@
 /* The packed product (core/packed_gemm.h): with the AVX-512 kernel, every element the documented chain of fused
  * multiply-adds (blocks of k as OpenBLAS's one-thread Cooper Lake kernels) bit for bit, for both layouts of B, beta 0
- * and 1, rows at a stride, tiles and panels cut anywhere, the same bits on 1, 2 and 3 threads; without the kernel,
- * OpenBLAS's product within rounding. Either way within rounding of a double-precision sum. */
+ * and 1 and onto a bias row, rows at a stride, tiles and panels cut anywhere, the same bits on 1, 2 and 3 threads;
+ * without the kernel, OpenBLAS's product within rounding. Either way within rounding of a double-precision sum. */
 #include "core/packed_gemm.h"
 #include "test.h"
 
@@ -23,12 +23,15 @@ static float b_at(const float *B, size_t ldb, bool trans, size_t k, size_t n)
     return trans ? B[n * ldb + k] : B[k * ldb + n];
 }
 
-static void check_shape(size_t M, size_t N, size_t K, bool trans, float beta)
+// init 0: C = A op(B) (beta 0); 1: C += A op(B) (beta 1); 2: C = row + A op(B) (gemm_packed_onto_row).
+static void check_shape(size_t M, size_t N, size_t K, bool trans, int init)
 {
     size_t lda = K + 3, ldc = N + 5, ldb = (trans ? K : N) + 2, rows_b = trans ? N : K;
     float *A = malloc((M * lda + 1) * sizeof(float)), *B = malloc((rows_b * ldb + 1) * sizeof(float));
     float *C0 = malloc((M * ldc + 1) * sizeof(float)), *C = malloc((M * ldc + 1) * sizeof(float));
-    float *want = malloc((M * ldc + 1) * sizeof(float));
+    float *want = malloc((M * ldc + 1) * sizeof(float)), *row = malloc((N + 1) * sizeof(float));
+    for (size_t n = 0; n < N; n++)
+        row[n] = 0.125f * (float)(n % 7) - 0.25f;
     for (size_t i = 0; i < M * lda; i++)
         A[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
     for (size_t i = 0; i < rows_b * ldb; i++)
@@ -39,8 +42,8 @@ static void check_shape(size_t M, size_t N, size_t K, bool trans, float beta)
     bool exact = true;
     for (size_t i = 0; i < M; i++)
         for (size_t n = 0; n < N; n++) {
-            float c = beta != 0.0f ? C0[i * ldc + n] : 0.0f;
-            double sum = beta != 0.0f ? C0[i * ldc + n] : 0.0;
+            float c = init == 1 ? C0[i * ldc + n] : init == 2 ? row[n] : 0.0f;
+            double sum = c;
             for (size_t k0 = 0, kc; k0 < K; k0 += kc) {
                 kc = reference_block(K - k0);
                 float chain = 0.0f;
@@ -60,7 +63,10 @@ static void check_shape(size_t M, size_t N, size_t K, bool trans, float beta)
         // storage + 1: the panels align themselves whatever the storage's alignment.
         packed_matrix P = pack_matrix(&cc, storage + 1, B, ldb, trans, K, N);
         memcpy(C, C0, M * ldc * sizeof(float));
-        gemm_packed(&cc, M, A, lda, &P, beta, C, ldc);
+        if (init == 2)
+            gemm_packed_onto_row(&cc, M, A, lda, &P, row, C, ldc);
+        else
+            gemm_packed(&cc, M, A, lda, &P, init == 1 ? 1.0f : 0.0f, C, ldc);
         for (size_t i = 0; i < M; i++) {
             for (size_t n = 0; n < N; n++) {
                 exact = exact && memcmp(&C[i * ldc + n], &want[i * ldc + n], sizeof(float)) == 0;
@@ -72,10 +78,10 @@ static void check_shape(size_t M, size_t N, size_t K, bool trans, float beta)
         }
     }
     if (packed_gemm_native() && M > 1)
-        CHECK_MSG(exact, "M %zu N %zu K %zu trans %d beta %g: not the documented sums", M, N, K, trans, beta);
-    CHECK_MSG(worst <= 1e-5 * (double)(K + 1), "M %zu N %zu K %zu trans %d beta %g: off by %g", M, N, K, trans, beta,
+        CHECK_MSG(exact, "M %zu N %zu K %zu trans %d init %d: not the documented sums", M, N, K, trans, init);
+    CHECK_MSG(worst <= 1e-5 * (double)(K + 1), "M %zu N %zu K %zu trans %d init %d: off by %g", M, N, K, trans, init,
               worst);
-    free(A), free(B), free(C0), free(C), free(want), free(storage);
+    free(A), free(B), free(C0), free(C), free(want), free(row), free(storage);
 }
 
 static void test_shapes(void)
@@ -85,7 +91,7 @@ static void test_shapes(void)
         for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
             for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
                 for (int trans = 0; trans < 2; trans++)
-                    check_shape(Ms[a], Ns[b], Ks[c], trans, (a + b + c + (size_t)trans) % 2 ? 1.0f : 0.0f);
+                    check_shape(Ms[a], Ns[b], Ks[c], trans, (int)((a + b + c + (size_t)trans) % 3));
 }
 
 // A product with no k: beta 0 clears C, beta 1 keeps it.

@@ -83,11 +83,13 @@ packed_matrix pack_matrix(const compute_context *cc, float *storage, const float
 }
 
 #if HFTC_PACKED_AVX512
-// C (rows, width <= 32) = (add ? C : 0) + A (rows, kc) x the panel's block (kc, 32): each element's sum over the
-// block one chain of FMAs from zero, then added to C (OpenBLAS's kernels store alpha * sum + C, alpha 1, the same).
+// C (rows, width <= 32) = S + A (rows, kc) x the panel's block (kc, 32), S the rows of from at a stride of ldfrom
+// (C itself, or a bias row with ldfrom 0) or zero (from NULL): each element's sum over the block one chain of FMAs
+// from zero, then added to S (OpenBLAS's kernels store alpha * sum + C, alpha 1, the same).
 __attribute__((target("avx512f"), always_inline)) static inline void kernel(int rows, size_t kc, const float *A,
-                                                                            size_t lda, const float *panel, float *C,
-                                                                            size_t ldc, bool add, size_t width)
+                                                                            size_t lda, const float *panel,
+                                                                            const float *from, size_t ldfrom, float *C,
+                                                                            size_t ldc, size_t width)
 {
     __m512 acc[TILE_ROWS][2];
 #pragma GCC unroll 12
@@ -110,8 +112,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel(int 
     for (int i = 0; i < TILE_ROWS; i++)
         if (i < rows) {
             float *c = C + (size_t)i * ldc;
-            __m512 c0 = add ? _mm512_maskz_loadu_ps(m0, c) : _mm512_setzero_ps();
-            __m512 c1 = add ? _mm512_maskz_loadu_ps(m1, c + 16) : _mm512_setzero_ps();
+            const float *f = from ? from + (size_t)i * ldfrom : NULL;
+            __m512 c0 = f ? _mm512_maskz_loadu_ps(m0, f) : _mm512_setzero_ps();
+            __m512 c1 = f ? _mm512_maskz_loadu_ps(m1, f + 16) : _mm512_setzero_ps();
             _mm512_mask_storeu_ps(c, m0, _mm512_add_ps(c0, acc[i][0]));
             _mm512_mask_storeu_ps(c + 16, m1, _mm512_add_ps(c1, acc[i][1]));
         }
@@ -119,13 +122,13 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel(int 
 
 // The kernel compiled for each row count of a tile (its accumulators stay in registers only at a constant count).
 __attribute__((target("avx512f"))) static void kernel_rows(int rows, size_t kc, const float *A, size_t lda,
-                                                           const float *panel, float *C, size_t ldc, bool add,
-                                                           size_t width)
+                                                           const float *panel, const float *from, size_t ldfrom,
+                                                           float *C, size_t ldc, size_t width)
 {
     switch (rows) {
 #define HFTC_KERNEL_CASE(r)                                                                                            \
     case r:                                                                                                            \
-        kernel(r, kc, A, lda, panel, C, ldc, add, width);                                                              \
+        kernel(r, kc, A, lda, panel, from, ldfrom, C, ldc, width);                                                     \
         break;
         HFTC_KERNEL_CASE(1)
         HFTC_KERNEL_CASE(2)
@@ -146,9 +149,10 @@ __attribute__((target("avx512f"))) static void kernel_rows(int rows, size_t kc, 
 }
 
 // Panel p's columns of C: for each block of k, every tile of rows (the rows split evenly into tiles of at most 12,
-// so 50 rows run as 5 x 10, not 4 x 12 + 2), while the block of the panel stays in the core's cache.
-static void product_panel(size_t M, const float *A, size_t lda, const packed_matrix *B, bool add, float *C, size_t ldc,
-                          size_t p)
+// so 50 rows run as 5 x 10, not 4 x 12 + 2), while the block of the panel stays in the core's cache. The first block
+// adds onto row (N) in every row, or onto C (add), or onto zero.
+static void product_panel(size_t M, const float *A, size_t lda, const packed_matrix *B, const float *row, bool add,
+                          float *C, size_t ldc, size_t p)
 {
     size_t K = B->K, width = B->N - p * PANEL < PANEL ? B->N - p * PANEL : PANEL,
            tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
@@ -157,15 +161,18 @@ static void product_panel(size_t M, const float *A, size_t lda, const packed_mat
         kc = k_block(K - k0);
         for (size_t t = 0; t < tiles; t++) {
             size_t r0 = M * t / tiles, r1 = M * (t + 1) / tiles;
-            kernel_rows((int)(r1 - r0), kc, A + r0 * lda + k0, lda, panel + k0 * PANEL, C + r0 * ldc + p * PANEL, ldc,
-                        add || k0 > 0, width);
+            float *tile = C + r0 * ldc + p * PANEL;
+            const float *from = k0 > 0 || (add && !row) ? tile : row ? row + p * PANEL : NULL;
+            kernel_rows((int)(r1 - r0), kc, A + r0 * lda + k0, lda, panel + k0 * PANEL, from, k0 > 0 || !row ? ldc : 0,
+                        tile, ldc, width);
         }
     }
 }
 #endif
 
-void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
-                 float *C, size_t ldc)
+// C = (row in every row, or beta C) + A x op(B): the packed kernel, or OpenBLAS where there is none.
+static void product(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
+                    const float *row, float beta, float *C, size_t ldc)
 {
     if (M == 0 || B->N == 0)
         return;
@@ -175,9 +182,24 @@ void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda
         int threads = omp_in_parallel() ? 1 : cc->threads;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
         for (size_t p = 0; p < panels; p++)
-            product_panel(M, A, lda, B, beta != 0.0f, C, ldc, p);
+            product_panel(M, A, lda, B, row, beta != 0.0f, C, ldc, p);
         return;
     }
 #endif
-    gemm(cc, false, B->trans, M, B->N, B->K, 1.0f, A, lda, B->source, B->ldb, beta, C, ldc);
+    if (row)
+        for (size_t i = 0; i < M; i++)
+            memcpy(C + i * ldc, row, B->N * sizeof(float));
+    gemm(cc, false, B->trans, M, B->N, B->K, 1.0f, A, lda, B->source, B->ldb, row ? 1.0f : beta, C, ldc);
+}
+
+void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
+                 float *C, size_t ldc)
+{
+    product(cc, M, A, lda, B, NULL, beta, C, ldc);
+}
+
+void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
+                          const float *row, float *C, size_t ldc)
+{
+    product(cc, M, A, lda, B, row, 1.0f, C, ldc);
 }

@@ -3,15 +3,10 @@
 
 #include "core/compute.h"
 
-#include <string.h>
-
 void dense_forward_packed(const compute_context *cc, float *out, const float *inp, const packed_matrix *weight_t,
                           const float *bias, size_t B)
 {
-    size_t I = weight_t->K, O = weight_t->N;
-    for (size_t b = 0; b < B; b++)
-        memcpy(out + b * O, bias, O * sizeof(float));
-    gemm_packed(cc, B, inp, I, weight_t, 1.0f, out, O);
+    gemm_packed_onto_row(cc, B, inp, weight_t->K, weight_t, bias, out, weight_t->N);
 }
 
 void dense_forward(const compute_context *cc, float *out, const float *inp, const float *weight, const float *bias,
