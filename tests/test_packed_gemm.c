@@ -1,7 +1,8 @@
 /* The packed product (core/packed_gemm.h): with the AVX-512 kernel, every element the documented chain of fused
  * multiply-adds (blocks of k as OpenBLAS's one-thread Cooper Lake kernels) bit for bit, for both layouts of B, beta 0
- * and 1 and onto a bias row, rows at a stride, tiles and panels cut anywhere, the same bits on 1, 2 and 3 threads;
- * without the kernel, OpenBLAS's product within rounding. Either way within rounding of a double-precision sum. */
+ * and 1 and onto a bias row, rows at a stride, tiles, blocks of rows and panels cut anywhere, the same bits on 1, 2
+ * and 3 threads; without the kernel, OpenBLAS's product within rounding. Either way within rounding of a
+ * double-precision sum. */
 #include "core/packed_gemm.h"
 #include "test.h"
 
@@ -86,7 +87,8 @@ static void check_shape(size_t M, size_t N, size_t K, bool trans, int init)
 
 static void test_shapes(void)
 {
-    const size_t Ms[] = {1, 2, 5, 12, 13, 25, 50}, Ns[] = {1, 17, 32, 33, 70}, Ks[] = {1, 7, 320, 321, 500, 700, 1100};
+    const size_t Ms[] = {1, 2, 5, 12, 13, 25, 50, 250}, Ns[] = {1, 17, 32, 33, 70},
+                 Ks[] = {1, 7, 320, 321, 500, 700, 1100};
     for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
         for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
             for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)

@@ -13,7 +13,7 @@
 #define HFTC_PACKED_AVX512 0
 #endif
 
-enum { PANEL = 32, TILE_ROWS = 12, ALIGN_FLOATS = 16 };
+enum { PANEL = 32, TILE_ROWS = 12, ROW_BLOCK = 240, ALIGN_FLOATS = 16 };
 
 // OpenBLAS 0.3.21's k blocking on one thread (driver/level3: GEMM_Q 320, GEMM_UNROLL_M 16 for Cooper Lake): the
 // length of the next block when left of k remain.
@@ -180,9 +180,15 @@ static void product(const compute_context *cc, size_t M, const float *A, size_t 
     if (B->panels && M > 1 && B->K > 0) {
         size_t panels = panel_count(B->N);
         int threads = omp_in_parallel() ? 1 : cc->threads;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-        for (size_t p = 0; p < panels; p++)
-            product_panel(M, A, lda, B, row, beta != 0.0f, C, ldc, p);
+        // Rows in blocks that stay in a core's cache while every panel reads them (a long text's 25,600 rows would
+        // otherwise come from memory once per panel); each thread takes its panels of every block.
+#pragma omp parallel num_threads(threads) if (threads > 1)
+        for (size_t m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+            size_t m = M - m0 < ROW_BLOCK ? M - m0 : ROW_BLOCK;
+#pragma omp for schedule(static) nowait
+            for (size_t p = 0; p < panels; p++)
+                product_panel(m, A + m0 * lda, lda, B, row, beta != 0.0f, C + m0 * ldc, ldc, p);
+        }
         return;
     }
 #endif

@@ -24,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// floats of conv1d_forward's products (B*T rows of K*F) and of its slices of the weight (K*F rows of E).
+// floats of conv1d_forward's products (B*T rows of K*F) and of its slices of the weight (K*F rows of E, then the same
+// packed for the product).
 size_t conv1d_products_size(size_t B, size_t T, size_t F, size_t K);
 size_t conv1d_slices_size(size_t E, size_t F, size_t K);
 
