@@ -4,6 +4,7 @@
 
 #include <omp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -30,7 +31,8 @@ static size_t k_block(size_t left)
 bool packed_gemm_native(void)
 {
 #if HFTC_PACKED_AVX512
-    return __builtin_cpu_supports("avx512f");
+    const char *setting = getenv("HFTC_PACKED_GEMM");
+    return !(setting && strcmp(setting, "0") == 0) && __builtin_cpu_supports("avx512f");
 #else
     return false;
 #endif

@@ -28,7 +28,9 @@ typedef struct {
 /* op(B) left as it is: products with it are gemm's (a caller with one path for packed and unpacked weights). */
 packed_matrix packed_matrix_unpacked(const float *B, size_t ldb, bool trans_b, size_t K, size_t N);
 
-/* Whether this CPU runs the packed kernel (AVX-512F); when not, packed products are OpenBLAS's. */
+/* Whether this CPU runs the packed kernel (AVX-512F) and HFTC_PACKED_GEMM=0 is not in the environment (the tests run
+ * the OpenBLAS path so on this machine too); when not, packed products are OpenBLAS's. Read the same for a process's
+ * life: it sizes scratch buffers that pack_matrix later fills. */
 bool packed_gemm_native(void);
 
 /* Floats of storage pack_matrix needs for a (K, N) matrix, its alignment included (0 without the kernel). */
