@@ -317,22 +317,13 @@ hftc_status network_create(network **out, const network_config *cfg, size_t batc
     return HFTC_STATUS_OK;
 }
 
-// The word cache and the head's packed weights, made from the values as they were (network_set_word_cache).
-static void drop_inference_caches(network *net)
-{
-    word_cache_free(net->word_cache);
-    net->word_cache = NULL;
-    free(net->head_packing);
-    net->head_packing = NULL;
-}
-
 hftc_status network_set_mode(network *net, network_mode mode)
 {
     if (mode == NETWORK_INFERENCE_SHARED)
         return error_set(HFTC_STATUS_INVALID_ARGUMENT, "network: NETWORK_INFERENCE_SHARED is a creation mode");
     if (mode == net->mode && net->acts && net->acts->base)
         return HFTC_STATUS_OK;
-    drop_inference_caches(net); /* the values may change from here on */
+    network_drop_inference_caches(net); /* the values may change from here on */
     if (mode == NETWORK_TRAINING) {
         TRY(params_allocate_training(&net->params));
     } else {
@@ -354,7 +345,7 @@ void network_free(network *net)
         return;
     params_free(&net->params);
     arena_free(&net->own_acts);
-    drop_inference_caches(net);
+    network_drop_inference_caches(net);
     free(net);
 }
 
@@ -370,71 +361,10 @@ void init_uniform(tensor *t, rng *r, float bound)
         t->value[i] = rng_uniform(r, -bound, bound);
 }
 
-// The head's weights packed once for the word cache's lifetime (the values fixed meanwhile); as they are if the CPU
-// has no packed kernel.
-static hftc_status pack_head(network *net)
-{
-    const network_config *c = &net->cfg;
-    size_t D = net->features, H = c->hidden, head_dim = H ? H : D, C = c->n_classes;
-    size_t fc1 = H ? packed_matrix_floats(D, H) : 0, out = packed_matrix_floats(head_dim, C);
-    if (!out)
-        return HFTC_STATUS_OK;
-    net->head_packing = mem_alloc(fc1 + out, sizeof(float));
-    if (!net->head_packing)
-        return HFTC_STATUS_OUT_OF_MEMORY;
-    compute_context one = compute_context_of(1);
-    if (H)
-        net->fc1_t = pack_matrix(&one, net->head_packing, net->fc1_w->value, D, true, D, H);
-    net->out_t = pack_matrix(&one, net->head_packing + fc1, net->out_w->value, head_dim, true, head_dim, C);
-    return HFTC_STATUS_OK;
-}
-
-// The dense layer w, b of the head: with the weights packed (pack_head) where they are.
-static void head_dense(const compute_context *cc, const network *net, float *out, const float *inp,
-                       const packed_matrix *packed, const tensor *w, const tensor *b, size_t B, size_t I, size_t O)
-{
-    if (net->head_packing)
-        dense_forward_packed(cc, out, inp, packed, b->value, B);
-    else
-        dense_forward(cc, out, inp, w->value, b->value, B, I, O);
-}
-
-hftc_status network_set_word_cache(network *net, size_t max_bytes)
-{
-    drop_inference_caches(net);
-    size_t bytes = network_word_cache_bytes(net);
-    if (bytes == 0 || bytes > max_bytes)
-        return HFTC_STATUS_OK;
-    const network_config *c = &net->cfg;
-    size_t E = c->embed_dim, N = net->enc->word_projection(net, NULL);
-    float *proj = mem_alloc(N * E, sizeof(float));
-    hftc_status st = proj ? HFTC_STATUS_OK : HFTC_STATUS_OUT_OF_MEMORY;
-    if (st == HFTC_STATUS_OK) {
-        net->enc->word_projection(net, proj);
-        st = word_cache_create(&net->word_cache, net->embedding->value, c->vocab_size, E, proj, N,
-                               net->batch_capacity * network_max_len(net));
-    }
-    free(proj);
-    if (st == HFTC_STATUS_OK)
-        st = pack_head(net);
-    if (st != HFTC_STATUS_OK)
-        drop_inference_caches(net);
-    return st;
-}
-
-bool network_has_word_cache(const network *net) { return net->word_cache != NULL; }
-
-size_t network_word_cache_bytes(const network *net)
-{
-    if (net->mode == NETWORK_TRAINING || !net->embedding->value) /* a borrowed embedding not given its table yet */
-        return 0;
-    return word_cache_table_bytes(net->cfg.vocab_size, net->enc->word_projection(net, NULL));
-}
-
 void network_borrow_embedding(network *net, const float *table)
 {
     net->borrowed.value = (float *)table; /* never written: a borrowed embedding does not train */
-    drop_inference_caches(net);           /* the word cache's rows were another table's */
+    network_drop_inference_caches(net);   /* the word cache's rows were another table's */
 }
 
 void network_init(network *net, rng *r)
@@ -522,7 +452,7 @@ static void network_encode(network *net, const compute_context *cc, const float 
     float *head_in = net->features_out;
     size_t head_dim = D;
     if (H) {
-        head_dense(cc, net, net->hidden, net->features_out, &net->fc1_t, net->fc1_w, net->fc1_b, B, D, H);
+        network_head_dense(cc, net, net->hidden, net->features_out, &net->fc1_t, net->fc1_w, net->fc1_b, B, D, H);
         if (c->hidden_activation == ACTIVATION_TANH)
             tanh_forward(cc, net->hidden, net->hidden, B * H);
         else
@@ -549,7 +479,7 @@ static void network_encode(network *net, const compute_context *cc, const float 
         head_in = net->normed;
     }
     net->head_in = head_in;
-    head_dense(cc, net, net->logits, head_in, &net->out_t, net->out_w, net->out_b, B, head_dim, c->n_classes);
+    network_head_dense(cc, net, net->logits, head_in, &net->out_t, net->out_w, net->out_b, B, head_dim, c->n_classes);
 }
 
 // The loss, a mean over the batch: a data-parallel share's over the whole batch's documents.

@@ -126,4 +126,10 @@ static inline float *grad_if_trains(tensor *t, const bool *frozen) { return tens
 
 void init_uniform(tensor *t, rng *r, float bound);
 
+/* network_caches.c: the word cache and the head's packed weights dropped (the values may change from here on); one
+ * of the head's dense layers, w and b, with its weights packed (packed) while the caches are on. */
+void network_drop_inference_caches(network *net);
+void network_head_dense(const compute_context *cc, const network *net, float *out, const float *inp,
+                        const packed_matrix *packed, const tensor *w, const tensor *b, size_t B, size_t I, size_t O);
+
 #endif
