@@ -76,9 +76,10 @@ static double gemm_rate(const compute_context *cc, size_t M, size_t N, size_t K,
 }
 
 // Seconds of the CNN training step's GEMMs alone, at their shapes and transposes, best of reps after one untimed pass:
-// per window the convolution's forward product (B*T, k*F, E), then the dense layers' forward product and, in reverse,
-// their weight and input gradients (the input gradient of the first dense layer too: it feeds the pooling's). What a
-// step costs beyond this is everything else: the step's ceiling on the fraction of the GEMM peak.
+// per window the convolution's forward product (B*(T-k+1), k*F, E: the rows a window reaches), then the dense layers'
+// forward product and, in reverse, their weight and input gradients (the input gradient of the first dense layer too:
+// it feeds the pooling's). What a step costs beyond this is everything else: the step's ceiling on the fraction of the
+// GEMM peak.
 static double cnn_step_gemm_seconds(const compute_context *cc, const network_config *cfg, size_t B, size_t T, int reps)
 {
     size_t E = cfg->embed_dim, F = cfg->n_filters, D = cfg->n_windows * F * cfg->pool_chunks;
@@ -94,7 +95,8 @@ static double cnn_step_gemm_seconds(const compute_context *cc, const network_con
         double t0 = omp_get_wtime();
         for (size_t w = 0; w < cfg->n_windows; w++) {
             size_t kF = cfg->windows[w] * F;
-            gemm(cc, false, true, B * T, kF, E, 1.0f, buf, E, buf + B * T * E, E, 0.0f, buf + B * T * E + kF * E, kF);
+            size_t rows = B * (T - cfg->windows[w] + 1); /* each slice's rows that a window reaches */
+            gemm(cc, false, true, rows, kF, E, 1.0f, buf, E, buf + B * T * E, E, 0.0f, buf + B * T * E + kF * E, kF);
         }
         for (size_t l = 0; l < n_dense; l++) { /* forward: y (B, out) = x W^T */
             size_t in = widths[l], out = widths[l + 1];
@@ -387,9 +389,12 @@ int main(int argc, char **argv)
         double gemm_peak = gemm_rate(&cc, B * T, 4 * cfg.n_filters, cfg.embed_dim, 4, 1);
         double conv_flops = 0.0;
         for (size_t w = 0; w < cfg.n_windows; w++)
-            conv_flops += 2.0 * (double)(B * T) * (double)(cfg.windows[w] * cfg.embed_dim) * (double)cfg.n_filters;
+            conv_flops += 2.0 * (double)(B * (T - cfg.windows[w] + 1)) * (double)(cfg.windows[w] * cfg.embed_dim) *
+                          (double)cfg.n_filters;
         // A training step's GEMM work, counted as the recurrent rows count theirs: the convolution's forward product
-        // (its backward is sparse: 1-max pooling passes gradient to one window per filter and document) and the
+        // over a window's T - k + 1 positions, as PyTorch computes it (counted over all T rows until 2026-12-08: at 13
+        // words 21% more convolution work than there is; its backward is sparse: 1-max pooling passes gradient to one
+        // window per filter and document) and the
         // dense layers' forward and two backward products. At 13 words the dense layers are a third of it.
         double D = (double)(cfg.n_windows * cfg.n_filters * cfg.pool_chunks), H = (double)cfg.hidden;
         double dense_flops = 2.0 * (double)B * (H > 0.0 ? D * H + H * (double)C : D * (double)C);

@@ -1,8 +1,8 @@
 /* The packed product (core/packed_gemm.h): with the AVX-512 kernel, every element the documented chain of fused
  * multiply-adds (blocks of k as OpenBLAS's one-thread Cooper Lake kernels) bit for bit, for both layouts of B, beta 0
  * and 1 and onto a bias row, rows at a stride, tiles, blocks of rows and panels cut anywhere, the same bits on 1, 2
- * and 3 threads; without the kernel, OpenBLAS's product within rounding. Either way within rounding of a
- * double-precision sum. */
+ * and 3 threads, and only the wanted rows computed where a caller names them; without the kernel, OpenBLAS's product
+ * within rounding. Either way within rounding of a double-precision sum. */
 #include "core/packed_gemm.h"
 #include "test.h"
 
@@ -107,10 +107,65 @@ static void test_empty_k(void)
     CHECK(C[0] == 0 && C[5] == 0);
 }
 
+// gemm_packed_wanted's rows: group g, panel's columns from col_begin, rows [lo, hi) (empty in some groups).
+typedef struct {
+    size_t group_rows;
+} wanted_test;
+
+static void test_rows(const void *ctx, size_t g, size_t col_begin, size_t col_end, size_t *lo, size_t *hi)
+{
+    const wanted_test *w = ctx;
+    CHECK(*lo == 0 && *hi == w->group_rows && col_end > col_begin && col_end - col_begin <= 32);
+    *lo = (g + col_begin / 32) % 4;
+    *hi = w->group_rows - g % 3 * (w->group_rows / 2);
+}
+
+// Only the wanted rows of each panel are computed, with the same bits as gemm_packed's in them, the others left as
+// they were (with the kernel), on 1 to 3 threads; groups of 13 rows (many in a block of rows) and of 300 (one).
+static void test_wanted(void)
+{
+    const size_t group_sizes[] = {13, 300};
+    for (size_t s = 0; s < 2; s++) {
+        size_t G = 7, R = group_sizes[s], M = G * R, N = 70, K = 300, ldc = N + 1;
+        float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
+        float *full = malloc(M * ldc * sizeof(float)), *C = malloc(M * ldc * sizeof(float));
+        float *storage = malloc((packed_matrix_floats(K, N) + 1) * sizeof(float));
+        for (size_t i = 0; i < M * K; i++)
+            A[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
+        for (size_t i = 0; i < K * N; i++)
+            B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+        wanted_test ctx = {R};
+        wanted_rows wanted = {R, test_rows, &ctx};
+        for (int threads = 1; threads <= 3; threads++) {
+            compute_context cc = compute_context_of(threads);
+            packed_matrix P = pack_matrix(&cc, storage, B, N, false, K, N);
+            for (float beta = 0.0f; beta <= 1.0f; beta += 1.0f) {
+                for (size_t i = 0; i < M * ldc; i++)
+                    full[i] = C[i] = (float)(i % 11) - 5.0f;
+                gemm_packed(&cc, M, A, K, &P, beta, full, ldc);
+                gemm_packed_wanted(&cc, M, A, K, &P, beta, C, ldc, &wanted);
+                bool same = true, untouched = true;
+                for (size_t i = 0; i < M; i++)
+                    for (size_t n = 0; n < N; n++) {
+                        size_t g = i / R, r = i % R, lo = (g + n / 32) % 4, hi = R - g % 3 * (R / 2);
+                        if (r >= lo && r < hi)
+                            same = same && memcmp(&C[i * ldc + n], &full[i * ldc + n], sizeof(float)) == 0;
+                        else
+                            untouched = untouched && C[i * ldc + n] == (float)((i * ldc + n) % 11) - 5.0f;
+                    }
+                CHECK_MSG(same, "groups of %zu, %d threads, beta %g: wanted rows differ", R, threads, beta);
+                CHECK_MSG(untouched || !packed_gemm_native(), "groups of %zu: a row not wanted was written", R);
+            }
+        }
+        free(A), free(B), free(full), free(C), free(storage);
+    }
+}
+
 int main(void)
 {
     printf("packed kernel on this CPU: %s\n", packed_gemm_native() ? "yes (AVX-512F)" : "no (OpenBLAS)");
     test_shapes();
     test_empty_k();
+    test_wanted();
     TEST_MAIN_END();
 }

@@ -172,24 +172,34 @@ static void product_panel(size_t M, const float *A, size_t lda, const packed_mat
 }
 #endif
 
-// C = (row in every row, or beta C) + A x op(B): the packed kernel, or OpenBLAS where there is none.
+// C = (row in every row, or beta C) + A x op(B): the packed kernel, or OpenBLAS where there is none (every row, the
+// wanted ones among them).
 static void product(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
-                    const float *row, float beta, float *C, size_t ldc)
+                    const float *row, float beta, float *C, size_t ldc, const wanted_rows *wanted)
 {
     if (M == 0 || B->N == 0)
         return;
 #if HFTC_PACKED_AVX512
     if (B->panels && M > 1 && B->K > 0) {
-        size_t panels = panel_count(B->N);
+        size_t panels = panel_count(B->N), group = wanted ? wanted->group_rows : ROW_BLOCK;
+        size_t block = ROW_BLOCK > group ? ROW_BLOCK / group * group : group;
         int threads = omp_in_parallel() ? 1 : cc->threads;
-        // Rows in blocks that stay in a core's cache while every panel reads them (a long text's 25,600 rows would
-        // otherwise come from memory once per panel); each thread takes its panels of every block.
+        // Rows in blocks (of whole groups) that stay in a core's cache while every panel reads them (a long text's
+        // 25,600 rows would otherwise come from memory once per panel); each thread takes its panels of every block.
 #pragma omp parallel num_threads(threads) if (threads > 1)
-        for (size_t m0 = 0; m0 < M; m0 += ROW_BLOCK) {
-            size_t m = M - m0 < ROW_BLOCK ? M - m0 : ROW_BLOCK;
+        for (size_t m0 = 0; m0 < M; m0 += block) {
+            size_t m = M - m0 < block ? M - m0 : block;
 #pragma omp for schedule(static) nowait
             for (size_t p = 0; p < panels; p++)
-                product_panel(m, A + m0 * lda, lda, B, row, beta != 0.0f, C + m0 * ldc, ldc, p);
+                for (size_t g0 = m0; g0 < m0 + m; g0 += group) {
+                    size_t lo = 0, hi = m0 + m - g0 < group ? m0 + m - g0 : group;
+                    if (wanted)
+                        wanted->rows(wanted->ctx, g0 / group, p * PANEL,
+                                     B->N - p * PANEL < PANEL ? B->N : p * PANEL + PANEL, &lo, &hi);
+                    if (lo < hi)
+                        product_panel(hi - lo, A + (g0 + lo) * lda, lda, B, row, beta != 0.0f, C + (g0 + lo) * ldc, ldc,
+                                      p);
+                }
         }
         return;
     }
@@ -203,11 +213,17 @@ static void product(const compute_context *cc, size_t M, const float *A, size_t 
 void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
                  float *C, size_t ldc)
 {
-    product(cc, M, A, lda, B, NULL, beta, C, ldc);
+    product(cc, M, A, lda, B, NULL, beta, C, ldc, NULL);
+}
+
+void gemm_packed_wanted(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
+                        float beta, float *C, size_t ldc, const wanted_rows *wanted)
+{
+    product(cc, M, A, lda, B, NULL, beta, C, ldc, wanted);
 }
 
 void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                           const float *row, float *C, size_t ldc)
 {
-    product(cc, M, A, lda, B, row, 1.0f, C, ldc);
+    product(cc, M, A, lda, B, row, 1.0f, C, ldc, NULL);
 }

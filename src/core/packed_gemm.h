@@ -51,4 +51,19 @@ void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda
 void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                           const float *row, float *C, size_t ldc);
 
+/* Which rows of a product are read afterwards: the rows come in groups of group_rows (a batch's documents), and of
+ * group g, columns [col_begin, col_end) (a panel), rows(ctx, g, col_begin, col_end, &lo, &hi) narrows the rows
+ * [0, group_rows) it is called with to [lo, hi). A convolution's products with its weight's slices: word k of a
+ * window meets slice k, so a slice's products are read only in the rows a window reaches with it. */
+typedef struct {
+    size_t group_rows;
+    void (*rows)(const void *ctx, size_t group, size_t col_begin, size_t col_end, size_t *lo, size_t *hi);
+    const void *ctx;
+} wanted_rows;
+
+/* gemm_packed computing only the wanted rows of each panel (the same bits in them; the others left as they were).
+ * M is a multiple of wanted->group_rows. Without the kernel, every row (OpenBLAS's product). */
+void gemm_packed_wanted(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
+                        float beta, float *C, size_t ldc, const wanted_rows *wanted);
+
 #endif
