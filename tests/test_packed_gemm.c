@@ -1,8 +1,8 @@
 /* The packed product (core/packed_gemm.h): with the AVX-512 kernel, every element the documented chain of fused
  * multiply-adds (blocks of k as OpenBLAS's one-thread Cooper Lake kernels) bit for bit, for both layouts of B, beta 0
  * and 1 and onto a bias row, rows at a stride, tiles, blocks of rows and panels cut anywhere, the same bits on 1, 2
- * and 3 threads, and only the wanted rows computed where a caller names them; without the kernel, OpenBLAS's product
- * within rounding. Either way within rounding of a double-precision sum. */
+ * and 3 threads, only the wanted rows computed where a caller names them, A's rows read by pointer; without the kernel,
+ * OpenBLAS's product within rounding. Either way within rounding of a double-precision sum. */
 #include "core/packed_gemm.h"
 #include "test.h"
 
@@ -112,10 +112,12 @@ typedef struct {
     size_t group_rows;
 } wanted_test;
 
+static _Atomic int odd_calls; /* calls not as documented (counted: the threads call it) */
+
 static void test_rows(const void *ctx, size_t g, size_t col_begin, size_t col_end, size_t *lo, size_t *hi)
 {
     const wanted_test *w = ctx;
-    CHECK(*lo == 0 && *hi == w->group_rows && col_end > col_begin && col_end - col_begin <= 32);
+    odd_calls += !(*lo == 0 && *hi == w->group_rows && col_end > col_begin && col_end - col_begin <= 32);
     *lo = (g + col_begin / 32) % 4;
     *hi = w->group_rows - g % 3 * (w->group_rows / 2);
 }
@@ -159,6 +161,45 @@ static void test_wanted(void)
         }
         free(A), free(B), free(full), free(C), free(storage);
     }
+    CHECK(odd_calls == 0);
+}
+
+// gemm_packed_rows reads A's rows by pointer (out of order, one of them twice): the same bits as gemm_packed on the
+// rows copied into a matrix, on 1 to 3 threads, with the kernel and through OpenBLAS (the rows gathered).
+static void test_rows_by_pointer(void)
+{
+    const size_t Ms[] = {1, 13, 250};
+    enum { V = 300, N = 70, K = 300 };
+    float *table = malloc(V * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
+    float *storage = malloc((packed_matrix_floats(K, N) + 1) * sizeof(float));
+    for (size_t i = 0; i < V * K; i++)
+        table[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
+    for (size_t i = 0; i < K * N; i++)
+        B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+    for (size_t s = 0; s < 3; s++) {
+        size_t M = Ms[s];
+        const float **rows = malloc(M * sizeof *rows);
+        float *A = malloc(M * K * sizeof(float)), *gather = malloc(M * K * sizeof(float));
+        float *want = malloc(M * N * sizeof(float)), *C = malloc(M * N * sizeof(float));
+        for (size_t i = 0; i < M; i++) {
+            rows[i] = table + (i * 37 + 11) % V * K;
+            memcpy(A + i * K, rows[i], K * sizeof(float));
+        }
+        if (M > 2)
+            rows[M - 1] = rows[0], memcpy(A + (M - 1) * K, rows[0], K * sizeof(float));
+        for (int threads = 1; threads <= 3; threads++) {
+            compute_context cc = compute_context_of(threads);
+            packed_matrix P = pack_matrix(&cc, storage, B, N, false, K, N);
+            for (size_t i = 0; i < M * N; i++)
+                want[i] = C[i] = (float)(i % 5);
+            gemm_packed(&cc, M, A, K, &P, 1.0f, want, N);
+            gemm_packed_rows(&cc, M, rows, packed_gemm_native() ? NULL : gather, &P, 1.0f, C, N);
+            CHECK_MSG(memcmp(C, want, M * N * sizeof(float)) == 0, "M %zu, %d threads: rows by pointer differ", M,
+                      threads);
+        }
+        free(rows), free(A), free(gather), free(want), free(C);
+    }
+    free(table), free(B), free(storage);
 }
 
 int main(void)
@@ -167,5 +208,6 @@ int main(void)
     test_shapes();
     test_empty_k();
     test_wanted();
+    test_rows_by_pointer();
     TEST_MAIN_END();
 }

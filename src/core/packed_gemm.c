@@ -87,11 +87,11 @@ packed_matrix pack_matrix(const compute_context *cc, float *storage, const float
 #if HFTC_PACKED_AVX512
 // C (rows, width <= 32) = S + A (rows, kc) x the panel's block (kc, 32), S the rows of from at a stride of ldfrom
 // (C itself, or a bias row with ldfrom 0) or zero (from NULL): each element's sum over the block one chain of FMAs
-// from zero, then added to S (OpenBLAS's kernels store alpha * sum + C, alpha 1, the same).
-__attribute__((target("avx512f"), always_inline)) static inline void kernel(int rows, size_t kc, const float *A,
-                                                                            size_t lda, const float *panel,
-                                                                            const float *from, size_t ldfrom, float *C,
-                                                                            size_t ldc, size_t width)
+// from zero, then added to S (OpenBLAS's kernels store alpha * sum + C, alpha 1, the same). A's row i is A + i lda, or
+// a_rows[i] + a_offset where a_rows is not NULL.
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel(int rows, size_t kc, const float *A, size_t lda, const float *const *a_rows, size_t a_offset, const float *panel,
+       const float *from, size_t ldfrom, float *C, size_t ldc, size_t width)
 {
     __m512 acc[TILE_ROWS][2];
 #pragma GCC unroll 12
@@ -103,7 +103,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel(int 
 #pragma GCC unroll 12
         for (int i = 0; i < TILE_ROWS; i++)
             if (i < rows) {
-                __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
+                __m512 a = _mm512_set1_ps(a_rows ? a_rows[i][a_offset + k] : A[(size_t)i * lda + k]);
                 acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
                 acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
             }
@@ -122,15 +122,20 @@ __attribute__((target("avx512f"), always_inline)) static inline void kernel(int 
         }
 }
 
-// The kernel compiled for each row count of a tile (its accumulators stay in registers only at a constant count).
+// The kernel compiled for each row count of a tile (its accumulators stay in registers only at a constant count),
+// and for A's rows at a stride or by pointer.
 __attribute__((target("avx512f"))) static void kernel_rows(int rows, size_t kc, const float *A, size_t lda,
+                                                           const float *const *a_rows, size_t a_offset,
                                                            const float *panel, const float *from, size_t ldfrom,
                                                            float *C, size_t ldc, size_t width)
 {
     switch (rows) {
 #define HFTC_KERNEL_CASE(r)                                                                                            \
     case r:                                                                                                            \
-        kernel(r, kc, A, lda, panel, from, ldfrom, C, ldc, width);                                                     \
+        if (a_rows)                                                                                                    \
+            kernel(r, kc, NULL, 0, a_rows, a_offset, panel, from, ldfrom, C, ldc, width);                              \
+        else                                                                                                           \
+            kernel(r, kc, A, lda, NULL, 0, panel, from, ldfrom, C, ldc, width);                                        \
         break;
         HFTC_KERNEL_CASE(1)
         HFTC_KERNEL_CASE(2)
@@ -152,9 +157,9 @@ __attribute__((target("avx512f"))) static void kernel_rows(int rows, size_t kc, 
 
 // Panel p's columns of C: for each block of k, every tile of rows (the rows split evenly into tiles of at most 12,
 // so 50 rows run as 5 x 10, not 4 x 12 + 2), while the block of the panel stays in the core's cache. The first block
-// adds onto row (N) in every row, or onto C (add), or onto zero.
-static void product_panel(size_t M, const float *A, size_t lda, const packed_matrix *B, const float *row, bool add,
-                          float *C, size_t ldc, size_t p)
+// adds onto row (N) in every row, or onto C (add), or onto zero. A's rows: A at a stride of lda, or a_rows.
+static void product_panel(size_t M, const float *A, size_t lda, const float *const *a_rows, const packed_matrix *B,
+                          const float *row, bool add, float *C, size_t ldc, size_t p)
 {
     size_t K = B->K, width = B->N - p * PANEL < PANEL ? B->N - p * PANEL : PANEL,
            tiles = (M + TILE_ROWS - 1) / TILE_ROWS;
@@ -165,17 +170,24 @@ static void product_panel(size_t M, const float *A, size_t lda, const packed_mat
             size_t r0 = M * t / tiles, r1 = M * (t + 1) / tiles;
             float *tile = C + r0 * ldc + p * PANEL;
             const float *from = k0 > 0 || (add && !row) ? tile : row ? row + p * PANEL : NULL;
-            kernel_rows((int)(r1 - r0), kc, A + r0 * lda + k0, lda, panel + k0 * PANEL, from, k0 > 0 || !row ? ldc : 0,
-                        tile, ldc, width);
+            kernel_rows((int)(r1 - r0), kc, a_rows ? NULL : A + r0 * lda + k0, lda, a_rows ? a_rows + r0 : NULL, k0,
+                        panel + k0 * PANEL, from, k0 > 0 || !row ? ldc : 0, tile, ldc, width);
         }
     }
 }
 #endif
 
 // C = (row in every row, or beta C) + A x op(B): the packed kernel, or OpenBLAS where there is none (every row, the
-// wanted ones among them).
-static void product(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
-                    const float *row, float beta, float *C, size_t ldc, const wanted_rows *wanted)
+// wanted ones among them). A's rows at a stride, or by pointer (copied into gather for OpenBLAS).
+typedef struct {
+    const float *at;
+    size_t ld;
+    const float *const *rows;
+    float *gather;
+} operand_a;
+
+static void product(const compute_context *cc, size_t M, const operand_a *a, const packed_matrix *B, const float *row,
+                    float beta, float *C, size_t ldc, const wanted_rows *wanted)
 {
     if (M == 0 || B->N == 0)
         return;
@@ -192,18 +204,27 @@ static void product(const compute_context *cc, size_t M, const float *A, size_t 
 #pragma omp for schedule(static) nowait
             for (size_t p = 0; p < panels; p++)
                 for (size_t g0 = m0; g0 < m0 + m; g0 += group) {
-                    size_t lo = 0, hi = m0 + m - g0 < group ? m0 + m - g0 : group;
+                    size_t lo = 0, hi = m0 + m - g0 < group ? m0 + m - g0 : group, first = g0;
                     if (wanted)
                         wanted->rows(wanted->ctx, g0 / group, p * PANEL,
                                      B->N - p * PANEL < PANEL ? B->N : p * PANEL + PANEL, &lo, &hi);
+                    first += lo;
                     if (lo < hi)
-                        product_panel(hi - lo, A + (g0 + lo) * lda, lda, B, row, beta != 0.0f, C + (g0 + lo) * ldc, ldc,
-                                      p);
+                        product_panel(hi - lo, a->rows ? NULL : a->at + first * a->ld, a->ld,
+                                      a->rows ? a->rows + first : NULL, B, row, beta != 0.0f, C + first * ldc, ldc, p);
                 }
         }
         return;
     }
 #endif
+    const float *A = a->at;
+    size_t lda = a->ld;
+    if (a->rows) { /* OpenBLAS reads rows at a stride */
+        A = M == 1 ? a->rows[0] : a->gather;
+        lda = B->K;
+        for (size_t i = 0; M > 1 && i < M; i++)
+            memcpy(a->gather + i * B->K, a->rows[i], B->K * sizeof(float));
+    }
     if (row)
         for (size_t i = 0; i < M; i++)
             memcpy(C + i * ldc, row, B->N * sizeof(float));
@@ -213,17 +234,23 @@ static void product(const compute_context *cc, size_t M, const float *A, size_t 
 void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
                  float *C, size_t ldc)
 {
-    product(cc, M, A, lda, B, NULL, beta, C, ldc, NULL);
+    product(cc, M, &(operand_a){.at = A, .ld = lda}, B, NULL, beta, C, ldc, NULL);
+}
+
+void gemm_packed_rows(const compute_context *cc, size_t M, const float *const *a_rows, float *gather,
+                      const packed_matrix *B, float beta, float *C, size_t ldc)
+{
+    product(cc, M, &(operand_a){.rows = a_rows, .gather = gather}, B, NULL, beta, C, ldc, NULL);
 }
 
 void gemm_packed_wanted(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                         float beta, float *C, size_t ldc, const wanted_rows *wanted)
 {
-    product(cc, M, A, lda, B, NULL, beta, C, ldc, wanted);
+    product(cc, M, &(operand_a){.at = A, .ld = lda}, B, NULL, beta, C, ldc, wanted);
 }
 
 void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                           const float *row, float *C, size_t ldc)
 {
-    product(cc, M, A, lda, B, row, 1.0f, C, ldc, NULL);
+    product(cc, M, &(operand_a){.at = A, .ld = lda}, B, row, 1.0f, C, ldc, NULL);
 }

@@ -46,7 +46,13 @@ packed_matrix pack_matrix(const compute_context *cc, float *storage, const float
 void gemm_packed(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B, float beta,
                  float *C, size_t ldc);
 
-/* The same with C = row (N) + A x op(B) in every row (a dense layer's bias): the sums of copying row into C and
+/* The same with A's row i at a_rows[i] (K floats each), read where it lies (a word's vector in an embedding table).
+ * gather: M x K floats the rows are copied into for OpenBLAS where the kernel is not available (NULL where
+ * packed_gemm_native()). */
+void gemm_packed_rows(const compute_context *cc, size_t M, const float *const *a_rows, float *gather,
+                      const packed_matrix *B, float beta, float *C, size_t ldc);
+
+/* gemm_packed with C = row (N) + A x op(B) in every row (a dense layer's bias): the sums of copying row into C and
  * adding the product (beta 1), without the copy. */
 void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                           const float *row, float *C, size_t ldc);

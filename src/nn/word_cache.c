@@ -20,13 +20,14 @@ struct word_cache {
     float *proj;            /* (N, E) */
     float *proj_storage;    /* proj^T packed once (core/packed_gemm.h): every batch's product reads it as it is */
     packed_matrix proj_t;
-    float *table;       /* (V, N): the row of the i-th word computed is row i; rows past filled are zero */
-    size_t table_bytes; /* of its mapping */
-    uint32_t *slot;     /* (V): 1 + the row of word v in the table, 0 while it has none */
-    float *zero;        /* (N) */
-    const float **rows; /* (max_positions) the row of each position of the last batch */
-    uint32_t *pending;  /* (max_positions) words of the batch not in the table yet */
-    float *gathered;    /* (max_positions, E) their vectors */
+    float *table;          /* (V, N): the row of the i-th word computed is row i; rows past filled are zero */
+    size_t table_bytes;    /* of its mapping */
+    uint32_t *slot;        /* (V): 1 + the row of word v in the table, 0 while it has none */
+    float *zero;           /* (N) */
+    const float **rows;    /* (max_positions) the row of each position of the last batch */
+    uint32_t *pending;     /* (max_positions) words of the batch not in the table yet */
+    const float **vectors; /* (max_positions) their vectors' rows in the embedding */
+    float *gathered;       /* (max_positions, E) the vectors copied, for OpenBLAS (without the packed kernel) */
 };
 
 size_t word_cache_table_bytes(size_t V, size_t N) { return V * N * sizeof(float); }
@@ -38,7 +39,7 @@ void word_cache_free(word_cache *c)
     if (c->table)
         munmap(c->table, c->table_bytes);
     free(c->proj), free(c->proj_storage), free(c->slot), free(c->zero);
-    free(c->rows), free(c->pending), free(c->gathered);
+    free(c->rows), free(c->pending), free(c->vectors), free(c->gathered);
     free(c);
 }
 
@@ -64,8 +65,10 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
     c->zero = mem_calloc(N, sizeof(float));
     c->rows = mem_alloc(max_positions, sizeof *c->rows);
     c->pending = mem_alloc(max_positions, sizeof *c->pending);
-    c->gathered = mem_alloc(max_positions * E, sizeof(float));
-    if (!c->table || !c->proj || !c->slot || !c->zero || !c->rows || !c->pending || !c->gathered) {
+    c->vectors = mem_alloc(max_positions, sizeof *c->vectors);
+    c->gathered = packed_gemm_native() ? NULL : mem_alloc(max_positions * E, sizeof(float));
+    if (!c->table || !c->proj || !c->slot || !c->zero || !c->rows || !c->pending || !c->vectors ||
+        (!packed_gemm_native() && !c->gathered)) {
         word_cache_free(c);
         return HFTC_STATUS_OUT_OF_MEMORY;
     }
@@ -84,14 +87,13 @@ hftc_status word_cache_create(word_cache **out, const float *embedding, size_t V
 
 static float *table_row(const word_cache *c, size_t row) { return c->table + row * c->N; }
 
-// The rows of the n new words: their vectors gathered, then one GEMM straight into the table's next n rows, as the
-// uncached path computes W x for a whole batch.
+// The rows of the n new words: one GEMM that reads their vectors where they lie in the embedding, straight into the
+// table's next n rows, as the uncached path computes W x for a whole batch.
 static void project_words(const compute_context *cc, word_cache *c, const uint32_t *words, size_t n)
 {
     size_t E = c->E, N = c->N;
-#pragma omp parallel for schedule(static) num_threads(cc->threads) if (n * E >= 65536)
     for (size_t i = 0; i < n; i++)
-        memcpy(c->gathered + i * E, c->embedding + (size_t)words[i] * E, E * sizeof(float));
+        c->vectors[i] = c->embedding + (size_t)words[i] * E;
     // The new rows' pages faulted in by one call per thread (where the kernel has MADV_POPULATE_WRITE, Linux 5.14;
     // the kernel clears each page, work the threads share): the product reads each row before it writes it, which
     // would take two faults a page. They are zero, so it adds onto them (beta 1).
@@ -105,7 +107,7 @@ static void project_words(const compute_context *cc, word_cache *c, const uint32
         if (to > from)
             madvise((void *)from, to - from, MADV_POPULATE_WRITE);
     }
-    gemm_packed(cc, n, c->gathered, E, &c->proj_t, 1.0f, table_row(c, c->filled), N);
+    gemm_packed_rows(cc, n, c->vectors, c->gathered, &c->proj_t, 1.0f, table_row(c, c->filled), N);
 }
 
 const float *const *word_cache_rows(word_cache *c, const compute_context *cc, const uint32_t *tokens,
