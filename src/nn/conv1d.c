@@ -86,10 +86,20 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
                                 __builtin_prefetch(projected[b * T + ahead] + column + k * F + f0 + i);
                     // Window t of filter f is y[t + k, k*F + f] summed over k.
                     const float *yt = projected ? projected[b * T + t] + column + f0 : yb + t * KF + f0;
+                    // The first two words' terms in one pass (a copy of the first alone became a memcpy call).
+                    const float *y1 = K < 2       ? NULL
+                                      : projected ? projected[b * T + t + 1] + column + F + f0
+                                                  : yb + (t + 1) * KF + F + f0;
+                    if (y1) {
 #pragma omp simd
-                    for (size_t j = 0; j < nf; j++)
-                        sum[j] = yt[j];
-                    for (size_t k = 1; k < K; k++) {
+                        for (size_t j = 0; j < nf; j++)
+                            sum[j] = yt[j] + y1[j];
+                    } else {
+#pragma omp simd
+                        for (size_t j = 0; j < nf; j++)
+                            sum[j] = yt[j];
+                    }
+                    for (size_t k = 2; k < K; k++) {
                         const float *yk =
                             projected ? projected[b * T + t + k] + column + k * F + f0 : yb + (t + k) * KF + k * F + f0;
 #pragma omp simd
