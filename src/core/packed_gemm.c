@@ -186,6 +186,33 @@ typedef struct {
     float *gather;
 } operand_a;
 
+#if HFTC_PACKED_AVX512
+// The packed product's work, shared out among the threads of the team that runs it: rows in blocks (of whole groups)
+// that stay in a core's cache while every panel reads them (a long text's 25,600 rows would otherwise come from memory
+// once per panel); each thread takes its panels of every block, with no barrier.
+static void product_team(size_t M, const operand_a *a, const packed_matrix *B, const float *row, bool add, float *C,
+                         size_t ldc, const wanted_rows *wanted)
+{
+    size_t panels = panel_count(B->N), group = wanted ? wanted->group_rows : ROW_BLOCK;
+    size_t block = ROW_BLOCK > group ? ROW_BLOCK / group * group : group;
+    for (size_t m0 = 0; m0 < M; m0 += block) {
+        size_t m = M - m0 < block ? M - m0 : block;
+#pragma omp for schedule(static) nowait
+        for (size_t p = 0; p < panels; p++)
+            for (size_t g0 = m0; g0 < m0 + m; g0 += group) {
+                size_t lo = 0, hi = m0 + m - g0 < group ? m0 + m - g0 : group, first = g0;
+                if (wanted)
+                    wanted->rows(wanted->ctx, g0 / group, p * PANEL,
+                                 B->N - p * PANEL < PANEL ? B->N : p * PANEL + PANEL, &lo, &hi);
+                first += lo;
+                if (lo < hi)
+                    product_panel(hi - lo, a->rows ? NULL : a->at + first * a->ld, a->ld,
+                                  a->rows ? a->rows + first : NULL, B, row, add, C + first * ldc, ldc, p);
+            }
+    }
+}
+#endif
+
 static void product(const compute_context *cc, size_t M, const operand_a *a, const packed_matrix *B, const float *row,
                     float beta, float *C, size_t ldc, const wanted_rows *wanted)
 {
@@ -193,27 +220,9 @@ static void product(const compute_context *cc, size_t M, const operand_a *a, con
         return;
 #if HFTC_PACKED_AVX512
     if (B->panels && M > 1 && B->K > 0) {
-        size_t panels = panel_count(B->N), group = wanted ? wanted->group_rows : ROW_BLOCK;
-        size_t block = ROW_BLOCK > group ? ROW_BLOCK / group * group : group;
         int threads = omp_in_parallel() ? 1 : cc->threads;
-        // Rows in blocks (of whole groups) that stay in a core's cache while every panel reads them (a long text's
-        // 25,600 rows would otherwise come from memory once per panel); each thread takes its panels of every block.
 #pragma omp parallel num_threads(threads) if (threads > 1)
-        for (size_t m0 = 0; m0 < M; m0 += block) {
-            size_t m = M - m0 < block ? M - m0 : block;
-#pragma omp for schedule(static) nowait
-            for (size_t p = 0; p < panels; p++)
-                for (size_t g0 = m0; g0 < m0 + m; g0 += group) {
-                    size_t lo = 0, hi = m0 + m - g0 < group ? m0 + m - g0 : group, first = g0;
-                    if (wanted)
-                        wanted->rows(wanted->ctx, g0 / group, p * PANEL,
-                                     B->N - p * PANEL < PANEL ? B->N : p * PANEL + PANEL, &lo, &hi);
-                    first += lo;
-                    if (lo < hi)
-                        product_panel(hi - lo, a->rows ? NULL : a->at + first * a->ld, a->ld,
-                                      a->rows ? a->rows + first : NULL, B, row, beta != 0.0f, C + first * ldc, ldc, p);
-                }
-        }
+        product_team(M, a, B, row, beta != 0.0f, C, ldc, wanted);
         return;
     }
 #endif
@@ -247,6 +256,16 @@ void gemm_packed_wanted(const compute_context *cc, size_t M, const float *A, siz
                         float beta, float *C, size_t ldc, const wanted_rows *wanted)
 {
     product(cc, M, &(operand_a){.at = A, .ld = lda}, B, NULL, beta, C, ldc, wanted);
+}
+
+void gemm_packed_wanted_team(size_t M, const float *A, size_t lda, const packed_matrix *B, float beta, float *C,
+                             size_t ldc, const wanted_rows *wanted)
+{
+#if HFTC_PACKED_AVX512
+    if (B->panels && M > 0 && B->N > 0 && B->K > 0)
+        product_team(M, &(operand_a){.at = A, .ld = lda}, B, NULL, beta != 0.0f, C, ldc, wanted);
+#endif
+#pragma omp barrier
 }
 
 void gemm_packed_onto_row(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,

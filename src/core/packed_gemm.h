@@ -72,4 +72,10 @@ typedef struct {
 void gemm_packed_wanted(const compute_context *cc, size_t M, const float *A, size_t lda, const packed_matrix *B,
                         float beta, float *C, size_t ldc, const wanted_rows *wanted);
 
+/* gemm_packed_wanted's work shared out among the threads of the parallel region that calls it (every thread calls it,
+ * with the same arguments; each takes its panels), returning when all of them have finished (a barrier). B must be
+ * packed (packed_gemm_native()). */
+void gemm_packed_wanted_team(size_t M, const float *A, size_t lda, const packed_matrix *B, float beta, float *C,
+                             size_t ldc, const wanted_rows *wanted);
+
 #endif

@@ -11,7 +11,18 @@
 #define CONV1D_PREFETCH 4
 #define CONV1D_GROUP 32
 
-size_t conv1d_products_size(size_t B, size_t T, size_t F, size_t K) { return B * T * K * F; }
+// Documents whose products the packed path computes and pools at a time: about 240 rows (the packed product's row
+// block), and at least 8 documents, so that the threads share out the pooling.
+static size_t conv1d_block_docs(size_t B, size_t T)
+{
+    size_t docs = 240 / T > 8 ? 240 / T : 8;
+    return docs < B ? docs : B;
+}
+
+size_t conv1d_products_size(size_t B, size_t T, size_t F, size_t K)
+{
+    return (packed_gemm_native() ? conv1d_block_docs(B, T) : B) * T * K * F;
+}
 
 size_t conv1d_slices_size(size_t E, size_t F, size_t K) { return K * F * E + packed_matrix_floats(E, K * F); }
 
@@ -39,6 +50,70 @@ static void conv1d_wanted_rows(const void *ctx, size_t b, size_t col_begin, size
     *hi = last + (n - 1) * w->stride + 1 < w->T ? last + (n - 1) * w->stride + 1 : w->T;
 }
 
+// Document b's windows max-pooled in p chunks: out and argmax at b * ld; its products at yb (rows of K*F), or the
+// word cache's projected rows.
+static void conv1d_pool_document(float *out, uint32_t *argmax, size_t ld, const float *yb,
+                                 const float *const *projected, size_t column, const size_t *lengths, const float *bias,
+                                 size_t b, size_t T, size_t F, size_t K, size_t p, size_t stride)
+{
+    size_t KF = K * F, L = lengths[b] < T ? lengths[b] : T;
+    size_t n = L >= K ? (L - K) / stride + 1 : 1; /* the window starts 0, stride, 2 stride, ... */
+    for (size_t c = 0; c < p; c++) {
+        size_t begin = c * n / p, end = ((c + 1) * n + p - 1) / p;
+        // Filters in blocks that fit on the stack, so the sums and the running max vectorise.
+        for (size_t f0 = 0; f0 < F; f0 += CONV1D_BLOCK) {
+            size_t nf = F - f0 < CONV1D_BLOCK ? F - f0 : CONV1D_BLOCK;
+            float best[CONV1D_BLOCK], sum[CONV1D_BLOCK];
+            uint32_t arg[CONV1D_BLOCK];
+            for (size_t j = 0; j < nf; j++) {
+                best[j] = -INFINITY;
+                arg[j] = (uint32_t)(begin * stride);
+            }
+            for (size_t s = begin; s < end; s++) {
+                size_t t = s * stride;
+                // Projected rows are scattered over the word cache's table: fetch the row this loop
+                // meets CONV1D_PREFETCH windows later ahead of time.
+                size_t ahead = t + K - 1 + CONV1D_PREFETCH * stride;
+                if (projected && ahead < T)
+                    for (size_t i = 0; i < nf; i += 16)
+                        for (size_t k = 0; k < K; k++)
+                            __builtin_prefetch(projected[b * T + ahead] + column + k * F + f0 + i);
+                // Window t of filter f is y[t + k, k*F + f] summed over k.
+                const float *yt = projected ? projected[b * T + t] + column + f0 : yb + t * KF + f0;
+                // The first two words' terms in one pass (a copy of the first alone became a memcpy call).
+                const float *y1 = K < 2       ? NULL
+                                  : projected ? projected[b * T + t + 1] + column + F + f0
+                                              : yb + (t + 1) * KF + F + f0;
+                if (y1) {
+#pragma omp simd
+                    for (size_t j = 0; j < nf; j++)
+                        sum[j] = yt[j] + y1[j];
+                } else {
+#pragma omp simd
+                    for (size_t j = 0; j < nf; j++)
+                        sum[j] = yt[j];
+                }
+                for (size_t k = 2; k < K; k++) {
+                    const float *yk =
+                        projected ? projected[b * T + t + k] + column + k * F + f0 : yb + (t + k) * KF + k * F + f0;
+#pragma omp simd
+                    for (size_t j = 0; j < nf; j++)
+                        sum[j] += yk[j];
+                }
+#pragma omp simd
+                for (size_t j = 0; j < nf; j++) {
+                    arg[j] = sum[j] > best[j] ? (uint32_t)t : arg[j];
+                    best[j] = sum[j] > best[j] ? sum[j] : best[j];
+                }
+            }
+            for (size_t j = 0; j < nf; j++) {
+                out[b * ld + (f0 + j) * p + c] = best[j] + bias[f0 + j];
+                argmax[b * ld + (f0 + j) * p + c] = arg[j];
+            }
+        }
+    }
+}
+
 void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, size_t ld, float *products, bool kept_zero,
                     float *slices, const float *inp, const float *const *projected, size_t column,
                     const size_t *lengths, const float *weight, const float *bias, size_t B, size_t T, size_t E,
@@ -47,77 +122,43 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
     size_t KF = K * F;
     float *y = products;
     // With the slices as rows of wk, for a fixed k the F products of a row are contiguous in y and the
-    // pooling pass vectorises over f. A y kept zero takes the product added onto it (beta 1: the same bits).
-    // The slices are packed for the product (core/packed_gemm.h), which reads the input's rows where they lie:
-    // OpenBLAS packed the whole input (1.56 MB at T=13) again for each window's product.
+    // pooling pass vectorises over f. The slices are packed for the product (core/packed_gemm.h), which reads the
+    // input's rows where they lie (OpenBLAS packed the whole input again for each window's product), and computes
+    // only the rows pooling reads: at 13 words a sixth of the products (and a padded document's rows) are not.
+    packed_matrix wk = {0};
     if (!projected) {
         conv1d_slices(slices, weight, E, F, K);
-        packed_matrix wk = pack_matrix(cc, slices + KF * E, slices, E, true, E, KF);
-        // Only the rows pooling reads: at 13 words a sixth of the products (and a padded document's rows) are not.
+        wk = pack_matrix(cc, slices + KF * E, slices, E, true, E, KF);
+    }
+    if (wk.panels) {
+        // A block of documents at a time: their products, then their pooling, while the products (a few hundred KB)
+        // are in the cores' caches; one block's buffer instead of the batch's (118 MB at 256 words, written,
+        // read and cleared again at every step).
+        size_t docs = conv1d_block_docs(B, T);
+#pragma omp parallel num_threads(cc->threads)
+        for (size_t b0 = 0; b0 < B; b0 += docs) {
+            size_t m = B - b0 < docs ? B - b0 : docs;
+            conv1d_windows windows = {lengths + b0, T, F, K, stride};
+            wanted_rows wanted = {T, conv1d_wanted_rows, &windows};
+            gemm_packed_wanted_team(m * T, inp + b0 * T * E, E, &wk, 0.0f, y, KF, &wanted);
+#pragma omp for schedule(static)
+            for (size_t b = b0; b < b0 + m; b++)
+                conv1d_pool_document(out, argmax, ld, y + (b - b0) * T * KF, NULL, 0, lengths, bias, b, T, F, K, p,
+                                     stride);
+        }
+        return;
+    }
+    // OpenBLAS (no AVX-512) or the word cache's rows: the batch's products at once. A y kept zero takes OpenBLAS's
+    // product added onto it (beta 1: the same bits, without its pass that clears the output first).
+    if (!projected) {
         conv1d_windows windows = {lengths, T, F, K, stride};
         wanted_rows wanted = {T, conv1d_wanted_rows, &windows};
         gemm_packed_wanted(cc, B * T, inp, E, &wk, kept_zero ? 1.0f : 0.0f, y, KF, &wanted);
     }
-
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
     for (size_t b = 0; b < B; b++) {
-        size_t L = lengths[b] < T ? lengths[b] : T;
-        size_t n = L >= K ? (L - K) / stride + 1 : 1; /* the window starts 0, stride, 2 stride, ... */
-        const float *yb = y + b * T * KF;
-        for (size_t c = 0; c < p; c++) {
-            size_t begin = c * n / p, end = ((c + 1) * n + p - 1) / p;
-            // Filters in blocks that fit on the stack, so the sums and the running max vectorise.
-            for (size_t f0 = 0; f0 < F; f0 += CONV1D_BLOCK) {
-                size_t nf = F - f0 < CONV1D_BLOCK ? F - f0 : CONV1D_BLOCK;
-                float best[CONV1D_BLOCK], sum[CONV1D_BLOCK];
-                uint32_t arg[CONV1D_BLOCK];
-                for (size_t j = 0; j < nf; j++) {
-                    best[j] = -INFINITY;
-                    arg[j] = (uint32_t)(begin * stride);
-                }
-                for (size_t s = begin; s < end; s++) {
-                    size_t t = s * stride;
-                    // Projected rows are scattered over the word cache's table: fetch the row this loop
-                    // meets CONV1D_PREFETCH windows later ahead of time.
-                    size_t ahead = t + K - 1 + CONV1D_PREFETCH * stride;
-                    if (projected && ahead < T)
-                        for (size_t i = 0; i < nf; i += 16)
-                            for (size_t k = 0; k < K; k++)
-                                __builtin_prefetch(projected[b * T + ahead] + column + k * F + f0 + i);
-                    // Window t of filter f is y[t + k, k*F + f] summed over k.
-                    const float *yt = projected ? projected[b * T + t] + column + f0 : yb + t * KF + f0;
-                    // The first two words' terms in one pass (a copy of the first alone became a memcpy call).
-                    const float *y1 = K < 2       ? NULL
-                                      : projected ? projected[b * T + t + 1] + column + F + f0
-                                                  : yb + (t + 1) * KF + F + f0;
-                    if (y1) {
-#pragma omp simd
-                        for (size_t j = 0; j < nf; j++)
-                            sum[j] = yt[j] + y1[j];
-                    } else {
-#pragma omp simd
-                        for (size_t j = 0; j < nf; j++)
-                            sum[j] = yt[j];
-                    }
-                    for (size_t k = 2; k < K; k++) {
-                        const float *yk =
-                            projected ? projected[b * T + t + k] + column + k * F + f0 : yb + (t + k) * KF + k * F + f0;
-#pragma omp simd
-                        for (size_t j = 0; j < nf; j++)
-                            sum[j] += yk[j];
-                    }
-#pragma omp simd
-                    for (size_t j = 0; j < nf; j++) {
-                        arg[j] = sum[j] > best[j] ? (uint32_t)t : arg[j];
-                        best[j] = sum[j] > best[j] ? sum[j] : best[j];
-                    }
-                }
-                for (size_t j = 0; j < nf; j++) {
-                    out[b * ld + (f0 + j) * p + c] = best[j] + bias[f0 + j];
-                    argmax[b * ld + (f0 + j) * p + c] = arg[j];
-                }
-            }
-        }
+        conv1d_pool_document(out, argmax, ld, projected ? NULL : y + b * T * KF, projected, column, lengths, bias, b, T,
+                             F, K, p, stride);
         if (kept_zero && !projected) /* the document's rows, read for the last time: zero for the next product */
             memset(y + b * T * KF, 0, T * KF * sizeof(float));
     }

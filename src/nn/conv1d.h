@@ -33,11 +33,13 @@ size_t conv1d_slices_size(size_t E, size_t F, size_t K);
 // of the window, feature e), bias is (F).
 // out is (B, F*p) at row stride ld (element f*p + c is filter f, chunk c), argmax likewise: the window
 // start t that won (a multiple of stride). Runs the GEMM through BLAS: do not call inside an OpenMP parallel region.
-// products: conv1d_products_size floats. With kept_zero, it must be all zero on entry and is all zero again on
-// return: the GEMM adds onto it (beta 1, which OpenBLAS runs without its pass that clears the output first: 6 MB a
-// step at T=13) and the pooling pass clears each document's rows once it has read them, while they are in its
-// core's cache; only for a buffer no one else writes, zeroed once (calloc, a fresh arena). Without kept_zero, any
-// content (OpenBLAS clears it). slices: conv1d_slices_size floats, any content.
+// products: conv1d_products_size floats. With the packed kernel (packed_gemm_native()) it holds a block of
+// documents' products at a time, any content on entry and after (kept_zero is not read). Through OpenBLAS it holds
+// the batch's: with kept_zero, it must be all zero on entry and is all zero again on return: the GEMM adds onto it
+// (beta 1, which OpenBLAS runs without its pass that clears the output first: 6 MB a step at T=13) and the pooling
+// pass clears each document's rows once it has read them, while they are in its core's cache; only for a buffer no
+// one else writes, zeroed once (calloc, a fresh arena). Without kept_zero, any content (OpenBLAS clears it).
+// slices: conv1d_slices_size floats, any content.
 // projected: NULL, or the products already computed (nn/word_cache.h): projected[b*T + t] + column +
 // k*F + f is word t's product with filter f's slice k (zeros past the document), and inp, weight,
 // products and slices are not read.
