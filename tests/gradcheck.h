@@ -161,6 +161,28 @@ static inline void ref_embedding(double *out, const uint32_t *tokens, const size
                 out[(b * T + t) * E + e] = t < lengths[b] ? w[tokens[b * T + t] * E + e] : 0.0;
 }
 
+// out (B, F*p) at stride ld, as conv1d_forward with windows starting every stride words.
+static inline void ref_conv(double *out, size_t ld, const double *x, const size_t *lengths, const double *w,
+                            const double *bias, size_t B, size_t T, size_t E, size_t F, size_t K, size_t p,
+                            size_t stride)
+{
+    for (size_t b = 0; b < B; b++) {
+        size_t L = lengths[b] < T ? lengths[b] : T, n = L >= K ? (L - K) / stride + 1 : 1;
+        for (size_t f = 0; f < F; f++)
+            for (size_t c = 0; c < p; c++) {
+                double best = -INFINITY;
+                for (size_t j = c * n / p; j < ((c + 1) * n + p - 1) / p; j++) {
+                    size_t t = j * stride;
+                    double s = bias[f];
+                    for (size_t i = 0; i < K * E; i++)
+                        s += x[(b * T + t) * E + i] * w[f * K * E + i];
+                    best = s > best ? s : best;
+                }
+                out[b * ld + f * p + c] = best;
+            }
+    }
+}
+
 static inline void ref_relu(double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
