@@ -126,7 +126,8 @@ static void test_conv1d(void)
 // conv1d_forward's packed path takes the documents a block at a time (about 240 rows, at least 8 documents) through one
 // block's products: past several blocks (70 documents of 8 words: blocks of 30, 30 and 10) with documents of every
 // length, padded ones among them, the pooled values within rounding of a double reference, and the same bits as the
-// documents one at a time and on 1, 2 and 3 threads.
+// documents one at a time and on 1, 2 and 3 threads. (Through OpenBLAS the bits may change with the product's shape
+// and threads, which pick its kernels and blocks; there every result is held to the reference.)
 static void test_conv1d_blocks(void)
 {
     enum { B = 70, T = 8, E = 20, F = 5, K = 3, p = 2 };
@@ -147,21 +148,24 @@ static void test_conv1d_blocks(void)
         float *o = out + (size_t)(threads - 1) * B * F * p;
         conv1d_forward(&cc, o, argmax, F * p, products, false, slices, x, NULL, 0, lengths, w, bias, B, T, E, F, K, p,
                        1);
-        CHECK(memcmp(o, out, B * F * p * sizeof(float)) == 0);
+        CHECK(memcmp(o, out, B * F * p * sizeof(float)) == 0 || !packed_gemm_native());
     }
     double *ref = malloc(B * F * p * sizeof(double)), *xd = to_double(x, B * T * E), *wd = to_double(w, F * K * E);
     double *bd = to_double(bias, F);
     ref_conv(ref, F * p, xd, lengths, wd, bd, B, T, E, F, K, p, 1);
     double worst = 0.0;
-    for (size_t i = 0; i < B * F * p; i++)
-        worst = fabs(out[i] - ref[i]) > worst ? fabs(out[i] - ref[i]) : worst;
-    CHECK_MSG(worst < 1e-5, "pooled values off by %g", worst);
+    for (size_t i = 0; i < 3 * B * F * p; i++)
+        worst = fabs(out[i] - ref[i % (B * F * p)]) > worst ? fabs(out[i] - ref[i % (B * F * p)]) : worst;
     for (size_t b = 0; b < B; b++) {
         conv1d_forward(test_compute, one, arg_one, F * p, products, false, slices, x + b * T * E, NULL, 0, lengths + b,
                        w, bias, 1, T, E, F, K, p, 1);
-        CHECK(memcmp(one, out + b * F * p, sizeof one) == 0 &&
-              memcmp(arg_one, argmax + b * F * p, sizeof arg_one) == 0);
+        for (size_t i = 0; i < F * p; i++)
+            worst = fabs(one[i] - ref[b * F * p + i]) > worst ? fabs(one[i] - ref[b * F * p + i]) : worst;
+        CHECK((memcmp(one, out + b * F * p, sizeof one) == 0 &&
+               memcmp(arg_one, argmax + b * F * p, sizeof arg_one) == 0) ||
+              !packed_gemm_native());
     }
+    CHECK_MSG(worst < 1e-5, "pooled values off by %g", worst);
     free(x), free(w), free(bias), free(out), free(products), free(slices), free(argmax), free(ref), free(xd), free(wd);
     free(bd);
 }
