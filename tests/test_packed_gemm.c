@@ -24,6 +24,19 @@ static float b_at(const float *B, size_t ldb, bool trans, size_t k, size_t n)
     return trans ? B[n * ldb + k] : B[k * ldb + n];
 }
 
+// The operands' values: fixed, spread over [-1, 1], every product's rounding exercised.
+static void fill_a(float *A, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        A[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
+}
+
+static void fill_b(float *B, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+}
+
 // init 0: C = A op(B) (beta 0); 1: C += A op(B) (beta 1); 2: C = row + A op(B) (gemm_packed_onto_row).
 static void check_shape(size_t M, size_t N, size_t K, bool trans, int init)
 {
@@ -33,10 +46,8 @@ static void check_shape(size_t M, size_t N, size_t K, bool trans, int init)
     float *want = malloc((M * ldc + 1) * sizeof(float)), *row = malloc((N + 1) * sizeof(float));
     for (size_t n = 0; n < N; n++)
         row[n] = 0.125f * (float)(n % 7) - 0.25f;
-    for (size_t i = 0; i < M * lda; i++)
-        A[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
-    for (size_t i = 0; i < rows_b * ldb; i++)
-        B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+    fill_a(A, M * lda);
+    fill_b(B, rows_b * ldb);
     for (size_t i = 0; i < M * ldc; i++)
         C0[i] = (float)(i % 13) - 6.0f;
     double worst = 0.0;
@@ -132,10 +143,8 @@ static void test_wanted(void)
         float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
         float *full = malloc(M * ldc * sizeof(float)), *C = malloc(M * ldc * sizeof(float));
         float *storage = malloc((packed_matrix_floats(K, N) + 1) * sizeof(float));
-        for (size_t i = 0; i < M * K; i++)
-            A[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
-        for (size_t i = 0; i < K * N; i++)
-            B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+        fill_a(A, M * K);
+        fill_b(B, K * N);
         wanted_test ctx = {R};
         wanted_rows wanted = {R, test_rows, &ctx};
         for (int threads = 1; threads <= 3; threads++) {
@@ -172,10 +181,8 @@ static void test_rows_by_pointer(void)
     enum { V = 300, N = 70, K = 300 };
     float *table = malloc(V * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
     float *storage = malloc((packed_matrix_floats(K, N) + 1) * sizeof(float));
-    for (size_t i = 0; i < V * K; i++)
-        table[i] = (float)((i * 7919) % 1001) / 500.0f - 1.0f;
-    for (size_t i = 0; i < K * N; i++)
-        B[i] = (float)((i * 104729) % 997) / 498.0f - 1.0f;
+    fill_a(table, V * K);
+    fill_b(B, K * N);
     for (size_t s = 0; s < 3; s++) {
         size_t M = Ms[s];
         const float **rows = malloc(M * sizeof *rows);

@@ -34,6 +34,14 @@ void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K)
                 wk[(k * F + f) * E + e] = weight[f * K * E + k * E + e];
 }
 
+// The windows of a document of `length` words in T: they start at 0, stride, 2 stride, ...; a document shorter than K
+// has one, over its words and the zeros after them.
+static size_t conv1d_window_count(size_t length, size_t T, size_t K, size_t stride)
+{
+    size_t L = length < T ? length : T;
+    return L >= K ? (L - K) / stride + 1 : 1;
+}
+
 // The rows of one document that pooling reads in columns [col_begin, col_end) of the products (slices k_first to
 // k_last): slice k is read in rows t + k of the windows t = 0, stride, ..., (n - 1) stride.
 typedef struct {
@@ -44,8 +52,7 @@ typedef struct {
 static void conv1d_wanted_rows(const void *ctx, size_t b, size_t col_begin, size_t col_end, size_t *lo, size_t *hi)
 {
     const conv1d_windows *w = ctx;
-    size_t L = w->lengths[b] < w->T ? w->lengths[b] : w->T;
-    size_t n = L >= w->K ? (L - w->K) / w->stride + 1 : 1, last = col_end / w->F - (col_end % w->F == 0);
+    size_t n = conv1d_window_count(w->lengths[b], w->T, w->K, w->stride), last = col_end / w->F - (col_end % w->F == 0);
     *lo = col_begin / w->F;
     *hi = last + (n - 1) * w->stride + 1 < w->T ? last + (n - 1) * w->stride + 1 : w->T;
 }
@@ -56,8 +63,7 @@ static void conv1d_pool_document(float *out, uint32_t *argmax, size_t ld, const 
                                  const float *const *projected, size_t column, const size_t *lengths, const float *bias,
                                  size_t b, size_t T, size_t F, size_t K, size_t p, size_t stride)
 {
-    size_t KF = K * F, L = lengths[b] < T ? lengths[b] : T;
-    size_t n = L >= K ? (L - K) / stride + 1 : 1; /* the window starts 0, stride, 2 stride, ... */
+    size_t KF = K * F, n = conv1d_window_count(lengths[b], T, K, stride);
     for (size_t c = 0; c < p; c++) {
         size_t begin = c * n / p, end = ((c + 1) * n + p - 1) / p;
         // Filters in blocks that fit on the stack, so the sums and the running max vectorise.

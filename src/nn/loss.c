@@ -11,6 +11,12 @@
 #define LOSS_ROWS 256
 #define LOSS_PARALLEL_TERMS 4096 /* below this many terms a chunk runs on one thread */
 
+// The weight of column c's term for target y: pos_weight[c] on a positive, 1 on a negative (BCEWithLogitsLoss's).
+static inline double bce_weight(const float *pos_weight, size_t c, double y)
+{
+    return pos_weight ? 1.0 + ((double)pos_weight[c] - 1.0) * y : 1.0;
+}
+
 // The terms of row b: probs, dlogits (if not NULL) and, with targets, the row's share of the loss. Columns a chunk
 // at a time: exp and log1p are libm's scalar calls, and the divisions between them run on vectors (each an IEEE
 // division: the same bits as one at a time; a scalar double division took as long as the exp).
@@ -34,12 +40,11 @@ static double sigmoid_bce_row(float *probs, float *dlogits, const float *logits,
 #pragma omp simd
             for (size_t j = 0; j < n; j++) {
                 double s_neg = x[j] >= 0.0f ? e[j] / (1.0 + e[j]) : 1.0 / (1.0 + e[j]);
-                double w = pos_weight ? 1.0 + ((double)pos_weight[c0 + j] - 1.0) * y[j] : 1.0;
-                dlogits[i0 + j] = (float)(((1.0 - y[j]) - w * s_neg) * inv_n);
+                dlogits[i0 + j] = (float)(((1.0 - y[j]) - bce_weight(pos_weight, c0 + j, y[j]) * s_neg) * inv_n);
             }
         }
         for (size_t j = 0; targets && j < n; j++) {
-            double xj = x[j], y = targets[i0 + j], w = pos_weight ? 1.0 + ((double)pos_weight[c0 + j] - 1.0) * y : 1.0;
+            double xj = x[j], y = targets[i0 + j], w = bce_weight(pos_weight, c0 + j, y);
             total += (1.0 - y) * xj + w * ((xj < 0.0 ? -xj : 0.0) + log1p(e[j])); // w softplus(-x)
         }
     }
