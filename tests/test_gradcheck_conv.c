@@ -1,7 +1,7 @@
 /* Finite-difference gradient checks of the convolution with masked max pooling (nn/conv1d.h), as test_gradcheck.c
  * checks the other layers (tests/gradcheck.h): windows of 1 to 5 words, pooling chunks, strides, padded and empty
  * documents; and the paths that must give the same bits however the work is split: documents a block at a time
- * forward, in groups for the weight gradient, on 1 to 3 threads. */
+ * forward, in groups for the weight gradient, a row at a time for the input gradient, on 1 to 3 threads. */
 #include "core/packed_gemm.h"
 #include "gradcheck.h"
 #include "nn/conv1d.h"
@@ -85,11 +85,12 @@ static void check_conv(size_t K, size_t p, size_t stride, size_t E)
 
     // Backward adds into non-zero buffers.
     float *dx = calloc(B * T * E, sizeof(float)), *dw = malloc(F * K * E * sizeof(float)), db[F];
+    uint64_t *window_bits = malloc(conv1d_window_bits_size(B, T, F, p) * sizeof(uint64_t));
     for (size_t i = 0; i < F * K * E; i++)
         dw[i] = 1.0f;
     for (size_t f = 0; f < F; f++)
         db[f] = -2.0f;
-    conv1d_backward(test_compute, dx, dw, db, dout, argmax, ld, x, w, B, T, E, F, K, p);
+    conv1d_backward(test_compute, dx, window_bits, dw, db, dout, argmax, ld, x, w, B, T, E, F, K, p);
     for (size_t i = 0; i < F * K * E; i++)
         dw[i] -= 1.0f;
     for (size_t f = 0; f < F; f++)
@@ -105,7 +106,7 @@ static void check_conv(size_t K, size_t p, size_t stride, size_t E)
         for (size_t i = 0; i < F * p; i++)
             CHECK(argmax[b * ld + i] <= (lengths[b] >= K ? lengths[b] - K : 0) && argmax[b * ld + i] % stride == 0);
     free(x), free(w), free(bias), free(R), free(out), free(products), free(slices), free(argmax), free(dx), free(dw);
-    free(c.x), free(c.w), free(c.bias), free(c.r);
+    free(window_bits), free(c.x), free(c.w), free(c.bias), free(c.r);
 }
 
 static void test_conv1d(void)
@@ -192,7 +193,7 @@ static void test_conv1d_groups(void)
             d[i] = 0.5f;
         for (size_t f = 0; f < F; f++)
             db[threads - 1][f] = 0.25f;
-        conv1d_backward(&cc, NULL, d, db[threads - 1], dout, argmax, F * p, x, w, B, T, E, F, K, p);
+        conv1d_backward(&cc, NULL, NULL, d, db[threads - 1], dout, argmax, F * p, x, w, B, T, E, F, K, p);
         CHECK(memcmp(d, dw, F * K * E * sizeof(float)) == 0);
         CHECK(memcmp(db[threads - 1], db[0], sizeof db[0]) == 0);
     }
@@ -213,6 +214,40 @@ static void test_conv1d_groups(void)
     free(x), free(w), free(dout), free(dw);
 }
 
+// conv1d_backward's dinp sums each row in registers over the windows that cover it, the terms in the order of filter
+// and chunk: with rows covered by more windows than a group holds (CONV1D_GROUP), entries in two words of window_bits,
+// rows of 2 vectors and 8 floats, zero gradients among the rest and dinp not zero on entry, dinp is the same bits as
+// adding each window's weights into its rows one window at a time in that order, on 1, 2 and 3 threads.
+static void test_conv1d_input_rows(void)
+{
+    enum { B = 9, T = 13, E = 40, F = 40, K = 4, p = 2 };
+    rng r;
+    rng_seed(&r, 37, 0);
+    float *w = random_floats(&r, F * K * E, -0.5f, 0.5f), *dout = random_floats(&r, B * F * p, -1, 1);
+    float *start = random_floats(&r, B * T * E, -1, 1), *expected = malloc(B * T * E * sizeof(float));
+    float *dx = malloc(B * T * E * sizeof(float));
+    uint64_t *window_bits = malloc(conv1d_window_bits_size(B, T, F, p) * sizeof(uint64_t));
+    uint32_t argmax[B * F * p];
+    for (size_t i = 0; i < B * F * p; i++) {
+        size_t c = i % p, n = T - K + 1; /* chunk c's window starts, as AdaptiveMaxPool1d splits them */
+        size_t lo = c * n / p, hi = ((c + 1) * n + p - 1) / p;
+        argmax[i] = (uint32_t)(i < F * p ? lo : lo + rng_below(&r, hi - lo)); /* document 0: windows crowded */
+        dout[i] = i % 11 == 0 ? 0.0f : dout[i];
+    }
+    memcpy(expected, start, B * T * E * sizeof(float));
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < F * p; i++)
+            for (size_t e = 0; dout[b * F * p + i] != 0.0f && e < K * E; e++)
+                expected[(b * T + argmax[b * F * p + i]) * E + e] += dout[b * F * p + i] * w[i / p * K * E + e];
+    for (int threads = 1; threads <= 3; threads++) {
+        compute_context cc = {.threads = threads};
+        memcpy(dx, start, B * T * E * sizeof(float));
+        conv1d_backward(&cc, dx, window_bits, NULL, NULL, dout, argmax, F * p, NULL, w, B, T, E, F, K, p);
+        CHECK(memcmp(dx, expected, B * T * E * sizeof(float)) == 0);
+    }
+    free(w), free(dout), free(start), free(expected), free(dx), free(window_bits);
+}
+
 static void test_few_skipped(void) { gradcheck_report("gradcheck_conv", 1000); }
 
 int main(void)
@@ -220,6 +255,7 @@ int main(void)
     RUN_TEST(test_conv1d);
     RUN_TEST(test_conv1d_blocks);
     RUN_TEST(test_conv1d_groups);
+    RUN_TEST(test_conv1d_input_rows);
     RUN_TEST(test_few_skipped);
     TEST_MAIN_END();
 }

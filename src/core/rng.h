@@ -11,7 +11,19 @@ typedef struct {
 } rng;
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);
-uint64_t rng_next(rng *r);
+/* The next 64 bits. Inline: dropout draws one for every four elements, 100,000 a step of Kim's CNN at 13 words. */
+static inline uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5, result = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /* Uniform in [0, 1) with 24 random bits. */
 float rng_float(rng *r);
 /* Uniform in [lo, hi). */

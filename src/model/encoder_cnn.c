@@ -18,10 +18,11 @@
 
 typedef struct {
     tensor *w[NETWORK_MAX_WINDOWS], *b[NETWORK_MAX_WINDOWS];
-    size_t chunks;    /* p, at least 1 */
-    float *products;  /* conv1d_products_size of the widest window; zero between a training network's passes */
-    float *slices;    /* conv1d_slices_size of the widest window */
-    uint32_t *argmax; /* (B, D) */
+    size_t chunks;         /* p, at least 1 */
+    float *products;       /* conv1d_products_size of the widest window; zero between a training network's passes */
+    float *slices;         /* conv1d_slices_size of the widest window */
+    uint32_t *argmax;      /* (B, D) */
+    uint64_t *window_bits; /* conv1d_window_bits_size, a training network's */
 } cnn_state;
 
 _Static_assert(sizeof(cnn_state) <= ENCODER_STATE_BYTES, "the network keeps the encoder state in its room");
@@ -94,7 +95,6 @@ static bool products_kept_zero(const network *net) { return net->mode == NETWORK
 
 static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
 {
-    (void)train;
     const network_config *c = &net->cfg;
     size_t widest = 0;
     for (size_t w = 0; w < c->n_windows; w++)
@@ -105,6 +105,9 @@ static void cnn_carve(network *net, arena *a, size_t B, size_t S, bool train)
         memset(cnn_of(net)->products, 0, products * sizeof(float));
     cnn_of(net)->slices = arena_floats(a, conv1d_slices_size(c->embed_dim, c->n_filters, widest));
     cnn_of(net)->argmax = arena_alloc(a, B * net->features, sizeof(uint32_t));
+    if (train)
+        cnn_of(net)->window_bits =
+            arena_alloc(a, conv1d_window_bits_size(B, S, c->n_filters, cnn_of(net)->chunks), sizeof(uint64_t));
 }
 
 static void cnn_init(network *net, rng *r)
@@ -166,10 +169,10 @@ static void cnn_backward(network *net, const compute_context *cc, size_t B, size
     if (emb_trains)
         memset(net->demb, 0, B * T * E * sizeof(float));
     for (size_t w = 0; w < c->n_windows; w++)
-        conv1d_backward(cc, emb_trains ? net->demb : NULL, grad_if_trains(cnn_of(net)->w[w], frozen),
-                        grad_if_trains(cnn_of(net)->b[w], frozen), net->dfeatures + w * F * p,
-                        cnn_of(net)->argmax + w * F * p, D, net->emb, cnn_of(net)->w[w]->value, B, T, E, F,
-                        c->windows[w], p);
+        conv1d_backward(cc, emb_trains ? net->demb : NULL, cnn_of(net)->window_bits,
+                        grad_if_trains(cnn_of(net)->w[w], frozen), grad_if_trains(cnn_of(net)->b[w], frozen),
+                        net->dfeatures + w * F * p, cnn_of(net)->argmax + w * F * p, D, net->emb,
+                        cnn_of(net)->w[w]->value, B, T, E, F, c->windows[w], p);
 }
 
 static const char *const cnn_layers[] = {"conv", NULL};

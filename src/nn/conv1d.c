@@ -196,6 +196,24 @@ static void conv1d_add_windows(float *dw, size_t n_cols, const float *g, const s
         }
         d[0] = a0, d[1] = a1, d[2] = a2, d[3] = a3, d[4] = a4, d[5] = a5, d[6] = a6, d[7] = a7;
     }
+    for (; i + 16 <= n_cols; i += 16) {
+        conv1d_vec *d = (conv1d_vec *)(dw + i), a = *d;
+        for (size_t j = 0; j < n; j++)
+            a += g[j] * *(const conv1d_vec *)(inp + offset[j] + i);
+        *d = a;
+    }
+    if (i < n_cols && n_cols >= 16) {
+        // The last sixteen columns summed as one vector (its first lanes, already written above, are recomputed and
+        // dropped): a term's loop over the few columns left took as long as a band's.
+        size_t last = n_cols - 16;
+        conv1d_vec a = *(const conv1d_vec *)(dw + last);
+        for (size_t j = 0; j < n; j++)
+            a += g[j] * *(const conv1d_vec *)(inp + offset[j] + last);
+        float lanes[16];
+        memcpy(lanes, &a, sizeof lanes);
+        memcpy(dw + i, lanes + (i - last), (n_cols - i) * sizeof(float));
+        return;
+    }
     for (size_t j = 0; i < n_cols && j < n; j++) {
         const float *x = inp + offset[j];
 #pragma omp simd
@@ -204,9 +222,11 @@ static void conv1d_add_windows(float *dw, size_t n_cols, const float *g, const s
     }
 }
 
-void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
-                     const uint32_t *argmax, size_t ld, const float *inp, const float *weight, size_t B, size_t T,
-                     size_t E, size_t F, size_t K, size_t p)
+size_t conv1d_window_bits_size(size_t B, size_t T, size_t F, size_t p) { return B * T * ((F * p + 63) / 64); }
+
+void conv1d_backward(const compute_context *cc, float *dinp, uint64_t *window_bits, float *dweight, float *dbias,
+                     const float *dout, const uint32_t *argmax, size_t ld, const float *inp, const float *weight,
+                     size_t B, size_t T, size_t E, size_t F, size_t K, size_t p)
 {
     size_t KE = K * E;
     // Filters own their rows of dweight and documents their rows of dinp, so each loop is race-free
@@ -237,18 +257,42 @@ void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, flo
         }
     }
     if (dinp) {
+        // A document's rows one at a time, each summed in registers over the windows that cover it (about 30 at 13
+        // words, windows 2 to 4 of 128 filters), loaded and stored once: adding each window's weights into the rows
+        // it covers loaded and stored a row once per window. window_bits marks, per window start, the (filter,
+        // chunk) entries that won there, so a row's windows are found in the order of f and c, the order the terms
+        // were always added in.
+        size_t Fp = F * p, words = (Fp + 63) / 64;
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
-        for (size_t b = 0; b < B; b++)
-            for (size_t f = 0; f < F; f++)
-                for (size_t c = 0; c < p; c++) {
-                    float g = dout[b * ld + f * p + c];
-                    if (g == 0.0f)
-                        continue;
-                    float *dx = dinp + (b * T + argmax[b * ld + f * p + c]) * E;
-                    const float *w = weight + f * KE;
-#pragma omp simd
-                    for (size_t i = 0; i < KE; i++)
-                        dx[i] += g * w[i];
+        for (size_t b = 0; b < B; b++) {
+            uint64_t *bits = window_bits + b * T * words;
+            const float *gb = dout + b * ld;
+            const uint32_t *start = argmax + b * ld;
+            memset(bits, 0, T * words * sizeof *bits);
+            for (size_t i = 0; i < Fp; i++)
+                if (gb[i] != 0.0f)
+                    bits[start[i] * words + i / 64] |= (uint64_t)1 << (i % 64);
+            for (size_t r = 0; r < T; r++) {
+                float g[CONV1D_GROUP];
+                size_t offset[CONV1D_GROUP], n = 0, first = r + 1 >= K ? r + 1 - K : 0;
+                float *dx = dinp + (b * T + r) * E;
+                for (size_t w = 0; w < words; w++) {
+                    uint64_t covering = 0;
+                    for (size_t t = first; t <= r; t++)
+                        covering |= bits[t * words + w];
+                    for (; covering; covering &= covering - 1) {
+                        size_t i = w * 64 + (size_t)__builtin_ctzll(covering);
+                        g[n] = gb[i];
+                        offset[n] = i / p * KE + (r - start[i]) * E;
+                        if (++n == CONV1D_GROUP) {
+                            conv1d_add_windows(dx, E, g, offset, n, weight);
+                            n = 0;
+                        }
+                    }
                 }
+                if (n)
+                    conv1d_add_windows(dx, E, g, offset, n, weight);
+            }
+        }
     }
 }

@@ -52,11 +52,14 @@ void conv1d_forward(const compute_context *cc, float *out, uint32_t *argmax, siz
 // that meets word k of the window.
 void conv1d_slices(float *wk, const float *weight, size_t E, size_t F, size_t K);
 
+// uint64_t words of conv1d_backward's window_bits.
+size_t conv1d_window_bits_size(size_t B, size_t T, size_t F, size_t p);
+
 // dout and argmax are (B, F*p) at row stride ld. Adds into dinp (B,T,E), dweight (F,K*E), dbias (F);
 // any of them may be NULL to skip it. Only the winning windows receive gradient, so the cost is
-// B*F*p*K*E rather than a dense GEMM.
-void conv1d_backward(const compute_context *cc, float *dinp, float *dweight, float *dbias, const float *dout,
-                     const uint32_t *argmax, size_t ld, const float *inp, const float *weight, size_t B, size_t T,
-                     size_t E, size_t F, size_t K, size_t p);
+// B*F*p*K*E rather than a dense GEMM. window_bits: conv1d_window_bits_size words, any content (NULL without dinp).
+void conv1d_backward(const compute_context *cc, float *dinp, uint64_t *window_bits, float *dweight, float *dbias,
+                     const float *dout, const uint32_t *argmax, size_t ld, const float *inp, const float *weight,
+                     size_t B, size_t T, size_t E, size_t F, size_t K, size_t p);
 
 #endif
