@@ -257,9 +257,9 @@ void conv1d_backward(const compute_context *cc, float *dinp, uint64_t *window_bi
         }
     }
     if (dinp) {
-        // A document's rows one at a time, each summed in registers over the windows that cover it (about 30 at 13
-        // words, windows 2 to 4 of 128 filters), loaded and stored once: adding each window's weights into the rows
-        // it covers loaded and stored a row once per window. window_bits marks, per window start, the (filter,
+        // A document's rows one at a time, each summed in registers over the windows that cover it (20 to 39 at 13
+        // words, windows of 2 to 4 words of 128 filters), loaded and stored once: adding each window's weights into
+        // the rows it covers loaded and stored a row once per window. window_bits marks, per window start, the (filter,
         // chunk) entries that won there, so a row's windows are found in the order of f and c, the order the terms
         // were always added in.
         size_t Fp = F * p, words = (Fp + 63) / 64;
