@@ -196,23 +196,20 @@ static void conv1d_add_windows(float *dw, size_t n_cols, const float *g, const s
         }
         d[0] = a0, d[1] = a1, d[2] = a2, d[3] = a3, d[4] = a4, d[5] = a5, d[6] = a6, d[7] = a7;
     }
-    for (; i + 16 <= n_cols; i += 16) {
-        conv1d_vec *d = (conv1d_vec *)(dw + i), a = *d;
+    // The columns left a vector at a time, the last one ending at the row's end: its first lanes, already written, are
+    // recomputed and dropped (a term's loop over the few columns left took as long as a band's).
+    for (; i < n_cols && n_cols >= 16; i += 16) {
+        size_t at = i + 16 <= n_cols ? i : n_cols - 16;
+        conv1d_vec a = *(const conv1d_vec *)(dw + at);
         for (size_t j = 0; j < n; j++)
-            a += g[j] * *(const conv1d_vec *)(inp + offset[j] + i);
-        *d = a;
-    }
-    if (i < n_cols && n_cols >= 16) {
-        // The last sixteen columns summed as one vector (its first lanes, already written above, are recomputed and
-        // dropped): a term's loop over the few columns left took as long as a band's.
-        size_t last = n_cols - 16;
-        conv1d_vec a = *(const conv1d_vec *)(dw + last);
-        for (size_t j = 0; j < n; j++)
-            a += g[j] * *(const conv1d_vec *)(inp + offset[j] + last);
-        float lanes[16];
-        memcpy(lanes, &a, sizeof lanes);
-        memcpy(dw + i, lanes + (i - last), (n_cols - i) * sizeof(float));
-        return;
+            a += g[j] * *(const conv1d_vec *)(inp + offset[j] + at);
+        if (at == i) {
+            *(conv1d_vec *)(dw + i) = a;
+        } else {
+            float lanes[16];
+            memcpy(lanes, &a, sizeof lanes);
+            memcpy(dw + i, lanes + (i - at), (n_cols - i) * sizeof(float));
+        }
     }
     for (size_t j = 0; i < n_cols && j < n; j++) {
         const float *x = inp + offset[j];
@@ -222,7 +219,10 @@ static void conv1d_add_windows(float *dw, size_t n_cols, const float *g, const s
     }
 }
 
-size_t conv1d_window_bits_size(size_t B, size_t T, size_t F, size_t p) { return B * T * ((F * p + 63) / 64); }
+// uint64_t words a window start's bits take: one bit per (filter, chunk) entry.
+static size_t conv1d_bit_words(size_t F, size_t p) { return (F * p + 63) / 64; }
+
+size_t conv1d_window_bits_size(size_t B, size_t T, size_t F, size_t p) { return B * T * conv1d_bit_words(F, p); }
 
 void conv1d_backward(const compute_context *cc, float *dinp, uint64_t *window_bits, float *dweight, float *dbias,
                      const float *dout, const uint32_t *argmax, size_t ld, const float *inp, const float *weight,
@@ -262,7 +262,7 @@ void conv1d_backward(const compute_context *cc, float *dinp, uint64_t *window_bi
         // the rows it covers loaded and stored a row once per window. window_bits marks, per window start, the (filter,
         // chunk) entries that won there, so a row's windows are found in the order of f and c, the order the terms
         // were always added in.
-        size_t Fp = F * p, words = (Fp + 63) / 64;
+        size_t Fp = F * p, words = conv1d_bit_words(F, p);
 #pragma omp parallel for schedule(static) num_threads(cc->threads)
         for (size_t b = 0; b < B; b++) {
             uint64_t *bits = window_bits + b * T * words;
